@@ -1,0 +1,44 @@
+use thiserror::Error;
+
+/// Everything that can be wrong with a value before it reaches storage.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DomainError {
+    #[error("invalid module name {name:?}: {reason}")]
+    InvalidModuleName { name: String, reason: &'static str },
+    #[error("invalid version {version:?}: {reason}")]
+    InvalidVersion { version: String, reason: &'static str },
+    #[error("invalid file path {path:?}: {reason}")]
+    InvalidPath { path: String, reason: &'static str },
+    #[error("invalid dependency {dependency:?}: {reason}")]
+    InvalidDependency { dependency: String, reason: String },
+    #[error("invalid digest {digest:?}: expected sha256:<64 lowercase hex digits>")]
+    InvalidDigest { digest: String },
+    #[error("invalid cursor: it must be a next_cursor value returned by this server")]
+    InvalidCursor,
+    #[error("invalid limit {limit}: expected 1 to {max}")]
+    InvalidLimit { limit: u64, max: u32 },
+    #[error("a version needs at least one file")]
+    NoFiles,
+    #[error("file {path:?} appears more than once")]
+    DuplicatePath { path: String },
+    #[error("too many files: {count} (the limit is {max})")]
+    TooManyFiles { count: usize, max: usize },
+    #[error("file {path:?} is {size} bytes (the limit is {max})")]
+    FileTooLarge { path: String, size: usize, max: usize },
+    #[error("the files add up to {size} bytes (the limit is {max})")]
+    VersionTooLarge { size: usize, max: usize },
+    #[error("description is {size} bytes (the limit is {max})")]
+    DescriptionTooLong { size: usize, max: usize },
+}
+
+impl DomainError {
+    /// True for errors about size limits rather than malformed values.
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            DomainError::TooManyFiles { .. }
+                | DomainError::FileTooLarge { .. }
+                | DomainError::VersionTooLarge { .. }
+        )
+    }
+}

@@ -1,0 +1,28 @@
+//! Spoke's model: the names, versions, files, dependency pins and digests that
+//! every other crate speaks in. Pure: no I/O, no async runtime, no wire format.
+//!
+//! Every type here is validated at construction, so a value of `ModuleName`,
+//! `VersionId` or `FilePath` is always well formed and safe to use as a key or
+//! a storage path component.
+#![forbid(unsafe_code)]
+
+mod dependency;
+mod digest;
+mod error;
+mod limits;
+mod model;
+mod names;
+mod page;
+mod version;
+
+pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
+pub use digest::{Digest, version_digest};
+pub use error::DomainError;
+pub use limits::{Limits, validate_files};
+pub use model::{
+    FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest,
+    VersionSummary,
+};
+pub use names::{FilePath, ModuleName};
+pub use page::{Cursor, Page, PageRequest};
+pub use version::{VersionId, latest_of, newest_first};

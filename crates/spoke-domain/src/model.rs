@@ -1,0 +1,115 @@
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::{DependencyPin, Digest, FilePath, ModuleName, VersionId};
+
+/// A point in time, UTC, with nanosecond precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self(OffsetDateTime::now_utc())
+    }
+
+    pub fn from_unix_nanos(nanos: i128) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(nanos).ok().map(Self)
+    }
+
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
+    }
+
+    pub fn unix_nanos(&self) -> i128 {
+        self.0.unix_timestamp_nanos()
+    }
+
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .map(|t| Self(t.to_offset(time::UtcOffset::UTC)))
+    }
+
+    pub fn to_rfc3339(&self) -> String {
+        // Formatting a UTC time in RFC 3339 fails only for years outside 0..=9999.
+        self.0
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| self.0.unix_timestamp().to_string())
+    }
+}
+
+/// A module as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    pub name: ModuleName,
+    pub description: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// What `latest` resolves to; `None` while the module has no versions.
+    pub latest_version: Option<VersionId>,
+}
+
+/// What creating a module takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewModule {
+    pub name: ModuleName,
+    pub description: String,
+}
+
+/// A `.proto` file with its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtoFile {
+    pub path: FilePath,
+    pub content: String,
+}
+
+/// A file of a stored version: its path and the digest of its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: FilePath,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// Where a version came from, as the pusher reported it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceInfo {
+    pub repository: Option<String>,
+    pub commit_sha: Option<String>,
+    pub branch: Option<String>,
+}
+
+/// An immutable version: its files by digest, its pinned dependencies and its
+/// identity digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionManifest {
+    pub module: ModuleName,
+    pub version: VersionId,
+    pub files: Vec<FileEntry>,
+    pub dependencies: Vec<DependencyPin>,
+    pub source_info: SourceInfo,
+    pub created_at: Timestamp,
+    pub digest: Digest,
+}
+
+impl VersionManifest {
+    pub fn summary(&self) -> VersionSummary {
+        VersionSummary {
+            version: self.version.clone(),
+            digest: self.digest,
+            created_at: self.created_at,
+        }
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.path.as_str() == path)
+    }
+}
+
+/// One entry of a version listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionSummary {
+    pub version: VersionId,
+    pub digest: Digest,
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,117 @@
+//! The storage-adapter abstraction: a metadata store (modules, versions, file
+//! manifests) and a content-addressed blob store, plus the conformance suite
+//! (feature `conformance`) that every backend's tests run.
+//!
+//! Write order is the caller's contract: blobs first (idempotent), then the
+//! version's metadata in one atomic step. A backend guarantees that a crash at
+//! any point leaves either no version or a complete one.
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use spoke_domain::{
+    Digest, Module, ModuleName, NewModule, Page, PageRequest, Timestamp, VersionId,
+    VersionManifest, VersionSummary,
+};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("module {0} already exists")]
+    ModuleExists(ModuleName),
+    #[error("module {0} not found")]
+    ModuleNotFound(ModuleName),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{backend} storage is unavailable: {message}")]
+    Unavailable {
+        backend: &'static str,
+        message: String,
+    },
+    #[error("{backend} storage I/O failed: {source}")]
+    Io {
+        backend: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What inserting a version did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// The version is new and now stored.
+    Inserted,
+    /// The version already existed; this is what is stored (compare digests
+    /// to tell an idempotent re-push from a conflict).
+    Exists(VersionManifest),
+}
+
+/// Modules, versions and their file manifests.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// A short name for logs and health checks, e.g. `filesystem`.
+    fn backend(&self) -> &'static str;
+
+    /// Creates a module; `ModuleExists` when the name is taken.
+    async fn create_module(&self, module: &NewModule, now: Timestamp) -> Result<Module, StorageError>;
+
+    async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError>;
+
+    /// Modules ordered by name.
+    async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError>;
+
+    /// Stores a version atomically unless it exists; of concurrent inserts of
+    /// one version exactly one gets `Inserted`. `ModuleNotFound` when the
+    /// module does not exist. The blobs it names must already be stored.
+    async fn insert_version(&self, manifest: &VersionManifest) -> Result<InsertOutcome, StorageError>;
+
+    async fn get_version(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<VersionManifest>, StorageError>;
+
+    /// Versions newest first (see `spoke_domain::newest_first`);
+    /// `ModuleNotFound` when the module does not exist.
+    async fn list_versions(
+        &self,
+        module: &ModuleName,
+        page: &PageRequest,
+    ) -> Result<Page<VersionSummary>, StorageError>;
+
+    /// Succeeds when the store can serve reads and writes.
+    async fn check_health(&self) -> Result<(), StorageError>;
+}
+
+/// Content-addressed blobs keyed by SHA-256.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+
+    /// Stores `content` under `digest`, which the caller has computed from it.
+    /// Storing a blob that exists is a cheap success.
+    async fn put(&self, digest: &Digest, content: Bytes) -> Result<(), StorageError>;
+
+    /// The blob, verified against its digest (`Corrupt` when it does not
+    /// match), or `None` when absent.
+    async fn get(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError>;
+
+    async fn exists(&self, digest: &Digest) -> Result<bool, StorageError>;
+
+    async fn check_health(&self) -> Result<(), StorageError>;
+}
+
+/// Returns `content` when it matches `digest`, else a `Corrupt` error.
+pub fn verify_blob(digest: &Digest, content: Bytes) -> Result<Bytes, StorageError> {
+    let actual = Digest::of(&content);
+    if actual == *digest {
+        Ok(content)
+    } else {
+        Err(StorageError::Corrupt(format!(
+            "blob {digest} has content with digest {actual}"
+        )))
+    }
+}
