@@ -90,13 +90,26 @@ mod tests {
     fn parses_references() {
         let exact = DependencyRef::parse("common@v1.0.0").unwrap();
         assert_eq!(exact.to_string(), "common@v1.0.0");
-        assert_eq!(DependencyRef::parse("common").unwrap().version, VersionSelector::Latest);
+        assert_eq!(
+            DependencyRef::parse("common").unwrap().version,
+            VersionSelector::Latest
+        );
         assert_eq!(
             DependencyRef::parse("common@latest").unwrap().to_string(),
             "common@latest"
         );
-        for bad in ["", "@v1.0.0", "Common@v1.0.0", "common@", "common@1.0", "a@b@c"] {
-            assert!(DependencyRef::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "@v1.0.0",
+            "Common@v1.0.0",
+            "common@",
+            "common@1.0",
+            "a@b@c",
+        ] {
+            assert!(
+                DependencyRef::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         assert!(DependencyPin::parse("common@latest").is_err());
         assert_eq!(

@@ -106,10 +106,22 @@ mod tests {
             module: ModuleName::parse("common").unwrap(),
             version: VersionId::parse("v1.0.0").unwrap(),
         };
-        let a = version_digest(&[entry("a.proto", "x"), entry("b.proto", "y")], &[pin.clone()]);
-        let b = version_digest(&[entry("b.proto", "y"), entry("a.proto", "x")], &[pin.clone()]);
+        let a = version_digest(
+            &[entry("a.proto", "x"), entry("b.proto", "y")],
+            std::slice::from_ref(&pin),
+        );
+        let b = version_digest(
+            &[entry("b.proto", "y"), entry("a.proto", "x")],
+            std::slice::from_ref(&pin),
+        );
         assert_eq!(a, b);
-        assert_ne!(a, version_digest(&[entry("a.proto", "x"), entry("b.proto", "z")], &[pin]));
-        assert_ne!(a, version_digest(&[entry("a.proto", "x"), entry("b.proto", "y")], &[]));
+        assert_ne!(
+            a,
+            version_digest(&[entry("a.proto", "x"), entry("b.proto", "z")], &[pin])
+        );
+        assert_ne!(
+            a,
+            version_digest(&[entry("a.proto", "x"), entry("b.proto", "y")], &[])
+        );
     }
 }

@@ -6,7 +6,10 @@ pub enum DomainError {
     #[error("invalid module name {name:?}: {reason}")]
     InvalidModuleName { name: String, reason: &'static str },
     #[error("invalid version {version:?}: {reason}")]
-    InvalidVersion { version: String, reason: &'static str },
+    InvalidVersion {
+        version: String,
+        reason: &'static str,
+    },
     #[error("invalid file path {path:?}: {reason}")]
     InvalidPath { path: String, reason: &'static str },
     #[error("invalid dependency {dependency:?}: {reason}")]
@@ -24,7 +27,11 @@ pub enum DomainError {
     #[error("too many files: {count} (the limit is {max})")]
     TooManyFiles { count: usize, max: usize },
     #[error("file {path:?} is {size} bytes (the limit is {max})")]
-    FileTooLarge { path: String, size: usize, max: usize },
+    FileTooLarge {
+        path: String,
+        size: usize,
+        max: usize,
+    },
     #[error("the files add up to {size} bytes (the limit is {max})")]
     VersionTooLarge { size: usize, max: usize },
     #[error("description is {size} bytes (the limit is {max})")]

@@ -20,8 +20,7 @@ pub use digest::{Digest, version_digest};
 pub use error::DomainError;
 pub use limits::{Limits, validate_files};
 pub use model::{
-    FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest,
-    VersionSummary,
+    FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest, VersionSummary,
 };
 pub use names::{FilePath, ModuleName};
 pub use page::{Cursor, Page, PageRequest};

@@ -86,15 +86,23 @@ mod tests {
             validate_files(&[file("a.proto", 1), file("a.proto", 1)], &limits),
             Err(DomainError::DuplicatePath { .. })
         ));
-        assert!(validate_files(&[file("a.proto", 11)], &limits).unwrap_err().is_too_large());
-        assert!(validate_files(&[file("a.proto", 8), file("b.proto", 8)], &limits)
+        assert!(
+            validate_files(&[file("a.proto", 11)], &limits)
+                .unwrap_err()
+                .is_too_large()
+        );
+        assert!(
+            validate_files(&[file("a.proto", 8), file("b.proto", 8)], &limits)
+                .unwrap_err()
+                .is_too_large()
+        );
+        assert!(
+            validate_files(
+                &[file("a.proto", 1), file("b.proto", 1), file("c.proto", 1)],
+                &limits
+            )
             .unwrap_err()
-            .is_too_large());
-        assert!(validate_files(
-            &[file("a.proto", 1), file("b.proto", 1), file("c.proto", 1)],
-            &limits
-        )
-        .unwrap_err()
-        .is_too_large());
+            .is_too_large()
+        );
     }
 }

@@ -13,7 +13,9 @@ impl Timestamp {
     }
 
     pub fn from_unix_nanos(nanos: i128) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp_nanos(nanos).ok().map(Self)
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .ok()
+            .map(Self)
     }
 
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {

@@ -70,7 +70,9 @@ impl FilePath {
             return Err(invalid("backslashes are not allowed; use '/'"));
         }
         if path.chars().any(char::is_control) {
-            return Err(invalid("control characters (including NUL) are not allowed"));
+            return Err(invalid(
+                "control characters (including NUL) are not allowed",
+            ));
         }
         if path.starts_with('/') {
             return Err(invalid("absolute paths are not allowed"));
@@ -108,8 +110,21 @@ mod tests {
         for ok in ["common", "a", "user-service", "acme.billing_v2", "x9"] {
             assert_eq!(ModuleName::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", "Common", "9lives", "-x", "a/b", "a b", "..", "é", &"a".repeat(129)] {
-            assert!(ModuleName::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "Common",
+            "9lives",
+            "-x",
+            "a/b",
+            "a b",
+            "..",
+            "é",
+            &"a".repeat(129),
+        ] {
+            assert!(
+                ModuleName::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         assert!(ModuleName::parse(&"a".repeat(128)).is_ok());
     }

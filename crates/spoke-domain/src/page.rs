@@ -53,7 +53,11 @@ impl PageRequest {
         mut versions: Vec<VersionSummary>,
     ) -> Result<Page<VersionSummary>, DomainError> {
         versions.sort_by(crate::newest_first);
-        let after = self.cursor.as_ref().map(Cursor::version_position).transpose()?;
+        let after = self
+            .cursor
+            .as_ref()
+            .map(Cursor::version_position)
+            .transpose()?;
         let remaining = versions.into_iter().filter(|v| {
             after.as_ref().is_none_or(|(version, created_at)| {
                 compare_newest_first(&v.version, v.created_at, version, *created_at).is_gt()
@@ -62,7 +66,11 @@ impl PageRequest {
         Ok(self.take(remaining, Cursor::after_version))
     }
 
-    fn take<T>(&self, items: impl Iterator<Item = T>, cursor_after: impl Fn(&T) -> Cursor) -> Page<T> {
+    fn take<T>(
+        &self,
+        items: impl Iterator<Item = T>,
+        cursor_after: impl Fn(&T) -> Cursor,
+    ) -> Page<T> {
         let mut items = items.peekable();
         let page: Vec<T> = items.by_ref().take(self.limit as usize).collect();
         let next_cursor = match (items.peek(), page.last()) {
@@ -109,7 +117,10 @@ impl Cursor {
     }
 
     pub fn module_name(&self) -> Result<ModuleName, DomainError> {
-        let name = self.0.strip_prefix("m:").ok_or(DomainError::InvalidCursor)?;
+        let name = self
+            .0
+            .strip_prefix("m:")
+            .ok_or(DomainError::InvalidCursor)?;
         ModuleName::parse(name).map_err(|_| DomainError::InvalidCursor)
     }
 
@@ -123,7 +134,10 @@ impl Cursor {
 
     /// The version and push time of the last item of the previous page.
     pub fn version_position(&self) -> Result<(VersionId, Timestamp), DomainError> {
-        let rest = self.0.strip_prefix("v:").ok_or(DomainError::InvalidCursor)?;
+        let rest = self
+            .0
+            .strip_prefix("v:")
+            .ok_or(DomainError::InvalidCursor)?;
         let (nanos, version) = rest.split_once(':').ok_or(DomainError::InvalidCursor)?;
         let created_at = nanos
             .parse()
@@ -180,7 +194,10 @@ mod tests {
                 created_at: Timestamp::from_unix_seconds(i as i64).unwrap(),
             })
             .collect();
-        let first = PageRequest::new(Some(3), None).unwrap().paginate_versions(all.clone()).unwrap();
+        let first = PageRequest::new(Some(3), None)
+            .unwrap()
+            .paginate_versions(all.clone())
+            .unwrap();
         let names: Vec<_> = first.items.iter().map(|v| v.version.to_string()).collect();
         assert_eq!(names, ["v3.0.0", "v2.0.0", "v1.0.0"]);
         let second = PageRequest::new(Some(3), first.next_cursor)
@@ -197,7 +214,8 @@ mod tests {
         assert!(PageRequest::new(Some(0), None).is_err());
         assert!(PageRequest::new(Some(1001), None).is_err());
         assert!(Cursor::parse("!!!").is_err());
-        let foreign = Cursor::parse(&Cursor::after_module(&ModuleName::parse("a").unwrap()).token()).unwrap();
+        let foreign =
+            Cursor::parse(&Cursor::after_module(&ModuleName::parse("a").unwrap()).token()).unwrap();
         assert!(foreign.version_position().is_err());
     }
 }

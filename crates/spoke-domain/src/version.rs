@@ -155,7 +155,14 @@ mod tests {
         let order: Vec<_> = versions.iter().map(|v| v.version.as_str()).collect();
         assert_eq!(
             order,
-            ["v2.0.0-rc.1", "v1.10.0", "v1.2.0", "v1.0.0", "abcdef1", "abcdef0"]
+            [
+                "v2.0.0-rc.1",
+                "v1.10.0",
+                "v1.2.0",
+                "v1.0.0",
+                "abcdef1",
+                "abcdef0"
+            ]
         );
         assert_eq!(latest_of(&versions).unwrap().as_str(), "v1.10.0");
         assert_eq!(

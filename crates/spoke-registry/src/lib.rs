@@ -1,0 +1,406 @@
+//! Spoke's application service. Every front-end (REST, gRPC, the embedded
+//! client) calls only this; the rules live here: names and limits,
+//! dependency pinning, immutability of versions, and the write order that
+//! keeps storage consistent.
+#![forbid(unsafe_code)]
+
+mod error;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use spoke_cache::{L1Cache, Weigh};
+use spoke_domain::{
+    DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits, Module, ModuleName,
+    NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId, VersionManifest,
+    VersionSelector, VersionSummary, validate_files, version_digest,
+};
+use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
+
+pub use error::{ErrorKind, RegistryError};
+
+/// How a registry is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct RegistryOptions {
+    pub limits: Limits,
+    /// Bytes of immutable data (version manifests, file contents) kept in
+    /// memory; 0 turns the cache off.
+    pub cache_bytes: u64,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// A push: the version's files and what it depends on.
+#[derive(Debug, Clone)]
+pub struct PushRequest {
+    pub module: ModuleName,
+    pub version: VersionId,
+    pub files: Vec<ProtoFile>,
+    pub dependencies: Vec<DependencyRef>,
+    pub source_info: SourceInfo,
+}
+
+/// What a push did.
+#[derive(Debug, Clone)]
+pub enum PushOutcome {
+    /// A new version was stored.
+    Created(Arc<VersionManifest>),
+    /// The version already existed with identical content; nothing changed.
+    Unchanged(Arc<VersionManifest>),
+}
+
+impl PushOutcome {
+    pub fn manifest(&self) -> &Arc<VersionManifest> {
+        match self {
+            Self::Created(m) | Self::Unchanged(m) => m,
+        }
+    }
+}
+
+/// One file of a version with its content.
+#[derive(Debug, Clone)]
+pub struct VersionFile {
+    pub entry: FileEntry,
+    pub content: Bytes,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum CacheKey {
+    Version(ModuleName, VersionId),
+    Blob(Digest),
+}
+
+#[derive(Clone)]
+enum Cached {
+    Version(Arc<VersionManifest>),
+    Blob(Bytes),
+}
+
+impl Weigh for Cached {
+    fn weight(&self) -> u64 {
+        match self {
+            // A rough footprint: the fixed parts plus each file entry.
+            Cached::Version(m) => {
+                256 + m
+                    .files
+                    .iter()
+                    .map(|f| 96 + f.path.as_str().len() as u64)
+                    .sum::<u64>()
+            }
+            Cached::Blob(b) => 64 + b.len() as u64,
+        }
+    }
+}
+
+pub struct Registry {
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    limits: Limits,
+    immutable: L1Cache<CacheKey, Cached>,
+}
+
+impl Registry {
+    pub fn new(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        options: RegistryOptions,
+    ) -> Self {
+        Self {
+            meta,
+            blobs,
+            limits: options.limits,
+            immutable: L1Cache::new(options.cache_bytes),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub async fn create_module(&self, module: NewModule) -> Result<Module, RegistryError> {
+        if module.description.len() > self.limits.max_description_bytes {
+            return Err(DomainError::DescriptionTooLong {
+                size: module.description.len(),
+                max: self.limits.max_description_bytes,
+            }
+            .into());
+        }
+        self.meta
+            .create_module(&module, Timestamp::now())
+            .await
+            .map_err(|e| match e {
+                StorageError::ModuleExists(name) => RegistryError::ModuleExists(name),
+                other => other.into(),
+            })
+    }
+
+    pub async fn get_module(&self, name: &ModuleName) -> Result<Module, RegistryError> {
+        self.meta
+            .get_module(name)
+            .await?
+            .ok_or_else(|| RegistryError::ModuleNotFound(name.clone()))
+    }
+
+    pub async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, RegistryError> {
+        // A cursor from another listing is the caller's mistake, not the store's.
+        if let Some(cursor) = &page.cursor {
+            cursor.module_name()?;
+        }
+        Ok(self.meta.list_modules(page).await?)
+    }
+
+    pub async fn list_versions(
+        &self,
+        module: &ModuleName,
+        page: &PageRequest,
+    ) -> Result<Page<VersionSummary>, RegistryError> {
+        if let Some(cursor) = &page.cursor {
+            cursor.version_position()?;
+        }
+        self.meta
+            .list_versions(module, page)
+            .await
+            .map_err(|e| match e {
+                StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
+                other => other.into(),
+            })
+    }
+
+    /// Pushes a version. The stages, in order: structural checks, dependency
+    /// pinning, the immutability check, then blobs and finally the manifest
+    /// in one atomic insert. Protobuf compilation joins between pinning and
+    /// storing when `spoke-schema` arrives; nothing is written before every
+    /// check has passed.
+    pub async fn push(&self, request: PushRequest) -> Result<PushOutcome, RegistryError> {
+        validate_files(&request.files, &self.limits)?;
+        self.get_module(&request.module).await?;
+        let dependencies = self
+            .pin_dependencies(&request.module, &request.dependencies)
+            .await?;
+
+        let mut files: Vec<(FileEntry, Bytes)> = request
+            .files
+            .into_iter()
+            .map(|file| {
+                let content = Bytes::from(file.content);
+                let entry = FileEntry {
+                    path: file.path,
+                    digest: Digest::of(&content),
+                    size: content.len() as u64,
+                };
+                (entry, content)
+            })
+            .collect();
+        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let entries: Vec<FileEntry> = files.iter().map(|(entry, _)| entry.clone()).collect();
+        let manifest = VersionManifest {
+            digest: version_digest(&entries, &dependencies),
+            module: request.module,
+            version: request.version,
+            files: entries,
+            dependencies,
+            source_info: request.source_info,
+            created_at: Timestamp::now(),
+        };
+
+        if let Some(existing) = self
+            .meta
+            .get_version(&manifest.module, &manifest.version)
+            .await?
+        {
+            return self.settle_existing(existing, &manifest);
+        }
+        for (entry, content) in files {
+            self.blobs.put(&entry.digest, content).await?;
+        }
+        match self.meta.insert_version(&manifest).await? {
+            InsertOutcome::Inserted => {
+                tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
+                Ok(PushOutcome::Created(Arc::new(manifest)))
+            }
+            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
+        }
+    }
+
+    /// Decides a push of a version that already exists: identical content is
+    /// an idempotent success, anything else a conflict.
+    fn settle_existing(
+        &self,
+        existing: VersionManifest,
+        pushed: &VersionManifest,
+    ) -> Result<PushOutcome, RegistryError> {
+        if existing.digest == pushed.digest {
+            Ok(PushOutcome::Unchanged(Arc::new(existing)))
+        } else {
+            Err(RegistryError::VersionConflict {
+                module: existing.module,
+                version: existing.version.to_string(),
+                stored: existing.digest,
+                pushed: pushed.digest,
+            })
+        }
+    }
+
+    /// Turns what the pusher asked for into exact pins, sorted by module.
+    async fn pin_dependencies(
+        &self,
+        module: &ModuleName,
+        requested: &[DependencyRef],
+    ) -> Result<Vec<DependencyPin>, RegistryError> {
+        let mut seen = HashSet::new();
+        let mut pins = Vec::with_capacity(requested.len());
+        for dependency in requested {
+            if &dependency.module == module {
+                return Err(RegistryError::InvalidDependencies(format!(
+                    "module {module} cannot depend on itself"
+                )));
+            }
+            if !seen.insert(&dependency.module) {
+                return Err(RegistryError::InvalidDependencies(format!(
+                    "module {} is listed more than once",
+                    dependency.module
+                )));
+            }
+            let unresolved = |reason: String| RegistryError::UnresolvedDependency {
+                dependency: dependency.to_string(),
+                reason,
+            };
+            let version = match self.meta.get_module(&dependency.module).await? {
+                None => {
+                    return Err(unresolved(format!(
+                        "module {} does not exist",
+                        dependency.module
+                    )));
+                }
+                Some(found) => match &dependency.version {
+                    VersionSelector::Latest => found.latest_version.ok_or_else(|| {
+                        unresolved(format!("module {} has no versions yet", dependency.module))
+                    })?,
+                    VersionSelector::Exact(version) => {
+                        if self
+                            .meta
+                            .get_version(&dependency.module, version)
+                            .await?
+                            .is_none()
+                        {
+                            return Err(unresolved(format!(
+                                "module {} has no version {version}",
+                                dependency.module
+                            )));
+                        }
+                        version.clone()
+                    }
+                },
+            };
+            pins.push(DependencyPin {
+                module: dependency.module.clone(),
+                version,
+            });
+        }
+        pins.sort_by(|a, b| a.module.cmp(&b.module));
+        Ok(pins)
+    }
+
+    /// A version's manifest; `latest` resolves to the module's latest version.
+    pub async fn get_version(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+    ) -> Result<Arc<VersionManifest>, RegistryError> {
+        let version = match selector {
+            VersionSelector::Exact(version) => version.clone(),
+            VersionSelector::Latest => {
+                self.get_module(module)
+                    .await?
+                    .latest_version
+                    .ok_or_else(|| RegistryError::VersionNotFound {
+                        module: module.clone(),
+                        version: "latest".to_owned(),
+                    })?
+            }
+        };
+        let key = CacheKey::Version(module.clone(), version.clone());
+        if let Some(Cached::Version(manifest)) = self.immutable.get(&key) {
+            return Ok(manifest);
+        }
+        let manifest = Arc::new(self.meta.get_version(module, &version).await?.ok_or_else(
+            || RegistryError::VersionNotFound {
+                module: module.clone(),
+                version: version.to_string(),
+            },
+        )?);
+        self.immutable
+            .insert(key, Cached::Version(manifest.clone()));
+        Ok(manifest)
+    }
+
+    /// A version's manifest with the content of every file.
+    pub async fn get_version_files(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+    ) -> Result<(Arc<VersionManifest>, Vec<VersionFile>), RegistryError> {
+        let manifest = self.get_version(module, selector).await?;
+        let mut files = Vec::with_capacity(manifest.files.len());
+        for entry in &manifest.files {
+            files.push(VersionFile {
+                content: self.blob(&entry.digest).await?,
+                entry: entry.clone(),
+            });
+        }
+        Ok((manifest, files))
+    }
+
+    /// One file of a version.
+    pub async fn get_file(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+        path: &str,
+    ) -> Result<(Arc<VersionManifest>, VersionFile), RegistryError> {
+        let manifest = self.get_version(module, selector).await?;
+        let entry = manifest
+            .file(path)
+            .ok_or_else(|| RegistryError::FileNotFound {
+                module: module.clone(),
+                version: manifest.version.to_string(),
+                path: path.to_owned(),
+            })?
+            .clone();
+        let content = self.blob(&entry.digest).await?;
+        Ok((manifest, VersionFile { entry, content }))
+    }
+
+    async fn blob(&self, digest: &Digest) -> Result<Bytes, RegistryError> {
+        let key = CacheKey::Blob(*digest);
+        if let Some(Cached::Blob(content)) = self.immutable.get(&key) {
+            return Ok(content);
+        }
+        let content = self.blobs.get(digest).await?.ok_or_else(|| {
+            // A manifest names only stored blobs (blobs are written first), so
+            // a missing one means the store was damaged outside Spoke.
+            StorageError::Corrupt(format!("blob {digest} named by a version is missing"))
+        })?;
+        self.immutable.insert(key, Cached::Blob(content.clone()));
+        Ok(content)
+    }
+
+    /// Checks both stores; the error names what failed.
+    pub async fn check_storage(&self) -> Result<(), StorageError> {
+        self.meta.check_health().await?;
+        self.blobs.check_health().await
+    }
+
+    /// The storage backends' names, for health reports: (metadata, blobs).
+    pub fn backends(&self) -> (&'static str, &'static str) {
+        (self.meta.backend(), self.blobs.backend())
+    }
+}

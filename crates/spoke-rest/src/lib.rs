@@ -1,0 +1,26 @@
+//! Spoke's REST front-end: routing, JSON (de)serialisation and status codes,
+//! nothing else. Handlers translate the wire types of [`wire`] into domain
+//! values, call `spoke-registry`, and translate back.
+//!
+//! Without the default `server` feature the crate is only [`wire`], which the
+//! Rust client shares so that the two cannot drift.
+#![forbid(unsafe_code)]
+
+pub mod wire;
+
+#[cfg(feature = "server")]
+mod convert;
+#[cfg(feature = "server")]
+mod error;
+#[cfg(feature = "server")]
+mod extract;
+#[cfg(feature = "server")]
+mod handlers;
+
+#[cfg(feature = "server")]
+pub use error::ApiError;
+#[cfg(feature = "server")]
+pub use handlers::{RestOptions, router};
+
+/// The OpenAPI document of this API, served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

@@ -1,0 +1,760 @@
+//! Spoke's filesystem storage backend (`SPOKE_STORAGE_TYPE=filesystem`, the
+//! embedded default): one [`FsStore`] under one root directory serves as both
+//! the [`MetadataStore`] and the [`BlobStore`].
+//!
+//! # Layout
+//!
+//! The layout is private to this backend; nothing else reads it.
+//!
+//! ```text
+//! {root}/
+//!   .lock                                   advisory lock held while a store is open
+//!   blobs/sha256/{hex[0..2]}/{hex[2..]}     file contents, named by SHA-256
+//!   modules/{name}/module.json              name, description, created_at
+//!   modules/{name}/versions/{version}.json  the version manifest
+//!   tmp/                                    temp files being written; emptied on open
+//! ```
+//!
+//! A manifest holds `module`, `version`, `files` (`path`, `digest`, `size`),
+//! `dependencies` (`"module@version"`), `source_info` (`repository`,
+//! `commit_sha`, `branch`), `created_at` (RFC 3339) and `digest`.
+//!
+//! # Guarantees
+//!
+//! - **Atomic writes.** Every file is written to a unique temp file under
+//!   `tmp/`, fsynced, then published in one step, and the directory it lands
+//!   in is fsynced. A crash leaves either no file or a complete one; stray temp
+//!   files are removed the next time the store opens.
+//! - **Exclusive creates.** Module records and version manifests are published
+//!   with a hard link, which fails when the target exists, so of two
+//!   concurrent inserts of one version exactly one wins. Blobs are renamed into
+//!   place: the same digest always means the same content.
+//! - **No stale `latest`.** `module.json` is written once; a module's
+//!   `latest_version` and `updated_at` are derived from the manifests present,
+//!   so there is no second record to fall behind after a crash.
+//! - **Single instance.** [`FsStore::open`] takes an exclusive advisory lock on
+//!   `{root}/.lock`; a second store on the same root, in this process or
+//!   another, fails to open until the first is dropped.
+//! - **Contained paths.** Paths are built only from validated domain values
+//!   (module names, version ids, digest hex), never from the file paths inside
+//!   a version, and each component is checked once more before use.
+//! - **Verified reads.** Blobs are checked against their digest and records
+//!   against their location; anything that does not match is
+//!   [`StorageError::Corrupt`], naming the file.
+//!
+//! The backend needs a local filesystem with hard links and POSIX rename
+//! semantics (ext4, XFS, APFS, tmpfs, …).
+#![forbid(unsafe_code)]
+
+mod record;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use spoke_domain::{
+    Cursor, Digest, DomainError, Module, ModuleName, NewModule, Page, PageRequest, Timestamp,
+    VersionId, VersionManifest, VersionSummary, latest_of,
+};
+use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
+
+use crate::record::{ManifestRecord, ModuleRecord, StoredModule, corrupt};
+
+const BACKEND: &str = "filesystem";
+const LOCK_FILE: &str = ".lock";
+const BLOBS_DIR: &str = "blobs";
+const MODULES_DIR: &str = "modules";
+const TMP_DIR: &str = "tmp";
+const MODULE_FILE: &str = "module.json";
+const VERSIONS_DIR: &str = "versions";
+const MANIFEST_SUFFIX: &str = ".json";
+
+/// The filesystem backend: metadata and blobs under one root directory.
+///
+/// Cloning is cheap and shares the open store (and its lock).
+#[derive(Clone)]
+pub struct FsStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    /// Held for the store's lifetime: dropping the file releases the lock.
+    _lock: File,
+    /// Makes temp file names unique within this process; the root lock makes
+    /// this process the only writer.
+    next_temp: AtomicU64,
+    /// Parsed summaries of manifests already read, per module. Manifests are
+    /// immutable and never removed, and the set of versions is always taken
+    /// from the directory, so an entry can never go stale.
+    summaries: Mutex<HashMap<ModuleName, HashMap<VersionId, VersionSummary>>>,
+}
+
+impl fmt::Debug for FsStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FsStore")
+            .field("root", &self.inner.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FsStore {
+    /// Opens the store at `root`, creating the directory layout if missing.
+    ///
+    /// Fails with [`StorageError::Unavailable`] naming the root when another
+    /// store holds it open. Removes temp files a crashed writer left behind.
+    /// This does blocking I/O; call it at startup or from a blocking context.
+    pub fn open(root: impl Into<PathBuf>) -> Result<FsStore, StorageError> {
+        let root = root.into();
+        // Absolute, so a later change of working directory cannot move the store.
+        let root = std::path::absolute(&root).map_err(|e| io_error(&root, e))?;
+        create_dir_durable(&root).map_err(|e| io_error(&root, e))?;
+        // Lock before touching anything else: tmp/ may belong to a live store.
+        let lock = lock_root(&root)?;
+        for dir in [BLOBS_DIR, MODULES_DIR, TMP_DIR] {
+            let dir = root.join(dir);
+            create_dir_durable(&dir).map_err(|e| io_error(&dir, e))?;
+        }
+        clean_dir(&root.join(TMP_DIR))?;
+        Ok(FsStore {
+            inner: Arc::new(Inner {
+                root,
+                _lock: lock,
+                next_temp: AtomicU64::new(0),
+                summaries: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The root directory this store was opened on.
+    pub fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// Runs blocking filesystem work off the async runtime's worker threads.
+    async fn blocking<T, F>(&self, work: F) -> Result<T, StorageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T, StorageError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        match tokio::task::spawn_blocking(move || work(&inner)).await {
+            Ok(result) => result,
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!("filesystem task did not complete: {err}"),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl MetadataStore for FsStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn create_module(
+        &self,
+        module: &NewModule,
+        now: Timestamp,
+    ) -> Result<Module, StorageError> {
+        let module = module.clone();
+        self.blocking(move |inner| inner.create_module(&module, now))
+            .await
+    }
+
+    async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
+        let name = name.clone();
+        self.blocking(move |inner| inner.get_module(&name)).await
+    }
+
+    async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
+        let page = page.clone();
+        self.blocking(move |inner| inner.list_modules(&page)).await
+    }
+
+    async fn insert_version(
+        &self,
+        manifest: &VersionManifest,
+    ) -> Result<InsertOutcome, StorageError> {
+        let manifest = manifest.clone();
+        self.blocking(move |inner| inner.insert_version(&manifest))
+            .await
+    }
+
+    async fn get_version(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<VersionManifest>, StorageError> {
+        let (module, version) = (module.clone(), version.clone());
+        self.blocking(move |inner| inner.read_manifest(&module, &version))
+            .await
+    }
+
+    async fn list_versions(
+        &self,
+        module: &ModuleName,
+        page: &PageRequest,
+    ) -> Result<Page<VersionSummary>, StorageError> {
+        let (module, page) = (module.clone(), page.clone());
+        self.blocking(move |inner| inner.list_versions(&module, &page))
+            .await
+    }
+
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.blocking(Inner::probe).await
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn put(&self, digest: &Digest, content: Bytes) -> Result<(), StorageError> {
+        let digest = *digest;
+        self.blocking(move |inner| inner.put_blob(&digest, &content))
+            .await
+    }
+
+    async fn get(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let digest = *digest;
+        self.blocking(move |inner| inner.get_blob(&digest)).await
+    }
+
+    async fn exists(&self, digest: &Digest) -> Result<bool, StorageError> {
+        let digest = *digest;
+        self.blocking(move |inner| {
+            let path = inner.blob_path(&digest)?;
+            path.try_exists().map_err(|e| io_error(&path, e))
+        })
+        .await
+    }
+
+    async fn check_health(&self) -> Result<(), StorageError> {
+        self.blocking(Inner::probe).await
+    }
+}
+
+// The blocking operations. Each runs on a blocking thread.
+impl Inner {
+    fn create_module(&self, new: &NewModule, now: Timestamp) -> Result<Module, StorageError> {
+        let dir = self.module_dir(&new.name)?;
+        let file = dir.join(MODULE_FILE);
+        // A cheap early answer; the exclusive link below is what decides.
+        if file.try_exists().map_err(|e| io_error(&file, e))? {
+            return Err(StorageError::ModuleExists(new.name.clone()));
+        }
+        let record = ModuleRecord::new(&new.name, &new.description, now);
+        let temp = self.write_temp("module", &to_json(&record)?)?;
+        if !publish_new(temp, &dir, &file)? {
+            return Err(StorageError::ModuleExists(new.name.clone()));
+        }
+        Ok(Module {
+            name: new.name.clone(),
+            description: new.description.clone(),
+            created_at: now,
+            updated_at: now,
+            latest_version: None,
+        })
+    }
+
+    fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
+        let file = self.module_dir(name)?.join(MODULE_FILE);
+        let Some(record) = read_json::<ModuleRecord>(&file)? else {
+            return Ok(None);
+        };
+        let stored = record.into_stored(name, &file)?;
+        let versions = self.summaries(name)?;
+        Ok(Some(module_from(name, stored, &versions)))
+    }
+
+    fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
+        let dir = self.root.join(MODULES_DIR);
+        let mut names = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| io_error(&dir, e))? {
+            let entry = entry.map_err(|e| io_error(&dir, e))?;
+            // Anything that is not a valid module name was not written by us.
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| ModuleName::parse(n).ok())
+            {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let after = page
+            .cursor
+            .as_ref()
+            .map(Cursor::module_name)
+            .transpose()
+            .map_err(invalid_cursor)?;
+        // Read only what the page shows, plus one to tell whether more follow.
+        let wanted = page.limit as usize + 1;
+        let mut modules = Vec::with_capacity(wanted.min(names.len()));
+        for name in names
+            .iter()
+            .filter(|n| after.as_ref().is_none_or(|a| *n > a))
+        {
+            if modules.len() == wanted {
+                break;
+            }
+            // A directory without module.json is a create that crashed: no module.
+            if let Some(module) = self.get_module(name)? {
+                modules.push(module);
+            }
+        }
+        page.paginate_modules(modules).map_err(invalid_cursor)
+    }
+
+    fn insert_version(&self, manifest: &VersionManifest) -> Result<InsertOutcome, StorageError> {
+        let module = &manifest.module;
+        let module_dir = self.module_dir(module)?;
+        let module_file = module_dir.join(MODULE_FILE);
+        if !module_file
+            .try_exists()
+            .map_err(|e| io_error(&module_file, e))?
+        {
+            return Err(StorageError::ModuleNotFound(module.clone()));
+        }
+        // A cheap early answer for re-pushes; the exclusive link below decides.
+        if let Some(stored) = self.read_manifest(module, &manifest.version)? {
+            return Ok(InsertOutcome::Exists(stored));
+        }
+        let dir = module_dir.join(VERSIONS_DIR);
+        let file = dir.join(manifest_file_name(&manifest.version)?);
+        let temp = self.write_temp(
+            "version",
+            &to_json(&ManifestRecord::from_manifest(manifest))?,
+        )?;
+        if publish_new(temp, &dir, &file)? {
+            self.remember(module, manifest.summary());
+            return Ok(InsertOutcome::Inserted);
+        }
+        // Another writer won the race; report what it stored.
+        match self.read_manifest(module, &manifest.version)? {
+            Some(stored) => Ok(InsertOutcome::Exists(stored)),
+            None => Err(corrupt(
+                &file,
+                "the manifest vanished after a concurrent insert",
+            )),
+        }
+    }
+
+    fn read_manifest(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<VersionManifest>, StorageError> {
+        let file = self
+            .versions_dir(module)?
+            .join(manifest_file_name(version)?);
+        match read_json::<ManifestRecord>(&file)? {
+            Some(record) => record.into_manifest(module, version, &file).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn list_versions(
+        &self,
+        module: &ModuleName,
+        page: &PageRequest,
+    ) -> Result<Page<VersionSummary>, StorageError> {
+        let module_file = self.module_dir(module)?.join(MODULE_FILE);
+        if !module_file
+            .try_exists()
+            .map_err(|e| io_error(&module_file, e))?
+        {
+            return Err(StorageError::ModuleNotFound(module.clone()));
+        }
+        page.paginate_versions(self.summaries(module)?)
+            .map_err(invalid_cursor)
+    }
+
+    /// Every version of `module`, in no particular order. The directory says
+    /// which versions exist; the cache only saves re-parsing their manifests.
+    fn summaries(&self, module: &ModuleName) -> Result<Vec<VersionSummary>, StorageError> {
+        let dir = self.versions_dir(module)?;
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(&dir, e)),
+        };
+        let mut versions = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&dir, e))?;
+            let file_name = entry.file_name();
+            let Some(stem) = file_name
+                .to_str()
+                .and_then(|n| n.strip_suffix(MANIFEST_SUFFIX))
+            else {
+                continue;
+            };
+            versions.push(VersionId::parse(stem).map_err(|e| corrupt(&entry.path(), e))?);
+        }
+
+        let mut found = Vec::with_capacity(versions.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self
+                .summaries
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let known = cache.get(module);
+            for version in versions {
+                match known.and_then(|k| k.get(&version)) {
+                    Some(summary) => found.push(summary.clone()),
+                    None => missing.push(version),
+                }
+            }
+        }
+        for version in missing {
+            let summary = self
+                .read_manifest(module, &version)?
+                .ok_or_else(|| corrupt(&dir, format!("the manifest of {version} vanished")))?
+                .summary();
+            self.remember(module, summary.clone());
+            found.push(summary);
+        }
+        Ok(found)
+    }
+
+    fn remember(&self, module: &ModuleName, summary: VersionSummary) {
+        let mut cache = self
+            .summaries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        cache
+            .entry(module.clone())
+            .or_default()
+            .insert(summary.version.clone(), summary);
+    }
+
+    fn put_blob(&self, digest: &Digest, content: &[u8]) -> Result<(), StorageError> {
+        let path = self.blob_path(digest)?;
+        // Content addressing: an existing blob already has this content.
+        if path.try_exists().map_err(|e| io_error(&path, e))? {
+            return Ok(());
+        }
+        let temp = self.write_temp("blob", content)?;
+        let dir = self.blob_dir(digest)?;
+        create_dir_durable(&dir).map_err(|e| io_error(&dir, e))?;
+        fs::rename(&temp.path, &path).map_err(|e| io_error(&path, e))?;
+        temp.disarm();
+        sync_dir(&dir).map_err(|e| io_error(&dir, e))
+    }
+
+    fn get_blob(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let path = self.blob_path(digest)?;
+        match fs::read(&path) {
+            Ok(content) => verify_blob(digest, Bytes::from(content)).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, e)),
+        }
+    }
+
+    /// Writes, reads back and removes a small file: proves the root is
+    /// writable and readable right now.
+    fn probe(&self) -> Result<(), StorageError> {
+        const PROBE: &[u8] = b"spoke health probe\n";
+        let temp = self.write_temp("probe", PROBE)?;
+        let read = fs::read(&temp.path).map_err(|e| io_error(&temp.path, e))?;
+        if read != PROBE {
+            return Err(StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!("{} did not read back what was written", temp.path.display()),
+            });
+        }
+        let path = temp.path.clone();
+        temp.disarm();
+        fs::remove_file(&path).map_err(|e| io_error(&path, e))
+    }
+
+    /// Writes `content` to a new temp file under `tmp/` and flushes it to
+    /// disk. The file is removed again unless it is published.
+    fn write_temp(&self, kind: &str, content: &[u8]) -> Result<TempFile, StorageError> {
+        let seq = self.next_temp.fetch_add(1, Ordering::Relaxed);
+        let path = self
+            .root
+            .join(TMP_DIR)
+            .join(format!("{}-{seq}.{kind}", std::process::id()));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io_error(&path, e))?;
+        let temp = TempFile { path, armed: true };
+        file.write_all(content)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_error(&temp.path, e))?;
+        Ok(temp)
+    }
+
+    // Paths. Every component comes from a validated domain value and passes
+    // through `component` once more.
+
+    fn module_dir(&self, name: &ModuleName) -> Result<PathBuf, StorageError> {
+        Ok(self.root.join(MODULES_DIR).join(component(name.as_str())?))
+    }
+
+    fn versions_dir(&self, name: &ModuleName) -> Result<PathBuf, StorageError> {
+        Ok(self.module_dir(name)?.join(VERSIONS_DIR))
+    }
+
+    fn blob_dir(&self, digest: &Digest) -> Result<PathBuf, StorageError> {
+        let hex = digest.hex();
+        Ok(self
+            .root
+            .join(BLOBS_DIR)
+            .join("sha256")
+            .join(component(&hex[..2])?))
+    }
+
+    fn blob_path(&self, digest: &Digest) -> Result<PathBuf, StorageError> {
+        let hex = digest.hex();
+        Ok(self.blob_dir(digest)?.join(component(&hex[2..])?))
+    }
+}
+
+fn manifest_file_name(version: &VersionId) -> Result<PathBuf, StorageError> {
+    Ok(component(&format!("{version}{MANIFEST_SUFFIX}"))?.to_path_buf())
+}
+
+/// The one place a domain value becomes a path component. Validation already
+/// rules out separators and dot segments; this refuses anything that is not
+/// exactly one normal component anyway, so no value can escape the root.
+fn component(text: &str) -> Result<&Path, StorageError> {
+    let path = Path::new(text);
+    let mut components = path.components();
+    match (components.next(), components.next()) {
+        (Some(Component::Normal(only)), None) if only == path.as_os_str() => Ok(path),
+        _ => Err(StorageError::Io {
+            backend: BACKEND,
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("refusing {text:?} as a path component"),
+            ),
+        }),
+    }
+}
+
+fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSummary]) -> Module {
+    let updated_at = versions
+        .iter()
+        .map(|v| v.created_at)
+        .fold(stored.created_at, Ord::max);
+    Module {
+        name: name.clone(),
+        description: stored.description,
+        created_at: stored.created_at,
+        updated_at,
+        latest_version: latest_of(versions),
+    }
+}
+
+/// A temp file under `tmp/`, removed on drop unless it was renamed away.
+/// A crash leaves it behind; the next open removes it.
+struct TempFile {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempFile {
+    /// Keeps drop from removing the file: the caller renamed or removed it.
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            // Best effort: a leftover is harmless and removed on the next open.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Publishes `temp` as `dest` (inside `dir`) unless `dest` exists. Returns
+/// false when it does: the hard link is the exclusive step that lets exactly
+/// one of several concurrent writers win.
+fn publish_new(temp: TempFile, dir: &Path, dest: &Path) -> Result<bool, StorageError> {
+    create_dir_durable(dir).map_err(|e| io_error(dir, e))?;
+    match fs::hard_link(&temp.path, dest) {
+        Ok(()) => {
+            drop(temp);
+            sync_dir(dir).map_err(|e| io_error(dir, e))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_error(dest, e)),
+    }
+}
+
+/// Creates `dir` and any missing parents, syncing each parent that gained an
+/// entry so the new directories survive a crash.
+fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let Some(parent) = dir.parent() else {
+                return Err(e);
+            };
+            create_dir_durable(parent)?;
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    match dir.parent() {
+        Some(parent) => sync_dir(parent),
+        None => Ok(()),
+    }
+}
+
+/// Makes a directory's entries (a rename, a link, a new subdirectory) durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Directories cannot be opened for syncing here; metadata journaling has to do.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+/// Opens `{root}/.lock` and takes an exclusive advisory lock on it.
+fn lock_root(root: &Path) -> Result<File, StorageError> {
+    let path = root.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_error(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path)
+                .ok()
+                .map(|pid| pid.trim().to_owned())
+                .filter(|pid| !pid.is_empty())
+                .map(|pid| format!(" (process {pid})"))
+                .unwrap_or_default();
+            return Err(StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!(
+                    "filesystem root {} is already open in another store{holder}; \
+                     the filesystem backend allows one instance per root",
+                    root.display()
+                ),
+            });
+        }
+        Err(TryLockError::Error(e)) => return Err(io_error(&path, e)),
+    }
+    // Record the holder for the message above. Only informative: the lock,
+    // not the content, is what excludes.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
+    Ok(file)
+}
+
+/// Removes everything inside `dir`: temp files left by a crashed writer.
+fn clean_dir(dir: &Path) -> Result<(), StorageError> {
+    for entry in fs::read_dir(dir).map_err(|e| io_error(dir, e))? {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        let path = entry.path();
+        let is_dir = entry.file_type().map_err(|e| io_error(&path, e))?.is_dir();
+        let removed = if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error(&path, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads and parses a JSON record; `None` when the file does not exist.
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StorageError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| corrupt(path, format!("unreadable record: {e}")))
+}
+
+fn to_json<T: Serialize>(record: &T) -> Result<Vec<u8>, StorageError> {
+    let mut bytes = serde_json::to_vec_pretty(record).map_err(|e| StorageError::Io {
+        backend: BACKEND,
+        source: io::Error::other(e),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// An I/O error, with the path it happened on in the message.
+fn io_error(path: &Path, err: io::Error) -> StorageError {
+    StorageError::Io {
+        backend: BACKEND,
+        source: io::Error::new(err.kind(), format!("{}: {err}", path.display())),
+    }
+}
+
+/// A cursor that does not belong to this listing. The storage error type has
+/// no variant for caller mistakes, so callers should validate cursors first
+/// (`Cursor::module_name`, `Cursor::version_position`); this is the fallback.
+fn invalid_cursor(err: DomainError) -> StorageError {
+    StorageError::Corrupt(format!("cannot page with this cursor: {err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_accepts_only_one_normal_component() {
+        for ok in ["common", "v1.0.0+b7.json", "ab", "a.b_c-d"] {
+            assert_eq!(component(ok).unwrap(), Path::new(ok));
+        }
+        for bad in ["", ".", "..", "a/b", "/abs", "a/", "./a", "a/.", "../x"] {
+            assert!(component(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn create_dir_durable_creates_missing_parents_and_tolerates_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        create_dir_durable(&deep).unwrap();
+        assert!(deep.is_dir());
+        create_dir_durable(&deep).unwrap();
+    }
+}

@@ -72,8 +72,14 @@ pub async fn manifest_with_blobs(
 async fn blobs_round_trip(blobs: &dyn BlobStore) {
     let content = Bytes::from_static(b"syntax = \"proto3\";\n");
     let digest = Digest::of(&content);
-    assert!(!blobs.exists(&digest).await.unwrap(), "empty store has the blob");
-    assert!(blobs.get(&digest).await.unwrap().is_none(), "empty store returns a blob");
+    assert!(
+        !blobs.exists(&digest).await.unwrap(),
+        "empty store has the blob"
+    );
+    assert!(
+        blobs.get(&digest).await.unwrap().is_none(),
+        "empty store returns a blob"
+    );
     blobs.put(&digest, content.clone()).await.unwrap();
     blobs
         .put(&digest, content.clone())
@@ -118,7 +124,10 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
         "creating an existing module must fail with ModuleExists, got {duplicate:?}"
     );
     let stored = meta.get_module(&name("mod-a")).await.unwrap().unwrap();
-    assert_eq!(stored.description, "the mod-a module", "a duplicate create changed the module");
+    assert_eq!(
+        stored.description, "the mod-a module",
+        "a duplicate create changed the module"
+    );
     assert!(meta.get_module(&name("missing")).await.unwrap().is_none());
 
     let mut request = PageRequest::first(2);
@@ -154,8 +163,12 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
         "a version of a missing module must fail with ModuleNotFound, got {outcome:?}"
     );
 
-    let pre = manifest_with_blobs(blobs, "versions", "v2.0.0-rc.1", &[("a.proto", "rc")], &[]).await;
-    assert_eq!(meta.insert_version(&pre).await.unwrap(), InsertOutcome::Inserted);
+    let pre =
+        manifest_with_blobs(blobs, "versions", "v2.0.0-rc.1", &[("a.proto", "rc")], &[]).await;
+    assert_eq!(
+        meta.insert_version(&pre).await.unwrap(),
+        InsertOutcome::Inserted
+    );
     let module_now = meta.get_module(&module).await.unwrap().unwrap();
     assert_eq!(
         module_now.latest_version,
@@ -171,29 +184,67 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
         &["mod-a@v1.0.0"],
     )
     .await;
-    assert_eq!(meta.insert_version(&v1).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(
+        meta.insert_version(&v1).await.unwrap(),
+        InsertOutcome::Inserted
+    );
     let v110 = manifest_with_blobs(blobs, "versions", "v1.10.0", &[("a.proto", "ten")], &[]).await;
-    assert_eq!(meta.insert_version(&v110).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(
+        meta.insert_version(&v110).await.unwrap(),
+        InsertOutcome::Inserted
+    );
     let v12 = manifest_with_blobs(blobs, "versions", "v1.2.0", &[("a.proto", "twelve")], &[]).await;
-    assert_eq!(meta.insert_version(&v12).await.unwrap(), InsertOutcome::Inserted);
+    assert_eq!(
+        meta.insert_version(&v12).await.unwrap(),
+        InsertOutcome::Inserted
+    );
 
-    let stored = meta.get_version(&module, &version("v1.0.0")).await.unwrap().unwrap();
+    let stored = meta
+        .get_version(&module, &version("v1.0.0"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored, v1, "a stored version must read back unchanged");
-    assert!(meta.get_version(&module, &version("v9.9.9")).await.unwrap().is_none());
+    assert!(
+        meta.get_version(&module, &version("v9.9.9"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let again = meta.insert_version(&v1).await.unwrap();
-    assert_eq!(again, InsertOutcome::Exists(v1.clone()), "re-insert must report the stored version");
+    assert_eq!(
+        again,
+        InsertOutcome::Exists(v1.clone()),
+        "re-insert must report the stored version"
+    );
     let different =
         manifest_with_blobs(blobs, "versions", "v1.0.0", &[("a.proto", "changed")], &[]).await;
     match meta.insert_version(&different).await.unwrap() {
         InsertOutcome::Exists(existing) => assert_eq!(existing.digest, v1.digest),
         InsertOutcome::Inserted => panic!("a version was overwritten"),
     }
-    let stored = meta.get_version(&module, &version("v1.0.0")).await.unwrap().unwrap();
-    assert_eq!(stored, v1, "a conflicting insert changed the stored version");
+    let stored = meta
+        .get_version(&module, &version("v1.0.0"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored, v1,
+        "a conflicting insert changed the stored version"
+    );
 
-    let latest = meta.get_module(&module).await.unwrap().unwrap().latest_version;
-    assert_eq!(latest, Some(version("v1.10.0")), "latest is the highest release");
+    let latest = meta
+        .get_module(&module)
+        .await
+        .unwrap()
+        .unwrap()
+        .latest_version;
+    assert_eq!(
+        latest,
+        Some(version("v1.10.0")),
+        "latest is the highest release"
+    );
 
     let mut request = PageRequest::first(3);
     let mut order = Vec::new();
@@ -206,11 +257,16 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
         }
     }
     assert_eq!(order, ["v2.0.0-rc.1", "v1.10.0", "v1.2.0", "v1.0.0"]);
-    let missing = meta.list_versions(&name("missing"), &PageRequest::first(10)).await;
+    let missing = meta
+        .list_versions(&name("missing"), &PageRequest::first(10))
+        .await;
     assert!(matches!(missing, Err(StorageError::ModuleNotFound(_))));
 }
 
-async fn concurrent_inserts_have_one_winner(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
+async fn concurrent_inserts_have_one_winner(
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+) {
     meta.create_module(
         &NewModule {
             name: name("race"),
@@ -226,10 +282,14 @@ async fn concurrent_inserts_have_one_winner(meta: Arc<dyn MetadataStore>, blobs:
         for contender in 0..4 {
             let content = format!("contender {contender}");
             let manifest =
-                manifest_with_blobs(blobs.as_ref(), "race", &v, &[("a.proto", &content)], &[]).await;
+                manifest_with_blobs(blobs.as_ref(), "race", &v, &[("a.proto", &content)], &[])
+                    .await;
             let meta = meta.clone();
             tasks.push(tokio::spawn(async move {
-                (manifest.clone(), meta.insert_version(&manifest).await.unwrap())
+                (
+                    manifest.clone(),
+                    meta.insert_version(&manifest).await.unwrap(),
+                )
             }));
         }
         let mut winners = Vec::new();
@@ -240,15 +300,25 @@ async fn concurrent_inserts_have_one_winner(meta: Arc<dyn MetadataStore>, blobs:
                 (_, InsertOutcome::Exists(existing)) => losers.push(existing),
             }
         }
-        assert_eq!(winners.len(), 1, "round {round}: exactly one insert must win");
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one insert must win"
+        );
         let stored = meta
             .get_version(&name("race"), &version(&v))
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(stored, winners[0], "round {round}: the winner's content is stored");
+        assert_eq!(
+            stored, winners[0],
+            "round {round}: the winner's content is stored"
+        );
         for loser in losers {
-            assert_eq!(loser, winners[0], "round {round}: losers must see the winner");
+            assert_eq!(
+                loser, winners[0],
+                "round {round}: losers must see the winner"
+            );
         }
     }
 }

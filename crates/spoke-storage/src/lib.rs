@@ -40,6 +40,8 @@ pub enum StorageError {
 }
 
 /// What inserting a version did.
+// The manifest is returned by value once per push; boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
     /// The version is new and now stored.
@@ -56,7 +58,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn backend(&self) -> &'static str;
 
     /// Creates a module; `ModuleExists` when the name is taken.
-    async fn create_module(&self, module: &NewModule, now: Timestamp) -> Result<Module, StorageError>;
+    async fn create_module(
+        &self,
+        module: &NewModule,
+        now: Timestamp,
+    ) -> Result<Module, StorageError>;
 
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError>;
 
@@ -66,7 +72,10 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Stores a version atomically unless it exists; of concurrent inserts of
     /// one version exactly one gets `Inserted`. `ModuleNotFound` when the
     /// module does not exist. The blobs it names must already be stored.
-    async fn insert_version(&self, manifest: &VersionManifest) -> Result<InsertOutcome, StorageError>;
+    async fn insert_version(
+        &self,
+        manifest: &VersionManifest,
+    ) -> Result<InsertOutcome, StorageError>;
 
     async fn get_version(
         &self,

@@ -1,0 +1,106 @@
+use spoke_domain::{Digest, DomainError, ModuleName};
+use spoke_storage::StorageError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("module {0} not found")]
+    ModuleNotFound(ModuleName),
+    #[error("version {version} of module {module} not found")]
+    VersionNotFound { module: ModuleName, version: String },
+    #[error("file {path:?} not found in {module}@{version}")]
+    FileNotFound {
+        module: ModuleName,
+        version: String,
+        path: String,
+    },
+    #[error("module {0} already exists")]
+    ModuleExists(ModuleName),
+    #[error(
+        "version {version} of module {module} already exists with different content \
+         (stored {stored}, pushed {pushed}); versions are immutable, push a new version"
+    )]
+    VersionConflict {
+        module: ModuleName,
+        version: String,
+        stored: Digest,
+        pushed: Digest,
+    },
+    #[error("dependency {dependency} cannot be resolved: {reason}")]
+    UnresolvedDependency { dependency: String, reason: String },
+    #[error("invalid dependencies: {0}")]
+    InvalidDependencies(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// How a front-end should classify an error; REST and gRPC map these to
+/// their own status codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidArgument,
+    TooLarge,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Unprocessable,
+    Unavailable,
+    Internal,
+}
+
+impl RegistryError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(e) if e.is_too_large() => ErrorKind::TooLarge,
+            Self::Invalid(_) | Self::InvalidDependencies(_) => ErrorKind::InvalidArgument,
+            Self::ModuleNotFound(_) | Self::VersionNotFound { .. } | Self::FileNotFound { .. } => {
+                ErrorKind::NotFound
+            }
+            Self::ModuleExists(_) => ErrorKind::AlreadyExists,
+            Self::VersionConflict { .. } => ErrorKind::Conflict,
+            Self::UnresolvedDependency { .. } => ErrorKind::Unprocessable,
+            Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
+                ErrorKind::Unavailable
+            }
+            Self::Storage(StorageError::ModuleExists(_)) => ErrorKind::AlreadyExists,
+            Self::Storage(StorageError::ModuleNotFound(_)) => ErrorKind::NotFound,
+            Self::Storage(StorageError::Corrupt(_)) => ErrorKind::Internal,
+        }
+    }
+
+    /// A stable machine-readable code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => match e {
+                DomainError::InvalidModuleName { .. } => "INVALID_MODULE_NAME",
+                DomainError::InvalidVersion { .. } => "INVALID_VERSION",
+                DomainError::InvalidPath { .. } => "INVALID_PATH",
+                DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
+                DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
+                DomainError::InvalidCursor => "INVALID_CURSOR",
+                DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
+                DomainError::NoFiles => "NO_FILES",
+                DomainError::DuplicatePath { .. } => "DUPLICATE_PATH",
+                DomainError::TooManyFiles { .. } => "TOO_MANY_FILES",
+                DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
+                DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",
+                DomainError::DescriptionTooLong { .. } => "DESCRIPTION_TOO_LONG",
+            },
+            Self::ModuleNotFound(_) | Self::Storage(StorageError::ModuleNotFound(_)) => {
+                "MODULE_NOT_FOUND"
+            }
+            Self::VersionNotFound { .. } => "VERSION_NOT_FOUND",
+            Self::FileNotFound { .. } => "FILE_NOT_FOUND",
+            Self::ModuleExists(_) | Self::Storage(StorageError::ModuleExists(_)) => "MODULE_EXISTS",
+            Self::VersionConflict { .. } => "VERSION_CONFLICT",
+            Self::UnresolvedDependency { .. } => "UNKNOWN_DEPENDENCY",
+            Self::InvalidDependencies(_) => "INVALID_DEPENDENCY",
+            Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
+                "STORAGE_UNAVAILABLE"
+            }
+            Self::Storage(StorageError::Corrupt(_)) => "STORAGE_CORRUPT",
+        }
+    }
+}

@@ -1,0 +1,487 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The REST API over a real socket, on the filesystem backend.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use spoke_domain::Limits;
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_rest::{RestOptions, router};
+use spoke_storage_fs::FsStore;
+
+struct Server {
+    base: String,
+    root: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::open(root.path()).unwrap());
+        let registry = Arc::new(Registry::new(
+            store.clone(),
+            store,
+            RegistryOptions {
+                limits: Limits {
+                    max_files: 10,
+                    ..Limits::default()
+                },
+                cache_bytes: 1 << 20,
+            },
+        ));
+        let app = router(
+            registry,
+            RestOptions {
+                max_body_bytes: 64 * 1024,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            root,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Every file under the store's root, to prove a rejected request wrote nothing.
+    fn stored_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if !path.ends_with(".lock") {
+                    out.push(path.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root.path(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+const COMMON: &str = "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";
+
+async fn seeded() -> Server {
+    let server = Server::start().await;
+    let (status, _) = server
+        .post(
+            "/modules",
+            json!({"name": "common", "description": "shared types"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = server
+        .post(
+            "/modules/common/versions",
+            json!({
+                "version": "v1.0.0",
+                "files": [{"path": "common/common.proto", "content": COMMON}],
+                "source_info": {"repository": "https://git.example/common", "commit_sha": "abc", "branch": "main"}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server
+}
+
+#[tokio::test]
+async fn push_and_read_back() {
+    let server = seeded().await;
+    let (status, version) = server.get("/modules/common/versions/v1.0.0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(version["module_name"], "common");
+    assert_eq!(version["version"], "v1.0.0");
+    assert_eq!(version["files"][0]["path"], "common/common.proto");
+    assert_eq!(version["files"][0]["content"], COMMON);
+    assert_eq!(version["dependencies"], json!([]));
+    assert_eq!(version["source_info"]["branch"], "main");
+    assert!(version["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(version["created_at"].as_str().unwrap().contains('T'));
+
+    let (_, latest) = server.get("/modules/common/versions/latest").await;
+    assert_eq!(latest["version"], "v1.0.0");
+    let (_, module) = server.get("/modules/common").await;
+    assert_eq!(module["latest_version"], "v1.0.0");
+    assert_eq!(module["description"], "shared types");
+
+    let (status, file) = server
+        .get("/modules/common/versions/v1.0.0/files/common/common.proto")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(file["content"], COMMON);
+    let raw = server
+        .http
+        .get(server.url("/modules/common/versions/v1.0.0/files/common/common.proto?format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        raw.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(raw.bytes().await.unwrap(), COMMON.as_bytes());
+    let accept = server
+        .http
+        .get(server.url("/modules/common/versions/v1.0.0/files/common/common.proto"))
+        .header("accept", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accept.bytes().await.unwrap(), COMMON.as_bytes());
+}
+
+#[tokio::test]
+async fn identical_repush_is_ok_and_different_content_conflicts() {
+    let server = seeded().await;
+    let push = |content: &str| json!({"version": "v1.0.0", "files": [{"path": "common/common.proto", "content": content}]});
+    let (status, _) = server.post("/modules/common/versions", push(COMMON)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "identical content is an idempotent success"
+    );
+    let before = server.stored_files();
+    let (status, error) = server
+        .post("/modules/common/versions", push("changed"))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["code"], "VERSION_CONFLICT");
+    assert!(error["details"]["stored_digest"].is_string());
+    assert_eq!(
+        server.stored_files(),
+        before,
+        "a conflicting push wrote something"
+    );
+    let (_, file) = server
+        .get("/modules/common/versions/v1.0.0/files/common/common.proto")
+        .await;
+    assert_eq!(file["content"], COMMON);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_json_4xx_and_writes_nothing() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    let file = |path: &str| json!({"version": "v2.0.0", "files": [{"path": path, "content": "x"}]});
+    let cases = [
+        (
+            "/modules/common/versions",
+            file("../x.proto"),
+            400,
+            "INVALID_PATH",
+        ),
+        (
+            "/modules/common/versions",
+            file("/abs.proto"),
+            400,
+            "INVALID_PATH",
+        ),
+        (
+            "/modules/common/versions",
+            file("a\\b.proto"),
+            400,
+            "INVALID_PATH",
+        ),
+        (
+            "/modules/common/versions",
+            file("notes.txt"),
+            400,
+            "INVALID_PATH",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "1.0", "files": [{"path": "a.proto", "content": "x"}]}),
+            400,
+            "INVALID_VERSION",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "v2.0.0", "files": [{"path": "a.proto", "content": "x"}], "dependencies": ["ghost@v1.0.0"]}),
+            422,
+            "UNKNOWN_DEPENDENCY",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "v2.0.0", "files": [{"path": "a.proto", "content": "x"}], "dependencies": ["Bad Name"]}),
+            400,
+            "INVALID_DEPENDENCY",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"module_name": "other", "version": "v2.0.0", "files": [{"path": "a.proto", "content": "x"}]}),
+            400,
+            "MODULE_MISMATCH",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "v2.0.0", "files": []}),
+            400,
+            "NO_FILES",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "v2.0.0", "files": (0..11).map(|i| json!({"path": format!("f{i}.proto"), "content": "x"})).collect::<Vec<_>>()}),
+            413,
+            "TOO_MANY_FILES",
+        ),
+        (
+            "/modules/common/versions",
+            json!({"version": "v2.0.0"}),
+            400,
+            "MALFORMED_JSON",
+        ),
+        (
+            "/modules/ghost/versions",
+            file("a.proto"),
+            404,
+            "MODULE_NOT_FOUND",
+        ),
+        (
+            "/modules/Bad/versions",
+            file("a.proto"),
+            400,
+            "INVALID_MODULE_NAME",
+        ),
+        (
+            "/modules",
+            json!({"name": "9starts-with-digit"}),
+            400,
+            "INVALID_MODULE_NAME",
+        ),
+        ("/modules", json!({"name": "common"}), 409, "MODULE_EXISTS"),
+        (
+            "/modules",
+            json!({"name": "x", "extra": 1}),
+            400,
+            "MALFORMED_JSON",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let (got, error) = server.post(path, body.clone()).await;
+        assert_eq!(got.as_u16(), status, "{path} {body}: {error}");
+        assert_eq!(error["code"], code, "{path} {body}: {error}");
+        assert!(error["error"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    let malformed = server
+        .http
+        .post(server.url("/modules/common/versions"))
+        .header("content-type", "application/json")
+        .body("{\"version\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let error: Value = malformed.json().await.unwrap();
+    assert_eq!(error["code"], "MALFORMED_JSON");
+
+    let huge = json!({"version": "v2.0.0", "files": [{"path": "a.proto", "content": "x".repeat(100 * 1024)}]});
+    let (status, error) = server.post("/modules/common/versions", huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error["code"], "BODY_TOO_LARGE");
+
+    assert_eq!(
+        server.stored_files(),
+        before,
+        "a rejected request wrote something"
+    );
+    let (_, versions) = server.get("/modules/common/versions").await;
+    assert_eq!(versions["versions"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn reads_of_missing_or_malformed_things() {
+    let server = seeded().await;
+    for (path, status, code) in [
+        ("/modules/ghost", 404, "MODULE_NOT_FOUND"),
+        ("/modules/common/versions/v9.9.9", 404, "VERSION_NOT_FOUND"),
+        (
+            "/modules/common/versions/v1.0.0/files/nope.proto",
+            404,
+            "FILE_NOT_FOUND",
+        ),
+        (
+            "/modules/common/versions/not-a-version",
+            400,
+            "INVALID_VERSION",
+        ),
+        ("/modules/common/versions?limit=0", 400, "INVALID_LIMIT"),
+        ("/modules/common/versions?limit=abc", 400, "INVALID_QUERY"),
+        ("/modules?cursor=%21%21", 400, "INVALID_CURSOR"),
+        (
+            "/modules/common/versions/v1.0.0/files/common/common.proto?format=xml",
+            400,
+            "INVALID_FORMAT",
+        ),
+        ("/no/such/route", 404, "NOT_FOUND"),
+    ] {
+        let (got, error) = server.get(path).await;
+        assert_eq!(got.as_u16(), status, "{path}: {error}");
+        assert_eq!(error["code"], code, "{path}: {error}");
+    }
+    let response = server
+        .http
+        .delete(server.url("/modules"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn etags_and_conditional_requests() {
+    let server = seeded().await;
+    for path in [
+        "/modules/common/versions/v1.0.0",
+        "/modules/common/versions/v1.0.0/files/common/common.proto",
+    ] {
+        let first = server.http.get(server.url(path)).send().await.unwrap();
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with("\"sha256:"), "{path}: {etag}");
+        assert!(
+            first.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+        let again = server
+            .http
+            .get(server.url(path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+        let other = server
+            .http
+            .get(server.url(path))
+            .header("if-none-match", "\"sha256:0000\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
+    }
+    let latest = server
+        .http
+        .get(server.url("/modules/common/versions/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latest.headers()["cache-control"], "no-cache");
+}
+
+#[tokio::test]
+async fn listings_are_paginated() {
+    let server = seeded().await;
+    for i in 0..5 {
+        server
+            .post("/modules", json!({"name": format!("mod{i}")}))
+            .await;
+        server
+            .post(
+                "/modules/common/versions",
+                json!({"version": format!("v1.{}.0", i + 1), "files": [{"path": "a.proto", "content": format!("// {i}")}]}),
+            )
+            .await;
+    }
+    let mut cursor: Option<String> = None;
+    let mut names = Vec::new();
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/modules?limit=2&cursor={c}"),
+            None => "/modules?limit=2".to_owned(),
+        };
+        let (status, page) = server.get(&path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page["modules"].as_array().unwrap().len() <= 2);
+        names.extend(
+            page["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["name"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["common", "mod0", "mod1", "mod2", "mod3", "mod4"]);
+
+    let (_, page) = server.get("/modules/common/versions?limit=4").await;
+    let versions: Vec<_> = page["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["v1.5.0", "v1.4.0", "v1.3.0", "v1.2.0"]);
+    let next = page["next_cursor"].as_str().unwrap();
+    let (_, rest) = server
+        .get(&format!("/modules/common/versions?limit=4&cursor={next}"))
+        .await;
+    let versions: Vec<_> = rest["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["v1.1.0", "v1.0.0"]);
+    assert!(rest.get("next_cursor").is_none());
+    let (status, error) = server.get(&format!("/modules?cursor={next}")).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a version cursor on the module list: {error}"
+    );
+    assert_eq!(error["code"], "INVALID_CURSOR");
+}
+
+#[tokio::test]
+async fn openapi_document_is_served() {
+    let server = Server::start().await;
+    let (status, doc) = server.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/modules",
+        "/modules/{name}",
+        "/modules/{name}/versions",
+        "/modules/{name}/versions/{version}",
+        "/modules/{name}/versions/{version}/files/{path}",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
+    }
+}
