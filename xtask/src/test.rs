@@ -1,0 +1,167 @@
+//! `cargo xtask test`: the README's test command and what `.ci/run` runs.
+//!
+//! Steps, in order, each stopping the run on failure:
+//! 1. `fmt`      — `cargo fmt --all -- --check`
+//! 2. `clippy`   — `cargo clippy --workspace --all-targets -- -D warnings`
+//! 3. `services` — provide what the test suite needs (see [`Services`])
+//! 4. `test`     — `cargo test --workspace`, with the services' environment
+//!
+//! `CARGO_TARGET_DIR` is passed through untouched: unset means cargo's default.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cmd::{self, ChildGuard};
+
+pub const HELP: &str = "\
+cargo xtask test — format check, lints, services, then the whole test suite
+
+USAGE:
+    cargo xtask test [OPTIONS] [-- <CARGO TEST ARGS>...]
+
+STEPS (in order; the first failure stops the run and is named):
+    fmt        cargo fmt --all -- --check
+    clippy     cargo clippy --workspace --all-targets -- -D warnings
+    services   provide the services the suite needs (reusing ones already
+               running on localhost, otherwise starting them); fails, never
+               skips, when one cannot be provided
+    test       cargo test --workspace [<CARGO TEST ARGS>...]
+
+OPTIONS:
+    -h, --help    Print this help
+
+Arguments after `--` go to `cargo test` (for example a test name filter, or
+`-- --nocapture` to reach the test binaries). CARGO_TARGET_DIR is respected.
+";
+
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Extra arguments appended to `cargo test --workspace`.
+    pub test_args: Vec<String>,
+}
+
+impl Options {
+    /// `Ok(None)` when help was asked for.
+    pub fn parse(args: &[String]) -> Result<Option<Self>> {
+        let mut opts = Self::default();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "--" => {
+                    opts.test_args.extend(iter.by_ref().cloned());
+                }
+                other => bail!("unexpected argument `{other}`; see `cargo xtask test --help`"),
+            }
+        }
+        Ok(Some(opts))
+    }
+}
+
+pub fn run(opts: &Options) -> Result<()> {
+    const STEPS: usize = 4;
+
+    step(1, STEPS, "fmt", || {
+        let mut cmd = cmd::cargo_command();
+        cmd.args(["fmt", "--all", "--", "--check"]);
+        checked(&mut cmd)
+    })?;
+
+    step(2, STEPS, "clippy", || {
+        let mut cmd = cmd::cargo_command();
+        cmd.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]);
+        checked(&mut cmd)
+    })?;
+
+    // Held until the test step is over: dropping it stops what it started.
+    let services = step(3, STEPS, "services", Services::provide)?;
+
+    step(4, STEPS, "test", || {
+        let mut cmd = cmd::cargo_command();
+        cmd.args(["test", "--workspace"]).args(&opts.test_args);
+        cmd.envs(services.env.iter().map(|(k, v)| (k, v)));
+        checked(&mut cmd)
+    })?;
+
+    drop(services);
+    eprintln!("xtask test: all {STEPS} steps passed");
+    Ok(())
+}
+
+/// Runs one named step, announcing it and naming it if it fails.
+fn step<T>(n: usize, of: usize, name: &str, body: impl FnOnce() -> Result<T>) -> Result<T> {
+    eprintln!("\n==> xtask test [{n}/{of}] {name}");
+    body().with_context(|| format!("xtask test: step `{name}` failed ({n}/{of})"))
+}
+
+fn checked(cmd: &mut Command) -> Result<()> {
+    eprintln!("    $ {}", cmd::display(cmd));
+    cmd::run(cmd)
+}
+
+/// What the test suite needs besides cargo, provided before the test step.
+///
+/// Today the suite needs only the toolchain, so this checks prerequisites and
+/// starts nothing. When tests need PostgreSQL, Redis or S3 (DESIGN §9), add
+/// one `provide_*` function per service to [`Services::provide`]: reuse a
+/// server already listening on localhost, otherwise start one from the
+/// machine's binaries (installing them if needed), push its [`ChildGuard`]
+/// into `children` and the variables the tests read (e.g. a URL) into `env`.
+/// Fail — never skip — when a service cannot be provided.
+#[derive(Default)]
+pub struct Services {
+    /// Environment for the test step (e.g. `SPOKE_TEST_POSTGRES_URL`).
+    env: Vec<(String, String)>,
+    /// Services started here; stopped when `Services` is dropped.
+    _children: Vec<ChildGuard>,
+}
+
+impl Services {
+    pub fn provide() -> Result<Self> {
+        let services = Self::default();
+        require_cargo()?;
+        if services.env.is_empty() {
+            eprintln!("    no external services needed by the current suite");
+        }
+        Ok(services)
+    }
+}
+
+fn require_cargo() -> Result<()> {
+    let mut cmd = cmd::cargo_command();
+    cmd.arg("--version");
+    let version = cmd::output(&mut cmd).context("cargo is required")?;
+    eprintln!("    {}", version.trim());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn parses_pass_through_arguments() {
+        let opts = Options::parse(&args(&["--", "registry", "--", "--nocapture"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(opts.test_args, args(&["registry", "--", "--nocapture"]));
+    }
+
+    #[test]
+    fn help_and_unknown_flags() {
+        assert!(Options::parse(&args(&["--help"])).unwrap().is_none());
+        assert!(Options::parse(&args(&["--frobnicate"])).is_err());
+    }
+}
