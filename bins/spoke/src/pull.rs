@@ -1,0 +1,288 @@
+//! `spoke pull`: write a version's files, optionally with its dependency
+//! closure, into a directory.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use serde::Serialize;
+use spoke_client::{Client, VersionBody};
+use spoke_domain::{DependencyPin, Digest, FilePath};
+
+pub struct PullArgs {
+    pub module: String,
+    pub version: String,
+    pub dir: PathBuf,
+    pub recursive: bool,
+}
+
+/// A file to write and the `module@version` it came from.
+#[derive(Debug)]
+pub struct Planned {
+    pub path: FilePath,
+    pub content: String,
+    pub origin: String,
+}
+
+#[derive(Serialize)]
+struct PullOutput<'a> {
+    directory: String,
+    modules: Vec<ModuleOutput<'a>>,
+    files: Vec<FileOutput<'a>>,
+}
+
+#[derive(Serialize)]
+struct ModuleOutput<'a> {
+    module_name: &'a str,
+    version: &'a str,
+    digest: &'a str,
+}
+
+#[derive(Serialize)]
+struct FileOutput<'a> {
+    path: &'a str,
+    from: &'a str,
+}
+
+pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
+    let versions = fetch(client, &args.module, &args.version, args.recursive).await?;
+    let plan = merge(&versions)?;
+    write(&args.dir, &plan)?;
+
+    if json {
+        return crate::print_json(&PullOutput {
+            directory: args.dir.display().to_string(),
+            modules: versions
+                .iter()
+                .map(|v| ModuleOutput {
+                    module_name: &v.module_name,
+                    version: &v.version,
+                    digest: &v.digest,
+                })
+                .collect(),
+            files: plan
+                .iter()
+                .map(|p| FileOutput {
+                    path: p.path.as_str(),
+                    from: &p.origin,
+                })
+                .collect(),
+        });
+    }
+    let mut names = versions
+        .iter()
+        .map(|v| format!("{}@{}", v.module_name, v.version));
+    let root = names.next().unwrap_or_default();
+    let dependencies: Vec<String> = names.collect();
+    let with = if dependencies.is_empty() {
+        String::new()
+    } else {
+        format!(" with {}", dependencies.join(", "))
+    };
+    let count = plan.len();
+    let noun = if count == 1 { "file" } else { "files" };
+    println!(
+        "pulled {root}{with} into {} ({count} {noun})",
+        args.dir.display()
+    );
+    Ok(())
+}
+
+/// The requested version, then (with `recursive`) its dependency closure
+/// breadth-first, each pinned `module@version` fetched once.
+async fn fetch(
+    client: &Client,
+    module: &str,
+    version: &str,
+    recursive: bool,
+) -> Result<Vec<VersionBody>> {
+    let root = client.get_version(module, version).await?;
+    let mut seen = HashSet::from([format!("{}@{}", root.module_name, root.version)]);
+    let mut queue: VecDeque<String> = root.dependencies.iter().cloned().collect();
+    let mut versions = vec![root];
+    if !recursive {
+        return Ok(versions);
+    }
+    while let Some(pin) = queue.pop_front() {
+        if !seen.insert(pin.clone()) {
+            continue;
+        }
+        let parsed = DependencyPin::parse(&pin)
+            .map_err(|e| anyhow!("the registry sent an unusable dependency: {e}"))?;
+        let body = client
+            .get_version(parsed.module.as_str(), parsed.version.as_str())
+            .await?;
+        queue.extend(body.dependencies.iter().cloned());
+        versions.push(body);
+    }
+    Ok(versions)
+}
+
+/// Merges the versions' files into one tree, sorted by path. Imports
+/// resolve against the union of the closure, so every file keeps its own
+/// path; the same path with different content from two versions is an
+/// error (DESIGN §3, ambiguous import), the same content is one file.
+///
+/// Every path is checked here, before anything is written: the server is
+/// not trusted with `..`, absolute paths or backslashes. Content is checked
+/// against its digest when the server sends one.
+pub fn merge(versions: &[VersionBody]) -> Result<Vec<Planned>> {
+    let mut plan: BTreeMap<FilePath, Planned> = BTreeMap::new();
+    for version in versions {
+        let origin = format!("{}@{}", version.module_name, version.version);
+        for file in &version.files {
+            let path = FilePath::parse(&file.path)
+                .map_err(|e| anyhow!("refusing a file of {origin}: {e}"))?;
+            if let Some(expected) = &file.digest {
+                let actual = Digest::of(file.content.as_bytes()).to_string();
+                if &actual != expected {
+                    bail!(
+                        "file {path} of {origin} does not match its digest {expected} (got {actual})"
+                    );
+                }
+            }
+            match plan.get(&path) {
+                Some(existing) if existing.content != file.content => bail!(
+                    "file {path} is provided by both {} and {origin} with different content; nothing was written",
+                    existing.origin
+                ),
+                Some(_) => {}
+                None => {
+                    plan.insert(
+                        path.clone(),
+                        Planned {
+                            path,
+                            content: file.content.clone(),
+                            origin: origin.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(plan.into_values().collect())
+}
+
+/// Writes the files under `dir`, creating directories as needed. Each file
+/// is written to a temporary sibling and renamed into place, so a reader
+/// (or an interrupted pull) never sees a half-written file.
+fn write(dir: &Path, plan: &[Planned]) -> Result<()> {
+    for file in plan {
+        let mut target = dir.to_path_buf();
+        target.extend(file.path.as_str().split('/'));
+        let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+            bail!("cannot write {}", target.display());
+        };
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create directory {}", parent.display()))?;
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".spoke-{}.tmp", std::process::id()));
+        let temp = parent.join(temp_name);
+        let written =
+            fs::write(&temp, file.content.as_bytes()).and_then(|()| fs::rename(&temp, &target));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(anyhow::Error::new(e).context(format!("cannot write {}", target.display())));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use spoke_client::{FileBody, SourceInfoBody};
+
+    use super::*;
+
+    fn version(module: &str, files: &[(&str, &str)]) -> VersionBody {
+        VersionBody {
+            module_name: module.to_owned(),
+            version: "v1.0.0".to_owned(),
+            files: files
+                .iter()
+                .map(|(path, content)| FileBody {
+                    path: (*path).to_owned(),
+                    content: (*content).to_owned(),
+                    digest: Some(Digest::of(content.as_bytes()).to_string()),
+                })
+                .collect(),
+            dependencies: vec![],
+            source_info: SourceInfoBody::default(),
+            created_at: String::new(),
+            digest: String::new(),
+        }
+    }
+
+    #[test]
+    fn merges_the_closure_by_path() {
+        let plan = merge(&[
+            version("user", &[("user/user.proto", "u")]),
+            version(
+                "common",
+                &[("common/common.proto", "c"), ("shared.proto", "s")],
+            ),
+            version("other", &[("shared.proto", "s")]),
+        ])
+        .unwrap();
+        let paths: Vec<_> = plan
+            .iter()
+            .map(|p| (p.path.as_str(), p.origin.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("common/common.proto", "common@v1.0.0"),
+                ("shared.proto", "common@v1.0.0"),
+                ("user/user.proto", "user@v1.0.0"),
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_conflicts_unsafe_paths_and_bad_digests() {
+        let err = merge(&[
+            version("a", &[("x.proto", "one")]),
+            version("b", &[("x.proto", "two")]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "file x.proto is provided by both a@v1.0.0 and b@v1.0.0 with different content; nothing was written"
+        );
+        for evil in [
+            "../evil.proto",
+            "/etc/evil.proto",
+            "a\\..\\evil.proto",
+            "a/../../evil.proto",
+        ] {
+            assert!(merge(&[version("a", &[(evil, "x")])]).is_err(), "{evil:?}");
+        }
+        let mut tampered = version("a", &[("x.proto", "one")]);
+        tampered.files[0].content = "two".to_owned();
+        assert!(
+            merge(&[tampered])
+                .unwrap_err()
+                .to_string()
+                .contains("does not match its digest")
+        );
+    }
+
+    #[test]
+    fn writes_files_under_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = merge(&[version("a", &[("p/q/x.proto", "one"), ("y.proto", "two")])]).unwrap();
+        write(dir.path(), &plan).unwrap();
+        assert_eq!(
+            fs::read_to_string(dir.path().join("p/q/x.proto")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("y.proto")).unwrap(),
+            "two"
+        );
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(dir.path().join("p/q")).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,199 @@
+use std::error::Error as _;
+use std::io;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use thiserror::Error;
+
+use crate::wire::ErrorBody;
+
+/// Everything a [`Client`](crate::Client) call can fail with.
+#[derive(Debug, Error)]
+pub enum ClientError {
+    /// The registry answered with an error status. `code` is the stable
+    /// machine-readable code of the JSON error body (e.g. `VERSION_CONFLICT`);
+    /// when the body was not Spoke's JSON error (a proxy's HTML page, say) it
+    /// is `HTTP_<status>`.
+    #[error("{message} ({code})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        /// The body's `details`, e.g. the two digests of a conflict.
+        details: Option<serde_json::Value>,
+    },
+    /// No answer: connection refused, DNS failure, TLS failure, timeout.
+    #[error("cannot reach registry at {registry}: {reason}")]
+    Transport {
+        registry: String,
+        /// A short reason for humans, e.g. `connection refused`.
+        reason: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A success status whose body is not what the API promises.
+    #[error("unexpected response from {url}: {reason}")]
+    Decode { url: String, reason: String },
+    /// The registry URL, or a URL built from a caller's argument, is unusable.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The HTTP status of an [`Api`](ClientError::Api) error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The machine-readable code of an [`Api`](ClientError::Api) error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// True for a 404 answer (unknown module, version or file).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+/// Builds the error for a non-success answer from its status and body.
+pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
+    if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body) {
+        return ClientError::Api {
+            status: status.as_u16(),
+            code: parsed.code,
+            message: parsed.error,
+            details: parsed.details,
+        };
+    }
+    // Not Spoke's error body: say what the status means, plus the start of
+    // the body when it is short readable text.
+    let mut message = format!("the registry answered {status}");
+    let text = String::from_utf8_lossy(body);
+    let first_line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    if let Some(line) = first_line {
+        let snippet: String = line.chars().take(200).collect();
+        message.push_str(": ");
+        message.push_str(&snippet);
+    }
+    ClientError::Api {
+        status: status.as_u16(),
+        code: format!("HTTP_{}", status.as_u16()),
+        message,
+        details: None,
+    }
+}
+
+/// Classifies a transport failure into a short reason for humans.
+pub(crate) fn transport_error(
+    registry: &str,
+    timeout: Duration,
+    error: reqwest::Error,
+) -> ClientError {
+    let reason = if error.is_timeout() {
+        format!("no answer within {}", humanize(timeout))
+    } else if let Some(io) = innermost_io_error(&error) {
+        match io.kind() {
+            io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+            io::ErrorKind::ConnectionAborted => "connection aborted".to_owned(),
+            io::ErrorKind::TimedOut => "connection timed out".to_owned(),
+            _ => io.to_string(),
+        }
+    } else {
+        innermost_message(&error)
+    };
+    ClientError::Transport {
+        registry: registry.to_owned(),
+        reason,
+        source: error,
+    }
+}
+
+fn innermost_io_error(error: &reqwest::Error) -> Option<&io::Error> {
+    let mut found = None;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            found = Some(io);
+        }
+        current = e.source();
+    }
+    found
+}
+
+/// reqwest's own message is generic ("error sending request"); the deepest
+/// cause says what actually went wrong.
+fn innermost_message(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = error.source();
+    while let Some(e) = current {
+        message = e.to_string();
+        current = e.source();
+    }
+    message
+}
+
+fn humanize(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_spoke_error_bodies() {
+        let body =
+            br#"{"error":"version v9 of module common not found","code":"VERSION_NOT_FOUND"}"#;
+        let err = api_error(StatusCode::NOT_FOUND, body);
+        assert_eq!(
+            err.to_string(),
+            "version v9 of module common not found (VERSION_NOT_FOUND)"
+        );
+        assert!(err.is_not_found());
+        assert_eq!(err.code(), Some("VERSION_NOT_FOUND"));
+
+        let body = br#"{"error":"conflict","code":"VERSION_CONFLICT","details":{"stored_digest":"sha256:aa"}}"#;
+        match api_error(StatusCode::CONFLICT, body) {
+            ClientError::Api {
+                status, details, ..
+            } => {
+                assert_eq!(status, 409);
+                assert_eq!(details.unwrap()["stored_digest"], "sha256:aa");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn describes_foreign_error_bodies() {
+        let err = api_error(StatusCode::BAD_GATEWAY, b"\n<html>bad gateway</html>\nmore");
+        assert_eq!(err.code(), Some("HTTP_502"));
+        assert_eq!(
+            err.to_string(),
+            "the registry answered 502 Bad Gateway: <html>bad gateway</html> (HTTP_502)"
+        );
+        let err = api_error(StatusCode::SERVICE_UNAVAILABLE, b"");
+        assert_eq!(
+            err.to_string(),
+            "the registry answered 503 Service Unavailable (HTTP_503)"
+        );
+    }
+
+    #[test]
+    fn humanizes_timeouts() {
+        assert_eq!(humanize(Duration::from_secs(30)), "30s");
+        assert_eq!(humanize(Duration::from_millis(250)), "250ms");
+    }
+}
