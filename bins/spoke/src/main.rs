@@ -37,7 +37,8 @@ Pushes every *.proto file under --dir (recursively, paths relative to --dir with
 as .git) are skipped; symbolic links to files are followed, those to directories
 are not.
 
-The module is created (with --description) when it does not exist yet. When
+The module is created (with --description) when it does not exist yet, and only
+once the push is accepted. When
 --dir is inside a git work tree, the commit, branch and `origin` remote
 (without credentials) are sent as the version's source info.
 

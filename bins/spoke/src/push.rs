@@ -33,18 +33,16 @@ struct PushOutput {
 pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
     let files = read_protos(&args.dir)?;
     let source_info = git::source_info(&args.dir);
-    ensure_module(
-        client,
-        &args.module,
-        args.description.as_deref().unwrap_or(""),
-    )
-    .await?;
+    // The server creates a missing module only once the push has passed
+    // every check, so a rejected push leaves no empty module behind.
     let request = PushRequest {
         module_name: None,
         version: args.version,
         files,
         dependencies: args.dependencies,
         source_info,
+        create_module: true,
+        description: args.description,
     };
     let (created, version) = client.push(&args.module, &request).await?;
     if json {
@@ -69,20 +67,6 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             version.module_name, version.version, version.digest
         );
         Ok(())
-    }
-}
-
-/// Creates the module unless it exists. Another pusher creating it between
-/// our look-up and our create (409 `MODULE_EXISTS`) is just as good.
-async fn ensure_module(client: &Client, module: &str, description: &str) -> Result<()> {
-    match client.get_module(module).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => match client.create_module(module, description).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("MODULE_EXISTS") => Ok(()),
-            Err(e) => Err(e.into()),
-        },
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -448,6 +448,11 @@ fn an_unknown_dependency_fails_with_its_reason() {
         out.failure(),
         "error: dependency ghost@v1.0.0 cannot be resolved: module ghost does not exist (UNKNOWN_DEPENDENCY)"
     );
+    assert_eq!(
+        server.spoke(&["modules"]).success(),
+        "",
+        "a rejected first push must not leave an empty module behind"
+    );
 
     server
         .spoke(&[

@@ -20,6 +20,8 @@
 //!     }],
 //!     dependencies: vec![],
 //!     source_info: None,
+//!     create_module: false,
+//!     description: None,
 //! };
 //! let (created, version) = client.push("common", &request).await?;
 //! println!("created={created} digest={}", version.digest);

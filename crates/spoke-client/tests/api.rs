@@ -59,6 +59,8 @@ fn push_request(version: &str, files: &[(&str, &str)], dependencies: &[&str]) ->
             commit_sha: Some("0123456789abcdef0123456789abcdef01234567".to_owned()),
             branch: Some("main".to_owned()),
         }),
+        create_module: false,
+        description: None,
     }
 }
 

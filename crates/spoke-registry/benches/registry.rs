@@ -37,6 +37,7 @@ fn request(version: &str, salt: u64) -> PushRequest {
         files: files(salt),
         dependencies: Vec::new(),
         source_info: SourceInfo::default(),
+        create_module: None,
     }
 }
 

@@ -46,6 +46,9 @@ pub struct PushRequest {
     pub files: Vec<ProtoFile>,
     pub dependencies: Vec<DependencyRef>,
     pub source_info: SourceInfo,
+    /// `Some(description)`: create the module if it is missing, once every
+    /// check has passed. `None`: a missing module is an error.
+    pub create_module: Option<String>,
 }
 
 /// What a push did.
@@ -126,13 +129,7 @@ impl Registry {
     }
 
     pub async fn create_module(&self, module: NewModule) -> Result<Module, RegistryError> {
-        if module.description.len() > self.limits.max_description_bytes {
-            return Err(DomainError::DescriptionTooLong {
-                size: module.description.len(),
-                max: self.limits.max_description_bytes,
-            }
-            .into());
-        }
+        let module = self.new_module(module.name, module.description)?;
         self.meta
             .create_module(&module, Timestamp::now())
             .await
@@ -140,6 +137,22 @@ impl Registry {
                 StorageError::ModuleExists(name) => RegistryError::ModuleExists(name),
                 other => other.into(),
             })
+    }
+
+    /// A module to create, with its description checked against the limit.
+    fn new_module(
+        &self,
+        name: ModuleName,
+        description: String,
+    ) -> Result<NewModule, RegistryError> {
+        if description.len() > self.limits.max_description_bytes {
+            return Err(DomainError::DescriptionTooLong {
+                size: description.len(),
+                max: self.limits.max_description_bytes,
+            }
+            .into());
+        }
+        Ok(NewModule { name, description })
     }
 
     pub async fn get_module(&self, name: &ModuleName) -> Result<Module, RegistryError> {
@@ -175,13 +188,20 @@ impl Registry {
     }
 
     /// Pushes a version. The stages, in order: structural checks, dependency
-    /// pinning, the immutability check, then blobs and finally the manifest
-    /// in one atomic insert. Protobuf compilation joins between pinning and
-    /// storing when `spoke-schema` arrives; nothing is written before every
-    /// check has passed.
+    /// pinning, the immutability check, then the module (when asked to create
+    /// it), blobs and finally the manifest in one atomic insert. Protobuf
+    /// compilation joins between pinning and storing when `spoke-schema`
+    /// arrives; nothing is written before every check has passed.
     pub async fn push(&self, request: PushRequest) -> Result<PushOutcome, RegistryError> {
         validate_files(&request.files, &self.limits)?;
-        self.get_module(&request.module).await?;
+        let module_exists = self.meta.get_module(&request.module).await?.is_some();
+        let create_module = match (module_exists, request.create_module) {
+            (true, _) => None,
+            (false, Some(description)) => {
+                Some(self.new_module(request.module.clone(), description)?)
+            }
+            (false, None) => return Err(RegistryError::ModuleNotFound(request.module)),
+        };
         let dependencies = self
             .pin_dependencies(&request.module, &request.dependencies)
             .await?;
@@ -217,6 +237,13 @@ impl Registry {
             .await?
         {
             return self.settle_existing(existing, &manifest);
+        }
+        if let Some(module) = create_module {
+            match self.meta.create_module(&module, Timestamp::now()).await {
+                // Another push created it meanwhile: just as good.
+                Ok(_) | Err(StorageError::ModuleExists(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
         }
         for (entry, content) in files {
             self.blobs.put(&entry.digest, content).await?;

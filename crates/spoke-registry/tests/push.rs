@@ -44,6 +44,7 @@ fn push(module: &str, version: &str, files: &[(&str, &str)], deps: &[&str]) -> P
             .map(|d| DependencyRef::parse(d).unwrap())
             .collect(),
         source_info: SourceInfo::default(),
+        create_module: None,
     }
 }
 

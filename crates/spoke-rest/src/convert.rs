@@ -83,6 +83,9 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
         .map(|d| DependencyRef::parse(d))
         .collect::<Result<Vec<_>, _>>()?;
     let source_info = body.source_info.unwrap_or_default();
+    let create_module = body
+        .create_module
+        .then(|| body.description.unwrap_or_default());
     Ok(PushRequest {
         module,
         version: VersionId::parse(&body.version)?,
@@ -93,5 +96,6 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
             commit_sha: source_info.commit_sha,
             branch: source_info.branch,
         },
+        create_module,
     })
 }

@@ -70,6 +70,13 @@ pub struct PushRequest {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub source_info: Option<SourceInfoBody>,
+    /// Create the module if it does not exist yet, with `description`, as
+    /// part of this push: only once every check has passed, so a rejected
+    /// push leaves no empty module behind. A Spoke extension.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_module: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A version with its files.

@@ -321,6 +321,42 @@ async fn bad_input_is_a_json_4xx_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn push_can_create_its_module_once_accepted() {
+    let server = Server::start().await;
+    let push = |dependencies: Value| {
+        json!({
+            "version": "v1.0.0",
+            "files": [{"path": "a.proto", "content": "syntax = \"proto3\";"}],
+            "dependencies": dependencies,
+            "create_module": true,
+            "description": "made by a push",
+        })
+    };
+    let (status, error) = server
+        .post("/modules/fresh/versions", push(json!(["ghost"])))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, _) = server.get("/modules/fresh").await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a rejected push created its module"
+    );
+    assert!(
+        server.stored_files().is_empty(),
+        "a rejected push wrote something"
+    );
+
+    let (status, version) = server
+        .post("/modules/fresh/versions", push(json!([])))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    let (_, module) = server.get("/modules/fresh").await;
+    assert_eq!(module["description"], "made by a push");
+    assert_eq!(module["latest_version"], "v1.0.0");
+}
+
+#[tokio::test]
 async fn reads_of_missing_or_malformed_things() {
     let server = seeded().await;
     for (path, status, code) in [
