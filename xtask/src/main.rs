@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod apt;
 mod bench;
 mod cmd;
 mod json;

@@ -8,10 +8,12 @@
 //!
 //! `CARGO_TARGET_DIR` is passed through untouched: unset means cargo's default.
 
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
 
 pub const HELP: &str = "\
@@ -109,13 +111,14 @@ fn checked(cmd: &mut Command) -> Result<()> {
 
 /// What the test suite needs besides cargo, provided before the test step.
 ///
-/// Today the suite needs only the toolchain, so this checks prerequisites and
-/// starts nothing. When tests need PostgreSQL, Redis or S3 (DESIGN §9), add
-/// one `provide_*` function per service to [`Services::provide`]: reuse a
+/// Today: protoc and the well-known type sources, which the protobuf-engine
+/// tests compare against (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
+/// rather than skip when protoc is missing). When tests need PostgreSQL,
+/// Redis or S3 (DESIGN §9), add one `provide_*` function per service: reuse a
 /// server already listening on localhost, otherwise start one from the
 /// machine's binaries (installing them if needed), push its [`ChildGuard`]
-/// into `children` and the variables the tests read (e.g. a URL) into `env`.
-/// Fail — never skip — when a service cannot be provided.
+/// into `children` and the variables the tests read into `env`. Fail — never
+/// skip — when a service cannot be provided.
 #[derive(Default)]
 pub struct Services {
     /// Environment for the test step (e.g. `SPOKE_TEST_POSTGRES_URL`).
@@ -126,12 +129,24 @@ pub struct Services {
 
 impl Services {
     pub fn provide() -> Result<Self> {
-        let services = Self::default();
+        let mut services = Self::default();
         require_cargo()?;
-        if services.env.is_empty() {
-            eprintln!("    no external services needed by the current suite");
-        }
+        services.provide_protoc()?;
         Ok(services)
+    }
+
+    fn provide_protoc(&mut self) -> Result<()> {
+        apt::ensure(&[
+            Need::tool("protoc", &["protobuf-compiler"]),
+            Need {
+                what: "the well-known .proto sources",
+                present: Path::new("/usr/include/google/protobuf/empty.proto").exists(),
+                packages: &["libprotobuf-dev"],
+            },
+        ])?;
+        self.env
+            .push(("SPOKE_TEST_REQUIRE_PROTOC".to_owned(), "1".to_owned()));
+        Ok(())
     }
 }
 

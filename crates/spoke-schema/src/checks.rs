@@ -1,0 +1,91 @@
+//! Checks protoc makes that protox and prost-reflect do not.
+
+use prost_reflect::prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
+use crate::source_info::{Locations, tag};
+
+/// Fields and enum values whose name is listed in their parent's `reserved`
+/// names. Runs on the parsed file, so it reports even when linking fails.
+pub(crate) fn reserved_names(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {
+    let locations = Locations::new(file);
+    let mut check = Check {
+        file: file.name(),
+        locations: &locations,
+        out,
+    };
+    for (i, message) in file.message_type.iter().enumerate() {
+        check.message(message, vec![tag::FILE_MESSAGE_TYPE, index(i)]);
+    }
+    for (i, enum_) in file.enum_type.iter().enumerate() {
+        check.enum_(enum_, vec![tag::FILE_ENUM_TYPE, index(i)]);
+    }
+}
+
+struct Check<'a, 'b> {
+    file: &'a str,
+    locations: &'a Locations<'a>,
+    out: &'b mut Vec<Diagnostic>,
+}
+
+impl Check<'_, '_> {
+    fn message(&mut self, message: &DescriptorProto, path: Vec<i32>) {
+        for (i, field) in message.field.iter().enumerate() {
+            if message.reserved_name.iter().any(|r| r == field.name()) {
+                let field_path = child(&path, tag::MESSAGE_FIELD, i);
+                self.report(
+                    &field_path,
+                    tag::FIELD_NAME,
+                    format!("field name \"{}\" is reserved", field.name()),
+                );
+            }
+        }
+        for (i, nested) in message.nested_type.iter().enumerate() {
+            self.message(nested, child(&path, tag::MESSAGE_NESTED_TYPE, i));
+        }
+        for (i, enum_) in message.enum_type.iter().enumerate() {
+            self.enum_(enum_, child(&path, tag::MESSAGE_ENUM_TYPE, i));
+        }
+    }
+
+    fn enum_(&mut self, enum_: &EnumDescriptorProto, path: Vec<i32>) {
+        for (i, value) in enum_.value.iter().enumerate() {
+            if enum_.reserved_name.iter().any(|r| r == value.name()) {
+                let value_path = child(&path, tag::ENUM_VALUE, i);
+                self.report(
+                    &value_path,
+                    tag::ENUM_VALUE_NAME,
+                    format!("enum value \"{}\" is reserved", value.name()),
+                );
+            }
+        }
+    }
+
+    /// Reports at the element's name when the source info has it, else at
+    /// the element.
+    fn report(&mut self, element: &[i32], name_tag: i32, message: String) {
+        let mut name = element.to_vec();
+        name.push(name_tag);
+        let at = self
+            .locations
+            .position(&name)
+            .or_else(|| self.locations.position(element))
+            .unwrap_or((1, 1));
+        self.out.push(Diagnostic::new(
+            self.file,
+            at,
+            DiagnosticKind::Semantic,
+            message,
+        ));
+    }
+}
+
+fn index(i: usize) -> i32 {
+    i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+fn child(path: &[i32], tag: i32, i: usize) -> Vec<i32> {
+    let mut path = path.to_vec();
+    path.extend([tag, index(i)]);
+    path
+}

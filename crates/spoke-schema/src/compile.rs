@@ -1,0 +1,514 @@
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use prost_reflect::DescriptorPool;
+use prost_reflect::prost_types::{FileDescriptorProto, FileDescriptorSet};
+use protox::file::{File, FileResolver, GoogleFileResolver};
+use spoke_domain::{DependencyPin, ProtoFile};
+
+use crate::checks;
+use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
+use crate::source_info::{Locations, tag};
+
+/// What to compile: a version's own files (the roots) and the files of its
+/// dependency closure, grouped by the pinned module version that provides them.
+#[derive(Debug, Clone, Default)]
+pub struct CompileRequest {
+    pub files: Vec<ProtoFile>,
+    pub dependencies: Vec<DependencyFiles>,
+}
+
+/// The files of one module version of the dependency closure.
+#[derive(Debug, Clone)]
+pub struct DependencyFiles {
+    pub pin: DependencyPin,
+    pub files: Vec<ProtoFile>,
+}
+
+/// Where a file of an image came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Provider {
+    /// One of the version's own files.
+    Own,
+    /// A file of this module version of the dependency closure. When several
+    /// modules provide identical content, the first one in the request.
+    Dependency(DependencyPin),
+    /// A built-in well-known type (`google/protobuf/*.proto`).
+    WellKnown,
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Provider::Own => f.write_str("this version"),
+            Provider::Dependency(pin) => write!(f, "{pin}"),
+            Provider::WellKnown => f.write_str("the well-known types"),
+        }
+    }
+}
+
+/// One file of a compiled image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFile {
+    pub path: String,
+    pub provider: Provider,
+}
+
+/// A version that compiled: its own files plus everything they import,
+/// linked, in topological order (every file after the files it imports).
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pool: DescriptorPool,
+    files: Vec<ImageFile>,
+}
+
+impl Compiled {
+    /// Every file of the image, in the order of the image, with its provider.
+    pub fn files(&self) -> &[ImageFile] {
+        &self.files
+    }
+
+    /// The version's own files, in image order.
+    pub fn roots(&self) -> impl Iterator<Item = &ImageFile> + '_ {
+        self.files.iter().filter(|f| f.provider == Provider::Own)
+    }
+
+    /// The linked descriptors, for lint, breaking-change checks and symbols.
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.pool
+    }
+
+    /// The image as a `FileDescriptorSet` with source code info.
+    ///
+    /// `prost_types` has no extension support, so custom option values
+    /// (e.g. `google.api.http`) are absent here; [`Compiled::image`] keeps them.
+    pub fn file_descriptor_set(&self) -> FileDescriptorSet {
+        FileDescriptorSet {
+            file: self.pool.file_descriptor_protos().cloned().collect(),
+        }
+    }
+
+    /// The image: the encoded `FileDescriptorSet`, including custom options
+    /// and source code info — what `protoc --include_imports
+    /// --include_source_info --descriptor_set_out` writes.
+    pub fn image(&self) -> Vec<u8> {
+        self.pool.encode_to_vec()
+    }
+}
+
+/// Compiles a version's own files against its dependency closure and the
+/// well-known types, reporting every error found rather than the first.
+///
+/// Imports resolve against the version's own files, then the closure, then
+/// the well-known types. Each own file is parsed and linked on its own, so an
+/// error in one file does not hide errors in another; only files that import
+/// a broken file go unchecked (their import's error is reported instead).
+pub fn compile(request: &CompileRequest) -> Result<Compiled, Vec<Diagnostic>> {
+    let mut compilation = Compilation::new(request);
+    compilation.add_roots();
+    compilation.resolve_imports();
+    let order = compilation.order_and_find_cycles();
+    compilation.link(&order);
+    compilation.finish(&order)
+}
+
+/// A file taking part in a compilation.
+struct Node<'a> {
+    path: String,
+    provider: Provider,
+    /// The text, for locating errors; the well-known types have none.
+    source: Option<&'a str>,
+    /// The parsed file; `None` once it failed to parse or was linked.
+    proto: Option<FileDescriptorProto>,
+    /// Resolved imports, in the file's import order; `None` when the import
+    /// could not be resolved (already reported).
+    imports: Vec<Option<usize>>,
+    /// Parsing failed or an import is unresolved, ambiguous or cyclic: the
+    /// file cannot be linked.
+    broken: bool,
+    linked: bool,
+}
+
+/// A closure path's candidates: each distinct content with the first
+/// provider that offers it.
+type Candidates<'a> = Vec<(&'a DependencyPin, &'a str)>;
+
+struct Compilation<'a> {
+    request: &'a CompileRequest,
+    nodes: Vec<Node<'a>>,
+    by_path: HashMap<String, usize>,
+    closure: HashMap<&'a str, Candidates<'a>>,
+    well_known: GoogleFileResolver,
+    pool: DescriptorPool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Compilation<'a> {
+    fn new(request: &'a CompileRequest) -> Self {
+        let mut closure: HashMap<&str, Candidates<'a>> = HashMap::new();
+        for dependency in &request.dependencies {
+            for file in &dependency.files {
+                let candidates = closure.entry(file.path.as_str()).or_default();
+                if !candidates
+                    .iter()
+                    .any(|(_, content)| *content == file.content)
+                {
+                    candidates.push((&dependency.pin, file.content.as_str()));
+                }
+            }
+        }
+        Self {
+            request,
+            nodes: Vec::new(),
+            by_path: HashMap::new(),
+            closure,
+            well_known: GoogleFileResolver::new(),
+            pool: DescriptorPool::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn add_roots(&mut self) {
+        for file in &self.request.files {
+            if self.by_path.contains_key(file.path.as_str()) {
+                self.diagnostics.push(Diagnostic::new(
+                    file.path.as_str(),
+                    (1, 1),
+                    DiagnosticKind::Semantic,
+                    format!("file \"{}\" is listed more than once", file.path),
+                ));
+                continue;
+            }
+            let index = self.add_source_node(file.path.as_str(), Provider::Own, &file.content);
+            if let Some(proto) = &self.nodes[index].proto {
+                checks::reserved_names(proto, &mut self.diagnostics);
+            }
+        }
+    }
+
+    /// Adds a file with source text, parsing it and reporting parse errors.
+    fn add_source_node(&mut self, path: &str, provider: Provider, source: &'a str) -> usize {
+        let proto = match File::from_source(path, source) {
+            Ok(file) => Some(FileDescriptorProto::from(file)),
+            Err(error) => {
+                let at = error.file().unwrap_or(path).to_owned();
+                from_miette(
+                    &error,
+                    &at,
+                    source,
+                    DiagnosticKind::Syntax,
+                    None,
+                    &mut self.diagnostics,
+                );
+                None
+            }
+        };
+        self.push_node(Node {
+            path: path.to_owned(),
+            provider,
+            source: Some(source),
+            broken: proto.is_none(),
+            proto,
+            imports: Vec::new(),
+            linked: false,
+        })
+    }
+
+    fn push_node(&mut self, node: Node<'a>) -> usize {
+        let index = self.nodes.len();
+        self.by_path.insert(node.path.clone(), index);
+        self.nodes.push(node);
+        index
+    }
+
+    /// Resolves the imports of every parsed file, breadth first from the
+    /// roots, bringing in closure and well-known files as they are imported.
+    fn resolve_imports(&mut self) {
+        let mut next = 0;
+        while next < self.nodes.len() {
+            let index = next;
+            next += 1;
+            let imports: Vec<String> = match &self.nodes[index].proto {
+                Some(proto) => proto.dependency.clone(),
+                None => continue,
+            };
+            let mut seen = HashSet::new();
+            let mut resolved = Vec::with_capacity(imports.len());
+            for (position, import) in imports.iter().enumerate() {
+                if !seen.insert(import.as_str()) {
+                    let at = self.import_position(index, position);
+                    self.diagnostics.push(Diagnostic::new(
+                        self.nodes[index].path.clone(),
+                        at,
+                        DiagnosticKind::Semantic,
+                        format!("import \"{import}\" is listed twice"),
+                    ));
+                    self.nodes[index].broken = true;
+                    resolved.push(None);
+                    continue;
+                }
+                let target = self.resolve(index, position, import);
+                if target.is_none() {
+                    self.nodes[index].broken = true;
+                }
+                resolved.push(target);
+            }
+            self.nodes[index].imports = resolved;
+        }
+    }
+
+    /// Finds or loads the file an import names, or reports why it cannot.
+    fn resolve(&mut self, from: usize, position: usize, import: &str) -> Option<usize> {
+        if let Some(&index) = self.by_path.get(import) {
+            return Some(index);
+        }
+        // Own files are all loaded up front, so the closure comes next.
+        if let Some(candidates) = self.closure.get(import) {
+            return match candidates.as_slice() {
+                [(pin, content)] => {
+                    let provider = Provider::Dependency((*pin).clone());
+                    Some(self.add_source_node(import, provider, content))
+                }
+                _ => {
+                    let providers: Vec<String> =
+                        candidates.iter().map(|(pin, _)| pin.to_string()).collect();
+                    let at = self.import_position(from, position);
+                    self.diagnostics.push(Diagnostic::new(
+                        self.nodes[from].path.clone(),
+                        at,
+                        DiagnosticKind::AmbiguousImport,
+                        format!(
+                            "import \"{import}\" is ambiguous: {} provide it with different content",
+                            join_and(&providers)
+                        ),
+                    ));
+                    None
+                }
+            };
+        }
+        if let Ok(file) = self.well_known.open_file(import) {
+            return Some(self.push_node(Node {
+                path: import.to_owned(),
+                provider: Provider::WellKnown,
+                source: None,
+                proto: Some(FileDescriptorProto::from(file)),
+                imports: Vec::new(),
+                broken: false,
+                linked: false,
+            }));
+        }
+        let at = self.import_position(from, position);
+        let mut diagnostic = Diagnostic::new(
+            self.nodes[from].path.clone(),
+            at,
+            DiagnosticKind::UnresolvedImport,
+            format!(
+                "import \"{import}\" not found: no file of this version, of its dependencies \
+                 or of the well-known types has this path"
+            ),
+        );
+        diagnostic.unresolved_import = Some(import.to_owned());
+        self.diagnostics.push(diagnostic);
+        None
+    }
+
+    /// Where the `position`th import statement of a file starts.
+    fn import_position(&self, index: usize, position: usize) -> (u32, u32) {
+        let Some(proto) = &self.nodes[index].proto else {
+            return (1, 1);
+        };
+        let path = [
+            tag::FILE_DEPENDENCY,
+            i32::try_from(position).unwrap_or(i32::MAX),
+        ];
+        Locations::new(proto).position(&path).unwrap_or((1, 1))
+    }
+
+    /// Orders the reachable files so every file follows its imports (a
+    /// depth-first post-order from the roots, as protoc emits them) and
+    /// reports import cycles. Iterative, so deep import chains cannot
+    /// overflow the stack.
+    fn order_and_find_cycles(&mut self) -> Vec<usize> {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            Open,
+            Done,
+        }
+        let mut marks = vec![Mark::New; self.nodes.len()];
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut cycles: Vec<Vec<usize>> = Vec::new();
+        let roots: Vec<usize> = (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].provider == Provider::Own)
+            .collect();
+        for root in roots {
+            if marks[root] != Mark::New {
+                continue;
+            }
+            marks[root] = Mark::Open;
+            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+            while let Some(top) = stack.last_mut() {
+                let (node, edge) = *top;
+                match self.nodes[node].imports.get(edge) {
+                    Some(target) => {
+                        top.1 += 1;
+                        let Some(target) = *target else { continue };
+                        match marks[target] {
+                            Mark::New => {
+                                marks[target] = Mark::Open;
+                                stack.push((target, 0));
+                            }
+                            Mark::Open => {
+                                let start =
+                                    stack.iter().position(|(n, _)| *n == target).unwrap_or(0);
+                                cycles.push(stack[start..].iter().map(|(n, _)| *n).collect());
+                            }
+                            Mark::Done => {}
+                        }
+                    }
+                    None => {
+                        marks[node] = Mark::Done;
+                        order.push(node);
+                        stack.pop();
+                    }
+                }
+            }
+        }
+        for cycle in cycles {
+            self.report_cycle(&cycle);
+        }
+        order
+    }
+
+    /// Reports a cycle once per file in it, at that file's import that leads
+    /// into the cycle, as protoc does for each root involved.
+    fn report_cycle(&mut self, cycle: &[usize]) {
+        for (i, &node) in cycle.iter().enumerate() {
+            let next = cycle[(i + 1) % cycle.len()];
+            let names: Vec<&str> = cycle[i..]
+                .iter()
+                .chain(&cycle[..=i])
+                .map(|&n| self.nodes[n].path.as_str())
+                .collect();
+            let message = format!("file recursively imports itself: {}", names.join(" -> "));
+            let at = self.nodes[node]
+                .imports
+                .iter()
+                .position(|t| *t == Some(next))
+                .map_or((1, 1), |position| self.import_position(node, position));
+            self.diagnostics.push(Diagnostic::new(
+                self.nodes[node].path.clone(),
+                at,
+                DiagnosticKind::ImportCycle,
+                message,
+            ));
+            self.nodes[node].broken = true;
+        }
+    }
+
+    /// Adds files to the pool in topological order, one at a time, so an
+    /// error in one file is reported without stopping the others. A file
+    /// whose imports did not link is skipped: the cause is already reported.
+    fn link(&mut self, order: &[usize]) {
+        for &index in order {
+            let node = &self.nodes[index];
+            let ready = !node.broken
+                && node
+                    .imports
+                    .iter()
+                    .all(|t| t.is_some_and(|t| self.nodes[t].linked));
+            if !ready {
+                continue;
+            }
+            let Some(proto) = self.nodes[index].proto.take() else {
+                continue;
+            };
+            match self.pool.add_file_descriptor_proto(proto) {
+                Ok(()) => self.nodes[index].linked = true,
+                Err(error) => self.report_link_error(index, error),
+            }
+        }
+    }
+
+    fn report_link_error(&mut self, index: usize, error: prost_reflect::DescriptorError) {
+        let node = &self.nodes[index];
+        let source = node.source.unwrap_or_default();
+        let error = error.with_source_code(source);
+        let path = error.file().unwrap_or(&node.path).to_owned();
+        // prost-reflect knows the first error's position exactly; the others
+        // come from miette labels.
+        let first = error
+            .line()
+            .zip(error.column())
+            .map(|(line, column)| (saturate(line + 1), saturate(column + 1)));
+        from_miette(
+            &error,
+            &path,
+            source,
+            DiagnosticKind::Semantic,
+            first,
+            &mut self.diagnostics,
+        );
+    }
+
+    fn finish(mut self, order: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
+        if self.diagnostics.is_empty() {
+            // Defensive: every unlinked root should have been explained.
+            for node in &self.nodes {
+                if node.provider == Provider::Own && !node.linked {
+                    self.diagnostics.push(Diagnostic::new(
+                        node.path.clone(),
+                        (1, 1),
+                        DiagnosticKind::Semantic,
+                        "file could not be compiled",
+                    ));
+                }
+            }
+        }
+        if !self.diagnostics.is_empty() {
+            let mut diagnostics = self.diagnostics;
+            // An error inside a dependency's file is the dependency's (or the
+            // combination's) fault: say which module version it came from.
+            for diagnostic in &mut diagnostics {
+                let provider = self
+                    .by_path
+                    .get(&diagnostic.path)
+                    .map(|&i| &self.nodes[i].provider);
+                if let Some(Provider::Dependency(pin)) = provider {
+                    diagnostic.message = format!("{} (in {pin})", diagnostic.message);
+                }
+            }
+            diagnostics.sort_by(|a, b| {
+                (&a.path, a.line, a.column, &a.message)
+                    .cmp(&(&b.path, b.line, b.column, &b.message))
+            });
+            diagnostics.dedup_by(|a, b| {
+                a.path == b.path
+                    && a.line == b.line
+                    && a.column == b.column
+                    && a.message == b.message
+            });
+            return Err(diagnostics);
+        }
+        let files = order
+            .iter()
+            .map(|&i| ImageFile {
+                path: self.nodes[i].path.clone(),
+                provider: self.nodes[i].provider.clone(),
+            })
+            .collect();
+        Ok(Compiled {
+            pool: self.pool,
+            files,
+        })
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}

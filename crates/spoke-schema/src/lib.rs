@@ -1,0 +1,21 @@
+//! Spoke's protobuf engine: compiles a version's in-memory `.proto` files
+//! against its dependency closure and the well-known types, builds the
+//! descriptor image and extracts symbols for search.
+//!
+//! Pure: no I/O, no async runtime, no storage. Callers hand in file contents
+//! and get descriptors or located diagnostics back.
+#![forbid(unsafe_code)]
+
+mod checks;
+mod compile;
+mod diagnostic;
+mod source_info;
+mod symbols;
+
+pub use compile::{CompileRequest, Compiled, DependencyFiles, ImageFile, Provider, compile};
+pub use diagnostic::{Diagnostic, DiagnosticKind};
+pub use symbols::{Symbol, SymbolKind, extract_symbols};
+
+/// The descriptor crates this one speaks, re-exported so callers use the
+/// same versions.
+pub use prost_reflect::{self, prost, prost_types};
