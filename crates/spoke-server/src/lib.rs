@@ -1,0 +1,23 @@
+//! Spoke's server assembly: configuration, logging, the backends chosen by
+//! configuration, the registry, the REST router, two listeners (API, and
+//! health + metrics), per-request middleware and graceful shutdown.
+//!
+//! This is the only crate that reads the environment; everything below it
+//! takes typed settings. The binary `spoke-server` is a thin `main` over
+//! [`Settings::from_process_env`], [`telemetry::init_logging`] and [`run`];
+//! tests use [`start`] to run servers in-process on port 0.
+#![forbid(unsafe_code)]
+
+mod api;
+pub mod config;
+mod error;
+mod health;
+mod listener;
+mod metrics;
+mod server;
+pub mod telemetry;
+
+pub use api::REQUEST_ID_HEADER;
+pub use config::{ConfigError, Settings};
+pub use error::ServerError;
+pub use server::{RunningServer, ShutdownHandle, run, start};

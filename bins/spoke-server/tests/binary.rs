@@ -1,0 +1,360 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The `spoke-server` binary as an operator runs it: exit codes, logs on
+//! stdout, probes, and SIGTERM during a request.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_spoke-server");
+
+/// The binary with no SPOKE_ variables from the test's own environment.
+fn command() -> Command {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SPOKE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// The minimal configuration: loopback, free ports, a storage root.
+fn minimal(root: &Path) -> Command {
+    let mut command = command();
+    command
+        .env("SPOKE_HOST", "127.0.0.1")
+        .env("SPOKE_PORT", "0")
+        .env("SPOKE_HEALTH_PORT", "0")
+        .env("SPOKE_FILESYSTEM_ROOT", root);
+    command
+}
+
+struct Server {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    api: SocketAddr,
+    health: SocketAddr,
+}
+
+impl Server {
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = channel();
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            lines,
+            seen: Vec::new(),
+            api: "0.0.0.0:0".parse().unwrap(),
+            health: "0.0.0.0:0".parse().unwrap(),
+        };
+        let listening = server.wait_for_log(|log| log["message"] == "listening");
+        server.api = listening["api_addr"].as_str().unwrap().parse().unwrap();
+        server.health = listening["health_addr"].as_str().unwrap().parse().unwrap();
+        server
+    }
+
+    /// The first JSON log line (from the start) that `matches`.
+    fn wait_for_log(&mut self, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let parse = |line: &str| -> serde_json::Value {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
+        };
+        if let Some(found) = self.seen.iter().map(|l| parse(l)).find(|v| matches(v)) {
+            return found;
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let value = parse(&line);
+                    self.seen.push(line);
+                    if matches(&value) {
+                        return value;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no such log line; seen:\n{}", self.seen.join("\n"))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let mut stderr = String::new();
+                    if let Some(mut e) = self.child.stderr.take() {
+                        let _ = e.read_to_string(&mut stderr);
+                    }
+                    panic!(
+                        "stdout closed; seen:\n{}\nstderr: {stderr}",
+                        self.seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the server did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every stdout line so far, after the process has exited.
+    fn drain_logs(&mut self) -> Vec<serde_json::Value> {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(line);
+        }
+        self.seen
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One response read to EOF: (status, body).
+fn read_response(stream: &mut TcpStream) -> (u16, String) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    read_response(&mut stream)
+}
+
+#[test]
+fn malformed_port_exits_2_and_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = minimal(dir.path())
+        .env("SPOKE_PORT", "abc")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SPOKE_PORT"), "{stderr}");
+    assert!(stderr.contains("port number"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+
+    // An empty SPOKE_CONFIG means no file, not an error of its own.
+    let output = minimal(dir.path())
+        .env("SPOKE_CONFIG", "")
+        .env("SPOKE_PORT", "abc")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SPOKE_PORT"));
+}
+
+#[test]
+fn unknown_key_in_config_file_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("spoke.toml");
+    std::fs::write(&file, "prot = 8080\n").unwrap();
+    let output = minimal(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown key `prot`"));
+
+    // SPOKE_CONFIG names the file too.
+    let output = minimal(dir.path())
+        .env("SPOKE_CONFIG", &file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+#[test]
+fn unimplemented_storage_type_fails_startup_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = minimal(dir.path())
+        .env("SPOKE_STORAGE_TYPE", "postgres")
+        .env("SPOKE_POSTGRES_URL", "postgres://localhost/spoke")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not implemented"), "{stderr}");
+}
+
+#[test]
+fn help_says_where_configuration_comes_from() {
+    let output = command().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in [
+        "--config",
+        "SPOKE_CONFIG",
+        "environment variables",
+        "TOML",
+        "docs/configuration.md",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn serves_readiness_with_minimal_configuration_and_logs_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::spawn(minimal(&dir.path().join("storage")));
+    let (status, body) = get(server.health, "/health/ready");
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["storage"]["backend"], "filesystem");
+
+    // One access-log line per API request.
+    let mut stream = TcpStream::connect(server.api).unwrap();
+    write!(
+        stream,
+        "GET /modules/nope HTTP/1.1\r\nHost: t\r\nX-Request-Id: bin-test-1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut stream).0, 404);
+    let access =
+        server.wait_for_log(|log| log["message"] == "request" && log["request_id"] == "bin-test-1");
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["route"], "/modules/{name}");
+    assert_eq!(access["path"], "/modules/nope");
+    assert_eq!(access["status"], 404);
+    assert!(access["duration_ms"].is_number());
+    assert_eq!(access["level"], "INFO");
+    let timestamp = access["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.contains('T') && timestamp.ends_with('Z'),
+        "RFC 3339 UTC: {timestamp}"
+    );
+
+    server.sigterm();
+    assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
+
+#[test]
+fn sigterm_during_a_request_drains_it_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = minimal(dir.path());
+    command.env("SPOKE_SHUTDOWN_TIMEOUT", "20s");
+    let mut server = Server::spawn(command);
+
+    // A POST whose body arrives slowly: in flight when SIGTERM lands.
+    let body = br#"{"name":"drip","description":"sent one byte at a time"}"#;
+    let mut stream = TcpStream::connect(server.api).unwrap();
+    write!(
+        stream,
+        "POST /modules HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\nX-Request-Id: drip-1\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.sigterm();
+    server.wait_for_log(|log| {
+        log["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("shutdown: readiness"))
+    });
+
+    // Readiness is 503 while the request drains.
+    let (status, ready) = get(server.health, "/health/ready");
+    assert_eq!(status, 503, "{ready}");
+    assert!(ready.contains("\"draining\""), "{ready}");
+
+    for byte in &body[5..] {
+        stream.write_all(std::slice::from_ref(byte)).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (status, created) = read_response(&mut stream);
+    assert_eq!(status, 201, "{created}");
+    assert!(created.contains("\"drip\""), "{created}");
+
+    let exit = server.wait_exit(Duration::from_secs(20));
+    assert_eq!(exit.code(), Some(0), "{exit:?}");
+
+    let logs = server.drain_logs();
+    for log in &logs {
+        for field in ["timestamp", "level", "message"] {
+            assert!(log.get(field).is_some(), "{field} missing in {log}");
+        }
+    }
+    let messages: Vec<&str> = logs.iter().filter_map(|l| l["message"].as_str()).collect();
+    let position = |prefix: &str| {
+        messages
+            .iter()
+            .position(|m| m.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} log line in {messages:?}"))
+    };
+    let signal = position("signal received");
+    let draining = position("shutdown: readiness");
+    let drained = position("shutdown: API connections drained");
+    let stopped = position("shutdown: health listener closed");
+    assert!(
+        signal < draining && draining < drained && drained < stopped,
+        "{messages:?}"
+    );
+    let access = logs
+        .iter()
+        .find(|l| l["message"] == "request" && l["request_id"] == "drip-1")
+        .expect("the drained request was logged");
+    assert_eq!(access["status"], 201);
+}

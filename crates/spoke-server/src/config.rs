@@ -1,0 +1,975 @@
+//! Configuration: every `SPOKE_*` variable, parsed and validated into a typed
+//! [`Settings`]. Sources, lowest precedence first: built-in defaults, an
+//! optional TOML file (`--config PATH` or `SPOKE_CONFIG`), the environment.
+//!
+//! A malformed value is an error naming the variable and the expected form;
+//! nothing falls back to a default silently. Only this crate reads the
+//! environment: every other crate takes typed settings.
+
+mod redis;
+mod values;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use thiserror::Error;
+
+pub use redis::{RedisNode, RedisTopology, RedisUrl};
+use values::{BOOL_FORM, DURATION_FORM, HOST_FORM, PORT_FORM, POSITIVE_DURATION_FORM, SIZE_FORM};
+
+/// The prefix of every configuration variable.
+pub const ENV_PREFIX: &str = "SPOKE_";
+/// The variable naming the TOML configuration file.
+pub const CONFIG_FILE_VAR: &str = "SPOKE_CONFIG";
+
+/// Every configuration key: the variable name without `SPOKE_`, lowercased,
+/// which is also its key in the TOML file.
+pub const KEYS: &[&str] = &[
+    "host",
+    "port",
+    "health_port",
+    "read_timeout",
+    "write_timeout",
+    "idle_timeout",
+    "shutdown_timeout",
+    "storage_type",
+    "filesystem_root",
+    "postgres_url",
+    "postgres_replica_urls",
+    "postgres_max_conns",
+    "postgres_min_conns",
+    "postgres_timeout",
+    "s3_endpoint",
+    "s3_region",
+    "s3_bucket",
+    "s3_access_key",
+    "s3_secret_key",
+    "s3_use_path_style",
+    "s3_force_path_style",
+    "redis_url",
+    "redis_password",
+    "redis_db",
+    "redis_max_retries",
+    "redis_pool_size",
+    "cache_enabled",
+    "l1_cache_size",
+    "max_body_size",
+    "max_files",
+    "max_file_size",
+    "max_version_size",
+    "log_level",
+    "metrics_enabled",
+    "otel_enabled",
+    "otel_endpoint",
+    "otel_service_name",
+    "otel_service_version",
+    "otel_insecure",
+];
+
+/// Keys whose values are never echoed in errors.
+const SECRET_KEYS: &[&str] = &[
+    "postgres_url",
+    "postgres_replica_urls",
+    "s3_secret_key",
+    "redis_password",
+];
+
+const MIB: u64 = 1 << 20;
+
+/// A value that must not be logged: its `Debug` is redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for handing to a client library.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// `SPOKE_HOST`: the address both listeners bind.
+    pub host: IpAddr,
+    /// `SPOKE_PORT`: the API port (REST, later gRPC). 0 picks a free port.
+    pub port: u16,
+    /// `SPOKE_HEALTH_PORT`: health and metrics. 0 picks a free port.
+    pub health_port: u16,
+    /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head.
+    /// hyper also runs it while a keep-alive connection awaits its next
+    /// request, so it bounds HTTP/1 idleness too when shorter than the idle
+    /// timeout.
+    pub read_timeout: Duration,
+    /// `SPOKE_WRITE_TIMEOUT`: time allowed for a handler to produce a response.
+    pub write_timeout: Duration,
+    /// `SPOKE_IDLE_TIMEOUT`: a connection with no request in flight and no
+    /// bytes either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// `SPOKE_SHUTDOWN_TIMEOUT`: how long in-flight requests may drain.
+    pub shutdown_timeout: Duration,
+    pub storage: StorageSettings,
+    pub postgres: PostgresSettings,
+    pub s3: S3Settings,
+    pub redis: RedisSettings,
+    pub cache: CacheSettings,
+    pub limits: LimitSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageSettings {
+    /// `SPOKE_STORAGE_TYPE`.
+    pub kind: StorageType,
+    /// `SPOKE_FILESYSTEM_ROOT`: the store (filesystem) or blob cache (hybrid).
+    pub filesystem_root: PathBuf,
+}
+
+/// `SPOKE_STORAGE_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageType {
+    Filesystem,
+    Postgres,
+    Hybrid,
+}
+
+impl StorageType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Filesystem => "filesystem",
+            Self::Postgres => "postgres",
+            Self::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl fmt::Display for StorageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostgresSettings {
+    /// `SPOKE_POSTGRES_URL`: the primary.
+    pub url: Option<Secret>,
+    /// `SPOKE_POSTGRES_REPLICA_URLS`: read replicas.
+    pub replica_urls: Vec<Secret>,
+    /// `SPOKE_POSTGRES_MAX_CONNS`.
+    pub max_conns: u32,
+    /// `SPOKE_POSTGRES_MIN_CONNS`.
+    pub min_conns: u32,
+    /// `SPOKE_POSTGRES_TIMEOUT`: connect and acquire timeout.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Settings {
+    /// `SPOKE_S3_ENDPOINT`: unset means AWS S3.
+    pub endpoint: Option<String>,
+    /// `SPOKE_S3_REGION`.
+    pub region: String,
+    /// `SPOKE_S3_BUCKET`.
+    pub bucket: Option<String>,
+    /// `SPOKE_S3_ACCESS_KEY`.
+    pub access_key: Option<String>,
+    /// `SPOKE_S3_SECRET_KEY`.
+    pub secret_key: Option<Secret>,
+    /// `SPOKE_S3_USE_PATH_STYLE` or `SPOKE_S3_FORCE_PATH_STYLE`.
+    pub path_style: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedisSettings {
+    /// `SPOKE_REDIS_URL`: unset means no shared (L2) cache.
+    pub url: Option<RedisUrl>,
+    /// `SPOKE_REDIS_PASSWORD`, unless the URL carries one.
+    pub password: Option<Secret>,
+    /// The database: the URL's `/N` or `SPOKE_REDIS_DB`.
+    pub db: u32,
+    /// `SPOKE_REDIS_MAX_RETRIES`.
+    pub max_retries: u32,
+    /// `SPOKE_REDIS_POOL_SIZE`.
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// `SPOKE_CACHE_ENABLED`.
+    pub enabled: bool,
+    /// `SPOKE_L1_CACHE_SIZE`: bytes of the in-process cache.
+    pub l1_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// `SPOKE_MAX_BODY_SIZE`.
+    pub max_body_bytes: usize,
+    /// `SPOKE_MAX_FILES`: files per version.
+    pub max_files: usize,
+    /// `SPOKE_MAX_FILE_SIZE`.
+    pub max_file_bytes: usize,
+    /// `SPOKE_MAX_VERSION_SIZE`: all files of a version together.
+    pub max_version_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetrySettings {
+    /// `SPOKE_LOG_LEVEL`.
+    pub log_level: LogLevel,
+    /// `SPOKE_METRICS_ENABLED`: false makes `/metrics` a 404.
+    pub metrics_enabled: bool,
+    pub otel: OtelSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtelSettings {
+    /// `SPOKE_OTEL_ENABLED`.
+    pub enabled: bool,
+    /// `SPOKE_OTEL_ENDPOINT`: the OTLP/gRPC collector.
+    pub endpoint: String,
+    /// `SPOKE_OTEL_SERVICE_NAME`.
+    pub service_name: String,
+    /// `SPOKE_OTEL_SERVICE_VERSION`.
+    pub service_version: String,
+    /// `SPOKE_OTEL_INSECURE`: plaintext to the collector.
+    pub insecure: bool,
+}
+
+/// `SPOKE_LOG_LEVEL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    fn parse(raw: &str) -> Option<LogLevel> {
+        Some(match raw.to_ascii_lowercase().as_str() {
+            "trace" => Self::Trace,
+            "debug" => Self::Debug,
+            "info" => Self::Info,
+            "warn" => Self::Warn,
+            "error" => Self::Error,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8080,
+            health_port: 9090,
+            read_timeout: Duration::from_secs(15),
+            write_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(30),
+            storage: StorageSettings {
+                kind: StorageType::Filesystem,
+                filesystem_root: PathBuf::from("./storage"),
+            },
+            postgres: PostgresSettings {
+                url: None,
+                replica_urls: Vec::new(),
+                max_conns: 20,
+                min_conns: 2,
+                timeout: Duration::from_secs(10),
+            },
+            s3: S3Settings {
+                endpoint: None,
+                region: "us-east-1".to_owned(),
+                bucket: None,
+                access_key: None,
+                secret_key: None,
+                path_style: false,
+            },
+            redis: RedisSettings {
+                url: None,
+                password: None,
+                db: 0,
+                max_retries: 3,
+                pool_size: 10,
+            },
+            cache: CacheSettings {
+                enabled: true,
+                l1_bytes: 64 * MIB,
+            },
+            limits: LimitSettings {
+                max_body_bytes: 64 << 20,
+                max_files: 5_000,
+                max_file_bytes: 4 << 20,
+                max_version_bytes: 32 << 20,
+            },
+            telemetry: TelemetrySettings {
+                log_level: LogLevel::Info,
+                metrics_enabled: true,
+                otel: OtelSettings {
+                    enabled: false,
+                    endpoint: "localhost:4317".to_owned(),
+                    service_name: "spoke-registry".to_owned(),
+                    service_version: "1.0.0".to_owned(),
+                    insecure: true,
+                },
+            },
+        }
+    }
+}
+
+/// Where a value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Env,
+    File { path: PathBuf, key: String },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env => Ok(()),
+            Origin::File { path, key } => {
+                write!(f, " (from `{key}` in config file {})", path.display())
+            }
+        }
+    }
+}
+
+/// Why configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A value is malformed. `got` is `None` for secrets, which are never echoed.
+    #[error("{var}: expected {expected}, got {}{origin}", got.as_ref().map_or_else(|| "a malformed value (not shown: it may hold a secret)".to_owned(), |g| format!("{g:?}")))]
+    Invalid {
+        var: String,
+        expected: String,
+        got: Option<String>,
+        origin: Origin,
+    },
+    /// Values that are fine alone but do not fit together, or a setting this
+    /// build cannot honour.
+    #[error("{var}: {message}")]
+    Conflict { var: String, message: String },
+    #[error("{var}: the value is not valid UTF-8")]
+    NotUtf8 { var: String },
+    #[error(
+        "config file {}: unknown key `{key}` (keys are the SPOKE_ variable names without the prefix, lowercased, e.g. `port`)",
+        path.display()
+    )]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("config file {}: cannot read it: {source}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file {}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+impl ConfigError {
+    /// The variable at fault, e.g. `SPOKE_PORT`, when there is one.
+    pub fn variable(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { var, .. } | Self::Conflict { var, .. } | Self::NotUtf8 { var } => {
+                Some(var)
+            }
+            Self::UnknownKey { .. } | Self::ReadFile { .. } | Self::File { .. } => None,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads from the process environment, with the TOML file `config_file`
+    /// or, when that is `None`, the one `SPOKE_CONFIG` names (if any).
+    pub fn from_process_env(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let from_env;
+        let config_file = match config_file {
+            Some(path) => Some(path),
+            None => match std::env::var_os(CONFIG_FILE_VAR) {
+                Some(value) if !value.is_empty() => {
+                    from_env = PathBuf::from(value);
+                    Some(from_env.as_path())
+                }
+                _ => None,
+            },
+        };
+        Settings::load(config_file, std::env::vars_os())
+    }
+
+    /// Loads from an optional TOML file and the given environment; the
+    /// environment wins. Variables that start with `SPOKE_` but are not
+    /// configuration keys (`SPOKE_CONFIG`, the CLI's `SPOKE_REGISTRY`, …)
+    /// are ignored; unknown keys in the file are an error.
+    pub fn load<I>(config_file: Option<&Path>, env: I) -> Result<Settings, ConfigError>
+    where
+        I: IntoIterator<Item = (OsString, OsString)>,
+    {
+        let mut env_values = BTreeMap::new();
+        for (name, value) in env {
+            let Some(name) = name.to_str() else { continue };
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            // Only the upper-case spelling counts, as for every other tool.
+            if !KEYS.contains(&key.as_str()) || name != name.to_ascii_uppercase() {
+                continue;
+            }
+            let value = value.into_string().map_err(|_| ConfigError::NotUtf8 {
+                var: name.to_owned(),
+            })?;
+            env_values.insert(key, value);
+        }
+
+        let mut figment = Figment::new();
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        let figment = figment.merge(Serialized::defaults(&env_values));
+        let merged: BTreeMap<String, Value> =
+            figment.extract().map_err(|error| ConfigError::File {
+                path: config_file.map(Path::to_owned).unwrap_or_default(),
+                message: one_line(&error.to_string()),
+            })?;
+
+        let mut raw = Raw::default();
+        for (key, value) in merged {
+            let origin = if env_values.contains_key(&key) {
+                Origin::Env
+            } else {
+                Origin::File {
+                    path: config_file.map(Path::to_owned).unwrap_or_default(),
+                    key: key.clone(),
+                }
+            };
+            // Only the file can bring keys the environment filter did not vet.
+            let Some(&known) = KEYS.iter().find(|k| **k == key) else {
+                return Err(ConfigError::UnknownKey {
+                    path: config_file.map(Path::to_owned).unwrap_or_default(),
+                    key,
+                });
+            };
+            let text = scalar_text(&value).ok_or_else(|| ConfigError::Invalid {
+                var: var_name(known),
+                expected: "a string, number or boolean".to_owned(),
+                got: Some(describe_non_scalar(&value).to_owned()),
+                origin: origin.clone(),
+            })?;
+            raw.values.insert(known, (text, origin));
+        }
+        Settings::from_raw(&raw)
+    }
+
+    fn from_raw(raw: &Raw) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let storage_type = raw.parse(
+            "storage_type",
+            "one of filesystem, postgres, hybrid",
+            d.storage.kind,
+            |s| match s {
+                "filesystem" => Some(StorageType::Filesystem),
+                "postgres" => Some(StorageType::Postgres),
+                "hybrid" => Some(StorageType::Hybrid),
+                _ => None,
+            },
+        )?;
+        let settings = Settings {
+            host: raw.parse("host", HOST_FORM, d.host, values::host)?,
+            port: raw.parse("port", PORT_FORM, d.port, values::port)?,
+            health_port: raw.parse("health_port", PORT_FORM, d.health_port, values::port)?,
+            read_timeout: raw.parse(
+                "read_timeout",
+                POSITIVE_DURATION_FORM,
+                d.read_timeout,
+                values::positive_duration,
+            )?,
+            write_timeout: raw.parse(
+                "write_timeout",
+                POSITIVE_DURATION_FORM,
+                d.write_timeout,
+                values::positive_duration,
+            )?,
+            idle_timeout: raw.parse(
+                "idle_timeout",
+                POSITIVE_DURATION_FORM,
+                d.idle_timeout,
+                values::positive_duration,
+            )?,
+            shutdown_timeout: raw.parse(
+                "shutdown_timeout",
+                DURATION_FORM,
+                d.shutdown_timeout,
+                values::duration,
+            )?,
+            storage: StorageSettings {
+                kind: storage_type,
+                filesystem_root: raw.parse(
+                    "filesystem_root",
+                    "a directory path",
+                    d.storage.filesystem_root,
+                    |s| (!s.is_empty()).then(|| PathBuf::from(s)),
+                )?,
+            },
+            postgres: PostgresSettings {
+                url: raw.optional("postgres_url", POSTGRES_URL_FORM, postgres_url)?,
+                replica_urls: raw
+                    .optional(
+                        "postgres_replica_urls",
+                        "a comma-separated list of postgres:// URLs",
+                        |s| {
+                            s.split(',')
+                                .map(|u| postgres_url(u.trim()))
+                                .collect::<Option<Vec<_>>>()
+                        },
+                    )?
+                    .unwrap_or_default(),
+                max_conns: raw.parse(
+                    "postgres_max_conns",
+                    "a whole number from 1 to 10000",
+                    d.postgres.max_conns,
+                    |s| bounded_u32(s, 1, 10_000),
+                )?,
+                min_conns: raw.parse(
+                    "postgres_min_conns",
+                    "a whole number from 0 to 10000",
+                    d.postgres.min_conns,
+                    |s| bounded_u32(s, 0, 10_000),
+                )?,
+                timeout: raw.parse(
+                    "postgres_timeout",
+                    POSITIVE_DURATION_FORM,
+                    d.postgres.timeout,
+                    values::positive_duration,
+                )?,
+            },
+            s3: S3Settings {
+                endpoint: raw.optional(
+                    "s3_endpoint",
+                    "an http:// or https:// URL such as http://minio:9000",
+                    |s| values::url_with_scheme(s, &["http", "https"]).then(|| s.to_owned()),
+                )?,
+                region: raw.parse(
+                    "s3_region",
+                    "a region name such as us-east-1",
+                    d.s3.region,
+                    |s| {
+                        (!s.is_empty()
+                            && s.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                        .then(|| s.to_owned())
+                    },
+                )?,
+                bucket: raw.optional(
+                    "s3_bucket",
+                    "a bucket name of 3 to 63 lowercase letters, digits, '.' and '-'",
+                    |s| values::bucket(s).then(|| s.to_owned()),
+                )?,
+                access_key: raw
+                    .optional("s3_access_key", "an access key id", |s| Some(s.to_owned()))?,
+                secret_key: raw
+                    .optional("s3_secret_key", "a secret key", |s| Some(Secret::new(s)))?,
+                path_style: raw.parse("s3_use_path_style", BOOL_FORM, false, values::boolean)?
+                    | raw.parse("s3_force_path_style", BOOL_FORM, false, values::boolean)?,
+            },
+            redis: redis_settings(raw, &d.redis)?,
+            cache: CacheSettings {
+                enabled: raw.parse("cache_enabled", BOOL_FORM, d.cache.enabled, values::boolean)?,
+                l1_bytes: raw.parse("l1_cache_size", SIZE_FORM, d.cache.l1_bytes, values::size)?,
+            },
+            limits: LimitSettings {
+                max_body_bytes: raw.parse(
+                    "max_body_size",
+                    POSITIVE_SIZE_FORM,
+                    d.limits.max_body_bytes,
+                    positive_usize_size,
+                )?,
+                max_files: raw.parse(
+                    "max_files",
+                    "a whole number of at least 1",
+                    d.limits.max_files,
+                    |s| {
+                        values::unsigned(s)
+                            .filter(|n| *n >= 1)
+                            .and_then(|n| usize::try_from(n).ok())
+                    },
+                )?,
+                max_file_bytes: raw.parse(
+                    "max_file_size",
+                    POSITIVE_SIZE_FORM,
+                    d.limits.max_file_bytes,
+                    positive_usize_size,
+                )?,
+                max_version_bytes: raw.parse(
+                    "max_version_size",
+                    POSITIVE_SIZE_FORM,
+                    d.limits.max_version_bytes,
+                    positive_usize_size,
+                )?,
+            },
+            telemetry: TelemetrySettings {
+                log_level: raw.parse(
+                    "log_level",
+                    "one of trace, debug, info, warn, error",
+                    d.telemetry.log_level,
+                    LogLevel::parse,
+                )?,
+                metrics_enabled: raw.parse(
+                    "metrics_enabled",
+                    BOOL_FORM,
+                    d.telemetry.metrics_enabled,
+                    values::boolean,
+                )?,
+                otel: OtelSettings {
+                    enabled: raw.parse(
+                        "otel_enabled",
+                        BOOL_FORM,
+                        d.telemetry.otel.enabled,
+                        values::boolean,
+                    )?,
+                    endpoint: raw.parse(
+                        "otel_endpoint",
+                        "host:port or an http(s):// URL, such as localhost:4317",
+                        d.telemetry.otel.endpoint,
+                        |s| {
+                            (values::url_with_scheme(s, &["http", "https"])
+                                || values::host_port(s).is_some())
+                            .then(|| s.to_owned())
+                        },
+                    )?,
+                    service_name: raw.parse(
+                        "otel_service_name",
+                        "a non-empty name",
+                        d.telemetry.otel.service_name,
+                        non_empty,
+                    )?,
+                    service_version: raw.parse(
+                        "otel_service_version",
+                        "a non-empty version",
+                        d.telemetry.otel.service_version,
+                        non_empty,
+                    )?,
+                    insecure: raw.parse(
+                        "otel_insecure",
+                        BOOL_FORM,
+                        d.telemetry.otel.insecure,
+                        values::boolean,
+                    )?,
+                },
+            },
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks that values fit together.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let conflict = |var: &str, message: String| ConfigError::Conflict {
+            var: var.to_owned(),
+            message,
+        };
+        if self.port != 0 && self.port == self.health_port {
+            return Err(conflict(
+                "SPOKE_HEALTH_PORT",
+                format!("must differ from SPOKE_PORT (both are {})", self.port),
+            ));
+        }
+        let kind = self.storage.kind;
+        if kind != StorageType::Filesystem && self.postgres.url.is_none() {
+            return Err(conflict(
+                "SPOKE_POSTGRES_URL",
+                format!("required when SPOKE_STORAGE_TYPE is {kind}"),
+            ));
+        }
+        if kind == StorageType::Hybrid && self.s3.bucket.is_none() {
+            return Err(conflict(
+                "SPOKE_S3_BUCKET",
+                "required when SPOKE_STORAGE_TYPE is hybrid (file content lives in S3)".to_owned(),
+            ));
+        }
+        if !self.postgres.replica_urls.is_empty() && self.postgres.url.is_none() {
+            return Err(conflict(
+                "SPOKE_POSTGRES_REPLICA_URLS",
+                "read replicas need SPOKE_POSTGRES_URL (the primary) as well".to_owned(),
+            ));
+        }
+        if self.postgres.min_conns > self.postgres.max_conns {
+            return Err(conflict(
+                "SPOKE_POSTGRES_MIN_CONNS",
+                format!(
+                    "{} is more than SPOKE_POSTGRES_MAX_CONNS ({})",
+                    self.postgres.min_conns, self.postgres.max_conns
+                ),
+            ));
+        }
+        if self.s3.access_key.is_some() != self.s3.secret_key.is_some() {
+            let (var, other) = if self.s3.access_key.is_some() {
+                ("SPOKE_S3_SECRET_KEY", "SPOKE_S3_ACCESS_KEY")
+            } else {
+                ("SPOKE_S3_ACCESS_KEY", "SPOKE_S3_SECRET_KEY")
+            };
+            return Err(conflict(var, format!("required when {other} is set")));
+        }
+        Ok(())
+    }
+
+    /// Settings this build accepts but does not act on yet, as sentences for
+    /// a startup warning. (Unsupported storage types are an error instead:
+    /// see `start`.)
+    pub fn inert_settings(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(url) = &self.redis.url {
+            notes.push(format!(
+                "SPOKE_REDIS_URL ({}) is set, but this build has no Redis cache yet: only the in-process cache is used",
+                url.redacted()
+            ));
+        }
+        if self.telemetry.otel.enabled {
+            notes.push(
+                "SPOKE_OTEL_ENABLED is true, but this build does not export traces yet".to_owned(),
+            );
+        }
+        if self.storage.kind == StorageType::Filesystem {
+            if self.postgres.url.is_some() {
+                notes.push(
+                    "SPOKE_POSTGRES_URL is ignored with SPOKE_STORAGE_TYPE=filesystem".to_owned(),
+                );
+            }
+            if self.s3.bucket.is_some() {
+                notes.push(
+                    "SPOKE_S3_BUCKET is ignored with SPOKE_STORAGE_TYPE=filesystem".to_owned(),
+                );
+            }
+        }
+        notes
+    }
+}
+
+const POSTGRES_URL_FORM: &str = "a URL such as postgres://user:password@host:5432/spoke";
+const POSITIVE_SIZE_FORM: &str = "a size of at least 1 byte such as 1048576, 512KiB, 64MiB or 1GB (units B, KB, MB, GB, KiB, MiB, GiB)";
+
+fn postgres_url(raw: &str) -> Option<Secret> {
+    values::url_with_scheme(raw, &["postgres", "postgresql"]).then(|| Secret::new(raw))
+}
+
+fn positive_usize_size(raw: &str) -> Option<usize> {
+    values::size(raw)
+        .filter(|n| *n >= 1)
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+fn bounded_u32(raw: &str, min: u32, max: u32) -> Option<u32> {
+    values::unsigned(raw)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (min..=max).contains(n))
+}
+
+fn non_empty(raw: &str) -> Option<String> {
+    (!raw.trim().is_empty()).then(|| raw.to_owned())
+}
+
+fn redis_settings(raw: &Raw, d: &RedisSettings) -> Result<RedisSettings, ConfigError> {
+    let url = match raw.text("redis_url") {
+        None | Some("") => None,
+        Some(text) => Some(
+            RedisUrl::parse(text).map_err(|reason| ConfigError::Invalid {
+                var: var_name("redis_url"),
+                expected: format!("{} ({reason})", redis::REDIS_URL_FORM),
+                got: Some(redis::mask_password(text)),
+                origin: raw.origin("redis_url"),
+            })?,
+        ),
+    };
+    let db_setting = raw.optional("redis_db", "a database number from 0 to 15", |s| {
+        bounded_u32(s, 0, 15)
+    })?;
+    let db = match (url.as_ref().and_then(RedisUrl::db), db_setting) {
+        (Some(from_url), Some(setting)) if from_url != setting => {
+            return Err(ConfigError::Conflict {
+                var: "SPOKE_REDIS_DB".to_owned(),
+                message: format!(
+                    "{setting} contradicts database {from_url} in SPOKE_REDIS_URL; set one of them"
+                ),
+            });
+        }
+        (Some(from_url), _) => from_url,
+        (None, setting) => setting.unwrap_or(d.db),
+    };
+    if db != 0
+        && matches!(
+            url.as_ref().map(|u| &u.topology),
+            Some(RedisTopology::Cluster { .. })
+        )
+    {
+        return Err(ConfigError::Conflict {
+            var: "SPOKE_REDIS_DB".to_owned(),
+            message: format!("{db} is not possible with Redis Cluster, which has only database 0"),
+        });
+    }
+    Ok(RedisSettings {
+        url,
+        password: raw.optional("redis_password", "a password", |s| Some(Secret::new(s)))?,
+        db,
+        max_retries: raw.parse(
+            "redis_max_retries",
+            "a whole number from 0 to 100",
+            d.max_retries,
+            |s| bounded_u32(s, 0, 100),
+        )?,
+        pool_size: raw.parse(
+            "redis_pool_size",
+            "a whole number from 1 to 1000",
+            d.pool_size,
+            |s| bounded_u32(s, 1, 1_000),
+        )?,
+    })
+}
+
+/// The TOML parser's multi-line report (with a source excerpt) as one line.
+fn one_line(report: &str) -> String {
+    report
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            // Drop the excerpt: "|", "1 | port =", "^".
+            !line.is_empty()
+                && !line.starts_with('|')
+                && !line.starts_with('^')
+                && !line.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|line| line.trim_end_matches("in TOML source string").trim_end())
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn var_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// The text of a scalar TOML value; arrays of scalars join with commas (for
+/// `postgres_replica_urls = ["…", "…"]`).
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(_, s) => Some(s.clone()),
+        Value::Char(_, c) => Some(c.to_string()),
+        Value::Bool(_, b) => Some(b.to_string()),
+        Value::Num(_, n) => n
+            .to_u128()
+            .map(|n| n.to_string())
+            .or_else(|| n.to_i128().map(|n| n.to_string()))
+            .or_else(|| n.to_f64().map(|n| n.to_string())),
+        Value::Array(_, items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Array(..) | Value::Dict(..) => None,
+                other => scalar_text(other),
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.join(",")),
+        Value::Dict(..) | Value::Empty(..) => None,
+    }
+}
+
+fn describe_non_scalar(value: &Value) -> &'static str {
+    match value {
+        Value::Dict(..) => "a table",
+        Value::Array(..) => "a nested array",
+        _ => "an empty value",
+    }
+}
+
+/// The merged raw values by key.
+#[derive(Default)]
+struct Raw {
+    values: BTreeMap<&'static str, (String, Origin)>,
+}
+
+impl Raw {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|(text, _)| text.as_str())
+    }
+
+    fn origin(&self, key: &str) -> Origin {
+        self.values
+            .get(key)
+            .map_or(Origin::Env, |(_, origin)| origin.clone())
+    }
+
+    fn invalid(&self, key: &'static str, expected: &str) -> ConfigError {
+        ConfigError::Invalid {
+            var: var_name(key),
+            expected: expected.to_owned(),
+            got: if SECRET_KEYS.contains(&key) {
+                None
+            } else {
+                self.text(key).map(str::to_owned)
+            },
+            origin: self.origin(key),
+        }
+    }
+
+    /// A value with a default: absent means the default; present but
+    /// malformed (empty included) is an error.
+    fn parse<T>(
+        &self,
+        key: &'static str,
+        expected: &str,
+        default: T,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, ConfigError> {
+        match self.text(key) {
+            None => Ok(default),
+            Some(text) => parse(text).ok_or_else(|| self.invalid(key, expected)),
+        }
+    }
+
+    /// An optional value: absent or empty means unset.
+    fn optional<T>(
+        &self,
+        key: &'static str,
+        expected: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.text(key) {
+            None | Some("") => Ok(None),
+            Some(text) => parse(text)
+                .map(Some)
+                .ok_or_else(|| self.invalid(key, expected)),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+use std::net::SocketAddr;
+
+use spoke_storage::StorageError;
+use thiserror::Error;
+
+use crate::config::StorageType;
+
+/// Why the server could not start or did not stop cleanly.
+#[derive(Debug, Error)]
+pub enum ServerError {
+    /// Valid configuration naming a backend this build does not have yet.
+    #[error(
+        "SPOKE_STORAGE_TYPE={0} is not implemented in this build yet; use SPOKE_STORAGE_TYPE=filesystem"
+    )]
+    UnsupportedStorage(StorageType),
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("cannot listen for the {what} on {addr}: {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A server task ended abnormally (a panic); the message says which.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

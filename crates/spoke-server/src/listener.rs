@@ -1,0 +1,298 @@
+//! The accept loop and per-connection serving on hyper-util's auto builder
+//! (HTTP/1.1 and h2c on one port), with the header read timeout, the idle
+//! timeout and graceful draining.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+/// How long an idle connection may take to close after being told to.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Where the server is in its life; only ever moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    Running,
+    /// Stop accepting; let in-flight requests finish.
+    Draining,
+    /// Stop waiting for in-flight requests.
+    Abort,
+}
+
+/// Resolves once the phase is at least `phase`, or when the sender is gone
+/// (every handle dropped), which counts as shutting down too.
+pub(crate) async fn reached(receiver: &mut watch::Receiver<Phase>, phase: Phase) {
+    // The guard `wait_for` returns is not Send: drop it here.
+    let _ = receiver.wait_for(|p| *p >= phase).await.map(|_| ());
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnOptions {
+    pub(crate) read_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+}
+
+/// How draining a listener went.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DrainReport {
+    /// Connections open when draining began.
+    pub(crate) open: usize,
+    /// Connections still open when the drain timeout ran out, closed forcibly.
+    pub(crate) aborted: usize,
+}
+
+/// Serves `router` on `listener` until the phase reaches `Draining`, then
+/// stops accepting and drains open connections for up to `drain_timeout`
+/// (or until `Abort`). Returns once every connection is closed.
+pub(crate) async fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    router: Router,
+    options: ConnOptions,
+    mut phase: watch::Receiver<Phase>,
+    drain_timeout: Duration,
+) -> DrainReport {
+    let builder = Arc::new(http_builder(options.read_timeout));
+    let connection_phase = phase.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            // A dropped sender (every handle gone) also stops the server.
+            () = reached(&mut phase, Phase::Draining) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    connections.spawn(serve_connection(
+                        stream,
+                        remote,
+                        Arc::clone(&builder),
+                        router.clone(),
+                        options.idle_timeout,
+                        connection_phase.clone(),
+                    ));
+                }
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(listener = name, %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            // Reap finished connections so the set does not grow without bound.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    tracing::debug!(listener = name, "stopped accepting connections");
+
+    let open = connections.len();
+    let mut abort = phase.clone();
+    let drained = tokio::select! {
+        () = async { while connections.join_next().await.is_some() {} } => true,
+        () = tokio::time::sleep(drain_timeout) => false,
+        () = reached(&mut abort, Phase::Abort) => false,
+    };
+    let aborted = if drained { 0 } else { connections.len() };
+    connections.shutdown().await;
+    DrainReport { open, aborted }
+}
+
+fn http_builder(read_timeout: Duration) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    builder
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    builder: Arc<Builder<TokioExecutor>>,
+    router: Router,
+    idle_timeout: Duration,
+    mut phase: watch::Receiver<Phase>,
+) {
+    // Small JSON responses should not wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let requests = Arc::clone(&activity);
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let in_flight = InFlight::begin(&requests);
+        request.extensions_mut().insert(ConnectInfo(remote));
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request.map(Body::new)).await;
+            drop(in_flight);
+            response
+        }
+    });
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%remote, %error, "connection ended with an error");
+                }
+                break;
+            }
+            () = reached(&mut phase, Phase::Draining), if !closing => {
+                // Finishes in-flight requests, then closes (HTTP/1: no more
+                // keep-alive; HTTP/2: GOAWAY).
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.idle_expired(idle_timeout), if !closing => {
+                tracing::debug!(%remote, "closing idle connection");
+                // Politely (HTTP/2 GOAWAY), but without waiting on the client.
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(IDLE_CLOSE_GRACE, connection.as_mut()).await;
+                break;
+            }
+        }
+    }
+}
+
+/// A connection's last byte in either direction, and its requests in flight.
+struct Activity {
+    epoch: Instant,
+    last_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            epoch: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(last)
+    }
+
+    /// Resolves once the connection has had no request in flight and no
+    /// traffic for `limit`. A request being handled is not idleness: the
+    /// handler timeout bounds it.
+    async fn idle_expired(&self, limit: Duration) {
+        loop {
+            let wait = if self.in_flight.load(Ordering::Relaxed) > 0 {
+                limit
+            } else {
+                let idle = self.idle_for();
+                if idle >= limit {
+                    return;
+                }
+                limit - idle
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Counts a request as in flight until dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: &Arc<Activity>) -> InFlight {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.touch();
+        InFlight(Arc::clone(activity))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An I/O stream that records when bytes last moved.
+struct Tracked<T> {
+    inner: T,
+    activity: Arc<Activity>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        result
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tracked<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,361 @@
+//! Assembly and lifecycle: build the backends and routers from settings,
+//! bind both listeners, and shut down in order.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use spoke_domain::Limits;
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_rest::RestOptions;
+use spoke_storage_fs::FsStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::ServerError;
+use crate::api::{self, ApiContext, RequestIds};
+use crate::config::{Settings, StorageType};
+use crate::health::{self, Health};
+use crate::listener::{self, ConnOptions, DrainReport, Phase};
+use crate::metrics::Metrics;
+
+/// The longest a readiness probe waits for storage.
+const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A started server. Call [`RunningServer::wait`] to keep it running until
+/// it is shut down; dropping it (and every [`ShutdownHandle`]) instead stops
+/// it at once, without draining.
+pub struct RunningServer {
+    api_addr: SocketAddr,
+    health_addr: SocketAddr,
+    handle: ShutdownHandle,
+    supervisor: JoinHandle<Result<(), ServerError>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("api_addr", &self.api_addr)
+            .field("health_addr", &self.health_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Triggers shutdown of a running server; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    phase: Arc<watch::Sender<Phase>>,
+}
+
+impl ShutdownHandle {
+    /// Begins a graceful shutdown: readiness turns 503, the API listener
+    /// stops accepting, in-flight requests drain for up to
+    /// `SPOKE_SHUTDOWN_TIMEOUT`. Idempotent.
+    pub fn shutdown(&self) {
+        self.advance(Phase::Draining);
+    }
+
+    /// Stops waiting for in-flight requests: what is still open is closed now.
+    pub fn abort(&self) {
+        self.advance(Phase::Abort);
+    }
+
+    fn advance(&self, to: Phase) {
+        self.phase.send_if_modified(|phase| {
+            let moved = *phase < to;
+            if moved {
+                *phase = to;
+            }
+            moved
+        });
+    }
+}
+
+impl RunningServer {
+    /// Where the API (REST) listens.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// Where `/health/*` and `/metrics` listen.
+    pub fn health_addr(&self) -> SocketAddr {
+        self.health_addr
+    }
+
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Begins a graceful shutdown; see [`ShutdownHandle::shutdown`].
+    pub fn shutdown(&self) {
+        self.handle.shutdown();
+    }
+
+    /// Resolves when the server has fully stopped: API drained, health
+    /// listener closed. Keeps the server running until then.
+    pub async fn wait(self) -> Result<(), ServerError> {
+        let RunningServer {
+            handle, supervisor, ..
+        } = self;
+        let result = supervisor.await;
+        drop(handle);
+        result.unwrap_or_else(|e| {
+            Err(ServerError::Internal(format!(
+                "the supervisor task failed: {e}"
+            )))
+        })
+    }
+}
+
+/// Builds the registry from `settings`, binds both listeners and starts
+/// serving. Port 0 binds a free port; the bound addresses are on the result
+/// and in the `listening` log line.
+pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
+    for note in settings.inert_settings() {
+        tracing::warn!("{note}");
+    }
+    let registry = open_registry(&settings).await?;
+    let metrics = settings
+        .telemetry
+        .metrics_enabled
+        .then(|| Arc::new(Metrics::new()));
+    let health = Arc::new(Health::new(
+        Arc::clone(&registry),
+        settings.write_timeout.min(MAX_CHECK_TIMEOUT),
+    ));
+
+    let rest = spoke_rest::router(
+        Arc::clone(&registry),
+        RestOptions {
+            max_body_bytes: settings.limits.max_body_bytes,
+        },
+    );
+    let api_router = api::wrap(
+        rest.merge(health::probe_routes(Arc::clone(&health))),
+        Arc::new(ApiContext {
+            handler_timeout: settings.write_timeout,
+            metrics: metrics.clone(),
+            ids: RequestIds::new(),
+        }),
+    );
+    let health_router = health::health_router(Arc::clone(&health), metrics);
+
+    let (api_listener, api_addr) =
+        bind("API", SocketAddr::new(settings.host, settings.port)).await?;
+    let (health_listener, health_addr) = bind(
+        "health and metrics endpoints",
+        SocketAddr::new(settings.host, settings.health_port),
+    )
+    .await?;
+
+    let options = ConnOptions {
+        read_timeout: settings.read_timeout,
+        idle_timeout: settings.idle_timeout,
+    };
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    // The health listener has its own phase: it keeps serving (and reporting
+    // "draining") until the API listener has drained.
+    let (health_phase_tx, health_phase_rx) = watch::channel(Phase::Running);
+    let api_task = tokio::spawn(listener::serve(
+        "api",
+        api_listener,
+        api_router,
+        options,
+        phase_rx.clone(),
+        settings.shutdown_timeout,
+    ));
+    let health_task = tokio::spawn(listener::serve(
+        "health",
+        health_listener,
+        health_router,
+        options,
+        health_phase_rx,
+        settings.shutdown_timeout,
+    ));
+    let supervisor = tokio::spawn(supervise(
+        phase_rx,
+        health,
+        api_task,
+        health_task,
+        health_phase_tx,
+        settings.shutdown_timeout,
+    ));
+
+    tracing::info!(
+        api_addr = %api_addr,
+        health_addr = %health_addr,
+        storage = %settings.storage.kind,
+        filesystem_root = %settings.storage.filesystem_root.display(),
+        version = env!("CARGO_PKG_VERSION"),
+        "listening"
+    );
+    Ok(RunningServer {
+        api_addr,
+        health_addr,
+        handle: ShutdownHandle {
+            phase: Arc::new(phase_tx),
+        },
+        supervisor,
+    })
+}
+
+/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully. A
+/// second signal abandons the drain. Errors only when startup fails.
+pub async fn run(settings: Settings) -> Result<(), ServerError> {
+    // Installed first so that a signal during startup is not lost.
+    let mut signals = Signals::install()?;
+    let server = start(settings).await?;
+    let handle = server.shutdown_handle();
+    let stopped = server.wait();
+    tokio::pin!(stopped);
+    tokio::select! {
+        result = &mut stopped => return result,
+        signal = signals.next() => {
+            tracing::info!(signal, "signal received: shutting down");
+            handle.shutdown();
+        }
+    }
+    tokio::select! {
+        result = &mut stopped => result,
+        signal = signals.next() => {
+            tracing::warn!(signal, "second signal received: closing open connections without waiting");
+            handle.abort();
+            stopped.await
+        }
+    }
+}
+
+async fn supervise(
+    mut phase: watch::Receiver<Phase>,
+    health: Arc<Health>,
+    api_task: JoinHandle<DrainReport>,
+    health_task: JoinHandle<DrainReport>,
+    health_phase: watch::Sender<Phase>,
+    drain_timeout: Duration,
+) -> Result<(), ServerError> {
+    // An error means every handle was dropped: stop as well.
+    listener::reached(&mut phase, Phase::Draining).await;
+    health.start_draining();
+    tracing::info!(
+        drain_timeout = %humantime::format_duration(drain_timeout),
+        "shutdown: readiness now reports draining; the API listener stops accepting and in-flight requests drain"
+    );
+    let api = api_task.await;
+    match &api {
+        Ok(report) if report.aborted == 0 => {
+            tracing::info!(
+                connections = report.open,
+                "shutdown: API connections drained"
+            );
+        }
+        Ok(report) => tracing::warn!(
+            connections = report.open,
+            aborted = report.aborted,
+            "shutdown: drain timeout ran out; closed the connections still open"
+        ),
+        Err(error) => tracing::error!(%error, "shutdown: the API listener task failed"),
+    }
+    health_phase.send_replace(Phase::Draining);
+    let health_result = health_task.await;
+    tracing::info!("shutdown: health listener closed; stopped");
+    api.map_err(|e| ServerError::Internal(format!("the API listener task failed: {e}")))?;
+    health_result
+        .map_err(|e| ServerError::Internal(format!("the health listener task failed: {e}")))?;
+    Ok(())
+}
+
+async fn open_registry(settings: &Settings) -> Result<Arc<Registry>, ServerError> {
+    if settings.storage.kind != StorageType::Filesystem {
+        return Err(ServerError::UnsupportedStorage(settings.storage.kind));
+    }
+    let root = settings.storage.filesystem_root.clone();
+    // Opening takes a lock and may clean up: blocking work.
+    let store = tokio::task::spawn_blocking(move || FsStore::open(root))
+        .await
+        .map_err(|e| {
+            ServerError::Internal(format!("opening the filesystem store failed: {e}"))
+        })??;
+    let store = Arc::new(store);
+    let limits = Limits {
+        max_files: settings.limits.max_files,
+        max_file_bytes: settings.limits.max_file_bytes,
+        max_version_bytes: settings.limits.max_version_bytes,
+        ..Limits::default()
+    };
+    let cache_bytes = if settings.cache.enabled {
+        settings.cache.l1_bytes
+    } else {
+        0
+    };
+    let registry = Registry::new(
+        Arc::clone(&store) as _,
+        store,
+        RegistryOptions {
+            limits,
+            cache_bytes,
+        },
+    );
+    // A local store that cannot be read or written is a misconfiguration:
+    // fail now rather than start unready.
+    registry.check_storage().await?;
+    Ok(Arc::new(registry))
+}
+
+/// Binds `addr` and returns the listener with its bound address (the real
+/// port when `addr` asks for port 0).
+async fn bind(
+    what: &'static str,
+    addr: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let error = |source| ServerError::Bind { what, addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(error)?;
+    let bound = listener.local_addr().map_err(error)?;
+    Ok((listener, bound))
+}
+
+/// SIGTERM and SIGINT (Ctrl-C elsewhere than Unix).
+struct Signals {
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> Result<Signals, ServerError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let terminate = signal(SignalKind::terminate()).map_err(|source| ServerError::Signal {
+            signal: "SIGTERM",
+            source,
+        })?;
+        let interrupt = signal(SignalKind::interrupt()).map_err(|source| ServerError::Signal {
+            signal: "SIGINT",
+            source,
+        })?;
+        Ok(Signals {
+            terminate,
+            interrupt,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> Result<Signals, ServerError> {
+        Ok(Signals {})
+    }
+
+    #[cfg(unix)]
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> &'static str {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}

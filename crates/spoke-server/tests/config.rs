@@ -1,0 +1,549 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Configuration: defaults, every variable's forms, file + environment
+//! precedence, cross-field rules. No process environment is touched: the
+//! environment is passed in.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use spoke_server::config::{
+    ConfigError, KEYS, LogLevel, Origin, RedisNode, RedisTopology, StorageType,
+};
+use spoke_server::{ServerError, Settings};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+        .collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load(None, env(pairs))
+}
+
+fn load_err(pairs: &[(&str, &str)]) -> ConfigError {
+    match load(pairs) {
+        Ok(settings) => panic!("{pairs:?} should be rejected, got {settings:?}"),
+        Err(error) => error,
+    }
+}
+
+fn toml_file(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("spoke.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn every_default_matches_the_deployment_guide() {
+    let s = load(&[]).unwrap();
+    assert_eq!(s, Settings::default());
+    assert_eq!(s.host, "0.0.0.0".parse::<IpAddr>().unwrap());
+    assert_eq!(s.port, 8080);
+    assert_eq!(s.health_port, 9090);
+    assert_eq!(s.read_timeout, Duration::from_secs(15));
+    assert_eq!(s.write_timeout, Duration::from_secs(15));
+    assert_eq!(s.idle_timeout, Duration::from_secs(60));
+    assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(s.storage.kind, StorageType::Filesystem);
+    assert_eq!(s.storage.filesystem_root, PathBuf::from("./storage"));
+    assert_eq!(s.postgres.url, None);
+    assert!(s.postgres.replica_urls.is_empty());
+    assert_eq!(s.postgres.max_conns, 20);
+    assert_eq!(s.postgres.min_conns, 2);
+    assert_eq!(s.postgres.timeout, Duration::from_secs(10));
+    assert_eq!(s.s3.endpoint, None);
+    assert_eq!(s.s3.region, "us-east-1");
+    assert_eq!(s.s3.bucket, None);
+    assert_eq!(s.s3.access_key, None);
+    assert_eq!(s.s3.secret_key, None);
+    assert!(!s.s3.path_style);
+    assert_eq!(s.redis.url, None);
+    assert_eq!(s.redis.password, None);
+    assert_eq!(s.redis.db, 0);
+    assert_eq!(s.redis.max_retries, 3);
+    assert_eq!(s.redis.pool_size, 10);
+    assert!(s.cache.enabled);
+    assert_eq!(s.cache.l1_bytes, 64 << 20);
+    assert_eq!(s.limits.max_body_bytes, 64 << 20);
+    assert_eq!(s.limits.max_files, 5000);
+    assert_eq!(s.limits.max_file_bytes, 4 << 20);
+    assert_eq!(s.limits.max_version_bytes, 32 << 20);
+    assert_eq!(s.telemetry.log_level, LogLevel::Info);
+    assert!(s.telemetry.metrics_enabled);
+    let otel = &s.telemetry.otel;
+    assert!(!otel.enabled);
+    assert_eq!(otel.endpoint, "localhost:4317");
+    assert_eq!(otel.service_name, "spoke-registry");
+    assert_eq!(otel.service_version, "1.0.0");
+    assert!(otel.insecure);
+}
+
+#[test]
+fn every_variable_is_read() {
+    let s = load(&[
+        ("SPOKE_HOST", "127.0.0.1"),
+        ("SPOKE_PORT", "18080"),
+        ("SPOKE_HEALTH_PORT", "19090"),
+        ("SPOKE_READ_TIMEOUT", "500ms"),
+        ("SPOKE_WRITE_TIMEOUT", "2m"),
+        ("SPOKE_IDLE_TIMEOUT", "1m 30s"),
+        ("SPOKE_SHUTDOWN_TIMEOUT", "0s"),
+        ("SPOKE_STORAGE_TYPE", "hybrid"),
+        ("SPOKE_FILESYSTEM_ROOT", "/var/lib/spoke"),
+        ("SPOKE_POSTGRES_URL", "postgres://spoke:pw@db:5432/spoke"),
+        (
+            "SPOKE_POSTGRES_REPLICA_URLS",
+            "postgres://r1/spoke, postgresql://r2/spoke",
+        ),
+        ("SPOKE_POSTGRES_MAX_CONNS", "50"),
+        ("SPOKE_POSTGRES_MIN_CONNS", "5"),
+        ("SPOKE_POSTGRES_TIMEOUT", "3s"),
+        ("SPOKE_S3_ENDPOINT", "http://minio:9000"),
+        ("SPOKE_S3_REGION", "eu-west-1"),
+        ("SPOKE_S3_BUCKET", "spoke-blobs"),
+        ("SPOKE_S3_ACCESS_KEY", "AKIA"),
+        ("SPOKE_S3_SECRET_KEY", "s3cr3t"),
+        ("SPOKE_S3_USE_PATH_STYLE", "false"),
+        ("SPOKE_S3_FORCE_PATH_STYLE", "TRUE"),
+        ("SPOKE_REDIS_URL", "redis://cache:6380/2"),
+        ("SPOKE_REDIS_PASSWORD", "rpw"),
+        ("SPOKE_REDIS_DB", "2"),
+        ("SPOKE_REDIS_MAX_RETRIES", "0"),
+        ("SPOKE_REDIS_POOL_SIZE", "32"),
+        ("SPOKE_CACHE_ENABLED", "0"),
+        ("SPOKE_L1_CACHE_SIZE", "1GiB"),
+        ("SPOKE_MAX_BODY_SIZE", "10MB"),
+        ("SPOKE_MAX_FILES", "7"),
+        ("SPOKE_MAX_FILE_SIZE", "512KiB"),
+        ("SPOKE_MAX_VERSION_SIZE", "1048576"),
+        ("SPOKE_LOG_LEVEL", "DEBUG"),
+        ("SPOKE_METRICS_ENABLED", "false"),
+        ("SPOKE_OTEL_ENABLED", "true"),
+        ("SPOKE_OTEL_ENDPOINT", "http://otel:4317"),
+        ("SPOKE_OTEL_SERVICE_NAME", "spoke-eu"),
+        ("SPOKE_OTEL_SERVICE_VERSION", "2.3.4"),
+        ("SPOKE_OTEL_INSECURE", "false"),
+    ])
+    .unwrap();
+    assert_eq!(s.host, "127.0.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!((s.port, s.health_port), (18080, 19090));
+    assert_eq!(s.read_timeout, Duration::from_millis(500));
+    assert_eq!(s.write_timeout, Duration::from_secs(120));
+    assert_eq!(s.idle_timeout, Duration::from_secs(90));
+    assert_eq!(s.shutdown_timeout, Duration::ZERO);
+    assert_eq!(s.storage.kind, StorageType::Hybrid);
+    assert_eq!(s.storage.filesystem_root, PathBuf::from("/var/lib/spoke"));
+    assert_eq!(
+        s.postgres.url.as_ref().map(|u| u.expose()),
+        Some("postgres://spoke:pw@db:5432/spoke")
+    );
+    let replicas: Vec<_> = s.postgres.replica_urls.iter().map(|u| u.expose()).collect();
+    assert_eq!(replicas, ["postgres://r1/spoke", "postgresql://r2/spoke"]);
+    assert_eq!((s.postgres.max_conns, s.postgres.min_conns), (50, 5));
+    assert_eq!(s.postgres.timeout, Duration::from_secs(3));
+    assert_eq!(s.s3.endpoint.as_deref(), Some("http://minio:9000"));
+    assert_eq!(s.s3.region, "eu-west-1");
+    assert_eq!(s.s3.bucket.as_deref(), Some("spoke-blobs"));
+    assert_eq!(s.s3.access_key.as_deref(), Some("AKIA"));
+    assert_eq!(s.s3.secret_key.as_ref().map(|k| k.expose()), Some("s3cr3t"));
+    assert!(s.s3.path_style);
+    assert!(matches!(
+        s.redis.url.as_ref().map(|u| &u.topology),
+        Some(RedisTopology::Standalone { db: Some(2), .. })
+    ));
+    assert_eq!(s.redis.password.as_ref().map(|p| p.expose()), Some("rpw"));
+    assert_eq!(s.redis.db, 2);
+    assert_eq!((s.redis.max_retries, s.redis.pool_size), (0, 32));
+    assert!(!s.cache.enabled);
+    assert_eq!(s.cache.l1_bytes, 1 << 30);
+    assert_eq!(s.limits.max_body_bytes, 10_000_000);
+    assert_eq!(s.limits.max_files, 7);
+    assert_eq!(s.limits.max_file_bytes, 512 << 10);
+    assert_eq!(s.limits.max_version_bytes, 1 << 20);
+    assert_eq!(s.telemetry.log_level, LogLevel::Debug);
+    assert!(!s.telemetry.metrics_enabled);
+    let otel = &s.telemetry.otel;
+    assert!(otel.enabled && !otel.insecure);
+    assert_eq!(otel.endpoint, "http://otel:4317");
+    assert_eq!(otel.service_name, "spoke-eu");
+    assert_eq!(otel.service_version, "2.3.4");
+    // Secrets stay out of Debug output.
+    let debug = format!("{s:?}");
+    for secret in ["s3cr3t", "rpw", ":pw@"] {
+        assert!(!debug.contains(secret), "{secret} leaked into {debug}");
+    }
+}
+
+#[test]
+fn each_malformed_value_names_its_variable_and_the_expected_form() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("SPOKE_HOST", "localhost", "IP address"),
+        ("SPOKE_PORT", "abc", "port number"),
+        ("SPOKE_PORT", "70000", "port number"),
+        ("SPOKE_PORT", "", "port number"),
+        ("SPOKE_HEALTH_PORT", "-1", "port number"),
+        ("SPOKE_READ_TIMEOUT", "fast", "duration"),
+        ("SPOKE_READ_TIMEOUT", "0s", "greater than zero"),
+        ("SPOKE_WRITE_TIMEOUT", "15", "duration"),
+        ("SPOKE_IDLE_TIMEOUT", "soon", "duration"),
+        ("SPOKE_SHUTDOWN_TIMEOUT", "30 seconds please", "duration"),
+        (
+            "SPOKE_STORAGE_TYPE",
+            "mysql",
+            "filesystem, postgres, hybrid",
+        ),
+        ("SPOKE_FILESYSTEM_ROOT", "", "directory path"),
+        ("SPOKE_POSTGRES_URL", "mysql://db", "postgres://"),
+        (
+            "SPOKE_POSTGRES_REPLICA_URLS",
+            "postgres://a,,postgres://b",
+            "comma-separated",
+        ),
+        ("SPOKE_POSTGRES_MAX_CONNS", "0", "whole number"),
+        ("SPOKE_POSTGRES_MIN_CONNS", "two", "whole number"),
+        ("SPOKE_POSTGRES_TIMEOUT", "10", "duration"),
+        ("SPOKE_S3_ENDPOINT", "minio:9000", "http://"),
+        ("SPOKE_S3_REGION", "eu west", "region"),
+        ("SPOKE_S3_BUCKET", "Bad_Bucket", "bucket name"),
+        ("SPOKE_S3_USE_PATH_STYLE", "yes", "true or false"),
+        ("SPOKE_S3_FORCE_PATH_STYLE", "maybe", "true or false"),
+        ("SPOKE_REDIS_URL", "memcached://x", "Redis URL"),
+        ("SPOKE_REDIS_DB", "16", "database number"),
+        ("SPOKE_REDIS_MAX_RETRIES", "many", "whole number"),
+        ("SPOKE_REDIS_POOL_SIZE", "0", "whole number"),
+        ("SPOKE_CACHE_ENABLED", "on", "true or false"),
+        ("SPOKE_L1_CACHE_SIZE", "64 parsecs", "size"),
+        ("SPOKE_MAX_BODY_SIZE", "0", "size"),
+        ("SPOKE_MAX_FILES", "0", "whole number"),
+        ("SPOKE_MAX_FILE_SIZE", "4.5MiB", "size"),
+        ("SPOKE_MAX_VERSION_SIZE", "big", "size"),
+        (
+            "SPOKE_LOG_LEVEL",
+            "verbose",
+            "trace, debug, info, warn, error",
+        ),
+        ("SPOKE_METRICS_ENABLED", "nope", "true or false"),
+        ("SPOKE_OTEL_ENABLED", "2", "true or false"),
+        ("SPOKE_OTEL_ENDPOINT", "localhost", "host:port"),
+        ("SPOKE_OTEL_SERVICE_NAME", " ", "non-empty"),
+        ("SPOKE_OTEL_SERVICE_VERSION", "", "non-empty"),
+        ("SPOKE_OTEL_INSECURE", "Y", "true or false"),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (var, value, expected) in cases {
+        let error = load_err(&[(var, value)]);
+        let message = error.to_string();
+        assert_eq!(error.variable(), Some(*var), "{message}");
+        assert!(
+            message.starts_with(&format!("{var}: expected ")),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{var}={value:?}: {message}");
+        covered.insert(var.trim_start_matches("SPOKE_").to_ascii_lowercase());
+    }
+    // The table above covers every variable there is.
+    let all: std::collections::BTreeSet<String> = KEYS.iter().map(|k| k.to_string()).collect();
+    let missing: Vec<_> = all
+        .difference(&covered)
+        .filter(|k| !["s3_access_key", "s3_secret_key", "redis_password"].contains(&k.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no malformed-value case for {missing:?}"
+    );
+}
+
+#[test]
+fn the_message_has_the_documented_shape() {
+    let error = load_err(&[("SPOKE_READ_TIMEOUT", "fast")]);
+    assert_eq!(
+        error.to_string(),
+        r#"SPOKE_READ_TIMEOUT: expected a duration greater than zero such as 15s, 500ms or 2m, got "fast""#
+    );
+    let error = load_err(&[("SPOKE_PORT", "abc")]);
+    assert_eq!(
+        error.to_string(),
+        r#"SPOKE_PORT: expected a port number from 0 to 65535, got "abc""#
+    );
+}
+
+#[test]
+fn secrets_are_not_echoed_in_errors() {
+    let error = load_err(&[("SPOKE_POSTGRES_URL", "mysql://admin:hunter2@db/spoke")]);
+    let message = error.to_string();
+    assert_eq!(error.variable(), Some("SPOKE_POSTGRES_URL"));
+    assert!(!message.contains("hunter2"), "{message}");
+    let error = load_err(&[("SPOKE_REDIS_URL", "redis://u:hunter2@h:1/x")]);
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+#[test]
+fn empty_optional_values_mean_unset() {
+    let s = load(&[
+        ("SPOKE_POSTGRES_URL", ""),
+        ("SPOKE_REDIS_URL", ""),
+        ("SPOKE_S3_BUCKET", ""),
+        ("SPOKE_REDIS_PASSWORD", ""),
+    ])
+    .unwrap();
+    assert_eq!(s, Settings::default());
+}
+
+#[test]
+fn unknown_and_non_config_spoke_variables_are_ignored() {
+    let s = load(&[
+        ("SPOKE_REGISTRY", "http://localhost:8080"),
+        ("SPOKE_CONFIG", "/nonexistent.toml"),
+        ("SPOKE_SOMETHING_NEW", "x"),
+        ("spoke_port", "not even a number"),
+        ("PORT", "1"),
+    ])
+    .unwrap();
+    assert_eq!(s, Settings::default());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_value_names_its_variable() {
+    use std::os::unix::ffi::OsStringExt;
+    let env = vec![(
+        OsString::from("SPOKE_FILESYSTEM_ROOT"),
+        OsString::from_vec(vec![0x2f, 0xff, 0xfe]),
+    )];
+    let error = Settings::load(None, env).unwrap_err();
+    assert_eq!(error.variable(), Some("SPOKE_FILESYSTEM_ROOT"));
+}
+
+#[test]
+fn toml_file_with_environment_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = toml_file(
+        dir.path(),
+        r#"
+port = 1234
+health_port = 1235
+read_timeout = "5s"
+filesystem_root = "./data"
+cache_enabled = false
+l1_cache_size = "8MiB"
+max_files = 10
+postgres_replica_urls = ["postgres://r1/db", "postgres://r2/db"]
+postgres_url = "postgres://p/db"
+"#,
+    );
+    let s = Settings::load(
+        Some(&path),
+        env(&[("SPOKE_PORT", "4321"), ("SPOKE_MAX_FILES", "20")]),
+    )
+    .unwrap();
+    assert_eq!(s.port, 4321, "the environment wins");
+    assert_eq!(s.limits.max_files, 20, "the environment wins");
+    assert_eq!(s.health_port, 1235);
+    assert_eq!(s.read_timeout, Duration::from_secs(5));
+    assert_eq!(s.storage.filesystem_root, PathBuf::from("./data"));
+    assert!(!s.cache.enabled);
+    assert_eq!(s.cache.l1_bytes, 8 << 20);
+    assert_eq!(s.postgres.replica_urls.len(), 2);
+}
+
+#[test]
+fn unknown_toml_key_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = toml_file(dir.path(), "prot = 8080\n");
+    let error = Settings::load(Some(&path), env(&[])).unwrap_err();
+    assert!(
+        matches!(&error, ConfigError::UnknownKey { key, .. } if key == "prot"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("unknown key `prot`"), "{error}");
+
+    // The prefixed spelling is not a key either, nor are tables.
+    let path = toml_file(dir.path(), "spoke_port = 8080\n");
+    assert!(matches!(
+        Settings::load(Some(&path), env(&[])),
+        Err(ConfigError::UnknownKey { .. })
+    ));
+    let path = toml_file(dir.path(), "[redis]\nurl = \"redis://h\"\n");
+    assert!(matches!(
+        Settings::load(Some(&path), env(&[])),
+        Err(ConfigError::UnknownKey { .. })
+    ));
+}
+
+#[test]
+fn malformed_toml_value_names_the_variable_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = toml_file(dir.path(), "read_timeout = 15\n");
+    let error = Settings::load(Some(&path), env(&[])).unwrap_err();
+    assert_eq!(error.variable(), Some("SPOKE_READ_TIMEOUT"));
+    assert!(matches!(
+        &error,
+        ConfigError::Invalid {
+            origin: Origin::File { .. },
+            ..
+        }
+    ));
+    let message = error.to_string();
+    assert!(message.contains("got \"15\""), "{message}");
+    assert!(message.contains("spoke.toml"), "{message}");
+
+    // A good environment value hides a bad file value: the file is never used for it.
+    assert!(Settings::load(Some(&path), env(&[("SPOKE_READ_TIMEOUT", "1s")])).is_ok());
+}
+
+#[test]
+fn broken_or_missing_toml_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = toml_file(dir.path(), "port = \n");
+    assert!(matches!(
+        Settings::load(Some(&path), env(&[])),
+        Err(ConfigError::File { .. })
+    ));
+    let missing = dir.path().join("missing.toml");
+    let error = Settings::load(Some(&missing), env(&[])).unwrap_err();
+    assert!(matches!(error, ConfigError::ReadFile { .. }), "{error}");
+}
+
+#[test]
+fn redis_url_forms() {
+    let standalone = load(&[("SPOKE_REDIS_URL", "redis://cache:6379/0")]).unwrap();
+    let url = standalone.redis.url.unwrap();
+    assert_eq!(
+        url.topology,
+        RedisTopology::Standalone {
+            node: RedisNode {
+                host: "cache".into(),
+                port: 6379
+            },
+            db: Some(0)
+        }
+    );
+
+    let sentinel = load(&[(
+        "SPOKE_REDIS_URL",
+        "redis://name@s1:26379,s2:26379,s3:26379/master/name",
+    )])
+    .unwrap();
+    match sentinel.redis.url.unwrap().topology {
+        RedisTopology::Sentinel { master, sentinels } => {
+            assert_eq!(master, "name");
+            let hosts: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
+            assert_eq!(hosts, ["s1:26379", "s2:26379", "s3:26379"]);
+        }
+        other => panic!("not Sentinel: {other:?}"),
+    }
+
+    let cluster = load(&[("SPOKE_REDIS_URL", "redis://n1:7000,n2:7000,n3:7000")]).unwrap();
+    match cluster.redis.url.unwrap().topology {
+        RedisTopology::Cluster { nodes } => assert_eq!(nodes.len(), 3),
+        other => panic!("not Cluster: {other:?}"),
+    }
+
+    // Default ports, TLS, and SPOKE_REDIS_DB when the URL names none.
+    let s = load(&[
+        ("SPOKE_REDIS_URL", "rediss://cache"),
+        ("SPOKE_REDIS_DB", "4"),
+    ])
+    .unwrap();
+    let url = s.redis.url.unwrap();
+    assert!(url.tls);
+    assert!(matches!(
+        url.topology,
+        RedisTopology::Standalone {
+            node: RedisNode { port: 6379, .. },
+            db: None
+        }
+    ));
+    assert_eq!(s.redis.db, 4);
+
+    for (value, fragment) in [
+        ("redis://h:6379/0?x=1", "query"),
+        ("redis://other@s1:26379/master/name", "master name"),
+        ("redis://n1:7000,n2:7000/3", "only database 0"),
+        ("redis://h:port", "host[:port]"),
+        ("http://h:6379", "scheme"),
+    ] {
+        let error = load_err(&[("SPOKE_REDIS_URL", value)]);
+        assert_eq!(error.variable(), Some("SPOKE_REDIS_URL"));
+        assert!(error.to_string().contains(fragment), "{value}: {error}");
+        assert!(
+            error.to_string().contains("Sentinel"),
+            "names the forms: {error}"
+        );
+    }
+
+    // The URL's database and SPOKE_REDIS_DB must agree; Cluster has only 0.
+    let error = load_err(&[("SPOKE_REDIS_URL", "redis://h/1"), ("SPOKE_REDIS_DB", "2")]);
+    assert_eq!(error.variable(), Some("SPOKE_REDIS_DB"));
+    let error = load_err(&[
+        ("SPOKE_REDIS_URL", "redis://a:1,b:2"),
+        ("SPOKE_REDIS_DB", "1"),
+    ]);
+    assert_eq!(error.variable(), Some("SPOKE_REDIS_DB"));
+}
+
+#[test]
+fn cross_field_rules() {
+    let error = load_err(&[("SPOKE_STORAGE_TYPE", "postgres")]);
+    assert_eq!(error.variable(), Some("SPOKE_POSTGRES_URL"));
+    assert!(
+        error
+            .to_string()
+            .contains("required when SPOKE_STORAGE_TYPE is postgres")
+    );
+
+    let error = load_err(&[
+        ("SPOKE_STORAGE_TYPE", "hybrid"),
+        ("SPOKE_POSTGRES_URL", "postgres://db/x"),
+    ]);
+    assert_eq!(error.variable(), Some("SPOKE_S3_BUCKET"));
+
+    let ok = load(&[
+        ("SPOKE_STORAGE_TYPE", "postgres"),
+        ("SPOKE_POSTGRES_URL", "postgres://db/x"),
+    ])
+    .unwrap();
+    assert_eq!(ok.storage.kind, StorageType::Postgres);
+
+    let error = load_err(&[("SPOKE_POSTGRES_REPLICA_URLS", "postgres://r/x")]);
+    assert_eq!(error.variable(), Some("SPOKE_POSTGRES_REPLICA_URLS"));
+
+    let error = load_err(&[("SPOKE_POSTGRES_MIN_CONNS", "30")]);
+    assert_eq!(error.variable(), Some("SPOKE_POSTGRES_MIN_CONNS"));
+
+    let error = load_err(&[("SPOKE_S3_ACCESS_KEY", "AKIA")]);
+    assert_eq!(error.variable(), Some("SPOKE_S3_SECRET_KEY"));
+
+    let error = load_err(&[("SPOKE_PORT", "9000"), ("SPOKE_HEALTH_PORT", "9000")]);
+    assert_eq!(error.variable(), Some("SPOKE_HEALTH_PORT"));
+    // Two ephemeral ports are fine.
+    load(&[("SPOKE_PORT", "0"), ("SPOKE_HEALTH_PORT", "0")]).unwrap();
+}
+
+#[tokio::test]
+async fn unimplemented_storage_types_fail_to_start_with_a_clear_error() {
+    for kind in ["postgres", "hybrid"] {
+        let settings = load(&[
+            ("SPOKE_STORAGE_TYPE", kind),
+            ("SPOKE_POSTGRES_URL", "postgres://db/spoke"),
+            ("SPOKE_S3_BUCKET", "spoke-blobs"),
+            ("SPOKE_PORT", "0"),
+            ("SPOKE_HEALTH_PORT", "0"),
+        ])
+        .unwrap();
+        let error = spoke_server::start(settings).await.unwrap_err();
+        assert!(
+            matches!(error, ServerError::UnsupportedStorage(_)),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(kind) && message.contains("not implemented"),
+            "{message}"
+        );
+    }
+}
