@@ -3,6 +3,7 @@
 //! log).
 
 use std::hash::{BuildHasher, RandomState};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::FutureExt as _;
 use tracing::Instrument;
 
 use crate::health::error_response;
@@ -57,19 +59,31 @@ async fn middleware(
     let id_text = request_id.to_str().unwrap_or_default().to_owned();
 
     let span = tracing::info_span!("request", request_id = %id_text);
-    let outcome = tokio::time::timeout(context.handler_timeout, next.run(request))
+    // A panicking handler is a bug, but it must cost one 500, not the
+    // connection and not a silent drop.
+    let handler = AssertUnwindSafe(next.run(request)).catch_unwind();
+    let outcome = tokio::time::timeout(context.handler_timeout, handler)
         .instrument(span)
         .await;
-    let mut response = outcome.unwrap_or_else(|_| {
-        error_response(
+    let mut response = match outcome {
+        Ok(Ok(response)) => response,
+        Ok(Err(_panic)) => {
+            tracing::error!(route = %route, request_id = %id_text, "handler panicked");
+            error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                format!("internal error; the request id is {id_text}"),
+            )
+        }
+        Err(_elapsed) => error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             "TIMEOUT",
             format!(
                 "the request was not answered within {} (SPOKE_WRITE_TIMEOUT)",
                 humantime::format_duration(context.handler_timeout)
             ),
-        )
-    });
+        ),
+    };
     response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
 
     let elapsed = started.elapsed();
@@ -127,6 +141,36 @@ impl RequestIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_json_500() {
+        let routes = Router::new().route(
+            "/boom",
+            get(|| async {
+                let nothing: Option<&'static str> = None;
+                nothing.unwrap()
+            }),
+        );
+        let context = Arc::new(ApiContext {
+            handler_timeout: Duration::from_secs(5),
+            metrics: None,
+            ids: RequestIds::new(),
+        });
+        let response = wrap(routes, context)
+            .oneshot(Request::builder().uri("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key(&REQUEST_ID_HEADER));
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["code"], "INTERNAL");
+    }
 
     #[test]
     fn request_ids() {

@@ -1,12 +1,19 @@
 //! The accept loop and per-connection serving on hyper-util's auto builder
-//! (HTTP/1.1 and h2c on one port), with the header read timeout, the idle
-//! timeout and graceful draining.
+//! (HTTP/1.1 and h2c on one port), with the read timeout, the idle timeout
+//! and graceful draining.
+//!
+//! The timeouts follow Go's `net/http`, whose names the operational contract
+//! uses: `SPOKE_READ_TIMEOUT` bounds the wait for a request head once a
+//! request has begun (and for the first request of a new connection);
+//! `SPOKE_IDLE_TIMEOUT` bounds a keep-alive connection's wait for its next
+//! request. hyper's own header read timer cannot tell the two apart (it also
+//! runs between keep-alive requests), so both are kept here.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -68,7 +75,7 @@ pub(crate) async fn serve(
     mut phase: watch::Receiver<Phase>,
     drain_timeout: Duration,
 ) -> DrainReport {
-    let builder = Arc::new(http_builder(options.read_timeout));
+    let builder = Arc::new(http_builder());
     let connection_phase = phase.clone();
     let mut connections = JoinSet::new();
     loop {
@@ -82,7 +89,7 @@ pub(crate) async fn serve(
                         remote,
                         Arc::clone(&builder),
                         router.clone(),
-                        options.idle_timeout,
+                        options,
                         connection_phase.clone(),
                     ));
                 }
@@ -111,12 +118,14 @@ pub(crate) async fn serve(
     DrainReport { open, aborted }
 }
 
-fn http_builder(read_timeout: Duration) -> Builder<TokioExecutor> {
+fn http_builder() -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
+    // hyper's header read timer is off: it would also cut keep-alive waits
+    // at the read timeout. `Activity::head_expired` enforces it instead.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(read_timeout);
+        .header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     builder
 }
@@ -126,7 +135,7 @@ async fn serve_connection(
     remote: SocketAddr,
     builder: Arc<Builder<TokioExecutor>>,
     router: Router,
-    idle_timeout: Duration,
+    options: ConnOptions,
     mut phase: watch::Receiver<Phase>,
 ) {
     // Small JSON responses should not wait for Nagle.
@@ -135,6 +144,7 @@ async fn serve_connection(
     let io = TokioIo::new(Tracked {
         inner: stream,
         activity: Arc::clone(&activity),
+        first_read: true,
     });
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -164,7 +174,12 @@ async fn serve_connection(
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
-            () = activity.idle_expired(idle_timeout), if !closing => {
+            () = activity.head_expired(options.read_timeout), if !closing => {
+                tracing::debug!(%remote, "request head not received within the read timeout");
+                // As hyper's own header timeout does: close without a response.
+                break;
+            }
+            () = activity.idle_expired(options.idle_timeout), if !closing => {
                 tracing::debug!(%remote, "closing idle connection");
                 // Politely (HTTP/2 GOAWAY), but without waiting on the client.
                 connection.as_mut().graceful_shutdown();
@@ -175,11 +190,21 @@ async fn serve_connection(
     }
 }
 
-/// A connection's last byte in either direction, and its requests in flight.
+/// `Activity::head_since_ms` when no request head is awaited.
+const NO_HEAD: u64 = u64::MAX;
+
+/// A connection's last byte in either direction, its requests in flight, and
+/// since when it has been receiving a request head that is not yet dispatched.
 struct Activity {
     epoch: Instant,
     last_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Set at the connection's start and by the first byte received while no
+    /// request is in flight; cleared when a request is dispatched.
+    head_since_ms: AtomicU64,
+    /// HTTP/2 multiplexes requests and exchanges frames (PING, SETTINGS)
+    /// between them, so the request-head timer does not apply to it.
+    http2: AtomicBool,
 }
 
 impl Activity {
@@ -188,12 +213,55 @@ impl Activity {
             epoch: Instant::now(),
             last_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            // The first request is awaited from the moment of accepting.
+            head_since_ms: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
         }
     }
 
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(NO_HEAD - 1)
+    }
+
     fn touch(&self) {
-        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(now, Ordering::Relaxed);
+        self.last_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Bytes arrived: with no request in flight they begin the next request.
+    fn received(&self) {
+        self.touch();
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            let _ = self.head_since_ms.compare_exchange(
+                NO_HEAD,
+                self.now_ms(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// How long a request head has been awaited, if one is.
+    fn head_waited(&self) -> Option<Duration> {
+        if self.http2.load(Ordering::Relaxed) || self.in_flight.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        match self.head_since_ms.load(Ordering::Relaxed) {
+            NO_HEAD => None,
+            since => Some(Duration::from_millis(self.now_ms().saturating_sub(since))),
+        }
+    }
+
+    /// Resolves once a request head has been awaited for `limit`. Checks at
+    /// least four times per `limit`, so it fires within 1.25 × `limit`.
+    async fn head_expired(&self, limit: Duration) {
+        loop {
+            let wait = match self.head_waited() {
+                Some(waited) if waited >= limit => return,
+                Some(waited) => limit - waited,
+                None => limit / 4,
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+        }
     }
 
     fn idle_for(&self) -> Duration {
@@ -226,6 +294,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn begin(activity: &Arc<Activity>) -> InFlight {
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.head_since_ms.store(NO_HEAD, Ordering::Relaxed);
         activity.touch();
         InFlight(Arc::clone(activity))
     }
@@ -238,10 +307,14 @@ impl Drop for InFlight {
     }
 }
 
+/// The HTTP/2 connection preface's first line, sent by h2c clients.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+
 /// An I/O stream that records when bytes last moved.
 struct Tracked<T> {
     inner: T,
     activity: Arc<Activity>,
+    first_read: bool,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
@@ -252,8 +325,15 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tracked<T> {
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.touch();
+        let read = &buf.filled()[before..];
+        if !read.is_empty() {
+            if self.first_read {
+                self.first_read = false;
+                if read.starts_with(HTTP2_PREFACE) {
+                    self.activity.http2.store(true, Ordering::Relaxed);
+                }
+            }
+            self.activity.received();
         }
         result
     }

@@ -398,16 +398,14 @@ async fn read_timeout_bounds_the_request_head() {
     assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
 }
 
-/// Documented behaviour (docs/configuration.md): hyper's HTTP/1 header read
-/// timer also runs while a keep-alive connection waits for its next request,
-/// so SPOKE_READ_TIMEOUT bounds that wait when it is shorter than
-/// SPOKE_IDLE_TIMEOUT.
+/// SPOKE_READ_TIMEOUT bounds a request head, not a keep-alive connection's
+/// wait for its next request: that is SPOKE_IDLE_TIMEOUT (Go's semantics).
 #[tokio::test]
-async fn keep_alive_wait_is_bounded_by_the_read_timeout() {
+async fn keep_alive_wait_is_bounded_by_the_idle_timeout_not_the_read_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
-    settings.read_timeout = Duration::from_millis(500);
-    settings.idle_timeout = Duration::from_secs(30);
+    settings.read_timeout = Duration::from_millis(300);
+    settings.idle_timeout = Duration::from_millis(1500);
     let server = start(settings).await;
     let mut stream = TcpStream::connect(server.api_addr()).await.unwrap();
     stream
@@ -415,13 +413,42 @@ async fn keep_alive_wait_is_bounded_by_the_read_timeout() {
         .await
         .unwrap();
     assert_eq!(read_response(&mut stream).await.status, 200);
-    let started = Instant::now();
+
+    // Idle for well over the read timeout: the connection still serves.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    stream
+        .write_all(&request_bytes("GET", "/health/live", &[], b"", false))
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut stream).await.status, 200);
+    let answered = Instant::now();
+
     let mut rest = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest))
         .await
-        .expect("closed well before the idle timeout")
+        .expect("closed by the idle timeout")
         .ok();
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(
+        answered.elapsed() >= Duration::from_millis(1400),
+        "closed after only {:?}",
+        answered.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_silent_new_connection_is_closed_by_the_read_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.read_timeout = Duration::from_millis(300);
+    settings.idle_timeout = Duration::from_secs(60);
+    let server = start(settings).await;
+    let mut stream = TcpStream::connect(server.api_addr()).await.unwrap();
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest))
+        .await
+        .expect("closed long before the idle timeout")
+        .ok();
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
 }
 
 #[tokio::test]
