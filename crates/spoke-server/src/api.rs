@@ -145,9 +145,13 @@ mod tests {
     use axum::routing::get;
     use tower::ServiceExt as _;
 
+    async fn panicking_handler() -> &'static str {
+        panic!("a handler bug")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_is_a_json_500() {
-        let routes = Router::new().route("/boom", get(|| async { panic!("a handler bug") }));
+        let routes = Router::new().route("/boom", get(panicking_handler));
         let context = Arc::new(ApiContext {
             handler_timeout: Duration::from_secs(5),
             metrics: None,
