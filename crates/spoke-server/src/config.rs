@@ -113,10 +113,9 @@ pub struct Settings {
     pub port: u16,
     /// `SPOKE_HEALTH_PORT`: health and metrics. 0 picks a free port.
     pub health_port: u16,
-    /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head.
-    /// hyper also runs it while a keep-alive connection awaits its next
-    /// request, so it bounds HTTP/1 idleness too when shorter than the idle
-    /// timeout.
+    /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head,
+    /// counted from its first byte (from the accept, for a connection's first
+    /// request). A keep-alive wait between requests is the idle timeout's.
     pub read_timeout: Duration,
     /// `SPOKE_WRITE_TIMEOUT`: time allowed for a handler to produce a response.
     pub write_timeout: Duration,
