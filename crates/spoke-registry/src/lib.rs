@@ -245,13 +245,24 @@ impl Registry {
                 Err(other) => return Err(other.into()),
             }
         }
-        for (entry, content) in files {
-            self.blobs.put(&entry.digest, content).await?;
+        for (entry, content) in &files {
+            self.blobs.put(&entry.digest, content.clone()).await?;
         }
         match self.meta.insert_version(&manifest).await? {
             InsertOutcome::Inserted => {
                 tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
-                Ok(PushOutcome::Created(Arc::new(manifest)))
+                // Front-ends answer a push with the version's files: serve
+                // them from memory rather than reading back what was just written.
+                for (entry, content) in files {
+                    self.immutable
+                        .insert(CacheKey::Blob(entry.digest), Cached::Blob(content));
+                }
+                let manifest = Arc::new(manifest);
+                self.immutable.insert(
+                    CacheKey::Version(manifest.module.clone(), manifest.version.clone()),
+                    Cached::Version(manifest.clone()),
+                );
+                Ok(PushOutcome::Created(manifest))
             }
             InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
         }
