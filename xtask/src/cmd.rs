@@ -22,6 +22,17 @@ pub fn cargo() -> OsString {
 }
 
 /// A `cargo` command with the workspace root as working directory.
+/// The workspace's target directory, honouring CARGO_TARGET_DIR and any
+/// build.target-dir, as `cargo metadata` reports it.
+pub fn target_dir() -> Result<PathBuf> {
+    let mut cmd = cargo_command();
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
+    let metadata = output(&mut cmd)?;
+    crate::json::find_string_field(&metadata, "target_directory")
+        .map(PathBuf::from)
+        .context("`cargo metadata` printed no target_directory")
+}
+
 pub fn cargo_command() -> Command {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(workspace_root());

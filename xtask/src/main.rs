@@ -13,6 +13,7 @@ mod apt;
 mod bench;
 mod cmd;
 mod json;
+mod npm;
 mod test;
 
 use std::process::ExitCode;

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
+use crate::npm;
 
 pub const HELP: &str = "\
 cargo xtask test — format check, lints, services, then the whole test suite
@@ -111,8 +112,8 @@ fn checked(cmd: &mut Command) -> Result<()> {
 
 /// What the test suite needs besides cargo, provided before the test step.
 ///
-/// Today: protoc and the well-known type sources, which the protobuf-engine
-/// tests compare against (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
+/// Today: protoc and the well-known type sources, the buf CLI and the
+/// googleapis sources, which the protobuf-engine tests compare against (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
 /// rather than skip when protoc is missing). When tests need PostgreSQL,
 /// Redis or S3 (DESIGN §9), add one `provide_*` function per service: reuse a
 /// server already listening on localhost, otherwise start one from the
@@ -132,6 +133,7 @@ impl Services {
         let mut services = Self::default();
         require_cargo()?;
         services.provide_protoc()?;
+        services.provide_npm_tools()?;
         Ok(services)
     }
 
@@ -146,6 +148,21 @@ impl Services {
         ])?;
         self.env
             .push(("SPOKE_TEST_REQUIRE_PROTOC".to_owned(), "1".to_owned()));
+        Ok(())
+    }
+
+    /// `SPOKE_TEST_BUF` (the buf CLI) and `SPOKE_TEST_GOOGLEAPIS` (the
+    /// googleapis sources) for the parity tests, which fail without them
+    /// when `SPOKE_TEST_REQUIRE_PROTOC` is set.
+    fn provide_npm_tools(&mut self) -> Result<()> {
+        let tools = npm::ensure_tools()?;
+        for (name, path) in [
+            ("SPOKE_TEST_BUF", &tools.buf),
+            ("SPOKE_TEST_GOOGLEAPIS", &tools.googleapis),
+        ] {
+            self.env
+                .push((name.to_owned(), path.to_string_lossy().into_owned()));
+        }
         Ok(())
     }
 }

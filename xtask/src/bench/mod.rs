@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::cmd::{self, ChildGuard, TempDir};
-use crate::json;
 use http::Curl;
 use wrk::Load;
 
@@ -384,12 +383,7 @@ fn server_binary(build: bool) -> Result<PathBuf> {
         eprintln!("xtask bench: $ {}", cmd::display(&cmd));
         cmd::run(&mut cmd)?;
     }
-    let mut cmd = cmd::cargo_command();
-    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
-    let metadata = cmd::output(&mut cmd)?;
-    let target_dir = json::find_string_field(&metadata, "target_directory")
-        .context("`cargo metadata` printed no target_directory")?;
-    let binary = Path::new(&target_dir).join("release").join("spoke-server");
+    let binary = cmd::target_dir()?.join("release").join("spoke-server");
     if !binary.is_file() {
         bail!(
             "{} does not exist{}",

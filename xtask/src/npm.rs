@@ -1,0 +1,68 @@
+//! Test tools from the npm registry: the buf CLI (the reference for lint and
+//! breaking-change behaviour) and the googleapis `.proto` sources (a real
+//! corpus for compile parity). Versions are pinned so results are
+//! reproducible; the install lives under the target directory and is reused.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::apt::{self, Need};
+use crate::cmd;
+
+/// The packages installed, pinned.
+const PACKAGES: &[&str] = &["@bufbuild/buf@1.75.0", "google-proto-files@6.0.1"];
+
+/// Where the tools ended up.
+pub struct Tools {
+    /// The `buf` executable.
+    pub buf: PathBuf,
+    /// A directory holding `google/api/…`, `google/rpc/…` and the rest of
+    /// googleapis.
+    pub googleapis: PathBuf,
+}
+
+/// Installs the packages (once; later runs reuse the install) and returns
+/// their paths.
+pub fn ensure_tools() -> Result<Tools> {
+    let prefix = cmd::target_dir()?.join("spoke-test-tools").join("npm");
+    let tools = Tools {
+        buf: prefix.join("node_modules/@bufbuild/buf/bin/buf"),
+        googleapis: prefix.join("node_modules/google-proto-files"),
+    };
+    let stamp = prefix.join("installed");
+    let wanted = PACKAGES.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
+        && tools.buf.is_file()
+        && tools
+            .googleapis
+            .join("google/api/annotations.proto")
+            .is_file()
+    {
+        return Ok(tools);
+    }
+    apt::ensure(&[Need::tool("npm", &["npm"])])?;
+    std::fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+    install(&prefix)?;
+    if !tools.buf.is_file() {
+        bail!("npm installed no buf at {}", tools.buf.display());
+    }
+    std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
+    Ok(tools)
+}
+
+fn install(prefix: &Path) -> Result<()> {
+    let mut npm = Command::new("npm");
+    npm.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--no-save",
+        "--prefix",
+    ])
+    .arg(prefix)
+    .args(PACKAGES);
+    eprintln!("    $ {}", cmd::display(&npm));
+    cmd::run(&mut npm)
+}
