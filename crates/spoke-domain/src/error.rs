@@ -16,6 +16,8 @@ pub enum DomainError {
     InvalidDependency { dependency: String, reason: String },
     #[error("invalid digest {digest:?}: expected sha256:<64 lowercase hex digits>")]
     InvalidDigest { digest: String },
+    #[error("invalid symbol kind {0:?}")]
+    InvalidSymbolKind(String),
     #[error("invalid cursor: it must be a next_cursor value returned by this server")]
     InvalidCursor,
     #[error("invalid limit {limit}: expected 1 to {max}")]

@@ -13,6 +13,7 @@ mod limits;
 mod model;
 mod names;
 mod page;
+mod symbol;
 mod version;
 
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
@@ -24,4 +25,5 @@ pub use model::{
 };
 pub use names::{FilePath, ModuleName};
 pub use page::{Cursor, Page, PageRequest};
+pub use symbol::{Symbol, SymbolKind};
 pub use version::{VersionId, latest_of, newest_first};

@@ -92,6 +92,11 @@ pub struct VersionManifest {
     pub source_info: SourceInfo,
     pub created_at: Timestamp,
     pub digest: Digest,
+    /// The blob holding the compiled image (the `FileDescriptorSet` with the
+    /// dependency closure and source info). Derived from the files and pins,
+    /// so not part of `digest`; `None` for versions stored before pushes were
+    /// compiled.
+    pub image: Option<Digest>,
 }
 
 impl VersionManifest {

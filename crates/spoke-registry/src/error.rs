@@ -2,6 +2,9 @@ use spoke_domain::{Digest, DomainError, ModuleName};
 use spoke_storage::StorageError;
 use thiserror::Error;
 
+use crate::CompileFailure;
+use spoke_schema::lint::LintConfigError;
+
 #[derive(Debug, Error)]
 pub enum RegistryError {
     #[error(transparent)]
@@ -32,8 +35,30 @@ pub enum RegistryError {
     UnresolvedDependency { dependency: String, reason: String },
     #[error("invalid dependencies: {0}")]
     InvalidDependencies(String),
+    #[error("{}", compile_summary(.0))]
+    Compile(CompileFailure),
+    #[error(transparent)]
+    LintConfig(#[from] LintConfigError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A fault of the server, not of the request (e.g. a crashed task).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The first diagnostic and how many more there are: the full list travels
+/// as the error's details.
+fn compile_summary(failure: &CompileFailure) -> String {
+    let count = failure.diagnostics.len();
+    match failure.diagnostics.first() {
+        Some(first) if count > 1 => format!(
+            "the files do not compile: {first} (and {} more error{})",
+            count - 1,
+            if count == 2 { "" } else { "s" }
+        ),
+        Some(first) => format!("the files do not compile: {first}"),
+        None => "the files do not compile".to_owned(),
+    }
 }
 
 /// How a front-end should classify an error; REST and gRPC map these to
@@ -54,13 +79,16 @@ impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Invalid(e) if e.is_too_large() => ErrorKind::TooLarge,
-            Self::Invalid(_) | Self::InvalidDependencies(_) => ErrorKind::InvalidArgument,
+            Self::Invalid(_) | Self::InvalidDependencies(_) | Self::LintConfig(_) => {
+                ErrorKind::InvalidArgument
+            }
             Self::ModuleNotFound(_) | Self::VersionNotFound { .. } | Self::FileNotFound { .. } => {
                 ErrorKind::NotFound
             }
             Self::ModuleExists(_) => ErrorKind::AlreadyExists,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
-            Self::UnresolvedDependency { .. } => ErrorKind::Unprocessable,
+            Self::UnresolvedDependency { .. } | Self::Compile(_) => ErrorKind::Unprocessable,
+            Self::Internal(_) => ErrorKind::Internal,
             Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
                 ErrorKind::Unavailable
             }
@@ -79,6 +107,7 @@ impl RegistryError {
                 DomainError::InvalidPath { .. } => "INVALID_PATH",
                 DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
                 DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
+                DomainError::InvalidSymbolKind(_) => "INVALID_SYMBOL_KIND",
                 DomainError::InvalidCursor => "INVALID_CURSOR",
                 DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
                 DomainError::NoFiles => "NO_FILES",
@@ -101,6 +130,9 @@ impl RegistryError {
                 "STORAGE_UNAVAILABLE"
             }
             Self::Storage(StorageError::Corrupt(_)) => "STORAGE_CORRUPT",
+            Self::Compile(_) => "COMPILE_FAILED",
+            Self::LintConfig(_) => "INVALID_LINT_CONFIG",
+            Self::Internal(_) => "INTERNAL",
         }
     }
 }

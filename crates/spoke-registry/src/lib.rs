@@ -4,7 +4,9 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
+mod closure;
 mod error;
+mod schema;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,7 +20,12 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
+pub use closure::Closure;
 pub use error::{ErrorKind, RegistryError};
+pub use schema::{CompileFailure, Image, Validated};
+/// The protobuf engine the registry compiles with, for front-ends that show
+/// its diagnostics and images.
+pub use spoke_schema;
 
 /// How a registry is set up.
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +86,8 @@ pub struct VersionFile {
 enum CacheKey {
     Version(ModuleName, VersionId),
     Blob(Digest),
+    /// The image of a version stored before pushes were compiled.
+    Image(ModuleName, VersionId),
 }
 
 #[derive(Clone)]
@@ -188,10 +197,11 @@ impl Registry {
     }
 
     /// Pushes a version. The stages, in order: structural checks, dependency
-    /// pinning, the immutability check, then the module (when asked to create
-    /// it), blobs and finally the manifest in one atomic insert. Protobuf
-    /// compilation joins between pinning and storing when `spoke-schema`
-    /// arrives; nothing is written before every check has passed.
+    /// pinning, the immutability check, compilation against the dependency
+    /// closure (image and symbols), then the module (when asked to create
+    /// it), blobs and finally the manifest with its symbols and reverse
+    /// edges in one atomic insert. Nothing is written before every check has
+    /// passed.
     pub async fn push(&self, request: PushRequest) -> Result<PushOutcome, RegistryError> {
         validate_files(&request.files, &self.limits)?;
         let module_exists = self.meta.get_module(&request.module).await?.is_some();
@@ -203,16 +213,16 @@ impl Registry {
             (false, None) => return Err(RegistryError::ModuleNotFound(request.module)),
         };
         let dependencies = self
-            .pin_dependencies(&request.module, &request.dependencies)
+            .pin_dependencies(Some(&request.module), &request.dependencies)
             .await?;
 
         let mut files: Vec<(FileEntry, Bytes)> = request
             .files
-            .into_iter()
+            .iter()
             .map(|file| {
-                let content = Bytes::from(file.content);
+                let content = Bytes::from(file.content.clone());
                 let entry = FileEntry {
-                    path: file.path,
+                    path: file.path.clone(),
                     digest: Digest::of(&content),
                     size: content.len() as u64,
                 };
@@ -221,7 +231,7 @@ impl Registry {
             .collect();
         files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
         let entries: Vec<FileEntry> = files.iter().map(|(entry, _)| entry.clone()).collect();
-        let manifest = VersionManifest {
+        let mut manifest = VersionManifest {
             digest: version_digest(&entries, &dependencies),
             module: request.module,
             version: request.version,
@@ -229,8 +239,11 @@ impl Registry {
             dependencies,
             source_info: request.source_info,
             created_at: Timestamp::now(),
+            image: None,
         };
 
+        // An existing version was compiled when it was pushed: settle a
+        // re-push before paying for compilation again.
         if let Some(existing) = self
             .meta
             .get_version(&manifest.module, &manifest.version)
@@ -238,6 +251,11 @@ impl Registry {
         {
             return self.settle_existing(existing, &manifest);
         }
+        let artifacts = self
+            .build_artifacts(&request.files, &manifest.dependencies)
+            .await?;
+        let image_digest = Digest::of(&artifacts.image);
+        manifest.image = Some(image_digest);
         if let Some(module) = create_module {
             match self.meta.create_module(&module, Timestamp::now()).await {
                 // Another push created it meanwhile: just as good.
@@ -248,7 +266,12 @@ impl Registry {
         for (entry, content) in &files {
             self.blobs.put(&entry.digest, content.clone()).await?;
         }
-        match self.meta.insert_version(&manifest).await? {
+        self.blobs.put(&image_digest, artifacts.image).await?;
+        match self
+            .meta
+            .insert_version(&manifest, &artifacts.symbols)
+            .await?
+        {
             InsertOutcome::Inserted => {
                 tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
                 // Front-ends answer a push with the version's files: serve
@@ -288,15 +311,16 @@ impl Registry {
     }
 
     /// Turns what the pusher asked for into exact pins, sorted by module.
+    /// `module` is the pushing module, which may not depend on itself.
     async fn pin_dependencies(
         &self,
-        module: &ModuleName,
+        module: Option<&ModuleName>,
         requested: &[DependencyRef],
     ) -> Result<Vec<DependencyPin>, RegistryError> {
         let mut seen = HashSet::new();
         let mut pins = Vec::with_capacity(requested.len());
         for dependency in requested {
-            if &dependency.module == module {
+            if let Some(module) = module.filter(|m| **m == dependency.module) {
                 return Err(RegistryError::InvalidDependencies(format!(
                     "module {module} cannot depend on itself"
                 )));

@@ -4,7 +4,8 @@ use spoke_domain::{
     DependencyRef, FilePath, Module, ModuleName, ProtoFile, SourceInfo, VersionId, VersionManifest,
     VersionSummary,
 };
-use spoke_registry::{PushRequest, VersionFile};
+use spoke_registry::spoke_schema::{ImageFile, Provider};
+use spoke_registry::{CompileFailure, PushRequest, VersionFile};
 
 use crate::ApiError;
 use crate::wire;
@@ -67,21 +68,8 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
             format!("module_name {named:?} in the body differs from module {module} in the URL"),
         ));
     }
-    let files = body
-        .files
-        .into_iter()
-        .map(|file| {
-            Ok(ProtoFile {
-                path: FilePath::parse(&file.path)?,
-                content: file.content,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    let dependencies = body
-        .dependencies
-        .iter()
-        .map(|d| DependencyRef::parse(d))
-        .collect::<Result<Vec<_>, _>>()?;
+    let files = proto_files(body.files)?;
+    let dependencies = dependency_refs(&body.dependencies)?;
     let source_info = body.source_info.unwrap_or_default();
     let create_module = body
         .create_module
@@ -98,4 +86,56 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
         },
         create_module,
     })
+}
+
+pub fn diagnostic_bodies(failure: &CompileFailure) -> Vec<wire::DiagnosticBody> {
+    failure
+        .diagnostics
+        .iter()
+        .map(|d| wire::DiagnosticBody {
+            path: d.path.clone(),
+            line: d.line,
+            column: d.column,
+            message: d.message.clone(),
+            kind: d.kind.as_str().to_owned(),
+            suggested_modules: d
+                .unresolved_import
+                .as_ref()
+                .and_then(|import| failure.suggestions.get(import))
+                .map(|modules| modules.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+pub fn image_file_body(file: &ImageFile) -> wire::ImageFileBody {
+    wire::ImageFileBody {
+        path: file.path.clone(),
+        provider: match &file.provider {
+            Provider::Own => "request".to_owned(),
+            Provider::Dependency(pin) => pin.to_string(),
+            Provider::WellKnown => "well-known".to_owned(),
+        },
+    }
+}
+
+/// Files of a request body, with their paths checked.
+pub fn proto_files(files: Vec<wire::FileBody>) -> Result<Vec<ProtoFile>, ApiError> {
+    files
+        .into_iter()
+        .map(|file| {
+            Ok(ProtoFile {
+                path: FilePath::parse(&file.path)?,
+                content: file.content,
+            })
+        })
+        .collect()
+}
+
+/// Dependency references of a request body.
+pub fn dependency_refs(dependencies: &[String]) -> Result<Vec<DependencyRef>, ApiError> {
+    dependencies
+        .iter()
+        .map(|d| Ok(DependencyRef::parse(d)?))
+        .collect()
 }

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use spoke_domain::DomainError;
 use spoke_registry::{ErrorKind, RegistryError};
 
+use crate::convert;
 use crate::wire::ErrorBody;
 
 /// An error response: status, machine code and message, rendered as the
@@ -50,6 +51,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::VersionConflict { stored, pushed, .. } => Some(serde_json::json!({
                 "stored_digest": stored.to_string(),
                 "pushed_digest": pushed.to_string(),
+            })),
+            RegistryError::Compile(failure) => Some(serde_json::json!({
+                "diagnostics": convert::diagnostic_bodies(failure),
             })),
             _ => None,
         };

@@ -1,17 +1,18 @@
+use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use spoke_domain::{Cursor, Digest, ModuleName, NewModule, PageRequest, VersionSelector};
+use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{PushOutcome, Registry};
 
 use crate::extract::JsonBody;
-use crate::{ApiError, OPENAPI_JSON, convert, wire};
+use crate::{ApiError, OPENAPI_JSON, checks, convert, views, wire};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -20,9 +21,9 @@ pub struct RestOptions {
     pub max_body_bytes: usize,
 }
 
-type AppState = Arc<Registry>;
-type PathResult<T> = Result<Path<T>, PathRejection>;
-type QueryResult<T> = Result<Query<T>, QueryRejection>;
+pub(crate) type AppState = Arc<Registry>;
+pub(crate) type PathResult<T> = Result<Path<T>, PathRejection>;
+pub(crate) type QueryResult<T> = Result<Query<T>, QueryRejection>;
 
 /// The REST API's routes over a registry.
 pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
@@ -38,6 +39,32 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
             "/modules/{name}/versions/{version}/files/{*path}",
             get(get_file),
         )
+        .route(
+            "/modules/{name}/versions/{version}/dependencies",
+            get(views::dependencies),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/dependents",
+            get(views::dependents),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/lockfile",
+            get(views::lockfile),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/graph",
+            get(views::graph),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/image",
+            get(views::image),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/symbols",
+            get(views::symbols),
+        )
+        .route("/api/v1/validate", post(checks::validate))
+        .route("/api/v1/lint", post(checks::lint))
         .route("/openapi.json", get(openapi))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -78,7 +105,7 @@ impl ListParams {
     }
 }
 
-fn module_name(name: &str) -> Result<ModuleName, ApiError> {
+pub(crate) fn module_name(name: &str) -> Result<ModuleName, ApiError> {
     Ok(ModuleName::parse(name)?)
 }
 
@@ -247,8 +274,11 @@ fn prefers_plain_text(headers: &HeaderMap) -> bool {
 /// Strong ETag and caching headers. A resource reached through `latest` may
 /// change with the next push, so it must be revalidated; one named by exact
 /// version never changes.
-fn etag_headers(digest: &Digest, via_latest: bool) -> [(header::HeaderName, HeaderValue); 2] {
-    let etag = HeaderValue::from_str(&format!("\"{digest}\""))
+pub(crate) fn etag_headers(
+    tag: &(impl fmt::Display + ?Sized),
+    via_latest: bool,
+) -> [(header::HeaderName, HeaderValue); 2] {
+    let etag = HeaderValue::from_str(&format!("\"{tag}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
     let cache_control = if via_latest {
         HeaderValue::from_static("no-cache")
@@ -259,8 +289,12 @@ fn etag_headers(digest: &Digest, via_latest: bool) -> [(header::HeaderName, Head
 }
 
 /// A 304 when `If-None-Match` names the current ETag (or is `*`).
-fn not_modified(headers: &HeaderMap, digest: &Digest, via_latest: bool) -> Option<Response> {
-    let wanted = format!("\"{digest}\"");
+pub(crate) fn not_modified(
+    headers: &HeaderMap,
+    tag: &(impl fmt::Display + ?Sized),
+    via_latest: bool,
+) -> Option<Response> {
+    let wanted = format!("\"{tag}\"");
     let matches = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -268,5 +302,5 @@ fn not_modified(headers: &HeaderMap, digest: &Digest, via_latest: bool) -> Optio
         .flat_map(|v| v.split(','))
         .map(|tag| tag.trim().trim_start_matches("W/"))
         .any(|tag| tag == "*" || tag == wanted);
-    matches.then(|| (StatusCode::NOT_MODIFIED, etag_headers(digest, via_latest)).into_response())
+    matches.then(|| (StatusCode::NOT_MODIFIED, etag_headers(tag, via_latest)).into_response())
 }

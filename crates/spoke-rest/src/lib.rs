@@ -9,6 +9,8 @@
 pub mod wire;
 
 #[cfg(feature = "server")]
+mod checks;
+#[cfg(feature = "server")]
 mod convert;
 #[cfg(feature = "server")]
 mod error;
@@ -16,6 +18,8 @@ mod error;
 mod extract;
 #[cfg(feature = "server")]
 mod handlers;
+#[cfg(feature = "server")]
+mod views;
 
 #[cfg(feature = "server")]
 pub use error::ApiError;

@@ -120,3 +120,177 @@ pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
+
+/// One compile error, in `details.diagnostics` of a `COMPILE_FAILED` error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticBody {
+    pub path: String,
+    /// 1-based.
+    pub line: u32,
+    /// 1-based, in characters.
+    pub column: u32,
+    pub message: String,
+    /// `syntax`, `unresolved_import`, `ambiguous_import`, `import_cycle` or
+    /// `semantic`.
+    pub kind: String,
+    /// For an unresolved import: the modules whose latest version provides
+    /// the path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggested_modules: Vec<String>,
+}
+
+/// `POST /api/v1/validate`: files to compile against dependencies, storing
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidateRequest {
+    pub files: Vec<FileBody>,
+    /// `module@version`, `module@latest` or `module`.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+/// `POST /api/v1/lint`: files to lint with buf's rules, storing nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintRequest {
+    pub files: Vec<FileBody>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    /// The text of a `buf.yaml` (v1 or v2) whose `lint` section configures
+    /// the run; without it, buf's defaults (`STANDARD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buf_yaml: Option<String>,
+    /// Rule IDs or categories; when non-empty, replaces the configuration's.
+    #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+    /// Added to the configuration's `except`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+    /// Paths or directories not to lint; added to the configuration's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+}
+
+/// One lint violation, with buf's JSON keys (`type` is the rule ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintViolationBody {
+    pub path: String,
+    pub start_line: u32,
+    pub start_column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    #[serde(rename = "type")]
+    pub rule: String,
+    pub message: String,
+}
+
+/// A lint run without violations (with violations the answer is a 422
+/// `LINT_FAILED` error whose `details.violations` lists them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintResponse {
+    pub violations: Vec<LintViolationBody>,
+}
+
+/// One file of a compiled image and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageFileBody {
+    pub path: String,
+    /// `request` (the files sent), `module@version` (a dependency) or
+    /// `well-known` (the built-in `google/protobuf/*` files).
+    pub provider: String,
+}
+
+/// The answer to a validate request that compiled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidateResponse {
+    pub valid: bool,
+    /// The dependencies as pinned now.
+    pub dependencies: Vec<String>,
+    /// Every file of the image, each after the files it imports.
+    pub files: Vec<ImageFileBody>,
+}
+
+/// A pinned module version with its version digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinBody {
+    pub module_name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// `GET /modules/{name}/versions/{version}/dependencies`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependenciesBody {
+    pub module_name: String,
+    pub version: String,
+    pub transitive: bool,
+    /// Direct: as declared, by module name. Transitive: the closure, every
+    /// version after the versions it depends on.
+    pub dependencies: Vec<PinBody>,
+}
+
+/// `GET /modules/{name}/versions/{version}/dependents`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependentsBody {
+    pub module_name: String,
+    pub version: String,
+    pub transitive: bool,
+    /// By module name, then version.
+    pub dependents: Vec<PinBody>,
+}
+
+/// `GET /modules/{name}/versions/{version}/lockfile`: every pin of the
+/// closure with its digest, enough to reproduce the build exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockfileBody {
+    pub module_name: String,
+    pub version: String,
+    pub digest: String,
+    pub dependencies: Vec<PinBody>,
+}
+
+/// A node of a dependency graph, identified by `module@version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNodeBody {
+    pub id: String,
+    pub module_name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// `from` depends on `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphEdgeBody {
+    pub from: String,
+    pub to: String,
+}
+
+/// `GET /modules/{name}/versions/{version}/graph`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphBody {
+    /// The id of the version asked about.
+    pub root: String,
+    pub nodes: Vec<GraphNodeBody>,
+    pub edges: Vec<GraphEdgeBody>,
+}
+
+/// One named element of a version's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolBody {
+    pub full_name: String,
+    /// `package`, `message`, `field`, `enum`, `enum_value`, `service` or `rpc`.
+    pub kind: String,
+    pub path: String,
+    pub line: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `GET /modules/{name}/versions/{version}/symbols`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolsBody {
+    pub module_name: String,
+    pub version: String,
+    pub symbols: Vec<SymbolBody>,
+}

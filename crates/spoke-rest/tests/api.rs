@@ -517,7 +517,358 @@ async fn openapi_document_is_served() {
         "/modules/{name}/versions",
         "/modules/{name}/versions/{version}",
         "/modules/{name}/versions/{version}/files/{path}",
+        "/modules/{name}/versions/{version}/dependencies",
+        "/modules/{name}/versions/{version}/dependents",
+        "/modules/{name}/versions/{version}/lockfile",
+        "/modules/{name}/versions/{version}/graph",
+        "/modules/{name}/versions/{version}/image",
+        "/modules/{name}/versions/{version}/symbols",
+        "/api/v1/validate",
+        "/api/v1/lint",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
+}
+
+const USER: &str = "syntax = \"proto3\";\npackage user;\n\nimport \"common/common.proto\";\n\n// A user.\nmessage User {\n  common.Id id = 1;\n}\n";
+
+fn user_push(dependencies: &[&str]) -> Value {
+    json!({
+        "version": "v1.0.0",
+        "files": [{"path": "user/user.proto", "content": USER}],
+        "dependencies": dependencies,
+        "create_module": true,
+    })
+}
+
+#[tokio::test]
+async fn pushes_that_do_not_compile_are_422_with_diagnostics() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    let (status, body) = server.post("/modules/user/versions", user_push(&[])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "COMPILE_FAILED");
+    let diagnostic = &body["details"]["diagnostics"][0];
+    assert_eq!(diagnostic["path"], "user/user.proto");
+    assert_eq!(diagnostic["line"], 4);
+    assert_eq!(diagnostic["column"], 1);
+    assert_eq!(diagnostic["kind"], "unresolved_import");
+    assert_eq!(diagnostic["suggested_modules"], json!(["common"]));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("common/common.proto"),
+        "{body}"
+    );
+    assert_eq!(server.stored_files(), before, "a rejected push wrote files");
+
+    let syntax = json!({"version": "v2.0.0", "files": [{"path": "a.proto", "content": "syntax = \"proto3\";\nmessage {"}]});
+    let (status, body) = server.post("/modules/common/versions", syntax).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"]["diagnostics"][0]["kind"], "syntax");
+    assert_eq!(body["details"]["diagnostics"][0]["line"], 2);
+    assert_eq!(server.stored_files(), before);
+
+    let (status, body) = server
+        .post("/modules/user/versions", user_push(&["common"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["dependencies"], json!(["common@v1.0.0"]));
+}
+
+#[tokio::test]
+async fn validate_reports_without_storing() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    let (status, body) = server
+        .post(
+            "/api/v1/validate",
+            json!({"files": [{"path": "user/user.proto", "content": USER}], "dependencies": ["common@latest"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["dependencies"], json!(["common@v1.0.0"]));
+    assert_eq!(
+        body["files"],
+        json!([
+            {"path": "common/common.proto", "provider": "common@v1.0.0"},
+            {"path": "user/user.proto", "provider": "request"},
+        ])
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/validate",
+            json!({"files": [{"path": "user/user.proto", "content": USER}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["details"]["diagnostics"][0]["suggested_modules"],
+        json!(["common"])
+    );
+    for (bad, code) in [
+        (
+            json!({"files": [{"path": "../x.proto", "content": ""}]}),
+            "INVALID_PATH",
+        ),
+        (json!({"files": [], "extra": 1}), "MALFORMED_JSON"),
+        (
+            json!({"files": [{"path": "a.proto", "content": ""}], "dependencies": ["ghost"]}),
+            "UNKNOWN_DEPENDENCY",
+        ),
+    ] {
+        let (status, body) = server.post("/api/v1/validate", bad).await;
+        assert!(status.is_client_error(), "{body}");
+        assert_eq!(body["code"], code, "{body}");
+    }
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn images_in_binary_and_json_with_etags() {
+    let server = seeded().await;
+    let (status, _) = server
+        .post("/modules/user/versions", user_push(&["common"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let url = server.url("/modules/user/versions/v1.0.0/image");
+    let binary = server.http.get(&url).send().await.unwrap();
+    assert_eq!(binary.status(), StatusCode::OK);
+    assert_eq!(binary.headers()["content-type"], "application/x-protobuf");
+    let etag = binary.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = binary.bytes().await.unwrap();
+    assert!(etag.starts_with("\"sha256:"));
+    assert_eq!(etag, format!("\"{}\"", spoke_domain::Digest::of(&bytes)));
+    let not_modified = server
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+
+    let json_response = server
+        .http
+        .get(format!("{url}?format=json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_response.status(), StatusCode::OK);
+    assert_ne!(json_response.headers()["etag"].to_str().unwrap(), etag);
+    let image: Value = json_response.json().await.unwrap();
+    let names: Vec<&str> = image["file"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["common/common.proto", "user/user.proto"]);
+
+    let (status, body) = server
+        .get("/modules/user/versions/v1.0.0/image?format=yaml")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "INVALID_FORMAT");
+    let (status, _) = server.get("/modules/user/versions/v9.0.0/image").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn dependency_views() {
+    let server = seeded().await;
+    let (status, _) = server
+        .post("/modules/user/versions", user_push(&["common"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let app = json!({
+        "version": "v1.0.0",
+        "files": [{"path": "app/app.proto", "content": "syntax = \"proto3\";\npackage app;\nimport \"user/user.proto\";\nmessage App { user.User owner = 1; }\n"}],
+        "dependencies": ["user@v1.0.0", "common@v1.0.0"],
+        "create_module": true,
+    });
+    let (status, body) = server.post("/modules/app/versions", app).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (_, direct) = server
+        .get("/modules/app/versions/v1.0.0/dependencies")
+        .await;
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}@{}",
+                    p["module_name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&direct["dependencies"]),
+        ["common@v1.0.0", "user@v1.0.0"]
+    );
+    assert_eq!(direct["transitive"], false);
+    let (_, closure) = server
+        .get("/modules/user/versions/latest/dependencies?transitive=true")
+        .await;
+    assert_eq!(ids(&closure["dependencies"]), ["common@v1.0.0"]);
+    assert!(
+        closure["dependencies"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+
+    let (_, dependents) = server
+        .get("/modules/common/versions/v1.0.0/dependents")
+        .await;
+    assert_eq!(
+        ids(&dependents["dependents"]),
+        ["app@v1.0.0", "user@v1.0.0"]
+    );
+    let (_, dependents) = server
+        .get("/modules/user/versions/v1.0.0/dependents?transitive=true")
+        .await;
+    assert_eq!(ids(&dependents["dependents"]), ["app@v1.0.0"]);
+
+    let (_, lock) = server.get("/modules/app/versions/v1.0.0/lockfile").await;
+    assert_eq!(ids(&lock["dependencies"]), ["common@v1.0.0", "user@v1.0.0"]);
+    assert!(lock["digest"].as_str().unwrap().starts_with("sha256:"));
+
+    let (_, graph) = server.get("/modules/app/versions/v1.0.0/graph").await;
+    assert_eq!(graph["root"], "app@v1.0.0");
+    assert_eq!(graph["nodes"].as_array().unwrap().len(), 3);
+    let edges: Vec<(String, String)> = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_owned(),
+                e["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(edges.len(), 3);
+    assert!(edges.contains(&("user@v1.0.0".into(), "common@v1.0.0".into())));
+    let dot = server
+        .http
+        .get(server.url("/modules/app/versions/v1.0.0/graph?format=dot"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        dot.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/vnd.graphviz")
+    );
+    let dot = dot.text().await.unwrap();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.contains("\"app@v1.0.0\" -> \"user@v1.0.0\";"), "{dot}");
+
+    let (status, body) = server
+        .get("/modules/app/versions/v1.0.0/dependencies?transitive=maybe")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = server
+        .get("/modules/ghost/versions/v1.0.0/dependents")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, symbols) = server.get("/modules/user/versions/v1.0.0/symbols").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(symbols["symbols"][1]["full_name"], "user.User");
+    assert_eq!(symbols["symbols"][1]["kind"], "message");
+    assert_eq!(symbols["symbols"][1]["line"], 7);
+    assert_eq!(symbols["symbols"][1]["comment"], "A user.");
+}
+
+#[tokio::test]
+async fn lint_reports_buf_violations_without_storing() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    let bad =
+        "syntax = \"proto3\";\npackage acme.v1;\n\nmessage order_item {\n  string ItemId = 1;\n}\n";
+    let (status, body) = server
+        .post(
+            "/api/v1/lint",
+            json!({"files": [{"path": "acme/v1/order.proto", "content": bad}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["code"], "LINT_FAILED");
+    let rules: Vec<(&str, u64)> = body["details"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["type"].as_str().unwrap(),
+                v["start_line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [("MESSAGE_PASCAL_CASE", 4), ("FIELD_LOWER_SNAKE_CASE", 5)]
+    );
+    let violation = &body["details"]["violations"][0];
+    for key in [
+        "path",
+        "start_line",
+        "start_column",
+        "end_line",
+        "end_column",
+        "type",
+        "message",
+    ] {
+        assert!(
+            violation.get(key).is_some(),
+            "violation lacks {key}: {violation}"
+        );
+    }
+
+    // `except` and a buf.yaml both narrow the rules.
+    let (status, body) = server
+        .post(
+            "/api/v1/lint",
+            json!({"files": [{"path": "acme/v1/order.proto", "content": bad}], "except": ["MESSAGE_PASCAL_CASE", "FIELD_LOWER_SNAKE_CASE"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["violations"], json!([]));
+    let (status, body) = server
+        .post(
+            "/api/v1/lint",
+            json!({"files": [{"path": "acme/v1/order.proto", "content": bad}], "buf_yaml": "version: v2\nlint:\n  use:\n    - FIELD_LOWER_SNAKE_CASE\n"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["details"]["violations"].as_array().unwrap().len(), 1);
+
+    for (request, code) in [
+        (
+            json!({"files": [{"path": "a.proto", "content": "syntax = \"proto3\";"}], "use": ["NOT_A_RULE"]}),
+            "INVALID_LINT_CONFIG",
+        ),
+        (
+            json!({"files": [{"path": "a.proto", "content": "syntax = \"proto3\";"}], "buf_yaml": "version: [v9"}),
+            "INVALID_LINT_CONFIG",
+        ),
+        (
+            json!({"files": [{"path": "a.proto", "content": "message {"}]}),
+            "COMPILE_FAILED",
+        ),
+    ] {
+        let (status, body) = server.post("/api/v1/lint", request).await;
+        assert!(status.is_client_error(), "{body}");
+        assert_eq!(body["code"], code, "{body}");
+    }
+    assert_eq!(server.stored_files(), before);
 }

@@ -9,12 +9,16 @@
 mod checks;
 mod compile;
 mod diagnostic;
+mod image;
+pub mod lint;
 mod source_info;
 mod symbols;
 
 pub use compile::{CompileRequest, Compiled, DependencyFiles, ImageFile, Provider, compile};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
-pub use symbols::{Symbol, SymbolKind, extract_symbols};
+pub use image::{ImageJsonError, image_json};
+pub use spoke_domain::{Symbol, SymbolKind};
+pub use symbols::extract_symbols;
 
 /// The descriptor crates this one speaks, re-exported so callers use the
 /// same versions.

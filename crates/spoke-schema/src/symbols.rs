@@ -1,56 +1,8 @@
-use std::fmt;
-
 use prost_reflect::{EnumDescriptor, FileDescriptor, MessageDescriptor};
+use spoke_domain::{Symbol, SymbolKind};
 
 use crate::compile::Compiled;
 use crate::source_info::{Locations, tag};
-
-/// What a [`Symbol`] names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SymbolKind {
-    Package,
-    Message,
-    Field,
-    Enum,
-    EnumValue,
-    Service,
-    Method,
-}
-
-impl SymbolKind {
-    /// A stable lowercase name, for storage and search filters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SymbolKind::Package => "package",
-            SymbolKind::Message => "message",
-            SymbolKind::Field => "field",
-            SymbolKind::Enum => "enum",
-            SymbolKind::EnumValue => "enum_value",
-            SymbolKind::Service => "service",
-            SymbolKind::Method => "rpc",
-        }
-    }
-}
-
-impl fmt::Display for SymbolKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A named element of a version's own files, for search.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Symbol {
-    /// Fully qualified, without a leading dot (`acme.v1.Order.id`).
-    pub full_name: String,
-    pub kind: SymbolKind,
-    /// The file that declares it.
-    pub path: String,
-    /// 1-based line of the declaration; 0 when the file has no source info.
-    pub line: u32,
-    /// The comment just above the declaration, trimmed; `None` when absent.
-    pub comment: Option<String>,
-}
 
 /// Every package, message (nested ones included), field, enum, enum value,
 /// service and RPC declared in the version's own files, in file order and

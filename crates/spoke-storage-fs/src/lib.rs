@@ -12,12 +12,24 @@
 //!   blobs/sha256/{hex[0..2]}/{hex[2..]}     file contents, named by SHA-256
 //!   modules/{name}/module.json              name, description, created_at
 //!   modules/{name}/versions/{version}.json  the version manifest
+//!   modules/{name}/symbols/{version}.{sha}.json
+//!                                           the version's symbols; {sha} is the
+//!                                           SHA-256 of the file
+//!   dependents/{dep}/{dep-version}/{name}/{version}@{digest}
+//!                                           empty: name@version, whose version
+//!                                           digest is {digest} (hex), pins
+//!                                           dep@dep-version
 //!   tmp/                                    temp files being written; emptied on open
 //! ```
 //!
 //! A manifest holds `module`, `version`, `files` (`path`, `digest`, `size`),
 //! `dependencies` (`"module@version"`), `source_info` (`repository`,
-//! `commit_sha`, `branch`), `created_at` (RFC 3339) and `digest`.
+//! `commit_sha`, `branch`), `created_at` (RFC 3339), `digest`, `image` (a
+//! blob digest or `null`) and `symbols` (the `{sha}` of its symbols file).
+//! `image` and `symbols` may be absent in records written before they
+//! existed: such a version has no image and no symbols. A symbols file holds
+//! `module`, `version`, `digest` (of the manifest it was written for) and
+//! `symbols` (`full_name`, `kind`, `path`, `line`, `comment`), in push order.
 //!
 //! # Guarantees
 //!
@@ -29,6 +41,19 @@
 //!   with a hard link, which fails when the target exists, so of two
 //!   concurrent inserts of one version exactly one wins. Blobs are renamed into
 //!   place: the same digest always means the same content.
+//! - **The manifest commits a version.** Its symbols file and its reverse
+//!   edges (one per dependency, under `dependents/`) are written and made
+//!   durable *before* the manifest is linked into place, so a published
+//!   version always has them. Anything staged for a version whose manifest
+//!   never appeared (a crash, a failed write, a lost race) is ignored on
+//!   read: symbols are found only through the name the manifest records,
+//!   and an edge counts only while `{name}@{version}` is published with
+//!   exactly the digest in the edge's name (the digest covers the pins, so
+//!   the same digest means the same pins). A loser of a race with different
+//!   content removes what it staged; other leftovers stay, invisible.
+//! - **Dependents from the index.** Listing a version's dependents reads only
+//!   its `dependents/` directory and the summaries of the versions named
+//!   there, never the other versions of the store.
 //! - **No stale `latest`.** `module.json` is written once; a module's
 //!   `latest_version` and `updated_at` are derived from the manifests present,
 //!   so there is no second record to fall behind after a crash.
@@ -61,20 +86,24 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    Cursor, Digest, DomainError, Module, ModuleName, NewModule, Page, PageRequest, Timestamp,
-    VersionId, VersionManifest, VersionSummary, latest_of,
+    Cursor, DependencyPin, Digest, DomainError, Module, ModuleName, NewModule, Page, PageRequest,
+    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
-use crate::record::{ManifestRecord, ModuleRecord, StoredModule, corrupt};
+use crate::record::{
+    ManifestRecord, ModuleRecord, StoredModule, StoredVersion, SymbolsRecord, corrupt,
+};
 
 const BACKEND: &str = "filesystem";
 const LOCK_FILE: &str = ".lock";
 const BLOBS_DIR: &str = "blobs";
 const MODULES_DIR: &str = "modules";
+const DEPENDENTS_DIR: &str = "dependents";
 const TMP_DIR: &str = "tmp";
 const MODULE_FILE: &str = "module.json";
 const VERSIONS_DIR: &str = "versions";
+const SYMBOLS_DIR: &str = "symbols";
 const MANIFEST_SUFFIX: &str = ".json";
 
 /// The filesystem backend: metadata and blobs under one root directory.
@@ -93,8 +122,8 @@ struct Inner {
     /// this process the only writer.
     next_temp: AtomicU64,
     /// Parsed summaries of manifests already read, per module. Manifests are
-    /// immutable and never removed, and the set of versions is always taken
-    /// from the directory, so an entry can never go stale.
+    /// immutable and never removed, so an entry can never go stale; absence
+    /// is never cached.
     summaries: Mutex<HashMap<ModuleName, HashMap<VersionId, VersionSummary>>>,
 }
 
@@ -119,7 +148,7 @@ impl FsStore {
         create_dir_durable(&root).map_err(|e| io_error(&root, e))?;
         // Lock before touching anything else: tmp/ may belong to a live store.
         let lock = lock_root(&root)?;
-        for dir in [BLOBS_DIR, MODULES_DIR, TMP_DIR] {
+        for dir in [BLOBS_DIR, MODULES_DIR, DEPENDENTS_DIR, TMP_DIR] {
             let dir = root.join(dir);
             create_dir_durable(&dir).map_err(|e| io_error(&dir, e))?;
         }
@@ -186,9 +215,10 @@ impl MetadataStore for FsStore {
     async fn insert_version(
         &self,
         manifest: &VersionManifest,
+        symbols: &[Symbol],
     ) -> Result<InsertOutcome, StorageError> {
-        let manifest = manifest.clone();
-        self.blocking(move |inner| inner.insert_version(&manifest))
+        let (manifest, symbols) = (manifest.clone(), symbols.to_vec());
+        self.blocking(move |inner| inner.insert_version(&manifest, &symbols))
             .await
     }
 
@@ -199,6 +229,26 @@ impl MetadataStore for FsStore {
     ) -> Result<Option<VersionManifest>, StorageError> {
         let (module, version) = (module.clone(), version.clone());
         self.blocking(move |inner| inner.read_manifest(&module, &version))
+            .await
+    }
+
+    async fn get_symbols(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<Vec<Symbol>>, StorageError> {
+        let (module, version) = (module.clone(), version.clone());
+        self.blocking(move |inner| inner.get_symbols(&module, &version))
+            .await
+    }
+
+    async fn list_dependents(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Vec<DependencyPin>, StorageError> {
+        let (module, version) = (module.clone(), version.clone());
+        self.blocking(move |inner| inner.list_dependents(&module, &version))
             .await
     }
 
@@ -282,19 +332,7 @@ impl Inner {
     }
 
     fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
-        let dir = self.root.join(MODULES_DIR);
-        let mut names = Vec::new();
-        for entry in fs::read_dir(&dir).map_err(|e| io_error(&dir, e))? {
-            let entry = entry.map_err(|e| io_error(&dir, e))?;
-            // Anything that is not a valid module name was not written by us.
-            if let Some(name) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| ModuleName::parse(n).ok())
-            {
-                names.push(name);
-            }
-        }
+        let mut names = module_names(&self.root.join(MODULES_DIR))?;
         names.sort();
         let after = page
             .cursor
@@ -320,7 +358,11 @@ impl Inner {
         page.paginate_modules(modules).map_err(invalid_cursor)
     }
 
-    fn insert_version(&self, manifest: &VersionManifest) -> Result<InsertOutcome, StorageError> {
+    fn insert_version(
+        &self,
+        manifest: &VersionManifest,
+        symbols: &[Symbol],
+    ) -> Result<InsertOutcome, StorageError> {
         let module = &manifest.module;
         let module_dir = self.module_dir(module)?;
         let module_file = module_dir.join(MODULE_FILE);
@@ -334,24 +376,59 @@ impl Inner {
         if let Some(stored) = self.read_manifest(module, &manifest.version)? {
             return Ok(InsertOutcome::Exists(stored));
         }
+        let (symbols_sha, staged) = self.stage(manifest, symbols)?;
         let dir = module_dir.join(VERSIONS_DIR);
         let file = dir.join(manifest_file_name(&manifest.version)?);
         let temp = self.write_temp(
             "version",
-            &to_json(&ManifestRecord::from_manifest(manifest))?,
+            &to_json(&ManifestRecord::from_manifest(manifest, &symbols_sha))?,
         )?;
         if publish_new(temp, &dir, &file)? {
             self.remember(module, manifest.summary());
             return Ok(InsertOutcome::Inserted);
         }
         // Another writer won the race; report what it stored.
-        match self.read_manifest(module, &manifest.version)? {
-            Some(stored) => Ok(InsertOutcome::Exists(stored)),
-            None => Err(corrupt(
+        let Some(stored) = self.read_manifest(module, &manifest.version)? else {
+            return Err(corrupt(
                 &file,
                 "the manifest vanished after a concurrent insert",
-            )),
+            ));
+        };
+        // Staged files are named after the content, so a winner with the same
+        // digest may be using them; with another digest nothing refers to them.
+        if stored.digest != manifest.digest {
+            for path in staged {
+                // Best effort: a leftover is never read.
+                let _ = fs::remove_file(path);
+            }
         }
+        Ok(InsertOutcome::Exists(stored))
+    }
+
+    /// Writes and makes durable what must exist before `manifest` is
+    /// published: its symbols file and one reverse edge per dependency.
+    /// Returns the symbols file's SHA-256, for the manifest to name, and the
+    /// paths written.
+    fn stage(
+        &self,
+        manifest: &VersionManifest,
+        symbols: &[Symbol],
+    ) -> Result<(Digest, Vec<PathBuf>), StorageError> {
+        let content = to_json(&SymbolsRecord::new(manifest, symbols))?;
+        let sha = Digest::of(&content);
+        let dir = self.module_dir(&manifest.module)?.join(SYMBOLS_DIR);
+        let file = dir.join(symbols_file_name(&manifest.version, &sha)?);
+        publish_shared(self.write_temp("symbols", &content)?, &dir, &file)?;
+        let mut staged = vec![file];
+        for pin in &manifest.dependencies {
+            let dir = self
+                .dependents_dir(pin)?
+                .join(component(manifest.module.as_str())?);
+            let file = dir.join(component(&edge_name(&manifest.version, &manifest.digest))?);
+            publish_shared(self.write_temp("edge", &[])?, &dir, &file)?;
+            staged.push(file);
+        }
+        Ok((sha, staged))
     }
 
     fn read_manifest(
@@ -359,13 +436,84 @@ impl Inner {
         module: &ModuleName,
         version: &VersionId,
     ) -> Result<Option<VersionManifest>, StorageError> {
+        Ok(self.read_version(module, version)?.map(|v| v.manifest))
+    }
+
+    fn read_version(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<StoredVersion>, StorageError> {
         let file = self
             .versions_dir(module)?
             .join(manifest_file_name(version)?);
         match read_json::<ManifestRecord>(&file)? {
-            Some(record) => record.into_manifest(module, version, &file).map(Some),
+            Some(record) => record.into_stored(module, version, &file).map(Some),
             None => Ok(None),
         }
+    }
+
+    fn get_symbols(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<Vec<Symbol>>, StorageError> {
+        let Some(stored) = self.read_version(module, version)? else {
+            return Ok(None);
+        };
+        let Some(sha) = stored.symbols else {
+            // Stored before symbols were.
+            return Ok(Some(Vec::new()));
+        };
+        let file = self
+            .module_dir(module)?
+            .join(SYMBOLS_DIR)
+            .join(symbols_file_name(version, &sha)?);
+        let content = fs::read(&file).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => corrupt(&file, "the manifest names this missing file"),
+            _ => io_error(&file, e),
+        })?;
+        if Digest::of(&content) != sha {
+            return Err(corrupt(&file, "its content does not match its name"));
+        }
+        let record: SymbolsRecord = parse_json(&content, &file)?;
+        record.into_symbols(&stored.manifest, &file).map(Some)
+    }
+
+    fn list_dependents(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Vec<DependencyPin>, StorageError> {
+        let pin = DependencyPin {
+            module: module.clone(),
+            version: version.clone(),
+        };
+        let dir = self.dependents_dir(&pin)?;
+        let mut dependents = Vec::new();
+        for dependent in module_names(&dir)? {
+            let edges = dir.join(component(dependent.as_str())?);
+            for name in dir_names(&edges)? {
+                // Names that do not parse were not written by this backend.
+                let Some((version, digest)) = parse_edge_name(&name) else {
+                    continue;
+                };
+                // Only a published version with this very content pins us.
+                if self
+                    .summary(&dependent, &version)?
+                    .is_some_and(|s| s.digest == digest)
+                {
+                    dependents.push(DependencyPin {
+                        module: dependent.clone(),
+                        version,
+                    });
+                }
+            }
+        }
+        dependents.sort_by(|a, b| {
+            (a.module.as_str(), a.version.as_str()).cmp(&(b.module.as_str(), b.version.as_str()))
+        });
+        Ok(dependents)
     }
 
     fn list_versions(
@@ -388,48 +536,43 @@ impl Inner {
     /// which versions exist; the cache only saves re-parsing their manifests.
     fn summaries(&self, module: &ModuleName) -> Result<Vec<VersionSummary>, StorageError> {
         let dir = self.versions_dir(module)?;
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_error(&dir, e)),
-        };
-        let mut versions = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error(&dir, e))?;
-            let file_name = entry.file_name();
-            let Some(stem) = file_name
-                .to_str()
-                .and_then(|n| n.strip_suffix(MANIFEST_SUFFIX))
-            else {
+        let mut found = Vec::new();
+        for name in dir_names(&dir)? {
+            let Some(stem) = name.strip_suffix(MANIFEST_SUFFIX) else {
                 continue;
             };
-            versions.push(VersionId::parse(stem).map_err(|e| corrupt(&entry.path(), e))?);
-        }
-
-        let mut found = Vec::with_capacity(versions.len());
-        let mut missing = Vec::new();
-        {
-            let cache = self
-                .summaries
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let known = cache.get(module);
-            for version in versions {
-                match known.and_then(|k| k.get(&version)) {
-                    Some(summary) => found.push(summary.clone()),
-                    None => missing.push(version),
-                }
-            }
-        }
-        for version in missing {
+            let version = VersionId::parse(stem).map_err(|e| corrupt(&dir.join(&name), e))?;
             let summary = self
-                .read_manifest(module, &version)?
-                .ok_or_else(|| corrupt(&dir, format!("the manifest of {version} vanished")))?
-                .summary();
-            self.remember(module, summary.clone());
+                .summary(module, &version)?
+                .ok_or_else(|| corrupt(&dir, format!("the manifest of {version} vanished")))?;
             found.push(summary);
         }
         Ok(found)
+    }
+
+    /// One version's summary, cached; `None` when it is not published.
+    fn summary(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<VersionSummary>, StorageError> {
+        let cached = self
+            .summaries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(module)
+            .and_then(|known| known.get(version))
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        // Absence is not cached: the version may be published any moment.
+        let Some(manifest) = self.read_manifest(module, version)? else {
+            return Ok(None);
+        };
+        let summary = manifest.summary();
+        self.remember(module, summary.clone());
+        Ok(Some(summary))
     }
 
     fn remember(&self, module: &ModuleName, summary: VersionSummary) {
@@ -514,6 +657,15 @@ impl Inner {
         Ok(self.module_dir(name)?.join(VERSIONS_DIR))
     }
 
+    /// Where the edges of the versions that pin `pin` live.
+    fn dependents_dir(&self, pin: &DependencyPin) -> Result<PathBuf, StorageError> {
+        Ok(self
+            .root
+            .join(DEPENDENTS_DIR)
+            .join(component(pin.module.as_str())?)
+            .join(component(pin.version.as_str())?))
+    }
+
     fn blob_dir(&self, digest: &Digest) -> Result<PathBuf, StorageError> {
         let hex = digest.hex();
         Ok(self
@@ -531,6 +683,20 @@ impl Inner {
 
 fn manifest_file_name(version: &VersionId) -> Result<PathBuf, StorageError> {
     Ok(component(&format!("{version}{MANIFEST_SUFFIX}"))?.to_path_buf())
+}
+
+fn symbols_file_name(version: &VersionId, sha: &Digest) -> Result<PathBuf, StorageError> {
+    Ok(component(&format!("{version}.{}{MANIFEST_SUFFIX}", sha.hex()))?.to_path_buf())
+}
+
+/// `{version}@{digest hex}`: neither part can contain `@`.
+fn edge_name(version: &VersionId, digest: &Digest) -> String {
+    format!("{version}@{}", digest.hex())
+}
+
+fn parse_edge_name(name: &str) -> Option<(VersionId, Digest)> {
+    let (version, digest) = name.split_once('@')?;
+    Some((VersionId::parse(version).ok()?, Digest::parse(digest).ok()?))
 }
 
 /// The one place a domain value becomes a path component. Validation already
@@ -602,6 +768,18 @@ fn publish_new(temp: TempFile, dir: &Path, dest: &Path) -> Result<bool, StorageE
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(io_error(dest, e)),
     }
+}
+
+/// Publishes `temp` as `dest` unless it exists. Only for files whose name
+/// determines their content (symbols files, edges), so an existing file is
+/// the same file.
+fn publish_shared(temp: TempFile, dir: &Path, dest: &Path) -> Result<(), StorageError> {
+    if publish_new(temp, dir, dest)? {
+        return Ok(());
+    }
+    // The existing file may be another writer's that is not yet durable, and
+    // the caller is about to rely on it.
+    sync_dir(dir).map_err(|e| io_error(dir, e))
 }
 
 /// Creates `dir` and any missing parents, syncing each parent that gained an
@@ -699,16 +877,43 @@ fn clean_dir(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// The UTF-8 names in `dir`; none when it does not exist. Other names were
+/// not written by this backend.
+fn dir_names(dir: &Path) -> Result<Vec<String>, StorageError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_error(dir, e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(dir, e))?;
+        if let Ok(name) = entry.file_name().into_string() {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
+/// The names in `dir` that are valid module names; the rest are not ours.
+fn module_names(dir: &Path) -> Result<Vec<ModuleName>, StorageError> {
+    Ok(dir_names(dir)?
+        .iter()
+        .filter_map(|n| ModuleName::parse(n).ok())
+        .collect())
+}
+
 /// Reads and parses a JSON record; `None` when the file does not exist.
 fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, StorageError> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error(path, e)),
-    };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| corrupt(path, format!("unreadable record: {e}")))
+    match fs::read(path) {
+        Ok(bytes) => parse_json(&bytes, path).map(Some),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path, e)),
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, StorageError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(path, format!("unreadable record: {e}")))
 }
 
 fn to_json<T: Serialize>(record: &T) -> Result<Vec<u8>, StorageError> {

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
-    DependencyPin, Digest, FileEntry, FilePath, ModuleName, SourceInfo, Timestamp, VersionId,
-    VersionManifest,
+    DependencyPin, Digest, FileEntry, FilePath, ModuleName, SourceInfo, Symbol, Timestamp,
+    VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
@@ -30,6 +30,13 @@ pub(crate) struct ManifestRecord {
     pub source_info: SourceInfoRecord,
     pub created_at: String,
     pub digest: String,
+    /// The image blob. Records written before images were stored lack it.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The SHA-256 of the version's symbols file, which is named after it.
+    /// Records written before symbols were stored lack it.
+    #[serde(default)]
+    pub symbols: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,6 +51,33 @@ pub(crate) struct SourceInfoRecord {
     pub repository: Option<String>,
     pub commit_sha: Option<String>,
     pub branch: Option<String>,
+}
+
+/// `modules/{name}/symbols/{version}.{sha256 of this file}.json`. It carries
+/// the digest of the manifest it was written for, so contenders pushing
+/// different content under one version never share a symbols file.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SymbolsRecord {
+    pub module: String,
+    pub version: String,
+    pub digest: String,
+    pub symbols: Vec<SymbolRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SymbolRecord {
+    pub full_name: String,
+    pub kind: String,
+    pub path: String,
+    pub line: u32,
+    pub comment: Option<String>,
+}
+
+/// A manifest record once checked, with the symbols file it names.
+pub(crate) struct StoredVersion {
+    pub manifest: VersionManifest,
+    /// `None` for versions stored before symbols were.
+    pub symbols: Option<Digest>,
 }
 
 /// What the module record holds once checked.
@@ -78,7 +112,7 @@ impl ModuleRecord {
 }
 
 impl ManifestRecord {
-    pub fn from_manifest(manifest: &VersionManifest) -> Self {
+    pub fn from_manifest(manifest: &VersionManifest, symbols: &Digest) -> Self {
         let source = &manifest.source_info;
         Self {
             module: manifest.module.to_string(),
@@ -104,30 +138,27 @@ impl ManifestRecord {
             },
             created_at: manifest.created_at.to_rfc3339(),
             digest: manifest.digest.to_string(),
+            image: manifest.image.map(|d| d.to_string()),
+            symbols: Some(symbols.to_string()),
         }
     }
 
     /// Validates every field and checks that the record is the version the
     /// file's location says it is.
-    pub fn into_manifest(
+    pub fn into_stored(
         self,
         module: &ModuleName,
         version: &VersionId,
         file: &Path,
-    ) -> Result<VersionManifest, StorageError> {
-        if self.module != module.as_str() || self.version != version.as_str() {
-            return Err(corrupt(
-                file,
-                format!("it holds {}@{}", self.module, self.version),
-            ));
-        }
+    ) -> Result<StoredVersion, StorageError> {
+        check_location(&self.module, &self.version, module, version, file)?;
         let files = self
             .files
             .into_iter()
             .map(|f| {
                 Ok(FileEntry {
                     path: FilePath::parse(&f.path).map_err(|e| corrupt(file, e))?,
-                    digest: Digest::parse(&f.digest).map_err(|e| corrupt(file, e))?,
+                    digest: digest(&f.digest, file)?,
                     size: f.size,
                 })
             })
@@ -137,7 +168,7 @@ impl ManifestRecord {
             .iter()
             .map(|d| DependencyPin::parse(d).map_err(|e| corrupt(file, e)))
             .collect::<Result<Vec<_>, StorageError>>()?;
-        Ok(VersionManifest {
+        let manifest = VersionManifest {
             module: module.clone(),
             version: version.clone(),
             files,
@@ -148,9 +179,86 @@ impl ManifestRecord {
                 branch: self.source_info.branch,
             },
             created_at: timestamp(&self.created_at, file)?,
-            digest: Digest::parse(&self.digest).map_err(|e| corrupt(file, e))?,
+            digest: digest(&self.digest, file)?,
+            image: self.image.map(|d| digest(&d, file)).transpose()?,
+        };
+        Ok(StoredVersion {
+            manifest,
+            symbols: self.symbols.map(|d| digest(&d, file)).transpose()?,
         })
     }
+}
+
+impl SymbolsRecord {
+    pub fn new(manifest: &VersionManifest, symbols: &[Symbol]) -> Self {
+        Self {
+            module: manifest.module.to_string(),
+            version: manifest.version.to_string(),
+            digest: manifest.digest.to_string(),
+            symbols: symbols
+                .iter()
+                .map(|s| SymbolRecord {
+                    full_name: s.full_name.clone(),
+                    kind: s.kind.as_str().to_owned(),
+                    path: s.path.clone(),
+                    line: s.line,
+                    comment: s.comment.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Checks the record against the manifest that names it.
+    pub fn into_symbols(
+        self,
+        manifest: &VersionManifest,
+        file: &Path,
+    ) -> Result<Vec<Symbol>, StorageError> {
+        check_location(
+            &self.module,
+            &self.version,
+            &manifest.module,
+            &manifest.version,
+            file,
+        )?;
+        if digest(&self.digest, file)? != manifest.digest {
+            return Err(corrupt(
+                file,
+                format!("it was written for content {}", self.digest),
+            ));
+        }
+        self.symbols
+            .into_iter()
+            .map(|s| {
+                Ok(Symbol {
+                    kind: s.kind.parse().map_err(|e| corrupt(file, e))?,
+                    full_name: s.full_name,
+                    path: s.path,
+                    line: s.line,
+                    comment: s.comment,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A record must be about the version its location says.
+fn check_location(
+    module: &str,
+    version: &str,
+    expected_module: &ModuleName,
+    expected_version: &VersionId,
+    file: &Path,
+) -> Result<(), StorageError> {
+    if module == expected_module.as_str() && version == expected_version.as_str() {
+        Ok(())
+    } else {
+        Err(corrupt(file, format!("it holds {module}@{version}")))
+    }
+}
+
+fn digest(text: &str, file: &Path) -> Result<Digest, StorageError> {
+    Digest::parse(text).map_err(|e| corrupt(file, e))
 }
 
 fn timestamp(text: &str, file: &Path) -> Result<Timestamp, StorageError> {

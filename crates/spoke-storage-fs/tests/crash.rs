@@ -3,7 +3,8 @@
 //! re-executed to run only `crash_child_writer`) pushes versions in a tight
 //! loop and is killed with SIGKILL at an arbitrary moment, several times.
 //! Afterwards the store must open and hold only complete versions whose
-//! blobs all exist and verify.
+//! blobs all exist and verify, with their symbols and reverse edges, and no
+//! edge of a version that was being written when the writer died.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use spoke_domain::{ModuleName, NewModule, PageRequest, Timestamp};
-use spoke_storage::conformance::manifest_with_blobs;
+use spoke_domain::{DependencyPin, ModuleName, NewModule, PageRequest, Symbol, Timestamp};
+use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_fs::FsStore;
 
@@ -21,6 +22,8 @@ const ROUND_ENV: &str = "SPOKE_FS_CRASH_TEST_ROUND";
 const MODULE: &str = "crash";
 const KILLS: u32 = 5;
 const WRITERS: u32 = 2;
+/// Every pushed version pins this; it need not exist for the store.
+const DEPENDENCY: &str = "base@v1.0.0";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -81,11 +84,18 @@ async fn push(store: &FsStore, round: u32, writer: u32, i: u64) {
         .iter()
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
-    let manifest = manifest_with_blobs(store, MODULE, &version, &files, &[]).await;
+    let manifest = manifest_with_blobs(store, MODULE, &version, &files, &[DEPENDENCY]).await;
     assert_eq!(
-        store.insert_version(&manifest).await.unwrap(),
+        store
+            .insert_version(&manifest, &symbols_of(&version))
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
+}
+
+fn symbols_of(version: &str) -> Vec<Symbol> {
+    sample_symbols(&format!("crash.{version}"))
 }
 
 fn count_manifests(dir: &Path) -> usize {
@@ -188,6 +198,12 @@ fn survives_sigkill_during_writes() {
                 .unwrap_or_else(|| panic!("{} is listed but does not read back", summary.version));
             assert_eq!(manifest.summary(), *summary);
             assert_eq!(manifest.files.len(), 5, "{} is incomplete", summary.version);
+            assert_eq!(
+                store.get_symbols(&module, &summary.version).await.unwrap(),
+                Some(symbols_of(summary.version.as_str())),
+                "{}: symbols",
+                summary.version
+            );
             for file in &manifest.files {
                 let content = store
                     .get(&file.digest)
@@ -201,6 +217,25 @@ fn survives_sigkill_during_writes() {
             }
         }
         assert!(blobs > 0);
+
+        // Exactly the published versions, though killed writers left edges
+        // of versions they never published.
+        let dependency = DependencyPin::parse(DEPENDENCY).unwrap();
+        let mut expected: Vec<_> = versions
+            .iter()
+            .map(|v| DependencyPin {
+                module: module.clone(),
+                version: v.version.clone(),
+            })
+            .collect();
+        expected.sort_by(|a, b| a.version.as_str().cmp(b.version.as_str()));
+        assert_eq!(
+            store
+                .list_dependents(&dependency.module, &dependency.version)
+                .await
+                .unwrap(),
+            expected
+        );
 
         let latest = store
             .get_module(&module)

@@ -1,13 +1,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Behaviour specific to the filesystem backend: corruption is reported, the
-//! root is locked, temp files are cleaned up, and data survives a reopen.
+//! root is locked, temp files are cleaned up, data survives a reopen, and
+//! what a version stages before its manifest shows only once it is published.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use spoke_domain::{ModuleName, NewModule, PageRequest, Timestamp, VersionId};
-use spoke_storage::conformance::manifest_with_blobs;
+use spoke_domain::{DependencyPin, ModuleName, NewModule, PageRequest, Timestamp, VersionId};
+use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_fs::FsStore;
 
@@ -26,6 +28,34 @@ async fn create(store: &FsStore, module: &str) {
         )
         .await
         .unwrap();
+}
+
+fn version(text: &str) -> VersionId {
+    VersionId::parse(text).unwrap()
+}
+
+fn pin(text: &str) -> DependencyPin {
+    DependencyPin::parse(text).unwrap()
+}
+
+async fn dependents(store: &FsStore, of: &str) -> Vec<String> {
+    let of = pin(of);
+    store
+        .list_dependents(&of.module, &of.version)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The files in `dir`, sorted; none when it does not exist.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 fn blob_file(root: &Path, digest: &spoke_domain::Digest) -> std::path::PathBuf {
@@ -69,7 +99,7 @@ async fn a_garbled_manifest_is_reported_with_its_file() {
     )
     .await;
     assert_eq!(
-        store.insert_version(&manifest).await.unwrap(),
+        store.insert_version(&manifest, &[]).await.unwrap(),
         InsertOutcome::Inserted
     );
 
@@ -189,7 +219,7 @@ async fn data_survives_a_reopen_and_leftovers_are_ignored() {
     let manifest = {
         let store = FsStore::open(dir.path()).unwrap();
         create(&store, "durable").await;
-        let manifest = manifest_with_blobs(
+        let mut manifest = manifest_with_blobs(
             &store,
             "durable",
             "v1.2.3",
@@ -197,7 +227,14 @@ async fn data_survives_a_reopen_and_leftovers_are_ignored() {
             &["durable@v0.0.1"],
         )
         .await;
-        store.insert_version(&manifest).await.unwrap();
+        let image = Bytes::from_static(b"\x0a\x03img");
+        let image_digest = spoke_domain::Digest::of(&image);
+        store.put(&image_digest, image).await.unwrap();
+        manifest.image = Some(image_digest);
+        store
+            .insert_version(&manifest, &sample_symbols("durable"))
+            .await
+            .unwrap();
         manifest
     };
     // A module directory whose create crashed before module.json was linked.
@@ -210,6 +247,17 @@ async fn data_survives_a_reopen_and_leftovers_are_ignored() {
         .unwrap()
         .unwrap();
     assert_eq!(stored, manifest);
+    assert_eq!(
+        store
+            .get_symbols(&manifest.module, &manifest.version)
+            .await
+            .unwrap(),
+        Some(sample_symbols("durable"))
+    );
+    assert_eq!(
+        dependents(&store, "durable@v0.0.1").await,
+        ["durable@v1.2.3"]
+    );
     let module = store.get_module(&name("durable")).await.unwrap().unwrap();
     assert_eq!(module.latest_version, Some(manifest.version.clone()));
     assert_eq!(
@@ -250,11 +298,179 @@ async fn inserting_into_a_missing_module_fails() {
     let store = FsStore::open(dir.path()).unwrap();
     let manifest = manifest_with_blobs(&store, "ghost", "v1.0.0", &[("a.proto", "x")], &[]).await;
     assert!(matches!(
-        store.insert_version(&manifest).await,
+        store.insert_version(&manifest, &[]).await,
         Err(StorageError::ModuleNotFound(_))
     ));
     assert!(
         !dir.path().join("modules/ghost").exists(),
         "a failed insert must leave nothing behind"
     );
+}
+
+#[tokio::test]
+async fn what_an_unpublished_version_staged_is_not_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    create(&store, "app").await;
+    let published = manifest_with_blobs(
+        &store,
+        "app",
+        "v1.0.0",
+        &[("a.proto", "one")],
+        &["base@v1.0.0"],
+    )
+    .await;
+    store
+        .insert_version(&published, &sample_symbols("app.one"))
+        .await
+        .unwrap();
+    // A writer that dies just before linking the manifest leaves exactly what
+    // a complete insert minus its manifest leaves.
+    let crashed = manifest_with_blobs(
+        &store,
+        "app",
+        "v2.0.0",
+        &[("a.proto", "two")],
+        &["base@v1.0.0"],
+    )
+    .await;
+    store
+        .insert_version(&crashed, &sample_symbols("app.two"))
+        .await
+        .unwrap();
+    drop(store);
+    fs::remove_file(dir.path().join("modules/app/versions/v2.0.0.json")).unwrap();
+    // Names this backend never writes are ignored as well.
+    let edges = dir.path().join("dependents/base/v1.0.0");
+    fs::write(edges.join("app/README"), b"").unwrap();
+    fs::create_dir(edges.join("Not A Module")).unwrap();
+
+    let store = FsStore::open(dir.path()).unwrap();
+    let v2 = version("v2.0.0");
+    assert_eq!(store.get_version(&name("app"), &v2).await.unwrap(), None);
+    assert_eq!(store.get_symbols(&name("app"), &v2).await.unwrap(), None);
+    assert_eq!(dependents(&store, "base@v1.0.0").await, ["app@v1.0.0"]);
+
+    // Pushed again with other content and pins, the version shows only its
+    // own symbols and edges; the first attempt's stay invisible.
+    let retry = manifest_with_blobs(
+        &store,
+        "app",
+        "v2.0.0",
+        &[("a.proto", "retry")],
+        &["other@v1.0.0"],
+    )
+    .await;
+    assert_eq!(
+        store
+            .insert_version(&retry, &sample_symbols("app.retry"))
+            .await
+            .unwrap(),
+        InsertOutcome::Inserted
+    );
+    assert_eq!(
+        store.get_symbols(&name("app"), &v2).await.unwrap(),
+        Some(sample_symbols("app.retry"))
+    );
+    assert_eq!(dependents(&store, "base@v1.0.0").await, ["app@v1.0.0"]);
+    assert_eq!(dependents(&store, "other@v1.0.0").await, ["app@v2.0.0"]);
+    // The leftovers are still on disk: the filtering above is what hid them.
+    assert_eq!(
+        files_in(&edges.join("app")).len(),
+        3,
+        "two edges and README"
+    );
+    assert_eq!(files_in(&dir.path().join("modules/app/symbols")).len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losers_of_a_race_leave_no_files_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(dir.path()).unwrap());
+    create(&store, "race").await;
+    for round in 0..8 {
+        let v = format!("v{round}.0.0");
+        let mut tasks = Vec::new();
+        for contender in 0..4 {
+            let dep = format!("dep{contender}@v{round}.0.0");
+            let manifest =
+                manifest_with_blobs(store.as_ref(), "race", &v, &[("a.proto", &dep)], &[&dep])
+                    .await;
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let symbols = sample_symbols(&format!("c{contender}"));
+                store.insert_version(&manifest, &symbols).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    }
+    let symbols = files_in(&dir.path().join("modules/race/symbols"));
+    assert_eq!(
+        symbols.len(),
+        8,
+        "one symbols file per version: {symbols:?}"
+    );
+    let mut edges = 0;
+    for dep in files_in(&dir.path().join("dependents")) {
+        for version in files_in(&dep) {
+            edges += files_in(&version.join("race")).len();
+        }
+    }
+    assert_eq!(edges, 8, "one edge per version");
+}
+
+#[tokio::test]
+async fn a_manifest_from_before_images_and_symbols_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    create(&store, "old").await;
+    let manifest = manifest_with_blobs(&store, "old", "v1.0.0", &[("a.proto", "x")], &[]).await;
+    store
+        .insert_version(&manifest, &sample_symbols("old"))
+        .await
+        .unwrap();
+    let file = dir.path().join("modules/old/versions/v1.0.0.json");
+    let mut record: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+    let fields = record.as_object_mut().unwrap();
+    assert!(fields.remove("image").is_some() && fields.remove("symbols").is_some());
+    fs::write(&file, serde_json::to_vec(&record).unwrap()).unwrap();
+
+    let v1 = version("v1.0.0");
+    let stored = store.get_version(&name("old"), &v1).await.unwrap().unwrap();
+    assert_eq!(stored, manifest, "no image field reads as no image");
+    assert_eq!(
+        store.get_symbols(&name("old"), &v1).await.unwrap(),
+        Some(Vec::new()),
+        "a version stored before symbols has none"
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_or_missing_symbols_file_is_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    create(&store, "sym").await;
+    let manifest = manifest_with_blobs(&store, "sym", "v1.0.0", &[("a.proto", "x")], &[]).await;
+    store
+        .insert_version(&manifest, &sample_symbols("sym"))
+        .await
+        .unwrap();
+    let [file] = &files_in(&dir.path().join("modules/sym/symbols"))[..] else {
+        panic!("expected one symbols file");
+    };
+    let mut bytes = fs::read(file).unwrap();
+    bytes[10] ^= 0x01;
+    fs::write(file, bytes).unwrap();
+    let v1 = version("v1.0.0");
+    match store.get_symbols(&name("sym"), &v1).await {
+        Err(StorageError::Corrupt(message)) => assert!(message.contains("v1.0.0."), "{message}"),
+        other => panic!("a flipped byte must be Corrupt, got {other:?}"),
+    }
+    fs::remove_file(file).unwrap();
+    assert!(matches!(
+        store.get_symbols(&name("sym"), &v1).await,
+        Err(StorageError::Corrupt(_))
+    ));
 }

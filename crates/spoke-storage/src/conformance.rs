@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use spoke_domain::{
     Cursor, DependencyPin, Digest, FileEntry, FilePath, ModuleName, NewModule, PageRequest,
-    SourceInfo, Timestamp, VersionId, VersionManifest, version_digest,
+    SourceInfo, Symbol, SymbolKind, Timestamp, VersionId, VersionManifest, version_digest,
 };
 
 use crate::{BlobStore, InsertOutcome, MetadataStore, StorageError};
@@ -17,6 +17,8 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     blobs_round_trip(blobs.as_ref()).await;
     modules_are_unique_and_paged(meta.as_ref()).await;
     versions_are_immutable_and_ordered(meta.as_ref(), blobs.as_ref()).await;
+    symbols_and_image_round_trip(meta.as_ref(), blobs.as_ref()).await;
+    dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
     health_checks_pass(meta.as_ref(), blobs.as_ref()).await;
 }
@@ -27,6 +29,38 @@ fn name(text: &str) -> ModuleName {
 
 fn version(text: &str) -> VersionId {
     VersionId::parse(text).unwrap()
+}
+
+fn pin(text: &str) -> DependencyPin {
+    DependencyPin::parse(text).unwrap()
+}
+
+async fn create(meta: &dyn MetadataStore, module: &str) {
+    meta.create_module(
+        &NewModule {
+            name: name(module),
+            description: String::new(),
+        },
+        Timestamp::now(),
+    )
+    .await
+    .unwrap();
+}
+
+/// One symbol of each kind, in no sorted order, with and without comments.
+pub fn sample_symbols(package: &str) -> Vec<Symbol> {
+    SymbolKind::ALL
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &kind)| Symbol {
+            full_name: format!("{package}.{kind}{i}"),
+            kind,
+            path: format!("{package}/{kind}.proto"),
+            line: i as u32,
+            comment: (i % 2 == 0).then(|| format!("The {kind}, with \"quotes\" and\nlines.")),
+        })
+        .collect()
 }
 
 /// Stores the blobs of `files` and builds the manifest that names them.
@@ -66,6 +100,7 @@ pub async fn manifest_with_blobs(
             branch: Some("main".into()),
         },
         created_at: Timestamp::now(),
+        image: None,
     }
 }
 
@@ -146,18 +181,10 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
 
 async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
     let module = name("versions");
-    meta.create_module(
-        &NewModule {
-            name: module.clone(),
-            description: String::new(),
-        },
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    create(meta, "versions").await;
 
     let orphan = manifest_with_blobs(blobs, "nobody", "v1.0.0", &[("a.proto", "a")], &[]).await;
-    let outcome = meta.insert_version(&orphan).await;
+    let outcome = meta.insert_version(&orphan, &[]).await;
     assert!(
         matches!(outcome, Err(StorageError::ModuleNotFound(_))),
         "a version of a missing module must fail with ModuleNotFound, got {outcome:?}"
@@ -166,7 +193,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     let pre =
         manifest_with_blobs(blobs, "versions", "v2.0.0-rc.1", &[("a.proto", "rc")], &[]).await;
     assert_eq!(
-        meta.insert_version(&pre).await.unwrap(),
+        meta.insert_version(&pre, &[]).await.unwrap(),
         InsertOutcome::Inserted
     );
     let module_now = meta.get_module(&module).await.unwrap().unwrap();
@@ -185,17 +212,17 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     )
     .await;
     assert_eq!(
-        meta.insert_version(&v1).await.unwrap(),
+        meta.insert_version(&v1, &[]).await.unwrap(),
         InsertOutcome::Inserted
     );
     let v110 = manifest_with_blobs(blobs, "versions", "v1.10.0", &[("a.proto", "ten")], &[]).await;
     assert_eq!(
-        meta.insert_version(&v110).await.unwrap(),
+        meta.insert_version(&v110, &[]).await.unwrap(),
         InsertOutcome::Inserted
     );
     let v12 = manifest_with_blobs(blobs, "versions", "v1.2.0", &[("a.proto", "twelve")], &[]).await;
     assert_eq!(
-        meta.insert_version(&v12).await.unwrap(),
+        meta.insert_version(&v12, &[]).await.unwrap(),
         InsertOutcome::Inserted
     );
 
@@ -212,7 +239,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
             .is_none()
     );
 
-    let again = meta.insert_version(&v1).await.unwrap();
+    let again = meta.insert_version(&v1, &[]).await.unwrap();
     assert_eq!(
         again,
         InsertOutcome::Exists(v1.clone()),
@@ -220,7 +247,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     );
     let different =
         manifest_with_blobs(blobs, "versions", "v1.0.0", &[("a.proto", "changed")], &[]).await;
-    match meta.insert_version(&different).await.unwrap() {
+    match meta.insert_version(&different, &[]).await.unwrap() {
         InsertOutcome::Exists(existing) => assert_eq!(existing.digest, v1.digest),
         InsertOutcome::Inserted => panic!("a version was overwritten"),
     }
@@ -263,41 +290,170 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     assert!(matches!(missing, Err(StorageError::ModuleNotFound(_))));
 }
 
+async fn symbols_and_image_round_trip(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
+    let module = name("symbols");
+    create(meta, "symbols").await;
+    let image = Bytes::from_static(b"\x0a\x05image");
+    let image_digest = Digest::of(&image);
+    blobs.put(&image_digest, image).await.unwrap();
+
+    let mut compiled =
+        manifest_with_blobs(blobs, "symbols", "v1.0.0", &[("a.proto", "compiled")], &[]).await;
+    compiled.image = Some(image_digest);
+    let symbols = sample_symbols("acme.v1");
+    assert_eq!(
+        meta.insert_version(&compiled, &symbols).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+    let plain = manifest_with_blobs(blobs, "symbols", "v2.0.0", &[("a.proto", "plain")], &[]).await;
+    assert_eq!(
+        meta.insert_version(&plain, &[]).await.unwrap(),
+        InsertOutcome::Inserted
+    );
+
+    for (manifest, symbols) in [(&compiled, &symbols[..]), (&plain, &[])] {
+        let stored = meta
+            .get_version(&module, &manifest.version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.image, manifest.image,
+            "{}: the image digest must read back",
+            manifest.version
+        );
+        assert_eq!(stored, *manifest);
+        assert_eq!(
+            meta.get_symbols(&module, &manifest.version)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(symbols),
+            "{}: symbols must read back unchanged and in order",
+            manifest.version
+        );
+    }
+    assert_eq!(
+        meta.get_symbols(&module, &version("v9.9.9")).await.unwrap(),
+        None,
+        "an unknown version has no symbols, not an empty list"
+    );
+    assert_eq!(
+        meta.get_symbols(&name("no-such-module"), &version("v1.0.0"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn dependents_are_direct_and_ordered(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
+    for module in ["dep-base", "dep-mid", "dep-app", "dep-tool"] {
+        create(meta, module).await;
+    }
+    // (version, pins), inserted in this order.
+    let versions: [(&str, &[&str]); 8] = [
+        ("dep-base@v1.0.0", &[]),
+        ("dep-base@v2.0.0", &[]),
+        ("dep-mid@v1.0.0", &["dep-base@v1.0.0"]),
+        ("dep-tool@abc1234", &["dep-base@v1.0.0"]),
+        // v1.10.0 sorts before v1.9.0 as a string: the order asked for.
+        ("dep-app@v1.9.0", &["dep-mid@v1.0.0", "dep-base@v1.0.0"]),
+        ("dep-app@v1.10.0", &["dep-base@v1.0.0"]),
+        ("dep-app@v2.0.0", &["dep-base@v2.0.0", "dep-mid@v1.0.0"]),
+        // Depends on dep-base only through dep-mid.
+        ("dep-tool@v1.0.0", &["dep-mid@v1.0.0"]),
+    ];
+    let mut manifests = Vec::new();
+    for (at, pins) in versions {
+        let (module, v) = at.split_once('@').unwrap();
+        let manifest = manifest_with_blobs(blobs, module, v, &[("a.proto", at)], pins).await;
+        assert_eq!(
+            meta.insert_version(&manifest, &[]).await.unwrap(),
+            InsertOutcome::Inserted
+        );
+        manifests.push(manifest);
+    }
+    // Re-pushing the same version with other pins changes nothing.
+    let other = manifest_with_blobs(
+        blobs,
+        "dep-mid",
+        "v1.0.0",
+        &[("a.proto", "other")],
+        &["dep-base@v2.0.0"],
+    )
+    .await;
+    assert!(matches!(
+        meta.insert_version(&other, &[]).await.unwrap(),
+        InsertOutcome::Exists(_)
+    ));
+    assert!(matches!(
+        meta.insert_version(&manifests[2], &[]).await.unwrap(),
+        InsertOutcome::Exists(_)
+    ));
+
+    let expected: [(&str, &[&str]); 7] = [
+        (
+            "dep-base@v1.0.0",
+            &[
+                "dep-app@v1.10.0",
+                "dep-app@v1.9.0",
+                "dep-mid@v1.0.0",
+                "dep-tool@abc1234",
+            ],
+        ),
+        ("dep-base@v2.0.0", &["dep-app@v2.0.0"]),
+        (
+            "dep-mid@v1.0.0",
+            &["dep-app@v1.9.0", "dep-app@v2.0.0", "dep-tool@v1.0.0"],
+        ),
+        ("dep-app@v1.9.0", &[]),
+        ("dep-tool@v1.0.0", &[]),
+        ("dep-base@v9.9.9", &[]),
+        ("no-such-module@v1.0.0", &[]),
+    ];
+    for (of, want) in expected {
+        let target = pin(of);
+        let got = meta
+            .list_dependents(&target.module, &target.version)
+            .await
+            .unwrap();
+        let want: Vec<_> = want.iter().map(|p| pin(p)).collect();
+        assert_eq!(got, want, "the direct dependents of {of}");
+    }
+}
+
 async fn concurrent_inserts_have_one_winner(
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
 ) {
-    meta.create_module(
-        &NewModule {
-            name: name("race"),
-            description: String::new(),
-        },
-        Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    create(meta.as_ref(), "race").await;
+    const CONTENDERS: usize = 4;
     for round in 0..8 {
         let v = format!("v0.{round}.0");
+        // Each contender pins a dependency of its own and has its own
+        // symbols, so whatever a loser staged would show.
+        let deps: Vec<_> = (0..CONTENDERS)
+            .map(|c| format!("race-dep@v{round}.{c}.0"))
+            .collect();
         let mut tasks = Vec::new();
-        for contender in 0..4 {
+        for (contender, dep) in deps.iter().enumerate() {
             let content = format!("contender {contender}");
             let manifest =
-                manifest_with_blobs(blobs.as_ref(), "race", &v, &[("a.proto", &content)], &[])
+                manifest_with_blobs(blobs.as_ref(), "race", &v, &[("a.proto", &content)], &[dep])
                     .await;
+            let symbols = sample_symbols(&format!("race.c{contender}"));
             let meta = meta.clone();
             tasks.push(tokio::spawn(async move {
-                (
-                    manifest.clone(),
-                    meta.insert_version(&manifest).await.unwrap(),
-                )
+                let outcome = meta.insert_version(&manifest, &symbols).await.unwrap();
+                (manifest, symbols, outcome)
             }));
         }
         let mut winners = Vec::new();
         let mut losers = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
-                (manifest, InsertOutcome::Inserted) => winners.push(manifest),
-                (_, InsertOutcome::Exists(existing)) => losers.push(existing),
+                (manifest, symbols, InsertOutcome::Inserted) => winners.push((manifest, symbols)),
+                (_, _, InsertOutcome::Exists(existing)) => losers.push(existing),
             }
         }
         assert_eq!(
@@ -310,14 +466,36 @@ async fn concurrent_inserts_have_one_winner(
             .await
             .unwrap()
             .unwrap();
+        let (winner, winner_symbols) = &winners[0];
         assert_eq!(
-            stored, winners[0],
+            stored, *winner,
             "round {round}: the winner's content is stored"
         );
         for loser in losers {
+            assert_eq!(loser, *winner, "round {round}: losers must see the winner");
+        }
+        assert_eq!(
+            meta.get_symbols(&name("race"), &version(&v))
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(winner_symbols),
+            "round {round}: only the winner's symbols are stored"
+        );
+        for dep in &deps {
+            let dep = pin(dep);
+            let dependents = meta
+                .list_dependents(&dep.module, &dep.version)
+                .await
+                .unwrap();
+            let expected: Vec<_> = if winner.dependencies.contains(&dep) {
+                vec![pin(&format!("race@{v}"))]
+            } else {
+                Vec::new()
+            };
             assert_eq!(
-                loser, winners[0],
-                "round {round}: losers must see the winner"
+                dependents, expected,
+                "round {round}: only the winner's edge is stored"
             );
         }
     }

@@ -13,8 +13,8 @@ pub mod conformance;
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
-    Digest, Module, ModuleName, NewModule, Page, PageRequest, Timestamp, VersionId,
-    VersionManifest, VersionSummary,
+    DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp,
+    VersionId, VersionManifest, VersionSummary,
 };
 use thiserror::Error;
 
@@ -69,12 +69,15 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Modules ordered by name.
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError>;
 
-    /// Stores a version atomically unless it exists; of concurrent inserts of
-    /// one version exactly one gets `Inserted`. `ModuleNotFound` when the
-    /// module does not exist. The blobs it names must already be stored.
+    /// Stores a version atomically unless it exists: its manifest, its
+    /// symbols and the reverse edge of each of its dependency pins, all or
+    /// nothing. Of concurrent inserts of one version exactly one gets
+    /// `Inserted`; the others store nothing. `ModuleNotFound` when the module
+    /// does not exist. The blobs it names must already be stored.
     async fn insert_version(
         &self,
         manifest: &VersionManifest,
+        symbols: &[Symbol],
     ) -> Result<InsertOutcome, StorageError>;
 
     async fn get_version(
@@ -82,6 +85,24 @@ pub trait MetadataStore: Send + Sync + 'static {
         module: &ModuleName,
         version: &VersionId,
     ) -> Result<Option<VersionManifest>, StorageError>;
+
+    /// The symbols stored with a version, in the order they were inserted;
+    /// `None` when the version does not exist.
+    async fn get_symbols(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<Vec<Symbol>>, StorageError>;
+
+    /// The versions whose dependencies pin `module@version` directly, ordered
+    /// by module name, then version string. Served from an index of reverse
+    /// edges written with each version, never by scanning versions. Empty
+    /// when nothing depends on it (or it does not exist).
+    async fn list_dependents(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Vec<DependencyPin>, StorageError>;
 
     /// Versions newest first (see `spoke_domain::newest_first`);
     /// `ModuleNotFound` when the module does not exist.

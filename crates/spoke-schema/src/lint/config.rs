@@ -1,0 +1,306 @@
+//! Lint configuration and its reading from buf.yaml.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::rules::{ConfigVersion, expand, rules};
+
+/// Which rules run and how, with buf's buf.yaml options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintConfig {
+    /// Decides which rules `uses`/`except` may name and which categories
+    /// they are in.
+    pub version: ConfigVersion,
+    /// Rule and category IDs to run; empty means `STANDARD`.
+    pub uses: Vec<String>,
+    /// Rule and category IDs to leave out of `uses`.
+    pub except: Vec<String>,
+    /// Files or directories (relative, `/`-separated) no rule reports on.
+    pub ignore: Vec<String>,
+    /// Per rule or category ID, files or directories it does not report on.
+    pub ignore_only: BTreeMap<String, Vec<String>>,
+    pub enum_zero_value_suffix: String,
+    pub rpc_allow_same_request_response: bool,
+    pub rpc_allow_google_protobuf_empty_requests: bool,
+    pub rpc_allow_google_protobuf_empty_responses: bool,
+    pub service_suffix: String,
+    /// Honour `// buf:lint:ignore RULE_ID` leading comments on an element
+    /// or its ancestors.
+    pub allow_comment_ignores: bool,
+    /// buf.yaml v2's `disable_builtin`: run none of the built-in rules.
+    pub disable_builtin: bool,
+}
+
+impl Default for LintConfig {
+    /// buf's defaults for a v2 configuration: `STANDARD`, comment ignores on.
+    fn default() -> Self {
+        Self::for_version(ConfigVersion::V2)
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LintConfigError {
+    #[error("invalid buf.yaml: {0}")]
+    Yaml(String),
+    #[error("unsupported buf.yaml version {0:?}: expected v1beta1, v1 or v2")]
+    UnsupportedVersion(String),
+    #[error("{}", unknown_message(.0))]
+    UnknownIds(Vec<String>),
+    #[error("buf.yaml {version} does not accept the lint option {option:?}")]
+    OptionNotInVersion {
+        version: &'static str,
+        option: &'static str,
+    },
+}
+
+fn unknown_message(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
+    match quoted.as_slice() {
+        [one] => format!("{one} is not a known rule or category ID"),
+        _ => format!("{} are not known rule or category IDs", quoted.join(", ")),
+    }
+}
+
+impl LintConfig {
+    /// buf's defaults for a configuration of `version` (comment ignores are
+    /// off by default in v1 and on in v2).
+    pub fn for_version(version: ConfigVersion) -> Self {
+        Self {
+            version,
+            uses: Vec::new(),
+            except: Vec::new(),
+            ignore: Vec::new(),
+            ignore_only: BTreeMap::new(),
+            enum_zero_value_suffix: "_UNSPECIFIED".to_owned(),
+            rpc_allow_same_request_response: false,
+            rpc_allow_google_protobuf_empty_requests: false,
+            rpc_allow_google_protobuf_empty_responses: false,
+            service_suffix: "Service".to_owned(),
+            allow_comment_ignores: version == ConfigVersion::V2,
+            disable_builtin: false,
+        }
+    }
+
+    /// Reads the lint settings of a buf.yaml.
+    ///
+    /// v1 (and v1beta1, and a file without `version`, which buf reads as v1)
+    /// takes the `lint:` section. v2 takes the top-level `lint:`, unless
+    /// `modules:` lists a module with its own `lint:`: then that of the
+    /// module at path `.`, else of the first module, wins; its `ignore` paths
+    /// are made relative to that module by dropping the module's path.
+    pub fn from_buf_yaml(text: &str) -> Result<LintConfig, LintConfigError> {
+        let file: BufYaml = if text.trim().is_empty() {
+            BufYaml::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| LintConfigError::Yaml(e.to_string()))?
+        };
+        let version = match file.version.as_deref() {
+            None | Some("v1" | "v1beta1") => ConfigVersion::V1,
+            Some("v2") => ConfigVersion::V2,
+            Some(other) => return Err(LintConfigError::UnsupportedVersion(other.to_owned())),
+        };
+        let module = match version {
+            ConfigVersion::V1 => None,
+            ConfigVersion::V2 => file
+                .modules
+                .iter()
+                .find(|m| normalize(&m.path).is_empty())
+                .or(file.modules.first())
+                .filter(|m| m.lint.is_some()),
+        };
+        let (section, module_path) = match module {
+            Some(module) => (
+                module.lint.clone().unwrap_or_default(),
+                normalize(&module.path),
+            ),
+            None => (file.lint.unwrap_or_default(), String::new()),
+        };
+        let config = section.into_config(version, &module_path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every rule and category ID the configuration names.
+    pub fn validate(&self) -> Result<(), LintConfigError> {
+        let unknown: BTreeSet<String> = self
+            .uses
+            .iter()
+            .chain(&self.except)
+            .chain(self.ignore_only.keys())
+            .filter(|id| expand(id, self.version).is_none())
+            .cloned()
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(LintConfigError::UnknownIds(unknown.into_iter().collect()))
+        }
+    }
+
+    /// The IDs of the rules this configuration runs.
+    pub(crate) fn selected(&self) -> Result<BTreeSet<&'static str>, LintConfigError> {
+        self.validate()?;
+        if self.disable_builtin {
+            return Ok(BTreeSet::new());
+        }
+        let expand_all = |ids: &[String]| -> BTreeSet<&'static str> {
+            ids.iter()
+                .filter_map(|id| expand(id, self.version))
+                .flatten()
+                .collect()
+        };
+        let mut selected = if self.uses.is_empty() {
+            expand_all(&["STANDARD".to_owned()])
+        } else {
+            expand_all(&self.uses)
+        };
+        for id in expand_all(&self.except) {
+            selected.remove(id);
+        }
+        Ok(selected)
+    }
+
+    /// Whether a violation of `rule` in the file at `path` is ignored by
+    /// `ignore` or `ignore_only`.
+    pub(crate) fn ignores(&self, rule: &str, path: &str) -> bool {
+        if self.ignore.iter().any(|entry| covers(entry, path)) {
+            return true;
+        }
+        self.ignore_only.iter().any(|(id, paths)| {
+            let names_rule = id == rule
+                || rules()
+                    .iter()
+                    .any(|info| info.id == rule && info.in_category(id, self.version));
+            names_rule && paths.iter().any(|entry| covers(entry, path))
+        })
+    }
+}
+
+/// Whether an ignore entry (a file or a directory) covers `path`.
+fn covers(entry: &str, path: &str) -> bool {
+    let entry = normalize(entry);
+    entry.is_empty()
+        || path == entry
+        || path
+            .strip_prefix(entry.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// `./a/b/` → `a/b`; `.` → the empty string (the root).
+fn normalize(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = trimmed.strip_prefix("./").unwrap_or(trimmed);
+    if trimmed == "." {
+        String::new()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BufYaml {
+    version: Option<String>,
+    lint: Option<LintSection>,
+    #[serde(default)]
+    modules: Vec<ModuleSection>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ModuleSection {
+    #[serde(default)]
+    path: String,
+    lint: Option<LintSection>,
+}
+
+/// buf rejects unknown keys in the lint section, so this does too.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LintSection {
+    #[serde(default, rename = "use")]
+    uses: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    #[serde(default)]
+    ignore_only: BTreeMap<String, Vec<String>>,
+    enum_zero_value_suffix: Option<String>,
+    #[serde(default)]
+    rpc_allow_same_request_response: bool,
+    #[serde(default)]
+    rpc_allow_google_protobuf_empty_requests: bool,
+    #[serde(default)]
+    rpc_allow_google_protobuf_empty_responses: bool,
+    service_suffix: Option<String>,
+    /// v1 only.
+    allow_comment_ignores: Option<bool>,
+    /// v2 only.
+    disallow_comment_ignores: Option<bool>,
+    /// v2 only.
+    disable_builtin: Option<bool>,
+}
+
+impl LintSection {
+    fn into_config(
+        self,
+        version: ConfigVersion,
+        module_path: &str,
+    ) -> Result<LintConfig, LintConfigError> {
+        let misplaced = match version {
+            ConfigVersion::V1 if self.disallow_comment_ignores.is_some() => {
+                Some(("v1", "disallow_comment_ignores"))
+            }
+            ConfigVersion::V1 if self.disable_builtin.is_some() => Some(("v1", "disable_builtin")),
+            ConfigVersion::V2 if self.allow_comment_ignores.is_some() => {
+                Some(("v2", "allow_comment_ignores"))
+            }
+            _ => None,
+        };
+        if let Some((version, option)) = misplaced {
+            return Err(LintConfigError::OptionNotInVersion { version, option });
+        }
+        let defaults = LintConfig::for_version(version);
+        // v2 paths are relative to the workspace; ours are module-relative.
+        let relative = |paths: Vec<String>| -> Vec<String> {
+            paths
+                .into_iter()
+                .map(|path| {
+                    let path = normalize(&path);
+                    match path
+                        .strip_prefix(module_path)
+                        .and_then(|r| r.strip_prefix('/'))
+                    {
+                        Some(rest) if !module_path.is_empty() => rest.to_owned(),
+                        _ => path,
+                    }
+                })
+                .collect()
+        };
+        Ok(LintConfig {
+            version,
+            uses: self.uses,
+            except: self.except,
+            ignore: relative(self.ignore),
+            ignore_only: self
+                .ignore_only
+                .into_iter()
+                .map(|(id, paths)| (id, relative(paths)))
+                .collect(),
+            enum_zero_value_suffix: self
+                .enum_zero_value_suffix
+                .unwrap_or(defaults.enum_zero_value_suffix),
+            rpc_allow_same_request_response: self.rpc_allow_same_request_response,
+            rpc_allow_google_protobuf_empty_requests: self.rpc_allow_google_protobuf_empty_requests,
+            rpc_allow_google_protobuf_empty_responses: self
+                .rpc_allow_google_protobuf_empty_responses,
+            service_suffix: self.service_suffix.unwrap_or(defaults.service_suffix),
+            allow_comment_ignores: match version {
+                ConfigVersion::V1 => self.allow_comment_ignores.unwrap_or(false),
+                ConfigVersion::V2 => !self.disallow_comment_ignores.unwrap_or(false),
+            },
+            disable_builtin: self.disable_builtin.unwrap_or(false),
+        })
+    }
+}

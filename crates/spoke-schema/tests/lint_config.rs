@@ -1,0 +1,189 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Reading lint configuration from buf.yaml, and the errors for bad ones.
+
+use spoke_domain::{FilePath, ProtoFile};
+use spoke_schema::lint::{ConfigVersion, LintConfig, LintConfigError, lint, rules};
+use spoke_schema::{CompileRequest, compile};
+
+#[test]
+fn defaults_are_buf_v2_standard() {
+    let config = LintConfig::default();
+    assert_eq!(config.version, ConfigVersion::V2);
+    assert!(config.uses.is_empty());
+    assert_eq!(config.enum_zero_value_suffix, "_UNSPECIFIED");
+    assert_eq!(config.service_suffix, "Service");
+    assert!(config.allow_comment_ignores);
+    assert_eq!(LintConfig::from_buf_yaml("version: v2\n").unwrap(), config);
+}
+
+#[test]
+fn missing_version_reads_as_v1() {
+    let config = LintConfig::from_buf_yaml("lint:\n  use: [BASIC]\n").unwrap();
+    assert_eq!(config.version, ConfigVersion::V1);
+    assert!(!config.allow_comment_ignores);
+    assert_eq!(config.uses, ["BASIC"]);
+}
+
+#[test]
+fn reads_every_v1_option() {
+    let yaml = r#"version: v1
+lint:
+  use: [DEFAULT, COMMENTS]
+  except: [ENUM_VALUE_PREFIX]
+  ignore: [./foo/, bar/baz.proto]
+  ignore_only:
+    FIELD_LOWER_SNAKE_CASE: [legacy]
+  enum_zero_value_suffix: _NONE
+  rpc_allow_same_request_response: true
+  rpc_allow_google_protobuf_empty_requests: true
+  rpc_allow_google_protobuf_empty_responses: true
+  service_suffix: API
+  allow_comment_ignores: true
+breaking:
+  use: [FILE]
+"#;
+    let config = LintConfig::from_buf_yaml(yaml).unwrap();
+    assert_eq!(config.uses, ["DEFAULT", "COMMENTS"]);
+    assert_eq!(config.except, ["ENUM_VALUE_PREFIX"]);
+    assert_eq!(config.ignore, ["foo", "bar/baz.proto"]);
+    assert_eq!(config.ignore_only["FIELD_LOWER_SNAKE_CASE"], ["legacy"]);
+    assert_eq!(config.enum_zero_value_suffix, "_NONE");
+    assert_eq!(config.service_suffix, "API");
+    assert!(config.rpc_allow_same_request_response);
+    assert!(config.rpc_allow_google_protobuf_empty_requests);
+    assert!(config.rpc_allow_google_protobuf_empty_responses);
+    assert!(config.allow_comment_ignores);
+}
+
+#[test]
+fn v2_module_lint_wins_and_paths_become_module_relative() {
+    let yaml = r#"version: v2
+modules:
+  - path: proto
+    lint:
+      use: [MINIMAL]
+      ignore: [proto/vendor, other/x.proto]
+  - path: more
+lint:
+  use: [COMMENTS]
+  disallow_comment_ignores: true
+"#;
+    let config = LintConfig::from_buf_yaml(yaml).unwrap();
+    assert_eq!(config.uses, ["MINIMAL"]);
+    assert_eq!(config.ignore, ["vendor", "other/x.proto"]);
+    assert!(config.allow_comment_ignores);
+
+    // Without a module lint section the top-level one applies.
+    let yaml = "version: v2\nmodules:\n  - path: proto\nlint:\n  use: [COMMENTS]\n  disallow_comment_ignores: true\n";
+    let config = LintConfig::from_buf_yaml(yaml).unwrap();
+    assert_eq!(config.uses, ["COMMENTS"]);
+    assert!(!config.allow_comment_ignores);
+}
+
+#[test]
+fn unknown_rule_and_category_ids_are_named() {
+    let error = LintConfig::from_buf_yaml(
+        "version: v2\nlint:\n  use: [STANDARD, NOPE]\n  except: [ALSO_NOPE]\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        LintConfigError::UnknownIds(vec!["ALSO_NOPE".into(), "NOPE".into()])
+    );
+    assert!(error.to_string().contains("\"NOPE\""));
+
+    let error =
+        LintConfig::from_buf_yaml("version: v2\nlint:\n  ignore_only:\n    NOT_A_RULE: [a]\n")
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "\"NOT_A_RULE\" is not a known rule or category ID"
+    );
+
+    // v1 has no FIELD_NOT_REQUIRED.
+    let error =
+        LintConfig::from_buf_yaml("version: v1\nlint:\n  use: [FIELD_NOT_REQUIRED]\n").unwrap_err();
+    assert_eq!(
+        error,
+        LintConfigError::UnknownIds(vec!["FIELD_NOT_REQUIRED".into()])
+    );
+}
+
+#[test]
+fn bad_yaml_unknown_keys_and_versions_are_errors() {
+    assert!(matches!(
+        LintConfig::from_buf_yaml("version: v2\nlint: [unclosed\n"),
+        Err(LintConfigError::Yaml(_))
+    ));
+    let error = LintConfig::from_buf_yaml("version: v2\nlint:\n  bogus: 1\n").unwrap_err();
+    assert!(
+        matches!(&error, LintConfigError::Yaml(m) if m.contains("bogus")),
+        "{error}"
+    );
+    assert_eq!(
+        LintConfig::from_buf_yaml("version: v3\n").unwrap_err(),
+        LintConfigError::UnsupportedVersion("v3".into())
+    );
+    assert!(matches!(
+        LintConfig::from_buf_yaml("version: v2\nlint:\n  allow_comment_ignores: true\n"),
+        Err(LintConfigError::OptionNotInVersion {
+            option: "allow_comment_ignores",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn lint_rejects_a_hand_built_config_with_unknown_ids() {
+    let compiled = compile(&CompileRequest {
+        files: vec![ProtoFile {
+            path: FilePath::parse("a/v1/a.proto").unwrap(),
+            content: "syntax = \"proto3\";\npackage a.v1;\n".into(),
+        }],
+        dependencies: Vec::new(),
+    })
+    .unwrap();
+    let config = LintConfig {
+        uses: vec!["FIELD_LOWER_SNAKECASE".into()],
+        ..LintConfig::default()
+    };
+    assert!(matches!(
+        lint(&compiled, &config),
+        Err(LintConfigError::UnknownIds(_))
+    ));
+    assert!(lint(&compiled, &LintConfig::default()).unwrap().is_empty());
+}
+
+#[test]
+fn rule_table_matches_buf_listing() {
+    let standard = rules()
+        .iter()
+        .filter(|r| r.categories.contains(&"STANDARD"))
+        .count();
+    assert_eq!(standard, 35);
+    assert_eq!(rules().len(), 46);
+    assert!(rules().iter().all(|r| !r.purpose.is_empty()));
+}
+
+#[test]
+fn import_no_weak_reports_weak_imports() {
+    let compiled = compile(&CompileRequest {
+        files: vec![ProtoFile {
+            path: FilePath::parse("a/v1/a.proto").unwrap(),
+            content: "syntax = \"proto3\";\npackage a.v1;\nimport weak \"google/protobuf/duration.proto\";\n".into(),
+        }],
+        dependencies: Vec::new(),
+    })
+    .unwrap();
+    let config = LintConfig {
+        uses: vec!["IMPORT_NO_WEAK".into()],
+        ..LintConfig::default()
+    };
+    let violations = lint(&compiled, &config).unwrap();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].rule, "IMPORT_NO_WEAK");
+    assert_eq!(
+        (violations[0].start_line, violations[0].start_column),
+        (3, 1)
+    );
+}
