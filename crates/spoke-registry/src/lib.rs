@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use spoke_cache::{L1Cache, Weigh};
 use spoke_domain::{
     DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits, Module, ModuleName,
@@ -26,6 +27,9 @@ pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
+
+/// Blob writes of one push in flight at once.
+const BLOB_WRITE_CONCURRENCY: usize = 16;
 
 /// How a registry is set up.
 #[derive(Debug, Clone, Copy)]
@@ -256,17 +260,25 @@ impl Registry {
             .await?;
         let image_digest = Digest::of(&artifacts.image);
         manifest.image = Some(image_digest);
-        if let Some(module) = create_module {
-            match self.meta.create_module(&module, Timestamp::now()).await {
-                // Another push created it meanwhile: just as good.
-                Ok(_) | Err(StorageError::ModuleExists(_)) => {}
-                Err(other) => return Err(other.into()),
+        // Independent writes, overlapped: the module (when this push creates
+        // it) and the blobs both have to exist before the manifest.
+        let create = async {
+            if let Some(module) = &create_module {
+                match self.meta.create_module(module, Timestamp::now()).await {
+                    // Another push created it meanwhile: just as good.
+                    Ok(_) | Err(StorageError::ModuleExists(_)) => {}
+                    Err(other) => return Err(other.into()),
+                }
             }
-        }
-        for (entry, content) in &files {
-            self.blobs.put(&entry.digest, content.clone()).await?;
-        }
-        self.blobs.put(&image_digest, artifacts.image).await?;
+            Ok::<(), RegistryError>(())
+        };
+        let mut blobs: Vec<(Digest, Bytes)> = files
+            .iter()
+            .map(|(entry, content)| (entry.digest, content.clone()))
+            .collect();
+        blobs.push((image_digest, artifacts.image));
+        let blobs = self.put_blobs(blobs);
+        futures::future::try_join(create, blobs).await?;
         match self
             .meta
             .insert_version(&manifest, &artifacts.symbols)
@@ -289,6 +301,22 @@ impl Registry {
             }
             InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
         }
+    }
+
+    /// Stores blobs several at a time: each write waits on the disk or the
+    /// network, and concurrent waits overlap (a journaling filesystem
+    /// commits concurrent fsyncs together; object stores take parallel
+    /// uploads).
+    async fn put_blobs(&self, blobs: Vec<(Digest, Bytes)>) -> Result<(), RegistryError> {
+        futures::stream::iter(
+            blobs
+                .into_iter()
+                .map(|(digest, content)| async move { self.blobs.put(&digest, content).await }),
+        )
+        .buffer_unordered(BLOB_WRITE_CONCURRENCY)
+        .try_collect::<()>()
+        .await?;
+        Ok(())
     }
 
     /// Decides a push of a version that already exists: identical content is

@@ -13,7 +13,6 @@ mod support;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::Command;
 
 use split::Module;
 use spoke_domain::DependencyPin;
@@ -105,14 +104,7 @@ fn closure<'a>(
 /// What `protoc --include_imports` builds from the module's files.
 fn protoc_image(root: &Path, module: &Module, out: &Path) -> FileDescriptorSet {
     let image = out.join(format!("{}.pb", module.name));
-    let output = Command::new("protoc")
-        .arg("--include_imports")
-        .arg(format!("--descriptor_set_out={}", image.display()))
-        .arg("-I")
-        .arg(support::WELL_KNOWN_INCLUDE)
-        .arg("-I")
-        .arg(root)
-        .args(module.files.iter().map(|f| f.path.as_str()))
+    let output = split::protoc_command(root, &image, module.files.iter().map(|f| f.path.as_str()))
         .output()
         .unwrap();
     assert!(

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use spoke_domain::{FilePath, ProtoFile};
 
@@ -82,4 +83,26 @@ fn read_dir(root: &Path, dir: &str) -> Vec<ProtoFile> {
             }
         })
         .collect()
+}
+
+/// `protoc --include_imports` over `files` of the googleapis sources, writing
+/// the image to `out`; `--include_source_info` as Spoke's images have it.
+/// protoc's own well-known types come first: the npm package ships newer
+/// copies under google/protobuf that would otherwise shadow them.
+pub fn protoc_command<'a>(
+    root: &Path,
+    out: &Path,
+    files: impl IntoIterator<Item = &'a str>,
+) -> Command {
+    let mut command = Command::new("protoc");
+    command
+        .arg("--include_imports")
+        .arg("--include_source_info")
+        .arg(format!("--descriptor_set_out={}", out.display()))
+        .arg("-I")
+        .arg("/usr/include")
+        .arg("-I")
+        .arg(root)
+        .args(files);
+    command
 }
