@@ -1,11 +1,16 @@
 //! `spoke`: push and pull Protobuf modules to and from a Spoke registry.
 //!
 //! Exit codes: 0 success, 1 any failure (one `error: …` line on stderr),
-//! 2 a usage error (clap's message).
+//! 2 a usage error (clap's message), 100 `lint` found violations.
 
+mod closure;
+mod deps;
 mod git;
+mod lint;
+mod local;
 mod pull;
 mod push;
+mod validate;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -13,19 +18,20 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use serde::Serialize;
 use spoke_client::{Client, ClientError};
 
 const PULL_HELP: &str = "\
 Writes the files of MODULE@VERSION under --dir, at their paths inside the module.
 
-With --recursive the version's dependency closure is pulled too (breadth-first,
-each pinned module@version once), and the files of every module are MERGED into
-the same directory at their own paths: imports resolve against the union of the
-closure's files, so this layout compiles with `protoc -I DIR`. A path that two
-modules provide with different content is an error and nothing is written; the
-same path with identical content is written once.
+With --recursive the version's dependency closure (as the registry's
+`dependencies?transitive=true` view lists it) is pulled too, and the files of
+every module are MERGED into the same directory at their own paths: imports
+resolve against the union of the closure's files, so this layout compiles with
+`protoc -I DIR`. A path that two modules provide with different content is an
+error and nothing is written; the same path with identical content is written
+once.
 
 Paths received from the registry are validated (relative, no `..`, no
 backslashes) before anything is written. Existing files are overwritten; other
@@ -45,12 +51,69 @@ once the push is accepted. When
 Versions are immutable: pushing the same content again succeeds and changes
 nothing; pushing different content under an existing version fails.";
 
+const VALIDATE_HELP: &str = "\
+Compiles DIR's *.proto files locally (types linked, options checked), as a push
+would, without pushing anything. DIR's files are found as `spoke push` finds
+them, and their paths relative to DIR are their import paths.
+
+Imports resolve against DIR's own files, then the files of the -I directories
+(importable but not checked themselves; the first directory providing a path
+wins) and of every --dep module's dependency closure fetched from the registry,
+then the well-known types. A path that two of those offer with different
+content is an ambiguous import; -I files are named include@v0.0.0 in the message.
+
+Output: `DIR compiles: N files` on success. Otherwise each compile error on
+stdout as `path:line:column: message` (paths relative to DIR or -I), then one
+`error:` line on stderr. With --json, one JSON object on stdout either way:
+{valid, dependencies, files: [{path, provider}], diagnostics: [{path, line,
+column, message, kind}]}.
+
+Only --dep needs the registry.
+
+Exit status: 0 when the files compile, 1 when they do not or on any other error.";
+
+const LINT_HELP: &str = "\
+Compiles DIR like `spoke validate` (same -I and --dep), then checks DIR's own
+files against buf's lint rules (buf's rule and category IDs and messages).
+
+Configuration: the `lint` section of DIR/buf.yaml (version v1 or v2) when there
+is one, else buf's defaults (STANDARD). --use replaces the configured `use` list;
+--except adds to the configured `except` list. Both take rule or category IDs,
+repeated or comma-separated. An unknown ID is an error.
+
+Output on stdout, paths relative to DIR, in buf's --error-format:
+  text    path:line:column:message
+  json    one object per line: {path, start_line, start_column, end_line,
+          end_column, type, message}; type is the rule ID
+  github  ::error file=path,line=L,endLine=L2,col=C,endColumn=C2::message
+The global --json means --error-format json. Compile errors are printed the same
+way with type COMPILE.
+
+Exit status: 0 no violations, 100 violations found, 1 compile errors or any other
+error (one `error:` line on stderr).";
+
+const DEPS_HELP: &str = "\
+Lists what MODULE@VERSION depends on (its direct dependencies, by module name)
+or, with --transitive, its whole dependency closure in topological order (every
+version after the versions it depends on). With --dependents it lists the
+versions that depend on it instead (directly, or with --transitive through
+others), by module then version.
+
+MODULE@VERSION may be `MODULE` or `MODULE@latest`: the highest release.
+
+--format text (default) prints MODULE, VERSION and DIGEST columns and nothing at
+all for an empty list; json prints the registry's JSON body; dot prints the
+dependency graph of the whole closure in Graphviz's DOT language (so it ignores
+--transitive and cannot be combined with --dependents):
+
+  spoke deps user@v1.0.0 --format dot | dot -Tsvg > deps.svg";
+
 #[derive(Parser)]
 #[command(
     name = "spoke",
     version,
     about = "Push and pull Protobuf modules to and from a Spoke registry",
-    after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error."
+    after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations."
 )]
 struct Cli {
     /// Registry URL.
@@ -114,6 +177,44 @@ enum Command {
         #[arg(long, short = 'r')]
         recursive: bool,
     },
+    /// Compile a local directory of .proto files against -I directories and
+    /// registry modules, without pushing.
+    #[command(long_about = VALIDATE_HELP)]
+    Validate {
+        #[command(flatten)]
+        sources: local::Sources,
+    },
+    /// Check a local directory of .proto files against buf's lint rules.
+    #[command(long_about = LINT_HELP)]
+    Lint {
+        #[command(flatten)]
+        sources: local::Sources,
+        /// Rule or category IDs to run instead of buf.yaml's `use` list.
+        #[arg(long = "use", value_name = "ID", value_delimiter = ',')]
+        uses: Vec<String>,
+        /// Rule or category IDs to leave out, added to buf.yaml's `except`.
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
+        except: Vec<String>,
+        /// How to print findings [default: text; json with --json].
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        error_format: Option<lint::ErrorFormat>,
+    },
+    /// List a version's dependencies or dependents, or draw its dependency graph.
+    #[command(long_about = DEPS_HELP)]
+    Deps {
+        /// The version: MODULE@VERSION, MODULE@latest or MODULE.
+        #[arg(value_name = "MODULE@VERSION")]
+        reference: String,
+        /// List the versions that depend on this one instead.
+        #[arg(long)]
+        dependents: bool,
+        /// Follow dependencies (or dependents) through other versions.
+        #[arg(long)]
+        transitive: bool,
+        /// Output format [default: text; json with --json].
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<deps::DepsFormat>,
+    },
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -125,13 +226,26 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Deps {
+        dependents: true,
+        format: Some(deps::DepsFormat::Dot),
+        ..
+    } = cli.command
+    {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--format dot draws the dependency graph; it cannot be combined with --dependents",
+            )
+            .exit();
+    }
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
         .and_then(|runtime| runtime.block_on(run(cli)));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", one_line(&error));
             ExitCode::FAILURE
@@ -139,7 +253,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<ExitCode> {
     let client = Client::new(&cli.registry)?.with_timeout(Duration::from_secs(cli.timeout));
     match cli.command {
         Command::Push {
@@ -156,7 +270,7 @@ async fn run(cli: Cli) -> Result<()> {
                 dependencies,
                 description,
             };
-            push::run(&client, args, cli.json).await
+            push::run(&client, args, cli.json).await?;
         }
         Command::Pull {
             module,
@@ -170,11 +284,43 @@ async fn run(cli: Cli) -> Result<()> {
                 dir,
                 recursive,
             };
-            pull::run(&client, args, cli.json).await
+            pull::run(&client, args, cli.json).await?;
         }
-        Command::Modules => modules(&client, cli.json).await,
-        Command::Versions { module } => versions(&client, &module, cli.json).await,
+        Command::Validate { sources } => validate::run(&client, &sources, cli.json).await?,
+        Command::Lint {
+            sources,
+            uses,
+            except,
+            error_format,
+        } => {
+            let json = cli.json.then_some(lint::ErrorFormat::Json);
+            let args = lint::LintArgs {
+                sources,
+                uses,
+                except,
+                format: error_format.or(json).unwrap_or(lint::ErrorFormat::Text),
+            };
+            return lint::run(&client, args).await;
+        }
+        Command::Deps {
+            reference,
+            dependents,
+            transitive,
+            format,
+        } => {
+            let json = cli.json.then_some(deps::DepsFormat::Json);
+            let args = deps::DepsArgs {
+                reference,
+                dependents,
+                transitive,
+                format: format.or(json).unwrap_or(deps::DepsFormat::Text),
+            };
+            deps::run(&client, args).await?;
+        }
+        Command::Modules => modules(&client, cli.json).await?,
+        Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn modules(client: &Client, json: bool) -> Result<()> {
@@ -266,8 +412,6 @@ fn one_line(error: &anyhow::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory as _;
-
     use super::*;
 
     #[test]

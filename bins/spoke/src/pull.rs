@@ -1,14 +1,16 @@
 //! `spoke pull`: write a version's files, optionally with its dependency
 //! closure, into a directory.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use spoke_client::{Client, VersionBody};
-use spoke_domain::{DependencyPin, Digest, FilePath};
+use spoke_domain::FilePath;
+
+use crate::closure;
 
 pub struct PullArgs {
     pub module: String,
@@ -46,7 +48,7 @@ struct FileOutput<'a> {
 }
 
 pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
-    let versions = fetch(client, &args.module, &args.version, args.recursive).await?;
+    let versions = closure::fetch(client, &args.module, &args.version, args.recursive).await?;
     let plan = merge(&versions)?;
     write(&args.dir, &plan)?;
 
@@ -89,36 +91,6 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The requested version, then (with `recursive`) its dependency closure
-/// breadth-first, each pinned `module@version` fetched once.
-async fn fetch(
-    client: &Client,
-    module: &str,
-    version: &str,
-    recursive: bool,
-) -> Result<Vec<VersionBody>> {
-    let root = client.get_version(module, version).await?;
-    let mut seen = HashSet::from([format!("{}@{}", root.module_name, root.version)]);
-    let mut queue: VecDeque<String> = root.dependencies.iter().cloned().collect();
-    let mut versions = vec![root];
-    if !recursive {
-        return Ok(versions);
-    }
-    while let Some(pin) = queue.pop_front() {
-        if !seen.insert(pin.clone()) {
-            continue;
-        }
-        let parsed = DependencyPin::parse(&pin)
-            .map_err(|e| anyhow!("the registry sent an unusable dependency: {e}"))?;
-        let body = client
-            .get_version(parsed.module.as_str(), parsed.version.as_str())
-            .await?;
-        queue.extend(body.dependencies.iter().cloned());
-        versions.push(body);
-    }
-    Ok(versions)
-}
-
 /// Merges the versions' files into one tree, sorted by path. Imports
 /// resolve against the union of the closure, so every file keeps its own
 /// path; the same path with different content from two versions is an
@@ -131,29 +103,20 @@ pub fn merge(versions: &[VersionBody]) -> Result<Vec<Planned>> {
     let mut plan: BTreeMap<FilePath, Planned> = BTreeMap::new();
     for version in versions {
         let origin = format!("{}@{}", version.module_name, version.version);
-        for file in &version.files {
-            let path = FilePath::parse(&file.path)
-                .map_err(|e| anyhow!("refusing a file of {origin}: {e}"))?;
-            if let Some(expected) = &file.digest {
-                let actual = Digest::of(file.content.as_bytes()).to_string();
-                if &actual != expected {
-                    bail!(
-                        "file {path} of {origin} does not match its digest {expected} (got {actual})"
-                    );
-                }
-            }
-            match plan.get(&path) {
+        for file in closure::checked_files(version)? {
+            match plan.get(&file.path) {
                 Some(existing) if existing.content != file.content => bail!(
-                    "file {path} is provided by both {} and {origin} with different content; nothing was written",
+                    "file {} is provided by both {} and {origin} with different content; nothing was written",
+                    file.path,
                     existing.origin
                 ),
                 Some(_) => {}
                 None => {
                     plan.insert(
-                        path.clone(),
+                        file.path.clone(),
                         Planned {
-                            path,
-                            content: file.content.clone(),
+                            path: file.path,
+                            content: file.content,
                             origin: origin.clone(),
                         },
                     );
@@ -193,6 +156,7 @@ fn write(dir: &Path, plan: &[Planned]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use spoke_client::{FileBody, SourceInfoBody};
+    use spoke_domain::Digest;
 
     use super::*;
 

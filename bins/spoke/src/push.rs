@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use spoke_client::{Client, FileBody, PushRequest, SourceInfoBody};
-use spoke_domain::FilePath;
+use spoke_domain::{FilePath, ProtoFile};
 
 use crate::git;
 
@@ -31,7 +31,14 @@ struct PushOutput {
 }
 
 pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
-    let files = read_protos(&args.dir)?;
+    let files = read_protos(&args.dir)?
+        .into_iter()
+        .map(|file| FileBody {
+            path: file.path.to_string(),
+            content: file.content,
+            digest: None,
+        })
+        .collect();
     let source_info = git::source_info(&args.dir);
     // The server creates a missing module only once the push has passed
     // every check, so a rejected push leaves no empty module behind.
@@ -70,8 +77,9 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
     }
 }
 
-/// Reads every `.proto` file under `root` (see [`find_protos`]).
-fn read_protos(root: &Path) -> Result<Vec<FileBody>> {
+/// Reads every `.proto` file under `root` (see [`find_protos`]); none at
+/// all is an error.
+pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
     let found = find_protos(root)?;
     if found.is_empty() {
         bail!("no .proto files under {}", root.display());
@@ -79,19 +87,15 @@ fn read_protos(root: &Path) -> Result<Vec<FileBody>> {
     found
         .into_iter()
         .map(|(path, location)| {
-            FilePath::parse(&path)
-                .with_context(|| format!("cannot push {}", location.display()))?;
+            let path = FilePath::parse(&path)
+                .with_context(|| format!("cannot use {}", location.display()))?;
             let content = fs::read_to_string(&location).map_err(|e| match e.kind() {
                 io::ErrorKind::InvalidData => {
                     anyhow::anyhow!("{} is not valid UTF-8", location.display())
                 }
                 _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
             })?;
-            Ok(FileBody {
-                path,
-                content,
-                digest: None,
-            })
+            Ok(ProtoFile { path, content })
         })
         .collect()
 }

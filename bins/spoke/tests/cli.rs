@@ -115,14 +115,21 @@ impl Run {
     /// stderr, which is returned.
     #[track_caller]
     fn failure(&self) -> &str {
-        assert_eq!(self.code, Some(1), "{self:?}");
         assert_eq!(self.stdout, "", "{self:?}");
+        self.failed().1
+    }
+
+    /// A failure that printed findings first: exit 1 and exactly one
+    /// `error:` line on stderr. Returns stdout and that line.
+    #[track_caller]
+    fn failed(&self) -> (&str, &str) {
+        assert_eq!(self.code, Some(1), "{self:?}");
         assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
         assert!(
             self.stderr.starts_with("error: ") && self.stderr.ends_with('\n'),
             "{self:?}"
         );
-        self.stderr.trim_end()
+        (&self.stdout, self.stderr.trim_end())
     }
 }
 
@@ -698,4 +705,560 @@ fn help_documents_the_pull_layout() {
     assert!(text.contains("MERGED"), "{text}");
     assert!(text.contains("nothing is written"), "{text}");
     assert!(spoke(&["--help"]).success().contains("SPOKE_REGISTRY"));
+}
+
+const EVENTS: &str = "syntax = \"proto3\";\n\npackage events;\n\nimport \"user/user.proto\";\n\nmessage Created {\n  user.User user = 1;\n}\n";
+
+/// `common`, `user` (→ common) and `events` (→ user) pushed.
+fn push_chain(server: &Server) -> TempDir {
+    let (work, common, user) = sources();
+    push_common_and_user(server, &common, &user);
+    let events = work.path().join("events-src");
+    write_tree(&events, &[("events/events.proto", EVENTS)]);
+    server
+        .spoke(&[
+            "push",
+            "-m",
+            "events",
+            "-v",
+            "v1.0.0",
+            "-d",
+            path_str(&events),
+            "--dep",
+            "user",
+        ])
+        .success();
+    work
+}
+
+#[test]
+fn pull_recursive_takes_the_closure_in_topological_order() {
+    let server = Server::start();
+    let work = push_chain(&server);
+    let out_dir = work.path().join("pulled");
+    let out = server.spoke(&[
+        "--json",
+        "pull",
+        "-m",
+        "events",
+        "-d",
+        path_str(&out_dir),
+        "--recursive",
+    ]);
+    let value: Value = serde_json::from_str(out.success()).unwrap();
+    let modules: Vec<&str> = value["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["module_name"].as_str().unwrap())
+        .collect();
+    // The registry's closure order (common before user, which depends on
+    // it), not a client-side breadth-first walk (user, then common).
+    assert_eq!(modules, ["events", "common", "user"]);
+    let names: Vec<String> = read_tree(&out_dir).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "common/common.proto",
+            "events/events.proto",
+            "user/events/v1/events.proto",
+            "user/user.proto"
+        ]
+    );
+}
+
+const APP: &str = "syntax = \"proto3\";\n\npackage acme.app.v1;\n\nimport \"user/user.proto\";\nimport \"vendor/money.proto\";\n\n// An app.\nmessage App {\n  user.User owner = 1;\n  vendor.Money price = 2;\n}\n";
+const MONEY: &str =
+    "syntax = \"proto3\";\n\npackage vendor;\n\nmessage Money {\n  int64 cents = 1;\n}\n";
+
+/// A local module `app` importing `user` from the registry and `vendor`
+/// from an include directory: (app dir, include dir).
+fn app_sources(work: &Path) -> (PathBuf, PathBuf) {
+    let app = work.join("app");
+    let vendor = work.join("third_party");
+    write_tree(&app, &[("acme/app/v1/app.proto", APP)]);
+    write_tree(
+        &vendor,
+        &[
+            ("vendor/money.proto", MONEY),
+            // Not imported, so never compiled: include files are not roots.
+            ("vendor/broken.proto", "this is not protobuf"),
+        ],
+    );
+    (app, vendor)
+}
+
+#[test]
+fn validate_compiles_a_directory_against_includes_and_registry_modules() {
+    let server = Server::start();
+    let work = push_chain(&server);
+    let (app, vendor) = app_sources(work.path());
+    let (app_s, vendor_s) = (path_str(&app), path_str(&vendor));
+
+    let out = server.spoke(&["validate", app_s, "-I", vendor_s, "--dep", "user@v1.0.0"]);
+    assert_eq!(
+        out.success(),
+        format!("{app_s} compiles: 1 file against user@v1.0.0\n")
+    );
+    // `latest`, bare names, repeated and overlapping --dep values work.
+    let out = server.spoke(&[
+        "--json",
+        "validate",
+        app_s,
+        "-I",
+        vendor_s,
+        "--dep",
+        "user",
+        "--dep",
+        "common@latest",
+    ]);
+    let value: Value = serde_json::from_str(out.success()).unwrap();
+    assert_eq!(value["valid"], true);
+    assert_eq!(
+        value["dependencies"],
+        serde_json::json!(["user@v1.0.0", "common@v1.0.0"])
+    );
+    assert_eq!(value["diagnostics"], serde_json::json!([]));
+    let providers: BTreeMap<&str, &str> = value["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["provider"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        providers,
+        BTreeMap::from([
+            ("acme/app/v1/app.proto", "local"),
+            ("common/common.proto", "common@v1.0.0"),
+            ("user/user.proto", "user@v1.0.0"),
+            ("vendor/money.proto", "include"),
+        ])
+    );
+
+    // Without the registry module the import is unresolved: the diagnostic
+    // on stdout, one error line on stderr, exit 1.
+    let out = server.spoke(&["validate", app_s, "-I", vendor_s]);
+    let (stdout, error) = out.failed();
+    assert_eq!(
+        stdout,
+        "acme/app/v1/app.proto:5:1: import \"user/user.proto\" not found: no file of this version, \
+         of its dependencies or of the well-known types has this path\n"
+    );
+    assert_eq!(error, format!("error: {app_s} does not compile (1 error)"));
+    let out = server.spoke(&["--json", "validate", app_s, "--dep", "user"]);
+    let value: Value = serde_json::from_str(out.failed().0).unwrap();
+    assert_eq!(value["valid"], false);
+    assert_eq!(value["files"], serde_json::json!([]));
+    let diagnostic = &value["diagnostics"][0];
+    assert_eq!(
+        (
+            &diagnostic["path"],
+            &diagnostic["line"],
+            &diagnostic["column"],
+            &diagnostic["kind"]
+        ),
+        (
+            &Value::from("acme/app/v1/app.proto"),
+            &Value::from(6),
+            &Value::from(1),
+            &Value::from("unresolved_import")
+        )
+    );
+
+    // -I files and --dep closures are one pool: a path both provide with
+    // different content is ambiguous where it is imported. Between -I
+    // directories the first one wins, as in protoc.
+    let shadow = work.path().join("shadow");
+    write_tree(&shadow, &[("common/common.proto", COMMON_V2)]);
+    let out = server.spoke(&[
+        "validate",
+        app_s,
+        "-I",
+        path_str(&shadow),
+        "-I",
+        vendor_s,
+        "--dep",
+        "user",
+    ]);
+    let (stdout, _) = out.failed();
+    assert!(
+        stdout.starts_with(
+            "user/user.proto:5:1: import \"common/common.proto\" is ambiguous: include@v0.0.0 and \
+             common@v1.0.0 provide it with different content"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let first = work.path().join("first");
+    write_tree(&first, &[("vendor/money.proto", "not protobuf")]);
+    let out = server.spoke(&[
+        "validate",
+        app_s,
+        "-I",
+        vendor_s,
+        "-I",
+        path_str(&first),
+        "--dep",
+        "user",
+    ]);
+    out.success();
+
+    // Every error of every file, as path:line:column: message.
+    write_tree(
+        &app,
+        &[(
+            "acme/app/v1/more.proto",
+            "syntax = \"proto3\";\npackage acme.app.v1;\nmessage More {\n  Missing m = 1;\n}\n",
+        )],
+    );
+    let out = server.spoke(&["validate", app_s, "-I", vendor_s, "--dep", "user"]);
+    let (stdout, error) = out.failed();
+    assert_eq!(
+        stdout,
+        "acme/app/v1/more.proto:4:3: name 'Missing' is not defined\n"
+    );
+    assert!(error.ends_with("does not compile (1 error)"), "{error}");
+    fs::write(
+        app.join("acme/app/v1/more.proto"),
+        "syntax = \"proto3\";\nmessage {",
+    )
+    .unwrap();
+    let out = server.spoke(&["validate", app_s, "-I", vendor_s, "--dep", "user"]);
+    let (stdout, _) = out.failed();
+    assert!(
+        stdout.starts_with("acme/app/v1/more.proto:2:9: "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn validate_reports_bad_dependencies_and_sources_on_one_line() {
+    let server = Server::start();
+    let work = push_chain(&server);
+    let (app, _) = app_sources(work.path());
+    let app_s = path_str(&app);
+
+    let err = server
+        .spoke(&["validate", app_s, "--dep", "Common@@"])
+        .failure()
+        .to_owned();
+    assert!(err.starts_with("error: bad --dep \"Common@@\": "), "{err}");
+    let err = server
+        .spoke(&["validate", app_s, "--dep", "ghost"])
+        .failure()
+        .to_owned();
+    assert_eq!(
+        err,
+        "error: cannot fetch --dep ghost@latest: module ghost not found (MODULE_NOT_FOUND)"
+    );
+    let err = server
+        .spoke(&["validate", app_s, "--dep", "common@v9.9.9"])
+        .failure()
+        .to_owned();
+    assert!(err.ends_with("(VERSION_NOT_FOUND)"), "{err}");
+
+    let missing = work.path().join("missing");
+    let err = server
+        .spoke(&["validate", app_s, "-I", path_str(&missing)])
+        .failure()
+        .to_owned();
+    assert!(err.starts_with("error: cannot read directory "), "{err}");
+    let empty = work.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    assert_eq!(
+        server.spoke(&["validate", path_str(&empty)]).failure(),
+        format!("error: no .proto files under {}", empty.display())
+    );
+}
+
+/// A lint run's exit code and stdout; stderr must be empty unless the
+/// exit code is 1.
+fn outcome(out: &Run) -> (i32, String) {
+    let code = out.code.unwrap();
+    if code == 1 {
+        out.failed();
+    } else {
+        assert_eq!(out.stderr, "", "{out:?}");
+    }
+    (code, out.stdout.clone())
+}
+
+const BAD_STYLE: &str = "syntax = \"proto3\";\n\npackage acme.app.v1;\n\nmessage bad_name {\n  string FieldName = 1;\n}\n";
+
+#[test]
+fn lint_exit_codes_formats_and_configuration() {
+    let server = Server::start();
+    let work = push_chain(&server);
+    let (app, vendor) = app_sources(work.path());
+    let (app_s, vendor_s) = (path_str(&app), path_str(&vendor));
+    // `spoke [GLOBAL] lint APP -I VENDOR --dep user [EXTRA]`.
+    let lint = |global: &[&str], extra: &[&str]| {
+        let mut args = global.to_vec();
+        args.extend(["lint", app_s, "-I", vendor_s, "--dep", "user"]);
+        args.extend(extra);
+        server.spoke(&args)
+    };
+    let run = |extra: &[&str]| outcome(&lint(&[], extra));
+
+    // Clean: exit 0, nothing printed.
+    assert_eq!(run(&[]), (0, String::new()));
+
+    write_tree(&app, &[("acme/app/v1/bad.proto", BAD_STYLE)]);
+    let (code, text) = run(&[]);
+    assert_eq!(code, 100);
+    assert_eq!(
+        text,
+        "acme/app/v1/bad.proto:5:9:Message name \"bad_name\" should be PascalCase, such as \"BadName\".\n\
+         acme/app/v1/bad.proto:6:10:Field name \"FieldName\" should be lower_snake_case, such as \"field_name\".\n"
+    );
+
+    // JSON lines with exactly buf's keys; the global --json means the same.
+    let json = ["--error-format", "json"];
+    for out in [lint(&[], &json), lint(&["--json"], &[])] {
+        assert_eq!(out.code, Some(100), "{out:?}");
+        // buf's key order.
+        assert!(out.stdout.starts_with("{\"path\":\"acme/app/v1/bad.proto\",\"start_line\":5,\"start_column\":9,\"end_line\":5,\"end_column\":17,\"type\":\"MESSAGE_PASCAL_CASE\",\"message\":"), "{out:?}");
+        let lines: Vec<Value> = out
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        for line in &lines {
+            let mut keys: Vec<&str> = line
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    "end_column",
+                    "end_line",
+                    "message",
+                    "path",
+                    "start_column",
+                    "start_line",
+                    "type"
+                ]
+            );
+        }
+        assert_eq!(lines[0]["type"], "MESSAGE_PASCAL_CASE");
+        assert_eq!(lines[0]["path"], "acme/app/v1/bad.proto");
+        assert_eq!(
+            (
+                &lines[0]["start_line"],
+                &lines[0]["start_column"],
+                &lines[0]["end_line"],
+                &lines[0]["end_column"]
+            ),
+            (
+                &Value::from(5),
+                &Value::from(9),
+                &Value::from(5),
+                &Value::from(17)
+            )
+        );
+        assert_eq!(lines[1]["type"], "FIELD_LOWER_SNAKE_CASE");
+    }
+
+    let (code, github) = run(&["--error-format", "github"]);
+    assert_eq!(code, 100);
+    assert_eq!(
+        github.lines().next().unwrap(),
+        "::error file=acme/app/v1/bad.proto,line=5,endLine=5,col=9,endColumn=17::Message name \"bad_name\" should be PascalCase, such as \"BadName\"."
+    );
+
+    // --except adds to the configuration, --use replaces its `use` list.
+    let (code, text) = run(&["--except", "MESSAGE_PASCAL_CASE"]);
+    assert_eq!(code, 100);
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.contains("Field name"), "{text}");
+    assert_eq!(
+        run(&["--except", "MESSAGE_PASCAL_CASE,FIELD_LOWER_SNAKE_CASE"]),
+        (0, String::new())
+    );
+    let (code, text) = run(&["--use", "MINIMAL"]);
+    assert_eq!((code, text.as_str()), (0, ""));
+
+    // buf.yaml v1 and v2; the flags override it.
+    fs::write(
+        app.join("buf.yaml"),
+        "version: v1\nlint:\n  use:\n    - DEFAULT\n  except:\n    - FIELD_LOWER_SNAKE_CASE\n",
+    )
+    .unwrap();
+    let (code, text) = run(&[]);
+    assert_eq!(code, 100);
+    assert!(
+        text.starts_with("acme/app/v1/bad.proto:5:9:Message name"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1);
+    assert_eq!(run(&["--use", "MINIMAL"]), (0, String::new()));
+    fs::write(
+        app.join("buf.yaml"),
+        "version: v2\nlint:\n  use:\n    - STANDARD\n  ignore:\n    - acme/app/v1/bad.proto\n",
+    )
+    .unwrap();
+    assert_eq!(run(&[]), (0, String::new()));
+
+    // A configuration naming an unknown rule is an error, exit 1.
+    fs::write(
+        app.join("buf.yaml"),
+        "version: v2\nlint:\n  use:\n    - STANDARD\n  except:\n    - NOT_A_RULE\n",
+    )
+    .unwrap();
+    let err = lint(&[], &[]).failure().to_owned();
+    assert!(err.contains("buf.yaml"), "{err}");
+    assert!(
+        err.contains("\"NOT_A_RULE\" is not a known rule or category ID"),
+        "{err}"
+    );
+    fs::remove_file(app.join("buf.yaml")).unwrap();
+    assert_eq!(
+        lint(&[], &["--use", "NOPE"]).failure(),
+        "error: \"NOPE\" is not a known rule or category ID"
+    );
+}
+
+#[test]
+fn lint_reports_compile_errors_with_exit_1() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("protos");
+    write_tree(
+        &dir,
+        &[(
+            "acme/v1/a.proto",
+            "syntax = \"proto3\";\npackage acme.v1;\nmessage A {\n  Missing m = 1;\n}\n",
+        )],
+    );
+    let dir_s = path_str(&dir);
+    let out = server.spoke(&["lint", dir_s]);
+    let (stdout, error) = out.failed();
+    assert_eq!(
+        stdout,
+        "acme/v1/a.proto:4:3:name 'Missing' is not defined\n"
+    );
+    assert_eq!(error, format!("error: {dir_s} does not compile (1 error)"));
+
+    let out = server.spoke(&["lint", dir_s, "--error-format", "json"]);
+    let line: Value = serde_json::from_str(out.failed().0.trim_end()).unwrap();
+    assert_eq!(line["type"], "COMPILE");
+    assert_eq!(
+        (&line["start_line"], &line["end_line"]),
+        (&Value::from(4), &Value::from(4))
+    );
+
+    // An unknown --dep module is an error too, not a lint finding.
+    let err = server
+        .spoke(&["lint", dir_s, "--dep", "ghost"])
+        .failure()
+        .to_owned();
+    assert!(err.ends_with("(MODULE_NOT_FOUND)"), "{err}");
+}
+
+#[test]
+fn deps_lists_dependencies_dependents_and_the_graph() {
+    let server = Server::start();
+    let _work = push_chain(&server);
+
+    let digest = |module: &str| server.get_version(module, "v1.0.0").digest;
+    let table = |rows: &[&str]| {
+        let mut out = String::from("MODULE  VERSION  DIGEST\n");
+        for module in rows {
+            out.push_str(&format!("{module:<6}  v1.0.0   {}\n", digest(module)));
+        }
+        out
+    };
+    assert_eq!(
+        server.spoke(&["deps", "events@v1.0.0"]).success(),
+        table(&["user"])
+    );
+    assert_eq!(
+        server.spoke(&["deps", "events", "--transitive"]).success(),
+        table(&["common", "user"])
+    );
+    assert_eq!(
+        server
+            .spoke(&["deps", "common@latest", "--dependents"])
+            .success(),
+        table(&["user"])
+    );
+    assert_eq!(
+        server
+            .spoke(&["deps", "common", "--dependents", "--transitive"])
+            .success(),
+        table(&["events", "user"])
+    );
+    // Nothing to list prints nothing.
+    assert_eq!(server.spoke(&["deps", "common"]).success(), "");
+
+    let json: Value = serde_json::from_str(
+        server
+            .spoke(&["deps", "events", "--transitive", "--format", "json"])
+            .success(),
+    )
+    .unwrap();
+    assert_eq!(json["module_name"], "events");
+    assert_eq!(json["transitive"], true);
+    assert_eq!(json["dependencies"][0]["module_name"], "common");
+    assert_eq!(json["dependencies"][1]["digest"], digest("user"));
+    let json: Value = serde_json::from_str(
+        server
+            .spoke(&["--json", "deps", "user", "--dependents"])
+            .success(),
+    )
+    .unwrap();
+    assert_eq!(json["dependents"][0]["module_name"], "events");
+
+    let dot = server
+        .spoke(&["deps", "events@v1.0.0", "--format", "dot"])
+        .success()
+        .to_owned();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(
+        dot.contains("\"events@v1.0.0\" -> \"user@v1.0.0\";"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"user@v1.0.0\" -> \"common@v1.0.0\";"),
+        "{dot}"
+    );
+
+    assert_eq!(
+        server
+            .spoke(&["deps", "common", "--dependents", "--format", "dot"])
+            .code,
+        Some(2)
+    );
+    assert_eq!(
+        server.spoke(&["deps", "ghost"]).failure(),
+        "error: module ghost not found (MODULE_NOT_FOUND)"
+    );
+    assert!(
+        server
+            .spoke(&["deps", "user@v9.0.0"])
+            .failure()
+            .ends_with("(VERSION_NOT_FOUND)")
+    );
+    assert!(
+        server
+            .spoke(&["deps", "User@1"])
+            .failure()
+            .starts_with("error: bad module reference \"User@1\"")
+    );
+}
+
+#[test]
+fn help_documents_the_new_commands() {
+    let text = spoke(&["validate", "--help"]).success().to_owned();
+    assert!(text.contains("path:line:column: message"), "{text}");
+    let text = spoke(&["lint", "--help"]).success().to_owned();
+    assert!(text.contains("100 violations found"), "{text}");
+    assert!(text.contains("buf.yaml"), "{text}");
+    let text = spoke(&["deps", "--help"]).success().to_owned();
+    assert!(text.contains("--dependents"), "{text}");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use thiserror::Error;
 
-use crate::wire::ErrorBody;
+use crate::wire::{DiagnosticBody, ErrorBody};
 
 /// Everything a [`Client`](crate::Client) call can fail with.
 #[derive(Debug, Error)]
@@ -59,6 +59,22 @@ impl ClientError {
     /// True for a 404 answer (unknown module, version or file).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// The compile errors of a `COMPILE_FAILED` answer (a push or a validate
+    /// whose files do not compile): `details.diagnostics`. `None` for any
+    /// other error, or when the details are not diagnostics.
+    pub fn diagnostics(&self) -> Option<Vec<DiagnosticBody>> {
+        match self {
+            Self::Api {
+                code,
+                details: Some(details),
+                ..
+            } if code == "COMPILE_FAILED" => {
+                serde_json::from_value(details.get("diagnostics")?.clone()).ok()
+            }
+            _ => None,
+        }
     }
 }
 
@@ -174,6 +190,34 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn exposes_compile_diagnostics() {
+        let body = br#"{"error":"a.proto:3:1: boom","code":"COMPILE_FAILED","details":{"diagnostics":[{"path":"a.proto","line":3,"column":1,"message":"boom","kind":"syntax"}]}}"#;
+        let diagnostics = api_error(StatusCode::UNPROCESSABLE_ENTITY, body)
+            .diagnostics()
+            .unwrap();
+        assert_eq!(diagnostics.len(), 1);
+        assert_eq!(
+            (diagnostics[0].path.as_str(), diagnostics[0].line),
+            ("a.proto", 3)
+        );
+        assert!(diagnostics[0].suggested_modules.is_empty());
+
+        // Other codes, and details of another shape, have none.
+        let body = br#"{"error":"x","code":"VERSION_CONFLICT","details":{"diagnostics":[]}}"#;
+        assert!(
+            api_error(StatusCode::CONFLICT, body)
+                .diagnostics()
+                .is_none()
+        );
+        let body = br#"{"error":"x","code":"COMPILE_FAILED","details":{"diagnostics":7}}"#;
+        assert!(
+            api_error(StatusCode::UNPROCESSABLE_ENTITY, body)
+                .diagnostics()
+                .is_none()
+        );
     }
 
     #[test]

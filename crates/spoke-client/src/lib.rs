@@ -34,7 +34,8 @@
 //!
 //! Reads (`GET`) are retried on transport errors and `503 Service
 //! Unavailable`, up to three attempts with a short exponential backoff;
-//! writes are never retried.
+//! writes are never retried. `validate` stores nothing, but it is a `POST`
+//! and follows the write rule.
 #![forbid(unsafe_code)]
 
 mod endpoint;
@@ -53,8 +54,10 @@ pub use error::ClientError;
 /// The JSON bodies of the REST API, shared with the server.
 pub use spoke_rest::wire;
 pub use spoke_rest::wire::{
-    CreateModuleRequest, ErrorBody, FileBody, ModuleBody, ModuleList, PushRequest, SourceInfoBody,
-    VersionBody, VersionList, VersionSummaryBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, ErrorBody, FileBody,
+    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
+    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
 
 /// The page size the `list_all_*` helpers ask for: the server's maximum.
@@ -208,16 +211,93 @@ impl Client {
         module: &str,
         version: &str,
     ) -> Result<VersionBody, ClientError> {
-        let url = self.url(
-            &[
-                Fixed("modules"),
-                Value(module),
-                Fixed("versions"),
-                Value(version),
-            ],
-            &[],
-        )?;
+        let url = self.version_url(module, version, None, &[])?;
         decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/dependencies`: the version's direct dependencies (by module
+    /// name) or, with `transitive`, its whole dependency closure in
+    /// topological order (every version after the versions it depends on).
+    pub async fn dependencies(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Result<DependenciesBody, ClientError> {
+        let query = transitive_query(transitive);
+        let url = self.version_url(module, version, Some("dependencies"), query)?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/dependents`: the versions that depend on this one directly or,
+    /// with `transitive`, through others.
+    pub async fn dependents(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Result<DependentsBody, ClientError> {
+        let query = transitive_query(transitive);
+        let url = self.version_url(module, version, Some("dependents"), query)?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/lockfile`: every pin of the closure with its digest.
+    pub async fn lockfile(&self, module: &str, version: &str) -> Result<LockfileBody, ClientError> {
+        let url = self.version_url(module, version, Some("lockfile"), &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/graph`: the dependency graph of the version's closure.
+    pub async fn graph(&self, module: &str, version: &str) -> Result<GraphBody, ClientError> {
+        let url = self.version_url(module, version, Some("graph"), &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/graph?format=dot`: the same graph in Graphviz's DOT language.
+    pub async fn graph_dot(&self, module: &str, version: &str) -> Result<String, ClientError> {
+        let url = self.version_url(module, version, Some("graph"), &[("format", "dot")])?;
+        let answer = self.get(url, None).await?;
+        String::from_utf8(answer.body).map_err(|e| ClientError::Decode {
+            url: answer.url.to_string(),
+            reason: format!("the DOT text is not UTF-8: {e}"),
+        })
+    }
+
+    /// `GET …/image`: the compiled image, an encoded `FileDescriptorSet`
+    /// of the version and its closure with source info.
+    pub async fn image(&self, module: &str, version: &str) -> Result<Vec<u8>, ClientError> {
+        let url = self.version_url(module, version, Some("image"), &[])?;
+        Ok(self.get(url, None).await?.body)
+    }
+
+    /// `GET …/image?format=json`: the image as protobuf JSON.
+    pub async fn image_json(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        let url = self.version_url(module, version, Some("image"), &[("format", "json")])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `GET …/symbols`: the packages, messages, fields, enums, services and
+    /// methods the version's own files define.
+    pub async fn symbols(&self, module: &str, version: &str) -> Result<SymbolsBody, ClientError> {
+        let url = self.version_url(module, version, Some("symbols"), &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// `POST /api/v1/validate`: compiles files against stored dependencies,
+    /// storing nothing. Files that do not compile are an
+    /// [`ClientError::Api`] with status 422 and code `COMPILE_FAILED`, whose
+    /// [`diagnostics`](ClientError::diagnostics) say what is wrong.
+    pub async fn validate(
+        &self,
+        request: &ValidateRequest,
+    ) -> Result<ValidateResponse, ClientError> {
+        let url = self.url(&[Fixed("api"), Fixed("v1"), Fixed("validate")], &[])?;
+        decode(&self.send_json(Method::POST, url, request).await?)
     }
 
     /// `GET /modules/{module}/versions`: one page of versions, newest first.
@@ -299,6 +379,24 @@ impl Client {
         )
     }
 
+    /// `/modules/{module}/versions/{version}` and an optional view below it.
+    fn version_url(
+        &self,
+        module: &str,
+        version: &str,
+        view: Option<&'static str>,
+        query: &[(&str, &str)],
+    ) -> Result<Url, ClientError> {
+        let mut segments = vec![
+            Fixed("modules"),
+            Value(module),
+            Fixed("versions"),
+            Value(version),
+        ];
+        segments.extend(view.map(Fixed));
+        self.url(&segments, query)
+    }
+
     fn url(
         &self,
         segments: &[endpoint::Segment<'_>],
@@ -374,6 +472,14 @@ fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, ClientError> {
         url: answer.url.to_string(),
         reason: e.to_string(),
     })
+}
+
+fn transitive_query(transitive: bool) -> &'static [(&'static str, &'static str)] {
+    if transitive {
+        &[("transitive", "true")]
+    } else {
+        &[]
+    }
 }
 
 fn page_query<'a>(limit: Option<&'a str>, cursor: Option<&'a str>) -> Vec<(&'static str, &'a str)> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use spoke_client::{Client, ClientError, FileBody, PushRequest, SourceInfoBody};
+use spoke_client::{Client, ClientError, FileBody, PushRequest, SourceInfoBody, ValidateRequest};
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
 use spoke_storage_fs::FsStore;
@@ -65,6 +65,8 @@ fn push_request(version: &str, files: &[(&str, &str)], dependencies: &[&str]) ->
 }
 
 const COMMON: &str = "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";
+/// Pushes are compiled, so a second file must not redefine `common.Id`.
+const ODD: &str = "syntax = \"proto3\";\npackage common.odd;\nmessage Odd {}\n";
 const USER: &str = "syntax = \"proto3\";\npackage user;\nimport \"common/common.proto\";\nmessage User { common.Id id = 1; }\n";
 
 #[tokio::test]
@@ -107,7 +109,7 @@ async fn modules_versions_and_files_round_trip() {
     // A version with `+` and a file path with a space and nested segments.
     let files = [
         ("common/common.proto", COMMON),
-        ("common/odd dir/a b.proto", COMMON),
+        ("common/odd dir/a b.proto", ODD),
     ];
     let request = push_request("1.0.0-rc.1+b7", &files, &[]);
     let (created, version) = client.push("common", &request).await.unwrap();
@@ -144,7 +146,7 @@ async fn modules_versions_and_files_round_trip() {
         .unwrap();
     assert_eq!(
         (file.path.as_str(), file.content.as_str()),
-        ("common/odd dir/a b.proto", COMMON)
+        ("common/odd dir/a b.proto", ODD)
     );
     let raw = client
         .get_file_raw("common", "1.0.0-rc.1+b7", "common/common.proto")
@@ -219,6 +221,184 @@ async fn api_errors_carry_status_code_and_message() {
         (err.status(), err.code()),
         (Some(400), Some("INVALID_MODULE_NAME"))
     );
+}
+
+fn files(files: &[(&str, &str)]) -> Vec<FileBody> {
+    push_request("v0.0.0", files, &[]).files
+}
+
+#[tokio::test]
+async fn dependency_views_image_and_symbols() {
+    let server = start().await;
+    let client = &server.client;
+    let mut request = push_request("v1.0.0", &[("common/common.proto", COMMON)], &[]);
+    request.create_module = true;
+    let (_, common) = client.push("common", &request).await.unwrap();
+    let mut request = push_request("v1.0.0", &[("user/user.proto", USER)], &["common"]);
+    request.create_module = true;
+    let (_, user) = client.push("user", &request).await.unwrap();
+    let events = "syntax = \"proto3\";\npackage events;\nimport \"user/user.proto\";\nmessage Created { user.User user = 1; }\n";
+    let mut request = push_request("v1.0.0", &[("events/events.proto", events)], &["user"]);
+    request.create_module = true;
+    client.push("events", &request).await.unwrap();
+
+    let direct = client
+        .dependencies("events", "latest", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        (direct.version.as_str(), direct.transitive),
+        ("v1.0.0", false)
+    );
+    let names: Vec<&str> = direct
+        .dependencies
+        .iter()
+        .map(|p| p.module_name.as_str())
+        .collect();
+    assert_eq!(names, ["user"]);
+    let closure = client.dependencies("events", "v1.0.0", true).await.unwrap();
+    let pins: Vec<(&str, &str)> = closure
+        .dependencies
+        .iter()
+        .map(|p| (p.module_name.as_str(), p.digest.as_str()))
+        .collect();
+    // Topological: common before user, which depends on it.
+    assert_eq!(
+        pins,
+        [
+            ("common", common.digest.as_str()),
+            ("user", user.digest.as_str())
+        ]
+    );
+
+    let dependents = client.dependents("common", "v1.0.0", false).await.unwrap();
+    let names: Vec<&str> = dependents
+        .dependents
+        .iter()
+        .map(|p| p.module_name.as_str())
+        .collect();
+    assert_eq!(names, ["user"]);
+    let dependents = client.dependents("common", "v1.0.0", true).await.unwrap();
+    let names: Vec<&str> = dependents
+        .dependents
+        .iter()
+        .map(|p| p.module_name.as_str())
+        .collect();
+    assert_eq!(names, ["events", "user"]);
+
+    let lock = client.lockfile("user", "v1.0.0").await.unwrap();
+    assert_eq!(lock.digest, user.digest);
+    assert_eq!(lock.dependencies.len(), 1);
+    assert_eq!(lock.dependencies[0].digest, common.digest);
+
+    let graph = client.graph("events", "v1.0.0").await.unwrap();
+    assert_eq!(graph.root, "events@v1.0.0");
+    assert_eq!(graph.nodes.len(), 3);
+    assert!(
+        graph
+            .edges
+            .iter()
+            .any(|e| e.from == "user@v1.0.0" && e.to == "common@v1.0.0")
+    );
+    let dot = client.graph_dot("events", "v1.0.0").await.unwrap();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(
+        dot.contains("\"events@v1.0.0\" -> \"user@v1.0.0\""),
+        "{dot}"
+    );
+
+    let image = client.image("user", "v1.0.0").await.unwrap();
+    assert!(!image.is_empty());
+    let json = client.image_json("user", "v1.0.0").await.unwrap();
+    let names: Vec<&str> = json["file"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["common/common.proto", "user/user.proto"]);
+
+    let symbols = client.symbols("user", "v1.0.0").await.unwrap();
+    assert!(
+        symbols
+            .symbols
+            .iter()
+            .any(|s| s.full_name == "user.User" && s.kind == "message"),
+        "{symbols:?}"
+    );
+
+    let err = client.graph("events", "v9.0.0").await.unwrap_err();
+    assert_eq!(err.code(), Some("VERSION_NOT_FOUND"));
+    assert!(
+        client
+            .dependencies("nope", "latest", true)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+}
+
+#[tokio::test]
+async fn validate_compiles_without_storing() {
+    let server = start().await;
+    let client = &server.client;
+    let mut request = push_request("v1.0.0", &[("common/common.proto", COMMON)], &[]);
+    request.create_module = true;
+    client.push("common", &request).await.unwrap();
+
+    let ok = client
+        .validate(&ValidateRequest {
+            files: files(&[("user/user.proto", USER)]),
+            dependencies: vec!["common".to_owned()],
+        })
+        .await
+        .unwrap();
+    assert!(ok.valid);
+    assert_eq!(ok.dependencies, ["common@v1.0.0"]);
+    let providers: Vec<(&str, &str)> = ok
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.provider.as_str()))
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            ("common/common.proto", "common@v1.0.0"),
+            ("user/user.proto", "request")
+        ]
+    );
+
+    // Without the dependency the import is unresolved: 422 with diagnostics.
+    let err = client
+        .validate(&ValidateRequest {
+            files: files(&[("user/user.proto", USER)]),
+            dependencies: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(422), Some("COMPILE_FAILED"))
+    );
+    let diagnostics = err.diagnostics().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let d = &diagnostics[0];
+    assert_eq!(
+        (d.path.as_str(), d.line, d.kind.as_str()),
+        ("user/user.proto", 3, "unresolved_import")
+    );
+    assert_eq!(d.suggested_modules, ["common"]);
+
+    let err = client
+        .validate(&ValidateRequest {
+            files: files(&[("a.proto", COMMON)]),
+            dependencies: vec!["ghost".to_owned()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("UNKNOWN_DEPENDENCY"));
+    assert!(err.diagnostics().is_none());
+    assert_eq!(client.list_all_versions("common").await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -313,6 +493,31 @@ async fn reads_are_retried_on_503() {
         .unwrap_err();
     assert_eq!(err.code(), Some("STORAGE_UNAVAILABLE"));
     assert_eq!(count.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn views_are_reads_and_retried() {
+    const CLOSURE: &str =
+        r#"{"module_name":"user","version":"v1.0.0","transitive":true,"dependencies":[]}"#;
+    let (base, count) = scripted(vec![(503, UNAVAILABLE), (200, CLOSURE)]).await;
+    let client = Client::new(&base).unwrap();
+    let body = client.dependencies("user", "v1.0.0", true).await.unwrap();
+    assert!(body.transitive);
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+
+    // validate is a POST: not retried.
+    let (base, count) = scripted(vec![(503, UNAVAILABLE)]).await;
+    let request = ValidateRequest {
+        files: files(&[("a.proto", COMMON)]),
+        dependencies: vec![],
+    };
+    let err = Client::new(&base)
+        .unwrap()
+        .validate(&request)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(count.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -1,0 +1,129 @@
+//! Compiling a local directory of `.proto` files, shared by `validate` and
+//! `lint`: the directory's files are the roots, `-I` directories and the
+//! closures of `--dep` modules provide what they import.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow};
+use spoke_client::Client;
+use spoke_domain::{DependencyPin, DependencyRef, ProtoFile};
+use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
+
+use crate::{closure, push};
+
+/// The flags that say what to compile.
+#[derive(clap::Args)]
+pub struct Sources {
+    /// Directory holding the .proto files to check; their paths relative to
+    /// it are their import paths.
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// A directory whose .proto files may be imported but are not checked
+    /// themselves (like protoc's -I). Repeatable; the first one providing a
+    /// path wins.
+    #[arg(short = 'I', long = "include", value_name = "PATH")]
+    pub includes: Vec<PathBuf>,
+    /// A registry module whose files (with its whole dependency closure) may
+    /// be imported: `module@version`, `module@latest` or `module`.
+    /// Repeatable.
+    #[arg(long = "dep", value_name = "MODULE@VERSION")]
+    pub dependencies: Vec<String>,
+}
+
+/// The outcome of a local compilation.
+pub struct Local {
+    /// The `--dep` modules as pinned now, `module@version`.
+    pub dependencies: Vec<String>,
+    pub compiled: Result<Compiled, Vec<Diagnostic>>,
+}
+
+/// The compiler needs a pin for every file that is not a root; the `-I`
+/// files get this one, which shows in messages about them (e.g. an
+/// ambiguous import).
+const INCLUDE_PIN: &str = "include@v0.0.0";
+
+/// Reads the sources, fetches the `--dep` closures and compiles. Compile
+/// errors are an `Ok` outcome; unreadable files, bad `--dep` values and
+/// registry errors are `Err`.
+pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
+    // Parse every --dep before any I/O, so a typo fails fast.
+    let references = sources
+        .dependencies
+        .iter()
+        .map(|text| DependencyRef::parse(text).with_context(|| format!("bad --dep {text:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    let files = push::read_protos(&sources.dir)?;
+    let mut request = CompileRequest {
+        files,
+        dependencies: Vec::new(),
+    };
+    if let Some(includes) = read_includes(&sources.includes)? {
+        request.dependencies.push(includes);
+    }
+    let mut pinned = Vec::new();
+    let mut fetched = HashSet::new();
+    for reference in references {
+        let version = closure::version_segment(&reference.version);
+        let versions = closure::fetch(client, reference.module.as_str(), version, true)
+            .await
+            .with_context(|| format!("cannot fetch --dep {reference}"))?;
+        for (i, version) in versions.iter().enumerate() {
+            let pin = format!("{}@{}", version.module_name, version.version);
+            if i == 0 {
+                pinned.push(pin.clone());
+            }
+            // Closures of several --dep values overlap; each version once.
+            if !fetched.insert(pin.clone()) {
+                continue;
+            }
+            request.dependencies.push(DependencyFiles {
+                pin: DependencyPin::parse(&pin)
+                    .map_err(|e| anyhow!("the registry sent an unusable version {pin}: {e}"))?,
+                files: closure::checked_files(version)?,
+            });
+        }
+    }
+    Ok(Local {
+        dependencies: pinned,
+        compiled: spoke_schema::compile(&request),
+    })
+}
+
+/// The files of the `-I` directories as one provider, the first directory
+/// providing a path winning (protoc's rule), or `None` without `-I`.
+fn read_includes(includes: &[PathBuf]) -> Result<Option<DependencyFiles>> {
+    if includes.is_empty() {
+        return Ok(None);
+    }
+    let mut files: BTreeMap<String, ProtoFile> = BTreeMap::new();
+    for dir in includes {
+        for file in push::read_protos(dir)? {
+            files.entry(file.path.to_string()).or_insert(file);
+        }
+    }
+    Ok(Some(DependencyFiles {
+        pin: DependencyPin::parse(INCLUDE_PIN)?,
+        files: files.into_values().collect(),
+    }))
+}
+
+/// Where an image file came from: `local` (DIR), `include` (a `-I`
+/// directory), `module@version` (a `--dep` closure) or `well-known`.
+pub fn provider_label(provider: &Provider) -> String {
+    match provider {
+        Provider::Own => "local".to_owned(),
+        Provider::WellKnown => "well-known".to_owned(),
+        Provider::Dependency(pin) => match pin.to_string() {
+            pin if pin == INCLUDE_PIN => "include".to_owned(),
+            pin => pin,
+        },
+    }
+}
+
+/// The one-line error of a directory that does not compile, after its
+/// diagnostics were printed.
+pub fn not_compiling(dir: &Path, count: usize) -> String {
+    let noun = if count == 1 { "error" } else { "errors" };
+    format!("{} does not compile ({count} {noun})", dir.display())
+}
