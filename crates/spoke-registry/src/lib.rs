@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{StreamExt, TryStreamExt};
 use spoke_cache::{L1Cache, Weigh};
 use spoke_domain::{
     DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits, Module, ModuleName,
@@ -27,9 +26,6 @@ pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
-
-/// Blob writes of one push in flight at once.
-const BLOB_WRITE_CONCURRENCY: usize = 16;
 
 /// How a registry is set up.
 #[derive(Debug, Clone, Copy)]
@@ -277,7 +273,7 @@ impl Registry {
             .map(|(entry, content)| (entry.digest, content.clone()))
             .collect();
         blobs.push((image_digest, artifacts.image));
-        let blobs = self.put_blobs(blobs);
+        let blobs = async { Ok(self.blobs.put_many(blobs).await?) };
         futures::future::try_join(create, blobs).await?;
         match self
             .meta
@@ -301,22 +297,6 @@ impl Registry {
             }
             InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
         }
-    }
-
-    /// Stores blobs several at a time: each write waits on the disk or the
-    /// network, and concurrent waits overlap (a journaling filesystem
-    /// commits concurrent fsyncs together; object stores take parallel
-    /// uploads).
-    async fn put_blobs(&self, blobs: Vec<(Digest, Bytes)>) -> Result<(), RegistryError> {
-        futures::stream::iter(
-            blobs
-                .into_iter()
-                .map(|(digest, content)| async move { self.blobs.put(&digest, content).await }),
-        )
-        .buffer_unordered(BLOB_WRITE_CONCURRENCY)
-        .try_collect::<()>()
-        .await?;
-        Ok(())
     }
 
     /// Decides a push of a version that already exists: identical content is

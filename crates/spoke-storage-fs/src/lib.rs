@@ -34,9 +34,16 @@
 //! # Guarantees
 //!
 //! - **Atomic writes.** Every file is written to a unique temp file under
-//!   `tmp/`, fsynced, then published in one step, and the directory it lands
-//!   in is fsynced. A crash leaves either no file or a complete one; stray temp
-//!   files are removed the next time the store opens.
+//!   `tmp/`, made durable, then published in one step (rename or hard link),
+//!   and the publication made durable. A crash leaves either no file or a
+//!   complete one; stray temp files are removed the next time the store
+//!   opens. Files that go together (the blobs of a push; a version's symbols
+//!   file and edges) are a batch: all its temp files are made durable before
+//!   any is published, then the directories that gained entries. On Linux
+//!   each of the two steps is one `syncfs` of the store's filesystem rather
+//!   than an fsync per file and directory, which is what a push costs on a
+//!   real disk (it also flushes other writes pending on that filesystem: a
+//!   dedicated volume keeps pushes from paying for them).
 //! - **Exclusive creates.** Module records and version manifests are published
 //!   with a hard link, which fails when the target exists, so of two
 //!   concurrent inserts of one version exactly one wins. Blobs are renamed into
@@ -73,7 +80,7 @@
 
 mod record;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
@@ -274,9 +281,12 @@ impl BlobStore for FsStore {
     }
 
     async fn put(&self, digest: &Digest, content: Bytes) -> Result<(), StorageError> {
-        let digest = *digest;
-        self.blocking(move |inner| inner.put_blob(&digest, &content))
-            .await
+        let blobs = [(*digest, content)];
+        self.blocking(move |inner| inner.put_blobs(&blobs)).await
+    }
+
+    async fn put_many(&self, blobs: Vec<(Digest, Bytes)>) -> Result<(), StorageError> {
+        self.blocking(move |inner| inner.put_blobs(&blobs)).await
     }
 
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError> {
@@ -308,7 +318,7 @@ impl Inner {
             return Err(StorageError::ModuleExists(new.name.clone()));
         }
         let record = ModuleRecord::new(&new.name, &new.description, now);
-        let temp = self.write_temp("module", &to_json(&record)?)?;
+        let temp = self.write_temp("module", &to_json(&record)?, Sync::Now)?;
         if !publish_new(temp, &dir, &file)? {
             return Err(StorageError::ModuleExists(new.name.clone()));
         }
@@ -404,11 +414,8 @@ impl Inner {
     /// Writes and makes durable what must exist before `manifest` is
     /// published: its symbols file and one reverse edge per dependency; and
     /// writes the manifest's temp file (naming the symbols file by its
-    /// SHA-256), ready to publish. Returns the paths staged and that file.
-    ///
-    /// The files are independent of each other, so they are written on
-    /// threads of their own: their fsyncs overlap rather than queue, which
-    /// is most of what a push costs on a real disk.
+    /// SHA-256), durable and ready to publish. Returns the paths staged and
+    /// that file. One batch (see [`Inner::publish_batch`]).
     fn stage(
         &self,
         manifest: &VersionManifest,
@@ -418,36 +425,85 @@ impl Inner {
         let sha = Digest::of(&content);
         let record = to_json(&ManifestRecord::from_manifest(manifest, &sha))?;
         let symbols_dir = self.module_dir(&manifest.module)?.join(SYMBOLS_DIR);
-        let mut staged = vec![(
-            symbols_dir.join(symbols_file_name(&manifest.version, &sha)?),
-            symbols_dir,
-            content,
-        )];
+        let mut staged = vec![Staged {
+            file: symbols_dir.join(symbols_file_name(&manifest.version, &sha)?),
+            dir: symbols_dir,
+            temp: self.write_temp("symbols", &content, Sync::InBatch)?,
+        }];
         for pin in &manifest.dependencies {
             let dir = self
                 .dependents_dir(pin)?
                 .join(component(manifest.module.as_str())?);
-            let file = dir.join(component(&edge_name(&manifest.version, &manifest.digest))?);
-            staged.push((file, dir, Vec::new()));
-        }
-        let (published, temp) = std::thread::scope(|scope| {
-            let workers: Vec<_> = staged
-                .iter()
-                .map(|(file, dir, content)| {
-                    scope.spawn(move || {
-                        publish_shared(self.write_temp("staged", content)?, dir, file)
-                    })
-                })
-                .collect();
-            let temp = self.write_temp("version", &record);
-            let published: Result<(), StorageError> = workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            staged.push(Staged {
+                file: dir.join(component(&edge_name(&manifest.version, &manifest.digest))?),
+                dir,
+                temp: self.write_temp("edge", &[], Sync::InBatch)?,
             });
-            (published, temp)
-        });
-        published?;
-        Ok((staged.into_iter().map(|(file, ..)| file).collect(), temp?))
+        }
+        let manifest_temp = self.write_temp("version", &record, Sync::Now)?;
+        let paths = staged.iter().map(|s| s.file.clone()).collect();
+        self.publish_batch(staged, Publish::Link)?;
+        Ok((paths, manifest_temp))
+    }
+
+    /// Publishes files whose name determines their content (blobs, symbols
+    /// files, edges), so an existing target is the same file and is kept.
+    ///
+    /// Durability in two steps (see [`Inner::make_durable`]): every temp file
+    /// before any name points at it (a published name never shows
+    /// incomplete content, even after a crash), then every directory that
+    /// gained an entry.
+    fn publish_batch(&self, staged: Vec<Staged>, how: Publish) -> Result<(), StorageError> {
+        if staged.is_empty() {
+            return Ok(());
+        }
+        self.make_durable(staged.iter().map(|s| s.temp.path.as_path()), sync_file)?;
+        let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+        for Staged { file, dir, temp } in staged {
+            create_dirs(&dir, &mut |parent| {
+                dirs.insert(parent.to_path_buf());
+                Ok(())
+            })
+            .map_err(|e| io_error(&dir, e))?;
+            let published = match how {
+                Publish::Rename => fs::rename(&temp.path, &file),
+                Publish::Link => match fs::hard_link(&temp.path, &file) {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+                    other => other,
+                },
+            };
+            published.map_err(|e| io_error(&file, e))?;
+            // A renamed temp file is gone; a linked one is removed on drop.
+            if how == Publish::Rename {
+                temp.disarm();
+            }
+            // Synced even when the target existed: it may be another
+            // writer's, not yet durable, and the caller relies on it.
+            dirs.insert(dir);
+        }
+        self.make_durable(dirs.iter().map(PathBuf::as_path), sync_dir)
+    }
+
+    /// Makes the files or directories of a batch durable. On Linux one
+    /// `syncfs` does it for the whole filesystem however many there are —
+    /// an fsync per file is what a push costs on a real disk; elsewhere
+    /// `sync` runs on each.
+    #[cfg(target_os = "linux")]
+    fn make_durable<'a>(
+        &self,
+        _paths: impl Iterator<Item = &'a Path>,
+        _sync: fn(&Path) -> io::Result<()>,
+    ) -> Result<(), StorageError> {
+        rustix::fs::syncfs(&self._lock).map_err(|e| io_error(&self.root, e.into()))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn make_durable<'a>(
+        &self,
+        mut paths: impl Iterator<Item = &'a Path>,
+        sync: fn(&Path) -> io::Result<()>,
+    ) -> Result<(), StorageError> {
+        paths.try_for_each(|path| sync(path).map_err(|e| io_error(path, e)))
     }
 
     fn read_manifest(
@@ -605,18 +661,24 @@ impl Inner {
             .insert(summary.version.clone(), summary);
     }
 
-    fn put_blob(&self, digest: &Digest, content: &[u8]) -> Result<(), StorageError> {
-        let path = self.blob_path(digest)?;
-        // Content addressing: an existing blob already has this content.
-        if path.try_exists().map_err(|e| io_error(&path, e))? {
-            return Ok(());
+    /// Stores blobs not yet present, as one batch.
+    fn put_blobs(&self, blobs: &[(Digest, Bytes)]) -> Result<(), StorageError> {
+        let mut staged: Vec<Staged> = Vec::new();
+        for (digest, content) in blobs {
+            let file = self.blob_path(digest)?;
+            // Content addressing: an existing blob already has this content.
+            if file.try_exists().map_err(|e| io_error(&file, e))?
+                || staged.iter().any(|s| s.file == file)
+            {
+                continue;
+            }
+            staged.push(Staged {
+                file,
+                dir: self.blob_dir(digest)?,
+                temp: self.write_temp("blob", content, Sync::InBatch)?,
+            });
         }
-        let temp = self.write_temp("blob", content)?;
-        let dir = self.blob_dir(digest)?;
-        create_dir_durable(&dir).map_err(|e| io_error(&dir, e))?;
-        fs::rename(&temp.path, &path).map_err(|e| io_error(&path, e))?;
-        temp.disarm();
-        sync_dir(&dir).map_err(|e| io_error(&dir, e))
+        self.publish_batch(staged, Publish::Rename)
     }
 
     fn get_blob(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError> {
@@ -632,7 +694,7 @@ impl Inner {
     /// writable and readable right now.
     fn probe(&self) -> Result<(), StorageError> {
         const PROBE: &[u8] = b"spoke health probe\n";
-        let temp = self.write_temp("probe", PROBE)?;
+        let temp = self.write_temp("probe", PROBE, Sync::Now)?;
         let read = fs::read(&temp.path).map_err(|e| io_error(&temp.path, e))?;
         if read != PROBE {
             return Err(StorageError::Unavailable {
@@ -645,9 +707,9 @@ impl Inner {
         fs::remove_file(&path).map_err(|e| io_error(&path, e))
     }
 
-    /// Writes `content` to a new temp file under `tmp/` and flushes it to
-    /// disk. The file is removed again unless it is published.
-    fn write_temp(&self, kind: &str, content: &[u8]) -> Result<TempFile, StorageError> {
+    /// Writes `content` to a new temp file under `tmp/`, flushed to disk
+    /// with `Sync::Now`. The file is removed again unless it is published.
+    fn write_temp(&self, kind: &str, content: &[u8], sync: Sync) -> Result<TempFile, StorageError> {
         let seq = self.next_temp.fetch_add(1, Ordering::Relaxed);
         let path = self
             .root
@@ -660,7 +722,10 @@ impl Inner {
             .map_err(|e| io_error(&path, e))?;
         let temp = TempFile { path, armed: true };
         file.write_all(content)
-            .and_then(|()| file.sync_all())
+            .and_then(|()| match sync {
+                Sync::Now => file.sync_all(),
+                Sync::InBatch => Ok(()),
+            })
             .map_err(|e| io_error(&temp.path, e))?;
         Ok(temp)
     }
@@ -789,21 +854,50 @@ fn publish_new(temp: TempFile, dir: &Path, dest: &Path) -> Result<bool, StorageE
     }
 }
 
-/// Publishes `temp` as `dest` unless it exists. Only for files whose name
-/// determines their content (symbols files, edges), so an existing file is
-/// the same file.
-fn publish_shared(temp: TempFile, dir: &Path, dest: &Path) -> Result<(), StorageError> {
-    if publish_new(temp, dir, dest)? {
-        return Ok(());
-    }
-    // The existing file may be another writer's that is not yet durable, and
-    // the caller is about to rely on it.
-    sync_dir(dir).map_err(|e| io_error(dir, e))
+/// When a temp file must be on disk.
+#[derive(Clone, Copy)]
+enum Sync {
+    /// Before `write_temp` returns.
+    Now,
+    /// When its batch is published (see [`Inner::publish_batch`]).
+    InBatch,
+}
+
+/// How a batch puts its files in place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    /// Move the temp file (blobs: the last writer of a digest wins, and all
+    /// write the same bytes).
+    Rename,
+    /// Hard-link it, keeping an existing target (symbols files and edges,
+    /// which a concurrent writer of the same version may share).
+    Link,
+}
+
+/// A temp file of a batch and where it goes.
+struct Staged {
+    file: PathBuf,
+    dir: PathBuf,
+    temp: TempFile,
+}
+
+fn sync_file(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
 }
 
 /// Creates `dir` and any missing parents, syncing each parent that gained an
 /// entry so the new directories survive a crash.
 fn create_dir_durable(dir: &Path) -> io::Result<()> {
+    create_dirs(dir, &mut |parent| sync_dir(parent))
+}
+
+/// Creates `dir` and any missing parents, calling `gained_entry` with each
+/// parent a directory was created in, so the caller can make the new
+/// directories durable.
+fn create_dirs(
+    dir: &Path,
+    gained_entry: &mut impl FnMut(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     match fs::create_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
@@ -811,7 +905,7 @@ fn create_dir_durable(dir: &Path) -> io::Result<()> {
             let Some(parent) = dir.parent() else {
                 return Err(e);
             };
-            create_dir_durable(parent)?;
+            create_dirs(parent, gained_entry)?;
             match fs::create_dir(dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
@@ -821,7 +915,7 @@ fn create_dir_durable(dir: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     }
     match dir.parent() {
-        Some(parent) => sync_dir(parent),
+        Some(parent) => gained_entry(parent),
         None => Ok(()),
     }
 }

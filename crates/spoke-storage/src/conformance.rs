@@ -127,6 +127,23 @@ async fn blobs_round_trip(blobs: &dyn BlobStore) {
     let empty_digest = Digest::of(&empty);
     blobs.put(&empty_digest, empty.clone()).await.unwrap();
     assert_eq!(blobs.get(&empty_digest).await.unwrap().unwrap(), empty);
+
+    // A batch: new blobs, one twice in the batch, one already stored.
+    let batch: Vec<Bytes> = (0..20)
+        .map(|i| Bytes::from(format!("message M{i} {{}}\n")))
+        .collect();
+    let mut entries: Vec<(Digest, Bytes)> =
+        batch.iter().map(|c| (Digest::of(c), c.clone())).collect();
+    entries.push(entries[0].clone());
+    entries.push((digest, content.clone()));
+    blobs.put_many(entries).await.unwrap();
+    for content in &batch {
+        assert_eq!(
+            blobs.get(&Digest::of(content)).await.unwrap().unwrap(),
+            *content
+        );
+    }
+    blobs.put_many(Vec::new()).await.unwrap();
 }
 
 async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {

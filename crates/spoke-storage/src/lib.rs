@@ -125,6 +125,17 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Storing a blob that exists is a cheap success.
     async fn put(&self, digest: &Digest, content: Bytes) -> Result<(), StorageError>;
 
+    /// Stores several blobs, each under the digest the caller computed from
+    /// it; all are durable when it returns. Backends override it where a
+    /// batch is cheaper than blob by blob (one durability barrier, parallel
+    /// uploads).
+    async fn put_many(&self, blobs: Vec<(Digest, Bytes)>) -> Result<(), StorageError> {
+        for (digest, content) in blobs {
+            self.put(&digest, content).await?;
+        }
+        Ok(())
+    }
+
     /// The blob, verified against its digest (`Corrupt` when it does not
     /// match), or `None` when absent.
     async fn get(&self, digest: &Digest) -> Result<Option<Bytes>, StorageError>;
