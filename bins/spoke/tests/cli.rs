@@ -1262,3 +1262,77 @@ fn help_documents_the_new_commands() {
     let text = spoke(&["deps", "--help"]).success().to_owned();
     assert!(text.contains("--dependents"), "{text}");
 }
+
+/// Acceptance: `spoke lint` and `buf lint` report the same violations —
+/// (path, line, column, rule) — on the lint corpus of spoke-schema, with
+/// buf's STANDARD set from a buf.yaml in the directory. Needs the buf CLI
+/// (`SPOKE_TEST_BUF`, which `cargo xtask test` installs); skips with a note
+/// without it unless `SPOKE_TEST_REQUIRE_PROTOC` is set.
+#[test]
+fn lint_matches_buf_lint_on_the_corpus() {
+    let Some(buf) = std::env::var_os("SPOKE_TEST_BUF").map(PathBuf::from) else {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_BUF does not name the buf CLI"
+        );
+        eprintln!("SPOKE_TEST_BUF is not set; skipping the comparison with buf lint");
+        return;
+    };
+    let corpus =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/spoke-schema/tests/corpus/lint");
+    let work = tempfile::tempdir().unwrap();
+    let module = work.path().join("module");
+    let mut files = Vec::new();
+    for (path, content) in read_tree(&corpus) {
+        files.push((path, String::from_utf8(content).unwrap()));
+    }
+    assert!(files.len() > 10, "the corpus is missing");
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    write_tree(&module, &files);
+    write_tree(
+        &module,
+        &[("buf.yaml", "version: v2\nlint:\n  use:\n    - STANDARD\n")],
+    );
+
+    let findings = |stdout: &str| -> std::collections::BTreeSet<(String, u64, u64, String)> {
+        stdout
+            .lines()
+            .map(|line| {
+                let v: Value = serde_json::from_str(line).unwrap();
+                (
+                    v["path"].as_str().unwrap().to_owned(),
+                    v["start_line"].as_u64().unwrap(),
+                    v["start_column"].as_u64().unwrap(),
+                    v["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let theirs = Command::new(&buf)
+        .args(["lint", "--error-format", "json"])
+        .current_dir(&module)
+        .output()
+        .unwrap();
+    assert_eq!(theirs.status.code(), Some(100), "buf lint: {theirs:?}");
+    let ours = spoke(&["lint", path_str(&module), "--error-format", "json"]);
+    assert_eq!(ours.code, Some(100), "{ours:?}");
+    let (theirs, ours) = (
+        findings(&String::from_utf8(theirs.stdout).unwrap()),
+        findings(&ours.stdout),
+    );
+    assert!(
+        theirs.len() > 50,
+        "buf found only {} violations",
+        theirs.len()
+    );
+    let missing: Vec<_> = theirs.difference(&ours).collect();
+    let extra: Vec<_> = ours.difference(&theirs).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "spoke lint differs from buf lint\nmissing: {missing:#?}\nextra: {extra:#?}"
+    );
+    eprintln!("spoke lint and buf lint agree on {} violations", ours.len());
+}
