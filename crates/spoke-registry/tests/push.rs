@@ -1,52 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The registry's rules over the filesystem backend.
 
-use std::sync::Arc;
+mod support;
 
-use spoke_domain::{
-    DependencyRef, FilePath, Limits, ModuleName, NewModule, PageRequest, ProtoFile, SourceInfo,
-    VersionId, VersionSelector,
-};
-use spoke_registry::{
-    ErrorKind, PushOutcome, PushRequest, Registry, RegistryError, RegistryOptions,
-};
-use spoke_storage_fs::FsStore;
-
-fn registry(root: &std::path::Path, limits: Limits) -> Registry {
-    let store = Arc::new(FsStore::open(root).unwrap());
-    Registry::new(
-        store.clone(),
-        store,
-        RegistryOptions {
-            limits,
-            cache_bytes: 1 << 20,
-        },
-    )
-}
-
-fn name(n: &str) -> ModuleName {
-    ModuleName::parse(n).unwrap()
-}
-
-fn push(module: &str, version: &str, files: &[(&str, &str)], deps: &[&str]) -> PushRequest {
-    PushRequest {
-        module: name(module),
-        version: VersionId::parse(version).unwrap(),
-        files: files
-            .iter()
-            .map(|(p, c)| ProtoFile {
-                path: FilePath::parse(p).unwrap(),
-                content: (*c).to_owned(),
-            })
-            .collect(),
-        dependencies: deps
-            .iter()
-            .map(|d| DependencyRef::parse(d).unwrap())
-            .collect(),
-        source_info: SourceInfo::default(),
-        create_module: None,
-    }
-}
+use spoke_domain::{Limits, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{ErrorKind, PushOutcome, PushRequest, Registry, RegistryError};
+use support::{name, push, registry};
 
 async fn create(registry: &Registry, module: &str) {
     registry

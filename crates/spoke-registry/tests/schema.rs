@@ -2,55 +2,38 @@
 //! Pushes are compiled against their dependency closure; images, symbols and
 //! the dependency views come out of that, over the filesystem backend.
 
-use std::sync::Arc;
+mod support;
 
-use spoke_domain::{
-    DependencyPin, DependencyRef, FilePath, ModuleName, ProtoFile, SourceInfo, SymbolKind,
-    VersionId, VersionSelector,
-};
+use spoke_domain::{DependencyPin, Limits, SymbolKind, VersionId, VersionSelector};
 use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
 use spoke_registry::spoke_schema::{DiagnosticKind, image_json};
-use spoke_registry::{PushRequest, Registry, RegistryError, RegistryOptions};
-use spoke_storage_fs::FsStore;
+use spoke_registry::{PushRequest, Registry, RegistryError};
+use support::{files, name, refs};
 
 fn registry(root: &std::path::Path) -> Registry {
-    let store = Arc::new(FsStore::open(root).unwrap());
-    Registry::new(store.clone(), store, RegistryOptions::default())
-}
-
-fn name(n: &str) -> ModuleName {
-    ModuleName::parse(n).unwrap()
+    support::registry(root, Limits::default())
 }
 
 fn exact(version: &str) -> VersionSelector {
     VersionSelector::Exact(VersionId::parse(version).unwrap())
 }
 
-fn files(files: &[(&str, &str)]) -> Vec<ProtoFile> {
-    files
-        .iter()
-        .map(|(p, c)| ProtoFile {
-            path: FilePath::parse(p).unwrap(),
-            content: (*c).to_owned(),
-        })
-        .collect()
-}
-
-fn refs(deps: &[&str]) -> Vec<DependencyRef> {
-    deps.iter()
-        .map(|d| DependencyRef::parse(d).unwrap())
-        .collect()
-}
-
+/// A push that creates its module if needed.
 fn request(module: &str, version: &str, content: &[(&str, &str)], deps: &[&str]) -> PushRequest {
     PushRequest {
-        module: name(module),
-        version: VersionId::parse(version).unwrap(),
-        files: files(content),
-        dependencies: refs(deps),
-        source_info: SourceInfo::default(),
         create_module: Some(String::new()),
+        ..support::push(module, version, content, deps)
+    }
+}
+
+/// Pushes versions that must be accepted: (module, file, content, dependencies).
+async fn push_all(registry: &Registry, versions: &[(&str, &str, &str, &[&str])]) {
+    for (module, file, content, deps) in versions {
+        registry
+            .push(request(module, "v1.0.0", &[(file, content)], deps))
+            .await
+            .unwrap_or_else(|e| panic!("push of {module}: {e}"));
     }
 }
 
@@ -65,15 +48,7 @@ fn pins(list: &[DependencyPin]) -> Vec<String> {
 async fn an_import_compiles_with_its_dependency_and_is_suggested_without() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path());
-    registry
-        .push(request(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
-        .await
-        .unwrap();
+    push_all(&registry, &[("common", "common/common.proto", COMMON, &[])]).await;
 
     // Without the dependency: 422, the import named, `common` suggested,
     // and nothing stored (not even the module the push would create).
@@ -174,24 +149,14 @@ async fn the_same_path_from_two_modules_is_ambiguous() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path());
     let other = "syntax = \"proto3\";\npackage common;\nmessage Other {}\n";
-    registry
-        .push(request(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
-        .await
-        .unwrap();
-    registry
-        .push(request(
-            "fork",
-            "v1.0.0",
-            &[("common/common.proto", other)],
-            &[],
-        ))
-        .await
-        .unwrap();
+    push_all(
+        &registry,
+        &[
+            ("common", "common/common.proto", COMMON, &[]),
+            ("fork", "common/common.proto", other, &[]),
+        ],
+    )
+    .await;
     let err = registry
         .push(request(
             "user",
@@ -224,17 +189,16 @@ async fn diamond(registry: &Registry) {
     let mid = "syntax = \"proto3\";\npackage mid;\nimport \"base/base.proto\";\nmessage Mid { base.Base b = 1; }\n";
     let side = "syntax = \"proto3\";\npackage side;\nimport \"base/base.proto\";\nmessage Side { base.Base b = 1; }\n";
     let top = "syntax = \"proto3\";\npackage top;\nimport \"mid/mid.proto\";\nimport \"side/side.proto\";\nmessage Top { mid.Mid m = 1; side.Side s = 2; }\n";
-    for (module, file, content, deps) in [
-        ("base", "base/base.proto", base, &[][..]),
-        ("mid", "mid/mid.proto", mid, &["base"][..]),
-        ("side", "side/side.proto", side, &["base@v1.0.0"][..]),
-        ("top", "top/top.proto", top, &["mid", "side"][..]),
-    ] {
-        registry
-            .push(request(module, "v1.0.0", &[(file, content)], deps))
-            .await
-            .unwrap();
-    }
+    push_all(
+        registry,
+        &[
+            ("base", "base/base.proto", base, &[]),
+            ("mid", "mid/mid.proto", mid, &["base"]),
+            ("side", "side/side.proto", side, &["base@v1.0.0"]),
+            ("top", "top/top.proto", top, &["mid", "side"]),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -283,24 +247,14 @@ async fn closures_and_dependents() {
 async fn symbols_are_stored_with_the_version() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path());
-    registry
-        .push(request(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
-        .await
-        .unwrap();
-    registry
-        .push(request(
-            "user",
-            "v1.0.0",
-            &[("user/user.proto", USER)],
-            &["common"],
-        ))
-        .await
-        .unwrap();
+    push_all(
+        &registry,
+        &[
+            ("common", "common/common.proto", COMMON, &[]),
+            ("user", "user/user.proto", USER, &["common"]),
+        ],
+    )
+    .await;
     let (_, symbols) = registry
         .get_symbols(&name("user"), &exact("v1.0.0"))
         .await
@@ -334,15 +288,7 @@ async fn symbols_are_stored_with_the_version() {
 async fn validate_compiles_without_storing() {
     let dir = tempfile::tempdir().unwrap();
     let registry = registry(dir.path());
-    registry
-        .push(request(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
-        .await
-        .unwrap();
+    push_all(&registry, &[("common", "common/common.proto", COMMON, &[])]).await;
     let validated = registry
         .validate(files(&[("user/user.proto", USER)]), &refs(&["common"]))
         .await
