@@ -5,7 +5,7 @@ mod support;
 
 use spoke_domain::{Limits, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{ErrorKind, PushOutcome, PushRequest, Registry, RegistryError};
-use support::{name, push, registry};
+use support::{files_under, name, push, registry};
 
 async fn create(registry: &Registry, module: &str) {
     registry
@@ -199,8 +199,9 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
         versions.items.is_empty(),
         "a rejected push stored a version"
     );
-    assert!(
-        std::fs::read_dir(dir.path().join("blobs")).map_or(true, |d| d.count() == 0),
+    assert_eq!(
+        files_under(&dir.path().join("blobs")),
+        0,
         "a rejected push stored blobs"
     );
     let long = registry

@@ -9,7 +9,7 @@ use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
 use spoke_registry::spoke_schema::{DiagnosticKind, image_json};
 use spoke_registry::{PushRequest, Registry, RegistryError};
-use support::{files, name, refs};
+use support::{files, files_under, name, refs};
 
 fn registry(root: &std::path::Path) -> Registry {
     support::registry(root, Limits::default())
@@ -138,10 +138,7 @@ async fn broken_protos_are_rejected_with_every_diagnostic_and_store_nothing() {
     assert!(located.contains(&("a.proto", 4)), "{located:?}");
     assert!(located.contains(&("b.proto", 5)), "{located:?}");
     assert!(registry.get_module(&name("broken")).await.is_err());
-    let blobs = std::fs::read_dir(dir.path().join("blobs"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(blobs, 0, "a rejected push stored blobs");
+    assert_eq!(files_under(dir.path()), 0, "a rejected push stored files");
 }
 
 #[tokio::test]

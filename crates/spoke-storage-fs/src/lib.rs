@@ -9,7 +9,9 @@
 //! ```text
 //! {root}/
 //!   .lock                                   advisory lock held while a store is open
-//!   blobs/sha256/{hex[0..2]}/{hex[2..]}     file contents, named by SHA-256
+//!   blobs/sha256/{hex[0..2]}/{hex[2..]}     file contents, named by SHA-256 (the
+//!                                           256 fan-out directories are created
+//!                                           when the store opens)
 //!   modules/{name}/module.json              name, description, created_at
 //!   modules/{name}/versions/{version}.json  the version manifest
 //!   modules/{name}/symbols/{version}.{sha}.json
@@ -160,6 +162,7 @@ impl FsStore {
             create_dir_durable(&dir).map_err(|e| io_error(&dir, e))?;
         }
         clean_dir(&root.join(TMP_DIR))?;
+        create_fanout(&root.join(BLOBS_DIR).join("sha256"))?;
         Ok(FsStore {
             inner: Arc::new(Inner {
                 root,
@@ -460,11 +463,15 @@ impl Inner {
         self.make_durable(staged.iter().map(|s| s.temp.path.as_path()), sync_file)?;
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
         for Staged { file, dir, temp } in staged {
-            create_dirs(&dir, &mut |parent| {
-                dirs.insert(parent.to_path_buf());
-                Ok(())
-            })
-            .map_err(|e| io_error(&dir, e))?;
+            // A stat is much cheaper than a failing mkdir, and most targets
+            // (the blob fan-out above all) exist.
+            if !dir.is_dir() {
+                create_dirs(&dir, &mut |parent| {
+                    dirs.insert(parent.to_path_buf());
+                    Ok(())
+                })
+                .map_err(|e| io_error(&dir, e))?;
+            }
             let published = match how {
                 Publish::Rename => fs::rename(&temp.path, &file),
                 Publish::Link => match fs::hard_link(&temp.path, &file) {
@@ -883,6 +890,27 @@ struct Staged {
 
 fn sync_file(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
+}
+
+/// Creates the 256 blob fan-out directories (`00` … `ff`) up front, once per
+/// store, so that storing a blob never has to create one: on a journaling
+/// filesystem a mkdir per new blob was a large part of a push.
+fn create_fanout(dir: &Path) -> Result<(), StorageError> {
+    let mut created = false;
+    for byte in 0..=u8::MAX {
+        let sub = dir.join(format!("{byte:02x}"));
+        if !sub.is_dir() {
+            fs::create_dir_all(&sub).map_err(|e| io_error(&sub, e))?;
+            created = true;
+        }
+    }
+    if created {
+        sync_dir(dir).map_err(|e| io_error(dir, e))?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent).map_err(|e| io_error(parent, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` and any missing parents, syncing each parent that gained an

@@ -50,3 +50,13 @@ pub fn push(module: &str, version: &str, content: &[(&str, &str)], deps: &[&str]
         create_module: None,
     }
 }
+
+/// How many files (not directories; the lock file aside) are under `dir`.
+pub fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| !path.ends_with(".lock"))
+        .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
+        .sum()
+}
