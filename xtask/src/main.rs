@@ -14,6 +14,7 @@ mod bench;
 mod cmd;
 mod json;
 mod npm;
+mod python;
 mod test;
 
 use std::process::ExitCode;

@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
-use crate::npm;
+use crate::{npm, python};
 
 pub const HELP: &str = "\
 cargo xtask test — format check, lints, services, then the whole test suite
@@ -113,7 +113,8 @@ fn checked(cmd: &mut Command) -> Result<()> {
 /// What the test suite needs besides cargo, provided before the test step.
 ///
 /// Today: protoc and the well-known type sources, the buf CLI and the
-/// googleapis sources, which the protobuf-engine tests compare against (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
+/// googleapis sources, which the protobuf-engine tests compare against, and
+/// a Python with grpcio for the gRPC interoperability tests (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
 /// rather than skip when protoc is missing). When tests need PostgreSQL,
 /// Redis or S3 (DESIGN §9), add one `provide_*` function per service: reuse a
 /// server already listening on localhost, otherwise start one from the
@@ -134,6 +135,7 @@ impl Services {
         require_cargo()?;
         services.provide_protoc()?;
         services.provide_npm_tools()?;
+        services.provide_python()?;
         Ok(services)
     }
 
@@ -148,6 +150,18 @@ impl Services {
         ])?;
         self.env
             .push(("SPOKE_TEST_REQUIRE_PROTOC".to_owned(), "1".to_owned()));
+        Ok(())
+    }
+
+    /// `SPOKE_TEST_PYTHON`: a Python with grpcio, its reflection client and
+    /// grpcio-tools, for the tests that call the gRPC API as another
+    /// language would.
+    fn provide_python(&mut self) -> Result<()> {
+        let python = python::ensure_python()?;
+        self.env.push((
+            "SPOKE_TEST_PYTHON".to_owned(),
+            python.to_string_lossy().into_owned(),
+        ));
         Ok(())
     }
 

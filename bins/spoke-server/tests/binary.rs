@@ -358,3 +358,94 @@ fn sigterm_during_a_request_drains_it_and_exits_0() {
         .expect("the drained request was logged");
     assert_eq!(access["status"], 201);
 }
+
+/// The Python of `cargo xtask test` (grpcio, its reflection client and
+/// grpcio-tools), or `None` with a note — a failure when
+/// `SPOKE_TEST_REQUIRE_PROTOC` says the test tools must be there.
+fn test_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("SPOKE_TEST_PYTHON").map(std::path::PathBuf::from);
+    if python.is_none() {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_PYTHON does not name a Python with grpcio (cargo xtask test provides it)"
+        );
+        eprintln!("SPOKE_TEST_PYTHON is not set; skipping the gRPC interoperability test");
+    }
+    python
+}
+
+/// Runs one of the scripts in tests/python and parses the JSON it prints.
+fn python_script(python: &Path, script: &str, args: &[&str]) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python");
+    let output = Command::new(python)
+        .arg(dir.join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Acceptance of the gRPC API: stubs another language generates from
+/// `proto/` push a module and pull it back through the API port (gRPC beside
+/// REST), and a generic client that knows no stubs finds the service by
+/// reflection on `SPOKE_GRPC_PORT` and looks the version up.
+#[test]
+fn other_languages_use_the_grpc_api() {
+    let Some(python) = test_python() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let mut command = minimal(root.path());
+    command.env("SPOKE_GRPC_PORT", "0");
+    let mut server = Server::spawn(command);
+    let listening = server.wait_for_log(|log| log["message"] == "listening");
+    let grpc: SocketAddr = listening["grpc_addr"].as_str().unwrap().parse().unwrap();
+    let api = server.api.to_string();
+
+    let work = tempfile::tempdir().unwrap();
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let pushed = python_script(
+        &python,
+        "push_pull.py",
+        &[&api, proto.to_str().unwrap(), work.path().to_str().unwrap()],
+    );
+    assert_eq!(pushed["created"], true, "{pushed}");
+    assert_eq!(pushed["digest"], pushed["pushed_digest"], "{pushed}");
+    assert_eq!(pushed["pulled"][0]["path"], "interop/v1/greeting.proto");
+    assert!(
+        pushed["pulled"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("message Greeting")
+    );
+
+    let found = python_script(
+        &python,
+        "reflection_lookup.py",
+        &[&grpc.to_string(), "interop", "v1.0.0"],
+    );
+    let services: Vec<&str> = found["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        services.contains(&"spoke.registry.v1.RegistryService"),
+        "{services:?}"
+    );
+    assert!(services.contains(&"grpc.health.v1.Health"), "{services:?}");
+    assert_eq!(
+        found["version"]["version"]["digest"], pushed["digest"],
+        "{found}"
+    );
+
+    // REST still answers on the API port, for the same version.
+    let (status, body) = get(server.api, "/modules/interop/versions/v1.0.0");
+    assert_eq!(status, 200, "{body}");
+    let version: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(version["digest"], pushed["digest"]);
+}

@@ -34,6 +34,7 @@ pub const CONFIG_FILE_VAR: &str = "SPOKE_CONFIG";
 pub const KEYS: &[&str] = &[
     "host",
     "port",
+    "grpc_port",
     "health_port",
     "read_timeout",
     "write_timeout",
@@ -109,8 +110,12 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     /// `SPOKE_HOST`: the address both listeners bind.
     pub host: IpAddr,
-    /// `SPOKE_PORT`: the API port (REST, later gRPC). 0 picks a free port.
+    /// `SPOKE_PORT`: the API port: REST, and gRPC beside it (told apart by
+    /// content type). 0 picks a free port.
     pub port: u16,
+    /// `SPOKE_GRPC_PORT`: when set, gRPC is also served on this port of its
+    /// own. 0 picks a free port.
+    pub grpc_port: Option<u16>,
     /// `SPOKE_HEALTH_PORT`: health and metrics. 0 picks a free port.
     pub health_port: u16,
     /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head,
@@ -290,6 +295,7 @@ impl Default for Settings {
         Settings {
             host: IpAddr::from([0, 0, 0, 0]),
             port: 8080,
+            grpc_port: None,
             health_port: 9090,
             read_timeout: Duration::from_secs(15),
             write_timeout: Duration::from_secs(15),
@@ -510,6 +516,9 @@ impl Settings {
         let settings = Settings {
             host: raw.parse("host", HOST_FORM, d.host, values::host)?,
             port: raw.parse("port", PORT_FORM, d.port, values::port)?,
+            grpc_port: raw.parse("grpc_port", PORT_FORM, d.grpc_port, |s| {
+                values::port(s).map(Some)
+            })?,
             health_port: raw.parse("health_port", PORT_FORM, d.health_port, values::port)?,
             read_timeout: raw.parse(
                 "read_timeout",
@@ -706,6 +715,19 @@ impl Settings {
                 "SPOKE_HEALTH_PORT",
                 format!("must differ from SPOKE_PORT (both are {})", self.port),
             ));
+        }
+        if let Some(grpc) = self.grpc_port.filter(|p| *p != 0) {
+            for (var, port) in [
+                ("SPOKE_PORT", self.port),
+                ("SPOKE_HEALTH_PORT", self.health_port),
+            ] {
+                if port == grpc {
+                    return Err(conflict(
+                        "SPOKE_GRPC_PORT",
+                        format!("must differ from {var} (both are {grpc})"),
+                    ));
+                }
+            }
         }
         let kind = self.storage.kind;
         if kind != StorageType::Filesystem && self.postgres.url.is_none() {

@@ -1,17 +1,24 @@
 //! Assembly and lifecycle: build the backends and routers from settings,
-//! bind both listeners, and shut down in order.
+//! bind the listeners (API, health, and gRPC alone when asked), and shut
+//! down in order.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use axum::extract::Request;
 use spoke_domain::Limits;
+use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
+use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage_fs::FsStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tonic_health::ServingStatus;
+use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
@@ -28,6 +35,7 @@ const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 /// it at once, without draining.
 pub struct RunningServer {
     api_addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
     health_addr: SocketAddr,
     handle: ShutdownHandle,
     supervisor: JoinHandle<Result<(), ServerError>>,
@@ -37,6 +45,7 @@ impl std::fmt::Debug for RunningServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningServer")
             .field("api_addr", &self.api_addr)
+            .field("grpc_addr", &self.grpc_addr)
             .field("health_addr", &self.health_addr)
             .finish_non_exhaustive()
     }
@@ -73,9 +82,14 @@ impl ShutdownHandle {
 }
 
 impl RunningServer {
-    /// Where the API (REST) listens.
+    /// Where the API listens: REST, and gRPC by content type.
     pub fn api_addr(&self) -> SocketAddr {
         self.api_addr
+    }
+
+    /// Where gRPC alone listens, when `SPOKE_GRPC_PORT` is set.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr
     }
 
     /// Where `/health/*` and `/metrics` listen.
@@ -140,9 +154,27 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         }),
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
+    let grpc_health = HealthReporter::new();
+    let grpc = spoke_grpc::routes(
+        Arc::clone(&registry),
+        GrpcOptions {
+            max_message_bytes: settings.limits.max_body_bytes,
+        },
+        &grpc_health,
+    )
+    .await
+    .map_err(|e| {
+        ServerError::Internal(format!("building the gRPC reflection service failed: {e}"))
+    })?
+    .into_axum_router();
+    let api_router = by_content_type(grpc.clone(), api_router);
 
     let (api_listener, api_addr) =
         bind("API", SocketAddr::new(settings.host, settings.port)).await?;
+    let grpc_listener = match settings.grpc_port {
+        Some(port) => Some(bind("gRPC", SocketAddr::new(settings.host, port)).await?),
+        None => None,
+    };
     let (health_listener, health_addr) = bind(
         "health and metrics endpoints",
         SocketAddr::new(settings.host, settings.health_port),
@@ -173,10 +205,28 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         health_phase_rx,
         settings.shutdown_timeout,
     ));
+    let mut api_tasks = vec![("API", api_task)];
+    let grpc_addr = grpc_listener.map(|(listener, addr)| {
+        api_tasks.push((
+            "gRPC",
+            tokio::spawn(listener::serve(
+                "grpc",
+                listener,
+                grpc,
+                options,
+                phase_rx.clone(),
+                settings.shutdown_timeout,
+            )),
+        ));
+        addr
+    });
     let supervisor = tokio::spawn(supervise(
         phase_rx,
-        health,
-        api_task,
+        Draining {
+            health,
+            grpc_health,
+        },
+        api_tasks,
         health_task,
         health_phase_tx,
         settings.shutdown_timeout,
@@ -184,6 +234,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
 
     tracing::info!(
         api_addr = %api_addr,
+        grpc_addr = grpc_addr.map(|a| a.to_string()),
         health_addr = %health_addr,
         storage = %settings.storage.kind,
         filesystem_root = %settings.storage.filesystem_root.display(),
@@ -192,6 +243,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     );
     Ok(RunningServer {
         api_addr,
+        grpc_addr,
         health_addr,
         handle: ShutdownHandle {
             phase: Arc::new(phase_tx),
@@ -226,43 +278,81 @@ pub async fn run(settings: Settings) -> Result<(), ServerError> {
     }
 }
 
+/// What reports readiness, told when the server starts draining.
+struct Draining {
+    health: Arc<Health>,
+    grpc_health: HealthReporter,
+}
+
 async fn supervise(
     mut phase: watch::Receiver<Phase>,
-    health: Arc<Health>,
-    api_task: JoinHandle<DrainReport>,
+    draining: Draining,
+    api_tasks: Vec<(&'static str, JoinHandle<DrainReport>)>,
     health_task: JoinHandle<DrainReport>,
     health_phase: watch::Sender<Phase>,
     drain_timeout: Duration,
 ) -> Result<(), ServerError> {
     // An error means every handle was dropped: stop as well.
     listener::reached(&mut phase, Phase::Draining).await;
-    health.start_draining();
+    draining.health.start_draining();
+    draining
+        .grpc_health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    draining
+        .grpc_health
+        .set_not_serving::<RegistryServiceServer<RegistryApi>>()
+        .await;
     tracing::info!(
         drain_timeout = %humantime::format_duration(drain_timeout),
-        "shutdown: readiness now reports draining; the API listener stops accepting and in-flight requests drain"
+        "shutdown: readiness now reports draining; the API listeners stop accepting and in-flight requests drain"
     );
-    let api = api_task.await;
-    match &api {
-        Ok(report) if report.aborted == 0 => {
-            tracing::info!(
+    let mut failure = None;
+    for (name, task) in api_tasks {
+        match task.await {
+            Ok(report) if report.aborted == 0 => {
+                tracing::info!(
+                    connections = report.open,
+                    "shutdown: {name} connections drained"
+                );
+            }
+            Ok(report) => tracing::warn!(
+                listener = name,
                 connections = report.open,
-                "shutdown: API connections drained"
-            );
+                aborted = report.aborted,
+                "shutdown: drain timeout ran out; closed the connections still open"
+            ),
+            Err(error) => {
+                tracing::error!(listener = name, %error, "shutdown: a listener task failed");
+                failure.get_or_insert(ServerError::Internal(format!(
+                    "the {name} listener task failed: {error}"
+                )));
+            }
         }
-        Ok(report) => tracing::warn!(
-            connections = report.open,
-            aborted = report.aborted,
-            "shutdown: drain timeout ran out; closed the connections still open"
-        ),
-        Err(error) => tracing::error!(%error, "shutdown: the API listener task failed"),
     }
     health_phase.send_replace(Phase::Draining);
     let health_result = health_task.await;
     tracing::info!("shutdown: health listener closed; stopped");
-    api.map_err(|e| ServerError::Internal(format!("the API listener task failed: {e}")))?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
     health_result
         .map_err(|e| ServerError::Internal(format!("the health listener task failed: {e}")))?;
     Ok(())
+}
+
+/// Requests with a gRPC content type (`application/grpc`, `+proto`, …) go
+/// to gRPC, everything else to REST: one port serves both.
+fn by_content_type(grpc: Router, rest: Router) -> Router {
+    Router::new().fallback_service(tower::service_fn(move |request: Request| {
+        let is_grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        let target = if is_grpc { grpc.clone() } else { rest.clone() };
+        target.oneshot(request)
+    }))
 }
 
 async fn open_registry(settings: &Settings) -> Result<Arc<Registry>, ServerError> {

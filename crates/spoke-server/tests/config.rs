@@ -43,6 +43,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s, Settings::default());
     assert_eq!(s.host, "0.0.0.0".parse::<IpAddr>().unwrap());
     assert_eq!(s.port, 8080);
+    assert_eq!(s.grpc_port, None);
     assert_eq!(s.health_port, 9090);
     assert_eq!(s.read_timeout, Duration::from_secs(15));
     assert_eq!(s.write_timeout, Duration::from_secs(15));
@@ -88,6 +89,7 @@ fn every_variable_is_read() {
         ("SPOKE_HOST", "127.0.0.1"),
         ("SPOKE_PORT", "18080"),
         ("SPOKE_HEALTH_PORT", "19090"),
+        ("SPOKE_GRPC_PORT", "18081"),
         ("SPOKE_READ_TIMEOUT", "500ms"),
         ("SPOKE_WRITE_TIMEOUT", "2m"),
         ("SPOKE_IDLE_TIMEOUT", "1m 30s"),
@@ -131,6 +133,7 @@ fn every_variable_is_read() {
     .unwrap();
     assert_eq!(s.host, "127.0.0.1".parse::<IpAddr>().unwrap());
     assert_eq!((s.port, s.health_port), (18080, 19090));
+    assert_eq!(s.grpc_port, Some(18081));
     assert_eq!(s.read_timeout, Duration::from_millis(500));
     assert_eq!(s.write_timeout, Duration::from_secs(120));
     assert_eq!(s.idle_timeout, Duration::from_secs(90));
@@ -186,6 +189,7 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_PORT", "70000", "port number"),
         ("SPOKE_PORT", "", "port number"),
         ("SPOKE_HEALTH_PORT", "-1", "port number"),
+        ("SPOKE_GRPC_PORT", "grpc", "port number"),
         ("SPOKE_READ_TIMEOUT", "fast", "duration"),
         ("SPOKE_READ_TIMEOUT", "0s", "greater than zero"),
         ("SPOKE_WRITE_TIMEOUT", "15", "duration"),
@@ -522,6 +526,11 @@ fn cross_field_rules() {
     assert_eq!(error.variable(), Some("SPOKE_HEALTH_PORT"));
     // Two ephemeral ports are fine.
     load(&[("SPOKE_PORT", "0"), ("SPOKE_HEALTH_PORT", "0")]).unwrap();
+    for other in ["SPOKE_PORT", "SPOKE_HEALTH_PORT"] {
+        let error = load_err(&[(other, "9001"), ("SPOKE_GRPC_PORT", "9001")]);
+        assert_eq!(error.variable(), Some("SPOKE_GRPC_PORT"), "{other}");
+    }
+    load(&[("SPOKE_PORT", "0"), ("SPOKE_GRPC_PORT", "0")]).unwrap();
 }
 
 #[tokio::test]

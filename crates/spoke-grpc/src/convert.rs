@@ -1,0 +1,195 @@
+//! Domain values to protobuf messages and back.
+
+use spoke_domain::{
+    Cursor, DependencyRef, FilePath, Module, PageRequest, ProtoFile, SourceInfo, SymbolKind,
+    Timestamp, VersionManifest, VersionSummary,
+};
+use spoke_registry::spoke_schema::lint::LintViolation;
+use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
+use spoke_registry::{CompileFailure, RegistryError, VersionFile};
+
+use crate::proto;
+
+pub fn timestamp(time: Timestamp) -> prost_types::Timestamp {
+    let nanos = time.unix_nanos();
+    // Timestamps are UTC years 0..=9999, well within both fields' ranges.
+    prost_types::Timestamp {
+        seconds: nanos.div_euclid(1_000_000_000) as i64,
+        nanos: nanos.rem_euclid(1_000_000_000) as i32,
+    }
+}
+
+pub fn module(module: &Module) -> proto::Module {
+    proto::Module {
+        name: module.name.to_string(),
+        description: module.description.clone(),
+        created_at: Some(timestamp(module.created_at)),
+        updated_at: Some(timestamp(module.updated_at)),
+        latest_version: module
+            .latest_version
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    }
+}
+
+pub fn version_summary(summary: &VersionSummary) -> proto::VersionSummary {
+    proto::VersionSummary {
+        version: summary.version.to_string(),
+        digest: summary.digest.to_string(),
+        created_at: Some(timestamp(summary.created_at)),
+    }
+}
+
+pub fn file(file: &VersionFile) -> proto::File {
+    proto::File {
+        path: file.entry.path.to_string(),
+        // Content is UTF-8 when pushed and digest-checked on read, so the
+        // lossy conversion can only matter for a damaged store.
+        content: String::from_utf8_lossy(&file.content).into_owned(),
+        digest: file.entry.digest.to_string(),
+    }
+}
+
+pub fn version(manifest: &VersionManifest, files: &[VersionFile]) -> proto::Version {
+    let source = &manifest.source_info;
+    proto::Version {
+        module_name: manifest.module.to_string(),
+        version: manifest.version.to_string(),
+        files: files.iter().map(file).collect(),
+        dependencies: manifest
+            .dependencies
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        source_info: Some(proto::SourceInfo {
+            repository: source.repository.clone(),
+            commit_sha: source.commit_sha.clone(),
+            branch: source.branch.clone(),
+        }),
+        created_at: Some(timestamp(manifest.created_at)),
+        digest: manifest.digest.to_string(),
+    }
+}
+
+pub fn module_version(manifest: &VersionManifest) -> proto::ModuleVersion {
+    proto::ModuleVersion {
+        module_name: manifest.module.to_string(),
+        version: manifest.version.to_string(),
+        digest: manifest.digest.to_string(),
+    }
+}
+
+pub fn source_info(source: Option<proto::SourceInfo>) -> SourceInfo {
+    let source = source.unwrap_or_default();
+    SourceInfo {
+        repository: source.repository,
+        commit_sha: source.commit_sha,
+        branch: source.branch,
+    }
+}
+
+/// A page request from AIP-158 style fields: 0 and "" mean "not given".
+pub fn page(page_size: u32, page_token: &str) -> Result<PageRequest, RegistryError> {
+    let cursor = match page_token {
+        "" => None,
+        token => Some(Cursor::parse(token)?),
+    };
+    let limit = (page_size != 0).then_some(u64::from(page_size));
+    Ok(PageRequest::new(limit, cursor)?)
+}
+
+pub fn next_page_token(cursor: Option<Cursor>) -> String {
+    cursor.map(|c| c.token()).unwrap_or_default()
+}
+
+/// Files of a request, with their paths checked.
+pub fn proto_files(files: Vec<proto::File>) -> Result<Vec<ProtoFile>, RegistryError> {
+    files
+        .into_iter()
+        .map(|file| {
+            Ok(ProtoFile {
+                path: FilePath::parse(&file.path)?,
+                content: file.content,
+            })
+        })
+        .collect()
+}
+
+pub fn dependency_refs(dependencies: &[String]) -> Result<Vec<DependencyRef>, RegistryError> {
+    dependencies
+        .iter()
+        .map(|d| Ok(DependencyRef::parse(d)?))
+        .collect()
+}
+
+pub fn image_file(file: &ImageFile) -> proto::ImageFile {
+    proto::ImageFile {
+        path: file.path.clone(),
+        provider: match &file.provider {
+            Provider::Own => "request".to_owned(),
+            Provider::Dependency(pin) => pin.to_string(),
+            Provider::WellKnown => "well-known".to_owned(),
+        },
+    }
+}
+
+pub fn symbol(symbol: Symbol) -> proto::Symbol {
+    let kind = match symbol.kind {
+        SymbolKind::Package => proto::SymbolKind::Package,
+        SymbolKind::Message => proto::SymbolKind::Message,
+        SymbolKind::Field => proto::SymbolKind::Field,
+        SymbolKind::Enum => proto::SymbolKind::Enum,
+        SymbolKind::EnumValue => proto::SymbolKind::EnumValue,
+        SymbolKind::Service => proto::SymbolKind::Service,
+        SymbolKind::Method => proto::SymbolKind::Rpc,
+    };
+    proto::Symbol {
+        full_name: symbol.full_name,
+        kind: kind.into(),
+        path: symbol.path,
+        line: symbol.line,
+        comment: symbol.comment,
+    }
+}
+
+pub fn diagnostics(failure: &CompileFailure) -> Vec<proto::Diagnostic> {
+    failure
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let kind = match d.kind {
+                DiagnosticKind::Syntax => proto::DiagnosticKind::Syntax,
+                DiagnosticKind::UnresolvedImport => proto::DiagnosticKind::UnresolvedImport,
+                DiagnosticKind::AmbiguousImport => proto::DiagnosticKind::AmbiguousImport,
+                DiagnosticKind::ImportCycle => proto::DiagnosticKind::ImportCycle,
+                DiagnosticKind::Semantic => proto::DiagnosticKind::Semantic,
+            };
+            proto::Diagnostic {
+                path: d.path.clone(),
+                line: d.line,
+                column: d.column,
+                message: d.message.clone(),
+                kind: kind.into(),
+                suggested_modules: d
+                    .unresolved_import
+                    .as_ref()
+                    .and_then(|import| failure.suggestions.get(import))
+                    .map(|modules| modules.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+pub fn violation(violation: LintViolation) -> proto::LintViolation {
+    proto::LintViolation {
+        path: violation.path,
+        start_line: violation.start_line,
+        start_column: violation.start_column,
+        end_line: violation.end_line,
+        end_column: violation.end_column,
+        rule: violation.rule.to_owned(),
+        message: violation.message,
+    }
+}

@@ -1,0 +1,393 @@
+//! The RPCs: each turns its request into registry calls and the result into
+//! a response, nothing more.
+
+use std::sync::Arc;
+
+use spoke_domain::{ModuleName, NewModule, VersionId, VersionSelector};
+use spoke_registry::spoke_schema::lint::LintConfig;
+use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryError};
+use tonic::{Request, Response, Status};
+
+use crate::proto::registry_service_server::RegistryService;
+use crate::proto::*;
+use crate::{convert, status::status};
+
+/// The `spoke.registry.v1.RegistryService` implementation.
+pub struct RegistryApi {
+    registry: Arc<Registry>,
+}
+
+impl RegistryApi {
+    pub(crate) fn new(registry: Arc<Registry>) -> Self {
+        Self { registry }
+    }
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T, RegistryError>) -> Reply<T> {
+    result.map(Response::new).map_err(status)
+}
+
+fn module_name(name: &str) -> Result<ModuleName, RegistryError> {
+    Ok(ModuleName::parse(name)?)
+}
+
+/// The module and version a request names; `latest` is allowed.
+fn version_ref(
+    module: &str,
+    version: &str,
+) -> Result<(ModuleName, VersionSelector), RegistryError> {
+    Ok((module_name(module)?, VersionSelector::parse(version)?))
+}
+
+#[tonic::async_trait]
+impl RegistryService for RegistryApi {
+    async fn create_module(
+        &self,
+        request: Request<CreateModuleRequest>,
+    ) -> Reply<CreateModuleResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = self
+                    .registry
+                    .create_module(NewModule {
+                        name: module_name(&request.name)?,
+                        description: request.description,
+                    })
+                    .await?;
+                Ok(CreateModuleResponse {
+                    module: Some(convert::module(&module)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_module(&self, request: Request<GetModuleRequest>) -> Reply<GetModuleResponse> {
+        reply(
+            async {
+                let module = self
+                    .registry
+                    .get_module(&module_name(&request.get_ref().name)?)
+                    .await?;
+                Ok(GetModuleResponse {
+                    module: Some(convert::module(&module)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_modules(
+        &self,
+        request: Request<ListModulesRequest>,
+    ) -> Reply<ListModulesResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let page = self
+                    .registry
+                    .list_modules(&convert::page(request.page_size, &request.page_token)?)
+                    .await?;
+                Ok(ListModulesResponse {
+                    modules: page.items.iter().map(convert::module).collect(),
+                    next_page_token: convert::next_page_token(page.next_cursor),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn push_version(
+        &self,
+        request: Request<PushVersionRequest>,
+    ) -> Reply<PushVersionResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let push = PushRequest {
+                    module: module_name(&request.module_name)?,
+                    version: VersionId::parse(&request.version)?,
+                    files: convert::proto_files(request.files)?,
+                    dependencies: convert::dependency_refs(&request.dependencies)?,
+                    source_info: convert::source_info(request.source_info),
+                    create_module: request.create_module.then_some(request.description),
+                };
+                let outcome = self.registry.push(push).await?;
+                let manifest = outcome.manifest();
+                let (_, files) = self
+                    .registry
+                    .get_version_files(
+                        &manifest.module,
+                        &VersionSelector::Exact(manifest.version.clone()),
+                    )
+                    .await?;
+                Ok(PushVersionResponse {
+                    version: Some(convert::version(manifest, &files)),
+                    created: matches!(outcome, PushOutcome::Created(_)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_version(&self, request: Request<GetVersionRequest>) -> Reply<GetVersionResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
+                Ok(GetVersionResponse {
+                    version: Some(convert::version(&manifest, &files)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_versions(
+        &self,
+        request: Request<ListVersionsRequest>,
+    ) -> Reply<ListVersionsResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let page = self
+                    .registry
+                    .list_versions(
+                        &module,
+                        &convert::page(request.page_size, &request.page_token)?,
+                    )
+                    .await?;
+                Ok(ListVersionsResponse {
+                    versions: page.items.iter().map(convert::version_summary).collect(),
+                    next_page_token: convert::next_page_token(page.next_cursor),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_file(&self, request: Request<GetFileRequest>) -> Reply<GetFileResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let (manifest, file) = self
+                    .registry
+                    .get_file(&module, &selector, &request.path)
+                    .await?;
+                Ok(GetFileResponse {
+                    file: Some(convert::file(&file)),
+                    version: manifest.version.to_string(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_image(&self, request: Request<GetImageRequest>) -> Reply<GetImageResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let (manifest, image) = self.registry.get_image(&module, &selector).await?;
+                Ok(GetImageResponse {
+                    image: image.bytes.to_vec(),
+                    digest: image.digest.to_string(),
+                    version: manifest.version.to_string(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_dependencies(
+        &self,
+        request: Request<GetDependenciesRequest>,
+    ) -> Reply<GetDependenciesResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let closure = self.registry.closure(&module, &selector).await?;
+                let dependencies = if request.transitive {
+                    closure
+                        .members
+                        .iter()
+                        .map(|m| convert::module_version(m))
+                        .collect()
+                } else {
+                    // The direct pins, in stored order (by module name).
+                    closure
+                        .root
+                        .dependencies
+                        .iter()
+                        .filter_map(|pin| {
+                            closure
+                                .members
+                                .iter()
+                                .find(|m| m.module == pin.module && m.version == pin.version)
+                        })
+                        .map(|m| convert::module_version(m))
+                        .collect()
+                };
+                Ok(GetDependenciesResponse {
+                    root: Some(convert::module_version(&closure.root)),
+                    dependencies,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_dependents(
+        &self,
+        request: Request<GetDependentsRequest>,
+    ) -> Reply<GetDependentsResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let root = self.registry.get_version(&module, &selector).await?;
+                let pins = self
+                    .registry
+                    .dependents(
+                        &module,
+                        &VersionSelector::Exact(root.version.clone()),
+                        request.transitive,
+                    )
+                    .await?;
+                let mut dependents = Vec::with_capacity(pins.len());
+                for pin in pins {
+                    let manifest = self
+                        .registry
+                        .get_version(&pin.module, &VersionSelector::Exact(pin.version))
+                        .await?;
+                    dependents.push(convert::module_version(&manifest));
+                }
+                Ok(GetDependentsResponse {
+                    root: Some(convert::module_version(&root)),
+                    dependents,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_lockfile(
+        &self,
+        request: Request<GetLockfileRequest>,
+    ) -> Reply<GetLockfileResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let closure = self.registry.closure(&module, &selector).await?;
+                Ok(GetLockfileResponse {
+                    root: Some(convert::module_version(&closure.root)),
+                    dependencies: closure
+                        .members
+                        .iter()
+                        .map(|m| convert::module_version(m))
+                        .collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_graph(&self, request: Request<GetGraphRequest>) -> Reply<GetGraphResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let closure = self.registry.closure(&module, &selector).await?;
+                let mut graph = GetGraphResponse {
+                    root: format!("{}@{}", closure.root.module, closure.root.version),
+                    ..Default::default()
+                };
+                for manifest in std::iter::once(&closure.root).chain(&closure.members) {
+                    let id = format!("{}@{}", manifest.module, manifest.version);
+                    for pin in &manifest.dependencies {
+                        graph.edges.push(GraphEdge {
+                            from_id: id.clone(),
+                            to_id: pin.to_string(),
+                        });
+                    }
+                    graph.nodes.push(GraphNode {
+                        id,
+                        module_name: manifest.module.to_string(),
+                        version: manifest.version.to_string(),
+                        digest: manifest.digest.to_string(),
+                    });
+                }
+                Ok(graph)
+            }
+            .await,
+        )
+    }
+
+    async fn get_symbols(&self, request: Request<GetSymbolsRequest>) -> Reply<GetSymbolsResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                let (manifest, symbols) = self.registry.get_symbols(&module, &selector).await?;
+                Ok(GetSymbolsResponse {
+                    version: manifest.version.to_string(),
+                    symbols: symbols.into_iter().map(convert::symbol).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn validate(&self, request: Request<ValidateRequest>) -> Reply<ValidateResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let files = convert::proto_files(request.files)?;
+                let dependencies = convert::dependency_refs(&request.dependencies)?;
+                let validated = self.registry.validate(files, &dependencies).await?;
+                Ok(ValidateResponse {
+                    dependencies: validated
+                        .dependencies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    files: validated.files.iter().map(convert::image_file).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn lint(&self, request: Request<LintRequest>) -> Reply<LintResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let mut config = match &request.buf_yaml {
+                    Some(text) => LintConfig::from_buf_yaml(text)?,
+                    None => LintConfig::default(),
+                };
+                if !request.r#use.is_empty() {
+                    config.uses = request.r#use;
+                }
+                config.except.extend(request.except);
+                config.ignore.extend(request.ignore);
+                let files = convert::proto_files(request.files)?;
+                let dependencies = convert::dependency_refs(&request.dependencies)?;
+                let violations = self.registry.lint(files, &dependencies, config).await?;
+                // Violations are the lint's answer, not a failed call: OK.
+                Ok(LintResponse {
+                    violations: violations.into_iter().map(convert::violation).collect(),
+                })
+            }
+            .await,
+        )
+    }
+}

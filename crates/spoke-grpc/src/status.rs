@@ -1,0 +1,77 @@
+//! Registry errors as gRPC statuses, with the machine code and diagnostics
+//! in the status details.
+
+use prost::Message as _;
+use spoke_registry::{ErrorKind, RegistryError};
+use tonic::{Code, Status};
+
+use crate::{convert, proto};
+
+/// The type URL of [`proto::ErrorDetails`] inside the status details.
+const ERROR_DETAILS_TYPE_URL: &str = "type.googleapis.com/spoke.registry.v1.ErrorDetails";
+
+/// `google.rpc.Status`, the standard shape of `grpc-status-details-bin`
+/// (defined here: it is three fields, not worth a googleapis dependency).
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<prost_types::Any>,
+}
+
+/// The status for a registry error. The code follows the error's kind
+/// (docs/grpc.md has the table); the details carry an `ErrorDetails`.
+pub fn status(error: RegistryError) -> Status {
+    let code = match error.kind() {
+        ErrorKind::InvalidArgument => Code::InvalidArgument,
+        ErrorKind::TooLarge => Code::ResourceExhausted,
+        ErrorKind::NotFound => Code::NotFound,
+        // A version exists with other content: retrying cannot succeed, so
+        // not ABORTED; the client must push a new version.
+        ErrorKind::AlreadyExists | ErrorKind::Conflict => Code::AlreadyExists,
+        // Well-formed, but rejected against what the registry holds (the
+        // dependencies, the closure's files): REST's 422.
+        ErrorKind::Unprocessable => Code::FailedPrecondition,
+        ErrorKind::Unavailable => Code::Unavailable,
+        ErrorKind::Internal => Code::Internal,
+    };
+    if matches!(code, Code::Internal | Code::Unavailable) {
+        tracing::error!(error = %error, code = error.code(), "gRPC request failed");
+    }
+    let mut details = proto::ErrorDetails {
+        code: error.code().to_owned(),
+        ..Default::default()
+    };
+    match &error {
+        RegistryError::VersionConflict { stored, pushed, .. } => {
+            details.stored_digest = stored.to_string();
+            details.pushed_digest = pushed.to_string();
+        }
+        RegistryError::Compile(failure) => details.diagnostics = convert::diagnostics(failure),
+        _ => {}
+    }
+    let message = error.to_string();
+    let rpc_status = RpcStatus {
+        code: code as i32,
+        message: message.clone(),
+        details: vec![prost_types::Any {
+            type_url: ERROR_DETAILS_TYPE_URL.to_owned(),
+            value: details.encode_to_vec(),
+        }],
+    };
+    Status::with_details(code, message, rpc_status.encode_to_vec().into())
+}
+
+/// The `ErrorDetails` of a status this service returned; `None` for
+/// statuses without them (e.g. from the transport).
+pub fn error_details(status: &Status) -> Option<proto::ErrorDetails> {
+    let rpc_status = RpcStatus::decode(status.details()).ok()?;
+    let any = rpc_status
+        .details
+        .into_iter()
+        .find(|any| any.type_url == ERROR_DETAILS_TYPE_URL)?;
+    proto::ErrorDetails::decode(any.value.as_slice()).ok()
+}

@@ -1,0 +1,935 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The gRPC API over a real socket, on the filesystem backend, through the
+//! generated client: the routes are mounted the way a server mounts them
+//! beside REST (`Routes::into_axum_router`).
+
+use std::sync::Arc;
+
+use prost::Message as _;
+use spoke_domain::Limits;
+use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
+use spoke_grpc::proto::*;
+use spoke_grpc::{GrpcOptions, HealthReporter, error_details, routes};
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_storage_fs::FsStore;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+struct Server {
+    client: RegistryServiceClient<Channel>,
+    channel: Channel,
+    root: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::open(root.path()).unwrap());
+        let registry = Arc::new(Registry::new(
+            store.clone(),
+            store,
+            RegistryOptions {
+                limits: Limits {
+                    max_files: 10,
+                    ..Limits::default()
+                },
+                cache_bytes: 1 << 20,
+            },
+        ));
+        let options = GrpcOptions {
+            max_message_bytes: 256 * 1024,
+        };
+        let app = routes(registry, options, &HealthReporter::new())
+            .await
+            .unwrap()
+            .into_axum_router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+        Self {
+            client: RegistryServiceClient::new(channel.clone()),
+            channel,
+            root,
+        }
+    }
+
+    /// Every file under the store's root, to prove a rejected request wrote
+    /// nothing.
+    fn stored_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if !path.ends_with(".lock") {
+                    out.push(path.display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.root.path(), &mut out);
+        out.sort();
+        out
+    }
+
+    async fn push(&self, request: PushVersionRequest) -> Result<PushVersionResponse, Status> {
+        self.client
+            .clone()
+            .push_version(request)
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+const COMMON: &str = "syntax = \"proto3\";\npackage common.v1;\nmessage Id { string value = 1; }\n";
+const ORDERS: &str = "syntax = \"proto3\";\npackage orders.v1;\nimport \"common/v1/id.proto\";\n\
+                      // An order.\nmessage Order { common.v1.Id id = 1; }\n";
+
+fn file(path: &str, content: &str) -> File {
+    File {
+        path: path.to_owned(),
+        content: content.to_owned(),
+        digest: String::new(),
+    }
+}
+
+fn push_request(
+    module: &str,
+    version: &str,
+    files: Vec<File>,
+    deps: &[&str],
+) -> PushVersionRequest {
+    PushVersionRequest {
+        module_name: module.to_owned(),
+        version: version.to_owned(),
+        files,
+        dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
+        source_info: None,
+        create_module: true,
+        description: format!("the {module} module"),
+    }
+}
+
+/// The status's code and its machine code from the details.
+fn failure(status: &Status) -> (Code, String) {
+    let details = error_details(status).expect("the status carries ErrorDetails");
+    (status.code(), details.code)
+}
+
+/// A registry with `common@v1.0.0` and `orders@v1.0.0` depending on it.
+async fn seeded() -> Server {
+    let server = Server::start().await;
+    let created = server
+        .push(push_request(
+            "common",
+            "v1.0.0",
+            vec![file("common/v1/id.proto", COMMON)],
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert!(created.created);
+    server
+        .push(push_request(
+            "orders",
+            "v1.0.0",
+            vec![file("orders/v1/order.proto", ORDERS)],
+            &["common"],
+        ))
+        .await
+        .unwrap();
+    server
+}
+
+#[tokio::test]
+async fn modules_create_get_and_list_in_pages() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    for name in ["b-mod", "a-mod", "c-mod"] {
+        let module = client
+            .create_module(CreateModuleRequest {
+                name: name.to_owned(),
+                description: "d".to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .module
+            .unwrap();
+        assert_eq!(module.name, name);
+        assert!(module.created_at.is_some());
+        assert_eq!(module.latest_version, "");
+    }
+    let again = client
+        .create_module(CreateModuleRequest {
+            name: "a-mod".to_owned(),
+            description: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&again),
+        (Code::AlreadyExists, "MODULE_EXISTS".to_owned())
+    );
+
+    let got = client
+        .get_module(GetModuleRequest {
+            name: "b-mod".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.module.unwrap().description, "d");
+
+    let mut names = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_modules(ListModulesRequest {
+                page_size: 2,
+                page_token: token,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.modules.len() <= 2);
+        names.extend(page.modules.into_iter().map(|m| m.name));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(names, ["a-mod", "b-mod", "c-mod"]);
+
+    let bad_token = client
+        .list_modules(ListModulesRequest {
+            page_size: 0,
+            page_token: "!!".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&bad_token),
+        (Code::InvalidArgument, "INVALID_CURSOR".to_owned())
+    );
+    let bad_size = client
+        .list_modules(ListModulesRequest {
+            page_size: 1001,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&bad_size),
+        (Code::InvalidArgument, "INVALID_LIMIT".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn push_is_idempotent_and_conflicts_are_already_exists() {
+    let server = seeded().await;
+    let again = server
+        .push(push_request(
+            "common",
+            "v1.0.0",
+            vec![file("common/v1/id.proto", COMMON)],
+            &[],
+        ))
+        .await
+        .unwrap();
+    assert!(!again.created);
+    let version = again.version.unwrap();
+    assert_eq!(version.files[0].content, COMMON);
+    assert!(version.files[0].digest.starts_with("sha256:"));
+
+    let before = server.stored_files();
+    let changed = format!("{COMMON}message Other {{}}\n");
+    let conflict = server
+        .push(push_request(
+            "common",
+            "v1.0.0",
+            vec![file("common/v1/id.proto", &changed)],
+            &[],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&conflict),
+        (Code::AlreadyExists, "VERSION_CONFLICT".to_owned())
+    );
+    let details = error_details(&conflict).unwrap();
+    assert_eq!(details.stored_digest, version.digest);
+    assert!(details.pushed_digest.starts_with("sha256:"));
+    assert_ne!(details.pushed_digest, details.stored_digest);
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn versions_files_and_images() {
+    let server = seeded().await;
+    let mut client = server.client.clone();
+    let mut push = push_request(
+        "common",
+        "v1.1.0",
+        vec![file("common/v1/id.proto", COMMON)],
+        &[],
+    );
+    push.source_info = Some(SourceInfo {
+        repository: Some("https://example.invalid/common".to_owned()),
+        commit_sha: Some("abc1234".to_owned()),
+        branch: None,
+    });
+    server.push(push).await.unwrap();
+
+    let latest = client
+        .get_version(GetVersionRequest {
+            module_name: "common".to_owned(),
+            version: "latest".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version
+        .unwrap();
+    assert_eq!(latest.version, "v1.1.0");
+    let source = latest.source_info.unwrap();
+    assert_eq!(source.commit_sha.as_deref(), Some("abc1234"));
+    assert_eq!(source.branch, None);
+
+    let orders = client
+        .get_version(GetVersionRequest {
+            module_name: "orders".to_owned(),
+            version: "v1.0.0".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version
+        .unwrap();
+    // `common` was pinned to what latest was at push time.
+    assert_eq!(orders.dependencies, ["common@v1.0.0"]);
+
+    let first = client
+        .list_versions(ListVersionsRequest {
+            module_name: "common".to_owned(),
+            page_size: 1,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.versions[0].version, "v1.1.0");
+    let second = client
+        .list_versions(ListVersionsRequest {
+            module_name: "common".to_owned(),
+            page_size: 1,
+            page_token: first.next_page_token,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.versions[0].version, "v1.0.0");
+    assert_eq!(second.next_page_token, "");
+
+    let got = client
+        .get_file(GetFileRequest {
+            module_name: "orders".to_owned(),
+            version: "latest".to_owned(),
+            path: "orders/v1/order.proto".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.version, "v1.0.0");
+    assert_eq!(got.file.unwrap().content, ORDERS);
+
+    let image = client
+        .get_image(GetImageRequest {
+            module_name: "orders".to_owned(),
+            version: "v1.0.0".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(image.digest.starts_with("sha256:"));
+    let set = prost_types::FileDescriptorSet::decode(image.image.as_slice()).unwrap();
+    let names: Vec<&str> = set.file.iter().map(|f| f.name()).collect();
+    assert_eq!(names, ["common/v1/id.proto", "orders/v1/order.proto"]);
+
+    let symbols = client
+        .get_symbols(GetSymbolsRequest {
+            module_name: "orders".to_owned(),
+            version: "latest".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let order = symbols
+        .symbols
+        .iter()
+        .find(|s| s.full_name == "orders.v1.Order")
+        .unwrap();
+    assert_eq!(order.kind(), SymbolKind::Message);
+    assert_eq!(order.comment.as_deref(), Some("An order."));
+    assert_eq!(order.line, 5);
+}
+
+#[tokio::test]
+async fn dependency_views() {
+    let server = seeded().await;
+    server
+        .push(push_request(
+            "billing",
+            "v0.1.0",
+            vec![file(
+                "billing/v1/invoice.proto",
+                "syntax = \"proto3\";\npackage billing.v1;\nimport \"orders/v1/order.proto\";\n\
+                 message Invoice { orders.v1.Order order = 1; }\n",
+            )],
+            &["orders@v1.0.0"],
+        ))
+        .await
+        .unwrap();
+    let mut client = server.client.clone();
+    let ids = |versions: &[ModuleVersion]| -> Vec<String> {
+        versions
+            .iter()
+            .map(|v| format!("{}@{}", v.module_name, v.version))
+            .collect()
+    };
+
+    let direct = client
+        .get_dependencies(GetDependenciesRequest {
+            module_name: "billing".to_owned(),
+            version: "latest".to_owned(),
+            transitive: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(direct.root.unwrap().version, "v0.1.0");
+    assert_eq!(ids(&direct.dependencies), ["orders@v1.0.0"]);
+    let transitive = client
+        .get_dependencies(GetDependenciesRequest {
+            module_name: "billing".to_owned(),
+            version: "v0.1.0".to_owned(),
+            transitive: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ids(&transitive.dependencies),
+        ["common@v1.0.0", "orders@v1.0.0"]
+    );
+
+    let dependents = |transitive| GetDependentsRequest {
+        module_name: "common".to_owned(),
+        version: "v1.0.0".to_owned(),
+        transitive,
+    };
+    let direct = client
+        .get_dependents(dependents(false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&direct.dependents), ["orders@v1.0.0"]);
+    let all = client
+        .get_dependents(dependents(true))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ids(&all.dependents), ["billing@v0.1.0", "orders@v1.0.0"]);
+    assert!(
+        all.dependents
+            .iter()
+            .all(|d| d.digest.starts_with("sha256:"))
+    );
+
+    let lockfile = client
+        .get_lockfile(GetLockfileRequest {
+            module_name: "billing".to_owned(),
+            version: "v0.1.0".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(lockfile.root.unwrap().digest.starts_with("sha256:"));
+    assert_eq!(
+        ids(&lockfile.dependencies),
+        ["common@v1.0.0", "orders@v1.0.0"]
+    );
+
+    let graph = client
+        .get_graph(GetGraphRequest {
+            module_name: "billing".to_owned(),
+            version: "v0.1.0".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(graph.root, "billing@v0.1.0");
+    let nodes: Vec<&str> = graph.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(nodes, ["billing@v0.1.0", "common@v1.0.0", "orders@v1.0.0"]);
+    let edges: Vec<(&str, &str)> = graph
+        .edges
+        .iter()
+        .map(|e| (e.from_id.as_str(), e.to_id.as_str()))
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            ("billing@v0.1.0", "orders@v1.0.0"),
+            ("orders@v1.0.0", "common@v1.0.0")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_is_invalid_argument_and_stores_nothing() {
+    let server = Server::start().await;
+    let before = server.stored_files();
+    let cases = [
+        (
+            push_request("Bad Name", "v1.0.0", vec![file("a.proto", COMMON)], &[]),
+            "INVALID_MODULE_NAME",
+        ),
+        (
+            push_request("good", "1.0", vec![file("a.proto", COMMON)], &[]),
+            "INVALID_VERSION",
+        ),
+        (
+            push_request("good", "v1.0.0", vec![file("../a.proto", COMMON)], &[]),
+            "INVALID_PATH",
+        ),
+        (
+            push_request("good", "v1.0.0", vec![file("a.proto", COMMON)], &["x@@y"]),
+            "INVALID_DEPENDENCY",
+        ),
+        (push_request("good", "v1.0.0", vec![], &[]), "NO_FILES"),
+    ];
+    for (request, code) in cases {
+        let status = server.push(request).await.unwrap_err();
+        assert_eq!(
+            failure(&status),
+            (Code::InvalidArgument, code.to_owned()),
+            "{status:?}"
+        );
+        assert!(!status.message().is_empty());
+    }
+    let path_error = server
+        .push(push_request(
+            "good",
+            "v1.0.0",
+            vec![file("../a.proto", COMMON)],
+            &[],
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        path_error.message().contains("\"../a.proto\""),
+        "{}",
+        path_error.message()
+    );
+
+    // The registry's size limits are RESOURCE_EXHAUSTED; a message over
+    // GrpcOptions::max_message_bytes is refused by tonic's decoder, which
+    // says OUT_OF_RANGE, before the service sees it.
+    let many = (0..11)
+        .map(|i| file(&format!("f{i}.proto"), COMMON))
+        .collect();
+    let too_many = server
+        .push(push_request("good", "v1.0.0", many, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&too_many),
+        (Code::ResourceExhausted, "TOO_MANY_FILES".to_owned())
+    );
+    let huge = "x".repeat(300 * 1024);
+    let too_big = server
+        .push(push_request(
+            "good",
+            "v1.0.0",
+            vec![file("a.proto", &huge)],
+            &[],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Code::OutOfRange, "{too_big:?}");
+    assert!(
+        too_big.message().contains("too large"),
+        "{}",
+        too_big.message()
+    );
+
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn unknown_things_are_not_found_or_failed_precondition() {
+    let server = seeded().await;
+    let mut client = server.client.clone();
+    let missing = client
+        .get_module(GetModuleRequest {
+            name: "nope".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&missing),
+        (Code::NotFound, "MODULE_NOT_FOUND".to_owned())
+    );
+    let version = client
+        .get_version(GetVersionRequest {
+            module_name: "common".to_owned(),
+            version: "v9.9.9".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&version),
+        (Code::NotFound, "VERSION_NOT_FOUND".to_owned())
+    );
+    let file = client
+        .get_file(GetFileRequest {
+            module_name: "common".to_owned(),
+            version: "v1.0.0".to_owned(),
+            path: "nope.proto".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&file),
+        (Code::NotFound, "FILE_NOT_FOUND".to_owned())
+    );
+
+    // Pushing to a missing module without create_module.
+    let mut request = push_request("ghost", "v1.0.0", vec![self::file("a.proto", COMMON)], &[]);
+    request.create_module = false;
+    let ghost = server.push(request).await.unwrap_err();
+    assert_eq!(
+        failure(&ghost),
+        (Code::NotFound, "MODULE_NOT_FOUND".to_owned())
+    );
+
+    let before = server.stored_files();
+    let unknown = server
+        .push(push_request(
+            "orders",
+            "v2.0.0",
+            vec![self::file("o.proto", ORDERS)],
+            &["nobody@v1.0.0"],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&unknown),
+        (Code::FailedPrecondition, "UNKNOWN_DEPENDENCY".to_owned())
+    );
+    assert!(
+        unknown.message().contains("nobody"),
+        "{}",
+        unknown.message()
+    );
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn compile_failures_carry_diagnostics_and_suggestions() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    // Imports common's file without depending on common; and a syntax error.
+    let status = server
+        .push(push_request(
+            "shipping",
+            "v1.0.0",
+            vec![
+                file(
+                    "shipping/v1/a.proto",
+                    ORDERS.replace("orders", "shipping").as_str(),
+                ),
+                file("shipping/v1/b.proto", "syntax = \"proto3\";\nmessage {\n"),
+            ],
+            &[],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::FailedPrecondition, "COMPILE_FAILED".to_owned())
+    );
+    assert!(
+        status.message().starts_with("the files do not compile"),
+        "{}",
+        status.message()
+    );
+    let details = error_details(&status).unwrap();
+    let import = details
+        .diagnostics
+        .iter()
+        .find(|d| d.kind() == DiagnosticKind::UnresolvedImport)
+        .expect("an unresolved import");
+    assert_eq!(import.path, "shipping/v1/a.proto");
+    assert_eq!((import.line, import.column > 0), (3, true));
+    assert_eq!(import.suggested_modules, ["common"]);
+    assert!(
+        import
+            .message
+            .contains("add \"common\" to the dependencies"),
+        "{}",
+        import.message
+    );
+    let syntax = details
+        .diagnostics
+        .iter()
+        .find(|d| d.kind() == DiagnosticKind::Syntax)
+        .expect("a syntax error");
+    assert_eq!(syntax.path, "shipping/v1/b.proto");
+    assert!(syntax.suggested_modules.is_empty());
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn validate_and_lint_store_nothing() {
+    let server = seeded().await;
+    let before = server.stored_files();
+    let mut client = server.client.clone();
+    let validated = client
+        .validate(ValidateRequest {
+            files: vec![file("orders/v1/order.proto", ORDERS)],
+            dependencies: vec!["common@latest".to_owned()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(validated.dependencies, ["common@v1.0.0"]);
+    let providers: Vec<(&str, &str)> = validated
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.provider.as_str()))
+        .collect();
+    assert_eq!(
+        providers,
+        [
+            ("common/v1/id.proto", "common@v1.0.0"),
+            ("orders/v1/order.proto", "request")
+        ]
+    );
+    let broken = client
+        .validate(ValidateRequest {
+            files: vec![file("orders/v1/order.proto", ORDERS)],
+            dependencies: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&broken),
+        (Code::FailedPrecondition, "COMPILE_FAILED".to_owned())
+    );
+
+    let lint = |content: &str| LintRequest {
+        files: vec![file("orders/v1/order.proto", content)],
+        dependencies: vec!["common".to_owned()],
+        ..Default::default()
+    };
+    let clean = client.lint(lint(ORDERS)).await.unwrap().into_inner();
+    assert_eq!(clean.violations, []);
+    // Violations are the answer: OK, listed.
+    let bad = ORDERS.replace("common.v1.Id id = 1", "common.v1.Id OrderId = 1");
+    let found = client.lint(lint(&bad)).await.unwrap().into_inner();
+    let rules: Vec<&str> = found.violations.iter().map(|v| v.rule.as_str()).collect();
+    assert_eq!(rules, ["FIELD_LOWER_SNAKE_CASE"]);
+    assert_eq!(found.violations[0].start_line, 5);
+    // The configuration: `except` drops the rule; `buf_yaml` is read.
+    let mut excepted = lint(&bad);
+    excepted.except = vec!["FIELD_LOWER_SNAKE_CASE".to_owned()];
+    assert_eq!(
+        client.lint(excepted).await.unwrap().into_inner().violations,
+        []
+    );
+    let mut configured = lint(&bad);
+    configured.buf_yaml = Some("version: v2\nlint:\n  use: [PACKAGE_DEFINED]\n".to_owned());
+    assert_eq!(
+        client
+            .lint(configured)
+            .await
+            .unwrap()
+            .into_inner()
+            .violations,
+        []
+    );
+    let mut unknown_rule = lint(ORDERS);
+    unknown_rule.r#use = vec!["NO_SUCH_RULE".to_owned()];
+    let status = client.lint(unknown_rule).await.unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::InvalidArgument, "INVALID_LINT_CONFIG".to_owned())
+    );
+    assert!(
+        status.message().contains("NO_SUCH_RULE"),
+        "{}",
+        status.message()
+    );
+
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn health_reports_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let server = Server::start().await;
+    let mut health = HealthClient::new(server.channel.clone());
+    for service in ["", "spoke.registry.v1.RegistryService"] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "no.such.Service".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn reflection_lists_and_describes_the_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let server = Server::start().await;
+    let mut reflection = ServerReflectionClient::new(server.channel.clone());
+    let ask = |request: MessageRequest| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let requests = futures::stream::iter([
+        ask(MessageRequest::ListServices(String::new())),
+        ask(MessageRequest::FileContainingSymbol(
+            "spoke.registry.v1.ErrorDetails".to_owned(),
+        )),
+    ]);
+    let mut responses = reflection
+        .server_reflection_info(requests)
+        .await
+        .unwrap()
+        .into_inner();
+
+    let listed = responses.message().await.unwrap().unwrap().message_response;
+    let Some(MessageResponse::ListServicesResponse(list)) = listed else {
+        panic!("expected a service list, got {listed:?}");
+    };
+    let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for expected in [
+        "spoke.registry.v1.RegistryService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+
+    // A client decoding ErrorDetails from an Any finds its file.
+    let described = responses.message().await.unwrap().unwrap().message_response;
+    let Some(MessageResponse::FileDescriptorResponse(files)) = described else {
+        panic!("expected file descriptors, got {described:?}");
+    };
+    let file = prost_types::FileDescriptorProto::decode(files.file_descriptor_proto[0].as_slice())
+        .unwrap();
+    assert_eq!(file.name(), "spoke/registry/v1/types.proto");
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_the_service() {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+    let server = Server::start().await;
+    let mut reflection = ServerReflectionClient::new(server.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = responses.message().await.unwrap().unwrap().message_response;
+    let Some(MessageResponse::ListServicesResponse(list)) = listed else {
+        panic!("expected a service list, got {listed:?}");
+    };
+    assert!(
+        list.service
+            .iter()
+            .any(|s| s.name == "spoke.registry.v1.RegistryService")
+    );
+}
+
+/// How a server puts gRPC beside REST on one port: the REST router (which
+/// has its own fallback, so `Router::merge` would panic) becomes the
+/// fallback of the gRPC routes.
+#[tokio::test]
+async fn mounts_beside_a_router_with_a_fallback() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let root = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(root.path()).unwrap());
+    let registry = Arc::new(Registry::new(
+        store.clone(),
+        store,
+        RegistryOptions::default(),
+    ));
+    let rest = axum::Router::new()
+        .route("/modules", axum::routing::get(|| async { "rest" }))
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no route") });
+    let options = GrpcOptions {
+        max_message_bytes: 1 << 20,
+    };
+    let app = routes(registry, options, &HealthReporter::new())
+        .await
+        .unwrap()
+        .into_axum_router()
+        .fallback_service(rest);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let mut client = RegistryServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let listed = client
+        .list_modules(ListModulesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.modules, []);
+
+    for (path, expected) in [("/modules", "200 OK"), ("/elsewhere", "404 Not Found")] {
+        let mut http = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        http.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        http.read_to_string(&mut response).await.unwrap();
+        assert!(
+            response.starts_with(&format!("HTTP/1.1 {expected}")),
+            "{response}"
+        );
+    }
+}
