@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result};
 use clap::{CommandFactory as _, Parser, Subcommand};
 use serde::Serialize;
-use spoke_client::{Client, ClientError};
+use spoke_client::{Client, ClientError, ClientOptions};
 
 const PULL_HELP: &str = "\
 Writes the files of MODULE@VERSION under --dir, at their paths inside the module.
@@ -126,6 +126,17 @@ struct Cli {
     )]
     registry: String,
 
+    /// The registry's API to use: the REST API, or the gRPC API (served on
+    /// the same port by default).
+    #[arg(
+        long,
+        global = true,
+        env = "SPOKE_TRANSPORT",
+        value_enum,
+        default_value_t = Transport::Rest
+    )]
+    transport: Transport,
+
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -137,6 +148,12 @@ struct Cli {
 
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Transport {
+    Rest,
+    Grpc,
 }
 
 #[derive(Subcommand)]
@@ -254,7 +271,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let client = Client::new(&cli.registry)?.with_timeout(Duration::from_secs(cli.timeout));
+    let options = ClientOptions {
+        timeout: Duration::from_secs(cli.timeout),
+        ..ClientOptions::default()
+    };
+    let client = match cli.transport {
+        Transport::Rest => Client::rest(&cli.registry, &options)?,
+        Transport::Grpc => Client::grpc(&cli.registry, &options)?,
+    };
     match cli.command {
         Command::Push {
             module,

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! The real `spoke` binary against a real registry (REST over the
-//! filesystem backend) listening on a loopback socket.
+//! The real `spoke` binary against a real registry (the filesystem backend)
+//! listening on loopback sockets: REST on one, gRPC on the other.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use serde_json::Value;
-use spoke_client::{Client, VersionBody};
+use spoke_client::{Client, ClientOptions, VersionBody};
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
 use spoke_storage_fs::FsStore;
@@ -20,6 +20,7 @@ use tempfile::TempDir;
 /// run the CLI as a blocking child process.
 struct Server {
     base: String,
+    grpc_base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _root: TempDir,
@@ -42,6 +43,14 @@ impl Server {
                     store,
                     RegistryOptions::default(),
                 ));
+                let health = spoke_grpc::HealthReporter::new();
+                let grpc_options = spoke_grpc::GrpcOptions {
+                    max_message_bytes: 8 << 20,
+                };
+                let grpc = spoke_grpc::routes(registry.clone(), grpc_options, &health)
+                    .await
+                    .unwrap()
+                    .into_axum_router();
                 let app = router(
                     registry,
                     RestOptions {
@@ -49,7 +58,13 @@ impl Server {
                     },
                 );
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addrs = (
+                    listener.local_addr().unwrap(),
+                    grpc_listener.local_addr().unwrap(),
+                );
+                addr_tx.send(addrs).unwrap();
+                tokio::spawn(async move { axum::serve(grpc_listener, grpc).await.unwrap() });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async {
                         let _ = stopped.await;
@@ -58,9 +73,10 @@ impl Server {
                     .unwrap();
             });
         });
-        let addr = addr_rx.recv().unwrap();
+        let (addr, grpc_addr) = addr_rx.recv().unwrap();
         Self {
             base: format!("http://{addr}"),
+            grpc_base: format!("http://{grpc_addr}"),
             stop: Some(stop),
             thread: Some(thread),
             _root: root,
@@ -73,9 +89,15 @@ impl Server {
         spoke(&all)
     }
 
+    fn spoke_grpc(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--transport", "grpc", "--registry", self.grpc_base.as_str()];
+        all.extend_from_slice(args);
+        spoke(&all)
+    }
+
     /// A version as the REST API returns it, through the Rust client.
     fn get_version(&self, module: &str, version: &str) -> VersionBody {
-        let client = Client::new(&self.base).unwrap();
+        let client = Client::rest(&self.base, &ClientOptions::default()).unwrap();
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -137,6 +159,7 @@ fn spoke(args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_spoke"))
         .args(args)
         .env_remove("SPOKE_REGISTRY")
+        .env_remove("SPOKE_TRANSPORT")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .output()
@@ -1335,4 +1358,58 @@ fn lint_matches_buf_lint_on_the_corpus() {
         "spoke lint differs from buf lint\nmissing: {missing:#?}\nextra: {extra:#?}"
     );
     eprintln!("spoke lint and buf lint agree on {} violations", ours.len());
+}
+
+#[test]
+fn the_grpc_transport_prints_what_rest_prints() {
+    let server = Server::start();
+    let (work, common, user) = sources();
+    let push = |dir: &Path, module: &str, deps: &[&str]| {
+        let mut args = vec!["push", "-m", module, "-v", "v1.0.0", "-d", path_str(dir)];
+        for dep in deps {
+            args.extend(["--dep", *dep]);
+        }
+        server.spoke_grpc(&args).success().to_owned()
+    };
+    assert!(push(&common, "common", &[]).starts_with("pushed common@v1.0.0 (sha256:"));
+    assert!(push(&user, "user", &["common"]).starts_with("pushed user@v1.0.0 (sha256:"));
+
+    // One registry behind both: even the timestamps agree.
+    for args in [
+        &["modules"][..],
+        &["--json", "versions", "user"],
+        &["deps", "user@latest", "--transitive"],
+        &["deps", "common@v1.0.0", "--dependents", "--format", "json"],
+        &["deps", "user", "--format", "dot"],
+    ] {
+        let rest = server.spoke(args);
+        assert_eq!(
+            server.spoke_grpc(args).success(),
+            rest.success(),
+            "{args:?}"
+        );
+    }
+    let missing = [
+        "pull",
+        "-m",
+        "user",
+        "-v",
+        "v9.0.0",
+        "-d",
+        path_str(work.path()),
+    ];
+    assert_eq!(
+        server.spoke_grpc(&missing).failure(),
+        "error: version v9.0.0 of module user not found (VERSION_NOT_FOUND)"
+    );
+
+    let rest_dir = work.path().join("rest");
+    let grpc_dir = work.path().join("grpc");
+    server
+        .spoke(&["pull", "-m", "user", "-r", "-d", path_str(&rest_dir)])
+        .success();
+    server
+        .spoke_grpc(&["pull", "-m", "user", "-r", "-d", path_str(&grpc_dir)])
+        .success();
+    assert_eq!(read_tree(&grpc_dir), read_tree(&rest_dir));
 }

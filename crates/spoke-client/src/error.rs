@@ -1,4 +1,3 @@
-use std::error::Error as _;
 use std::io;
 use std::time::Duration;
 
@@ -28,8 +27,9 @@ pub enum ClientError {
         registry: String,
         /// A short reason for humans, e.g. `connection refused`.
         reason: String,
+        /// The HTTP or gRPC library's error.
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A success status whose body is not what the API promises.
     #[error("unexpected response from {url}: {reason}")]
@@ -59,6 +59,16 @@ impl ClientError {
     /// True for a 404 answer (unknown module, version or file).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// True when trying again may succeed: no answer, or a 503 (a server
+    /// restarting, a storage dependency blinking).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } => true,
+            Self::Api { status, .. } => *status == 503,
+            _ => false,
+        }
     }
 
     /// The compile errors of a `COMPILE_FAILED` answer (a push or a validate
@@ -106,15 +116,17 @@ pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
     }
 }
 
-/// Classifies a transport failure into a short reason for humans.
+/// A failure to get an answer, with a short reason for humans. `timed_out`
+/// says whether the per-request timeout expired.
 pub(crate) fn transport_error(
     registry: &str,
     timeout: Duration,
-    error: reqwest::Error,
+    timed_out: bool,
+    error: impl std::error::Error + Send + Sync + 'static,
 ) -> ClientError {
-    let reason = if error.is_timeout() {
+    let reason = if timed_out {
         format!("no answer within {}", humanize(timeout))
-    } else if let Some(io) = innermost_io_error(&error) {
+    } else if let Some(io) = innermost::<io::Error>(&error) {
         match io.kind() {
             io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
             io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
@@ -128,27 +140,30 @@ pub(crate) fn transport_error(
     ClientError::Transport {
         registry: registry.to_owned(),
         reason,
-        source: error,
+        source: Box::new(error),
     }
 }
 
-fn innermost_io_error(error: &reqwest::Error) -> Option<&io::Error> {
+/// The deepest error of type `E` among `error`'s causes.
+pub(crate) fn innermost<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
     let mut found = None;
-    let mut current: Option<&(dyn std::error::Error + 'static)> = error.source();
+    let mut current = error.source();
     while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            found = Some(io);
+        if let Some(hit) = e.downcast_ref::<E>() {
+            found = Some(hit);
         }
         current = e.source();
     }
     found
 }
 
-/// reqwest's own message is generic ("error sending request"); the deepest
-/// cause says what actually went wrong.
-fn innermost_message(error: &reqwest::Error) -> String {
+/// The libraries' own messages are generic ("error sending request"); the
+/// deepest cause says what actually went wrong.
+fn innermost_message(error: &(dyn std::error::Error + 'static)) -> String {
     let mut message = error.to_string();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = error.source();
+    let mut current = error.source();
     while let Some(e) = current {
         message = e.to_string();
         current = e.source();

@@ -1,21 +1,38 @@
-//! An async Rust client for the Spoke registry's REST API.
+//! An async Rust client for the Spoke registry: one API over three
+//! transports.
 //!
-//! The request and response bodies are the REST front-end's own wire types
-//! ([`wire`], re-exported from `spoke-rest` without its server part), so the
-//! client and the server cannot drift apart.
+//! | Constructor | Talks to | Feature |
+//! |---|---|---|
+//! | [`Client::rest`] | a server's REST API (`http://…`) | always |
+//! | [`Client::grpc`] | a server's gRPC API (`spoke.registry.v1`) | `grpc` |
+//! | [`Client::embedded`], [`Client::embedded_with`] | a registry in this process, over a filesystem store: no server | `embedded` |
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), spoke_client::ClientError> {
+//! Every transport answers with the same bodies, the REST API's wire types
+//! ([`wire`], shared with the server so the two cannot drift), and fails
+//! with the same [`ClientError`]s: an error the registry reports is a
+//! [`ClientError::Api`] with the HTTP status and the machine-readable
+//! `code` REST would answer (`VERSION_CONFLICT`, `COMPILE_FAILED`, …),
+//! whichever transport carried it. A scenario suite runs against all three
+//! and expects identical results.
+//!
+//! The embedded mode needs no server, so it is also the quickest way to try
+//! the API:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use spoke_client::{Client, FileBody, PushRequest};
 //!
-//! let client = Client::new("http://localhost:8080")?;
+//! let dir = tempfile::tempdir()?;
+//! let client = Client::embedded(dir.path())?;
 //! client.create_module("common", "shared types").await?;
 //! let request = PushRequest {
 //!     module_name: None,
 //!     version: "v1.0.0".to_owned(),
 //!     files: vec![FileBody {
 //!         path: "common/common.proto".to_owned(),
-//!         content: "syntax = \"proto3\";\npackage common;\n".to_owned(),
+//!         content: "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n"
+//!             .to_owned(),
 //!         digest: None,
 //!     }],
 //!     dependencies: vec![],
@@ -24,31 +41,107 @@
 //!     description: None,
 //! };
 //! let (created, version) = client.push("common", &request).await?;
-//! println!("created={created} digest={}", version.digest);
-//! for module in client.list_all_modules().await? {
-//!     println!("{} {:?}", module.name, module.latest_version);
-//! }
+//! assert!(created);
+//!
+//! // Versions are immutable: the same content again changes nothing.
+//! let (created, again) = client.push("common", &request).await?;
+//! assert!(!created);
+//! assert_eq!(again.digest, version.digest);
+//!
+//! let file = client.get_file("common", "latest", "common/common.proto").await?;
+//! assert!(file.content.contains("message Id"));
+//! let modules = client.list_all_modules().await?;
+//! assert_eq!(modules[0].latest_version.as_deref(), Some("v1.0.0"));
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Reads (`GET`) are retried on transport errors and `503 Service
-//! Unavailable`, up to three attempts with a short exponential backoff;
-//! writes are never retried. `validate` stores nothing, but it is a `POST`
-//! and follows the write rule.
+//! Errors carry what went wrong in a form programs can act on:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use spoke_client::{Client, FileBody, ValidateRequest};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let client = Client::embedded(dir.path())?;
+//!
+//! let missing = client.get_module("billing").await.unwrap_err();
+//! assert!(missing.is_not_found());
+//! assert_eq!(missing.code(), Some("MODULE_NOT_FOUND"));
+//!
+//! // `validate` compiles without storing; what does not compile is a 422
+//! // whose diagnostics say where and why.
+//! let request = ValidateRequest {
+//!     files: vec![FileBody {
+//!         path: "a.proto".to_owned(),
+//!         content: "syntax = \"proto3\";\nmessage A { Missing m = 1; }\n".to_owned(),
+//!         digest: None,
+//!     }],
+//!     dependencies: vec![],
+//! };
+//! let err = client.validate(&request).await.unwrap_err();
+//! assert_eq!((err.status(), err.code()), (Some(422), Some("COMPILE_FAILED")));
+//! let diagnostics = err.diagnostics().unwrap_or_default();
+//! assert_eq!((diagnostics[0].path.as_str(), diagnostics[0].line), ("a.proto", 2));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Against a server, pick the transport and, if the defaults do not suit,
+//! the timeout and retries:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spoke_client::ClientError> {
+//! use std::time::Duration;
+//! use spoke_client::{Client, ClientOptions};
+//!
+//! let options = ClientOptions {
+//!     timeout: Duration::from_secs(5),
+//!     ..ClientOptions::default()
+//! };
+//! let rest = Client::rest("https://registry.example/spoke", &options)?;
+//! let grpc = Client::grpc("http://registry.example:9090", &options)?;
+//! assert_eq!(rest.get_module("common").await?, grpc.get_module("common").await?);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Timeouts and retries
+//!
+//! Over REST and gRPC every request has a timeout ([`ClientOptions::timeout`],
+//! connecting included). Reads are retried on [transient](ClientError::is_transient)
+//! failures (no answer, or 503 / `UNAVAILABLE`), up to
+//! [`ClientOptions::max_attempts`] attempts with an exponential backoff
+//! capped at two seconds. Writes (`create_module`, `push`) are never
+//! retried: a push that timed out may have been stored. `validate` stores
+//! nothing but is not retried either, as REST sends it as a `POST`. The
+//! embedded transport has no network, hence neither timeouts nor retries.
+//!
+//! # Features
+//!
+//! - `embedded` (default): [`Client::embedded`] and
+//!   [`Client::embedded_with`]; compiles the registry and its filesystem
+//!   store into the program.
+//! - `grpc` (default): [`Client::grpc`]; compiles tonic and the generated
+//!   `spoke.registry.v1` client.
+//!
+//! With `default-features = false` the crate is the REST client alone.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "embedded")]
+mod embedded;
 mod endpoint;
 mod error;
+#[cfg(feature = "grpc")]
+mod grpc;
+#[cfg(any(feature = "embedded", feature = "grpc"))]
+mod local;
+mod rest;
+mod retry;
 
+use std::fmt;
 use std::time::Duration;
-
-use reqwest::header::{ACCEPT, HeaderValue};
-use reqwest::{Method, StatusCode, Url};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use endpoint::Segment::{Fixed, Path, Value};
 
 pub use error::ClientError;
 /// The JSON bodies of the REST API, shared with the server.
@@ -62,105 +155,160 @@ pub use spoke_rest::wire::{
 
 /// The page size the `list_all_*` helpers ask for: the server's maximum.
 const COLLECT_PAGE_SIZE: u32 = 1000;
-/// The longest pause between two attempts of a read.
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// A client for one registry. Cheap to clone; clones share connections.
+/// Settings of the networked transports (REST and gRPC).
 #[derive(Debug, Clone)]
-pub struct Client {
-    http: reqwest::Client,
-    base: String,
-    timeout: Duration,
-    max_attempts: u32,
-    backoff: Duration,
+pub struct ClientOptions {
+    /// The longest a request may take, connecting included.
+    pub timeout: Duration,
+    /// How often a read is tried in all; 0 counts as 1.
+    pub max_attempts: u32,
+    /// The pause before the second attempt; it doubles with each further one.
+    pub backoff: Duration,
 }
 
-/// A successful answer: its status and body.
-struct Answer {
-    status: StatusCode,
-    url: Url,
-    body: Vec<u8>,
+impl Default for ClientOptions {
+    /// A 30 s timeout; three attempts, the second after 100 ms.
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            backoff: Duration::from_millis(100),
+        }
+    }
+}
+
+impl ClientOptions {
+    fn retry(&self) -> retry::Retry {
+        retry::Retry {
+            max_attempts: self.max_attempts.max(1),
+            backoff: self.backoff,
+        }
+    }
+}
+
+/// A client for one registry. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct Client {
+    transport: Transport,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Rest(rest::Rest),
+    #[cfg(feature = "embedded")]
+    Embedded(embedded::Embedded),
+    #[cfg(feature = "grpc")]
+    Grpc(grpc::Grpc),
+}
+
+/// Calls the transport's method of the same name, which answers with the
+/// same types on every transport.
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.transport {
+            Transport::Rest(t) => t.$method($($arg),*).await,
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(t) => t.$method($($arg),*).await.map_err(embedded::client_error),
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(t) => t.$method($($arg),*).await,
+        }
+    };
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("registry", &self.registry())
+            .finish()
+    }
 }
 
 impl Client {
-    /// The default per-request timeout.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-    /// How often a read is tried in all, by default.
-    pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
-
-    /// A client for the registry at `base_url` (`http://` or `https://`,
+    /// A client for the REST API at `base_url` (`http://` or `https://`,
     /// optionally with a path prefix such as `https://host/spoke`).
     ///
     /// ```
-    /// let client = spoke_client::Client::new("http://localhost:8080").unwrap();
-    /// assert_eq!(client.base_url(), "http://localhost:8080");
-    /// assert!(spoke_client::Client::new("localhost:8080").is_err());
+    /// use spoke_client::{Client, ClientOptions};
+    ///
+    /// let client = Client::rest("http://localhost:8080/", &ClientOptions::default()).unwrap();
+    /// assert_eq!(client.registry(), "http://localhost:8080");
+    /// assert!(Client::rest("localhost:8080", &ClientOptions::default()).is_err());
     /// ```
-    pub fn new(base_url: &str) -> Result<Self, ClientError> {
-        let base = endpoint::parse_base(base_url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("spoke-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| error::transport_error(&base, Self::DEFAULT_TIMEOUT, e))?;
+    pub fn rest(base_url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         Ok(Self {
-            http,
-            base,
-            timeout: Self::DEFAULT_TIMEOUT,
-            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
-            backoff: Duration::from_millis(100),
+            transport: Transport::Rest(rest::Rest::new(base_url, options)?),
         })
     }
 
-    /// Sets the timeout of each request (connect to last body byte).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
+    /// A client for the gRPC API at `url` (`http://host:port`, or
+    /// `https://` for TLS). Nothing is sent until the first call, so an
+    /// unreachable registry is that call's [`ClientError::Transport`].
+    /// Call it inside a Tokio runtime, which runs the connection; outside
+    /// one it fails with [`ClientError::Transport`].
+    #[cfg(feature = "grpc")]
+    pub fn grpc(url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
+        Ok(Self {
+            transport: Transport::Grpc(grpc::Grpc::new(url, options)?),
+        })
     }
 
-    /// Sets how often a read is tried in all (at least once).
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
+    /// A registry in this process over the filesystem store at `root`
+    /// (created if missing), with default limits. The store stays locked
+    /// while the client or a clone of it lives; a root another store has
+    /// open (a server's, say) is a 503 `STORAGE_UNAVAILABLE`. Opening does
+    /// blocking I/O: call it at startup or from a blocking context.
+    #[cfg(feature = "embedded")]
+    pub fn embedded(root: impl AsRef<std::path::Path>) -> Result<Self, ClientError> {
+        Ok(Self {
+            transport: Transport::Embedded(embedded::Embedded::open(root.as_ref())?),
+        })
     }
 
-    /// The registry URL, without a trailing `/`.
-    pub fn base_url(&self) -> &str {
-        &self.base
+    /// A client for a registry this process has already built (any storage
+    /// backend, any limits), for tools and tests that share it.
+    #[cfg(feature = "embedded")]
+    pub fn embedded_with(registry: std::sync::Arc<spoke_registry::Registry>) -> Self {
+        Self {
+            transport: Transport::Embedded(embedded::Embedded::with(registry)),
+        }
     }
 
-    /// `POST /modules`: creates a module. A module that already exists is an
-    /// [`ClientError::Api`] with status 409 and code `MODULE_EXISTS`.
+    /// Where the registry is: its URL without a trailing `/`, or
+    /// `embedded` (`embedded:<root>` when opened from a directory).
+    pub fn registry(&self) -> &str {
+        match &self.transport {
+            Transport::Rest(t) => t.base(),
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(t) => t.label(),
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(t) => t.base(),
+        }
+    }
+
+    /// Creates a module (`POST /modules`). A module that already exists is
+    /// an [`ClientError::Api`] with status 409 and code `MODULE_EXISTS`.
     pub async fn create_module(
         &self,
         name: &str,
         description: &str,
     ) -> Result<ModuleBody, ClientError> {
-        let url = self.url(&[Fixed("modules")], &[])?;
-        let body = CreateModuleRequest {
-            name: name.to_owned(),
-            description: description.to_owned(),
-        };
-        let answer = self.send_json(Method::POST, url, &body).await?;
-        decode(&answer)
+        dispatch!(self.create_module(name, description))
     }
 
-    /// `GET /modules/{name}`.
+    /// One module (`GET /modules/{name}`).
     pub async fn get_module(&self, name: &str) -> Result<ModuleBody, ClientError> {
-        let url = self.url(&[Fixed("modules"), Value(name)], &[])?;
-        decode(&self.get(url, None).await?)
+        dispatch!(self.get_module(name))
     }
 
-    /// `GET /modules`: one page of modules, ordered by name. Pass the
+    /// One page of modules, ordered by name (`GET /modules`). Pass the
     /// previous page's `next_cursor` to get the next one.
     pub async fn list_modules(
         &self,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<ModuleList, ClientError> {
-        let limit = limit.map(|l| l.to_string());
-        let query = page_query(limit.as_deref(), cursor);
-        let url = self.url(&[Fixed("modules")], &query)?;
-        decode(&self.get(url, None).await?)
+        dispatch!(self.list_modules(limit, cursor))
     }
 
     /// Every module, following `next_cursor` until the last page.
@@ -172,148 +320,58 @@ impl Client {
                 .list_modules(Some(COLLECT_PAGE_SIZE), cursor.as_deref())
                 .await?;
             all.extend(page.modules);
-            match next_cursor(cursor, page.next_cursor, &self.base)? {
+            match next_cursor(cursor, page.next_cursor, self.registry())? {
                 Some(next) => cursor = Some(next),
                 None => return Ok(all),
             }
         }
     }
 
-    /// `POST /modules/{module}/versions`: pushes a version. Returns `true`
-    /// with the stored version when it was created (201), `false` when the
-    /// version already existed with identical content (200). Different
-    /// content under an existing version is an [`ClientError::Api`] with
-    /// status 409 and code `VERSION_CONFLICT`.
+    /// Pushes a version (`POST /modules/{module}/versions`). Returns `true`
+    /// with the stored version when it was created, `false` when the version
+    /// already existed with identical content. Different content under an
+    /// existing version is an [`ClientError::Api`] with status 409 and code
+    /// `VERSION_CONFLICT`; files that do not compile, 422 `COMPILE_FAILED`
+    /// with [`diagnostics`](ClientError::diagnostics). A `module_name` in
+    /// the request other than `module` is refused before anything is sent
+    /// (400 `MODULE_MISMATCH`).
     pub async fn push(
         &self,
         module: &str,
         request: &PushRequest,
     ) -> Result<(bool, VersionBody), ClientError> {
-        let url = self.url(&[Fixed("modules"), Value(module), Fixed("versions")], &[])?;
-        let answer = self.send_json(Method::POST, url, request).await?;
-        let created = match answer.status {
-            StatusCode::CREATED => true,
-            StatusCode::OK => false,
-            other => {
-                return Err(ClientError::Decode {
-                    url: answer.url.to_string(),
-                    reason: format!("a push answered {other}; expected 200 or 201"),
-                });
-            }
-        };
-        Ok((created, decode(&answer)?))
+        if let Some(named) = request.module_name.as_deref().filter(|n| *n != module) {
+            return Err(ClientError::Api {
+                status: 400,
+                code: "MODULE_MISMATCH".to_owned(),
+                message: format!(
+                    "module_name {named:?} in the request differs from module {module}"
+                ),
+                details: None,
+            });
+        }
+        dispatch!(self.push(module, request))
     }
 
-    /// `GET /modules/{module}/versions/{version}`: a version with its files;
+    /// A version with its files (`GET /modules/{module}/versions/{version}`);
     /// `version` may be `latest`.
     pub async fn get_version(
         &self,
         module: &str,
         version: &str,
     ) -> Result<VersionBody, ClientError> {
-        let url = self.version_url(module, version, None, &[])?;
-        decode(&self.get(url, None).await?)
+        dispatch!(self.get_version(module, version))
     }
 
-    /// `GET …/dependencies`: the version's direct dependencies (by module
-    /// name) or, with `transitive`, its whole dependency closure in
-    /// topological order (every version after the versions it depends on).
-    pub async fn dependencies(
-        &self,
-        module: &str,
-        version: &str,
-        transitive: bool,
-    ) -> Result<DependenciesBody, ClientError> {
-        let query = transitive_query(transitive);
-        let url = self.version_url(module, version, Some("dependencies"), query)?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `GET …/dependents`: the versions that depend on this one directly or,
-    /// with `transitive`, through others.
-    pub async fn dependents(
-        &self,
-        module: &str,
-        version: &str,
-        transitive: bool,
-    ) -> Result<DependentsBody, ClientError> {
-        let query = transitive_query(transitive);
-        let url = self.version_url(module, version, Some("dependents"), query)?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `GET …/lockfile`: every pin of the closure with its digest.
-    pub async fn lockfile(&self, module: &str, version: &str) -> Result<LockfileBody, ClientError> {
-        let url = self.version_url(module, version, Some("lockfile"), &[])?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `GET …/graph`: the dependency graph of the version's closure.
-    pub async fn graph(&self, module: &str, version: &str) -> Result<GraphBody, ClientError> {
-        let url = self.version_url(module, version, Some("graph"), &[])?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `GET …/graph?format=dot`: the same graph in Graphviz's DOT language.
-    pub async fn graph_dot(&self, module: &str, version: &str) -> Result<String, ClientError> {
-        let url = self.version_url(module, version, Some("graph"), &[("format", "dot")])?;
-        let answer = self.get(url, None).await?;
-        String::from_utf8(answer.body).map_err(|e| ClientError::Decode {
-            url: answer.url.to_string(),
-            reason: format!("the DOT text is not UTF-8: {e}"),
-        })
-    }
-
-    /// `GET …/image`: the compiled image, an encoded `FileDescriptorSet`
-    /// of the version and its closure with source info.
-    pub async fn image(&self, module: &str, version: &str) -> Result<Vec<u8>, ClientError> {
-        let url = self.version_url(module, version, Some("image"), &[])?;
-        Ok(self.get(url, None).await?.body)
-    }
-
-    /// `GET …/image?format=json`: the image as protobuf JSON.
-    pub async fn image_json(
-        &self,
-        module: &str,
-        version: &str,
-    ) -> Result<serde_json::Value, ClientError> {
-        let url = self.version_url(module, version, Some("image"), &[("format", "json")])?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `GET …/symbols`: the packages, messages, fields, enums, services and
-    /// methods the version's own files define.
-    pub async fn symbols(&self, module: &str, version: &str) -> Result<SymbolsBody, ClientError> {
-        let url = self.version_url(module, version, Some("symbols"), &[])?;
-        decode(&self.get(url, None).await?)
-    }
-
-    /// `POST /api/v1/validate`: compiles files against stored dependencies,
-    /// storing nothing. Files that do not compile are an
-    /// [`ClientError::Api`] with status 422 and code `COMPILE_FAILED`, whose
-    /// [`diagnostics`](ClientError::diagnostics) say what is wrong.
-    pub async fn validate(
-        &self,
-        request: &ValidateRequest,
-    ) -> Result<ValidateResponse, ClientError> {
-        let url = self.url(&[Fixed("api"), Fixed("v1"), Fixed("validate")], &[])?;
-        decode(&self.send_json(Method::POST, url, request).await?)
-    }
-
-    /// `GET /modules/{module}/versions`: one page of versions, newest first.
+    /// One page of a module's versions, newest first
+    /// (`GET /modules/{module}/versions`).
     pub async fn list_versions(
         &self,
         module: &str,
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<VersionList, ClientError> {
-        let limit = limit.map(|l| l.to_string());
-        let query = page_query(limit.as_deref(), cursor);
-        let url = self.url(
-            &[Fixed("modules"), Value(module), Fixed("versions")],
-            &query,
-        )?;
-        decode(&self.get(url, None).await?)
+        dispatch!(self.list_versions(module, limit, cursor))
     }
 
     /// Every version of a module, newest first, following `next_cursor`.
@@ -328,169 +386,103 @@ impl Client {
                 .list_versions(module, Some(COLLECT_PAGE_SIZE), cursor.as_deref())
                 .await?;
             all.extend(page.versions);
-            match next_cursor(cursor, page.next_cursor, &self.base)? {
+            match next_cursor(cursor, page.next_cursor, self.registry())? {
                 Some(next) => cursor = Some(next),
                 None => return Ok(all),
             }
         }
     }
 
-    /// `GET /modules/{module}/versions/{version}/files/{path}`: one file as
-    /// JSON. `path` is `/`-separated; each segment is encoded on its own.
+    /// One file of a version (`GET …/files/{path}`). `path` is
+    /// `/`-separated.
     pub async fn get_file(
         &self,
         module: &str,
         version: &str,
         path: &str,
     ) -> Result<FileBody, ClientError> {
-        let url = self.file_url(module, version, path, &[])?;
-        decode(&self.get(url, None).await?)
+        dispatch!(self.get_file(module, version, path))
     }
 
-    /// The same file's raw bytes (`?format=raw`).
+    /// The same file's raw bytes (`GET …/files/{path}?format=raw`).
     pub async fn get_file_raw(
         &self,
         module: &str,
         version: &str,
         path: &str,
     ) -> Result<Vec<u8>, ClientError> {
-        let url = self.file_url(module, version, path, &[("format", "raw")])?;
-        let accept = HeaderValue::from_static("text/plain");
-        Ok(self.get(url, Some(accept)).await?.body)
+        dispatch!(self.get_file_raw(module, version, path))
     }
 
-    fn file_url(
+    /// The version's direct dependencies (by module name) or, with
+    /// `transitive`, its whole dependency closure in topological order:
+    /// every version after the versions it depends on (`GET …/dependencies`).
+    pub async fn dependencies(
         &self,
         module: &str,
         version: &str,
-        path: &str,
-        query: &[(&str, &str)],
-    ) -> Result<Url, ClientError> {
-        self.url(
-            &[
-                Fixed("modules"),
-                Value(module),
-                Fixed("versions"),
-                Value(version),
-                Fixed("files"),
-                Path(path),
-            ],
-            query,
-        )
+        transitive: bool,
+    ) -> Result<DependenciesBody, ClientError> {
+        dispatch!(self.dependencies(module, version, transitive))
     }
 
-    /// `/modules/{module}/versions/{version}` and an optional view below it.
-    fn version_url(
+    /// The versions that depend on this one directly or, with `transitive`,
+    /// through others (`GET …/dependents`).
+    pub async fn dependents(
         &self,
         module: &str,
         version: &str,
-        view: Option<&'static str>,
-        query: &[(&str, &str)],
-    ) -> Result<Url, ClientError> {
-        let mut segments = vec![
-            Fixed("modules"),
-            Value(module),
-            Fixed("versions"),
-            Value(version),
-        ];
-        segments.extend(view.map(Fixed));
-        self.url(&segments, query)
+        transitive: bool,
+    ) -> Result<DependentsBody, ClientError> {
+        dispatch!(self.dependents(module, version, transitive))
     }
 
-    fn url(
+    /// Every pin of the closure with its digest (`GET …/lockfile`).
+    pub async fn lockfile(&self, module: &str, version: &str) -> Result<LockfileBody, ClientError> {
+        dispatch!(self.lockfile(module, version))
+    }
+
+    /// The dependency graph of the version's closure (`GET …/graph`).
+    pub async fn graph(&self, module: &str, version: &str) -> Result<GraphBody, ClientError> {
+        dispatch!(self.graph(module, version))
+    }
+
+    /// The same graph in Graphviz's DOT language (`GET …/graph?format=dot`).
+    pub async fn graph_dot(&self, module: &str, version: &str) -> Result<String, ClientError> {
+        dispatch!(self.graph_dot(module, version))
+    }
+
+    /// The compiled image: an encoded `FileDescriptorSet` of the version and
+    /// its closure with source info (`GET …/image`).
+    pub async fn image(&self, module: &str, version: &str) -> Result<Vec<u8>, ClientError> {
+        dispatch!(self.image(module, version))
+    }
+
+    /// The image as protobuf JSON (`GET …/image?format=json`).
+    pub async fn image_json(
         &self,
-        segments: &[endpoint::Segment<'_>],
-        query: &[(&str, &str)],
-    ) -> Result<Url, ClientError> {
-        endpoint::build(&self.base, segments, query)
+        module: &str,
+        version: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        dispatch!(self.image_json(module, version))
     }
 
-    /// A GET, retried on transport errors and 503: reads are idempotent, and
-    /// both usually mean a server restarting or a dependency blinking.
-    async fn get(&self, url: Url, accept: Option<HeaderValue>) -> Result<Answer, ClientError> {
-        let mut attempt = 1;
-        loop {
-            let mut request = self.http.get(url.clone()).timeout(self.timeout);
-            if let Some(accept) = &accept {
-                request = request.header(ACCEPT, accept.clone());
-            }
-            let result = self.execute(request, &url).await;
-            let retry = match &result {
-                Err(ClientError::Transport { .. }) => true,
-                Err(ClientError::Api { status, .. }) => *status == 503,
-                _ => false,
-            };
-            if !retry || attempt >= self.max_attempts {
-                return result;
-            }
-            let delay = self
-                .backoff
-                .saturating_mul(2u32.saturating_pow(attempt - 1));
-            tokio::time::sleep(delay.min(MAX_BACKOFF)).await;
-            attempt += 1;
-        }
+    /// The packages, messages, fields, enums, services and methods the
+    /// version's own files define (`GET …/symbols`).
+    pub async fn symbols(&self, module: &str, version: &str) -> Result<SymbolsBody, ClientError> {
+        dispatch!(self.symbols(module, version))
     }
 
-    async fn send_json<T: Serialize + ?Sized>(
+    /// Compiles files against stored dependencies, storing nothing
+    /// (`POST /api/v1/validate`). Files that do not compile are an
+    /// [`ClientError::Api`] with status 422 and code `COMPILE_FAILED`, whose
+    /// [`diagnostics`](ClientError::diagnostics) say what is wrong.
+    pub async fn validate(
         &self,
-        method: Method,
-        url: Url,
-        body: &T,
-    ) -> Result<Answer, ClientError> {
-        let request = self
-            .http
-            .request(method, url.clone())
-            .timeout(self.timeout)
-            .json(body);
-        self.execute(request, &url).await
+        request: &ValidateRequest,
+    ) -> Result<ValidateResponse, ClientError> {
+        dispatch!(self.validate(request))
     }
-
-    /// Sends a request and reads the whole body; an error status becomes
-    /// [`ClientError::Api`].
-    async fn execute(
-        &self,
-        request: reqwest::RequestBuilder,
-        url: &Url,
-    ) -> Result<Answer, ClientError> {
-        let transport = |e| error::transport_error(&self.base, self.timeout, e);
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(transport)?.to_vec();
-        if !status.is_success() {
-            return Err(error::api_error(status, &body));
-        }
-        Ok(Answer {
-            status,
-            url: url.clone(),
-            body,
-        })
-    }
-}
-
-fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, ClientError> {
-    serde_json::from_slice(&answer.body).map_err(|e| ClientError::Decode {
-        url: answer.url.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-fn transitive_query(transitive: bool) -> &'static [(&'static str, &'static str)] {
-    if transitive {
-        &[("transitive", "true")]
-    } else {
-        &[]
-    }
-}
-
-fn page_query<'a>(limit: Option<&'a str>, cursor: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
-    let mut query = Vec::new();
-    if let Some(limit) = limit {
-        query.push(("limit", limit));
-    }
-    if let Some(cursor) = cursor {
-        query.push(("cursor", cursor));
-    }
-    query
 }
 
 /// The cursor for the next page, or `None` after the last. A server that
@@ -514,27 +506,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builds_api_urls() {
-        let client = Client::new("http://localhost:8080/").unwrap();
-        let url = client.file_url(
-            "user",
-            "v1.0.0+b.7",
-            "user/v1/user.proto",
-            &[("format", "raw")],
-        );
-        assert_eq!(
-            url.unwrap().as_str(),
-            "http://localhost:8080/modules/user/versions/v1.0.0%2Bb.7/files/user/v1/user.proto?format=raw"
-        );
-        assert!(
-            client
-                .file_url("user", "v1.0.0", "../secret.proto", &[])
-                .is_err()
-        );
-        assert!(client.file_url("user", "", "a.proto", &[]).is_err());
-    }
-
-    #[test]
     fn stops_on_a_repeated_cursor() {
         assert_eq!(next_cursor(None, None, "b").unwrap(), None);
         assert_eq!(
@@ -548,7 +519,10 @@ mod tests {
 
     #[test]
     fn settings_have_floors() {
-        let client = Client::new("http://h").unwrap().with_max_attempts(0);
-        assert_eq!(client.max_attempts, 1);
+        let options = ClientOptions {
+            max_attempts: 0,
+            ..ClientOptions::default()
+        };
+        assert_eq!(options.retry().max_attempts, 1);
     }
 }

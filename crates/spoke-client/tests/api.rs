@@ -6,12 +6,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use spoke_client::{Client, ClientError, FileBody, PushRequest, SourceInfoBody, ValidateRequest};
+use spoke_client::{
+    Client, ClientError, ClientOptions, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
+};
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
 use spoke_storage_fs::FsStore;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+
+fn rest(base: &str) -> Result<Client, ClientError> {
+    Client::rest(base, &ClientOptions::default())
+}
 
 struct Server {
     client: Client,
@@ -36,7 +42,7 @@ async fn start() -> Server {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {
-        client: Client::new(&base).unwrap(),
+        client: rest(&base).unwrap(),
         _root: root,
     }
 }
@@ -410,7 +416,7 @@ async fn unreachable_registry_is_a_transport_error() {
         .local_addr()
         .unwrap()
         .port();
-    let client = Client::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let client = rest(&format!("http://127.0.0.1:{port}")).unwrap();
     let err = client.list_modules(None, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -480,17 +486,13 @@ const MODULE: &str = r#"{"name":"common","description":"","created_at":"2024-01-
 #[tokio::test]
 async fn reads_are_retried_on_503() {
     let (base, count) = scripted(vec![(503, UNAVAILABLE), (503, UNAVAILABLE), (200, MODULE)]).await;
-    let client = Client::new(&base).unwrap();
+    let client = rest(&base).unwrap();
     assert_eq!(client.get_module("common").await.unwrap().name, "common");
     assert_eq!(count.load(Ordering::SeqCst), 3);
 
     // Three attempts at most: the last 503 is returned.
     let (base, count) = scripted(vec![(503, UNAVAILABLE)]).await;
-    let err = Client::new(&base)
-        .unwrap()
-        .get_module("common")
-        .await
-        .unwrap_err();
+    let err = rest(&base).unwrap().get_module("common").await.unwrap_err();
     assert_eq!(err.code(), Some("STORAGE_UNAVAILABLE"));
     assert_eq!(count.load(Ordering::SeqCst), 3);
 }
@@ -500,7 +502,7 @@ async fn views_are_reads_and_retried() {
     const CLOSURE: &str =
         r#"{"module_name":"user","version":"v1.0.0","transitive":true,"dependencies":[]}"#;
     let (base, count) = scripted(vec![(503, UNAVAILABLE), (200, CLOSURE)]).await;
-    let client = Client::new(&base).unwrap();
+    let client = rest(&base).unwrap();
     let body = client.dependencies("user", "v1.0.0", true).await.unwrap();
     assert!(body.transitive);
     assert_eq!(count.load(Ordering::SeqCst), 2);
@@ -511,11 +513,7 @@ async fn views_are_reads_and_retried() {
         files: files(&[("a.proto", COMMON)]),
         dependencies: vec![],
     };
-    let err = Client::new(&base)
-        .unwrap()
-        .validate(&request)
-        .await
-        .unwrap_err();
+    let err = rest(&base).unwrap().validate(&request).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
@@ -523,7 +521,7 @@ async fn views_are_reads_and_retried() {
 #[tokio::test]
 async fn writes_are_not_retried() {
     let (base, count) = scripted(vec![(503, UNAVAILABLE), (201, MODULE)]).await;
-    let err = Client::new(&base)
+    let err = rest(&base)
         .unwrap()
         .create_module("common", "")
         .await
@@ -535,10 +533,12 @@ async fn writes_are_not_retried() {
 #[tokio::test]
 async fn requests_time_out() {
     let (base, count) = scripted(vec![(0, "")]).await;
-    let client = Client::new(&base)
-        .unwrap()
-        .with_timeout(Duration::from_millis(200))
-        .with_max_attempts(2);
+    let options = ClientOptions {
+        timeout: Duration::from_millis(200),
+        max_attempts: 2,
+        ..ClientOptions::default()
+    };
+    let client = Client::rest(&base, &options).unwrap();
     let err = client.get_module("common").await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -550,10 +550,6 @@ async fn requests_time_out() {
 #[tokio::test]
 async fn malformed_success_bodies_are_decode_errors() {
     let (base, _) = scripted(vec![(200, r#"{"name": 5}"#)]).await;
-    let err = Client::new(&base)
-        .unwrap()
-        .get_module("common")
-        .await
-        .unwrap_err();
+    let err = rest(&base).unwrap().get_module("common").await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err:?}");
 }

@@ -18,19 +18,7 @@ pub(crate) async fn validate(
     let files = convert::proto_files(body.files)?;
     let dependencies = convert::dependency_refs(&body.dependencies)?;
     let validated = registry.validate(files, &dependencies).await?;
-    Ok(Json(wire::ValidateResponse {
-        valid: true,
-        dependencies: validated
-            .dependencies
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        files: validated
-            .files
-            .iter()
-            .map(convert::image_file_body)
-            .collect(),
-    }))
+    Ok(Json(convert::validate_response(&validated)))
 }
 
 pub(crate) async fn lint(

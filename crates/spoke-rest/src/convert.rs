@@ -1,11 +1,15 @@
-//! Domain values to wire bodies and back.
+//! Domain values to wire bodies and back, and the bodies of the read views
+//! built from the registry. Public (feature `server`) so that the embedded
+//! client answers with exactly what this front-end answers.
 
 use spoke_domain::{
     DependencyRef, FilePath, Module, ModuleName, ProtoFile, SourceInfo, VersionId, VersionManifest,
-    VersionSummary,
+    VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::{ImageFile, Provider};
-use spoke_registry::{CompileFailure, PushRequest, VersionFile};
+use spoke_registry::{
+    CompileFailure, PushRequest, Registry, RegistryError, Validated, VersionFile,
+};
 
 use crate::ApiError;
 use crate::wire;
@@ -138,4 +142,151 @@ pub fn dependency_refs(dependencies: &[String]) -> Result<Vec<DependencyRef>, Ap
         .iter()
         .map(|d| Ok(DependencyRef::parse(d)?))
         .collect()
+}
+
+pub fn pin_body(manifest: &VersionManifest) -> wire::PinBody {
+    wire::PinBody {
+        module_name: manifest.module.to_string(),
+        version: manifest.version.to_string(),
+        digest: manifest.digest.to_string(),
+    }
+}
+
+pub fn validate_response(validated: &Validated) -> wire::ValidateResponse {
+    wire::ValidateResponse {
+        valid: true,
+        dependencies: validated
+            .dependencies
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        files: validated.files.iter().map(image_file_body).collect(),
+    }
+}
+
+/// `…/dependencies`: the direct pins, in the order they are stored (by
+/// module name), or with `transitive` the closure in topological order.
+pub async fn dependencies(
+    registry: &Registry,
+    module: &ModuleName,
+    selector: &VersionSelector,
+    transitive: bool,
+) -> Result<wire::DependenciesBody, RegistryError> {
+    let closure = registry.closure(module, selector).await?;
+    let dependencies = if transitive {
+        closure.members.iter().map(|m| pin_body(m)).collect()
+    } else {
+        closure
+            .root
+            .dependencies
+            .iter()
+            .filter_map(|pin| {
+                closure
+                    .members
+                    .iter()
+                    .find(|m| m.module == pin.module && m.version == pin.version)
+            })
+            .map(|m| pin_body(m))
+            .collect()
+    };
+    Ok(wire::DependenciesBody {
+        module_name: closure.root.module.to_string(),
+        version: closure.root.version.to_string(),
+        transitive,
+        dependencies,
+    })
+}
+
+/// `…/dependents`.
+pub async fn dependents(
+    registry: &Registry,
+    module: &ModuleName,
+    selector: &VersionSelector,
+    transitive: bool,
+) -> Result<wire::DependentsBody, RegistryError> {
+    let root = registry.get_version(module, selector).await?;
+    let pins = registry.dependents(module, selector, transitive).await?;
+    let mut dependents = Vec::with_capacity(pins.len());
+    for pin in pins {
+        let manifest = registry
+            .get_version(&pin.module, &VersionSelector::Exact(pin.version))
+            .await?;
+        dependents.push(pin_body(&manifest));
+    }
+    Ok(wire::DependentsBody {
+        module_name: root.module.to_string(),
+        version: root.version.to_string(),
+        transitive,
+        dependents,
+    })
+}
+
+/// `…/lockfile`.
+pub async fn lockfile(
+    registry: &Registry,
+    module: &ModuleName,
+    selector: &VersionSelector,
+) -> Result<wire::LockfileBody, RegistryError> {
+    let closure = registry.closure(module, selector).await?;
+    Ok(wire::LockfileBody {
+        module_name: closure.root.module.to_string(),
+        version: closure.root.version.to_string(),
+        digest: closure.root.digest.to_string(),
+        dependencies: closure.members.iter().map(|m| pin_body(m)).collect(),
+    })
+}
+
+/// `…/graph`: the version and its closure, nodes in closure order after the
+/// root, an edge per pin.
+pub async fn graph(
+    registry: &Registry,
+    module: &ModuleName,
+    selector: &VersionSelector,
+) -> Result<wire::GraphBody, RegistryError> {
+    let closure = registry.closure(module, selector).await?;
+    let id = |manifest: &VersionManifest| format!("{}@{}", manifest.module, manifest.version);
+    let mut graph = wire::GraphBody {
+        root: id(&closure.root),
+        nodes: Vec::new(),
+        edges: Vec::new(),
+    };
+    for manifest in std::iter::once(&closure.root).chain(&closure.members) {
+        let from = id(manifest);
+        for pin in &manifest.dependencies {
+            graph.edges.push(wire::GraphEdgeBody {
+                from: from.clone(),
+                to: pin.to_string(),
+            });
+        }
+        graph.nodes.push(wire::GraphNodeBody {
+            id: from,
+            module_name: manifest.module.to_string(),
+            version: manifest.version.to_string(),
+            digest: manifest.digest.to_string(),
+        });
+    }
+    Ok(graph)
+}
+
+/// `…/symbols`.
+pub async fn symbols(
+    registry: &Registry,
+    module: &ModuleName,
+    selector: &VersionSelector,
+) -> Result<wire::SymbolsBody, RegistryError> {
+    let (manifest, symbols) = registry.get_symbols(module, selector).await?;
+    Ok(wire::SymbolsBody {
+        module_name: manifest.module.to_string(),
+        version: manifest.version.to_string(),
+        symbols: symbols
+            .into_iter()
+            .map(|s| wire::SymbolBody {
+                full_name: s.full_name,
+                kind: s.kind.as_str().to_owned(),
+                path: s.path,
+                line: s.line,
+                comment: s.comment,
+            })
+            .collect(),
+    })
 }

@@ -11,7 +11,7 @@ pub mod wire;
 #[cfg(feature = "server")]
 mod checks;
 #[cfg(feature = "server")]
-mod convert;
+pub mod convert;
 #[cfg(feature = "server")]
 mod error;
 #[cfg(feature = "server")]

@@ -275,6 +275,28 @@ pub struct GraphBody {
     pub edges: Vec<GraphEdgeBody>,
 }
 
+impl GraphBody {
+    /// The graph in Graphviz's DOT language (`?format=dot`), the root in
+    /// bold; ids are quoted, so any module or version string is safe.
+    pub fn to_dot(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::from("digraph dependencies {\n  rankdir=LR;\n");
+        for node in &self.nodes {
+            let style = if node.id == self.root {
+                " [style=bold]"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  \"{}\"{style};", node.id);
+        }
+        for edge in &self.edges {
+            let _ = writeln!(out, "  \"{}\" -> \"{}\";", edge.from, edge.to);
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
 /// One named element of a version's files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymbolBody {

@@ -1,0 +1,235 @@
+//! The embedded transport: the registry in this process, called directly.
+//!
+//! Each call does what the REST front-end's handler for the same route does,
+//! with the REST front-end's own conversions (`spoke_rest::convert`), and
+//! answers with the same wire bodies and the same errors: registry errors go
+//! through `spoke_rest::ApiError`, the REST server's own mapping. The
+//! scenario suite (`tests/scenarios.rs`) holds the transports to identical
+//! answers.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions};
+use spoke_rest::ApiError;
+use spoke_rest::convert;
+use spoke_storage_fs::FsStore;
+
+use crate::wire::{
+    DependenciesBody, DependentsBody, FileBody, GraphBody, LockfileBody, ModuleBody, ModuleList,
+    PushRequest, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
+};
+use crate::{ClientError, local};
+
+#[derive(Clone)]
+pub(crate) struct Embedded {
+    registry: Arc<Registry>,
+    label: String,
+}
+
+type Answer<T> = Result<T, ApiError>;
+
+/// The error a REST server would have answered.
+pub(crate) fn client_error(error: ApiError) -> ClientError {
+    ClientError::Api {
+        status: error.status.as_u16(),
+        code: error.code.to_owned(),
+        message: error.message,
+        details: error.details,
+    }
+}
+
+impl Embedded {
+    /// A registry over the filesystem store at `root`, created if missing.
+    pub(crate) fn open(root: &Path) -> Result<Self, ClientError> {
+        let store =
+            FsStore::open(root).map_err(|e| client_error(RegistryError::Storage(e).into()))?;
+        let store = Arc::new(store);
+        let registry = Registry::new(store.clone(), store, RegistryOptions::default());
+        Ok(Self {
+            registry: Arc::new(registry),
+            label: format!("embedded:{}", root.display()),
+        })
+    }
+
+    pub(crate) fn with(registry: Arc<Registry>) -> Self {
+        Self {
+            registry,
+            label: "embedded".to_owned(),
+        }
+    }
+
+    pub(crate) fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub(crate) async fn create_module(&self, name: &str, description: &str) -> Answer<ModuleBody> {
+        let module = NewModule {
+            name: ModuleName::parse(name)?,
+            description: description.to_owned(),
+        };
+        Ok(convert::module_body(
+            &self.registry.create_module(module).await?,
+        ))
+    }
+
+    pub(crate) async fn get_module(&self, name: &str) -> Answer<ModuleBody> {
+        let module = self.registry.get_module(&ModuleName::parse(name)?).await?;
+        Ok(convert::module_body(&module))
+    }
+
+    pub(crate) async fn list_modules(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Answer<ModuleList> {
+        let page = self.registry.list_modules(&page(limit, cursor)?).await?;
+        Ok(ModuleList {
+            modules: page.items.iter().map(convert::module_body).collect(),
+            next_cursor: page.next_cursor.map(|c| c.token()),
+        })
+    }
+
+    pub(crate) async fn list_versions(
+        &self,
+        module: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Answer<VersionList> {
+        let module = ModuleName::parse(module)?;
+        let page = self
+            .registry
+            .list_versions(&module, &page(limit, cursor)?)
+            .await?;
+        Ok(VersionList {
+            module_name: module.to_string(),
+            versions: page
+                .items
+                .iter()
+                .map(convert::version_summary_body)
+                .collect(),
+            next_cursor: page.next_cursor.map(|c| c.token()),
+        })
+    }
+
+    /// The module name in the body was checked by the caller.
+    pub(crate) async fn push(
+        &self,
+        module: &str,
+        request: &PushRequest,
+    ) -> Answer<(bool, VersionBody)> {
+        let push = convert::push_request(ModuleName::parse(module)?, request.clone())?;
+        let outcome = self.registry.push(push).await?;
+        let created = matches!(outcome, PushOutcome::Created(_));
+        let manifest = outcome.manifest();
+        let (_, files) = self
+            .registry
+            .get_version_files(
+                &manifest.module,
+                &VersionSelector::Exact(manifest.version.clone()),
+            )
+            .await?;
+        Ok((created, convert::version_body(manifest, &files)))
+    }
+
+    pub(crate) async fn get_version(&self, module: &str, version: &str) -> Answer<VersionBody> {
+        let (module, selector) = version_ref(module, version)?;
+        let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
+        Ok(convert::version_body(&manifest, &files))
+    }
+
+    pub(crate) async fn get_file(
+        &self,
+        module: &str,
+        version: &str,
+        path: &str,
+    ) -> Answer<FileBody> {
+        let (module, selector) = version_ref(module, version)?;
+        let (_, file) = self.registry.get_file(&module, &selector, path).await?;
+        Ok(convert::file_body(&file))
+    }
+
+    pub(crate) async fn get_file_raw(
+        &self,
+        module: &str,
+        version: &str,
+        path: &str,
+    ) -> Answer<Vec<u8>> {
+        let (module, selector) = version_ref(module, version)?;
+        let (_, file) = self.registry.get_file(&module, &selector, path).await?;
+        Ok(file.content.to_vec())
+    }
+
+    pub(crate) async fn dependencies(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Answer<DependenciesBody> {
+        let (module, selector) = version_ref(module, version)?;
+        Ok(convert::dependencies(&self.registry, &module, &selector, transitive).await?)
+    }
+
+    pub(crate) async fn dependents(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Answer<DependentsBody> {
+        let (module, selector) = version_ref(module, version)?;
+        Ok(convert::dependents(&self.registry, &module, &selector, transitive).await?)
+    }
+
+    pub(crate) async fn lockfile(&self, module: &str, version: &str) -> Answer<LockfileBody> {
+        let (module, selector) = version_ref(module, version)?;
+        Ok(convert::lockfile(&self.registry, &module, &selector).await?)
+    }
+
+    pub(crate) async fn graph(&self, module: &str, version: &str) -> Answer<GraphBody> {
+        let (module, selector) = version_ref(module, version)?;
+        Ok(convert::graph(&self.registry, &module, &selector).await?)
+    }
+
+    pub(crate) async fn graph_dot(&self, module: &str, version: &str) -> Answer<String> {
+        Ok(self.graph(module, version).await?.to_dot())
+    }
+
+    pub(crate) async fn image(&self, module: &str, version: &str) -> Answer<Vec<u8>> {
+        let (module, selector) = version_ref(module, version)?;
+        let (_, image) = self.registry.get_image(&module, &selector).await?;
+        Ok(image.bytes.to_vec())
+    }
+
+    pub(crate) async fn image_json(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Answer<serde_json::Value> {
+        let image = self.image(module, version).await?;
+        // The image was built by this registry, so failing to render it is
+        // the registry's fault, as it is on the server.
+        Ok(local::image_json(&image).map_err(RegistryError::Internal)?)
+    }
+
+    pub(crate) async fn symbols(&self, module: &str, version: &str) -> Answer<SymbolsBody> {
+        let (module, selector) = version_ref(module, version)?;
+        Ok(convert::symbols(&self.registry, &module, &selector).await?)
+    }
+
+    pub(crate) async fn validate(&self, request: &ValidateRequest) -> Answer<ValidateResponse> {
+        let files = convert::proto_files(request.files.clone())?;
+        let dependencies = convert::dependency_refs(&request.dependencies)?;
+        let validated = self.registry.validate(files, &dependencies).await?;
+        Ok(convert::validate_response(&validated))
+    }
+}
+
+fn version_ref(module: &str, version: &str) -> Answer<(ModuleName, VersionSelector)> {
+    Ok((ModuleName::parse(module)?, VersionSelector::parse(version)?))
+}
+
+fn page(limit: Option<u32>, cursor: Option<&str>) -> Answer<PageRequest> {
+    let cursor = cursor.map(Cursor::parse).transpose()?;
+    Ok(PageRequest::new(limit.map(u64::from), cursor)?)
+}

@@ -1,0 +1,650 @@
+//! The gRPC transport: `spoke.registry.v1.RegistryService` through the
+//! client tonic generates in `spoke-grpc`. Answers are converted to the
+//! REST wire bodies, and error statuses to the errors REST would answer:
+//! the machine code and details come from the status's `ErrorDetails`, the
+//! HTTP status from the gRPC code (the inverse of `spoke-grpc`'s table).
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use spoke_domain::Timestamp;
+use spoke_grpc::proto;
+use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use crate::retry::Retry;
+use crate::wire::{
+    DependenciesBody, DependentsBody, DiagnosticBody, FileBody, GraphBody, GraphEdgeBody,
+    GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest,
+    SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody,
+    VersionList, VersionSummaryBody,
+};
+use crate::{ClientError, ClientOptions, endpoint, error, local};
+
+type Api = RegistryServiceClient<Channel>;
+
+/// Calls an RPC through `read` (retried) or `once`, with a clone of the
+/// client (they share the channel) and of the request for each attempt.
+macro_rules! rpc {
+    ($self:ident . $mode:ident ( $method:ident, $request:expr )) => {{
+        let request = $request;
+        $self
+            .$mode(move |mut api: Api| {
+                let request = request.clone();
+                async move { api.$method(request).await }
+            })
+            .await
+    }};
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Grpc {
+    api: Api,
+    base: String,
+    timeout: Duration,
+    retry: Retry,
+}
+
+/// What a response lacked or got wrong, for [`ClientError::Decode`].
+type Converted<T> = Result<T, String>;
+
+impl Grpc {
+    pub(crate) fn new(url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
+        let invalid = |reason: String| ClientError::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        };
+        let base = endpoint::parse_base(url)?;
+        // gRPC paths are the method names: a prefix would be dropped.
+        if base.matches('/').count() > 2 {
+            return Err(invalid("a gRPC URL cannot have a path".to_owned()));
+        }
+        // The channel spawns its connection task right away, and tokio
+        // panics outside a runtime.
+        if let Err(e) = tokio::runtime::Handle::try_current() {
+            return Err(ClientError::Transport {
+                registry: base,
+                reason: "no Tokio runtime to run the connection on".to_owned(),
+                source: Box::new(e),
+            });
+        }
+        let channel = Endpoint::from_shared(base.clone())
+            .map_err(|e| invalid(e.to_string()))?
+            .user_agent(concat!("spoke-client/", env!("CARGO_PKG_VERSION")))
+            .map_err(|e| invalid(e.to_string()))?
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout)
+            // Connect on first use, so that an unreachable registry is an
+            // error of the call (and retried) rather than of construction.
+            .connect_lazy();
+        // An image is as large as its closure; the server limits requests.
+        let api = RegistryServiceClient::new(channel)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX);
+        Ok(Self {
+            api,
+            base,
+            timeout: options.timeout,
+            retry: options.retry(),
+        })
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub(crate) async fn create_module(
+        &self,
+        name: &str,
+        description: &str,
+    ) -> Result<ModuleBody, ClientError> {
+        let request = proto::CreateModuleRequest {
+            name: name.to_owned(),
+            description: description.to_owned(),
+        };
+        let response = rpc!(self.once(create_module, request))?;
+        self.decode("CreateModule", module(response.module))
+    }
+
+    pub(crate) async fn get_module(&self, name: &str) -> Result<ModuleBody, ClientError> {
+        let request = proto::GetModuleRequest {
+            name: name.to_owned(),
+        };
+        let response = rpc!(self.read(get_module, request))?;
+        self.decode("GetModule", module(response.module))
+    }
+
+    pub(crate) async fn list_modules(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<ModuleList, ClientError> {
+        let request = proto::ListModulesRequest {
+            page_size: limit.unwrap_or(0),
+            page_token: cursor.unwrap_or_default().to_owned(),
+        };
+        let response = rpc!(self.read(list_modules, request))?;
+        let modules = response.modules.into_iter().map(|m| module(Some(m)));
+        Ok(ModuleList {
+            modules: self.decode("ListModules", modules.collect())?,
+            next_cursor: token(response.next_page_token),
+        })
+    }
+
+    pub(crate) async fn list_versions(
+        &self,
+        module: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<VersionList, ClientError> {
+        let request = proto::ListVersionsRequest {
+            module_name: module.to_owned(),
+            page_size: limit.unwrap_or(0),
+            page_token: cursor.unwrap_or_default().to_owned(),
+        };
+        let response = rpc!(self.read(list_versions, request))?;
+        let versions = response.versions.into_iter().map(version_summary);
+        Ok(VersionList {
+            module_name: module.to_owned(),
+            versions: self.decode("ListVersions", versions.collect())?,
+            next_cursor: token(response.next_page_token),
+        })
+    }
+
+    pub(crate) async fn push(
+        &self,
+        module: &str,
+        request: &PushRequest,
+    ) -> Result<(bool, VersionBody), ClientError> {
+        let source = request.source_info.clone().unwrap_or_default();
+        let request = proto::PushVersionRequest {
+            module_name: module.to_owned(),
+            version: request.version.clone(),
+            files: proto_files(&request.files),
+            dependencies: request.dependencies.clone(),
+            source_info: Some(proto::SourceInfo {
+                repository: source.repository,
+                commit_sha: source.commit_sha,
+                branch: source.branch,
+            }),
+            create_module: request.create_module,
+            description: request.description.clone().unwrap_or_default(),
+        };
+        let response = rpc!(self.once(push_version, request))?;
+        let version = self.decode("PushVersion", version(response.version))?;
+        Ok((response.created, version))
+    }
+
+    pub(crate) async fn get_version(
+        &self,
+        module: &str,
+        version_name: &str,
+    ) -> Result<VersionBody, ClientError> {
+        let request = proto::GetVersionRequest {
+            module_name: module.to_owned(),
+            version: version_name.to_owned(),
+        };
+        let response = rpc!(self.read(get_version, request))?;
+        self.decode("GetVersion", version(response.version))
+    }
+
+    pub(crate) async fn get_file(
+        &self,
+        module: &str,
+        version: &str,
+        path: &str,
+    ) -> Result<FileBody, ClientError> {
+        let file = self.file(module, version, path).await?;
+        Ok(FileBody {
+            digest: Some(file.digest).filter(|d| !d.is_empty()),
+            path: file.path,
+            content: file.content,
+        })
+    }
+
+    pub(crate) async fn get_file_raw(
+        &self,
+        module: &str,
+        version: &str,
+        path: &str,
+    ) -> Result<Vec<u8>, ClientError> {
+        Ok(self.file(module, version, path).await?.content.into_bytes())
+    }
+
+    async fn file(
+        &self,
+        module: &str,
+        version: &str,
+        path: &str,
+    ) -> Result<proto::File, ClientError> {
+        let request = proto::GetFileRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+            path: path.to_owned(),
+        };
+        let response = rpc!(self.read(get_file, request))?;
+        self.decode("GetFile", response.file.ok_or_else(|| missing("file")))
+    }
+
+    pub(crate) async fn dependencies(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Result<DependenciesBody, ClientError> {
+        let request = proto::GetDependenciesRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+            transitive,
+        };
+        let response = rpc!(self.read(get_dependencies, request))?;
+        let root = self.decode(
+            "GetDependencies",
+            response.root.ok_or_else(|| missing("root")),
+        )?;
+        Ok(DependenciesBody {
+            module_name: root.module_name,
+            version: root.version,
+            transitive,
+            dependencies: response.dependencies.into_iter().map(pin).collect(),
+        })
+    }
+
+    pub(crate) async fn dependents(
+        &self,
+        module: &str,
+        version: &str,
+        transitive: bool,
+    ) -> Result<DependentsBody, ClientError> {
+        let request = proto::GetDependentsRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+            transitive,
+        };
+        let response = rpc!(self.read(get_dependents, request))?;
+        let root = self.decode(
+            "GetDependents",
+            response.root.ok_or_else(|| missing("root")),
+        )?;
+        Ok(DependentsBody {
+            module_name: root.module_name,
+            version: root.version,
+            transitive,
+            dependents: response.dependents.into_iter().map(pin).collect(),
+        })
+    }
+
+    pub(crate) async fn lockfile(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<LockfileBody, ClientError> {
+        let request = proto::GetLockfileRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+        };
+        let response = rpc!(self.read(get_lockfile, request))?;
+        let root = self.decode("GetLockfile", response.root.ok_or_else(|| missing("root")))?;
+        Ok(LockfileBody {
+            module_name: root.module_name,
+            version: root.version,
+            digest: root.digest,
+            dependencies: response.dependencies.into_iter().map(pin).collect(),
+        })
+    }
+
+    pub(crate) async fn graph(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<GraphBody, ClientError> {
+        let request = proto::GetGraphRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+        };
+        let response = rpc!(self.read(get_graph, request))?;
+        Ok(GraphBody {
+            root: response.root,
+            nodes: response
+                .nodes
+                .into_iter()
+                .map(|n| GraphNodeBody {
+                    id: n.id,
+                    module_name: n.module_name,
+                    version: n.version,
+                    digest: n.digest,
+                })
+                .collect(),
+            edges: response
+                .edges
+                .into_iter()
+                .map(|e| GraphEdgeBody {
+                    from: e.from_id,
+                    to: e.to_id,
+                })
+                .collect(),
+        })
+    }
+
+    pub(crate) async fn graph_dot(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<String, ClientError> {
+        Ok(self.graph(module, version).await?.to_dot())
+    }
+
+    pub(crate) async fn image(&self, module: &str, version: &str) -> Result<Vec<u8>, ClientError> {
+        let request = proto::GetImageRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+        };
+        let response = rpc!(self.read(get_image, request))?;
+        Ok(response.image)
+    }
+
+    pub(crate) async fn image_json(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<serde_json::Value, ClientError> {
+        let image = self.image(module, version).await?;
+        self.decode("GetImage", local::image_json(&image))
+    }
+
+    pub(crate) async fn symbols(
+        &self,
+        module: &str,
+        version: &str,
+    ) -> Result<SymbolsBody, ClientError> {
+        let request = proto::GetSymbolsRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+        };
+        let response = rpc!(self.read(get_symbols, request))?;
+        Ok(SymbolsBody {
+            module_name: module.to_owned(),
+            version: response.version,
+            symbols: response
+                .symbols
+                .into_iter()
+                .map(|s| SymbolBody {
+                    kind: enum_name(s.kind().as_str_name(), "SYMBOL_KIND_"),
+                    full_name: s.full_name,
+                    path: s.path,
+                    line: s.line,
+                    comment: s.comment,
+                })
+                .collect(),
+        })
+    }
+
+    pub(crate) async fn validate(
+        &self,
+        request: &ValidateRequest,
+    ) -> Result<ValidateResponse, ClientError> {
+        let request = proto::ValidateRequest {
+            files: proto_files(&request.files),
+            dependencies: request.dependencies.clone(),
+        };
+        let response = rpc!(self.once(validate, request))?;
+        Ok(ValidateResponse {
+            valid: true,
+            dependencies: response.dependencies,
+            files: response
+                .files
+                .into_iter()
+                .map(|f| ImageFileBody {
+                    path: f.path,
+                    provider: f.provider,
+                })
+                .collect(),
+        })
+    }
+
+    /// A call that is safe to repeat, retried on transient failures.
+    async fn read<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: Fn(Api) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        self.retry.run(|| self.once(&call)).await
+    }
+
+    /// One attempt of a call.
+    async fn once<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    where
+        F: Fn(Api) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, Status>>,
+    {
+        call(self.api.clone())
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|status| self.error(status))
+    }
+
+    fn decode<T>(&self, method: &str, converted: Converted<T>) -> Result<T, ClientError> {
+        converted.map_err(|reason| ClientError::Decode {
+            url: format!("{}/spoke.registry.v1.RegistryService/{method}", self.base),
+            reason,
+        })
+    }
+
+    /// A status made on this side (it has a cause: no connection, the
+    /// timeout) is a transport error; one the registry sent is an API error.
+    fn error(&self, status: Status) -> ClientError {
+        if status.source().is_some() {
+            let timed_out = error::innermost::<tonic::TimeoutExpired>(&status).is_some();
+            return error::transport_error(&self.base, self.timeout, timed_out, status);
+        }
+        api_error(&status)
+    }
+}
+
+/// A registry's error status as the REST API would have answered it.
+fn api_error(status: &Status) -> ClientError {
+    let (http, name) = http_status(status.code());
+    let Some(details) = spoke_grpc::error_details(status) else {
+        // Not Spoke's status (a proxy, a server without the method).
+        let message = match status.message() {
+            "" => format!("the registry answered {name}"),
+            message => message.to_owned(),
+        };
+        return ClientError::Api {
+            status: http,
+            code: format!("GRPC_{name}"),
+            message,
+            details: None,
+        };
+    };
+    // The same `details` the REST front-end attaches to these codes.
+    let json = match details.code.as_str() {
+        "VERSION_CONFLICT" => Some(serde_json::json!({
+            "stored_digest": details.stored_digest,
+            "pushed_digest": details.pushed_digest,
+        })),
+        "COMPILE_FAILED" => {
+            let diagnostics: Vec<DiagnosticBody> =
+                details.diagnostics.into_iter().map(diagnostic).collect();
+            Some(serde_json::json!({ "diagnostics": diagnostics }))
+        }
+        _ => None,
+    };
+    ClientError::Api {
+        status: http,
+        code: details.code,
+        message: status.message().to_owned(),
+        details: json,
+    }
+}
+
+/// The HTTP status REST answers where gRPC answers `code`, and the code's
+/// name. Spoke's own statuses use the first eight; the rest follow the
+/// usual gRPC-to-HTTP mapping.
+fn http_status(code: Code) -> (u16, &'static str) {
+    match code {
+        Code::InvalidArgument => (400, "INVALID_ARGUMENT"),
+        Code::ResourceExhausted => (413, "RESOURCE_EXHAUSTED"),
+        Code::NotFound => (404, "NOT_FOUND"),
+        Code::AlreadyExists => (409, "ALREADY_EXISTS"),
+        Code::FailedPrecondition => (422, "FAILED_PRECONDITION"),
+        Code::Unavailable => (503, "UNAVAILABLE"),
+        Code::Internal => (500, "INTERNAL"),
+        Code::Ok => (200, "OK"),
+        Code::Cancelled => (499, "CANCELLED"),
+        Code::Unknown => (500, "UNKNOWN"),
+        Code::DeadlineExceeded => (504, "DEADLINE_EXCEEDED"),
+        Code::PermissionDenied => (403, "PERMISSION_DENIED"),
+        Code::Aborted => (409, "ABORTED"),
+        Code::OutOfRange => (400, "OUT_OF_RANGE"),
+        Code::Unimplemented => (501, "UNIMPLEMENTED"),
+        Code::DataLoss => (500, "DATA_LOSS"),
+        Code::Unauthenticated => (401, "UNAUTHENTICATED"),
+    }
+}
+
+/// `SYMBOL_KIND_ENUM_VALUE` → `enum_value`: the REST API's names are the
+/// enum value names without their prefix.
+fn enum_name(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+fn missing(field: &str) -> String {
+    format!("the response has no {field}")
+}
+
+/// An empty page token means the last page.
+fn token(token: String) -> Option<String> {
+    Some(token).filter(|t| !t.is_empty())
+}
+
+fn timestamp(time: Option<prost_types::Timestamp>, field: &str) -> Converted<String> {
+    let time = time.ok_or_else(|| missing(field))?;
+    let nanos = i128::from(time.seconds) * 1_000_000_000 + i128::from(time.nanos);
+    Timestamp::from_unix_nanos(nanos)
+        .map(|t| t.to_rfc3339())
+        .ok_or_else(|| format!("{field} is out of range"))
+}
+
+fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {
+    let module = module.ok_or_else(|| missing("module"))?;
+    Ok(ModuleBody {
+        created_at: timestamp(module.created_at, "created_at")?,
+        updated_at: timestamp(module.updated_at, "updated_at")?,
+        latest_version: Some(module.latest_version).filter(|v| !v.is_empty()),
+        name: module.name,
+        description: module.description,
+    })
+}
+
+fn version_summary(summary: proto::VersionSummary) -> Converted<VersionSummaryBody> {
+    Ok(VersionSummaryBody {
+        created_at: timestamp(summary.created_at, "created_at")?,
+        version: summary.version,
+        digest: summary.digest,
+    })
+}
+
+fn version(version: Option<proto::Version>) -> Converted<VersionBody> {
+    let version = version.ok_or_else(|| missing("version"))?;
+    let source = version.source_info.unwrap_or_default();
+    Ok(VersionBody {
+        created_at: timestamp(version.created_at, "created_at")?,
+        module_name: version.module_name,
+        version: version.version,
+        files: version
+            .files
+            .into_iter()
+            .map(|f| FileBody {
+                path: f.path,
+                content: f.content,
+                digest: Some(f.digest).filter(|d| !d.is_empty()),
+            })
+            .collect(),
+        dependencies: version.dependencies,
+        source_info: SourceInfoBody {
+            repository: source.repository,
+            commit_sha: source.commit_sha,
+            branch: source.branch,
+        },
+        digest: version.digest,
+    })
+}
+
+fn pin(pin: proto::ModuleVersion) -> PinBody {
+    PinBody {
+        module_name: pin.module_name,
+        version: pin.version,
+        digest: pin.digest,
+    }
+}
+
+fn diagnostic(d: proto::Diagnostic) -> DiagnosticBody {
+    DiagnosticBody {
+        kind: enum_name(d.kind().as_str_name(), "DIAGNOSTIC_KIND_"),
+        path: d.path,
+        line: d.line,
+        column: d.column,
+        message: d.message,
+        suggested_modules: d.suggested_modules,
+    }
+}
+
+fn proto_files(files: &[FileBody]) -> Vec<proto::File> {
+    files
+        .iter()
+        .map(|f| proto::File {
+            path: f.path.clone(),
+            content: f.content.clone(),
+            digest: String::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_a_runtime() {
+        let err = Grpc::new("http://h:9090", &ClientOptions::default()).unwrap_err();
+        assert!(matches!(err, ClientError::Transport { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn refuses_urls_with_a_path() {
+        let options = ClientOptions::default();
+        assert_eq!(
+            Grpc::new("http://h:9090/", &options).unwrap().base(),
+            "http://h:9090"
+        );
+        assert!(matches!(
+            Grpc::new("http://h:9090/spoke", &options),
+            Err(ClientError::InvalidUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn names_enum_values_as_rest_does() {
+        let kind = proto::SymbolKind::EnumValue.as_str_name();
+        assert_eq!(enum_name(kind, "SYMBOL_KIND_"), "enum_value");
+        let kind = proto::DiagnosticKind::UnresolvedImport.as_str_name();
+        assert_eq!(enum_name(kind, "DIAGNOSTIC_KIND_"), "unresolved_import");
+    }
+
+    #[test]
+    fn foreign_statuses_keep_their_code() {
+        let err = api_error(&Status::unimplemented(""));
+        assert_eq!(err.status(), Some(501));
+        assert_eq!(err.code(), Some("GRPC_UNIMPLEMENTED"));
+        assert_eq!(
+            err.to_string(),
+            "the registry answered UNIMPLEMENTED (GRPC_UNIMPLEMENTED)"
+        );
+        let err = api_error(&Status::unavailable("draining"));
+        assert!(err.is_transient());
+    }
+}
