@@ -443,6 +443,19 @@ fn other_languages_use_the_grpc_api() {
         "{found}"
     );
 
+    // gRPC calls go through the same per-request middleware as REST: one
+    // access-log line each, with a request id.
+    let logged = server.wait_for_log(|log| {
+        log["message"] == "request"
+            && log["path"] == "/spoke.registry.v1.RegistryService/PushVersion"
+    });
+    assert_eq!(logged["status"], 200, "{logged}");
+    assert!(
+        logged["request_id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+
     // REST still answers on the API port, for the same version.
     let (status, body) = get(server.api, "/modules/interop/versions/v1.0.0");
     assert_eq!(status, 200, "{body}");

@@ -1,6 +1,7 @@
-//! The API listener's router: the REST front-end plus the probes, wrapped in
-//! the per-request middleware (request id, handler timeout, metrics, access
-//! log).
+//! The per-request middleware of the API listeners, for REST (with the
+//! probes) and gRPC alike: request id, handler timeout, panic guard, metrics,
+//! access log. Its own failures answer in the request's protocol: a JSON
+//! error body for REST, a gRPC status for gRPC.
 
 use std::hash::{BuildHasher, RandomState};
 use std::panic::AssertUnwindSafe;
@@ -58,6 +59,7 @@ async fn middleware(
         .insert(REQUEST_ID_HEADER, request_id.clone());
     let id_text = request_id.to_str().unwrap_or_default().to_owned();
 
+    let grpc = is_grpc(&request);
     let span = tracing::info_span!("request", request_id = %id_text);
     // A panicking handler is a bug, but it must cost one 500, not the
     // connection and not a silent drop.
@@ -69,20 +71,24 @@ async fn middleware(
         Ok(Ok(response)) => response,
         Ok(Err(_panic)) => {
             tracing::error!(route = %route, request_id = %id_text, "handler panicked");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                format!("internal error; the request id is {id_text}"),
-            )
+            let message = format!("internal error; the request id is {id_text}");
+            if grpc {
+                tonic::Status::internal(message).into_http()
+            } else {
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
+            }
         }
-        Err(_elapsed) => error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TIMEOUT",
-            format!(
+        Err(_elapsed) => {
+            let message = format!(
                 "the request was not answered within {} (SPOKE_WRITE_TIMEOUT)",
                 humantime::format_duration(context.handler_timeout)
-            ),
-        ),
+            );
+            if grpc {
+                tonic::Status::deadline_exceeded(message).into_http()
+            } else {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT", message)
+            }
+        }
     };
     response.headers_mut().insert(REQUEST_ID_HEADER, request_id);
 
@@ -101,6 +107,15 @@ async fn middleware(
         "request"
     );
     response
+}
+
+/// Whether a request speaks gRPC (`application/grpc`, `+proto`, …).
+pub(crate) fn is_grpc(request: &Request) -> bool {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
 }
 
 /// 1–128 characters of letters, digits and `-_.:`: enough for UUIDs, trace

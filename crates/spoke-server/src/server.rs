@@ -145,13 +145,14 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
             max_body_bytes: settings.limits.max_body_bytes,
         },
     );
-    let api_router = api::wrap(
+    let context = Arc::new(ApiContext {
+        handler_timeout: settings.write_timeout,
+        metrics: metrics.clone(),
+        ids: RequestIds::new(),
+    });
+    let rest = api::wrap(
         rest.merge(health::probe_routes(Arc::clone(&health))),
-        Arc::new(ApiContext {
-            handler_timeout: settings.write_timeout,
-            metrics: metrics.clone(),
-            ids: RequestIds::new(),
-        }),
+        Arc::clone(&context),
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
     let grpc_health = HealthReporter::new();
@@ -167,7 +168,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         ServerError::Internal(format!("building the gRPC reflection service failed: {e}"))
     })?
     .into_axum_router();
-    let api_router = by_content_type(grpc.clone(), api_router);
+    let grpc = api::wrap(grpc, context);
+    let api_router = by_content_type(grpc.clone(), rest);
 
     let (api_listener, api_addr) =
         bind("API", SocketAddr::new(settings.host, settings.port)).await?;
@@ -345,12 +347,11 @@ async fn supervise(
 /// to gRPC, everything else to REST: one port serves both.
 fn by_content_type(grpc: Router, rest: Router) -> Router {
     Router::new().fallback_service(tower::service_fn(move |request: Request| {
-        let is_grpc = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/grpc"));
-        let target = if is_grpc { grpc.clone() } else { rest.clone() };
+        let target = if api::is_grpc(&request) {
+            grpc.clone()
+        } else {
+            rest.clone()
+        };
         target.oneshot(request)
     }))
 }
