@@ -136,6 +136,7 @@ impl Services {
         services.provide_protoc()?;
         services.provide_npm_tools()?;
         services.provide_python()?;
+        provide_redis()?;
         Ok(services)
     }
 
@@ -179,6 +180,16 @@ impl Services {
         }
         Ok(())
     }
+}
+
+/// redis-server and redis-cli, from which the cache tests start their own
+/// standalone, replicated and clustered servers (they reuse one already
+/// listening on 6379 where they can).
+fn provide_redis() -> Result<()> {
+    apt::ensure(&[
+        Need::tool("redis-server", &["redis-server"]),
+        Need::tool("redis-cli", &["redis-tools"]),
+    ])
 }
 
 fn require_cargo() -> Result<()> {

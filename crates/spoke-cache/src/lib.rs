@@ -1,7 +1,30 @@
-//! The in-process (L1) cache: values weighted by their size in bytes and
-//! bounded by a byte budget. It holds only immutable data (keyed by digest
-//! or `module@version`), so entries never need invalidation.
+//! Spoke's two cache levels.
+//!
+//! - [`L1Cache`]: in-process, values weighted by their size in bytes and
+//!   bounded by a byte budget (`SPOKE_L1_CACHE_SIZE`). It holds immutable
+//!   data (keyed by digest or `module@version`), which never needs
+//!   invalidation.
+//! - [`L2Cache`]: shared between instances in Redis (standalone, Sentinel or
+//!   Cluster), for immutable entries without TTL and mutable ones with a TTL.
+//!   It fails open: every call has a short timeout and a circuit breaker
+//!   stops calling a dead Redis, so a failure reads as a miss or a dropped
+//!   write, is counted, and never fails a request. Writers publish
+//!   invalidations over Redis pub/sub; readers learn from
+//!   [`L2Cache::invalidation_epoch`] whether they may trust mutable entries
+//!   they hold in memory.
+//! - [`codec`]: an optional compact envelope (LZ4 for large values) for the
+//!   bytes the owner stores; both levels treat values as opaque.
+//!
+//! What uses which, and what is wired later: `docs/cache.md`.
 #![forbid(unsafe_code)]
+
+pub mod codec;
+mod l2;
+
+pub use l2::{
+    Command, CommandObserver, L2Cache, L2Error, L2Settings, L2Stats, L2Status, Lifetime, Node,
+    Topology,
+};
 
 use std::hash::Hash;
 
