@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use spoke_cache::{L2Cache, L2Settings, Lifetime, Node, Topology};
-use support::{RedisProcess, answers_ping, eventually, free_port, redis_server, start_cluster};
+use support::{
+    RedisProcess, SENTINEL_MASTER, answers_ping, eventually, free_port, redis_server,
+    start_cluster, start_sentinels,
+};
 
 const SOON: Duration = Duration::from_secs(10);
 
@@ -206,4 +209,83 @@ async fn cluster_serves_get_set_and_invalidation() {
     })
     .await;
     assert_eq!(writer.stats().errors + reader.stats().errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_fails_over_to_the_replica() {
+    let Some(binary) = redis_server() else {
+        return;
+    };
+    let mut group = start_sentinels(&binary);
+    let settings = L2Settings {
+        command_timeout: Duration::from_millis(50),
+        breaker_threshold: 2,
+        breaker_cooldown: Duration::from_millis(200),
+        ..L2Settings::new(Topology::Sentinel {
+            master: SENTINEL_MASTER.to_owned(),
+            sentinels: group
+                .sentinels
+                .iter()
+                .map(|s| Node::new("127.0.0.1", s.port))
+                .collect(),
+        })
+    };
+    let cache = L2Cache::connect(&settings, |_| {}).unwrap();
+    connected(&cache).await;
+    cache
+        .set("k", b"before".to_vec(), Lifetime::Immutable)
+        .await;
+    assert_eq!(cache.get("k").await.as_deref(), Some(&b"before"[..]));
+    // Replicated before the master dies, so the promoted replica has it.
+    support::wait_for(SOON, || group.replica.cli(&["get", "k"]).trim() == "before");
+
+    group.master.kill();
+    let killed = Instant::now();
+    // The API cannot return an error (fail-open: failures read as misses or
+    // dropped writes, counted in `stats().errors`), so what is checked is
+    // that every call returns promptly while the sentinels fail over, and
+    // that the cache then works again against the promoted replica.
+    let budget = Duration::from_secs(1);
+    let mut slowest = Duration::ZERO;
+    let mut round = 0_u32;
+    loop {
+        round += 1;
+        let value = round.to_be_bytes().to_vec();
+        let started = Instant::now();
+        cache.set("k2", value.clone(), Lifetime::Immutable).await;
+        let set_took = started.elapsed();
+        let started = Instant::now();
+        let got = cache.get("k2").await;
+        let get_took = started.elapsed();
+        slowest = slowest.max(set_took).max(get_took);
+        assert!(
+            set_took < budget && get_took < budget,
+            "a call took {set_took:?} / {get_took:?} during the failover"
+        );
+        if got == Some(value) && cache.status().is_up() {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "no failover within 20 s: {:?}, {:?}",
+            cache.status(),
+            cache.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "failover: cache working again after {:?}, slowest call {slowest:?}, {:?}",
+        killed.elapsed(),
+        cache.stats()
+    );
+
+    support::wait_for(SOON, || {
+        (0..group.sentinels.len()).all(|i| group.master_port_seen_by(i) == Some(group.replica.port))
+    });
+    assert_eq!(group.replica.cli(&["get", "k"]).trim(), "before");
+    assert_eq!(cache.get("k").await.as_deref(), Some(&b"before"[..]));
+    assert!(
+        group.replica.cli(&["role"]).starts_with("master"),
+        "the replica was promoted"
+    );
 }

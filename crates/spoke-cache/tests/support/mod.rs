@@ -49,6 +49,8 @@ pub struct RedisProcess {
     binary: PathBuf,
     pub port: u16,
     extra: Vec<String>,
+    /// Lines appended to the generated config file.
+    conf: String,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -57,10 +59,17 @@ impl RedisProcess {
     /// Starts `redis-server` on a free port with `extra` arguments
     /// (e.g. `["--sentinel"]` or `["--cluster-enabled", "yes"]`).
     pub fn start(binary: &Path, extra: &[&str]) -> Self {
+        Self::start_with_conf(binary, "", extra)
+    }
+
+    /// Like [`start`](Self::start), with `conf` appended to the config file
+    /// (e.g. `sentinel monitor …` lines, which have no command-line form).
+    pub fn start_with_conf(binary: &Path, conf: &str, extra: &[&str]) -> Self {
         let mut process = Self {
             binary: binary.to_path_buf(),
             port: free_port(),
             extra: extra.iter().map(ToString::to_string).collect(),
+            conf: conf.to_owned(),
             dir: tempfile::tempdir().unwrap(),
             child: None,
         };
@@ -74,9 +83,10 @@ impl RedisProcess {
         std::fs::write(
             &config,
             format!(
-                "port {}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n",
+                "port {}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndir {}\n{}",
                 self.port,
-                self.dir.path().display()
+                self.dir.path().display(),
+                self.conf
             ),
         )
         .unwrap();
@@ -170,4 +180,68 @@ pub fn start_cluster(binary: &Path) -> Vec<RedisProcess> {
             .all(|n| n.cli(&["cluster", "info"]).contains("cluster_state:ok"))
     });
     nodes
+}
+
+/// The master name the sentinels of [`start_sentinels`] monitor.
+pub const SENTINEL_MASTER: &str = "spoke";
+
+/// A master, its replica and three sentinels watching them (quorum 2).
+pub struct SentinelGroup {
+    pub master: RedisProcess,
+    pub replica: RedisProcess,
+    pub sentinels: Vec<RedisProcess>,
+}
+
+impl SentinelGroup {
+    /// The port sentinel `index` currently names as the master's.
+    pub fn master_port_seen_by(&self, index: usize) -> Option<u16> {
+        let reply =
+            self.sentinels[index].cli(&["sentinel", "get-master-addr-by-name", SENTINEL_MASTER]);
+        reply.lines().nth(1)?.trim().parse().ok()
+    }
+}
+
+/// Starts a master, a replica of it, and three sentinels with short timeouts
+/// (SDOWN after 500 ms, failover timeout 2 s); returns once the replica is in
+/// sync and every sentinel knows the replica and the two other sentinels, so
+/// that a failover can happen right away.
+pub fn start_sentinels(binary: &Path) -> SentinelGroup {
+    let master = RedisProcess::start(binary, &[]);
+    let master_port = master.port.to_string();
+    let replica = RedisProcess::start(binary, &["--replicaof", "127.0.0.1", &master_port]);
+    wait_for(Duration::from_secs(10), || {
+        replica
+            .cli(&["info", "replication"])
+            .contains("master_link_status:up")
+    });
+    let conf = format!(
+        "sentinel monitor {SENTINEL_MASTER} 127.0.0.1 {master_port} 2\n\
+         sentinel down-after-milliseconds {SENTINEL_MASTER} 500\n\
+         sentinel failover-timeout {SENTINEL_MASTER} 2000\n\
+         sentinel parallel-syncs {SENTINEL_MASTER} 1\n\
+         sentinel announce-ip 127.0.0.1\n"
+    );
+    let sentinels: Vec<RedisProcess> = (0..3)
+        .map(|_| RedisProcess::start_with_conf(binary, &conf, &["--sentinel"]))
+        .collect();
+    wait_for(Duration::from_secs(20), || {
+        sentinels.iter().all(|sentinel| {
+            let reply = sentinel.cli(&["sentinel", "master", SENTINEL_MASTER]);
+            field(&reply, "num-slaves") == Some("1")
+                && field(&reply, "num-other-sentinels") == Some("2")
+                && field(&reply, "flags") == Some("master")
+        })
+    });
+    SentinelGroup {
+        master,
+        replica,
+        sentinels,
+    }
+}
+
+/// The value after the line `name` in a redis-cli field/value listing.
+fn field<'a>(reply: &'a str, name: &str) -> Option<&'a str> {
+    let mut lines = reply.lines().map(str::trim);
+    lines.by_ref().find(|line| *line == name)?;
+    lines.next()
 }
