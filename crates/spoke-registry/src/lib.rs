@@ -4,15 +4,18 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod closure;
 mod error;
 mod schema;
+mod wire;
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use spoke_cache::{L1Cache, Weigh};
+use spoke_cache::{L1Cache, L2Error, L2Status, Lifetime, Weigh, codec};
 use spoke_domain::{
     DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits, Module, ModuleName,
     NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId, VersionManifest,
@@ -20,6 +23,8 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
+pub use cache::{CacheKind, CacheLevel, CacheStats, L2Options, LookupCount};
+use cache::{Lookups, Mutable, Shared, keys};
 pub use closure::Closure;
 pub use error::{ErrorKind, RegistryError};
 pub use schema::{CompileFailure, Image, Validated};
@@ -32,7 +37,8 @@ pub use spoke_schema;
 pub struct RegistryOptions {
     pub limits: Limits,
     /// Bytes of immutable data (version manifests, file contents) kept in
-    /// memory; 0 turns the cache off.
+    /// memory; 0 turns the cache off. With a shared cache, mutable entries
+    /// get an eighth of this on top.
     pub cache_bytes: u64,
 }
 
@@ -117,6 +123,9 @@ pub struct Registry {
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     immutable: L1Cache<CacheKey, Cached>,
+    /// The Redis (L2) cache, when configured.
+    shared: Option<Shared>,
+    lookups: Lookups,
 }
 
 impl Registry {
@@ -130,7 +139,127 @@ impl Registry {
             blobs,
             limits: options.limits,
             immutable: L1Cache::new(options.cache_bytes),
+            shared: None,
+            lookups: Lookups::default(),
         }
+    }
+
+    /// A registry that also caches in Redis, shared with other instances.
+    /// Returns at once (Redis may be down: the cache then only misses);
+    /// fails only on impossible settings. Must run inside a Tokio runtime.
+    pub fn with_shared_cache(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        options: RegistryOptions,
+        l2: L2Options,
+    ) -> Result<Self, L2Error> {
+        let mut registry = Self::new(meta, blobs, options);
+        // Mutable entries are few and small: a slice of the L1 budget.
+        registry.shared = Some(Shared::connect(l2, options.cache_bytes / 8)?);
+        Ok(registry)
+    }
+
+    /// The Redis cache's state, for readiness; `None` without one.
+    pub fn cache_status(&self) -> Option<L2Status> {
+        self.shared.as_ref().map(Shared::status)
+    }
+
+    /// The caches' counters, for metrics.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            lookups: self.lookups.snapshot(),
+            l1_bytes: self.immutable.weight()
+                + self.shared.as_ref().map_or(0, Shared::memory_bytes),
+            l2: self.shared.as_ref().map(|shared| shared.l2.stats()),
+        }
+    }
+
+    /// Drops the mutable entries a write to `module` changed, here and in
+    /// every instance sharing the Redis cache.
+    async fn invalidate_module(&self, module: &ModuleName) {
+        if let Some(shared) = &self.shared {
+            shared
+                .invalidate(&[keys::module(module), keys::versions(module)])
+                .await;
+        }
+    }
+
+    /// An immutable entry from Redis, else from `load` (then stored in Redis).
+    async fn immutable_via_l2<T>(
+        &self,
+        kind: CacheKind,
+        key: impl FnOnce() -> String,
+        encode: impl FnOnce(&T) -> Vec<u8>,
+        decode: impl FnOnce(&[u8]) -> Option<T>,
+        load: impl Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        let Some(shared) = &self.shared else {
+            return load.await;
+        };
+        let key = key();
+        if let Some(value) = shared.get(&key).await.and_then(|bytes| decode(&bytes)) {
+            self.lookups.record(CacheLevel::L2, kind, true);
+            return Ok(value);
+        }
+        self.lookups.record(CacheLevel::L2, kind, false);
+        let value = load.await?;
+        shared.set(&key, encode(&value), Lifetime::Immutable).await;
+        Ok(value)
+    }
+
+    /// A mutable entry from memory, Redis or `load`, in that order. Without
+    /// a Redis cache mutable entries are not cached at all: nothing would
+    /// tell this instance when another one changed them.
+    async fn mutable_via_cache<T: Clone>(
+        &self,
+        kind: CacheKind,
+        key: String,
+        codec: MutableCodec<T>,
+        load: impl Future<Output = Result<T, RegistryError>>,
+    ) -> Result<T, RegistryError> {
+        let Some(shared) = &self.shared else {
+            return load.await;
+        };
+        if let Some(value) = shared.remembered(&key).and_then(codec.from_memory) {
+            self.lookups.record(CacheLevel::L1, kind, true);
+            return Ok(value);
+        }
+        self.lookups.record(CacheLevel::L1, kind, false);
+        let ticket = shared.ticket();
+        if let Some(value) = shared.get(&key).await.and_then(|b| (codec.decode)(&b)) {
+            self.lookups.record(CacheLevel::L2, kind, true);
+            shared
+                .fill(&key, ticket, (codec.to_memory)(&value), None)
+                .await;
+            return Ok(value);
+        }
+        self.lookups.record(CacheLevel::L2, kind, false);
+        let value = load.await?;
+        let encoded = (codec.encode)(&value);
+        shared
+            .fill(&key, ticket, (codec.to_memory)(&value), Some(encoded))
+            .await;
+        Ok(value)
+    }
+
+    async fn module(&self, name: &ModuleName, kind: CacheKind) -> Result<Module, RegistryError> {
+        let load = async {
+            self.meta
+                .get_module(name)
+                .await?
+                .ok_or_else(|| RegistryError::ModuleNotFound(name.clone()))
+        };
+        let codec = MutableCodec {
+            from_memory: Box::new(|cached| match cached {
+                Mutable::Module(module) => Some(module),
+                Mutable::Versions(..) => None,
+            }),
+            to_memory: Box::new(|module: &Module| Mutable::Module(module.clone())),
+            decode: Box::new(wire::decode_module),
+            encode: Box::new(wire::encode_module),
+        };
+        self.mutable_via_cache(kind, keys::module(name), codec, load)
+            .await
     }
 
     pub fn limits(&self) -> &Limits {
@@ -139,13 +268,16 @@ impl Registry {
 
     pub async fn create_module(&self, module: NewModule) -> Result<Module, RegistryError> {
         let module = self.new_module(module.name, module.description)?;
-        self.meta
+        let created = self
+            .meta
             .create_module(&module, Timestamp::now())
             .await
             .map_err(|e| match e {
                 StorageError::ModuleExists(name) => RegistryError::ModuleExists(name),
                 other => other.into(),
-            })
+            })?;
+        self.invalidate_module(&created.name).await;
+        Ok(created)
     }
 
     /// A module to create, with its description checked against the limit.
@@ -165,10 +297,7 @@ impl Registry {
     }
 
     pub async fn get_module(&self, name: &ModuleName) -> Result<Module, RegistryError> {
-        self.meta
-            .get_module(name)
-            .await?
-            .ok_or_else(|| RegistryError::ModuleNotFound(name.clone()))
+        self.module(name, CacheKind::Module).await
     }
 
     pub async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, RegistryError> {
@@ -187,13 +316,38 @@ impl Registry {
         if let Some(cursor) = &page.cursor {
             cursor.version_position()?;
         }
-        self.meta
-            .list_versions(module, page)
+        let load = async {
+            self.meta
+                .list_versions(module, page)
+                .await
+                .map_err(|e| match e {
+                    StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
+                    other => other.into(),
+                })
+        };
+        // Only first pages are cached: one key per module, which a push
+        // invalidates; its limit must match the request's.
+        if page.cursor.is_some() {
+            return load.await;
+        }
+        let limit = page.limit;
+        let codec = MutableCodec {
+            from_memory: Box::new(move |cached| match cached {
+                Mutable::Versions(cached_limit, page) if cached_limit == limit => Some(page),
+                _ => None,
+            }),
+            to_memory: Box::new(move |page: &Page<VersionSummary>| {
+                Mutable::Versions(limit, page.clone())
+            }),
+            decode: Box::new(move |bytes| {
+                wire::decode_versions(bytes)
+                    .filter(|(cached_limit, _)| *cached_limit == limit)
+                    .map(|(_, page)| page)
+            }),
+            encode: Box::new(move |page| wire::encode_versions(limit, page)),
+        };
+        self.mutable_via_cache(CacheKind::Versions, keys::versions(module), codec, load)
             .await
-            .map_err(|e| match e {
-                StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
-                other => other.into(),
-            })
     }
 
     /// Pushes a version. The stages, in order: structural checks, dependency
@@ -293,6 +447,8 @@ impl Registry {
                     CacheKey::Version(manifest.module.clone(), manifest.version.clone()),
                     Cached::Version(manifest.clone()),
                 );
+                // `latest`, the version list and (when created) the module changed.
+                self.invalidate_module(&manifest.module).await;
                 Ok(PushOutcome::Created(manifest))
             }
             InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
@@ -387,26 +543,41 @@ impl Registry {
     ) -> Result<Arc<VersionManifest>, RegistryError> {
         let version = match selector {
             VersionSelector::Exact(version) => version.clone(),
-            VersionSelector::Latest => {
-                self.get_module(module)
-                    .await?
-                    .latest_version
-                    .ok_or_else(|| RegistryError::VersionNotFound {
-                        module: module.clone(),
-                        version: "latest".to_owned(),
-                    })?
-            }
+            VersionSelector::Latest => self
+                .module(module, CacheKind::Latest)
+                .await?
+                .latest_version
+                .ok_or_else(|| RegistryError::VersionNotFound {
+                    module: module.clone(),
+                    version: "latest".to_owned(),
+                })?,
         };
         let key = CacheKey::Version(module.clone(), version.clone());
-        if let Some(Cached::Version(manifest)) = self.immutable.get(&key) {
+        let cached = self.immutable.get(&key);
+        self.lookups
+            .record(CacheLevel::L1, CacheKind::Version, cached.is_some());
+        if let Some(Cached::Version(manifest)) = cached {
             return Ok(manifest);
         }
-        let manifest = Arc::new(self.meta.get_version(module, &version).await?.ok_or_else(
-            || RegistryError::VersionNotFound {
-                module: module.clone(),
-                version: version.to_string(),
-            },
-        )?);
+        let load = async {
+            self.meta
+                .get_version(module, &version)
+                .await?
+                .ok_or_else(|| RegistryError::VersionNotFound {
+                    module: module.clone(),
+                    version: version.to_string(),
+                })
+        };
+        let manifest = self
+            .immutable_via_l2(
+                CacheKind::Version,
+                || keys::version(module, &version),
+                wire::encode_manifest,
+                wire::decode_manifest,
+                load,
+            )
+            .await?;
+        let manifest = Arc::new(manifest);
         self.immutable
             .insert(key, Cached::Version(manifest.clone()));
         Ok(manifest)
@@ -422,7 +593,7 @@ impl Registry {
         let mut files = Vec::with_capacity(manifest.files.len());
         for entry in &manifest.files {
             files.push(VersionFile {
-                content: self.blob(&entry.digest).await?,
+                content: self.blob(&entry.digest, CacheKind::File).await?,
                 entry: entry.clone(),
             });
         }
@@ -445,20 +616,34 @@ impl Registry {
                 path: path.to_owned(),
             })?
             .clone();
-        let content = self.blob(&entry.digest).await?;
+        let content = self.blob(&entry.digest, CacheKind::File).await?;
         Ok((manifest, VersionFile { entry, content }))
     }
 
-    async fn blob(&self, digest: &Digest) -> Result<Bytes, RegistryError> {
+    /// A blob named by a version; `kind` says what it is, for metrics.
+    async fn blob(&self, digest: &Digest, kind: CacheKind) -> Result<Bytes, RegistryError> {
         let key = CacheKey::Blob(*digest);
-        if let Some(Cached::Blob(content)) = self.immutable.get(&key) {
+        let cached = self.immutable.get(&key);
+        self.lookups.record(CacheLevel::L1, kind, cached.is_some());
+        if let Some(Cached::Blob(content)) = cached {
             return Ok(content);
         }
-        let content = self.blobs.get(digest).await?.ok_or_else(|| {
-            // A manifest names only stored blobs (blobs are written first), so
-            // a missing one means the store was damaged outside Spoke.
-            StorageError::Corrupt(format!("blob {digest} named by a version is missing"))
-        })?;
+        let load = async {
+            Ok(self.blobs.get(digest).await?.ok_or_else(|| {
+                // A manifest names only stored blobs (blobs are written first), so
+                // a missing one means the store was damaged outside Spoke.
+                StorageError::Corrupt(format!("blob {digest} named by a version is missing"))
+            })?)
+        };
+        let content = self
+            .immutable_via_l2(
+                kind,
+                || keys::blob(digest),
+                encode_bytes,
+                decode_bytes,
+                load,
+            )
+            .await?;
         self.immutable.insert(key, Cached::Blob(content.clone()));
         Ok(content)
     }
@@ -473,4 +658,23 @@ impl Registry {
     pub fn backends(&self) -> (&'static str, &'static str) {
         (self.meta.backend(), self.blobs.backend())
     }
+}
+
+/// How a mutable value moves between the caches' representations.
+struct MutableCodec<T> {
+    from_memory: Box<dyn FnOnce(Mutable) -> Option<T> + Send>,
+    to_memory: Box<dyn Fn(&T) -> Mutable + Send>,
+    decode: Decode<T>,
+    encode: Encode<T>,
+}
+
+type Decode<T> = Box<dyn FnOnce(&[u8]) -> Option<T> + Send>;
+type Encode<T> = Box<dyn FnOnce(&T) -> Vec<u8> + Send>;
+
+fn encode_bytes(bytes: &Bytes) -> Vec<u8> {
+    codec::encode(bytes)
+}
+
+fn decode_bytes(encoded: &[u8]) -> Option<Bytes> {
+    codec::decode(encoded).ok().map(Bytes::from)
 }

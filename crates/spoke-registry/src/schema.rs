@@ -15,7 +15,10 @@ use spoke_schema::{
     CompileRequest, Compiled, Diagnostic, ImageFile, Symbol, compile, extract_symbols,
 };
 
-use crate::{CacheKey, Cached, Registry, RegistryError};
+use crate::cache::keys;
+use crate::{
+    CacheKey, CacheKind, CacheLevel, Cached, Registry, RegistryError, decode_bytes, encode_bytes,
+};
 
 /// Why a set of files does not compile, with help for the imports that
 /// resolve nowhere.
@@ -187,19 +190,32 @@ impl Registry {
     ) -> Result<(Arc<VersionManifest>, Image), RegistryError> {
         let manifest = self.get_version(module, selector).await?;
         if let Some(digest) = manifest.image {
-            let bytes = self.blob(&digest).await?;
+            let bytes = self.blob(&digest, CacheKind::Image).await?;
             return Ok((manifest, Image { digest, bytes }));
         }
         let key = CacheKey::Image(manifest.module.clone(), manifest.version.clone());
-        if let Some(Cached::Blob(bytes)) = self.immutable.get(&key) {
+        let cached = self.immutable.get(&key);
+        self.lookups
+            .record(CacheLevel::L1, CacheKind::Image, cached.is_some());
+        if let Some(Cached::Blob(bytes)) = cached {
             let digest = Digest::of(&bytes);
             return Ok((manifest, Image { digest, bytes }));
         }
-        let files = self.proto_files(&manifest).await?;
-        let bytes = self
-            .compile_blocking(files, &manifest.dependencies, |compiled| {
+        let compile = async {
+            let files = self.proto_files(&manifest).await?;
+            self.compile_blocking(files, &manifest.dependencies, |compiled| {
                 Bytes::from(compiled.image())
             })
+            .await
+        };
+        let bytes = self
+            .immutable_via_l2(
+                CacheKind::Image,
+                || keys::image(&manifest.module, &manifest.version),
+                encode_bytes,
+                decode_bytes,
+                compile,
+            )
             .await?;
         self.immutable.insert(key, Cached::Blob(bytes.clone()));
         let digest = Digest::of(&bytes);

@@ -22,6 +22,7 @@ use figment::value::Value;
 use thiserror::Error;
 
 pub use redis::{RedisNode, RedisTopology, RedisUrl};
+use spoke_cache::L2Settings;
 use values::{BOOL_FORM, DURATION_FORM, HOST_FORM, PORT_FORM, POSITIVE_DURATION_FORM, SIZE_FORM};
 
 /// The prefix of every configuration variable.
@@ -60,6 +61,7 @@ pub const KEYS: &[&str] = &[
     "redis_max_retries",
     "redis_pool_size",
     "cache_enabled",
+    "cache_ttl",
     "l1_cache_size",
     "max_body_size",
     "max_files",
@@ -216,8 +218,11 @@ pub struct RedisSettings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheSettings {
-    /// `SPOKE_CACHE_ENABLED`.
+    /// `SPOKE_CACHE_ENABLED`: `false` turns both levels off.
     pub enabled: bool,
+    /// `SPOKE_CACHE_TTL`: how long mutable entries (module metadata,
+    /// `latest`, first pages of version lists) live in the caches.
+    pub ttl: Duration,
     /// `SPOKE_L1_CACHE_SIZE`: bytes of the in-process cache.
     pub l1_bytes: u64,
 }
@@ -329,6 +334,7 @@ impl Default for Settings {
             },
             cache: CacheSettings {
                 enabled: true,
+                ttl: Duration::from_secs(5),
                 l1_bytes: 64 * MIB,
             },
             limits: LimitSettings {
@@ -617,6 +623,12 @@ impl Settings {
             redis: redis_settings(raw, &d.redis)?,
             cache: CacheSettings {
                 enabled: raw.parse("cache_enabled", BOOL_FORM, d.cache.enabled, values::boolean)?,
+                ttl: raw.parse(
+                    "cache_ttl",
+                    POSITIVE_DURATION_FORM,
+                    d.cache.ttl,
+                    values::positive_duration,
+                )?,
                 l1_bytes: raw.parse("l1_cache_size", SIZE_FORM, d.cache.l1_bytes, values::size)?,
             },
             limits: LimitSettings {
@@ -768,16 +780,39 @@ impl Settings {
         Ok(())
     }
 
+    /// The Redis (L2) cache to use, or `None`: no `SPOKE_REDIS_URL`,
+    /// `SPOKE_CACHE_ENABLED=false`, or a TLS URL (not supported yet; see
+    /// [`inert_settings`](Self::inert_settings)).
+    pub fn l2_settings(&self) -> Option<L2Settings> {
+        let url = self.redis.url.as_ref().filter(|url| !url.tls)?;
+        if !self.cache.enabled {
+            return None;
+        }
+        let password = url.password.as_ref().or(self.redis.password.as_ref());
+        Some(L2Settings {
+            username: url.username.clone(),
+            password: password.map(|p| p.expose().to_owned()),
+            db: self.redis.db,
+            pool_size: self.redis.pool_size,
+            max_retries: self.redis.max_retries,
+            ..L2Settings::new(url.topology.to_l2())
+        })
+    }
+
     /// Settings this build accepts but does not act on yet, as sentences for
     /// a startup warning. (Unsupported storage types are an error instead:
     /// see `start`.)
     pub fn inert_settings(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if let Some(url) = &self.redis.url {
-            notes.push(format!(
-                "SPOKE_REDIS_URL ({}) is set, but this build has no Redis cache yet: only the in-process cache is used",
-                url.redacted()
-            ));
+            if url.tls {
+                notes.push(format!(
+                    "SPOKE_REDIS_URL ({}) asks for TLS, which this build does not support yet: only the in-process cache is used",
+                    url.redacted()
+                ));
+            } else if !self.cache.enabled {
+                notes.push("SPOKE_REDIS_URL is ignored with SPOKE_CACHE_ENABLED=false".to_owned());
+            }
         }
         if self.telemetry.otel.enabled {
             notes.push(

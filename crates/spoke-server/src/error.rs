@@ -15,6 +15,9 @@ pub enum ServerError {
     UnsupportedStorage(StorageType),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
+    /// Redis settings the cache cannot work with (Redis being down is fine).
+    #[error("the Redis cache (SPOKE_REDIS_*): {0}")]
+    Cache(#[from] spoke_cache::L2Error),
     #[error("cannot listen for the {what} on {addr}: {source}")]
     Bind {
         what: &'static str,

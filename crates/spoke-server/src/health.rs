@@ -51,11 +51,12 @@ pub(crate) fn probe_routes(health: Arc<Health>) -> Router {
 
 /// The health listener's router: the probes, and `/metrics` when enabled.
 pub(crate) fn health_router(health: Arc<Health>, metrics: Option<Arc<Metrics>>) -> Router {
-    let mut router = probe_routes(health);
+    let mut router = probe_routes(Arc::clone(&health));
     if let Some(metrics) = metrics {
+        let registry = Arc::clone(&health.registry);
         router = router.route(
             "/metrics",
-            get(move || render_metrics(Arc::clone(&metrics))),
+            get(move || render_metrics(Arc::clone(&metrics), Arc::clone(&registry))),
         );
     }
     router.fallback(not_found)
@@ -101,11 +102,23 @@ async fn ready(State(health): State<Arc<Health>>) -> Response {
     } else {
         ("not_ready", StatusCode::SERVICE_UNAVAILABLE)
     };
-    let body = json!({ "status": status, "checks": { "storage": storage } });
+    let mut checks = json!({ "storage": storage });
+    // Redis is a cache: without it requests still succeed, only slower, so
+    // it degrades readiness' report but never its status code.
+    if let Some(redis) = health.registry.cache_status() {
+        checks["redis"] = json!({
+            "status": if redis.is_up() { "up" } else { "degraded" },
+            "connected": redis.connected,
+            "breaker_open": redis.breaker_open,
+            "subscribed": redis.subscribed,
+        });
+    }
+    let body = json!({ "status": status, "checks": checks });
     no_store((code, axum::Json(body)).into_response())
 }
 
-async fn render_metrics(metrics: Arc<Metrics>) -> Response {
+async fn render_metrics(metrics: Arc<Metrics>, registry: Arc<Registry>) -> Response {
+    metrics.record_cache(&registry.cache_stats());
     match metrics.render() {
         Ok(text) => (
             [(

@@ -1,6 +1,7 @@
 //! Prometheus metrics, owned by one server instance (no global recorder), so
 //! several servers in one process keep separate series.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -10,6 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use spoke_cache::{Command, CommandObserver};
+use spoke_registry::CacheStats;
 
 /// The `Content-Type` of [`Metrics::render`]: Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -36,12 +39,65 @@ struct BuildLabels {
     version: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    level: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: &'static str,
+    outcome: &'static str,
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: HistogramFamily,
+    cache: CacheMetrics,
+    redis_commands: Arc<RedisCommands>,
+}
+
+/// Series that mirror the registry's cache counters, brought up to date
+/// when scraped.
+struct CacheMetrics {
+    hits: Family<CacheLabels, Counter>,
+    misses: Family<CacheLabels, Counter>,
+    errors: Counter,
+    short_circuited: Counter,
+    invalidations: Counter,
+    l1_bytes: Gauge,
+    /// Catching a counter up is read-then-add: one scrape at a time.
+    catching_up: Mutex<()>,
+}
+
+/// Redis command latency, fed by the cache as commands complete.
+pub(crate) struct RedisCommands {
+    durations: Family<CommandLabels, Histogram, fn() -> Histogram>,
+}
+
+impl CommandObserver for RedisCommands {
+    fn observe(&self, command: Command, elapsed: Duration, ok: bool) {
+        self.durations
+            .get_or_create(&CommandLabels {
+                command: command.as_str(),
+                outcome: if ok { "ok" } else { "error" },
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+fn redis_histogram() -> Histogram {
+    // Commands are budgeted in tens of milliseconds.
+    Histogram::new([0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1])
+}
+
+/// Adds what `counter` lacks to reach `total`.
+fn catch_up(counter: &Counter, total: u64) {
+    counter.inc_by(total.saturating_sub(counter.get()));
 }
 
 fn duration_histogram() -> Histogram {
@@ -78,11 +134,90 @@ impl Metrics {
             "Always 1; labelled with the build's version",
             build,
         );
+        let cache = CacheMetrics {
+            hits: Family::default(),
+            misses: Family::default(),
+            errors: Counter::default(),
+            short_circuited: Counter::default(),
+            invalidations: Counter::default(),
+            l1_bytes: Gauge::default(),
+            catching_up: Mutex::new(()),
+        };
+        registry.register(
+            "spoke_cache_hits",
+            "Cache lookups answered, by level (l1, l2) and kind",
+            cache.hits.clone(),
+        );
+        registry.register(
+            "spoke_cache_misses",
+            "Cache lookups not answered, by level (l1, l2) and kind",
+            cache.misses.clone(),
+        );
+        registry.register(
+            "spoke_cache_errors",
+            "Redis cache commands that failed or timed out (each read as a miss or a dropped write)",
+            cache.errors.clone(),
+        );
+        registry.register(
+            "spoke_cache_short_circuited",
+            "Redis cache commands not sent because the circuit breaker was open",
+            cache.short_circuited.clone(),
+        );
+        registry.register(
+            "spoke_cache_invalidations_received",
+            "Invalidation messages received from Redis pub/sub",
+            cache.invalidations.clone(),
+        );
+        registry.register(
+            "spoke_cache_l1_bytes",
+            "Bytes held by the in-process cache",
+            cache.l1_bytes.clone(),
+        );
+        let redis_commands = Arc::new(RedisCommands {
+            durations: Family::new_with_constructor(redis_histogram),
+        });
+        registry.register(
+            "spoke_cache_redis_command_duration_seconds",
+            "Time of Redis cache commands sent, by command and outcome",
+            redis_commands.durations.clone(),
+        );
         Metrics {
             registry,
             requests,
             durations,
+            cache,
+            redis_commands,
         }
+    }
+
+    /// What to hand the Redis cache so that its command latencies show here.
+    pub(crate) fn redis_observer(&self) -> Arc<dyn CommandObserver> {
+        self.redis_commands.clone()
+    }
+
+    /// Brings the cache series up to the registry's totals.
+    pub(crate) fn record_cache(&self, stats: &CacheStats) {
+        let cache = &self.cache;
+        let _one_at_a_time = cache
+            .catching_up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for lookup in &stats.lookups {
+            let labels = CacheLabels {
+                level: lookup.level.as_str(),
+                kind: lookup.kind.as_str(),
+            };
+            catch_up(&cache.hits.get_or_create(&labels), lookup.hits);
+            catch_up(&cache.misses.get_or_create(&labels), lookup.misses);
+        }
+        if let Some(l2) = &stats.l2 {
+            catch_up(&cache.errors, l2.errors);
+            catch_up(&cache.short_circuited, l2.short_circuited);
+            catch_up(&cache.invalidations, l2.invalidations_received);
+        }
+        cache
+            .l1_bytes
+            .set(i64::try_from(stats.l1_bytes).unwrap_or(i64::MAX));
     }
 
     /// Records one API request. `route` is the matched route template or
@@ -162,5 +297,39 @@ mod tests {
         assert!(text.contains(r#"spoke_build_info{version=""#), "{text}");
         let other = Method::from_bytes(b"BREW").unwrap();
         assert_eq!(method_label(&other), "OTHER");
+    }
+
+    #[test]
+    fn cache_series_follow_the_registry_totals() {
+        use spoke_registry::{CacheKind, CacheLevel, LookupCount};
+        let metrics = Metrics::new();
+        let stats = |hits, errors| CacheStats {
+            lookups: vec![LookupCount {
+                level: CacheLevel::L2,
+                kind: CacheKind::File,
+                hits,
+                misses: 1,
+            }],
+            l1_bytes: 4096,
+            l2: Some(spoke_cache::L2Stats {
+                errors,
+                ..Default::default()
+            }),
+        };
+        metrics.record_cache(&stats(3, 1));
+        metrics.record_cache(&stats(5, 2));
+        metrics
+            .redis_observer()
+            .observe(Command::Get, Duration::from_millis(1), true);
+        let text = metrics.render().unwrap();
+        for series in [
+            r#"spoke_cache_hits_total{level="l2",kind="file"} 5"#,
+            r#"spoke_cache_misses_total{level="l2",kind="file"} 1"#,
+            "spoke_cache_errors_total 2",
+            "spoke_cache_l1_bytes 4096",
+            r#"spoke_cache_redis_command_duration_seconds_count{command="get",outcome="ok"} 1"#,
+        ] {
+            assert!(text.contains(series), "no {series} in\n{text}");
+        }
     }
 }

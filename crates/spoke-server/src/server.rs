@@ -11,7 +11,7 @@ use axum::extract::Request;
 use spoke_domain::Limits;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
-use spoke_registry::{Registry, RegistryOptions};
+use spoke_registry::{L2Options, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage_fs::FsStore;
 use tokio::net::TcpListener;
@@ -129,11 +129,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     for note in settings.inert_settings() {
         tracing::warn!("{note}");
     }
-    let registry = open_registry(&settings).await?;
     let metrics = settings
         .telemetry
         .metrics_enabled
         .then(|| Arc::new(Metrics::new()));
+    let registry = open_registry(&settings, metrics.as_deref()).await?;
     let health = Arc::new(Health::new(
         Arc::clone(&registry),
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
@@ -356,7 +356,10 @@ fn by_content_type(grpc: Router, rest: Router) -> Router {
     }))
 }
 
-async fn open_registry(settings: &Settings) -> Result<Arc<Registry>, ServerError> {
+async fn open_registry(
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> Result<Arc<Registry>, ServerError> {
     if settings.storage.kind != StorageType::Filesystem {
         return Err(ServerError::UnsupportedStorage(settings.storage.kind));
     }
@@ -379,14 +382,23 @@ async fn open_registry(settings: &Settings) -> Result<Arc<Registry>, ServerError
     } else {
         0
     };
-    let registry = Registry::new(
-        Arc::clone(&store) as _,
-        store,
-        RegistryOptions {
-            limits,
-            cache_bytes,
-        },
-    );
+    let options = RegistryOptions {
+        limits,
+        cache_bytes,
+    };
+    let registry = match settings.l2_settings() {
+        None => Registry::new(Arc::clone(&store) as _, store, options),
+        Some(l2) => {
+            tracing::info!(settings = ?l2, "using the Redis cache");
+            let l2 = L2Options {
+                settings: l2,
+                mutable_ttl: settings.cache.ttl,
+                observer: metrics.map(Metrics::redis_observer),
+            };
+            // Redis being down is not an error here: the cache starts degraded.
+            Registry::with_shared_cache(Arc::clone(&store) as _, store, options, l2)?
+        }
+    };
     // A local store that cannot be read or written is a misconfiguration:
     // fail now rather than start unready.
     registry.check_storage().await?;

@@ -68,6 +68,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.redis.max_retries, 3);
     assert_eq!(s.redis.pool_size, 10);
     assert!(s.cache.enabled);
+    assert_eq!(s.cache.ttl, Duration::from_secs(5));
     assert_eq!(s.cache.l1_bytes, 64 << 20);
     assert_eq!(s.limits.max_body_bytes, 64 << 20);
     assert_eq!(s.limits.max_files, 5000);
@@ -117,6 +118,7 @@ fn every_variable_is_read() {
         ("SPOKE_REDIS_MAX_RETRIES", "0"),
         ("SPOKE_REDIS_POOL_SIZE", "32"),
         ("SPOKE_CACHE_ENABLED", "0"),
+        ("SPOKE_CACHE_TTL", "2s"),
         ("SPOKE_L1_CACHE_SIZE", "1GiB"),
         ("SPOKE_MAX_BODY_SIZE", "10MB"),
         ("SPOKE_MAX_FILES", "7"),
@@ -162,7 +164,10 @@ fn every_variable_is_read() {
     assert_eq!(s.redis.db, 2);
     assert_eq!((s.redis.max_retries, s.redis.pool_size), (0, 32));
     assert!(!s.cache.enabled);
+    assert_eq!(s.cache.ttl, Duration::from_secs(2));
     assert_eq!(s.cache.l1_bytes, 1 << 30);
+    // SPOKE_CACHE_ENABLED=false turns the Redis cache off too.
+    assert_eq!(s.l2_settings(), None);
     assert_eq!(s.limits.max_body_bytes, 10_000_000);
     assert_eq!(s.limits.max_files, 7);
     assert_eq!(s.limits.max_file_bytes, 512 << 10);
@@ -220,6 +225,7 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_REDIS_MAX_RETRIES", "many", "whole number"),
         ("SPOKE_REDIS_POOL_SIZE", "0", "whole number"),
         ("SPOKE_CACHE_ENABLED", "on", "true or false"),
+        ("SPOKE_CACHE_TTL", "0s", "duration greater than zero"),
         ("SPOKE_L1_CACHE_SIZE", "64 parsecs", "size"),
         ("SPOKE_MAX_BODY_SIZE", "0", "size"),
         ("SPOKE_MAX_FILES", "0", "whole number"),
@@ -413,6 +419,43 @@ fn broken_or_missing_toml_file_is_an_error() {
 }
 
 #[test]
+fn redis_settings_map_onto_the_cache() {
+    let s = load(&[
+        ("SPOKE_REDIS_URL", "redis://app@cache:6380/3"),
+        ("SPOKE_REDIS_PASSWORD", "rpw"),
+        ("SPOKE_REDIS_POOL_SIZE", "4"),
+        ("SPOKE_REDIS_MAX_RETRIES", "1"),
+    ])
+    .unwrap();
+    let l2 = s.l2_settings().unwrap();
+    assert_eq!(
+        l2.topology,
+        spoke_cache::Topology::Standalone {
+            node: RedisNode::new("cache", 6380)
+        }
+    );
+    assert_eq!(l2.username.as_deref(), Some("app"));
+    assert_eq!(l2.password.as_deref(), Some("rpw"));
+    assert_eq!((l2.db, l2.pool_size, l2.max_retries), (3, 4, 1));
+    // A password in the URL wins over SPOKE_REDIS_PASSWORD.
+    let s = load(&[
+        ("SPOKE_REDIS_URL", "redis://:inurl@cache"),
+        ("SPOKE_REDIS_PASSWORD", "rpw"),
+    ])
+    .unwrap();
+    assert_eq!(s.l2_settings().unwrap().password.as_deref(), Some("inurl"));
+    // No URL, or TLS (not supported yet): no Redis cache, and TLS says so.
+    assert_eq!(load(&[]).unwrap().l2_settings(), None);
+    let tls = load(&[("SPOKE_REDIS_URL", "rediss://cache")]).unwrap();
+    assert_eq!(tls.l2_settings(), None);
+    assert!(
+        tls.inert_settings().iter().any(|n| n.contains("TLS")),
+        "{:?}",
+        tls.inert_settings()
+    );
+}
+
+#[test]
 fn redis_url_forms() {
     let standalone = load(&[("SPOKE_REDIS_URL", "redis://cache:6379/0")]).unwrap();
     let url = standalone.redis.url.unwrap();
@@ -435,7 +478,10 @@ fn redis_url_forms() {
     match sentinel.redis.url.unwrap().topology {
         RedisTopology::Sentinel { master, sentinels } => {
             assert_eq!(master, "name");
-            let hosts: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
+            let hosts: Vec<String> = sentinels
+                .iter()
+                .map(|n| format!("{}:{}", n.host, n.port))
+                .collect();
             assert_eq!(hosts, ["s1:26379", "s2:26379", "s3:26379"]);
         }
         other => panic!("not Sentinel: {other:?}"),

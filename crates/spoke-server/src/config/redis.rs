@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+pub use spoke_cache::Node as RedisNode;
+use spoke_cache::Topology;
+
 use super::Secret;
 use super::values::valid_host;
 
@@ -24,7 +27,8 @@ pub struct RedisUrl {
     pub topology: RedisTopology,
 }
 
-/// Which kind of Redis deployment the URL names.
+/// Which kind of Redis deployment the URL names: the cache's [`Topology`]
+/// plus the database a standalone URL may carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedisTopology {
     /// One server: `redis://host[:6379][/db]`.
@@ -39,17 +43,25 @@ pub enum RedisTopology {
     Cluster { nodes: Vec<RedisNode> },
 }
 
-/// One `host:port`; IPv6 hosts keep their brackets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RedisNode {
-    pub host: String,
-    pub port: u16,
+impl RedisTopology {
+    /// The topology the cache connects to (the database is set apart).
+    pub fn to_l2(&self) -> Topology {
+        match self {
+            RedisTopology::Standalone { node, .. } => Topology::Standalone { node: node.clone() },
+            RedisTopology::Sentinel { master, sentinels } => Topology::Sentinel {
+                master: master.clone(),
+                sentinels: sentinels.clone(),
+            },
+            RedisTopology::Cluster { nodes } => Topology::Cluster {
+                nodes: nodes.clone(),
+            },
+        }
+    }
 }
 
-impl fmt::Display for RedisNode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.host, self.port)
-    }
+/// `host:port`, as in the URL.
+fn node_text(node: &RedisNode) -> String {
+    format!("{}:{}", node.host, node.port)
 }
 
 impl fmt::Debug for RedisUrl {
@@ -174,13 +186,7 @@ impl RedisUrl {
     /// A loggable description without credentials.
     pub fn redacted(&self) -> String {
         let scheme = if self.tls { "rediss" } else { "redis" };
-        let join = |nodes: &[RedisNode]| {
-            nodes
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let join = |nodes: &[RedisNode]| nodes.iter().map(node_text).collect::<Vec<_>>().join(",");
         let user = match (&self.username, &self.password) {
             (None, None) => String::new(),
             (Some(u), None) => format!("{u}@"),
@@ -189,8 +195,8 @@ impl RedisUrl {
         };
         match &self.topology {
             RedisTopology::Standalone { node, db } => match db {
-                Some(db) => format!("{scheme}://{user}{node}/{db}"),
-                None => format!("{scheme}://{user}{node}"),
+                Some(db) => format!("{scheme}://{user}{}/{db}", node_text(node)),
+                None => format!("{scheme}://{user}{}", node_text(node)),
             },
             RedisTopology::Sentinel { master, sentinels } => {
                 format!("{scheme}://{master}@{}/master/{master}", join(sentinels))
@@ -253,10 +259,7 @@ fn parse_node(node: &str, default_port: u16) -> Result<RedisNode, String> {
         None => default_port,
         Some(p) => super::values::port(p).filter(|p| *p != 0).ok_or_else(bad)?,
     };
-    Ok(RedisNode {
-        host: host.to_owned(),
-        port,
-    })
+    Ok(RedisNode::new(host, port))
 }
 
 #[cfg(test)]

@@ -1,0 +1,324 @@
+//! The registry's side of the two cache levels: lookup counters for
+//! metrics, and the shared (L2) cache with the in-memory copies of mutable
+//! entries that its invalidations govern (DESIGN §7, `docs/cache.md`).
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::{Duration, Instant};
+
+use spoke_cache::{
+    CommandObserver, L1Cache, L2Cache, L2Error, L2Settings, L2Stats, L2Status, Lifetime, Weigh,
+};
+use spoke_domain::{Module, Page, VersionSummary};
+
+/// The shared cache a registry uses besides its in-process one.
+#[derive(Clone)]
+pub struct L2Options {
+    pub settings: L2Settings,
+    /// How long module metadata, `latest` and first pages of version lists
+    /// live in Redis and, at most, in memory.
+    pub mutable_ttl: Duration,
+    /// Told about every Redis command, for latency metrics.
+    pub observer: Option<Arc<dyn CommandObserver>>,
+}
+
+/// Which cache level answered (or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheLevel {
+    L1,
+    L2,
+}
+
+impl CacheLevel {
+    pub const ALL: [CacheLevel; 2] = [CacheLevel::L1, CacheLevel::L2];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheLevel::L1 => "l1",
+            CacheLevel::L2 => "l2",
+        }
+    }
+}
+
+/// What was looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CacheKind {
+    /// A version manifest by `module@version`.
+    Version,
+    /// A file's content by digest.
+    File,
+    /// A version's compiled image.
+    Image,
+    /// Module metadata.
+    Module,
+    /// Module metadata read to resolve `latest`.
+    Latest,
+    /// The first page of a version list.
+    Versions,
+}
+
+impl CacheKind {
+    pub const ALL: [CacheKind; 6] = [
+        CacheKind::Version,
+        CacheKind::File,
+        CacheKind::Image,
+        CacheKind::Module,
+        CacheKind::Latest,
+        CacheKind::Versions,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheKind::Version => "version",
+            CacheKind::File => "file",
+            CacheKind::Image => "image",
+            CacheKind::Module => "module",
+            CacheKind::Latest => "latest",
+            CacheKind::Versions => "versions",
+        }
+    }
+}
+
+/// Hits and misses of one level for one kind, since the registry started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupCount {
+    pub level: CacheLevel,
+    pub kind: CacheKind,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// A snapshot of the caches' counters, for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Every level and kind, zeros included.
+    pub lookups: Vec<LookupCount>,
+    /// Bytes held in memory (immutable and mutable entries).
+    pub l1_bytes: u64,
+    /// The Redis cache's own totals, when one is configured.
+    pub l2: Option<L2Stats>,
+}
+
+const SLOTS: usize = CacheLevel::ALL.len() * CacheKind::ALL.len();
+
+/// Hit and miss counters by level and kind.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    hits: [AtomicU64; SLOTS],
+    misses: [AtomicU64; SLOTS],
+}
+
+impl Lookups {
+    fn slot(level: CacheLevel, kind: CacheKind) -> usize {
+        level as usize * CacheKind::ALL.len() + kind as usize
+    }
+
+    pub(crate) fn record(&self, level: CacheLevel, kind: CacheKind, hit: bool) {
+        let counters = if hit { &self.hits } else { &self.misses };
+        counters[Self::slot(level, kind)].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<LookupCount> {
+        let load = |c: &AtomicU64| c.load(Relaxed);
+        CacheLevel::ALL
+            .into_iter()
+            .flat_map(|level| CacheKind::ALL.into_iter().map(move |kind| (level, kind)))
+            .map(|(level, kind)| {
+                let slot = Self::slot(level, kind);
+                LookupCount {
+                    level,
+                    kind,
+                    hits: load(&self.hits[slot]),
+                    misses: load(&self.misses[slot]),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A mutable value kept in memory.
+#[derive(Clone)]
+pub(crate) enum Mutable {
+    Module(Module),
+    /// A first page with the limit it was listed with.
+    Versions(u32, Page<VersionSummary>),
+}
+
+/// A mutable value with what decides whether it may still be served.
+#[derive(Clone)]
+struct Stamped {
+    epoch: u64,
+    stored: Instant,
+    /// `None`: invalidated (the L1 has no removal, so a tombstone replaces it).
+    value: Option<Mutable>,
+}
+
+impl Weigh for Stamped {
+    fn weight(&self) -> u64 {
+        64 + match &self.value {
+            None => 0,
+            Some(Mutable::Module(m)) => 128 + m.description.len() as u64,
+            Some(Mutable::Versions(_, page)) => 64 * page.items.len() as u64,
+        }
+    }
+}
+
+/// What a reader notes before fetching a mutable entry, so that a value
+/// read before an invalidation is not cached after it.
+#[derive(Clone, Copy)]
+pub(crate) struct Ticket {
+    epoch: Option<u64>,
+    invalidations: u64,
+}
+
+/// The Redis cache and the in-memory copies of mutable entries.
+pub(crate) struct Shared {
+    pub(crate) l2: L2Cache,
+    mutable: Arc<L1Cache<String, Stamped>>,
+    /// Invalidations seen (received or made here): a fill racing one is dropped.
+    invalidations: Arc<AtomicU64>,
+    pub(crate) ttl: Duration,
+}
+
+impl Shared {
+    /// Connects in the background; only impossible settings fail.
+    pub(crate) fn connect(options: L2Options, memory_bytes: u64) -> Result<Self, L2Error> {
+        let mutable = Arc::new(L1Cache::new(memory_bytes));
+        let invalidations = Arc::new(AtomicU64::new(0));
+        let on_invalidate = {
+            let mutable = Arc::clone(&mutable);
+            let invalidations = Arc::clone(&invalidations);
+            move |key: &str| forget(&mutable, &invalidations, key)
+        };
+        let mut l2 = L2Cache::connect(&options.settings, on_invalidate)?;
+        if let Some(observer) = options.observer {
+            l2 = l2.observed_by(observer);
+        }
+        Ok(Self {
+            l2,
+            mutable,
+            invalidations,
+            ttl: options.mutable_ttl,
+        })
+    }
+
+    // Redis client futures are large; boxed, they do not grow every
+    // registry future that may call them (debug builds overflowed stacks).
+    pub(crate) async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        Box::pin(self.l2.get(key)).await
+    }
+
+    pub(crate) async fn set(&self, key: &str, value: Vec<u8>, lifetime: Lifetime) {
+        Box::pin(self.l2.set(key, value, lifetime)).await;
+    }
+
+    /// The in-memory copy of a mutable entry, if it is still trustworthy:
+    /// the invalidation subscription has been live without a gap since it
+    /// was stored, and its TTL has not run out.
+    pub(crate) fn remembered(&self, key: &str) -> Option<Mutable> {
+        let epoch = self.l2.invalidation_epoch()?;
+        let entry = self.mutable.get(&key.to_owned())?;
+        if entry.epoch == epoch && entry.stored.elapsed() < self.ttl {
+            entry.value
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket {
+            epoch: self.l2.invalidation_epoch(),
+            invalidations: self.invalidations.load(SeqCst),
+        }
+    }
+
+    /// Caches a mutable value fetched after `ticket` was taken: in Redis
+    /// when it came from storage, in memory when the subscription is live.
+    /// Skipped when an invalidation arrived meanwhile.
+    pub(crate) async fn fill(
+        &self,
+        key: &str,
+        ticket: Ticket,
+        value: Mutable,
+        encoded: Option<Vec<u8>>,
+    ) {
+        let unchanged = || self.invalidations.load(SeqCst) == ticket.invalidations;
+        if !unchanged() {
+            return;
+        }
+        if let Some(encoded) = encoded {
+            self.set(key, encoded, Lifetime::Mutable(self.ttl)).await;
+        }
+        if let Some(epoch) = ticket.epoch
+            && self.l2.invalidation_epoch() == Some(epoch)
+            && unchanged()
+        {
+            self.mutable.insert(
+                key.to_owned(),
+                Stamped {
+                    epoch,
+                    stored: Instant::now(),
+                    value: Some(value),
+                },
+            );
+        }
+    }
+
+    /// After a write: drops `keys` here and in Redis, then tells every
+    /// instance.
+    pub(crate) async fn invalidate(&self, keys: &[String]) {
+        for key in keys {
+            forget(&self.mutable, &self.invalidations, key);
+            Box::pin(self.l2.delete(key)).await;
+            Box::pin(self.l2.publish_invalidation(key)).await;
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> u64 {
+        self.mutable.weight()
+    }
+
+    pub(crate) fn status(&self) -> L2Status {
+        self.l2.status()
+    }
+}
+
+fn forget(mutable: &L1Cache<String, Stamped>, invalidations: &AtomicU64, key: &str) {
+    invalidations.fetch_add(1, SeqCst);
+    mutable.insert(
+        key.to_owned(),
+        Stamped {
+            epoch: 0,
+            stored: Instant::now(),
+            value: None,
+        },
+    );
+}
+
+/// Redis keys. The `1` is the registry's value format (see `wire`): a new
+/// format gets new keys rather than misreading old ones.
+pub(crate) mod keys {
+    use spoke_domain::{Digest, ModuleName, VersionId};
+
+    pub(crate) fn version(module: &ModuleName, version: &VersionId) -> String {
+        format!("spoke:1:version:{module}@{version}")
+    }
+
+    pub(crate) fn blob(digest: &Digest) -> String {
+        format!("spoke:1:blob:{}", digest.hex())
+    }
+
+    /// The image compiled on demand for a version stored without one.
+    pub(crate) fn image(module: &ModuleName, version: &VersionId) -> String {
+        format!("spoke:1:image:{module}@{version}")
+    }
+
+    pub(crate) fn module(module: &ModuleName) -> String {
+        format!("spoke:1:module:{module}")
+    }
+
+    pub(crate) fn versions(module: &ModuleName) -> String {
+        format!("spoke:1:versions:{module}")
+    }
+}

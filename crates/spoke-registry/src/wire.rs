@@ -1,0 +1,325 @@
+//! The registry's private encoding of what it keeps in the shared (L2)
+//! cache: a format tag byte, then length-prefixed fields, wrapped in
+//! `spoke_cache::codec` (LZ4 for large values). A value that does not decode
+//! (another format, a damaged entry) is treated as a miss.
+
+use spoke_cache::codec;
+use spoke_domain::{
+    Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName, Page, SourceInfo,
+    Timestamp, VersionId, VersionManifest, VersionSummary,
+};
+
+/// Bumped whenever the layout below changes; old entries then read as misses.
+const FORMAT: u8 = 1;
+
+pub(crate) fn encode_manifest(m: &VersionManifest) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.str(m.module.as_str());
+    w.str(m.version.as_str());
+    w.count(m.files.len());
+    for file in &m.files {
+        w.str(file.path.as_str());
+        w.digest(&file.digest);
+        w.u64(file.size);
+    }
+    w.count(m.dependencies.len());
+    for pin in &m.dependencies {
+        w.str(pin.module.as_str());
+        w.str(pin.version.as_str());
+    }
+    for part in [
+        &m.source_info.repository,
+        &m.source_info.commit_sha,
+        &m.source_info.branch,
+    ] {
+        w.opt_str(part.as_deref());
+    }
+    w.time(m.created_at);
+    w.digest(&m.digest);
+    w.opt_digest(m.image.as_ref());
+    w.finish()
+}
+
+pub(crate) fn decode_manifest(bytes: &[u8]) -> Option<VersionManifest> {
+    let raw = codec::decode(bytes).ok()?;
+    let mut r = Reader::new(&raw)?;
+    let module = r.module()?;
+    let version = r.version()?;
+    let files = (0..r.count()?)
+        .map(|_| {
+            Some(FileEntry {
+                path: FilePath::parse(r.str()?).ok()?,
+                digest: r.digest()?,
+                size: r.u64()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let dependencies = (0..r.count()?)
+        .map(|_| {
+            Some(DependencyPin {
+                module: r.module()?,
+                version: r.version()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let source_info = SourceInfo {
+        repository: r.opt_str()?,
+        commit_sha: r.opt_str()?,
+        branch: r.opt_str()?,
+    };
+    let manifest = VersionManifest {
+        module,
+        version,
+        files,
+        dependencies,
+        source_info,
+        created_at: r.time()?,
+        digest: r.digest()?,
+        image: r.opt_digest()?,
+    };
+    r.end().then_some(manifest)
+}
+
+pub(crate) fn encode_module(m: &Module) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.str(m.name.as_str());
+    w.str(&m.description);
+    w.time(m.created_at);
+    w.time(m.updated_at);
+    w.opt_str(m.latest_version.as_ref().map(VersionId::as_str));
+    w.finish()
+}
+
+pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
+    let raw = codec::decode(bytes).ok()?;
+    let mut r = Reader::new(&raw)?;
+    let module = Module {
+        name: r.module()?,
+        description: r.str()?.to_owned(),
+        created_at: r.time()?,
+        updated_at: r.time()?,
+        latest_version: match r.opt_str()? {
+            Some(v) => Some(VersionId::parse(&v).ok()?),
+            None => None,
+        },
+    };
+    r.end().then_some(module)
+}
+
+/// A first page of versions, with the limit it was listed with.
+pub(crate) fn encode_versions(limit: u32, page: &Page<VersionSummary>) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u64(u64::from(limit));
+    w.count(page.items.len());
+    for item in &page.items {
+        w.str(item.version.as_str());
+        w.digest(&item.digest);
+        w.time(item.created_at);
+    }
+    w.opt_str(page.next_cursor.as_ref().map(Cursor::token).as_deref());
+    w.finish()
+}
+
+pub(crate) fn decode_versions(bytes: &[u8]) -> Option<(u32, Page<VersionSummary>)> {
+    let raw = codec::decode(bytes).ok()?;
+    let mut r = Reader::new(&raw)?;
+    let limit = u32::try_from(r.u64()?).ok()?;
+    let items = (0..r.count()?)
+        .map(|_| {
+            Some(VersionSummary {
+                version: r.version()?,
+                digest: r.digest()?,
+                created_at: r.time()?,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let next_cursor = match r.opt_str()? {
+        Some(token) => Some(Cursor::parse(&token).ok()?),
+        None => None,
+    };
+    r.end().then_some((limit, Page { items, next_cursor }))
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn new() -> Self {
+        Self(vec![FORMAT])
+    }
+
+    fn u64(&mut self, n: u64) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+
+    fn count(&mut self, n: usize) {
+        self.u64(n as u64);
+    }
+
+    fn str(&mut self, s: &str) {
+        self.count(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.0.push(1);
+                self.str(s);
+            }
+            None => self.0.push(0),
+        }
+    }
+
+    fn digest(&mut self, d: &Digest) {
+        self.0.extend_from_slice(d.as_bytes());
+    }
+
+    fn opt_digest(&mut self, d: Option<&Digest>) {
+        match d {
+            Some(d) => {
+                self.0.push(1);
+                self.digest(d);
+            }
+            None => self.0.push(0),
+        }
+    }
+
+    fn time(&mut self, t: Timestamp) {
+        self.0.extend_from_slice(&t.unix_nanos().to_le_bytes());
+    }
+
+    fn finish(self) -> Vec<u8> {
+        codec::encode(&self.0)
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn new(raw: &'a [u8]) -> Option<Self> {
+        match raw.split_first() {
+            Some((&FORMAT, rest)) => Some(Self(rest)),
+            _ => None,
+        }
+    }
+
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*head)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        self.take::<8>().map(u64::from_le_bytes)
+    }
+
+    /// A length, never more than the bytes left (so a damaged entry cannot
+    /// make us allocate much).
+    fn count(&mut self) -> Option<usize> {
+        usize::try_from(self.u64()?)
+            .ok()
+            .filter(|n| *n <= self.0.len())
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let len = self.count()?;
+        let (s, rest) = self.0.split_at(len);
+        self.0 = rest;
+        std::str::from_utf8(s).ok()
+    }
+
+    fn opt_str(&mut self) -> Option<Option<String>> {
+        match self.take::<1>()? {
+            [0] => Some(None),
+            [1] => Some(Some(self.str()?.to_owned())),
+            _ => None,
+        }
+    }
+
+    fn digest(&mut self) -> Option<Digest> {
+        self.take::<32>().map(Digest::from_bytes)
+    }
+
+    fn opt_digest(&mut self) -> Option<Option<Digest>> {
+        match self.take::<1>()? {
+            [0] => Some(None),
+            [1] => Some(Some(self.digest()?)),
+            _ => None,
+        }
+    }
+
+    fn time(&mut self) -> Option<Timestamp> {
+        Timestamp::from_unix_nanos(i128::from_le_bytes(self.take::<16>()?))
+    }
+
+    fn module(&mut self) -> Option<ModuleName> {
+        ModuleName::parse(self.str()?).ok()
+    }
+
+    fn version(&mut self) -> Option<VersionId> {
+        VersionId::parse(self.str()?).ok()
+    }
+
+    fn end(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> VersionManifest {
+        let digest = Digest::of(b"a");
+        VersionManifest {
+            module: ModuleName::parse("acme.pets").unwrap(),
+            version: VersionId::parse("v1.2.3").unwrap(),
+            files: vec![FileEntry {
+                path: FilePath::parse("pets/v1/pet.proto").unwrap(),
+                digest,
+                size: 1,
+            }],
+            dependencies: vec![DependencyPin {
+                module: ModuleName::parse("acme.common").unwrap(),
+                version: VersionId::parse("v1.0.0").unwrap(),
+            }],
+            source_info: SourceInfo {
+                repository: Some("https://example.invalid/r".into()),
+                commit_sha: None,
+                branch: Some("main".into()),
+            },
+            created_at: Timestamp::now(),
+            digest: Digest::of(b"m"),
+            image: Some(digest),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let m = manifest();
+        assert_eq!(decode_manifest(&encode_manifest(&m)), Some(m.clone()));
+        let module = Module {
+            name: m.module.clone(),
+            description: "d".repeat(2000),
+            created_at: m.created_at,
+            updated_at: m.created_at,
+            latest_version: Some(m.version.clone()),
+        };
+        assert_eq!(decode_module(&encode_module(&module)), Some(module));
+        let page = Page {
+            items: vec![m.summary()],
+            next_cursor: Some(Cursor::after_version(&m.summary())),
+        };
+        assert_eq!(decode_versions(&encode_versions(7, &page)), Some((7, page)));
+    }
+
+    #[test]
+    fn rejects_other_formats_and_damage() {
+        let encoded = encode_manifest(&manifest());
+        assert!(decode_manifest(&encoded[..encoded.len() - 1]).is_none());
+        let mut other = codec::decode(&encoded).unwrap();
+        other[0] = FORMAT + 1;
+        assert!(decode_manifest(&codec::encode(&other)).is_none());
+        assert!(decode_module(&encoded).is_none());
+    }
+}
