@@ -35,7 +35,9 @@ TASKS:
     bench    Load-test the release server over loopback with wrk against a
              version manifest and one hot file, and nginx serving the same
              bytes as a static file; prints requests/s, p99, the ratio to
-             nginx and the server's resident memory.
+             nginx and the server's resident memory. `bench --cache`
+             compares the hot file with L1, with Redis L2 only and with no
+             cache, then kills and restarts Redis under load (fail-open).
     help     Print this help, or the help of a task: cargo xtask help bench
 
 OPTIONS:

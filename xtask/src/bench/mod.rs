@@ -7,6 +7,7 @@
 //! requests/s, p50/p99, the hot-file/nginx ratio and the server's RSS idle and
 //! after the load — as a plain table and as markdown for docs/benchmarks.md.
 
+mod cache;
 mod fixture;
 mod http;
 mod nginx;
@@ -58,9 +59,33 @@ OPTIONS:
     -t, --threads <N>          wrk threads [default: 2]
         --no-build             Use the existing release binary, do not build
         --nginx-only           Only run the nginx baseline (no server needed)
+        --cache                Cache mode instead of the above (see CACHE MODE)
+        --fail-open <SECS>     Seconds of the cache mode's fail-open run
+                               [default: 30; the breaker's cooldown is 5 s]
         --check                Exit non-zero when a target is missed
         --keep                 Keep the work dir (logs, configs, storage)
     -h, --help                 Print this help
+
+CACHE MODE (--cache):
+    Measures the hot file (b) against three server configurations started
+    one after another on the same seeded filesystem root (one server at a
+    time; the store is locked by one process), with its own redis-server
+    child on a free loopback port (flushed between configurations):
+
+    (1) L1 on       default settings (in-process cache, SPOKE_L1_CACHE_SIZE)
+    (2) L2 only     SPOKE_L1_CACHE_SIZE=0, SPOKE_REDIS_URL=redis://127.0.0.1:<port>
+    (3) no cache    SPOKE_CACHE_ENABLED=false
+
+    and prints requests/s, p50/p99 and RSS after the load for each, and the
+    ratios (1)/(3) and (2)/(3). Then the fail-open run: configuration (2)
+    again under one wrk run of --fail-open seconds, with the Redis child
+    killed (SIGKILL) at a third of it and restarted (empty) at two thirds.
+    It reports wrk's non-2xx responses and socket errors (target: 0), p99
+    against the no-cache run (target: <= 2x), and the server's
+    spoke_cache_hits_total/misses_total{level=\"l2\"} (from /metrics on the
+    health port) over each third, showing the hit rate drop and recover.
+    nginx is not started. redis-server is installed with apt-get when
+    missing. --check fails the run when a fail-open target is missed.
 
 CARGO_TARGET_DIR is respected when locating the binaries.
 ";
@@ -78,6 +103,8 @@ pub struct Options {
     pub threads: u32,
     pub build: bool,
     pub nginx_only: bool,
+    pub cache: bool,
+    pub fail_open_secs: u32,
     pub check: bool,
     pub keep: bool,
 }
@@ -91,6 +118,8 @@ impl Default for Options {
             threads: 2,
             build: true,
             nginx_only: false,
+            cache: false,
+            fail_open_secs: 30,
             check: false,
             keep: false,
         }
@@ -126,6 +155,8 @@ impl Options {
                 "-t" | "--threads" => opts.threads = value("--threads")?,
                 "--no-build" => opts.build = false,
                 "--nginx-only" => opts.nginx_only = true,
+                "--cache" => opts.cache = true,
+                "--fail-open" => opts.fail_open_secs = value("--fail-open")?,
                 "--check" => opts.check = true,
                 "--keep" => opts.keep = true,
                 other => bail!("unexpected argument `{other}`; see `cargo xtask bench --help`"),
@@ -134,10 +165,44 @@ impl Options {
         if opts.duration_secs == 0 || opts.connections == 0 || opts.threads == 0 {
             bail!("--duration, --connections and --threads must be at least 1");
         }
+        if opts.fail_open_secs < 3 {
+            bail!("--fail-open must be at least 3 (its run is cut in thirds)");
+        }
+        if opts.cache && opts.nginx_only {
+            bail!("--cache and --nginx-only exclude each other");
+        }
         if opts.threads > opts.connections {
             bail!("--threads must not exceed --connections (wrk's rule)");
         }
         Ok(Some(opts))
+    }
+
+    /// The command that reproduces a run with these options.
+    fn command_line(&self) -> String {
+        let mut command = String::from("cargo xtask bench");
+        if self.cache {
+            command.push_str(" --cache");
+        }
+        let defaults = Options::default();
+        if self.duration_secs != defaults.duration_secs {
+            let _ = write!(command, " --duration {}", self.duration_secs);
+        }
+        if self.warmup_secs != defaults.warmup_secs {
+            let _ = write!(command, " --warmup {}", self.warmup_secs);
+        }
+        if self.connections != defaults.connections {
+            let _ = write!(command, " --connections {}", self.connections);
+        }
+        if self.threads != defaults.threads {
+            let _ = write!(command, " --threads {}", self.threads);
+        }
+        if self.cache && self.fail_open_secs != defaults.fail_open_secs {
+            let _ = write!(command, " --fail-open {}", self.fail_open_secs);
+        }
+        if self.nginx_only {
+            command.push_str(" --nginx-only");
+        }
+        command
     }
 
     fn load(&self, duration_secs: u32) -> Load {
@@ -162,7 +227,10 @@ pub fn run(opts: &Options) -> Result<()> {
         work.keep();
         eprintln!("xtask bench: work dir {}", work.path().display());
     }
-    let result = bench(opts, &tools, binary.as_deref(), work.path());
+    let result = match binary.as_deref() {
+        Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
+        binary => bench(opts, &tools, binary, work.path()),
+    };
     if result.is_err() && !opts.keep {
         work.keep();
         eprintln!(
@@ -219,7 +287,7 @@ fn bench(
     // The server: start, wait for readiness, seed, measure idle RSS.
     let mut server = None;
     if let Some(binary) = binary {
-        let started = Server::start(binary, work, api_port, health_port, &curl)?;
+        let started = Server::start(binary, work, &[], api_port, health_port, &curl)?;
         seed(&curl, &started.base, &files)?;
         // Let post-push work (caches, background tasks) settle first.
         std::thread::sleep(Duration::from_secs(1));
@@ -293,31 +361,7 @@ fn bench(
     let mut measured = Vec::new();
     let mut rss_after = None;
     for (label, what, url) in targets {
-        if opts.warmup_secs > 0 {
-            eprintln!("xtask bench: {label}: warm-up {}s", opts.warmup_secs);
-            wrk::run(&tools.wrk, opts.load(opts.warmup_secs), &url)?;
-        }
-        eprintln!(
-            "xtask bench: {label}: wrk -t{} -c{} -d{}s --latency {url}",
-            opts.threads, opts.connections, opts.duration_secs
-        );
-        let (report, raw) = wrk::run(&tools.wrk, opts.load(opts.duration_secs), &url)?;
-        for line in raw.lines() {
-            eprintln!("    {line}");
-        }
-        if report.non_2xx > 0 {
-            bail!(
-                "{label}: {} of {} responses were not 2xx/3xx; the numbers would be meaningless",
-                report.non_2xx,
-                report.requests
-            );
-        }
-        if report.socket_errors > 0 {
-            eprintln!(
-                "xtask bench: warning: {label}: {} socket errors",
-                report.socket_errors
-            );
-        }
+        let report = measure(opts, &tools.wrk, label, &url)?;
         measured.push(Measured {
             label,
             what,
@@ -351,6 +395,44 @@ fn bench(
     Ok(Outcome {
         all_met: summary.checks().iter().all(|c| c.met),
     })
+}
+
+/// A warm-up (unless `--warmup 0`), then the measured wrk run against
+/// `url`; any non-2xx response rejects the run.
+fn measure(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Result<wrk::Report> {
+    if opts.warmup_secs > 0 {
+        eprintln!("xtask bench: {label}: warm-up {}s", opts.warmup_secs);
+        wrk::run(wrk_bin, opts.load(opts.warmup_secs), url)?;
+    }
+    let report = measure_once(opts, wrk_bin, label, url)?;
+    if report.non_2xx > 0 {
+        bail!(
+            "{label}: {} of {} responses were not 2xx/3xx; the numbers would be meaningless",
+            report.non_2xx,
+            report.requests
+        );
+    }
+    Ok(report)
+}
+
+/// One measured wrk run of `--duration` seconds, its output echoed to
+/// stderr; socket errors are warned about, not rejected.
+fn measure_once(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Result<wrk::Report> {
+    eprintln!(
+        "xtask bench: {label}: wrk -t{} -c{} -d{}s --latency {url}",
+        opts.threads, opts.connections, opts.duration_secs
+    );
+    let (report, raw) = wrk::run(wrk_bin, opts.load(opts.duration_secs), url)?;
+    for line in raw.lines() {
+        eprintln!("    {line}");
+    }
+    if report.socket_errors > 0 {
+        eprintln!(
+            "xtask bench: warning: {label}: {} socket errors",
+            report.socket_errors
+        );
+    }
+    Ok(report)
 }
 
 /// Three distinct free loopback ports (bound together, then released).
@@ -402,16 +484,26 @@ struct Server {
 }
 
 impl Server {
+    /// Starts the server with default settings plus `settings` (name,
+    /// value), logging to `<work>/spoke-server.log`, or to
+    /// `spoke-server-<n>.log` when that is taken by an earlier start.
     fn start(
         binary: &Path,
         work: &Path,
+        settings: &[(&str, String)],
         api_port: u16,
         health_port: u16,
         curl: &Curl,
     ) -> Result<Self> {
         let storage = work.join("storage");
         std::fs::create_dir_all(&storage)?;
-        let log = work.join("spoke-server.log");
+        let log = (1..)
+            .map(|n| match n {
+                1 => work.join("spoke-server.log"),
+                n => work.join(format!("spoke-server-{n}.log")),
+            })
+            .find(|log| !log.exists())
+            .context("no free log name")?;
         let log_file =
             File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let mut cmd = Command::new(binary);
@@ -428,6 +520,7 @@ impl Server {
             .env("SPOKE_STORAGE_TYPE", "filesystem")
             .env("SPOKE_FILESYSTEM_ROOT", &storage)
             .env("SPOKE_LOG_LEVEL", "warn")
+            .envs(settings.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
@@ -635,24 +728,7 @@ impl Summary {
         let o = &self.opts;
         let mut out = String::new();
         let _ = writeln!(out, "### Run of {}, commit {}\n", today(), git_commit());
-        let mut command = String::from("cargo xtask bench");
-        let defaults = Options::default();
-        if o.duration_secs != defaults.duration_secs {
-            let _ = write!(command, " --duration {}", o.duration_secs);
-        }
-        if o.warmup_secs != defaults.warmup_secs {
-            let _ = write!(command, " --warmup {}", o.warmup_secs);
-        }
-        if o.connections != defaults.connections {
-            let _ = write!(command, " --connections {}", o.connections);
-        }
-        if o.threads != defaults.threads {
-            let _ = write!(command, " --threads {}", o.threads);
-        }
-        if o.nginx_only {
-            command.push_str(" --nginx-only");
-        }
-        let _ = writeln!(out, "- Command: `{command}`");
+        let _ = writeln!(out, "- Command: `{}`", o.command_line());
         let _ = writeln!(out, "- Machine: {}", machine());
         let _ = writeln!(
             out,
@@ -784,12 +860,28 @@ mod tests {
     }
 
     #[test]
+    fn parses_cache_mode() {
+        let opts = Options::parse(&args(&["--cache", "--fail-open=12", "-d", "5"]))
+            .unwrap()
+            .unwrap();
+        assert!(opts.cache && !opts.nginx_only);
+        assert_eq!(opts.fail_open_secs, 12);
+        assert_eq!(
+            opts.command_line(),
+            "cargo xtask bench --cache --duration 5 --fail-open 12"
+        );
+        assert_eq!(Options::default().command_line(), "cargo xtask bench");
+    }
+
+    #[test]
     fn rejects_bad_options() {
         assert!(Options::parse(&args(&["--duration"])).is_err());
         assert!(Options::parse(&args(&["--duration", "ten"])).is_err());
         assert!(Options::parse(&args(&["--duration", "0"])).is_err());
         assert!(Options::parse(&args(&["-c", "1", "-t", "2"])).is_err());
         assert!(Options::parse(&args(&["--bogus"])).is_err());
+        assert!(Options::parse(&args(&["--cache", "--nginx-only"])).is_err());
+        assert!(Options::parse(&args(&["--cache", "--fail-open", "2"])).is_err());
         assert!(Options::parse(&args(&["-h"])).unwrap().is_none());
     }
 
