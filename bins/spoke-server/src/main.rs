@@ -21,14 +21,17 @@ Configuration, lowest precedence first:
   3. SPOKE_* environment variables.
 
 Common variables (default): SPOKE_HOST (0.0.0.0), SPOKE_PORT (8080),
-SPOKE_HEALTH_PORT (9090), SPOKE_STORAGE_TYPE (filesystem),
-SPOKE_FILESYSTEM_ROOT (./storage), SPOKE_LOG_LEVEL (info),
+SPOKE_HEALTH_PORT (9090), SPOKE_GRPC_PORT (unset: gRPC shares SPOKE_PORT),
+SPOKE_STORAGE_TYPE (filesystem), SPOKE_FILESYSTEM_ROOT (./storage),
+SPOKE_LOG_LEVEL (info),
 SPOKE_READ_TIMEOUT / SPOKE_WRITE_TIMEOUT (15s), SPOKE_IDLE_TIMEOUT (60s),
-SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB).
+SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB),
+SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s).
 Every variable with its default, form and effect: docs/configuration.md.
 
-The API listens on SPOKE_HOST:SPOKE_PORT; /health/live, /health/ready and
-/metrics on SPOKE_HOST:SPOKE_HEALTH_PORT. Logs are JSON lines on stdout.
+The API (REST, and gRPC by content type) listens on SPOKE_HOST:SPOKE_PORT;
+/health/live, /health/ready and /metrics on SPOKE_HOST:SPOKE_HEALTH_PORT.
+Logs are JSON lines on stdout.
 SIGTERM or SIGINT drains in-flight requests (up to SPOKE_SHUTDOWN_TIMEOUT)
 and exits 0; a second signal stops waiting.
 
