@@ -27,9 +27,11 @@ pub use l2::{
 };
 
 use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use quick_cache::Weighter;
 use quick_cache::sync::Cache;
+use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter};
 
 /// A value that knows roughly how many bytes it keeps alive.
 pub trait Weigh {
@@ -47,9 +49,22 @@ impl<K, V: Weigh> Weighter<K, V> for ByWeight {
     }
 }
 
+/// Counts the entries pushed out to make room (for the evictions metric).
+#[derive(Clone, Default)]
+struct CountEvictions(Arc<AtomicU64>);
+
+impl<K, V> Lifecycle<K, V> for CountEvictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _state: &mut (), _key: K, _value: V) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A concurrent cache bounded by bytes. A budget of 0 disables it.
 pub struct L1Cache<K, V> {
-    inner: Option<Cache<K, V, ByWeight>>,
+    inner: Option<Cache<K, V, ByWeight, DefaultHashBuilder, CountEvictions>>,
+    evictions: CountEvictions,
 }
 
 impl<K, V> L1Cache<K, V>
@@ -60,11 +75,18 @@ where
     /// `budget_bytes` bounds the sum of the values' weights. Entries are
     /// assumed to average ~4 KiB when sizing the index.
     pub fn new(budget_bytes: u64) -> Self {
+        let evictions = CountEvictions::default();
         let inner = (budget_bytes > 0).then(|| {
             let estimated_items = (budget_bytes / 4096).clamp(16, 1 << 20) as usize;
-            Cache::with_weighter(estimated_items, budget_bytes, ByWeight)
+            Cache::with(
+                estimated_items,
+                budget_bytes,
+                ByWeight,
+                DefaultHashBuilder::default(),
+                evictions.clone(),
+            )
         });
-        Self { inner }
+        Self { inner, evictions }
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -80,6 +102,12 @@ where
     /// Bytes currently held.
     pub fn weight(&self) -> u64 {
         self.inner.as_ref().map_or(0, Cache::weight)
+    }
+
+    /// Entries evicted to stay within the budget so far (also values too
+    /// large to be admitted at all).
+    pub fn evictions(&self) -> u64 {
+        self.evictions.0.load(Ordering::Relaxed)
     }
 }
 
@@ -111,6 +139,7 @@ mod tests {
             cache.get(&99).is_some(),
             "the newest entry should be cached"
         );
+        assert!(cache.evictions() >= 90, "{} evictions", cache.evictions());
     }
 
     #[test]

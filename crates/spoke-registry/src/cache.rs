@@ -96,6 +96,8 @@ pub struct CacheStats {
     pub lookups: Vec<LookupCount>,
     /// Bytes held in memory (immutable and mutable entries).
     pub l1_bytes: u64,
+    /// Entries the in-memory caches evicted to stay within their budgets.
+    pub l1_evictions: u64,
     /// The Redis cache's own totals, when one is configured.
     pub l2: Option<L2Stats>,
 }
@@ -277,6 +279,10 @@ impl Shared {
 
     pub(crate) fn memory_bytes(&self) -> u64 {
         self.mutable.weight()
+    }
+
+    pub(crate) fn memory_evictions(&self) -> u64 {
+        self.mutable.evictions()
     }
 
     pub(crate) fn status(&self) -> L2Status {

@@ -170,6 +170,8 @@ impl Registry {
             lookups: self.lookups.snapshot(),
             l1_bytes: self.immutable.weight()
                 + self.shared.as_ref().map_or(0, Shared::memory_bytes),
+            l1_evictions: self.immutable.evictions()
+                + self.shared.as_ref().map_or(0, Shared::memory_evictions),
             l2: self.shared.as_ref().map(|shared| shared.l2.stats()),
         }
     }

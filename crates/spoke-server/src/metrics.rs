@@ -69,6 +69,7 @@ struct CacheMetrics {
     errors: Counter,
     short_circuited: Counter,
     invalidations: Counter,
+    l1_evictions: Counter,
     l1_bytes: Gauge,
     /// Catching a counter up is read-then-add: one scrape at a time.
     catching_up: Mutex<()>,
@@ -140,6 +141,7 @@ impl Metrics {
             errors: Counter::default(),
             short_circuited: Counter::default(),
             invalidations: Counter::default(),
+            l1_evictions: Counter::default(),
             l1_bytes: Gauge::default(),
             catching_up: Mutex::new(()),
         };
@@ -167,6 +169,11 @@ impl Metrics {
             "spoke_cache_invalidations_received",
             "Invalidation messages received from Redis pub/sub",
             cache.invalidations.clone(),
+        );
+        registry.register(
+            "spoke_cache_l1_evictions",
+            "Entries the in-process cache evicted to stay within SPOKE_L1_CACHE_SIZE",
+            cache.l1_evictions.clone(),
         );
         registry.register(
             "spoke_cache_l1_bytes",
@@ -215,6 +222,7 @@ impl Metrics {
             catch_up(&cache.short_circuited, l2.short_circuited);
             catch_up(&cache.invalidations, l2.invalidations_received);
         }
+        catch_up(&cache.l1_evictions, stats.l1_evictions);
         cache
             .l1_bytes
             .set(i64::try_from(stats.l1_bytes).unwrap_or(i64::MAX));
@@ -311,6 +319,7 @@ mod tests {
                 misses: 1,
             }],
             l1_bytes: 4096,
+            l1_evictions: hits,
             l2: Some(spoke_cache::L2Stats {
                 errors,
                 ..Default::default()
@@ -327,6 +336,7 @@ mod tests {
             r#"spoke_cache_misses_total{level="l2",kind="file"} 1"#,
             "spoke_cache_errors_total 2",
             "spoke_cache_l1_bytes 4096",
+            "spoke_cache_l1_evictions_total 5",
             r#"spoke_cache_redis_command_duration_seconds_count{command="get",outcome="ok"} 1"#,
         ] {
             assert!(text.contains(series), "no {series} in\n{text}");
