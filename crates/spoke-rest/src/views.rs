@@ -55,16 +55,44 @@ fn version_ref(
     Ok((module_name(&name)?, VersionSelector::parse(&version)?))
 }
 
+/// A view that only depends on a version's pins (its closure can never
+/// change): a strong ETag from the version digest and the representation,
+/// cached like the version itself. Returns the tag, whether the version was
+/// reached through `latest`, and the exact version to build the view from.
+async fn closure_view(
+    registry: &AppState,
+    module: &ModuleName,
+    selector: &VersionSelector,
+    representation: &str,
+) -> Result<(String, bool, VersionSelector), ApiError> {
+    let manifest = registry.get_version(module, selector).await?;
+    Ok((
+        format!("{}.{representation}", manifest.digest),
+        *selector == VersionSelector::Latest,
+        VersionSelector::Exact(manifest.version.clone()),
+    ))
+}
+
 pub(crate) async fn dependencies(
     State(registry): State<AppState>,
     path: PathResult<(String, String)>,
     query: QueryResult<TransitiveParams>,
-) -> Result<Json<wire::DependenciesBody>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
     let transitive = query?.0.transitive;
-    Ok(Json(
-        convert::dependencies(&registry, &module, &selector, transitive).await?,
-    ))
+    let representation = if transitive {
+        "dependencies-transitive"
+    } else {
+        "dependencies"
+    };
+    let (tag, via_latest, exact) =
+        closure_view(&registry, &module, &selector, representation).await?;
+    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
+        return Ok(not_modified);
+    }
+    let body = convert::dependencies(&registry, &module, &exact, transitive).await?;
+    Ok((etag_headers(&tag, via_latest), Json(body)).into_response())
 }
 
 pub(crate) async fn dependents(
@@ -82,23 +110,40 @@ pub(crate) async fn dependents(
 pub(crate) async fn lockfile(
     State(registry): State<AppState>,
     path: PathResult<(String, String)>,
-) -> Result<Json<wire::LockfileBody>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
-    Ok(Json(
-        convert::lockfile(&registry, &module, &selector).await?,
-    ))
+    let (tag, via_latest, exact) = closure_view(&registry, &module, &selector, "lockfile").await?;
+    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
+        return Ok(not_modified);
+    }
+    let body = convert::lockfile(&registry, &module, &exact).await?;
+    Ok((etag_headers(&tag, via_latest), Json(body)).into_response())
 }
 
 pub(crate) async fn graph(
     State(registry): State<AppState>,
     path: PathResult<(String, String)>,
     query: QueryResult<FormatParams>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
     let format = query?.0.pick(&["json", "dot"])?;
-    let graph = convert::graph(&registry, &module, &selector).await?;
+    let representation = if format == "dot" {
+        "graph-dot"
+    } else {
+        "graph"
+    };
+    let (tag, via_latest, exact) =
+        closure_view(&registry, &module, &selector, representation).await?;
+    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
+        return Ok(not_modified);
+    }
+    let graph = convert::graph(&registry, &module, &exact).await?;
+    let cache = etag_headers(&tag, via_latest);
     if format == "dot" {
         return Ok((
+            cache,
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/vnd.graphviz; charset=utf-8"),
@@ -107,7 +152,7 @@ pub(crate) async fn graph(
         )
             .into_response());
     }
-    Ok(Json(graph).into_response())
+    Ok((cache, Json(graph)).into_response())
 }
 
 pub(crate) async fn image(

@@ -772,6 +772,43 @@ async fn dependency_views() {
     assert!(dot.starts_with("digraph"), "{dot}");
     assert!(dot.contains("\"app@v1.0.0\" -> \"user@v1.0.0\";"), "{dot}");
 
+    // Views fixed by the version's pins carry a strong ETag per
+    // representation and honour If-None-Match.
+    let mut tags = std::collections::HashSet::new();
+    for view in [
+        "dependencies",
+        "dependencies?transitive=true",
+        "lockfile",
+        "graph",
+        "graph?format=dot",
+    ] {
+        let url = server.url(&format!("/modules/app/versions/v1.0.0/{view}"));
+        let first = server.http.get(&url).send().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK, "{view}");
+        assert_eq!(
+            first.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{view}"
+        );
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(tags.insert(etag.clone()), "{view} shares its ETag");
+        let again = server
+            .http
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{view}");
+    }
+    let latest = server
+        .http
+        .get(server.url("/modules/app/versions/latest/lockfile"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(latest.headers()["cache-control"], "no-cache");
+
     let (status, body) = server
         .get("/modules/app/versions/v1.0.0/dependencies?transitive=maybe")
         .await;
