@@ -8,8 +8,10 @@
 //!
 //! `CARGO_TARGET_DIR` is passed through untouched: unset means cargo's default.
 
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -114,7 +116,8 @@ fn checked(cmd: &mut Command) -> Result<()> {
 ///
 /// Today: protoc and the well-known type sources, the buf CLI and the
 /// googleapis sources, which the protobuf-engine tests compare against, and
-/// a Python with grpcio for the gRPC interoperability tests (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
+/// a Python with grpcio for the gRPC interoperability tests, and moto's S3
+/// server for the S3 blob store's tests (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
 /// rather than skip when protoc is missing). When tests need PostgreSQL,
 /// Redis or S3 (DESIGN §9), add one `provide_*` function per service: reuse a
 /// server already listening on localhost, otherwise start one from the
@@ -136,6 +139,7 @@ impl Services {
         services.provide_protoc()?;
         services.provide_npm_tools()?;
         services.provide_python()?;
+        services.provide_s3()?;
         provide_redis()?;
         Ok(services)
     }
@@ -162,6 +166,44 @@ impl Services {
         self.env.push((
             "SPOKE_TEST_PYTHON".to_owned(),
             python.to_string_lossy().into_owned(),
+        ));
+        Ok(())
+    }
+
+    /// `SPOKE_TEST_S3_ENDPOINT`: moto's S3-compatible server (from the
+    /// Python venv) on a free local port, for the S3 blob store's tests.
+    /// They create their own buckets; moto accepts any credentials.
+    fn provide_s3(&mut self) -> Result<()> {
+        let python = python::ensure_python()?;
+        // Bind-and-release picks a free port; moto takes it a moment later.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .context("finding a free port for moto")?
+            .port();
+        let mut start = Command::new(&python);
+        start
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        eprintln!("    $ {}", cmd::display(&start));
+        let child = start.spawn().context("starting moto's server")?;
+        let mut guard = ChildGuard::new("moto", child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = guard.exited() {
+                bail!("moto's server exited ({status}) before it answered on port {port}");
+            }
+            if Instant::now() > deadline {
+                bail!("moto's server did not answer on port {port} within 60s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self._children.push(guard);
+        self.env.push((
+            "SPOKE_TEST_S3_ENDPOINT".to_owned(),
+            format!("http://127.0.0.1:{port}"),
         ));
         Ok(())
     }
