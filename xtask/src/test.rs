@@ -140,6 +140,7 @@ impl Services {
         services.provide_npm_tools()?;
         services.provide_python()?;
         services.provide_s3()?;
+        services.provide_postgres()?;
         provide_redis()?;
         Ok(services)
     }
@@ -204,6 +205,25 @@ impl Services {
         self.env.push((
             "SPOKE_TEST_S3_ENDPOINT".to_owned(),
             format!("http://127.0.0.1:{port}"),
+        ));
+        Ok(())
+    }
+
+    /// `SPOKE_TEST_POSTGRES_URL`: an admin URL for the PostgreSQL already
+    /// answering on 127.0.0.1:5432 (trust auth); the tests create and drop a
+    /// database of their own under it.
+    fn provide_postgres(&mut self) -> Result<()> {
+        const ADDR: &str = "127.0.0.1:5432";
+        let addr = ADDR.parse().context("parsing the PostgreSQL address")?;
+        if TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_err() {
+            bail!(
+                "PostgreSQL is not answering on {ADDR}; start it (e.g. `service postgresql start`) \
+                 — xtask does not start its own server yet"
+            );
+        }
+        self.env.push((
+            "SPOKE_TEST_POSTGRES_URL".to_owned(),
+            format!("postgres://postgres@{ADDR}/postgres"),
         ));
         Ok(())
     }

@@ -1,0 +1,630 @@
+//! The PostgreSQL metadata store (`SPOKE_STORAGE_TYPE=postgres|hybrid`):
+//! modules, versions with their file manifests, dependency edges for reverse
+//! lookups and symbols, behind a deadpool connection pool.
+//!
+//! # Schema
+//!
+//! See `migrations/`: `modules`, `versions` (one row per version: digest,
+//! image, source info, push time, and an `order_key` computed in Rust),
+//! `version_files`, `dependency_edges` (indexed by the pinned version for
+//! reverse lookups) and `symbols`, the last three keyed by version and a
+//! position that keeps push order. Times are Unix nanoseconds in `BIGINT`,
+//! so they read back exactly (PostgreSQL's timestamps keep microseconds).
+//!
+//! # Guarantees
+//!
+//! - **Migrations once.** [`PgMetadataStore::connect`] applies the embedded
+//!   migrations under a transaction-scoped advisory lock, recorded in
+//!   `schema_migrations`.
+//! - **Atomic, exclusive inserts.** A version, its files, edges and symbols
+//!   are written in one transaction; `ON CONFLICT DO NOTHING` on
+//!   `(module, version)` makes concurrent inserts wait for the first and
+//!   store nothing themselves.
+//! - **Index-served listings.** Modules page by name and versions by
+//!   `order_key` (keyset pagination, never `OFFSET`); `latest` is one index
+//!   probe on `(module, is_release, order_key)`, derived on read so it can
+//!   never fall behind.
+//! - **Bounded waits.** Connecting, waiting for a pooled connection and every
+//!   statement (`statement_timeout`) have a deadline; a miss is
+//!   [`StorageError::Unavailable`].
+#![forbid(unsafe_code)]
+
+mod migrate;
+mod order;
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use spoke_domain::{
+    Cursor, DependencyPin, Digest, DomainError, FileEntry, FilePath, Module, ModuleName, NewModule,
+    Page, PageRequest, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+};
+use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+pub use migrate::schema_version;
+
+use crate::order::{ABOVE_ALL, order_key};
+
+const BACKEND: &str = "postgres";
+
+/// How to reach the database (the `SPOKE_POSTGRES_*` settings).
+#[derive(Clone)]
+pub struct PgConfig {
+    /// e.g. `postgres://spoke:secret@db:5432/spoke`.
+    pub url: String,
+    pub max_conns: usize,
+    /// Connections opened at startup, so the first requests find them ready.
+    pub min_conns: usize,
+    /// For opening a connection and for waiting for a free one.
+    pub connect_timeout: Duration,
+    /// Set on every connection: the longest any one statement may run.
+    pub statement_timeout: Duration,
+}
+
+// By hand, so that a password in the URL never reaches a log.
+impl fmt::Debug for PgConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConfig")
+            .field("url", &"<redacted>")
+            .field("max_conns", &self.max_conns)
+            .field("min_conns", &self.min_conns)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .finish()
+    }
+}
+
+/// A [`MetadataStore`] over one PostgreSQL database. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct PgMetadataStore {
+    pool: Pool,
+}
+
+impl PgMetadataStore {
+    /// Builds the pool, applies pending migrations and opens `min_conns`
+    /// connections. Fails with [`StorageError::Unavailable`] when the URL is
+    /// malformed or the database cannot be reached in time.
+    pub async fn connect(config: PgConfig) -> Result<Self, StorageError> {
+        let mut pg: tokio_postgres::Config =
+            config.url.parse().map_err(|e| StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!("invalid PostgreSQL URL: {e}"),
+            })?;
+        pg.connect_timeout(config.connect_timeout);
+        pg.options(format!(
+            "-c statement_timeout={}",
+            config.statement_timeout.as_millis().max(1)
+        ));
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.max_conns.max(1))
+            .create_timeout(Some(config.connect_timeout))
+            .wait_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(config.connect_timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!("cannot build the connection pool: {e}"),
+            })?;
+        let store = Self { pool };
+        migrate::run(&mut store.client().await?).await?;
+        let mut warm = Vec::new();
+        for _ in 0..config.min_conns.min(config.max_conns) {
+            warm.push(store.client().await?);
+        }
+        drop(warm);
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => db_error(e),
+            other => StorageError::Unavailable {
+                backend: BACKEND,
+                message: format!("no database connection: {other}"),
+            },
+        })
+    }
+
+    async fn module_exists(&self, name: &ModuleName) -> Result<bool, StorageError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt("SELECT 1 FROM modules WHERE name = $1", &[&name.as_str()])
+            .await
+            .map_err(db_error)?;
+        Ok(row.is_some())
+    }
+}
+
+/// A module with what is derived from its versions: `updated_at` (its newest
+/// push) and `latest` (the highest release, else the first in listing order).
+const SELECT_MODULE: &str = "
+    SELECT m.name, m.description, m.created_at_ns,
+        (SELECT max(v.created_at_ns) FROM versions v WHERE v.module = m.name),
+        (SELECT v.version FROM versions v WHERE v.module = m.name
+            ORDER BY v.is_release DESC, v.order_key DESC LIMIT 1)
+    FROM modules m";
+
+#[async_trait]
+impl MetadataStore for PgMetadataStore {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn create_module(
+        &self,
+        module: &NewModule,
+        now: Timestamp,
+    ) -> Result<Module, StorageError> {
+        let inserted = self
+            .client()
+            .await?
+            .execute(
+                "INSERT INTO modules (name, description, created_at_ns) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO NOTHING",
+                &[&module.name.as_str(), &module.description, &nanos_of(now)?],
+            )
+            .await
+            .map_err(db_error)?;
+        if inserted == 0 {
+            return Err(StorageError::ModuleExists(module.name.clone()));
+        }
+        Ok(Module {
+            name: module.name.clone(),
+            description: module.description.clone(),
+            created_at: now,
+            updated_at: now,
+            latest_version: None,
+        })
+    }
+
+    async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &format!("{SELECT_MODULE} WHERE m.name = $1"),
+                &[&name.as_str()],
+            )
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(module_of).transpose()
+    }
+
+    async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
+        let after = page
+            .cursor
+            .as_ref()
+            .map(Cursor::module_name)
+            .transpose()
+            .map_err(invalid_cursor)?;
+        // "" sorts before every module name.
+        let after = after.as_ref().map_or("", ModuleName::as_str);
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!("{SELECT_MODULE} WHERE m.name > $1 ORDER BY m.name LIMIT $2"),
+                &[&after, &fetch_limit(page)],
+            )
+            .await
+            .map_err(db_error)?;
+        let modules = rows.iter().map(module_of).collect::<Result<_, _>>()?;
+        Ok(page_of(page, modules, |m| Cursor::after_module(&m.name)))
+    }
+
+    async fn insert_version(
+        &self,
+        manifest: &VersionManifest,
+        symbols: &[Symbol],
+    ) -> Result<InsertOutcome, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let (module, version) = (manifest.module.as_str(), manifest.version.as_str());
+        let source = &manifest.source_info;
+        // Waits for a concurrent insert of the same version to finish, then
+        // inserts nothing if that one committed.
+        let inserted = tx
+            .execute(
+                "INSERT INTO versions (module, version, digest, image, repository, commit_sha,
+                    branch, created_at_ns, is_release, order_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (module, version) DO NOTHING",
+                &[
+                    &module,
+                    &version,
+                    &manifest.digest.as_bytes().as_slice(),
+                    &manifest.image.as_ref().map(|d| d.as_bytes().as_slice()),
+                    &source.repository,
+                    &source.commit_sha,
+                    &source.branch,
+                    &nanos_of(manifest.created_at)?,
+                    &manifest.version.is_release(),
+                    &order_key(&manifest.version, manifest.created_at),
+                ],
+            )
+            .await
+            .map_err(|e| match e.code() {
+                Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+                    StorageError::ModuleNotFound(manifest.module.clone())
+                }
+                _ => db_error(e),
+            })?;
+        if inserted == 0 {
+            // Give the connection back first: with a pool of one, reading the
+            // stored version would otherwise wait for it forever.
+            drop(tx);
+            drop(client);
+            return match self
+                .get_version(&manifest.module, &manifest.version)
+                .await?
+            {
+                Some(stored) => Ok(InsertOutcome::Exists(stored)),
+                None => Err(StorageError::Corrupt(format!(
+                    "{module}@{version} conflicted with a stored version that cannot be read"
+                ))),
+            };
+        }
+        if !manifest.files.is_empty() {
+            let sizes = manifest
+                .files
+                .iter()
+                .map(|f| {
+                    i64::try_from(f.size).map_err(|_| {
+                        StorageError::Corrupt(format!("file {} is too large to record", f.path))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.execute(
+                "INSERT INTO version_files (module, version, position, path, digest, size)
+                 SELECT $1, $2, f.* FROM unnest($3::int4[], $4::text[], $5::bytea[], $6::int8[]) AS f",
+                &[
+                    &module,
+                    &version,
+                    &positions(manifest.files.len())?,
+                    &manifest.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+                    &manifest
+                        .files
+                        .iter()
+                        .map(|f| f.digest.as_bytes().as_slice())
+                        .collect::<Vec<_>>(),
+                    &sizes,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        if !manifest.dependencies.is_empty() {
+            let deps = &manifest.dependencies;
+            tx.execute(
+                "INSERT INTO dependency_edges (module, version, position, dep_module, dep_version)
+                 SELECT $1, $2, d.* FROM unnest($3::int4[], $4::text[], $5::text[]) AS d",
+                &[
+                    &module,
+                    &version,
+                    &positions(deps.len())?,
+                    &deps.iter().map(|d| d.module.as_str()).collect::<Vec<_>>(),
+                    &deps.iter().map(|d| d.version.as_str()).collect::<Vec<_>>(),
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        if !symbols.is_empty() {
+            tx.execute(
+                "INSERT INTO symbols (module, version, position, full_name, kind, path, line, comment)
+                 SELECT $1, $2, s.*
+                 FROM unnest($3::int4[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[]) AS s",
+                &[
+                    &module,
+                    &version,
+                    &positions(symbols.len())?,
+                    &symbols.iter().map(|s| s.full_name.as_str()).collect::<Vec<_>>(),
+                    &symbols.iter().map(|s| s.kind.as_str()).collect::<Vec<_>>(),
+                    &symbols.iter().map(|s| s.path.as_str()).collect::<Vec<_>>(),
+                    &symbols.iter().map(|s| i64::from(s.line)).collect::<Vec<_>>(),
+                    &symbols.iter().map(|s| s.comment.as_deref()).collect::<Vec<_>>(),
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(InsertOutcome::Inserted)
+    }
+
+    async fn get_version(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<VersionManifest>, StorageError> {
+        let client = self.client().await?;
+        let key: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+            [&module.as_str(), &version.as_str()];
+        let Some(row) = client
+            .query_opt(
+                "SELECT digest, image, repository, commit_sha, branch, created_at_ns
+                 FROM versions WHERE module = $1 AND version = $2",
+                &key,
+            )
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let files = client
+            .query(
+                "SELECT path, digest, size FROM version_files
+                 WHERE module = $1 AND version = $2 ORDER BY position",
+                &key,
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| {
+                Ok(FileEntry {
+                    path: FilePath::parse(get(row, 0)?).map_err(corrupt)?,
+                    digest: digest_of(get(row, 1)?)?,
+                    size: u64::try_from(get::<i64>(row, 2)?)
+                        .map_err(|_| StorageError::Corrupt("a negative file size".to_owned()))?,
+                })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        let dependencies = client
+            .query(
+                "SELECT dep_module, dep_version FROM dependency_edges
+                 WHERE module = $1 AND version = $2 ORDER BY position",
+                &key,
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(pin_of)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(VersionManifest {
+            module: module.clone(),
+            version: version.clone(),
+            files,
+            dependencies,
+            source_info: SourceInfo {
+                repository: get(&row, 2)?,
+                commit_sha: get(&row, 3)?,
+                branch: get(&row, 4)?,
+            },
+            created_at: timestamp_of(get(&row, 5)?)?,
+            digest: digest_of(get(&row, 0)?)?,
+            image: get::<Option<&[u8]>>(&row, 1)?.map(digest_of).transpose()?,
+        }))
+    }
+
+    async fn get_symbols(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Option<Vec<Symbol>>, StorageError> {
+        let client = self.client().await?;
+        let key: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+            [&module.as_str(), &version.as_str()];
+        let exists = client
+            .query_opt(
+                "SELECT 1 FROM versions WHERE module = $1 AND version = $2",
+                &key,
+            )
+            .await
+            .map_err(db_error)?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let rows = client
+            .query(
+                "SELECT full_name, kind, path, line, comment FROM symbols
+                 WHERE module = $1 AND version = $2 ORDER BY position",
+                &key,
+            )
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Symbol {
+                    full_name: get(row, 0)?,
+                    kind: get::<&str>(row, 1)?.parse().map_err(corrupt)?,
+                    path: get(row, 2)?,
+                    line: u32::try_from(get::<i64>(row, 3)?).map_err(|_| {
+                        StorageError::Corrupt("a symbol line out of range".to_owned())
+                    })?,
+                    comment: get(row, 4)?,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    async fn list_dependents(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+    ) -> Result<Vec<DependencyPin>, StorageError> {
+        // DISTINCT: a version that pins the same dependency twice is one dependent.
+        self.client()
+            .await?
+            .query(
+                "SELECT DISTINCT module, version FROM dependency_edges
+                 WHERE dep_module = $1 AND dep_version = $2 ORDER BY module, version",
+                &[&module.as_str(), &version.as_str()],
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(pin_of)
+            .collect()
+    }
+
+    async fn list_versions(
+        &self,
+        module: &ModuleName,
+        page: &PageRequest,
+    ) -> Result<Page<VersionSummary>, StorageError> {
+        let after = match &page.cursor {
+            Some(cursor) => {
+                let (version, created_at) = cursor.version_position().map_err(invalid_cursor)?;
+                order_key(&version, created_at)
+            }
+            None => ABOVE_ALL.to_vec(),
+        };
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT version, digest, created_at_ns FROM versions
+                 WHERE module = $1 AND order_key < $2 ORDER BY order_key DESC LIMIT $3",
+                &[&module.as_str(), &after, &fetch_limit(page)],
+            )
+            .await
+            .map_err(db_error)?;
+        // Only an empty page can belong to a missing module.
+        if rows.is_empty() && !self.module_exists(module).await? {
+            return Err(StorageError::ModuleNotFound(module.clone()));
+        }
+        let versions = rows
+            .iter()
+            .map(|row| {
+                Ok(VersionSummary {
+                    version: VersionId::parse(get(row, 0)?).map_err(corrupt)?,
+                    digest: digest_of(get(row, 1)?)?,
+                    created_at: timestamp_of(get(row, 2)?)?,
+                })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok(page_of(page, versions, Cursor::after_version))
+    }
+
+    async fn check_health(&self) -> Result<(), StorageError> {
+        let row = self
+            .client()
+            .await?
+            .query_one("SELECT pg_is_in_recovery()", &[])
+            .await
+            .map_err(db_error)?;
+        if get::<bool>(&row, 0)? {
+            return Err(StorageError::Unavailable {
+                backend: BACKEND,
+                message: "connected to a read-only standby".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One row more than the page, to tell whether another page follows.
+fn fetch_limit(page: &PageRequest) -> i64 {
+    i64::from(page.limit) + 1
+}
+
+/// Cuts the extra row `fetch_limit` asked for into a next cursor.
+fn page_of<T>(
+    page: &PageRequest,
+    mut items: Vec<T>,
+    cursor_after: impl Fn(&T) -> Cursor,
+) -> Page<T> {
+    let more = items.len() > page.limit as usize;
+    items.truncate(page.limit as usize);
+    let next_cursor = items.last().filter(|_| more).map(cursor_after);
+    Page { items, next_cursor }
+}
+
+fn module_of(row: &Row) -> Result<Module, StorageError> {
+    let created_at = timestamp_of(get(row, 2)?)?;
+    let newest_push = get::<Option<i64>>(row, 3)?.map(timestamp_of).transpose()?;
+    Ok(Module {
+        name: ModuleName::parse(get(row, 0)?).map_err(corrupt)?,
+        description: get(row, 1)?,
+        created_at,
+        updated_at: newest_push.map_or(created_at, |t| t.max(created_at)),
+        latest_version: get::<Option<&str>>(row, 4)?
+            .map(VersionId::parse)
+            .transpose()
+            .map_err(corrupt)?,
+    })
+}
+
+fn pin_of(row: &Row) -> Result<DependencyPin, StorageError> {
+    Ok(DependencyPin {
+        module: ModuleName::parse(get(row, 0)?).map_err(corrupt)?,
+        version: VersionId::parse(get(row, 1)?).map_err(corrupt)?,
+    })
+}
+
+/// Positions 0..n, which keep the caller's order of files, pins and symbols.
+fn positions(n: usize) -> Result<Vec<i32>, StorageError> {
+    let n = i32::try_from(n)
+        .map_err(|_| StorageError::Corrupt(format!("{n} entries are too many to record")))?;
+    Ok((0..n).collect())
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    column: usize,
+) -> Result<T, StorageError> {
+    row.try_get(column)
+        .map_err(|e| StorageError::Corrupt(format!("unexpected column {column}: {e}")))
+}
+
+fn nanos_of(t: Timestamp) -> Result<i64, StorageError> {
+    i64::try_from(t.unix_nanos()).map_err(|_| {
+        StorageError::Corrupt(format!(
+            "time {} is outside what PostgreSQL storage records (years 1677 to 2262)",
+            t.to_rfc3339()
+        ))
+    })
+}
+
+fn timestamp_of(nanos: i64) -> Result<Timestamp, StorageError> {
+    Timestamp::from_unix_nanos(i128::from(nanos))
+        .ok_or_else(|| StorageError::Corrupt(format!("invalid stored time {nanos}")))
+}
+
+fn digest_of(bytes: &[u8]) -> Result<Digest, StorageError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Digest::from_bytes)
+        .map_err(|_| StorageError::Corrupt(format!("a stored digest has {} bytes", bytes.len())))
+}
+
+fn corrupt(err: DomainError) -> StorageError {
+    StorageError::Corrupt(format!("invalid stored value: {err}"))
+}
+
+fn invalid_cursor(err: DomainError) -> StorageError {
+    StorageError::Corrupt(format!("cannot page with this cursor: {err}"))
+}
+
+/// Integrity and data errors mean stored data or a write broke an
+/// invariant; everything else (lost connections, timeouts, a server going
+/// away) means the database cannot serve right now.
+fn db_error(err: tokio_postgres::Error) -> StorageError {
+    // The error's own Display says only "db error"; the server's says why.
+    let message = match err.as_db_error() {
+        Some(db) => format!("{}: {} ({})", db.severity(), db.message(), db.code().code()),
+        None => err.to_string(),
+    };
+    let class = err.code().map(|code| &code.code()[..2]);
+    if matches!(class, Some("22" | "23")) {
+        StorageError::Corrupt(format!("PostgreSQL rejected the data: {message}"))
+    } else {
+        StorageError::Unavailable {
+            backend: BACKEND,
+            message,
+        }
+    }
+}
