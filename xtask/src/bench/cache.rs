@@ -17,8 +17,8 @@ use anyhow::{Context, Result, bail};
 
 use super::http::Curl;
 use super::{
-    Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, measure_once,
-    seed, thousands, today, tools, wrk, wrk_version,
+    Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
+    machine, measure, measure_once, seed, thousands, today, tools, wrk, wrk_version,
 };
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
@@ -435,13 +435,6 @@ impl Redis {
     }
 }
 
-struct Check {
-    what: &'static str,
-    measured: String,
-    target: String,
-    met: bool,
-}
-
 struct Summary {
     opts: Options,
     runs: Vec<Run>,
@@ -553,17 +546,7 @@ impl Summary {
                     .map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
             );
         }
-        out.push('\n');
-        for c in self.checks() {
-            let _ = writeln!(
-                out,
-                "{:<38} {:>10}   target {:<8} {}",
-                c.what,
-                c.measured,
-                c.target,
-                if c.met { "met" } else { "MISSED" }
-            );
-        }
+        checks_text(&mut out, &self.checks());
         out
     }
 
@@ -640,18 +623,7 @@ impl Summary {
                     .map_or_else(|| "–".into(), |r| format!("{:.1}%", r * 100.0))
             );
         }
-        let _ = writeln!(out, "\n| Check | Measured | Target | Met |");
-        let _ = writeln!(out, "|---|---:|---:|:---:|");
-        for c in self.checks() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                c.what,
-                c.measured,
-                c.target,
-                if c.met { "yes" } else { "**no**" }
-            );
-        }
+        checks_markdown(&mut out, &self.checks());
         out
     }
 }

@@ -630,11 +630,49 @@ fn wrk_version(wrk: &Path) -> String {
         .unwrap_or_else(|| "(unknown version)".into())
 }
 
+/// A target of a benchmark run and whether the run met it.
 struct Check {
     what: &'static str,
     measured: String,
     target: String,
     met: bool,
+}
+
+/// The checks as plain text lines, after a blank line (nothing when there
+/// are none).
+fn checks_text(out: &mut String, checks: &[Check]) {
+    if !checks.is_empty() {
+        out.push('\n');
+    }
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "{:<38} {:>12}   target {:<10} {}",
+            c.what,
+            c.measured,
+            c.target,
+            if c.met { "met" } else { "MISSED" }
+        );
+    }
+}
+
+/// The checks as a markdown table (nothing when there are none).
+fn checks_markdown(out: &mut String, checks: &[Check]) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n| Check | Measured | Target | Met |");
+    let _ = writeln!(out, "|---|---:|---:|:---:|");
+    for c in checks {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.what,
+            c.measured,
+            c.target,
+            if c.met { "yes" } else { "**no**" }
+        );
+    }
 }
 
 struct Summary {
@@ -707,20 +745,7 @@ impl Summary {
                 m.label, m.report.requests_per_sec, m.report.p50_ms, m.report.p99_ms
             );
         }
-        let checks = self.checks();
-        if !checks.is_empty() {
-            out.push('\n');
-        }
-        for c in checks {
-            let _ = writeln!(
-                out,
-                "{:<34} {:>12}   target {:<10} {}",
-                c.what,
-                c.measured,
-                c.target,
-                if c.met { "met" } else { "MISSED" }
-            );
-        }
+        checks_text(&mut out, &self.checks());
         out
     }
 
@@ -756,21 +781,7 @@ impl Summary {
                 m.report.p99_ms
             );
         }
-        let checks = self.checks();
-        if !checks.is_empty() {
-            let _ = writeln!(out, "\n| Check | Measured | Target | Met |");
-            let _ = writeln!(out, "|---|---:|---:|:---:|");
-            for c in checks {
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} |",
-                    c.what,
-                    c.measured,
-                    c.target,
-                    if c.met { "yes" } else { "**no**" }
-                );
-            }
-        }
+        checks_markdown(&mut out, &self.checks());
         out
     }
 }
