@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
+use spoke_domain::{Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions};
 use spoke_rest::ApiError;
 use spoke_rest::convert;
@@ -219,7 +219,7 @@ impl Embedded {
 
     pub(crate) async fn validate(&self, request: &ValidateRequest) -> Answer<ValidateResponse> {
         let files = convert::proto_files(request.files.clone())?;
-        let dependencies = convert::dependency_refs(&request.dependencies)?;
+        let dependencies = DependencyRef::parse_all(&request.dependencies)?;
         let validated = self.registry.validate(files, &dependencies).await?;
         Ok(convert::validate_response(&validated))
     }

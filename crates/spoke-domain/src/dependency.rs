@@ -28,6 +28,11 @@ impl VersionSelector {
 }
 
 impl DependencyRef {
+    /// Parses every reference of a request (`m@v`, `m@latest`, `m`).
+    pub fn parse_all(texts: &[String]) -> Result<Vec<Self>, DomainError> {
+        texts.iter().map(|text| Self::parse(text)).collect()
+    }
+
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let invalid = |err: DomainError| DomainError::InvalidDependency {
             dependency: text.to_owned(),

@@ -1,7 +1,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{DependencyPin, Digest, FilePath, ModuleName, VersionId};
+use crate::{DependencyPin, Digest, DomainError, FilePath, ModuleName, VersionId};
 
 /// A point in time, UTC, with nanosecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,6 +63,16 @@ pub struct NewModule {
 pub struct ProtoFile {
     pub path: FilePath,
     pub content: String,
+}
+
+impl ProtoFile {
+    /// A file of a request, its path checked.
+    pub fn parse(path: &str, content: String) -> Result<Self, DomainError> {
+        Ok(Self {
+            path: FilePath::parse(path)?,
+            content,
+        })
+    }
 }
 
 /// A file of a stored version: its path and the digest of its content.

@@ -1,8 +1,8 @@
 //! Domain values to protobuf messages and back.
 
 use spoke_domain::{
-    Cursor, DependencyRef, FilePath, Module, PageRequest, ProtoFile, SourceInfo, SymbolKind,
-    Timestamp, VersionManifest, VersionSummary,
+    Cursor, Module, PageRequest, ProtoFile, SourceInfo, SymbolKind, Timestamp, VersionManifest,
+    VersionSummary,
 };
 use spoke_registry::spoke_schema::lint::LintViolation;
 use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
@@ -107,19 +107,7 @@ pub fn next_page_token(cursor: Option<Cursor>) -> String {
 pub fn proto_files(files: Vec<proto::File>) -> Result<Vec<ProtoFile>, RegistryError> {
     files
         .into_iter()
-        .map(|file| {
-            Ok(ProtoFile {
-                path: FilePath::parse(&file.path)?,
-                content: file.content,
-            })
-        })
-        .collect()
-}
-
-pub fn dependency_refs(dependencies: &[String]) -> Result<Vec<DependencyRef>, RegistryError> {
-    dependencies
-        .iter()
-        .map(|d| Ok(DependencyRef::parse(d)?))
+        .map(|file| Ok(ProtoFile::parse(&file.path, file.content)?))
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use spoke_domain::{ModuleName, NewModule, VersionId, VersionSelector};
+use spoke_domain::{DependencyRef, ModuleName, NewModule, VersionId, VersionSelector};
 use spoke_registry::spoke_schema::lint::LintConfig;
 use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryError};
 use tonic::{Request, Response, Status};
@@ -111,7 +111,7 @@ impl RegistryService for RegistryApi {
                     module: module_name(&request.module_name)?,
                     version: VersionId::parse(&request.version)?,
                     files: convert::proto_files(request.files)?,
-                    dependencies: convert::dependency_refs(&request.dependencies)?,
+                    dependencies: DependencyRef::parse_all(&request.dependencies)?,
                     source_info: convert::source_info(request.source_info),
                     create_module: request.create_module.then_some(request.description),
                 };
@@ -351,7 +351,7 @@ impl RegistryService for RegistryApi {
         reply(
             async {
                 let files = convert::proto_files(request.files)?;
-                let dependencies = convert::dependency_refs(&request.dependencies)?;
+                let dependencies = DependencyRef::parse_all(&request.dependencies)?;
                 let validated = self.registry.validate(files, &dependencies).await?;
                 Ok(ValidateResponse {
                     dependencies: validated
@@ -380,7 +380,7 @@ impl RegistryService for RegistryApi {
                 config.except.extend(request.except);
                 config.ignore.extend(request.ignore);
                 let files = convert::proto_files(request.files)?;
-                let dependencies = convert::dependency_refs(&request.dependencies)?;
+                let dependencies = DependencyRef::parse_all(&request.dependencies)?;
                 let violations = self.registry.lint(files, &dependencies, config).await?;
                 // Violations are the lint's answer, not a failed call: OK.
                 Ok(LintResponse {

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use spoke_domain::DependencyRef;
 use spoke_registry::RegistryError;
 use spoke_registry::spoke_schema::lint::{LintConfig, LintViolation};
 
@@ -16,7 +17,7 @@ pub(crate) async fn validate(
     JsonBody(body): JsonBody<wire::ValidateRequest>,
 ) -> Result<Json<wire::ValidateResponse>, ApiError> {
     let files = convert::proto_files(body.files)?;
-    let dependencies = convert::dependency_refs(&body.dependencies)?;
+    let dependencies = DependencyRef::parse_all(&body.dependencies)?;
     let validated = registry.validate(files, &dependencies).await?;
     Ok(Json(convert::validate_response(&validated)))
 }
@@ -35,7 +36,7 @@ pub(crate) async fn lint(
     config.except.extend(body.except);
     config.ignore.extend(body.ignore);
     let files = convert::proto_files(body.files)?;
-    let dependencies = convert::dependency_refs(&body.dependencies)?;
+    let dependencies = DependencyRef::parse_all(&body.dependencies)?;
     let violations = registry.lint(files, &dependencies, config).await?;
     if violations.is_empty() {
         return Ok(Json(wire::LintResponse {

@@ -3,7 +3,7 @@
 //! client answers with exactly what this front-end answers.
 
 use spoke_domain::{
-    DependencyRef, FilePath, Module, ModuleName, ProtoFile, SourceInfo, VersionId, VersionManifest,
+    DependencyRef, Module, ModuleName, ProtoFile, SourceInfo, VersionId, VersionManifest,
     VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::{ImageFile, Provider};
@@ -73,7 +73,7 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
         ));
     }
     let files = proto_files(body.files)?;
-    let dependencies = dependency_refs(&body.dependencies)?;
+    let dependencies = DependencyRef::parse_all(&body.dependencies)?;
     let source_info = body.source_info.unwrap_or_default();
     let create_module = body
         .create_module
@@ -127,20 +127,7 @@ pub fn image_file_body(file: &ImageFile) -> wire::ImageFileBody {
 pub fn proto_files(files: Vec<wire::FileBody>) -> Result<Vec<ProtoFile>, ApiError> {
     files
         .into_iter()
-        .map(|file| {
-            Ok(ProtoFile {
-                path: FilePath::parse(&file.path)?,
-                content: file.content,
-            })
-        })
-        .collect()
-}
-
-/// Dependency references of a request body.
-pub fn dependency_refs(dependencies: &[String]) -> Result<Vec<DependencyRef>, ApiError> {
-    dependencies
-        .iter()
-        .map(|d| Ok(DependencyRef::parse(d)?))
+        .map(|file| Ok(ProtoFile::parse(&file.path, file.content)?))
         .collect()
 }
 
