@@ -1,4 +1,4 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use prost_reflect::DescriptorPool;
@@ -64,6 +64,9 @@ pub struct Compiled {
 
 impl Compiled {
     /// Every file of the image, in the order of the image, with its provider.
+    /// For a decoded image ([`Compiled::from_image`]), which does not record
+    /// where imported files came from: the own files and the well-known
+    /// types only.
     pub fn files(&self) -> &[ImageFile] {
         &self.files
     }
@@ -88,12 +91,57 @@ impl Compiled {
         }
     }
 
+    /// Decodes a stored image (an encoded `FileDescriptorSet`, as
+    /// [`Compiled::image`] writes it) whose own files are `own_paths`, so
+    /// it can be checked again — e.g. for breaking changes — without
+    /// recompiling its sources.
+    pub fn from_image(
+        image: &[u8],
+        own_paths: &BTreeSet<String>,
+    ) -> Result<Compiled, ImageDecodeError> {
+        let pool = DescriptorPool::decode(image)
+            .map_err(|error| ImageDecodeError::Invalid(error.to_string()))?;
+        let missing: Vec<String> = own_paths
+            .iter()
+            .filter(|path| pool.get_file_by_name(path).is_none())
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ImageDecodeError::MissingFiles(missing));
+        }
+        let well_known = GoogleFileResolver::new();
+        let files = pool
+            .files()
+            .filter_map(|file| {
+                let path = file.name().to_owned();
+                let provider = if own_paths.contains(&path) {
+                    Provider::Own
+                } else if well_known.open_file(&path).is_ok() {
+                    Provider::WellKnown
+                } else {
+                    return None;
+                };
+                Some(ImageFile { path, provider })
+            })
+            .collect();
+        Ok(Compiled { pool, files })
+    }
+
     /// The image: the encoded `FileDescriptorSet`, including custom options
     /// and source code info — what `protoc --include_imports
     /// --include_source_info --descriptor_set_out` writes.
     pub fn image(&self) -> Vec<u8> {
         self.pool.encode_to_vec()
     }
+}
+
+/// A stored image that cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImageDecodeError {
+    #[error("the image is not a valid FileDescriptorSet: {0}")]
+    Invalid(String),
+    #[error("the image lacks its own files {}", .0.join(", "))]
+    MissingFiles(Vec<String>),
 }
 
 /// Compiles a version's own files against its dependency closure and the

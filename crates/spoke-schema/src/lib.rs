@@ -6,15 +6,19 @@
 //! and get descriptors or located diagnostics back.
 #![forbid(unsafe_code)]
 
+pub mod breaking;
 mod checks;
 mod compile;
 mod diagnostic;
+pub mod diff;
 mod image;
 pub mod lint;
 mod source_info;
 mod symbols;
 
-pub use compile::{CompileRequest, Compiled, DependencyFiles, ImageFile, Provider, compile};
+pub use compile::{
+    CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, Provider, compile,
+};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use image::{ImageJsonError, image_json};
 pub use spoke_domain::{Symbol, SymbolKind};

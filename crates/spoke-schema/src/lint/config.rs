@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::rules::{ConfigVersion, expand, rules};
 
@@ -46,7 +47,7 @@ pub enum LintConfigError {
     Yaml(String),
     #[error("unsupported buf.yaml version {0:?}: expected v1beta1, v1 or v2")]
     UnsupportedVersion(String),
-    #[error("{}", unknown_message(.0))]
+    #[error("{}", unknown_ids_message(.0))]
     UnknownIds(Vec<String>),
     #[error("buf.yaml {version} does not accept the lint option {option:?}")]
     OptionNotInVersion {
@@ -55,7 +56,7 @@ pub enum LintConfigError {
     },
 }
 
-fn unknown_message(ids: &[String]) -> String {
+pub(crate) fn unknown_ids_message(ids: &[String]) -> String {
     let quoted: Vec<String> = ids.iter().map(|id| format!("{id:?}")).collect();
     match quoted.as_slice() {
         [one] => format!("{one} is not a known rule or category ID"),
@@ -91,32 +92,11 @@ impl LintConfig {
     /// module at path `.`, else of the first module, wins; its `ignore` paths
     /// are made relative to that module by dropping the module's path.
     pub fn from_buf_yaml(text: &str) -> Result<LintConfig, LintConfigError> {
-        let file: BufYaml = if text.trim().is_empty() {
-            BufYaml::default()
-        } else {
-            serde_yaml_ng::from_str(text).map_err(|e| LintConfigError::Yaml(e.to_string()))?
-        };
-        let version = match file.version.as_deref() {
-            None | Some("v1" | "v1beta1") => ConfigVersion::V1,
-            Some("v2") => ConfigVersion::V2,
-            Some(other) => return Err(LintConfigError::UnsupportedVersion(other.to_owned())),
-        };
-        let module = match version {
-            ConfigVersion::V1 => None,
-            ConfigVersion::V2 => file
-                .modules
-                .iter()
-                .find(|m| normalize(&m.path).is_empty())
-                .or(file.modules.first())
-                .filter(|m| m.lint.is_some()),
-        };
-        let (section, module_path) = match module {
-            Some(module) => (
-                module.lint.clone().unwrap_or_default(),
-                normalize(&module.path),
-            ),
-            None => (file.lint.unwrap_or_default(), String::new()),
-        };
+        let BufYamlSection {
+            version,
+            section,
+            module_path,
+        } = read_section::<LintSection>(text, "lint")?;
         let config = section.into_config(version, &module_path)?;
         config.validate()?;
         Ok(config)
@@ -179,7 +159,7 @@ impl LintConfig {
 }
 
 /// Whether an ignore entry (a file or a directory) covers `path`.
-fn covers(entry: &str, path: &str) -> bool {
+pub(crate) fn covers(entry: &str, path: &str) -> bool {
     let entry = normalize(entry);
     entry.is_empty()
         || path == entry
@@ -199,19 +179,123 @@ fn normalize(path: &str) -> String {
     }
 }
 
+/// Makes buf.yaml paths relative to the module they configure: v2 paths are
+/// relative to the workspace, so the module's own path is dropped.
+pub(crate) fn module_relative(paths: Vec<String>, module_path: &str) -> Vec<String> {
+    paths
+        .into_iter()
+        .map(|path| {
+            let path = normalize(&path);
+            match path
+                .strip_prefix(module_path)
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                Some(rest) if !module_path.is_empty() => rest.to_owned(),
+                _ => path,
+            }
+        })
+        .collect()
+}
+
+/// A buf.yaml that cannot be read at all, before any section is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BufYamlError {
+    Yaml(String),
+    UnsupportedVersion(String),
+}
+
+impl From<BufYamlError> for LintConfigError {
+    fn from(error: BufYamlError) -> Self {
+        match error {
+            BufYamlError::Yaml(message) => LintConfigError::Yaml(message),
+            BufYamlError::UnsupportedVersion(version) => {
+                LintConfigError::UnsupportedVersion(version)
+            }
+        }
+    }
+}
+
+/// One tool's section (`lint:` or `breaking:`) of a buf.yaml, as it applies
+/// to the module being checked.
+pub(crate) struct BufYamlSection<S> {
+    pub(crate) version: ConfigVersion,
+    /// The section, or its defaults when the file has none.
+    pub(crate) section: S,
+    /// The path of the v2 module whose own section applies; empty for the
+    /// top-level section. Paths in the section are relative to the
+    /// workspace: [`module_relative`] makes them relative to the module.
+    pub(crate) module_path: String,
+}
+
+/// Reads the `key` section of a buf.yaml.
+///
+/// v1 (and v1beta1, and a file without `version`, which buf reads as v1)
+/// takes the top-level section. v2 takes the top-level section too, unless
+/// `modules:` lists a module with its own: then that of the module at path
+/// `.`, else of the first module, wins.
+pub(crate) fn read_section<S: DeserializeOwned + Default>(
+    text: &str,
+    key: &str,
+) -> Result<BufYamlSection<S>, BufYamlError> {
+    let yaml = |e: serde_yaml_ng::Error| BufYamlError::Yaml(e.to_string());
+    let file: BufYaml = if text.trim().is_empty() {
+        BufYaml::default()
+    } else {
+        serde_yaml_ng::from_str(text).map_err(yaml)?
+    };
+    let version = match file.version.as_deref() {
+        None | Some("v1" | "v1beta1") => ConfigVersion::V1,
+        Some("v2") => ConfigVersion::V2,
+        Some(other) => return Err(BufYamlError::UnsupportedVersion(other.to_owned())),
+    };
+    let present = |sections: &serde_yaml_ng::Mapping| {
+        sections.get(key).filter(|value| !value.is_null()).cloned()
+    };
+    let module = match version {
+        ConfigVersion::V1 => None,
+        ConfigVersion::V2 => file
+            .modules
+            .iter()
+            .find(|m| normalize(&m.path).is_empty())
+            .or(file.modules.first())
+            .and_then(|m| Some((present(&m.sections)?, normalize(&m.path)))),
+    };
+    let (value, module_path) = match module {
+        Some(found) => found,
+        None => match present(&file.sections) {
+            Some(value) => (value, String::new()),
+            None => {
+                return Ok(BufYamlSection {
+                    version,
+                    section: S::default(),
+                    module_path: String::new(),
+                });
+            }
+        },
+    };
+    Ok(BufYamlSection {
+        version,
+        section: serde_yaml_ng::from_value(value).map_err(yaml)?,
+        module_path,
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct BufYaml {
     version: Option<String>,
-    lint: Option<LintSection>,
     #[serde(default)]
     modules: Vec<ModuleSection>,
+    /// `lint:`, `breaking:` and whatever else, read by the tool they are for.
+    #[serde(flatten)]
+    sections: serde_yaml_ng::Mapping,
 }
 
 #[derive(Debug, Deserialize)]
 struct ModuleSection {
     #[serde(default)]
     path: String,
-    lint: Option<LintSection>,
+    #[serde(flatten)]
+    sections: serde_yaml_ng::Mapping,
 }
 
 /// buf rejects unknown keys in the lint section, so this does too.
@@ -262,31 +346,15 @@ impl LintSection {
             return Err(LintConfigError::OptionNotInVersion { version, option });
         }
         let defaults = LintConfig::for_version(version);
-        // v2 paths are relative to the workspace; ours are module-relative.
-        let relative = |paths: Vec<String>| -> Vec<String> {
-            paths
-                .into_iter()
-                .map(|path| {
-                    let path = normalize(&path);
-                    match path
-                        .strip_prefix(module_path)
-                        .and_then(|r| r.strip_prefix('/'))
-                    {
-                        Some(rest) if !module_path.is_empty() => rest.to_owned(),
-                        _ => path,
-                    }
-                })
-                .collect()
-        };
         Ok(LintConfig {
             version,
             uses: self.uses,
             except: self.except,
-            ignore: relative(self.ignore),
+            ignore: module_relative(self.ignore, module_path),
             ignore_only: self
                 .ignore_only
                 .into_iter()
-                .map(|(id, paths)| (id, relative(paths)))
+                .map(|(id, paths)| (id, module_relative(paths, module_path)))
                 .collect(),
             enum_zero_value_suffix: self
                 .enum_zero_value_suffix

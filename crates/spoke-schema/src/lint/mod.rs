@@ -20,6 +20,12 @@ use crate::diagnostic::one_based;
 use crate::source_info::Locations;
 
 pub use config::{LintConfig, LintConfigError};
+// Shared with the breaking-change checks, which read the same buf.yaml
+// and ignore files and unstable packages the same way.
+pub(crate) use config::{
+    BufYamlError, BufYamlSection, covers, module_relative, read_section, unknown_ids_message,
+};
+pub(crate) use naming::{Stability, package_version};
 pub use rules::{CATEGORIES, ConfigVersion, RuleInfo, rules};
 
 /// One rule violation, located like buf locates it: 1-based lines and

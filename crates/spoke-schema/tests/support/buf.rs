@@ -1,4 +1,4 @@
-//! Running the buf CLI as the oracle for lint parity.
+//! Running the buf CLI as the oracle for lint and breaking-change parity.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,26 +56,31 @@ pub struct BufViolation {
     pub message: String,
 }
 
-/// Runs `buf lint` on `files` laid out in a temporary module whose
-/// buf.yaml is `buf_yaml`.
-pub fn lint(buf: &Path, files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation> {
-    let dir = tempfile::tempdir().unwrap();
+/// Lays out `files` as a module in `dir`, with `buf_yaml` as its buf.yaml.
+fn write_module(dir: &Path, files: &[ProtoFile], buf_yaml: &str) {
     for file in files {
-        let path = dir.path().join(file.path.as_str());
+        let path = dir.join(file.path.as_str());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, &file.content).unwrap();
     }
-    std::fs::write(dir.path().join("buf.yaml"), buf_yaml).unwrap();
+    std::fs::write(dir.join("buf.yaml"), buf_yaml).unwrap();
+}
+
+/// Runs buf with `args` in `dir` and parses its `--error-format json`
+/// output, sorted.
+fn run(buf: &Path, dir: &Path, args: &[&str]) -> Vec<BufViolation> {
     let output = Command::new(buf)
-        .args(["lint", "--error-format", "json"])
-        .current_dir(dir.path())
-        .env("BUF_CACHE_DIR", dir.path().join(".cache"))
+        .args(args)
+        .args(["--error-format", "json"])
+        .current_dir(dir)
+        .env("BUF_CACHE_DIR", dir.join(".cache"))
         .output()
         .unwrap();
     // 0: no violations; 100: violations found; anything else is a failure.
     assert!(
         matches!(output.status.code(), Some(0 | 100)),
-        "buf lint failed: {}",
+        "buf {} failed: {}",
+        args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).unwrap();
@@ -86,7 +91,9 @@ pub fn lint(buf: &Path, files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation
             let json: serde_json::Value = serde_json::from_str(line).unwrap();
             let number = |key: &str| u32::try_from(json[key].as_u64().unwrap_or(0)).unwrap();
             BufViolation {
-                path: json["path"].as_str().unwrap().to_owned(),
+                // buf leaves the path out when a violation has no file
+                // (a deleted file or package).
+                path: json["path"].as_str().unwrap_or_default().to_owned(),
                 start_line: number("start_line"),
                 start_column: number("start_column"),
                 end_line: number("end_line"),
@@ -98,4 +105,31 @@ pub fn lint(buf: &Path, files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation
         .collect();
     violations.sort();
     violations
+}
+
+/// Runs `buf lint` on `files` laid out in a temporary module whose
+/// buf.yaml is `buf_yaml`.
+#[allow(dead_code, reason = "each test crate uses part of this module")]
+pub fn lint(buf: &Path, files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation> {
+    let dir = tempfile::tempdir().unwrap();
+    write_module(dir.path(), files, buf_yaml);
+    run(buf, dir.path(), &["lint"])
+}
+
+/// Runs `buf breaking` on `current` against `previous`, each laid out in
+/// a temporary module; `buf_yaml` configures the current one (whose
+/// configuration buf applies).
+#[allow(dead_code, reason = "each test crate uses part of this module")]
+pub fn breaking(
+    buf: &Path,
+    previous: &[ProtoFile],
+    current: &[ProtoFile],
+    buf_yaml: &str,
+) -> Vec<BufViolation> {
+    let dir = tempfile::tempdir().unwrap();
+    let (previous_dir, current_dir) = (dir.path().join("previous"), dir.path().join("current"));
+    write_module(&previous_dir, previous, "version: v2\n");
+    write_module(&current_dir, current, buf_yaml);
+    let against = previous_dir.to_str().unwrap();
+    run(buf, &current_dir, &["breaking", ".", "--against", against])
 }

@@ -1,0 +1,239 @@
+//! Enum and enum value rules: deleted enums and values, renamed values,
+//! open/closed and JSON changes, deleted reservations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
+
+use super::image::{Pair, Side, SourceFile, Syntax};
+use super::ranges::{ENUM_MAX, TagRange, shrunk};
+use super::{Sink, quote, quote_all};
+
+/// `EnumValueDescriptorProto.number`.
+const VALUE_NUMBER: i32 = 2;
+
+pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
+    enum_no_delete(sink, pair);
+    for (previous, current) in pair.enums() {
+        let Some(file) = pair.current.file_of(&current.parent_file()) else {
+            continue;
+        };
+        let enums = EnumPair {
+            previous,
+            current,
+            file,
+            against: pair.previous.file_of(&previous.parent_file()),
+        };
+        enums.same_type(sink);
+        enums.same_json_format(sink);
+        enums.values_no_delete(sink);
+        enums.value_same_name(sink);
+        enums.reserved_no_delete(sink);
+    }
+}
+
+fn enum_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
+    const RULE: &str = "ENUM_NO_DELETE";
+    if !sink.wants(RULE) {
+        return;
+    }
+    for deleted in pair.deleted_from_files(Side::enums) {
+        let Some(file) = deleted.current_file else {
+            continue;
+        };
+        sink.report(
+            RULE,
+            Some(
+                pair.current
+                    .deleted_element_place(file, deleted.nested_name),
+            ),
+            deleted.previous_file,
+            deleted.element.full_name(),
+            format!(
+                "Previously present enum {} was deleted from file.",
+                quote(deleted.nested_name)
+            ),
+        );
+    }
+}
+
+/// An enum both images have, and where violations about it are reported.
+struct EnumPair<'p> {
+    previous: &'p EnumDescriptor,
+    current: &'p EnumDescriptor,
+    file: &'p SourceFile<'p>,
+    against: Option<&'p SourceFile<'p>>,
+}
+
+impl EnumPair<'_> {
+    fn report(&self, sink: &mut Sink<'_>, rule: &'static str, at: &[i32], message: String) {
+        sink.report(
+            rule,
+            Some(self.file.at(at)),
+            self.against,
+            self.current.full_name(),
+            message,
+        );
+    }
+
+    fn name(&self) -> String {
+        quote(self.current.name())
+    }
+
+    fn same_type(&self, sink: &mut Sink<'_>) {
+        const RULE: &str = "ENUM_SAME_TYPE";
+        let state = |closed: bool| if closed { "closed" } else { "open" };
+        let (before, after) = (is_closed(self.previous), is_closed(self.current));
+        if sink.wants(RULE) && before != after {
+            let message = format!(
+                "Enum {} changed from {} to {}.",
+                self.name(),
+                state(before),
+                state(after)
+            );
+            self.report(sink, RULE, self.current.path(), message);
+        }
+    }
+
+    fn same_json_format(&self, sink: &mut Sink<'_>) {
+        const RULE: &str = "ENUM_SAME_JSON_FORMAT";
+        if !sink.wants(RULE) {
+            return;
+        }
+        if let Some((before, after)) =
+            Syntax::json_format_lost(syntax_of(self.previous), syntax_of(self.current))
+        {
+            let message = format!(
+                "Enum {} JSON format support changed from {before} to {after}.",
+                self.name()
+            );
+            self.report(sink, RULE, self.current.path(), message);
+        }
+    }
+
+    /// `ENUM_VALUE_NO_DELETE` and its two `_UNLESS_*_RESERVED` variants.
+    fn values_no_delete(&self, sink: &mut Sink<'_>) {
+        let current = by_number(self.current);
+        for (number, values) in by_number(self.previous) {
+            if current.contains_key(&number) {
+                continue;
+            }
+            let names: BTreeSet<&str> = values.iter().map(EnumValueDescriptor::name).collect();
+            let deleted = |suffix: String| {
+                format!(
+                    "Previously present enum value \"{number}\" on enum {} was deleted{suffix}.",
+                    self.name()
+                )
+            };
+            let mut variants = vec![("ENUM_VALUE_NO_DELETE", String::new(), false)];
+            let number_reserved = self
+                .current
+                .reserved_ranges()
+                .any(|range| range.contains(&number));
+            variants.push((
+                "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED",
+                format!(" without reserving the number \"{number}\""),
+                number_reserved,
+            ));
+            let reserved_names: BTreeSet<&str> = self.current.reserved_names().collect();
+            variants.push((
+                "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED",
+                format!(
+                    " without reserving the name{} {}",
+                    if names.len() > 1 { "s" } else { "" },
+                    quote_all(names.iter().copied())
+                ),
+                names.is_subset(&reserved_names),
+            ));
+            for (rule, suffix, allowed) in variants {
+                if sink.wants(rule) && !allowed {
+                    self.report(sink, rule, self.current.path(), deleted(suffix));
+                }
+            }
+        }
+    }
+
+    fn value_same_name(&self, sink: &mut Sink<'_>) {
+        const RULE: &str = "ENUM_VALUE_SAME_NAME";
+        if !sink.wants(RULE) {
+            return;
+        }
+        let previous = by_number(self.previous);
+        for (number, values) in by_number(self.current) {
+            let Some(before) = previous.get(&number) else {
+                continue;
+            };
+            let before: BTreeSet<&str> = before.iter().map(EnumValueDescriptor::name).collect();
+            let after: BTreeSet<&str> = values.iter().map(EnumValueDescriptor::name).collect();
+            // Aliases may be added, but every previous name must remain.
+            if before.is_subset(&after) {
+                continue;
+            }
+            let plural = if before.len() > 1 && after.len() > 1 {
+                "s"
+            } else {
+                ""
+            };
+            let message = format!(
+                "Enum value \"{number}\" on enum {} changed name{plural} from {} to {}.",
+                self.name(),
+                quote_all(before.iter().copied()),
+                quote_all(after.iter().copied())
+            );
+            for value in &values {
+                let at = [value.path(), &[VALUE_NUMBER]].concat();
+                self.report(sink, RULE, &at, message.clone());
+            }
+        }
+    }
+
+    fn reserved_no_delete(&self, sink: &mut Sink<'_>) {
+        const RULE: &str = "RESERVED_ENUM_NO_DELETE";
+        if !sink.wants(RULE) {
+            return;
+        }
+        let ranges = |descriptor: &EnumDescriptor| -> Vec<TagRange> {
+            descriptor
+                .reserved_ranges()
+                .map(|range| TagRange {
+                    start: i64::from(*range.start()),
+                    end: i64::from(*range.end()),
+                })
+                .collect()
+        };
+        for gap in shrunk(&ranges(self.previous), &ranges(self.current), ENUM_MAX) {
+            let message = gap.message("reserved", "enum", self.current.name());
+            self.report(sink, RULE, self.current.path(), message);
+        }
+        let names: BTreeSet<&str> = self.current.reserved_names().collect();
+        for name in self.previous.reserved_names() {
+            if !names.contains(name) {
+                let message = format!(
+                    "Previously present reserved name {} on enum {} was deleted.",
+                    quote(name),
+                    self.name()
+                );
+                self.report(sink, RULE, self.current.path(), message);
+            }
+        }
+    }
+}
+
+/// The enum's values grouped by number (aliases share one).
+fn by_number(descriptor: &EnumDescriptor) -> BTreeMap<i32, Vec<EnumValueDescriptor>> {
+    let mut numbers: BTreeMap<i32, Vec<EnumValueDescriptor>> = BTreeMap::new();
+    for value in descriptor.values() {
+        numbers.entry(value.number()).or_default().push(value);
+    }
+    numbers
+}
+
+/// proto2 enums are closed (unknown values go to unknown fields); proto3
+/// and editions (2023's default) enums are open.
+fn is_closed(descriptor: &EnumDescriptor) -> bool {
+    syntax_of(descriptor) == Syntax::Proto2
+}
+
+fn syntax_of(descriptor: &EnumDescriptor) -> Syntax {
+    Syntax::of(descriptor.parent_file().file_descriptor_proto())
+}
