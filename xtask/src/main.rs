@@ -14,6 +14,7 @@ mod bench;
 mod cmd;
 mod json;
 mod npm;
+mod postgres;
 mod python;
 mod test;
 

@@ -1,8 +1,9 @@
 //! A Python environment for the tests that talk to Spoke as another
 //! language would: grpcio with the reflection client and grpcio-tools to
-//! generate stubs from `proto/`; and moto's server, the S3-compatible
-//! object store the S3 backend's tests run against. Pinned, in a venv under
-//! the target directory, reused between runs.
+//! generate stubs from `proto/`; moto's server, the S3-compatible object
+//! store the S3 backend's tests run against; and the aws CLI, which the
+//! backup scripts' tests upload with. Pinned, in a venv under the target
+//! directory, reused between runs.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +19,7 @@ const PACKAGES: &[&str] = &[
     "grpcio-tools==1.85.1",
     "grpcio-reflection==1.85.1",
     "moto[server]==5.2.5",
+    "awscli==1.46.2",
 ];
 
 /// Creates the venv and installs the packages (once), returning its

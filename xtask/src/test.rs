@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
-use crate::{npm, python};
+use crate::{npm, postgres, python};
 
 pub const HELP: &str = "\
 cargo xtask test — format check, lints, services, then the whole test suite
@@ -130,6 +130,7 @@ pub struct Services {
     env: Vec<(String, String)>,
     /// Services started here; stopped when `Services` is dropped.
     _children: Vec<ChildGuard>,
+    _postgres: Option<postgres::Cluster>,
 }
 
 impl Services {
@@ -209,22 +210,13 @@ impl Services {
         Ok(())
     }
 
-    /// `SPOKE_TEST_POSTGRES_URL`: an admin URL for the PostgreSQL already
-    /// answering on 127.0.0.1:5432 (trust auth); the tests create and drop a
-    /// database of their own under it.
+    /// `SPOKE_TEST_POSTGRES_URL` (an admin URL; the tests create and drop
+    /// a database of their own under it) and the streaming primary/replica
+    /// pair of the read-replica tests: see [`postgres::Cluster`].
     fn provide_postgres(&mut self) -> Result<()> {
-        const ADDR: &str = "127.0.0.1:5432";
-        let addr = ADDR.parse().context("parsing the PostgreSQL address")?;
-        if TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_err() {
-            bail!(
-                "PostgreSQL is not answering on {ADDR}; start it (e.g. `service postgresql start`) \
-                 — xtask does not start its own server yet"
-            );
-        }
-        self.env.push((
-            "SPOKE_TEST_POSTGRES_URL".to_owned(),
-            format!("postgres://postgres@{ADDR}/postgres"),
-        ));
+        let cluster = postgres::Cluster::start()?;
+        self.env.extend(cluster.env.iter().cloned());
+        self._postgres = Some(cluster);
         Ok(())
     }
 

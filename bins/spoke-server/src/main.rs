@@ -1,16 +1,21 @@
 //! The Spoke registry server: parse configuration, start logging, serve
-//! until SIGTERM/SIGINT, drain, exit.
+//! until SIGTERM/SIGINT, drain, exit. `spoke-server migrate` applies the
+//! PostgreSQL schema migrations alone and exits; `spoke-server probe` asks
+//! a running server's health listener (a container health check).
 //!
 //! Exit codes: 0 after a clean shutdown, 1 when startup fails, 2 when the
 //! configuration (or the command line) is invalid.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use spoke_server::Settings;
+use spoke_server::{ServerError, Settings};
 
 const CONFIG_HELP: &str = "\
 Configuration, lowest precedence first:
@@ -26,6 +31,7 @@ SPOKE_STORAGE_TYPE (filesystem), SPOKE_FILESYSTEM_ROOT (./storage),
 SPOKE_LOG_LEVEL (info),
 SPOKE_READ_TIMEOUT / SPOKE_WRITE_TIMEOUT (15s), SPOKE_IDLE_TIMEOUT (60s),
 SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB),
+SPOKE_POSTGRES_URL (postgres and hybrid), SPOKE_S3_BUCKET (content in S3),
 SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s).
 Every variable with its default, form and effect: docs/configuration.md.
 
@@ -37,6 +43,17 @@ and exits 0; a second signal stops waiting.
 
 Exit codes: 0 clean shutdown, 1 startup failed, 2 invalid configuration.";
 
+const MIGRATE_HELP: &str = "\
+Connects to SPOKE_POSTGRES_URL (with SPOKE_POSTGRES_TIMEOUT and
+SPOKE_POSTGRES_STATEMENT_TIMEOUT), applies the schema migrations the database
+lacks under an advisory lock, prints each one applied and the resulting
+schema version, and exits. The server also migrates when it starts; this is
+for running migrations as a separate deployment step. Safe to run while
+servers run and from several places at once.
+
+Exit codes: 0 done (also when nothing was pending), 1 the database could not
+be migrated, 2 invalid configuration.";
+
 /// The Spoke Protobuf schema registry server.
 #[derive(Parser)]
 #[command(name = "spoke-server", version, after_long_help = CONFIG_HELP, after_help = "Run with --help for where configuration comes from.")]
@@ -44,8 +61,27 @@ struct Cli {
     /// A TOML configuration file; environment variables override it.
     // OsString rather than PathBuf: an empty SPOKE_CONFIG means "no file",
     // which PathBuf's parser would reject.
-    #[arg(long, value_name = "PATH", env = "SPOKE_CONFIG")]
+    #[arg(long, value_name = "PATH", env = "SPOKE_CONFIG", global = true)]
     config: Option<OsString>,
+    #[command(subcommand)]
+    command: Option<Subcommand>,
+}
+
+#[derive(clap::Subcommand)]
+enum Subcommand {
+    /// Apply the PostgreSQL schema migrations and exit.
+    #[command(after_long_help = MIGRATE_HELP)]
+    Migrate,
+    /// Ask a running server's health listener on this host; exit 0 on a
+    /// 2xx answer, 1 otherwise (for container health checks without curl).
+    Probe {
+        /// The health port [default: SPOKE_HEALTH_PORT].
+        #[arg(long)]
+        port: Option<u16>,
+        /// The path to GET.
+        #[arg(long, default_value = "/health/live")]
+        path: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,8 +97,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match serve(settings) {
+    let outcome = match cli.command {
+        None => serve(settings),
+        Some(Subcommand::Migrate) => migrate(&settings),
+        Some(Subcommand::Probe { port, path }) => probe(&settings, port, &path),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // Settings that only fail once combined with the task at hand.
+        Err(error) if matches!(error.downcast_ref(), Some(ServerError::Config(_))) => {
+            eprintln!("spoke-server: invalid configuration: {error}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("spoke-server: {error:#}");
             ExitCode::FAILURE
@@ -70,8 +116,60 @@ fn main() -> ExitCode {
     }
 }
 
+fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(spoke_server::migrate(settings))?;
+    for applied in &report.applied {
+        println!("applied migration {} ({})", applied.version, applied.name);
+    }
+    if report.applied.is_empty() {
+        println!("no pending migrations");
+    }
+    println!("schema version {}", report.schema_version);
+    Ok(())
+}
+
+fn probe(settings: &Settings, port: Option<u16>, path: &str) -> anyhow::Result<()> {
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    // A wildcard bind is reachable on loopback; a specific address only there.
+    let host = if settings.host.is_unspecified() {
+        match settings.host {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        }
+    } else {
+        settings.host
+    };
+    let addr = SocketAddr::new(host, port.unwrap_or(settings.health_port));
+    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT)
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut status_line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut status_line)
+        .with_context(|| format!("no answer from {addr}"))?;
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("not an HTTP answer from {addr}: {status_line:?}"))?;
+    if !(200..300).contains(&status) {
+        anyhow::bail!("{path} on {addr} answered {status}");
+    }
+    println!("{path} on {addr}: {status}");
+    Ok(())
+}
+
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    spoke_server::telemetry::init_logging(settings.telemetry.log_level)?;
+    spoke_server::telemetry::init(&settings.telemetry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

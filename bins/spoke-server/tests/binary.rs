@@ -2,183 +2,15 @@
 //! The `spoke-server` binary as an operator runs it: exit codes, logs on
 //! stdout, probes, and SIGTERM during a request.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_spoke-server");
-
-/// The binary with no SPOKE_ variables from the test's own environment.
-fn command() -> Command {
-    let mut command = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SPOKE_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// The minimal configuration: loopback, free ports, a storage root.
-fn minimal(root: &Path) -> Command {
-    let mut command = command();
-    command
-        .env("SPOKE_HOST", "127.0.0.1")
-        .env("SPOKE_PORT", "0")
-        .env("SPOKE_HEALTH_PORT", "0")
-        .env("SPOKE_FILESYSTEM_ROOT", root);
-    command
-}
-
-struct Server {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    api: SocketAddr,
-    health: SocketAddr,
-}
-
-impl Server {
-    fn spawn(mut command: Command) -> Server {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            lines,
-            seen: Vec::new(),
-            api: "0.0.0.0:0".parse().unwrap(),
-            health: "0.0.0.0:0".parse().unwrap(),
-        };
-        let listening = server.wait_for_log(|log| log["message"] == "listening");
-        server.api = listening["api_addr"].as_str().unwrap().parse().unwrap();
-        server.health = listening["health_addr"].as_str().unwrap().parse().unwrap();
-        server
-    }
-
-    /// The first JSON log line (from the start) that `matches`.
-    fn wait_for_log(&mut self, matches: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        let parse = |line: &str| -> serde_json::Value {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"))
-        };
-        if let Some(found) = self.seen.iter().map(|l| parse(l)).find(|v| matches(v)) {
-            return found;
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let value = parse(&line);
-                    self.seen.push(line);
-                    if matches(&value) {
-                        return value;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!("no such log line; seen:\n{}", self.seen.join("\n"))
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    let mut stderr = String::new();
-                    if let Some(mut e) = self.child.stderr.take() {
-                        let _ = e.read_to_string(&mut stderr);
-                    }
-                    panic!(
-                        "stdout closed; seen:\n{}\nstderr: {stderr}",
-                        self.seen.join("\n")
-                    )
-                }
-            }
-        }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the server did not exit within {within:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Every stdout line so far, after the process has exited.
-    fn drain_logs(&mut self) -> Vec<serde_json::Value> {
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            self.seen.push(line);
-        }
-        self.seen
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One response read to EOF: (status, body).
-fn read_response(stream: &mut TcpStream) -> (u16, String) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    read_response(&mut stream)
-}
+use common::process::{Server, command, get, minimal, read_response};
 
 #[test]
 fn malformed_port_exits_2_and_names_the_variable() {
@@ -225,16 +57,39 @@ fn unknown_key_in_config_file_exits_2() {
 }
 
 #[test]
-fn unimplemented_storage_type_fails_startup_with_exit_1() {
+fn unreachable_database_fails_startup_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
+    let closed = common::process::free_port();
     let output = minimal(dir.path())
         .env("SPOKE_STORAGE_TYPE", "postgres")
-        .env("SPOKE_POSTGRES_URL", "postgres://localhost/spoke")
+        .env(
+            "SPOKE_POSTGRES_URL",
+            format!("postgres://spoke:hunter2@127.0.0.1:{closed}/spoke"),
+        )
+        .env("SPOKE_POSTGRES_TIMEOUT", "2s")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not implemented"), "{stderr}");
+    assert!(stderr.contains("postgres"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stderr.contains("hunter2") && !stdout.contains("hunter2"),
+        "the password is never printed: {stderr}{stdout}"
+    );
+}
+
+#[test]
+fn migrate_has_help() {
+    let output = command().args(["migrate", "--help"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needle in ["SPOKE_POSTGRES_URL", "advisory lock", "Exit codes"] {
+        assert!(
+            help.contains(needle),
+            "migrate --help lacks {needle}:\n{help}"
+        );
+    }
 }
 
 #[test]
@@ -287,6 +142,30 @@ fn serves_readiness_with_minimal_configuration_and_logs_json() {
 
     server.sigterm();
     assert!(server.wait_exit(Duration::from_secs(20)).success());
+}
+
+#[test]
+fn probe_exits_0_on_a_healthy_server_and_1_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::spawn(minimal(dir.path()));
+    let port = server.health.port().to_string();
+    let probe = |extra: &[&str]| {
+        command()
+            .args(["probe", "--port", &port])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let live = probe(&[]);
+    assert!(live.status.success(), "{live:?}");
+    let ready = probe(&["--path", "/health/ready"]);
+    assert!(ready.status.success(), "{ready:?}");
+    let missing = probe(&["--path", "/nope"]);
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+    drop(server);
+    let down = probe(&[]);
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
 }
 
 #[test]

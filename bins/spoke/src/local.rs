@@ -3,17 +3,19 @@
 //! closures of `--dep` modules provide what they import.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::fmt::Display;
+use std::path::PathBuf;
 
-use anyhow::{Context as _, Result, anyhow};
-use spoke_client::Client;
+use anyhow::{Context as _, Result, anyhow, bail};
+use spoke_client::{Client, VersionBody};
 use spoke_domain::{DependencyPin, DependencyRef, ProtoFile};
 use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
 
+use crate::findings::{self, ErrorFormat};
 use crate::{closure, push};
 
 /// The flags that say what to compile.
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct Sources {
     /// Directory holding the .proto files to check; their paths relative to
     /// it are their import paths.
@@ -68,26 +70,72 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
         let versions = closure::fetch(client, reference.module.as_str(), version, true)
             .await
             .with_context(|| format!("cannot fetch --dep {reference}"))?;
-        for (i, version) in versions.iter().enumerate() {
-            let pin = format!("{}@{}", version.module_name, version.version);
-            if i == 0 {
-                pinned.push(pin.clone());
-            }
-            // Closures of several --dep values overlap; each version once.
-            if !fetched.insert(pin.clone()) {
-                continue;
-            }
-            request.dependencies.push(DependencyFiles {
-                pin: DependencyPin::parse(&pin)
-                    .map_err(|e| anyhow!("the registry sent an unusable version {pin}: {e}"))?,
-                files: closure::checked_files(version)?,
-            });
+        if let Some(root) = versions.first() {
+            pinned.push(pin_of(root));
         }
+        add_dependencies(&mut request, &versions, &mut fetched)?;
     }
     Ok(Local {
         dependencies: pinned,
         compiled: spoke_schema::compile(&request),
     })
+}
+
+/// A registry version compiled locally from its files and its dependency
+/// closure's, as the registry compiled it on push.
+pub struct Fetched {
+    /// The version as pinned now, `module@version` (`latest` resolved).
+    pub pin: String,
+    pub compiled: Result<Compiled, Vec<Diagnostic>>,
+}
+
+/// Fetches `reference` with its closure and compiles it: the version's own
+/// files are the roots, its closure provides what they import.
+pub async fn compile_registry_version(
+    client: &Client,
+    reference: &DependencyRef,
+) -> Result<Fetched> {
+    let version = closure::version_segment(&reference.version);
+    let versions = closure::fetch(client, reference.module.as_str(), version, true)
+        .await
+        .with_context(|| format!("cannot fetch {reference}"))?;
+    let Some((root, members)) = versions.split_first() else {
+        bail!("the registry sent no version for {reference}");
+    };
+    let mut request = CompileRequest {
+        files: closure::checked_files(root)?,
+        dependencies: Vec::new(),
+    };
+    add_dependencies(&mut request, members, &mut HashSet::new())?;
+    Ok(Fetched {
+        pin: pin_of(root),
+        compiled: spoke_schema::compile(&request),
+    })
+}
+
+fn pin_of(version: &VersionBody) -> String {
+    format!("{}@{}", version.module_name, version.version)
+}
+
+/// Adds fetched versions to the request's dependencies, each version once:
+/// the closures of several modules overlap.
+fn add_dependencies(
+    request: &mut CompileRequest,
+    versions: &[VersionBody],
+    fetched: &mut HashSet<String>,
+) -> Result<()> {
+    for version in versions {
+        let pin = pin_of(version);
+        if !fetched.insert(pin.clone()) {
+            continue;
+        }
+        request.dependencies.push(DependencyFiles {
+            pin: DependencyPin::parse(&pin)
+                .map_err(|e| anyhow!("the registry sent an unusable version {pin}: {e}"))?,
+            files: closure::checked_files(version)?,
+        });
+    }
+    Ok(())
 }
 
 /// The files of the `-I` directories as one provider, the first directory
@@ -121,9 +169,23 @@ pub fn provider_label(provider: &Provider) -> String {
     }
 }
 
-/// The one-line error of a directory that does not compile, after its
-/// diagnostics were printed.
-pub fn not_compiling(dir: &Path, count: usize) -> String {
+/// The one-line error of a directory (or registry version) that does not
+/// compile, after its diagnostics were printed.
+pub fn not_compiling(what: impl Display, count: usize) -> String {
     let noun = if count == 1 { "error" } else { "errors" };
-    format!("{} does not compile ({count} {noun})", dir.display())
+    format!("{what} does not compile ({count} {noun})")
+}
+
+/// The compiled sources, or, for `lint` and `breaking`, their compile
+/// errors printed as findings of type `COMPILE` and the error that `what`
+/// does not compile.
+pub fn compiled_or_report(
+    outcome: Result<Compiled, Vec<Diagnostic>>,
+    format: ErrorFormat,
+    what: impl Display,
+) -> Result<Compiled> {
+    outcome.or_else(|diagnostics| {
+        findings::print(findings::compile_errors(&diagnostics), format)?;
+        Err(anyhow!("{}", not_compiling(what, diagnostics.len())))
+    })
 }

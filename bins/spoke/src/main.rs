@@ -1,10 +1,14 @@
 //! `spoke`: push and pull Protobuf modules to and from a Spoke registry.
 //!
 //! Exit codes: 0 success, 1 any failure (one `error: …` line on stderr),
-//! 2 a usage error (clap's message), 100 `lint` found violations.
+//! 2 a usage error (clap's message), 100 `lint` found violations or
+//! `breaking` found breaking changes.
 
+mod breaking;
 mod closure;
 mod deps;
+mod diff;
+mod findings;
 mod git;
 mod lint;
 mod local;
@@ -92,6 +96,51 @@ way with type COMPILE.
 Exit status: 0 no violations, 100 violations found, 1 compile errors or any other
 error (one `error:` line on stderr).";
 
+const BREAKING_HELP: &str = "\
+Compiles DIR like `spoke validate` (same -I and --dep) and what it is checked
+against, then reports every change of DIR's own files that breaks buf's
+breaking-change rules (buf's rule and category IDs, locations and messages).
+
+--against is a directory or a registry version:
+  DIR2              compiled like DIR, with the same -I and --dep
+  MODULE@VERSION    fetched with its dependency closure (as `spoke pull
+                    --recursive` fetches it) and compiled locally;
+                    MODULE@latest names the highest release
+
+Configuration: the `breaking` section of DIR/buf.yaml (version v1 or v2:
+use, except, ignore, ignore_only, ignore_unstable_packages) when there is one,
+else buf's default (FILE). --use replaces the configured `use` list; --except
+adds to the configured `except` list. Both take rule or category IDs (FILE,
+PACKAGE, WIRE_JSON, WIRE), repeated or comma-separated. An unknown ID is an
+error.
+
+Output on stdout, paths relative to DIR, in buf's --error-format:
+  text    path:line:column:message
+  json    one object per line: {path, start_line, start_column, end_line,
+          end_column, type, message}; type is the rule ID
+  github  ::error file=path,line=L,endLine=L2,col=C,endColumn=C2::message
+A file that was deleted is reported as buf does: text `<input>:1:1:…`, and no
+`path` key in JSON. Compile errors (of either side) are printed the same way
+with type COMPILE.
+
+Exit status: 0 nothing breaks, 100 breaking changes found, 1 compile errors or
+any other error (one `error:` line on stderr).";
+
+const DIFF_HELP: &str = "\
+Compares two versions of one module as the registry sees them: files,
+packages, messages, fields, oneofs, enums, values, services, RPCs, extensions
+and options added, removed or changed. Each change is marked with the buf
+breaking categories (FILE, PACKAGE, WIRE_JSON, WIRE) under which it breaks.
+
+Both arguments name the same module: `spoke diff common@v1.0.0 common@v1.1.0`
+(either may be MODULE@latest).
+
+--format text (default) prints the registry's readable summary, grouped by
+file: `+` added, `-` removed, `~` changed, then a line with the counts. json
+prints the registry's JSON body {module_name, from, to, changes: [{kind,
+element, name, path, line, before, after, breaking: [{category, rule,
+message}]}]}.";
+
 const DEPS_HELP: &str = "\
 Lists what MODULE@VERSION depends on (its direct dependencies, by module name)
 or, with --transitive, its whole dependency closure in topological order (every
@@ -113,7 +162,7 @@ dependency graph of the whole closure in Graphviz's DOT language (so it ignores
     name = "spoke",
     version,
     about = "Push and pull Protobuf modules to and from a Spoke registry",
-    after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations."
+    after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes."
 )]
 struct Cli {
     /// Registry URL.
@@ -214,7 +263,40 @@ enum Command {
         except: Vec<String>,
         /// How to print findings [default: text; json with --json].
         #[arg(long, value_enum, value_name = "FORMAT")]
-        error_format: Option<lint::ErrorFormat>,
+        error_format: Option<findings::ErrorFormat>,
+    },
+    /// Check a local directory of .proto files for breaking changes against
+    /// another directory or a registry version, with buf's rules.
+    #[command(long_about = BREAKING_HELP)]
+    Breaking {
+        #[command(flatten)]
+        sources: local::Sources,
+        /// What to check against: a directory, or MODULE@VERSION in the
+        /// registry.
+        #[arg(long, value_name = "DIR|MODULE@VERSION")]
+        against: String,
+        /// Rule or category IDs to run instead of buf.yaml's `use` list.
+        #[arg(long = "use", value_name = "ID", value_delimiter = ',')]
+        uses: Vec<String>,
+        /// Rule or category IDs to leave out, added to buf.yaml's `except`.
+        #[arg(long, value_name = "ID", value_delimiter = ',')]
+        except: Vec<String>,
+        /// How to print findings [default: text; json with --json].
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        error_format: Option<findings::ErrorFormat>,
+    },
+    /// Show what changed between two versions of a module.
+    #[command(long_about = DIFF_HELP)]
+    Diff {
+        /// The older version: MODULE@VERSION.
+        #[arg(value_name = "MODULE@FROM")]
+        from: String,
+        /// The newer version: MODULE@VERSION, the same module.
+        #[arg(value_name = "MODULE@TO")]
+        to: String,
+        /// Output format [default: text; json with --json].
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<diff::DiffFormat>,
     },
     /// List a version's dependencies or dependents, or draw its dependency graph.
     #[command(long_about = DEPS_HELP)]
@@ -317,14 +399,36 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             except,
             error_format,
         } => {
-            let json = cli.json.then_some(lint::ErrorFormat::Json);
+            let json = cli.json.then_some(findings::ErrorFormat::Json);
             let args = lint::LintArgs {
                 sources,
                 uses,
                 except,
-                format: error_format.or(json).unwrap_or(lint::ErrorFormat::Text),
+                format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
             };
             return lint::run(&client, args).await;
+        }
+        Command::Breaking {
+            sources,
+            against,
+            uses,
+            except,
+            error_format,
+        } => {
+            let json = cli.json.then_some(findings::ErrorFormat::Json);
+            let args = breaking::BreakingArgs {
+                sources,
+                against,
+                uses,
+                except,
+                format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
+            };
+            return breaking::run(&client, args).await;
+        }
+        Command::Diff { from, to, format } => {
+            let json = cli.json.then_some(diff::DiffFormat::Json);
+            let format = format.or(json).unwrap_or(diff::DiffFormat::Text);
+            diff::run(&client, &from, &to, format).await?;
         }
         Command::Deps {
             reference,

@@ -1,12 +1,12 @@
 //! `spoke push`: collect a directory's `.proto` files and push them.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use spoke_client::{Client, FileBody, PushRequest, SourceInfoBody};
+use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
 use spoke_domain::{FilePath, ProtoFile};
 
 use crate::git;
@@ -51,7 +51,17 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         create_module: true,
         description: args.description,
     };
-    let (created, version) = client.push(&args.module, &request).await?;
+    let (created, version) = match client.push(&args.module, &request).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            // A push the compatibility policy rejects: every violation is
+            // the output, the error line only summarizes.
+            if let Some(violations) = error.violations() {
+                print_violations(&violations, json)?;
+            }
+            return Err(error.into());
+        }
+    };
     if json {
         crate::print_json(&PushOutput {
             created,
@@ -75,6 +85,25 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         );
         Ok(())
     }
+}
+
+/// One line per violation, `path:line:column:message (RULE, DIRECTION
+/// against VERSION)`, or with `json` the registry's list.
+fn print_violations(violations: &[CompatibilityViolationBody], json: bool) -> Result<()> {
+    if json {
+        return crate::print_json(violations);
+    }
+    let mut out = String::new();
+    for v in violations {
+        out.push_str(&format!(
+            "{}:{}:{}:{} ({}, {} against {})\n",
+            v.path, v.start_line, v.start_column, v.message, v.rule, v.direction, v.against
+        ));
+    }
+    io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .context("cannot write output")
 }
 
 /// Reads every `.proto` file under `root` (see [`find_protos`]); none at

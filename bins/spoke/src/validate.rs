@@ -62,7 +62,10 @@ pub async fn run(client: &Client, sources: &Sources, json: bool) -> Result<()> {
         }
     }
     if !diagnostics.is_empty() {
-        bail!("{}", local::not_compiling(&sources.dir, diagnostics.len()));
+        bail!(
+            "{}",
+            local::not_compiling(sources.dir.display(), diagnostics.len())
+        );
     }
     Ok(())
 }

@@ -17,8 +17,10 @@ use spoke_rest::convert;
 use spoke_storage_fs::FsStore;
 
 use crate::wire::{
-    DependenciesBody, DependentsBody, FileBody, GraphBody, LockfileBody, ModuleBody, ModuleList,
-    PushRequest, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
+    CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
+    LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, local};
 
@@ -64,14 +66,60 @@ impl Embedded {
         &self.label
     }
 
-    pub(crate) async fn create_module(&self, name: &str, description: &str) -> Answer<ModuleBody> {
+    pub(crate) async fn create_module(&self, request: &CreateModuleRequest) -> Answer<ModuleBody> {
         let module = NewModule {
-            name: ModuleName::parse(name)?,
-            description: description.to_owned(),
+            name: ModuleName::parse(&request.name)?,
+            description: request.description.clone(),
+            compatibility: match request.compatibility.clone() {
+                Some(policy) => convert::compatibility_policy(policy)?,
+                None => None,
+            },
         };
         Ok(convert::module_body(
             &self.registry.create_module(module).await?,
         ))
+    }
+
+    pub(crate) async fn compatibility(&self, module: &str) -> Answer<CompatibilityBody> {
+        let effective = self
+            .registry
+            .compatibility(&ModuleName::parse(module)?)
+            .await?;
+        Ok(convert::compatibility_body(&effective))
+    }
+
+    pub(crate) async fn set_compatibility(
+        &self,
+        module: &str,
+        policy: &CompatibilityPolicyBody,
+    ) -> Answer<CompatibilityBody> {
+        let module = ModuleName::parse(module)?;
+        let policy = convert::compatibility_policy(policy.clone())?;
+        let effective = self.registry.set_compatibility(&module, policy).await?;
+        Ok(convert::compatibility_body(&effective))
+    }
+
+    pub(crate) async fn check_compatibility(
+        &self,
+        module: &str,
+        request: &CompatibilityCheckRequest,
+    ) -> Answer<CompatibilityReportBody> {
+        let check = convert::compatibility_check(ModuleName::parse(module)?, request.clone())?;
+        let report = self.registry.check_compatibility(check).await?;
+        Ok(convert::compatibility_report_body(&report))
+    }
+
+    pub(crate) async fn diff(&self, module: &str, from: &str, to: &str) -> Answer<DiffBody> {
+        let module = ModuleName::parse(module)?;
+        Ok(convert::diff(&self.registry, &module, from, to)
+            .await?
+            .body())
+    }
+
+    pub(crate) async fn diff_text(&self, module: &str, from: &str, to: &str) -> Answer<String> {
+        let module = ModuleName::parse(module)?;
+        let diffed = convert::diff(&self.registry, &module, from, to).await?;
+        Ok(diffed.diff.render_text())
     }
 
     pub(crate) async fn get_module(&self, name: &str) -> Answer<ModuleBody> {

@@ -4,7 +4,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use thiserror::Error;
 
-use crate::wire::{DiagnosticBody, ErrorBody};
+use crate::wire::{CompatibilityViolationBody, DiagnosticBody, ErrorBody};
 
 /// Everything a [`Client`](crate::Client) call can fail with.
 #[derive(Debug, Error)]
@@ -86,7 +86,26 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// The breaking changes of a `COMPATIBILITY_VIOLATION` answer (a push
+    /// that breaks the module's compatibility policy, a 409):
+    /// `details.violations`. `None` for any other error.
+    pub fn violations(&self) -> Option<Vec<CompatibilityViolationBody>> {
+        match self {
+            Self::Api {
+                code,
+                details: Some(details),
+                ..
+            } if code == COMPATIBILITY_VIOLATION => {
+                serde_json::from_value(details.get("violations")?.clone()).ok()
+            }
+            _ => None,
+        }
+    }
 }
+
+/// The code of a push rejected by the module's compatibility policy.
+pub(crate) const COMPATIBILITY_VIOLATION: &str = "COMPATIBILITY_VIOLATION";
 
 /// Builds the error for a non-success answer from its status and body.
 pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> ClientError {
@@ -233,6 +252,19 @@ mod tests {
                 .diagnostics()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn exposes_compatibility_violations() {
+        let body = br#"{"error":"breaks","code":"COMPATIBILITY_VIOLATION","details":{"violations":[{"against":"v1.0.0","direction":"BACKWARD","rule":"FIELD_NO_DELETE","path":"a.proto","start_line":3,"start_column":1,"end_line":3,"end_column":9,"message":"gone"}]}}"#;
+        let violations = api_error(StatusCode::CONFLICT, body).violations().unwrap();
+        assert_eq!(violations.len(), 1);
+        assert_eq!(
+            (violations[0].rule.as_str(), violations[0].against.as_str()),
+            ("FIELD_NO_DELETE", "v1.0.0")
+        );
+        let body = br#"{"error":"x","code":"VERSION_CONFLICT","details":{"violations":[]}}"#;
+        assert!(api_error(StatusCode::CONFLICT, body).violations().is_none());
     }
 
     #[test]

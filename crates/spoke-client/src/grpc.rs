@@ -15,10 +15,12 @@ use tonic::{Code, Status};
 
 use crate::retry::Retry;
 use crate::wire::{
-    DependenciesBody, DependentsBody, DiagnosticBody, FileBody, GraphBody, GraphEdgeBody,
-    GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest,
-    SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody,
-    VersionList, VersionSummaryBody,
+    BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
+    CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
+    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
+    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
 use crate::{ClientError, ClientOptions, endpoint, error, local};
 
@@ -94,14 +96,16 @@ impl Grpc {
         &self.base
     }
 
+    /// The wire's rules-without-a-mode was refused by the caller, so a
+    /// policy without a mode means the server's default.
     pub(crate) async fn create_module(
         &self,
-        name: &str,
-        description: &str,
+        request: &CreateModuleRequest,
     ) -> Result<ModuleBody, ClientError> {
         let request = proto::CreateModuleRequest {
-            name: name.to_owned(),
-            description: description.to_owned(),
+            name: request.name.clone(),
+            description: request.description.clone(),
+            compatibility: request.compatibility.as_ref().and_then(proto_policy),
         };
         let response = rpc!(self.once(create_module, request))?;
         self.decode("CreateModule", module(response.module))
@@ -403,6 +407,110 @@ impl Grpc {
         })
     }
 
+    pub(crate) async fn compatibility(
+        &self,
+        module: &str,
+    ) -> Result<CompatibilityBody, ClientError> {
+        let request = proto::GetCompatibilityRequest {
+            module_name: module.to_owned(),
+        };
+        let response = rpc!(self.read(get_compatibility, request))?;
+        self.decode(
+            "GetCompatibility",
+            compatibility(response.policy, response.inherited),
+        )
+    }
+
+    /// The wire's rules-without-a-mode was refused by the caller, so a body
+    /// without a mode clears the policy.
+    pub(crate) async fn set_compatibility(
+        &self,
+        module: &str,
+        policy: &CompatibilityPolicyBody,
+    ) -> Result<CompatibilityBody, ClientError> {
+        let request = proto::SetCompatibilityRequest {
+            module_name: module.to_owned(),
+            policy: proto_policy(policy),
+        };
+        let response = rpc!(self.once(set_compatibility, request))?;
+        self.decode(
+            "SetCompatibility",
+            compatibility(response.policy, response.inherited),
+        )
+    }
+
+    pub(crate) async fn check_compatibility(
+        &self,
+        module: &str,
+        request: &CompatibilityCheckRequest,
+    ) -> Result<CompatibilityReportBody, ClientError> {
+        let request = proto::CheckCompatibilityRequest {
+            module_name: module.to_owned(),
+            version: request.version.clone(),
+            files: proto_files(&request.files),
+            dependencies: request.dependencies.clone(),
+            policy: request
+                .mode
+                .as_ref()
+                .map(|mode| proto::CompatibilityPolicy {
+                    mode: mode.clone(),
+                    r#use: request.uses.clone(),
+                    except: request.except.clone(),
+                    ..Default::default()
+                }),
+            against: request.against.clone(),
+        };
+        let response = rpc!(self.once(check_compatibility, request))?;
+        Ok(CompatibilityReportBody {
+            compatible: response.compatible,
+            mode: response.mode,
+            checked_against: response.checked_against,
+            violations: response
+                .violations
+                .into_iter()
+                .map(compatibility_violation)
+                .collect(),
+        })
+    }
+
+    pub(crate) async fn diff(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<DiffBody, ClientError> {
+        let response = self.diff_response(module, from, to).await?;
+        Ok(DiffBody {
+            module_name: module.to_owned(),
+            from: response.from_version,
+            to: response.to_version,
+            changes: response.changes.into_iter().map(change).collect(),
+        })
+    }
+
+    pub(crate) async fn diff_text(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<String, ClientError> {
+        Ok(self.diff_response(module, from, to).await?.summary)
+    }
+
+    async fn diff_response(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<proto::DiffResponse, ClientError> {
+        let request = proto::DiffRequest {
+            module_name: module.to_owned(),
+            from_version: from.to_owned(),
+            to_version: to.to_owned(),
+        };
+        rpc!(self.read(diff, request))
+    }
+
     /// A call that is safe to repeat, retried on transient failures.
     async fn read<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
     where
@@ -458,6 +566,13 @@ fn api_error(status: &Status) -> ClientError {
             details: None,
         };
     };
+    // A push that breaks the policy is FAILED_PRECONDITION, which also
+    // carries REST's 422s; REST answers it with 409.
+    let http = if details.code == error::COMPATIBILITY_VIOLATION {
+        409
+    } else {
+        http
+    };
     // The same `details` the REST front-end attaches to these codes.
     let json = match details.code.as_str() {
         "VERSION_CONFLICT" => Some(serde_json::json!({
@@ -468,6 +583,14 @@ fn api_error(status: &Status) -> ClientError {
             let diagnostics: Vec<DiagnosticBody> =
                 details.diagnostics.into_iter().map(diagnostic).collect();
             Some(serde_json::json!({ "diagnostics": diagnostics }))
+        }
+        error::COMPATIBILITY_VIOLATION => {
+            let violations: Vec<CompatibilityViolationBody> = details
+                .compatibility_violations
+                .into_iter()
+                .map(compatibility_violation)
+                .collect();
+            Some(serde_json::json!({ "violations": violations }))
         }
         _ => None,
     };
@@ -537,7 +660,18 @@ fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {
         latest_version: Some(module.latest_version).filter(|v| !v.is_empty()),
         name: module.name,
         description: module.description,
+        compatibility: module.compatibility.map(policy_body),
     })
+}
+
+fn policy_body(policy: proto::CompatibilityPolicy) -> CompatibilityPolicyBody {
+    CompatibilityPolicyBody {
+        mode: Some(policy.mode),
+        uses: policy.r#use,
+        except: policy.except,
+        ignore: policy.ignore,
+        ignore_unstable_packages: policy.ignore_unstable_packages,
+    }
 }
 
 fn version_summary(summary: proto::VersionSummary) -> Converted<VersionSummaryBody> {
@@ -591,6 +725,69 @@ fn diagnostic(d: proto::Diagnostic) -> DiagnosticBody {
         message: d.message,
         suggested_modules: d.suggested_modules,
     }
+}
+
+fn compatibility(
+    policy: Option<proto::CompatibilityPolicy>,
+    inherited: bool,
+) -> Converted<CompatibilityBody> {
+    let policy = policy.ok_or_else(|| missing("policy"))?;
+    Ok(CompatibilityBody {
+        mode: policy.mode,
+        uses: policy.r#use,
+        except: policy.except,
+        ignore: policy.ignore,
+        ignore_unstable_packages: policy.ignore_unstable_packages,
+        inherited,
+    })
+}
+
+fn compatibility_violation(v: proto::CompatibilityViolation) -> CompatibilityViolationBody {
+    CompatibilityViolationBody {
+        against: v.against,
+        direction: v.direction,
+        rule: v.rule,
+        path: v.path,
+        start_line: v.start_line,
+        start_column: v.start_column,
+        end_line: v.end_line,
+        end_column: v.end_column,
+        message: v.message,
+    }
+}
+
+fn change(c: proto::Change) -> ChangeBody {
+    ChangeBody {
+        kind: enum_name(c.kind().as_str_name(), "CHANGE_KIND_"),
+        element: enum_name(c.element().as_str_name(), "ELEMENT_KIND_"),
+        name: c.name,
+        path: c.path,
+        line: c.line,
+        before: c.before,
+        after: c.after,
+        breaking: c
+            .breaking
+            .into_iter()
+            .map(|mark| BreakingMarkBody {
+                category: mark.category,
+                rule: mark.rule,
+                message: mark.message,
+            })
+            .collect(),
+    }
+}
+
+/// A policy body as a message; `None` without a mode (rules without one
+/// were refused before).
+fn proto_policy(policy: &CompatibilityPolicyBody) -> Option<proto::CompatibilityPolicy> {
+    let mode = policy.mode.as_ref()?;
+    Some(proto::CompatibilityPolicy {
+        mode: mode.clone(),
+        r#use: policy.uses.clone(),
+        except: policy.except.clone(),
+        ignore: policy.ignore.clone(),
+        ignore_unstable_packages: policy.ignore_unstable_packages,
+    })
 }
 
 fn proto_files(files: &[FileBody]) -> Vec<proto::File> {

@@ -113,9 +113,10 @@
 //! connecting included). Reads are retried on [transient](ClientError::is_transient)
 //! failures (no answer, or 503 / `UNAVAILABLE`), up to
 //! [`ClientOptions::max_attempts`] attempts with an exponential backoff
-//! capped at two seconds. Writes (`create_module`, `push`) are never
-//! retried: a push that timed out may have been stored. `validate` stores
-//! nothing but is not retried either, as REST sends it as a `POST`. The
+//! capped at two seconds. Writes (`create_module`, `push`,
+//! `set_compatibility`) are never retried: a push that timed out may have
+//! been stored. `validate` and `check_compatibility` store nothing but are
+//! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
 //!
 //! # Features
@@ -147,9 +148,11 @@ pub use error::ClientError;
 /// The JSON bodies of the REST API, shared with the server.
 pub use spoke_rest::wire;
 pub use spoke_rest::wire::{
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, ErrorBody, FileBody,
-    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
+    BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
+    CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
+    FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody,
+    ModuleList, PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
     ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
 
@@ -293,7 +296,26 @@ impl Client {
         name: &str,
         description: &str,
     ) -> Result<ModuleBody, ClientError> {
-        dispatch!(self.create_module(name, description))
+        let request = CreateModuleRequest {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            compatibility: None,
+        };
+        self.create_module_with(&request).await
+    }
+
+    /// Creates a module with everything `POST /modules` accepts, such as
+    /// its compatibility policy. An unknown mode or rule ID is a 400.
+    pub async fn create_module_with(
+        &self,
+        request: &CreateModuleRequest,
+    ) -> Result<ModuleBody, ClientError> {
+        if let Some(policy) = &request.compatibility
+            && policy.rules_without_mode()
+        {
+            return Err(rules_need_a_mode());
+        }
+        dispatch!(self.create_module(request))
     }
 
     /// One module (`GET /modules/{name}`).
@@ -341,14 +363,7 @@ impl Client {
         request: &PushRequest,
     ) -> Result<(bool, VersionBody), ClientError> {
         if let Some(named) = request.module_name.as_deref().filter(|n| *n != module) {
-            return Err(ClientError::Api {
-                status: 400,
-                code: "MODULE_MISMATCH".to_owned(),
-                message: format!(
-                    "module_name {named:?} in the request differs from module {module}"
-                ),
-                details: None,
-            });
+            return Err(module_mismatch(named, module));
         }
         dispatch!(self.push(module, request))
     }
@@ -482,6 +497,84 @@ impl Client {
         request: &ValidateRequest,
     ) -> Result<ValidateResponse, ClientError> {
         dispatch!(self.validate(request))
+    }
+
+    /// The module's compatibility policy in force: its own, or the server's
+    /// default (`inherited`) (`GET /modules/{module}/compatibility`).
+    pub async fn compatibility(&self, module: &str) -> Result<CompatibilityBody, ClientError> {
+        dispatch!(self.compatibility(module))
+    }
+
+    /// Sets the module's compatibility policy; a `None` mode clears it so
+    /// that the server's default applies (`PUT /modules/{module}/compatibility`).
+    /// An unknown mode or rule ID is a 400.
+    pub async fn set_compatibility(
+        &self,
+        module: &str,
+        policy: &CompatibilityPolicyBody,
+    ) -> Result<CompatibilityBody, ClientError> {
+        if policy.rules_without_mode() {
+            return Err(rules_need_a_mode());
+        }
+        dispatch!(self.set_compatibility(module, policy))
+    }
+
+    /// Checks a candidate version against the module's policy, or the mode,
+    /// rules and version the request names, storing nothing
+    /// (`POST /modules/{module}/compatibility`). Violations are the answer,
+    /// not an error. Not retried, as REST sends it as a `POST`.
+    pub async fn check_compatibility(
+        &self,
+        module: &str,
+        request: &CompatibilityCheckRequest,
+    ) -> Result<CompatibilityReportBody, ClientError> {
+        if let Some(named) = request.module_name.as_deref().filter(|n| *n != module) {
+            return Err(module_mismatch(named, module));
+        }
+        if request.rules_without_mode() {
+            return Err(rules_need_a_mode());
+        }
+        dispatch!(self.check_compatibility(module, request))
+    }
+
+    /// What changed from version `from` to version `to` of a module, each
+    /// change with the breaking categories it breaks under
+    /// (`GET /modules/{module}/diff?from=…&to=…`); either may be `latest`.
+    pub async fn diff(&self, module: &str, from: &str, to: &str) -> Result<DiffBody, ClientError> {
+        dispatch!(self.diff(module, from, to))
+    }
+
+    /// The same diff as the registry's readable summary
+    /// (`GET /modules/{module}/diff?…&format=text`).
+    pub async fn diff_text(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<String, ClientError> {
+        dispatch!(self.diff_text(module, from, to))
+    }
+}
+
+/// The error for a body naming another module than the call, as the
+/// server would answer it.
+fn module_mismatch(named: &str, module: &str) -> ClientError {
+    ClientError::Api {
+        status: 400,
+        code: "MODULE_MISMATCH".to_owned(),
+        message: format!("module_name {named:?} in the request differs from module {module}"),
+        details: None,
+    }
+}
+
+/// The error the server answers to rules without a mode. Refused here, so
+/// that the gRPC API, whose policy cannot express that, answers the same.
+fn rules_need_a_mode() -> ClientError {
+    ClientError::Api {
+        status: 400,
+        code: "INVALID_COMPATIBILITY_POLICY".to_owned(),
+        message: wire::RULES_NEED_A_MODE.to_owned(),
+        details: None,
     }
 }
 

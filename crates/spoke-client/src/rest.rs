@@ -10,9 +10,10 @@ use serde::de::DeserializeOwned;
 use crate::endpoint::Segment::{self, Fixed, Path, Value};
 use crate::retry::Retry;
 use crate::wire::{
-    CreateModuleRequest, DependenciesBody, DependentsBody, FileBody, GraphBody, LockfileBody,
-    ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest, ValidateResponse,
-    VersionBody, VersionList,
+    CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
+    LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, ClientOptions, endpoint, error};
 
@@ -52,15 +53,81 @@ impl Rest {
 
     pub(crate) async fn create_module(
         &self,
-        name: &str,
-        description: &str,
+        request: &CreateModuleRequest,
     ) -> Result<ModuleBody, ClientError> {
         let url = self.url(&[Fixed("modules")], &[])?;
-        let body = CreateModuleRequest {
-            name: name.to_owned(),
-            description: description.to_owned(),
-        };
-        decode(&self.send_json(Method::POST, url, &body).await?)
+        decode(&self.send_json(Method::POST, url, request).await?)
+    }
+
+    pub(crate) async fn compatibility(
+        &self,
+        module: &str,
+    ) -> Result<CompatibilityBody, ClientError> {
+        let url = self.compatibility_url(module)?;
+        decode(&self.get(url, None).await?)
+    }
+
+    /// A PUT replaces the whole policy, so repeating it is harmless; it is
+    /// still sent once, like every write.
+    pub(crate) async fn set_compatibility(
+        &self,
+        module: &str,
+        policy: &CompatibilityPolicyBody,
+    ) -> Result<CompatibilityBody, ClientError> {
+        let url = self.compatibility_url(module)?;
+        decode(&self.send_json(Method::PUT, url, policy).await?)
+    }
+
+    pub(crate) async fn check_compatibility(
+        &self,
+        module: &str,
+        request: &CompatibilityCheckRequest,
+    ) -> Result<CompatibilityReportBody, ClientError> {
+        let url = self.compatibility_url(module)?;
+        decode(&self.send_json(Method::POST, url, request).await?)
+    }
+
+    pub(crate) async fn diff(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<DiffBody, ClientError> {
+        let url = self.diff_url(module, from, to, &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn diff_text(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<String, ClientError> {
+        let url = self.diff_url(module, from, to, &[("format", "text")])?;
+        let answer = self.get(url, None).await?;
+        String::from_utf8(answer.body).map_err(|e| ClientError::Decode {
+            url: answer.url.to_string(),
+            reason: format!("the diff summary is not UTF-8: {e}"),
+        })
+    }
+
+    fn compatibility_url(&self, module: &str) -> Result<Url, ClientError> {
+        self.url(
+            &[Fixed("modules"), Value(module), Fixed("compatibility")],
+            &[],
+        )
+    }
+
+    fn diff_url(
+        &self,
+        module: &str,
+        from: &str,
+        to: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Url, ClientError> {
+        let mut query = vec![("from", from), ("to", to)];
+        query.extend_from_slice(extra);
+        self.url(&[Fixed("modules"), Value(module), Fixed("diff")], &query)
     }
 
     pub(crate) async fn get_module(&self, name: &str) -> Result<ModuleBody, ClientError> {

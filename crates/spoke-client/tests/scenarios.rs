@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use spoke_client::{
-    Client, ClientError, ClientOptions, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
+    Client, ClientError, ClientOptions, CompatibilityCheckRequest, CompatibilityPolicyBody,
+    CreateModuleRequest, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
 };
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
@@ -351,7 +352,125 @@ async fn scenario(client: &Client) -> Vec<(String, Value)> {
         client.validate(&request).await,
     );
 
+    compatibility_steps(client, &mut t).await;
     t.steps
+}
+
+const ORDER: &str = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n  string note = 2;\n}\n";
+const ORDER_NO_NOTE: &str =
+    "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n}\n";
+
+fn policy(mode: Option<&str>, uses: &[&str]) -> CompatibilityPolicyBody {
+    CompatibilityPolicyBody {
+        mode: mode.map(str::to_owned),
+        uses: uses.iter().map(|u| (*u).to_owned()).collect(),
+        ..CompatibilityPolicyBody::default()
+    }
+}
+
+fn check(version: &str, content: &str) -> CompatibilityCheckRequest {
+    CompatibilityCheckRequest {
+        version: version.to_owned(),
+        files: files(&[("shop/v1/order.proto", content)]),
+        ..CompatibilityCheckRequest::default()
+    }
+}
+
+/// Compatibility policies, checks, a push they reject, and diffs.
+async fn compatibility_steps(client: &Client, t: &mut Transcript) {
+    let shop = CreateModuleRequest {
+        name: "shop".to_owned(),
+        description: "orders".to_owned(),
+        compatibility: Some(policy(Some("BACKWARD"), &["FILE"])),
+    };
+    t.record(
+        "create module with a policy",
+        client.create_module_with(&shop).await,
+    );
+    let bad = CreateModuleRequest {
+        name: "shop2".to_owned(),
+        description: String::new(),
+        compatibility: Some(policy(Some("SOMETIMES"), &[])),
+    };
+    t.record(
+        "create module with a bad mode",
+        client.create_module_with(&bad).await,
+    );
+    t.record("get policy", client.compatibility("shop").await);
+    t.record(
+        "policy of missing module",
+        client.compatibility("nope").await,
+    );
+    for (step, body) in [
+        ("set bad mode", policy(Some("SIDEWAYS"), &[])),
+        ("set unknown rule", policy(Some("FULL"), &["NOT_A_RULE"])),
+        ("set rules without a mode", policy(None, &["WIRE"])),
+        ("set full policy", policy(Some("FULL"), &["WIRE"])),
+        ("clear policy", policy(None, &[])),
+        ("set backward policy", policy(Some("BACKWARD"), &[])),
+    ] {
+        t.record(step, client.set_compatibility("shop", &body).await);
+    }
+    let first = push("v1.0.0", &[("shop/v1/order.proto", ORDER)], &[]);
+    t.record("push shop v1.0.0", client.push("shop", &first).await);
+    let breaking = push("v1.1.0", &[("shop/v1/order.proto", ORDER_NO_NOTE)], &[]);
+    t.record(
+        "push breaking the policy",
+        client.push("shop", &breaking).await,
+    );
+
+    t.record(
+        "check against the policy",
+        client
+            .check_compatibility("shop", &check("v1.1.0", ORDER_NO_NOTE))
+            .await,
+    );
+    let mut forward = check("v1.1.0", ORDER_NO_NOTE);
+    forward.mode = Some("FORWARD".to_owned());
+    forward.against = Some("v1.0.0".to_owned());
+    t.record(
+        "check forward against v1.0.0",
+        client.check_compatibility("shop", &forward).await,
+    );
+    let mut rules_only = check("v1.1.0", ORDER_NO_NOTE);
+    rules_only.uses = vec!["WIRE".to_owned()];
+    t.record(
+        "check rules without a mode",
+        client.check_compatibility("shop", &rules_only).await,
+    );
+    let mut unknown = check("v1.1.0", ORDER_NO_NOTE);
+    unknown.against = Some("v9.0.0".to_owned());
+    t.record(
+        "check against missing version",
+        client.check_compatibility("shop", &unknown).await,
+    );
+    t.record(
+        "check uncompilable candidate",
+        client
+            .check_compatibility("shop", &check("v1.1.0", "syntax = \"proto3\";\nmessage {"))
+            .await,
+    );
+
+    // Diffs, after the policy is cleared and the change pushed.
+    t.record(
+        "clear policy again",
+        client.set_compatibility("shop", &policy(None, &[])).await,
+    );
+    t.record("push shop v1.1.0", client.push("shop", &breaking).await);
+    t.record("diff", client.diff("shop", "v1.0.0", "latest").await);
+    t.record(
+        "diff as text",
+        client.diff_text("shop", "v1.0.0", "v1.1.0").await,
+    );
+    t.record("empty diff", client.diff("shop", "latest", "latest").await);
+    t.record(
+        "diff of missing version",
+        client.diff("shop", "v1.0.0", "v9.0.0").await,
+    );
+    t.record(
+        "diff of bad version",
+        client.diff("shop", "nine", "v1.0.0").await,
+    );
 }
 
 fn registry(root: &TempDir) -> Arc<Registry> {
@@ -444,4 +563,25 @@ async fn every_transport_gives_the_same_answers() {
         &json!(["common/common.proto", "user/user.proto"])
     );
     assert_eq!(step("validate")["valid"], json!(true));
+    let rejected = &step("push breaking the policy")["error"];
+    assert_eq!(
+        (rejected["status"].as_u64(), rejected["code"].as_str()),
+        (Some(409), Some("COMPATIBILITY_VIOLATION"))
+    );
+    assert_eq!(
+        rejected["details"]["violations"][0]["rule"],
+        "FIELD_NO_DELETE"
+    );
+    assert_eq!(step("check against the policy")["compatible"], json!(false));
+    assert_eq!(
+        step("check forward against v1.0.0")["compatible"],
+        json!(true)
+    );
+    assert_eq!(
+        step("set rules without a mode")["error"]["code"],
+        "INVALID_COMPATIBILITY_POLICY"
+    );
+    assert_eq!(step("clear policy")["inherited"], json!(true));
+    assert_eq!(step("diff")["changes"][0]["kind"], "removed");
+    assert_eq!(step("empty diff")["changes"], json!([]));
 }

@@ -18,6 +18,18 @@ pub enum DomainError {
     InvalidDigest { digest: String },
     #[error("invalid symbol kind {0:?}")]
     InvalidSymbolKind(String),
+    #[error(
+        "invalid compatibility mode {0:?}: expected NONE, BACKWARD, FORWARD, FULL, \
+         BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE or FULL_TRANSITIVE"
+    )]
+    InvalidCompatibilityMode(String),
+    #[error("invalid check direction {0:?}: expected BACKWARD or FORWARD")]
+    InvalidCheckDirection(String),
+    #[error(
+        "invalid compatibility policy {policy:?}: {reason}; expected {}",
+        crate::CompatibilityPolicy::FORM
+    )]
+    InvalidCompatibilityPolicy { policy: String, reason: String },
     #[error("invalid cursor: it must be a next_cursor value returned by this server")]
     InvalidCursor,
     #[error("invalid limit {limit}: expected 1 to {max}")]

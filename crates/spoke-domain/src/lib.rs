@@ -6,6 +6,7 @@
 //! a storage path component.
 #![forbid(unsafe_code)]
 
+mod compatibility;
 mod dependency;
 mod digest;
 mod error;
@@ -16,6 +17,9 @@ mod page;
 mod symbol;
 mod version;
 
+pub use compatibility::{
+    CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation, RuleSelection,
+};
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
 pub use digest::{Digest, version_digest};
 pub use error::DomainError;

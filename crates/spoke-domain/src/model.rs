@@ -1,7 +1,9 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{DependencyPin, Digest, DomainError, FilePath, ModuleName, VersionId};
+use crate::{
+    CompatibilityPolicy, DependencyPin, Digest, DomainError, FilePath, ModuleName, VersionId,
+};
 
 /// A point in time, UTC, with nanosecond precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +51,9 @@ pub struct Module {
     pub updated_at: Timestamp,
     /// What `latest` resolves to; `None` while the module has no versions.
     pub latest_version: Option<VersionId>,
+    /// The module's own compatibility policy; `None`: the server's default
+    /// applies.
+    pub compatibility: Option<CompatibilityPolicy>,
 }
 
 /// What creating a module takes.
@@ -56,6 +61,8 @@ pub struct Module {
 pub struct NewModule {
     pub name: ModuleName,
     pub description: String,
+    /// `None`: the server's default policy applies.
+    pub compatibility: Option<CompatibilityPolicy>,
 }
 
 /// A `.proto` file with its content.

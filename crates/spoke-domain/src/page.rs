@@ -162,6 +162,7 @@ mod tests {
             created_at: t,
             updated_at: t,
             latest_version: None,
+            compatibility: None,
         }
     }
 

@@ -1,12 +1,14 @@
 //! Domain values to protobuf messages and back.
 
 use spoke_domain::{
-    Cursor, Module, PageRequest, ProtoFile, SourceInfo, SymbolKind, Timestamp, VersionManifest,
-    VersionSummary,
+    CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Module, ModuleName,
+    PageRequest, ProtoFile, RuleSelection, SourceInfo, SymbolKind, Timestamp, VersionId,
+    VersionManifest, VersionSummary,
 };
+use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
 use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
-use spoke_registry::{CompileFailure, RegistryError, VersionFile};
+use spoke_registry::{CompatibilityCheck, CompileFailure, PushRequest, RegistryError, VersionFile};
 
 use crate::proto;
 
@@ -30,6 +32,7 @@ pub fn module(module: &Module) -> proto::Module {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
+        compatibility: module.compatibility.as_ref().map(compatibility_policy),
     }
 }
 
@@ -179,5 +182,117 @@ pub fn violation(violation: LintViolation) -> proto::LintViolation {
         end_column: violation.end_column,
         rule: violation.rule.to_owned(),
         message: violation.message,
+    }
+}
+
+/// Violations as messages: the answer of CheckCompatibility, and the
+/// `compatibility_violations` of a push rejected with
+/// `COMPATIBILITY_VIOLATION`.
+pub fn compatibility_violations(
+    violations: &[CompatibilityViolation],
+) -> Vec<proto::CompatibilityViolation> {
+    violations
+        .iter()
+        .map(|v| proto::CompatibilityViolation {
+            against: v.against.to_string(),
+            direction: v.direction.as_str().to_owned(),
+            rule: v.rule.clone(),
+            path: v.path.clone(),
+            start_line: v.start_line,
+            start_column: v.start_column,
+            end_line: v.end_line,
+            end_column: v.end_column,
+            message: v.message.clone(),
+        })
+        .collect()
+}
+
+pub fn compatibility_policy(policy: &CompatibilityPolicy) -> proto::CompatibilityPolicy {
+    let rules = &policy.rules;
+    proto::CompatibilityPolicy {
+        mode: policy.mode.as_str().to_owned(),
+        r#use: rules.uses.clone(),
+        except: rules.except.clone(),
+        ignore: rules.ignore.clone(),
+        ignore_unstable_packages: rules.ignore_unstable_packages,
+    }
+}
+
+pub fn domain_compatibility_policy(
+    policy: proto::CompatibilityPolicy,
+) -> Result<CompatibilityPolicy, RegistryError> {
+    Ok(CompatibilityPolicy {
+        mode: policy.mode.parse()?,
+        rules: RuleSelection {
+            uses: policy.r#use,
+            except: policy.except,
+            ignore: policy.ignore,
+            ignore_unstable_packages: policy.ignore_unstable_packages,
+        },
+    })
+}
+
+/// A check request as the registry takes it: without a policy, the
+/// module's applies.
+pub fn compatibility_check(
+    request: proto::CheckCompatibilityRequest,
+) -> Result<CompatibilityCheck, RegistryError> {
+    Ok(CompatibilityCheck {
+        push: PushRequest {
+            module: ModuleName::parse(&request.module_name)?,
+            version: VersionId::parse(&request.version)?,
+            files: proto_files(request.files)?,
+            dependencies: DependencyRef::parse_all(&request.dependencies)?,
+            source_info: SourceInfo::default(),
+            create_module: None,
+        },
+        policy: request
+            .policy
+            .map(domain_compatibility_policy)
+            .transpose()?,
+        against: request
+            .against
+            .as_deref()
+            .map(VersionId::parse)
+            .transpose()?,
+    })
+}
+
+pub fn change(change: &Change) -> proto::Change {
+    let kind = match change.kind {
+        ChangeKind::Added => proto::ChangeKind::Added,
+        ChangeKind::Removed => proto::ChangeKind::Removed,
+        ChangeKind::Changed => proto::ChangeKind::Changed,
+    };
+    let element = match change.element {
+        ElementKind::File => proto::ElementKind::File,
+        ElementKind::Package => proto::ElementKind::Package,
+        ElementKind::Message => proto::ElementKind::Message,
+        ElementKind::Field => proto::ElementKind::Field,
+        ElementKind::Oneof => proto::ElementKind::Oneof,
+        ElementKind::Enum => proto::ElementKind::Enum,
+        ElementKind::EnumValue => proto::ElementKind::EnumValue,
+        ElementKind::Service => proto::ElementKind::Service,
+        ElementKind::Rpc => proto::ElementKind::Rpc,
+        ElementKind::Extension => proto::ElementKind::Extension,
+        ElementKind::Option => proto::ElementKind::Option,
+    };
+    proto::Change {
+        kind: kind.into(),
+        element: element.into(),
+        name: change.name.clone(),
+        path: change.path.clone(),
+        line: change.line,
+        before: change.before.clone(),
+        after: change.after.clone(),
+        breaking: change
+            .breaking
+            .iter()
+            .map(|mark| proto::BreakingMark {
+                category: mark.category.clone(),
+                rule: mark.rule.clone(),
+                message: mark.message.clone(),
+            })
+            .collect(),
     }
 }

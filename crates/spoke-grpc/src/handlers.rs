@@ -21,6 +21,21 @@ impl RegistryApi {
     pub(crate) fn new(registry: Arc<Registry>) -> Self {
         Self { registry }
     }
+
+    /// The exact version a request's `version` (exact or `latest`) names.
+    async fn resolve(
+        &self,
+        module: &ModuleName,
+        version: &str,
+    ) -> Result<VersionId, RegistryError> {
+        let selector = VersionSelector::parse(version)?;
+        Ok(self
+            .registry
+            .get_version(module, &selector)
+            .await?
+            .version
+            .clone())
+    }
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -55,6 +70,10 @@ impl RegistryService for RegistryApi {
                     .create_module(NewModule {
                         name: module_name(&request.name)?,
                         description: request.description,
+                        compatibility: request
+                            .compatibility
+                            .map(convert::domain_compatibility_policy)
+                            .transpose()?,
                     })
                     .await?;
                 Ok(CreateModuleResponse {
@@ -385,6 +404,99 @@ impl RegistryService for RegistryApi {
                 // Violations are the lint's answer, not a failed call: OK.
                 Ok(LintResponse {
                     violations: violations.into_iter().map(convert::violation).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_compatibility(
+        &self,
+        request: Request<GetCompatibilityRequest>,
+    ) -> Reply<GetCompatibilityResponse> {
+        reply(
+            async {
+                let module = module_name(&request.get_ref().module_name)?;
+                let effective = self.registry.compatibility(&module).await?;
+                Ok(GetCompatibilityResponse {
+                    policy: Some(convert::compatibility_policy(&effective.policy)),
+                    inherited: effective.inherited,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn set_compatibility(
+        &self,
+        request: Request<SetCompatibilityRequest>,
+    ) -> Reply<SetCompatibilityResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let policy = request
+                    .policy
+                    .map(convert::domain_compatibility_policy)
+                    .transpose()?;
+                let effective = self.registry.set_compatibility(&module, policy).await?;
+                Ok(SetCompatibilityResponse {
+                    policy: Some(convert::compatibility_policy(&effective.policy)),
+                    inherited: effective.inherited,
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn check_compatibility(
+        &self,
+        request: Request<CheckCompatibilityRequest>,
+    ) -> Reply<CheckCompatibilityResponse> {
+        let request = request.into_inner();
+        reply(
+            async {
+                let check = convert::compatibility_check(request)?;
+                let report = self.registry.check_compatibility(check).await?;
+                // Violations are the check's answer, not a failed call: OK.
+                Ok(CheckCompatibilityResponse {
+                    compatible: report.compatible,
+                    mode: report.policy.mode.as_str().to_owned(),
+                    checked_against: report
+                        .checked_against
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                    violations: convert::compatibility_violations(&report.violations),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn diff(&self, request: Request<DiffRequest>) -> Reply<DiffResponse> {
+        let request = request.get_ref();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                // Resolved first, so the answer names the exact versions.
+                let (from, to) = (
+                    self.resolve(&module, &request.from_version).await?,
+                    self.resolve(&module, &request.to_version).await?,
+                );
+                let diff = self
+                    .registry
+                    .diff(
+                        &module,
+                        &VersionSelector::Exact(from.clone()),
+                        &VersionSelector::Exact(to.clone()),
+                    )
+                    .await?;
+                Ok(DiffResponse {
+                    from_version: from.to_string(),
+                    to_version: to.to_string(),
+                    summary: diff.render_text(),
+                    changes: diff.changes.iter().map(convert::change).collect(),
                 })
             }
             .await,

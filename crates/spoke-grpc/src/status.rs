@@ -32,6 +32,9 @@ pub fn status(error: RegistryError) -> Status {
         // A version exists with other content: retrying cannot succeed, so
         // not ABORTED; the client must push a new version.
         ErrorKind::AlreadyExists | ErrorKind::Conflict => Code::AlreadyExists,
+        // The schema breaks the module's policy: the system is not in the
+        // state the push needs, and only another schema can succeed.
+        ErrorKind::Incompatible => Code::FailedPrecondition,
         // Well-formed, but rejected against what the registry holds (the
         // dependencies, the closure's files): REST's 422.
         ErrorKind::Unprocessable => Code::FailedPrecondition,
@@ -51,6 +54,9 @@ pub fn status(error: RegistryError) -> Status {
             details.pushed_digest = pushed.to_string();
         }
         RegistryError::Compile(failure) => details.diagnostics = convert::diagnostics(failure),
+        RegistryError::Incompatible { violations, .. } => {
+            details.compatibility_violations = convert::compatibility_violations(violations);
+        }
         _ => {}
     }
     let message = error.to_string();

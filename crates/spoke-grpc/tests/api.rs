@@ -34,6 +34,7 @@ impl Server {
                     ..Limits::default()
                 },
                 cache_bytes: 1 << 20,
+                ..RegistryOptions::default()
             },
         ));
         let options = GrpcOptions {
@@ -151,6 +152,7 @@ async fn modules_create_get_and_list_in_pages() {
             .create_module(CreateModuleRequest {
                 name: name.to_owned(),
                 description: "d".to_owned(),
+                compatibility: None,
             })
             .await
             .unwrap()
@@ -165,6 +167,7 @@ async fn modules_create_get_and_list_in_pages() {
         .create_module(CreateModuleRequest {
             name: "a-mod".to_owned(),
             description: String::new(),
+            compatibility: None,
         })
         .await
         .unwrap_err();
@@ -932,4 +935,235 @@ async fn mounts_beside_a_router_with_a_fallback() {
             "{response}"
         );
     }
+}
+
+const ORDER: &str = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n  string note = 2;\n}\n";
+/// ORDER without `note`: breaks every category.
+const ORDER_NO_NOTE: &str =
+    "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n}\n";
+
+fn policy(mode: &str, uses: &[&str]) -> CompatibilityPolicy {
+    CompatibilityPolicy {
+        mode: mode.to_owned(),
+        r#use: uses.iter().map(|u| (*u).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn compatibility_policies_are_set_shown_and_cleared() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    client
+        .create_module(CreateModuleRequest {
+            name: "shop".to_owned(),
+            description: String::new(),
+            compatibility: Some(policy("BACKWARD", &["FILE"])),
+        })
+        .await
+        .unwrap();
+    let get = |mut client: RegistryServiceClient<Channel>| async move {
+        client
+            .get_compatibility(GetCompatibilityRequest {
+                module_name: "shop".to_owned(),
+            })
+            .await
+            .map(|r| r.into_inner())
+    };
+    let shown = get(client.clone()).await.unwrap();
+    assert_eq!(shown.policy, Some(policy("BACKWARD", &["FILE"])));
+    assert!(!shown.inherited);
+
+    let set = |policy: Option<CompatibilityPolicy>| {
+        let mut client = client.clone();
+        async move {
+            client
+                .set_compatibility(SetCompatibilityRequest {
+                    module_name: "shop".to_owned(),
+                    policy,
+                })
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let full = CompatibilityPolicy {
+        except: vec!["FIELD_SAME_DEFAULT".to_owned()],
+        ignore_unstable_packages: true,
+        ..policy("FULL_TRANSITIVE", &["WIRE"])
+    };
+    let set_full = set(Some(full.clone())).await.unwrap();
+    assert_eq!((set_full.policy, set_full.inherited), (Some(full), false));
+    // No policy: the server's default (NONE) applies again.
+    let cleared = set(None).await.unwrap();
+    assert_eq!(
+        (cleared.policy, cleared.inherited),
+        (Some(policy("NONE", &[])), true)
+    );
+
+    for (bad, code) in [
+        (policy("SIDEWAYS", &[]), "INVALID_COMPATIBILITY_MODE"),
+        (policy("", &[]), "INVALID_COMPATIBILITY_MODE"),
+        (
+            policy("BACKWARD", &["NOT_A_RULE"]),
+            "INVALID_COMPATIBILITY_POLICY",
+        ),
+    ] {
+        let status = set(Some(bad)).await.unwrap_err();
+        assert_eq!(failure(&status), (Code::InvalidArgument, code.to_owned()));
+    }
+    let status = client
+        .get_compatibility(GetCompatibilityRequest {
+            module_name: "ghost".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::NotFound, "MODULE_NOT_FOUND".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn breaking_pushes_fail_checks_answer_and_diffs_show_changes() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    client
+        .create_module(CreateModuleRequest {
+            name: "shop".to_owned(),
+            description: String::new(),
+            compatibility: Some(policy("BACKWARD", &[])),
+        })
+        .await
+        .unwrap();
+    let order = |version: &str, content: &str| {
+        push_request(
+            "shop",
+            version,
+            vec![file("shop/v1/order.proto", content)],
+            &[],
+        )
+    };
+    server.push(order("v1.0.0", ORDER)).await.unwrap();
+
+    // A push that breaks the policy: FAILED_PRECONDITION with every
+    // violation in the details, and nothing stored.
+    let before = server.stored_files();
+    let status = server
+        .push(order("v1.1.0", ORDER_NO_NOTE))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (
+            Code::FailedPrecondition,
+            "COMPATIBILITY_VIOLATION".to_owned()
+        )
+    );
+    let violations = error_details(&status).unwrap().compatibility_violations;
+    assert_eq!(
+        violations,
+        [CompatibilityViolation {
+            against: "v1.0.0".to_owned(),
+            direction: "BACKWARD".to_owned(),
+            rule: "FIELD_NO_DELETE".to_owned(),
+            path: "shop/v1/order.proto".to_owned(),
+            start_line: 4,
+            start_column: 1,
+            end_line: 6,
+            end_column: 2,
+            message:
+                "Previously present field \"2\" with name \"note\" on message \"Order\" was deleted."
+                    .to_owned(),
+        }]
+    );
+    assert_eq!(server.stored_files(), before);
+
+    // The same candidate checked: OK, with the violations as the answer.
+    let check = |policy: Option<CompatibilityPolicy>, against: Option<&str>| {
+        let mut client = client.clone();
+        let request = CheckCompatibilityRequest {
+            module_name: "shop".to_owned(),
+            version: "v1.1.0".to_owned(),
+            files: vec![file("shop/v1/order.proto", ORDER_NO_NOTE)],
+            dependencies: vec![],
+            policy,
+            against: against.map(str::to_owned),
+        };
+        async move {
+            client
+                .check_compatibility(request)
+                .await
+                .map(|r| r.into_inner())
+        }
+    };
+    let report = check(None, None).await.unwrap();
+    assert!(!report.compatible);
+    assert_eq!(report.mode, "BACKWARD");
+    assert_eq!(report.checked_against, ["v1.0.0"]);
+    assert_eq!(report.violations, violations);
+    let report = check(Some(policy("FORWARD", &[])), Some("v1.0.0"))
+        .await
+        .unwrap();
+    assert!(report.compatible, "{report:?}");
+    let status = check(None, Some("v9.0.0")).await.unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::NotFound, "VERSION_NOT_FOUND".to_owned())
+    );
+    assert_eq!(server.stored_files(), before);
+
+    // Diff: the exact versions and each change with its categories.
+    client
+        .set_compatibility(SetCompatibilityRequest {
+            module_name: "shop".to_owned(),
+            policy: None,
+        })
+        .await
+        .unwrap();
+    server.push(order("v1.1.0", ORDER_NO_NOTE)).await.unwrap();
+    let diff = client
+        .diff(DiffRequest {
+            module_name: "shop".to_owned(),
+            from_version: "v1.0.0".to_owned(),
+            to_version: "latest".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (diff.from_version.as_str(), diff.to_version.as_str()),
+        ("v1.0.0", "v1.1.0")
+    );
+    assert_eq!(diff.changes.len(), 1, "{diff:?}");
+    let change = &diff.changes[0];
+    assert_eq!(
+        (change.kind(), change.element(), change.name.as_str()),
+        (
+            ChangeKind::Removed,
+            ElementKind::Field,
+            "shop.v1.Order.note"
+        )
+    );
+    assert!(
+        change.breaking.iter().any(|mark| mark.category == "WIRE"),
+        "{change:?}"
+    );
+    assert!(
+        diff.summary
+            .contains("- message shop.v1.Order field note: string note = 2"),
+        "{}",
+        diff.summary
+    );
+    let status = client
+        .diff(DiffRequest {
+            module_name: "shop".to_owned(),
+            from_version: "v1.0.0".to_owned(),
+            to_version: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::InvalidArgument, "INVALID_VERSION".to_owned())
+    );
 }

@@ -51,6 +51,7 @@ fn benches(c: &mut Criterion) {
             .create_module(NewModule {
                 name: ModuleName::parse("bench").unwrap(),
                 description: String::new(),
+                compatibility: None,
             })
             .await
             .unwrap();

@@ -11,6 +11,7 @@ use spoke_cache::{
     CommandObserver, L1Cache, L2Cache, L2Error, L2Settings, L2Stats, L2Status, Lifetime, Weigh,
 };
 use spoke_domain::{Module, Page, VersionSummary};
+use tracing::Instrument as _;
 
 /// The shared cache a registry uses besides its in-process one.
 #[derive(Clone)]
@@ -56,16 +57,19 @@ pub enum CacheKind {
     Latest,
     /// The first page of a version list.
     Versions,
+    /// A version's image decoded for compatibility checks and diffs.
+    Schema,
 }
 
 impl CacheKind {
-    pub const ALL: [CacheKind; 6] = [
+    pub const ALL: [CacheKind; 7] = [
         CacheKind::Version,
         CacheKind::File,
         CacheKind::Image,
         CacheKind::Module,
         CacheKind::Latest,
         CacheKind::Versions,
+        CacheKind::Schema,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +80,7 @@ impl CacheKind {
             CacheKind::Module => "module",
             CacheKind::Latest => "latest",
             CacheKind::Versions => "versions",
+            CacheKind::Schema => "schema",
         }
     }
 }
@@ -208,11 +213,16 @@ impl Shared {
     // Redis client futures are large; boxed, they do not grow every
     // registry future that may call them (debug builds overflowed stacks).
     pub(crate) async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        Box::pin(self.l2.get(key)).await
+        let span = l2_span("get");
+        let found = Box::pin(self.l2.get(key)).instrument(span.clone()).await;
+        span.record("cache.hit", found.is_some());
+        found
     }
 
     pub(crate) async fn set(&self, key: &str, value: Vec<u8>, lifetime: Lifetime) {
-        Box::pin(self.l2.set(key, value, lifetime)).await;
+        Box::pin(self.l2.set(key, value, lifetime))
+            .instrument(l2_span("set"))
+            .await;
     }
 
     /// The in-memory copy of a mutable entry, if it is still trustworthy:
@@ -288,6 +298,18 @@ impl Shared {
     pub(crate) fn status(&self) -> L2Status {
         self.l2.status()
     }
+}
+
+/// A span for one Redis cache call: a child of the request's in traces.
+fn l2_span(operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "cache",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system.name = "redis",
+        db.operation.name = operation,
+        cache.hit = tracing::field::Empty,
+    )
 }
 
 fn forget(mutable: &L1Cache<String, Stamped>, invalidations: &AtomicU64, key: &str) {

@@ -1,8 +1,9 @@
-use spoke_domain::{Digest, DomainError, ModuleName};
+use spoke_domain::{CompatibilityMode, CompatibilityViolation, Digest, DomainError, ModuleName};
 use spoke_storage::StorageError;
 use thiserror::Error;
 
 use crate::CompileFailure;
+use spoke_schema::breaking::BreakingConfigError;
 use spoke_schema::lint::LintConfigError;
 
 #[derive(Debug, Error)]
@@ -39,6 +40,18 @@ pub enum RegistryError {
     Compile(CompileFailure),
     #[error(transparent)]
     LintConfig(#[from] LintConfigError),
+    /// A compatibility policy names rules or categories that do not exist.
+    #[error("invalid compatibility policy: {0}")]
+    CompatibilityRules(#[from] BreakingConfigError),
+    /// A push breaks the module's compatibility policy; nothing was stored.
+    #[error("{}", incompatible_summary(module, version, *mode, violations))]
+    Incompatible {
+        module: ModuleName,
+        version: String,
+        mode: CompatibilityMode,
+        /// Every violation, by version checked against, then direction.
+        violations: Vec<CompatibilityViolation>,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// A fault of the server, not of the request (e.g. a crashed task).
@@ -61,6 +74,41 @@ fn compile_summary(failure: &CompileFailure) -> String {
     }
 }
 
+/// The first violation and how many more there are: the full list travels
+/// as the error's details.
+fn incompatible_summary(
+    module: &ModuleName,
+    version: &str,
+    mode: CompatibilityMode,
+    violations: &[CompatibilityViolation],
+) -> String {
+    let mut summary = format!(
+        "version {version} of module {module} breaks the module's {mode} compatibility policy"
+    );
+    if let Some(first) = violations.first() {
+        let location = if first.path.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{}:{}:{}: ",
+                first.path, first.start_line, first.start_column
+            )
+        };
+        summary.push_str(&format!(
+            ": {location}{} ({}, {} check against {})",
+            first.message, first.rule, first.direction, first.against
+        ));
+        let more = violations.len() - 1;
+        if more > 0 {
+            summary.push_str(&format!(
+                " and {more} more violation{}",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
+    }
+    summary
+}
+
 /// How a front-end should classify an error; REST and gRPC map these to
 /// their own status codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +118,9 @@ pub enum ErrorKind {
     NotFound,
     AlreadyExists,
     Conflict,
+    /// The request breaks a compatibility policy: REST's 409, gRPC's
+    /// FAILED_PRECONDITION (a retry cannot succeed, the schema must change).
+    Incompatible,
     Unprocessable,
     Unavailable,
     Internal,
@@ -79,14 +130,16 @@ impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Invalid(e) if e.is_too_large() => ErrorKind::TooLarge,
-            Self::Invalid(_) | Self::InvalidDependencies(_) | Self::LintConfig(_) => {
-                ErrorKind::InvalidArgument
-            }
+            Self::Invalid(_)
+            | Self::InvalidDependencies(_)
+            | Self::LintConfig(_)
+            | Self::CompatibilityRules(_) => ErrorKind::InvalidArgument,
             Self::ModuleNotFound(_) | Self::VersionNotFound { .. } | Self::FileNotFound { .. } => {
                 ErrorKind::NotFound
             }
             Self::ModuleExists(_) => ErrorKind::AlreadyExists,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
+            Self::Incompatible { .. } => ErrorKind::Incompatible,
             Self::UnresolvedDependency { .. } | Self::Compile(_) => ErrorKind::Unprocessable,
             Self::Internal(_) => ErrorKind::Internal,
             Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
@@ -108,6 +161,9 @@ impl RegistryError {
                 DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
                 DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
                 DomainError::InvalidSymbolKind(_) => "INVALID_SYMBOL_KIND",
+                DomainError::InvalidCompatibilityMode(_) => "INVALID_COMPATIBILITY_MODE",
+                DomainError::InvalidCheckDirection(_) => "INVALID_CHECK_DIRECTION",
+                DomainError::InvalidCompatibilityPolicy { .. } => "INVALID_COMPATIBILITY_POLICY",
                 DomainError::InvalidCursor => "INVALID_CURSOR",
                 DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
                 DomainError::NoFiles => "NO_FILES",
@@ -132,6 +188,8 @@ impl RegistryError {
             Self::Storage(StorageError::Corrupt(_)) => "STORAGE_CORRUPT",
             Self::Compile(_) => "COMPILE_FAILED",
             Self::LintConfig(_) => "INVALID_LINT_CONFIG",
+            Self::CompatibilityRules(_) => "INVALID_COMPATIBILITY_POLICY",
+            Self::Incompatible { .. } => "COMPATIBILITY_VIOLATION",
             Self::Internal(_) => "INTERNAL",
         }
     }

@@ -6,6 +6,7 @@
 
 mod cache;
 mod closure;
+mod compatibility;
 mod error;
 mod schema;
 mod wire;
@@ -17,15 +18,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use spoke_cache::{L1Cache, L2Error, L2Status, Lifetime, Weigh, codec};
 use spoke_domain::{
-    DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits, Module, ModuleName,
-    NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId, VersionManifest,
-    VersionSelector, VersionSummary, validate_files, version_digest,
+    CompatibilityPolicy, DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits,
+    Module, ModuleName, NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId,
+    VersionManifest, VersionSelector, VersionSummary, validate_files, version_digest,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
 pub use cache::{CacheKind, CacheLevel, CacheStats, L2Options, LookupCount};
 use cache::{Lookups, Mutable, Shared, keys};
 pub use closure::Closure;
+pub use compatibility::{
+    CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, validate_compatibility_policy,
+};
 pub use error::{ErrorKind, RegistryError};
 pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
@@ -33,13 +37,19 @@ pub use schema::{CompileFailure, Image, Validated};
 pub use spoke_schema;
 
 /// How a registry is set up.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RegistryOptions {
     pub limits: Limits,
     /// Bytes of immutable data (version manifests, file contents) kept in
     /// memory; 0 turns the cache off. With a shared cache, mutable entries
     /// get an eighth of this on top.
     pub cache_bytes: u64,
+    /// The policy of modules without one of their own. `NONE` by default:
+    /// a registry that starts rejecting pushes its operator never asked it
+    /// to check would break existing workflows (and Confluent's default
+    /// `BACKWARD` fits data schemas better than API definitions, where a
+    /// deleted RPC can be intended). Operators opt in, e.g. `BACKWARD:FILE`.
+    pub default_compatibility: CompatibilityPolicy,
 }
 
 impl Default for RegistryOptions {
@@ -47,6 +57,7 @@ impl Default for RegistryOptions {
         Self {
             limits: Limits::default(),
             cache_bytes: 64 * 1024 * 1024,
+            default_compatibility: CompatibilityPolicy::default(),
         }
     }
 }
@@ -94,12 +105,19 @@ enum CacheKey {
     Blob(Digest),
     /// The image of a version stored before pushes were compiled.
     Image(ModuleName, VersionId),
+    /// A version's image, decoded.
+    Schema(ModuleName, VersionId),
 }
 
 #[derive(Clone)]
 enum Cached {
     Version(Arc<VersionManifest>),
     Blob(Bytes),
+    Schema {
+        compiled: Arc<spoke_schema::Compiled>,
+        /// Estimated when decoded: the pool does not report its size.
+        weight: u64,
+    },
 }
 
 impl Weigh for Cached {
@@ -114,6 +132,7 @@ impl Weigh for Cached {
                     .sum::<u64>()
             }
             Cached::Blob(b) => 64 + b.len() as u64,
+            Cached::Schema { weight, .. } => *weight,
         }
     }
 }
@@ -122,6 +141,7 @@ pub struct Registry {
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
+    default_compatibility: CompatibilityPolicy,
     immutable: L1Cache<CacheKey, Cached>,
     /// The Redis (L2) cache, when configured.
     shared: Option<Shared>,
@@ -138,6 +158,7 @@ impl Registry {
             meta,
             blobs,
             limits: options.limits,
+            default_compatibility: options.default_compatibility,
             immutable: L1Cache::new(options.cache_bytes),
             shared: None,
             lookups: Lookups::default(),
@@ -153,9 +174,10 @@ impl Registry {
         options: RegistryOptions,
         l2: L2Options,
     ) -> Result<Self, L2Error> {
-        let mut registry = Self::new(meta, blobs, options);
         // Mutable entries are few and small: a slice of the L1 budget.
-        registry.shared = Some(Shared::connect(l2, options.cache_bytes / 8)?);
+        let mutable_bytes = options.cache_bytes / 8;
+        let mut registry = Self::new(meta, blobs, options);
+        registry.shared = Some(Shared::connect(l2, mutable_bytes)?);
         Ok(registry)
     }
 
@@ -268,8 +290,16 @@ impl Registry {
         &self.limits
     }
 
+    /// Creates a module, with its own compatibility policy when it has one
+    /// (rejected when it names unknown rules).
     pub async fn create_module(&self, module: NewModule) -> Result<Module, RegistryError> {
-        let module = self.new_module(module.name, module.description)?;
+        if let Some(policy) = &module.compatibility {
+            validate_compatibility_policy(policy)?;
+        }
+        let module = NewModule {
+            compatibility: module.compatibility,
+            ..self.new_module(module.name, module.description)?
+        };
         let created = self
             .meta
             .create_module(&module, Timestamp::now())
@@ -295,7 +325,11 @@ impl Registry {
             }
             .into());
         }
-        Ok(NewModule { name, description })
+        Ok(NewModule {
+            name,
+            description,
+            compatibility: None,
+        })
     }
 
     pub async fn get_module(&self, name: &ModuleName) -> Result<Module, RegistryError> {
@@ -354,14 +388,18 @@ impl Registry {
 
     /// Pushes a version. The stages, in order: structural checks, dependency
     /// pinning, the immutability check, compilation against the dependency
-    /// closure (image and symbols), then the module (when asked to create
-    /// it), blobs and finally the manifest with its symbols and reverse
-    /// edges in one atomic insert. Nothing is written before every check has
-    /// passed.
+    /// closure (image and symbols), the module's compatibility policy, then
+    /// the module (when asked to create it), blobs and finally the manifest
+    /// with its symbols and reverse edges in one atomic insert. Nothing is
+    /// written before every check has passed.
     pub async fn push(&self, request: PushRequest) -> Result<PushOutcome, RegistryError> {
         validate_files(&request.files, &self.limits)?;
-        let module_exists = self.meta.get_module(&request.module).await?.is_some();
-        let create_module = match (module_exists, request.create_module) {
+        let module = self.meta.get_module(&request.module).await?;
+        // A module this push creates has no versions to be checked against.
+        let policy = module
+            .as_ref()
+            .map(|m| self.effective(m.compatibility.clone()).policy);
+        let create_module = match (module.is_some(), request.create_module) {
             (true, _) => None,
             (false, Some(description)) => {
                 Some(self.new_module(request.module.clone(), description)?)
@@ -410,27 +448,27 @@ impl Registry {
         let artifacts = self
             .build_artifacts(&request.files, &manifest.dependencies)
             .await?;
+        if let Some(policy) = &policy {
+            self.enforce_compatibility(&manifest, &artifacts.compiled, policy)
+                .await?;
+        }
         let image_digest = Digest::of(&artifacts.image);
         manifest.image = Some(image_digest);
-        // Independent writes, overlapped: the module (when this push creates
-        // it) and the blobs both have to exist before the manifest.
-        let create = async {
-            if let Some(module) = &create_module {
-                match self.meta.create_module(module, Timestamp::now()).await {
-                    // Another push created it meanwhile: just as good.
-                    Ok(_) | Err(StorageError::ModuleExists(_)) => {}
-                    Err(other) => return Err(other.into()),
-                }
-            }
-            Ok::<(), RegistryError>(())
-        };
+        // Content first: when the blob store is down the push fails before
+        // any metadata (not even a module it would create) is written.
         let mut blobs: Vec<(Digest, Bytes)> = files
             .iter()
             .map(|(entry, content)| (entry.digest, content.clone()))
             .collect();
         blobs.push((image_digest, artifacts.image));
-        let blobs = async { Ok(self.blobs.put_many(blobs).await?) };
-        futures::future::try_join(create, blobs).await?;
+        self.blobs.put_many(blobs).await?;
+        if let Some(module) = &create_module {
+            match self.meta.create_module(module, Timestamp::now()).await {
+                // Another push created it meanwhile: just as good.
+                Ok(_) | Err(StorageError::ModuleExists(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
         match self
             .meta
             .insert_version(&manifest, &artifacts.symbols)

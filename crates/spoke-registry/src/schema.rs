@@ -31,10 +31,12 @@ pub struct CompileFailure {
     pub suggestions: BTreeMap<String, Vec<ModuleName>>,
 }
 
-/// What a push stores besides its files: the image and the symbols.
+/// What a push stores besides its files (the image and the symbols), and
+/// the compiled schema its compatibility is checked on.
 pub(crate) struct Artifacts {
     pub image: Bytes,
     pub symbols: Vec<Symbol>,
+    pub compiled: Arc<Compiled>,
 }
 
 /// The outcome of a stateless check that compiled.
@@ -64,6 +66,7 @@ impl Registry {
         self.compile_blocking(files.to_vec(), pins, |compiled| Artifacts {
             image: Bytes::from(compiled.image()),
             symbols: extract_symbols(&compiled),
+            compiled: Arc::new(compiled),
         })
         .await
     }
@@ -117,9 +120,9 @@ impl Registry {
             files,
             dependencies: self.closure_files(&members).await?,
         };
-        let outcome = tokio::task::spawn_blocking(move || compile(&request).map(then))
-            .await
-            .map_err(|e| RegistryError::Internal(format!("the compiler task failed: {e}")))?;
+        let outcome = self
+            .on_blocking_pool("the compiler", move || compile(&request).map(then))
+            .await?;
         match outcome {
             Ok(value) => Ok(value),
             Err(mut diagnostics) => {
@@ -238,6 +241,20 @@ impl Registry {
                 version: manifest.version.to_string(),
             })?;
         Ok((manifest, symbols))
+    }
+}
+
+impl Registry {
+    /// Runs CPU work (compiling, decoding images, checking compatibility)
+    /// off the async runtime.
+    pub(crate) async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        what: &str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, RegistryError> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| RegistryError::Internal(format!("{what} task failed: {e}")))
     }
 }
 

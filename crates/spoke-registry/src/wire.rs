@@ -5,12 +5,12 @@
 
 use spoke_cache::codec;
 use spoke_domain::{
-    Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName, Page, SourceInfo,
-    Timestamp, VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName,
+    Page, RuleSelection, SourceInfo, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 
 /// Bumped whenever the layout below changes; old entries then read as misses.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 pub(crate) fn encode_manifest(m: &VersionManifest) -> Vec<u8> {
     let mut w = Writer::new();
@@ -87,6 +87,21 @@ pub(crate) fn encode_module(m: &Module) -> Vec<u8> {
     w.time(m.created_at);
     w.time(m.updated_at);
     w.opt_str(m.latest_version.as_ref().map(VersionId::as_str));
+    match &m.compatibility {
+        Some(policy) => {
+            w.0.push(1);
+            w.str(policy.mode.as_str());
+            for list in [
+                &policy.rules.uses,
+                &policy.rules.except,
+                &policy.rules.ignore,
+            ] {
+                w.strs(list);
+            }
+            w.0.push(u8::from(policy.rules.ignore_unstable_packages));
+        }
+        None => w.0.push(0),
+    }
     w.finish()
 }
 
@@ -101,6 +116,19 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
         latest_version: match r.opt_str()? {
             Some(v) => Some(VersionId::parse(&v).ok()?),
             None => None,
+        },
+        compatibility: match r.take::<1>()? {
+            [0] => None,
+            [1] => Some(CompatibilityPolicy {
+                mode: r.str()?.parse().ok()?,
+                rules: RuleSelection {
+                    uses: r.strs()?,
+                    except: r.strs()?,
+                    ignore: r.strs()?,
+                    ignore_unstable_packages: r.bool()?,
+                },
+            }),
+            _ => return None,
         },
     };
     r.end().then_some(module)
@@ -158,6 +186,13 @@ impl Writer {
     fn str(&mut self, s: &str) {
         self.count(s.len());
         self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn strs(&mut self, list: &[String]) {
+        self.count(list.len());
+        for s in list {
+            self.str(s);
+        }
     }
 
     fn opt_str(&mut self, s: Option<&str>) {
@@ -228,6 +263,20 @@ impl<'a> Reader<'a> {
         std::str::from_utf8(s).ok()
     }
 
+    fn strs(&mut self) -> Option<Vec<String>> {
+        (0..self.count()?)
+            .map(|_| self.str().map(str::to_owned))
+            .collect()
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        match self.take::<1>()? {
+            [0] => Some(false),
+            [1] => Some(true),
+            _ => None,
+        }
+    }
+
     fn opt_str(&mut self) -> Option<Option<String>> {
         match self.take::<1>()? {
             [0] => Some(None),
@@ -268,6 +317,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spoke_domain::CompatibilityMode;
 
     fn manifest() -> VersionManifest {
         let digest = Digest::of(b"a");
@@ -304,8 +354,22 @@ mod tests {
             created_at: m.created_at,
             updated_at: m.created_at,
             latest_version: Some(m.version.clone()),
+            compatibility: Some(CompatibilityPolicy {
+                mode: CompatibilityMode::FullTransitive,
+                rules: RuleSelection {
+                    uses: vec!["WIRE_JSON".into(), "FIELD_NO_DELETE".into()],
+                    except: vec![],
+                    ignore: vec!["legacy".into()],
+                    ignore_unstable_packages: true,
+                },
+            }),
         };
-        assert_eq!(decode_module(&encode_module(&module)), Some(module));
+        assert_eq!(decode_module(&encode_module(&module)), Some(module.clone()));
+        let unset = Module {
+            compatibility: None,
+            ..module
+        };
+        assert_eq!(decode_module(&encode_module(&unset)), Some(unset));
         let page = Page {
             items: vec![m.summary()],
             next_cursor: Some(Cursor::after_version(&m.summary())),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use redis::{Redis, eventually};
 use spoke_cache::L2Settings;
-use spoke_domain::{NewModule, PageRequest, VersionSelector};
+use spoke_domain::{CompatibilityPolicy, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{CacheKind, CacheLevel, L2Options, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
 use support::{name, push};
@@ -211,6 +211,7 @@ async fn reads_never_fail_while_redis_dies_and_returns() {
         .create_module(NewModule {
             name: name("other"),
             description: "d".into(),
+            compatibility: None,
         })
         .await
         .unwrap();
@@ -269,4 +270,47 @@ async fn reads_never_fail_while_redis_dies_and_returns() {
     }
     let l2 = registry.cache_stats().l2.unwrap();
     assert!(l2.errors + l2.short_circuited > 0, "{l2:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_set_through_one_instance_applies_in_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(dir.path()).unwrap());
+    let (a, b) = (
+        shared(&store, &redis, Duration::from_secs(600)),
+        shared(&store, &redis, Duration::from_secs(600)),
+    );
+    live(&a).await;
+    live(&b).await;
+    push_version(&a, "v1.0.0").await;
+    // `b` holds the module (no policy of its own) in memory, once the
+    // push's invalidation has reached it.
+    eventually(Duration::from_secs(1), || async {
+        assert!(b.compatibility(&name("common")).await.unwrap().inherited);
+        hits(&b, CacheLevel::L1, CacheKind::Module) >= 1
+    })
+    .await;
+
+    let backward: CompatibilityPolicy = "BACKWARD:FILE".parse().unwrap();
+    a.set_compatibility(&name("common"), Some(backward.clone()))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(1), || async {
+        b.compatibility(&name("common")).await.unwrap().policy == backward
+    })
+    .await;
+    // And `b` enforces it: deleting the message breaks BACKWARD.
+    let mut breaking = push(
+        "common",
+        "v2.0.0",
+        &[(
+            "common/common.proto",
+            "syntax = \"proto3\";\npackage common;\n",
+        )],
+        &[],
+    );
+    breaking.create_module = Some(String::new());
+    let error = b.push(breaking).await.unwrap_err();
+    assert_eq!(error.code(), "COMPATIBILITY_VIOLATION", "{error}");
 }

@@ -12,6 +12,7 @@ async fn create(registry: &Registry, module: &str) {
         .create_module(NewModule {
             name: name(module),
             description: String::new(),
+            compatibility: None,
         })
         .await
         .unwrap();
@@ -208,6 +209,7 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
         .create_module(NewModule {
             name: name("described"),
             description: "x".repeat(11),
+            compatibility: None,
         })
         .await
         .unwrap_err();
@@ -251,6 +253,7 @@ async fn missing_things_are_not_found() {
         .create_module(NewModule {
             name: common.clone(),
             description: String::new(),
+            compatibility: None,
         })
         .await
         .unwrap_err();

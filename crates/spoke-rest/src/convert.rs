@@ -3,12 +3,14 @@
 //! client answers with exactly what this front-end answers.
 
 use spoke_domain::{
-    DependencyRef, Module, ModuleName, ProtoFile, SourceInfo, VersionId, VersionManifest,
-    VersionSelector, VersionSummary,
+    CompatibilityPolicy, CompatibilityViolation, DependencyRef, Module, ModuleName, ProtoFile,
+    RuleSelection, SourceInfo, VersionId, VersionManifest, VersionSelector, VersionSummary,
 };
+use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind, SchemaDiff};
 use spoke_registry::spoke_schema::{ImageFile, Provider};
 use spoke_registry::{
-    CompileFailure, PushRequest, Registry, RegistryError, Validated, VersionFile,
+    CompatibilityCheck, CompatibilityReport, CompileFailure, EffectiveCompatibility, PushRequest,
+    Registry, RegistryError, Validated, VersionFile,
 };
 
 use crate::ApiError;
@@ -21,6 +23,20 @@ pub fn module_body(module: &Module) -> wire::ModuleBody {
         created_at: module.created_at.to_rfc3339(),
         updated_at: module.updated_at.to_rfc3339(),
         latest_version: module.latest_version.as_ref().map(ToString::to_string),
+        compatibility: module.compatibility.as_ref().map(compatibility_policy_body),
+    }
+}
+
+/// A module's own policy, as `POST /modules` and `PUT …/compatibility`
+/// take it.
+pub fn compatibility_policy_body(policy: &CompatibilityPolicy) -> wire::CompatibilityPolicyBody {
+    let rules = &policy.rules;
+    wire::CompatibilityPolicyBody {
+        mode: Some(policy.mode.as_str().to_owned()),
+        uses: rules.uses.clone(),
+        except: rules.except.clone(),
+        ignore: rules.ignore.clone(),
+        ignore_unstable_packages: rules.ignore_unstable_packages,
     }
 }
 
@@ -276,4 +292,219 @@ pub async fn symbols(
             })
             .collect(),
     })
+}
+
+/// Violations in the wire shape: the answer of a compatibility check, and
+/// the `details.violations` of a push rejected with
+/// `COMPATIBILITY_VIOLATION`.
+pub fn compatibility_violation_bodies(
+    violations: &[CompatibilityViolation],
+) -> Vec<wire::CompatibilityViolationBody> {
+    violations
+        .iter()
+        .map(|v| wire::CompatibilityViolationBody {
+            against: v.against.to_string(),
+            direction: v.direction.as_str().to_owned(),
+            rule: v.rule.clone(),
+            path: v.path.clone(),
+            start_line: v.start_line,
+            start_column: v.start_column,
+            end_line: v.end_line,
+            end_column: v.end_column,
+            message: v.message.clone(),
+        })
+        .collect()
+}
+
+pub fn compatibility_body(effective: &EffectiveCompatibility) -> wire::CompatibilityBody {
+    let rules = &effective.policy.rules;
+    wire::CompatibilityBody {
+        mode: effective.policy.mode.as_str().to_owned(),
+        uses: rules.uses.clone(),
+        except: rules.except.clone(),
+        ignore: rules.ignore.clone(),
+        ignore_unstable_packages: rules.ignore_unstable_packages,
+        inherited: effective.inherited,
+    }
+}
+
+/// The policy a body sets, or `None` for one that clears the module's own
+/// policy (a `null` mode and no rules). Rule IDs are the registry's to
+/// check.
+pub fn compatibility_policy(
+    body: wire::CompatibilityPolicyBody,
+) -> Result<Option<CompatibilityPolicy>, ApiError> {
+    if body.rules_without_mode() {
+        return Err(rules_need_a_mode());
+    }
+    let Some(mode) = body.mode else {
+        return Ok(None);
+    };
+    Ok(Some(CompatibilityPolicy {
+        mode: mode.parse()?,
+        rules: RuleSelection {
+            uses: body.uses,
+            except: body.except,
+            ignore: body.ignore,
+            ignore_unstable_packages: body.ignore_unstable_packages,
+        },
+    }))
+}
+
+/// The 400 of [`wire::RULES_NEED_A_MODE`]; the client answers it too,
+/// before sending, on every transport.
+pub fn rules_need_a_mode() -> ApiError {
+    ApiError::bad_request("INVALID_COMPATIBILITY_POLICY", wire::RULES_NEED_A_MODE)
+}
+
+/// A check request as the registry takes it. With `mode` the request's own
+/// `use`/`except` (default `FILE`) replace the module's policy; without it
+/// the module's policy applies, and rules alone are refused rather than
+/// silently ignored.
+pub fn compatibility_check(
+    module: ModuleName,
+    body: wire::CompatibilityCheckRequest,
+) -> Result<CompatibilityCheck, ApiError> {
+    if body.rules_without_mode() {
+        return Err(rules_need_a_mode());
+    }
+    let policy = match body.mode {
+        Some(mode) => Some(CompatibilityPolicy {
+            mode: mode.parse()?,
+            rules: RuleSelection {
+                uses: body.uses,
+                except: body.except,
+                ..RuleSelection::default()
+            },
+        }),
+        None => None,
+    };
+    let against = body.against.as_deref().map(VersionId::parse).transpose()?;
+    let push = push_request(
+        module,
+        wire::PushRequest {
+            module_name: body.module_name,
+            version: body.version,
+            files: body.files,
+            dependencies: body.dependencies,
+            source_info: body.source_info,
+            create_module: false,
+            description: None,
+        },
+    )?;
+    Ok(CompatibilityCheck {
+        push,
+        policy,
+        against,
+    })
+}
+
+pub fn compatibility_report_body(report: &CompatibilityReport) -> wire::CompatibilityReportBody {
+    wire::CompatibilityReportBody {
+        compatible: report.compatible,
+        mode: report.policy.mode.as_str().to_owned(),
+        checked_against: report
+            .checked_against
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        violations: compatibility_violation_bodies(&report.violations),
+    }
+}
+
+/// A diff between two exact versions of a module.
+pub struct Diffed {
+    pub module: ModuleName,
+    pub from: VersionId,
+    pub to: VersionId,
+    pub diff: SchemaDiff,
+}
+
+impl Diffed {
+    pub fn body(&self) -> wire::DiffBody {
+        wire::DiffBody {
+            module_name: self.module.to_string(),
+            from: self.from.to_string(),
+            to: self.to.to_string(),
+            changes: self.diff.changes.iter().map(change_body).collect(),
+        }
+    }
+}
+
+/// `…/diff`: `from` and `to` (exact or `latest`) are resolved first, so
+/// the answer names the exact versions compared.
+pub async fn diff(
+    registry: &Registry,
+    module: &ModuleName,
+    from: &str,
+    to: &str,
+) -> Result<Diffed, ApiError> {
+    let from = registry
+        .get_version(module, &VersionSelector::parse(from)?)
+        .await?
+        .version
+        .clone();
+    let to = registry
+        .get_version(module, &VersionSelector::parse(to)?)
+        .await?
+        .version
+        .clone();
+    let diff = registry
+        .diff(
+            module,
+            &VersionSelector::Exact(from.clone()),
+            &VersionSelector::Exact(to.clone()),
+        )
+        .await?;
+    Ok(Diffed {
+        module: module.clone(),
+        from,
+        to,
+        diff,
+    })
+}
+
+fn change_body(change: &Change) -> wire::ChangeBody {
+    wire::ChangeBody {
+        kind: change_kind_name(change.kind).to_owned(),
+        element: element_kind_name(change.element).to_owned(),
+        name: change.name.clone(),
+        path: change.path.clone(),
+        line: change.line,
+        before: change.before.clone(),
+        after: change.after.clone(),
+        breaking: change
+            .breaking
+            .iter()
+            .map(|mark| wire::BreakingMarkBody {
+                category: mark.category.clone(),
+                rule: mark.rule.clone(),
+                message: mark.message.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn change_kind_name(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Added => "added",
+        ChangeKind::Removed => "removed",
+        ChangeKind::Changed => "changed",
+    }
+}
+
+fn element_kind_name(element: ElementKind) -> &'static str {
+    match element {
+        ElementKind::File => "file",
+        ElementKind::Package => "package",
+        ElementKind::Message => "message",
+        ElementKind::Field => "field",
+        ElementKind::Oneof => "oneof",
+        ElementKind::Enum => "enum",
+        ElementKind::EnumValue => "enum_value",
+        ElementKind::Service => "service",
+        ElementKind::Rpc => "rpc",
+        ElementKind::Extension => "extension",
+        ElementKind::Option => "option",
+    }
 }

@@ -39,7 +39,9 @@ impl From<RegistryError> for ApiError {
             ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
             ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Incompatible => {
+                StatusCode::CONFLICT
+            }
             ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,6 +56,9 @@ impl From<RegistryError> for ApiError {
             })),
             RegistryError::Compile(failure) => Some(serde_json::json!({
                 "diagnostics": convert::diagnostic_bodies(failure),
+            })),
+            RegistryError::Incompatible { violations, .. } => Some(serde_json::json!({
+                "violations": convert::compatibility_violation_bodies(violations),
             })),
             _ => None,
         };

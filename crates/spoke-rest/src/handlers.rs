@@ -12,7 +12,7 @@ use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{PushOutcome, Registry};
 
 use crate::extract::JsonBody;
-use crate::{ApiError, OPENAPI_JSON, checks, convert, views, wire};
+use crate::{ApiError, OPENAPI_JSON, checks, compatibility, convert, views, wire};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,14 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
         .route("/modules/{name}", get(get_module))
+        .route(
+            "/modules/{name}/compatibility",
+            get(compatibility::get)
+                .put(compatibility::set)
+                .delete(compatibility::clear)
+                .post(compatibility::check),
+        )
+        .route("/modules/{name}/diff", get(compatibility::diff))
         .route(
             "/modules/{name}/versions",
             get(list_versions).post(push_version),
@@ -117,6 +125,10 @@ async fn create_module(
         .create_module(NewModule {
             name: module_name(&body.name)?,
             description: body.description,
+            compatibility: match body.compatibility {
+                Some(policy) => convert::compatibility_policy(policy)?,
+                None => None,
+            },
         })
         .await?;
     let location = format!("/modules/{}", module.name);

@@ -11,6 +11,8 @@ pub mod wire;
 #[cfg(feature = "server")]
 mod checks;
 #[cfg(feature = "server")]
+mod compatibility;
+#[cfg(feature = "server")]
 pub mod convert;
 #[cfg(feature = "server")]
 mod error;

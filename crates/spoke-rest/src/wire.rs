@@ -12,6 +12,10 @@ pub struct CreateModuleRequest {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// The module's compatibility policy; absent (or a `null` mode) means
+    /// the server's default applies. A Spoke extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility: Option<CompatibilityPolicyBody>,
 }
 
 /// A module.
@@ -24,6 +28,11 @@ pub struct ModuleBody {
     pub updated_at: String,
     /// `null` until the module has a version.
     pub latest_version: Option<String>,
+    /// The module's own compatibility policy; absent when the server's
+    /// default applies (`GET /modules/{name}/compatibility` shows the policy
+    /// in force). A Spoke extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatibility: Option<CompatibilityPolicyBody>,
 }
 
 /// `GET /modules`
@@ -315,4 +324,171 @@ pub struct SymbolsBody {
     pub module_name: String,
     pub version: String,
     pub symbols: Vec<SymbolBody>,
+}
+
+/// A compatibility policy: a mode and the buf breaking rules it checks
+/// with. The body of `PUT /modules/{name}/compatibility`; a `null` (or
+/// absent) mode clears the module's own policy, so the server's default
+/// applies again, and then no rule field may be set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatibilityPolicyBody {
+    /// `NONE`, `BACKWARD`, `FORWARD`, `FULL`, `BACKWARD_TRANSITIVE`,
+    /// `FORWARD_TRANSITIVE` or `FULL_TRANSITIVE`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// buf rule or category IDs; empty means `FILE`.
+    #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+    /// Files or directories no rule reports on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_unstable_packages: bool,
+}
+
+/// Why a policy body or check request that names rules without a mode is
+/// refused (400 `INVALID_COMPATIBILITY_POLICY`): rules alone would be
+/// silently ignored.
+pub const RULES_NEED_A_MODE: &str = "rules need a mode: send a mode with them, or leave all of them out (a `null` mode clears a module's policy; in a check it means the module's policy)";
+
+impl CompatibilityPolicyBody {
+    /// Rules without a mode: refused with [`RULES_NEED_A_MODE`].
+    pub fn rules_without_mode(&self) -> bool {
+        self.mode.is_none()
+            && (!self.uses.is_empty()
+                || !self.except.is_empty()
+                || !self.ignore.is_empty()
+                || self.ignore_unstable_packages)
+    }
+}
+
+/// `GET /modules/{name}/compatibility`: the policy in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompatibilityBody {
+    pub mode: String,
+    /// buf rule or category IDs; empty means `FILE`.
+    #[serde(rename = "use")]
+    pub uses: Vec<String>,
+    pub except: Vec<String>,
+    pub ignore: Vec<String>,
+    pub ignore_unstable_packages: bool,
+    /// True when the module has no policy of its own and the server's
+    /// default applies.
+    pub inherited: bool,
+}
+
+/// `POST /modules/{name}/compatibility`: a candidate version, as a push
+/// would send it, checked without storing anything. Without `mode` (and
+/// rules) the module's policy applies; with `against` only that version is
+/// checked, in the mode's directions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompatibilityCheckRequest {
+    /// Optional; when present it must equal the module in the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_name: Option<String>,
+    /// The candidate's version: it decides which versions are "earlier".
+    pub version: String,
+    pub files: Vec<FileBody>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    /// Accepted (a push body can be sent as is) and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_info: Option<SourceInfoBody>,
+    /// A mode to check with instead of the module's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Rule or category IDs instead of the policy's.
+    #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<String>,
+    /// Added to the policy's `except`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+    /// Check against this existing version only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<String>,
+}
+
+impl CompatibilityCheckRequest {
+    /// Rules without a mode: refused with [`RULES_NEED_A_MODE`].
+    pub fn rules_without_mode(&self) -> bool {
+        self.mode.is_none() && (!self.uses.is_empty() || !self.except.is_empty())
+    }
+}
+
+/// One breaking change found by a compatibility check, located as buf
+/// locates it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompatibilityViolationBody {
+    /// The existing version the candidate was checked against.
+    pub against: String,
+    /// `BACKWARD` (the candidate checked against `against`) or `FORWARD`
+    /// (`against` checked against the candidate).
+    pub direction: String,
+    /// buf's rule ID, e.g. `FIELD_NO_DELETE`.
+    pub rule: String,
+    pub path: String,
+    pub start_line: u32,
+    pub start_column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    pub message: String,
+}
+
+/// The answer to a compatibility check: 200 whether or not it is
+/// compatible.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompatibilityReportBody {
+    pub compatible: bool,
+    /// The mode checked with.
+    pub mode: String,
+    /// The existing versions checked against, nearest first.
+    pub checked_against: Vec<String>,
+    pub violations: Vec<CompatibilityViolationBody>,
+}
+
+/// `GET /modules/{name}/diff?from=V1&to=V2`: what changed from one version
+/// to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffBody {
+    pub module_name: String,
+    /// The exact versions compared (`latest` resolved).
+    pub from: String,
+    pub to: String,
+    /// By file path, then element name, then kind.
+    pub changes: Vec<ChangeBody>,
+}
+
+/// One change of a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeBody {
+    /// `added`, `removed` or `changed`.
+    pub kind: String,
+    /// `file`, `package`, `message`, `field`, `oneof`, `enum`,
+    /// `enum_value`, `service`, `rpc`, `extension` or `option`.
+    pub element: String,
+    /// The element's full name (the path for a file;
+    /// `<element>#<option>` for an option).
+    pub name: String,
+    /// The file: the new version's, or the old one's for a removal.
+    pub path: String,
+    /// 1-based, when known.
+    pub line: Option<u32>,
+    /// What it was and what it is, for humans (`int32 id = 1`).
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The breaking categories this change breaks under, with the rule;
+    /// empty when it breaks nothing.
+    pub breaking: Vec<BreakingMarkBody>,
+}
+
+/// A buf category under which a change breaks, and the rule that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakingMarkBody {
+    pub category: String,
+    pub rule: String,
+    pub message: String,
 }

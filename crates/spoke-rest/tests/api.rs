@@ -29,6 +29,7 @@ impl Server {
                     ..Limits::default()
                 },
                 cache_bytes: 1 << 20,
+                ..RegistryOptions::default()
             },
         ));
         let app = router(
@@ -523,6 +524,8 @@ async fn openapi_document_is_served() {
         "/modules/{name}/versions/{version}/graph",
         "/modules/{name}/versions/{version}/image",
         "/modules/{name}/versions/{version}/symbols",
+        "/modules/{name}/compatibility",
+        "/modules/{name}/diff",
         "/api/v1/validate",
         "/api/v1/lint",
     ] {
@@ -908,4 +911,386 @@ async fn lint_reports_buf_violations_without_storing() {
         assert_eq!(body["code"], code, "{body}");
     }
     assert_eq!(server.stored_files(), before);
+}
+
+impl Server {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+}
+
+const ORDER: &str = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n  string note = 2;\n}\n";
+/// ORDER without `note`: breaks every category.
+const ORDER_NO_NOTE: &str =
+    "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n}\n";
+/// ORDER with `note` renamed: breaks FILE, not WIRE.
+const ORDER_RENAMED: &str = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n  string remark = 2;\n}\n";
+
+fn order_push(version: &str, content: &str) -> Value {
+    json!({
+        "version": version,
+        "files": [{"path": "shop/v1/order.proto", "content": content}],
+    })
+}
+
+#[tokio::test]
+async fn compatibility_policies_are_set_shown_and_cleared() {
+    let server = Server::start().await;
+    let (status, body) = server
+        .post(
+            "/modules",
+            json!({"name": "shop", "compatibility": {"mode": "BACKWARD", "use": ["FILE"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // The module shows its own policy; modules without one show none.
+    assert_eq!(
+        body["compatibility"],
+        json!({"mode": "BACKWARD", "use": ["FILE"]})
+    );
+    let (status, body) = server.get("/modules/shop/compatibility").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"mode": "BACKWARD", "use": ["FILE"], "except": [], "ignore": [],
+               "ignore_unstable_packages": false, "inherited": false})
+    );
+
+    let put = |body: Value| server.send(reqwest::Method::PUT, "/modules/shop/compatibility", body);
+    let (status, body) = put(json!({"mode": "FULL_TRANSITIVE", "use": ["WIRE"], "except": ["FIELD_SAME_DEFAULT"], "ignore": ["shop/v1/legacy.proto"], "ignore_unstable_packages": true})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"mode": "FULL_TRANSITIVE", "use": ["WIRE"], "except": ["FIELD_SAME_DEFAULT"],
+               "ignore": ["shop/v1/legacy.proto"], "ignore_unstable_packages": true, "inherited": false})
+    );
+    assert_eq!(server.get("/modules/shop/compatibility").await.1, body);
+
+    // A null mode clears the module's own policy: the server's default
+    // (NONE) applies again. DELETE does the same.
+    let inherited = json!({"mode": "NONE", "use": [], "except": [], "ignore": [],
+                           "ignore_unstable_packages": false, "inherited": true});
+    assert_eq!(
+        put(json!({"mode": null})).await,
+        (StatusCode::OK, inherited.clone())
+    );
+    put(json!({"mode": "FORWARD"})).await;
+    let cleared = server
+        .send(
+            reqwest::Method::DELETE,
+            "/modules/shop/compatibility",
+            json!({}),
+        )
+        .await;
+    assert_eq!(cleared, (StatusCode::OK, inherited.clone()));
+    let module = server.get("/modules/shop").await.1;
+    assert!(module.get("compatibility").is_none(), "{module}");
+
+    // Bad input: precise 400s, nothing changes.
+    for (body, code) in [
+        (json!({"mode": "SIDEWAYS"}), "INVALID_COMPATIBILITY_MODE"),
+        (json!({"mode": "backward"}), "INVALID_COMPATIBILITY_MODE"),
+        (
+            json!({"mode": "BACKWARD", "use": ["NOT_A_RULE"]}),
+            "INVALID_COMPATIBILITY_POLICY",
+        ),
+        (json!({"use": ["FILE"]}), "INVALID_COMPATIBILITY_POLICY"),
+        (
+            json!({"mode": "BACKWARD", "colour": "red"}),
+            "MALFORMED_JSON",
+        ),
+    ] {
+        let (status, error) = put(body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error["code"], code, "{body}: {error}");
+    }
+    let (_, error) = put(json!({"mode": "BACKWARD", "use": ["NOT_A_RULE"]})).await;
+    assert!(
+        error["error"].as_str().unwrap().contains("NOT_A_RULE"),
+        "{error}"
+    );
+    assert_eq!(server.get("/modules/shop/compatibility").await.1, inherited);
+
+    let (status, error) = server.get("/modules/ghost/compatibility").await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("MODULE_NOT_FOUND"))
+    );
+    let (status, error) = server
+        .post(
+            "/modules",
+            json!({"name": "other", "compatibility": {"mode": "SOMETIMES"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("INVALID_COMPATIBILITY_MODE"))
+    );
+    assert_eq!(server.get("/modules/other").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_push_that_breaks_the_policy_is_409_and_stores_nothing() {
+    let server = Server::start().await;
+    server
+        .post(
+            "/modules",
+            json!({"name": "shop", "compatibility": {"mode": "BACKWARD"}}),
+        )
+        .await;
+    let (status, _) = server
+        .post("/modules/shop/versions", order_push("v1.0.0", ORDER))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let before = server.stored_files();
+    let (status, error) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["code"], "COMPATIBILITY_VIOLATION");
+    assert_eq!(
+        error["details"]["violations"],
+        json!([{"against": "v1.0.0", "direction": "BACKWARD", "rule": "FIELD_NO_DELETE",
+                "path": "shop/v1/order.proto", "start_line": 4, "start_column": 1,
+                "end_line": 6, "end_column": 2,
+                "message": "Previously present field \"2\" with name \"note\" on message \"Order\" was deleted."}])
+    );
+    assert_eq!(server.stored_files(), before);
+    let (status, _) = server.get("/modules/shop/versions/v1.1.0").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get("/modules/shop").await.1["latest_version"],
+        "v1.0.0"
+    );
+}
+
+#[tokio::test]
+async fn candidates_are_checked_without_storing_anything() {
+    let server = Server::start().await;
+    server
+        .post(
+            "/modules",
+            json!({"name": "shop", "compatibility": {"mode": "BACKWARD"}}),
+        )
+        .await;
+    server
+        .post("/modules/shop/versions", order_push("v1.0.0", ORDER))
+        .await;
+    let before = server.stored_files();
+    let check = |mut body: Value, extra: Value| {
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        server.post("/modules/shop/compatibility", body)
+    };
+
+    // The module's policy: the rename breaks FILE.
+    let (status, report) = check(order_push("v1.1.0", ORDER_RENAMED), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["compatible"], false);
+    assert_eq!(report["mode"], "BACKWARD");
+    assert_eq!(report["checked_against"], json!(["v1.0.0"]));
+    let rules: Vec<&str> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["FIELD_SAME_JSON_NAME", "FIELD_SAME_NAME"]);
+    assert_eq!(report["violations"][0]["against"], "v1.0.0");
+    assert_eq!(report["violations"][0]["direction"], "BACKWARD");
+
+    // A mode and rules of the request's own; against one version.
+    let (_, report) = check(
+        order_push("v1.1.0", ORDER_RENAMED),
+        json!({"mode": "FULL", "use": ["WIRE"]}),
+    )
+    .await;
+    assert_eq!(
+        (report["compatible"].clone(), report["mode"].clone()),
+        (json!(true), json!("FULL"))
+    );
+    let (_, report) = check(
+        order_push("v1.1.0", ORDER_NO_NOTE),
+        json!({"mode": "FORWARD", "against": "v1.0.0"}),
+    )
+    .await;
+    assert_eq!(report["compatible"], true, "{report}");
+    let (_, report) = check(order_push("v1.1.0", ORDER_NO_NOTE), json!({"mode": "NONE"})).await;
+    assert_eq!(
+        report,
+        json!({"compatible": true, "mode": "NONE", "checked_against": [], "violations": []})
+    );
+
+    // Bad input: precise 4xx.
+    for (extra, status, code) in [
+        (
+            json!({"mode": "SIDEWAYS"}),
+            StatusCode::BAD_REQUEST,
+            "INVALID_COMPATIBILITY_MODE",
+        ),
+        (
+            json!({"mode": "BACKWARD", "use": ["NOT_A_RULE"]}),
+            StatusCode::BAD_REQUEST,
+            "INVALID_COMPATIBILITY_POLICY",
+        ),
+        (
+            json!({"except": ["FILE"]}),
+            StatusCode::BAD_REQUEST,
+            "INVALID_COMPATIBILITY_POLICY",
+        ),
+        (
+            json!({"against": "not a version"}),
+            StatusCode::BAD_REQUEST,
+            "INVALID_VERSION",
+        ),
+        (
+            json!({"against": "v9.9.9"}),
+            StatusCode::NOT_FOUND,
+            "VERSION_NOT_FOUND",
+        ),
+        (
+            json!({"module_name": "other"}),
+            StatusCode::BAD_REQUEST,
+            "MODULE_MISMATCH",
+        ),
+    ] {
+        let (got, error) = check(order_push("v1.1.0", ORDER_NO_NOTE), extra.clone()).await;
+        assert_eq!(
+            (got, error["code"].as_str()),
+            (status, Some(code)),
+            "{extra}: {error}"
+        );
+    }
+    let (status, error) = server
+        .post("/modules/ghost/compatibility", order_push("v1.0.0", ORDER))
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("MODULE_NOT_FOUND"))
+    );
+    let (status, error) = check(
+        order_push("v1.1.0", "syntax = \"proto3\";\nmessage {"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("COMPILE_FAILED"))
+    );
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn diffs_between_versions_in_json_and_text() {
+    let server = Server::start().await;
+    server.post("/modules", json!({"name": "shop"})).await;
+    server
+        .post("/modules/shop/versions", order_push("v1.0.0", ORDER))
+        .await;
+    server
+        .post(
+            "/modules/shop/versions",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+
+    let (status, diff) = server.get("/modules/shop/diff?from=v1.0.0&to=latest").await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    assert_eq!(
+        (&diff["module_name"], &diff["from"], &diff["to"]),
+        (&json!("shop"), &json!("v1.0.0"), &json!("v1.1.0"))
+    );
+    let changes = diff["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{diff}");
+    let change = &changes[0];
+    assert_eq!(
+        (&change["kind"], &change["element"], &change["name"]),
+        (
+            &json!("removed"),
+            &json!("field"),
+            &json!("shop.v1.Order.note")
+        )
+    );
+    assert_eq!(change["path"], "shop/v1/order.proto");
+    // One mark per rule: WIRE_JSON has two (number and name not reserved).
+    let categories: std::collections::BTreeSet<&str> = change["breaking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(categories, ["FILE", "PACKAGE", "WIRE", "WIRE_JSON"].into());
+
+    let response = server
+        .http
+        .get(server.url("/modules/shop/diff?from=v1.0.0&to=v1.1.0&format=text"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("- message shop.v1.Order field note: string note = 2"),
+        "{text}"
+    );
+
+    // Nothing changed: an empty list.
+    let (_, same) = server.get("/modules/shop/diff?from=v1.1.0&to=v1.1.0").await;
+    assert_eq!(same["changes"], json!([]));
+
+    for (query, status, code) in [
+        ("from=v1.0.0", StatusCode::BAD_REQUEST, "INVALID_QUERY"),
+        ("to=v1.0.0", StatusCode::BAD_REQUEST, "INVALID_QUERY"),
+        (
+            "from=v1.0.0&to=v1.1.0&format=xml",
+            StatusCode::BAD_REQUEST,
+            "INVALID_FORMAT",
+        ),
+        (
+            "from=v1.0.0&to=v1.1.0&colour=red",
+            StatusCode::BAD_REQUEST,
+            "INVALID_QUERY",
+        ),
+        (
+            "from=nope!&to=v1.1.0",
+            StatusCode::BAD_REQUEST,
+            "INVALID_VERSION",
+        ),
+        (
+            "from=v1.0.0&to=v9.0.0",
+            StatusCode::NOT_FOUND,
+            "VERSION_NOT_FOUND",
+        ),
+    ] {
+        let (got, error) = server.get(&format!("/modules/shop/diff?{query}")).await;
+        assert_eq!(
+            (got, error["code"].as_str()),
+            (status, Some(code)),
+            "{query}: {error}"
+        );
+    }
+    let (status, error) = server
+        .get("/modules/ghost/diff?from=v1.0.0&to=v1.0.0")
+        .await;
+    // As for `GET …/versions/{version}` of an unknown module.
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("VERSION_NOT_FOUND"))
+    );
 }

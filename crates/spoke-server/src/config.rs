@@ -23,6 +23,8 @@ use thiserror::Error;
 
 pub use redis::{RedisNode, RedisTopology, RedisUrl};
 use spoke_cache::L2Settings;
+use spoke_domain::CompatibilityPolicy;
+use spoke_registry::validate_compatibility_policy;
 use values::{BOOL_FORM, DURATION_FORM, HOST_FORM, PORT_FORM, POSITIVE_DURATION_FORM, SIZE_FORM};
 
 /// The prefix of every configuration variable.
@@ -48,6 +50,9 @@ pub const KEYS: &[&str] = &[
     "postgres_max_conns",
     "postgres_min_conns",
     "postgres_timeout",
+    "postgres_statement_timeout",
+    "postgres_replica_max_lag",
+    "hybrid_cache_size",
     "s3_endpoint",
     "s3_region",
     "s3_bucket",
@@ -67,6 +72,7 @@ pub const KEYS: &[&str] = &[
     "max_files",
     "max_file_size",
     "max_version_size",
+    "default_compatibility",
     "log_level",
     "metrics_enabled",
     "otel_enabled",
@@ -137,6 +143,9 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub cache: CacheSettings,
     pub limits: LimitSettings,
+    /// `SPOKE_DEFAULT_COMPATIBILITY`: the compatibility policy of modules
+    /// without one of their own (`MODE[:RULE,…]`, default `NONE`).
+    pub default_compatibility: CompatibilityPolicy,
     pub telemetry: TelemetrySettings,
 }
 
@@ -146,6 +155,8 @@ pub struct StorageSettings {
     pub kind: StorageType,
     /// `SPOKE_FILESYSTEM_ROOT`: the store (filesystem) or blob cache (hybrid).
     pub filesystem_root: PathBuf,
+    /// `SPOKE_HYBRID_CACHE_SIZE`: bytes the hybrid blob cache may keep on disk.
+    pub hybrid_cache_bytes: u64,
 }
 
 /// `SPOKE_STORAGE_TYPE`.
@@ -184,6 +195,10 @@ pub struct PostgresSettings {
     pub min_conns: u32,
     /// `SPOKE_POSTGRES_TIMEOUT`: connect and acquire timeout.
     pub timeout: Duration,
+    /// `SPOKE_POSTGRES_STATEMENT_TIMEOUT`: the longest one statement may run.
+    pub statement_timeout: Duration,
+    /// `SPOKE_POSTGRES_REPLICA_MAX_LAG`: a replica further behind serves no reads.
+    pub replica_max_lag: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -309,6 +324,7 @@ impl Default for Settings {
             storage: StorageSettings {
                 kind: StorageType::Filesystem,
                 filesystem_root: PathBuf::from("./storage"),
+                hybrid_cache_bytes: 1 << 30,
             },
             postgres: PostgresSettings {
                 url: None,
@@ -316,6 +332,8 @@ impl Default for Settings {
                 max_conns: 20,
                 min_conns: 2,
                 timeout: Duration::from_secs(10),
+                statement_timeout: Duration::from_secs(10),
+                replica_max_lag: Duration::from_secs(5),
             },
             s3: S3Settings {
                 endpoint: None,
@@ -343,6 +361,7 @@ impl Default for Settings {
                 max_file_bytes: 4 << 20,
                 max_version_bytes: 32 << 20,
             },
+            default_compatibility: CompatibilityPolicy::default(),
             telemetry: TelemetrySettings {
                 log_level: LogLevel::Info,
                 metrics_enabled: true,
@@ -558,6 +577,12 @@ impl Settings {
                     d.storage.filesystem_root,
                     |s| (!s.is_empty()).then(|| PathBuf::from(s)),
                 )?,
+                hybrid_cache_bytes: raw.parse(
+                    "hybrid_cache_size",
+                    SIZE_FORM,
+                    d.storage.hybrid_cache_bytes,
+                    values::size,
+                )?,
             },
             postgres: PostgresSettings {
                 url: raw.optional("postgres_url", POSTGRES_URL_FORM, postgres_url)?,
@@ -588,6 +613,18 @@ impl Settings {
                     "postgres_timeout",
                     POSITIVE_DURATION_FORM,
                     d.postgres.timeout,
+                    values::positive_duration,
+                )?,
+                statement_timeout: raw.parse(
+                    "postgres_statement_timeout",
+                    POSITIVE_DURATION_FORM,
+                    d.postgres.statement_timeout,
+                    values::positive_duration,
+                )?,
+                replica_max_lag: raw.parse(
+                    "postgres_replica_max_lag",
+                    POSITIVE_DURATION_FORM,
+                    d.postgres.replica_max_lag,
                     values::positive_duration,
                 )?,
             },
@@ -661,6 +698,7 @@ impl Settings {
                     positive_usize_size,
                 )?,
             },
+            default_compatibility: default_compatibility(raw, d.default_compatibility)?,
             telemetry: TelemetrySettings {
                 log_level: raw.parse(
                     "log_level",
@@ -814,9 +852,13 @@ impl Settings {
                 notes.push("SPOKE_REDIS_URL is ignored with SPOKE_CACHE_ENABLED=false".to_owned());
             }
         }
-        if self.telemetry.otel.enabled {
+        if self.storage.kind == StorageType::Postgres
+            && self.s3.bucket.is_none()
+            && self.s3.endpoint.is_some()
+        {
             notes.push(
-                "SPOKE_OTEL_ENABLED is true, but this build does not export traces yet".to_owned(),
+                "SPOKE_S3_ENDPOINT is set but SPOKE_S3_BUCKET is not: file content is stored in PostgreSQL"
+                    .to_owned(),
             );
         }
         if self.storage.kind == StorageType::Filesystem {
@@ -840,6 +882,19 @@ const POSITIVE_SIZE_FORM: &str = "a size of at least 1 byte such as 1048576, 512
 
 fn postgres_url(raw: &str) -> Option<Secret> {
     values::url_with_scheme(raw, &["postgres", "postgresql"]).then(|| Secret::new(raw))
+}
+
+/// `SPOKE_DEFAULT_COMPATIBILITY`: well formed, and naming only rules and
+/// categories that exist.
+fn default_compatibility(
+    raw: &Raw,
+    default: CompatibilityPolicy,
+) -> Result<CompatibilityPolicy, ConfigError> {
+    const KEY: &str = "default_compatibility";
+    let policy = raw.parse(KEY, CompatibilityPolicy::FORM, default, |s| s.parse().ok())?;
+    validate_compatibility_policy(&policy)
+        .map_err(|error| raw.invalid(KEY, &format!("{} ({error})", CompatibilityPolicy::FORM)))?;
+    Ok(policy)
 }
 
 fn positive_usize_size(raw: &str) -> Option<usize> {

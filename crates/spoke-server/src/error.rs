@@ -3,16 +3,15 @@ use std::net::SocketAddr;
 use spoke_storage::StorageError;
 use thiserror::Error;
 
-use crate::config::StorageType;
+use crate::config::ConfigError;
 
 /// Why the server could not start or did not stop cleanly.
 #[derive(Debug, Error)]
 pub enum ServerError {
-    /// Valid configuration naming a backend this build does not have yet.
-    #[error(
-        "SPOKE_STORAGE_TYPE={0} is not implemented in this build yet; use SPOKE_STORAGE_TYPE=filesystem"
-    )]
-    UnsupportedStorage(StorageType),
+    /// Settings that cannot work together, or not for the task at hand
+    /// (normally caught while loading them).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
     /// Redis settings the cache cannot work with (Redis being down is fine).

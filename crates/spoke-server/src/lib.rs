@@ -4,7 +4,7 @@
 //!
 //! This is the only crate that reads the environment; everything below it
 //! takes typed settings. The binary `spoke-server` is a thin `main` over
-//! [`Settings::from_process_env`], [`telemetry::init_logging`] and [`run`];
+//! [`Settings::from_process_env`], [`telemetry::init`] and [`run`];
 //! tests use [`start`] to run servers in-process on port 0.
 #![forbid(unsafe_code)]
 
@@ -13,11 +13,15 @@ pub mod config;
 mod error;
 mod health;
 mod listener;
+mod metered;
 mod metrics;
 mod server;
+mod storage;
 pub mod telemetry;
 
 pub use api::REQUEST_ID_HEADER;
 pub use config::{ConfigError, Settings};
 pub use error::ServerError;
 pub use server::{RunningServer, ShutdownHandle, run, start};
+pub use spoke_storage_postgres::{AppliedMigration, MigrationReport};
+pub use storage::migrate;

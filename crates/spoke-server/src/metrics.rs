@@ -13,6 +13,9 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use spoke_cache::{Command, CommandObserver};
 use spoke_registry::CacheStats;
+use spoke_storage_postgres::PoolStats;
+
+use crate::metered::OperationCounters;
 
 /// The `Content-Type` of [`Metrics::render`]: Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -37,12 +40,93 @@ struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
+    commit: &'static str,
+}
+
+/// A registry operation with its own series beside the per-route ones:
+/// pushes, and the checks CI pipelines run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operation {
+    Push,
+    Check(CheckKind),
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum CheckKind {
+    Validate,
+    Lint,
+    Compatibility,
+}
+
+impl CheckKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Validate => "validate",
+            CheckKind::Lint => "lint",
+            CheckKind::Compatibility => "compatibility",
+        }
+    }
+}
+
+/// How an operation ended: `ok`, `rejected` (the caller's input: invalid,
+/// incompatible, lint violations, unknown module), or `error` (the server's
+/// side: storage down, timeout, internal error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Rejected,
+    Error,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Rejected => "rejected",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CheckKindLabels {
+    kind: &'static str,
+}
+
+/// Push and check counts (by outcome) and durations.
+struct OperationMetrics {
+    pushes: Family<OutcomeLabels, Counter>,
+    push_durations: Histogram,
+    checks: Family<CheckLabels, Counter>,
+    check_durations: Family<CheckKindLabels, Histogram, fn() -> Histogram>,
+}
+
+fn operation_histogram() -> Histogram {
+    // Pushes compile and check whole modules: up to tens of seconds.
+    Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     level: &'static str,
     kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    /// `primary`, or `replica:<host:port/db>`.
+    role: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -59,6 +143,21 @@ pub(crate) struct Metrics {
     durations: HistogramFamily,
     cache: CacheMetrics,
     redis_commands: Arc<RedisCommands>,
+    storage_operations: OperationCounters,
+    pools: PoolMetrics,
+    operations: OperationMetrics,
+}
+
+/// The database connection pools' state, set from `pool_stats()` when scraped.
+#[derive(Default)]
+struct PoolMetrics {
+    active: Family<PoolLabels, Gauge>,
+    idle: Family<PoolLabels, Gauge>,
+    max: Family<PoolLabels, Gauge>,
+    waiting: Family<PoolLabels, Gauge>,
+    reads: Family<PoolLabels, Counter>,
+    /// Catching a counter up is read-then-add: one scrape at a time.
+    catching_up: Mutex<()>,
 }
 
 /// Series that mirror the registry's cache counters, brought up to date
@@ -128,12 +227,41 @@ impl Metrics {
         build
             .get_or_create(&BuildLabels {
                 version: env!("CARGO_PKG_VERSION"),
+                // Set by the image build (git rev-parse HEAD); plain cargo
+                // builds do not know it.
+                commit: option_env!("SPOKE_BUILD_COMMIT").unwrap_or("unknown"),
             })
             .set(1);
         registry.register(
             "spoke_build_info",
-            "Always 1; labelled with the build's version",
+            "Always 1; labelled with the build's version and commit",
             build,
+        );
+        let operations = OperationMetrics {
+            pushes: Family::default(),
+            push_durations: operation_histogram(),
+            checks: Family::default(),
+            check_durations: Family::new_with_constructor(operation_histogram),
+        };
+        registry.register(
+            "spoke_push",
+            "Version pushes (REST and gRPC) by outcome: ok, rejected (invalid, incompatible, lint), error (server side)",
+            operations.pushes.clone(),
+        );
+        registry.register(
+            "spoke_push_duration_seconds",
+            "Time to answer a version push, whatever its outcome",
+            operations.push_durations.clone(),
+        );
+        registry.register(
+            "spoke_check",
+            "Stateless checks (REST and gRPC) by kind (validate, lint, compatibility) and outcome (ok, rejected, error)",
+            operations.checks.clone(),
+        );
+        registry.register(
+            "spoke_check_duration_seconds",
+            "Time to answer a stateless check, by kind",
+            operations.check_durations.clone(),
         );
         let cache = CacheMetrics {
             hits: Family::default(),
@@ -188,12 +316,112 @@ impl Metrics {
             "Time of Redis cache commands sent, by command and outcome",
             redis_commands.durations.clone(),
         );
+        let storage_operations = OperationCounters::default();
+        registry.register(
+            "spoke_storage_operations",
+            "Calls to the storage backends, by backend, operation and outcome (ok, unavailable, corrupt)",
+            storage_operations.clone(),
+        );
+        let pools = PoolMetrics::default();
+        for (name, help, family) in [
+            (
+                "spoke_db_connections_active",
+                "Database connections in use, by pool role (primary, replica:<name>)",
+                &pools.active,
+            ),
+            (
+                "spoke_db_connections_idle",
+                "Open database connections waiting in the pool, by pool role",
+                &pools.idle,
+            ),
+            (
+                "spoke_db_connections_max",
+                "The most connections a pool opens (SPOKE_POSTGRES_MAX_CONNS), by pool role",
+                &pools.max,
+            ),
+            (
+                "spoke_db_connections_waiting",
+                "Requests waiting for a database connection, by pool role",
+                &pools.waiting,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
+        registry.register(
+            "spoke_db_reads",
+            "Metadata reads each database server answered, by pool role (shows how reads spread over replicas)",
+            pools.reads.clone(),
+        );
         Metrics {
             registry,
             requests,
             durations,
             cache,
             redis_commands,
+            storage_operations,
+            pools,
+            operations,
+        }
+    }
+
+    /// Records one push or check that ended with `outcome`.
+    pub(crate) fn observe_operation(
+        &self,
+        operation: Operation,
+        outcome: Outcome,
+        elapsed: Duration,
+    ) {
+        let seconds = elapsed.as_secs_f64();
+        let outcome = outcome.as_str();
+        let operations = &self.operations;
+        match operation {
+            Operation::Push => {
+                operations
+                    .pushes
+                    .get_or_create(&OutcomeLabels { outcome })
+                    .inc();
+                operations.push_durations.observe(seconds);
+            }
+            Operation::Check(kind) => {
+                let kind = kind.as_str();
+                operations
+                    .checks
+                    .get_or_create(&CheckLabels { kind, outcome })
+                    .inc();
+                operations
+                    .check_durations
+                    .get_or_create(&CheckKindLabels { kind })
+                    .observe(seconds);
+            }
+        }
+    }
+
+    /// The counters that [`Metered`](crate::metered::Metered) stores feed.
+    pub(crate) fn storage_operations(&self) -> &OperationCounters {
+        &self.storage_operations
+    }
+
+    /// Sets the pool gauges to the pools' current state.
+    pub(crate) fn record_pools(&self, stats: &[PoolStats]) {
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        let _one_at_a_time = self
+            .pools
+            .catching_up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for pool in stats {
+            let labels = PoolLabels {
+                role: pool.role.clone(),
+            };
+            let pools = &self.pools;
+            pools.active.get_or_create(&labels).set(gauge(pool.active));
+            pools.idle.get_or_create(&labels).set(gauge(pool.idle));
+            pools.max.get_or_create(&labels).set(gauge(pool.max));
+            pools
+                .waiting
+                .get_or_create(&labels)
+                .set(gauge(pool.waiting));
+            catch_up(&pools.reads.get_or_create(&labels), pool.reads);
         }
     }
 
@@ -305,6 +533,32 @@ mod tests {
         assert!(text.contains(r#"spoke_build_info{version=""#), "{text}");
         let other = Method::from_bytes(b"BREW").unwrap();
         assert_eq!(method_label(&other), "OTHER");
+    }
+
+    #[test]
+    fn pool_gauges_follow_the_pool_stats() {
+        let metrics = Metrics::new();
+        let stats = |active, waiting| PoolStats {
+            role: "primary".to_owned(),
+            max: 20,
+            size: 5,
+            idle: 5 - active,
+            active,
+            waiting,
+            reads: u64::try_from(active).unwrap() * 10,
+        };
+        metrics.record_pools(&[stats(4, 3)]);
+        metrics.record_pools(&[stats(1, 0)]);
+        let text = metrics.render().unwrap();
+        for series in [
+            r#"spoke_db_connections_active{role="primary"} 1"#,
+            r#"spoke_db_connections_idle{role="primary"} 4"#,
+            r#"spoke_db_connections_max{role="primary"} 20"#,
+            r#"spoke_db_connections_waiting{role="primary"} 0"#,
+            r#"spoke_db_reads_total{role="primary"} 40"#,
+        ] {
+            assert!(text.contains(series), "no {series} in\n{text}");
+        }
     }
 
     #[test]

@@ -13,7 +13,6 @@ use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{L2Options, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
-use spoke_storage_fs::FsStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,10 +21,13 @@ use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
-use crate::config::{Settings, StorageType};
-use crate::health::{self, Health};
+use crate::config::Settings;
+use crate::health::{self, Health, PostgresProbes};
 use crate::listener::{self, ConnOptions, DrainReport, Phase};
+use crate::metered::OperationCounters;
 use crate::metrics::Metrics;
+use crate::storage::Storage;
+use crate::telemetry;
 
 /// The longest a readiness probe waits for storage.
 const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -133,9 +135,10 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         .telemetry
         .metrics_enabled
         .then(|| Arc::new(Metrics::new()));
-    let registry = open_registry(&settings, metrics.as_deref()).await?;
+    let (registry, probes) = open_registry(&settings, metrics.as_deref()).await?;
     let health = Arc::new(Health::new(
         Arc::clone(&registry),
+        probes,
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
@@ -254,9 +257,19 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully. A
-/// second signal abandons the drain. Errors only when startup fails.
+/// Runs the server until SIGTERM or SIGINT, then shuts down gracefully and
+/// flushes the traces still buffered (see [`telemetry::init`]). A second
+/// signal abandons the drain. Errors only when startup fails.
 pub async fn run(settings: Settings) -> Result<(), ServerError> {
+    let result = serve_until_signalled(settings).await;
+    // Flushing blocks on the export: keep it off the async workers.
+    if let Err(error) = tokio::task::spawn_blocking(telemetry::shutdown).await {
+        tracing::warn!(%error, "flushing traces at shutdown failed");
+    }
+    result
+}
+
+async fn serve_until_signalled(settings: Settings) -> Result<(), ServerError> {
     // Installed first so that a signal during startup is not lost.
     let mut signals = Signals::install()?;
     let server = start(settings).await?;
@@ -356,21 +369,25 @@ fn by_content_type(grpc: Router, rest: Router) -> Router {
     }))
 }
 
+/// The registry over the storage `settings` name, and what readiness
+/// probes beyond the registry's own check (the database and the content
+/// store separately, for postgres and hybrid).
 async fn open_registry(
     settings: &Settings,
     metrics: Option<&Metrics>,
-) -> Result<Arc<Registry>, ServerError> {
-    if settings.storage.kind != StorageType::Filesystem {
-        return Err(ServerError::UnsupportedStorage(settings.storage.kind));
+) -> Result<(Arc<Registry>, Option<PostgresProbes>), ServerError> {
+    let mut storage = Storage::open(settings).await?;
+    if let Some(metrics) = metrics {
+        storage = storage.metered(metrics.storage_operations());
+    } else if telemetry::tracing_enabled() {
+        // The wrapper also makes the storage spans; its counts go unread.
+        storage = storage.metered(&OperationCounters::default());
     }
-    let root = settings.storage.filesystem_root.clone();
-    // Opening takes a lock and may clean up: blocking work.
-    let store = tokio::task::spawn_blocking(move || FsStore::open(root))
-        .await
-        .map_err(|e| {
-            ServerError::Internal(format!("opening the filesystem store failed: {e}"))
-        })??;
-    let store = Arc::new(store);
+    let probes = storage.postgres.map(|db| PostgresProbes {
+        db,
+        blobs: Arc::clone(&storage.blobs),
+    });
+    let (meta, blobs) = (storage.meta, storage.blobs);
     let limits = Limits {
         max_files: settings.limits.max_files,
         max_file_bytes: settings.limits.max_file_bytes,
@@ -385,9 +402,10 @@ async fn open_registry(
     let options = RegistryOptions {
         limits,
         cache_bytes,
+        default_compatibility: settings.default_compatibility.clone(),
     };
     let registry = match settings.l2_settings() {
-        None => Registry::new(Arc::clone(&store) as _, store, options),
+        None => Registry::new(meta, blobs, options),
         Some(l2) => {
             tracing::info!(settings = ?l2, "using the Redis cache");
             let l2 = L2Options {
@@ -396,13 +414,13 @@ async fn open_registry(
                 observer: metrics.map(Metrics::redis_observer),
             };
             // Redis being down is not an error here: the cache starts degraded.
-            Registry::with_shared_cache(Arc::clone(&store) as _, store, options, l2)?
+            Registry::with_shared_cache(meta, blobs, options, l2)?
         }
     };
-    // A local store that cannot be read or written is a misconfiguration:
-    // fail now rather than start unready.
+    // Storage that cannot be read or written is a misconfiguration (or an
+    // outage): fail now rather than start unready.
     registry.check_storage().await?;
-    Ok(Arc::new(registry))
+    Ok((Arc::new(registry), probes))
 }
 
 /// Binds `addr` and returns the listener with its bound address (the real

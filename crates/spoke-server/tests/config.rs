@@ -215,6 +215,13 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_POSTGRES_MAX_CONNS", "0", "whole number"),
         ("SPOKE_POSTGRES_MIN_CONNS", "two", "whole number"),
         ("SPOKE_POSTGRES_TIMEOUT", "10", "duration"),
+        (
+            "SPOKE_POSTGRES_STATEMENT_TIMEOUT",
+            "0s",
+            "greater than zero",
+        ),
+        ("SPOKE_POSTGRES_REPLICA_MAX_LAG", "5", "duration"),
+        ("SPOKE_HYBRID_CACHE_SIZE", "lots", "size"),
         ("SPOKE_S3_ENDPOINT", "minio:9000", "http://"),
         ("SPOKE_S3_REGION", "eu west", "region"),
         ("SPOKE_S3_BUCKET", "Bad_Bucket", "bucket name"),
@@ -231,6 +238,11 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_MAX_FILES", "0", "whole number"),
         ("SPOKE_MAX_FILE_SIZE", "4.5MiB", "size"),
         ("SPOKE_MAX_VERSION_SIZE", "big", "size"),
+        (
+            "SPOKE_DEFAULT_COMPATIBILITY",
+            "SIDEWAYS:FILE",
+            "MODE or MODE:RULE,RULE,... with MODE one of NONE, BACKWARD",
+        ),
         (
             "SPOKE_LOG_LEVEL",
             "verbose",
@@ -579,26 +591,102 @@ fn cross_field_rules() {
     load(&[("SPOKE_PORT", "0"), ("SPOKE_GRPC_PORT", "0")]).unwrap();
 }
 
+#[test]
+fn storage_tuning_variables_are_parsed_strictly() {
+    let settings = load(&[
+        ("SPOKE_HYBRID_CACHE_SIZE", "256MiB"),
+        ("SPOKE_POSTGRES_STATEMENT_TIMEOUT", "3s"),
+        ("SPOKE_POSTGRES_REPLICA_MAX_LAG", "750ms"),
+    ])
+    .unwrap();
+    assert_eq!(settings.storage.hybrid_cache_bytes, 256 << 20);
+    assert_eq!(settings.postgres.statement_timeout, Duration::from_secs(3));
+    assert_eq!(
+        settings.postgres.replica_max_lag,
+        Duration::from_millis(750)
+    );
+    let defaults = load(&[]).unwrap();
+    assert_eq!(defaults.storage.hybrid_cache_bytes, 1 << 30);
+    assert_eq!(defaults.postgres.statement_timeout, Duration::from_secs(10));
+    assert_eq!(defaults.postgres.replica_max_lag, Duration::from_secs(5));
+}
+
 #[tokio::test]
-async fn unimplemented_storage_types_fail_to_start_with_a_clear_error() {
-    for kind in ["postgres", "hybrid"] {
-        let settings = load(&[
-            ("SPOKE_STORAGE_TYPE", kind),
-            ("SPOKE_POSTGRES_URL", "postgres://db/spoke"),
-            ("SPOKE_S3_BUCKET", "spoke-blobs"),
-            ("SPOKE_PORT", "0"),
-            ("SPOKE_HEALTH_PORT", "0"),
-        ])
-        .unwrap();
-        let error = spoke_server::start(settings).await.unwrap_err();
+async fn an_unreachable_database_fails_startup_without_leaking_the_password() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = load(&[
+        ("SPOKE_STORAGE_TYPE", "postgres"),
+        (
+            "SPOKE_POSTGRES_URL",
+            &format!("postgres://spoke:hunter2@127.0.0.1:{closed}/spoke"),
+        ),
+        ("SPOKE_POSTGRES_TIMEOUT", "2s"),
+        ("SPOKE_PORT", "0"),
+        ("SPOKE_HEALTH_PORT", "0"),
+    ])
+    .unwrap();
+    let error = spoke_server::start(settings).await.unwrap_err();
+    assert!(matches!(error, ServerError::Storage(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("postgres"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[tokio::test]
+async fn hybrid_settings_built_in_code_without_a_bucket_are_refused() {
+    let mut settings = load(&[("SPOKE_PORT", "0"), ("SPOKE_HEALTH_PORT", "0")]).unwrap();
+    settings.storage.kind = StorageType::Hybrid;
+    settings.postgres.url = Some(spoke_server::config::Secret::new("postgres://db/spoke"));
+    let error = spoke_server::start(settings).await.unwrap_err();
+    match error {
+        ServerError::Config(config) => assert_eq!(config.variable(), Some("SPOKE_S3_BUCKET")),
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn the_default_compatibility_policy_is_parsed_and_checked() {
+    use spoke_domain::{CompatibilityMode, CompatibilityPolicy};
+    assert_eq!(
+        load(&[]).unwrap().default_compatibility,
+        CompatibilityPolicy::default(),
+        "NONE unless configured"
+    );
+    let s = load(&[(
+        "SPOKE_DEFAULT_COMPATIBILITY",
+        "FULL_TRANSITIVE:WIRE_JSON,FIELD_NO_DELETE",
+    )])
+    .unwrap();
+    assert_eq!(
+        s.default_compatibility,
+        CompatibilityPolicy::new(
+            CompatibilityMode::FullTransitive,
+            vec!["WIRE_JSON".into(), "FIELD_NO_DELETE".into()]
+        )
+    );
+    let s = load(&[("SPOKE_DEFAULT_COMPATIBILITY", "BACKWARD")]).unwrap();
+    assert_eq!(s.default_compatibility.mode, CompatibilityMode::Backward);
+    assert!(
+        s.default_compatibility.rules.uses.is_empty(),
+        "FILE implied"
+    );
+
+    // A rule that does not exist is named, not silently dropped.
+    let error = load_err(&[("SPOKE_DEFAULT_COMPATIBILITY", "BACKWARD:FIELD_NO_DELETES")]);
+    let message = error.to_string();
+    assert_eq!(error.variable(), Some("SPOKE_DEFAULT_COMPATIBILITY"));
+    assert!(message.contains("FIELD_NO_DELETES"), "{message}");
+    for malformed in ["backward", "BACKWARD:", "BACKWARD:FILE,,WIRE", ""] {
+        let error = load_err(&[("SPOKE_DEFAULT_COMPATIBILITY", malformed)]);
         assert!(
-            matches!(error, ServerError::UnsupportedStorage(_)),
-            "{error}"
-        );
-        let message = error.to_string();
-        assert!(
-            message.contains(kind) && message.contains("not implemented"),
-            "{message}"
+            error
+                .to_string()
+                .starts_with("SPOKE_DEFAULT_COMPATIBILITY: expected MODE or MODE:RULE,RULE,..."),
+            "{malformed:?}: {error}"
         );
     }
 }

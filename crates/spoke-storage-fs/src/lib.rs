@@ -12,7 +12,8 @@
 //!   blobs/sha256/{hex[0..2]}/{hex[2..]}     file contents, named by SHA-256 (the
 //!                                           256 fan-out directories are created
 //!                                           when the store opens)
-//!   modules/{name}/module.json              name, description, created_at
+//!   modules/{name}/module.json              name, description, created_at,
+//!                                           updated_at, compatibility
 //!   modules/{name}/versions/{version}.json  the version manifest
 //!   modules/{name}/symbols/{version}.{sha}.json
 //!                                           the version's symbols; {sha} is the
@@ -63,9 +64,12 @@
 //! - **Dependents from the index.** Listing a version's dependents reads only
 //!   its `dependents/` directory and the summaries of the versions named
 //!   there, never the other versions of the store.
-//! - **No stale `latest`.** `module.json` is written once; a module's
-//!   `latest_version` and `updated_at` are derived from the manifests present,
-//!   so there is no second record to fall behind after a crash.
+//! - **No stale `latest`.** `module.json` holds only what the module's
+//!   creator and policy changes set (replaced whole, by rename, when the
+//!   compatibility policy is set); a module's `latest_version` is derived
+//!   from the manifests present, and `updated_at` is the newer of its newest
+//!   manifest and the record's last change, so there is no second record to
+//!   fall behind after a crash.
 //! - **Single instance.** [`FsStore::open`] takes an exclusive advisory lock on
 //!   `{root}/.lock`; a second store on the same root, in this process or
 //!   another, fails to open until the first is dropped.
@@ -80,6 +84,7 @@
 //! semantics (ext4, XFS, APFS, tmpfs, …).
 #![forbid(unsafe_code)]
 
+mod blob_cache;
 mod record;
 
 use std::collections::{BTreeSet, HashMap};
@@ -95,11 +100,12 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    Cursor, DependencyPin, Digest, DomainError, Module, ModuleName, NewModule, Page, PageRequest,
-    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
+    CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, Module, ModuleName, NewModule,
+    Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
+pub use crate::blob_cache::BlobCache;
 use crate::record::{
     ManifestRecord, ModuleRecord, StoredModule, StoredVersion, SymbolsRecord, corrupt,
 };
@@ -130,6 +136,9 @@ struct Inner {
     /// Makes temp file names unique within this process; the root lock makes
     /// this process the only writer.
     next_temp: AtomicU64,
+    /// Serializes replacements of module records, so that of concurrent
+    /// policy changes each returns the module as it left it.
+    module_writes: Mutex<()>,
     /// Parsed summaries of manifests already read, per module. Manifests are
     /// immutable and never removed, so an entry can never go stale; absence
     /// is never cached.
@@ -168,6 +177,7 @@ impl FsStore {
                 root,
                 _lock: lock,
                 next_temp: AtomicU64::new(0),
+                module_writes: Mutex::new(()),
                 summaries: Mutex::new(HashMap::new()),
             }),
         })
@@ -215,6 +225,17 @@ impl MetadataStore for FsStore {
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
         let name = name.clone();
         self.blocking(move |inner| inner.get_module(&name)).await
+    }
+
+    async fn set_compatibility(
+        &self,
+        name: &ModuleName,
+        policy: Option<&CompatibilityPolicy>,
+        now: Timestamp,
+    ) -> Result<Module, StorageError> {
+        let (name, policy) = (name.clone(), policy.cloned());
+        self.blocking(move |inner| inner.set_compatibility(&name, policy.as_ref(), now))
+            .await
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -320,7 +341,8 @@ impl Inner {
         if file.try_exists().map_err(|e| io_error(&file, e))? {
             return Err(StorageError::ModuleExists(new.name.clone()));
         }
-        let record = ModuleRecord::new(&new.name, &new.description, now);
+        let record =
+            ModuleRecord::new(&new.name, &new.description, new.compatibility.as_ref(), now);
         let temp = self.write_temp("module", &to_json(&record)?, Sync::Now)?;
         if !publish_new(temp, &dir, &file)? {
             return Err(StorageError::ModuleExists(new.name.clone()));
@@ -331,17 +353,51 @@ impl Inner {
             created_at: now,
             updated_at: now,
             latest_version: None,
+            compatibility: new.compatibility.clone(),
         })
     }
 
     fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
-        let file = self.module_dir(name)?.join(MODULE_FILE);
-        let Some(record) = read_json::<ModuleRecord>(&file)? else {
+        let Some(stored) = self.read_module_record(name)? else {
             return Ok(None);
         };
-        let stored = record.into_stored(name, &file)?;
         let versions = self.summaries(name)?;
         Ok(Some(module_from(name, stored, &versions)))
+    }
+
+    fn read_module_record(&self, name: &ModuleName) -> Result<Option<StoredModule>, StorageError> {
+        let file = self.module_dir(name)?.join(MODULE_FILE);
+        match read_json::<ModuleRecord>(&file)? {
+            Some(record) => record.into_stored(name, &file).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the module record with one holding `policy`, durably (the
+    /// temp file, then the rename).
+    fn set_compatibility(
+        &self,
+        name: &ModuleName,
+        policy: Option<&CompatibilityPolicy>,
+        now: Timestamp,
+    ) -> Result<Module, StorageError> {
+        let _serialized = self
+            .module_writes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(stored) = self.read_module_record(name)? else {
+            return Err(StorageError::ModuleNotFound(name.clone()));
+        };
+        let record = ModuleRecord::with_compatibility(name, &stored, policy, now);
+        let dir = self.module_dir(name)?;
+        let staged = Staged {
+            file: dir.join(MODULE_FILE),
+            temp: self.write_temp("module", &to_json(&record)?, Sync::InBatch)?,
+            dir,
+        };
+        self.publish_batch(vec![staged], Publish::Rename)?;
+        self.get_module(name)?
+            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))
     }
 
     fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -450,7 +506,8 @@ impl Inner {
     }
 
     /// Publishes files whose name determines their content (blobs, symbols
-    /// files, edges), so an existing target is the same file and is kept.
+    /// files, edges), so an existing target is the same file and is kept;
+    /// or, renamed, a record that replaces its previous state whole.
     ///
     /// Durability in two steps (see [`Inner::make_durable`]): every temp file
     /// before any name points at it (a published name never shows
@@ -812,6 +869,7 @@ fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSumma
     let updated_at = versions
         .iter()
         .map(|v| v.created_at)
+        .chain(stored.updated_at)
         .fold(stored.created_at, Ord::max);
     Module {
         name: name.clone(),
@@ -819,6 +877,7 @@ fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSumma
         created_at: stored.created_at,
         updated_at,
         latest_version: latest_of(versions),
+        compatibility: stored.compatibility,
     }
 }
 
@@ -874,7 +933,7 @@ enum Sync {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Publish {
     /// Move the temp file (blobs: the last writer of a digest wins, and all
-    /// write the same bytes).
+    /// write the same bytes; module records: the new state replaces the old).
     Rename,
     /// Hard-link it, keeping an existing target (symbols files and edges,
     /// which a concurrent writer of the same version may share).

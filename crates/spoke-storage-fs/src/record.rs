@@ -6,18 +6,37 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
-    DependencyPin, Digest, FileEntry, FilePath, ModuleName, SourceInfo, Symbol, Timestamp,
-    VersionId, VersionManifest,
+    CompatibilityPolicy, DependencyPin, Digest, FileEntry, FilePath, ModuleName, RuleSelection,
+    SourceInfo, Symbol, Timestamp, VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
-/// `modules/{name}/module.json`. Written once, when the module is created;
-/// `latest_version` and `updated_at` are derived from the version manifests.
+/// `modules/{name}/module.json`. Written when the module is created and
+/// replaced whenever its compatibility policy is set; `latest_version` is
+/// derived from the version manifests, and so is `updated_at` when no push
+/// is newer than the last change of the record.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ModuleRecord {
     pub name: String,
     pub description: String,
     pub created_at: String,
+    /// When the policy was last set. Records written before policies existed
+    /// lack it (and the policy).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// `None`: the server's default policy applies.
+    #[serde(default)]
+    pub compatibility: Option<PolicyRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PolicyRecord {
+    /// `NONE`, `BACKWARD`, … (`CompatibilityMode::as_str`).
+    pub mode: String,
+    pub uses: Vec<String>,
+    pub except: Vec<String>,
+    pub ignore: Vec<String>,
+    pub ignore_unstable_packages: bool,
 }
 
 /// `modules/{name}/versions/{version}.json`.
@@ -84,14 +103,37 @@ pub(crate) struct StoredVersion {
 pub(crate) struct StoredModule {
     pub description: String,
     pub created_at: Timestamp,
+    /// When the record last changed after its creation.
+    pub updated_at: Option<Timestamp>,
+    pub compatibility: Option<CompatibilityPolicy>,
 }
 
 impl ModuleRecord {
-    pub fn new(name: &ModuleName, description: &str, created_at: Timestamp) -> Self {
+    pub fn new(
+        name: &ModuleName,
+        description: &str,
+        compatibility: Option<&CompatibilityPolicy>,
+        created_at: Timestamp,
+    ) -> Self {
         Self {
             name: name.to_string(),
             description: description.to_owned(),
             created_at: created_at.to_rfc3339(),
+            updated_at: None,
+            compatibility: compatibility.map(PolicyRecord::new),
+        }
+    }
+
+    /// The record of `stored` with another policy, set at `now`.
+    pub fn with_compatibility(
+        name: &ModuleName,
+        stored: &StoredModule,
+        compatibility: Option<&CompatibilityPolicy>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            updated_at: Some(now.to_rfc3339()),
+            ..Self::new(name, &stored.description, compatibility, stored.created_at)
         }
     }
 
@@ -107,6 +149,36 @@ impl ModuleRecord {
         Ok(StoredModule {
             description: self.description,
             created_at: timestamp(&self.created_at, file)?,
+            updated_at: self.updated_at.map(|t| timestamp(&t, file)).transpose()?,
+            compatibility: self
+                .compatibility
+                .map(|p| p.into_policy(file))
+                .transpose()?,
+        })
+    }
+}
+
+impl PolicyRecord {
+    fn new(policy: &CompatibilityPolicy) -> Self {
+        let rules = &policy.rules;
+        Self {
+            mode: policy.mode.as_str().to_owned(),
+            uses: rules.uses.clone(),
+            except: rules.except.clone(),
+            ignore: rules.ignore.clone(),
+            ignore_unstable_packages: rules.ignore_unstable_packages,
+        }
+    }
+
+    fn into_policy(self, file: &Path) -> Result<CompatibilityPolicy, StorageError> {
+        Ok(CompatibilityPolicy {
+            mode: self.mode.parse().map_err(|e| corrupt(file, e))?,
+            rules: RuleSelection {
+                uses: self.uses,
+                except: self.except,
+                ignore: self.ignore,
+                ignore_unstable_packages: self.ignore_unstable_packages,
+            },
         })
     }
 }

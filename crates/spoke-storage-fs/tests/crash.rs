@@ -46,6 +46,7 @@ fn crash_child_writer() {
         let new = NewModule {
             name: ModuleName::parse(MODULE).unwrap(),
             description: "pushed to until killed".into(),
+            compatibility: None,
         };
         match store.create_module(&new, Timestamp::now()).await {
             Ok(_) | Err(StorageError::ModuleExists(_)) => {}

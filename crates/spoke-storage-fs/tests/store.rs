@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use spoke_domain::{DependencyPin, ModuleName, NewModule, PageRequest, Timestamp, VersionId};
+use spoke_domain::{
+    CompatibilityPolicy, DependencyPin, ModuleName, NewModule, PageRequest, Timestamp, VersionId,
+};
 use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_fs::FsStore;
@@ -23,6 +25,7 @@ async fn create(store: &FsStore, module: &str) {
             &NewModule {
                 name: name(module),
                 description: format!("the {module} module"),
+                compatibility: None,
             },
             Timestamp::now(),
         )
@@ -165,6 +168,55 @@ async fn a_garbled_module_record_is_corrupt() {
     )
     .unwrap();
     match store.get_module(&name("broken")).await {
+        Err(StorageError::Corrupt(message)) => {
+            assert!(message.contains("module.json"), "{message}")
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_module_record_from_before_policies_reads_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).unwrap();
+    create(&store, "old").await;
+    let record = dir.path().join("modules/old/module.json");
+    fs::write(
+        &record,
+        br#"{"name": "old", "description": "d", "created_at": "2024-01-02T03:04:05Z"}"#,
+    )
+    .unwrap();
+    let module = store.get_module(&name("old")).await.unwrap().unwrap();
+    assert_eq!(module.compatibility, None);
+    assert_eq!(module.updated_at, module.created_at);
+
+    // Setting a policy rewrites the record whole, keeping the rest.
+    let policy: CompatibilityPolicy = "BACKWARD:FILE".parse().unwrap();
+    let now = Timestamp::now();
+    let set = store
+        .set_compatibility(&name("old"), Some(&policy), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.description.as_str(), set.created_at, set.updated_at),
+        ("d", module.created_at, now)
+    );
+    drop(store);
+    let reopened = FsStore::open(dir.path()).unwrap();
+    let module = reopened.get_module(&name("old")).await.unwrap().unwrap();
+    assert_eq!(module.compatibility, Some(policy));
+    assert!(
+        fs::read_dir(dir.path().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the replaced record left a temp file"
+    );
+
+    // A policy this build cannot read is damage, named by its file.
+    let text = fs::read_to_string(&record).unwrap();
+    fs::write(&record, text.replace("\"BACKWARD\"", "\"SIDEWAYS\"")).unwrap();
+    match reopened.get_module(&name("old")).await {
         Err(StorageError::Corrupt(message)) => {
             assert!(message.contains("module.json"), "{message}")
         }

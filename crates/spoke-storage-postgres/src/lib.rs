@@ -1,6 +1,9 @@
 //! The PostgreSQL metadata store (`SPOKE_STORAGE_TYPE=postgres|hybrid`):
 //! modules, versions with their file manifests, dependency edges for reverse
-//! lookups and symbols, behind a deadpool connection pool.
+//! lookups and symbols, behind deadpool connection pools: the primary's and
+//! one per streaming read replica ([`PgMetadataStore`] routes reads, see
+//! `replicas`). [`PgBlobStore`] keeps file content in the same database when
+//! no object store is configured.
 //!
 //! # Schema
 //!
@@ -29,33 +32,47 @@
 //!   [`StorageError::Unavailable`].
 #![forbid(unsafe_code)]
 
+mod blobs;
 mod migrate;
 mod order;
+mod pool;
+pub mod queries;
+mod replicas;
+mod store;
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
-    Cursor, DependencyPin, Digest, DomainError, FileEntry, FilePath, Module, ModuleName, NewModule,
-    Page, PageRequest, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry, FilePath, Module,
+    ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol, Timestamp,
+    VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::types::ToSql;
 
-pub use migrate::schema_version;
+pub use blobs::PgBlobStore;
+pub use migrate::{AppliedMigration, MigrationReport, schema_version};
+pub use replicas::{ReplicaHealth, ReplicaState};
+pub use store::{PgHealth, PgMetadataStore, PoolStats};
 
 use crate::order::{ABOVE_ALL, order_key};
 
 const BACKEND: &str = "postgres";
 
 /// How to reach the database (the `SPOKE_POSTGRES_*` settings).
+///
+/// `PgConfig { url, ..PgConfig::default() }` (or [`PgConfig::new`]) takes
+/// the documented defaults for everything else.
 #[derive(Clone)]
 pub struct PgConfig {
     /// e.g. `postgres://spoke:secret@db:5432/spoke`.
     pub url: String,
+    /// Per pool: the primary's and each replica's.
     pub max_conns: usize,
     /// Connections opened at startup, so the first requests find them ready.
     pub min_conns: usize,
@@ -63,6 +80,39 @@ pub struct PgConfig {
     pub connect_timeout: Duration,
     /// Set on every connection: the longest any one statement may run.
     pub statement_timeout: Duration,
+    /// Streaming replicas that serve reads (`SPOKE_POSTGRES_REPLICA_URLS`);
+    /// empty: every read goes to the primary.
+    pub replica_urls: Vec<String>,
+    /// A replica further behind the primary than this serves no reads until
+    /// it catches up (`SPOKE_POSTGRES_REPLICA_MAX_LAG`).
+    pub replica_max_lag: Duration,
+}
+
+impl PgConfig {
+    /// The defaults of the operational contract, for the database at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for PgConfig {
+    /// No URL; `SPOKE_POSTGRES_MAX_CONNS` 20, `SPOKE_POSTGRES_MIN_CONNS` 2,
+    /// `SPOKE_POSTGRES_TIMEOUT` 10s for connecting and for statements, no
+    /// replicas, and a replica lag limit of 5s.
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_conns: 20,
+            min_conns: 2,
+            connect_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(10),
+            replica_urls: Vec::new(),
+            replica_max_lag: Duration::from_secs(5),
+        }
+    }
 }
 
 // By hand, so that a password in the URL never reaches a log.
@@ -74,57 +124,22 @@ impl fmt::Debug for PgConfig {
             .field("min_conns", &self.min_conns)
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_timeout", &self.statement_timeout)
+            .field("replicas", &self.replica_urls.len())
+            .field("replica_max_lag", &self.replica_max_lag)
             .finish()
     }
 }
 
-/// A [`MetadataStore`] over one PostgreSQL database. Cloning shares the pool.
+/// One server's pool, the primary's or a replica's: runs every query.
+/// [`PgMetadataStore`] decides which node serves each call.
 #[derive(Clone, Debug)]
-pub struct PgMetadataStore {
+struct PgNode {
     pool: Pool,
 }
 
-impl PgMetadataStore {
-    /// Builds the pool, applies pending migrations and opens `min_conns`
-    /// connections. Fails with [`StorageError::Unavailable`] when the URL is
-    /// malformed or the database cannot be reached in time.
-    pub async fn connect(config: PgConfig) -> Result<Self, StorageError> {
-        let mut pg: tokio_postgres::Config =
-            config.url.parse().map_err(|e| StorageError::Unavailable {
-                backend: BACKEND,
-                message: format!("invalid PostgreSQL URL: {e}"),
-            })?;
-        pg.connect_timeout(config.connect_timeout);
-        pg.options(format!(
-            "-c statement_timeout={}",
-            config.statement_timeout.as_millis().max(1)
-        ));
-        let manager = Manager::from_config(
-            pg,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(config.max_conns.max(1))
-            .create_timeout(Some(config.connect_timeout))
-            .wait_timeout(Some(config.connect_timeout))
-            .recycle_timeout(Some(config.connect_timeout))
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StorageError::Unavailable {
-                backend: BACKEND,
-                message: format!("cannot build the connection pool: {e}"),
-            })?;
-        let store = Self { pool };
-        migrate::run(&mut store.client().await?).await?;
-        let mut warm = Vec::new();
-        for _ in 0..config.min_conns.min(config.max_conns) {
-            warm.push(store.client().await?);
-        }
-        drop(warm);
-        Ok(store)
+impl PgNode {
+    fn new(pool: Pool) -> Self {
+        Self { pool }
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, StorageError> {
@@ -148,17 +163,8 @@ impl PgMetadataStore {
     }
 }
 
-/// A module with what is derived from its versions: `updated_at` (its newest
-/// push) and `latest` (the highest release, else the first in listing order).
-const SELECT_MODULE: &str = "
-    SELECT m.name, m.description, m.created_at_ns,
-        (SELECT max(v.created_at_ns) FROM versions v WHERE v.module = m.name),
-        (SELECT v.version FROM versions v WHERE v.module = m.name
-            ORDER BY v.is_release DESC, v.order_key DESC LIMIT 1)
-    FROM modules m";
-
 #[async_trait]
-impl MetadataStore for PgMetadataStore {
+impl MetadataStore for PgNode {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -172,9 +178,15 @@ impl MetadataStore for PgMetadataStore {
             .client()
             .await?
             .execute(
-                "INSERT INTO modules (name, description, created_at_ns) VALUES ($1, $2, $3)
+                "INSERT INTO modules (name, description, created_at_ns, compatibility_mode,
+                    compatibility_uses, compatibility_except, compatibility_ignore,
+                    compatibility_ignore_unstable)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (name) DO NOTHING",
-                &[&module.name.as_str(), &module.description, &nanos_of(now)?],
+                &params_with_policy(
+                    &[&module.name.as_str(), &module.description, &nanos_of(now)?],
+                    &PolicyColumns::of(module.compatibility.as_ref()),
+                ),
             )
             .await
             .map_err(db_error)?;
@@ -187,6 +199,7 @@ impl MetadataStore for PgMetadataStore {
             created_at: now,
             updated_at: now,
             latest_version: None,
+            compatibility: module.compatibility.clone(),
         })
     }
 
@@ -194,13 +207,44 @@ impl MetadataStore for PgMetadataStore {
         let row = self
             .client()
             .await?
-            .query_opt(
-                &format!("{SELECT_MODULE} WHERE m.name = $1"),
-                &[&name.as_str()],
-            )
+            .query_opt(queries::GET_MODULE, &[&name.as_str()])
             .await
             .map_err(db_error)?;
         row.as_ref().map(module_of).transpose()
+    }
+
+    async fn set_compatibility(
+        &self,
+        name: &ModuleName,
+        policy: Option<&CompatibilityPolicy>,
+        now: Timestamp,
+    ) -> Result<Module, StorageError> {
+        let client = self.client().await?;
+        let updated = client
+            .execute(
+                "UPDATE modules SET settings_updated_at_ns = $2, compatibility_mode = $3,
+                    compatibility_uses = $4, compatibility_except = $5,
+                    compatibility_ignore = $6, compatibility_ignore_unstable = $7
+                 WHERE name = $1",
+                &params_with_policy(
+                    &[&name.as_str(), &nanos_of(now)?],
+                    &PolicyColumns::of(policy),
+                ),
+            )
+            .await
+            .map_err(db_error)?;
+        if updated == 0 {
+            return Err(StorageError::ModuleNotFound(name.clone()));
+        }
+        // Read back on the primary, which has the write.
+        let row = client
+            .query_opt(queries::GET_MODULE, &[&name.as_str()])
+            .await
+            .map_err(db_error)?;
+        row.as_ref()
+            .map(module_of)
+            .transpose()?
+            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -215,10 +259,7 @@ impl MetadataStore for PgMetadataStore {
         let rows = self
             .client()
             .await?
-            .query(
-                &format!("{SELECT_MODULE} WHERE m.name > $1 ORDER BY m.name LIMIT $2"),
-                &[&after, &fetch_limit(page)],
-            )
+            .query(queries::LIST_MODULES_AFTER, &[&after, &fetch_limit(page)])
             .await
             .map_err(db_error)?;
         let modules = rows.iter().map(module_of).collect::<Result<_, _>>()?;
@@ -354,22 +395,14 @@ impl MetadataStore for PgMetadataStore {
         let key: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
             [&module.as_str(), &version.as_str()];
         let Some(row) = client
-            .query_opt(
-                "SELECT digest, image, repository, commit_sha, branch, created_at_ns
-                 FROM versions WHERE module = $1 AND version = $2",
-                &key,
-            )
+            .query_opt(queries::GET_VERSION, &key)
             .await
             .map_err(db_error)?
         else {
             return Ok(None);
         };
         let files = client
-            .query(
-                "SELECT path, digest, size FROM version_files
-                 WHERE module = $1 AND version = $2 ORDER BY position",
-                &key,
-            )
+            .query(queries::GET_VERSION_FILES, &key)
             .await
             .map_err(db_error)?
             .iter()
@@ -383,11 +416,7 @@ impl MetadataStore for PgMetadataStore {
             })
             .collect::<Result<_, StorageError>>()?;
         let dependencies = client
-            .query(
-                "SELECT dep_module, dep_version FROM dependency_edges
-                 WHERE module = $1 AND version = $2 ORDER BY position",
-                &key,
-            )
+            .query(queries::GET_VERSION_DEPENDENCIES, &key)
             .await
             .map_err(db_error)?
             .iter()
@@ -487,8 +516,7 @@ impl MetadataStore for PgMetadataStore {
             .client()
             .await?
             .query(
-                "SELECT version, digest, created_at_ns FROM versions
-                 WHERE module = $1 AND order_key < $2 ORDER BY order_key DESC LIMIT $3",
+                queries::LIST_VERSIONS_BEFORE,
                 &[&module.as_str(), &after, &fetch_limit(page)],
             )
             .await
@@ -544,19 +572,75 @@ fn page_of<T>(
     Page { items, next_cursor }
 }
 
+/// A row of `queries::GET_MODULE` or `queries::LIST_MODULES_AFTER`.
 fn module_of(row: &Row) -> Result<Module, StorageError> {
     let created_at = timestamp_of(get(row, 2)?)?;
     let newest_push = get::<Option<i64>>(row, 3)?.map(timestamp_of).transpose()?;
+    let settings_updated = get::<Option<i64>>(row, 5)?.map(timestamp_of).transpose()?;
+    let compatibility = match get::<Option<&str>>(row, 6)? {
+        None => None,
+        Some(mode) => Some(CompatibilityPolicy {
+            mode: mode.parse().map_err(corrupt)?,
+            rules: RuleSelection {
+                uses: get(row, 7)?,
+                except: get(row, 8)?,
+                ignore: get(row, 9)?,
+                ignore_unstable_packages: get(row, 10)?,
+            },
+        }),
+    };
     Ok(Module {
         name: ModuleName::parse(get(row, 0)?).map_err(corrupt)?,
         description: get(row, 1)?,
         created_at,
-        updated_at: newest_push.map_or(created_at, |t| t.max(created_at)),
+        updated_at: [newest_push, settings_updated]
+            .into_iter()
+            .flatten()
+            .fold(created_at, Ord::max),
         latest_version: get::<Option<&str>>(row, 4)?
             .map(VersionId::parse)
             .transpose()
             .map_err(corrupt)?,
+        compatibility,
     })
+}
+
+/// The `modules` columns a policy is stored in, in their statement order:
+/// mode (NULL without a policy), uses, except, ignore, ignore_unstable.
+struct PolicyColumns<'a> {
+    mode: Option<&'static str>,
+    uses: &'a [String],
+    except: &'a [String],
+    ignore: &'a [String],
+    ignore_unstable: bool,
+}
+
+impl<'a> PolicyColumns<'a> {
+    fn of(policy: Option<&'a CompatibilityPolicy>) -> Self {
+        Self {
+            mode: policy.map(|p| p.mode.as_str()),
+            uses: policy.map_or(&[], |p| &p.rules.uses),
+            except: policy.map_or(&[], |p| &p.rules.except),
+            ignore: policy.map_or(&[], |p| &p.rules.ignore),
+            ignore_unstable: policy.is_some_and(|p| p.rules.ignore_unstable_packages),
+        }
+    }
+}
+
+/// `leading` followed by the policy's columns, as statement parameters.
+fn params_with_policy<'a>(
+    leading: &[&'a (dyn ToSql + Sync)],
+    policy: &'a PolicyColumns<'a>,
+) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params = leading.to_vec();
+    params.extend_from_slice(&[
+        &policy.mode as &(dyn ToSql + Sync),
+        &policy.uses,
+        &policy.except,
+        &policy.ignore,
+        &policy.ignore_unstable,
+    ]);
+    params
 }
 
 fn pin_of(row: &Row) -> Result<DependencyPin, StorageError> {

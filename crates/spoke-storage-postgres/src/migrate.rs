@@ -12,11 +12,39 @@ struct Migration {
 }
 
 /// In order; append only, never edit one that has shipped.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "blobs",
+        sql: include_str!("../migrations/0002_blobs.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "compatibility",
+        sql: include_str!("../migrations/0003_compatibility.sql"),
+    },
+];
+
+/// What a migration run did (`spoke-server migrate` prints it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// The migrations this run applied, in order; empty when the database
+    /// was up to date.
+    pub applied: Vec<AppliedMigration>,
+    /// The schema version the database is at now.
+    pub schema_version: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedMigration {
+    pub version: i32,
+    pub name: &'static str,
+}
 
 /// Taken for the migration transaction; any fixed number no other
 /// application on the database uses ("SPOKEMIG").
@@ -30,7 +58,7 @@ pub fn schema_version() -> i32 {
 /// Applies the migrations the database lacks, in one transaction. The lock
 /// is released at commit or rollback; waiting for it counts against the
 /// connection's statement timeout, so a stuck peer cannot hang startup.
-pub(crate) async fn run(client: &mut Client) -> Result<(), StorageError> {
+pub(crate) async fn run(client: &mut Client) -> Result<MigrationReport, StorageError> {
     let tx = client.transaction().await.map_err(db_error)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -52,6 +80,10 @@ pub(crate) async fn run(client: &mut Client) -> Result<(), StorageError> {
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()
         .map_err(db_error)?;
+    let mut report = MigrationReport {
+        applied: Vec::new(),
+        schema_version: applied.iter().copied().max().unwrap_or(0),
+    };
     for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         tx.batch_execute(migration.sql).await.map_err(db_error)?;
         tx.execute(
@@ -60,6 +92,12 @@ pub(crate) async fn run(client: &mut Client) -> Result<(), StorageError> {
         )
         .await
         .map_err(db_error)?;
+        report.applied.push(AppliedMigration {
+            version: migration.version,
+            name: migration.name,
+        });
+        report.schema_version = report.schema_version.max(migration.version);
     }
-    tx.commit().await.map_err(db_error)
+    tx.commit().await.map_err(db_error)?;
+    Ok(report)
 }

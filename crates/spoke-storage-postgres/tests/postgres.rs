@@ -7,110 +7,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 use spoke_domain::{
-    Cursor, ModuleName, NewModule, PageRequest, Timestamp, VersionSummary, latest_of, newest_first,
+    Cursor, Digest, ModuleName, NewModule, PageRequest, Timestamp, VersionSummary, latest_of,
+    newest_first,
 };
 use spoke_storage::conformance::manifest_with_blobs;
-use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_fs::FsStore;
-use spoke_storage_postgres::{PgConfig, PgMetadataStore, schema_version};
+use spoke_storage_postgres::{PgConfig, PgHealth, PgMetadataStore, ReplicaState, schema_version};
 use tokio::task::JoinSet;
-use tokio_postgres::NoTls;
 
-fn admin_url() -> Option<String> {
-    if let Ok(url) = std::env::var("SPOKE_TEST_POSTGRES_URL") {
-        return Some(url);
-    }
-    assert!(
-        std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
-        "SPOKE_TEST_POSTGRES_URL is not set, and SPOKE_TEST_REQUIRE_PROTOC says test tools must be there"
-    );
-    eprintln!(
-        "note: skipping: SPOKE_TEST_POSTGRES_URL is not set (`cargo xtask test` provides PostgreSQL)"
-    );
-    None
-}
+use support::{TestDb, admin, admin_url};
 
-async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.unwrap();
-    tokio::spawn(connection);
-    client
-}
-
-/// A fresh, empty database; dropped (connections and all) when this is.
-struct TestDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create(admin_url: &str) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "spoke_test_{}_{}_{}",
-            std::process::id(),
-            Timestamp::now().unix_nanos() % 1_000_000_000,
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        admin(admin_url)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        // Swap the admin URL's database for the new one, keeping any query.
-        let (before_query, query) = admin_url
-            .split_once('?')
-            .map_or((admin_url, ""), |(b, q)| (b, q));
-        let (server, _) = before_query.rsplit_once('/').unwrap();
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("?{query}")
-        };
-        Self {
-            admin_url: admin_url.to_owned(),
-            url: format!("{server}/{name}{query}"),
-            name,
-        }
-    }
-
-    fn config(&self) -> PgConfig {
-        PgConfig {
-            url: self.url.clone(),
-            max_conns: 8,
-            min_conns: 2,
-            connect_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot be blocked on.
-        let dropped = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    admin(&admin_url)
-                        .await
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await
-                })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("note: could not drop test database {}", self.name);
-        }
-    }
-}
+mod support;
 
 #[tokio::test]
 async fn passes_the_conformance_suite() {
@@ -170,6 +83,7 @@ async fn pages_follow_newest_first_across_version_kinds() {
             &NewModule {
                 name: module.clone(),
                 description: String::new(),
+                compatibility: None,
             },
             Timestamp::now(),
         )
@@ -234,6 +148,7 @@ async fn an_unreachable_server_is_unavailable() {
         min_conns: 0,
         connect_timeout: Duration::from_secs(2),
         statement_timeout: Duration::from_secs(2),
+        ..PgConfig::default()
     })
     .await;
     assert!(
@@ -241,4 +156,108 @@ async fn an_unreachable_server_is_unavailable() {
         "got {result:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn blobs_in_postgres_pass_the_blob_suite_and_are_verified() {
+    let Some(admin_url) = admin_url() else { return };
+    let db = TestDb::create(&admin_url).await;
+    let store = PgMetadataStore::connect(db.config()).await.unwrap();
+    let blobs = store.blob_store();
+    spoke_storage::conformance::run_blob_store(&blobs).await;
+
+    // A batch with a repeat and a blob already stored is one idempotent put.
+    let [a, b] = [&b"message A {}"[..], b"message B {}"].map(Bytes::from_static);
+    blobs.put(&Digest::of(&a), a.clone()).await.unwrap();
+    blobs
+        .put_many(vec![
+            (Digest::of(&a), a.clone()),
+            (Digest::of(&b), b.clone()),
+            (Digest::of(&b), b.clone()),
+        ])
+        .await
+        .unwrap();
+    blobs.put_many(Vec::new()).await.unwrap();
+    assert_eq!(blobs.get(&Digest::of(&b)).await.unwrap(), Some(b.clone()));
+
+    // Content changed behind the store's back is refused, not served.
+    admin(&db.url)
+        .await
+        .execute(
+            "UPDATE blobs SET content = 'tampered' WHERE digest = $1",
+            &[&Digest::of(&a).as_bytes().as_slice()],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        blobs.get(&Digest::of(&a)).await,
+        Err(StorageError::Corrupt(_))
+    ));
+}
+
+#[tokio::test]
+async fn migrate_alone_reports_what_it_applied() {
+    let Some(admin_url) = admin_url() else { return };
+    let db = TestDb::create(&admin_url).await;
+    let report = PgMetadataStore::migrate(&db.config()).await.unwrap();
+    let versions: Vec<i32> = report.applied.iter().map(|m| m.version).collect();
+    assert_eq!(versions, (1..=schema_version()).collect::<Vec<_>>());
+    assert_eq!(report.schema_version, schema_version());
+    let again = PgMetadataStore::migrate(&db.config()).await.unwrap();
+    assert!(again.applied.is_empty(), "{again:?}");
+    assert_eq!(again.schema_version, schema_version());
+    PgMetadataStore::connect(db.config()).await.unwrap();
+}
+
+#[tokio::test]
+async fn without_replicas_the_primary_serves_and_reports() {
+    let Some(admin_url) = admin_url() else { return };
+    let db = TestDb::create(&admin_url).await;
+    let store = PgMetadataStore::connect(db.config()).await.unwrap();
+    assert_eq!(
+        store.health().await,
+        PgHealth {
+            primary: Ok(()),
+            replicas: Vec::new()
+        }
+    );
+    store.list_modules(&PageRequest::first(10)).await.unwrap();
+    let stats = store.pool_stats();
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let primary = &stats[0];
+    assert_eq!((primary.role.as_str(), primary.max), ("primary", 8));
+    assert!(primary.size >= 1 && primary.idle + primary.active == primary.size);
+    assert_eq!(primary.reads, 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_replica_costs_reads_nothing() {
+    let Some(admin_url) = admin_url() else { return };
+    let db = TestDb::create(&admin_url).await;
+    let store = PgMetadataStore::connect(PgConfig {
+        // A port nothing listens on, with credentials that must not leak.
+        replica_urls: vec!["postgres://spoke:hunter2@127.0.0.1:1/spoke".to_owned()],
+        connect_timeout: Duration::from_secs(2),
+        ..db.config()
+    })
+    .await
+    .expect("a replica never stops the store from starting");
+    assert!(store.list_modules(&PageRequest::first(10)).await.is_ok());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let replica = loop {
+        let health = store.health().await;
+        assert!(health.primary.is_ok());
+        let replica = health.replicas[0].clone();
+        if replica.detail.as_deref() != Some("not probed yet") {
+            break replica;
+        }
+        assert!(Instant::now() < deadline, "never probed: {health:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(replica.name, "127.0.0.1:1/spoke");
+    assert_eq!(replica.state, ReplicaState::Down, "{replica:?}");
+    let stats = store.pool_stats();
+    assert_eq!(stats[1].role, "replica:127.0.0.1:1/spoke");
+    assert!(!format!("{stats:?}{replica:?}").contains("hunter2"));
+    assert_eq!((stats[0].reads, stats[1].reads), (1, 0));
 }

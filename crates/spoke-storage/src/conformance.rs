@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use spoke_domain::{
-    Cursor, DependencyPin, Digest, FileEntry, FilePath, ModuleName, NewModule, PageRequest,
-    SourceInfo, Symbol, SymbolKind, Timestamp, VersionId, VersionManifest, version_digest,
+    CompatibilityMode, CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath,
+    ModuleName, NewModule, PageRequest, RuleSelection, SourceInfo, Symbol, SymbolKind, Timestamp,
+    VersionId, VersionManifest, version_digest,
 };
 
 use crate::{BlobStore, InsertOutcome, MetadataStore, StorageError};
@@ -18,6 +19,7 @@ use crate::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     run_blob_store(blobs.as_ref()).await;
     modules_are_unique_and_paged(meta.as_ref()).await;
+    compatibility_round_trips(meta.as_ref(), blobs.as_ref()).await;
     versions_are_immutable_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     symbols_and_image_round_trip(meta.as_ref(), blobs.as_ref()).await;
     dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
@@ -48,6 +50,7 @@ async fn create(meta: &dyn MetadataStore, module: &str) {
         &NewModule {
             name: name(module),
             description: String::new(),
+            compatibility: None,
         },
         Timestamp::now(),
     )
@@ -162,6 +165,7 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
                 &NewModule {
                     name: name(module),
                     description: format!("the {module} module"),
+                    compatibility: None,
                 },
                 now,
             )
@@ -175,6 +179,7 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
             &NewModule {
                 name: name("mod-a"),
                 description: "other".into(),
+                compatibility: None,
             },
             now,
         )
@@ -202,6 +207,103 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
         }
     }
     assert_eq!(seen, ["mod-a", "mod-b", "mod-c", "mod-d", "mod-e"]);
+}
+
+async fn compatibility_round_trips(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
+    // Every field set, with characters a careless encoding would trip on.
+    let full = CompatibilityPolicy {
+        mode: CompatibilityMode::FullTransitive,
+        rules: RuleSelection {
+            uses: vec!["WIRE_JSON".into(), "FIELD_NO_DELETE".into()],
+            except: vec!["FIELD_SAME_JSON_NAME".into()],
+            ignore: vec!["legacy/old \"v1\".proto".into(), "vendor".into()],
+            ignore_unstable_packages: true,
+        },
+    };
+    let created = meta
+        .create_module(
+            &NewModule {
+                name: name("compat-set"),
+                description: "with a policy".into(),
+                compatibility: Some(full.clone()),
+            },
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.compatibility, Some(full.clone()));
+    create(meta, "compat-unset").await;
+    let read = |module: &'static str| async move {
+        meta.get_module(&name(module)).await.unwrap().unwrap()
+    };
+    assert_eq!(
+        read("compat-set").await.compatibility,
+        Some(full.clone()),
+        "a policy given at creation must read back"
+    );
+    assert_eq!(read("compat-unset").await.compatibility, None);
+    let listed = meta
+        .list_modules(&PageRequest::first(1000))
+        .await
+        .unwrap()
+        .items;
+    let listed_policy = |module: &str| {
+        listed
+            .iter()
+            .find(|m| m.name.as_str() == module)
+            .map(|m| m.compatibility.clone())
+    };
+    assert_eq!(listed_policy("compat-set"), Some(Some(full.clone())));
+    assert_eq!(listed_policy("compat-unset"), Some(None));
+
+    // Setting keeps everything else, including what versions derive.
+    let v1 = manifest_with_blobs(blobs, "compat-unset", "v1.0.0", &[("a.proto", "c")], &[]).await;
+    meta.insert_version(&v1, &[]).await.unwrap();
+    let before = read("compat-unset").await;
+    let later = Timestamp::from_unix_nanos(before.updated_at.unix_nanos() + 1_000).unwrap();
+    let backward = CompatibilityPolicy::new(CompatibilityMode::Backward, vec!["FILE".into()]);
+    let set = meta
+        .set_compatibility(&name("compat-unset"), Some(&backward), later)
+        .await
+        .unwrap();
+    assert_eq!(set.compatibility, Some(backward.clone()));
+    assert_eq!(set.updated_at, later, "setting a policy updates the module");
+    assert_eq!(
+        read("compat-unset").await,
+        set,
+        "set returns what get reads"
+    );
+    assert_eq!(
+        (set.description, set.created_at, set.latest_version),
+        (before.description, before.created_at, before.latest_version)
+    );
+
+    // An explicit NONE with no rules is a policy, not the absence of one.
+    let none = CompatibilityPolicy::default();
+    meta.set_compatibility(&name("compat-unset"), Some(&none), later)
+        .await
+        .unwrap();
+    assert_eq!(read("compat-unset").await.compatibility, Some(none));
+    let cleared = meta
+        .set_compatibility(&name("compat-set"), None, Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(cleared.compatibility, None);
+    assert_eq!(read("compat-set").await.compatibility, None);
+
+    let missing = meta
+        .set_compatibility(&name("compat-missing"), Some(&backward), Timestamp::now())
+        .await;
+    assert!(
+        matches!(missing, Err(StorageError::ModuleNotFound(_))),
+        "setting the policy of a missing module must fail with ModuleNotFound, got {missing:?}"
+    );
+    assert!(
+        meta.get_module(&name("compat-missing"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {

@@ -13,8 +13,8 @@ pub mod conformance;
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
-    DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp,
-    VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest,
+    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use thiserror::Error;
 
@@ -65,6 +65,16 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<Module, StorageError>;
 
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError>;
+
+    /// Replaces a module's compatibility policy (`None`: the server's
+    /// default applies again) and returns the module as now stored, its
+    /// `updated_at` at least `now`. `ModuleNotFound` when it does not exist.
+    async fn set_compatibility(
+        &self,
+        name: &ModuleName,
+        policy: Option<&CompatibilityPolicy>,
+        now: Timestamp,
+    ) -> Result<Module, StorageError>;
 
     /// Modules ordered by name.
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError>;

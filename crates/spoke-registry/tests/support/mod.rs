@@ -8,15 +8,19 @@ use spoke_registry::{PushRequest, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
 
 pub fn registry(root: &std::path::Path, limits: Limits) -> Registry {
-    let store = Arc::new(FsStore::open(root).unwrap());
-    Registry::new(
-        store.clone(),
-        store,
+    registry_with(
+        root,
         RegistryOptions {
             limits,
             cache_bytes: 1 << 20,
+            ..RegistryOptions::default()
         },
     )
+}
+
+pub fn registry_with(root: &std::path::Path, options: RegistryOptions) -> Registry {
+    let store = Arc::new(FsStore::open(root).unwrap());
+    Registry::new(store.clone(), store, options)
 }
 
 pub fn name(n: &str) -> ModuleName {

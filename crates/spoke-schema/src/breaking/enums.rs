@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
 
 use super::image::{Pair, Side, SourceFile, Syntax};
+use super::messages;
 use super::ranges::{ENUM_MAX, TagRange, shrunk};
 use super::{Sink, quote, quote_all};
 
@@ -13,7 +14,7 @@ use super::{Sink, quote, quote_all};
 const VALUE_NUMBER: i32 = 2;
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
-    enum_no_delete(sink, pair);
+    messages::no_delete(sink, pair, "ENUM_NO_DELETE", "enum", Side::enums);
     for (previous, current) in pair.enums() {
         let Some(file) = pair.current.file_of(&current.parent_file()) else {
             continue;
@@ -29,31 +30,6 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
         enums.values_no_delete(sink);
         enums.value_same_name(sink);
         enums.reserved_no_delete(sink);
-    }
-}
-
-fn enum_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
-    const RULE: &str = "ENUM_NO_DELETE";
-    if !sink.wants(RULE) {
-        return;
-    }
-    for deleted in pair.deleted_from_files(Side::enums) {
-        let Some(file) = deleted.current_file else {
-            continue;
-        };
-        sink.report(
-            RULE,
-            Some(
-                pair.current
-                    .deleted_element_place(file, deleted.nested_name),
-            ),
-            deleted.previous_file,
-            deleted.element.full_name(),
-            format!(
-                "Previously present enum {} was deleted from file.",
-                quote(deleted.nested_name)
-            ),
-        );
     }
 }
 

@@ -48,9 +48,9 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     }
 }
 
-/// `MESSAGE_NO_DELETE` / `EXTENSION_NO_DELETE`: a file that is still there
-/// no longer declares the element.
-fn no_delete<'s, T: Element + 's>(
+/// `MESSAGE_NO_DELETE`, `EXTENSION_NO_DELETE` and `ENUM_NO_DELETE`: a file
+/// that is still there no longer declares the element.
+pub(super) fn no_delete<'s, T: Element + 's>(
     sink: &mut Sink<'_>,
     pair: &Pair<'s>,
     rule: &'static str,
