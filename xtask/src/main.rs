@@ -16,6 +16,7 @@ mod json;
 mod npm;
 mod postgres;
 mod python;
+mod stack;
 mod test;
 
 use std::process::ExitCode;
@@ -39,6 +40,10 @@ TASKS:
              nginx and the server's resident memory. `bench --cache`
              compares the hot file with L1, with Redis L2 only and with no
              cache, then kills and restarts Redis under load (fail-open).
+    stack    `stack up` starts the compose HA stack of deploy/compose on
+             loopback from local binaries (three servers behind nginx,
+             PostgreSQL primary + replica, Redis + Sentinels, S3) and prints
+             its endpoints; `stack down` stops it.
     help     Print this help, or the help of a task: cargo xtask help bench
 
 OPTIONS:
@@ -73,6 +78,7 @@ fn run(args: &[String]) -> Result<()> {
                 None => print!("{HELP}"),
                 Some("test") => print!("{}", test::HELP),
                 Some("bench") => print!("{}", bench::HELP),
+                Some("stack") => print!("{}", stack::HELP),
                 Some(other) => bail!("unknown task `{other}`; see `cargo xtask --help`"),
             }
             Ok(())
@@ -83,6 +89,13 @@ fn run(args: &[String]) -> Result<()> {
                 return Ok(());
             };
             test::run(&opts)
+        }
+        "stack" => {
+            let Some(opts) = stack::Options::parse(rest).context("`cargo xtask stack`")? else {
+                print!("{}", stack::HELP);
+                return Ok(());
+            };
+            stack::run(&opts)
         }
         "bench" => {
             let Some(opts) = bench::Options::parse(rest).context("`cargo xtask bench`")? else {

@@ -32,6 +32,8 @@ pub struct Cluster {
     /// Control scripts of the servers started, in start order.
     started: Vec<PathBuf>,
     base: PathBuf,
+    /// Set by [`Cluster::keep`]: dropping stops and removes nothing.
+    kept: bool,
 }
 
 impl Cluster {
@@ -45,12 +47,36 @@ impl Cluster {
             .join("spoke-test-postgres")
             .join(std::process::id().to_string());
         remove_stale_runs(base.parent().unwrap_or(&base), &bin);
+        let primary_port = free_port()?;
+        let replica_port = free_port()?;
+        let mut cluster = Self::start_at(base, primary_port, replica_port)?;
+        let shared_answers = SHARED_SERVER
+            .parse()
+            .is_ok_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
+        let admin = if shared_answers {
+            url(SHARED_SERVER)
+        } else {
+            eprintln!("    nothing answers on {SHARED_SERVER}; the tests use our primary");
+            url(&format!("127.0.0.1:{primary_port}"))
+        };
+        cluster
+            .env
+            .insert(0, ("SPOKE_TEST_POSTGRES_URL".to_owned(), admin));
+        Ok(cluster)
+    }
+
+    /// The streaming pair alone, with data, logs and `<name>-ctl` scripts
+    /// under `base` (created), on the given ports; `env` names both servers
+    /// and the replica's control script.
+    pub fn start_at(base: PathBuf, primary_port: u16, replica_port: u16) -> Result<Self> {
+        let bin = server_binaries()?;
         std::fs::create_dir_all(&base)
             .with_context(|| format!("cannot create {}", base.display()))?;
         let mut cluster = Self {
             env: Vec::new(),
             started: Vec::new(),
             base,
+            kept: false,
         };
         if cmd::is_root() {
             // The data directories and logs must belong to the user the
@@ -58,7 +84,6 @@ impl Cluster {
             cmd::run(Command::new("chown").arg("postgres:").arg(&cluster.base))?;
         }
 
-        let primary_port = free_port()?;
         let primary = cluster.base.join("primary");
         cmd::output(
             as_postgres(&bin.join("initdb"))
@@ -74,7 +99,6 @@ impl Cluster {
         .context("initdb for the test primary")?;
         cluster.start_server(&bin, "primary", &primary, primary_port)?;
 
-        let replica_port = free_port()?;
         let replica = cluster.base.join("replica");
         // -R: standby.signal plus primary_conninfo, so it starts as a
         // streaming hot standby of the primary.
@@ -88,17 +112,7 @@ impl Cluster {
         .context("pg_basebackup for the test replica")?;
         let replica_ctl = cluster.start_server(&bin, "replica", &replica, replica_port)?;
 
-        let shared_answers = SHARED_SERVER
-            .parse()
-            .is_ok_and(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(5)).is_ok());
-        let admin = if shared_answers {
-            url(SHARED_SERVER)
-        } else {
-            eprintln!("    nothing answers on {SHARED_SERVER}; the tests use our primary");
-            url(&format!("127.0.0.1:{primary_port}"))
-        };
         cluster.env = vec![
-            ("SPOKE_TEST_POSTGRES_URL".to_owned(), admin),
             (
                 "SPOKE_TEST_PG_PRIMARY_URL".to_owned(),
                 url(&format!("127.0.0.1:{primary_port}")),
@@ -150,8 +164,20 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Leaves both servers running and their data in place (nothing is
+    /// stopped on drop); returns the control scripts in start order.
+    pub fn keep(mut self) -> Vec<PathBuf> {
+        self.kept = true;
+        self.started.clone()
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
         // The tests may have left the replica stopped; a failed stop is fine.
         for ctl in self.started.iter().rev() {
             let _ = Command::new(ctl)
@@ -167,7 +193,7 @@ impl Drop for Cluster {
 
 /// The newest installed server's binary directory, installing Debian's
 /// `postgresql` when there is none.
-fn server_binaries() -> Result<PathBuf> {
+pub(crate) fn server_binaries() -> Result<PathBuf> {
     apt::ensure(&[Need {
         what: "the PostgreSQL server binaries",
         present: newest_server_binaries().is_some(),

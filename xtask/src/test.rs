@@ -143,6 +143,7 @@ impl Services {
         services.provide_s3()?;
         services.provide_postgres()?;
         provide_redis()?;
+        provide_nginx()?;
         Ok(services)
     }
 
@@ -244,6 +245,12 @@ fn provide_redis() -> Result<()> {
         Need::tool("redis-server", &["redis-server"]),
         Need::tool("redis-cli", &["redis-tools"]),
     ])
+}
+
+/// nginx, for the deployment tests: `nginx -t` on deploy/nginx/nginx.conf
+/// and the stack of `cargo xtask stack` that the suite starts.
+fn provide_nginx() -> Result<()> {
+    apt::ensure(&[Need::tool("nginx", &["nginx"])])
 }
 
 fn require_cargo() -> Result<()> {
