@@ -8,6 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+// Shared with spoke-storage-postgres; it allows its own unused parts.
+#[path = "../../spoke-storage-postgres/tests/support/mod.rs"]
+mod pg;
 // Shared with spoke-registry, which uses all of it.
 #[allow(dead_code)]
 #[path = "../../spoke-registry/tests/redis/mod.rs"]
@@ -28,7 +31,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use spoke_grpc::proto::ListModulesRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
-use spoke_server::config::RedisUrl;
+use spoke_server::config::{RedisUrl, Secret, StorageType};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
@@ -127,6 +130,20 @@ async fn spans_reach_the_collector_parented_to_the_callers() {
     let (collector_addr, collector) = start_collector().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
+    // On PostgreSQL (content too) where one is provided, so that the
+    // storage spans are database calls; else on the filesystem.
+    let database = match pg::admin_url() {
+        Some(admin_url) => Some(pg::TestDb::create(&admin_url).await),
+        None => None,
+    };
+    let storage_system = match &database {
+        Some(db) => {
+            settings.storage.kind = StorageType::Postgres;
+            settings.postgres.url = Some(Secret::new(db.url.clone()));
+            "postgres"
+        }
+        None => "filesystem",
+    };
     settings.redis.url =
         Some(RedisUrl::parse(&format!("redis://127.0.0.1:{}", redis.port)).unwrap());
     let otel = &mut settings.telemetry.otel;
@@ -243,7 +260,7 @@ async fn spans_reach_the_collector_parented_to_the_callers() {
             .filter(|s| hex(&s.parent_span_id) == parent)
             .collect()
     };
-    let stored = children(&server_span, "filesystem");
+    let stored = children(&server_span, storage_system);
     let operations: Vec<String> = stored
         .iter()
         .filter_map(|s| attribute(s, "db.operation.name"))
@@ -268,8 +285,8 @@ async fn spans_reach_the_collector_parented_to_the_callers() {
             .count()
     };
     assert_eq!(
-        in_trace("filesystem"),
-        stored.len() + children(&read_span, "filesystem").len(),
+        in_trace(storage_system),
+        stored.len() + children(&read_span, storage_system).len(),
         "every storage span of the trace hangs off a request span"
     );
     // The read asked Redis first.
