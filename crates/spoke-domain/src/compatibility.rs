@@ -271,15 +271,7 @@ pub struct CompatibilityViolation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Digest;
-
-    fn summary(version: &str, created_at: i64) -> VersionSummary {
-        VersionSummary {
-            version: VersionId::parse(version).unwrap(),
-            digest: Digest::of(version.as_bytes()),
-            created_at: Timestamp::from_unix_seconds(created_at).unwrap(),
-        }
-    }
+    use crate::version::tests::summary;
 
     #[test]
     fn modes_round_trip_through_their_names() {

@@ -113,11 +113,13 @@ pub fn latest_of<'a>(versions: impl IntoIterator<Item = &'a VersionSummary>) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{Digest, Timestamp};
 
-    fn summary(version: &str, created_at: i64) -> VersionSummary {
+    /// A listed version for tests: `version` pushed `created_at` seconds
+    /// after the epoch.
+    pub(crate) fn summary(version: &str, created_at: i64) -> VersionSummary {
         VersionSummary {
             version: VersionId::parse(version).unwrap(),
             digest: Digest::of(version.as_bytes()),

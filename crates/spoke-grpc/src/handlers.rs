@@ -233,27 +233,11 @@ impl RegistryService for RegistryApi {
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
                 let closure = self.registry.closure(&module, &selector).await?;
-                let dependencies = if request.transitive {
-                    closure
-                        .members
-                        .iter()
-                        .map(|m| convert::module_version(m))
-                        .collect()
-                } else {
-                    // The direct pins, in stored order (by module name).
-                    closure
-                        .root
-                        .dependencies
-                        .iter()
-                        .filter_map(|pin| {
-                            closure
-                                .members
-                                .iter()
-                                .find(|m| m.module == pin.module && m.version == pin.version)
-                        })
-                        .map(|m| convert::module_version(m))
-                        .collect()
-                };
+                let dependencies = closure
+                    .dependencies(request.transitive)
+                    .into_iter()
+                    .map(|m| convert::module_version(m))
+                    .collect();
                 Ok(GetDependenciesResponse {
                     root: Some(convert::module_version(&closure.root)),
                     dependencies,

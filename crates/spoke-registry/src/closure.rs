@@ -25,6 +25,24 @@ impl Closure {
     pub fn pins(&self) -> impl Iterator<Item = DependencyPin> + '_ {
         self.members.iter().map(|m| pin_of(m))
     }
+
+    /// The root's dependencies as the dependency views list them: the
+    /// direct pins in stored order (by module name), or with `transitive`
+    /// the whole closure in its order.
+    pub fn dependencies(&self, transitive: bool) -> Vec<&Arc<VersionManifest>> {
+        if transitive {
+            return self.members.iter().collect();
+        }
+        self.root
+            .dependencies
+            .iter()
+            .filter_map(|pin| {
+                self.members
+                    .iter()
+                    .find(|m| m.module == pin.module && m.version == pin.version)
+            })
+            .collect()
+    }
 }
 
 pub(crate) fn pin_of(manifest: &VersionManifest) -> DependencyPin {

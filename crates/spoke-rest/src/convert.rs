@@ -176,22 +176,11 @@ pub async fn dependencies(
     transitive: bool,
 ) -> Result<wire::DependenciesBody, RegistryError> {
     let closure = registry.closure(module, selector).await?;
-    let dependencies = if transitive {
-        closure.members.iter().map(|m| pin_body(m)).collect()
-    } else {
-        closure
-            .root
-            .dependencies
-            .iter()
-            .filter_map(|pin| {
-                closure
-                    .members
-                    .iter()
-                    .find(|m| m.module == pin.module && m.version == pin.version)
-            })
-            .map(|m| pin_body(m))
-            .collect()
-    };
+    let dependencies = closure
+        .dependencies(transitive)
+        .into_iter()
+        .map(|m| pin_body(m))
+        .collect();
     Ok(wire::DependenciesBody {
         module_name: closure.root.module.to_string(),
         version: closure.root.version.to_string(),

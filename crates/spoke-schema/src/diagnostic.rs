@@ -105,6 +105,16 @@ pub(crate) fn one_based(line: i32, column: i32) -> (u32, u32) {
     (to_u32(line), to_u32(column))
 }
 
+/// Sorts rule violations the way buf prints them (path, line, column, rule,
+/// message) and drops repeats; `key` gives those five of a violation.
+pub(crate) fn sort_like_buf<V: PartialEq>(
+    violations: &mut Vec<V>,
+    key: impl Fn(&V) -> (&str, u32, u32, &str, &str),
+) {
+    violations.sort_by(|a, b| key(a).cmp(&key(b)));
+    violations.dedup();
+}
+
 pub(crate) fn saturate(v: usize) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }

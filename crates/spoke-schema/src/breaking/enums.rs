@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
 
-use super::image::{Pair, Side, SourceFile, Syntax};
+use super::image::{Pair, Side, Syntax};
 use super::messages;
 use super::ranges::{ENUM_MAX, TagRange, shrunk};
-use super::{Sink, quote, quote_all};
+use super::{BothSides, Sink, quote, quote_all};
 
 /// `EnumValueDescriptorProto.number`.
 const VALUE_NUMBER: i32 = 2;
@@ -16,14 +16,8 @@ const VALUE_NUMBER: i32 = 2;
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     messages::no_delete(sink, pair, "ENUM_NO_DELETE", "enum", Side::enums);
     for (previous, current) in pair.enums() {
-        let Some(file) = pair.current.file_of(&current.parent_file()) else {
+        let Some(enums) = EnumPair::of(pair, previous, current) else {
             continue;
-        };
-        let enums = EnumPair {
-            previous,
-            current,
-            file,
-            against: pair.previous.file_of(&previous.parent_file()),
         };
         enums.same_type(sink);
         enums.same_json_format(sink);
@@ -33,25 +27,9 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     }
 }
 
-/// An enum both images have, and where violations about it are reported.
-struct EnumPair<'p> {
-    previous: &'p EnumDescriptor,
-    current: &'p EnumDescriptor,
-    file: &'p SourceFile<'p>,
-    against: Option<&'p SourceFile<'p>>,
-}
+type EnumPair<'p> = BothSides<'p, EnumDescriptor>;
 
 impl EnumPair<'_> {
-    fn report(&self, sink: &mut Sink<'_>, rule: &'static str, at: &[i32], message: String) {
-        sink.report(
-            rule,
-            Some(self.file.at(at)),
-            self.against,
-            self.current.full_name(),
-            message,
-        );
-    }
-
     fn name(&self) -> String {
         quote(self.current.name())
     }

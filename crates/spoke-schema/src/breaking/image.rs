@@ -389,6 +389,8 @@ pub(crate) trait Element {
     fn package(&self) -> &str;
     /// The path of the file that declares it.
     fn file_path(&self) -> String;
+    /// The file that declares it.
+    fn file(&self) -> FileDescriptor;
 }
 
 macro_rules! element {
@@ -402,6 +404,9 @@ macro_rules! element {
             }
             fn file_path(&self) -> String {
                 self.parent_file().name().to_owned()
+            }
+            fn file(&self) -> FileDescriptor {
+                self.parent_file()
             }
         }
     )*};

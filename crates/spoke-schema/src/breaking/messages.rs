@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_reflect::{Cardinality, FieldDescriptor, MessageDescriptor};
 
 use super::fields::AnyField;
-use super::image::{Element, Pair, Side, SourceFile, Syntax};
+use super::image::{Element, Pair, Side, Syntax};
 use super::ranges::{MESSAGE_MAX, MESSAGE_SET_MAX, TagRange, shrunk};
-use super::{Sink, quote};
+use super::{BothSides, Sink, quote};
 
 /// Tags of `DescriptorProto` and `MessageOptions` in source-info paths.
 mod tag {
@@ -29,14 +29,8 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
         Side::extensions,
     );
     for (previous, current) in pair.messages() {
-        let Some(file) = pair.current.file_of(&current.parent_file()) else {
+        let Some(messages) = MessagePair::of(pair, previous, current) else {
             continue;
-        };
-        let messages = MessagePair {
-            previous,
-            current,
-            file,
-            against: pair.previous.file_of(&previous.parent_file()),
         };
         messages.fields_no_delete(sink);
         messages.oneofs_no_delete(sink);
@@ -102,25 +96,9 @@ pub(super) fn message_source_path(message: &MessageDescriptor) -> Vec<i32> {
     }
 }
 
-/// A message both images have, and where violations about it are reported.
-struct MessagePair<'p> {
-    previous: &'p MessageDescriptor,
-    current: &'p MessageDescriptor,
-    file: &'p SourceFile<'p>,
-    against: Option<&'p SourceFile<'p>>,
-}
+type MessagePair<'p> = BothSides<'p, MessageDescriptor>;
 
 impl MessagePair<'_> {
-    fn report(&self, sink: &mut Sink<'_>, rule: &'static str, at: &[i32], message: String) {
-        sink.report(
-            rule,
-            Some(self.file.at(at)),
-            self.against,
-            self.current.full_name(),
-            message,
-        );
-    }
-
     /// Reports at the message itself.
     fn report_here(&self, sink: &mut Sink<'_>, rule: &'static str, message: String) {
         self.report(sink, rule, &message_source_path(self.current), message);

@@ -23,12 +23,12 @@ mod services;
 use std::collections::BTreeSet;
 
 use crate::compile::Compiled;
-use crate::diagnostic::one_based;
+use crate::diagnostic::{one_based, sort_like_buf};
 
 pub use config::{BreakingConfig, BreakingConfigError};
 pub use rules::{BreakingRuleInfo, CATEGORIES, rules};
 
-pub(crate) use image::{Pair, Place, Side, SourceFile};
+pub(crate) use image::{Element, Pair, Place, Side, SourceFile};
 
 /// One breaking change, located like buf locates it: 1-based lines and
 /// columns in the current file, the end column one past the last character.
@@ -85,16 +85,9 @@ pub fn check(
         family(&mut sink, &pair);
     }
     let mut out = sink.out;
-    out.sort_by(|a, b| {
-        (&a.path, a.start_line, a.start_column, a.rule, &a.message).cmp(&(
-            &b.path,
-            b.start_line,
-            b.start_column,
-            b.rule,
-            &b.message,
-        ))
+    sort_like_buf(&mut out, |v| {
+        (&v.path, v.start_line, v.start_column, v.rule, &v.message)
     });
-    out.dedup();
     Ok(out)
 }
 
@@ -152,6 +145,46 @@ impl Sink<'_> {
             message,
             element: element.to_owned(),
         });
+    }
+}
+
+/// An element (message, enum, …) that both images have, and the files
+/// violations about it are reported in.
+pub(crate) struct BothSides<'p, D> {
+    pub(crate) previous: &'p D,
+    pub(crate) current: &'p D,
+    pub(crate) file: &'p SourceFile<'p>,
+    pub(crate) against: Option<&'p SourceFile<'p>>,
+}
+
+impl<'p, D: Element> BothSides<'p, D> {
+    /// `None` when the current element is not in one of the current
+    /// image's own files.
+    pub(crate) fn of(pair: &'p Pair<'_>, previous: &'p D, current: &'p D) -> Option<Self> {
+        Some(Self {
+            previous,
+            current,
+            file: pair.current.file_of(&current.file())?,
+            against: pair.previous.file_of(&previous.file()),
+        })
+    }
+
+    /// Reports `rule` at the source path `at` of the current file, about
+    /// this element.
+    pub(crate) fn report(
+        &self,
+        sink: &mut Sink<'_>,
+        rule: &'static str,
+        at: &[i32],
+        message: String,
+    ) {
+        sink.report(
+            rule,
+            Some(self.file.at(at)),
+            self.against,
+            self.current.full_name(),
+            message,
+        );
     }
 }
 

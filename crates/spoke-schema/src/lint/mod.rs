@@ -16,7 +16,7 @@ use prost_reflect::prost_types::FileDescriptorProto;
 use prost_reflect::prost_types::source_code_info::Location;
 
 use crate::compile::Compiled;
-use crate::diagnostic::one_based;
+use crate::diagnostic::{one_based, sort_like_buf};
 use crate::source_info::Locations;
 
 pub use config::{LintConfig, LintConfigError};
@@ -65,16 +65,9 @@ pub fn lint(
     }
     cross::check(&mut sink, &files, pool);
     let mut out = sink.out;
-    out.sort_by(|a, b| {
-        (&a.path, a.start_line, a.start_column, a.rule, &a.message).cmp(&(
-            &b.path,
-            b.start_line,
-            b.start_column,
-            b.rule,
-            &b.message,
-        ))
+    sort_like_buf(&mut out, |v| {
+        (&v.path, v.start_line, v.start_column, v.rule, &v.message)
     });
-    out.dedup();
     Ok(out)
 }
 
