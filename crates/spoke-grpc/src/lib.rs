@@ -17,7 +17,7 @@ use tonic_health::pb::health_server::HealthServer;
 use tonic_health::server::HealthService;
 
 pub use handlers::RegistryApi;
-pub use status::error_details;
+pub use status::{error_details, status_with_code};
 pub use tonic_health::server::HealthReporter;
 pub use tonic_reflection::server::Error as ReflectionError;
 

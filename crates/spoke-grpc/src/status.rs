@@ -59,7 +59,21 @@ pub fn status(error: RegistryError) -> Status {
         }
         _ => {}
     }
-    let message = error.to_string();
+    with_error_details(code, error.to_string(), &details)
+}
+
+/// A status for an error raised outside the registry (the server's own
+/// limits, such as `RATE_LIMITED`), carrying `machine_code` in its
+/// `ErrorDetails` as registry errors do.
+pub fn status_with_code(code: Code, machine_code: &str, message: String) -> Status {
+    let details = proto::ErrorDetails {
+        code: machine_code.to_owned(),
+        ..Default::default()
+    };
+    with_error_details(code, message, &details)
+}
+
+fn with_error_details(code: Code, message: String, details: &proto::ErrorDetails) -> Status {
     let rpc_status = RpcStatus {
         code: code as i32,
         message: message.clone(),

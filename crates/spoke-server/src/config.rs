@@ -6,6 +6,7 @@
 //! nothing falls back to a default silently. Only this crate reads the
 //! environment: every other crate takes typed settings.
 
+mod rate_limit;
 mod redis;
 mod values;
 
@@ -19,8 +20,10 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::Value;
+use ipnet::IpNet;
 use thiserror::Error;
 
+pub use rate_limit::{RateLimit, RateLimitSettings};
 pub use redis::{RedisNode, RedisTopology, RedisUrl};
 use spoke_cache::L2Settings;
 use spoke_domain::CompatibilityPolicy;
@@ -73,6 +76,11 @@ pub const KEYS: &[&str] = &[
     "max_file_size",
     "max_version_size",
     "default_compatibility",
+    "rate_limit_rps",
+    "rate_limit_burst",
+    "rate_limit_write_rps",
+    "rate_limit_write_burst",
+    "trusted_proxies",
     "log_level",
     "metrics_enabled",
     "otel_enabled",
@@ -146,6 +154,10 @@ pub struct Settings {
     /// `SPOKE_DEFAULT_COMPATIBILITY`: the compatibility policy of modules
     /// without one of their own (`MODE[:RULE,…]`, default `NONE`).
     pub default_compatibility: CompatibilityPolicy,
+    pub rate_limit: RateLimitSettings,
+    /// `SPOKE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the
+    /// client (the rightmost address in it that is not one of them).
+    pub trusted_proxies: Vec<IpNet>,
     pub telemetry: TelemetrySettings,
 }
 
@@ -362,6 +374,8 @@ impl Default for Settings {
                 max_version_bytes: 32 << 20,
             },
             default_compatibility: CompatibilityPolicy::default(),
+            rate_limit: RateLimitSettings::default(),
+            trusted_proxies: Vec::new(),
             telemetry: TelemetrySettings {
                 log_level: LogLevel::Info,
                 metrics_enabled: true,
@@ -699,6 +713,8 @@ impl Settings {
                 )?,
             },
             default_compatibility: default_compatibility(raw, d.default_compatibility)?,
+            rate_limit: rate_limit::rate_limit_settings(raw)?,
+            trusted_proxies: rate_limit::trusted_proxies(raw)?,
             telemetry: TelemetrySettings {
                 log_level: raw.parse(
                     "log_level",

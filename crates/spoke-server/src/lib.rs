@@ -9,17 +9,20 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod client;
 pub mod config;
 mod error;
 mod health;
 mod listener;
 mod metered;
 mod metrics;
+mod rate_limit;
 mod server;
 mod storage;
 pub mod telemetry;
 
 pub use api::REQUEST_ID_HEADER;
+pub use client::ClientKey;
 pub use config::{ConfigError, Settings};
 pub use error::ServerError;
 pub use server::{RunningServer, ShutdownHandle, run, start};

@@ -16,6 +16,7 @@ use spoke_registry::CacheStats;
 use spoke_storage_postgres::PoolStats;
 
 use crate::metered::OperationCounters;
+use crate::rate_limit::RequestClass;
 
 /// The `Content-Type` of [`Metrics::render`]: Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -118,6 +119,11 @@ fn operation_histogram() -> Histogram {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassLabels {
+    class: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     level: &'static str,
     kind: &'static str,
@@ -146,6 +152,7 @@ pub(crate) struct Metrics {
     storage_operations: OperationCounters,
     pools: PoolMetrics,
     operations: OperationMetrics,
+    rate_limited: Family<ClassLabels, Counter>,
 }
 
 /// The database connection pools' state, set from `pool_stats()` when scraped.
@@ -352,6 +359,20 @@ impl Metrics {
             "Metadata reads each database server answered, by pool role (shows how reads spread over replicas)",
             pools.reads.clone(),
         );
+        let rate_limited = Family::<ClassLabels, Counter>::default();
+        for class in [RequestClass::Read, RequestClass::Write] {
+            // Present at 0, so that rates and alerts work before the first refusal.
+            rate_limited
+                .get_or_create(&ClassLabels {
+                    class: class.as_str(),
+                })
+                .inc_by(0);
+        }
+        registry.register(
+            "spoke_rate_limited",
+            "API requests refused with 429 (gRPC RESOURCE_EXHAUSTED) by the per-client rate limits, by class (read, write)",
+            rate_limited.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -361,7 +382,17 @@ impl Metrics {
             storage_operations,
             pools,
             operations,
+            rate_limited,
         }
+    }
+
+    /// Counts one request the rate limits refused.
+    pub(crate) fn count_rate_limited(&self, class: RequestClass) {
+        self.rate_limited
+            .get_or_create(&ClassLabels {
+                class: class.as_str(),
+            })
+            .inc();
     }
 
     /// Records one push or check that ended with `outcome`.

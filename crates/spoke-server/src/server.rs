@@ -21,11 +21,13 @@ use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
+use crate::client::ClientKeyLayer;
 use crate::config::Settings;
 use crate::health::{self, Health, PostgresProbes};
 use crate::listener::{self, ConnOptions, DrainReport, Phase};
 use crate::metered::OperationCounters;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimitLayer;
 use crate::storage::Storage;
 use crate::telemetry;
 
@@ -153,8 +155,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         metrics: metrics.clone(),
         ids: RequestIds::new(),
     });
+    let rate_limits = RateLimiting {
+        limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone()),
+        client_key: ClientKeyLayer::new(&settings.trusted_proxies),
+    };
     let rest = api::wrap(
-        rest.merge(health::probe_routes(Arc::clone(&health))),
+        rate_limits.apply(rest.merge(health::probe_routes(Arc::clone(&health)))),
         Arc::clone(&context),
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
@@ -171,7 +177,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         ServerError::Internal(format!("building the gRPC reflection service failed: {e}"))
     })?
     .into_axum_router();
-    let grpc = api::wrap(grpc, context);
+    let grpc = api::wrap(rate_limits.apply(grpc), context);
     let api_router = by_content_type(grpc.clone(), rest);
 
     let (api_listener, api_addr) =
@@ -354,6 +360,23 @@ async fn supervise(
     health_result
         .map_err(|e| ServerError::Internal(format!("the health listener task failed: {e}")))?;
     Ok(())
+}
+
+/// The per-client rate limits, when configured: the client is identified
+/// first, then accounted. Inside the API middleware, so a refusal is logged
+/// and counted like any other answer.
+struct RateLimiting {
+    limits: Option<RateLimitLayer>,
+    client_key: ClientKeyLayer,
+}
+
+impl RateLimiting {
+    fn apply(&self, routes: Router) -> Router {
+        match &self.limits {
+            Some(limits) => routes.layer(limits.clone()).layer(self.client_key.clone()),
+            None => routes,
+        }
+    }
 }
 
 /// Requests with a gRPC content type (`application/grpc`, `+proto`, …) go

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use spoke_server::config::{
-    ConfigError, KEYS, LogLevel, Origin, RedisNode, RedisTopology, StorageType,
+    ConfigError, KEYS, LogLevel, Origin, RateLimit, RedisNode, RedisTopology, StorageType,
 };
 use spoke_server::{ServerError, Settings};
 
@@ -74,6 +74,9 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.limits.max_files, 5000);
     assert_eq!(s.limits.max_file_bytes, 4 << 20);
     assert_eq!(s.limits.max_version_bytes, 32 << 20);
+    assert_eq!(s.rate_limit.requests, None);
+    assert_eq!(s.rate_limit.writes, None);
+    assert!(s.trusted_proxies.is_empty());
     assert_eq!(s.telemetry.log_level, LogLevel::Info);
     assert!(s.telemetry.metrics_enabled);
     let otel = &s.telemetry.otel;
@@ -243,6 +246,11 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
             "SIDEWAYS:FILE",
             "MODE or MODE:RULE,RULE,... with MODE one of NONE, BACKWARD",
         ),
+        ("SPOKE_RATE_LIMIT_RPS", "-5", "requests per second"),
+        ("SPOKE_RATE_LIMIT_BURST", "-1", "whole number"),
+        ("SPOKE_RATE_LIMIT_WRITE_RPS", "1e3", "requests per second"),
+        ("SPOKE_RATE_LIMIT_WRITE_BURST", "2.5", "whole number"),
+        ("SPOKE_TRUSTED_PROXIES", "10.0.0.0/33", "CIDR blocks"),
         (
             "SPOKE_LOG_LEVEL",
             "verbose",
@@ -689,4 +697,83 @@ fn the_default_compatibility_policy_is_parsed_and_checked() {
             "{malformed:?}: {error}"
         );
     }
+}
+
+#[test]
+fn rate_limits_and_trusted_proxies() {
+    let s = load(&[
+        ("SPOKE_RATE_LIMIT_RPS", "5"),
+        ("SPOKE_RATE_LIMIT_BURST", "10"),
+        ("SPOKE_RATE_LIMIT_WRITE_RPS", "0.5"),
+        (
+            "SPOKE_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.10 ,fd00::/8,10.1.2.3/16",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.rate_limit.requests,
+        Some(RateLimit {
+            per_second: 5.0,
+            burst: 10
+        })
+    );
+    // Burst 0 (unset) is one second's worth of the rate, at least 1.
+    assert_eq!(
+        s.rate_limit.writes,
+        Some(RateLimit {
+            per_second: 0.5,
+            burst: 1
+        })
+    );
+    let proxies: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        proxies,
+        ["10.0.0.0/8", "192.168.1.10/32", "fd00::/8", "10.1.0.0/16"]
+    );
+    let s = load(&[("SPOKE_RATE_LIMIT_RPS", "2.5")]).unwrap();
+    assert_eq!(s.rate_limit.requests.map(|l| l.burst), Some(3));
+    assert_eq!(s.rate_limit.writes, None);
+
+    // 0 is off, and so is an empty list.
+    let s = load(&[
+        ("SPOKE_RATE_LIMIT_RPS", "0"),
+        ("SPOKE_RATE_LIMIT_BURST", "0"),
+        ("SPOKE_TRUSTED_PROXIES", ""),
+    ])
+    .unwrap();
+    assert!(!s.rate_limit.enabled());
+    assert!(s.trusted_proxies.is_empty());
+
+    // A burst without its rate would silently limit nothing.
+    for (burst, rate) in [
+        ("SPOKE_RATE_LIMIT_BURST", "SPOKE_RATE_LIMIT_RPS"),
+        ("SPOKE_RATE_LIMIT_WRITE_BURST", "SPOKE_RATE_LIMIT_WRITE_RPS"),
+    ] {
+        let error = load_err(&[(burst, "20")]);
+        assert_eq!(error.variable(), Some(burst));
+        assert!(error.to_string().contains(rate), "{error}");
+    }
+
+    for (var, value) in [
+        ("SPOKE_RATE_LIMIT_RPS", "1000001"),
+        ("SPOKE_RATE_LIMIT_RPS", "five"),
+        ("SPOKE_RATE_LIMIT_RPS", ""),
+        ("SPOKE_RATE_LIMIT_WRITE_BURST", "1000001"),
+        ("SPOKE_TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
+        ("SPOKE_TRUSTED_PROXIES", "10.0.0.1,,10.0.0.2"),
+    ] {
+        let error = load_err(&[(var, value)]);
+        assert_eq!(error.variable(), Some(var), "{var}={value:?}: {error}");
+    }
+
+    // The TOML file takes a list as well.
+    let dir = tempfile::tempdir().unwrap();
+    let file = toml_file(
+        dir.path(),
+        "rate_limit_rps = 5\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+    );
+    let s = Settings::load(Some(&file), env(&[])).unwrap();
+    assert_eq!(s.rate_limit.requests.map(|l| l.per_second), Some(5.0));
+    assert_eq!(s.trusted_proxies.len(), 2);
 }

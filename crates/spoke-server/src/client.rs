@@ -1,0 +1,215 @@
+//! Who sent a request: the [`ClientKey`] that per-client accounting (rate
+//! limits) uses. An authentication layer in front sets the principal; for
+//! requests without one, [`ClientKeyLayer`] sets the client's address: the
+//! peer's, or, when the peer is a trusted proxy, the one `X-Forwarded-For`
+//! names.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request};
+use ipnet::IpNet;
+use tower::{Layer, Service};
+
+/// The client a request is accounted to, as a request extension.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// An authenticated principal, set by an authentication layer that runs
+    /// before [`ClientKeyLayer`].
+    Principal(String),
+    /// The client's address, for requests without a principal.
+    Address(IpAddr),
+}
+
+/// Sets [`ClientKey::Address`] on requests that have no [`ClientKey`] yet.
+#[derive(Clone)]
+pub(crate) struct ClientKeyLayer {
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl ClientKeyLayer {
+    pub(crate) fn new(trusted_proxies: &[IpNet]) -> ClientKeyLayer {
+        ClientKeyLayer {
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+}
+
+impl<S> Layer<S> for ClientKeyLayer {
+    type Service = ClientKeyService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ClientKeyService {
+            inner,
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct ClientKeyService<S> {
+    inner: S,
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl<S, B> Service<Request<B>> for ClientKeyService<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        if request.extensions().get::<ClientKey>().is_none() {
+            let peer = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip());
+            if let Some(peer) = peer {
+                let client = client_address(peer, request.headers(), &self.trusted_proxies);
+                request.extensions_mut().insert(ClientKey::Address(client));
+            }
+        }
+        self.inner.call(request)
+    }
+}
+
+/// The client's address, as nginx's `real_ip_recursive on` finds it: the
+/// peer, unless it is a trusted proxy; then `X-Forwarded-For` from the
+/// right, skipping trusted proxies, up to the first address that is not one.
+/// An entry that is not an address ends the walk at the last proxy before
+/// it; a chain of trusted proxies only ends at its leftmost entry.
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
+    let mut client = peer.to_canonical();
+    if !trusted(&client) {
+        return client;
+    }
+    // Several headers are one list, in order (RFC 9110 §5.3).
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .rev()
+        .flat_map(|value| {
+            let text = value.to_str().unwrap_or("");
+            text.rsplit(',').map(str::trim)
+        })
+        .filter(|hop| !hop.is_empty());
+    for hop in hops {
+        let Some(hop) = parse_hop(hop) else { break };
+        client = hop;
+        if !trusted(&client) {
+            break;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, or (as some load balancers
+/// write it) an address with a port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .or_else(|_| hop.parse::<SocketAddr>().map(|addr| addr.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn resolve(peer: &str, forwarded_for: &[&str], trusted: &[&str]) -> IpAddr {
+        let mut headers = HeaderMap::new();
+        for value in forwarded_for {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        let trusted: Vec<IpNet> = trusted.iter().map(|net| net.parse().unwrap()).collect();
+        client_address(ip(peer), &headers, &trusted)
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        assert_eq!(
+            resolve("203.0.113.7", &["198.51.100.1"], &[]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            resolve("203.0.113.7", &["198.51.100.1"], &["10.0.0.0/8"]),
+            ip("203.0.113.7")
+        );
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_rightmost_untrusted_address_is_the_client() {
+        let trusted = ["10.0.0.0/8", "192.168.0.1/32"];
+        // The client's own claim (the leftmost entry) is not believed.
+        assert_eq!(
+            resolve(
+                "10.0.0.2",
+                &["6.6.6.6, 198.51.100.1, 192.168.0.1"],
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // Several headers are one list.
+        assert_eq!(
+            resolve(
+                "10.0.0.2",
+                &["6.6.6.6", "198.51.100.1", "10.1.1.1"],
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // Only trusted proxies: the leftmost is as far as the chain goes.
+        assert_eq!(
+            resolve("10.0.0.2", &["10.0.0.9, 10.0.0.8"], &trusted),
+            ip("10.0.0.9")
+        );
+        // No header: the proxy itself.
+        assert_eq!(resolve("10.0.0.2", &[], &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_or_garbage() {
+        let trusted = ["10.0.0.0/8"];
+        assert_eq!(
+            resolve("10.0.0.2", &["198.51.100.1:4711"], &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            resolve("10.0.0.2", &["[2001:db8::1]:443"], &trusted),
+            ip("2001:db8::1")
+        );
+        // A garbage entry ends the walk at the last proxy before it.
+        assert_eq!(
+            resolve("10.0.0.2", &["198.51.100.1, unknown, 10.0.0.3"], &trusted),
+            ip("10.0.0.3")
+        );
+        assert_eq!(
+            resolve("10.0.0.2", &["not-an-ip"], &trusted),
+            ip("10.0.0.2")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_blocks() {
+        assert_eq!(
+            resolve("::ffff:10.0.0.2", &["198.51.100.1"], &["10.0.0.0/8"]),
+            ip("198.51.100.1")
+        );
+        assert_eq!(resolve("::ffff:203.0.113.7", &[], &[]), ip("203.0.113.7"));
+    }
+}
