@@ -32,7 +32,10 @@ SPOKE_LOG_LEVEL (info),
 SPOKE_READ_TIMEOUT / SPOKE_WRITE_TIMEOUT (15s), SPOKE_IDLE_TIMEOUT (60s),
 SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB),
 SPOKE_POSTGRES_URL (postgres and hybrid), SPOKE_S3_BUCKET (content in S3),
-SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s).
+SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s),
+SPOKE_RATE_LIMIT_RPS / SPOKE_RATE_LIMIT_BURST per client (0: off; writes
+apart with SPOKE_RATE_LIMIT_WRITE_RPS / _WRITE_BURST), SPOKE_TRUSTED_PROXIES
+(unset: X-Forwarded-For ignored).
 Every variable with its default, form and effect: docs/configuration.md.
 
 The API (REST, and gRPC by content type) listens on SPOKE_HOST:SPOKE_PORT;

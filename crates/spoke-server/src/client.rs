@@ -4,6 +4,7 @@
 //! peer's, or, when the peer is a trusted proxy, the one `X-Forwarded-For`
 //! names.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -21,6 +22,15 @@ pub enum ClientKey {
     Principal(String),
     /// The client's address, for requests without a principal.
     Address(IpAddr),
+}
+
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientKey::Principal(name) => write!(f, "principal {name}"),
+            ClientKey::Address(ip) => write!(f, "address {ip}"),
+        }
+    }
 }
 
 /// Sets [`ClientKey::Address`] on requests that have no [`ClientKey`] yet.

@@ -220,12 +220,15 @@ where
             // No key means nothing identified the client (only in-process
             // calls without a connection): there is no one to account to.
             let client = request.extensions().get::<ClientKey>()?;
-            let wait = buckets.wait_time(&bucket_key(client))?;
-            Some((class, buckets.limit, wait))
+            let key = bucket_key(client);
+            let wait = buckets.wait_time(&key)?;
+            Some((key, class, buckets.limit, wait))
         });
         match refusal {
             None => Either::Right(self.inner.call(request)),
-            Some((class, limit, wait)) => {
+            Some((client, class, limit, wait)) => {
+                // Debug: under a flood, the access log already has a line each.
+                tracing::debug!(%client, class = class.as_str(), "rate limited");
                 if let Some(metrics) = &self.limits.metrics {
                     metrics.count_rate_limited(class);
                 }

@@ -321,3 +321,23 @@ async fn grpc_over_the_limit_is_resource_exhausted_with_the_code_in_its_details(
         2.0
     );
 }
+
+#[tokio::test]
+async fn the_api_description_documents_429_with_retry_after_on_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(test_settings(dir.path())).await;
+    let doc = get(server.api_addr(), "/openapi.json").await.json();
+    let refused = &doc["components"]["responses"]["RateLimited"];
+    assert!(refused["headers"]["Retry-After"].is_object(), "{refused}");
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            assert_eq!(
+                operation["responses"]["429"]["$ref"], "#/components/responses/RateLimited",
+                "{method} {path}"
+            );
+            operations += 1;
+        }
+    }
+    assert!(operations > 20, "{operations}");
+}
