@@ -26,7 +26,7 @@ use tower::{Layer, Service};
 
 use crate::api::is_grpc;
 use crate::client::ClientKey;
-use crate::config::{RateLimit, RateLimitSettings};
+use crate::config::{ConfigError, RateLimit, RateLimitSettings};
 use crate::metrics::Metrics;
 
 /// The machine code of a refusal, in the JSON body and the gRPC details.
@@ -103,16 +103,15 @@ struct Buckets {
 }
 
 impl Buckets {
-    fn new(limit: RateLimit) -> Buckets {
-        // The period never rounds to zero: configuration caps the rate at
-        // 1,000,000 per second; the burst is at least 1.
-        let quota = Quota::with_period(Duration::from_secs_f64(1.0 / limit.per_second))
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-            .allow_burst(NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN));
-        Buckets {
+    /// `None` for a rate configuration would have refused (settings built
+    /// in code) or a burst of 0.
+    fn new(limit: RateLimit) -> Option<Buckets> {
+        let quota = Quota::with_period(limit.refill_interval()?)?
+            .allow_burst(NonZeroU32::new(limit.burst)?);
+        Some(Buckets {
             limit,
             limiter: RateLimiter::dashmap(quota),
-        }
+        })
     }
 
     /// `None` when the client may go ahead, else how long it must wait.
@@ -159,17 +158,30 @@ impl RateLimitLayer {
     pub(crate) fn new(
         settings: &RateLimitSettings,
         metrics: Option<Arc<Metrics>>,
-    ) -> Option<RateLimitLayer> {
+    ) -> Result<Option<RateLimitLayer>, ConfigError> {
         if !settings.enabled() {
-            return None;
+            return Ok(None);
         }
+        let buckets = |limit: Option<RateLimit>, var: &str| {
+            limit
+                .map(|limit| {
+                    Buckets::new(limit).ok_or_else(|| ConfigError::Conflict {
+                        var: var.to_owned(),
+                        message: format!(
+                            "{} per second with bursts of {} is not a limit: the rate must be above 0 and at most 1000000, the burst at least 1",
+                            limit.per_second, limit.burst
+                        ),
+                    })
+                })
+                .transpose()
+        };
         let limits = Arc::new(Limits {
-            requests: settings.requests.map(Buckets::new),
-            writes: settings.writes.map(Buckets::new),
+            requests: buckets(settings.requests, "SPOKE_RATE_LIMIT_RPS")?,
+            writes: buckets(settings.writes, "SPOKE_RATE_LIMIT_WRITE_RPS")?,
             metrics,
         });
         tokio::spawn(sweep(Arc::downgrade(&limits)));
-        Some(RateLimitLayer { limits })
+        Ok(Some(RateLimitLayer { limits }))
     }
 }
 
@@ -356,7 +368,7 @@ mod tests {
             }),
             writes: None,
         };
-        let layer = RateLimitLayer::new(&settings, None).unwrap();
+        let layer = RateLimitLayer::new(&settings, None).unwrap().unwrap();
         let service = layer.layer(tower::service_fn(|_: Request| async {
             Ok::<_, std::convert::Infallible>(StatusCode::OK.into_response())
         }));

@@ -156,7 +156,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         ids: RequestIds::new(),
     });
     let rate_limits = RateLimiting {
-        limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone()),
+        limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
     let rest = api::wrap(

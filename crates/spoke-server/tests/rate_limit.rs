@@ -341,3 +341,26 @@ async fn the_api_description_documents_429_with_retry_after_on_every_route() {
     }
     assert!(operations > 20, "{operations}");
 }
+
+#[tokio::test]
+async fn limits_built_in_code_that_configuration_would_refuse_stop_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    for (requests, writes, var) in [
+        (Some((f64::NAN, 5)), None, "SPOKE_RATE_LIMIT_RPS"),
+        (Some((-1.0, 5)), None, "SPOKE_RATE_LIMIT_RPS"),
+        (None, Some((5.0, 0)), "SPOKE_RATE_LIMIT_WRITE_RPS"),
+        (None, Some((1e-300, 1)), "SPOKE_RATE_LIMIT_WRITE_RPS"),
+    ] {
+        let limit = |(per_second, burst)| RateLimit { per_second, burst };
+        let mut settings = test_settings(dir.path());
+        settings.rate_limit.requests = requests.map(limit);
+        settings.rate_limit.writes = writes.map(limit);
+        match spoke_server::start(settings).await {
+            Err(spoke_server::ServerError::Config(error)) => {
+                assert_eq!(error.variable(), Some(var), "{error}");
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("started with {requests:?} {writes:?}"),
+        }
+    }
+}

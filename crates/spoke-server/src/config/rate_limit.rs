@@ -2,6 +2,7 @@
 //! budgets, and which peers may name the client in `X-Forwarded-For`.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 
@@ -45,6 +46,18 @@ pub struct RateLimit {
     pub per_second: f64,
     /// The bucket's size: how many requests a rested client may send at once.
     pub burst: u32,
+}
+
+impl RateLimit {
+    /// The time the bucket takes to win back one token; `None` for a rate
+    /// that is not a positive number up to 1,000,000 with a representable
+    /// interval (only settings built in code can hold one).
+    pub fn refill_interval(&self) -> Option<Duration> {
+        if !(self.per_second > 0.0 && self.per_second <= MAX_PER_SECOND) {
+            return None;
+        }
+        Duration::try_from_secs_f64(1.0 / self.per_second).ok()
+    }
 }
 
 pub(super) fn rate_limit_settings(raw: &Raw) -> Result<RateLimitSettings, ConfigError> {
@@ -98,9 +111,16 @@ fn per_second(raw: &str) -> Option<f64> {
     if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
         return None;
     }
-    raw.parse::<f64>()
-        .ok()
-        .filter(|rate| (0.0..=MAX_PER_SECOND).contains(rate))
+    if raw.bytes().all(|b| b == b'0' || b == b'.') {
+        return Some(0.0);
+    }
+    // Positive, so a rate too small to represent is refused, not read as off.
+    let rate = raw.parse::<f64>().ok()?;
+    let limit = RateLimit {
+        per_second: rate,
+        burst: 1,
+    };
+    limit.refill_interval().map(|_| rate)
 }
 
 /// `SPOKE_TRUSTED_PROXIES`: addresses (one host each) and CIDR blocks.
@@ -131,6 +151,9 @@ mod tests {
         assert_eq!(per_second("0.5"), Some(0.5));
         assert_eq!(per_second("0"), Some(0.0));
         assert_eq!(per_second("1000000"), Some(1_000_000.0));
+        assert_eq!(per_second("0.000"), Some(0.0));
+        let tiny = format!("0.{}1", "0".repeat(400));
+        assert_eq!(per_second(&tiny), None);
         for bad in [
             "", "-1", "+1", "1e3", "inf", "NaN", ".5", "5.", "1.2.3", "1000001", " 5",
         ] {
