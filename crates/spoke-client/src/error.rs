@@ -61,13 +61,31 @@ impl ClientError {
         self.status() == Some(404)
     }
 
-    /// True when trying again may succeed: no answer, or a 503 (a server
-    /// restarting, a storage dependency blinking).
+    /// True when trying again may succeed: no answer, a 503 (a server
+    /// restarting, a storage dependency blinking) or a 429 (the client's
+    /// rate limit, see [`retry_after`](Self::retry_after)).
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
-            Self::Api { status, .. } => *status == 503,
+            Self::Api { status, .. } => matches!(*status, 429 | 503),
             _ => false,
+        }
+    }
+
+    /// How long a `RATE_LIMITED` answer asks the client to wait before its
+    /// next request (`details.retry_after_seconds`, the `Retry-After` of
+    /// REST and gRPC's `retry-after` metadata).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api {
+                code,
+                details: Some(details),
+                ..
+            } if code == RATE_LIMITED => details
+                .get("retry_after_seconds")?
+                .as_u64()
+                .map(Duration::from_secs),
+            _ => None,
         }
     }
 
@@ -106,6 +124,9 @@ impl ClientError {
 
 /// The code of a push rejected by the module's compatibility policy.
 pub(crate) const COMPATIBILITY_VIOLATION: &str = "COMPATIBILITY_VIOLATION";
+
+/// The code of a request over the client's rate limit (REST 429).
+pub(crate) const RATE_LIMITED: &str = "RATE_LIMITED";
 
 /// Builds the error for a non-success answer from its status and body.
 pub(crate) fn api_error(status: StatusCode, body: &[u8]) -> ClientError {

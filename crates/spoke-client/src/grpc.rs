@@ -567,11 +567,12 @@ fn api_error(status: &Status) -> ClientError {
         };
     };
     // A push that breaks the policy is FAILED_PRECONDITION, which also
-    // carries REST's 422s; REST answers it with 409.
-    let http = if details.code == error::COMPATIBILITY_VIOLATION {
-        409
-    } else {
-        http
+    // carries REST's 422s; REST answers it with 409. RESOURCE_EXHAUSTED is
+    // REST's 413, or its 429 for the rate limit.
+    let http = match details.code.as_str() {
+        error::COMPATIBILITY_VIOLATION => 409,
+        error::RATE_LIMITED => 429,
+        _ => http,
     };
     // The same `details` the REST front-end attaches to these codes.
     let json = match details.code.as_str() {
@@ -591,6 +592,13 @@ fn api_error(status: &Status) -> ClientError {
                 .map(compatibility_violation)
                 .collect();
             Some(serde_json::json!({ "violations": violations }))
+        }
+        error::RATE_LIMITED => {
+            let seconds = status
+                .metadata()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+            seconds.map(|seconds| serde_json::json!({ "retry_after_seconds": seconds }))
         }
         _ => None,
     };
@@ -843,5 +851,30 @@ mod tests {
         );
         let err = api_error(&Status::unavailable("draining"));
         assert!(err.is_transient());
+    }
+
+    #[test]
+    fn the_rate_limit_is_rests_429_with_its_wait() {
+        let mut status = spoke_grpc::status_with_code(
+            Code::ResourceExhausted,
+            "RATE_LIMITED",
+            "slow down".into(),
+        );
+        status
+            .metadata_mut()
+            .insert("retry-after", tonic::metadata::MetadataValue::from(3u64));
+        let err = api_error(&status);
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(err.code(), Some("RATE_LIMITED"));
+        assert!(err.is_transient());
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
+        // The registry's own size limits stay REST's 413.
+        let err = api_error(&spoke_grpc::status_with_code(
+            Code::ResourceExhausted,
+            "FILE_TOO_LARGE",
+            "too big".into(),
+        ));
+        assert_eq!(err.status(), Some(413));
+        assert!(!err.is_transient());
     }
 }

@@ -111,9 +111,11 @@
 //!
 //! Over REST and gRPC every request has a timeout ([`ClientOptions::timeout`],
 //! connecting included). Reads are retried on [transient](ClientError::is_transient)
-//! failures (no answer, or 503 / `UNAVAILABLE`), up to
-//! [`ClientOptions::max_attempts`] attempts with an exponential backoff
-//! capped at two seconds. Writes (`create_module`, `push`,
+//! failures (no answer, 503 / `UNAVAILABLE`, or 429 / `RESOURCE_EXHAUSTED`
+//! `RATE_LIMITED`), up to [`ClientOptions::max_attempts`] attempts with an
+//! exponential backoff capped at two seconds; a rate-limited read waits as
+//! long as the registry asks, up to ten seconds (asked for longer, it fails
+//! at once with the registry's message). Writes (`create_module`, `push`,
 //! `set_compatibility`) are never retried: a push that timed out may have
 //! been stored. `validate` and `check_compatibility` store nothing but are
 //! not retried either, as REST sends them as a `POST`. The

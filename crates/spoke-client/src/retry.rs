@@ -7,6 +7,10 @@ use crate::ClientError;
 /// The longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// The longest wait a rate-limited call sits out before its next attempt; a
+/// registry asking for more fails the call at once, with its message.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
 /// How often, and how patiently, a read is tried.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retry {
@@ -28,14 +32,22 @@ impl Retry {
         let mut attempt = 1;
         loop {
             let result = call().await;
-            match &result {
-                Err(error) if error.is_transient() && attempt < self.max_attempts => {}
+            let retry_after = match &result {
+                Err(error) if error.is_transient() && attempt < self.max_attempts => {
+                    error.retry_after()
+                }
                 _ => return result,
-            }
-            let delay = self
+            };
+            let backoff = self
                 .backoff
-                .saturating_mul(2u32.saturating_pow(attempt - 1));
-            tokio::time::sleep(delay.min(MAX_BACKOFF)).await;
+                .saturating_mul(2u32.saturating_pow(attempt - 1))
+                .min(MAX_BACKOFF);
+            let delay = match retry_after {
+                Some(wait) if wait > MAX_RETRY_AFTER => return result,
+                Some(wait) => wait.max(backoff),
+                None => backoff,
+            };
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }

@@ -519,6 +519,27 @@ async fn views_are_reads_and_retried() {
 }
 
 #[tokio::test]
+async fn reads_wait_out_a_rate_limit_then_retry() {
+    const SOON: &str = r#"{"error":"too many requests","code":"RATE_LIMITED","details":{"class":"read","retry_after_seconds":1}}"#;
+    const LATER: &str = r#"{"error":"too many requests","code":"RATE_LIMITED","details":{"class":"read","retry_after_seconds":60}}"#;
+    let (base, count) = scripted(vec![(429, SOON), (200, MODULE)]).await;
+    let started = std::time::Instant::now();
+    let module = rest(&base).unwrap().get_module("common").await.unwrap();
+    assert_eq!(module.name, "common");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    // It waited as asked, not the 100 ms backoff.
+    assert!(started.elapsed() >= Duration::from_secs(1));
+
+    // A longer wait than a caller would sit out: the 429 at once.
+    let (base, count) = scripted(vec![(429, LATER), (200, MODULE)]).await;
+    let err = rest(&base).unwrap().get_module("common").await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(err.code(), Some("RATE_LIMITED"));
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn writes_are_not_retried() {
     let (base, count) = scripted(vec![(503, UNAVAILABLE), (201, MODULE)]).await;
     let err = rest(&base)
