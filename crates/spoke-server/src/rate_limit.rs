@@ -357,6 +357,29 @@ mod tests {
         assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
     }
 
+    #[test]
+    fn sweeping_forgets_clients_whose_buckets_have_refilled() {
+        let limit = RateLimit {
+            per_second: 1000.0,
+            burst: 1,
+        };
+        let limits = Limits {
+            requests: Buckets::new(limit),
+            writes: None,
+            metrics: None,
+        };
+        let buckets = limits.requests.as_ref().unwrap();
+        for n in 0..1000u32 {
+            let client = ClientKey::Address(IpAddr::from((0x0a00_0000 + n).to_be_bytes()));
+            assert_eq!(buckets.wait_time(&client), None);
+        }
+        assert_eq!(buckets.limiter.len(), 1000);
+        // One token per millisecond: every bucket is full again long before.
+        std::thread::sleep(Duration::from_millis(50));
+        limits.sweep();
+        assert_eq!(buckets.limiter.len(), 0);
+    }
+
     /// A principal set by an earlier layer (authentication, one day) is
     /// the key: two principals behind one address have budgets of their own.
     #[tokio::test]
