@@ -140,6 +140,7 @@ mod grpc;
 mod local;
 mod rest;
 mod retry;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -168,15 +169,22 @@ pub struct ClientOptions {
     pub max_attempts: u32,
     /// The pause before the second attempt; it doubles with each further one.
     pub backoff: Duration,
+    /// PEM CA certificates that `https://` registries' certificates must
+    /// chain to, instead of the system's trust store (and the built-in
+    /// Mozilla roots): for a registry with a private CA. A bundle that holds
+    /// no certificate is a [`ClientError::InvalidCaCertificates`].
+    pub ca_certificates_pem: Option<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
-    /// A 30 s timeout; three attempts, the second after 100 ms.
+    /// A 30 s timeout; three attempts, the second after 100 ms; the system's
+    /// trust store.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
             max_attempts: 3,
             backoff: Duration::from_millis(100),
+            ca_certificates_pem: None,
         }
     }
 }

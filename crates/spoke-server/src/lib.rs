@@ -18,6 +18,7 @@ mod metrics;
 mod server;
 mod storage;
 pub mod telemetry;
+mod tls;
 
 pub use api::REQUEST_ID_HEADER;
 pub use config::{ConfigError, Settings};
@@ -25,3 +26,4 @@ pub use error::ServerError;
 pub use server::{RunningServer, ShutdownHandle, run, start};
 pub use spoke_storage_postgres::{AppliedMigration, MigrationReport};
 pub use storage::migrate;
+pub use tls::TlsError;
