@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::process::{Server, command, eventually, get, minimal};
+use common::process::{Server, command, eventually, get, minimal, python_script, test_python};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -23,7 +23,7 @@ use rcgen::{
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
-use spoke_client::{Client, ClientError, ClientOptions};
+use spoke_client::{Client, ClientError, ClientOptions, FileBody, PushRequest};
 
 /// A test CA that issues server and client certificates.
 struct Ca {
@@ -228,6 +228,7 @@ fn rest_and_grpc_over_tls_with_a_private_ca() {
     let grpc_addr: SocketAddr = listening["grpc_addr"].as_str().unwrap().parse().unwrap();
     let api_port = server.api.port();
 
+    let mut digest = String::new();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -237,6 +238,21 @@ fn rest_and_grpc_over_tls_with_a_private_ca() {
         let rest = Client::rest(&format!("https://localhost:{api_port}"), &options).unwrap();
         let created = rest.create_module("secure", "over TLS").await.unwrap();
         assert_eq!(created.name, "secure");
+        let push = PushRequest {
+            module_name: None,
+            version: "v1.0.0".to_owned(),
+            files: vec![FileBody {
+                path: "secure/v1/sealed.proto".to_owned(),
+                content: "syntax = \"proto3\";\npackage secure.v1;\nmessage Sealed {}\n".to_owned(),
+                digest: None,
+            }],
+            dependencies: vec![],
+            source_info: None,
+            create_module: false,
+            description: None,
+        };
+        let (_, version) = rest.push("secure", &push).await.unwrap();
+        digest = version.digest;
         for url in [
             format!("https://localhost:{api_port}"),
             format!("https://localhost:{}", grpc_addr.port()),
@@ -301,6 +317,26 @@ fn rest_and_grpc_over_tls_with_a_private_ca() {
     let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["status"], 200, "{answer}");
     assert_eq!(answer["body"]["name"], "secure", "{answer}");
+
+    // gRPC from another TLS stack (grpcio's), with reflection, when the
+    // test Python is there.
+    if let Some(python) = test_python() {
+        let found = python_script(
+            &python,
+            "reflection_lookup.py",
+            &[
+                &format!("localhost:{api_port}"),
+                "secure",
+                "v1.0.0",
+                ca_file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(
+            found["version"]["version"]["digest"],
+            digest.as_str(),
+            "{found}"
+        );
+    }
 
     // The health port stays plain HTTP for probes and scrapers.
     assert_eq!(get(server.health, "/health/ready").0, 200);

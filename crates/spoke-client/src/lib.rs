@@ -3,7 +3,7 @@
 //!
 //! | Constructor | Talks to | Feature |
 //! |---|---|---|
-//! | [`Client::rest`] | a server's REST API (`http://…`) | always |
+//! | [`Client::rest`] | a server's REST API (`http://…` or `https://…`) | always |
 //! | [`Client::grpc`] | a server's gRPC API (`spoke.registry.v1`) | `grpc` |
 //! | [`Client::embedded`], [`Client::embedded_with`] | a registry in this process, over a filesystem store: no server | `embedded` |
 //!
@@ -118,6 +118,26 @@
 //! been stored. `validate` and `check_compatibility` store nothing but are
 //! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
+//!
+//! # TLS
+//!
+//! `https://` registries work over both REST and gRPC. Their certificate is
+//! checked against the system's trust store and the Mozilla roots built in,
+//! or, when [`ClientOptions::ca_certificates_pem`] is set, against those CA
+//! certificates only (a registry with a private CA):
+//!
+//! ```no_run
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use spoke_client::{Client, ClientOptions};
+//!
+//! let options = ClientOptions {
+//!     ca_certificates_pem: Some(std::fs::read("/etc/spoke/ca.crt")?),
+//!     ..ClientOptions::default()
+//! };
+//! let client = Client::rest("https://spoke.internal:8080", &options)?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # Features
 //!

@@ -67,8 +67,9 @@ pub(crate) struct DrainReport {
 }
 
 /// Serves `router` on `listener` (over TLS when `tls` is given) until the
-/// phase reaches `Draining`, then stops accepting and drains open connections for up to `drain_timeout`
-/// (or until `Abort`). Returns once every connection is closed.
+/// phase reaches `Draining`, then stops accepting and drains open
+/// connections for up to `drain_timeout` (or until `Abort`). Returns once
+/// every connection is closed.
 pub(crate) async fn serve(
     name: &'static str,
     listener: TcpListener,
