@@ -40,6 +40,9 @@ Every variable with its default, form and effect: docs/configuration.md.
 
 The API (REST, and gRPC by content type) listens on SPOKE_HOST:SPOKE_PORT;
 /health/live, /health/ready and /metrics on SPOKE_HOST:SPOKE_HEALTH_PORT.
+HTTPS: SPOKE_TLS_CERT_FILE and SPOKE_TLS_KEY_FILE (PEM; re-read when they
+change), SPOKE_TLS_CLIENT_CA_FILE to require client certificates; the
+health port stays plain HTTP.
 Logs are JSON lines on stdout.
 SIGTERM or SIGINT drains in-flight requests (up to SPOKE_SHUTDOWN_TIMEOUT)
 and exits 0; a second signal stops waiting.

@@ -7,10 +7,9 @@ mod common;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use common::process::{Server, command, get, minimal, read_response};
+use common::process::{Server, command, get, minimal, python_script, read_response, test_python};
 
 #[test]
 fn malformed_port_exits_2_and_names_the_variable() {
@@ -236,37 +235,6 @@ fn sigterm_during_a_request_drains_it_and_exits_0() {
         .find(|l| l["message"] == "request" && l["request_id"] == "drip-1")
         .expect("the drained request was logged");
     assert_eq!(access["status"], 201);
-}
-
-/// The Python of `cargo xtask test` (grpcio, its reflection client and
-/// grpcio-tools), or `None` with a note — a failure when
-/// `SPOKE_TEST_REQUIRE_PROTOC` says the test tools must be there.
-fn test_python() -> Option<std::path::PathBuf> {
-    let python = std::env::var_os("SPOKE_TEST_PYTHON").map(std::path::PathBuf::from);
-    if python.is_none() {
-        assert!(
-            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
-            "SPOKE_TEST_PYTHON does not name a Python with grpcio (cargo xtask test provides it)"
-        );
-        eprintln!("SPOKE_TEST_PYTHON is not set; skipping the gRPC interoperability test");
-    }
-    python
-}
-
-/// Runs one of the scripts in tests/python and parses the JSON it prints.
-fn python_script(python: &Path, script: &str, args: &[&str]) -> serde_json::Value {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python");
-    let output = Command::new(python)
-        .arg(dir.join(script))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// Acceptance of the gRPC API: stubs another language generates from

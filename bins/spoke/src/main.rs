@@ -165,7 +165,7 @@ dependency graph of the whole closure in Graphviz's DOT language (so it ignores
     after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes."
 )]
 struct Cli {
-    /// Registry URL.
+    /// Registry URL: http:// or https://.
     #[arg(
         long,
         global = true,
@@ -185,6 +185,11 @@ struct Cli {
         default_value_t = Transport::Rest
     )]
     transport: Transport,
+
+    /// PEM CA certificates that an https:// registry's certificate must
+    /// chain to, instead of the system's trust store (for a private CA).
+    #[arg(long, global = true, env = "SPOKE_CA_FILE", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
 
     /// Print machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
@@ -353,13 +358,27 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    let ca_certificates_pem = match &cli.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --ca-file {}", path.display()))?,
+        ),
+        None => None,
+    };
     let options = ClientOptions {
         timeout: Duration::from_secs(cli.timeout),
+        ca_certificates_pem,
         ..ClientOptions::default()
     };
     let client = match cli.transport {
-        Transport::Rest => Client::rest(&cli.registry, &options)?,
-        Transport::Grpc => Client::grpc(&cli.registry, &options)?,
+        Transport::Rest => Client::rest(&cli.registry, &options),
+        Transport::Grpc => Client::grpc(&cli.registry, &options),
+    };
+    let client = match (client, &cli.ca_file) {
+        (Err(error @ ClientError::InvalidCaCertificates { .. }), Some(path)) => {
+            return Err(anyhow::Error::new(error).context(format!("--ca-file {}", path.display())));
+        }
+        (client, _) => client?,
     };
     match cli.command {
         Command::Push {

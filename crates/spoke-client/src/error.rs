@@ -34,6 +34,10 @@ pub enum ClientError {
     /// A success status whose body is not what the API promises.
     #[error("unexpected response from {url}: {reason}")]
     Decode { url: String, reason: String },
+    /// [`ClientOptions::ca_certificates_pem`](crate::ClientOptions) holds no
+    /// usable certificate.
+    #[error("unusable CA certificates: {reason}")]
+    InvalidCaCertificates { reason: String },
     /// The registry URL, or a URL built from a caller's argument, is unusable.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },

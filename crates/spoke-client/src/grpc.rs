@@ -10,7 +10,7 @@ use std::time::Duration;
 use spoke_domain::Timestamp;
 use spoke_grpc::proto;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Status};
 
 use crate::retry::Retry;
@@ -22,7 +22,7 @@ use crate::wire::{
     PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
     ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
-use crate::{ClientError, ClientOptions, endpoint, error, local};
+use crate::{ClientError, ClientOptions, endpoint, error, local, tls};
 
 type Api = RegistryServiceClient<Channel>;
 
@@ -71,10 +71,22 @@ impl Grpc {
                 source: Box::new(e),
             });
         }
-        let channel = Endpoint::from_shared(base.clone())
+        let mut endpoint = Endpoint::from_shared(base.clone())
             .map_err(|e| invalid(e.to_string()))?
             .user_agent(concat!("spoke-client/", env!("CARGO_PKG_VERSION")))
-            .map_err(|e| invalid(e.to_string()))?
+            .map_err(|e| invalid(e.to_string()))?;
+        if base.starts_with("https://") {
+            let config = match &options.ca_certificates_pem {
+                Some(pem) => {
+                    // Checked here: tonic only parses it when connecting.
+                    tls::ca_certificates(pem)?;
+                    ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+                }
+                None => ClientTlsConfig::new().with_enabled_roots(),
+            };
+            endpoint = endpoint.tls_config(config).map_err(|e| tls::invalid(&e))?;
+        }
+        let channel = endpoint
             .timeout(options.timeout)
             .connect_timeout(options.timeout)
             // Connect on first use, so that an unreachable registry is an

@@ -3,7 +3,7 @@
 //!
 //! | Constructor | Talks to | Feature |
 //! |---|---|---|
-//! | [`Client::rest`] | a server's REST API (`http://…`) | always |
+//! | [`Client::rest`] | a server's REST API (`http://…` or `https://…`) | always |
 //! | [`Client::grpc`] | a server's gRPC API (`spoke.registry.v1`) | `grpc` |
 //! | [`Client::embedded`], [`Client::embedded_with`] | a registry in this process, over a filesystem store: no server | `embedded` |
 //!
@@ -121,6 +121,26 @@
 //! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
 //!
+//! # TLS
+//!
+//! `https://` registries work over both REST and gRPC. Their certificate is
+//! checked against the system's trust store and the Mozilla roots built in,
+//! or, when [`ClientOptions::ca_certificates_pem`] is set, against those CA
+//! certificates only (a registry with a private CA):
+//!
+//! ```no_run
+//! # fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use spoke_client::{Client, ClientOptions};
+//!
+//! let options = ClientOptions {
+//!     ca_certificates_pem: Some(std::fs::read("/etc/spoke/ca.crt")?),
+//!     ..ClientOptions::default()
+//! };
+//! let client = Client::rest("https://spoke.internal:8080", &options)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Features
 //!
 //! - `embedded` (default): [`Client::embedded`] and
@@ -142,6 +162,7 @@ mod grpc;
 mod local;
 mod rest;
 mod retry;
+mod tls;
 
 use std::fmt;
 use std::time::Duration;
@@ -170,15 +191,22 @@ pub struct ClientOptions {
     pub max_attempts: u32,
     /// The pause before the second attempt; it doubles with each further one.
     pub backoff: Duration,
+    /// PEM CA certificates that `https://` registries' certificates must
+    /// chain to, instead of the system's trust store (and the built-in
+    /// Mozilla roots): for a registry with a private CA. A bundle that holds
+    /// no certificate is a [`ClientError::InvalidCaCertificates`].
+    pub ca_certificates_pem: Option<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
-    /// A 30 s timeout; three attempts, the second after 100 ms.
+    /// A 30 s timeout; three attempts, the second after 100 ms; the system's
+    /// trust store.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
             max_attempts: 3,
             backoff: Duration::from_millis(100),
+            ca_certificates_pem: None,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::wire::{
     LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
     ValidateResponse, VersionBody, VersionList,
 };
-use crate::{ClientError, ClientOptions, endpoint, error};
+use crate::{ClientError, ClientOptions, endpoint, error, tls};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rest {
@@ -35,8 +35,17 @@ struct Answer {
 impl Rest {
     pub(crate) fn new(base_url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let base = endpoint::parse_base(base_url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("spoke-client/", env!("CARGO_PKG_VERSION")))
+        let mut http = reqwest::Client::builder()
+            .user_agent(concat!("spoke-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &options.ca_certificates_pem {
+            http = http.tls_built_in_root_certs(false);
+            for certificate in tls::ca_certificates(pem)? {
+                let certificate = reqwest::Certificate::from_der(certificate.as_ref())
+                    .map_err(|e| tls::invalid(&e))?;
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http
             .build()
             .map_err(|e| error::transport_error(&base, options.timeout, e.is_timeout(), e))?;
         Ok(Self {

@@ -46,6 +46,9 @@ pub const KEYS: &[&str] = &[
     "write_timeout",
     "idle_timeout",
     "shutdown_timeout",
+    "tls_cert_file",
+    "tls_key_file",
+    "tls_client_ca_file",
     "storage_type",
     "filesystem_root",
     "postgres_url",
@@ -145,6 +148,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// `SPOKE_SHUTDOWN_TIMEOUT`: how long in-flight requests may drain.
     pub shutdown_timeout: Duration,
+    /// HTTPS on the API (and gRPC) listeners; `None` serves plain HTTP.
+    pub tls: Option<TlsSettings>,
     pub storage: StorageSettings,
     pub postgres: PostgresSettings,
     pub s3: S3Settings,
@@ -159,6 +164,19 @@ pub struct Settings {
     /// client (the rightmost address in it that is not one of them).
     pub trusted_proxies: Vec<IpNet>,
     pub telemetry: TelemetrySettings,
+}
+
+/// `SPOKE_TLS_*`: the files are read at startup and watched for changes
+/// (see `tls.rs`); only their paths are settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// `SPOKE_TLS_CERT_FILE`: the PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// `SPOKE_TLS_KEY_FILE`: the PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// `SPOKE_TLS_CLIENT_CA_FILE`: PEM CA certificates; when set, clients
+    /// must present a certificate one of them issued.
+    pub client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -333,6 +351,7 @@ impl Default for Settings {
             write_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
+            tls: None,
             storage: StorageSettings {
                 kind: StorageType::Filesystem,
                 filesystem_root: PathBuf::from("./storage"),
@@ -583,6 +602,7 @@ impl Settings {
                 d.shutdown_timeout,
                 values::duration,
             )?,
+            tls: tls_settings(raw)?,
             storage: StorageSettings {
                 kind: storage_type,
                 filesystem_root: raw.parse(
@@ -927,6 +947,41 @@ fn bounded_u32(raw: &str, min: u32, max: u32) -> Option<u32> {
 
 fn non_empty(raw: &str) -> Option<String> {
     (!raw.trim().is_empty()).then(|| raw.to_owned())
+}
+
+/// `SPOKE_TLS_CERT_FILE` and `SPOKE_TLS_KEY_FILE` both or neither; a client
+/// CA only with them. Whether the files hold what they should is checked
+/// when the server starts.
+fn tls_settings(raw: &Raw) -> Result<Option<TlsSettings>, ConfigError> {
+    const FORM: &str = "a file path";
+    let path = |s: &str| Some(PathBuf::from(s));
+    let cert_file = raw.optional("tls_cert_file", FORM, path)?;
+    let key_file = raw.optional("tls_key_file", FORM, path)?;
+    let client_ca_file = raw.optional("tls_client_ca_file", FORM, path)?;
+    let conflict = |var: &str, message: &str| ConfigError::Conflict {
+        var: var.to_owned(),
+        message: message.to_owned(),
+    };
+    match (cert_file, key_file) {
+        (Some(cert_file), Some(key_file)) => Ok(Some(TlsSettings {
+            cert_file,
+            key_file,
+            client_ca_file,
+        })),
+        (Some(_), None) => Err(conflict(
+            "SPOKE_TLS_KEY_FILE",
+            "required when SPOKE_TLS_CERT_FILE is set (TLS needs both)",
+        )),
+        (None, Some(_)) => Err(conflict(
+            "SPOKE_TLS_CERT_FILE",
+            "required when SPOKE_TLS_KEY_FILE is set (TLS needs both)",
+        )),
+        (None, None) if client_ca_file.is_some() => Err(conflict(
+            "SPOKE_TLS_CLIENT_CA_FILE",
+            "client certificates need TLS: set SPOKE_TLS_CERT_FILE and SPOKE_TLS_KEY_FILE too",
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 fn redis_settings(raw: &Raw, d: &RedisSettings) -> Result<RedisSettings, ConfigError> {

@@ -17,6 +17,9 @@ pub enum ServerError {
     /// Redis settings the cache cannot work with (Redis being down is fine).
     #[error("the Redis cache (SPOKE_REDIS_*): {0}")]
     Cache(#[from] spoke_cache::L2Error),
+    /// `SPOKE_TLS_*` files that cannot serve HTTPS.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen for the {what} on {addr}: {source}")]
     Bind {
         what: &'static str,

@@ -20,6 +20,7 @@ mod rate_limit;
 mod server;
 mod storage;
 pub mod telemetry;
+mod tls;
 
 pub use api::REQUEST_ID_HEADER;
 pub use client::ClientKey;
@@ -28,3 +29,4 @@ pub use error::ServerError;
 pub use server::{RunningServer, ShutdownHandle, run, start};
 pub use spoke_storage_postgres::{AppliedMigration, MigrationReport};
 pub use storage::migrate;
+pub use tls::TlsError;

@@ -24,10 +24,12 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+use crate::tls;
 
 /// How long an idle connection may take to close after being told to.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -64,14 +66,16 @@ pub(crate) struct DrainReport {
     pub(crate) aborted: usize,
 }
 
-/// Serves `router` on `listener` until the phase reaches `Draining`, then
-/// stops accepting and drains open connections for up to `drain_timeout`
-/// (or until `Abort`). Returns once every connection is closed.
+/// Serves `router` on `listener` (over TLS when `tls` is given) until the
+/// phase reaches `Draining`, then stops accepting and drains open
+/// connections for up to `drain_timeout` (or until `Abort`). Returns once
+/// every connection is closed.
 pub(crate) async fn serve(
     name: &'static str,
     listener: TcpListener,
     router: Router,
     options: ConnOptions,
+    tls: Option<tls::Acceptor>,
     mut phase: watch::Receiver<Phase>,
     drain_timeout: Duration,
 ) -> DrainReport {
@@ -84,14 +88,23 @@ pub(crate) async fn serve(
             () = reached(&mut phase, Phase::Draining) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    connections.spawn(serve_connection(
-                        stream,
-                        remote,
-                        Arc::clone(&builder),
-                        router.clone(),
-                        options,
-                        connection_phase.clone(),
-                    ));
+                    // Small JSON responses should not wait for Nagle.
+                    let _ = stream.set_nodelay(true);
+                    let (builder, router, phase) =
+                        (Arc::clone(&builder), router.clone(), connection_phase.clone());
+                    match tls.clone() {
+                        None => connections.spawn(serve_connection(
+                            stream, remote, builder, router, options, phase,
+                        )),
+                        // The handshake runs in the connection's task.
+                        Some(tls) => connections.spawn(async move {
+                            let read_timeout = options.read_timeout;
+                            if let Some(stream) = tls.handshake(stream, remote, read_timeout).await {
+                                serve_connection(stream, remote, builder, router, options, phase)
+                                    .await;
+                            }
+                        }),
+                    };
                 }
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
@@ -130,16 +143,16 @@ fn http_builder() -> Builder<TokioExecutor> {
     builder
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<S>(
+    stream: S,
     remote: SocketAddr,
     builder: Arc<Builder<TokioExecutor>>,
     router: Router,
     options: ConnOptions,
     mut phase: watch::Receiver<Phase>,
-) {
-    // Small JSON responses should not wait for Nagle.
-    let _ = stream.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked {
         inner: stream,

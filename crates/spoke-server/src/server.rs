@@ -30,6 +30,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimitLayer;
 use crate::storage::Storage;
 use crate::telemetry;
+use crate::tls::Tls;
 
 /// The longest a readiness probe waits for storage.
 const MAX_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -180,6 +181,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     let grpc = api::wrap(rate_limits.apply(grpc), context);
     let api_router = by_content_type(grpc.clone(), rest);
 
+    let tls = match &settings.tls {
+        Some(tls) => Some(Tls::load(tls).await?),
+        None => None,
+    };
+    let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
+
     let (api_listener, api_addr) =
         bind("API", SocketAddr::new(settings.host, settings.port)).await?;
     let grpc_listener = match settings.grpc_port {
@@ -205,6 +212,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         api_listener,
         api_router,
         options,
+        acceptor.clone(),
         phase_rx.clone(),
         settings.shutdown_timeout,
     ));
@@ -213,6 +221,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         health_listener,
         health_router,
         options,
+        // The health port stays plain: probes and scrapers run beside the server.
+        None,
         health_phase_rx,
         settings.shutdown_timeout,
     ));
@@ -225,12 +235,17 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
                 listener,
                 grpc,
                 options,
+                acceptor,
                 phase_rx.clone(),
                 settings.shutdown_timeout,
             )),
         ));
         addr
     });
+    if let Some(tls) = &tls {
+        // Stops by itself when the server starts draining.
+        tls.spawn_reloader(phase_rx.clone());
+    }
     let supervisor = tokio::spawn(supervise(
         phase_rx,
         Draining {
@@ -247,6 +262,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         api_addr = %api_addr,
         grpc_addr = grpc_addr.map(|a| a.to_string()),
         health_addr = %health_addr,
+        tls = tls.is_some(),
         storage = %settings.storage.kind,
         filesystem_root = %settings.storage.filesystem_root.display(),
         version = env!("CARGO_PKG_VERSION"),

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use spoke_server::config::{
     ConfigError, KEYS, LogLevel, Origin, RateLimit, RedisNode, RedisTopology, StorageType,
+    TlsSettings,
 };
 use spoke_server::{ServerError, Settings};
 
@@ -49,6 +50,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.write_timeout, Duration::from_secs(15));
     assert_eq!(s.idle_timeout, Duration::from_secs(60));
     assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(s.tls, None);
     assert_eq!(s.storage.kind, StorageType::Filesystem);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("./storage"));
     assert_eq!(s.postgres.url, None);
@@ -98,6 +100,9 @@ fn every_variable_is_read() {
         ("SPOKE_WRITE_TIMEOUT", "2m"),
         ("SPOKE_IDLE_TIMEOUT", "1m 30s"),
         ("SPOKE_SHUTDOWN_TIMEOUT", "0s"),
+        ("SPOKE_TLS_CERT_FILE", "/etc/spoke/tls/tls.crt"),
+        ("SPOKE_TLS_KEY_FILE", "/etc/spoke/tls/tls.key"),
+        ("SPOKE_TLS_CLIENT_CA_FILE", "/etc/spoke/tls/clients.crt"),
         ("SPOKE_STORAGE_TYPE", "hybrid"),
         ("SPOKE_FILESYSTEM_ROOT", "/var/lib/spoke"),
         ("SPOKE_POSTGRES_URL", "postgres://spoke:pw@db:5432/spoke"),
@@ -143,6 +148,14 @@ fn every_variable_is_read() {
     assert_eq!(s.write_timeout, Duration::from_secs(120));
     assert_eq!(s.idle_timeout, Duration::from_secs(90));
     assert_eq!(s.shutdown_timeout, Duration::ZERO);
+    assert_eq!(
+        s.tls,
+        Some(TlsSettings {
+            cert_file: PathBuf::from("/etc/spoke/tls/tls.crt"),
+            key_file: PathBuf::from("/etc/spoke/tls/tls.key"),
+            client_ca_file: Some(PathBuf::from("/etc/spoke/tls/clients.crt")),
+        })
+    );
     assert_eq!(s.storage.kind, StorageType::Hybrid);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("/var/lib/spoke"));
     assert_eq!(
@@ -279,7 +292,19 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
     let all: std::collections::BTreeSet<String> = KEYS.iter().map(|k| k.to_string()).collect();
     let missing: Vec<_> = all
         .difference(&covered)
-        .filter(|k| !["s3_access_key", "s3_secret_key", "redis_password"].contains(&k.as_str()))
+        .filter(|k| {
+            // Free-form: any non-empty value is well formed. (Whether a TLS
+            // file holds what it should is checked at startup.)
+            ![
+                "s3_access_key",
+                "s3_secret_key",
+                "redis_password",
+                "tls_cert_file",
+                "tls_key_file",
+                "tls_client_ca_file",
+            ]
+            .contains(&k.as_str())
+        })
         .collect();
     assert!(
         missing.is_empty(),
@@ -597,6 +622,17 @@ fn cross_field_rules() {
         assert_eq!(error.variable(), Some("SPOKE_GRPC_PORT"), "{other}");
     }
     load(&[("SPOKE_PORT", "0"), ("SPOKE_GRPC_PORT", "0")]).unwrap();
+
+    // TLS needs the certificate and the key; client certificates need TLS.
+    let error = load_err(&[("SPOKE_TLS_CERT_FILE", "tls.crt")]);
+    assert_eq!(error.variable(), Some("SPOKE_TLS_KEY_FILE"));
+    let error = load_err(&[("SPOKE_TLS_KEY_FILE", "tls.key")]);
+    assert_eq!(error.variable(), Some("SPOKE_TLS_CERT_FILE"));
+    let error = load_err(&[("SPOKE_TLS_CLIENT_CA_FILE", "ca.crt")]);
+    assert_eq!(error.variable(), Some("SPOKE_TLS_CLIENT_CA_FILE"));
+    // Empty means unset, as for every optional value.
+    let plain = load(&[("SPOKE_TLS_CERT_FILE", ""), ("SPOKE_TLS_KEY_FILE", "")]).unwrap();
+    assert_eq!(plain.tls, None);
 }
 
 #[test]

@@ -26,6 +26,8 @@ pub struct Curl {
     program: PathBuf,
     scratch: PathBuf,
     counter: AtomicU32,
+    /// A CA certificate to trust for https:// URLs (`--cacert`).
+    ca: Option<PathBuf>,
 }
 
 impl Curl {
@@ -34,7 +36,14 @@ impl Curl {
             program,
             scratch: scratch.to_path_buf(),
             counter: AtomicU32::new(0),
+            ca: None,
         }
+    }
+
+    /// The same client, trusting `ca` (PEM) for https:// URLs.
+    pub fn trusting(mut self, ca: &Path) -> Self {
+        self.ca = Some(ca.to_path_buf());
+        self
     }
 
     pub fn get(&self, url: &str) -> Result<Response> {
@@ -54,6 +63,9 @@ impl Curl {
             .arg("--output")
             .arg(&out_file)
             .args(["--write-out", "%{http_code}"]);
+        if let Some(ca) = &self.ca {
+            cmd.arg("--cacert").arg(ca);
+        }
         if body.is_some() {
             cmd.args([
                 "-H",

@@ -11,6 +11,7 @@ mod cache;
 mod fixture;
 mod http;
 mod nginx;
+mod tls;
 mod tools;
 mod wrk;
 
@@ -60,6 +61,8 @@ OPTIONS:
         --no-build             Use the existing release binary, do not build
         --nginx-only           Only run the nginx baseline (no server needed)
         --cache                Cache mode instead of the above (see CACHE MODE)
+        --tls                  TLS mode instead of the above (see TLS MODE)
+        --repetitions <N>      TLS mode: plain/TLS run pairs [default: 3]
         --fail-open <SECS>     Seconds of the cache mode's fail-open run
                                [default: 30; the breaker's cooldown is 5 s]
         --check                Exit non-zero when a target is missed
@@ -87,6 +90,18 @@ CACHE MODE (--cache):
     nginx is not started. redis-server is installed with apt-get when
     missing. --check fails the run when a fail-open target is missed.
 
+TLS MODE (--tls):
+    The hot file (b) over HTTPS against plain HTTP, in one run. Two servers
+    run side by side on their own storage roots, both seeded: one plain, one
+    with SPOKE_TLS_CERT_FILE/SPOKE_TLS_KEY_FILE (a self-signed P-256
+    certificate made with `openssl req`). Each of --repetitions rounds loads
+    the plain server, then the TLS one, with the same wrk settings (kept-alive
+    connections: one handshake per connection). Prints each round's
+    requests/s and p99, the TLS/plain ratio per round, its median and spread,
+    the protocol, cipher suite and group negotiated (openssl s_client with
+    the OpenSSL defaults wrk uses too) and both servers' RSS after the load.
+    nginx is not started; openssl is installed with apt-get when missing.
+
 CARGO_TARGET_DIR is respected when locating the binaries.
 ";
 
@@ -105,6 +120,8 @@ pub struct Options {
     pub nginx_only: bool,
     pub cache: bool,
     pub fail_open_secs: u32,
+    pub tls: bool,
+    pub repetitions: u32,
     pub check: bool,
     pub keep: bool,
 }
@@ -120,6 +137,8 @@ impl Default for Options {
             nginx_only: false,
             cache: false,
             fail_open_secs: 30,
+            tls: false,
+            repetitions: 3,
             check: false,
             keep: false,
         }
@@ -157,6 +176,8 @@ impl Options {
                 "--nginx-only" => opts.nginx_only = true,
                 "--cache" => opts.cache = true,
                 "--fail-open" => opts.fail_open_secs = value("--fail-open")?,
+                "--tls" => opts.tls = true,
+                "--repetitions" => opts.repetitions = value("--repetitions")?,
                 "--check" => opts.check = true,
                 "--keep" => opts.keep = true,
                 other => bail!("unexpected argument `{other}`; see `cargo xtask bench --help`"),
@@ -171,6 +192,12 @@ impl Options {
         if opts.cache && opts.nginx_only {
             bail!("--cache and --nginx-only exclude each other");
         }
+        if opts.tls && (opts.cache || opts.nginx_only) {
+            bail!("--tls excludes --cache and --nginx-only");
+        }
+        if opts.repetitions == 0 {
+            bail!("--repetitions must be at least 1");
+        }
         if opts.threads > opts.connections {
             bail!("--threads must not exceed --connections (wrk's rule)");
         }
@@ -184,6 +211,12 @@ impl Options {
             command.push_str(" --cache");
         }
         let defaults = Options::default();
+        if self.tls {
+            command.push_str(" --tls");
+            if self.repetitions != defaults.repetitions {
+                let _ = write!(command, " --repetitions {}", self.repetitions);
+            }
+        }
         if self.duration_secs != defaults.duration_secs {
             let _ = write!(command, " --duration {}", self.duration_secs);
         }
@@ -229,6 +262,7 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     let result = match binary.as_deref() {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
+        Some(binary) if opts.tls => tls::bench(opts, &tools, binary, work.path()),
         binary => bench(opts, &tools, binary, work.path()),
     };
     if result.is_err() && !opts.keep {
@@ -435,14 +469,12 @@ fn measure_once(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Resul
     Ok(report)
 }
 
-/// Three distinct free loopback ports (bound together, then released).
-fn free_ports() -> Result<[u16; 3]> {
-    let listeners = [
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-    ];
-    let mut ports = [0; 3];
+/// `N` distinct free loopback ports (bound together, then released).
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut ports = [0; N];
     for (port, listener) in ports.iter_mut().zip(&listeners) {
         *port = listener.local_addr()?.port();
     }
@@ -882,6 +914,21 @@ mod tests {
             "cargo xtask bench --cache --duration 5 --fail-open 12"
         );
         assert_eq!(Options::default().command_line(), "cargo xtask bench");
+    }
+
+    #[test]
+    fn parses_tls_mode() {
+        let opts = Options::parse(&args(&["--tls", "--repetitions", "5", "-d", "5"]))
+            .unwrap()
+            .unwrap();
+        assert!(opts.tls && !opts.cache);
+        assert_eq!(opts.repetitions, 5);
+        assert_eq!(
+            opts.command_line(),
+            "cargo xtask bench --tls --repetitions 5 --duration 5"
+        );
+        assert!(Options::parse(&args(&["--tls", "--cache"])).is_err());
+        assert!(Options::parse(&args(&["--tls", "--repetitions", "0"])).is_err());
     }
 
     #[test]

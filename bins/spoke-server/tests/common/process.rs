@@ -236,3 +236,34 @@ pub fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The Python of `cargo xtask test` (grpcio, its reflection client and
+/// grpcio-tools), or `None` with a note — a failure when
+/// `SPOKE_TEST_REQUIRE_PROTOC` says the test tools must be there.
+pub fn test_python() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("SPOKE_TEST_PYTHON").map(std::path::PathBuf::from);
+    if python.is_none() {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_PYTHON does not name a Python with grpcio (cargo xtask test provides it)"
+        );
+        eprintln!("SPOKE_TEST_PYTHON is not set; skipping the gRPC interoperability test");
+    }
+    python
+}
+
+/// Runs one of the scripts in tests/python and parses the JSON it prints.
+pub fn python_script(python: &Path, script: &str, args: &[&str]) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python");
+    let output = Command::new(python)
+        .arg(dir.join(script))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}

@@ -1,7 +1,8 @@
 """A generic gRPC client that knows nothing of Spoke's stubs: it discovers the
 API through server reflection, then looks a version up.
 
-usage: reflection_lookup.py HOST:PORT MODULE VERSION
+usage: reflection_lookup.py HOST:PORT MODULE VERSION [CA_FILE]
+With CA_FILE, the channel is TLS and trusts that CA's certificates.
 prints one JSON object: {"services": [...], "version": {...GetVersionResponse as JSON}}
 """
 
@@ -20,7 +21,12 @@ SERVICE = "spoke.registry.v1.RegistryService"
 
 def main() -> None:
     address, module, version = sys.argv[1:4]
-    channel = grpc.insecure_channel(address)
+    if len(sys.argv) > 4:
+        with open(sys.argv[4], "rb") as ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+        channel = grpc.secure_channel(address, credentials)
+    else:
+        channel = grpc.insecure_channel(address)
     database = ProtoReflectionDescriptorDatabase(channel)
     services = sorted(database.get_services())
     pool = DescriptorPool(database)

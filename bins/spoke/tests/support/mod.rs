@@ -160,6 +160,7 @@ pub fn spoke(args: &[&str]) -> Run {
         .args(args)
         .env_remove("SPOKE_REGISTRY")
         .env_remove("SPOKE_TRANSPORT")
+        .env_remove("SPOKE_CA_FILE")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .output()
