@@ -43,6 +43,7 @@ pub const KEYS: &[&str] = &[
     "write_timeout",
     "idle_timeout",
     "shutdown_timeout",
+    "max_connections",
     "storage_type",
     "filesystem_root",
     "postgres_url",
@@ -137,6 +138,10 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// `SPOKE_SHUTDOWN_TIMEOUT`: how long in-flight requests may drain.
     pub shutdown_timeout: Duration,
+    /// `SPOKE_MAX_CONNECTIONS`: open connections per API listener (the gRPC
+    /// port has its own); at the cap, new ones wait to be accepted. `None`
+    /// (set as 0) for no cap. The health port is never capped.
+    pub max_connections: Option<usize>,
     pub storage: StorageSettings,
     pub postgres: PostgresSettings,
     pub s3: S3Settings,
@@ -321,6 +326,7 @@ impl Default for Settings {
             write_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
+            max_connections: Some(10_000),
             storage: StorageSettings {
                 kind: StorageType::Filesystem,
                 filesystem_root: PathBuf::from("./storage"),
@@ -568,6 +574,15 @@ impl Settings {
                 DURATION_FORM,
                 d.shutdown_timeout,
                 values::duration,
+            )?,
+            max_connections: raw.parse(
+                "max_connections",
+                "a whole number (0 for no limit)",
+                d.max_connections,
+                |s| {
+                    let n = usize::try_from(values::unsigned(s)?).ok()?;
+                    Some((n > 0).then_some(n))
+                },
             )?,
             storage: StorageSettings {
                 kind: storage_type,

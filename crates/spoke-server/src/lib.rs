@@ -9,12 +9,14 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod compression;
 pub mod config;
 mod error;
 mod health;
 mod listener;
 mod metered;
 mod metrics;
+mod request_body;
 mod server;
 mod storage;
 pub mod telemetry;

@@ -18,16 +18,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
+
+use crate::request_body::{self, BodyLimits};
 
 /// How long an idle connection may take to close after being told to.
 const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -53,6 +54,10 @@ pub(crate) async fn reached(receiver: &mut watch::Receiver<Phase>, phase: Phase)
 pub(crate) struct ConnOptions {
     pub(crate) read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) body: BodyLimits,
+    /// At this many open connections the listener stops accepting until one
+    /// closes; `None` for no cap.
+    pub(crate) max_connections: Option<usize>,
 }
 
 /// How draining a listener went.
@@ -78,20 +83,29 @@ pub(crate) async fn serve(
     let builder = Arc::new(http_builder());
     let connection_phase = phase.clone();
     let mut connections = JoinSet::new();
+    let slots = ConnectionSlots::new(name, options.max_connections);
     loop {
+        let slot = tokio::select! {
+            () = reached(&mut phase, Phase::Draining) => break,
+            slot = slots.acquire() => slot,
+        };
         tokio::select! {
             // A dropped sender (every handle gone) also stops the server.
             () = reached(&mut phase, Phase::Draining) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
-                    connections.spawn(serve_connection(
+                    let connection = serve_connection(
                         stream,
                         remote,
                         Arc::clone(&builder),
                         router.clone(),
                         options,
                         connection_phase.clone(),
-                    ));
+                    );
+                    connections.spawn(async move {
+                        connection.await;
+                        drop(slot);
+                    });
                 }
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
@@ -118,15 +132,67 @@ pub(crate) async fn serve(
     DrainReport { open, aborted }
 }
 
+/// At the connection cap the listener stops accepting: new connections
+/// wait in the kernel's backlog until one closes (as Go's `LimitListener`
+/// and HAProxy's `maxconn`), and the health listener, uncapped, keeps
+/// answering probes.
+struct ConnectionSlots {
+    listener: &'static str,
+    slots: Option<Arc<Semaphore>>,
+}
+
+impl ConnectionSlots {
+    fn new(listener: &'static str, max: Option<usize>) -> ConnectionSlots {
+        ConnectionSlots {
+            listener,
+            slots: max.map(|max| Arc::new(Semaphore::new(max))),
+        }
+    }
+
+    /// A slot for the next connection, held until it closes.
+    async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        let slots = self.slots.as_ref()?;
+        if slots.available_permits() == 0 {
+            tracing::warn!(
+                listener = self.listener,
+                "SPOKE_MAX_CONNECTIONS connections are open: not accepting more until one closes"
+            );
+        }
+        // The semaphore is never closed.
+        Arc::clone(slots).acquire_owned().await.ok()
+    }
+}
+
+/// The largest HTTP/1 request head and HTTP/2 header list; larger ones get
+/// 431 (HTTP/1) or a stream reset (HTTP/2).
+pub(crate) const MAX_HEADER_BYTES: usize = 64 << 10;
+/// Concurrent HTTP/2 streams per connection.
+pub(crate) const MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Streams a client may open and reset before the server has accepted
+/// them, and streams the server may reset for protocol errors, before the
+/// connection gets a GOAWAY (rapid-reset protection, CVE-2023-44487).
+const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
+
 fn http_builder() -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     // hyper's header read timer is off: it would also cut keep-alive waits
     // at the read timeout. `Activity::head_expired` enforces it instead.
+    // The read buffer bounds the request head.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(None)
+        .max_buf_size(MAX_HEADER_BYTES);
+    // No keep-alive pings: they would count as traffic and keep idle
+    // connections from being closed by the idle timeout.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+        .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
     builder
 }
 
@@ -150,9 +216,12 @@ async fn serve_connection(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let in_flight = InFlight::begin(&requests);
         request.extensions_mut().insert(ConnectInfo(remote));
+        // The body keeps the request in flight while its unread rest is
+        // discarded after an early answer.
+        let request = request_body::wrap(request, options.body, InFlight::begin(&requests));
         let router = router.clone();
         async move {
-            let response = router.oneshot(request.map(Body::new)).await;
+            let response = router.oneshot(request).await;
             drop(in_flight);
             response
         }
