@@ -31,6 +31,7 @@ SPOKE_STORAGE_TYPE (filesystem), SPOKE_FILESYSTEM_ROOT (./storage),
 SPOKE_LOG_LEVEL (info),
 SPOKE_READ_TIMEOUT / SPOKE_WRITE_TIMEOUT (15s), SPOKE_IDLE_TIMEOUT (60s),
 SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB),
+SPOKE_MAX_CONNECTIONS (10000 per API listener; 0: no cap),
 SPOKE_POSTGRES_URL (postgres and hybrid), SPOKE_S3_BUCKET (content in S3),
 SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s).
 Every variable with its default, form and effect: docs/configuration.md.

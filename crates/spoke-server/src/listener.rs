@@ -83,7 +83,7 @@ pub(crate) async fn serve(
     let builder = Arc::new(http_builder());
     let connection_phase = phase.clone();
     let mut connections = JoinSet::new();
-    let slots = ConnectionSlots::new(name, options.max_connections);
+    let mut slots = ConnectionSlots::new(name, options.max_connections);
     loop {
         let slot = tokio::select! {
             () = reached(&mut phase, Phase::Draining) => break,
@@ -139,20 +139,29 @@ pub(crate) async fn serve(
 struct ConnectionSlots {
     listener: &'static str,
     slots: Option<Arc<Semaphore>>,
+    last_warned: Option<Instant>,
 }
+
+/// At a sustained cap, the warning is repeated at most this often.
+const FULL_WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
 impl ConnectionSlots {
     fn new(listener: &'static str, max: Option<usize>) -> ConnectionSlots {
         ConnectionSlots {
             listener,
             slots: max.map(|max| Arc::new(Semaphore::new(max))),
+            last_warned: None,
         }
     }
 
     /// A slot for the next connection, held until it closes.
-    async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+    async fn acquire(&mut self) -> Option<OwnedSemaphorePermit> {
         let slots = self.slots.as_ref()?;
-        if slots.available_permits() == 0 {
+        let quiet = self
+            .last_warned
+            .is_some_and(|at| at.elapsed() < FULL_WARNING_INTERVAL);
+        if slots.available_permits() == 0 && !quiet {
+            self.last_warned = Some(Instant::now());
             tracing::warn!(
                 listener = self.listener,
                 "SPOKE_MAX_CONNECTIONS connections are open: not accepting more until one closes"

@@ -49,6 +49,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.write_timeout, Duration::from_secs(15));
     assert_eq!(s.idle_timeout, Duration::from_secs(60));
     assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
+    assert_eq!(s.max_connections, Some(10_000));
     assert_eq!(s.storage.kind, StorageType::Filesystem);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("./storage"));
     assert_eq!(s.postgres.url, None);
@@ -95,6 +96,7 @@ fn every_variable_is_read() {
         ("SPOKE_WRITE_TIMEOUT", "2m"),
         ("SPOKE_IDLE_TIMEOUT", "1m 30s"),
         ("SPOKE_SHUTDOWN_TIMEOUT", "0s"),
+        ("SPOKE_MAX_CONNECTIONS", "2500"),
         ("SPOKE_STORAGE_TYPE", "hybrid"),
         ("SPOKE_FILESYSTEM_ROOT", "/var/lib/spoke"),
         ("SPOKE_POSTGRES_URL", "postgres://spoke:pw@db:5432/spoke"),
@@ -140,6 +142,10 @@ fn every_variable_is_read() {
     assert_eq!(s.write_timeout, Duration::from_secs(120));
     assert_eq!(s.idle_timeout, Duration::from_secs(90));
     assert_eq!(s.shutdown_timeout, Duration::ZERO);
+    assert_eq!(s.max_connections, Some(2500));
+    // 0 lifts the cap.
+    let uncapped = load(&[("SPOKE_MAX_CONNECTIONS", "0")]).unwrap();
+    assert_eq!(uncapped.max_connections, None);
     assert_eq!(s.storage.kind, StorageType::Hybrid);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("/var/lib/spoke"));
     assert_eq!(
@@ -200,6 +206,11 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_WRITE_TIMEOUT", "15", "duration"),
         ("SPOKE_IDLE_TIMEOUT", "soon", "duration"),
         ("SPOKE_SHUTDOWN_TIMEOUT", "30 seconds please", "duration"),
+        (
+            "SPOKE_MAX_CONNECTIONS",
+            "lots",
+            "whole number (0 for no limit)",
+        ),
         (
             "SPOKE_STORAGE_TYPE",
             "mysql",
