@@ -13,6 +13,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use hyper::body::Body as _;
 use spoke_rest::ApiError;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -26,55 +27,28 @@ const CODINGS: [&str; 2] = ["gzip", "zstd"];
 pub(crate) fn wrap(routes: Router) -> Router {
     // Every non-empty body is compressed when asked, so that whether a
     // response is compressed, and so its ETag's form, depends only on the
-    // request (see `etags_per_coding`).
+    // request (see `codings`).
     let compressible = SizeAbove::new(1)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE);
     routes.layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn(reject_unsupported_coding))
-            .layer(middleware::from_fn(etags_per_coding))
+            .layer(middleware::from_fn(codings))
             .layer(RequestDecompressionLayer::new())
             .layer(CompressionLayer::new().compress_when(compressible)),
     )
 }
 
-/// 415 JSON for a request body in a coding the server cannot decode (the
-/// decompression layer's own answer has no body).
-async fn reject_unsupported_coding(request: Request, next: Next) -> Response {
-    let unsupported = request
-        .headers()
-        .get_all(header::CONTENT_ENCODING)
-        .iter()
-        .flat_map(|value| value.to_str().unwrap_or("?").split(','))
-        .map(str::trim)
-        .filter(|coding| !coding.eq_ignore_ascii_case("identity"))
-        .enumerate()
-        .find(|(index, coding)| {
-            // One coding at most: stacked codings are not decoded.
-            *index > 0 || !CODINGS.iter().any(|c| coding.eq_ignore_ascii_case(c))
-        })
-        .map(|(_, coding)| coding.to_owned());
-    let Some(coding) = unsupported else {
-        return next.run(request).await;
-    };
-    let mut response = ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "UNSUPPORTED_CONTENT_ENCODING",
-        format!("request bodies may be sent as gzip or zstd (one coding), not {coding:?}"),
-    )
-    .into_response();
-    response.headers_mut().insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("gzip, zstd"),
-    );
-    response
-}
-
-/// Makes the ETag weak on a compressed response, and on a 304 whose 200
-/// would have been compressed.
-async fn etags_per_coding(request: Request, next: Next) -> Response {
+/// Answers 415 JSON for a request body in a coding the server cannot decode
+/// (the decompression layer's own answer has no body). Makes the ETag weak
+/// on a compressed response, and on a 304 whose 200 would have been
+/// compressed.
+async fn codings(mut request: Request, next: Next) -> Response {
+    let has_body = !request.body().is_end_stream();
+    if has_body && let Some(coding) = unsupported_coding(request.headers_mut()) {
+        return unsupported_coding_response(&coding);
+    }
     let accepts_coding = accepts_compression(request.headers());
     let mut response = next.run(request).await;
     let not_modified = response.status() == StatusCode::NOT_MODIFIED;
@@ -85,6 +59,40 @@ async fn etags_per_coding(request: Request, next: Next) -> Response {
     if not_modified && !headers.contains_key(header::VARY) {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
+    response
+}
+
+/// The request body's coding when it is not one the server decodes. The
+/// decompression layer matches lowercase names in one header value, so a
+/// supported coding is rewritten that way (codings are case-insensitive).
+fn unsupported_coding(headers: &mut HeaderMap) -> Option<String> {
+    let mut values = headers.get_all(header::CONTENT_ENCODING).iter();
+    let first = values.next()?;
+    let stacked = values.next().is_some();
+    let supported = ["identity", CODINGS[0], CODINGS[1]]
+        .into_iter()
+        .find(|coding| first.as_bytes().eq_ignore_ascii_case(coding.as_bytes()));
+    match supported {
+        Some(coding) if !stacked => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+            None
+        }
+        // Stacked codings (several values or headers) are not decoded.
+        _ => Some(String::from_utf8_lossy(first.as_bytes()).into_owned()),
+    }
+}
+
+fn unsupported_coding_response(coding: &str) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_CONTENT_ENCODING",
+        format!("request bodies may be sent as gzip or zstd (one coding), not as {coding:?}"),
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("gzip, zstd"),
+    );
     response
 }
 
@@ -140,6 +148,31 @@ mod tests {
         assert!(!accepts_compression(&accept("gzip;q=0.000, identity")));
         assert!(!accepts_compression(&accept("br, deflate")));
         assert!(!accepts_compression(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn one_supported_coding_is_accepted_in_any_case() {
+        let coding = |values: &[&'static str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append(header::CONTENT_ENCODING, HeaderValue::from_static(value));
+            }
+            let unsupported = unsupported_coding(&mut headers);
+            (unsupported, headers.get(header::CONTENT_ENCODING).cloned())
+        };
+        assert_eq!(coding(&[]), (None, None));
+        assert_eq!(
+            coding(&["GZip"]),
+            (None, Some(HeaderValue::from_static("gzip")))
+        );
+        assert_eq!(
+            coding(&["zstd"]),
+            (None, Some(HeaderValue::from_static("zstd")))
+        );
+        assert_eq!(coding(&["identity"]).0, None);
+        assert_eq!(coding(&["br"]).0.as_deref(), Some("br"));
+        assert_eq!(coding(&["gzip, zstd"]).0.as_deref(), Some("gzip, zstd"));
+        assert_eq!(coding(&["gzip", "gzip"]).0.as_deref(), Some("gzip"));
     }
 
     #[test]
