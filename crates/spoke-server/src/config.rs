@@ -130,6 +130,7 @@ pub struct Settings {
     /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head,
     /// counted from its first byte (from the accept, for a connection's first
     /// request). A keep-alive wait between requests is the idle timeout's.
+    /// Also the longest a request body may go without a byte (408).
     pub read_timeout: Duration,
     /// `SPOKE_WRITE_TIMEOUT`: time allowed for a handler to produce a response.
     pub write_timeout: Duration,

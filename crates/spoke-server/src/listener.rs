@@ -7,7 +7,9 @@
 //! request has begun (and for the first request of a new connection);
 //! `SPOKE_IDLE_TIMEOUT` bounds a keep-alive connection's wait for its next
 //! request. hyper's own header read timer cannot tell the two apart (it also
-//! runs between keep-alive requests), so both are kept here.
+//! runs between keep-alive requests), so both are kept here. Request bodies,
+//! their read timeout and the discard of what a handler left unread are
+//! `request_body`'s.
 
 use std::io;
 use std::net::SocketAddr;
@@ -174,9 +176,9 @@ impl ConnectionSlots {
 
 /// The largest HTTP/1 request head and HTTP/2 header list; larger ones get
 /// 431 (HTTP/1) or a stream reset (HTTP/2).
-pub(crate) const MAX_HEADER_BYTES: usize = 64 << 10;
+const MAX_HEADER_BYTES: usize = 64 << 10;
 /// Concurrent HTTP/2 streams per connection.
-pub(crate) const MAX_CONCURRENT_STREAMS: u32 = 100;
+const MAX_CONCURRENT_STREAMS: u32 = 100;
 /// Streams a client may open and reset before the server has accepted
 /// them, and streams the server may reset for protocol errors, before the
 /// connection gets a GOAWAY (rapid-reset protection, CVE-2023-44487).
