@@ -92,15 +92,43 @@ impl From<QueryRejection> for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::body_too_large()
+        } else if let Some(timeout) = timed_out(&rejection) {
+            // The server's listener cuts a body that stops arriving.
             Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BODY_TOO_LARGE",
-                "the request body is larger than the server's limit",
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                timeout.to_string(),
             )
         } else {
             Self::bad_request("UNREADABLE_BODY", rejection.body_text())
         }
     }
+}
+
+impl ApiError {
+    pub(crate) fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            "the request body is larger than the server's limit",
+        )
+    }
+}
+
+/// The timed-out read behind a body error, if that is what it is.
+fn timed_out(rejection: &BytesRejection) -> Option<&std::io::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> =
+        std::error::Error::source(rejection);
+    while let Some(error) = source {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return Some(io);
+        }
+        source = error.source();
+    }
+    None
 }
 
 impl IntoResponse for ApiError {

@@ -1,5 +1,8 @@
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -23,4 +26,24 @@ where
             .map(JsonBody)
             .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("invalid JSON body: {e}")))
     }
+}
+
+/// Answers 413 at once when the declared `Content-Length` is over the body
+/// limit, before any of the body is buffered. (A body without a length, or
+/// one that lies, is still cut by the extractors' limit as it is read.)
+pub(crate) async fn reject_declared_oversize(
+    State(max_body_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    let limit = u64::try_from(max_body_bytes).unwrap_or(u64::MAX);
+    if declared.is_some_and(|length| length > limit) {
+        return ApiError::body_too_large().into_response();
+    }
+    next.run(request).await
 }

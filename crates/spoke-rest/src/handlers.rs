@@ -11,7 +11,7 @@ use serde::Deserialize;
 use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{PushOutcome, Registry};
 
-use crate::extract::JsonBody;
+use crate::extract::{self, JsonBody};
 use crate::{ApiError, OPENAPI_JSON, checks, compatibility, convert, views, wire};
 
 /// Settings of the REST front-end.
@@ -77,6 +77,10 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            options.max_body_bytes,
+            extract::reject_declared_oversize,
+        ))
         .with_state(registry)
 }
 

@@ -46,6 +46,7 @@ pub const KEYS: &[&str] = &[
     "write_timeout",
     "idle_timeout",
     "shutdown_timeout",
+    "max_connections",
     "tls_cert_file",
     "tls_key_file",
     "tls_client_ca_file",
@@ -140,6 +141,7 @@ pub struct Settings {
     /// `SPOKE_READ_TIMEOUT`: time allowed to receive an HTTP/1 request head,
     /// counted from its first byte (from the accept, for a connection's first
     /// request). A keep-alive wait between requests is the idle timeout's.
+    /// Also the longest a request body may go without a byte (408).
     pub read_timeout: Duration,
     /// `SPOKE_WRITE_TIMEOUT`: time allowed for a handler to produce a response.
     pub write_timeout: Duration,
@@ -148,6 +150,10 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// `SPOKE_SHUTDOWN_TIMEOUT`: how long in-flight requests may drain.
     pub shutdown_timeout: Duration,
+    /// `SPOKE_MAX_CONNECTIONS`: open connections per API listener (the gRPC
+    /// port has its own); at the cap, new ones wait to be accepted. `None`
+    /// (set as 0) for no cap. The health port is never capped.
+    pub max_connections: Option<usize>,
     /// HTTPS on the API (and gRPC) listeners; `None` serves plain HTTP.
     pub tls: Option<TlsSettings>,
     pub storage: StorageSettings,
@@ -351,6 +357,7 @@ impl Default for Settings {
             write_timeout: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
+            max_connections: Some(10_000),
             tls: None,
             storage: StorageSettings {
                 kind: StorageType::Filesystem,
@@ -601,6 +608,15 @@ impl Settings {
                 DURATION_FORM,
                 d.shutdown_timeout,
                 values::duration,
+            )?,
+            max_connections: raw.parse(
+                "max_connections",
+                "a whole number (0 for no limit)",
+                d.max_connections,
+                |s| {
+                    let n = usize::try_from(values::unsigned(s)?).ok()?;
+                    Some((n > 0).then_some(n))
+                },
             )?,
             tls: tls_settings(raw)?,
             storage: StorageSettings {

@@ -10,6 +10,7 @@
 
 mod api;
 mod client;
+mod compression;
 pub mod config;
 mod error;
 mod health;
@@ -17,6 +18,7 @@ mod listener;
 mod metered;
 mod metrics;
 mod rate_limit;
+mod request_body;
 mod server;
 mod storage;
 pub mod telemetry;

@@ -7,7 +7,9 @@
 //! request has begun (and for the first request of a new connection);
 //! `SPOKE_IDLE_TIMEOUT` bounds a keep-alive connection's wait for its next
 //! request. hyper's own header read timer cannot tell the two apart (it also
-//! runs between keep-alive requests), so both are kept here.
+//! runs between keep-alive requests), so both are kept here. Request bodies,
+//! their read timeout and the discard of what a handler left unread are
+//! `request_body`'s.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,17 +20,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
+use crate::request_body::{self, BodyLimits};
 use crate::tls;
 
 /// How long an idle connection may take to close after being told to.
@@ -55,6 +57,10 @@ pub(crate) async fn reached(receiver: &mut watch::Receiver<Phase>, phase: Phase)
 pub(crate) struct ConnOptions {
     pub(crate) read_timeout: Duration,
     pub(crate) idle_timeout: Duration,
+    pub(crate) body: BodyLimits,
+    /// At this many open connections the listener stops accepting until one
+    /// closes; `None` for no cap.
+    pub(crate) max_connections: Option<usize>,
 }
 
 /// How draining a listener went.
@@ -82,7 +88,12 @@ pub(crate) async fn serve(
     let builder = Arc::new(http_builder());
     let connection_phase = phase.clone();
     let mut connections = JoinSet::new();
+    let mut slots = ConnectionSlots::new(name, options.max_connections);
     loop {
+        let slot = tokio::select! {
+            () = reached(&mut phase, Phase::Draining) => break,
+            slot = slots.acquire() => slot,
+        };
         tokio::select! {
             // A dropped sender (every handle gone) also stops the server.
             () = reached(&mut phase, Phase::Draining) => break,
@@ -92,19 +103,29 @@ pub(crate) async fn serve(
                     let _ = stream.set_nodelay(true);
                     let (builder, router, phase) =
                         (Arc::clone(&builder), router.clone(), connection_phase.clone());
-                    match tls.clone() {
-                        None => connections.spawn(serve_connection(
-                            stream, remote, builder, router, options, phase,
-                        )),
-                        // The handshake runs in the connection's task.
-                        Some(tls) => connections.spawn(async move {
-                            let read_timeout = options.read_timeout;
-                            if let Some(stream) = tls.handshake(stream, remote, read_timeout).await {
+                    let tls = tls.clone();
+                    // The handshake runs in the connection's task; the slot
+                    // is held until the connection closes.
+                    connections.spawn(async move {
+                        match tls {
+                            None => {
                                 serve_connection(stream, remote, builder, router, options, phase)
                                     .await;
                             }
-                        }),
-                    };
+                            Some(tls) => {
+                                let read_timeout = options.read_timeout;
+                                if let Some(stream) =
+                                    tls.handshake(stream, remote, read_timeout).await
+                                {
+                                    serve_connection(
+                                        stream, remote, builder, router, options, phase,
+                                    )
+                                    .await;
+                                }
+                            }
+                        }
+                        drop(slot);
+                    });
                 }
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
@@ -131,15 +152,76 @@ pub(crate) async fn serve(
     DrainReport { open, aborted }
 }
 
+/// At the connection cap the listener stops accepting: new connections
+/// wait in the kernel's backlog until one closes (as Go's `LimitListener`
+/// and HAProxy's `maxconn`), and the health listener, uncapped, keeps
+/// answering probes.
+struct ConnectionSlots {
+    listener: &'static str,
+    slots: Option<Arc<Semaphore>>,
+    last_warned: Option<Instant>,
+}
+
+/// At a sustained cap, the warning is repeated at most this often.
+const FULL_WARNING_INTERVAL: Duration = Duration::from_secs(60);
+
+impl ConnectionSlots {
+    fn new(listener: &'static str, max: Option<usize>) -> ConnectionSlots {
+        ConnectionSlots {
+            listener,
+            slots: max.map(|max| Arc::new(Semaphore::new(max))),
+            last_warned: None,
+        }
+    }
+
+    /// A slot for the next connection, held until it closes.
+    async fn acquire(&mut self) -> Option<OwnedSemaphorePermit> {
+        let slots = self.slots.as_ref()?;
+        let quiet = self
+            .last_warned
+            .is_some_and(|at| at.elapsed() < FULL_WARNING_INTERVAL);
+        if slots.available_permits() == 0 && !quiet {
+            self.last_warned = Some(Instant::now());
+            tracing::warn!(
+                listener = self.listener,
+                "SPOKE_MAX_CONNECTIONS connections are open: not accepting more until one closes"
+            );
+        }
+        // The semaphore is never closed.
+        Arc::clone(slots).acquire_owned().await.ok()
+    }
+}
+
+/// The largest HTTP/1 request head and HTTP/2 header list; larger ones get
+/// 431 (HTTP/1) or a stream reset (HTTP/2).
+const MAX_HEADER_BYTES: usize = 64 << 10;
+/// Concurrent HTTP/2 streams per connection.
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+/// Streams a client may open and reset before the server has accepted
+/// them, and streams the server may reset for protocol errors, before the
+/// connection gets a GOAWAY (rapid-reset protection, CVE-2023-44487).
+const MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+const MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
+
 fn http_builder() -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
     // hyper's header read timer is off: it would also cut keep-alive waits
     // at the read timeout. `Activity::head_expired` enforces it instead.
+    // The read buffer bounds the request head.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(None)
+        .max_buf_size(MAX_HEADER_BYTES);
+    // No keep-alive pings: they would count as traffic and keep idle
+    // connections from being closed by the idle timeout.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX))
+        .max_pending_accept_reset_streams(MAX_PENDING_ACCEPT_RESET_STREAMS)
+        .max_local_error_reset_streams(MAX_LOCAL_ERROR_RESET_STREAMS);
     builder
 }
 
@@ -163,9 +245,12 @@ async fn serve_connection<S>(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let in_flight = InFlight::begin(&requests);
         request.extensions_mut().insert(ConnectInfo(remote));
+        // The body keeps the request in flight while its unread rest is
+        // discarded after an early answer.
+        let request = request_body::wrap(request, options.body, InFlight::begin(&requests));
         let router = router.clone();
         async move {
-            let response = router.oneshot(request.map(Body::new)).await;
+            let response = router.oneshot(request).await;
             drop(in_flight);
             response
         }

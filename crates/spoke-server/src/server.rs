@@ -13,7 +13,7 @@ use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{L2Options, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic_health::ServingStatus;
@@ -22,12 +22,14 @@ use tower::ServiceExt;
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
 use crate::client::ClientKeyLayer;
+use crate::compression;
 use crate::config::Settings;
 use crate::health::{self, Health, PostgresProbes};
 use crate::listener::{self, ConnOptions, DrainReport, Phase};
 use crate::metered::OperationCounters;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimitLayer;
+use crate::request_body::BodyLimits;
 use crate::storage::Storage;
 use crate::telemetry;
 use crate::tls::Tls;
@@ -161,7 +163,9 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
     let rest = api::wrap(
-        rate_limits.apply(rest.merge(health::probe_routes(Arc::clone(&health)))),
+        rate_limits.apply(compression::wrap(
+            rest.merge(health::probe_routes(Arc::clone(&health))),
+        )),
         Arc::clone(&context),
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
@@ -202,6 +206,8 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     let options = ConnOptions {
         read_timeout: settings.read_timeout,
         idle_timeout: settings.idle_timeout,
+        body: BodyLimits::new(settings.read_timeout, settings.limits.max_body_bytes),
+        max_connections: settings.max_connections,
     };
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     // The health listener has its own phase: it keeps serving (and reporting
@@ -220,7 +226,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         "health",
         health_listener,
         health_router,
-        options,
+        // Probes must get through even when the API is full.
+        ConnOptions {
+            max_connections: None,
+            ..options
+        },
         // The health port stays plain: probes and scrapers run beside the server.
         None,
         health_phase_rx,
@@ -462,6 +472,11 @@ async fn open_registry(
     Ok((Arc::new(registry), probes))
 }
 
+/// Connections the kernel holds completed but not yet accepted (capped by
+/// `net.core.somaxconn`). Rust's default, 128, resets clients of a burst
+/// of connections, and the connection cap makes new connections wait here.
+const LISTEN_BACKLOG: u32 = 4096;
+
 /// Binds `addr` and returns the listener with its bound address (the real
 /// port when `addr` asks for port 0).
 async fn bind(
@@ -469,7 +484,17 @@ async fn bind(
     addr: SocketAddr,
 ) -> Result<(TcpListener, SocketAddr), ServerError> {
     let error = |source| ServerError::Bind { what, addr, source };
-    let listener = TcpListener::bind(addr).await.map_err(error)?;
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(error)?;
+    // As `TcpListener::bind` does: a restarted server can rebind at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true).map_err(error)?;
+    socket.bind(addr).map_err(error)?;
+    let listener = socket.listen(LISTEN_BACKLOG).map_err(error)?;
     let bound = listener.local_addr().map_err(error)?;
     Ok((listener, bound))
 }

@@ -51,6 +51,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.idle_timeout, Duration::from_secs(60));
     assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
     assert_eq!(s.tls, None);
+    assert_eq!(s.max_connections, Some(10_000));
     assert_eq!(s.storage.kind, StorageType::Filesystem);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("./storage"));
     assert_eq!(s.postgres.url, None);
@@ -103,6 +104,7 @@ fn every_variable_is_read() {
         ("SPOKE_TLS_CERT_FILE", "/etc/spoke/tls/tls.crt"),
         ("SPOKE_TLS_KEY_FILE", "/etc/spoke/tls/tls.key"),
         ("SPOKE_TLS_CLIENT_CA_FILE", "/etc/spoke/tls/clients.crt"),
+        ("SPOKE_MAX_CONNECTIONS", "2500"),
         ("SPOKE_STORAGE_TYPE", "hybrid"),
         ("SPOKE_FILESYSTEM_ROOT", "/var/lib/spoke"),
         ("SPOKE_POSTGRES_URL", "postgres://spoke:pw@db:5432/spoke"),
@@ -156,6 +158,10 @@ fn every_variable_is_read() {
             client_ca_file: Some(PathBuf::from("/etc/spoke/tls/clients.crt")),
         })
     );
+    assert_eq!(s.max_connections, Some(2500));
+    // 0 lifts the cap.
+    let uncapped = load(&[("SPOKE_MAX_CONNECTIONS", "0")]).unwrap();
+    assert_eq!(uncapped.max_connections, None);
     assert_eq!(s.storage.kind, StorageType::Hybrid);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("/var/lib/spoke"));
     assert_eq!(
@@ -216,6 +222,11 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_WRITE_TIMEOUT", "15", "duration"),
         ("SPOKE_IDLE_TIMEOUT", "soon", "duration"),
         ("SPOKE_SHUTDOWN_TIMEOUT", "30 seconds please", "duration"),
+        (
+            "SPOKE_MAX_CONNECTIONS",
+            "lots",
+            "whole number (0 for no limit)",
+        ),
         (
             "SPOKE_STORAGE_TYPE",
             "mysql",
