@@ -568,10 +568,12 @@ fn api_error(status: &Status) -> ClientError {
     };
     // A push that breaks the policy is FAILED_PRECONDITION, which also
     // carries REST's 422s; REST answers it with 409.
-    let http = if details.code == error::COMPATIBILITY_VIOLATION {
-        409
-    } else {
-        http
+    // A compile over its time budget is RESOURCE_EXHAUSTED, which also
+    // carries REST's 413s; REST answers it with 422.
+    let http = match details.code.as_str() {
+        error::COMPATIBILITY_VIOLATION => 409,
+        "COMPILE_TIMEOUT" => 422,
+        _ => http,
     };
     // The same `details` the REST front-end attaches to these codes.
     let json = match details.code.as_str() {
