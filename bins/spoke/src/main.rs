@@ -343,11 +343,24 @@ fn main() -> ExitCode {
             )
             .exit();
     }
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-        .and_then(|runtime| runtime.block_on(run(cli)));
+    // Local validate, lint and breaking compile in-process: on a thread with
+    // the stack the schema engine needs, like the server's compute workers.
+    let result = std::thread::Builder::new()
+        .name("spoke".to_owned())
+        .stack_size(spoke_schema::STACK_BYTES)
+        .spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")
+                .and_then(|runtime| runtime.block_on(run(cli)))
+        })
+        .context("cannot start the main thread")
+        .and_then(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the command panicked")))
+        });
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -580,10 +580,12 @@ fn api_error(status: &Status) -> ClientError {
     };
     // A push that breaks the policy is FAILED_PRECONDITION, which also
     // carries REST's 422s; REST answers it with 409. RESOURCE_EXHAUSTED is
-    // REST's 413, or its 429 for the rate limit.
+    // REST's 413, its 429 for the rate limit, or its 422 for a compile over
+    // its time budget.
     let http = match details.code.as_str() {
         error::COMPATIBILITY_VIOLATION => 409,
         error::RATE_LIMITED => 429,
+        "COMPILE_TIMEOUT" => 422,
         _ => http,
     };
     // The same `details` the REST front-end attaches to these codes.

@@ -39,9 +39,15 @@ pub fn status(error: RegistryError) -> Status {
         // dependencies, the closure's files): REST's 422.
         ErrorKind::Unprocessable => Code::FailedPrecondition,
         ErrorKind::Unavailable => Code::Unavailable,
+        // The compute queue is full: transient, and UNAVAILABLE is what
+        // gRPC clients' retry policies retry by default.
+        ErrorKind::Overloaded => Code::Unavailable,
+        // The work needs more than its budget: a resource limit, and
+        // retrying the same input cannot help.
+        ErrorKind::BudgetExceeded => Code::ResourceExhausted,
         ErrorKind::Internal => Code::Internal,
     };
-    if matches!(code, Code::Internal | Code::Unavailable) {
+    if matches!(code, Code::Internal | Code::Unavailable) && error.kind() != ErrorKind::Overloaded {
         tracing::error!(error = %error, code = error.code(), "gRPC request failed");
     }
     let mut details = proto::ErrorDetails {

@@ -54,9 +54,32 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Every compute worker is busy and the queue is full: retry later.
+    #[error(
+        "the server is too busy to start {what}: every compute worker is busy and the queue is full; retry shortly"
+    )]
+    Overloaded { what: &'static str },
+    /// The work ran past its time budget (`SPOKE_COMPILE_TIMEOUT`). The
+    /// same input would take as long again, so this is the request's fault.
+    #[error("{what} ran past its time budget of {}", humanize(*budget))]
+    BudgetExceeded {
+        what: &'static str,
+        budget: std::time::Duration,
+    },
     /// A fault of the server, not of the request (e.g. a crashed task).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `10s`, `1.5s`, `250ms`: a budget as its setting is written.
+fn humanize(budget: std::time::Duration) -> String {
+    if budget.subsec_millis() == 0 {
+        format!("{}s", budget.as_secs())
+    } else if budget.as_secs() == 0 {
+        format!("{}ms", budget.as_millis())
+    } else {
+        format!("{}s", budget.as_secs_f64())
+    }
 }
 
 /// The first diagnostic and how many more there are: the full list travels
@@ -123,6 +146,12 @@ pub enum ErrorKind {
     Incompatible,
     Unprocessable,
     Unavailable,
+    /// The compute pool is full: REST's 503 with `Retry-After`, gRPC's
+    /// UNAVAILABLE (a retry later can succeed).
+    Overloaded,
+    /// The work ran past its time budget: REST's 422 (the same input fails
+    /// the same way again), gRPC's RESOURCE_EXHAUSTED.
+    BudgetExceeded,
     Internal,
 }
 
@@ -141,6 +170,8 @@ impl RegistryError {
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::Incompatible { .. } => ErrorKind::Incompatible,
             Self::UnresolvedDependency { .. } | Self::Compile(_) => ErrorKind::Unprocessable,
+            Self::Overloaded { .. } => ErrorKind::Overloaded,
+            Self::BudgetExceeded { .. } => ErrorKind::BudgetExceeded,
             Self::Internal(_) => ErrorKind::Internal,
             Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
                 ErrorKind::Unavailable
@@ -190,6 +221,8 @@ impl RegistryError {
             Self::LintConfig(_) => "INVALID_LINT_CONFIG",
             Self::CompatibilityRules(_) => "INVALID_COMPATIBILITY_POLICY",
             Self::Incompatible { .. } => "COMPATIBILITY_VIOLATION",
+            Self::Overloaded { .. } => "COMPILE_QUEUE_FULL",
+            Self::BudgetExceeded { .. } => "COMPILE_TIMEOUT",
             Self::Internal(_) => "INTERNAL",
         }
     }

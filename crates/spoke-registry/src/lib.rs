@@ -7,6 +7,7 @@
 mod cache;
 mod closure;
 mod compatibility;
+mod compute;
 mod error;
 mod schema;
 mod wire;
@@ -30,6 +31,7 @@ pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, validate_compatibility_policy,
 };
+pub use compute::{ComputeOptions, ComputeStats};
 pub use error::{ErrorKind, RegistryError};
 pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
@@ -50,6 +52,8 @@ pub struct RegistryOptions {
     /// `BACKWARD` fits data schemas better than API definitions, where a
     /// deleted RPC can be intended). Operators opt in, e.g. `BACKWARD:FILE`.
     pub default_compatibility: CompatibilityPolicy,
+    /// The pool CPU work runs on: its workers, queue and time budget.
+    pub compute: ComputeOptions,
 }
 
 impl Default for RegistryOptions {
@@ -58,6 +62,7 @@ impl Default for RegistryOptions {
             limits: Limits::default(),
             cache_bytes: 64 * 1024 * 1024,
             default_compatibility: CompatibilityPolicy::default(),
+            compute: ComputeOptions::default(),
         }
     }
 }
@@ -146,6 +151,7 @@ pub struct Registry {
     /// The Redis (L2) cache, when configured.
     shared: Option<Shared>,
     lookups: Lookups,
+    compute: compute::ComputePool,
 }
 
 impl Registry {
@@ -162,6 +168,7 @@ impl Registry {
             immutable: L1Cache::new(options.cache_bytes),
             shared: None,
             lookups: Lookups::default(),
+            compute: compute::ComputePool::start(options.compute),
         }
     }
 
@@ -196,6 +203,11 @@ impl Registry {
                 + self.shared.as_ref().map_or(0, Shared::memory_evictions),
             l2: self.shared.as_ref().map(|shared| shared.l2.stats()),
         }
+    }
+
+    /// The compute pool's counters, for metrics.
+    pub fn compute_stats(&self) -> ComputeStats {
+        self.compute.stats()
     }
 
     /// Drops the mutable entries a write to `module` changed, here and in

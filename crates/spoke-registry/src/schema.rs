@@ -12,7 +12,7 @@ use spoke_domain::{
 };
 use spoke_schema::lint::{LintConfig, LintViolation, lint};
 use spoke_schema::{
-    CompileRequest, Compiled, Diagnostic, ImageFile, Symbol, compile, extract_symbols,
+    CompileRequest, Compiled, Diagnostic, ImageFile, Symbol, compile, extract_symbols, image_json,
 };
 
 use crate::cache::keys;
@@ -225,6 +225,16 @@ impl Registry {
         Ok((manifest, Image { digest, bytes }))
     }
 
+    /// An image rendered as JSON, on the compute pool: decoding a whole
+    /// image is CPU work like compiling.
+    pub async fn image_json(&self, image: &Image) -> Result<String, RegistryError> {
+        let bytes = image.bytes.clone();
+        self.on_blocking_pool("rendering an image", move || image_json(&bytes))
+            .await?
+            // The image was built by this server, so failing to render it is ours.
+            .map_err(|e| RegistryError::Internal(e.to_string()))
+    }
+
     /// The symbols stored with a version.
     pub async fn get_symbols(
         &self,
@@ -246,15 +256,13 @@ impl Registry {
 
 impl Registry {
     /// Runs CPU work (compiling, decoding images, checking compatibility)
-    /// off the async runtime.
+    /// off the async runtime, on the bounded compute pool.
     pub(crate) async fn on_blocking_pool<T: Send + 'static>(
         &self,
-        what: &str,
+        what: &'static str,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, RegistryError> {
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| RegistryError::Internal(format!("{what} task failed: {e}")))
+        self.compute.run(what, work).await
     }
 }
 

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use spoke_domain::DomainError;
 use spoke_registry::{ErrorKind, RegistryError};
@@ -16,7 +16,14 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// Seconds for the `Retry-After` header, on answers a later retry can
+    /// turn into a success.
+    pub retry_after: Option<u64>,
 }
+
+/// What a busy server asks its clients to wait: one compile's worth of
+/// time is usually enough for a queue slot to free up.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -25,6 +32,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
@@ -42,11 +50,15 @@ impl From<RegistryError> for ApiError {
             ErrorKind::AlreadyExists | ErrorKind::Conflict | ErrorKind::Incompatible => {
                 StatusCode::CONFLICT
             }
-            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unprocessable | ErrorKind::BudgetExceeded => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ErrorKind::Unavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if status.is_server_error() {
+        let retry_after = (error.kind() == ErrorKind::Overloaded).then_some(BUSY_RETRY_AFTER_SECS);
+        // A full queue is the pool working as intended, not a fault.
+        if status.is_server_error() && retry_after.is_none() {
             tracing::error!(error = %error, code = error.code(), "request failed");
         }
         let details = match &error {
@@ -67,6 +79,7 @@ impl From<RegistryError> for ApiError {
             code: error.code(),
             message: error.to_string(),
             details,
+            retry_after,
         }
     }
 }
@@ -138,6 +151,12 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             details: self.details,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }

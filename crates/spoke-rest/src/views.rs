@@ -7,8 +7,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spoke_domain::{ModuleName, VersionSelector};
-use spoke_registry::RegistryError;
-use spoke_registry::spoke_schema::image_json;
 
 use crate::handlers::{AppState, PathResult, QueryResult, etag_headers, module_name, not_modified};
 use crate::{ApiError, convert, wire};
@@ -175,8 +173,7 @@ pub(crate) async fn image(
     }
     let cache = etag_headers(&tag, is_latest);
     if format == "json" {
-        // The image was built by this server, so failing to render it is ours.
-        let json = image_json(&image.bytes).map_err(|e| RegistryError::Internal(e.to_string()))?;
+        let json = registry.image_json(&image).await?;
         return Ok((
             cache,
             [(

@@ -7,6 +7,7 @@ use protox::file::{File, FileResolver, GoogleFileResolver};
 use spoke_domain::{DependencyPin, ProtoFile};
 
 use crate::checks;
+use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
 use crate::source_info::{Locations, tag};
 
@@ -236,20 +237,27 @@ impl<'a> Compilation<'a> {
 
     /// Adds a file with source text, parsing it and reporting parse errors.
     fn add_source_node(&mut self, path: &str, provider: Provider, source: &'a str) -> usize {
-        let proto = match File::from_source(path, source) {
-            Ok(file) => Some(FileDescriptorProto::from(file)),
-            Err(error) => {
-                let at = error.file().unwrap_or(path).to_owned();
-                from_miette(
-                    &error,
-                    &at,
-                    source,
-                    DiagnosticKind::Syntax,
-                    None,
-                    &mut self.diagnostics,
-                );
+        let too_deep = depth::check_nesting(path, source);
+        let proto = match too_deep {
+            Some(diagnostic) => {
+                self.diagnostics.push(diagnostic);
                 None
             }
+            None => match File::from_source(path, source) {
+                Ok(file) => Some(FileDescriptorProto::from(file)),
+                Err(error) => {
+                    let at = error.file().unwrap_or(path).to_owned();
+                    from_miette(
+                        &error,
+                        &at,
+                        source,
+                        DiagnosticKind::Syntax,
+                        None,
+                        &mut self.diagnostics,
+                    );
+                    None
+                }
+            },
         };
         self.push_node(Node {
             path: path.to_owned(),

@@ -9,6 +9,7 @@
 pub mod breaking;
 mod checks;
 mod compile;
+mod depth;
 mod diagnostic;
 pub mod diff;
 mod image;
@@ -19,6 +20,7 @@ mod symbols;
 pub use compile::{
     CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, Provider, compile,
 };
+pub use depth::{MAX_BRACKET_DEPTH, MAX_MESSAGE_DEPTH, MAX_OPTION_VALUE_DEPTH, STACK_BYTES};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use image::{ImageJsonError, image_json};
 pub use spoke_domain::{Symbol, SymbolKind};

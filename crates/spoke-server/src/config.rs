@@ -85,6 +85,9 @@ pub const KEYS: &[&str] = &[
     "rate_limit_write_rps",
     "rate_limit_write_burst",
     "trusted_proxies",
+    "max_concurrent_compiles",
+    "compile_queue_size",
+    "compile_timeout",
     "log_level",
     "metrics_enabled",
     "otel_enabled",
@@ -169,6 +172,7 @@ pub struct Settings {
     /// `SPOKE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the
     /// client (the rightmost address in it that is not one of them).
     pub trusted_proxies: Vec<IpNet>,
+    pub compile: CompileSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -290,6 +294,29 @@ pub struct LimitSettings {
     pub max_version_bytes: usize,
 }
 
+/// The bounded pool that compiles and checks schemas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileSettings {
+    /// `SPOKE_MAX_CONCURRENT_COMPILES`: jobs running at once (default: the
+    /// cores available).
+    pub max_concurrent: usize,
+    /// `SPOKE_COMPILE_QUEUE_SIZE`: jobs that may wait; one more is a 503.
+    pub queue_size: usize,
+    /// `SPOKE_COMPILE_TIMEOUT`: the longest one job may run.
+    pub timeout: Duration,
+}
+
+impl Default for CompileSettings {
+    fn default() -> Self {
+        let pool = spoke_registry::ComputeOptions::default();
+        Self {
+            max_concurrent: pool.workers,
+            queue_size: pool.queue,
+            timeout: pool.budget,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetrySettings {
     /// `SPOKE_LOG_LEVEL`.
@@ -402,6 +429,7 @@ impl Default for Settings {
             default_compatibility: CompatibilityPolicy::default(),
             rate_limit: RateLimitSettings::default(),
             trusted_proxies: Vec::new(),
+            compile: CompileSettings::default(),
             telemetry: TelemetrySettings {
                 log_level: LogLevel::Info,
                 metrics_enabled: true,
@@ -751,6 +779,26 @@ impl Settings {
             default_compatibility: default_compatibility(raw, d.default_compatibility)?,
             rate_limit: rate_limit::rate_limit_settings(raw)?,
             trusted_proxies: rate_limit::trusted_proxies(raw)?,
+            compile: CompileSettings {
+                max_concurrent: raw.parse(
+                    "max_concurrent_compiles",
+                    "a whole number from 1 to 1024",
+                    d.compile.max_concurrent,
+                    |s| bounded_usize(s, 1, 1024),
+                )?,
+                queue_size: raw.parse(
+                    "compile_queue_size",
+                    "a whole number from 0 to 100000",
+                    d.compile.queue_size,
+                    |s| bounded_usize(s, 0, 100_000),
+                )?,
+                timeout: raw.parse(
+                    "compile_timeout",
+                    POSITIVE_DURATION_FORM,
+                    d.compile.timeout,
+                    values::positive_duration,
+                )?,
+            },
             telemetry: TelemetrySettings {
                 log_level: raw.parse(
                     "log_level",
@@ -958,6 +1006,12 @@ fn positive_usize_size(raw: &str) -> Option<usize> {
 fn bounded_u32(raw: &str, min: u32, max: u32) -> Option<u32> {
     values::unsigned(raw)
         .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (min..=max).contains(n))
+}
+
+fn bounded_usize(raw: &str, min: usize, max: usize) -> Option<usize> {
+    values::unsigned(raw)
+        .and_then(|n| usize::try_from(n).ok())
         .filter(|n| (min..=max).contains(n))
 }
 

@@ -212,6 +212,7 @@ fn replica_entry(replica: ReplicaHealth) -> Value {
 
 async fn render_metrics(metrics: Arc<Metrics>, health: Arc<Health>) -> Response {
     metrics.record_cache(&health.registry.cache_stats());
+    metrics.record_compute(&health.registry.compute_stats());
     if let Some(postgres) = &health.postgres {
         metrics.record_pools(&postgres.db.pool_stats());
     }

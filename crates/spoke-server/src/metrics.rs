@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use spoke_cache::{Command, CommandObserver};
-use spoke_registry::CacheStats;
+use spoke_registry::{CacheStats, ComputeStats};
 use spoke_storage_postgres::PoolStats;
 
 use crate::metered::OperationCounters;
@@ -153,6 +153,19 @@ pub(crate) struct Metrics {
     pools: PoolMetrics,
     operations: OperationMetrics,
     rate_limited: Family<ClassLabels, Counter>,
+    compute: ComputeMetrics,
+}
+
+/// The compute pool's state, set from `compute_stats()` when scraped.
+#[derive(Default)]
+struct ComputeMetrics {
+    workers: Gauge,
+    queued: Gauge,
+    running: Gauge,
+    rejected: Counter,
+    over_budget: Counter,
+    /// Catching a counter up is read-then-add: one scrape at a time.
+    catching_up: Mutex<()>,
 }
 
 /// The database connection pools' state, set from `pool_stats()` when scraped.
@@ -373,6 +386,36 @@ impl Metrics {
             "API requests refused with 429 (gRPC RESOURCE_EXHAUSTED) by the per-client rate limits, by class (read, write)",
             rate_limited.clone(),
         );
+        let compute = ComputeMetrics::default();
+        for (name, help, gauge) in [
+            (
+                "spoke_compile_workers",
+                "Compute workers (SPOKE_MAX_CONCURRENT_COMPILES): compiles and checks that run at once",
+                &compute.workers,
+            ),
+            (
+                "spoke_compile_queue_depth",
+                "Compiles and checks waiting for a compute worker",
+                &compute.queued,
+            ),
+            (
+                "spoke_compile_running",
+                "Compiles and checks running now, including ones past their time budget",
+                &compute.running,
+            ),
+        ] {
+            registry.register(name, help, gauge.clone());
+        }
+        registry.register(
+            "spoke_compile_rejected",
+            "Compiles and checks turned away with 503 because the queue (SPOKE_COMPILE_QUEUE_SIZE) was full",
+            compute.rejected.clone(),
+        );
+        registry.register(
+            "spoke_compile_timeouts",
+            "Compiles and checks that ran past SPOKE_COMPILE_TIMEOUT",
+            compute.over_budget.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -383,6 +426,7 @@ impl Metrics {
             pools,
             operations,
             rate_limited,
+            compute,
         }
     }
 
@@ -485,6 +529,21 @@ impl Metrics {
         cache
             .l1_bytes
             .set(i64::try_from(stats.l1_bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Brings the compute pool series up to date.
+    pub(crate) fn record_compute(&self, stats: &ComputeStats) {
+        let gauge = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        let compute = &self.compute;
+        let _one_at_a_time = compute
+            .catching_up
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        compute.workers.set(gauge(stats.workers));
+        compute.queued.set(gauge(stats.queued));
+        compute.running.set(gauge(stats.running));
+        catch_up(&compute.rejected, stats.rejected_total);
+        catch_up(&compute.over_budget, stats.over_budget_total);
     }
 
     /// Records one API request. `route` is the matched route template or

@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::future::{Either, Ready, ready};
 use governor::clock::Clock as _;
@@ -275,7 +275,6 @@ fn refuse(request: &Request, class: RequestClass, limit: RateLimit, wait: Durati
         "too many {what} from this client: the limit is {} per second with bursts of {}; retry in {retry_after}s",
         limit.per_second, limit.burst
     );
-    let seconds = HeaderValue::from(retry_after);
     if is_grpc(request) {
         let mut status =
             spoke_grpc::status_with_code(tonic::Code::ResourceExhausted, CODE, message);
@@ -284,7 +283,7 @@ fn refuse(request: &Request, class: RequestClass, limit: RateLimit, wait: Durati
         }
         return status.into_http();
     }
-    let mut response = ApiError {
+    ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
         code: CODE,
         message,
@@ -292,16 +291,16 @@ fn refuse(request: &Request, class: RequestClass, limit: RateLimit, wait: Durati
             "class": class.as_str(),
             "retry_after_seconds": retry_after,
         })),
+        retry_after: Some(retry_after),
     }
-    .into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, seconds);
-    response
+    .into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::header;
     use tower::ServiceExt as _;
 
     fn request(method: Method, path: &str, grpc: bool) -> Request {

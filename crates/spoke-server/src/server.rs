@@ -11,7 +11,7 @@ use axum::extract::Request;
 use spoke_domain::Limits;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
-use spoke_registry::{L2Options, Registry, RegistryOptions};
+use spoke_registry::{ComputeOptions, L2Options, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
@@ -452,6 +452,11 @@ async fn open_registry(
         limits,
         cache_bytes,
         default_compatibility: settings.default_compatibility.clone(),
+        compute: ComputeOptions {
+            workers: settings.compile.max_concurrent,
+            queue: settings.compile.queue_size,
+            budget: settings.compile.timeout,
+        },
     };
     let registry = match settings.l2_settings() {
         None => Registry::new(meta, blobs, options),

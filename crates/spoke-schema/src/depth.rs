@@ -1,0 +1,280 @@
+//! The nesting-depth check every file passes before it is parsed.
+//!
+//! protox parses nested messages and option values (message literals and
+//! lists, `{…}` and `<…>` forms) by recursion, so a file nested a few
+//! thousand levels deep would exhaust the thread's stack and abort the whole
+//! process. This scan bounds every bracketed construct first, in one linear
+//! pass that skips strings and comments, and reports the first bracket past a
+//! limit at its position, as protoc reports its own limit.
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind, position_at};
+
+/// Most message and group bodies nested in one another. protoc 3.21 accepts
+/// 31 and rejects 32 ("Reached maximum recursion limit for nested messages.").
+pub const MAX_MESSAGE_DEPTH: usize = 31;
+
+/// Most message literals and lists nested in one option value. protoc has no
+/// limit of its own here; 64 leaves room for real options (rarely deeper
+/// than five) while every stored image stays decodable: decoders stop at 100
+/// levels of nested messages, and an option deep inside 31 nested messages
+/// sits 35 levels into the image before its value starts.
+pub const MAX_OPTION_VALUE_DEPTH: usize = 64;
+
+/// Most brackets of any kind open at once. Well-formed files stay far below
+/// it (31 messages, a oneof or extend block, an option value of 64); it
+/// bounds malformed nesting the other limits do not name, such as enums in
+/// enums.
+pub const MAX_BRACKET_DEPTH: usize = 128;
+
+/// The stack to run this crate's functions on. Within the limits above,
+/// protox, prost-reflect and the lint, breaking, diff and symbol walkers
+/// recurse a few hundred frames deep at most, but in debug builds a frame of
+/// the parser can take kilobytes, so a runtime's 2 MiB threads are not
+/// enough. Only the pages actually touched are committed.
+pub const STACK_BYTES: usize = 64 << 20;
+
+/// What an open bracket is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Open {
+    /// The body of a message or group.
+    Message,
+    /// The body of another declaration: enum, service, rpc, oneof, extend.
+    Declaration,
+    /// A bracket inside a value: a message literal, a list, field options,
+    /// `map<…>`, an rpc's `(…)`.
+    Value,
+}
+
+/// The first bracket of `source` nested past a limit, as a located
+/// diagnostic; `None` when the file is within every limit.
+pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
+    let bytes = source.as_bytes();
+    // Each open bracket with its closing byte and kind.
+    let mut stack: Vec<(u8, Open)> = Vec::new();
+    let (mut messages, mut values) = (0usize, 0usize);
+    // The current statement at declaration level: its first word, and
+    // whether the word `group` occurred in it (a group field's body).
+    let mut first_word: Option<&[u8]> = None;
+    let mut group = false;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                at = find_from(bytes, at, b"\n").map_or(bytes.len(), |end| end + 1);
+                continue;
+            }
+            b'/' if bytes.get(at + 1) == Some(&b'*') => {
+                at = find_from(bytes, at + 2, b"*/").map_or(bytes.len(), |end| end + 2);
+                continue;
+            }
+            b'"' | b'\'' => {
+                at = skip_string(bytes, at);
+                continue;
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                let start = at;
+                while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+                    at += 1;
+                }
+                let word = &bytes[start..at];
+                if in_declarations(&stack) {
+                    first_word.get_or_insert(word);
+                    group |= word == b"group";
+                }
+                continue;
+            }
+            b'{' | b'<' | b'[' | b'(' => {
+                let kind = if !in_declarations(&stack) || byte != b'{' {
+                    Open::Value
+                } else if group || first_word == Some(b"message") {
+                    Open::Message
+                } else if matches!(first_word, Some(b"option")) {
+                    Open::Value
+                } else {
+                    Open::Declaration
+                };
+                let exceeded = match kind {
+                    Open::Message => (messages + 1 > MAX_MESSAGE_DEPTH).then(|| {
+                        format!(
+                            "Reached maximum recursion limit for nested messages \
+                             (messages and groups nest at most {MAX_MESSAGE_DEPTH} deep, as with protoc)."
+                        )
+                    }),
+                    Open::Value if is_literal(byte) => (values + 1 > MAX_OPTION_VALUE_DEPTH)
+                        .then(|| {
+                            format!(
+                                "option value nested too deeply: message literals and lists \
+                                 nest at most {MAX_OPTION_VALUE_DEPTH} deep"
+                            )
+                        }),
+                    _ => None,
+                }
+                .or_else(|| {
+                    (stack.len() + 1 > MAX_BRACKET_DEPTH).then(|| {
+                        format!("nesting too deep: at most {MAX_BRACKET_DEPTH} brackets may be open at once")
+                    })
+                });
+                if let Some(message) = exceeded {
+                    return Some(Diagnostic::new(
+                        path,
+                        position_at(source, at),
+                        DiagnosticKind::Syntax,
+                        message,
+                    ));
+                }
+                match kind {
+                    Open::Message => messages += 1,
+                    Open::Value if is_literal(byte) => values += 1,
+                    _ => {}
+                }
+                stack.push((closing(byte), kind));
+                if kind != Open::Value {
+                    (first_word, group) = (None, false);
+                }
+            }
+            b'}' | b'>' | b']' | b')' => {
+                // A stray closer is the parser's to report; popping only a
+                // match keeps the count from ever falling below the truth.
+                if let Some(&(close, kind)) = stack.last()
+                    && close == byte
+                {
+                    stack.pop();
+                    match kind {
+                        Open::Message => messages -= 1,
+                        Open::Value if byte == b'}' || byte == b'>' || byte == b']' => {
+                            values -= 1;
+                        }
+                        _ => {}
+                    }
+                    if kind != Open::Value {
+                        (first_word, group) = (None, false);
+                    }
+                }
+            }
+            b';' if in_declarations(&stack) => (first_word, group) = (None, false),
+            _ => {}
+        }
+        at += 1;
+    }
+    None
+}
+
+/// Brackets that open a message literal or a list: the recursive forms of
+/// an option value (`(` only groups an extension's name).
+fn is_literal(open: u8) -> bool {
+    matches!(open, b'{' | b'<' | b'[')
+}
+
+fn closing(open: u8) -> u8 {
+    match open {
+        b'{' => b'}',
+        b'<' => b'>',
+        b'[' => b']',
+        _ => b')',
+    }
+}
+
+/// Whether the innermost open bracket holds declarations (or none is open).
+fn in_declarations(stack: &[(u8, Open)]) -> bool {
+    stack.last().is_none_or(|(_, kind)| *kind != Open::Value)
+}
+
+fn find_from(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .map(|offset| from + offset)
+}
+
+/// The offset just past the string literal starting at `start`. A string
+/// ends at its quote or, unterminated, at the end of the line (the parser
+/// reports that).
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    let quote = bytes[start];
+    let mut at = start + 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b'\n' => return at,
+            b if b == quote => return at + 1,
+            _ => at += 1,
+        }
+    }
+    bytes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(open: &str, close: &str, depth: usize) -> String {
+        format!("{}{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    fn located(source: &str) -> Option<(u32, u32, String)> {
+        check_nesting("a.proto", source).map(|d| (d.line, d.column, d.message))
+    }
+
+    #[test]
+    fn messages_nest_as_deep_as_protoc_allows() {
+        let ok = nested("message M {\n", "}", MAX_MESSAGE_DEPTH);
+        assert_eq!(located(&ok), None);
+        let deep = nested("message M {\n", "}", MAX_MESSAGE_DEPTH + 1);
+        let (line, column, message) = located(&deep).unwrap_or_default();
+        assert_eq!((line, column), (32, 11));
+        assert!(message.starts_with("Reached maximum recursion limit for nested messages"));
+    }
+
+    #[test]
+    fn groups_count_as_messages() {
+        let body = nested(
+            "optional group G = 1 [deprecated = true] {\n",
+            "}",
+            MAX_MESSAGE_DEPTH,
+        );
+        let (line, ..) = located(&format!("message M {{\n{body}}}")).unwrap_or_default();
+        assert_eq!(line, 32);
+        assert_eq!(located("message M { oneof o { group G = 1 { } } }"), None);
+    }
+
+    #[test]
+    fn option_values_are_bounded_in_every_form() {
+        for (open, close) in [("{m:", "}"), ("m <", ">"), ("l: [{", "}]")] {
+            let ok = format!("option (o) = {{{}}};", nested(open, close, 30));
+            assert_eq!(located(&ok), None, "{open}");
+            let deep = format!("option (o) = {{{}}};", nested(open, close, 3000));
+            let (.., message) = located(&deep).unwrap_or_default();
+            assert!(
+                message.starts_with("option value nested too deeply"),
+                "{open}: {message}"
+            );
+        }
+        let field = format!(
+            "message M {{ int32 f = 1 [(o) = {}]; }}",
+            nested("{m:", "}", MAX_OPTION_VALUE_DEPTH + 1)
+        );
+        assert!(located(&field).is_some());
+    }
+
+    #[test]
+    fn strings_and_comments_do_not_count() {
+        let brackets = "{".repeat(10_000);
+        let source = format!(
+            "// {brackets}\n/* {brackets} */\noption (a) = \"{brackets}\\\"{brackets}\";\n\
+             option (b) = '{brackets}';\nmessage M {{ map<string, int32> m = 1; }}"
+        );
+        assert_eq!(located(&source), None);
+    }
+
+    #[test]
+    fn malformed_nesting_is_bounded_too() {
+        let deep = nested("enum E {", "}", 100_000);
+        let (.., message) = located(&deep).unwrap_or_default();
+        assert!(message.starts_with("nesting too deep"), "{message}");
+        // Stray closers cannot lower the count.
+        let mixed = format!("{}{}", "message M { ] ) >".repeat(40), "}".repeat(40));
+        assert!(located(&mixed).is_some());
+    }
+}
