@@ -71,9 +71,10 @@ pub(crate) struct RequestBody<G: Send + Unpin + 'static> {
     awaits_continue: bool,
     ended: bool,
     timed_out: bool,
-    /// The read-timeout timer, started by the handler's first read and
-    /// restarted by every frame.
+    /// The read-timeout timer, started when the handler begins to wait for
+    /// bytes: time the handler spends elsewhere is not the client's.
     gap: Option<Pin<Box<Sleep>>>,
+    waiting: bool,
     guard: Option<G>,
 }
 
@@ -93,6 +94,7 @@ impl<G: Send + Unpin + 'static> RequestBody<G> {
             awaits_continue: expects_continue,
             timed_out: false,
             gap: None,
+            waiting: false,
             guard: Some(guard),
         }
     }
@@ -111,13 +113,9 @@ impl<G: Send + Unpin + 'static> Body for RequestBody<G> {
             return Poll::Ready(None);
         };
         this.awaits_continue = false;
-        let read_timeout = this.limits.read_timeout;
-        let gap = this
-            .gap
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
         match Pin::new(inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                gap.as_mut().reset(Instant::now() + read_timeout);
+                this.waiting = false;
                 match frame {
                     None => {
                         this.ended = true;
@@ -127,6 +125,14 @@ impl<G: Send + Unpin + 'static> Body for RequestBody<G> {
                 }
             }
             Poll::Pending => {
+                let read_timeout = this.limits.read_timeout;
+                let gap = this
+                    .gap
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(read_timeout)));
+                if !this.waiting {
+                    this.waiting = true;
+                    gap.as_mut().reset(Instant::now() + read_timeout);
+                }
                 ready!(gap.as_mut().poll(cx));
                 this.timed_out = true;
                 Poll::Ready(Some(Err(body_timeout(read_timeout).into())))

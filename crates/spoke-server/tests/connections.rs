@@ -136,6 +136,42 @@ async fn discarding_a_body_is_bounded_in_time() {
         .expect("the server stops waiting for the rest of the body");
 }
 
+/// … and in bytes: past 64 MiB (four times this server's limit, at least
+/// 64 MiB) the server stops reading and closes.
+#[tokio::test]
+async fn discarding_a_body_is_bounded_in_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.limits.max_body_bytes = 1024;
+    let server = start(settings).await;
+    let stream = TcpStream::connect(server.api_addr()).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let total: usize = 256 * MIB;
+    let writing = tokio::spawn(async move {
+        let head =
+            format!("POST /api/v1/validate HTTP/1.1\r\nHost: t\r\nContent-Length: {total}\r\n\r\n");
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'x'; MIB];
+        for _ in 0..total / MIB {
+            writer.write_all(&chunk).await?;
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    let mut answer = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = reader.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 413"), "{answer:?}");
+    let written = tokio::time::timeout(Duration::from_secs(60), writing)
+        .await
+        .expect("the server stops reading well before 256 MiB")
+        .unwrap();
+    assert!(written.is_err(), "the server read all 256 MiB");
+}
+
 /// Python's urllib sends the whole body before reading: it must print the
 /// 413 JSON, not a broken pipe, on a push and on validate.
 #[tokio::test]
