@@ -364,23 +364,28 @@ fn plain_and_silent_clients_on_the_tls_port() {
         "{body}"
     );
 
-    let mut silent = TcpStream::connect(server.api).unwrap();
+    let silent = TcpStream::connect(server.api).unwrap();
+    // A handshake record header that promises a ClientHello never sent.
+    let mut stalled = TcpStream::connect(server.api).unwrap();
+    stalled.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
     let config = client_config(&ca.pem(), &[b"http/1.1"], None);
     assert_eq!(https_get(server.api, &config, "/modules").unwrap().0, 200);
-    // The silent connection is closed by the server (read timeout 1s, so
-    // well within the generous bound that only catches a hang).
-    silent
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    let started = Instant::now();
-    let mut byte = [0u8; 1];
-    match silent.read(&mut byte) {
-        Ok(0) => {}
-        Ok(n) => panic!("the server sent {n} bytes to a client that said nothing"),
-        Err(error) => assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "not closed by the server: {error}"
-        ),
+    // Both are closed by the server (read timeout 1s, so well within the
+    // generous bound that only catches a hang), without an answer.
+    for (who, mut stream) in [("silent", silent), ("stalled", stalled)] {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let started = Instant::now();
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Ok(0) => {}
+            Ok(n) => panic!("{who}: the server sent {n} bytes"),
+            Err(error) => assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{who}: not closed by the server: {error}"
+            ),
+        }
     }
 }
 
