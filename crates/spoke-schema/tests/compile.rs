@@ -472,7 +472,7 @@ fn first_error(content: &str) -> (u32, u32, String) {
         files: vec![file("a.proto", content)],
         dependencies: vec![],
     };
-    let diagnostics = compile(&request).err().expect("does not compile");
+    let diagnostics = compile(&request).expect_err("does not compile");
     let first = &diagnostics[0];
     (first.line, first.column, first.message.clone())
 }
