@@ -9,6 +9,7 @@
 
 mod cache;
 mod fixture;
+mod flood;
 mod http;
 mod nginx;
 mod tools;
@@ -62,6 +63,8 @@ OPTIONS:
         --cache                Cache mode instead of the above (see CACHE MODE)
         --fail-open <SECS>     Seconds of the cache mode's fail-open run
                                [default: 30; the breaker's cooldown is 5 s]
+        --compile-flood        Compile-flood mode instead (see COMPILE-FLOOD MODE)
+        --runs <N>             Rounds of the compile-flood mode [default: 3]
         --check                Exit non-zero when a target is missed
         --keep                 Keep the work dir (logs, configs, storage)
     -h, --help                 Print this help
@@ -87,6 +90,17 @@ CACHE MODE (--cache):
     nginx is not started. redis-server is installed with apt-get when
     missing. --check fails the run when a fail-open target is missed.
 
+COMPILE-FLOOD MODE (--compile-flood):
+    Do expensive compiles starve cheap reads? Starts the server with
+    default settings, pushes the module above, and runs --runs rounds of:
+    the hot file (b) read by `wrk -t1 -c8` for --duration seconds while
+    idle; then again while a second wrk (-c32, a Lua script) posts a
+    ~2 MB compile-heavy body to POST /api/v1/validate in a loop, started
+    3 s before the reads so the compile queue is full. Prints each round's
+    p99 idle and flooded, their ratio (target: <= 10x in every round), and
+    how many validates were answered (and how many of them were 503
+    COMPILE_QUEUE_FULL). nginx is not started.
+
 CARGO_TARGET_DIR is respected when locating the binaries.
 ";
 
@@ -104,6 +118,8 @@ pub struct Options {
     pub build: bool,
     pub nginx_only: bool,
     pub cache: bool,
+    pub compile_flood: bool,
+    pub runs: u32,
     pub fail_open_secs: u32,
     pub check: bool,
     pub keep: bool,
@@ -119,6 +135,8 @@ impl Default for Options {
             build: true,
             nginx_only: false,
             cache: false,
+            compile_flood: false,
+            runs: 3,
             fail_open_secs: 30,
             check: false,
             keep: false,
@@ -156,6 +174,8 @@ impl Options {
                 "--no-build" => opts.build = false,
                 "--nginx-only" => opts.nginx_only = true,
                 "--cache" => opts.cache = true,
+                "--compile-flood" => opts.compile_flood = true,
+                "--runs" => opts.runs = value("--runs")?,
                 "--fail-open" => opts.fail_open_secs = value("--fail-open")?,
                 "--check" => opts.check = true,
                 "--keep" => opts.keep = true,
@@ -168,8 +188,16 @@ impl Options {
         if opts.fail_open_secs < 3 {
             bail!("--fail-open must be at least 3 (its run is cut in thirds)");
         }
-        if opts.cache && opts.nginx_only {
-            bail!("--cache and --nginx-only exclude each other");
+        if [opts.cache, opts.nginx_only, opts.compile_flood]
+            .iter()
+            .filter(|mode| **mode)
+            .count()
+            > 1
+        {
+            bail!("--cache, --compile-flood and --nginx-only exclude each other");
+        }
+        if opts.runs == 0 {
+            bail!("--runs must be at least 1");
         }
         if opts.threads > opts.connections {
             bail!("--threads must not exceed --connections (wrk's rule)");
@@ -183,6 +211,9 @@ impl Options {
         if self.cache {
             command.push_str(" --cache");
         }
+        if self.compile_flood {
+            command.push_str(" --compile-flood");
+        }
         let defaults = Options::default();
         if self.duration_secs != defaults.duration_secs {
             let _ = write!(command, " --duration {}", self.duration_secs);
@@ -195,6 +226,9 @@ impl Options {
         }
         if self.threads != defaults.threads {
             let _ = write!(command, " --threads {}", self.threads);
+        }
+        if self.compile_flood && self.runs != defaults.runs {
+            let _ = write!(command, " --runs {}", self.runs);
         }
         if self.cache && self.fail_open_secs != defaults.fail_open_secs {
             let _ = write!(command, " --fail-open {}", self.fail_open_secs);
@@ -229,6 +263,7 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     let result = match binary.as_deref() {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
+        Some(binary) if opts.compile_flood => flood::bench(opts, &tools, binary, work.path()),
         binary => bench(opts, &tools, binary, work.path()),
     };
     if result.is_err() && !opts.keep {
