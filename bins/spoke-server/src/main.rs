@@ -17,6 +17,13 @@ use anyhow::Context;
 use clap::Parser;
 use spoke_server::{ServerError, Settings};
 
+/// jemalloc rather than glibc's malloc: after a large compile (hundreds of
+/// MiB for a huge schema) glibc keeps the freed memory in its per-thread
+/// arenas, so the resident size stays high; jemalloc's background threads
+/// return it within seconds, even while the server is idle.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const CONFIG_HELP: &str = "\
 Configuration, lowest precedence first:
   1. built-in defaults;
@@ -36,7 +43,9 @@ SPOKE_POSTGRES_URL (postgres and hybrid), SPOKE_S3_BUCKET (content in S3),
 SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s),
 SPOKE_RATE_LIMIT_RPS / SPOKE_RATE_LIMIT_BURST per client (0: off; writes
 apart with SPOKE_RATE_LIMIT_WRITE_RPS / _WRITE_BURST), SPOKE_TRUSTED_PROXIES
-(unset: X-Forwarded-For ignored).
+(unset: X-Forwarded-For ignored),
+SPOKE_MAX_CONCURRENT_COMPILES (cores), SPOKE_COMPILE_QUEUE_SIZE (64),
+SPOKE_COMPILE_TIMEOUT (10s).
 Every variable with its default, form and effect: docs/configuration.md.
 
 The API (REST, and gRPC by content type) listens on SPOKE_HOST:SPOKE_PORT;

@@ -5,6 +5,38 @@ use prost_reflect::prost_types::{DescriptorProto, EnumDescriptorProto, FileDescr
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::source_info::{Locations, tag};
 
+/// protoc's limits on a package name: at most 101 components ("Exceeds
+/// Maximum Package Depth") and fewer than 512 characters ("Package name is
+/// too long"). Linking a package makes a namespace of every prefix, so a
+/// name of thousands of components costs quadratic time and memory.
+pub const MAX_PACKAGE_COMPONENTS: usize = 101;
+pub const MAX_PACKAGE_LENGTH: usize = 511;
+
+/// A package name past protoc's limits, reported at the `package` statement.
+pub(crate) fn package_name(file: &FileDescriptorProto) -> Option<Diagnostic> {
+    let package = file.package();
+    let problem = if package.len() > MAX_PACKAGE_LENGTH {
+        format!(
+            "Package name is too long (at most {MAX_PACKAGE_LENGTH} characters, as with protoc)"
+        )
+    } else if package.split('.').count() > MAX_PACKAGE_COMPONENTS {
+        format!(
+            "Exceeds Maximum Package Depth (at most {MAX_PACKAGE_COMPONENTS} components, as with protoc)"
+        )
+    } else {
+        return None;
+    };
+    let at = Locations::new(file)
+        .position(&[tag::FILE_PACKAGE])
+        .unwrap_or((1, 1));
+    Some(Diagnostic::new(
+        file.name(),
+        at,
+        DiagnosticKind::Syntax,
+        problem,
+    ))
+}
+
 /// Fields and enum values whose name is listed in their parent's `reserved`
 /// names. Runs on the parsed file, so it reports even when linking fails.
 pub(crate) fn reserved_names(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {

@@ -161,6 +161,30 @@ pub fn compile(request: &CompileRequest) -> Result<Compiled, Vec<Diagnostic>> {
     compilation.finish(&order)
 }
 
+/// Parses a file, reporting why it does not parse or is past a limit.
+fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<FileDescriptorProto> {
+    // Nesting is bounded before the recursive parser sees the file.
+    if let Some(diagnostic) = depth::check_nesting(path, source) {
+        out.push(diagnostic);
+        return None;
+    }
+    match File::from_source(path, source) {
+        Ok(file) => {
+            let proto = FileDescriptorProto::from(file);
+            if let Some(diagnostic) = checks::package_name(&proto) {
+                out.push(diagnostic);
+                return None;
+            }
+            Some(proto)
+        }
+        Err(error) => {
+            let at = error.file().unwrap_or(path).to_owned();
+            from_miette(&error, &at, source, DiagnosticKind::Syntax, None, out);
+            None
+        }
+    }
+}
+
 /// A file taking part in a compilation.
 struct Node<'a> {
     path: String,
@@ -237,28 +261,7 @@ impl<'a> Compilation<'a> {
 
     /// Adds a file with source text, parsing it and reporting parse errors.
     fn add_source_node(&mut self, path: &str, provider: Provider, source: &'a str) -> usize {
-        let too_deep = depth::check_nesting(path, source);
-        let proto = match too_deep {
-            Some(diagnostic) => {
-                self.diagnostics.push(diagnostic);
-                None
-            }
-            None => match File::from_source(path, source) {
-                Ok(file) => Some(FileDescriptorProto::from(file)),
-                Err(error) => {
-                    let at = error.file().unwrap_or(path).to_owned();
-                    from_miette(
-                        &error,
-                        &at,
-                        source,
-                        DiagnosticKind::Syntax,
-                        None,
-                        &mut self.diagnostics,
-                    );
-                    None
-                }
-            },
-        };
+        let proto = parse(path, source, &mut self.diagnostics);
         self.push_node(Node {
             path: path.to_owned(),
             provider,

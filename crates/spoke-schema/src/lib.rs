@@ -17,6 +17,7 @@ pub mod lint;
 mod source_info;
 mod symbols;
 
+pub use checks::{MAX_PACKAGE_COMPONENTS, MAX_PACKAGE_LENGTH};
 pub use compile::{
     CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, Provider, compile,
 };

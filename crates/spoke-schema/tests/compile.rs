@@ -465,3 +465,73 @@ fn an_empty_request_compiles_to_an_empty_image() {
             .is_empty()
     );
 }
+
+/// The first diagnostic of compiling `content` as `a.proto`.
+fn first_error(content: &str) -> (u32, u32, String) {
+    let request = CompileRequest {
+        files: vec![file("a.proto", content)],
+        dependencies: vec![],
+    };
+    let diagnostics = compile(&request).expect_err("does not compile");
+    let first = &diagnostics[0];
+    (first.line, first.column, first.message.clone())
+}
+
+#[test]
+fn nesting_past_the_limits_is_a_located_error_not_a_crash() {
+    let messages = |depth: usize| {
+        format!(
+            "syntax = \"proto3\";\n{}{}",
+            "message M {\n".repeat(depth),
+            "}\n".repeat(depth)
+        )
+    };
+    let within = CompileRequest {
+        files: vec![file("a.proto", &messages(spoke_schema::MAX_MESSAGE_DEPTH))],
+        dependencies: vec![],
+    };
+    assert!(compile(&within).is_ok());
+    let (line, column, message) = first_error(&messages(100_000));
+    assert_eq!((line, column), (33, 11));
+    assert!(
+        message.contains("maximum recursion limit for nested messages"),
+        "{message}"
+    );
+
+    let literal = format!(
+        "syntax = \"proto2\";\nimport \"google/protobuf/descriptor.proto\";\n\
+         message M {{ optional M m = 1; }}\n\
+         extend google.protobuf.FileOptions {{ optional M o = 50000; }}\n\
+         option (o) = {}{{}}{};\n",
+        "{m: ".repeat(100_000),
+        "}".repeat(100_000)
+    );
+    let (line, _, message) = first_error(&literal);
+    assert_eq!(line, 5);
+    assert!(
+        message.contains("option value nested too deeply"),
+        "{message}"
+    );
+}
+
+#[test]
+fn package_names_are_bounded_like_protoc() {
+    let package = |name: String| format!("syntax = \"proto3\";\npackage {name};\nmessage M {{}}\n");
+    let deepest = vec!["p"; spoke_schema::MAX_PACKAGE_COMPONENTS].join(".");
+    let within = CompileRequest {
+        files: vec![file("a.proto", &package(deepest.clone()))],
+        dependencies: vec![],
+    };
+    assert!(compile(&within).is_ok());
+    let (line, column, message) = first_error(&package(format!("{deepest}.p")));
+    assert_eq!((line, column), (2, 1));
+    assert!(
+        message.starts_with("Exceeds Maximum Package Depth"),
+        "{message}"
+    );
+    let (_, _, message) = first_error(&package("p".repeat(512)));
+    assert!(message.starts_with("Package name is too long"), "{message}");
+    // Rejected before linking: 100,000 components answer at once.
+    let (_, _, message) = first_error(&package(vec!["p"; 100_000].join(".")));
+    assert!(message.starts_with("Package name is too long"), "{message}");
+}

@@ -80,6 +80,12 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.rate_limit.requests, None);
     assert_eq!(s.rate_limit.writes, None);
     assert!(s.trusted_proxies.is_empty());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        (s.compile.max_concurrent, s.compile.queue_size),
+        (cores, 64)
+    );
+    assert_eq!(s.compile.timeout, Duration::from_secs(10));
     assert_eq!(s.telemetry.log_level, LogLevel::Info);
     assert!(s.telemetry.metrics_enabled);
     let otel = &s.telemetry.otel;
@@ -134,6 +140,9 @@ fn every_variable_is_read() {
         ("SPOKE_MAX_FILES", "7"),
         ("SPOKE_MAX_FILE_SIZE", "512KiB"),
         ("SPOKE_MAX_VERSION_SIZE", "1048576"),
+        ("SPOKE_MAX_CONCURRENT_COMPILES", "3"),
+        ("SPOKE_COMPILE_QUEUE_SIZE", "0"),
+        ("SPOKE_COMPILE_TIMEOUT", "2500ms"),
         ("SPOKE_LOG_LEVEL", "DEBUG"),
         ("SPOKE_METRICS_ENABLED", "false"),
         ("SPOKE_OTEL_ENABLED", "true"),
@@ -194,6 +203,8 @@ fn every_variable_is_read() {
     assert_eq!(s.limits.max_files, 7);
     assert_eq!(s.limits.max_file_bytes, 512 << 10);
     assert_eq!(s.limits.max_version_bytes, 1 << 20);
+    assert_eq!((s.compile.max_concurrent, s.compile.queue_size), (3, 0));
+    assert_eq!(s.compile.timeout, Duration::from_millis(2500));
     assert_eq!(s.telemetry.log_level, LogLevel::Debug);
     assert!(!s.telemetry.metrics_enabled);
     let otel = &s.telemetry.otel;
@@ -265,6 +276,9 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_MAX_FILES", "0", "whole number"),
         ("SPOKE_MAX_FILE_SIZE", "4.5MiB", "size"),
         ("SPOKE_MAX_VERSION_SIZE", "big", "size"),
+        ("SPOKE_MAX_CONCURRENT_COMPILES", "0", "from 1 to 1024"),
+        ("SPOKE_COMPILE_QUEUE_SIZE", "-1", "from 0 to 100000"),
+        ("SPOKE_COMPILE_TIMEOUT", "10", "duration"),
         (
             "SPOKE_DEFAULT_COMPATIBILITY",
             "SIDEWAYS:FILE",

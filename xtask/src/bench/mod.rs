@@ -9,6 +9,7 @@
 
 mod cache;
 mod fixture;
+mod flood;
 mod http;
 mod nginx;
 mod tls;
@@ -62,9 +63,11 @@ OPTIONS:
         --nginx-only           Only run the nginx baseline (no server needed)
         --cache                Cache mode instead of the above (see CACHE MODE)
         --tls                  TLS mode instead of the above (see TLS MODE)
-        --repetitions <N>      TLS mode: plain/TLS run pairs [default: 3]
+        --repetitions <N>      Rounds of the TLS and compile-flood modes
+                               [default: 3]
         --fail-open <SECS>     Seconds of the cache mode's fail-open run
                                [default: 30; the breaker's cooldown is 5 s]
+        --compile-flood        Compile-flood mode instead (see COMPILE-FLOOD MODE)
         --check                Exit non-zero when a target is missed
         --keep                 Keep the work dir (logs, configs, storage)
     -h, --help                 Print this help
@@ -102,6 +105,17 @@ TLS MODE (--tls):
     the OpenSSL defaults wrk uses too) and both servers' RSS after the load.
     nginx is not started; openssl is installed with apt-get when missing.
 
+COMPILE-FLOOD MODE (--compile-flood):
+    Do expensive compiles starve cheap reads? Starts the server with
+    default settings, pushes the module above, and runs --repetitions rounds of:
+    the hot file (b) read by `wrk -t1 -c8` for --duration seconds while
+    idle; then again while a second wrk (-c32, a Lua script) posts a
+    ~2 MB compile-heavy body to POST /api/v1/validate in a loop, started
+    3 s before the reads so the compile queue is full. Prints each round's
+    p99 idle and flooded, their ratio (target: <= 10x in every round), and
+    how many validates were answered (and how many of them were 503
+    COMPILE_QUEUE_FULL). nginx is not started.
+
 CARGO_TARGET_DIR is respected when locating the binaries.
 ";
 
@@ -119,6 +133,7 @@ pub struct Options {
     pub build: bool,
     pub nginx_only: bool,
     pub cache: bool,
+    pub compile_flood: bool,
     pub fail_open_secs: u32,
     pub tls: bool,
     pub repetitions: u32,
@@ -136,6 +151,7 @@ impl Default for Options {
             build: true,
             nginx_only: false,
             cache: false,
+            compile_flood: false,
             fail_open_secs: 30,
             tls: false,
             repetitions: 3,
@@ -175,6 +191,7 @@ impl Options {
                 "--no-build" => opts.build = false,
                 "--nginx-only" => opts.nginx_only = true,
                 "--cache" => opts.cache = true,
+                "--compile-flood" => opts.compile_flood = true,
                 "--fail-open" => opts.fail_open_secs = value("--fail-open")?,
                 "--tls" => opts.tls = true,
                 "--repetitions" => opts.repetitions = value("--repetitions")?,
@@ -189,11 +206,13 @@ impl Options {
         if opts.fail_open_secs < 3 {
             bail!("--fail-open must be at least 3 (its run is cut in thirds)");
         }
-        if opts.cache && opts.nginx_only {
-            bail!("--cache and --nginx-only exclude each other");
-        }
-        if opts.tls && (opts.cache || opts.nginx_only) {
-            bail!("--tls excludes --cache and --nginx-only");
+        if [opts.cache, opts.nginx_only, opts.compile_flood, opts.tls]
+            .iter()
+            .filter(|mode| **mode)
+            .count()
+            > 1
+        {
+            bail!("--cache, --compile-flood, --tls and --nginx-only exclude each other");
         }
         if opts.repetitions == 0 {
             bail!("--repetitions must be at least 1");
@@ -210,12 +229,15 @@ impl Options {
         if self.cache {
             command.push_str(" --cache");
         }
-        let defaults = Options::default();
+        if self.compile_flood {
+            command.push_str(" --compile-flood");
+        }
         if self.tls {
             command.push_str(" --tls");
-            if self.repetitions != defaults.repetitions {
-                let _ = write!(command, " --repetitions {}", self.repetitions);
-            }
+        }
+        let defaults = Options::default();
+        if (self.tls || self.compile_flood) && self.repetitions != defaults.repetitions {
+            let _ = write!(command, " --repetitions {}", self.repetitions);
         }
         if self.duration_secs != defaults.duration_secs {
             let _ = write!(command, " --duration {}", self.duration_secs);
@@ -263,6 +285,7 @@ pub fn run(opts: &Options) -> Result<()> {
     let result = match binary.as_deref() {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.tls => tls::bench(opts, &tools, binary, work.path()),
+        Some(binary) if opts.compile_flood => flood::bench(opts, &tools, binary, work.path()),
         binary => bench(opts, &tools, binary, work.path()),
     };
     if result.is_err() && !opts.keep {
