@@ -1209,3 +1209,42 @@ fn the_grpc_transport_prints_what_rest_prints() {
         .success();
     assert_eq!(read_tree(&grpc_dir), read_tree(&rest_dir));
 }
+
+#[test]
+fn local_validate_lint_and_breaking_survive_hostile_nesting() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let deep = |depth: usize| {
+        format!(
+            "syntax = \"proto3\";\npackage deep;\n{}{}",
+            "message M {\n".repeat(depth),
+            "}\n".repeat(depth)
+        )
+    };
+    // Within the limit, but deep enough to need more than a runtime
+    // thread's stack in the compiler and the rule walkers.
+    let ok = work.path().join("ok");
+    write_tree(&ok, &[("deep/deep.proto", &deep(31))]);
+    let out = server.spoke(&["validate", path_str(&ok)]);
+    assert_eq!(
+        out.success(),
+        format!("{} compiles: 1 file\n", path_str(&ok))
+    );
+    // Far past it: a located error and exit 1, never a crash.
+    let hostile = work.path().join("hostile");
+    write_tree(&hostile, &[("deep/deep.proto", &deep(100_000))]);
+    for command in ["validate", "lint"] {
+        let out = server.spoke(&[command, path_str(&hostile)]);
+        let (stdout, _) = out.failed();
+        // validate prints protoc's `path:line:col: message`, lint buf's
+        // `path:line:col:message`.
+        assert!(
+            stdout.starts_with("deep/deep.proto:34:11:")
+                && stdout.contains("Reached maximum recursion limit for nested messages"),
+            "{command}: {stdout}"
+        );
+    }
+    let out = server.spoke(&["breaking", path_str(&hostile), "--against", path_str(&ok)]);
+    let (_, error) = out.failed();
+    assert!(error.starts_with("error: "), "{error}");
+}

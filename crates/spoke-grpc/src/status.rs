@@ -101,3 +101,27 @@ pub fn error_details(status: &Status) -> Option<proto::ErrorDetails> {
         .find(|any| any.type_url == ERROR_DETAILS_TYPE_URL)?;
     proto::ErrorDetails::decode(any.value.as_slice()).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn compute_budgets_have_their_codes() {
+        let busy = status(RegistryError::Overloaded {
+            what: "the compiler",
+        });
+        assert_eq!(busy.code(), Code::Unavailable);
+        let details = error_details(&busy).map(|d| d.code);
+        assert_eq!(details.as_deref(), Some("COMPILE_QUEUE_FULL"));
+        let slow = status(RegistryError::BudgetExceeded {
+            what: "the compiler",
+            budget: Duration::from_secs(10),
+        });
+        assert_eq!(slow.code(), Code::ResourceExhausted);
+        let details = error_details(&slow).map(|d| d.code);
+        assert_eq!(details.as_deref(), Some("COMPILE_TIMEOUT"));
+    }
+}

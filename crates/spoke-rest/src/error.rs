@@ -160,3 +160,41 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn compute_budgets_answer_like_the_docs_say() {
+        let busy = ApiError::from(RegistryError::Overloaded {
+            what: "the compiler",
+        })
+        .into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            busy.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(BUSY_RETRY_AFTER_SECS))
+        );
+        let slow = ApiError::from(RegistryError::BudgetExceeded {
+            what: "the compiler",
+            budget: Duration::from_millis(1500),
+        });
+        assert_eq!(
+            (slow.status, slow.code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "COMPILE_TIMEOUT")
+        );
+        assert_eq!(
+            slow.message,
+            "the compiler ran past its time budget of 1.5s"
+        );
+        assert!(
+            slow.into_response()
+                .headers()
+                .get(header::RETRY_AFTER)
+                .is_none()
+        );
+    }
+}

@@ -150,6 +150,7 @@ async fn every_documented_metric_is_present_after_a_load_run() {
     settings.storage.kind = StorageType::Postgres;
     settings.postgres.url = Some(Secret::new(db.url.clone()));
     settings.postgres.max_conns = 7;
+    settings.compile.max_concurrent = 3;
     let server = start(settings).await;
     let (api, health) = (server.api_addr(), server.health_addr());
     let json = [("content-type", "application/json")];
@@ -219,6 +220,16 @@ async fn every_documented_metric_is_present_after_a_load_run() {
     }
 
     let text = scrape(health).await;
+    // The compute pool, idle again after the pushes and checks.
+    assert_eq!(value(&text, "spoke_compile_workers"), 3.0, "{text}");
+    for idle in [
+        "spoke_compile_queue_depth",
+        "spoke_compile_running",
+        "spoke_compile_rejected_total",
+        "spoke_compile_timeouts_total",
+    ] {
+        assert_eq!(value(&text, idle), 0.0, "{idle}");
+    }
     // HTTP, by route template.
     assert_eq!(sum(&text, "spoke_http_requests_total"), sent, "{text}");
     assert_eq!(
