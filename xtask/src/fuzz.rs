@@ -12,6 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
+use crate::apt::{self, Need};
 use crate::{cmd, json};
 
 pub const HELP: &str = "\
@@ -184,6 +185,8 @@ impl Layout {
 
 pub fn run(opts: &Options) -> Result<()> {
     let layout = Layout::new()?;
+    // libfuzzer-sys compiles libFuzzer's C++ sources.
+    apt::ensure(&[Need::tool("c++", &["g++"])])?;
     let cargo_fuzz = ensure_cargo_fuzz()?;
     let started = Instant::now();
     build(&cargo_fuzz, &layout, opts.sanitizer)?;
@@ -312,6 +315,11 @@ fn fuzz(binary: &Path, layout: &Layout, target: &FuzzTarget, seconds: u32) -> Re
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let last_input = last_input.join("input");
+    // A file left by an earlier run must not pass for this one's.
+    if last_input.exists() {
+        std::fs::remove_file(&last_input)
+            .with_context(|| format!("removing {}", last_input.display()))?;
+    }
     let before: BTreeSet<PathBuf> = files_in(&artifacts)?.into_iter().collect();
     let mut fuzz = Command::new(binary);
     // New inputs go to the first directory; the seeds are only read.
@@ -338,6 +346,12 @@ fn fuzz(binary: &Path, layout: &Layout, target: &FuzzTarget, seconds: u32) -> Re
         .filter(|path| !before.contains(path))
         .collect();
     if !status.success() && found.is_empty() {
+        if !last_input.is_file() {
+            bail!(
+                "{}: the fuzzer failed ({status}) before running an input; see its output above",
+                target.name
+            );
+        }
         // Killed by a signal libFuzzer could not handle (a stack
         // overflow): keep the input it was running.
         let now = SystemTime::now()
@@ -345,13 +359,8 @@ fn fuzz(binary: &Path, layout: &Layout, target: &FuzzTarget, seconds: u32) -> Re
             .map(|d| d.as_secs())
             .unwrap_or_default();
         let kept = artifacts.join(format!("crash-signal-{now}"));
-        std::fs::copy(&last_input, &kept).with_context(|| {
-            format!(
-                "{}: the fuzzer failed ({status}) and left no input in {}",
-                target.name,
-                last_input.display()
-            )
-        })?;
+        std::fs::copy(&last_input, &kept)
+            .with_context(|| format!("copying {} to {}", last_input.display(), kept.display()))?;
         eprintln!(
             "xtask fuzz: {}: the fuzzer died ({status}) without saving its input; kept the input it was running",
             target.name
