@@ -12,6 +12,7 @@
 mod apt;
 mod bench;
 mod cmd;
+mod fuzz;
 mod json;
 mod npm;
 mod postgres;
@@ -44,6 +45,10 @@ TASKS:
              loopback from local binaries (three servers behind nginx,
              PostgreSQL primary + replica, Redis + Sentinels, S3) and prints
              its endpoints; `stack down` stops it.
+    fuzz     Build the libFuzzer targets of fuzz/ with cargo-fuzz, replay the
+             crash inputs saved under fuzz/regressions/, then fuzz each target
+             (`fuzz --time S [TARGET...]`, default 60 s each); see
+             docs/fuzzing.md.
     help     Print this help, or the help of a task: cargo xtask help bench
 
 OPTIONS:
@@ -79,6 +84,7 @@ fn run(args: &[String]) -> Result<()> {
                 Some("test") => print!("{}", test::HELP),
                 Some("bench") => print!("{}", bench::HELP),
                 Some("stack") => print!("{}", stack::HELP),
+                Some("fuzz") => print!("{}", fuzz::HELP),
                 Some(other) => bail!("unknown task `{other}`; see `cargo xtask --help`"),
             }
             Ok(())
@@ -103,6 +109,13 @@ fn run(args: &[String]) -> Result<()> {
                 return Ok(());
             };
             bench::run(&opts)
+        }
+        "fuzz" => {
+            let Some(opts) = fuzz::Options::parse(rest).context("`cargo xtask fuzz`")? else {
+                print!("{}", fuzz::HELP);
+                return Ok(());
+            };
+            fuzz::run(&opts)
         }
         other => bail!("unknown task `{other}`; see `cargo xtask --help`"),
     }

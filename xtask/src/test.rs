@@ -3,8 +3,9 @@
 //! Steps, in order, each stopping the run on failure:
 //! 1. `fmt`      — `cargo fmt --all -- --check`
 //! 2. `clippy`   — `cargo clippy --workspace --all-targets -- -D warnings`
-//! 3. `services` — provide what the test suite needs (see [`Services`])
-//! 4. `test`     — `cargo test --workspace`, with the services' environment
+//! 3. `fuzz`     — `cargo xtask fuzz --time 20`: every fuzz target briefly
+//! 4. `services` — provide what the test suite needs (see [`Services`])
+//! 5. `test`     — `cargo test --workspace`, with the services' environment
 //!
 //! `CARGO_TARGET_DIR` is passed through untouched: unset means cargo's default.
 
@@ -17,7 +18,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
-use crate::{npm, postgres, python};
+use crate::{fuzz, npm, postgres, python};
 
 pub const HELP: &str = "\
 cargo xtask test — format check, lints, services, then the whole test suite
@@ -28,6 +29,8 @@ USAGE:
 STEPS (in order; the first failure stops the run and is named):
     fmt        cargo fmt --all -- --check
     clippy     cargo clippy --workspace --all-targets -- -D warnings
+    fuzz       cargo xtask fuzz --time 20: build the fuzz targets, replay the
+               saved crash inputs, fuzz each target for 20 s (100 s in all)
     services   provide the services the suite needs (reusing ones already
                running on localhost, otherwise starting them); fails, never
                skips, when one cannot be provided
@@ -64,8 +67,12 @@ impl Options {
     }
 }
 
+/// Seconds each fuzz target runs in the suite: five targets stay well
+/// within two minutes.
+const FUZZ_SECONDS_PER_TARGET: u32 = 20;
+
 pub fn run(opts: &Options) -> Result<()> {
-    const STEPS: usize = 4;
+    const STEPS: usize = 5;
 
     step(1, STEPS, "fmt", || {
         let mut cmd = cmd::cargo_command();
@@ -86,10 +93,17 @@ pub fn run(opts: &Options) -> Result<()> {
         checked(&mut cmd)
     })?;
 
-    // Held until the test step is over: dropping it stops what it started.
-    let services = step(3, STEPS, "services", Services::provide)?;
+    step(3, STEPS, "fuzz", || {
+        fuzz::run(&fuzz::Options {
+            seconds: FUZZ_SECONDS_PER_TARGET,
+            ..fuzz::Options::default()
+        })
+    })?;
 
-    step(4, STEPS, "test", || {
+    // Held until the test step is over: dropping it stops what it started.
+    let services = step(4, STEPS, "services", Services::provide)?;
+
+    step(5, STEPS, "test", || {
         let mut cmd = cmd::cargo_command();
         cmd.args(["test", "--workspace"]).args(&opts.test_args);
         cmd.envs(services.env.iter().map(|(k, v)| (k, v)));

@@ -187,3 +187,43 @@ fn import_no_weak_reports_weak_imports() {
         (3, 1)
     );
 }
+
+/// Deeply nested flow collections are refused before the YAML parser,
+/// whose time grows with the square of the depth, sees them; brackets in
+/// quoted scalars and comments do not count, and real nesting still reads.
+#[test]
+fn deep_flow_nesting_is_refused_before_parsing() {
+    let deep = format!(
+        "version: v2\nlint:\n  use: {}{}\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    match LintConfig::from_buf_yaml(&deep) {
+        Err(LintConfigError::Yaml(message)) => {
+            assert!(message.contains("nest deeper than 64 levels"), "{message}");
+        }
+        other => panic!("deep nesting accepted: {other:?}"),
+    }
+    let breaking = spoke_schema::breaking::BreakingConfig::from_buf_yaml(&deep);
+    assert!(
+        matches!(&breaking, Err(spoke_schema::breaking::BreakingConfigError::Yaml(m)) if m.contains("64 levels")),
+        "{breaking:?}"
+    );
+
+    let brackets = "[".repeat(100);
+    let quoted = format!(
+        "version: v2 # {brackets}\nlint:\n  use: [\"STANDARD\", '{brackets}''']\n  except: [{{a: [[\"\\\"{brackets}\"]]}}]\n"
+    );
+    // Past the guard, the configuration fails only on its unknown IDs.
+    assert!(matches!(
+        LintConfig::from_buf_yaml(&quoted),
+        Err(LintConfigError::UnknownIds(_) | LintConfigError::Yaml(_))
+    ));
+    if let Err(LintConfigError::Yaml(message)) = LintConfig::from_buf_yaml(&quoted) {
+        assert!(!message.contains("nest deeper"), "{message}");
+    }
+    let nested =
+        "version: v2\nlint: {use: [STANDARD], ignore_only: {FIELD_LOWER_SNAKE_CASE: [a, b]}}\n";
+    let config = LintConfig::from_buf_yaml(nested).unwrap();
+    assert_eq!(config.ignore_only["FIELD_LOWER_SNAKE_CASE"], ["a", "b"]);
+}

@@ -98,7 +98,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// Keys whose values are never echoed in errors.
-const SECRET_KEYS: &[&str] = &[
+pub const SECRET_KEYS: &[&str] = &[
     "postgres_url",
     "postgres_replica_urls",
     "s3_secret_key",

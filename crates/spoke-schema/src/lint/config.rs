@@ -238,6 +238,11 @@ pub(crate) fn read_section<S: DeserializeOwned + Default>(
     key: &str,
 ) -> Result<BufYamlSection<S>, BufYamlError> {
     let yaml = |e: serde_yaml_ng::Error| BufYamlError::Yaml(e.to_string());
+    if flow_depth(text) > MAX_FLOW_DEPTH {
+        return Err(BufYamlError::Yaml(format!(
+            "flow collections ([...], {{...}}) nest deeper than {MAX_FLOW_DEPTH} levels"
+        )));
+    }
     let file: BufYaml = if text.trim().is_empty() {
         BufYaml::default()
     } else {
@@ -278,6 +283,52 @@ pub(crate) fn read_section<S: DeserializeOwned + Default>(
         section: serde_yaml_ng::from_value(value).map_err(yaml)?,
         module_path,
     })
+}
+
+/// How deep flow collections (`[…]`, `{…}`) may nest in a buf.yaml; real
+/// ones nest two or three levels. The YAML parser's time grows with the
+/// square of this depth (40 KB of brackets took seconds, a request body's
+/// worth hours), so deeper input is refused before it is parsed; the
+/// deserialiser would refuse it anyway, at 128 levels.
+const MAX_FLOW_DEPTH: usize = 64;
+
+/// The deepest nesting of flow collections in `text`, counting brackets
+/// outside quoted scalars and comments (and, conservatively, inside plain
+/// scalars). Stops counting once past [`MAX_FLOW_DEPTH`].
+fn flow_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    let mut previous = '\n';
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(open), _) if c == open => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => {
+                // A comment: skip to the end of the line.
+                for skipped in chars.by_ref() {
+                    if skipped == '\n' {
+                        break;
+                    }
+                }
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > MAX_FLOW_DEPTH {
+                    break;
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+        previous = c;
+    }
+    deepest
 }
 
 #[derive(Debug, Default, Deserialize)]
