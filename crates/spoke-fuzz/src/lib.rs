@@ -84,7 +84,10 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     RUNTIME.get_or_init(|| {
         harness(
             "a tokio runtime",
-            tokio::runtime::Builder::new_current_thread().build(),
+            // Timers: the registry bounds each compile with a time budget.
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build(),
         )
     })
 }
