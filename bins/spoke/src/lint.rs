@@ -31,15 +31,10 @@ pub async fn run(client: &Client, args: LintArgs) -> Result<ExitCode> {
 /// DIR's buf.yaml (STANDARD without one), then `--use` replaces its `use`
 /// list and `--except` adds to its `except` list.
 fn config(args: &LintArgs) -> Result<LintConfig> {
-    let mut config = match findings::read_buf_yaml(&args.sources.dir)? {
-        Some(text) => LintConfig::from_buf_yaml(&text)
-            .with_context(|| format!("{}", args.sources.dir.join("buf.yaml").display()))?,
-        None => LintConfig::default(),
-    };
-    if !args.uses.is_empty() {
-        config.uses.clone_from(&args.uses);
-    }
-    config.except.extend(args.except.iter().cloned());
+    let config =
+        LintConfig::from_optional_buf_yaml(findings::read_buf_yaml(&args.sources.dir)?.as_deref())
+            .with_context(|| format!("{}", args.sources.dir.join("buf.yaml").display()))?
+            .with_overrides(args.uses.clone(), args.except.clone(), Vec::new());
     config.validate()?;
     Ok(config)
 }

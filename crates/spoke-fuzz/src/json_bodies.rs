@@ -103,15 +103,9 @@ fn lint(data: &[u8]) -> Converted {
     let Some(body) = body::<wire::LintRequest>(data) else {
         return Ok(());
     };
-    let mut config = match &body.buf_yaml {
-        Some(text) => LintConfig::from_buf_yaml(text).map_err(RegistryError::from)?,
-        None => LintConfig::default(),
-    };
-    if !body.uses.is_empty() {
-        config.uses = body.uses;
-    }
-    config.except.extend(body.except);
-    config.ignore.extend(body.ignore);
+    let config = LintConfig::from_optional_buf_yaml(body.buf_yaml.as_deref())
+        .map_err(RegistryError::from)?
+        .with_overrides(body.uses, body.except, body.ignore);
     let files = convert::proto_files(body.files)?;
     DependencyRef::parse_all(&body.dependencies)?;
     validate_files(&files, &Limits::default())?;

@@ -373,15 +373,8 @@ impl RegistryService for RegistryApi {
         let request = request.into_inner();
         reply(
             async {
-                let mut config = match &request.buf_yaml {
-                    Some(text) => LintConfig::from_buf_yaml(text)?,
-                    None => LintConfig::default(),
-                };
-                if !request.r#use.is_empty() {
-                    config.uses = request.r#use;
-                }
-                config.except.extend(request.except);
-                config.ignore.extend(request.ignore);
+                let config = LintConfig::from_optional_buf_yaml(request.buf_yaml.as_deref())?
+                    .with_overrides(request.r#use, request.except, request.ignore);
                 let files = convert::proto_files(request.files)?;
                 let dependencies = DependencyRef::parse_all(&request.dependencies)?;
                 let violations = self.registry.lint(files, &dependencies, config).await?;

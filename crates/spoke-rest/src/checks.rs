@@ -26,15 +26,9 @@ pub(crate) async fn lint(
     State(registry): State<AppState>,
     JsonBody(body): JsonBody<wire::LintRequest>,
 ) -> Result<Json<wire::LintResponse>, ApiError> {
-    let mut config = match &body.buf_yaml {
-        Some(text) => LintConfig::from_buf_yaml(text).map_err(RegistryError::from)?,
-        None => LintConfig::default(),
-    };
-    if !body.uses.is_empty() {
-        config.uses = body.uses;
-    }
-    config.except.extend(body.except);
-    config.ignore.extend(body.ignore);
+    let config = LintConfig::from_optional_buf_yaml(body.buf_yaml.as_deref())
+        .map_err(RegistryError::from)?
+        .with_overrides(body.uses, body.except, body.ignore);
     let files = convert::proto_files(body.files)?;
     let dependencies = DependencyRef::parse_all(&body.dependencies)?;
     let violations = registry.lint(files, &dependencies, config).await?;

@@ -116,19 +116,8 @@ pub(super) fn bench(
     let redis_bin = cmd::find_tool("redis-server").context("`redis-server` is not on PATH")?;
     let curl = Curl::new(tools.curl.clone(), work);
     let files = fixture::files();
-    let hot = files
-        .iter()
-        .find(|f| f.path == fixture::HOT_PATH)
-        .context("the fixture has no hot file")?
-        .content
-        .clone()
-        .into_bytes();
-    let hot_path = format!(
-        "/modules/{}/versions/{}/files/{}?format=raw",
-        fixture::MODULE,
-        fixture::VERSION,
-        fixture::HOT_PATH
-    );
+    let hot = fixture::hot_bytes();
+    let hot_path = fixture::hot_route();
     let [api_port, health_port, redis_port] = free_ports()?;
     let hot_url = format!("http://127.0.0.1:{api_port}{hot_path}");
     let ready_url = format!("http://127.0.0.1:{health_port}/health/ready");

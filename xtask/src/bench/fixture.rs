@@ -142,6 +142,16 @@ const OPTIONS: &str = "option go_package = \"example.com/bench/gen/go/bench/v1;b
 option java_multiple_files = true;\n\
 option java_package = \"com.example.bench.v1\";\n\n";
 
+/// The hot file's content: the bytes every mode expects the server to answer.
+pub fn hot_bytes() -> Vec<u8> {
+    hot().into_bytes()
+}
+
+/// The hot file's route, asking for the raw bytes.
+pub fn hot_route() -> String {
+    format!("/modules/{MODULE}/versions/{VERSION}/files/{HOT_PATH}?format=raw")
+}
+
 /// All files of the benchmark version, hot file included.
 pub fn files() -> Vec<File> {
     let mut files = vec![

@@ -47,13 +47,7 @@ pub fn bench(opts: &Options, tools: &tools::Tools, binary: &Path, work: &Path) -
     let [api_port, health_port, _] = free_ports()?;
     let mut server = Server::start(binary, work, &[], api_port, health_port, &curl)?;
     seed(&curl, &server.base, &files)?;
-    let hot_url = format!(
-        "{}/modules/{}/versions/{}/files/{}?format=raw",
-        server.base,
-        fixture::MODULE,
-        fixture::VERSION,
-        fixture::HOT_PATH
-    );
+    let hot_url = format!("{}{}", server.base, fixture::hot_route());
     let validate_url = format!("{}/api/v1/validate", server.base);
 
     let body = compile_heavy_body();

@@ -321,13 +321,7 @@ fn bench(
 ) -> Result<Outcome> {
     let curl = Curl::new(tools.curl.clone(), work);
     let files = fixture::files();
-    let hot = files
-        .iter()
-        .find(|f| f.path == fixture::HOT_PATH)
-        .context("the fixture has no hot file")?
-        .content
-        .clone()
-        .into_bytes();
+    let hot = fixture::hot_bytes();
     // A copy of what is pushed, for post-mortems (422 diagnostics name paths).
     for file in &files {
         let path = work.join("fixture").join(&file.path);

@@ -65,19 +65,8 @@ pub(super) fn bench(
     let curl = Curl::new(tools.curl.clone(), work);
     let tls_curl = Curl::new(tools.curl.clone(), work).trusting(&cert);
     let files = fixture::files();
-    let hot = files
-        .iter()
-        .find(|f| f.path == fixture::HOT_PATH)
-        .context("the fixture has no hot file")?
-        .content
-        .clone()
-        .into_bytes();
-    let hot_path = format!(
-        "/modules/{}/versions/{}/files/{}?format=raw",
-        fixture::MODULE,
-        fixture::VERSION,
-        fixture::HOT_PATH
-    );
+    let hot = fixture::hot_bytes();
+    let hot_path = fixture::hot_route();
     let [plain_port, plain_health, tls_port, tls_health] = free_ports()?;
 
     let mut plain = Server::start(

@@ -102,6 +102,29 @@ impl LintConfig {
         Ok(config)
     }
 
+    /// The configuration of a buf.yaml's text, or buf's defaults without one.
+    pub fn from_optional_buf_yaml(text: Option<&str>) -> Result<LintConfig, LintConfigError> {
+        text.map_or_else(|| Ok(LintConfig::default()), LintConfig::from_buf_yaml)
+    }
+
+    /// A caller's choices on top of the configuration, as `buf lint`'s flags
+    /// and the lint APIs apply them: a non-empty `uses` replaces the
+    /// configuration's, `except` and `ignore` add to its own.
+    #[must_use]
+    pub fn with_overrides(
+        mut self,
+        uses: Vec<String>,
+        except: Vec<String>,
+        ignore: Vec<String>,
+    ) -> LintConfig {
+        if !uses.is_empty() {
+            self.uses = uses;
+        }
+        self.except.extend(except);
+        self.ignore.extend(ignore);
+        self
+    }
+
     /// Checks every rule and category ID the configuration names.
     pub fn validate(&self) -> Result<(), LintConfigError> {
         let unknown: BTreeSet<String> = self
