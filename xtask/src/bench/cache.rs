@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use super::http::Curl;
 use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
-    machine, measure, measure_once, seed, thousands, today, tools, wrk, wrk_version,
+    machine, measure, measure_once, print_report, seed, thousands, today, tools, wrk, wrk_version,
 };
 use crate::apt::{self, Need};
 use crate::cmd::{self, ChildGuard};
@@ -196,11 +196,7 @@ pub(super) fn bench(
         hot_path,
         wrk_version: wrk_version(&tools.wrk),
     };
-    print!("{}", summary.table());
-    println!();
-    println!("---- markdown for docs/benchmarks.md ----");
-    print!("{}", summary.markdown());
-    println!("---- end ----");
+    print_report(&summary.table(), &summary.markdown());
     Ok(Outcome {
         all_met: summary.checks().iter().all(|c| c.met),
     })

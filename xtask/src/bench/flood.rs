@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use super::http::Curl;
 use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
-    machine, seed, today, tools, wrk, wrk_version,
+    machine, print_report, seed, today, tools, wrk, wrk_version,
 };
 use crate::cmd::ChildGuard;
 
@@ -115,14 +115,10 @@ pub fn bench(opts: &Options, tools: &tools::Tools, binary: &Path, work: &Path) -
         target: format!("<= {MAX_P99_RATIO:.0}x"),
         met: worst <= MAX_P99_RATIO,
     }];
-    print!("{}", table(&rounds, &checks));
-    println!();
-    println!("---- markdown for docs/benchmarks.md ----");
-    print!(
-        "{}",
-        markdown(opts, &rounds, &checks, body.len(), rss, &tools.wrk)
+    print_report(
+        &table(&rounds, &checks),
+        &markdown(opts, &rounds, &checks, body.len(), rss, &tools.wrk),
     );
-    println!("---- end ----");
     Ok(Outcome {
         all_met: checks.iter().all(|c| c.met),
     })

@@ -438,11 +438,7 @@ fn bench(
         rss_after,
         wrk_version: wrk_version(&tools.wrk),
     };
-    print!("{}", summary.table());
-    println!();
-    println!("---- markdown for docs/benchmarks.md ----");
-    print!("{}", summary.markdown());
-    println!("---- end ----");
+    print_report(&summary.table(), &summary.markdown());
     Ok(Outcome {
         all_met: summary.checks().iter().all(|c| c.met),
     })
@@ -660,6 +656,16 @@ fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Prints a mode's results as a table, then as markdown for
+/// docs/benchmarks.md between marker lines.
+fn print_report(table: &str, markdown: &str) {
+    print!("{table}");
+    println!();
+    println!("---- markdown for docs/benchmarks.md ----");
+    print!("{markdown}");
+    println!("---- end ----");
 }
 
 fn wrk_version(wrk: &Path) -> String {

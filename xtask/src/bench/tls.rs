@@ -19,8 +19,8 @@ use anyhow::{Context, Result, bail};
 
 use super::http::Curl;
 use super::{
-    Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, seed, thousands,
-    today, tools, wrk, wrk_version,
+    Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, print_report,
+    seed, thousands, today, tools, wrk, wrk_version,
 };
 use crate::apt::{self, Need};
 use crate::cmd;
@@ -137,11 +137,7 @@ pub(super) fn bench(
         hot_path,
         wrk_version: wrk_version(&tools.wrk),
     };
-    print!("{}", summary.table());
-    println!();
-    println!("---- markdown for docs/benchmarks.md ----");
-    print!("{}", summary.markdown());
-    println!("---- end ----");
+    print_report(&summary.table(), &summary.markdown());
     // The TLS cost is recorded, not held to a target.
     Ok(Outcome { all_met: true })
 }
