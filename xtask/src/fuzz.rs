@@ -311,7 +311,8 @@ fn fuzz(binary: &Path, layout: &Layout, target: &FuzzTarget, seconds: u32) -> Re
     let corpus = layout.dir("corpus", target.name);
     let artifacts = layout.dir("artifacts", target.name);
     let last_input = layout.dir("last-input", target.name);
-    for dir in [&corpus, &artifacts, &last_input] {
+    let logs = layout.dir("logs", target.name);
+    for dir in [&corpus, &artifacts, &last_input, &logs] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let last_input = last_input.join("input");
@@ -338,9 +339,23 @@ fn fuzz(binary: &Path, layout: &Layout, target: &FuzzTarget, seconds: u32) -> Re
         .arg("-print_final_stats=1")
         // See spoke_fuzz::fuzz_entry.
         .env(LAST_INPUT_VAR, &last_input);
+    // libFuzzer reports every new coverage point: thousands of lines a
+    // run. They go to a log; the console gets the final statistics.
+    let log_path = logs.join("fuzz.log");
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    fuzz.stdout(log.try_clone()?).stderr(log);
     eprintln!("\n==> xtask fuzz: {} for {seconds}s", target.name);
     eprintln!("    $ {}", cmd::display(&fuzz));
+    eprintln!("    output: {}", log_path.display());
     let status = cmd::status(&mut fuzz)?;
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    // The whole tail when it failed (the crash report), else the stats.
+    let tail = if status.success() { 12 } else { 60 };
+    let lines: Vec<&str> = output.lines().collect();
+    for line in &lines[lines.len().saturating_sub(tail)..] {
+        eprintln!("    {line}");
+    }
     let mut found: Vec<PathBuf> = files_in(&artifacts)?
         .into_iter()
         .filter(|path| !before.contains(path))
