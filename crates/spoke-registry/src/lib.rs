@@ -155,6 +155,9 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// Starts the compute workers. The registry's async methods run on a
+    /// tokio runtime with timers enabled (`enable_time`, or `enable_all`):
+    /// the compute budget is a tokio timeout.
     pub fn new(
         meta: Arc<dyn MetadataStore>,
         blobs: Arc<dyn BlobStore>,
