@@ -133,7 +133,7 @@ fn checked(cmd: &mut Command) -> Result<()> {
 /// a Python with grpcio for the gRPC interoperability tests, and moto's S3
 /// server for the S3 blob store's tests (`SPOKE_TEST_REQUIRE_PROTOC` makes those tests fail
 /// rather than skip when protoc is missing). When tests need PostgreSQL,
-/// Redis or S3 (DESIGN §9), add one `provide_*` function per service: reuse a
+/// Redis or S3, add one `provide_*` function per service: reuse a
 /// server already listening on localhost, otherwise start one from the
 /// machine's binaries (installing them if needed), push its [`ChildGuard`]
 /// into `children` and the variables the tests read into `env`. Fail — never

@@ -94,7 +94,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
 /// Merges the versions' files into one tree, sorted by path. Imports
 /// resolve against the union of the closure, so every file keeps its own
 /// path; the same path with different content from two versions is an
-/// error (DESIGN §3, ambiguous import), the same content is one file.
+/// error (an ambiguous import, docs/protobuf.md), the same content is one file.
 ///
 /// Every path is checked here, before anything is written: the server is
 /// not trusted with `..`, absolute paths or backslashes. Content is checked

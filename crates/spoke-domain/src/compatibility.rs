@@ -1,4 +1,4 @@
-//! Compatibility policies (DESIGN §5): which earlier versions a push is
+//! Compatibility policies (docs/compatibility.md): which earlier versions a push is
 //! checked against (the mode, in Confluent's vocabulary) and with which
 //! breaking-change rules (buf's rule and category IDs).
 //!

@@ -1,6 +1,6 @@
 //! The registry's side of the two cache levels: lookup counters for
 //! metrics, and the shared (L2) cache with the in-memory copies of mutable
-//! entries that its invalidations govern (DESIGN §7, `docs/cache.md`).
+//! entries that its invalidations govern (`docs/cache.md`).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;

@@ -1,4 +1,4 @@
-//! Compatibility policies (DESIGN §5): which policy applies to a module,
+//! Compatibility policies (docs/compatibility.md): which policy applies to a module,
 //! enforcing it on pushes, checking candidates without storing them, and
 //! structured diffs between stored versions.
 //!

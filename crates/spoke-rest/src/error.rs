@@ -9,7 +9,7 @@ use crate::convert;
 use crate::wire::ErrorBody;
 
 /// An error response: status, machine code and message, rendered as the
-/// JSON error body of DESIGN §4.
+/// JSON error body every route answers with (docs/architecture.md).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

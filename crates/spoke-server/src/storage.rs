@@ -1,4 +1,4 @@
-//! The storage backends `SPOKE_STORAGE_TYPE` names (DESIGN §6), assembled
+//! The storage backends `SPOKE_STORAGE_TYPE` names (docs/deployment-storage.md), assembled
 //! from settings:
 //!
 //! - `filesystem`: one [`FsStore`] for metadata and content;

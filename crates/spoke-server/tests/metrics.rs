@@ -1,4 +1,4 @@
-//! The metrics of DESIGN §8 as a scrape shows them: bounded cardinality
+//! The metrics of docs/observability.md as a scrape shows them: bounded cardinality
 //! under random paths, and every named series present with plausible
 //! values after a small load run against PostgreSQL storage.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

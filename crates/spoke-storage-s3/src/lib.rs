@@ -2,7 +2,7 @@
 //! S3-compatible object store (AWS S3, MinIO, Ceph, moto), through
 //! `object_store`'s S3 client.
 //!
-//! Each blob lives at `proto-files/sha256/{h[0..2]}/{h[2..]}` (DESIGN §6),
+//! Each blob lives at `proto-files/sha256/{h[0..2]}/{h[2..]}` (docs/storage.md),
 //! where `h` is the lowercase hex SHA-256 of its content. Blobs are
 //! immutable, so [`S3BlobStore`] never uploads content the bucket already
 //! holds (a HEAD comes first), and it verifies every blob it reads against

@@ -26,7 +26,7 @@ impl Node {
     }
 }
 
-/// The three deployment forms of DESIGN §8.
+/// The three deployment forms of docs/cache.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topology {
     Standalone {
@@ -67,7 +67,7 @@ pub struct L2Settings {
 }
 
 impl L2Settings {
-    /// Defaults of DESIGN §8 (`SPOKE_REDIS_POOL_SIZE` 10, `_MAX_RETRIES` 3,
+    /// Defaults of docs/configuration.md (`SPOKE_REDIS_POOL_SIZE` 10, `_MAX_RETRIES` 3,
     /// db 0), a 50 ms command timeout and a breaker that opens after 5
     /// failures for 5 s.
     pub fn new(topology: Topology) -> Self {
