@@ -1,8 +1,9 @@
 //! Installing what the tests and benchmarks need from Debian, on demand.
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 
 use crate::cmd;
 
@@ -23,6 +24,12 @@ impl Need {
             packages,
         }
     }
+}
+
+/// The path of tool `name`, installing `packages` first when it is missing.
+pub fn installed_tool(name: &'static str, packages: &'static [&'static str]) -> Result<PathBuf> {
+    ensure(&[Need::tool(name, packages)])?;
+    cmd::find_tool(name).with_context(|| format!("`{name}` is not on PATH"))
 }
 
 /// Installs the packages of every need that is not present. Installing a

@@ -173,14 +173,19 @@ fn describe_request(span: &tracing::Span, method: &Method, route: &str, path: &s
     }
 }
 
+/// The method name of a call to the registry service (`PushVersion` of
+/// `/spoke.registry.v1.RegistryService/PushVersion`); `None` for other
+/// paths and services.
+pub(crate) fn registry_rpc(path: &str) -> Option<&str> {
+    path.strip_prefix('/')?
+        .strip_prefix(RegistryServiceServer::<RegistryApi>::NAME)?
+        .strip_prefix('/')
+}
+
 /// The push or check a request is, by REST route template or gRPC method.
 fn operation(method: &Method, route: &str, path: &str, grpc: bool) -> Option<Operation> {
     if grpc {
-        let rpc = path
-            .strip_prefix('/')?
-            .strip_prefix(RegistryServiceServer::<RegistryApi>::NAME)?
-            .strip_prefix('/')?;
-        return match rpc {
+        return match registry_rpc(path)? {
             "PushVersion" => Some(Operation::Push),
             "Validate" => Some(Operation::Check(CheckKind::Validate)),
             "Lint" => Some(Operation::Check(CheckKind::Lint)),

@@ -18,13 +18,10 @@ use axum::response::{IntoResponse, Response};
 use futures::future::{Either, Ready, ready};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use spoke_grpc::RegistryApi;
-use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_rest::ApiError;
-use tonic::server::NamedService as _;
 use tower::{Layer, Service};
 
-use crate::api::is_grpc;
+use crate::api::{is_grpc, registry_rpc};
 use crate::client::ClientKey;
 use crate::config::{ConfigError, RateLimit, RateLimitSettings};
 use crate::metrics::Metrics;
@@ -71,11 +68,7 @@ impl RequestClass {
             if path.starts_with("/grpc.health.v1.Health/") {
                 return None;
             }
-            let rpc = path
-                .strip_prefix('/')
-                .and_then(|p| p.strip_prefix(RegistryServiceServer::<RegistryApi>::NAME))
-                .and_then(|p| p.strip_prefix('/'));
-            return Some(match rpc {
+            return Some(match registry_rpc(path) {
                 Some(rpc) if GRPC_WRITES.contains(&rpc) => RequestClass::Write,
                 _ => RequestClass::Read,
             });

@@ -26,6 +26,16 @@ async fn write_then_read(stream: &mut TcpStream, bytes: &[u8]) -> common::HttpRe
     read_response(stream).await
 }
 
+/// The connection still serves: the whole body before was read, so the
+/// next request on `stream` is answered.
+async fn serves_the_next_request(stream: &mut TcpStream, close: bool) {
+    stream
+        .write_all(&request_bytes("GET", "/health/live", &[], b"", close))
+        .await
+        .unwrap();
+    assert_eq!(read_response(stream).await.status, 200);
+}
+
 /// Resolves when the server closes `stream`, reading and dropping what comes.
 async fn closed(stream: &mut TcpStream) {
     let mut buf = [0u8; 4096];
@@ -52,11 +62,7 @@ async fn an_oversized_body_gets_its_413_and_the_connection_survives() {
     assert_eq!(response.json()["code"], "BODY_TOO_LARGE");
     assert!(response.header("x-request-id").is_some());
     // The whole body was read, so the connection serves the next request.
-    stream
-        .write_all(&request_bytes("GET", "/health/live", &[], b"", false))
-        .await
-        .unwrap();
-    assert_eq!(read_response(&mut stream).await.status, 200);
+    serves_the_next_request(&mut stream, false).await;
 
     // Chunked, so only reading finds it too large.
     let mut chunked =
@@ -71,11 +77,7 @@ async fn an_oversized_body_gets_its_413_and_the_connection_survives() {
     let response = write_then_read(&mut stream, &chunked).await;
     assert_eq!(response.status, 413, "{}", response.text());
     assert_eq!(response.json()["code"], "BODY_TOO_LARGE");
-    stream
-        .write_all(&request_bytes("GET", "/health/live", &[], b"", true))
-        .await
-        .unwrap();
-    assert_eq!(read_response(&mut stream).await.status, 200);
+    serves_the_next_request(&mut stream, true).await;
 }
 
 /// Every answer given without reading the body, not only 413.
@@ -105,11 +107,7 @@ async fn other_early_answers_are_readable_after_a_large_body() {
             response.text()
         );
         assert_eq!(response.json()["code"], code);
-        stream
-            .write_all(&request_bytes("GET", "/health/live", &[], b"", true))
-            .await
-            .unwrap();
-        assert_eq!(read_response(&mut stream).await.status, 200);
+        serves_the_next_request(&mut stream, true).await;
     }
 }
 

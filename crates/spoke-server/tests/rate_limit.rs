@@ -155,9 +155,9 @@ async fn x_forwarded_for_names_the_client_only_from_a_trusted_proxy() {
     settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let server = start(settings).await;
     let api = server.api_addr();
-    let via_proxy = |client: &'static str| async move {
+    let forwarded = |peer, client: &'static str| async move {
         request_from(
-            CLIENT_A,
+            peer,
             api,
             "GET",
             "/modules",
@@ -166,6 +166,7 @@ async fn x_forwarded_for_names_the_client_only_from_a_trusted_proxy() {
         )
         .await
     };
+    let via_proxy = |client| forwarded(CLIENT_A, client);
 
     // From the trusted proxy, each forwarded client has its own bucket.
     assert_eq!(via_proxy("198.51.100.1").await.status, 200);
@@ -180,17 +181,7 @@ async fn x_forwarded_for_names_the_client_only_from_a_trusted_proxy() {
 
     // From an untrusted peer the header is ignored: every claim draws on
     // the peer's one bucket.
-    let from_b = |client: &'static str| async move {
-        request_from(
-            CLIENT_B,
-            api,
-            "GET",
-            "/modules",
-            &[("X-Forwarded-For", client)],
-            b"",
-        )
-        .await
-    };
+    let from_b = |client| forwarded(CLIENT_B, client);
     assert_eq!(from_b("198.51.100.3").await.status, 200);
     assert_eq!(from_b("198.51.100.4").await.status, 200);
     assert_rate_limited(&from_b("198.51.100.5").await, "read");

@@ -20,8 +20,8 @@ use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
     machine, measure, measure_once, print_report, seed, thousands, today, tools, wrk, wrk_version,
 };
-use crate::apt::{self, Need};
-use crate::cmd::{self, ChildGuard};
+use crate::apt;
+use crate::cmd::ChildGuard;
 
 /// Fail-open target: p99 with Redis killed and restarted, against no cache.
 const MAX_FAIL_OPEN_P99_RATIO: f64 = 2.0;
@@ -112,8 +112,7 @@ pub(super) fn bench(
     binary: &Path,
     work: &Path,
 ) -> Result<Outcome> {
-    apt::ensure(&[Need::tool("redis-server", &["redis-server"])])?;
-    let redis_bin = cmd::find_tool("redis-server").context("`redis-server` is not on PATH")?;
+    let redis_bin = apt::installed_tool("redis-server", &["redis-server"])?;
     let curl = Curl::new(tools.curl.clone(), work);
     let files = fixture::files();
     let hot = fixture::hot_bytes();

@@ -22,7 +22,7 @@ use super::{
     Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, print_report,
     seed, thousands, today, tools, wrk, wrk_version,
 };
-use crate::apt::{self, Need};
+use crate::apt;
 use crate::cmd;
 
 /// One repetition: the plain run, then the TLS run.
@@ -55,8 +55,7 @@ pub(super) fn bench(
     binary: &Path,
     work: &Path,
 ) -> Result<Outcome> {
-    apt::ensure(&[Need::tool("openssl", &["openssl"])])?;
-    let openssl = cmd::find_tool("openssl").context("`openssl` is not on PATH")?;
+    let openssl = apt::installed_tool("openssl", &["openssl"])?;
     let tls_dir = work.join("tls-files");
     std::fs::create_dir_all(&tls_dir)?;
     let (cert, key) = (tls_dir.join("tls.crt"), tls_dir.join("tls.key"));
