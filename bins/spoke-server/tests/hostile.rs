@@ -158,6 +158,16 @@ fn large() -> Vec<Case> {
                     .collect::<String>()
             ),
         ),
+        // Past the file size limit: refused before anything is compiled.
+        Case::one(
+            "a message of 2,000,000 fields",
+            format!(
+                "syntax = \"proto3\";\nmessage M {{\n{}}}\n",
+                (1..=2_000_000)
+                    .map(|i| format!("int32 f{i} = {i};\n"))
+                    .collect::<String>()
+            ),
+        ),
         Case::one(
             "a 1 MB line",
             format!(
@@ -311,6 +321,7 @@ fn hostile_schemas_get_json_answers_and_the_server_survives_them() {
     assert_eq!(status_of("nested messages x10"), 200);
     assert_eq!(status_of("option message literal {} x10"), 200);
     assert_eq!(status_of("an import chain through 4999 files"), 200);
+    assert_eq!(status_of("a message of 2,000,000 fields"), 413);
     for name in [
         "nested messages x1000",
         "option lists x100000",
