@@ -169,8 +169,8 @@ use std::time::Duration;
 
 pub use error::ClientError;
 /// The JSON bodies of the REST API, shared with the server.
-pub use spoke_rest::wire;
-pub use spoke_rest::wire::{
+pub use spoke_wire as wire;
+pub use spoke_wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
     CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,

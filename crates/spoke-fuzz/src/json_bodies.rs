@@ -1,5 +1,5 @@
 //! Target `json_bodies`: the bytes as the body of every REST route that
-//! takes one, deserialised into its `spoke_rest::wire` type and converted
+//! takes one, deserialised into its `spoke_wire` type and converted
 //! to domain values the way the handler does before calling the registry
 //! (names, versions, paths, dependencies, limits, compatibility policies,
 //! the lint configuration of `buf_yaml`).
@@ -13,7 +13,8 @@ use serde_json::Value;
 use spoke_domain::{DependencyRef, Limits, ModuleName, validate_files};
 use spoke_registry::spoke_schema::lint::LintConfig;
 use spoke_registry::{RegistryError, validate_compatibility_policy};
-use spoke_rest::{ApiError, convert, wire};
+use spoke_rest::{ApiError, convert};
+use spoke_wire as wire;
 
 /// The module of the URL, where a route has one.
 const URL_MODULE: &str = "fuzz-module";

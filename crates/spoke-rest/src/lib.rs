@@ -1,12 +1,10 @@
 //! Spoke's REST front-end: routing, JSON (de)serialisation and status codes,
-//! nothing else. Handlers translate the wire types of [`wire`] into domain
-//! values, call `spoke-registry`, and translate back.
-//!
-//! Without the default `server` feature the crate is only [`wire`], which the
-//! Rust client shares so that the two cannot drift.
+//! nothing else. Handlers translate the JSON bodies of `spoke-wire` into
+//! domain values, call `spoke-registry`, and translate back.
 #![forbid(unsafe_code)]
 
-pub mod wire;
+#[cfg(feature = "server")]
+use spoke_wire as wire;
 
 #[cfg(feature = "server")]
 mod checks;
