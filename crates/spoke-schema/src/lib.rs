@@ -14,6 +14,7 @@ mod diagnostic;
 pub mod diff;
 mod image;
 pub mod lint;
+pub mod pairing;
 mod source_info;
 mod symbols;
 

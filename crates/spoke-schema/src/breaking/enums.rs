@@ -1,14 +1,15 @@
 //! Enum and enum value rules: deleted enums and values, renamed values,
 //! open/closed and JSON changes, deleted reservations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
 
-use super::image::{Pair, Side, Syntax};
+use super::image::Syntax;
 use super::messages;
 use super::ranges::{ENUM_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote, quote_all};
+use crate::pairing::{Identify, Pair, Side, Subject, values_by_number};
 
 /// `EnumValueDescriptorProto.number`.
 const VALUE_NUMBER: i32 = 2;
@@ -67,8 +68,8 @@ impl EnumPair<'_> {
 
     /// `ENUM_VALUE_NO_DELETE` and its two `_UNLESS_*_RESERVED` variants.
     fn values_no_delete(&self, sink: &mut Sink<'_>) {
-        let current = by_number(self.current);
-        for (number, values) in by_number(self.previous) {
+        let current = values_by_number(self.current);
+        for (number, values) in values_by_number(self.previous) {
             if current.contains_key(&number) {
                 continue;
             }
@@ -99,9 +100,14 @@ impl EnumPair<'_> {
                 ),
                 names.is_subset(&reserved_names),
             ));
+            let Some(value) = values.first() else {
+                continue;
+            };
+            let subject = Subject::previous(value.identity());
             for (rule, suffix, allowed) in variants {
                 if sink.wants(rule) && !allowed {
-                    self.report(sink, rule, self.current.path(), deleted(suffix));
+                    let at = self.current.path();
+                    self.report_about(sink, rule, at, subject.clone(), deleted(suffix));
                 }
             }
         }
@@ -112,8 +118,8 @@ impl EnumPair<'_> {
         if !sink.wants(RULE) {
             return;
         }
-        let previous = by_number(self.previous);
-        for (number, values) in by_number(self.current) {
+        let previous = values_by_number(self.previous);
+        for (number, values) in values_by_number(self.current) {
             let Some(before) = previous.get(&number) else {
                 continue;
             };
@@ -136,7 +142,8 @@ impl EnumPair<'_> {
             );
             for value in &values {
                 let at = [value.path(), &[VALUE_NUMBER]].concat();
-                self.report(sink, RULE, &at, message.clone());
+                let subject = Subject::current(value.identity());
+                self.report_about(sink, RULE, &at, subject, message.clone());
             }
         }
     }
@@ -171,15 +178,6 @@ impl EnumPair<'_> {
             }
         }
     }
-}
-
-/// The enum's values grouped by number (aliases share one).
-fn by_number(descriptor: &EnumDescriptor) -> BTreeMap<i32, Vec<EnumValueDescriptor>> {
-    let mut numbers: BTreeMap<i32, Vec<EnumValueDescriptor>> = BTreeMap::new();
-    for value in descriptor.values() {
-        numbers.entry(value.number()).or_default().push(value);
-    }
-    numbers
 }
 
 /// proto2 enums are closed (unknown values go to unknown fields); proto3

@@ -11,9 +11,9 @@ use prost_reflect::{
 };
 
 use super::field_default::FieldDefault;
-use super::image::{Pair, SourceFile, Syntax};
-use super::messages::message_source_path;
+use super::image::{Syntax, message_source_path};
 use super::{Place, Sink, quote};
+use crate::pairing::{Identify, Identity, Pair, SourceFile, Subject};
 
 /// Tags of `FieldDescriptorProto` and option fields in source-info paths.
 mod tag {
@@ -174,6 +174,13 @@ impl AnyField {
     /// The type as buf names it in "changed type" messages.
     fn type_name(&self) -> &'static str {
         kind_name(&self.kind(), self.is_group())
+    }
+
+    fn identity(&self) -> Identity {
+        match self {
+            AnyField::Field(field) => field.identity(),
+            AnyField::Extension(extension) => extension.identity(),
+        }
     }
 
     /// The referenced message or enum type, without the leading dot.
@@ -356,13 +363,20 @@ impl<'s> Paired<'_, 's> {
     }
 
     fn report(&self, sink: &mut Sink<'_>, rule: &'static str, at: Place<'_>, message: String) {
-        sink.report(
-            rule,
-            Some(at),
-            Some(self.previous_file),
-            self.current.full_name(),
-            message,
-        );
+        self.report_about(sink, rule, at, self.current.identity(), message);
+    }
+
+    /// Reports about `subject`: the field or one of its options.
+    fn report_about(
+        &self,
+        sink: &mut Sink<'_>,
+        rule: &'static str,
+        at: Place<'_>,
+        subject: Identity,
+        message: String,
+    ) {
+        let subject = Subject::current(subject);
+        sink.report(rule, Some(at), Some(self.previous_file), subject, message);
     }
 
     /// The current field's part at `suffix` (e.g. its options), else the
@@ -674,7 +688,8 @@ impl<'s> Paired<'_, 's> {
                 quote(current.as_str_name())
             );
             let at = self.at_or_field(&[tag::OPTIONS, tag::JSTYPE]);
-            self.report(sink, RULE, at, message);
+            let option = self.current.identity().option("jstype");
+            self.report_about(sink, RULE, at, option, message);
         }
     }
 
@@ -709,7 +724,8 @@ impl<'s> Paired<'_, 's> {
             quote(current.as_str_name())
         );
         let at = self.at_or_field(&[tag::OPTIONS, tag::CTYPE]);
-        self.report(sink, RULE, at, message);
+        let option = self.current.identity().option("ctype");
+        self.report_about(sink, RULE, at, option, message);
     }
 
     fn same_utf8_validation(&self, sink: &mut Sink<'_>) {

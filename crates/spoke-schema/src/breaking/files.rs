@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use prost_reflect::prost_types::FileOptions;
 
-use super::image::{Deleted, Element, Pair, Side, SourceFile};
 use super::{Sink, quote};
+use crate::pairing::{Deleted, Element, Identity, Pair, Side, SourceFile, Subject};
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     file_no_delete(sink, pair);
@@ -28,7 +28,7 @@ fn file_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
                 RULE,
                 None,
                 Some(previous),
-                previous.path(),
+                Subject::previous(Identity::File(previous.path().to_owned())),
                 format!(
                     "Previously present file {} was deleted.",
                     quote(previous.path())
@@ -53,7 +53,7 @@ fn package_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
                 RULE,
                 None,
                 Some(previous),
-                package,
+                Subject::previous(Identity::Package(package.to_owned())),
                 format!("Previously present package {} was deleted.", quote(package)),
             );
         }
@@ -119,7 +119,7 @@ fn report_package_deletions<T: Element>(
             rule,
             place,
             previous_file,
-            element.full_name(),
+            Subject::previous(element.identity()),
             format!(
                 "Previously present {kind} {} was deleted from package {}.",
                 quote(nested_name),
@@ -132,11 +132,38 @@ fn report_package_deletions<T: Element>(
 /// A file-wide value buf compares between the two versions of a file.
 struct FileValue {
     rule: &'static str,
-    /// How buf's message names it: `File {name} changed from … to ….`
-    name: &'static str,
+    /// What it is: buf's messages read `File {setting} changed from … to ….`
+    setting: Setting,
     /// Descriptor path of its declaration in the file.
     source_path: &'static [i32],
     value: fn(&SourceFile<'_>) -> String,
+}
+
+/// A file-wide value: a statement (`package`, `syntax`) or a file option,
+/// by its name in `FileOptions`.
+#[derive(Clone, Copy)]
+enum Setting {
+    Statement(&'static str),
+    Option(&'static str),
+}
+
+impl Setting {
+    /// As buf's messages name it: `package`, `option "go_package"`.
+    fn describe(self) -> String {
+        match self {
+            Setting::Statement(name) => name.to_owned(),
+            Setting::Option(name) => format!("option {}", quote(name)),
+        }
+    }
+
+    /// What a change of it is about in `file`: the file, or its option.
+    fn identity(self, file: &SourceFile<'_>) -> Identity {
+        let file = Identity::File(file.path().to_owned());
+        match self {
+            Setting::Statement(_) => file,
+            Setting::Option(name) => file.option(name),
+        }
+    }
 }
 
 /// `FileDescriptorProto.options` and the `FileOptions` field tags.
@@ -149,109 +176,109 @@ fn options(file: &SourceFile<'_>) -> FileOptions {
 const FILE_VALUES: &[FileValue] = &[
     FileValue {
         rule: "FILE_SAME_PACKAGE",
-        name: "package",
+        setting: Setting::Statement("package"),
         source_path: &[2],
         value: |file| file.package().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_SYNTAX",
-        name: "syntax",
+        setting: Setting::Statement("syntax"),
         source_path: &[12],
         value: |file| file.syntax().as_str().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_JAVA_PACKAGE",
-        name: "option \"java_package\"",
+        setting: Setting::Option("java_package"),
         source_path: &[OPTIONS, 1],
         value: |file| options(file).java_package().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_JAVA_OUTER_CLASSNAME",
-        name: "option \"java_outer_classname\"",
+        setting: Setting::Option("java_outer_classname"),
         source_path: &[OPTIONS, 8],
         value: |file| options(file).java_outer_classname().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_OPTIMIZE_FOR",
-        name: "option \"optimize_for\"",
+        setting: Setting::Option("optimize_for"),
         source_path: &[OPTIONS, 9],
         value: |file| options(file).optimize_for().as_str_name().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_JAVA_MULTIPLE_FILES",
-        name: "option \"java_multiple_files\"",
+        setting: Setting::Option("java_multiple_files"),
         source_path: &[OPTIONS, 10],
         value: |file| options(file).java_multiple_files().to_string(),
     },
     FileValue {
         rule: "FILE_SAME_GO_PACKAGE",
-        name: "option \"go_package\"",
+        setting: Setting::Option("go_package"),
         source_path: &[OPTIONS, 11],
         value: |file| options(file).go_package().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_CC_GENERIC_SERVICES",
-        name: "option \"cc_generic_services\"",
+        setting: Setting::Option("cc_generic_services"),
         source_path: &[OPTIONS, 16],
         value: |file| options(file).cc_generic_services().to_string(),
     },
     FileValue {
         rule: "FILE_SAME_JAVA_GENERIC_SERVICES",
-        name: "option \"java_generic_services\"",
+        setting: Setting::Option("java_generic_services"),
         source_path: &[OPTIONS, 17],
         value: |file| options(file).java_generic_services().to_string(),
     },
     FileValue {
         rule: "FILE_SAME_PY_GENERIC_SERVICES",
-        name: "option \"py_generic_services\"",
+        setting: Setting::Option("py_generic_services"),
         source_path: &[OPTIONS, 18],
         value: |file| options(file).py_generic_services().to_string(),
     },
     FileValue {
         rule: "FILE_SAME_CC_ENABLE_ARENAS",
-        name: "option \"cc_enable_arenas\"",
+        setting: Setting::Option("cc_enable_arenas"),
         source_path: &[OPTIONS, 31],
         value: |file| options(file).cc_enable_arenas().to_string(),
     },
     FileValue {
         rule: "FILE_SAME_OBJC_CLASS_PREFIX",
-        name: "option \"objc_class_prefix\"",
+        setting: Setting::Option("objc_class_prefix"),
         source_path: &[OPTIONS, 36],
         value: |file| options(file).objc_class_prefix().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_CSHARP_NAMESPACE",
-        name: "option \"csharp_namespace\"",
+        setting: Setting::Option("csharp_namespace"),
         source_path: &[OPTIONS, 37],
         value: |file| options(file).csharp_namespace().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_SWIFT_PREFIX",
-        name: "option \"swift_prefix\"",
+        setting: Setting::Option("swift_prefix"),
         source_path: &[OPTIONS, 39],
         value: |file| options(file).swift_prefix().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_PHP_CLASS_PREFIX",
-        name: "option \"php_class_prefix\"",
+        setting: Setting::Option("php_class_prefix"),
         source_path: &[OPTIONS, 40],
         value: |file| options(file).php_class_prefix().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_PHP_NAMESPACE",
-        name: "option \"php_namespace\"",
+        setting: Setting::Option("php_namespace"),
         source_path: &[OPTIONS, 41],
         value: |file| options(file).php_namespace().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_PHP_METADATA_NAMESPACE",
-        name: "option \"php_metadata_namespace\"",
+        setting: Setting::Option("php_metadata_namespace"),
         source_path: &[OPTIONS, 44],
         value: |file| options(file).php_metadata_namespace().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_RUBY_PACKAGE",
-        name: "option \"ruby_package\"",
+        setting: Setting::Option("ruby_package"),
         source_path: &[OPTIONS, 45],
         value: |file| options(file).ruby_package().to_owned(),
     },
@@ -260,7 +287,7 @@ const FILE_VALUES: &[FileValue] = &[
 fn file_same_values(sink: &mut Sink<'_>, previous: &SourceFile<'_>, current: &SourceFile<'_>) {
     for FileValue {
         rule,
-        name,
+        setting,
         source_path,
         value,
     } in FILE_VALUES
@@ -274,9 +301,10 @@ fn file_same_values(sink: &mut Sink<'_>, previous: &SourceFile<'_>, current: &So
                 rule,
                 Some(current.at(source_path)),
                 Some(previous),
-                current.path(),
+                Subject::current(setting.identity(current)),
                 format!(
-                    "File {name} changed from {} to {}.",
+                    "File {} changed from {} to {}.",
+                    setting.describe(),
                     quote(&before),
                     quote(&after)
                 ),

@@ -8,15 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_reflect::{Cardinality, FieldDescriptor, MessageDescriptor};
 
 use super::fields::AnyField;
-use super::image::{Element, Pair, Side, Syntax};
+use super::image::{Syntax, message_source_path};
 use super::ranges::{MESSAGE_MAX, MESSAGE_SET_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote};
+use crate::pairing::{Element, Identify, Pair, Side, Subject};
 
 /// Tags of `DescriptorProto` and `MessageOptions` in source-info paths.
 mod tag {
     pub const MESSAGE_OPTIONS: i32 = 7;
     pub const NO_STANDARD_DESCRIPTOR_ACCESSOR: i32 = 2;
-    pub const FIELD_TYPE_NAME: i32 = 6;
 }
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
@@ -65,34 +65,12 @@ pub(super) fn no_delete<'s, T: Element + 's>(
                     .deleted_element_place(file, deleted.nested_name),
             ),
             deleted.previous_file,
-            deleted.element.full_name(),
+            Subject::previous(deleted.element.identity()),
             format!(
                 "Previously present {kind} {} was deleted from file.",
                 quote(deleted.nested_name)
             ),
         );
-    }
-}
-
-/// The source path buf locates a message at. A map entry has no source of
-/// its own: buf locates it at its map field's type (`map<K, V>`).
-pub(super) fn message_source_path(message: &MessageDescriptor) -> Vec<i32> {
-    let map_field = message
-        .is_map_entry()
-        .then(|| message.parent_message())
-        .flatten()
-        .and_then(|parent| {
-            parent.fields().find(|field| {
-                field.is_map()
-                    && field
-                        .kind()
-                        .as_message()
-                        .is_some_and(|entry| entry == message)
-            })
-        });
-    match map_field {
-        Some(field) => [field.path(), &[tag::FIELD_TYPE_NAME]].concat(),
-        None => message.path().to_vec(),
     }
 }
 
@@ -102,6 +80,18 @@ impl MessagePair<'_> {
     /// Reports at the message itself.
     fn report_here(&self, sink: &mut Sink<'_>, rule: &'static str, message: String) {
         self.report(sink, rule, &message_source_path(self.current), message);
+    }
+
+    /// Reports at the message itself, about `subject` (one of its members).
+    fn report_here_about(
+        &self,
+        sink: &mut Sink<'_>,
+        rule: &'static str,
+        subject: Subject,
+        message: String,
+    ) {
+        let at = message_source_path(self.current);
+        self.report_about(sink, rule, &at, subject, message);
     }
 
     fn name(&self) -> String {
@@ -142,9 +132,10 @@ impl MessagePair<'_> {
                     format!(" without reserving the name {}", quote(field.name())),
                 ),
             ];
+            let subject = Subject::previous(field.identity());
             for (rule, allowed, suffix) in variants {
                 if sink.wants(rule) && !allowed {
-                    self.report_here(sink, rule, deleted(suffix));
+                    self.report_here_about(sink, rule, subject.clone(), deleted(suffix));
                 }
             }
         }
@@ -169,7 +160,7 @@ impl MessagePair<'_> {
                     quote(oneof.name()),
                     self.name()
                 );
-                self.report_here(sink, RULE, message);
+                self.report_here_about(sink, RULE, Subject::previous(oneof.identity()), message);
             }
         }
     }
@@ -188,16 +179,16 @@ impl MessagePair<'_> {
         };
         let (previous, current) = (required(self.previous), required(self.current));
         let consequence = "Required fields must always be sent, so if one side does not know about the required field, this will result in a breakage.";
-        for number in previous
-            .keys()
-            .filter(|number| !current.contains_key(number))
+        for (number, field) in previous
+            .iter()
+            .filter(|(number, _)| !current.contains_key(number))
         {
             let message = format!(
                 "Message {} had required field {} deleted. {consequence}",
                 quote(self.previous.name()),
                 quote(&number.to_string())
             );
-            self.report_here(sink, RULE, message);
+            self.report_here_about(sink, RULE, Subject::previous(field.identity()), message);
         }
         for (number, field) in current
             .iter()
@@ -213,7 +204,7 @@ impl MessagePair<'_> {
                 RULE,
                 Some(self.file.at(field.path())),
                 None,
-                field.full_name(),
+                Subject::current(field.identity()),
                 message,
             );
         }
@@ -234,10 +225,15 @@ impl MessagePair<'_> {
                 &[tag::MESSAGE_OPTIONS, tag::NO_STANDARD_DESCRIPTOR_ACCESSOR],
             ]
             .concat();
-            self.report(
+            let option = self
+                .current
+                .identity()
+                .option("no_standard_descriptor_accessor");
+            self.report_about(
                 sink,
                 RULE,
                 &at,
+                Subject::current(option),
                 "Message option \"no_standard_descriptor_accessor\" changed from \"false\" to \"true\"."
                     .to_owned(),
             );

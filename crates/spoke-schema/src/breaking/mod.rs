@@ -3,11 +3,12 @@
 //! with those of an earlier one.
 //!
 //! Pure: works on the linked descriptors and their source info. Rules are
-//! grouped in families (files and packages, enums, services, messages);
-//! each walks the elements the two images share, paired the way buf pairs
-//! them (files by path, types by full name, fields and enum values by
-//! number, RPCs by name), and reports through a `Sink`, which applies
-//! the configuration and locates the violation in the current file.
+//! grouped in families (files and packages, enums, services, messages,
+//! fields); each walks the elements the two images share, paired by
+//! [`crate::pairing`] the way buf pairs them (files by path, types by full
+//! name, fields and enum values by number, RPCs by name), and reports
+//! through a `Sink`, which applies the configuration, locates the violation
+//! in the current file and records the [`Subject`] it is about.
 
 mod config;
 mod enums;
@@ -24,11 +25,12 @@ use std::collections::BTreeSet;
 
 use crate::compile::Compiled;
 use crate::diagnostic::{one_based, sort_like_buf};
+use crate::pairing::{Element, Pair, Side, SourceFile, Subject};
 
 pub use config::{BreakingConfig, BreakingConfigError};
 pub use rules::{BreakingRuleInfo, CATEGORIES, rules};
 
-pub(crate) use image::{Element, Pair, Place, Side, SourceFile};
+use image::Place;
 
 /// One breaking change, located like buf locates it: 1-based lines and
 /// columns in the current file, the end column one past the last character.
@@ -43,10 +45,10 @@ pub struct BreakingViolation {
     pub end_line: u32,
     pub end_column: u32,
     pub message: String,
-    /// Full name of the element the violation is about (e.g. `pkg.Msg.field`,
-    /// `pkg.Service.Rpc`), or the file path for file-level rules (the
-    /// package for `PACKAGE_NO_DELETE`).
-    pub element: String,
+    /// The element the violation is about: the deleted element for a
+    /// deletion, the current element otherwise (an option for the rules
+    /// that compare one). What the diff attaches the violation by.
+    pub subject: Subject,
 }
 
 /// A family of rules: checks every pair of elements its rules look at.
@@ -106,14 +108,14 @@ impl Sink<'_> {
 
     /// Reports `rule` at `at` in the current image (`None` when the element
     /// has no current file: a deleted file or package), about the previous
-    /// image's file `against`. Either file being ignored by the
-    /// configuration drops the violation, as in buf.
+    /// image's file `against`, about `subject`. Either file being ignored
+    /// by the configuration drops the violation, as in buf.
     pub(crate) fn report(
         &mut self,
         rule: &'static str,
         at: Option<Place<'_>>,
         against: Option<&SourceFile<'_>>,
-        element: &str,
+        subject: Subject,
         message: String,
     ) {
         let ignored =
@@ -143,7 +145,7 @@ impl Sink<'_> {
             end_line,
             end_column,
             message,
-            element: element.to_owned(),
+            subject,
         });
     }
 }
@@ -170,7 +172,7 @@ impl<'p, D: Element> BothSides<'p, D> {
     }
 
     /// Reports `rule` at the source path `at` of the current file, about
-    /// this element.
+    /// the current element.
     pub(crate) fn report(
         &self,
         sink: &mut Sink<'_>,
@@ -178,13 +180,21 @@ impl<'p, D: Element> BothSides<'p, D> {
         at: &[i32],
         message: String,
     ) {
-        sink.report(
-            rule,
-            Some(self.file.at(at)),
-            self.against,
-            self.current.full_name(),
-            message,
-        );
+        let subject = Subject::current(self.current.identity());
+        self.report_about(sink, rule, at, subject, message);
+    }
+
+    /// Reports `rule` at the source path `at` of the current file, about
+    /// `subject` (a member of this element).
+    pub(crate) fn report_about(
+        &self,
+        sink: &mut Sink<'_>,
+        rule: &'static str,
+        at: &[i32],
+        subject: Subject,
+        message: String,
+    ) {
+        sink.report(rule, Some(self.file.at(at)), self.against, subject, message);
     }
 }
 

@@ -3,8 +3,8 @@
 
 use prost_reflect::MethodDescriptor;
 
-use super::image::{Pair, Side};
 use super::{Sink, quote};
+use crate::pairing::{Identify, Identity, Pair, Side, Subject};
 
 /// `MethodDescriptorProto` fields, for locations.
 const METHOD_INPUT_TYPE: i32 = 2;
@@ -33,7 +33,7 @@ fn service_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
             RULE,
             place,
             deleted.previous_file,
-            deleted.element.full_name(),
+            Subject::previous(deleted.element.identity()),
             format!(
                 "Previously present service {} was deleted from file.",
                 quote(deleted.element.name())
@@ -59,7 +59,7 @@ fn rpc_no_delete(sink: &mut Sink<'_>, pair: &Pair<'_>) {
                 RULE,
                 Some(file.at(current.path())),
                 pair.previous.file_of(&previous.parent_file()),
-                method.full_name(),
+                Subject::previous(method.identity()),
                 format!(
                     "Previously present RPC {} on service {} was deleted.",
                     quote(method.name()),
@@ -86,15 +86,12 @@ fn rpc_same(
         quote(current.name()),
         quote(current.parent_service().name())
     );
-    let mut report = |rule: &'static str, at: &[i32], message: String| {
-        sink.report(
-            rule,
-            Some(file.at(at)),
-            against,
-            current.full_name(),
-            message,
-        );
+    let mut report_about = |rule: &'static str, at: &[i32], subject: Identity, message| {
+        let subject = Subject::current(subject);
+        sink.report(rule, Some(file.at(at)), against, subject, message);
     };
+    let mut report =
+        |rule, at: &[i32], message| report_about(rule, at, current.identity(), message);
     let streaming = |on: bool| if on { "streaming" } else { "unary" };
     let path = current.path();
     if previous.is_client_streaming() != current.is_client_streaming() {
@@ -145,9 +142,10 @@ fn rpc_same(
     }
     let (before, after) = (idempotency_level(previous), idempotency_level(current));
     if before != after {
-        report(
+        report_about(
             "RPC_SAME_IDEMPOTENCY_LEVEL",
             &[path, &[METHOD_OPTIONS, IDEMPOTENCY_LEVEL]].concat(),
+            current.identity().option("idempotency_level"),
             format!(
                 "{rpc} changed option \"idempotency_level\" from {} to {}.",
                 quote(before),

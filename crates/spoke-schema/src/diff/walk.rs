@@ -1,7 +1,8 @@
-//! The structural walk: pairs the elements of two versions and records
-//! what was added, removed or changed, in `.proto`-like words.
+//! The structural walk: pairs the elements of two versions with
+//! [`crate::pairing`] and records what was added, removed or changed, in
+//! `.proto`-like words, with the identities of the element on each side.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use prost_reflect::prost_types::FieldDescriptorProto;
 use prost_reflect::prost_types::field_descriptor_proto::{Label, Type};
@@ -12,16 +13,61 @@ use prost_reflect::{
 };
 
 use super::{Change, ChangeKind, ElementKind};
-use crate::breaking;
 use crate::compile::Compiled;
-use crate::source_info::{Locations, tag};
+use crate::pairing::{
+    self, Identify, Identity, Pair, Paired, Side, Version, fields_by_number, methods_by_name,
+    oneofs_by_name, renumbered, values_by_name,
+};
+use crate::source_info::tag;
 
-/// A change and the other names its element is known by (a renamed
-/// field's previous full name, an enum value's protobuf-scoped full name),
-/// so breaking violations that name the element either way find it.
+/// A change and the identities of its element in each version that has
+/// it, by which breaking violations find the change they are about.
 pub(super) struct Entry {
     pub(super) change: Change,
-    pub(super) aliases: Vec<String>,
+    pub(super) identities: Identities,
+}
+
+/// An element's identity in the previous and in the current version
+/// (they differ for a renumbered field or enum value).
+#[derive(Default)]
+pub(super) struct Identities {
+    pub(super) previous: Option<Identity>,
+    pub(super) current: Option<Identity>,
+}
+
+impl Identities {
+    fn both(previous: Identity, current: Identity) -> Self {
+        Self {
+            previous: Some(previous),
+            current: Some(current),
+        }
+    }
+
+    /// An element only one version has.
+    fn one(kind: ChangeKind, identity: Identity) -> Self {
+        match kind {
+            ChangeKind::Removed => Self {
+                previous: Some(identity),
+                current: None,
+            },
+            ChangeKind::Added | ChangeKind::Changed => Self {
+                previous: None,
+                current: Some(identity),
+            },
+        }
+    }
+
+    pub(super) fn of(&self, version: Version) -> Option<&Identity> {
+        match version {
+            Version::Previous => self.previous.as_ref(),
+            Version::Current => self.current.as_ref(),
+        }
+    }
+
+    /// The identities the element has, in either version.
+    pub(super) fn any(&self) -> impl Iterator<Item = &Identity> {
+        self.previous.iter().chain(&self.current)
+    }
 }
 
 /// Tags of the `options` field of each descriptor message
@@ -40,9 +86,12 @@ mod options_tag {
 const FILE_SYNTAX: i32 = 12;
 
 pub(super) fn walk(previous: &Compiled, current: &Compiled) -> Vec<Entry> {
+    let (previous, current) = (Side::new(previous), Side::new(current));
     let mut walk = Walk {
-        previous: Side::new(previous),
-        current: Side::new(current),
+        sides: Pair {
+            previous: &previous,
+            current: &current,
+        },
         out: Vec::new(),
     };
     walk.files();
@@ -52,64 +101,6 @@ pub(super) fn walk(previous: &Compiled, current: &Compiled) -> Vec<Entry> {
     walk.services();
     walk.extensions();
     walk.out
-}
-
-/// The own files of one version and every element declared in them, by
-/// full name (indexed as the breaking rules index them), with their source
-/// locations.
-struct Side<'a> {
-    elements: breaking::Side<'a>,
-    files: BTreeMap<&'a str, FileDescriptor>,
-    locations: HashMap<&'a str, Locations<'a>>,
-}
-
-impl<'a> Side<'a> {
-    fn new(compiled: &'a Compiled) -> Self {
-        let elements = breaking::Side::new(compiled);
-        let mut files = BTreeMap::new();
-        let mut locations = HashMap::new();
-        for file in elements.files() {
-            let proto = file.proto();
-            if let Some(descriptor) = compiled.pool().get_file_by_name(proto.name()) {
-                files.insert(proto.name(), descriptor);
-                locations.insert(proto.name(), Locations::new(proto));
-            }
-        }
-        Side {
-            elements,
-            files,
-            locations,
-        }
-    }
-
-    /// The messages, without map entries: a map field's type says all
-    /// there is to say about its entry.
-    fn messages(&self) -> BTreeMap<String, MessageDescriptor> {
-        self.elements
-            .messages()
-            .iter()
-            .filter(|(_, message)| !message.is_map_entry())
-            .map(|(name, message)| (name.clone(), message.clone()))
-            .collect()
-    }
-
-    /// The 1-based line of the element at `place`, or of its nearest
-    /// ancestor that source info locates (e.g. a message-valued option's
-    /// statement may be recorded only under its sub-fields).
-    fn line(&self, place: &Place) -> Option<u32> {
-        let locations = self.locations.get(place.file.as_str())?;
-        (0..=place.path.len())
-            .rev()
-            .find_map(|len| locations.position(&place.path[..len]))
-            .map(|(line, _)| line)
-    }
-
-    /// Whether an element nested in `parent` is listed on its own: yes
-    /// when it is top-level or its parent exists in the other version
-    /// (otherwise the parent's addition or removal covers it).
-    fn has_parent(&self, parent: Option<MessageDescriptor>) -> bool {
-        parent.is_none_or(|parent| self.elements.messages().contains_key(parent.full_name()))
-    }
 }
 
 /// Where an element is declared: its file and its source-info path.
@@ -166,29 +157,31 @@ declared!(
 );
 
 /// An element present in one version only (`Added` or `Removed`), or in
-/// both.
-enum Pair<T> {
+/// both, as the walk lists it.
+enum Pairing<T> {
     One(ChangeKind, T),
     Both(T, T),
 }
 
-/// Pairs two keyed collections, previous keys first (in key order), then
-/// the keys only `current` has.
-fn pair<K: Ord, T>(previous: BTreeMap<K, T>, mut current: BTreeMap<K, T>) -> Vec<(K, Pair<T>)> {
-    let mut pairs = Vec::with_capacity(previous.len().max(current.len()));
-    for (key, before) in previous {
-        let pair = match current.remove(&key) {
-            Some(after) => Pair::Both(before, after),
-            None => Pair::One(ChangeKind::Removed, before),
-        };
-        pairs.push((key, pair));
+impl<T> From<Paired<T>> for Pairing<T> {
+    fn from(paired: Paired<T>) -> Self {
+        match paired {
+            Paired::Previous(element) => Pairing::One(ChangeKind::Removed, element),
+            Paired::Current(element) => Pairing::One(ChangeKind::Added, element),
+            Paired::Both(previous, current) => Pairing::Both(previous, current),
+        }
     }
-    pairs.extend(
-        current
-            .into_iter()
-            .map(|(key, after)| (key, Pair::One(ChangeKind::Added, after))),
-    );
-    pairs
+}
+
+/// [`pairing::pair`], as the walk lists it.
+fn pair<K: Ord, T>(
+    previous: impl IntoIterator<Item = (K, T)>,
+    current: impl IntoIterator<Item = (K, T)>,
+) -> Vec<(K, Pairing<T>)> {
+    pairing::pair(previous, current)
+        .into_iter()
+        .map(|(key, paired)| (key, paired.into()))
+        .collect()
 }
 
 /// An element's attributes as `(key, text)`; two versions differ in the
@@ -232,9 +225,11 @@ fn attribute<'a>(attributes: &'a Attributes, key: &str) -> Option<&'a str> {
         .map(|(_, text)| text.as_str())
 }
 
+/// What an element was and is, in `.proto`-like words.
+type Texts = (Option<String>, Option<String>);
+
 struct Walk<'a> {
-    previous: Side<'a>,
-    current: Side<'a>,
+    sides: Pair<'a>,
     out: Vec<Entry>,
 }
 
@@ -247,14 +242,14 @@ impl<'a> Walk<'a> {
         element: ElementKind,
         name: &str,
         place: &Place,
-        before: Option<String>,
-        after: Option<String>,
-    ) -> &mut Entry {
+        (before, after): Texts,
+        identities: Identities,
+    ) {
         let side = match kind {
-            ChangeKind::Removed => &self.previous,
-            ChangeKind::Added | ChangeKind::Changed => &self.current,
+            ChangeKind::Removed => self.sides.previous,
+            ChangeKind::Added | ChangeKind::Changed => self.sides.current,
         };
-        let line = side.line(place);
+        let line = line(side, place);
         self.out.push(Entry {
             change: Change {
                 kind,
@@ -266,10 +261,8 @@ impl<'a> Walk<'a> {
                 after,
                 breaking: Vec::new(),
             },
-            aliases: Vec::new(),
+            identities,
         });
-        let last = self.out.len() - 1;
-        &mut self.out[last]
     }
 
     /// Records an element present on one side only, with its declaration
@@ -281,13 +274,14 @@ impl<'a> Walk<'a> {
         name: &str,
         place: &Place,
         declaration: Option<String>,
-    ) -> &mut Entry {
-        match kind {
-            ChangeKind::Removed => self.record(kind, element, name, place, declaration, None),
-            ChangeKind::Added | ChangeKind::Changed => {
-                self.record(kind, element, name, place, None, declaration)
-            }
-        }
+        identity: Identity,
+    ) {
+        let texts = match kind {
+            ChangeKind::Removed => (declaration, None),
+            ChangeKind::Added | ChangeKind::Changed => (None, declaration),
+        };
+        let identities = Identities::one(kind, identity);
+        self.record(kind, element, name, place, texts, identities);
     }
 
     /// Records a change of an element present on both sides when its
@@ -297,50 +291,58 @@ impl<'a> Walk<'a> {
         element: ElementKind,
         name: &str,
         place: &Place,
-        before: &Attributes,
-        after: &Attributes,
-    ) -> Option<&mut Entry> {
-        let (before, after) = attribute_change(before, after)?;
-        Some(self.record(
-            ChangeKind::Changed,
-            element,
-            name,
-            place,
-            Some(before),
-            Some(after),
-        ))
+        (before, after): (&Attributes, &Attributes),
+        (previous, current): (Identity, Identity),
+    ) {
+        if let Some((before, after)) = attribute_change(before, after) {
+            let identities = Identities::both(previous, current);
+            let texts = (Some(before), Some(after));
+            self.record(ChangeKind::Changed, element, name, place, texts, identities);
+        }
     }
 
     /// Records the options set, unset or changed on an element present on
-    /// both sides. `owner` is the element's (current) name.
+    /// both sides, `owner` (its current name, and its identity on each
+    /// side).
     fn options(
         &mut self,
-        owner: &str,
+        owner: (&str, Identity, Identity),
         previous: (&DynamicMessage, &Place),
         current: (&DynamicMessage, &Place),
         options_tag: i32,
     ) {
+        let (owner, previous_owner, current_owner) = owner;
         let values = |(options, place): (&DynamicMessage, &Place)| {
             option_values(options)
                 .into_iter()
                 .map(|(name, (number, text))| (name, (place.child(options_tag, number), text)))
                 .collect::<BTreeMap<_, _>>()
         };
-        for (option, pair) in pair(values(previous), values(current)) {
+        for (option, pairing) in pair(values(previous), values(current)) {
             let name = format!("{owner}#{option}");
-            match pair {
-                Pair::One(kind, (place, text)) => {
-                    self.added_or_removed(kind, ElementKind::Option, &name, &place, Some(text));
+            match pairing {
+                Pairing::One(kind, (place, text)) => {
+                    let identity = match kind {
+                        ChangeKind::Removed => previous_owner.clone(),
+                        ChangeKind::Added | ChangeKind::Changed => current_owner.clone(),
+                    };
+                    let identity = identity.option(&option);
+                    let element = ElementKind::Option;
+                    self.added_or_removed(kind, element, &name, &place, Some(text), identity);
                 }
-                Pair::Both((_, before), (place, after)) => {
+                Pairing::Both((_, before), (place, after)) => {
                     if before != after {
+                        let identities = Identities::both(
+                            previous_owner.clone().option(&option),
+                            current_owner.clone().option(&option),
+                        );
                         self.record(
                             ChangeKind::Changed,
                             ElementKind::Option,
                             &name,
                             &place,
-                            Some(before),
-                            Some(after),
+                            (Some(before), Some(after)),
+                            identities,
                         );
                     }
                 }
@@ -349,37 +351,35 @@ impl<'a> Walk<'a> {
     }
 
     fn files(&mut self) {
-        let files = pair(self.previous.files.clone(), self.current.files.clone());
-        for (path, pair) in files {
-            match pair {
-                Pair::One(kind, file) => {
-                    self.added_or_removed(
-                        kind,
-                        ElementKind::File,
-                        path,
-                        &Place::new(&file, &[]),
-                        None,
-                    );
+        for (path, pairing) in self.sides.all_files() {
+            match Pairing::from(pairing) {
+                Pairing::One(kind, file) => {
+                    let file = file.descriptor();
+                    let place = Place::new(file, &[]);
+                    let element = ElementKind::File;
+                    self.added_or_removed(kind, element, path, &place, None, file.identity());
                 }
-                Pair::Both(previous, current) => {
-                    let (before, after) = (file_attributes(&previous), file_attributes(&current));
+                Pairing::Both(previous, current) => {
+                    let (previous, current) = (previous.descriptor(), current.descriptor());
+                    let (before, after) = (file_attributes(previous), file_attributes(current));
                     // Point at the statement that changed.
                     let statement = if previous.package_name() == current.package_name() {
                         FILE_SYNTAX
                     } else {
                         tag::FILE_PACKAGE
                     };
+                    let identities = (previous.identity(), current.identity());
                     self.changed(
                         ElementKind::File,
                         path,
-                        &Place::new(&current, &[statement]),
-                        &before,
-                        &after,
+                        &Place::new(current, &[statement]),
+                        (&before, &after),
+                        identities.clone(),
                     );
                     self.options(
-                        path,
-                        (&previous.options(), &Place::new(&previous, &[])),
-                        (&current.options(), &Place::new(&current, &[])),
+                        (path, identities.0, identities.1),
+                        (&previous.options(), &Place::new(previous, &[])),
+                        (&current.options(), &Place::new(current, &[])),
                         options_tag::FILE,
                     );
                 }
@@ -391,48 +391,64 @@ impl<'a> Walk<'a> {
     fn packages(&mut self) {
         let packages = |side: &Side<'_>| {
             let mut packages: BTreeMap<String, Place> = BTreeMap::new();
-            for file in side.files.values() {
-                let package = file.package_name();
+            for file in side.files() {
+                let package = file.package();
                 if !package.is_empty() && !packages.contains_key(package) {
-                    packages.insert(package.to_owned(), Place::new(file, &[tag::FILE_PACKAGE]));
+                    let place = Place::new(file.descriptor(), &[tag::FILE_PACKAGE]);
+                    packages.insert(package.to_owned(), place);
                 }
             }
             packages
         };
-        for (package, pair) in pair(packages(&self.previous), packages(&self.current)) {
-            if let Pair::One(kind, place) = pair {
-                self.added_or_removed(kind, ElementKind::Package, &package, &place, None);
+        let pairs = pair(packages(self.sides.previous), packages(self.sides.current));
+        for (package, pairing) in pairs {
+            if let Pairing::One(kind, place) = pairing {
+                let identity = Identity::Package(package.clone());
+                let element = ElementKind::Package;
+                self.added_or_removed(kind, element, &package, &place, None, identity);
             }
         }
     }
 
+    /// Messages pair by full name, wherever they are declared. Map entries
+    /// are left out: a map field's type says all there is to say about its
+    /// entry.
     fn messages(&mut self) {
-        let messages = pair(self.previous.messages(), self.current.messages());
-        for (name, pair) in messages {
-            match pair {
-                Pair::One(kind, message) => {
-                    if self.other_side(kind).has_parent(message.parent_message()) {
+        let messages = |side: &'a Side<'a>| {
+            side.messages()
+                .iter()
+                .filter(|(_, message)| !message.is_map_entry())
+                .map(|(name, message)| (name.as_str(), message))
+        };
+        let pairs = pair(messages(self.sides.previous), messages(self.sides.current));
+        for (name, pairing) in pairs {
+            match pairing {
+                Pairing::One(kind, message) => {
+                    if self.has_parent(kind, message.parent_message()) {
                         let place = message.place();
-                        self.added_or_removed(kind, ElementKind::Message, &name, &place, None);
+                        let element = ElementKind::Message;
+                        let identity = message.identity();
+                        self.added_or_removed(kind, element, name, &place, None, identity);
                     }
                 }
-                Pair::Both(previous, current) => {
+                Pairing::Both(previous, current) => {
                     let places = (previous.place(), current.place());
+                    let identities = (previous.identity(), current.identity());
                     self.changed(
                         ElementKind::Message,
-                        &name,
+                        name,
                         &places.1,
-                        &message_attributes(&previous),
-                        &message_attributes(&current),
+                        (&message_attributes(previous), &message_attributes(current)),
+                        identities.clone(),
                     );
                     self.options(
-                        &name,
+                        (name, identities.0, identities.1),
                         (&previous.options(), &places.0),
                         (&current.options(), &places.1),
                         options_tag::MESSAGE,
                     );
-                    self.fields(&previous, &current);
-                    self.oneofs(&previous, &current);
+                    self.fields(previous, current);
+                    self.oneofs(previous, current);
                 }
             }
         }
@@ -442,61 +458,50 @@ impl<'a> Walk<'a> {
     /// name; then the leftovers by name, so a renumbered field is a change
     /// of number.
     fn fields(&mut self, previous: &MessageDescriptor, current: &MessageDescriptor) {
-        let by_number = |message: &MessageDescriptor| {
-            message
-                .fields()
-                .map(|field| (field.number(), field))
-                .collect::<BTreeMap<_, _>>()
-        };
-        let mut unpaired: Vec<(ChangeKind, FieldDescriptor)> = Vec::new();
+        let mut unpaired: Vec<Paired<FieldDescriptor>> = Vec::new();
         let mut paired: Vec<(FieldDescriptor, FieldDescriptor)> = Vec::new();
-        for (_, pair) in pair(by_number(previous), by_number(current)) {
-            match pair {
-                Pair::One(kind, field) => unpaired.push((kind, field)),
-                Pair::Both(before, after) => paired.push((before, after)),
+        for (_, fields) in pairing::pair(fields_by_number(previous), fields_by_number(current)) {
+            match fields {
+                Paired::Both(before, after) => paired.push((before, after)),
+                one => unpaired.push(one),
             }
         }
-        let renumbered: Vec<(FieldDescriptor, FieldDescriptor)> = unpaired
-            .iter()
-            .filter(|(kind, _)| *kind == ChangeKind::Removed)
-            .filter_map(|(_, before)| {
-                let after = unpaired.iter().find(|(kind, after)| {
-                    *kind == ChangeKind::Added && after.name() == before.name()
-                })?;
-                Some((before.clone(), after.1.clone()))
-            })
-            .collect();
-        unpaired.retain(|(_, field)| {
-            !renumbered
+        let renumbered = renumbered(&unpaired);
+        for one in unpaired {
+            let Pairing::One(kind, field) = Pairing::from(one) else {
+                continue;
+            };
+            if renumbered
                 .iter()
-                .any(|(before, after)| field == before || field == after)
-        });
-        for (kind, field) in unpaired {
+                .any(|(before, after)| field == *before || field == *after)
+            {
+                continue;
+            }
             let place = field.place();
-            let declaration = declaration(&field);
+            let declaration = Some(declaration(&field));
+            let (element, identity) = (ElementKind::Field, field.identity());
             self.added_or_removed(
                 kind,
-                ElementKind::Field,
+                element,
                 field.full_name(),
                 &place,
-                Some(declaration),
+                declaration,
+                identity,
             );
         }
         for (before, after) in paired.into_iter().chain(renumbered) {
             let places = (before.place(), after.place());
             let attributes = |field: &FieldDescriptor| vec![("declaration", declaration(field))];
-            if let Some(entry) = self.changed(
+            let identities = (before.identity(), after.identity());
+            self.changed(
                 ElementKind::Field,
                 after.full_name(),
                 &places.1,
-                &attributes(&before),
-                &attributes(&after),
-            ) && before.full_name() != after.full_name()
-            {
-                entry.aliases.push(before.full_name().to_owned());
-            }
+                (&attributes(&before), &attributes(&after)),
+                identities.clone(),
+            );
             self.options(
-                after.full_name(),
+                (after.full_name(), identities.0, identities.1),
                 (&before.options(), &places.0),
                 (&after.options(), &places.1),
                 options_tag::FIELD,
@@ -504,24 +509,18 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// Pairs the declared oneofs by name (a proto3 `optional` field's
-    /// synthetic oneof is part of the field, not a oneof of its own).
+    /// Pairs the declared oneofs by name.
     fn oneofs(&mut self, previous: &MessageDescriptor, current: &MessageDescriptor) {
-        let by_name = |message: &MessageDescriptor| {
-            message
-                .oneofs()
-                .filter(|oneof| !oneof.is_synthetic())
-                .map(|oneof| (oneof.full_name().to_owned(), oneof))
-                .collect::<BTreeMap<_, _>>()
-        };
-        for (name, pair) in pair(by_name(previous), by_name(current)) {
-            match pair {
-                Pair::One(kind, oneof) => {
+        for (_, pairing) in pair(oneofs_by_name(previous), oneofs_by_name(current)) {
+            match pairing {
+                Pairing::One(kind, oneof) => {
                     let place = oneof.place();
-                    self.added_or_removed(kind, ElementKind::Oneof, &name, &place, None);
+                    let element = ElementKind::Oneof;
+                    let identity = oneof.identity();
+                    self.added_or_removed(kind, element, oneof.full_name(), &place, None, identity);
                 }
-                Pair::Both(before, after) => self.options(
-                    &name,
+                Pairing::Both(before, after) => self.options(
+                    (after.full_name(), before.identity(), after.identity()),
                     (&before.options(), &before.place()),
                     (&after.options(), &after.place()),
                     options_tag::ONEOF,
@@ -531,34 +530,33 @@ impl<'a> Walk<'a> {
     }
 
     fn enums(&mut self) {
-        let enums = pair(
-            self.previous.elements.enums().clone(),
-            self.current.elements.enums().clone(),
-        );
-        for (name, pair) in enums {
-            match pair {
-                Pair::One(kind, enum_) => {
-                    if self.other_side(kind).has_parent(enum_.parent_message()) {
+        for (name, pairing) in self.sides.all_enums() {
+            match Pairing::from(pairing) {
+                Pairing::One(kind, enum_) => {
+                    if self.has_parent(kind, enum_.parent_message()) {
                         let place = enum_.place();
-                        self.added_or_removed(kind, ElementKind::Enum, &name, &place, None);
+                        let element = ElementKind::Enum;
+                        let identity = enum_.identity();
+                        self.added_or_removed(kind, element, name, &place, None, identity);
                     }
                 }
-                Pair::Both(previous, current) => {
+                Pairing::Both(previous, current) => {
                     let places = (previous.place(), current.place());
+                    let identities = (previous.identity(), current.identity());
                     self.changed(
                         ElementKind::Enum,
-                        &name,
+                        name,
                         &places.1,
-                        &enum_attributes(&previous),
-                        &enum_attributes(&current),
+                        (&enum_attributes(previous), &enum_attributes(current)),
+                        identities.clone(),
                     );
                     self.options(
-                        &name,
+                        (name, identities.0, identities.1),
                         (&previous.options(), &places.0),
                         (&current.options(), &places.1),
                         options_tag::ENUM,
                     );
-                    self.enum_values(&previous, &current);
+                    self.enum_values(previous, current);
                 }
             }
         }
@@ -566,43 +564,33 @@ impl<'a> Walk<'a> {
 
     /// Pairs enum values by name: a value whose number changed is a
     /// change; a number whose name changed is a removal and an addition.
-    /// Values are named inside their enum (`pkg.Enum.VALUE`), with
-    /// protobuf's sibling-scoped full name (`pkg.VALUE`) as an alias.
+    /// Values are named inside their enum (`pkg.Enum.VALUE`).
     fn enum_values(&mut self, previous: &EnumDescriptor, current: &EnumDescriptor) {
-        let by_name = |enum_: &EnumDescriptor| {
-            enum_
-                .values()
-                .map(|value| (value.name().to_owned(), value))
-                .collect::<BTreeMap<_, _>>()
-        };
         let enum_name = current.full_name();
-        for (value_name, pair) in pair(by_name(previous), by_name(current)) {
+        for (value_name, pairing) in pair(values_by_name(previous), values_by_name(current)) {
             let name = format!("{enum_name}.{value_name}");
-            match pair {
-                Pair::One(kind, value) => {
+            match pairing {
+                Pairing::One(kind, value) => {
                     let place = value.place();
-                    let entry = self.added_or_removed(
-                        kind,
-                        ElementKind::EnumValue,
-                        &name,
-                        &place,
-                        Some(value_declaration(&value)),
-                    );
-                    entry.aliases.push(value.full_name().to_owned());
+                    let declaration = Some(value_declaration(&value));
+                    let (element, identity) = (ElementKind::EnumValue, value.identity());
+                    self.added_or_removed(kind, element, &name, &place, declaration, identity);
                 }
-                Pair::Both(before, after) => {
+                Pairing::Both(before, after) => {
                     let places = (before.place(), after.place());
-                    if let Some(entry) = self.changed(
+                    let identities = (before.identity(), after.identity());
+                    self.changed(
                         ElementKind::EnumValue,
                         &name,
                         &places.1,
-                        &vec![("declaration", value_declaration(&before))],
-                        &vec![("declaration", value_declaration(&after))],
-                    ) {
-                        entry.aliases.push(after.full_name().to_owned());
-                    }
+                        (
+                            &vec![("declaration", value_declaration(&before))],
+                            &vec![("declaration", value_declaration(&after))],
+                        ),
+                        identities.clone(),
+                    );
                     self.options(
-                        &name,
+                        (&name, identities.0, identities.1),
                         (&before.options(), &places.0),
                         (&after.options(), &places.1),
                         options_tag::ENUM_VALUE,
@@ -613,81 +601,75 @@ impl<'a> Walk<'a> {
     }
 
     fn services(&mut self) {
-        let services = pair(
-            self.previous.elements.services().clone(),
-            self.current.elements.services().clone(),
-        );
-        for (name, pair) in services {
-            match pair {
-                Pair::One(kind, service) => {
+        for (name, pairing) in self.sides.all_services() {
+            match Pairing::from(pairing) {
+                Pairing::One(kind, service) => {
                     let place = service.place();
-                    self.added_or_removed(kind, ElementKind::Service, &name, &place, None);
+                    let element = ElementKind::Service;
+                    let identity = service.identity();
+                    self.added_or_removed(kind, element, name, &place, None, identity);
                 }
-                Pair::Both(previous, current) => {
+                Pairing::Both(previous, current) => {
                     let places = (previous.place(), current.place());
+                    let identities = (previous.identity(), current.identity());
                     let file = |service: &ServiceDescriptor| {
                         vec![("file", format!("file {}", service.parent_file().name()))]
                     };
                     self.changed(
                         ElementKind::Service,
-                        &name,
+                        name,
                         &places.1,
-                        &file(&previous),
-                        &file(&current),
+                        (&file(previous), &file(current)),
+                        identities.clone(),
                     );
                     self.options(
-                        &name,
+                        (name, identities.0, identities.1),
                         (&previous.options(), &places.0),
                         (&current.options(), &places.1),
                         options_tag::SERVICE,
                     );
-                    self.rpcs(&previous, &current);
+                    self.rpcs(previous, current);
                 }
             }
         }
     }
 
     fn rpcs(&mut self, previous: &ServiceDescriptor, current: &ServiceDescriptor) {
-        let by_name = |service: &ServiceDescriptor| {
-            service
-                .methods()
-                .map(|method| (method.full_name().to_owned(), method))
-                .collect::<BTreeMap<_, _>>()
+        let signature = |method: &MethodDescriptor| {
+            let stream = |streaming: bool| if streaming { "stream " } else { "" };
+            format!(
+                "rpc {}({}{}) returns ({}{})",
+                method.name(),
+                stream(method.is_client_streaming()),
+                method.input().full_name(),
+                stream(method.is_server_streaming()),
+                method.output().full_name()
+            )
         };
-        for (name, pair) in pair(by_name(previous), by_name(current)) {
-            let signature = |method: &MethodDescriptor| {
-                let stream = |streaming: bool| if streaming { "stream " } else { "" };
-                format!(
-                    "rpc {}({}{}) returns ({}{})",
-                    method.name(),
-                    stream(method.is_client_streaming()),
-                    method.input().full_name(),
-                    stream(method.is_server_streaming()),
-                    method.output().full_name()
-                )
-            };
-            match pair {
-                Pair::One(kind, method) => {
+        for (_, pairing) in pair(methods_by_name(previous), methods_by_name(current)) {
+            match pairing {
+                Pairing::One(kind, method) => {
                     let place = method.place();
-                    self.added_or_removed(
-                        kind,
-                        ElementKind::Rpc,
-                        &name,
-                        &place,
-                        Some(signature(&method)),
-                    );
+                    let declaration = Some(signature(&method));
+                    let (element, identity) = (ElementKind::Rpc, method.identity());
+                    let name = method.full_name();
+                    self.added_or_removed(kind, element, name, &place, declaration, identity);
                 }
-                Pair::Both(before, after) => {
+                Pairing::Both(before, after) => {
                     let places = (before.place(), after.place());
+                    let identities = (before.identity(), after.identity());
                     self.changed(
                         ElementKind::Rpc,
-                        &name,
+                        after.full_name(),
                         &places.1,
-                        &vec![("signature", signature(&before))],
-                        &vec![("signature", signature(&after))],
+                        (
+                            &vec![("signature", signature(&before))],
+                            &vec![("signature", signature(&after))],
+                        ),
+                        identities.clone(),
                     );
                     self.options(
-                        &name,
+                        (after.full_name(), identities.0, identities.1),
                         (&before.options(), &places.0),
                         (&after.options(), &places.1),
                         options_tag::METHOD,
@@ -699,27 +681,19 @@ impl<'a> Walk<'a> {
 
     /// Extensions pair by full name, wherever they are declared.
     fn extensions(&mut self) {
-        let extensions = pair(
-            self.previous.elements.extensions().clone(),
-            self.current.elements.extensions().clone(),
-        );
-        for (name, pair) in extensions {
-            match pair {
-                Pair::One(kind, extension) => {
-                    if self.other_side(kind).has_parent(extension.parent_message()) {
+        for (name, pairing) in self.sides.all_extensions() {
+            match Pairing::from(pairing) {
+                Pairing::One(kind, extension) => {
+                    if self.has_parent(kind, extension.parent_message()) {
                         let place = extension.place();
-                        let declaration = extension_declaration(&extension);
-                        self.added_or_removed(
-                            kind,
-                            ElementKind::Extension,
-                            &name,
-                            &place,
-                            Some(declaration),
-                        );
+                        let declaration = Some(extension_declaration(extension));
+                        let (element, identity) = (ElementKind::Extension, extension.identity());
+                        self.added_or_removed(kind, element, name, &place, declaration, identity);
                     }
                 }
-                Pair::Both(previous, current) => {
+                Pairing::Both(previous, current) => {
                     let places = (previous.place(), current.place());
+                    let identities = (previous.identity(), current.identity());
                     let attributes = |extension: &ExtensionDescriptor| {
                         let mut attributes =
                             vec![("declaration", extension_declaration(extension))];
@@ -731,13 +705,13 @@ impl<'a> Walk<'a> {
                     };
                     self.changed(
                         ElementKind::Extension,
-                        &name,
+                        name,
                         &places.1,
-                        &attributes(&previous),
-                        &attributes(&current),
+                        (&attributes(previous), &attributes(current)),
+                        identities.clone(),
                     );
                     self.options(
-                        &name,
+                        (name, identities.0, identities.1),
                         (&previous.options(), &places.0),
                         (&current.options(), &places.1),
                         options_tag::FIELD,
@@ -747,13 +721,28 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The side an element present only on the `kind` side is missing from.
-    fn other_side(&self, kind: ChangeKind) -> &Side<'a> {
-        match kind {
-            ChangeKind::Removed => &self.current,
-            ChangeKind::Added | ChangeKind::Changed => &self.previous,
-        }
+    /// Whether an element nested in `parent`, present only on the `kind`
+    /// side, is listed on its own: yes when it is top-level or its parent
+    /// exists on the other side (otherwise the parent's addition or
+    /// removal covers it).
+    fn has_parent(&self, kind: ChangeKind, parent: Option<MessageDescriptor>) -> bool {
+        let other = match kind {
+            ChangeKind::Removed => self.sides.current,
+            ChangeKind::Added | ChangeKind::Changed => self.sides.previous,
+        };
+        parent.is_none_or(|parent| other.messages().contains_key(parent.full_name()))
     }
+}
+
+/// The 1-based line of the element at `place` in `side`, or of its nearest
+/// ancestor that source info locates (e.g. a message-valued option's
+/// statement may be recorded only under its sub-fields).
+fn line(side: &Side<'_>, place: &Place) -> Option<u32> {
+    let locations = side.file(&place.file)?.locations();
+    (0..=place.path.len())
+        .rev()
+        .find_map(|len| locations.position(&place.path[..len]))
+        .map(|(line, _)| line)
 }
 
 /// `syntax = "proto3"` and `package foo.v1`.
