@@ -126,3 +126,88 @@ fn unmatched(violation: &BreakingViolation) -> Entry {
         identities: Default::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use spoke_domain::{FilePath, ProtoFile};
+
+    use crate::compile::{CompileRequest, Compiled, compile};
+    use crate::diff::{SchemaDiff, diff};
+
+    fn version(source: &str) -> Compiled {
+        compile(&CompileRequest {
+            files: vec![ProtoFile {
+                path: FilePath::parse("acme/v1/a.proto").unwrap(),
+                content: source.to_owned(),
+            }],
+            dependencies: Vec::new(),
+        })
+        .expect("compiles")
+    }
+
+    /// Each change's name with the rules it carries, deduplicated.
+    fn rules(previous: &str, current: &str) -> Vec<(String, Vec<String>)> {
+        let SchemaDiff { changes } = diff(&version(previous), &version(current));
+        changes
+            .into_iter()
+            .map(|change| {
+                let mut rules: Vec<String> = change.breaking.into_iter().map(|m| m.rule).collect();
+                rules.sort();
+                rules.dedup();
+                (change.name, rules)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn violations_about_a_map_entry_mark_the_map_field() {
+        let previous = "syntax = \"proto3\";\npackage acme.v1;\nmessage M {\n  string value = 1;\n  map<string, int32> counts = 2;\n  string key = 3;\n}\n";
+        let current = previous
+            .replace("string value = 1", "bytes value = 1")
+            .replace("int32> counts", "int64> counts");
+        let rules = rules(previous, &current);
+        let counts = rules
+            .iter()
+            .find(|(name, _)| name == "acme.v1.M.counts")
+            .unwrap();
+        assert_eq!(
+            counts.1,
+            ["FIELD_SAME_TYPE", "FIELD_WIRE_JSON_COMPATIBLE_TYPE"]
+        );
+        let value = rules
+            .iter()
+            .find(|(name, _)| name == "acme.v1.M.value")
+            .unwrap();
+        assert_eq!(
+            value.1,
+            ["FIELD_SAME_TYPE", "FIELD_WIRE_JSON_COMPATIBLE_TYPE"]
+        );
+    }
+
+    #[test]
+    fn a_renamed_enum_value_marks_the_new_name_and_a_lost_number_the_old_one() {
+        let previous = "syntax = \"proto3\";\npackage acme.v1;\nenum E {\n  E_UNSPECIFIED = 0;\n  E_OLD = 1;\n  E_GONE = 2;\n}\n";
+        let current = "syntax = \"proto3\";\npackage acme.v1;\nenum E {\n  E_UNSPECIFIED = 0;\n  E_NEW = 1;\n}\n";
+        let rules = rules(previous, current);
+        assert_eq!(
+            rules,
+            [
+                (
+                    "acme.v1.E.E_GONE".to_owned(),
+                    vec![
+                        "ENUM_VALUE_NO_DELETE".to_owned(),
+                        "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED".to_owned(),
+                        "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED".to_owned(),
+                    ]
+                ),
+                (
+                    "acme.v1.E.E_NEW".to_owned(),
+                    vec!["ENUM_VALUE_SAME_NAME".to_owned()]
+                ),
+                ("acme.v1.E.E_OLD".to_owned(), vec![]),
+            ]
+        );
+    }
+}

@@ -510,3 +510,198 @@ impl<'s> Pair<'s> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use spoke_domain::{FilePath, ProtoFile};
+
+    use super::*;
+    use crate::compile::{CompileRequest, compile};
+
+    fn version(source: &str) -> Compiled {
+        compile(&CompileRequest {
+            files: vec![ProtoFile {
+                path: FilePath::parse("acme/v1/a.proto").unwrap(),
+                content: source.to_owned(),
+            }],
+            dependencies: Vec::new(),
+        })
+        .expect("compiles")
+    }
+
+    fn name(nested: &str) -> QualifiedName {
+        QualifiedName::new("acme.v1", &format!("acme.v1.{nested}"))
+    }
+
+    #[test]
+    fn pairs_previous_keys_first_then_the_added_ones() {
+        let pairs = pair([(2, 'b'), (1, 'a')], [(3, 'C'), (1, 'A')]);
+        assert_eq!(
+            pairs,
+            [
+                (2, Paired::Previous('b')),
+                (1, Paired::Both('a', 'A')),
+                (3, Paired::Current('C')),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_pair_by_number_and_leftovers_by_name() {
+        let previous = version(
+            "syntax = \"proto3\";\npackage acme.v1;\nmessage M {\n  string old = 1;\n  string moved = 2;\n  string gone = 3;\n}\n",
+        );
+        let current = version(
+            "syntax = \"proto3\";\npackage acme.v1;\nmessage M {\n  string renamed = 1;\n  string moved = 5;\n  string added = 6;\n}\n",
+        );
+        let message = |compiled: &Compiled| {
+            compiled
+                .pool()
+                .get_message_by_name("acme.v1.M")
+                .expect("message")
+        };
+        let (previous, current) = (message(&previous), message(&current));
+        let pairs = pair(fields_by_number(&previous), fields_by_number(&current));
+        let names = |field: &FieldDescriptor| field.name().to_owned();
+        let described: Vec<(u32, String)> = pairs
+            .iter()
+            .map(|(number, paired)| {
+                let text = match paired {
+                    Paired::Previous(field) => format!("-{}", names(field)),
+                    Paired::Current(field) => format!("+{}", names(field)),
+                    Paired::Both(before, after) => format!("{}>{}", names(before), names(after)),
+                };
+                (*number, text)
+            })
+            .collect();
+        assert_eq!(
+            described,
+            [
+                (1, "old>renamed".to_owned()),
+                (2, "-moved".to_owned()),
+                (3, "-gone".to_owned()),
+                (5, "+moved".to_owned()),
+                (6, "+added".to_owned()),
+            ]
+        );
+        let unpaired: Vec<Paired<FieldDescriptor>> = pairs
+            .into_iter()
+            .map(|(_, paired)| paired)
+            .filter(|paired| paired.clone().both().is_none())
+            .collect();
+        let renumbered: Vec<(u32, u32)> = renumbered(&unpaired)
+            .iter()
+            .map(|(before, after)| (before.number(), after.number()))
+            .collect();
+        assert_eq!(renumbered, [(2, 5)]);
+    }
+
+    #[test]
+    fn identities_are_typed_per_kind_and_nest() {
+        let compiled = version(
+            "syntax = \"proto3\";\npackage acme.v1;\nmessage Outer {\n  message Inner {\n    map<string, int32> counts = 7;\n  }\n  oneof choice { string a = 1; }\n}\nenum Kind { KIND_UNSPECIFIED = 0; KIND_A = 3; }\nservice Api { rpc Get(Outer) returns (Outer); }\n",
+        );
+        let pool = compiled.pool();
+        let inner = pool.get_message_by_name("acme.v1.Outer.Inner").unwrap();
+        let counts = inner.get_field_by_name("counts").unwrap();
+        let counts_identity = Identity::Field {
+            message: name("Outer.Inner"),
+            number: 7,
+        };
+        assert_eq!(counts.identity(), counts_identity);
+        // A map entry and its key and value are part of the map field.
+        let entry = counts.kind().as_message().unwrap().clone();
+        assert_eq!(entry.identity(), counts_identity);
+        assert_eq!(
+            entry.get_field_by_name("value").unwrap().identity(),
+            counts_identity
+        );
+        let value = pool
+            .get_enum_by_name("acme.v1.Kind")
+            .unwrap()
+            .get_value_by_name("KIND_A")
+            .unwrap();
+        assert_eq!(
+            value.identity(),
+            Identity::EnumValue {
+                enumeration: name("Kind"),
+                number: 3,
+            }
+        );
+        let oneof = pool
+            .get_message_by_name("acme.v1.Outer")
+            .unwrap()
+            .oneofs()
+            .next()
+            .unwrap();
+        assert_eq!(oneof.identity().to_string(), "acme.v1.Outer.choice");
+        let method = pool
+            .get_service_by_name("acme.v1.Api")
+            .unwrap()
+            .methods()
+            .next()
+            .unwrap();
+        let option = method.identity().option("idempotency_level");
+        assert_eq!(option.to_string(), "acme.v1.Api.Get#idempotency_level");
+        assert_eq!(
+            option.parent(),
+            Some(Identity::Method {
+                service: name("Api"),
+                name: "Get".to_owned(),
+            })
+        );
+
+        // Up from a field: its message, the enclosing message, the package.
+        let mut chain = vec![counts_identity.to_string()];
+        let mut level = counts_identity.parent();
+        while let Some(identity) = level {
+            chain.push(format!("{identity:?}"));
+            level = identity.parent();
+        }
+        assert_eq!(chain.len(), 4);
+        assert!(chain[3].starts_with("Package"));
+        assert!(counts_identity.is_within(&Identity::Message(name("Outer"))));
+        assert!(!counts_identity.is_within(&Identity::Message(name("Out"))));
+        assert!(!Identity::Message(name("Outer")).is_within(&counts_identity));
+    }
+
+    #[test]
+    fn root_package_names_have_no_package_prefix() {
+        let name = QualifiedName::new("", "Outer.Inner");
+        assert_eq!(name.to_string(), "Outer.Inner");
+        assert_eq!(
+            Identity::Message(name).parent(),
+            Some(Identity::Message(QualifiedName::new("", "Outer")))
+        );
+    }
+
+    #[test]
+    fn extensions_pair_by_extended_message_and_number_for_the_field_rules() {
+        let source = |name: &str| {
+            format!(
+                "syntax = \"proto2\";\npackage acme.v1;\nmessage Base {{ extensions 100 to 200; }}\nextend Base {{ optional int32 {name} = 100; }}\n"
+            )
+        };
+        let (previous, current) = (version(&source("old")), version(&source("new")));
+        let (previous, current) = (Side::new(&previous), Side::new(&current));
+        let pair = Pair {
+            previous: &previous,
+            current: &current,
+        };
+        let by_number: Vec<(&str, &str)> = pair
+            .extensions()
+            .map(|(before, after)| (before.name(), after.name()))
+            .collect();
+        assert_eq!(by_number, [("old", "new")]);
+        // By name, as the diff and the deletion rules see them, they differ.
+        let by_name: Vec<&str> = pair
+            .all_extensions()
+            .iter()
+            .filter(|(_, paired)| !matches!(paired, Paired::Both(..)))
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(by_name, ["acme.v1.old", "acme.v1.new"]);
+    }
+}
