@@ -4,9 +4,11 @@
 //! buf breaking categories (`FILE`, `PACKAGE`, `WIRE_JSON`, `WIRE`) under
 //! which it breaks.
 //!
-//! The walk is structural and knows nothing of breaking rules; the marks
-//! come from running [`crate::breaking::check`] once per category and
-//! attaching each violation to the change about the same element.
+//! The walk pairs elements with [`crate::pairing`], as the breaking check
+//! does, and knows nothing of breaking rules; the marks come from running
+//! [`crate::breaking::check`] once per category and attaching each
+//! violation to the change whose element has the violation's subject as
+//! its identity (see [`crate::pairing::Identity`]).
 //!
 //! Pure: works on the linked descriptors and their source info.
 

@@ -7,7 +7,7 @@
 //! services, extensions) by full name, fields by number within their
 //! message, enum values by number within their enum, RPCs and oneofs by
 //! name. The diff also pairs what buf leaves unpaired: fields left over by
-//! name ([`renumbered`]), enum values by name.
+//! name (`renumbered`), enum values by name.
 
 mod identity;
 
