@@ -41,7 +41,7 @@ pub fn push(data: &[u8]) {
         store.clone(),
         store,
         RegistryOptions {
-            cache_bytes: 1 << 20,
+            memo_bytes: 1 << 20,
             ..RegistryOptions::default()
         },
     );

@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! One file fetched over gRPC and over REST, under the same load in one run:
-//! the same registry (filesystem store, L1 cache warm) served on one port by
+//! the same registry (filesystem store behind a warm storage cache) served on one port by
 //! content type, as `spoke-server` does; each iteration is a burst of
 //! requests kept `IN_FLIGHT` at a time, spread over `CONNECTIONS` HTTP/2
 //! connections (gRPC) or a pool of HTTP/1.1 keep-alive connections (REST, as
@@ -18,6 +18,7 @@ use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_grpc::{GrpcOptions, HealthReporter, routes};
 use spoke_registry::{PushRequest, Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
+use spoke_storage_cache::{CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
 use tonic::transport::Channel;
 
@@ -43,9 +44,14 @@ fn hot_file() -> String {
 
 async fn serve(root: &std::path::Path) -> String {
     let store = Arc::new(FsStore::open(root).unwrap());
+    let cache = StorageCache::new(CacheOptions {
+        l1_bytes: 48 << 20,
+        l2: None,
+    })
+    .unwrap();
     let registry = Arc::new(Registry::new(
-        store.clone(),
-        store,
+        Arc::new(CachedMetadataStore::new(store.clone(), cache.clone())),
+        Arc::new(CachedBlobStore::new(store, cache)),
         RegistryOptions::default(),
     ));
     registry

@@ -33,7 +33,7 @@ impl Server {
                     max_files: 10,
                     ..Limits::default()
                 },
-                cache_bytes: 1 << 20,
+                memo_bytes: 1 << 20,
                 ..RegistryOptions::default()
             },
         ));

@@ -1,4 +1,5 @@
-//! In-process push and get through the registry over the filesystem backend.
+//! In-process push and get through the registry over the filesystem backend
+//! behind the storage cache, as the server stacks them.
 //! `cargo bench -p spoke-registry`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +11,7 @@ use spoke_domain::{
     FilePath, ModuleName, NewModule, ProtoFile, SourceInfo, VersionId, VersionSelector,
 };
 use spoke_registry::{PushRequest, Registry, RegistryOptions};
+use spoke_storage_cache::{CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
 
 /// Twenty files of a few KiB each, like a small service's API.
@@ -45,7 +47,16 @@ fn benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FsStore::open(dir.path()).unwrap());
-    let registry = Registry::new(store.clone(), store, RegistryOptions::default());
+    let cache = StorageCache::new(CacheOptions {
+        l1_bytes: 48 << 20,
+        l2: None,
+    })
+    .unwrap();
+    let registry = Registry::new(
+        Arc::new(CachedMetadataStore::new(store.clone(), cache.clone())),
+        Arc::new(CachedBlobStore::new(store, cache)),
+        RegistryOptions::default(),
+    );
     runtime.block_on(async {
         registry
             .create_module(NewModule {

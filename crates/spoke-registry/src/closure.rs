@@ -8,7 +8,7 @@ use spoke_domain::{DependencyPin, ModuleName, ProtoFile, VersionManifest, Versio
 use spoke_schema::DependencyFiles;
 use spoke_storage::StorageError;
 
-use crate::{CacheKind, Registry, RegistryError};
+use crate::{Registry, RegistryError};
 
 /// A version and everything it depends on, directly or not.
 #[derive(Debug, Clone)]
@@ -119,7 +119,7 @@ impl Registry {
     ) -> Result<Vec<ProtoFile>, RegistryError> {
         let mut files = Vec::with_capacity(manifest.files.len());
         for entry in &manifest.files {
-            let content = self.blob(&entry.digest, CacheKind::File).await?;
+            let content = self.blob(&entry.digest).await?;
             // Pushes accept UTF-8 only, so anything else is damage.
             let content = String::from_utf8(content.to_vec()).map_err(|_| {
                 StorageError::Corrupt(format!("blob {} is not UTF-8", entry.digest))

@@ -3,8 +3,8 @@
 //! structured diffs between stored versions.
 //!
 //! Earlier versions are never recompiled: their stored images are decoded
-//! (`Compiled::from_image`) and kept in the immutable cache, since a
-//! version's image never changes.
+//! (`Compiled::from_image`) and memoized, since a version's image never
+//! changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use spoke_schema::breaking::{BreakingConfig, BreakingViolation, check};
 use spoke_schema::diff::{SchemaDiff, diff};
 use spoke_storage::StorageError;
 
-use crate::{CacheKey, CacheKind, CacheLevel, Cached, PushRequest, Registry, RegistryError};
+use crate::{PushRequest, Registry, RegistryError};
 
 /// The policy that applies to a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +122,6 @@ impl Registry {
                 StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
                 other => other.into(),
             })?;
-        self.invalidate_module(module).await;
         Ok(self.effective(updated.compatibility))
     }
 
@@ -297,19 +296,15 @@ impl Registry {
         .await?
     }
 
-    /// A stored version decoded from its image, from the immutable cache
-    /// when it is there.
+    /// A stored version decoded from its image, from the memo when it is
+    /// there.
     async fn decoded(
         &self,
         module: &ModuleName,
         selector: &VersionSelector,
     ) -> Result<Arc<Compiled>, RegistryError> {
         let (manifest, image) = self.get_image(module, selector).await?;
-        let key = CacheKey::Schema(manifest.module.clone(), manifest.version.clone());
-        let cached = self.immutable.get(&key);
-        self.lookups
-            .record(CacheLevel::L1, CacheKind::Schema, cached.is_some());
-        if let Some(Cached::Schema { compiled, .. }) = cached {
+        if let Some(compiled) = self.memo.schema(&manifest.module, &manifest.version) {
             return Ok(compiled);
         }
         let own: BTreeSet<String> = manifest
@@ -329,12 +324,11 @@ impl Registry {
             })
             .await??;
         let compiled = Arc::new(compiled);
-        self.immutable.insert(
-            key,
-            Cached::Schema {
-                compiled: compiled.clone(),
-                weight,
-            },
+        self.memo.keep_schema(
+            &manifest.module,
+            &manifest.version,
+            compiled.clone(),
+            weight,
         );
         Ok(compiled)
     }

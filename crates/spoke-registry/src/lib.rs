@@ -4,20 +4,17 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
-mod cache;
 mod closure;
 mod compatibility;
 mod compute;
 mod error;
+mod memo;
 mod schema;
-mod wire;
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use spoke_cache::{L1Cache, L2Error, L2Status, Lifetime, Weigh, codec};
 use spoke_domain::{
     CompatibilityPolicy, DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits,
     Module, ModuleName, NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId,
@@ -25,14 +22,14 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
-pub use cache::{CacheKind, CacheLevel, CacheStats, L2Options, LookupCount};
-use cache::{Lookups, Mutable, Shared, keys};
 pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, validate_compatibility_policy,
 };
 pub use compute::{ComputeOptions, ComputeStats};
 pub use error::{ErrorKind, RegistryError};
+use memo::Memo;
+pub use memo::{MemoKind, MemoLookups, MemoStats};
 pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
@@ -42,10 +39,10 @@ pub use spoke_schema;
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
     pub limits: Limits,
-    /// Bytes of immutable data (version manifests, file contents) kept in
-    /// memory; 0 turns the cache off. With a shared cache, mutable entries
-    /// get an eighth of this on top.
-    pub cache_bytes: u64,
+    /// Bytes of decoded schemas and images compiled on demand kept in
+    /// memory; 0 turns the memo off. Caching what storage returns is up to
+    /// the stores handed to [`Registry::new`] (`spoke-storage-cache`).
+    pub memo_bytes: u64,
     /// The policy of modules without one of their own. `NONE` by default:
     /// a registry that starts rejecting pushes its operator never asked it
     /// to check would break existing workflows (and Confluent's default
@@ -60,7 +57,7 @@ impl Default for RegistryOptions {
     fn default() -> Self {
         Self {
             limits: Limits::default(),
-            cache_bytes: 64 * 1024 * 1024,
+            memo_bytes: 16 * 1024 * 1024,
             default_compatibility: CompatibilityPolicy::default(),
             compute: ComputeOptions::default(),
         }
@@ -104,58 +101,19 @@ pub struct VersionFile {
     pub content: Bytes,
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum CacheKey {
-    Version(ModuleName, VersionId),
-    Blob(Digest),
-    /// The image of a version stored before pushes were compiled.
-    Image(ModuleName, VersionId),
-    /// A version's image, decoded.
-    Schema(ModuleName, VersionId),
-}
-
-#[derive(Clone)]
-enum Cached {
-    Version(Arc<VersionManifest>),
-    Blob(Bytes),
-    Schema {
-        compiled: Arc<spoke_schema::Compiled>,
-        /// Estimated when decoded: the pool does not report its size.
-        weight: u64,
-    },
-}
-
-impl Weigh for Cached {
-    fn weight(&self) -> u64 {
-        match self {
-            // A rough footprint: the fixed parts plus each file entry.
-            Cached::Version(m) => {
-                256 + m
-                    .files
-                    .iter()
-                    .map(|f| 96 + f.path.as_str().len() as u64)
-                    .sum::<u64>()
-            }
-            Cached::Blob(b) => 64 + b.len() as u64,
-            Cached::Schema { weight, .. } => *weight,
-        }
-    }
-}
-
 pub struct Registry {
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
     limits: Limits,
     default_compatibility: CompatibilityPolicy,
-    immutable: L1Cache<CacheKey, Cached>,
-    /// The Redis (L2) cache, when configured.
-    shared: Option<Shared>,
-    lookups: Lookups,
+    memo: Memo,
     compute: compute::ComputePool,
 }
 
 impl Registry {
-    /// Starts the compute workers. The registry's async methods run on a
+    /// Starts the compute workers. Reads go to `meta` and `blobs` every
+    /// time: wrap them in a cache (`spoke-storage-cache`) to cache them.
+    /// The registry's async methods run on a
     /// tokio runtime with timers enabled (`enable_time`, or `enable_all`):
     /// the compute budget is a tokio timeout.
     pub fn new(
@@ -168,137 +126,19 @@ impl Registry {
             blobs,
             limits: options.limits,
             default_compatibility: options.default_compatibility,
-            immutable: L1Cache::new(options.cache_bytes),
-            shared: None,
-            lookups: Lookups::default(),
+            memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
         }
     }
 
-    /// A registry that also caches in Redis, shared with other instances.
-    /// Returns at once (Redis may be down: the cache then only misses);
-    /// fails only on impossible settings. Must run inside a Tokio runtime.
-    pub fn with_shared_cache(
-        meta: Arc<dyn MetadataStore>,
-        blobs: Arc<dyn BlobStore>,
-        options: RegistryOptions,
-        l2: L2Options,
-    ) -> Result<Self, L2Error> {
-        // Mutable entries are few and small: a slice of the L1 budget.
-        let mutable_bytes = options.cache_bytes / 8;
-        let mut registry = Self::new(meta, blobs, options);
-        registry.shared = Some(Shared::connect(l2, mutable_bytes)?);
-        Ok(registry)
-    }
-
-    /// The Redis cache's state, for readiness; `None` without one.
-    pub fn cache_status(&self) -> Option<L2Status> {
-        self.shared.as_ref().map(Shared::status)
-    }
-
-    /// The caches' counters, for metrics.
-    pub fn cache_stats(&self) -> CacheStats {
-        CacheStats {
-            lookups: self.lookups.snapshot(),
-            l1_bytes: self.immutable.weight()
-                + self.shared.as_ref().map_or(0, Shared::memory_bytes),
-            l1_evictions: self.immutable.evictions()
-                + self.shared.as_ref().map_or(0, Shared::memory_evictions),
-            l2: self.shared.as_ref().map(|shared| shared.l2.stats()),
-        }
+    /// The memo's counters, for metrics.
+    pub fn memo_stats(&self) -> MemoStats {
+        self.memo.stats()
     }
 
     /// The compute pool's counters, for metrics.
     pub fn compute_stats(&self) -> ComputeStats {
         self.compute.stats()
-    }
-
-    /// Drops the mutable entries a write to `module` changed, here and in
-    /// every instance sharing the Redis cache.
-    async fn invalidate_module(&self, module: &ModuleName) {
-        if let Some(shared) = &self.shared {
-            shared
-                .invalidate(&[keys::module(module), keys::versions(module)])
-                .await;
-        }
-    }
-
-    /// An immutable entry from Redis, else from `load` (then stored in Redis).
-    async fn immutable_via_l2<T>(
-        &self,
-        kind: CacheKind,
-        key: impl FnOnce() -> String,
-        encode: impl FnOnce(&T) -> Vec<u8>,
-        decode: impl FnOnce(&[u8]) -> Option<T>,
-        load: impl Future<Output = Result<T, RegistryError>>,
-    ) -> Result<T, RegistryError> {
-        let Some(shared) = &self.shared else {
-            return load.await;
-        };
-        let key = key();
-        if let Some(value) = shared.get(&key).await.and_then(|bytes| decode(&bytes)) {
-            self.lookups.record(CacheLevel::L2, kind, true);
-            return Ok(value);
-        }
-        self.lookups.record(CacheLevel::L2, kind, false);
-        let value = load.await?;
-        shared.set(&key, encode(&value), Lifetime::Immutable).await;
-        Ok(value)
-    }
-
-    /// A mutable entry from memory, Redis or `load`, in that order. Without
-    /// a Redis cache mutable entries are not cached at all: nothing would
-    /// tell this instance when another one changed them.
-    async fn mutable_via_cache<T: Clone>(
-        &self,
-        kind: CacheKind,
-        key: String,
-        codec: MutableCodec<T>,
-        load: impl Future<Output = Result<T, RegistryError>>,
-    ) -> Result<T, RegistryError> {
-        let Some(shared) = &self.shared else {
-            return load.await;
-        };
-        if let Some(value) = shared.remembered(&key).and_then(codec.from_memory) {
-            self.lookups.record(CacheLevel::L1, kind, true);
-            return Ok(value);
-        }
-        self.lookups.record(CacheLevel::L1, kind, false);
-        let ticket = shared.ticket();
-        if let Some(value) = shared.get(&key).await.and_then(|b| (codec.decode)(&b)) {
-            self.lookups.record(CacheLevel::L2, kind, true);
-            shared
-                .fill(&key, ticket, (codec.to_memory)(&value), None)
-                .await;
-            return Ok(value);
-        }
-        self.lookups.record(CacheLevel::L2, kind, false);
-        let value = load.await?;
-        let encoded = (codec.encode)(&value);
-        shared
-            .fill(&key, ticket, (codec.to_memory)(&value), Some(encoded))
-            .await;
-        Ok(value)
-    }
-
-    async fn module(&self, name: &ModuleName, kind: CacheKind) -> Result<Module, RegistryError> {
-        let load = async {
-            self.meta
-                .get_module(name)
-                .await?
-                .ok_or_else(|| RegistryError::ModuleNotFound(name.clone()))
-        };
-        let codec = MutableCodec {
-            from_memory: Box::new(|cached| match cached {
-                Mutable::Module(module) => Some(module),
-                Mutable::Versions(..) => None,
-            }),
-            to_memory: Box::new(|module: &Module| Mutable::Module(module.clone())),
-            decode: Box::new(wire::decode_module),
-            encode: Box::new(wire::encode_module),
-        };
-        self.mutable_via_cache(kind, keys::module(name), codec, load)
-            .await
     }
 
     pub fn limits(&self) -> &Limits {
@@ -323,7 +163,6 @@ impl Registry {
                 StorageError::ModuleExists(name) => RegistryError::ModuleExists(name),
                 other => other.into(),
             })?;
-        self.invalidate_module(&created.name).await;
         Ok(created)
     }
 
@@ -348,7 +187,10 @@ impl Registry {
     }
 
     pub async fn get_module(&self, name: &ModuleName) -> Result<Module, RegistryError> {
-        self.module(name, CacheKind::Module).await
+        self.meta
+            .get_module(name)
+            .await?
+            .ok_or_else(|| RegistryError::ModuleNotFound(name.clone()))
     }
 
     pub async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, RegistryError> {
@@ -367,38 +209,13 @@ impl Registry {
         if let Some(cursor) = &page.cursor {
             cursor.version_position()?;
         }
-        let load = async {
-            self.meta
-                .list_versions(module, page)
-                .await
-                .map_err(|e| match e {
-                    StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
-                    other => other.into(),
-                })
-        };
-        // Only first pages are cached: one key per module, which a push
-        // invalidates; its limit must match the request's.
-        if page.cursor.is_some() {
-            return load.await;
-        }
-        let limit = page.limit;
-        let codec = MutableCodec {
-            from_memory: Box::new(move |cached| match cached {
-                Mutable::Versions(cached_limit, page) if cached_limit == limit => Some(page),
-                _ => None,
-            }),
-            to_memory: Box::new(move |page: &Page<VersionSummary>| {
-                Mutable::Versions(limit, page.clone())
-            }),
-            decode: Box::new(move |bytes| {
-                wire::decode_versions(bytes)
-                    .filter(|(cached_limit, _)| *cached_limit == limit)
-                    .map(|(_, page)| page)
-            }),
-            encode: Box::new(move |page| wire::encode_versions(limit, page)),
-        };
-        self.mutable_via_cache(CacheKind::Versions, keys::versions(module), codec, load)
+        self.meta
+            .list_versions(module, page)
             .await
+            .map_err(|e| match e {
+                StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
+                other => other.into(),
+            })
     }
 
     /// Pushes a version. The stages, in order: structural checks, dependency
@@ -491,20 +308,7 @@ impl Registry {
         {
             InsertOutcome::Inserted => {
                 tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
-                // Front-ends answer a push with the version's files: serve
-                // them from memory rather than reading back what was just written.
-                for (entry, content) in files {
-                    self.immutable
-                        .insert(CacheKey::Blob(entry.digest), Cached::Blob(content));
-                }
-                let manifest = Arc::new(manifest);
-                self.immutable.insert(
-                    CacheKey::Version(manifest.module.clone(), manifest.version.clone()),
-                    Cached::Version(manifest.clone()),
-                );
-                // `latest`, the version list and (when created) the module changed.
-                self.invalidate_module(&manifest.module).await;
-                Ok(PushOutcome::Created(manifest))
+                Ok(PushOutcome::Created(Arc::new(manifest)))
             }
             InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
         }
@@ -599,43 +403,27 @@ impl Registry {
         let version = match selector {
             VersionSelector::Exact(version) => version.clone(),
             VersionSelector::Latest => self
-                .module(module, CacheKind::Latest)
-                .await?
-                .latest_version
+                .meta
+                .latest_version(module)
+                .await
+                .map_err(|e| match e {
+                    StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
+                    other => other.into(),
+                })?
                 .ok_or_else(|| RegistryError::VersionNotFound {
                     module: module.clone(),
                     version: "latest".to_owned(),
                 })?,
         };
-        let key = CacheKey::Version(module.clone(), version.clone());
-        let cached = self.immutable.get(&key);
-        self.lookups
-            .record(CacheLevel::L1, CacheKind::Version, cached.is_some());
-        if let Some(Cached::Version(manifest)) = cached {
-            return Ok(manifest);
-        }
-        let load = async {
-            self.meta
-                .get_version(module, &version)
-                .await?
-                .ok_or_else(|| RegistryError::VersionNotFound {
-                    module: module.clone(),
-                    version: version.to_string(),
-                })
-        };
         let manifest = self
-            .immutable_via_l2(
-                CacheKind::Version,
-                || keys::version(module, &version),
-                wire::encode_manifest,
-                wire::decode_manifest,
-                load,
-            )
-            .await?;
-        let manifest = Arc::new(manifest);
-        self.immutable
-            .insert(key, Cached::Version(manifest.clone()));
-        Ok(manifest)
+            .meta
+            .get_version(module, &version)
+            .await?
+            .ok_or_else(|| RegistryError::VersionNotFound {
+                module: module.clone(),
+                version: version.to_string(),
+            })?;
+        Ok(Arc::new(manifest))
     }
 
     /// A version's manifest with the content of every file.
@@ -648,7 +436,7 @@ impl Registry {
         let mut files = Vec::with_capacity(manifest.files.len());
         for entry in &manifest.files {
             files.push(VersionFile {
-                content: self.blob(&entry.digest, CacheKind::File).await?,
+                content: self.blob(&entry.digest).await?,
                 entry: entry.clone(),
             });
         }
@@ -671,36 +459,17 @@ impl Registry {
                 path: path.to_owned(),
             })?
             .clone();
-        let content = self.blob(&entry.digest, CacheKind::File).await?;
+        let content = self.blob(&entry.digest).await?;
         Ok((manifest, VersionFile { entry, content }))
     }
 
-    /// A blob named by a version; `kind` says what it is, for metrics.
-    async fn blob(&self, digest: &Digest, kind: CacheKind) -> Result<Bytes, RegistryError> {
-        let key = CacheKey::Blob(*digest);
-        let cached = self.immutable.get(&key);
-        self.lookups.record(CacheLevel::L1, kind, cached.is_some());
-        if let Some(Cached::Blob(content)) = cached {
-            return Ok(content);
-        }
-        let load = async {
-            Ok(self.blobs.get(digest).await?.ok_or_else(|| {
-                // A manifest names only stored blobs (blobs are written first), so
-                // a missing one means the store was damaged outside Spoke.
-                StorageError::Corrupt(format!("blob {digest} named by a version is missing"))
-            })?)
-        };
-        let content = self
-            .immutable_via_l2(
-                kind,
-                || keys::blob(digest),
-                encode_bytes,
-                decode_bytes,
-                load,
-            )
-            .await?;
-        self.immutable.insert(key, Cached::Blob(content.clone()));
-        Ok(content)
+    /// A blob named by a version.
+    async fn blob(&self, digest: &Digest) -> Result<Bytes, RegistryError> {
+        Ok(self.blobs.get(digest).await?.ok_or_else(|| {
+            // A manifest names only stored blobs (blobs are written first), so
+            // a missing one means the store was damaged outside Spoke.
+            StorageError::Corrupt(format!("blob {digest} named by a version is missing"))
+        })?)
     }
 
     /// Checks both stores; the error names what failed.
@@ -713,23 +482,4 @@ impl Registry {
     pub fn backends(&self) -> (&'static str, &'static str) {
         (self.meta.backend(), self.blobs.backend())
     }
-}
-
-/// How a mutable value moves between the caches' representations.
-struct MutableCodec<T> {
-    from_memory: Box<dyn FnOnce(Mutable) -> Option<T> + Send>,
-    to_memory: Box<dyn Fn(&T) -> Mutable + Send>,
-    decode: Decode<T>,
-    encode: Encode<T>,
-}
-
-type Decode<T> = Box<dyn FnOnce(&[u8]) -> Option<T> + Send>;
-type Encode<T> = Box<dyn FnOnce(&T) -> Vec<u8> + Send>;
-
-fn encode_bytes(bytes: &Bytes) -> Vec<u8> {
-    codec::encode(bytes)
-}
-
-fn decode_bytes(encoded: &[u8]) -> Option<Bytes> {
-    codec::decode(encoded).ok().map(Bytes::from)
 }

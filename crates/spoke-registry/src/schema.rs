@@ -15,10 +15,7 @@ use spoke_schema::{
     CompileRequest, Compiled, Diagnostic, ImageFile, Symbol, compile, extract_symbols, image_json,
 };
 
-use crate::cache::keys;
-use crate::{
-    CacheKey, CacheKind, CacheLevel, Cached, Registry, RegistryError, decode_bytes, encode_bytes,
-};
+use crate::{Registry, RegistryError};
 
 /// Why a set of files does not compile, with help for the imports that
 /// resolve nowhere.
@@ -185,7 +182,7 @@ impl Registry {
     }
 
     /// A version's image: the stored blob, or for versions stored before
-    /// pushes were compiled, compiled now (and kept in memory).
+    /// pushes were compiled, compiled now (and memoized).
     pub async fn get_image(
         &self,
         module: &ModuleName,
@@ -193,34 +190,21 @@ impl Registry {
     ) -> Result<(Arc<VersionManifest>, Image), RegistryError> {
         let manifest = self.get_version(module, selector).await?;
         if let Some(digest) = manifest.image {
-            let bytes = self.blob(&digest, CacheKind::Image).await?;
+            let bytes = self.blob(&digest).await?;
             return Ok((manifest, Image { digest, bytes }));
         }
-        let key = CacheKey::Image(manifest.module.clone(), manifest.version.clone());
-        let cached = self.immutable.get(&key);
-        self.lookups
-            .record(CacheLevel::L1, CacheKind::Image, cached.is_some());
-        if let Some(Cached::Blob(bytes)) = cached {
+        if let Some(bytes) = self.memo.image(&manifest.module, &manifest.version) {
             let digest = Digest::of(&bytes);
             return Ok((manifest, Image { digest, bytes }));
         }
-        let compile = async {
-            let files = self.proto_files(&manifest).await?;
-            self.compile_blocking(files, &manifest.dependencies, |compiled| {
+        let files = self.proto_files(&manifest).await?;
+        let bytes = self
+            .compile_blocking(files, &manifest.dependencies, |compiled| {
                 Bytes::from(compiled.image())
             })
-            .await
-        };
-        let bytes = self
-            .immutable_via_l2(
-                CacheKind::Image,
-                || keys::image(&manifest.module, &manifest.version),
-                encode_bytes,
-                decode_bytes,
-                compile,
-            )
             .await?;
-        self.immutable.insert(key, Cached::Blob(bytes.clone()));
+        self.memo
+            .keep_image(&manifest.module, &manifest.version, bytes.clone());
         let digest = Digest::of(&bytes);
         Ok((manifest, Image { digest, bytes }))
     }

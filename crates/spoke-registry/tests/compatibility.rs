@@ -13,8 +13,8 @@ use spoke_domain::{
 };
 use spoke_registry::spoke_schema::diff::{ChangeKind, ElementKind};
 use spoke_registry::{
-    CacheKind, CacheLevel, CompatibilityCheck, EffectiveCompatibility, ErrorKind, PushOutcome,
-    Registry, RegistryError, RegistryOptions,
+    CompatibilityCheck, EffectiveCompatibility, ErrorKind, MemoKind, PushOutcome, Registry,
+    RegistryError, RegistryOptions,
 };
 use support::{files_under, name, push};
 
@@ -41,7 +41,7 @@ fn registry_with(root: &std::path::Path, default: CompatibilityPolicy) -> Regist
     support::registry_with(
         root,
         RegistryOptions {
-            cache_bytes: 1 << 20,
+            memo_bytes: 1 << 20,
             default_compatibility: default,
             ..RegistryOptions::default()
         },
@@ -624,10 +624,10 @@ async fn a_check_picks_versions_in_listing_order_and_stores_nothing() {
 
     // Earlier versions are decoded once, then served from memory.
     let schema_hits: u64 = registry
-        .cache_stats()
+        .memo_stats()
         .lookups
         .iter()
-        .filter(|l| l.level == CacheLevel::L1 && l.kind == CacheKind::Schema)
+        .filter(|l| l.kind == MemoKind::Schema)
         .map(|l| l.hits)
         .sum();
     assert!(schema_hits >= 2, "decoded images were not reused");

@@ -1,35 +1,71 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Two registries sharing one store and one real redis-server, as two
-//! server instances over one database would.
+//! Two registries sharing one store and one real redis-server, each over
+//! its own caching wrappers (`spoke-storage-cache`), as two server
+//! instances over one database would.
 
 mod redis;
 #[allow(dead_code)]
 mod support;
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::{Redis, eventually};
 use spoke_cache::L2Settings;
 use spoke_domain::{CompatibilityPolicy, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{CacheKind, CacheLevel, L2Options, Registry, RegistryOptions};
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_storage_cache::{
+    CacheKind, CacheLevel, CacheOptions, CachedBlobStore, CachedMetadataStore, L2Options,
+    StorageCache,
+};
 use spoke_storage_fs::FsStore;
 use support::{name, push};
 
 const PROTO: &str = "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";
 
-fn shared(store: &Arc<FsStore>, redis: &Redis, ttl: Duration) -> Registry {
-    Registry::with_shared_cache(
-        store.clone(),
-        store.clone(),
+/// A registry over the store wrapped in a cache, as the server assembles it.
+struct Instance {
+    registry: Registry,
+    cache: Arc<StorageCache>,
+}
+
+impl Deref for Instance {
+    type Target = Registry;
+
+    fn deref(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+/// The server's split of the default in-memory budget: the storage cache's
+/// immutable entries, and an eighth on top for mutable ones.
+const L1_BYTES: u64 = 64 << 20;
+
+fn cached(store: &Arc<FsStore>, l2: L2Options) -> Instance {
+    let cache = StorageCache::new(CacheOptions {
+        l1_bytes: L1_BYTES,
+        l2: Some(l2),
+    })
+    .unwrap();
+    let registry = Registry::new(
+        Arc::new(CachedMetadataStore::new(store.clone(), cache.clone())),
+        Arc::new(CachedBlobStore::new(store.clone(), cache.clone())),
         RegistryOptions::default(),
+    );
+    Instance { registry, cache }
+}
+
+fn shared(store: &Arc<FsStore>, redis: &Redis, ttl: Duration) -> Instance {
+    cached(
+        store,
         L2Options {
             settings: redis.settings(),
             mutable_ttl: ttl,
+            mutable_bytes: L1_BYTES / 8,
             observer: None,
         },
     )
-    .unwrap()
 }
 
 /// A registry that writes without telling anyone: an instance whose
@@ -73,8 +109,8 @@ fn expected(version: &str, count: usize) -> (String, usize, Option<String>) {
     (version.to_owned(), count, Some(version.to_owned()))
 }
 
-fn hits(registry: &Registry, level: CacheLevel, kind: CacheKind) -> u64 {
-    let stats = registry.cache_stats();
+fn hits(instance: &Instance, level: CacheLevel, kind: CacheKind) -> u64 {
+    let stats = instance.cache.stats();
     stats
         .lookups
         .iter()
@@ -82,9 +118,9 @@ fn hits(registry: &Registry, level: CacheLevel, kind: CacheKind) -> u64 {
         .map_or(0, |l| l.hits)
 }
 
-async fn live(registry: &Registry) {
+async fn live(instance: &Instance) {
     eventually(Duration::from_secs(10), || async {
-        registry.cache_status().unwrap().is_up()
+        instance.cache.status().unwrap().is_up()
     })
     .await;
 }
@@ -171,7 +207,7 @@ async fn lost_invalidations_are_bounded_by_the_ttl() {
     assert_eq!(view(&reader).await, expected("v1.1.0", 2));
     redis.kill();
     eventually(Duration::from_secs(10), || async {
-        !reader.cache_status().unwrap().subscribed
+        !reader.cache.status().unwrap().subscribed
     })
     .await;
     push_version(&writer, "v1.2.0").await;
@@ -194,17 +230,10 @@ async fn reads_never_fail_while_redis_dies_and_returns() {
     let options = L2Options {
         settings,
         mutable_ttl: Duration::from_secs(1),
+        mutable_bytes: L1_BYTES / 8,
         observer: None,
     };
-    let registry = Arc::new(
-        Registry::with_shared_cache(
-            store.clone(),
-            store.clone(),
-            RegistryOptions::default(),
-            options,
-        )
-        .unwrap(),
-    );
+    let registry = Arc::new(cached(&store, options));
     live(&registry).await;
     push_version(&registry, "v1.0.0").await;
     registry
@@ -268,7 +297,7 @@ async fn reads_never_fail_while_redis_dies_and_returns() {
     for reader in readers {
         assert!(reader.await.unwrap() > 0);
     }
-    let l2 = registry.cache_stats().l2.unwrap();
+    let l2 = registry.cache.stats().l2.unwrap();
     assert!(l2.errors + l2.short_circuited > 0, "{l2:?}");
 }
 

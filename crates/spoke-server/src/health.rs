@@ -12,6 +12,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use spoke_registry::Registry;
 use spoke_storage::BlobStore;
+use spoke_storage_cache::StorageCache;
 use spoke_storage_postgres::{PgMetadataStore, ReplicaHealth, ReplicaState};
 
 use crate::metrics::{self, Metrics};
@@ -19,6 +20,9 @@ use crate::metrics::{self, Metrics};
 /// What readiness looks at.
 pub(crate) struct Health {
     registry: Arc<Registry>,
+    /// The cache the registry's stores read through: its Redis state for
+    /// readiness, its counters for metrics.
+    cache: Arc<StorageCache>,
     /// For postgres and hybrid: the database and the content store, each
     /// checked on its own; for filesystem `None` (one store, one check).
     postgres: Option<PostgresProbes>,
@@ -36,11 +40,13 @@ pub(crate) struct PostgresProbes {
 impl Health {
     pub(crate) fn new(
         registry: Arc<Registry>,
+        cache: Arc<StorageCache>,
         postgres: Option<PostgresProbes>,
         check_timeout: Duration,
     ) -> Health {
         Health {
             registry,
+            cache,
             postgres,
             draining: AtomicBool::new(false),
             check_timeout,
@@ -131,7 +137,7 @@ async fn ready(State(health): State<Arc<Health>>) -> Response {
     };
     // Redis is a cache: without it requests still succeed, only slower, so
     // it degrades readiness' report but never its status code.
-    if let Some(redis) = health.registry.cache_status() {
+    if let Some(redis) = health.cache.status() {
         checks["redis"] = json!({
             "status": if redis.is_up() { "up" } else { "degraded" },
             "connected": redis.connected,
@@ -211,7 +217,7 @@ fn replica_entry(replica: ReplicaHealth) -> Value {
 }
 
 async fn render_metrics(metrics: Arc<Metrics>, health: Arc<Health>) -> Response {
-    metrics.record_cache(&health.registry.cache_stats());
+    metrics.record_cache(&health.cache.stats(), &health.registry.memo_stats());
     metrics.record_compute(&health.registry.compute_stats());
     if let Some(postgres) = &health.postgres {
         metrics.record_pools(&postgres.db.pool_stats());

@@ -12,7 +12,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use spoke_cache::{Command, CommandObserver};
-use spoke_registry::{CacheStats, ComputeStats};
+use spoke_registry::{ComputeStats, MemoStats};
+use spoke_storage_cache::{CacheLevel, CacheStats};
 use spoke_storage_postgres::PoolStats;
 
 use crate::metered::OperationCounters;
@@ -180,8 +181,8 @@ struct PoolMetrics {
     catching_up: Mutex<()>,
 }
 
-/// Series that mirror the registry's cache counters, brought up to date
-/// when scraped.
+/// Series that mirror the storage cache's and the registry memo's
+/// counters, brought up to date when scraped.
 struct CacheMetrics {
     hits: Family<CacheLabels, Counter>,
     misses: Family<CacheLabels, Counter>,
@@ -505,30 +506,36 @@ impl Metrics {
         self.redis_commands.clone()
     }
 
-    /// Brings the cache series up to the registry's totals.
-    pub(crate) fn record_cache(&self, stats: &CacheStats) {
+    /// Brings the cache series up to the totals of the storage cache and
+    /// the registry's memo (in memory: level `l1`).
+    pub(crate) fn record_cache(&self, stats: &CacheStats, memo: &MemoStats) {
         let cache = &self.cache;
         let _one_at_a_time = cache
             .catching_up
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for lookup in &stats.lookups {
-            let labels = CacheLabels {
-                level: lookup.level.as_str(),
-                kind: lookup.kind.as_str(),
-            };
-            catch_up(&cache.hits.get_or_create(&labels), lookup.hits);
-            catch_up(&cache.misses.get_or_create(&labels), lookup.misses);
+        let storage = stats
+            .lookups
+            .iter()
+            .map(|l| (l.level.as_str(), l.kind.as_str(), l.hits, l.misses));
+        let memoized = memo
+            .lookups
+            .iter()
+            .map(|l| (CacheLevel::L1.as_str(), l.kind.as_str(), l.hits, l.misses));
+        for (level, kind, hits, misses) in storage.chain(memoized) {
+            let labels = CacheLabels { level, kind };
+            catch_up(&cache.hits.get_or_create(&labels), hits);
+            catch_up(&cache.misses.get_or_create(&labels), misses);
         }
         if let Some(l2) = &stats.l2 {
             catch_up(&cache.errors, l2.errors);
             catch_up(&cache.short_circuited, l2.short_circuited);
             catch_up(&cache.invalidations, l2.invalidations_received);
         }
-        catch_up(&cache.l1_evictions, stats.l1_evictions);
+        catch_up(&cache.l1_evictions, stats.l1_evictions + memo.evictions);
         cache
             .l1_bytes
-            .set(i64::try_from(stats.l1_bytes).unwrap_or(i64::MAX));
+            .set(i64::try_from(stats.l1_bytes + memo.bytes).unwrap_or(i64::MAX));
     }
 
     /// Brings the compute pool series up to date.
@@ -652,8 +659,9 @@ mod tests {
     }
 
     #[test]
-    fn cache_series_follow_the_registry_totals() {
-        use spoke_registry::{CacheKind, CacheLevel, LookupCount};
+    fn cache_series_follow_the_storage_cache_and_memo_totals() {
+        use spoke_registry::{MemoKind, MemoLookups};
+        use spoke_storage_cache::{CacheKind, LookupCount};
         let metrics = Metrics::new();
         let stats = |hits, errors| CacheStats {
             lookups: vec![LookupCount {
@@ -669,8 +677,17 @@ mod tests {
                 ..Default::default()
             }),
         };
-        metrics.record_cache(&stats(3, 1));
-        metrics.record_cache(&stats(5, 2));
+        let memo = |hits| MemoStats {
+            lookups: vec![MemoLookups {
+                kind: MemoKind::Schema,
+                hits,
+                misses: 1,
+            }],
+            bytes: 1000,
+            evictions: 1,
+        };
+        metrics.record_cache(&stats(3, 1), &memo(1));
+        metrics.record_cache(&stats(5, 2), &memo(2));
         metrics
             .redis_observer()
             .observe(Command::Get, Duration::from_millis(1), true);
@@ -679,8 +696,10 @@ mod tests {
             r#"spoke_cache_hits_total{level="l2",kind="file"} 5"#,
             r#"spoke_cache_misses_total{level="l2",kind="file"} 1"#,
             "spoke_cache_errors_total 2",
-            "spoke_cache_l1_bytes 4096",
-            "spoke_cache_l1_evictions_total 5",
+            r#"spoke_cache_hits_total{level="l1",kind="schema"} 2"#,
+            // The storage cache's and the memo's together.
+            "spoke_cache_l1_bytes 5096",
+            "spoke_cache_l1_evictions_total 6",
             r#"spoke_cache_redis_command_duration_seconds_count{command="get",outcome="ok"} 1"#,
         ] {
             assert!(text.contains(series), "no {series} in\n{text}");

@@ -11,8 +11,9 @@ use axum::extract::Request;
 use spoke_domain::Limits;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
-use spoke_registry::{ComputeOptions, L2Options, Registry, RegistryOptions};
+use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
+use spoke_storage_cache::{CacheOptions, L2Options, StorageCache};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -140,9 +141,10 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         .telemetry
         .metrics_enabled
         .then(|| Arc::new(Metrics::new()));
-    let (registry, probes) = open_registry(&settings, metrics.as_deref()).await?;
+    let (registry, cache, probes) = open_registry(&settings, metrics.as_deref()).await?;
     let health = Arc::new(Health::new(
         Arc::clone(&registry),
+        cache,
         probes,
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
@@ -418,13 +420,14 @@ fn by_content_type(grpc: Router, rest: Router) -> Router {
     }))
 }
 
-/// The registry over the storage `settings` name, and what readiness
-/// probes beyond the registry's own check (the database and the content
-/// store separately, for postgres and hybrid).
+/// The registry over the storage `settings` name, the cache its stores
+/// read through (for readiness and metrics), and what readiness probes
+/// beyond the registry's own check (the database and the content store
+/// separately, for postgres and hybrid).
 async fn open_registry(
     settings: &Settings,
     metrics: Option<&Metrics>,
-) -> Result<(Arc<Registry>, Option<PostgresProbes>), ServerError> {
+) -> Result<(Arc<Registry>, Arc<StorageCache>, Option<PostgresProbes>), ServerError> {
     let mut storage = Storage::open(settings).await?;
     if let Some(metrics) = metrics {
         storage = storage.metered(metrics.storage_operations());
@@ -432,25 +435,22 @@ async fn open_registry(
         // The wrapper also makes the storage spans; its counts go unread.
         storage = storage.metered(&OperationCounters::default());
     }
-    let probes = storage.postgres.map(|db| PostgresProbes {
+    let probes = storage.postgres.take().map(|db| PostgresProbes {
         db,
         blobs: Arc::clone(&storage.blobs),
     });
-    let (meta, blobs) = (storage.meta, storage.blobs);
+    // Outside the metered wrapper: storage metrics count real store calls.
+    let cache = storage_cache(settings, metrics)?;
+    let storage = storage.cached(&cache);
     let limits = Limits {
         max_files: settings.limits.max_files,
         max_file_bytes: settings.limits.max_file_bytes,
         max_version_bytes: settings.limits.max_version_bytes,
         ..Limits::default()
     };
-    let cache_bytes = if settings.cache.enabled {
-        settings.cache.l1_bytes
-    } else {
-        0
-    };
     let options = RegistryOptions {
         limits,
-        cache_bytes,
+        memo_bytes: l1_bytes(settings) / 4,
         default_compatibility: settings.default_compatibility.clone(),
         compute: ComputeOptions {
             workers: settings.compile.max_concurrent,
@@ -458,23 +458,45 @@ async fn open_registry(
             budget: settings.compile.timeout,
         },
     };
-    let registry = match settings.l2_settings() {
-        None => Registry::new(meta, blobs, options),
-        Some(l2) => {
-            tracing::info!(settings = ?l2, "using the Redis cache");
-            let l2 = L2Options {
-                settings: l2,
-                mutable_ttl: settings.cache.ttl,
-                observer: metrics.map(Metrics::redis_observer),
-            };
-            // Redis being down is not an error here: the cache starts degraded.
-            Registry::with_shared_cache(meta, blobs, options, l2)?
-        }
-    };
+    let registry = Registry::new(storage.meta, storage.blobs, options);
     // Storage that cannot be read or written is a misconfiguration (or an
     // outage): fail now rather than start unready.
     registry.check_storage().await?;
-    Ok((Arc::new(registry), probes))
+    Ok((Arc::new(registry), cache, probes))
+}
+
+/// `SPOKE_L1_CACHE_SIZE`, or 0 with the cache turned off.
+fn l1_bytes(settings: &Settings) -> u64 {
+    if settings.cache.enabled {
+        settings.cache.l1_bytes
+    } else {
+        0
+    }
+}
+
+/// The storage cache `settings` ask for. The in-memory budget is split:
+/// three quarters for immutable storage entries, a quarter for the
+/// registry's memo of decoded schemas; mutable entries (with Redis only)
+/// get an eighth on top.
+fn storage_cache(
+    settings: &Settings,
+    metrics: Option<&Metrics>,
+) -> Result<Arc<StorageCache>, ServerError> {
+    let l1_bytes = l1_bytes(settings);
+    let l2 = settings.l2_settings().map(|l2| {
+        tracing::info!(settings = ?l2, "using the Redis cache");
+        L2Options {
+            settings: l2,
+            mutable_ttl: settings.cache.ttl,
+            mutable_bytes: l1_bytes / 8,
+            observer: metrics.map(Metrics::redis_observer),
+        }
+    });
+    // Redis being down is not an error here: the cache starts degraded.
+    Ok(StorageCache::new(CacheOptions {
+        l1_bytes: l1_bytes - l1_bytes / 4,
+        l2,
+    })?)
 }
 
 /// Connections the kernel holds completed but not yet accepted (capped by

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use spoke_storage::{BlobStore, MetadataStore};
+use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::{BlobCache, FsStore};
 use spoke_storage_postgres::{MigrationReport, PgConfig, PgMetadataStore};
 use spoke_storage_s3::{S3BlobStore, S3Config};
@@ -89,6 +90,18 @@ impl Storage {
         Storage {
             meta: Arc::new(Metered::new(self.meta, counters.clone())),
             blobs: Arc::new(Metered::new(self.blobs, counters.clone())),
+            postgres: self.postgres,
+        }
+    }
+
+    /// Reads through `cache`; writes invalidate it. Applied after
+    /// [`Storage::metered`], so that the operation counters and storage
+    /// spans see only what reaches the stores, and cache hits cost no
+    /// storage metrics.
+    pub(crate) fn cached(self, cache: &Arc<StorageCache>) -> Storage {
+        Storage {
+            meta: Arc::new(CachedMetadataStore::new(self.meta, Arc::clone(cache))),
+            blobs: Arc::new(CachedBlobStore::new(self.blobs, Arc::clone(cache))),
             postgres: self.postgres,
         }
     }

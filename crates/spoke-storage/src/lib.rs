@@ -66,6 +66,16 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError>;
 
+    /// The version `latest` resolves to (`None` before the first push);
+    /// `ModuleNotFound` when the module does not exist. A module read of its
+    /// own so that wrappers can tell it apart (the cache counts it as such).
+    async fn latest_version(&self, name: &ModuleName) -> Result<Option<VersionId>, StorageError> {
+        self.get_module(name)
+            .await?
+            .map(|module| module.latest_version)
+            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))
+    }
+
     /// Replaces a module's compatibility policy (`None`: the server's
     /// default applies again) and returns the module as now stored, its
     /// `updated_at` at least `now`. `ModuleNotFound` when it does not exist.

@@ -12,7 +12,7 @@ pub fn registry(root: &std::path::Path, limits: Limits) -> Registry {
         root,
         RegistryOptions {
             limits,
-            cache_bytes: 1 << 20,
+            memo_bytes: 1 << 20,
             ..RegistryOptions::default()
         },
     )

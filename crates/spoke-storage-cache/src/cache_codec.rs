@@ -1,16 +1,36 @@
-//! The registry's private encoding of what it keeps in the shared (L2)
-//! cache: a format tag byte, then length-prefixed fields, wrapped in
+//! The binary encoding of what the storage cache keeps in Redis (L2): a
+//! format tag byte, then length-prefixed fields, wrapped in
 //! `spoke_cache::codec` (LZ4 for large values). A value that does not decode
 //! (another format, a damaged entry) is treated as a miss.
 
+use bytes::Bytes;
 use spoke_cache::codec;
 use spoke_domain::{
     CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName,
     Page, RuleSelection, SourceInfo, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 
+use crate::shared::Mutable;
+
 /// Bumped whenever the layout below changes; old entries then read as misses.
 const FORMAT: u8 = 2;
+
+/// A mutable value as kept in Redis.
+pub(crate) fn encode_mutable(value: &Mutable) -> Vec<u8> {
+    match value {
+        Mutable::Module(module) => encode_module(module),
+        Mutable::Versions(limit, page) => encode_versions(*limit, page),
+    }
+}
+
+/// A blob, only enveloped: its bytes have no structure to encode.
+pub(crate) fn encode_blob(blob: &Bytes) -> Vec<u8> {
+    codec::encode(blob)
+}
+
+pub(crate) fn decode_blob(encoded: &[u8]) -> Option<Bytes> {
+    codec::decode(encoded).ok().map(Bytes::from)
+}
 
 pub(crate) fn encode_manifest(m: &VersionManifest) -> Vec<u8> {
     let mut w = Writer::new();
@@ -80,7 +100,7 @@ pub(crate) fn decode_manifest(bytes: &[u8]) -> Option<VersionManifest> {
     r.end().then_some(manifest)
 }
 
-pub(crate) fn encode_module(m: &Module) -> Vec<u8> {
+fn encode_module(m: &Module) -> Vec<u8> {
     let mut w = Writer::new();
     w.str(m.name.as_str());
     w.str(&m.description);
@@ -135,7 +155,7 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
 }
 
 /// A first page of versions, with the limit it was listed with.
-pub(crate) fn encode_versions(limit: u32, page: &Page<VersionSummary>) -> Vec<u8> {
+fn encode_versions(limit: u32, page: &Page<VersionSummary>) -> Vec<u8> {
     let mut w = Writer::new();
     w.u64(u64::from(limit));
     w.count(page.items.len());

@@ -1,147 +1,29 @@
-//! The registry's side of the two cache levels: lookup counters for
-//! metrics, and the shared (L2) cache with the in-memory copies of mutable
-//! entries that its invalidations govern (`docs/cache.md`).
+//! The shared (L2) cache with the in-memory copies of mutable entries that
+//! its invalidations govern (`docs/cache.md`).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use spoke_cache::{
-    CommandObserver, L1Cache, L2Cache, L2Error, L2Settings, L2Stats, L2Status, Lifetime, Weigh,
+    CommandObserver, L1Cache, L2Cache, L2Error, L2Settings, L2Status, Lifetime, Weigh,
 };
 use spoke_domain::{Module, Page, VersionSummary};
 use tracing::Instrument as _;
 
-/// The shared cache a registry uses besides its in-process one.
+/// The shared cache, used besides the in-process one.
 #[derive(Clone)]
 pub struct L2Options {
     pub settings: L2Settings,
     /// How long module metadata, `latest` and first pages of version lists
     /// live in Redis and, at most, in memory.
     pub mutable_ttl: Duration,
+    /// Bytes of mutable entries kept in memory (only while the invalidation
+    /// subscription is live); 0 keeps them in Redis only.
+    pub mutable_bytes: u64,
     /// Told about every Redis command, for latency metrics.
     pub observer: Option<Arc<dyn CommandObserver>>,
-}
-
-/// Which cache level answered (or not).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CacheLevel {
-    L1,
-    L2,
-}
-
-impl CacheLevel {
-    pub const ALL: [CacheLevel; 2] = [CacheLevel::L1, CacheLevel::L2];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheLevel::L1 => "l1",
-            CacheLevel::L2 => "l2",
-        }
-    }
-}
-
-/// What was looked up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CacheKind {
-    /// A version manifest by `module@version`.
-    Version,
-    /// A file's content by digest.
-    File,
-    /// A version's compiled image.
-    Image,
-    /// Module metadata.
-    Module,
-    /// Module metadata read to resolve `latest`.
-    Latest,
-    /// The first page of a version list.
-    Versions,
-    /// A version's image decoded for compatibility checks and diffs.
-    Schema,
-}
-
-impl CacheKind {
-    pub const ALL: [CacheKind; 7] = [
-        CacheKind::Version,
-        CacheKind::File,
-        CacheKind::Image,
-        CacheKind::Module,
-        CacheKind::Latest,
-        CacheKind::Versions,
-        CacheKind::Schema,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CacheKind::Version => "version",
-            CacheKind::File => "file",
-            CacheKind::Image => "image",
-            CacheKind::Module => "module",
-            CacheKind::Latest => "latest",
-            CacheKind::Versions => "versions",
-            CacheKind::Schema => "schema",
-        }
-    }
-}
-
-/// Hits and misses of one level for one kind, since the registry started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LookupCount {
-    pub level: CacheLevel,
-    pub kind: CacheKind,
-    pub hits: u64,
-    pub misses: u64,
-}
-
-/// A snapshot of the caches' counters, for metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheStats {
-    /// Every level and kind, zeros included.
-    pub lookups: Vec<LookupCount>,
-    /// Bytes held in memory (immutable and mutable entries).
-    pub l1_bytes: u64,
-    /// Entries the in-memory caches evicted to stay within their budgets.
-    pub l1_evictions: u64,
-    /// The Redis cache's own totals, when one is configured.
-    pub l2: Option<L2Stats>,
-}
-
-const SLOTS: usize = CacheLevel::ALL.len() * CacheKind::ALL.len();
-
-/// Hit and miss counters by level and kind.
-#[derive(Default)]
-pub(crate) struct Lookups {
-    hits: [AtomicU64; SLOTS],
-    misses: [AtomicU64; SLOTS],
-}
-
-impl Lookups {
-    fn slot(level: CacheLevel, kind: CacheKind) -> usize {
-        level as usize * CacheKind::ALL.len() + kind as usize
-    }
-
-    pub(crate) fn record(&self, level: CacheLevel, kind: CacheKind, hit: bool) {
-        let counters = if hit { &self.hits } else { &self.misses };
-        counters[Self::slot(level, kind)].fetch_add(1, Relaxed);
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<LookupCount> {
-        let load = |c: &AtomicU64| c.load(Relaxed);
-        CacheLevel::ALL
-            .into_iter()
-            .flat_map(|level| CacheKind::ALL.into_iter().map(move |kind| (level, kind)))
-            .map(|(level, kind)| {
-                let slot = Self::slot(level, kind);
-                LookupCount {
-                    level,
-                    kind,
-                    hits: load(&self.hits[slot]),
-                    misses: load(&self.misses[slot]),
-                }
-            })
-            .collect()
-    }
 }
 
 /// A mutable value kept in memory.
@@ -190,8 +72,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Connects in the background; only impossible settings fail.
-    pub(crate) fn connect(options: L2Options, memory_bytes: u64) -> Result<Self, L2Error> {
-        let mutable = Arc::new(L1Cache::new(memory_bytes));
+    pub(crate) fn connect(options: L2Options) -> Result<Self, L2Error> {
+        let mutable = Arc::new(L1Cache::new(options.mutable_bytes));
         let invalidations = Arc::new(AtomicU64::new(0));
         let on_invalidate = {
             let mutable = Arc::clone(&mutable);
@@ -211,7 +93,7 @@ impl Shared {
     }
 
     // Redis client futures are large; boxed, they do not grow every
-    // registry future that may call them (debug builds overflowed stacks).
+    // storage future that may call them (debug builds overflowed stacks).
     pub(crate) async fn get(&self, key: &str) -> Option<Vec<u8>> {
         let span = l2_span("get");
         let found = Box::pin(self.l2.get(key)).instrument(span.clone()).await;
@@ -324,7 +206,7 @@ fn forget(mutable: &L1Cache<String, Stamped>, invalidations: &AtomicU64, key: &s
     );
 }
 
-/// Redis keys. The `1` is the registry's value format (see `wire`): a new
+/// Redis keys. The `1` is the values' format (see `cache_codec`): a new
 /// format gets new keys rather than misreading old ones.
 pub(crate) mod keys {
     use spoke_domain::{Digest, ModuleName, VersionId};
@@ -335,11 +217,6 @@ pub(crate) mod keys {
 
     pub(crate) fn blob(digest: &Digest) -> String {
         format!("spoke:1:blob:{}", digest.hex())
-    }
-
-    /// The image compiled on demand for a version stored without one.
-    pub(crate) fn image(module: &ModuleName, version: &VersionId) -> String {
-        format!("spoke:1:image:{module}@{version}")
     }
 
     pub(crate) fn module(module: &ModuleName) -> String {
