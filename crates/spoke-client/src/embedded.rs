@@ -14,7 +14,12 @@ use spoke_domain::{Cursor, DependencyRef, ModuleName, NewModule, PageRequest, Ve
 use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions};
 use spoke_rest::ApiError;
 use spoke_rest::convert;
+use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
+
+/// Bytes of version manifests and file contents the embedded registry keeps
+/// in memory, as a server does by default.
+const EMBEDDED_CACHE_BYTES: u64 = 48 * 1024 * 1024;
 
 use crate::wire::{
     CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
@@ -48,7 +53,12 @@ impl Embedded {
         let store =
             FsStore::open(root).map_err(|e| client_error(RegistryError::Storage(e).into()))?;
         let store = Arc::new(store);
-        let registry = Registry::new(store.clone(), store, RegistryOptions::default());
+        let cache = StorageCache::in_process(EMBEDDED_CACHE_BYTES);
+        let registry = Registry::new(
+            Arc::new(CachedMetadataStore::new(store.clone(), Arc::clone(&cache))),
+            Arc::new(CachedBlobStore::new(store, cache)),
+            RegistryOptions::default(),
+        );
         Ok(Self {
             registry: Arc::new(registry),
             label: format!("embedded:{}", root.display()),

@@ -63,11 +63,24 @@ impl StorageCache {
     /// only on impossible settings. With an L2 it must run inside a Tokio
     /// runtime.
     pub fn new(options: CacheOptions) -> Result<Arc<Self>, L2Error> {
+        let Some(l2) = options.l2 else {
+            return Ok(Self::in_process(options.l1_bytes));
+        };
         Ok(Arc::new(Self {
             immutable: L1Cache::new(options.l1_bytes),
-            shared: options.l2.map(Shared::connect).transpose()?,
+            shared: Some(Shared::connect(l2)?),
             lookups: Lookups::default(),
         }))
+    }
+
+    /// An in-process cache of `l1_bytes` with no Redis part, for a
+    /// registry no other instance writes to (the embedded client).
+    pub fn in_process(l1_bytes: u64) -> Arc<Self> {
+        Arc::new(Self {
+            immutable: L1Cache::new(l1_bytes),
+            shared: None,
+            lookups: Lookups::default(),
+        })
     }
 
     /// The Redis cache's state, for readiness; `None` without one.
