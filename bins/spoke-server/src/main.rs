@@ -24,28 +24,15 @@ use spoke_server::{ServerError, Settings};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-const CONFIG_HELP: &str = "\
+const CONFIG_SOURCES: &str = "\
 Configuration, lowest precedence first:
   1. built-in defaults;
   2. a TOML file from --config PATH or SPOKE_CONFIG, whose keys are the
      variable names without SPOKE_, lowercased (port = 8080,
      filesystem_root = \"./storage\"); unknown keys are an error;
-  3. SPOKE_* environment variables.
+  3. SPOKE_* environment variables.";
 
-Common variables (default): SPOKE_HOST (0.0.0.0), SPOKE_PORT (8080),
-SPOKE_HEALTH_PORT (9090), SPOKE_GRPC_PORT (unset: gRPC shares SPOKE_PORT),
-SPOKE_STORAGE_TYPE (filesystem), SPOKE_FILESYSTEM_ROOT (./storage),
-SPOKE_LOG_LEVEL (info),
-SPOKE_READ_TIMEOUT / SPOKE_WRITE_TIMEOUT (15s), SPOKE_IDLE_TIMEOUT (60s),
-SPOKE_SHUTDOWN_TIMEOUT (30s), SPOKE_MAX_BODY_SIZE (64MiB),
-SPOKE_MAX_CONNECTIONS (10000 per API listener; 0: no cap),
-SPOKE_POSTGRES_URL (postgres and hybrid), SPOKE_S3_BUCKET (content in S3),
-SPOKE_REDIS_URL (unset: in-process cache only), SPOKE_CACHE_TTL (5s),
-SPOKE_RATE_LIMIT_RPS / SPOKE_RATE_LIMIT_BURST per client (0: off; writes
-apart with SPOKE_RATE_LIMIT_WRITE_RPS / _WRITE_BURST), SPOKE_TRUSTED_PROXIES
-(unset: X-Forwarded-For ignored),
-SPOKE_MAX_CONCURRENT_COMPILES (cores), SPOKE_COMPILE_QUEUE_SIZE (64),
-SPOKE_COMPILE_TIMEOUT (10s).
+const SERVING_NOTES: &str = "\
 Every variable with its default, form and effect: docs/configuration.md.
 
 The API (REST, and gRPC by content type) listens on SPOKE_HOST:SPOKE_PORT;
@@ -58,6 +45,15 @@ SIGTERM or SIGINT drains in-flight requests (up to SPOKE_SHUTDOWN_TIMEOUT)
 and exits 0; a second signal stops waiting.
 
 Exit codes: 0 clean shutdown, 1 startup failed, 2 invalid configuration.";
+
+/// Where configuration comes from, every setting (from the settings
+/// table), and how the server runs.
+fn config_help() -> String {
+    format!(
+        "{CONFIG_SOURCES}\n\n{}\n\n{SERVING_NOTES}",
+        spoke_server::config::settings_help()
+    )
+}
 
 const MIGRATE_HELP: &str = "\
 Connects to SPOKE_POSTGRES_URL (with SPOKE_POSTGRES_TIMEOUT and
@@ -72,7 +68,7 @@ be migrated, 2 invalid configuration.";
 
 /// The Spoke Protobuf schema registry server.
 #[derive(Parser)]
-#[command(name = "spoke-server", version, after_long_help = CONFIG_HELP, after_help = "Run with --help for where configuration comes from.")]
+#[command(name = "spoke-server", version, after_long_help = config_help(), after_help = "Run with --help for where configuration comes from.")]
 struct Cli {
     /// A TOML configuration file; environment variables override it.
     // OsString rather than PathBuf: an empty SPOKE_CONFIG means "no file",

@@ -1,6 +1,9 @@
 //! Configuration: every `SPOKE_*` variable, parsed and validated into a typed
 //! [`Settings`]. Sources, lowest precedence first: built-in defaults, an
 //! optional TOML file (`--config PATH` or `SPOKE_CONFIG`), the environment.
+//! Each setting is declared once, in the table of `config/table.rs`
+//! ([`SETTINGS`]); this module assembles them and checks the rules between
+//! them.
 //!
 //! A malformed value is an error naming the variable and the expected form;
 //! nothing falls back to a default silently. Only this crate reads the
@@ -8,6 +11,7 @@
 
 mod rate_limit;
 mod redis;
+mod table;
 mod values;
 
 use std::collections::BTreeMap;
@@ -28,82 +32,13 @@ pub use redis::{RedisNode, RedisTopology, RedisUrl};
 use spoke_cache::L2Settings;
 use spoke_domain::CompatibilityPolicy;
 use spoke_registry::validate_compatibility_policy;
-use values::{BOOL_FORM, DURATION_FORM, HOST_FORM, PORT_FORM, POSITIVE_DURATION_FORM, SIZE_FORM};
+use table::Setting;
+pub use table::{KEYS, SECRET_KEYS, SETTINGS, Section, SettingDoc, settings_help};
 
 /// The prefix of every configuration variable.
 pub const ENV_PREFIX: &str = "SPOKE_";
 /// The variable naming the TOML configuration file.
 pub const CONFIG_FILE_VAR: &str = "SPOKE_CONFIG";
-
-/// Every configuration key: the variable name without `SPOKE_`, lowercased,
-/// which is also its key in the TOML file.
-pub const KEYS: &[&str] = &[
-    "host",
-    "port",
-    "grpc_port",
-    "health_port",
-    "read_timeout",
-    "write_timeout",
-    "idle_timeout",
-    "shutdown_timeout",
-    "max_connections",
-    "tls_cert_file",
-    "tls_key_file",
-    "tls_client_ca_file",
-    "storage_type",
-    "filesystem_root",
-    "postgres_url",
-    "postgres_replica_urls",
-    "postgres_max_conns",
-    "postgres_min_conns",
-    "postgres_timeout",
-    "postgres_statement_timeout",
-    "postgres_replica_max_lag",
-    "hybrid_cache_size",
-    "s3_endpoint",
-    "s3_region",
-    "s3_bucket",
-    "s3_access_key",
-    "s3_secret_key",
-    "s3_use_path_style",
-    "s3_force_path_style",
-    "redis_url",
-    "redis_password",
-    "redis_db",
-    "redis_max_retries",
-    "redis_pool_size",
-    "cache_enabled",
-    "cache_ttl",
-    "l1_cache_size",
-    "max_body_size",
-    "max_files",
-    "max_file_size",
-    "max_version_size",
-    "default_compatibility",
-    "rate_limit_rps",
-    "rate_limit_burst",
-    "rate_limit_write_rps",
-    "rate_limit_write_burst",
-    "trusted_proxies",
-    "max_concurrent_compiles",
-    "compile_queue_size",
-    "compile_timeout",
-    "log_level",
-    "metrics_enabled",
-    "otel_enabled",
-    "otel_endpoint",
-    "otel_service_name",
-    "otel_service_version",
-    "otel_insecure",
-];
-
-/// Keys whose values are never echoed in errors.
-pub const SECRET_KEYS: &[&str] = &[
-    "postgres_url",
-    "postgres_replica_urls",
-    "s3_secret_key",
-    "redis_password",
-];
 
 const MIB: u64 = 1 << 20;
 
@@ -208,6 +143,15 @@ pub enum StorageType {
 }
 
 impl StorageType {
+    fn parse(raw: &str) -> Option<StorageType> {
+        match raw {
+            "filesystem" => Some(Self::Filesystem),
+            "postgres" => Some(Self::Postgres),
+            "hybrid" => Some(Self::Hybrid),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Filesystem => "filesystem",
@@ -306,17 +250,6 @@ pub struct CompileSettings {
     pub timeout: Duration,
 }
 
-impl Default for CompileSettings {
-    fn default() -> Self {
-        let pool = spoke_registry::ComputeOptions::default();
-        Self {
-            max_concurrent: pool.workers,
-            queue_size: pool.queue,
-            timeout: pool.budget,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetrySettings {
     /// `SPOKE_LOG_LEVEL`.
@@ -374,71 +307,79 @@ impl LogLevel {
 }
 
 impl Default for Settings {
+    /// The defaults of the settings table.
     fn default() -> Self {
+        use table::*;
         Settings {
-            host: IpAddr::from([0, 0, 0, 0]),
-            port: 8080,
-            grpc_port: None,
-            health_port: 9090,
-            read_timeout: Duration::from_secs(15),
-            write_timeout: Duration::from_secs(15),
-            idle_timeout: Duration::from_secs(60),
-            shutdown_timeout: Duration::from_secs(30),
-            max_connections: Some(10_000),
+            host: HOST.default_value(),
+            port: PORT.default_value(),
+            grpc_port: GRPC_PORT.default_value(),
+            health_port: HEALTH_PORT.default_value(),
+            read_timeout: READ_TIMEOUT.default_value(),
+            write_timeout: WRITE_TIMEOUT.default_value(),
+            idle_timeout: IDLE_TIMEOUT.default_value(),
+            shutdown_timeout: SHUTDOWN_TIMEOUT.default_value(),
+            max_connections: MAX_CONNECTIONS.default_value(),
+            // TLS is off unless both files are set.
             tls: None,
             storage: StorageSettings {
-                kind: StorageType::Filesystem,
-                filesystem_root: PathBuf::from("./storage"),
-                hybrid_cache_bytes: 1 << 30,
+                kind: STORAGE_TYPE.default_value(),
+                filesystem_root: FILESYSTEM_ROOT.default_value(),
+                hybrid_cache_bytes: HYBRID_CACHE_SIZE.default_value(),
             },
             postgres: PostgresSettings {
-                url: None,
-                replica_urls: Vec::new(),
-                max_conns: 20,
-                min_conns: 2,
-                timeout: Duration::from_secs(10),
-                statement_timeout: Duration::from_secs(10),
-                replica_max_lag: Duration::from_secs(5),
+                url: POSTGRES_URL.default_value(),
+                replica_urls: POSTGRES_REPLICA_URLS.default_value(),
+                max_conns: POSTGRES_MAX_CONNS.default_value(),
+                min_conns: POSTGRES_MIN_CONNS.default_value(),
+                timeout: POSTGRES_TIMEOUT.default_value(),
+                statement_timeout: POSTGRES_STATEMENT_TIMEOUT.default_value(),
+                replica_max_lag: POSTGRES_REPLICA_MAX_LAG.default_value(),
             },
             s3: S3Settings {
-                endpoint: None,
-                region: "us-east-1".to_owned(),
-                bucket: None,
-                access_key: None,
-                secret_key: None,
-                path_style: false,
+                endpoint: S3_ENDPOINT.default_value(),
+                region: S3_REGION.default_value(),
+                bucket: S3_BUCKET.default_value(),
+                access_key: S3_ACCESS_KEY.default_value(),
+                secret_key: S3_SECRET_KEY.default_value(),
+                path_style: S3_USE_PATH_STYLE.default_value() | S3_FORCE_PATH_STYLE.default_value(),
             },
             redis: RedisSettings {
-                url: None,
-                password: None,
-                db: 0,
-                max_retries: 3,
-                pool_size: 10,
+                url: REDIS_URL.default_value(),
+                password: REDIS_PASSWORD.default_value(),
+                db: REDIS_DB.default_value(),
+                max_retries: REDIS_MAX_RETRIES.default_value(),
+                pool_size: REDIS_POOL_SIZE.default_value(),
             },
             cache: CacheSettings {
-                enabled: true,
-                ttl: Duration::from_secs(5),
-                l1_bytes: 64 * MIB,
+                enabled: CACHE_ENABLED.default_value(),
+                ttl: CACHE_TTL.default_value(),
+                l1_bytes: L1_CACHE_SIZE.default_value(),
             },
             limits: LimitSettings {
-                max_body_bytes: 64 << 20,
-                max_files: 5_000,
-                max_file_bytes: 4 << 20,
-                max_version_bytes: 32 << 20,
+                max_body_bytes: MAX_BODY_SIZE.default_value(),
+                max_files: MAX_FILES.default_value(),
+                max_file_bytes: MAX_FILE_SIZE.default_value(),
+                max_version_bytes: MAX_VERSION_SIZE.default_value(),
             },
-            default_compatibility: CompatibilityPolicy::default(),
+            default_compatibility: DEFAULT_COMPATIBILITY.default_value(),
+            // Both rates default to 0: off.
             rate_limit: RateLimitSettings::default(),
-            trusted_proxies: Vec::new(),
-            compile: CompileSettings::default(),
+            trusted_proxies: TRUSTED_PROXIES.default_value(),
+            compile: CompileSettings {
+                max_concurrent: MAX_CONCURRENT_COMPILES.default_value(),
+                queue_size: COMPILE_QUEUE_SIZE.default_value(),
+                timeout: COMPILE_TIMEOUT.default_value(),
+            },
             telemetry: TelemetrySettings {
-                log_level: LogLevel::Info,
-                metrics_enabled: true,
+                log_level: LOG_LEVEL.default_value(),
+                metrics_enabled: METRICS_ENABLED.default_value(),
                 otel: OtelSettings {
-                    enabled: false,
-                    endpoint: "localhost:4317".to_owned(),
-                    service_name: "spoke-registry".to_owned(),
-                    service_version: "1.0.0".to_owned(),
-                    insecure: true,
+                    enabled: OTEL_ENABLED.default_value(),
+                    endpoint: OTEL_ENDPOINT.default_value(),
+                    service_name: OTEL_SERVICE_NAME.default_value(),
+                    service_version: OTEL_SERVICE_VERSION.default_value(),
+                    insecure: OTEL_INSECURE.default_value(),
                 },
             },
         }
@@ -594,259 +535,70 @@ impl Settings {
     }
 
     fn from_raw(raw: &Raw) -> Result<Settings, ConfigError> {
-        let d = Settings::default();
-        let storage_type = raw.parse(
-            "storage_type",
-            "one of filesystem, postgres, hybrid",
-            d.storage.kind,
-            |s| match s {
-                "filesystem" => Some(StorageType::Filesystem),
-                "postgres" => Some(StorageType::Postgres),
-                "hybrid" => Some(StorageType::Hybrid),
-                _ => None,
-            },
-        )?;
+        use table::*;
+        let storage_type = raw.value(&STORAGE_TYPE)?;
         let settings = Settings {
-            host: raw.parse("host", HOST_FORM, d.host, values::host)?,
-            port: raw.parse("port", PORT_FORM, d.port, values::port)?,
-            grpc_port: raw.parse("grpc_port", PORT_FORM, d.grpc_port, |s| {
-                values::port(s).map(Some)
-            })?,
-            health_port: raw.parse("health_port", PORT_FORM, d.health_port, values::port)?,
-            read_timeout: raw.parse(
-                "read_timeout",
-                POSITIVE_DURATION_FORM,
-                d.read_timeout,
-                values::positive_duration,
-            )?,
-            write_timeout: raw.parse(
-                "write_timeout",
-                POSITIVE_DURATION_FORM,
-                d.write_timeout,
-                values::positive_duration,
-            )?,
-            idle_timeout: raw.parse(
-                "idle_timeout",
-                POSITIVE_DURATION_FORM,
-                d.idle_timeout,
-                values::positive_duration,
-            )?,
-            shutdown_timeout: raw.parse(
-                "shutdown_timeout",
-                DURATION_FORM,
-                d.shutdown_timeout,
-                values::duration,
-            )?,
-            max_connections: raw.parse(
-                "max_connections",
-                "a whole number (0 for no limit)",
-                d.max_connections,
-                |s| {
-                    let n = usize::try_from(values::unsigned(s)?).ok()?;
-                    Some((n > 0).then_some(n))
-                },
-            )?,
+            host: raw.value(&HOST)?,
+            port: raw.value(&PORT)?,
+            grpc_port: raw.value(&GRPC_PORT)?,
+            health_port: raw.value(&HEALTH_PORT)?,
+            read_timeout: raw.value(&READ_TIMEOUT)?,
+            write_timeout: raw.value(&WRITE_TIMEOUT)?,
+            idle_timeout: raw.value(&IDLE_TIMEOUT)?,
+            shutdown_timeout: raw.value(&SHUTDOWN_TIMEOUT)?,
+            max_connections: raw.value(&MAX_CONNECTIONS)?,
             tls: tls_settings(raw)?,
             storage: StorageSettings {
                 kind: storage_type,
-                filesystem_root: raw.parse(
-                    "filesystem_root",
-                    "a directory path",
-                    d.storage.filesystem_root,
-                    |s| (!s.is_empty()).then(|| PathBuf::from(s)),
-                )?,
-                hybrid_cache_bytes: raw.parse(
-                    "hybrid_cache_size",
-                    SIZE_FORM,
-                    d.storage.hybrid_cache_bytes,
-                    values::size,
-                )?,
+                filesystem_root: raw.value(&FILESYSTEM_ROOT)?,
+                hybrid_cache_bytes: raw.value(&HYBRID_CACHE_SIZE)?,
             },
             postgres: PostgresSettings {
-                url: raw.optional("postgres_url", POSTGRES_URL_FORM, postgres_url)?,
-                replica_urls: raw
-                    .optional(
-                        "postgres_replica_urls",
-                        "a comma-separated list of postgres:// URLs",
-                        |s| {
-                            s.split(',')
-                                .map(|u| postgres_url(u.trim()))
-                                .collect::<Option<Vec<_>>>()
-                        },
-                    )?
-                    .unwrap_or_default(),
-                max_conns: raw.parse(
-                    "postgres_max_conns",
-                    "a whole number from 1 to 10000",
-                    d.postgres.max_conns,
-                    |s| bounded_u32(s, 1, 10_000),
-                )?,
-                min_conns: raw.parse(
-                    "postgres_min_conns",
-                    "a whole number from 0 to 10000",
-                    d.postgres.min_conns,
-                    |s| bounded_u32(s, 0, 10_000),
-                )?,
-                timeout: raw.parse(
-                    "postgres_timeout",
-                    POSITIVE_DURATION_FORM,
-                    d.postgres.timeout,
-                    values::positive_duration,
-                )?,
-                statement_timeout: raw.parse(
-                    "postgres_statement_timeout",
-                    POSITIVE_DURATION_FORM,
-                    d.postgres.statement_timeout,
-                    values::positive_duration,
-                )?,
-                replica_max_lag: raw.parse(
-                    "postgres_replica_max_lag",
-                    POSITIVE_DURATION_FORM,
-                    d.postgres.replica_max_lag,
-                    values::positive_duration,
-                )?,
+                url: raw.value(&POSTGRES_URL)?,
+                replica_urls: raw.value(&POSTGRES_REPLICA_URLS)?,
+                max_conns: raw.value(&POSTGRES_MAX_CONNS)?,
+                min_conns: raw.value(&POSTGRES_MIN_CONNS)?,
+                timeout: raw.value(&POSTGRES_TIMEOUT)?,
+                statement_timeout: raw.value(&POSTGRES_STATEMENT_TIMEOUT)?,
+                replica_max_lag: raw.value(&POSTGRES_REPLICA_MAX_LAG)?,
             },
             s3: S3Settings {
-                endpoint: raw.optional(
-                    "s3_endpoint",
-                    "an http:// or https:// URL such as http://minio:9000",
-                    |s| values::url_with_scheme(s, &["http", "https"]).then(|| s.to_owned()),
-                )?,
-                region: raw.parse(
-                    "s3_region",
-                    "a region name such as us-east-1",
-                    d.s3.region,
-                    |s| {
-                        (!s.is_empty()
-                            && s.bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-                        .then(|| s.to_owned())
-                    },
-                )?,
-                bucket: raw.optional(
-                    "s3_bucket",
-                    "a bucket name of 3 to 63 lowercase letters, digits, '.' and '-'",
-                    |s| values::bucket(s).then(|| s.to_owned()),
-                )?,
-                access_key: raw
-                    .optional("s3_access_key", "an access key id", |s| Some(s.to_owned()))?,
-                secret_key: raw
-                    .optional("s3_secret_key", "a secret key", |s| Some(Secret::new(s)))?,
-                path_style: raw.parse("s3_use_path_style", BOOL_FORM, false, values::boolean)?
-                    | raw.parse("s3_force_path_style", BOOL_FORM, false, values::boolean)?,
+                endpoint: raw.value(&S3_ENDPOINT)?,
+                region: raw.value(&S3_REGION)?,
+                bucket: raw.value(&S3_BUCKET)?,
+                access_key: raw.value(&S3_ACCESS_KEY)?,
+                secret_key: raw.value(&S3_SECRET_KEY)?,
+                path_style: raw.value(&S3_USE_PATH_STYLE)? | raw.value(&S3_FORCE_PATH_STYLE)?,
             },
-            redis: redis_settings(raw, &d.redis)?,
+            redis: redis_settings(raw)?,
             cache: CacheSettings {
-                enabled: raw.parse("cache_enabled", BOOL_FORM, d.cache.enabled, values::boolean)?,
-                ttl: raw.parse(
-                    "cache_ttl",
-                    POSITIVE_DURATION_FORM,
-                    d.cache.ttl,
-                    values::positive_duration,
-                )?,
-                l1_bytes: raw.parse("l1_cache_size", SIZE_FORM, d.cache.l1_bytes, values::size)?,
+                enabled: raw.value(&CACHE_ENABLED)?,
+                ttl: raw.value(&CACHE_TTL)?,
+                l1_bytes: raw.value(&L1_CACHE_SIZE)?,
             },
             limits: LimitSettings {
-                max_body_bytes: raw.parse(
-                    "max_body_size",
-                    POSITIVE_SIZE_FORM,
-                    d.limits.max_body_bytes,
-                    positive_usize_size,
-                )?,
-                max_files: raw.parse(
-                    "max_files",
-                    "a whole number of at least 1",
-                    d.limits.max_files,
-                    |s| {
-                        values::unsigned(s)
-                            .filter(|n| *n >= 1)
-                            .and_then(|n| usize::try_from(n).ok())
-                    },
-                )?,
-                max_file_bytes: raw.parse(
-                    "max_file_size",
-                    POSITIVE_SIZE_FORM,
-                    d.limits.max_file_bytes,
-                    positive_usize_size,
-                )?,
-                max_version_bytes: raw.parse(
-                    "max_version_size",
-                    POSITIVE_SIZE_FORM,
-                    d.limits.max_version_bytes,
-                    positive_usize_size,
-                )?,
+                max_body_bytes: raw.value(&MAX_BODY_SIZE)?,
+                max_files: raw.value(&MAX_FILES)?,
+                max_file_bytes: raw.value(&MAX_FILE_SIZE)?,
+                max_version_bytes: raw.value(&MAX_VERSION_SIZE)?,
             },
-            default_compatibility: default_compatibility(raw, d.default_compatibility)?,
+            default_compatibility: default_compatibility(raw)?,
             rate_limit: rate_limit::rate_limit_settings(raw)?,
-            trusted_proxies: rate_limit::trusted_proxies(raw)?,
+            trusted_proxies: raw.value(&TRUSTED_PROXIES)?,
             compile: CompileSettings {
-                max_concurrent: raw.parse(
-                    "max_concurrent_compiles",
-                    "a whole number from 1 to 1024",
-                    d.compile.max_concurrent,
-                    |s| bounded_usize(s, 1, 1024),
-                )?,
-                queue_size: raw.parse(
-                    "compile_queue_size",
-                    "a whole number from 0 to 100000",
-                    d.compile.queue_size,
-                    |s| bounded_usize(s, 0, 100_000),
-                )?,
-                timeout: raw.parse(
-                    "compile_timeout",
-                    POSITIVE_DURATION_FORM,
-                    d.compile.timeout,
-                    values::positive_duration,
-                )?,
+                max_concurrent: raw.value(&MAX_CONCURRENT_COMPILES)?,
+                queue_size: raw.value(&COMPILE_QUEUE_SIZE)?,
+                timeout: raw.value(&COMPILE_TIMEOUT)?,
             },
             telemetry: TelemetrySettings {
-                log_level: raw.parse(
-                    "log_level",
-                    "one of trace, debug, info, warn, error",
-                    d.telemetry.log_level,
-                    LogLevel::parse,
-                )?,
-                metrics_enabled: raw.parse(
-                    "metrics_enabled",
-                    BOOL_FORM,
-                    d.telemetry.metrics_enabled,
-                    values::boolean,
-                )?,
+                log_level: raw.value(&LOG_LEVEL)?,
+                metrics_enabled: raw.value(&METRICS_ENABLED)?,
                 otel: OtelSettings {
-                    enabled: raw.parse(
-                        "otel_enabled",
-                        BOOL_FORM,
-                        d.telemetry.otel.enabled,
-                        values::boolean,
-                    )?,
-                    endpoint: raw.parse(
-                        "otel_endpoint",
-                        "host:port or an http(s):// URL, such as localhost:4317",
-                        d.telemetry.otel.endpoint,
-                        |s| {
-                            (values::url_with_scheme(s, &["http", "https"])
-                                || values::host_port(s).is_some())
-                            .then(|| s.to_owned())
-                        },
-                    )?,
-                    service_name: raw.parse(
-                        "otel_service_name",
-                        "a non-empty name",
-                        d.telemetry.otel.service_name,
-                        non_empty,
-                    )?,
-                    service_version: raw.parse(
-                        "otel_service_version",
-                        "a non-empty version",
-                        d.telemetry.otel.service_version,
-                        non_empty,
-                    )?,
-                    insecure: raw.parse(
-                        "otel_insecure",
-                        BOOL_FORM,
-                        d.telemetry.otel.insecure,
-                        values::boolean,
-                    )?,
+                    enabled: raw.value(&OTEL_ENABLED)?,
+                    endpoint: raw.value(&OTEL_ENDPOINT)?,
+                    service_name: raw.value(&OTEL_SERVICE_NAME)?,
+                    service_version: raw.value(&OTEL_SERVICE_VERSION)?,
+                    insecure: raw.value(&OTEL_INSECURE)?,
                 },
             },
         };
@@ -986,14 +738,11 @@ fn postgres_url(raw: &str) -> Option<Secret> {
 
 /// `SPOKE_DEFAULT_COMPATIBILITY`: well formed, and naming only rules and
 /// categories that exist.
-fn default_compatibility(
-    raw: &Raw,
-    default: CompatibilityPolicy,
-) -> Result<CompatibilityPolicy, ConfigError> {
-    const KEY: &str = "default_compatibility";
-    let policy = raw.parse(KEY, CompatibilityPolicy::FORM, default, |s| s.parse().ok())?;
+fn default_compatibility(raw: &Raw) -> Result<CompatibilityPolicy, ConfigError> {
+    let setting = &table::DEFAULT_COMPATIBILITY;
+    let policy = raw.value(setting)?;
     validate_compatibility_policy(&policy)
-        .map_err(|error| raw.invalid(KEY, &format!("{} ({error})", CompatibilityPolicy::FORM)))?;
+        .map_err(|error| raw.invalid(&setting.doc, &format!("{} ({error})", setting.expected)))?;
     Ok(policy)
 }
 
@@ -1023,11 +772,9 @@ fn non_empty(raw: &str) -> Option<String> {
 /// CA only with them. Whether the files hold what they should is checked
 /// when the server starts.
 fn tls_settings(raw: &Raw) -> Result<Option<TlsSettings>, ConfigError> {
-    const FORM: &str = "a file path";
-    let path = |s: &str| Some(PathBuf::from(s));
-    let cert_file = raw.optional("tls_cert_file", FORM, path)?;
-    let key_file = raw.optional("tls_key_file", FORM, path)?;
-    let client_ca_file = raw.optional("tls_client_ca_file", FORM, path)?;
+    let cert_file = raw.value(&table::TLS_CERT_FILE)?;
+    let key_file = raw.value(&table::TLS_KEY_FILE)?;
+    let client_ca_file = raw.value(&table::TLS_CLIENT_CA_FILE)?;
     let conflict = |var: &str, message: &str| ConfigError::Conflict {
         var: var.to_owned(),
         message: message.to_owned(),
@@ -1054,21 +801,22 @@ fn tls_settings(raw: &Raw) -> Result<Option<TlsSettings>, ConfigError> {
     }
 }
 
-fn redis_settings(raw: &Raw, d: &RedisSettings) -> Result<RedisSettings, ConfigError> {
-    let url = match raw.text("redis_url") {
-        None | Some("") => None,
-        Some(text) => Some(
-            RedisUrl::parse(text).map_err(|reason| ConfigError::Invalid {
-                var: var_name("redis_url"),
-                expected: format!("{} ({reason})", redis::REDIS_URL_FORM),
-                got: Some(redis::mask_password(text)),
-                origin: raw.origin("redis_url"),
-            })?,
-        ),
-    };
-    let db_setting = raw.optional("redis_db", "a database number from 0 to 15", |s| {
-        bounded_u32(s, 0, 15)
+fn redis_settings(raw: &Raw) -> Result<RedisSettings, ConfigError> {
+    let url_setting = &table::REDIS_URL;
+    // The generic message would hide the URL whole, and say less.
+    let url = raw.value(url_setting).map_err(|_| {
+        let text = raw.text(url_setting.doc.key).unwrap_or_default();
+        ConfigError::Invalid {
+            var: url_setting.doc.var(),
+            expected: match RedisUrl::parse(text) {
+                Err(reason) => format!("{} ({reason})", url_setting.expected),
+                Ok(_) => url_setting.expected.to_owned(),
+            },
+            got: Some(redis::mask_password(text)),
+            origin: raw.origin(url_setting.doc.key),
+        }
     })?;
+    let db_setting = raw.given(&table::REDIS_DB)?;
     let db = match (url.as_ref().and_then(RedisUrl::db), db_setting) {
         (Some(from_url), Some(setting)) if from_url != setting => {
             return Err(ConfigError::Conflict {
@@ -1079,7 +827,7 @@ fn redis_settings(raw: &Raw, d: &RedisSettings) -> Result<RedisSettings, ConfigE
             });
         }
         (Some(from_url), _) => from_url,
-        (None, setting) => setting.unwrap_or(d.db),
+        (None, setting) => setting.unwrap_or_else(|| table::REDIS_DB.default_value()),
     };
     if db != 0
         && matches!(
@@ -1094,20 +842,10 @@ fn redis_settings(raw: &Raw, d: &RedisSettings) -> Result<RedisSettings, ConfigE
     }
     Ok(RedisSettings {
         url,
-        password: raw.optional("redis_password", "a password", |s| Some(Secret::new(s)))?,
+        password: raw.value(&table::REDIS_PASSWORD)?,
         db,
-        max_retries: raw.parse(
-            "redis_max_retries",
-            "a whole number from 0 to 100",
-            d.max_retries,
-            |s| bounded_u32(s, 0, 100),
-        )?,
-        pool_size: raw.parse(
-            "redis_pool_size",
-            "a whole number from 1 to 1000",
-            d.pool_size,
-            |s| bounded_u32(s, 1, 1_000),
-        )?,
+        max_retries: raw.value(&table::REDIS_MAX_RETRIES)?,
+        pool_size: raw.value(&table::REDIS_POOL_SIZE)?,
     })
 }
 
@@ -1182,46 +920,36 @@ impl Raw {
             .map_or(Origin::Env, |(_, origin)| origin.clone())
     }
 
-    fn invalid(&self, key: &'static str, expected: &str) -> ConfigError {
+    fn invalid(&self, doc: &SettingDoc, expected: &str) -> ConfigError {
         ConfigError::Invalid {
-            var: var_name(key),
+            var: doc.var(),
             expected: expected.to_owned(),
-            got: if SECRET_KEYS.contains(&key) {
+            got: if doc.secret {
                 None
             } else {
-                self.text(key).map(str::to_owned)
+                self.text(doc.key).map(str::to_owned)
             },
-            origin: self.origin(key),
+            origin: self.origin(doc.key),
         }
     }
 
-    /// A value with a default: absent means the default; present but
-    /// malformed (empty included) is an error.
-    fn parse<T>(
-        &self,
-        key: &'static str,
-        expected: &str,
-        default: T,
-        parse: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<T, ConfigError> {
-        match self.text(key) {
-            None => Ok(default),
-            Some(text) => parse(text).ok_or_else(|| self.invalid(key, expected)),
-        }
+    /// A setting's value: its default when absent (or empty, for settings
+    /// where empty means unset); an error when malformed.
+    fn value<T>(&self, setting: &Setting<T>) -> Result<T, ConfigError> {
+        Ok(self
+            .given(setting)?
+            .unwrap_or_else(|| setting.default_value()))
     }
 
-    /// An optional value: absent or empty means unset.
-    fn optional<T>(
-        &self,
-        key: &'static str,
-        expected: &str,
-        parse: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<Option<T>, ConfigError> {
-        match self.text(key) {
-            None | Some("") => Ok(None),
-            Some(text) => parse(text)
+    /// A setting's value when one is given; `None` when it is absent (or
+    /// empty, for settings where empty means unset).
+    fn given<T>(&self, setting: &Setting<T>) -> Result<Option<T>, ConfigError> {
+        match self.text(setting.doc.key) {
+            None => Ok(None),
+            Some("") if setting.empty_means_default => Ok(None),
+            Some(text) => (setting.parse)(text)
                 .map(Some)
-                .ok_or_else(|| self.invalid(key, expected)),
+                .ok_or_else(|| self.invalid(&setting.doc, setting.expected)),
         }
     }
 }

@@ -155,11 +155,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
             max_body_bytes: settings.limits.max_body_bytes,
         },
     );
-    let context = Arc::new(ApiContext {
+    let context = ApiContext {
         handler_timeout: settings.write_timeout,
         metrics: metrics.clone(),
         ids: RequestIds::new(),
-    });
+    };
     let rate_limits = RateLimiting {
         limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
@@ -168,7 +168,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         rate_limits.apply(compression::wrap(
             rest.merge(health::probe_routes(Arc::clone(&health))),
         )),
-        Arc::clone(&context),
+        &context,
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
     let grpc_health = HealthReporter::new();
@@ -184,7 +184,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         ServerError::Internal(format!("building the gRPC reflection service failed: {e}"))
     })?
     .into_axum_router();
-    let grpc = api::wrap(rate_limits.apply(grpc), context);
+    let grpc = api::wrap(rate_limits.apply(grpc), &context);
     let api_router = by_content_type(grpc.clone(), rest);
 
     let tls = match &settings.tls {

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::{ConfigError, Raw, values, var_name};
+use super::table::{self, Setting};
+use super::{ConfigError, Raw, values};
 
 /// The highest rate accepted: one request per microsecond, far above what
 /// one server answers, so that the refill interval never rounds to zero.
 const MAX_PER_SECOND: f64 = 1_000_000.0;
 const MAX_BURST: u64 = 1_000_000;
 
-const RATE_FORM: &str =
+pub(super) const RATE_FORM: &str =
     "a number of requests per second from 0 (off) to 1000000, such as 5, 100 or 0.5";
-const BURST_FORM: &str = "a whole number of requests from 0 to 1000000";
-const PROXIES_FORM: &str = "a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, 192.168.1.10, fd00::/8";
+pub(super) const BURST_FORM: &str = "a whole number of requests from 0 to 1000000";
+pub(super) const PROXIES_FORM: &str = "a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, 192.168.1.10, fd00::/8";
 
 /// Token buckets per client: what a client may send.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -62,8 +63,12 @@ impl RateLimit {
 
 pub(super) fn rate_limit_settings(raw: &Raw) -> Result<RateLimitSettings, ConfigError> {
     Ok(RateLimitSettings {
-        requests: bucket(raw, "rate_limit_rps", "rate_limit_burst")?,
-        writes: bucket(raw, "rate_limit_write_rps", "rate_limit_write_burst")?,
+        requests: bucket(raw, &table::RATE_LIMIT_RPS, &table::RATE_LIMIT_BURST)?,
+        writes: bucket(
+            raw,
+            &table::RATE_LIMIT_WRITE_RPS,
+            &table::RATE_LIMIT_WRITE_BURST,
+        )?,
     })
 }
 
@@ -71,39 +76,42 @@ pub(super) fn rate_limit_settings(raw: &Raw) -> Result<RateLimitSettings, Config
 /// silently nothing); burst 0 is one second's worth of the rate.
 fn bucket(
     raw: &Raw,
-    rate_key: &'static str,
-    burst_key: &'static str,
+    rate: &Setting<f64>,
+    burst: &Setting<u32>,
 ) -> Result<Option<RateLimit>, ConfigError> {
-    let per_second = raw.parse(rate_key, RATE_FORM, 0.0, per_second)?;
-    let burst = raw.parse(burst_key, BURST_FORM, 0, |s| {
-        values::unsigned(s)
-            .filter(|n| *n <= MAX_BURST)
-            .and_then(|n| u32::try_from(n).ok())
-    })?;
+    let per_second = raw.value(rate)?;
+    let burst_size = raw.value(burst)?;
     if per_second == 0.0 {
-        if burst != 0 {
+        if burst_size != 0 {
             return Err(ConfigError::Conflict {
-                var: var_name(burst_key),
+                var: burst.doc.var(),
                 message: format!(
-                    "{burst} has no effect without {} (the rate; 0 turns the limit off)",
-                    var_name(rate_key)
+                    "{burst_size} has no effect without {} (the rate; 0 turns the limit off)",
+                    rate.doc.var()
                 ),
             });
         }
         return Ok(None);
     }
-    let burst = if burst == 0 {
+    let burst = if burst_size == 0 {
         // At least 1: a bucket of 0 would refuse every request.
         per_second.ceil().max(1.0) as u32
     } else {
-        burst
+        burst_size
     };
     Ok(Some(RateLimit { per_second, burst }))
 }
 
+/// A bucket size: a whole number up to [`MAX_BURST`].
+pub(super) fn burst(raw: &str) -> Option<u32> {
+    values::unsigned(raw)
+        .filter(|n| *n <= MAX_BURST)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
 /// A plain decimal number (`5`, `0.5`, `12.25`): no sign, exponent or
 /// `inf`, which `f64::from_str` would take.
-fn per_second(raw: &str) -> Option<f64> {
+pub(super) fn per_second(raw: &str) -> Option<f64> {
     let mut parts = raw.splitn(2, '.');
     let whole = parts.next()?;
     let fraction = parts.next();
@@ -123,16 +131,8 @@ fn per_second(raw: &str) -> Option<f64> {
     limit.refill_interval().map(|_| rate)
 }
 
-/// `SPOKE_TRUSTED_PROXIES`: addresses (one host each) and CIDR blocks.
-pub(super) fn trusted_proxies(raw: &Raw) -> Result<Vec<IpNet>, ConfigError> {
-    Ok(raw
-        .optional("trusted_proxies", PROXIES_FORM, |s| {
-            s.split(',').map(|item| network(item.trim())).collect()
-        })?
-        .unwrap_or_default())
-}
-
-fn network(raw: &str) -> Option<IpNet> {
+/// A `SPOKE_TRUSTED_PROXIES` entry: an address (one host) or a CIDR block.
+pub(super) fn network(raw: &str) -> Option<IpNet> {
     if raw.contains('/') {
         // `10.1.2.3/8` means the block `10.0.0.0/8`.
         raw.parse::<IpNet>().ok().map(|net| net.trunc())

@@ -11,6 +11,7 @@ pub(super) const SIZE_FORM: &str =
     "a size in bytes such as 1048576, 512KiB, 64MiB or 1GB (units B, KB, MB, GB, KiB, MiB, GiB)";
 pub(super) const BOOL_FORM: &str = "true or false";
 pub(super) const PORT_FORM: &str = "a port number from 0 to 65535";
+pub(super) const FILE_FORM: &str = "a file path";
 pub(super) const HOST_FORM: &str = "an IP address such as 0.0.0.0, 127.0.0.1 or ::";
 
 pub(super) fn duration(raw: &str) -> Option<Duration> {
