@@ -10,6 +10,7 @@ mod compatibility;
 mod compute;
 mod error;
 mod schema;
+mod views;
 mod wire;
 
 use std::collections::HashSet;
@@ -29,7 +30,8 @@ pub use cache::{CacheKind, CacheLevel, CacheStats, L2Options, LookupCount};
 use cache::{Lookups, Mutable, Shared, keys};
 pub use closure::Closure;
 pub use compatibility::{
-    CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, validate_compatibility_policy,
+    CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,
+    validate_compatibility_policy,
 };
 pub use compute::{ComputeOptions, ComputeStats};
 pub use error::{ErrorKind, RegistryError};
@@ -37,6 +39,7 @@ pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
+pub use views::{DependencyEdge, DependencyGraph, Dependents, StoredVersion};
 
 /// How a registry is set up.
 #[derive(Debug, Clone)]
@@ -80,20 +83,25 @@ pub struct PushRequest {
     pub create_module: Option<String>,
 }
 
-/// What a push did.
+/// What a push did, with the version and its files: what front-ends answer
+/// a push with, without reading back what was just written.
 #[derive(Debug, Clone)]
 pub enum PushOutcome {
     /// A new version was stored.
-    Created(Arc<VersionManifest>),
+    Created(StoredVersion),
     /// The version already existed with identical content; nothing changed.
-    Unchanged(Arc<VersionManifest>),
+    Unchanged(StoredVersion),
 }
 
 impl PushOutcome {
-    pub fn manifest(&self) -> &Arc<VersionManifest> {
+    pub fn version(&self) -> &StoredVersion {
         match self {
-            Self::Created(m) | Self::Unchanged(m) => m,
+            Self::Created(v) | Self::Unchanged(v) => v,
         }
+    }
+
+    pub fn manifest(&self) -> &Arc<VersionManifest> {
+        &self.version().manifest
     }
 }
 
@@ -425,7 +433,7 @@ impl Registry {
             .pin_dependencies(Some(&request.module), &request.dependencies)
             .await?;
 
-        let mut files: Vec<(FileEntry, Bytes)> = request
+        let mut files: Vec<VersionFile> = request
             .files
             .iter()
             .map(|file| {
@@ -435,11 +443,11 @@ impl Registry {
                     digest: Digest::of(&content),
                     size: content.len() as u64,
                 };
-                (entry, content)
+                VersionFile { entry, content }
             })
             .collect();
-        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-        let entries: Vec<FileEntry> = files.iter().map(|(entry, _)| entry.clone()).collect();
+        files.sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
+        let entries: Vec<FileEntry> = files.iter().map(|file| file.entry.clone()).collect();
         let mut manifest = VersionManifest {
             digest: version_digest(&entries, &dependencies),
             module: request.module,
@@ -458,7 +466,7 @@ impl Registry {
             .get_version(&manifest.module, &manifest.version)
             .await?
         {
-            return self.settle_existing(existing, &manifest);
+            return self.settle_existing(existing, &manifest, files);
         }
         let artifacts = self
             .build_artifacts(&request.files, &manifest.dependencies)
@@ -473,7 +481,7 @@ impl Registry {
         // any metadata (not even a module it would create) is written.
         let mut blobs: Vec<(Digest, Bytes)> = files
             .iter()
-            .map(|(entry, content)| (entry.digest, content.clone()))
+            .map(|file| (file.entry.digest, file.content.clone()))
             .collect();
         blobs.push((image_digest, artifacts.image));
         self.blobs.put_many(blobs).await?;
@@ -491,11 +499,12 @@ impl Registry {
         {
             InsertOutcome::Inserted => {
                 tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
-                // Front-ends answer a push with the version's files: serve
-                // them from memory rather than reading back what was just written.
-                for (entry, content) in files {
-                    self.immutable
-                        .insert(CacheKey::Blob(entry.digest), Cached::Blob(content));
+                // A new version is read soon after its push: keep its files warm.
+                for file in &files {
+                    self.immutable.insert(
+                        CacheKey::Blob(file.entry.digest),
+                        Cached::Blob(file.content.clone()),
+                    );
                 }
                 let manifest = Arc::new(manifest);
                 self.immutable.insert(
@@ -504,21 +513,26 @@ impl Registry {
                 );
                 // `latest`, the version list and (when created) the module changed.
                 self.invalidate_module(&manifest.module).await;
-                Ok(PushOutcome::Created(manifest))
+                Ok(PushOutcome::Created(StoredVersion { manifest, files }))
             }
-            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
+            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest, files),
         }
     }
 
     /// Decides a push of a version that already exists: identical content is
-    /// an idempotent success, anything else a conflict.
+    /// an idempotent success, anything else a conflict. Equal digests mean
+    /// equal files, so the pushed `files` are the stored ones.
     fn settle_existing(
         &self,
         existing: VersionManifest,
         pushed: &VersionManifest,
+        files: Vec<VersionFile>,
     ) -> Result<PushOutcome, RegistryError> {
         if existing.digest == pushed.digest {
-            Ok(PushOutcome::Unchanged(Arc::new(existing)))
+            Ok(PushOutcome::Unchanged(StoredVersion {
+                manifest: Arc::new(existing),
+                files,
+            }))
         } else {
             Err(RegistryError::VersionConflict {
                 module: existing.module,
