@@ -4,7 +4,7 @@
 //! ([`error_details`], [`status_with_code`]) — all a gRPC client needs, with
 //! no registry and no server stack. With the `server` feature (on by
 //! default): the front-end, the `RegistryService` over
-//! [`spoke_registry::Registry`] plus the standard health (`grpc.health.v1`)
+//! `spoke_registry::Registry` plus the standard health (`grpc.health.v1`)
 //! and server reflection (v1 and v1alpha) services. Like the REST front-end
 //! it only translates: every rule and every view lives in the registry.
 #![forbid(unsafe_code)]
