@@ -1,5 +1,5 @@
 //! Compiles `proto/spoke/registry/v1` with protox (no protoc needed) into
-//! messages, server and client, and keeps the encoded `FileDescriptorSet`
+//! messages, client and (feature `server`) server, and keeps the encoded `FileDescriptorSet`
 //! for server reflection.
 
 use std::path::PathBuf;
@@ -20,8 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("spoke_registry_v1.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // The server only with the `server` feature: a client build has no use
+    // for it.
     tonic_prost_build::configure()
-        .build_server(true)
+        .build_server(std::env::var_os("CARGO_FEATURE_SERVER").is_some())
         .build_client(true)
         .compile_fds(descriptors)?;
     Ok(())

@@ -1,17 +1,17 @@
 //! The embedded transport: the registry in this process, called directly.
 //!
-//! Each call does what the REST front-end's handler for the same route does,
-//! with the REST front-end's own conversions (`spoke_rest::convert`), and
-//! answers with the same wire bodies and the same errors: registry errors go
-//! through `spoke_rest::ApiError`, the REST server's own mapping. The
-//! scenario suite (`tests/scenarios.rs`) holds the transports to identical
-//! answers.
+//! Each call makes the registry call that the REST front-end's handler for
+//! the same route makes, and translates the answer with the REST front-end's
+//! own pure conversions (`spoke_rest::convert`): the same wire bodies and
+//! the same errors (registry errors go through `spoke_rest::ApiError`, the
+//! REST server's own mapping). The scenario suite (`tests/scenarios.rs`)
+//! holds the transports to identical answers.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use spoke_domain::{Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions};
+use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions, VersionDiff};
 use spoke_rest::ApiError;
 use spoke_rest::convert;
 use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
@@ -121,15 +121,19 @@ impl Embedded {
 
     pub(crate) async fn diff(&self, module: &str, from: &str, to: &str) -> Answer<DiffBody> {
         let module = ModuleName::parse(module)?;
-        Ok(convert::diff(&self.registry, &module, from, to)
-            .await?
-            .body())
+        let diff = self.version_diff(&module, from, to).await?;
+        Ok(convert::diff_body(&module, &diff))
     }
 
     pub(crate) async fn diff_text(&self, module: &str, from: &str, to: &str) -> Answer<String> {
         let module = ModuleName::parse(module)?;
-        let diffed = convert::diff(&self.registry, &module, from, to).await?;
-        Ok(diffed.diff.render_text())
+        let diff = self.version_diff(&module, from, to).await?;
+        Ok(diff.diff.render_text())
+    }
+
+    async fn version_diff(&self, module: &ModuleName, from: &str, to: &str) -> Answer<VersionDiff> {
+        let (from, to) = (VersionSelector::parse(from)?, VersionSelector::parse(to)?);
+        Ok(self.registry.diff(module, &from, &to).await?)
     }
 
     pub(crate) async fn get_module(&self, name: &str) -> Answer<ModuleBody> {
@@ -180,15 +184,11 @@ impl Embedded {
         let push = convert::push_request(ModuleName::parse(module)?, request.clone())?;
         let outcome = self.registry.push(push).await?;
         let created = matches!(outcome, PushOutcome::Created(_));
-        let manifest = outcome.manifest();
-        let (_, files) = self
-            .registry
-            .get_version_files(
-                &manifest.module,
-                &VersionSelector::Exact(manifest.version.clone()),
-            )
-            .await?;
-        Ok((created, convert::version_body(manifest, &files)))
+        let pushed = outcome.version();
+        Ok((
+            created,
+            convert::version_body(&pushed.manifest, &pushed.files),
+        ))
     }
 
     pub(crate) async fn get_version(&self, module: &str, version: &str) -> Answer<VersionBody> {
@@ -226,7 +226,8 @@ impl Embedded {
         transitive: bool,
     ) -> Answer<DependenciesBody> {
         let (module, selector) = version_ref(module, version)?;
-        Ok(convert::dependencies(&self.registry, &module, &selector, transitive).await?)
+        let closure = self.registry.closure(&module, &selector).await?;
+        Ok(convert::dependencies_body(&closure, transitive))
     }
 
     pub(crate) async fn dependents(
@@ -236,17 +237,23 @@ impl Embedded {
         transitive: bool,
     ) -> Answer<DependentsBody> {
         let (module, selector) = version_ref(module, version)?;
-        Ok(convert::dependents(&self.registry, &module, &selector, transitive).await?)
+        let dependents = self
+            .registry
+            .dependents(&module, &selector, transitive)
+            .await?;
+        Ok(convert::dependents_body(&dependents, transitive))
     }
 
     pub(crate) async fn lockfile(&self, module: &str, version: &str) -> Answer<LockfileBody> {
         let (module, selector) = version_ref(module, version)?;
-        Ok(convert::lockfile(&self.registry, &module, &selector).await?)
+        let closure = self.registry.closure(&module, &selector).await?;
+        Ok(convert::lockfile_body(&closure))
     }
 
     pub(crate) async fn graph(&self, module: &str, version: &str) -> Answer<GraphBody> {
         let (module, selector) = version_ref(module, version)?;
-        Ok(convert::graph(&self.registry, &module, &selector).await?)
+        let closure = self.registry.closure(&module, &selector).await?;
+        Ok(convert::graph_body(&closure.graph()))
     }
 
     pub(crate) async fn graph_dot(&self, module: &str, version: &str) -> Answer<String> {
@@ -272,7 +279,8 @@ impl Embedded {
 
     pub(crate) async fn symbols(&self, module: &str, version: &str) -> Answer<SymbolsBody> {
         let (module, selector) = version_ref(module, version)?;
-        Ok(convert::symbols(&self.registry, &module, &selector).await?)
+        let (manifest, symbols) = self.registry.get_symbols(&module, &selector).await?;
+        Ok(convert::symbols_body(&manifest, symbols))
     }
 
     pub(crate) async fn validate(&self, request: &ValidateRequest) -> Answer<ValidateResponse> {

@@ -146,10 +146,14 @@
 //! - `embedded` (default): [`Client::embedded`] and
 //!   [`Client::embedded_with`]; compiles the registry and its filesystem
 //!   store into the program.
-//! - `grpc` (default): [`Client::grpc`]; compiles tonic and the generated
-//!   `spoke.registry.v1` client.
+//! - `grpc` (default): [`Client::grpc`]; compiles tonic's client side and
+//!   the generated `spoke.registry.v1` client (`spoke-grpc` without its
+//!   `server` feature), not the registry and not axum.
 //!
-//! With `default-features = false` the crate is the REST client alone.
+//! With `default-features = false` the crate is the REST client alone. Only
+//! `embedded` compiles the registry; `cargo tree -p spoke-client
+//! --no-default-features --features grpc -e normal` lists neither
+//! `spoke-registry` nor `axum` (docs/grpc.md).
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "embedded")]

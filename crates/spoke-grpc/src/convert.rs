@@ -8,7 +8,9 @@ use spoke_domain::{
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
 use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
-use spoke_registry::{CompatibilityCheck, CompileFailure, PushRequest, RegistryError, VersionFile};
+use spoke_registry::{
+    CompatibilityCheck, CompileFailure, DependencyGraph, PushRequest, RegistryError, VersionFile,
+};
 
 use crate::proto;
 
@@ -80,6 +82,31 @@ pub fn module_version(manifest: &VersionManifest) -> proto::ModuleVersion {
         module_name: manifest.module.to_string(),
         version: manifest.version.to_string(),
         digest: manifest.digest.to_string(),
+    }
+}
+
+/// Nodes and edges are named `module@version`.
+pub fn graph(graph: &DependencyGraph) -> proto::GetGraphResponse {
+    proto::GetGraphResponse {
+        root: graph.root.to_string(),
+        nodes: graph
+            .nodes
+            .iter()
+            .map(|node| proto::GraphNode {
+                id: format!("{}@{}", node.module, node.version),
+                module_name: node.module.to_string(),
+                version: node.version.to_string(),
+                digest: node.digest.to_string(),
+            })
+            .collect(),
+        edges: graph
+            .edges
+            .iter()
+            .map(|edge| proto::GraphEdge {
+                from_id: edge.from.to_string(),
+                to_id: edge.to.to_string(),
+            })
+            .collect(),
     }
 }
 

@@ -21,21 +21,6 @@ impl RegistryApi {
     pub(crate) fn new(registry: Arc<Registry>) -> Self {
         Self { registry }
     }
-
-    /// The exact version a request's `version` (exact or `latest`) names.
-    async fn resolve(
-        &self,
-        module: &ModuleName,
-        version: &str,
-    ) -> Result<VersionId, RegistryError> {
-        let selector = VersionSelector::parse(version)?;
-        Ok(self
-            .registry
-            .get_version(module, &selector)
-            .await?
-            .version
-            .clone())
-    }
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -135,16 +120,9 @@ impl RegistryService for RegistryApi {
                     create_module: request.create_module.then_some(request.description),
                 };
                 let outcome = self.registry.push(push).await?;
-                let manifest = outcome.manifest();
-                let (_, files) = self
-                    .registry
-                    .get_version_files(
-                        &manifest.module,
-                        &VersionSelector::Exact(manifest.version.clone()),
-                    )
-                    .await?;
+                let pushed = outcome.version();
                 Ok(PushVersionResponse {
-                    version: Some(convert::version(manifest, &files)),
+                    version: Some(convert::version(&pushed.manifest, &pushed.files)),
                     created: matches!(outcome, PushOutcome::Created(_)),
                 })
             }
@@ -255,26 +233,17 @@ impl RegistryService for RegistryApi {
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                let root = self.registry.get_version(&module, &selector).await?;
-                let pins = self
+                let dependents = self
                     .registry
-                    .dependents(
-                        &module,
-                        &VersionSelector::Exact(root.version.clone()),
-                        request.transitive,
-                    )
+                    .dependents(&module, &selector, request.transitive)
                     .await?;
-                let mut dependents = Vec::with_capacity(pins.len());
-                for pin in pins {
-                    let manifest = self
-                        .registry
-                        .get_version(&pin.module, &VersionSelector::Exact(pin.version))
-                        .await?;
-                    dependents.push(convert::module_version(&manifest));
-                }
                 Ok(GetDependentsResponse {
-                    root: Some(convert::module_version(&root)),
-                    dependents,
+                    root: Some(convert::module_version(&dependents.root)),
+                    dependents: dependents
+                        .versions
+                        .iter()
+                        .map(|m| convert::module_version(m))
+                        .collect(),
                 })
             }
             .await,
@@ -309,26 +278,7 @@ impl RegistryService for RegistryApi {
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
                 let closure = self.registry.closure(&module, &selector).await?;
-                let mut graph = GetGraphResponse {
-                    root: format!("{}@{}", closure.root.module, closure.root.version),
-                    ..Default::default()
-                };
-                for manifest in std::iter::once(&closure.root).chain(&closure.members) {
-                    let id = format!("{}@{}", manifest.module, manifest.version);
-                    for pin in &manifest.dependencies {
-                        graph.edges.push(GraphEdge {
-                            from_id: id.clone(),
-                            to_id: pin.to_string(),
-                        });
-                    }
-                    graph.nodes.push(GraphNode {
-                        id,
-                        module_name: manifest.module.to_string(),
-                        version: manifest.version.to_string(),
-                        digest: manifest.digest.to_string(),
-                    });
-                }
-                Ok(graph)
+                Ok(convert::graph(&closure.graph()))
             }
             .await,
         )
@@ -456,24 +406,14 @@ impl RegistryService for RegistryApi {
         reply(
             async {
                 let module = module_name(&request.module_name)?;
-                // Resolved first, so the answer names the exact versions.
-                let (from, to) = (
-                    self.resolve(&module, &request.from_version).await?,
-                    self.resolve(&module, &request.to_version).await?,
-                );
-                let diff = self
-                    .registry
-                    .diff(
-                        &module,
-                        &VersionSelector::Exact(from.clone()),
-                        &VersionSelector::Exact(to.clone()),
-                    )
-                    .await?;
+                let from = VersionSelector::parse(&request.from_version)?;
+                let to = VersionSelector::parse(&request.to_version)?;
+                let diff = self.registry.diff(&module, &from, &to).await?;
                 Ok(DiffResponse {
-                    from_version: from.to_string(),
-                    to_version: to.to_string(),
-                    summary: diff.render_text(),
-                    changes: diff.changes.iter().map(convert::change).collect(),
+                    from_version: diff.from.to_string(),
+                    to_version: diff.to.to_string(),
+                    summary: diff.diff.render_text(),
+                    changes: diff.diff.changes.iter().map(convert::change).collect(),
                 })
             }
             .await,

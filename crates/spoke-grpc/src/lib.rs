@@ -1,29 +1,30 @@
-//! Spoke's gRPC front-end: the `spoke.registry.v1.RegistryService` (see
-//! `proto/spoke/registry/v1`) over [`spoke_registry::Registry`], plus the
-//! standard health (`grpc.health.v1`) and server reflection (v1 and
-//! v1alpha) services. Like the REST front-end it only translates: every
-//! rule lives in the registry.
+//! Spoke's gRPC API, `spoke.registry.v1` (see `proto/spoke/registry/v1`).
+//!
+//! Always: the generated messages and client, and the error details codec
+//! ([`error_details`], [`status_with_code`]) — all a gRPC client needs, with
+//! no registry and no server stack. With the `server` feature (on by
+//! default): the front-end, the `RegistryService` over
+//! `spoke_registry::Registry` plus the standard health (`grpc.health.v1`)
+//! and server reflection (v1 and v1alpha) services. Like the REST front-end
+//! it only translates: every rule and every view lives in the registry.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
 mod convert;
+mod details;
+#[cfg(feature = "server")]
 mod handlers;
+#[cfg(feature = "server")]
+mod server;
+#[cfg(feature = "server")]
 mod status;
 
-use std::sync::Arc;
+pub use details::{error_details, status_with_code};
+#[cfg(feature = "server")]
+pub use server::{GrpcOptions, HealthReporter, ReflectionError, RegistryApi, routes, service};
 
-use spoke_registry::Registry;
-use tonic::service::Routes;
-use tonic_health::pb::health_server::HealthServer;
-use tonic_health::server::HealthService;
-
-pub use handlers::RegistryApi;
-pub use status::{error_details, status_with_code};
-pub use tonic_health::server::HealthReporter;
-pub use tonic_reflection::server::Error as ReflectionError;
-
-use crate::proto::registry_service_server::{RegistryServiceServer, SERVICE_NAME};
-
-/// The messages, server and client generated from `spoke.registry.v1`.
+/// The messages and client (and with `server`, the server) generated from
+/// `spoke.registry.v1`.
 pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/spoke.registry.v1.rs"));
 }
@@ -32,46 +33,3 @@ pub mod proto {
 /// with source info (comments): what reflection serves.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/spoke_registry_v1.bin"));
-
-/// Settings of the gRPC front-end.
-#[derive(Debug, Clone, Copy)]
-pub struct GrpcOptions {
-    /// Largest accepted request message; tonic's decoder refuses larger ones
-    /// with OUT_OF_RANGE before the service sees them. Responses are not
-    /// limited: an image is as large as its closure.
-    pub max_message_bytes: usize,
-}
-
-/// The registry service alone, for callers that assemble their own server.
-pub fn service(
-    registry: Arc<Registry>,
-    options: GrpcOptions,
-) -> RegistryServiceServer<RegistryApi> {
-    RegistryServiceServer::new(RegistryApi::new(registry))
-        .max_decoding_message_size(options.max_message_bytes)
-}
-
-/// Every gRPC service Spoke serves, ready to mount: the registry, health
-/// (reporting SERVING for the registry and the server through `health`,
-/// which the caller keeps to report NOT_SERVING while draining) and
-/// reflection. `Routes::into_axum_router` mounts it beside REST.
-pub async fn routes(
-    registry: Arc<Registry>,
-    options: GrpcOptions,
-    health: &HealthReporter,
-) -> Result<Routes, ReflectionError> {
-    health
-        .set_service_status(SERVICE_NAME, tonic_health::ServingStatus::Serving)
-        .await;
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
-    Ok(Routes::new(service(registry, options))
-        .add_service(HealthServer::new(HealthService::from_health_reporter(
-            health.clone(),
-        )))
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?))
-}

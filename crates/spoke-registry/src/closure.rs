@@ -1,5 +1,4 @@
-//! Dependency closures and the reverse view: what a version depends on,
-//! transitively, and what depends on it.
+//! Dependency closures: what a version depends on, transitively.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -130,33 +129,6 @@ impl Registry {
             });
         }
         Ok(files)
-    }
-
-    /// The versions that depend on a version: directly, or with `transitive`
-    /// also everything that depends on those, sorted by module and version.
-    /// Read from the reverse-edge index the store keeps at push time.
-    pub async fn dependents(
-        &self,
-        module: &ModuleName,
-        selector: &VersionSelector,
-        transitive: bool,
-    ) -> Result<Vec<DependencyPin>, RegistryError> {
-        let root = self.get_version(module, selector).await?;
-        let root = pin_of(&root);
-        let mut found: HashSet<DependencyPin> = HashSet::new();
-        let mut queue = vec![root.clone()];
-        while let Some(pin) = queue.pop() {
-            for dependent in self.meta.list_dependents(&pin.module, &pin.version).await? {
-                if found.insert(dependent.clone()) && transitive {
-                    queue.push(dependent);
-                }
-            }
-        }
-        let mut found: Vec<DependencyPin> = found.into_iter().collect();
-        found.sort_by(|a, b| {
-            (a.module.as_str(), a.version.as_str()).cmp(&(b.module.as_str(), b.version.as_str()))
-        });
-        Ok(found)
     }
 }
 

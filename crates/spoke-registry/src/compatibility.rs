@@ -56,6 +56,16 @@ pub struct CompatibilityReport {
     pub violations: Vec<CompatibilityViolation>,
 }
 
+/// A structured diff between two stored versions of a module.
+#[derive(Debug, Clone)]
+pub struct VersionDiff {
+    /// The exact version compared from (`latest` resolved).
+    pub from: VersionId,
+    /// The exact version compared to.
+    pub to: VersionId,
+    pub diff: SchemaDiff,
+}
+
 /// The breaking-rule configuration a policy's rule selection stands for.
 fn breaking_config(rules: &RuleSelection) -> BreakingConfig {
     BreakingConfig {
@@ -177,17 +187,31 @@ impl Registry {
     }
 
     /// The structured diff from one stored version to another (`latest`
-    /// allowed on either side), over each version's own files.
+    /// allowed on either side), over each version's own files. Both sides
+    /// are resolved before anything is decoded, so an unknown version is
+    /// reported first and the answer names the exact versions compared.
     pub async fn diff(
         &self,
         module: &ModuleName,
         from: &VersionSelector,
         to: &VersionSelector,
-    ) -> Result<SchemaDiff, RegistryError> {
-        let previous = self.decoded(module, from).await?;
-        let current = self.decoded(module, to).await?;
-        self.on_blocking_pool("the diff", move || diff(&previous, &current))
-            .await
+    ) -> Result<VersionDiff, RegistryError> {
+        let from = self.get_version(module, from).await?.version.clone();
+        let to = self.get_version(module, to).await?.version.clone();
+        let previous = self
+            .decoded(module, &VersionSelector::Exact(from.clone()))
+            .await?;
+        let current = self
+            .decoded(module, &VersionSelector::Exact(to.clone()))
+            .await?;
+        let changes = self
+            .on_blocking_pool("the diff", move || diff(&previous, &current))
+            .await?;
+        Ok(VersionDiff {
+            from,
+            to,
+            diff: changes,
+        })
     }
 
     /// Rejects a push that breaks `policy` with every violation; called

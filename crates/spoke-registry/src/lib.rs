@@ -10,6 +10,7 @@ mod compute;
 mod error;
 mod memo;
 mod schema;
+mod views;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,7 +25,8 @@ use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
 pub use closure::Closure;
 pub use compatibility::{
-    CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, validate_compatibility_policy,
+    CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,
+    validate_compatibility_policy,
 };
 pub use compute::{ComputeOptions, ComputeStats};
 pub use error::{ErrorKind, RegistryError};
@@ -34,6 +36,7 @@ pub use schema::{CompileFailure, Image, Validated};
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
+pub use views::{DependencyEdge, DependencyGraph, Dependents, StoredVersion};
 
 /// How a registry is set up.
 #[derive(Debug, Clone)]
@@ -77,20 +80,25 @@ pub struct PushRequest {
     pub create_module: Option<String>,
 }
 
-/// What a push did.
+/// What a push did, with the version and its files: what front-ends answer
+/// a push with, without reading back what was just written.
 #[derive(Debug, Clone)]
 pub enum PushOutcome {
     /// A new version was stored.
-    Created(Arc<VersionManifest>),
+    Created(StoredVersion),
     /// The version already existed with identical content; nothing changed.
-    Unchanged(Arc<VersionManifest>),
+    Unchanged(StoredVersion),
 }
 
 impl PushOutcome {
-    pub fn manifest(&self) -> &Arc<VersionManifest> {
+    pub fn version(&self) -> &StoredVersion {
         match self {
-            Self::Created(m) | Self::Unchanged(m) => m,
+            Self::Created(v) | Self::Unchanged(v) => v,
         }
+    }
+
+    pub fn manifest(&self) -> &Arc<VersionManifest> {
+        &self.version().manifest
     }
 }
 
@@ -242,7 +250,7 @@ impl Registry {
             .pin_dependencies(Some(&request.module), &request.dependencies)
             .await?;
 
-        let mut files: Vec<(FileEntry, Bytes)> = request
+        let mut files: Vec<VersionFile> = request
             .files
             .iter()
             .map(|file| {
@@ -252,11 +260,11 @@ impl Registry {
                     digest: Digest::of(&content),
                     size: content.len() as u64,
                 };
-                (entry, content)
+                VersionFile { entry, content }
             })
             .collect();
-        files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
-        let entries: Vec<FileEntry> = files.iter().map(|(entry, _)| entry.clone()).collect();
+        files.sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
+        let entries: Vec<FileEntry> = files.iter().map(|file| file.entry.clone()).collect();
         let mut manifest = VersionManifest {
             digest: version_digest(&entries, &dependencies),
             module: request.module,
@@ -275,7 +283,7 @@ impl Registry {
             .get_version(&manifest.module, &manifest.version)
             .await?
         {
-            return self.settle_existing(existing, &manifest);
+            return self.settle_existing(existing, &manifest, files);
         }
         let artifacts = self
             .build_artifacts(&request.files, &manifest.dependencies)
@@ -290,7 +298,7 @@ impl Registry {
         // any metadata (not even a module it would create) is written.
         let mut blobs: Vec<(Digest, Bytes)> = files
             .iter()
-            .map(|(entry, content)| (entry.digest, content.clone()))
+            .map(|file| (file.entry.digest, file.content.clone()))
             .collect();
         blobs.push((image_digest, artifacts.image));
         self.blobs.put_many(blobs).await?;
@@ -308,21 +316,29 @@ impl Registry {
         {
             InsertOutcome::Inserted => {
                 tracing::info!(module = %manifest.module, version = %manifest.version, digest = %manifest.digest, "version pushed");
-                Ok(PushOutcome::Created(Arc::new(manifest)))
+                Ok(PushOutcome::Created(StoredVersion {
+                    manifest: Arc::new(manifest),
+                    files,
+                }))
             }
-            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest),
+            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest, files),
         }
     }
 
     /// Decides a push of a version that already exists: identical content is
-    /// an idempotent success, anything else a conflict.
+    /// an idempotent success, anything else a conflict. Equal digests mean
+    /// equal files, so the pushed `files` are the stored ones.
     fn settle_existing(
         &self,
         existing: VersionManifest,
         pushed: &VersionManifest,
+        files: Vec<VersionFile>,
     ) -> Result<PushOutcome, RegistryError> {
         if existing.digest == pushed.digest {
-            Ok(PushOutcome::Unchanged(Arc::new(existing)))
+            Ok(PushOutcome::Unchanged(StoredVersion {
+                manifest: Arc::new(existing),
+                files,
+            }))
         } else {
             Err(RegistryError::VersionConflict {
                 module: existing.module,

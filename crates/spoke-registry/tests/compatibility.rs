@@ -680,6 +680,9 @@ async fn diffs_compare_stored_versions() {
         .diff(&name("diffed"), &exact("v1.0.0"), &VersionSelector::Latest)
         .await
         .unwrap();
+    // `latest` is resolved: the answer names the exact versions compared.
+    assert_eq!((diff.from.as_str(), diff.to.as_str()), ("v1.0.0", "v2.0.0"));
+    let diff = diff.diff;
     let find = |kind: ChangeKind, element: ElementKind, full_name: &str| {
         diff.changes
             .iter()
@@ -702,7 +705,8 @@ async fn diffs_compare_stored_versions() {
         .diff(&name("diffed"), &exact("v2.0.0"), &VersionSelector::Latest)
         .await
         .unwrap();
-    assert!(same.is_empty(), "{same:?}");
+    assert_eq!((same.from.as_str(), same.to.as_str()), ("v2.0.0", "v2.0.0"));
+    assert!(same.diff.is_empty(), "{same:?}");
     let unknown = registry
         .diff(&name("diffed"), &exact("v9.0.0"), &exact("v1.0.0"))
         .await

@@ -73,6 +73,51 @@ async fn push_is_idempotent_and_immutable() {
     );
 }
 
+/// What a push answers with is what reading the version back gives, for a
+/// new version and for an identical re-push alike.
+#[tokio::test]
+async fn a_push_outcome_carries_the_version_with_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path(), Limits::default());
+    create(&registry, "common").await;
+    // Given out of path order: the outcome lists them in the manifest's.
+    let content = [
+        ("common/z.proto", "syntax = \"proto3\";\npackage z;\n"),
+        ("common/common.proto", COMMON),
+    ];
+    let read_back = |outcome: &PushOutcome| {
+        let version = outcome.version();
+        let files: Vec<(String, Vec<u8>)> = version
+            .files
+            .iter()
+            .map(|f| (f.entry.path.to_string(), f.content.to_vec()))
+            .collect();
+        (version.manifest.clone(), files)
+    };
+    for expected_created in [true, false] {
+        let outcome = registry
+            .push(push("common", "v1.0.0", &content, &[]))
+            .await
+            .unwrap();
+        assert_eq!(matches!(outcome, PushOutcome::Created(_)), expected_created);
+        let (manifest, files) = read_back(&outcome);
+        let (stored, stored_files) = registry
+            .get_version_files(&name("common"), &VersionSelector::Latest)
+            .await
+            .unwrap();
+        assert_eq!(manifest.digest, stored.digest);
+        let entries: Vec<_> = outcome.version().files.iter().map(|f| &f.entry).collect();
+        assert_eq!(entries, stored.files.iter().collect::<Vec<_>>());
+        let stored_files: Vec<(String, Vec<u8>)> = stored_files
+            .iter()
+            .map(|f| (f.entry.path.to_string(), f.content.to_vec()))
+            .collect();
+        assert_eq!(files, stored_files);
+        assert_eq!(files[0].0, "common/common.proto");
+        assert_eq!(files[1].1, content[0].1.as_bytes());
+    }
+}
+
 #[tokio::test]
 async fn dependencies_are_pinned_at_push_time() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,11 +4,15 @@
 
 mod support;
 
-use spoke_domain::{DependencyPin, Limits, SymbolKind, VersionId, VersionSelector};
+use std::sync::Arc;
+
+use spoke_domain::{
+    DependencyPin, Limits, SymbolKind, VersionId, VersionManifest, VersionSelector,
+};
 use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
 use spoke_registry::spoke_schema::{DiagnosticKind, image_json};
-use spoke_registry::{PushRequest, Registry, RegistryError};
+use spoke_registry::{DependencyEdge, PushRequest, Registry, RegistryError};
 use support::{files, files_under, name, refs};
 
 fn registry(root: &std::path::Path) -> Registry {
@@ -42,6 +46,13 @@ const USER: &str = "syntax = \"proto3\";\npackage user;\n\nimport \"common/commo
 
 fn pins(list: &[DependencyPin]) -> Vec<String> {
     list.iter().map(ToString::to_string).collect()
+}
+
+/// `module@version` of each manifest.
+fn ids(list: &[Arc<VersionManifest>]) -> Vec<String> {
+    list.iter()
+        .map(|m| format!("{}@{}", m.module, m.version))
+        .collect()
 }
 
 #[tokio::test]
@@ -218,17 +229,20 @@ async fn closures_and_dependents() {
         .dependents(&name("base"), &exact("v1.0.0"), false)
         .await
         .unwrap();
-    assert_eq!(pins(&direct), ["mid@v1.0.0", "side@v1.0.0"]);
+    assert_eq!(ids(&direct.versions), ["mid@v1.0.0", "side@v1.0.0"]);
     let all = registry
         .dependents(&name("base"), &exact("v1.0.0"), true)
         .await
         .unwrap();
-    assert_eq!(pins(&all), ["mid@v1.0.0", "side@v1.0.0", "top@v1.0.0"]);
+    assert_eq!(
+        ids(&all.versions),
+        ["mid@v1.0.0", "side@v1.0.0", "top@v1.0.0"]
+    );
     let none = registry
         .dependents(&name("top"), &VersionSelector::Latest, true)
         .await
         .unwrap();
-    assert!(none.is_empty());
+    assert!(none.versions.is_empty());
 
     // The index survives a restart.
     drop(registry);
@@ -237,7 +251,72 @@ async fn closures_and_dependents() {
         .dependents(&name("mid"), &exact("v1.0.0"), false)
         .await
         .unwrap();
-    assert_eq!(pins(&direct), ["top@v1.0.0"]);
+    assert_eq!(ids(&direct.versions), ["top@v1.0.0"]);
+}
+
+#[tokio::test]
+async fn dependents_come_with_their_manifests_and_the_resolved_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    diamond(&registry).await;
+
+    let found = registry
+        .dependents(&name("base"), &VersionSelector::Latest, false)
+        .await
+        .unwrap();
+    assert_eq!(ids(std::slice::from_ref(&found.root)), ["base@v1.0.0"]);
+    for dependent in &found.versions {
+        let stored = registry
+            .get_version(&dependent.module, &exact(dependent.version.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(dependent.digest, stored.digest);
+    }
+    let missing = registry
+        .dependents(&name("base"), &exact("v9.0.0"), true)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, RegistryError::VersionNotFound { .. }));
+}
+
+#[tokio::test]
+async fn the_graph_has_the_root_then_its_closure_and_an_edge_per_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry(dir.path());
+    diamond(&registry).await;
+
+    let graph = registry
+        .closure(&name("top"), &VersionSelector::Latest)
+        .await
+        .unwrap()
+        .graph();
+    assert_eq!(graph.root.to_string(), "top@v1.0.0");
+    assert_eq!(
+        ids(&graph.nodes),
+        ["top@v1.0.0", "base@v1.0.0", "mid@v1.0.0", "side@v1.0.0"]
+    );
+    let edges: Vec<(String, String)> = graph
+        .edges
+        .iter()
+        .map(|DependencyEdge { from, to }| (from.to_string(), to.to_string()))
+        .collect();
+    let edge = |from: &str, to: &str| (from.to_owned(), to.to_owned());
+    assert_eq!(
+        edges,
+        [
+            edge("top@v1.0.0", "mid@v1.0.0"),
+            edge("top@v1.0.0", "side@v1.0.0"),
+            edge("mid@v1.0.0", "base@v1.0.0"),
+            edge("side@v1.0.0", "base@v1.0.0"),
+        ]
+    );
+    let leaf = registry
+        .closure(&name("base"), &exact("v1.0.0"))
+        .await
+        .unwrap()
+        .graph();
+    assert_eq!(ids(&leaf.nodes), ["base@v1.0.0"]);
+    assert!(leaf.edges.is_empty());
 }
 
 #[tokio::test]

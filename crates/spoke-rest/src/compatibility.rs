@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use spoke_domain::VersionSelector;
 
 use crate::extract::JsonBody;
 use crate::handlers::{AppState, PathResult, QueryResult, module_name};
@@ -82,16 +83,17 @@ pub(crate) async fn diff(
             "a diff needs both versions: ?from=VERSION&to=VERSION (`latest` allowed)",
         ));
     };
-    let diffed = convert::diff(&registry, &module, &from, &to).await?;
+    let (from, to) = (VersionSelector::parse(&from)?, VersionSelector::parse(&to)?);
+    let diff = registry.diff(&module, &from, &to).await?;
     if text {
         return Ok((
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             )],
-            diffed.diff.render_text(),
+            diff.diff.render_text(),
         )
             .into_response());
     }
-    Ok(Json(diffed.body()).into_response())
+    Ok(Json(convert::diff_body(&module, &diff)).into_response())
 }

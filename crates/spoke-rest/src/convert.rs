@@ -1,16 +1,17 @@
-//! Domain values to wire bodies and back, and the bodies of the read views
-//! built from the registry. Public (feature `server`) so that the embedded
-//! client answers with exactly what this front-end answers.
+//! Domain values and the registry's views to wire bodies, and request
+//! bodies to domain values: pure conversions, no registry calls. Public
+//! (feature `server`) so that the embedded client answers with exactly what
+//! this front-end answers.
 
 use spoke_domain::{
     CompatibilityPolicy, CompatibilityViolation, DependencyRef, Module, ModuleName, ProtoFile,
-    RuleSelection, SourceInfo, VersionId, VersionManifest, VersionSelector, VersionSummary,
+    RuleSelection, SourceInfo, VersionId, VersionManifest, VersionSummary,
 };
-use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind, SchemaDiff};
-use spoke_registry::spoke_schema::{ImageFile, Provider};
+use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
+use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
 use spoke_registry::{
-    CompatibilityCheck, CompatibilityReport, CompileFailure, EffectiveCompatibility, PushRequest,
-    Registry, RegistryError, Validated, VersionFile,
+    Closure, CompatibilityCheck, CompatibilityReport, CompileFailure, DependencyGraph, Dependents,
+    EffectiveCompatibility, PushRequest, Validated, VersionDiff, VersionFile,
 };
 
 use crate::ApiError;
@@ -169,105 +170,67 @@ pub fn validate_response(validated: &Validated) -> wire::ValidateResponse {
 
 /// `…/dependencies`: the direct pins, in the order they are stored (by
 /// module name), or with `transitive` the closure in topological order.
-pub async fn dependencies(
-    registry: &Registry,
-    module: &ModuleName,
-    selector: &VersionSelector,
-    transitive: bool,
-) -> Result<wire::DependenciesBody, RegistryError> {
-    let closure = registry.closure(module, selector).await?;
-    let dependencies = closure
-        .dependencies(transitive)
-        .into_iter()
-        .map(|m| pin_body(m))
-        .collect();
-    Ok(wire::DependenciesBody {
+pub fn dependencies_body(closure: &Closure, transitive: bool) -> wire::DependenciesBody {
+    wire::DependenciesBody {
         module_name: closure.root.module.to_string(),
         version: closure.root.version.to_string(),
         transitive,
-        dependencies,
-    })
+        dependencies: closure
+            .dependencies(transitive)
+            .into_iter()
+            .map(|m| pin_body(m))
+            .collect(),
+    }
 }
 
 /// `…/dependents`.
-pub async fn dependents(
-    registry: &Registry,
-    module: &ModuleName,
-    selector: &VersionSelector,
-    transitive: bool,
-) -> Result<wire::DependentsBody, RegistryError> {
-    let root = registry.get_version(module, selector).await?;
-    let pins = registry.dependents(module, selector, transitive).await?;
-    let mut dependents = Vec::with_capacity(pins.len());
-    for pin in pins {
-        let manifest = registry
-            .get_version(&pin.module, &VersionSelector::Exact(pin.version))
-            .await?;
-        dependents.push(pin_body(&manifest));
-    }
-    Ok(wire::DependentsBody {
-        module_name: root.module.to_string(),
-        version: root.version.to_string(),
+pub fn dependents_body(dependents: &Dependents, transitive: bool) -> wire::DependentsBody {
+    wire::DependentsBody {
+        module_name: dependents.root.module.to_string(),
+        version: dependents.root.version.to_string(),
         transitive,
-        dependents,
-    })
+        dependents: dependents.versions.iter().map(|m| pin_body(m)).collect(),
+    }
 }
 
-/// `…/lockfile`.
-pub async fn lockfile(
-    registry: &Registry,
-    module: &ModuleName,
-    selector: &VersionSelector,
-) -> Result<wire::LockfileBody, RegistryError> {
-    let closure = registry.closure(module, selector).await?;
-    Ok(wire::LockfileBody {
+/// `…/lockfile`: the root and its closure in topological order.
+pub fn lockfile_body(closure: &Closure) -> wire::LockfileBody {
+    wire::LockfileBody {
         module_name: closure.root.module.to_string(),
         version: closure.root.version.to_string(),
         digest: closure.root.digest.to_string(),
         dependencies: closure.members.iter().map(|m| pin_body(m)).collect(),
-    })
+    }
 }
 
-/// `…/graph`: the version and its closure, nodes in closure order after the
-/// root, an edge per pin.
-pub async fn graph(
-    registry: &Registry,
-    module: &ModuleName,
-    selector: &VersionSelector,
-) -> Result<wire::GraphBody, RegistryError> {
-    let closure = registry.closure(module, selector).await?;
-    let id = |manifest: &VersionManifest| format!("{}@{}", manifest.module, manifest.version);
-    let mut graph = wire::GraphBody {
-        root: id(&closure.root),
-        nodes: Vec::new(),
-        edges: Vec::new(),
-    };
-    for manifest in std::iter::once(&closure.root).chain(&closure.members) {
-        let from = id(manifest);
-        for pin in &manifest.dependencies {
-            graph.edges.push(wire::GraphEdgeBody {
-                from: from.clone(),
-                to: pin.to_string(),
-            });
-        }
-        graph.nodes.push(wire::GraphNodeBody {
-            id: from,
-            module_name: manifest.module.to_string(),
-            version: manifest.version.to_string(),
-            digest: manifest.digest.to_string(),
-        });
+/// `…/graph`: nodes and edges are named `module@version`.
+pub fn graph_body(graph: &DependencyGraph) -> wire::GraphBody {
+    wire::GraphBody {
+        root: graph.root.to_string(),
+        nodes: graph
+            .nodes
+            .iter()
+            .map(|node| wire::GraphNodeBody {
+                id: format!("{}@{}", node.module, node.version),
+                module_name: node.module.to_string(),
+                version: node.version.to_string(),
+                digest: node.digest.to_string(),
+            })
+            .collect(),
+        edges: graph
+            .edges
+            .iter()
+            .map(|edge| wire::GraphEdgeBody {
+                from: edge.from.to_string(),
+                to: edge.to.to_string(),
+            })
+            .collect(),
     }
-    Ok(graph)
 }
 
 /// `…/symbols`.
-pub async fn symbols(
-    registry: &Registry,
-    module: &ModuleName,
-    selector: &VersionSelector,
-) -> Result<wire::SymbolsBody, RegistryError> {
-    let (manifest, symbols) = registry.get_symbols(module, selector).await?;
-    Ok(wire::SymbolsBody {
+pub fn symbols_body(manifest: &VersionManifest, symbols: Vec<Symbol>) -> wire::SymbolsBody {
+    wire::SymbolsBody {
         module_name: manifest.module.to_string(),
         version: manifest.version.to_string(),
         symbols: symbols
@@ -280,7 +243,7 @@ pub async fn symbols(
                 comment: s.comment,
             })
             .collect(),
-    })
+    }
 }
 
 /// Violations in the wire shape: the answer of a compatibility check, and
@@ -401,56 +364,14 @@ pub fn compatibility_report_body(report: &CompatibilityReport) -> wire::Compatib
     }
 }
 
-/// A diff between two exact versions of a module.
-pub struct Diffed {
-    pub module: ModuleName,
-    pub from: VersionId,
-    pub to: VersionId,
-    pub diff: SchemaDiff,
-}
-
-impl Diffed {
-    pub fn body(&self) -> wire::DiffBody {
-        wire::DiffBody {
-            module_name: self.module.to_string(),
-            from: self.from.to_string(),
-            to: self.to.to_string(),
-            changes: self.diff.changes.iter().map(change_body).collect(),
-        }
+/// `…/diff`: the answer names the exact versions compared.
+pub fn diff_body(module: &ModuleName, diff: &VersionDiff) -> wire::DiffBody {
+    wire::DiffBody {
+        module_name: module.to_string(),
+        from: diff.from.to_string(),
+        to: diff.to.to_string(),
+        changes: diff.diff.changes.iter().map(change_body).collect(),
     }
-}
-
-/// `…/diff`: `from` and `to` (exact or `latest`) are resolved first, so
-/// the answer names the exact versions compared.
-pub async fn diff(
-    registry: &Registry,
-    module: &ModuleName,
-    from: &str,
-    to: &str,
-) -> Result<Diffed, ApiError> {
-    let from = registry
-        .get_version(module, &VersionSelector::parse(from)?)
-        .await?
-        .version
-        .clone();
-    let to = registry
-        .get_version(module, &VersionSelector::parse(to)?)
-        .await?
-        .version
-        .clone();
-    let diff = registry
-        .diff(
-            module,
-            &VersionSelector::Exact(from.clone()),
-            &VersionSelector::Exact(to.clone()),
-        )
-        .await?;
-    Ok(Diffed {
-        module: module.clone(),
-        from,
-        to,
-        diff,
-    })
 }
 
 fn change_body(change: &Change) -> wire::ChangeBody {

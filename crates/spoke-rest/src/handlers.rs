@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, Registry};
+use spoke_registry::{PushOutcome, Registry, StoredVersion};
 
 use crate::extract::{self, JsonBody};
 use crate::{ApiError, OPENAPI_JSON, checks, compatibility, convert, views, wire};
@@ -188,23 +188,17 @@ async fn push_version(
 ) -> Result<Response, ApiError> {
     let request = convert::push_request(module_name(&path?.0)?, body)?;
     let outcome = registry.push(request).await?;
-    let manifest = outcome.manifest().clone();
-    let (_, files) = registry
-        .get_version_files(
-            &manifest.module,
-            &VersionSelector::Exact(manifest.version.clone()),
-        )
-        .await?;
     let status = match outcome {
         PushOutcome::Created(_) => StatusCode::CREATED,
         PushOutcome::Unchanged(_) => StatusCode::OK,
     };
+    let StoredVersion { manifest, files } = outcome.version();
     let location = format!("/modules/{}/versions/{}", manifest.module, manifest.version);
     Ok((
         status,
         [(header::LOCATION, location)],
         etag_headers(&manifest.digest, false),
-        Json(convert::version_body(&manifest, &files)),
+        Json(convert::version_body(manifest, files)),
     )
         .into_response())
 }

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spoke_domain::{ModuleName, VersionSelector};
+use spoke_registry::Closure;
 
 use crate::handlers::{AppState, PathResult, QueryResult, etag_headers, module_name, not_modified};
 use crate::{ApiError, convert, wire};
@@ -55,20 +56,26 @@ fn version_ref(
 
 /// A view that only depends on a version's pins (its closure can never
 /// change): a strong ETag from the version digest and the representation,
-/// cached like the version itself. Returns the tag, whether the version was
-/// reached through `latest`, and the exact version to build the view from.
+/// cached like the version itself. `latest` is resolved here, once; the
+/// closure of the exact version found is loaded only when the client's copy
+/// is stale, and `render` turns it into the body.
 async fn closure_view(
     registry: &AppState,
     module: &ModuleName,
     selector: &VersionSelector,
     representation: &str,
-) -> Result<(String, bool, VersionSelector), ApiError> {
+    headers: &HeaderMap,
+    render: impl FnOnce(Closure) -> Response,
+) -> Result<Response, ApiError> {
     let manifest = registry.get_version(module, selector).await?;
-    Ok((
-        format!("{}.{representation}", manifest.digest),
-        *selector == VersionSelector::Latest,
-        VersionSelector::Exact(manifest.version.clone()),
-    ))
+    let tag = format!("{}.{representation}", manifest.digest);
+    let via_latest = *selector == VersionSelector::Latest;
+    if let Some(not_modified) = not_modified(headers, &tag, via_latest) {
+        return Ok(not_modified);
+    }
+    let exact = VersionSelector::Exact(manifest.version.clone());
+    let closure = registry.closure(module, &exact).await?;
+    Ok((etag_headers(&tag, via_latest), render(closure)).into_response())
 }
 
 pub(crate) async fn dependencies(
@@ -84,13 +91,15 @@ pub(crate) async fn dependencies(
     } else {
         "dependencies"
     };
-    let (tag, via_latest, exact) =
-        closure_view(&registry, &module, &selector, representation).await?;
-    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
-        return Ok(not_modified);
-    }
-    let body = convert::dependencies(&registry, &module, &exact, transitive).await?;
-    Ok((etag_headers(&tag, via_latest), Json(body)).into_response())
+    closure_view(
+        &registry,
+        &module,
+        &selector,
+        representation,
+        &headers,
+        |closure| Json(convert::dependencies_body(&closure, transitive)).into_response(),
+    )
+    .await
 }
 
 pub(crate) async fn dependents(
@@ -100,9 +109,8 @@ pub(crate) async fn dependents(
 ) -> Result<Json<wire::DependentsBody>, ApiError> {
     let (module, selector) = version_ref(path)?;
     let transitive = query?.0.transitive;
-    Ok(Json(
-        convert::dependents(&registry, &module, &selector, transitive).await?,
-    ))
+    let dependents = registry.dependents(&module, &selector, transitive).await?;
+    Ok(Json(convert::dependents_body(&dependents, transitive)))
 }
 
 pub(crate) async fn lockfile(
@@ -111,12 +119,15 @@ pub(crate) async fn lockfile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
-    let (tag, via_latest, exact) = closure_view(&registry, &module, &selector, "lockfile").await?;
-    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
-        return Ok(not_modified);
-    }
-    let body = convert::lockfile(&registry, &module, &exact).await?;
-    Ok((etag_headers(&tag, via_latest), Json(body)).into_response())
+    closure_view(
+        &registry,
+        &module,
+        &selector,
+        "lockfile",
+        &headers,
+        |closure| Json(convert::lockfile_body(&closure)).into_response(),
+    )
+    .await
 }
 
 pub(crate) async fn graph(
@@ -132,25 +143,28 @@ pub(crate) async fn graph(
     } else {
         "graph"
     };
-    let (tag, via_latest, exact) =
-        closure_view(&registry, &module, &selector, representation).await?;
-    if let Some(not_modified) = not_modified(&headers, &tag, via_latest) {
-        return Ok(not_modified);
-    }
-    let graph = convert::graph(&registry, &module, &exact).await?;
-    let cache = etag_headers(&tag, via_latest);
-    if format == "dot" {
-        return Ok((
-            cache,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/vnd.graphviz; charset=utf-8"),
-            )],
-            graph.to_dot(),
-        )
-            .into_response());
-    }
-    Ok((cache, Json(graph)).into_response())
+    closure_view(
+        &registry,
+        &module,
+        &selector,
+        representation,
+        &headers,
+        |closure| {
+            let graph = convert::graph_body(&closure.graph());
+            if format != "dot" {
+                return Json(graph).into_response();
+            }
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/vnd.graphviz; charset=utf-8"),
+                )],
+                graph.to_dot(),
+            )
+                .into_response()
+        },
+    )
+    .await
 }
 
 pub(crate) async fn image(
@@ -200,5 +214,6 @@ pub(crate) async fn symbols(
     path: PathResult<(String, String)>,
 ) -> Result<Json<wire::SymbolsBody>, ApiError> {
     let (module, selector) = version_ref(path)?;
-    Ok(Json(convert::symbols(&registry, &module, &selector).await?))
+    let (manifest, symbols) = registry.get_symbols(&module, &selector).await?;
+    Ok(Json(convert::symbols_body(&manifest, symbols)))
 }
