@@ -26,7 +26,7 @@ use crate::compile::Compiled;
 use crate::diagnostic::{one_based, sort_like_buf};
 
 pub use config::{BreakingConfig, BreakingConfigError};
-pub use rules::{BreakingRuleInfo, CATEGORIES, rules};
+pub use rules::{BreakingRuleInfo, CATEGORIES, known_ids, rules};
 
 pub(crate) use image::{Element, Pair, Place, Side, SourceFile};
 

@@ -433,6 +433,19 @@ impl BreakingRuleInfo {
     }
 }
 
+/// Every rule, category and deprecated ID a configuration of `version`
+/// accepts.
+pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
+    CATEGORIES
+        .iter()
+        .copied()
+        .chain([CSR])
+        .chain(RULES.iter().map(|rule| rule.id))
+        .chain(DEPRECATED.iter().map(|(id, _, _)| *id))
+        .filter(|id| expand(id, version).is_some())
+        .collect()
+}
+
 /// The rule IDs a rule, category or deprecated ID names in a configuration
 /// of `version`, or `None` when it is none of these.
 pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'static str>> {

@@ -324,6 +324,16 @@ impl RuleInfo {
     }
 }
 
+/// Every rule and category ID a configuration of `version` accepts.
+pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
+    CATEGORIES
+        .iter()
+        .copied()
+        .chain(RULES.iter().map(|rule| rule.id))
+        .filter(|id| expand(id, version).is_some())
+        .collect()
+}
+
 /// The rule IDs a rule or category ID names under `version`, or `None`
 /// when it is neither.
 pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'static str>> {
