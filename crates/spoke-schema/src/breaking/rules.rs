@@ -470,3 +470,17 @@ pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'stat
         .find(|(deprecated, _, in_version)| *deprecated == id && *in_version == version)
         .map(|(_, replacements, _)| replacements.iter().copied().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_ids_are_what_a_configuration_accepts() {
+        let v2 = known_ids(ConfigVersion::V2);
+        assert!(v2.is_superset(&BTreeSet::from(["FILE", "CSR", "FIELD_NO_DELETE"])));
+        assert!(!known_ids(ConfigVersion::V1).contains("CSR"));
+        assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
+        assert!(!v2.contains("NOT_A_RULE"));
+    }
+}

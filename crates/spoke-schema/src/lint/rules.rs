@@ -351,3 +351,16 @@ pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'stat
         .find(|rule| rule.id == id && rule.categories_in(version).is_some())
         .map(|rule| BTreeSet::from([rule.id]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_ids_are_what_a_configuration_accepts() {
+        let v2 = known_ids(ConfigVersion::V2);
+        assert!(v2.is_superset(&BTreeSet::from(["STANDARD", "DEFAULT", "PACKAGE_DEFINED"])));
+        assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
+        assert!(!v2.contains(""));
+    }
+}
