@@ -2,7 +2,8 @@
 //! language would: grpcio with the reflection client and grpcio-tools to
 //! generate stubs from `proto/`; moto's server, the S3-compatible object
 //! store the S3 backend's tests run against; and the aws CLI, which the
-//! backup scripts' tests upload with. Pinned, in a venv under the target
+//! backup scripts' tests upload with; schemathesis, which tests the REST
+//! API against its OpenAPI document. Pinned, in a venv under the target
 //! directory, reused between runs.
 
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ const PACKAGES: &[&str] = &[
     "grpcio-reflection==1.85.1",
     "moto[server]==5.2.5",
     "awscli==1.46.2",
+    "schemathesis==4.32.5",
 ];
 
 /// Creates the venv and installs the packages (once), returning its

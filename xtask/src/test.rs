@@ -177,12 +177,18 @@ impl Services {
 
     /// `SPOKE_TEST_PYTHON`: a Python with grpcio, its reflection client and
     /// grpcio-tools, for the tests that call the gRPC API as another
-    /// language would.
+    /// language would; `SPOKE_TEST_ST`: the venv's schemathesis CLI, for
+    /// the test that runs it against the REST API.
     fn provide_python(&mut self) -> Result<()> {
         let python = python::ensure_python()?;
+        let st = python.with_file_name("st");
         self.env.push((
             "SPOKE_TEST_PYTHON".to_owned(),
             python.to_string_lossy().into_owned(),
+        ));
+        self.env.push((
+            "SPOKE_TEST_ST".to_owned(),
+            st.to_string_lossy().into_owned(),
         ));
         Ok(())
     }

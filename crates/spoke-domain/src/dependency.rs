@@ -17,6 +17,10 @@ pub enum VersionSelector {
 }
 
 impl VersionSelector {
+    /// What [`VersionSelector::parse`] accepts (with
+    /// [`VersionId::MAX_LEN`]), as a regular expression.
+    pub const PATTERN: &'static str = concat!("^(latest|", crate::version::version_regex!(), ")$");
+
     /// `latest` or an exact version string.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         if text == "latest" {
@@ -28,6 +32,14 @@ impl VersionSelector {
 }
 
 impl DependencyRef {
+    /// What [`DependencyRef::parse`] accepts, as a regular expression
+    /// (the name at most [`ModuleName::MAX_LEN`] bytes).
+    pub const PATTERN: &'static str = concat!(
+        "^[a-z][a-z0-9._-]{0,127}(@(latest|",
+        crate::version::version_regex!(),
+        "))?$"
+    );
+
     /// Parses every reference of a request (`m@v`, `m@latest`, `m`).
     pub fn parse_all(texts: &[String]) -> Result<Vec<Self>, DomainError> {
         texts.iter().map(|text| Self::parse(text)).collect()

@@ -9,6 +9,8 @@ pub struct ModuleName(String);
 
 impl ModuleName {
     pub const MAX_LEN: usize = 128;
+    /// What [`ModuleName::parse`] accepts, as a regular expression.
+    pub const PATTERN: &'static str = "^[a-z][a-z0-9._-]{0,127}$";
 
     pub fn parse(name: &str) -> Result<Self, DomainError> {
         let invalid = |reason| DomainError::InvalidModuleName {
@@ -54,6 +56,14 @@ pub struct FilePath(String);
 
 impl FilePath {
     pub const MAX_LEN: usize = 1024;
+    /// What [`FilePath::parse`] accepts (with [`FilePath::MAX_LEN`]), as a
+    /// regular expression: segments without `/`, `\\` or control characters,
+    /// none of them `.` or `..`, the last one `<something>.proto`.
+    pub const PATTERN: &'static str = concat!(
+        r"^(([^./\\\x00-\x1f\x7f-\x9f]|\.[^./\\\x00-\x1f\x7f-\x9f]|\.\.[^/\\\x00-\x1f\x7f-\x9f])",
+        r"[^/\\\x00-\x1f\x7f-\x9f]*/)*",
+        r"[^/\\\x00-\x1f\x7f-\x9f]+\.proto$"
+    );
 
     pub fn parse(path: &str) -> Result<Self, DomainError> {
         let invalid = |reason| DomainError::InvalidPath {

@@ -14,8 +14,26 @@ pub struct VersionId {
     semver: Option<semver::Version>,
 }
 
+/// The text of a version (SemVer with an optional `v`, or a commit id) as a
+/// regular expression without anchors, for the patterns below. Numeric
+/// SemVer parts have at most 19 digits: larger ones overflow `u64`.
+macro_rules! version_regex {
+    () => {
+        concat!(
+            r"(v?(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})",
+            r"(-(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?",
+            r"(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?",
+            r"|[0-9a-f]{7,64})"
+        )
+    };
+}
+pub(crate) use version_regex;
+
 impl VersionId {
     pub const MAX_LEN: usize = 128;
+    /// What [`VersionId::parse`] accepts (with [`VersionId::MAX_LEN`]), as an
+    /// ECMA/Python regular expression for API descriptions.
+    pub const PATTERN: &'static str = concat!("^", version_regex!(), "$");
 
     pub fn parse(version: &str) -> Result<Self, DomainError> {
         let invalid = |reason| DomainError::InvalidVersion {

@@ -12,6 +12,18 @@ use crate::extract::JsonBody;
 use crate::handlers::AppState;
 use crate::{ApiError, convert, wire};
 
+#[utoipa::path(
+    post, path = "/api/v1/validate", operation_id = "validate",
+    summary = "Compile files against dependencies without storing anything",
+    request_body = wire::ValidateRequest,
+    responses(
+        (status = 200, description = "The files compile", body = wire::ValidateResponse),
+        (status = 400, description = "Malformed request, invalid path or dependency, no files, a path twice", body = wire::ErrorBody),
+        (status = 413, description = "The body, a file, the number of files or their total size over its limit", body = wire::ErrorBody),
+        (status = 422, description = "The files do not compile (COMPILE_FAILED, details.diagnostics) or a dependency is unknown (UNKNOWN_DEPENDENCY); or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
+        (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
+    )
+)]
 pub(crate) async fn validate(
     State(registry): State<AppState>,
     JsonBody(body): JsonBody<wire::ValidateRequest>,
@@ -22,6 +34,18 @@ pub(crate) async fn validate(
     Ok(Json(convert::validate_response(&validated)))
 }
 
+#[utoipa::path(
+    post, path = "/api/v1/lint", operation_id = "lint",
+    summary = "Lint files with buf's rules without storing anything",
+    request_body = wire::LintRequest,
+    responses(
+        (status = 200, description = "No violations", body = wire::LintResponse),
+        (status = 400, description = "Malformed request, unknown rule or category, invalid buf.yaml, invalid path or dependency, no files, a path twice", body = wire::ErrorBody),
+        (status = 413, description = "The body, a file, the number of files or their total size over its limit", body = wire::ErrorBody),
+        (status = 422, description = "Violations were found (LINT_FAILED, details.violations), the files do not compile (COMPILE_FAILED) or a dependency is unknown; or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
+        (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
+    )
+)]
 pub(crate) async fn lint(
     State(registry): State<AppState>,
     JsonBody(body): JsonBody<wire::LintRequest>,

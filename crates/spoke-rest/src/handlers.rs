@@ -10,9 +10,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{PushOutcome, Registry, StoredVersion};
+use utoipa::IntoParams;
 
 use crate::extract::{self, JsonBody};
-use crate::{ApiError, OPENAPI_JSON, checks, compatibility, convert, views, wire};
+use crate::{ApiError, checks, compatibility, convert, openapi, views, wire};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +28,7 @@ pub(crate) type QueryResult<T> = Result<Query<T>, QueryRejection>;
 
 /// The REST API's routes over a registry.
 pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
+    let document = Arc::new(openapi::document(registry.limits(), options.max_body_bytes));
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
         .route("/modules/{name}", get(get_module))
@@ -73,7 +75,10 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
         )
         .route("/api/v1/validate", post(checks::validate))
         .route("/api/v1/lint", post(checks::lint))
-        .route("/openapi.json", get(openapi))
+        .route(
+            "/openapi.json",
+            get(move || openapi::serve(document.clone())),
+        )
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
@@ -100,13 +105,45 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+/// `{name}`: a module.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ModulePath {
+    #[param(schema_with = wire::schema::module_name)]
+    pub(crate) name: String,
 }
 
-#[derive(Deserialize)]
+/// `{name}/versions/{version}`: a version, exact or `latest`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct VersionPath {
+    #[param(schema_with = wire::schema::module_name)]
+    pub(crate) name: String,
+    #[param(schema_with = wire::schema::version_selector)]
+    pub(crate) version: String,
+}
+
+/// `{name}/versions/{version}/files/{path}`: a file of a version.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct FileLocation {
+    #[param(schema_with = wire::schema::module_name)]
+    name: String,
+    #[param(schema_with = wire::schema::version_selector)]
+    version: String,
+    /// The file's path inside the version; its `/` separators are part of
+    /// the URL path.
+    #[param(schema_with = wire::schema::file_path)]
+    path: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    #[param(schema_with = openapi::page_limit)]
     limit: Option<u64>,
+    /// The `next_cursor` of the previous page, unchanged.
+    #[param(schema_with = openapi::cursor)]
     cursor: Option<String>,
 }
 
@@ -121,6 +158,15 @@ pub(crate) fn module_name(name: &str) -> Result<ModuleName, ApiError> {
     Ok(ModuleName::parse(name)?)
 }
 
+#[utoipa::path(
+    post, path = "/modules", operation_id = "createModule", summary = "Create a module",
+    request_body = wire::CreateModuleRequest,
+    responses(
+        (status = 201, description = "Created", body = wire::ModuleBody, headers(("Location" = String, description = "`/modules/{name}`"))),
+        (status = 400, description = "Malformed JSON (MALFORMED_JSON), invalid name, description over its limit, unknown compatibility mode (INVALID_COMPATIBILITY_MODE) or rule (INVALID_COMPATIBILITY_POLICY)", body = wire::ErrorBody),
+        (status = 409, description = "The module exists (MODULE_EXISTS)", body = wire::ErrorBody),
+    )
+)]
 async fn create_module(
     State(registry): State<AppState>,
     JsonBody(body): JsonBody<wire::CreateModuleRequest>,
@@ -144,6 +190,14 @@ async fn create_module(
         .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/modules", operation_id = "listModules", summary = "List modules by name",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of modules", body = wire::ModuleList),
+        (status = 400, description = "Bad limit (INVALID_LIMIT) or cursor (INVALID_CURSOR), or a malformed query (INVALID_QUERY)", body = wire::ErrorBody),
+    )
+)]
 async fn list_modules(
     State(registry): State<AppState>,
     query: QueryResult<ListParams>,
@@ -155,20 +209,39 @@ async fn list_modules(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}", operation_id = "getModule", summary = "One module",
+    params(ModulePath),
+    responses(
+        (status = 200, description = "The module", body = wire::ModuleBody),
+        (status = 400, description = "Invalid name (INVALID_MODULE_NAME)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module (MODULE_NOT_FOUND)", body = wire::ErrorBody),
+    )
+)]
 async fn get_module(
     State(registry): State<AppState>,
-    path: PathResult<String>,
+    path: PathResult<ModulePath>,
 ) -> Result<Json<wire::ModuleBody>, ApiError> {
-    let module = registry.get_module(&module_name(&path?.0)?).await?;
+    let module = registry.get_module(&module_name(&path?.0.name)?).await?;
     Ok(Json(convert::module_body(&module)))
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions", operation_id = "listVersions",
+    summary = "List versions, newest SemVer first (then commit ids, newest first)",
+    params(ModulePath, ListParams),
+    responses(
+        (status = 200, description = "A page of versions", body = wire::VersionList),
+        (status = 400, description = "Invalid name, bad limit (INVALID_LIMIT) or cursor (INVALID_CURSOR), or a malformed query (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module", body = wire::ErrorBody),
+    )
+)]
 async fn list_versions(
     State(registry): State<AppState>,
-    path: PathResult<String>,
+    path: PathResult<ModulePath>,
     query: QueryResult<ListParams>,
 ) -> Result<Json<wire::VersionList>, ApiError> {
-    let module = module_name(&path?.0)?;
+    let module = module_name(&path?.0.name)?;
     let page = registry.list_versions(&module, &query?.0.page()?).await?;
     Ok(Json(wire::VersionList {
         module_name: module.to_string(),
@@ -181,12 +254,28 @@ async fn list_versions(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/modules/{name}/versions", operation_id = "pushVersion",
+    summary = "Push a version. Identical content again is 200; different content under an existing version is 409.",
+    params(ModulePath),
+    request_body = wire::PushRequest,
+    responses(
+        (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path twice", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module (without `create_module`)", body = wire::ErrorBody),
+        (status = 409, description = "Version exists with different content (VERSION_CONFLICT; details: stored_digest, pushed_digest), or the push breaks the module's compatibility policy (COMPATIBILITY_VIOLATION; details.violations: every CompatibilityViolation; nothing is stored)", body = wire::ErrorBody),
+        (status = 413, description = "The body, a file, the number of files or the version over its limit", body = wire::ErrorBody),
+        (status = 422, description = "The files do not compile (COMPILE_FAILED, with details.diagnostics; unresolved imports name the modules that provide them) or a dependency cannot be resolved (UNKNOWN_DEPENDENCY); or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
+        (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
+    )
+)]
 async fn push_version(
     State(registry): State<AppState>,
-    path: PathResult<String>,
+    path: PathResult<ModulePath>,
     JsonBody(body): JsonBody<wire::PushRequest>,
 ) -> Result<Response, ApiError> {
-    let request = convert::push_request(module_name(&path?.0)?, body)?;
+    let request = convert::push_request(module_name(&path?.0.name)?, body)?;
     let outcome = registry.push(request).await?;
     let status = match outcome {
         PushOutcome::Created(_) => StatusCode::CREATED,
@@ -203,12 +292,22 @@ async fn push_version(
         .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}", operation_id = "getVersion", summary = "One version with its files",
+    params(VersionPath, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 async fn get_version(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
+    path: PathResult<VersionPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (name, version) = path?.0;
+    let VersionPath { name, version } = path?.0;
     let module = module_name(&name)?;
     let selector = VersionSelector::parse(&version)?;
     let is_latest = selector == VersionSelector::Latest;
@@ -226,18 +325,39 @@ async fn get_version(
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// A file's representations: JSON, or the raw text.
+pub(crate) const FILE_FORMATS: &[&str] = &["json", "raw"];
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FileParams {
+    /// Without it, `Accept: text/plain` (without JSON) asks for `raw`.
+    #[param(schema_with = openapi::file_format)]
     format: Option<String>,
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/files/{path}", operation_id = "getFile",
+    summary = "One file: JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
+    params(FileLocation, FileParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The file", content((wire::FileBody = "application/json"), (String = "text/plain")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name, version or path, unknown format (INVALID_FORMAT), malformed query (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or file", body = wire::ErrorBody),
+    )
+)]
 async fn get_file(
     State(registry): State<AppState>,
-    path: PathResult<(String, String, String)>,
+    path: PathResult<FileLocation>,
     query: QueryResult<FileParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (name, version, file_path) = path?.0;
+    let FileLocation {
+        name,
+        version,
+        path: file_path,
+    } = path?.0;
     let raw = match query?.0.format.as_deref() {
         Some("raw") => true,
         Some("json") => false,

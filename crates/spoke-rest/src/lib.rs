@@ -19,12 +19,11 @@ mod extract;
 #[cfg(feature = "server")]
 mod handlers;
 #[cfg(feature = "server")]
+mod openapi;
+#[cfg(feature = "server")]
 mod views;
 
 #[cfg(feature = "server")]
 pub use error::ApiError;
 #[cfg(feature = "server")]
 pub use handlers::{RestOptions, router};
-
-/// The OpenAPI document of this API, served at `/openapi.json`.
-pub const OPENAPI_JSON: &str = include_str!("../openapi.json");

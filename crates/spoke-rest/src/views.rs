@@ -8,49 +8,71 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spoke_domain::{ModuleName, VersionSelector};
 use spoke_registry::Closure;
+use utoipa::IntoParams;
 
-use crate::handlers::{AppState, PathResult, QueryResult, etag_headers, module_name, not_modified};
-use crate::{ApiError, convert, wire};
+use crate::handlers::{
+    AppState, PathResult, QueryResult, VersionPath, etag_headers, module_name, not_modified,
+};
+use crate::{ApiError, convert, openapi, wire};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TransitiveParams {
+    /// `true`: the whole closure rather than the direct edges.
     #[serde(default)]
     transitive: bool,
 }
 
-#[derive(Deserialize)]
+/// The graph's representations; the first is the default.
+pub(crate) const GRAPH_FORMATS: &[&str] = &["json", "dot"];
+/// The image's representations; the first is the default.
+pub(crate) const IMAGE_FORMATS: &[&str] = &["binary", "json"];
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FormatParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct GraphParams {
+    /// `dot`: Graphviz's DOT language.
+    #[param(schema_with = openapi::graph_format)]
     format: Option<String>,
 }
 
-impl FormatParams {
-    /// The format asked for, one of `allowed` (the first is the default).
-    fn pick(self, allowed: &[&'static str]) -> Result<&'static str, ApiError> {
-        let Some(format) = self.format else {
-            return Ok(allowed[0]);
-        };
-        allowed
-            .iter()
-            .find(|a| **a == format)
-            .copied()
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "INVALID_FORMAT",
-                    format!(
-                        "unknown format {format:?}: expected {}",
-                        allowed.join(" or ")
-                    ),
-                )
-            })
-    }
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ImageParams {
+    /// `json`: protobuf's JSON mapping of the FileDescriptorSet, custom
+    /// options included.
+    #[param(schema_with = openapi::image_format)]
+    format: Option<String>,
 }
 
-fn version_ref(
-    path: PathResult<(String, String)>,
-) -> Result<(ModuleName, VersionSelector), ApiError> {
-    let (name, version) = path?.0;
+/// The format asked for, one of `allowed` (the first is the default).
+pub(crate) fn pick_format(
+    format: Option<String>,
+    allowed: &[&'static str],
+) -> Result<&'static str, ApiError> {
+    let Some(format) = format else {
+        return Ok(allowed[0]);
+    };
+    allowed
+        .iter()
+        .find(|a| **a == format)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_FORMAT",
+                format!(
+                    "unknown format {format:?}: expected {}",
+                    allowed.join(" or ")
+                ),
+            )
+        })
+}
+
+fn version_ref(path: PathResult<VersionPath>) -> Result<(ModuleName, VersionSelector), ApiError> {
+    let VersionPath { name, version } = path?.0;
     Ok((module_name(&name)?, VersionSelector::parse(&version)?))
 }
 
@@ -78,9 +100,20 @@ async fn closure_view(
     Ok((etag_headers(&tag, via_latest), render(closure)).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/dependencies", operation_id = "getDependencies",
+    summary = "What a version depends on",
+    params(VersionPath, TransitiveParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The dependencies", body = wire::DependenciesBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn dependencies(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
+    path: PathResult<VersionPath>,
     query: QueryResult<TransitiveParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -102,9 +135,19 @@ pub(crate) async fn dependencies(
     .await
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/dependents", operation_id = "getDependents",
+    summary = "What depends on a version (from the reverse-edge index kept at push time)",
+    params(VersionPath, TransitiveParams),
+    responses(
+        (status = 200, description = "The dependents", body = wire::DependentsBody),
+        (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn dependents(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
+    path: PathResult<VersionPath>,
     query: QueryResult<TransitiveParams>,
 ) -> Result<Json<wire::DependentsBody>, ApiError> {
     let (module, selector) = version_ref(path)?;
@@ -113,9 +156,20 @@ pub(crate) async fn dependents(
     Ok(Json(convert::dependents_body(&dependents, transitive)))
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/lockfile", operation_id = "getLockfile",
+    summary = "Every pin of the closure with its version digest",
+    params(VersionPath, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The lockfile", body = wire::LockfileBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn lockfile(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
+    path: PathResult<VersionPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
@@ -130,14 +184,25 @@ pub(crate) async fn lockfile(
     .await
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/graph", operation_id = "getGraph",
+    summary = "The dependency graph of a version's closure",
+    params(VersionPath, GraphParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The graph", content((wire::GraphBody = "application/json"), (String = "text/vnd.graphviz")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn graph(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
-    query: QueryResult<FormatParams>,
+    path: PathResult<VersionPath>,
+    query: QueryResult<GraphParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
-    let format = query?.0.pick(&["json", "dot"])?;
+    let format = pick_format(query?.0.format, GRAPH_FORMATS)?;
     let representation = if format == "dot" {
         "graph-dot"
     } else {
@@ -167,14 +232,27 @@ pub(crate) async fn graph(
     .await
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/image", operation_id = "getImage",
+    summary = "The compiled image: a FileDescriptorSet with the dependency closure and source info",
+    params(VersionPath, ImageParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    responses(
+        (status = 200, description = "The image", content((Vec<u8> = "application/x-protobuf"), (Object = "application/json")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 422, description = "The compile ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
+        (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
+    )
+)]
 pub(crate) async fn image(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
-    query: QueryResult<FormatParams>,
+    path: PathResult<VersionPath>,
+    query: QueryResult<ImageParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (module, selector) = version_ref(path)?;
-    let format = query?.0.pick(&["binary", "json"])?;
+    let format = pick_format(query?.0.format, IMAGE_FORMATS)?;
     let is_latest = selector == VersionSelector::Latest;
     let (_, image) = registry.get_image(&module, &selector).await?;
     // Each representation has its own strong ETag.
@@ -209,9 +287,19 @@ pub(crate) async fn image(
         .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/modules/{name}/versions/{version}/symbols", operation_id = "getSymbols",
+    summary = "The symbols extracted from a version's files at push time",
+    params(VersionPath),
+    responses(
+        (status = 200, description = "The symbols", body = wire::SymbolsBody),
+        (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn symbols(
     State(registry): State<AppState>,
-    path: PathResult<(String, String)>,
+    path: PathResult<VersionPath>,
 ) -> Result<Json<wire::SymbolsBody>, ApiError> {
     let (module, selector) = version_ref(path)?;
     let (manifest, symbols) = registry.get_symbols(&module, &selector).await?;

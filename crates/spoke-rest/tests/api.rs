@@ -533,6 +533,90 @@ async fn openapi_document_is_served() {
     }
 }
 
+/// The operation `method path` of the served document.
+fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    let operation = &doc["paths"][path][method];
+    assert!(operation.is_object(), "OpenAPI lacks {method} {path}");
+    operation
+}
+
+fn statuses(operation: &Value) -> Vec<&str> {
+    let mut statuses: Vec<&str> = operation["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    statuses.sort_unstable();
+    statuses
+}
+
+#[tokio::test]
+async fn openapi_document_states_what_the_server_enforces() {
+    let server = Server::start().await;
+    let (_, doc) = server.get("/openapi.json").await;
+    // Patterns, from the parsers themselves.
+    let version = operation(&doc, "get", "/modules/{name}/versions/{version}");
+    let params = version["parameters"].as_array().unwrap();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no parameter {name}"))
+            .clone()
+    };
+    assert_eq!(
+        param("name")["schema"]["pattern"],
+        spoke_domain::ModuleName::PATTERN
+    );
+    assert_eq!(param("name")["required"], true);
+    assert_eq!(
+        param("version")["schema"]["pattern"],
+        spoke_domain::VersionSelector::PATTERN
+    );
+    let push = &doc["components"]["schemas"]["PushRequest"]["properties"];
+    assert_eq!(push["version"]["pattern"], spoke_domain::VersionId::PATTERN);
+    // This registry's limits, not the defaults.
+    assert_eq!(push["files"]["maxItems"], 10);
+    assert_eq!(push["files"]["minItems"], 1);
+    assert!(
+        doc["info"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("at most 65536 bytes"),
+        "{}",
+        doc["info"]["description"]
+    );
+    // The error body and every status: the handler's and the layers'.
+    let error = &doc["components"]["schemas"]["ErrorBody"];
+    assert_eq!(error["required"], json!(["error", "code"]));
+    assert_eq!(
+        statuses(operation(&doc, "post", "/modules/{name}/versions")),
+        [
+            "200", "201", "400", "404", "408", "409", "413", "415", "422", "429", "500", "503"
+        ]
+    );
+    assert_eq!(
+        statuses(operation(&doc, "get", "/modules")),
+        ["200", "400", "429", "500", "503"]
+    );
+    let diff = operation(&doc, "get", "/modules/{name}/diff");
+    for parameter in diff["parameters"].as_array().unwrap() {
+        let required =
+            parameter["name"] == "from" || parameter["name"] == "to" || parameter["name"] == "name";
+        assert_eq!(parameter["required"], required, "{parameter}");
+    }
+    let formats = &operation(&doc, "get", "/modules/{name}/versions/{version}/graph")["parameters"];
+    assert!(
+        formats
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "format" && p["schema"]["enum"] == json!(["json", "dot"])),
+        "{formats}"
+    );
+}
+
 const USER: &str = "syntax = \"proto3\";\npackage user;\n\nimport \"common/common.proto\";\n\n// A user.\nmessage User {\n  common.Id id = 1;\n}\n";
 
 fn user_push(dependencies: &[&str]) -> Value {

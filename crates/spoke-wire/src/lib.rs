@@ -5,10 +5,15 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "openapi")]
+pub mod schema;
+
 /// `POST /modules`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateModuleRequest {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::module_name))]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -20,6 +25,7 @@ pub struct CreateModuleRequest {
 
 /// A module.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModuleBody {
     pub name: String,
     pub description: String,
@@ -37,6 +43,7 @@ pub struct ModuleBody {
 
 /// `GET /modules`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModuleList {
     pub modules: Vec<ModuleBody>,
     /// Pass as `?cursor=` for the next page; absent on the last page.
@@ -46,7 +53,9 @@ pub struct ModuleList {
 
 /// A file as pushed and pulled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileBody {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::file_path))]
     pub path: String,
     pub content: String,
     /// `sha256:<hex>` of the content; ignored on push.
@@ -55,6 +64,7 @@ pub struct FileBody {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SourceInfoBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,15 +77,20 @@ pub struct SourceInfoBody {
 
 /// `POST /modules/{name}/versions`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     /// Optional; when present it must equal the module in the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_module_name))]
     pub module_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::version))]
     pub version: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub files: Vec<FileBody>,
     /// `module@version`, `module@latest` or `module`; pinned at push time.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::dependencies))]
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub source_info: Option<SourceInfoBody>,
@@ -90,6 +105,7 @@ pub struct PushRequest {
 
 /// A version with its files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionBody {
     pub module_name: String,
     pub version: String,
@@ -104,6 +120,7 @@ pub struct VersionBody {
 
 /// One entry of `GET /modules/{name}/versions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionSummaryBody {
     pub version: String,
     pub digest: String,
@@ -112,6 +129,7 @@ pub struct VersionSummaryBody {
 
 /// `GET /modules/{name}/versions`, newest SemVer first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionList {
     pub module_name: String,
     pub versions: Vec<VersionSummaryBody>,
@@ -121,17 +139,20 @@ pub struct VersionList {
 
 /// Every error response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A message for humans.
     pub error: String,
     /// A stable machine-readable code, e.g. `VERSION_CONFLICT`.
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub details: Option<serde_json::Value>,
 }
 
 /// One compile error, in `details.diagnostics` of a `COMPILE_FAILED` error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiagnosticBody {
     pub path: String,
     /// 1-based.
@@ -151,20 +172,26 @@ pub struct DiagnosticBody {
 /// `POST /api/v1/validate`: files to compile against dependencies, storing
 /// nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub files: Vec<FileBody>,
     /// `module@version`, `module@latest` or `module`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::dependencies))]
     pub dependencies: Vec<String>,
 }
 
 /// `POST /api/v1/lint`: files to lint with buf's rules, storing nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LintRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub files: Vec<FileBody>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::dependencies))]
     pub dependencies: Vec<String>,
     /// The text of a `buf.yaml` (v1 or v2) whose `lint` section configures
     /// the run; without it, buf's defaults (`STANDARD`).
@@ -183,6 +210,7 @@ pub struct LintRequest {
 
 /// One lint violation, with buf's JSON keys (`type` is the rule ID).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LintViolationBody {
     pub path: String,
     pub start_line: u32,
@@ -197,12 +225,14 @@ pub struct LintViolationBody {
 /// A lint run without violations (with violations the answer is a 422
 /// `LINT_FAILED` error whose `details.violations` lists them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LintResponse {
     pub violations: Vec<LintViolationBody>,
 }
 
 /// One file of a compiled image and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageFileBody {
     pub path: String,
     /// `request` (the files sent), `module@version` (a dependency) or
@@ -212,6 +242,7 @@ pub struct ImageFileBody {
 
 /// The answer to a validate request that compiled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateResponse {
     pub valid: bool,
     /// The dependencies as pinned now.
@@ -222,6 +253,7 @@ pub struct ValidateResponse {
 
 /// A pinned module version with its version digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PinBody {
     pub module_name: String,
     pub version: String,
@@ -230,6 +262,7 @@ pub struct PinBody {
 
 /// `GET /modules/{name}/versions/{version}/dependencies`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DependenciesBody {
     pub module_name: String,
     pub version: String,
@@ -241,6 +274,7 @@ pub struct DependenciesBody {
 
 /// `GET /modules/{name}/versions/{version}/dependents`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DependentsBody {
     pub module_name: String,
     pub version: String,
@@ -252,6 +286,7 @@ pub struct DependentsBody {
 /// `GET /modules/{name}/versions/{version}/lockfile`: every pin of the
 /// closure with its digest, enough to reproduce the build exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LockfileBody {
     pub module_name: String,
     pub version: String,
@@ -261,6 +296,7 @@ pub struct LockfileBody {
 
 /// A node of a dependency graph, identified by `module@version`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphNodeBody {
     pub id: String,
     pub module_name: String,
@@ -270,6 +306,7 @@ pub struct GraphNodeBody {
 
 /// `from` depends on `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphEdgeBody {
     pub from: String,
     pub to: String,
@@ -277,6 +314,7 @@ pub struct GraphEdgeBody {
 
 /// `GET /modules/{name}/versions/{version}/graph`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GraphBody {
     /// The id of the version asked about.
     pub root: String,
@@ -308,6 +346,7 @@ impl GraphBody {
 
 /// One named element of a version's files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SymbolBody {
     pub full_name: String,
     /// `package`, `message`, `field`, `enum`, `enum_value`, `service` or `rpc`.
@@ -320,6 +359,7 @@ pub struct SymbolBody {
 
 /// `GET /modules/{name}/versions/{version}/symbols`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SymbolsBody {
     pub module_name: String,
     pub version: String,
@@ -331,11 +371,13 @@ pub struct SymbolsBody {
 /// absent) mode clears the module's own policy, so the server's default
 /// applies again, and then no rule field may be set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompatibilityPolicyBody {
     /// `NONE`, `BACKWARD`, `FORWARD`, `FULL`, `BACKWARD_TRANSITIVE`,
     /// `FORWARD_TRANSITIVE` or `FULL_TRANSITIVE`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_mode))]
     pub mode: Option<String>,
     /// buf rule or category IDs; empty means `FILE`.
     #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
@@ -367,7 +409,9 @@ impl CompatibilityPolicyBody {
 
 /// `GET /modules/{name}/compatibility`: the policy in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompatibilityBody {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::mode))]
     pub mode: String,
     /// buf rule or category IDs; empty means `FILE`.
     #[serde(rename = "use")]
@@ -385,21 +429,27 @@ pub struct CompatibilityBody {
 /// rules) the module's policy applies; with `against` only that version is
 /// checked, in the mode's directions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompatibilityCheckRequest {
     /// Optional; when present it must equal the module in the URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_module_name))]
     pub module_name: Option<String>,
     /// The candidate's version: it decides which versions are "earlier".
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::version))]
     pub version: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub files: Vec<FileBody>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::dependencies))]
     pub dependencies: Vec<String>,
     /// Accepted (a push body can be sent as is) and ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_info: Option<SourceInfoBody>,
     /// A mode to check with instead of the module's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_mode))]
     pub mode: Option<String>,
     /// Rule or category IDs instead of the policy's.
     #[serde(default, rename = "use", skip_serializing_if = "Vec::is_empty")]
@@ -409,6 +459,7 @@ pub struct CompatibilityCheckRequest {
     pub except: Vec<String>,
     /// Check against this existing version only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_version))]
     pub against: Option<String>,
 }
 
@@ -422,6 +473,7 @@ impl CompatibilityCheckRequest {
 /// One breaking change found by a compatibility check, located as buf
 /// locates it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompatibilityViolationBody {
     /// The existing version the candidate was checked against.
     pub against: String,
@@ -441,6 +493,7 @@ pub struct CompatibilityViolationBody {
 /// The answer to a compatibility check: 200 whether or not it is
 /// compatible.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompatibilityReportBody {
     pub compatible: bool,
     /// The mode checked with.
@@ -453,6 +506,7 @@ pub struct CompatibilityReportBody {
 /// `GET /modules/{name}/diff?from=V1&to=V2`: what changed from one version
 /// to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffBody {
     pub module_name: String,
     /// The exact versions compared (`latest` resolved).
@@ -464,6 +518,7 @@ pub struct DiffBody {
 
 /// One change of a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeBody {
     /// `added`, `removed` or `changed`.
     pub kind: String,
@@ -487,6 +542,7 @@ pub struct ChangeBody {
 
 /// A buf category under which a change breaks, and the rule that says so.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BreakingMarkBody {
     pub category: String,
     pub rule: String,

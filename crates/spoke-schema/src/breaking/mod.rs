@@ -28,7 +28,7 @@ use crate::diagnostic::{one_based, sort_like_buf};
 use crate::pairing::{Element, Pair, Side, SourceFile, Subject};
 
 pub use config::{BreakingConfig, BreakingConfigError};
-pub use rules::{BreakingRuleInfo, CATEGORIES, rules};
+pub use rules::{BreakingRuleInfo, CATEGORIES, known_ids, rules};
 
 use image::Place;
 

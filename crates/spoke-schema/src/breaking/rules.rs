@@ -433,6 +433,19 @@ impl BreakingRuleInfo {
     }
 }
 
+/// Every rule, category and deprecated ID a configuration of `version`
+/// accepts.
+pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
+    CATEGORIES
+        .iter()
+        .copied()
+        .chain([CSR])
+        .chain(RULES.iter().map(|rule| rule.id))
+        .chain(DEPRECATED.iter().map(|(id, _, _)| *id))
+        .filter(|id| expand(id, version).is_some())
+        .collect()
+}
+
 /// The rule IDs a rule, category or deprecated ID names in a configuration
 /// of `version`, or `None` when it is none of these.
 pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'static str>> {
@@ -456,4 +469,18 @@ pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'stat
         .iter()
         .find(|(deprecated, _, in_version)| *deprecated == id && *in_version == version)
         .map(|(_, replacements, _)| replacements.iter().copied().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_ids_are_what_a_configuration_accepts() {
+        let v2 = known_ids(ConfigVersion::V2);
+        assert!(v2.is_superset(&BTreeSet::from(["FILE", "CSR", "FIELD_NO_DELETE"])));
+        assert!(!known_ids(ConfigVersion::V1).contains("CSR"));
+        assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
+        assert!(!v2.contains("NOT_A_RULE"));
+    }
 }

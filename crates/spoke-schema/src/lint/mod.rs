@@ -26,7 +26,7 @@ pub(crate) use config::{
     BufYamlError, BufYamlSection, covers, module_relative, read_section, unknown_ids_message,
 };
 pub(crate) use naming::{Stability, package_version};
-pub use rules::{CATEGORIES, ConfigVersion, RuleInfo, rules};
+pub use rules::{CATEGORIES, ConfigVersion, RuleInfo, known_ids, rules};
 
 /// One rule violation, located like buf locates it: 1-based lines and
 /// columns of the element the rule is about, the end column one past the

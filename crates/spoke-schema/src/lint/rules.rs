@@ -324,6 +324,16 @@ impl RuleInfo {
     }
 }
 
+/// Every rule and category ID a configuration of `version` accepts.
+pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
+    CATEGORIES
+        .iter()
+        .copied()
+        .chain(RULES.iter().map(|rule| rule.id))
+        .filter(|id| expand(id, version).is_some())
+        .collect()
+}
+
 /// The rule IDs a rule or category ID names under `version`, or `None`
 /// when it is neither.
 pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'static str>> {
@@ -340,4 +350,17 @@ pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'stat
         .iter()
         .find(|rule| rule.id == id && rule.categories_in(version).is_some())
         .map(|rule| BTreeSet::from([rule.id]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_ids_are_what_a_configuration_accepts() {
+        let v2 = known_ids(ConfigVersion::V2);
+        assert!(v2.is_superset(&BTreeSet::from(["STANDARD", "DEFAULT", "PACKAGE_DEFINED"])));
+        assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
+        assert!(!v2.contains(""));
+    }
 }

@@ -1,0 +1,110 @@
+//! The OpenAPI schemas of the strings the server parses (feature
+//! `openapi`): the patterns and lengths come from `spoke-domain`, which
+//! enforces them, so the description cannot drift from the rules.
+
+use spoke_domain::{
+    CompatibilityMode, DependencyRef, FilePath, ModuleName, VersionId, VersionSelector,
+};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AllOfBuilder, ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type,
+};
+
+fn text(pattern: &str, max_len: usize, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .max_length(Some(max_len))
+        .description(Some(description))
+}
+
+/// The string schema, or `null`.
+fn nullable(object: ObjectBuilder) -> Schema {
+    let mut object = object.build();
+    object.schema_type = SchemaType::Array(vec![Type::String, Type::Null]);
+    if let Some(values) = object.enum_values.as_mut() {
+        values.push(serde_json::Value::Null);
+    }
+    Schema::Object(object)
+}
+
+fn module_name_builder() -> ObjectBuilder {
+    text(
+        ModuleName::PATTERN,
+        ModuleName::MAX_LEN,
+        "A module name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter, at most 128 bytes.",
+    )
+}
+
+fn version_builder() -> ObjectBuilder {
+    text(
+        VersionId::PATTERN,
+        VersionId::MAX_LEN,
+        "SemVer 2.0 with an optional leading `v` (numeric parts at most 19 digits), or a commit id of 7 to 64 lowercase hex digits; at most 128 bytes.",
+    )
+}
+
+fn mode_builder() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(CompatibilityMode::ALL.map(CompatibilityMode::as_str)))
+}
+
+pub fn module_name() -> RefOr<Schema> {
+    module_name_builder().into()
+}
+
+pub fn optional_module_name() -> RefOr<Schema> {
+    nullable(module_name_builder()).into()
+}
+
+pub fn version() -> RefOr<Schema> {
+    version_builder().into()
+}
+
+/// A version or `latest`, as URLs and queries name one.
+pub fn version_selector() -> RefOr<Schema> {
+    text(
+        VersionSelector::PATTERN,
+        VersionId::MAX_LEN,
+        "`latest`, or a version: SemVer 2.0 with an optional leading `v` (numeric parts at most 19 digits), or a commit id of 7 to 64 lowercase hex digits; at most 128 bytes.",
+    )
+    .into()
+}
+
+pub fn optional_version() -> RefOr<Schema> {
+    nullable(version_builder()).into()
+}
+
+pub fn file_path() -> RefOr<Schema> {
+    text(
+        FilePath::PATTERN,
+        FilePath::MAX_LEN,
+        "A relative `/`-separated path ending in `.proto`, without `.` or `..` segments, empty segments, backslashes or control characters; at most 1024 bytes.",
+    )
+    .into()
+}
+
+pub fn dependencies() -> RefOr<Schema> {
+    // One pattern states the form, the other bounds the version part.
+    let version_length = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^[^@]*(@[^@]{{1,{}}})?$", VersionId::MAX_LEN)));
+    let reference = AllOfBuilder::new()
+        .item(text(
+            DependencyRef::PATTERN,
+            ModuleName::MAX_LEN + 1 + VersionId::MAX_LEN,
+            "`module@version`, `module@latest` or `module` (the latest version), pinned when the request is served.",
+        ))
+        .item(version_length);
+    ArrayBuilder::new().items(reference).into()
+}
+
+pub fn optional_mode() -> RefOr<Schema> {
+    nullable(mode_builder()).into()
+}
+
+/// The compatibility mode of a policy in force.
+pub fn mode() -> RefOr<Schema> {
+    mode_builder().into()
+}
