@@ -4,7 +4,7 @@
 //! with the REST front-end's own conversions (`spoke_rest::convert`), and
 //! answers with the same wire bodies and the same errors: registry errors go
 //! through `spoke_rest::ApiError`, the REST server's own mapping. The
-//! scenario suite (`tests/scenarios.rs`) holds the transports to identical
+//! scenario suite (`tests/it/scenarios.rs`) holds the transports to identical
 //! answers.
 
 use std::path::Path;

@@ -1,0 +1,4 @@
+//! spoke-fuzz's integration tests, built as one binary: one link instead of
+//! one per file.
+
+mod regressions;

@@ -1,0 +1,5 @@
+//! spoke-grpc's integration tests, built as one binary: one link instead of
+//! one per file.
+
+mod api;
+mod proto_lint;
