@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use spoke_domain::ProtoFile;
 use spoke_schema::breaking::{BreakingConfig, check};
-use spoke_test_support::googleapis as split;
 use spoke_schema::{CompileRequest, Compiled, compile};
+use spoke_test_support::googleapis as split;
 
 fn compile_version(files: &[ProtoFile]) -> Compiled {
     compile(&CompileRequest {

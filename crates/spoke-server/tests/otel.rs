@@ -11,9 +11,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use spoke_test_support::postgres as pg;
-use spoke_test_support::redis;
-use spoke_test_support::server::{get, read_response, request, request_bytes, start, test_settings};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -25,6 +22,11 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use spoke_grpc::proto::ListModulesRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_server::config::{RedisUrl, Secret, StorageType};
+use spoke_test_support::postgres as pg;
+use spoke_test_support::redis;
+use spoke_test_support::server::{
+    get, read_response, request, request_bytes, start, test_settings,
+};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 

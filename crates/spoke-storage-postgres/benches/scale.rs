@@ -34,7 +34,6 @@ use tokio_postgres::types::ToSql;
 
 use spoke_test_support::postgres::{TestDb, admin, admin_url};
 
-
 /// Versions per big module: enough for a deep page and then some.
 const BIG_MODULE_VERSIONS: usize = 1_000;
 /// Versions per ordinary module.

@@ -13,6 +13,7 @@ use spoke_registry::{
     CacheKind, CacheLevel, CompatibilityCheck, EffectiveCompatibility, ErrorKind, PushOutcome,
     Registry, RegistryError, RegistryOptions,
 };
+
 use crate::support::{self, files_under, name, push};
 
 const PATH: &str = "acme/user.proto";

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use spoke_test_support::redis::{Redis, eventually};
 use spoke_cache::L2Settings;
 use spoke_domain::{CompatibilityPolicy, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{CacheKind, CacheLevel, L2Options, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
+use spoke_test_support::redis::{Redis, eventually};
+
 use crate::support::{name, push};
 
 const PROTO: &str = "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";

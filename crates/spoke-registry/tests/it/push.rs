@@ -3,6 +3,7 @@
 
 use spoke_domain::{Limits, NewModule, PageRequest, VersionSelector};
 use spoke_registry::{ErrorKind, PushOutcome, PushRequest, Registry, RegistryError};
+
 use crate::support::{files_under, name, push, registry};
 
 async fn create(registry: &Registry, module: &str) {

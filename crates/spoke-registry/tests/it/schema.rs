@@ -7,6 +7,7 @@ use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
 use spoke_registry::spoke_schema::{DiagnosticKind, image_json};
 use spoke_registry::{PushRequest, Registry, RegistryError};
+
 use crate::support::{self, files, files_under, name, refs};
 
 fn registry(root: &std::path::Path) -> Registry {

@@ -12,11 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::buf::{self, BufViolation};
 use spoke_domain::ProtoFile;
 use spoke_schema::breaking::{BreakingConfig, CATEGORIES, check};
 use spoke_schema::{CompileRequest, Compiled, ImageDecodeError, compile};
 use spoke_test_support::googleapis as split;
+
+use crate::buf::{self, BufViolation};
 
 /// One corpus case: a previous and a current version of a module.
 struct Case {

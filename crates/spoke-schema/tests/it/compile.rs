@@ -1,8 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Import resolution across modules, well-known types and the image.
 
-use crate::support;
-
 use std::process::Command;
 
 use spoke_domain::{DependencyPin, FilePath, ProtoFile};
@@ -10,6 +8,8 @@ use spoke_schema::prost::Message;
 use spoke_schema::prost_reflect::DescriptorPool;
 use spoke_schema::prost_types::FileDescriptorSet;
 use spoke_schema::{CompileRequest, DependencyFiles, DiagnosticKind, ImageFile, Provider, compile};
+
+use crate::support;
 
 fn file(path: &str, content: &str) -> ProtoFile {
     ProtoFile {

@@ -3,13 +3,13 @@
 //! diagnostic at the file and line protoc reports. When `protoc` is installed
 //! the expected lines are checked against it too.
 
-use crate::support;
-
 use std::path::Path;
 use std::process::Command;
 
 use spoke_domain::{FilePath, ProtoFile};
 use spoke_schema::{CompileRequest, Diagnostic, DiagnosticKind, compile};
+
+use crate::support;
 
 struct Case {
     class: &'static str,

@@ -9,10 +9,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::buf::{self, BufViolation};
 use spoke_domain::ProtoFile;
 use spoke_schema::lint::{LintConfig, lint, rules};
 use spoke_schema::{CompileRequest, compile};
+
+use crate::buf::{self, BufViolation};
 
 fn corpus() -> Vec<ProtoFile> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/lint");

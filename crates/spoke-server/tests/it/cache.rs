@@ -5,9 +5,9 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use spoke_test_support::server::{get, request, start, test_settings};
-use spoke_test_support::redis::{Redis, eventually};
 use spoke_server::config::RedisUrl;
+use spoke_test_support::redis::{Redis, eventually};
+use spoke_test_support::server::{get, request, start, test_settings};
 
 fn with_redis(root: &std::path::Path, port: u16) -> spoke_server::Settings {
     let mut settings = test_settings(root);

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use spoke_test_support::server::{get, read_response, request, request_bytes, start, test_settings};
+use spoke_test_support::server::{
+    get, read_response, request, request_bytes, start, test_settings,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -7,9 +7,11 @@ use std::collections::BTreeSet;
 use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 
-use spoke_test_support::postgres as pg;
-use spoke_test_support::server::{get, read_response, request, request_bytes, start, test_settings};
 use spoke_server::config::{Secret, StorageType};
+use spoke_test_support::postgres as pg;
+use spoke_test_support::server::{
+    get, read_response, request, request_bytes, start, test_settings,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

@@ -7,11 +7,13 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
-use spoke_test_support::server::{HttpResponse, get, read_response, request_bytes, start, test_settings};
 use spoke_grpc::proto::ListModulesRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_server::Settings;
 use spoke_server::config::RateLimit;
+use spoke_test_support::server::{
+    HttpResponse, get, read_response, request_bytes, start, test_settings,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 use tonic_health::pb::HealthCheckRequest;
