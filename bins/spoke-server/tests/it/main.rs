@@ -1,5 +1,6 @@
 //! The spoke-server binary's integration tests, built as one binary: one
 //! link instead of one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
 mod common;

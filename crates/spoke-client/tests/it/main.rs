@@ -1,5 +1,6 @@
 //! spoke-client's integration tests, built as one binary: one link instead of
 //! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
 #[cfg(feature = "grpc")]
