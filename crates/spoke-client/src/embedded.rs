@@ -4,7 +4,7 @@
 //! the same route makes, and translates the answer with the REST front-end's
 //! own pure conversions (`spoke_rest::convert`): the same wire bodies and
 //! the same errors (registry errors go through `spoke_rest::ApiError`, the
-//! REST server's own mapping). The scenario suite (`tests/scenarios.rs`)
+//! REST server's own mapping). The scenario suite (`tests/it/scenarios.rs`)
 //! holds the transports to identical answers.
 
 use std::path::Path;

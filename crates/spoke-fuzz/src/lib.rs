@@ -1,6 +1,6 @@
 //! The bodies of Spoke's fuzz targets. Each target is a function of the
 //! input bytes that panics on what it finds; the libFuzzer binaries in
-//! `fuzz/` call them, and `tests/regressions.rs` feeds them every input
+//! `fuzz/` call them, and `tests/it/regressions.rs` feeds them every input
 //! saved under `fuzz/regressions/<target>/`, so a crash once found stays
 //! fixed without libFuzzer. See docs/fuzzing.md.
 #![forbid(unsafe_code)]

@@ -10,18 +10,15 @@
 //! push, on tmpfs (`TMPDIR=/dev/shm`) compilation does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../spoke-schema/tests/support/googleapis.rs"]
-mod split;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use split::Module;
 use spoke_domain::{DependencyRef, ModuleName, SourceInfo, VersionId, VersionSelector};
 use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
+use spoke_test_support::googleapis::{self as split, Module};
 
 const VERSION: &str = "v1.0.0";
 

@@ -7,10 +7,6 @@
 //! `SPOKE_TEST_GOOGLEAPIS=<google-proto-files dir> SPOKE_TEST_BUF=<buf> cargo bench -p spoke-schema --bench breaking`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/googleapis.rs"]
-#[allow(dead_code, reason = "shared with tests that use all of it")]
-mod split;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,6 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use spoke_domain::ProtoFile;
 use spoke_schema::breaking::{BreakingConfig, check};
 use spoke_schema::{CompileRequest, Compiled, compile};
+use spoke_test_support::googleapis as split;
 
 fn compile_version(files: &[ProtoFile]) -> Compiled {
     compile(&CompileRequest {

@@ -7,20 +7,10 @@
 //! handles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-// Shared with spoke-storage-postgres; it allows its own unused parts.
-#[path = "../../spoke-storage-postgres/tests/support/mod.rs"]
-mod pg;
-// Shared with spoke-registry, which uses all of it.
-#[allow(dead_code)]
-#[path = "../../spoke-registry/tests/redis/mod.rs"]
-mod redis;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{get, read_response, request, request_bytes, start, test_settings};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -32,6 +22,11 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use spoke_grpc::proto::ListModulesRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_server::config::{RedisUrl, Secret, StorageType};
+use spoke_test_support::postgres as pg;
+use spoke_test_support::redis;
+use spoke_test_support::server::{
+    get, read_response, request, request_bytes, start, test_settings,
+};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 

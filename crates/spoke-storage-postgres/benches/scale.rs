@@ -32,10 +32,7 @@ use spoke_storage_postgres::{PgConfig, PgMetadataStore, queries};
 use tokio::task::JoinSet;
 use tokio_postgres::types::ToSql;
 
-use support::{TestDb, admin};
-
-#[path = "../tests/support/mod.rs"]
-mod support;
+use spoke_test_support::postgres::{TestDb, admin, admin_url};
 
 /// Versions per big module: enough for a deep page and then some.
 const BIG_MODULE_VERSIONS: usize = 1_000;
@@ -68,7 +65,7 @@ async fn main() {
         Err(_) if full_run => std::env::var("SPOKE_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
         // The self-check skips as the tests do.
-        Err(_) => match support::admin_url() {
+        Err(_) => match admin_url() {
             Some(url) => url,
             None => return,
         },

@@ -1,0 +1,8 @@
+//! The spoke CLI's integration tests, built as one binary: one link instead
+//! of one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod breaking;
+mod cli;
+mod support;
+mod tls;

@@ -1,0 +1,218 @@
+//! What the CLI's tests share: a real registry (the filesystem backend) on
+//! loopback sockets, running the `spoke` binary, temp trees.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use spoke_client::{Client, ClientOptions, VersionBody};
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_rest::{RestOptions, router};
+use spoke_storage_fs::FsStore;
+use tempfile::TempDir;
+
+/// A registry served from its own thread and runtime, so that the tests can
+/// run the CLI as a blocking child process.
+pub struct Server {
+    pub base: String,
+    pub grpc_base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _root: TempDir,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let store = Arc::new(FsStore::open(root.path()).unwrap());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let registry = Arc::new(Registry::new(
+                    store.clone(),
+                    store,
+                    RegistryOptions::default(),
+                ));
+                let health = spoke_grpc::HealthReporter::new();
+                let grpc_options = spoke_grpc::GrpcOptions {
+                    max_message_bytes: 8 << 20,
+                };
+                let grpc = spoke_grpc::routes(registry.clone(), grpc_options, &health)
+                    .await
+                    .unwrap()
+                    .into_axum_router();
+                let app = router(
+                    registry,
+                    RestOptions {
+                        max_body_bytes: 8 << 20,
+                    },
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addrs = (
+                    listener.local_addr().unwrap(),
+                    grpc_listener.local_addr().unwrap(),
+                );
+                addr_tx.send(addrs).unwrap();
+                tokio::spawn(async move { axum::serve(grpc_listener, grpc).await.unwrap() });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let (addr, grpc_addr) = addr_rx.recv().unwrap();
+        Self {
+            base: format!("http://{addr}"),
+            grpc_base: format!("http://{grpc_addr}"),
+            stop: Some(stop),
+            thread: Some(thread),
+            _root: root,
+        }
+    }
+
+    pub fn spoke(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--registry", self.base.as_str()];
+        all.extend_from_slice(args);
+        spoke(&all)
+    }
+
+    pub fn spoke_grpc(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--transport", "grpc", "--registry", self.grpc_base.as_str()];
+        all.extend_from_slice(args);
+        spoke(&all)
+    }
+
+    /// A version as the REST API returns it, through the Rust client.
+    pub fn get_version(&self, module: &str, version: &str) -> VersionBody {
+        let client = Client::rest(&self.base, &ClientOptions::default()).unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(client.get_version(module, version))
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &str {
+        assert_eq!(self.code, Some(0), "spoke failed: {self:?}");
+        assert_eq!(self.stderr, "", "{self:?}");
+        &self.stdout
+    }
+
+    /// A failure: exit 1, nothing on stdout and exactly one `error:` line on
+    /// stderr, which is returned.
+    #[track_caller]
+    pub fn failure(&self) -> &str {
+        assert_eq!(self.stdout, "", "{self:?}");
+        self.failed().1
+    }
+
+    /// A failure that printed findings first: exit 1 and exactly one
+    /// `error:` line on stderr. Returns stdout and that line.
+    #[track_caller]
+    pub fn failed(&self) -> (&str, &str) {
+        assert_eq!(self.code, Some(1), "{self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
+        assert!(
+            self.stderr.starts_with("error: ") && self.stderr.ends_with('\n'),
+            "{self:?}"
+        );
+        (&self.stdout, self.stderr.trim_end())
+    }
+}
+
+pub fn spoke(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_spoke"))
+        .args(args)
+        .env_remove("SPOKE_REGISTRY")
+        .env_remove("SPOKE_TRANSPORT")
+        .env_remove("SPOKE_CA_FILE")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let location = root.join(path);
+        fs::create_dir_all(location.parent().unwrap()).unwrap();
+        fs::write(location, content).unwrap();
+    }
+}
+
+/// Every file under `root` (hidden ones too) by `/`-separated path.
+pub fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type().unwrap().is_dir() {
+                walk(&entry.path(), &path, out);
+            } else {
+                out.insert(path, fs::read(entry.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, "", &mut out);
+    out
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A check's (lint, breaking) exit code and stdout; stderr must be empty
+/// unless the exit code is 1.
+pub fn outcome(out: &Run) -> (i32, String) {
+    let code = out.code.unwrap();
+    if code == 1 {
+        out.failed();
+    } else {
+        assert_eq!(out.stderr, "", "{out:?}");
+    }
+    (code, out.stdout.clone())
+}

@@ -1,0 +1,9 @@
+//! spoke-client's integration tests, built as one binary: one link instead of
+//! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+#[cfg(feature = "grpc")]
+mod grpc;
+#[cfg(all(feature = "embedded", feature = "grpc"))]
+mod scenarios;

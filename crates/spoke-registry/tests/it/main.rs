@@ -1,0 +1,10 @@
+//! spoke-registry's integration tests, built as one binary: one link instead of
+//! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod compatibility;
+mod googleapis;
+mod l2;
+mod push;
+mod schema;
+mod support;

@@ -1,0 +1,5 @@
+//! spoke-rest's integration tests, built as one binary: one link instead of
+//! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;

@@ -1,0 +1,14 @@
+//! spoke-schema's integration tests, built as one binary: one link instead of
+//! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod breaking_parity;
+mod buf;
+mod compile;
+mod diff;
+mod googleapis;
+mod invalid_corpus;
+mod lint_config;
+mod lint_parity;
+mod support;
+mod symbols;

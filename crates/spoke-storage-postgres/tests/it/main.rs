@@ -1,0 +1,7 @@
+//! spoke-storage-postgres's integration tests, built as one binary: one link instead of
+//! one per file.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backup;
+mod postgres;
+mod replicas;
