@@ -41,7 +41,8 @@ async fn schemathesis_finds_no_failure() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(test_settings(dir.path())).await;
     let schema = format!("http://{}/openapi.json", server.api_addr());
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/schemathesis_config");
+    let here =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/schemathesis_config");
     let mut command = tokio::process::Command::new(&st);
     command
         .arg("--config-file")

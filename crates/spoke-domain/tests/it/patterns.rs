@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! The regular expressions the API description states agree with the
 //! parsers the server enforces, on both sides of every rule.
 

@@ -1,6 +1,5 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The wrappers over a filesystem store that counts the reads reaching it,
-//! without Redis (the Redis side: spoke-registry's `tests/l2.rs`).
+//! without Redis (the Redis side: spoke-registry's `tests/it/l2.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
