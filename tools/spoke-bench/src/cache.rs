@@ -20,8 +20,8 @@ use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
     machine, measure, measure_once, print_report, seed, thousands, today, tools, wrk, wrk_version,
 };
-use crate::apt;
-use crate::cmd::ChildGuard;
+use xtask_support::apt;
+use xtask_support::cmd::ChildGuard;
 
 /// Fail-open target: p99 with Redis killed and restarted, against no cache.
 const MAX_FAIL_OPEN_P99_RATIO: f64 = 2.0;
