@@ -2,10 +2,16 @@
 //!
 //! One run: build the release binaries, start `spoke-server` on loopback
 //! with filesystem storage in a temp dir, push a 20-file module, start nginx
-//! serving the hot file's exact bytes, check both serve identical bytes, then
-//! load each target with wrk (warm-up, then the measured run) and print
-//! requests/s, p50/p99, the hot-file/nginx ratio and the server's RSS idle and
-//! after the load — as a plain table and as markdown for docs/benchmarks.md.
+//! (tuned: [`nginx::tuning`]) serving the hot file's exact bytes, check both
+//! serve identical bytes, then in each of `--repetitions` rounds load each
+//! target with wrk (warm-up, then the measured run) and print requests/s,
+//! p50/p99, the hot-file/nginx ratio per round with its median and spread, and
+//! the server's RSS idle and after the load — as a plain table and as markdown
+//! for docs/benchmarks.md. The other modes live in [`cache`], [`tls`] and
+//! [`flood`].
+//!
+//! xtask runs this binary for `cargo xtask bench` (`cargo run -p spoke-bench
+//! -- ARGS`); it shares process plumbing with xtask through `xtask-support`.
 
 mod cache;
 mod fixture;

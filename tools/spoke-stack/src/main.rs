@@ -16,6 +16,9 @@
 //! PostgreSQL control script is appended to `stack.state` as soon as it
 //! starts, so `down` — or a failed `up` cleaning after itself — can stop
 //! exactly what was started.
+//!
+//! xtask runs this binary for `cargo xtask stack` (`cargo run -p spoke-stack
+//! -- ARGS`); the PostgreSQL pair is `xtask-support`'s, shared with the tests.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
