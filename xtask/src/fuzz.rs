@@ -11,16 +11,13 @@ use std::process::Command;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, ValueEnum};
 
-use crate::apt::{self, Need};
-use crate::{cmd, json};
+use xtask_support::apt::{self, Need};
+use xtask_support::cmd;
 
-pub const HELP: &str = "\
-cargo xtask fuzz — coverage-guided fuzzing of Spoke's inputs (libFuzzer)
-
-USAGE:
-    cargo xtask fuzz [OPTIONS] [TARGET...]
-
+/// What `cargo xtask fuzz --help` says after the options.
+const AFTER_HELP: &str = "\
 Builds the fuzz targets of fuzz/ with cargo-fuzz (installed from crates.io
 under the target directory on first use), replays every crash input saved
 under fuzz/regressions/<target>/, then runs each TARGET (default: all) for
@@ -35,15 +32,8 @@ TARGETS:
     breaking      breaking-change check, diff and lint of two file sets
     config        server configuration: environment and TOML file
 
-OPTIONS:
-        --time S         Seconds to fuzz each target [default: 60]
-        --sanitizer S    none or address [default: none]; address builds
-                         with RUSTC_BOOTSTRAP=1 (see docs/fuzzing.md)
-    -h, --help           Print this help
-
 Once a crash is fixed, copy its input to fuzz/regressions/<target>/: plain
-`cargo test -p spoke-fuzz` replays it from then on.
-";
+`cargo test -p spoke-fuzz` replays it from then on.";
 
 /// The cargo-fuzz release installed, pinned.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -92,68 +82,47 @@ struct FuzzTarget {
     max_len: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Sanitizer {
     None,
+    /// Builds with RUSTC_BOOTSTRAP=1 (see docs/fuzzing.md)
     Address,
 }
 
-#[derive(Debug)]
+/// `cargo xtask fuzz [OPTIONS] [TARGET...]`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask fuzz", after_help = AFTER_HELP)]
 pub struct Options {
-    /// Seconds of fuzzing per target.
+    /// Seconds to fuzz each target
+    #[arg(long = "time", value_name = "S", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub seconds: u32,
+    /// The sanitizer the targets are built with
+    #[arg(long, value_name = "S", value_enum, default_value_t = Sanitizer::None)]
     pub sanitizer: Sanitizer,
-    /// Targets to run; empty means all.
+    /// Targets to run (default: all)
+    #[arg(value_name = "TARGET", value_parser = target_name)]
     pub targets: Vec<String>,
 }
 
 impl Default for Options {
+    /// The options of a plain `cargo xtask fuzz`.
     fn default() -> Self {
-        Self {
-            seconds: 60,
-            sanitizer: Sanitizer::None,
-            targets: Vec::new(),
-        }
+        Self::parse_from(["cargo xtask fuzz"])
+    }
+}
+
+/// A TARGET argument: one of [`TARGETS`].
+fn target_name(name: &str) -> Result<String, String> {
+    if TARGETS.iter().any(|t| t.name == name) {
+        Ok(name.to_owned())
+    } else {
+        let known: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+        Err(format!("unknown fuzz target; one of {}", known.join(", ")))
     }
 }
 
 impl Options {
-    /// `Ok(None)` when help was asked for.
-    pub fn parse(args: &[String]) -> Result<Option<Self>> {
-        let mut opts = Self::default();
-        let mut iter = args.iter();
-        while let Some(arg) = iter.next() {
-            match arg.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--time" => {
-                    let value = iter.next().context("--time needs a number of seconds")?;
-                    opts.seconds = value
-                        .parse()
-                        .ok()
-                        .filter(|s| *s > 0)
-                        .with_context(|| format!("--time {value:?}: expected seconds (> 0)"))?;
-                }
-                "--sanitizer" => {
-                    opts.sanitizer = match iter.next().map(String::as_str) {
-                        Some("none") => Sanitizer::None,
-                        Some("address") => Sanitizer::Address,
-                        other => bail!("--sanitizer {other:?}: expected none or address"),
-                    };
-                }
-                flag if flag.starts_with('-') => {
-                    bail!("unexpected argument `{flag}`; see `cargo xtask fuzz --help`")
-                }
-                name => {
-                    if !TARGETS.iter().any(|t| t.name == name) {
-                        bail!("unknown fuzz target `{name}`; see `cargo xtask fuzz --help`");
-                    }
-                    opts.targets.push(name.to_owned());
-                }
-            }
-        }
-        Ok(Some(opts))
-    }
-
     fn selected(&self) -> impl Iterator<Item = &'static FuzzTarget> + '_ {
         TARGETS
             .iter()
@@ -451,11 +420,11 @@ fn write_generated_seeds(layout: &Layout) -> Result<()> {
         let content = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         let name = relative(&path, &corpus)?;
-        let body = format!(
-            "{{\"files\":[{{\"path\":{},\"content\":{}}}],\"dependencies\":[]}}",
-            json::string(&name),
-            json::string(&content)
-        );
+        let body = serde_json::json!({
+            "files": [{ "path": name, "content": content }],
+            "dependencies": [],
+        })
+        .to_string();
         seeds.push(("json_bodies", name.replace('/', "_"), body));
     }
 
@@ -572,33 +541,28 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(ToString::to_string).collect()
+    /// The options of `cargo xtask fuzz ARGS...`.
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("fuzz").chain(args.iter().copied()))
     }
 
     #[test]
     fn parses_time_sanitizer_and_targets() {
-        let opts = Options::parse(&args(&[
-            "--time",
-            "5",
-            "--sanitizer",
-            "address",
-            "push",
-            "config",
-        ]))
-        .unwrap()
-        .unwrap();
+        let opts = parse(&["--time", "5", "--sanitizer", "address", "push", "config"]).unwrap();
         assert_eq!(opts.seconds, 5);
         assert_eq!(opts.sanitizer, Sanitizer::Address);
         let selected: Vec<&str> = opts.selected().map(|t| t.name).collect();
         assert_eq!(selected, ["push", "config"]);
-        let all = Options::parse(&[]).unwrap().unwrap();
+        let all = parse(&[]).unwrap();
         assert_eq!(all.selected().count(), TARGETS.len());
     }
 
     #[test]
     fn refuses_bad_arguments() {
-        assert!(Options::parse(&args(&["--help"])).unwrap().is_none());
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
         for bad in [
             &["--time"][..],
             &["--time", "0"],
@@ -607,7 +571,7 @@ mod tests {
             &["nosuchtarget"],
             &["--frobnicate"],
         ] {
-            assert!(Options::parse(&args(bad)).is_err(), "{bad:?} accepted");
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 

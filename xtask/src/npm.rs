@@ -8,8 +8,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::apt::{self, Need};
-use crate::cmd;
+use xtask_support::apt::{self, Need};
+use xtask_support::cmd;
 
 /// The packages installed, pinned.
 const PACKAGES: &[&str] = &["@bufbuild/buf@1.75.0", "google-proto-files@6.0.1"];

@@ -15,17 +15,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::Parser;
 
-use crate::apt::{self, Need};
-use crate::cmd::{self, ChildGuard};
-use crate::{fuzz, npm, postgres, python};
+use crate::{fuzz, npm};
+use xtask_support::apt::{self, Need};
+use xtask_support::cmd::{self, ChildGuard};
+use xtask_support::{postgres, python};
 
-pub const HELP: &str = "\
-cargo xtask test — format check, lints, services, then the whole test suite
-
-USAGE:
-    cargo xtask test [OPTIONS] [-- <CARGO TEST ARGS>...]
-
+/// What `cargo xtask test --help` says after the options.
+const AFTER_HELP: &str = "\
 STEPS (in order; the first failure stops the run and is named):
     fmt        cargo fmt --all -- --check
     clippy     cargo clippy --workspace --all-targets -- -D warnings
@@ -36,35 +34,16 @@ STEPS (in order; the first failure stops the run and is named):
                skips, when one cannot be provided
     test       cargo test --workspace [<CARGO TEST ARGS>...]
 
-OPTIONS:
-    -h, --help    Print this help
-
 Arguments after `--` go to `cargo test` (for example a test name filter, or
-`-- --nocapture` to reach the test binaries). CARGO_TARGET_DIR is respected.
-";
+`-- --nocapture` to reach the test binaries). CARGO_TARGET_DIR is respected.";
 
-#[derive(Debug, Default)]
+/// `cargo xtask test [-- <CARGO TEST ARGS>...]`.
+#[derive(Debug, Default, Parser)]
+#[command(name = "cargo xtask test", after_help = AFTER_HELP)]
 pub struct Options {
-    /// Extra arguments appended to `cargo test --workspace`.
+    /// Extra arguments appended to `cargo test --workspace`
+    #[arg(last = true, value_name = "CARGO TEST ARGS")]
     pub test_args: Vec<String>,
-}
-
-impl Options {
-    /// `Ok(None)` when help was asked for.
-    pub fn parse(args: &[String]) -> Result<Option<Self>> {
-        let mut opts = Self::default();
-        let mut iter = args.iter();
-        while let Some(arg) = iter.next() {
-            match arg.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--" => {
-                    opts.test_args.extend(iter.by_ref().cloned());
-                }
-                other => bail!("unexpected argument `{other}`; see `cargo xtask test --help`"),
-            }
-        }
-        Ok(Some(opts))
-    }
 }
 
 /// Seconds each fuzz target runs in the suite: five targets stay well
@@ -285,21 +264,22 @@ fn require_cargo() -> Result<()> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(ToString::to_string).collect()
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("test").chain(args.iter().copied()))
     }
 
     #[test]
     fn parses_pass_through_arguments() {
-        let opts = Options::parse(&args(&["--", "registry", "--", "--nocapture"]))
-            .unwrap()
-            .unwrap();
-        assert_eq!(opts.test_args, args(&["registry", "--", "--nocapture"]));
+        let opts = parse(&["--", "registry", "--", "--nocapture"]).unwrap();
+        assert_eq!(opts.test_args, ["registry", "--", "--nocapture"]);
     }
 
     #[test]
     fn help_and_unknown_flags() {
-        assert!(Options::parse(&args(&["--help"])).unwrap().is_none());
-        assert!(Options::parse(&args(&["--frobnicate"])).is_err());
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
+        );
+        assert!(parse(&["--frobnicate"]).is_err());
     }
 }

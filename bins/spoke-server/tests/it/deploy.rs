@@ -10,7 +10,7 @@
 //! `/health/live` and `/health/ready`, the compose stack, the Kubernetes
 //! ConfigMap and `docs/deployment.md` agree, and `docs/runbook.md`'s alerts
 //! use metrics the server registers. `nginx -t` on
-//! `deploy/nginx/nginx.conf` runs in xtask's stack tests, which render it.
+//! `deploy/nginx/nginx.conf` runs in spoke-stack's tests (tools/spoke-stack), which render it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -20,8 +20,8 @@ use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
     machine, measure, measure_once, print_report, seed, thousands, today, tools, wrk, wrk_version,
 };
-use crate::apt;
-use crate::cmd::ChildGuard;
+use xtask_support::apt;
+use xtask_support::cmd::ChildGuard;
 
 /// Fail-open target: p99 with Redis killed and restarted, against no cache.
 const MAX_FAIL_OPEN_P99_RATIO: f64 = 2.0;
@@ -285,13 +285,19 @@ fn wait_redis_connected(curl: &Curl, ready_url: &str) -> Result<()> {
     while Instant::now() < deadline {
         if let Ok(resp) = curl.get(ready_url) {
             last = resp.text();
-            if last.replace(' ', "").contains("\"connected\":true") {
+            if redis_connected(&last) {
                 return Ok(());
             }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     bail!("the server did not report Redis connected within 15 s (last: {last})")
+}
+
+/// `checks.redis.connected` of a `/health/ready` body.
+fn redis_connected(ready_body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(ready_body)
+        .is_ok_and(|body| body["checks"]["redis"]["connected"] == true)
 }
 
 fn l2_counts(curl: &Curl, metrics_url: &str) -> Result<L2Counts> {
@@ -615,6 +621,21 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_redis_connected_from_readiness() {
+        let ready = |connected: bool| {
+            serde_json::json!({
+                "status": "ready",
+                "checks": { "redis": { "status": "up", "connected": connected } },
+            })
+            .to_string()
+        };
+        assert!(redis_connected(&ready(true)));
+        assert!(!redis_connected(&ready(false)));
+        assert!(!redis_connected(r#"{"status":"ready","checks":{}}"#));
+        assert!(!redis_connected("not json"));
+    }
 
     #[test]
     fn sums_l2_samples() {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::apt::{self, Need};
-use crate::cmd;
+use xtask_support::apt::{self, Need};
+use xtask_support::cmd;
 
 pub struct Tools {
     pub nginx: PathBuf,

@@ -1,5 +1,5 @@
 //! A few HTTP requests (health checks, seeding, byte comparisons) through
-//! `curl`, which keeps TLS/HTTP crates out of xtask's build.
+//! `curl`, which keeps TLS/HTTP crates out of the harness's build.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd;
+use xtask_support::cmd;
 
 pub struct Response {
     pub status: u16,

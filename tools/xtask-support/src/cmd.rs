@@ -8,11 +8,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 
-/// The workspace root (the parent of `xtask/`).
+/// The workspace root (two levels above this package, `tools/xtask-support`).
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
-        .parent()
+        .ancestors()
+        .nth(2)
         .map_or_else(|| manifest_dir.to_path_buf(), Path::to_path_buf)
 }
 
@@ -21,18 +22,20 @@ pub fn cargo() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
 }
 
-/// A `cargo` command with the workspace root as working directory.
 /// The workspace's target directory, honouring CARGO_TARGET_DIR and any
 /// build.target-dir, as `cargo metadata` reports it.
 pub fn target_dir() -> Result<PathBuf> {
     let mut cmd = cargo_command();
     cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
-    let metadata = output(&mut cmd)?;
-    crate::json::find_string_field(&metadata, "target_directory")
+    let metadata: serde_json::Value =
+        serde_json::from_str(&output(&mut cmd)?).context("`cargo metadata` printed no JSON")?;
+    metadata["target_directory"]
+        .as_str()
         .map(PathBuf::from)
         .context("`cargo metadata` printed no target_directory")
 }
 
+/// A `cargo` command with the workspace root as working directory.
 pub fn cargo_command() -> Command {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(workspace_root());

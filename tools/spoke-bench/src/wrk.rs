@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::cmd;
+use xtask_support::cmd;
 
 /// Load shape shared by every target of one bench run.
 #[derive(Debug, Clone, Copy)]

@@ -16,26 +16,27 @@
 //! PostgreSQL control script is appended to `stack.state` as soon as it
 //! starts, so `down` — or a failed `up` cleaning after itself — can stop
 //! exactly what was started.
+//!
+//! xtask runs this binary for `cargo xtask stack` (`cargo run -p spoke-stack
+//! -- ARGS`); the PostgreSQL pair is `xtask-support`'s, shared with the tests.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 
-use crate::apt::{self, Need};
-use crate::{cmd, postgres, python};
+use xtask_support::apt::{self, Need};
+use xtask_support::{cmd, postgres, python};
 
-pub const HELP: &str = "\
-cargo xtask stack — the compose HA stack on loopback, without Docker
-
-USAGE:
-    cargo xtask stack up [--release] [--base-port N]
-    cargo xtask stack down
+/// What `cargo xtask stack --help` says before the subcommands.
+const ABOUT: &str = "\
+The compose HA stack on loopback, without Docker
 
 up starts, from local binaries and on 127.0.0.1, what
 deploy/compose/docker-compose.yml runs in containers:
@@ -52,16 +53,7 @@ prints the endpoints and exits, leaving the stack running; state, data and
 logs are in <target>/spoke-stack/.
 
 down stops everything up started (recorded in <target>/spoke-stack/stack.state)
-and removes the state directory.
-
-OPTIONS:
-    --release        Build and run the release server (default: debug)
-    --base-port N    First port of the block the stack uses (default 18080):
-                     N nginx REST, N+1 nginx gRPC, N+10.. server APIs,
-                     N+20.. server health, N+30/31 PostgreSQL, N+40/41 Redis,
-                     N+42..44 Sentinels, N+50 S3
-    -h, --help       Print this help
-";
+and removes the state directory.";
 
 const DEFAULT_BASE_PORT: u16 = 18080;
 /// The server instances, as in the compose file.
@@ -78,60 +70,51 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// process drain after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(40);
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Options {
-    Up { release: bool, base_port: u16 },
+/// `cargo xtask stack` (run by xtask as `cargo run -p spoke-stack --`).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask stack", bin_name = "cargo xtask stack", about = ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    action: Options,
+}
+
+#[derive(Debug, PartialEq, Eq, Subcommand)]
+enum Options {
+    /// Start the stack, print its endpoints and exit, leaving it running
+    Up {
+        /// Build and run the release server (default: debug)
+        #[arg(long)]
+        release: bool,
+        /// First port of the block the stack uses: N nginx REST, N+1 nginx
+        /// gRPC, N+10.. server APIs, N+20.. server health, N+30/31
+        /// PostgreSQL, N+40/41 Redis, N+42..44 Sentinels, N+50 S3
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_BASE_PORT, value_parser = base_port)]
+        base_port: u16,
+    },
+    /// Stop everything `up` started and remove the state directory
     Down,
 }
 
-impl Options {
-    /// `Ok(None)` when help was asked for.
-    pub fn parse(args: &[String]) -> Result<Option<Self>> {
-        let Some((action, rest)) = args.split_first() else {
-            bail!("say `up` or `down`; see `cargo xtask stack --help`");
-        };
-        if rest.iter().any(|arg| arg == "-h" || arg == "--help") {
-            return Ok(None);
-        }
-        match action.as_str() {
-            "-h" | "--help" => Ok(None),
-            "down" => match rest.first() {
-                None => Ok(Some(Self::Down)),
-                Some(other) => bail!("unexpected argument `{other}` for `stack down`"),
-            },
-            "up" => {
-                let mut release = false;
-                let mut base_port = DEFAULT_BASE_PORT;
-                let mut iter = rest.iter();
-                while let Some(arg) = iter.next() {
-                    match arg.as_str() {
-                        "--release" => release = true,
-                        "--base-port" => {
-                            let value = iter.next().context("--base-port needs a port number")?;
-                            base_port = value
-                                .parse()
-                                .ok()
-                                .filter(|port| (1024..=u16::MAX - Ports::SPAN).contains(port))
-                                .with_context(|| {
-                                    format!(
-                                        "--base-port must be a number from 1024 to {}, got `{value}`",
-                                        u16::MAX - Ports::SPAN
-                                    )
-                                })?;
-                        }
-                        other => {
-                            bail!("unexpected argument `{other}`; see `cargo xtask stack --help`")
-                        }
-                    }
-                }
-                Ok(Some(Self::Up { release, base_port }))
-            }
-            other => bail!("unknown action `{other}`: `up` or `down`"),
+/// `--base-port`: the whole block must fit above the privileged ports.
+fn base_port(value: &str) -> Result<u16, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|port| (1024..=u16::MAX - Ports::SPAN).contains(port))
+        .ok_or_else(|| format!("expected a number from 1024 to {}", u16::MAX - Ports::SPAN))
+}
+
+fn main() -> ExitCode {
+    match run(&Cli::parse().action) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask stack: error: {err:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
-pub fn run(opts: &Options) -> Result<()> {
+fn run(opts: &Options) -> Result<()> {
     let dir = cmd::target_dir()?.join("spoke-stack");
     match *opts {
         Options::Up { release, base_port } => up(&dir, release, Ports { base: base_port }),
@@ -147,7 +130,7 @@ pub fn run(opts: &Options) -> Result<()> {
     }
 }
 
-/// The block of loopback ports the stack uses (see HELP).
+/// The block of loopback ports the stack uses (see `--base-port`).
 #[derive(Debug, Clone, Copy)]
 struct Ports {
     base: u16,
@@ -865,7 +848,9 @@ fn render_nginx(template: &str, ports: Ports, prefix: &Path) -> Result<String> {
     let mut text = template.to_owned();
     for (from, to) in &substitutions {
         if !text.contains(from.as_str()) {
-            bail!("deploy/nginx/nginx.conf no longer contains `{from}`; update xtask/src/stack.rs");
+            bail!(
+                "deploy/nginx/nginx.conf no longer contains `{from}`; update tools/spoke-stack/src/main.rs"
+            );
         }
         text = text.replace(from.as_str(), to);
     }
@@ -1088,36 +1073,37 @@ fn stop_process(pid: u32, grace: Duration) {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(ToString::to_string).collect()
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Cli::try_parse_from(std::iter::once("stack").chain(args.iter().copied()))
+            .map(|cli| cli.action)
     }
 
     #[test]
     fn parses_actions_and_options() {
         assert_eq!(
-            Options::parse(&args(&["up"])).unwrap(),
-            Some(Options::Up {
+            parse(&["up"]).unwrap(),
+            Options::Up {
                 release: false,
                 base_port: DEFAULT_BASE_PORT
-            })
+            }
         );
         assert_eq!(
-            Options::parse(&args(&["up", "--release", "--base-port", "20000"])).unwrap(),
-            Some(Options::Up {
+            parse(&["up", "--release", "--base-port", "20000"]).unwrap(),
+            Options::Up {
                 release: true,
                 base_port: 20000
-            })
+            }
         );
+        assert_eq!(parse(&["down"]).unwrap(), Options::Down);
         assert_eq!(
-            Options::parse(&args(&["down"])).unwrap(),
-            Some(Options::Down)
+            parse(&["up", "--help"]).unwrap_err().kind(),
+            clap::error::ErrorKind::DisplayHelp
         );
-        assert_eq!(Options::parse(&args(&["up", "--help"])).unwrap(), None);
-        assert!(Options::parse(&args(&[])).is_err());
-        assert!(Options::parse(&args(&["sideways"])).is_err());
-        assert!(Options::parse(&args(&["up", "--base-port", "80"])).is_err());
-        assert!(Options::parse(&args(&["up", "--base-port", "65530"])).is_err());
-        assert!(Options::parse(&args(&["down", "--release"])).is_err());
+        assert!(parse(&[]).is_err());
+        assert!(parse(&["sideways"]).is_err());
+        assert!(parse(&["up", "--base-port", "80"]).is_err());
+        assert!(parse(&["up", "--base-port", "65530"]).is_err());
+        assert!(parse(&["down", "--release"]).is_err());
     }
 
     #[test]

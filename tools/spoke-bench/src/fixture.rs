@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::json;
+use serde_json::json;
 
 pub const MODULE: &str = "bench";
 pub const VERSION: &str = "v1.0.0";
@@ -177,30 +177,16 @@ pub fn files() -> Vec<File> {
 
 /// The request body of `POST /modules/bench/versions`.
 pub fn push_body(files: &[File]) -> String {
-    let files: Vec<String> = files
+    let files: Vec<_> = files
         .iter()
-        .map(|f| {
-            format!(
-                "{{\"path\":{},\"content\":{}}}",
-                json::string(&f.path),
-                json::string(&f.content)
-            )
-        })
+        .map(|f| json!({ "path": f.path, "content": f.content }))
         .collect();
-    format!(
-        "{{\"version\":{},\"files\":[{}],\"dependencies\":[]}}",
-        json::string(VERSION),
-        files.join(",")
-    )
+    json!({ "version": VERSION, "files": files, "dependencies": [] }).to_string()
 }
 
 /// The request body of `POST /modules`.
 pub fn module_body() -> String {
-    format!(
-        "{{\"name\":{},\"description\":{}}}",
-        json::string(MODULE),
-        json::string("benchmark module")
-    )
+    json!({ "name": MODULE, "description": "benchmark module" }).to_string()
 }
 
 fn snake(camel: &str) -> String {
@@ -459,9 +445,18 @@ mod tests {
 
     #[test]
     fn push_body_is_json_shaped() {
-        let body = push_body(&files());
-        assert!(body.starts_with(r#"{"version":"v1.0.0","files":[{"path":"bench/v1/"#));
-        assert!(body.ends_with(r#"],"dependencies":[]}"#));
+        let files = files();
+        let body = push_body(&files);
         assert!(!body.contains('\n'));
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["version"], "v1.0.0");
+        assert_eq!(json["dependencies"], serde_json::json!([]));
+        let pushed = json["files"].as_array().unwrap();
+        assert_eq!(pushed.len(), files.len());
+        for (pushed, file) in pushed.iter().zip(&files) {
+            assert!(file.path.starts_with("bench/v1/"));
+            assert_eq!(pushed["path"], file.path.as_str());
+            assert_eq!(pushed["content"], file.content.as_str());
+        }
     }
 }

@@ -20,10 +20,10 @@ use anyhow::{Context, Result, bail};
 use super::http::Curl;
 use super::{
     Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, print_report,
-    seed, thousands, today, tools, wrk, wrk_version,
+    seed, spread, thousands, today, tools, wrk, wrk_version,
 };
-use crate::apt;
-use crate::cmd;
+use xtask_support::apt;
+use xtask_support::cmd;
 
 /// One repetition: the plain run, then the TLS run.
 struct Repetition {
@@ -205,20 +205,13 @@ struct Summary<'a> {
 }
 
 impl Summary<'_> {
-    /// The ratios TLS/plain, sorted.
-    fn ratios(&self) -> Vec<f64> {
-        let mut ratios: Vec<f64> = self.repetitions.iter().map(Repetition::ratio).collect();
-        ratios.sort_by(f64::total_cmp);
-        ratios
-    }
-
-    /// (median, min, max) of the ratios.
+    /// (median, min, max) of the TLS/plain ratios.
     fn spread(&self) -> (f64, f64, f64) {
-        let ratios = self.ratios();
-        let (Some(min), Some(max)) = (ratios.first(), ratios.last()) else {
-            return (f64::NAN, f64::NAN, f64::NAN);
-        };
-        (median(&ratios), *min, *max)
+        spread(self.repetitions.iter().map(Repetition::ratio).collect()).unwrap_or((
+            f64::NAN,
+            f64::NAN,
+            f64::NAN,
+        ))
     }
 
     fn table(&self) -> String {
@@ -311,25 +304,5 @@ impl Summary<'_> {
             self.rss.0, self.rss.1
         );
         out
-    }
-}
-
-fn median(sorted: &[f64]) -> f64 {
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert!((median(&[1.0, 2.0, 9.0]) - 2.0).abs() < 1e-12);
-        assert!((median(&[1.0, 2.0, 3.0, 9.0]) - 2.5).abs() < 1e-12);
-        assert!(median(&[]).is_nan());
     }
 }

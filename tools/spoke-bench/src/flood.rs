@@ -15,7 +15,7 @@ use super::{
     Check, Options, Outcome, Server, checks_markdown, checks_text, fixture, free_ports, git_commit,
     machine, print_report, seed, today, tools, wrk, wrk_version,
 };
-use crate::cmd::ChildGuard;
+use xtask_support::cmd::ChildGuard;
 
 /// The target: the hot file's p99 under the flood within 10x its idle p99.
 const MAX_P99_RATIO: f64 = 10.0;
@@ -138,10 +138,8 @@ fn compile_heavy_body() -> String {
         proto.push_str(" }\n");
         index += 1;
     }
-    format!(
-        "{{\"files\":[{{\"path\":\"flood/v1/flood.proto\",\"content\":{}}}]}}",
-        crate::json::string(&proto)
-    )
+    serde_json::json!({ "files": [{ "path": "flood/v1/flood.proto", "content": proto }] })
+        .to_string()
 }
 
 fn lua_script(body: &Path) -> String {

@@ -193,7 +193,7 @@ impl Drop for Cluster {
 
 /// The newest installed server's binary directory, installing Debian's
 /// `postgresql` when there is none.
-pub(crate) fn server_binaries() -> Result<PathBuf> {
+pub fn server_binaries() -> Result<PathBuf> {
     apt::ensure(&[Need {
         what: "the PostgreSQL server binaries",
         present: newest_server_binaries().is_some(),
@@ -314,7 +314,7 @@ mod tests {
     }
 
     /// Starts real servers (several seconds, root or the postgres user):
-    /// `cargo test -p xtask -- --ignored streaming_pair`.
+    /// `cargo test -p xtask-support -- --ignored streaming_pair`.
     #[test]
     #[ignore = "starts PostgreSQL servers"]
     fn starts_a_streaming_pair_and_cleans_up() {
