@@ -17,6 +17,8 @@ pub mod lint;
 pub mod pairing;
 mod source_info;
 mod symbols;
+#[cfg(test)]
+mod test_util;
 
 pub use checks::{MAX_PACKAGE_COMPONENTS, MAX_PACKAGE_LENGTH};
 pub use compile::{

@@ -336,21 +336,8 @@ fn inclusive(range: std::ops::Range<u32>) -> TagRange {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use spoke_domain::{FilePath, ProtoFile};
-
     use crate::breaking::{BreakingConfig, check};
-    use crate::compile::{CompileRequest, Compiled, compile};
-
-    fn version(source: &str) -> Compiled {
-        compile(&CompileRequest {
-            files: vec![ProtoFile {
-                path: FilePath::parse("acme/v1/a.proto").unwrap(),
-                content: source.to_owned(),
-            }],
-            dependencies: Vec::new(),
-        })
-        .expect("compiles")
-    }
+    use crate::test_util::version;
 
     /// `line:column RULE message` of each violation under `category`.
     fn breaking(category: &str, previous: &str, current: &str) -> Vec<String> {

@@ -131,21 +131,8 @@ fn unmatched(violation: &BreakingViolation) -> Entry {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use spoke_domain::{FilePath, ProtoFile};
-
-    use crate::compile::{CompileRequest, Compiled, compile};
     use crate::diff::{SchemaDiff, diff};
-
-    fn version(source: &str) -> Compiled {
-        compile(&CompileRequest {
-            files: vec![ProtoFile {
-                path: FilePath::parse("acme/v1/a.proto").unwrap(),
-                content: source.to_owned(),
-            }],
-            dependencies: Vec::new(),
-        })
-        .expect("compiles")
-    }
+    use crate::test_util::version;
 
     /// Each change's name with the rules it carries, deduplicated.
     fn rules(previous: &str, current: &str) -> Vec<(String, Vec<String>)> {

@@ -515,21 +515,8 @@ impl<'s> Pair<'s> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use spoke_domain::{FilePath, ProtoFile};
-
     use super::*;
-    use crate::compile::{CompileRequest, compile};
-
-    fn version(source: &str) -> Compiled {
-        compile(&CompileRequest {
-            files: vec![ProtoFile {
-                path: FilePath::parse("acme/v1/a.proto").unwrap(),
-                content: source.to_owned(),
-            }],
-            dependencies: Vec::new(),
-        })
-        .expect("compiles")
-    }
+    use crate::test_util::version;
 
     fn name(nested: &str) -> QualifiedName {
         QualifiedName::new("acme.v1", &format!("acme.v1.{nested}"))
