@@ -7,9 +7,10 @@ use std::fs::File;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use xtask_support::cmd::{self, ChildGuard};
+use xtask_support::nginx;
 
 /// Temp-path directives and the module each belongs to; a directive is only
 /// emitted when nginx was built with its module (nginx-light may lack some).
@@ -141,32 +142,10 @@ pub fn start(
     std::fs::write(&conf, config(dir, &www, port, cmd::is_root(), &build_info))
         .with_context(|| format!("cannot write {}", conf.display()))?;
 
-    let base_args = |cmd: &mut Command| {
-        cmd.arg("-p")
-            .arg(dir)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-e")
-            .arg(dir.join("nginx-error.log"));
-    };
-    let mut test = Command::new(nginx);
-    base_args(&mut test);
-    test.arg("-t").arg("-q");
-    let out = test
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run `{}`", cmd::display(&test)))?;
-    if !out.status.success() {
-        bail!(
-            "nginx rejected {}:\n{}{}",
-            conf.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let error_log = dir.join("nginx-error.log");
+    nginx::check(nginx, dir, &conf, &error_log)?;
 
-    let mut run = Command::new(nginx);
-    base_args(&mut run);
+    let mut run = nginx::command(nginx, dir, &conf, &error_log);
     let log = dir.join("nginx-output.log");
     let log_file =
         File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;

@@ -32,7 +32,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use xtask_support::apt::{self, Need};
-use xtask_support::{cmd, postgres, python};
+use xtask_support::{cmd, nginx, postgres, python};
 
 /// What `cargo xtask stack --help` says before the subcommands.
 const ABOUT: &str = "\
@@ -607,8 +607,8 @@ impl Started<'_> {
         let conf = prefix.join("nginx.conf");
         let config = render_nginx(&read_deploy_file("nginx/nginx.conf")?, ports, &prefix)?;
         std::fs::write(&conf, config)?;
-        nginx_test(&tools.nginx, &prefix, &conf)?;
-        let mut command = nginx_command(&tools.nginx, &prefix, &conf);
+        nginx::check(&tools.nginx, &prefix, &conf, &prefix.join("error.log"))?;
+        let mut command = nginx::command(&tools.nginx, &prefix, &conf, &prefix.join("error.log"));
         command.args(["-g", "daemon off;"]);
         self.spawn("nginx", &mut command)?;
         let port = ports.nginx_http();
@@ -629,38 +629,6 @@ struct Postgres {
 
 fn postgres_url(port: u16) -> String {
     format!("postgres://postgres@127.0.0.1:{port}/{DATABASE}")
-}
-
-/// `nginx -p prefix -c conf -e error.log` (the error log option makes nginx
-/// leave the compiled-in /var/log/nginx alone).
-fn nginx_command(nginx: &Path, prefix: &Path, conf: &Path) -> Command {
-    let mut command = Command::new(nginx);
-    command
-        .arg("-p")
-        .arg(prefix)
-        .arg("-c")
-        .arg(conf)
-        .arg("-e")
-        .arg(prefix.join("error.log"));
-    command
-}
-
-/// `nginx -t`: the configuration is valid and everything it names exists.
-fn nginx_test(nginx: &Path, prefix: &Path, conf: &Path) -> Result<()> {
-    let mut test = nginx_command(nginx, prefix, conf);
-    test.arg("-t");
-    let out = test
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run `{}`", cmd::display(&test)))?;
-    if !out.status.success() {
-        bail!(
-            "nginx rejected {}:\n{}",
-            conf.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
 }
 
 /// The text of `deploy/<relative>`.
@@ -1268,7 +1236,13 @@ mod tests {
         )
         .unwrap();
         std::fs::write(&conf, text).unwrap();
-        nginx_test(&nginx, prefix.path(), &conf).unwrap();
+        nginx::check(
+            &nginx,
+            prefix.path(),
+            &conf,
+            &prefix.path().join("error.log"),
+        )
+        .unwrap();
     }
 
     /// Stops the stack in `dir` when the test ends, passed or not.
