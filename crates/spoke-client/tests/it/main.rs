@@ -5,5 +5,6 @@
 mod api;
 #[cfg(feature = "grpc")]
 mod grpc;
+mod lean_builds;
 #[cfg(all(feature = "embedded", feature = "grpc"))]
 mod scenarios;
