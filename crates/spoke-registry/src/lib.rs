@@ -330,18 +330,18 @@ impl Registry {
     /// equal files, so the pushed `files` are the stored ones.
     fn settle_existing(
         &self,
-        existing: VersionManifest,
+        existing: Arc<VersionManifest>,
         pushed: &VersionManifest,
         files: Vec<VersionFile>,
     ) -> Result<PushOutcome, RegistryError> {
         if existing.digest == pushed.digest {
             Ok(PushOutcome::Unchanged(StoredVersion {
-                manifest: Arc::new(existing),
+                manifest: existing,
                 files,
             }))
         } else {
             Err(RegistryError::VersionConflict {
-                module: existing.module,
+                module: existing.module.clone(),
                 version: existing.version.to_string(),
                 stored: existing.digest,
                 pushed: pushed.digest,
@@ -431,15 +431,13 @@ impl Registry {
                     version: "latest".to_owned(),
                 })?,
         };
-        let manifest = self
-            .meta
+        self.meta
             .get_version(module, &version)
             .await?
             .ok_or_else(|| RegistryError::VersionNotFound {
                 module: module.clone(),
                 version: version.to_string(),
-            })?;
-        Ok(Arc::new(manifest))
+            })
     }
 
     /// A version's manifest with the content of every file.

@@ -94,7 +94,18 @@ struct RequestFacts {
 }
 
 impl RequestFacts {
-    fn of(request: &Request) -> RequestFacts {
+    /// The request's facts: taken by the outermost layer that asks, then
+    /// shared through the request's extensions with the layers below it.
+    fn of(request: &mut Request) -> Arc<RequestFacts> {
+        if let Some(facts) = request.extensions().get::<Arc<RequestFacts>>() {
+            return Arc::clone(facts);
+        }
+        let facts = Arc::new(Self::take(request));
+        request.extensions_mut().insert(Arc::clone(&facts));
+        facts
+    }
+
+    fn take(request: &Request) -> RequestFacts {
         RequestFacts {
             method: request.method().clone(),
             route: request

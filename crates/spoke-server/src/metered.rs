@@ -147,7 +147,7 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
         self.observe(
             MetadataStore::backend(&*self.inner),
             "get_version",

@@ -283,20 +283,14 @@ impl MetadataStore for CachedMetadataStore {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
-        let load = async {
-            let manifest = self.inner.get_version(module, version).await?;
-            Ok(manifest.map(Arc::new))
-        };
-        let manifest = self
-            .cache
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
+        self.cache
             .immutable(
                 Key::Version(module.clone(), version.clone()),
                 || keys::version(module, version),
-                load,
+                self.inner.get_version(module, version),
             )
-            .await?;
-        Ok(manifest.map(Arc::unwrap_or_clone))
+            .await
     }
 
     async fn get_symbols(

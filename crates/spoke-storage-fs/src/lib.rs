@@ -257,10 +257,12 @@ impl MetadataStore for FsStore {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
         let (module, version) = (module.clone(), version.clone());
-        self.blocking(move |inner| inner.read_manifest(&module, &version))
-            .await
+        let manifest = self
+            .blocking(move |inner| inner.read_manifest(&module, &version))
+            .await?;
+        Ok(manifest.map(Arc::new))
     }
 
     async fn get_symbols(
@@ -443,7 +445,7 @@ impl Inner {
         }
         // A cheap early answer for re-pushes; the exclusive link below decides.
         if let Some(stored) = self.read_manifest(module, &manifest.version)? {
-            return Ok(InsertOutcome::Exists(stored));
+            return Ok(InsertOutcome::Exists(Arc::new(stored)));
         }
         let (staged, temp) = self.stage(manifest, symbols)?;
         let dir = module_dir.join(VERSIONS_DIR);
@@ -467,7 +469,7 @@ impl Inner {
                 let _ = fs::remove_file(path);
             }
         }
-        Ok(InsertOutcome::Exists(stored))
+        Ok(InsertOutcome::Exists(Arc::new(stored)))
     }
 
     /// Writes and makes durable what must exist before `manifest` is

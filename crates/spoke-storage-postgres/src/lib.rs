@@ -41,6 +41,7 @@ mod replicas;
 mod store;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -390,7 +391,7 @@ impl MetadataStore for PgNode {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
         let client = self.client().await?;
         let key: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
             [&module.as_str(), &version.as_str()];
@@ -422,7 +423,7 @@ impl MetadataStore for PgNode {
             .iter()
             .map(pin_of)
             .collect::<Result<_, _>>()?;
-        Ok(Some(VersionManifest {
+        Ok(Some(Arc::new(VersionManifest {
             module: module.clone(),
             version: version.clone(),
             files,
@@ -435,7 +436,7 @@ impl MetadataStore for PgNode {
             created_at: timestamp_of(get(&row, 5)?)?,
             digest: digest_of(get(&row, 0)?)?,
             image: get::<Option<&[u8]>>(&row, 1)?.map(digest_of).transpose()?,
-        }))
+        })))
     }
 
     async fn get_symbols(

@@ -302,7 +302,7 @@ impl MetadataStore for PgMetadataStore {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
         self.read(
             Some(module),
             |node| async move { node.get_version(module, version).await },

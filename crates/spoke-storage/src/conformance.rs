@@ -358,7 +358,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored, v1, "a stored version must read back unchanged");
+    assert_eq!(*stored, v1, "a stored version must read back unchanged");
     assert!(
         meta.get_version(&module, &version("v9.9.9"))
             .await
@@ -369,7 +369,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     let again = meta.insert_version(&v1, &[]).await.unwrap();
     assert_eq!(
         again,
-        InsertOutcome::Exists(v1.clone()),
+        InsertOutcome::Exists(Arc::new(v1.clone())),
         "re-insert must report the stored version"
     );
     let different =
@@ -384,7 +384,7 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
         .unwrap()
         .unwrap();
     assert_eq!(
-        stored, v1,
+        *stored, v1,
         "a conflicting insert changed the stored version"
     );
 
@@ -449,7 +449,7 @@ async fn symbols_and_image_round_trip(meta: &dyn MetadataStore, blobs: &dyn Blob
             "{}: the image digest must read back",
             manifest.version
         );
-        assert_eq!(stored, *manifest);
+        assert_eq!(*stored, *manifest);
         assert_eq!(
             meta.get_symbols(&module, &manifest.version)
                 .await
@@ -595,11 +595,11 @@ async fn concurrent_inserts_have_one_winner(
             .unwrap();
         let (winner, winner_symbols) = &winners[0];
         assert_eq!(
-            stored, *winner,
+            *stored, *winner,
             "round {round}: the winner's content is stored"
         );
         for loser in losers {
-            assert_eq!(loser, *winner, "round {round}: losers must see the winner");
+            assert_eq!(*loser, *winner, "round {round}: losers must see the winner");
         }
         assert_eq!(
             meta.get_symbols(&name("race"), &version(&v))

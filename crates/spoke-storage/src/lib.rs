@@ -10,6 +10,8 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
@@ -48,7 +50,7 @@ pub enum InsertOutcome {
     Inserted,
     /// The version already existed; this is what is stored (compare digests
     /// to tell an idempotent re-push from a conflict).
-    Exists(VersionManifest),
+    Exists(Arc<VersionManifest>),
 }
 
 /// Modules, versions and their file manifests.
@@ -104,7 +106,7 @@ pub trait MetadataStore: Send + Sync + 'static {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError>;
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError>;
 
     /// The symbols stored with a version, in the order they were inserted;
     /// `None` when the version does not exist.

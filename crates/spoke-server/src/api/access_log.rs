@@ -11,9 +11,9 @@ use super::RequestFacts;
 use super::request_id::request_id_text;
 use super::trace::ServerTrace;
 
-pub(super) async fn log(request: Request, next: Next) -> Response {
+pub(super) async fn log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let facts = RequestFacts::of(&request);
+    let facts = RequestFacts::of(&mut request);
     let request_id = request_id_text(&request);
     let response = next.run(request).await;
     let elapsed = started.elapsed();

@@ -14,14 +14,14 @@ use crate::metrics::{CheckKind, Metrics, Operation};
 
 pub(super) async fn record(
     State(metrics): State<Option<Arc<Metrics>>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let Some(metrics) = metrics else {
         return next.run(request).await;
     };
     let started = Instant::now();
-    let facts = RequestFacts::of(&request);
+    let facts = RequestFacts::of(&mut request);
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     metrics.observe(&facts.method, &facts.route, response.status(), elapsed);

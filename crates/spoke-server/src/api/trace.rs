@@ -23,8 +23,8 @@ const TRACE_RESPONSE_HEADER: HeaderName = HeaderName::from_static("traceresponse
 #[derive(Clone)]
 pub(super) struct ServerTrace(pub(super) SpanContext);
 
-pub(super) async fn trace(request: Request, next: Next) -> Response {
-    let facts = RequestFacts::of(&request);
+pub(super) async fn trace(mut request: Request, next: Next) -> Response {
+    let facts = RequestFacts::of(&mut request);
     let span_name = if facts.grpc && facts.route != UNMATCHED_ROUTE {
         // `package.Service/Method`, as OpenTelemetry names gRPC spans.
         facts.path.trim_start_matches('/').to_owned()

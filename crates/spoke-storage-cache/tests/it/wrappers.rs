@@ -63,7 +63,7 @@ impl MetadataStore for Counting {
         &self,
         module: &ModuleName,
         version: &VersionId,
-    ) -> Result<Option<VersionManifest>, StorageError> {
+    ) -> Result<Option<Arc<VersionManifest>>, StorageError> {
         self.read();
         self.store.get_version(module, version).await
     }
@@ -201,7 +201,7 @@ async fn a_pushed_version_and_its_blobs_are_served_from_memory() {
         .get_version(&manifest.module, &manifest.version)
         .await
         .unwrap();
-    assert_eq!(read, Some(manifest.clone()));
+    assert_eq!(read.as_deref(), Some(&manifest));
     let blob = f.blobs.get(&manifest.files[0].digest).await.unwrap();
     assert_eq!(blob.as_deref(), Some(&b"syntax = \"proto3\";\n"[..]));
     assert_eq!(f.reads(), before, "the push filled the cache");

@@ -298,7 +298,7 @@ async fn data_survives_a_reopen_and_leftovers_are_ignored() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored, manifest);
+    assert_eq!(*stored, manifest);
     assert_eq!(
         store
             .get_symbols(&manifest.module, &manifest.version)
@@ -491,7 +491,7 @@ async fn a_manifest_from_before_images_and_symbols_still_reads() {
 
     let v1 = version("v1.0.0");
     let stored = store.get_version(&name("old"), &v1).await.unwrap().unwrap();
-    assert_eq!(stored, manifest, "no image field reads as no image");
+    assert_eq!(*stored, manifest, "no image field reads as no image");
     assert_eq!(
         store.get_symbols(&name("old"), &v1).await.unwrap(),
         Some(Vec::new()),

@@ -281,7 +281,7 @@ async fn assert_restored(db: &TestDb, manifests: &[VersionManifest], modules: &P
     for manifest in manifests {
         let (module, version) = (&manifest.module, &manifest.version);
         let restored = store.get_version(module, version).await.unwrap();
-        assert_eq!(restored.as_ref(), Some(manifest), "{module}@{version}");
+        assert_eq!(restored.as_deref(), Some(manifest), "{module}@{version}");
         assert_eq!(
             store.get_symbols(module, version).await.unwrap(),
             Some(sample_symbols(module.as_str())),

@@ -194,7 +194,7 @@ async fn reads_go_to_the_replica_and_see_this_process_writes() {
         let id = VersionId::parse(&version).unwrap();
         let stored = store.get_version(&module, &id).await.unwrap();
         assert_eq!(
-            stored.as_ref(),
+            stored.as_deref(),
             Some(&manifest),
             "{version} right after its insert"
         );
@@ -346,7 +346,7 @@ async fn what_another_instance_wrote_is_found_on_the_primary() {
     assert!(reader.get_module(&module).await.unwrap().is_some());
     let id = VersionId::parse("v1.0.0").unwrap();
     assert_eq!(
-        reader.get_version(&module, &id).await.unwrap().as_ref(),
+        reader.get_version(&module, &id).await.unwrap().as_deref(),
         Some(&manifest)
     );
     assert!(reader.get_symbols(&module, &id).await.unwrap().is_some());
