@@ -1,4 +1,4 @@
--- A module's compatibility policy (DESIGN §5). `compatibility_mode` NULL:
+-- A module's compatibility policy (docs/compatibility.md). `compatibility_mode` NULL:
 -- the module has none of its own and the server's default applies; the rule
 -- selection columns are then empty. `settings_updated_at_ns` is when the
 -- policy was last set (NULL: never), which a module's `updated_at` counts
