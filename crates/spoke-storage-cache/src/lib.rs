@@ -102,12 +102,16 @@ impl StorageCache {
 
     /// An immutable entry from memory, Redis or `load`, in that order; what
     /// `load` finds is kept in both.
-    async fn immutable<T: ImmutableEntry>(
+    async fn immutable<T: ImmutableEntry, F>(
         &self,
         key: Key,
         l2_key: impl FnOnce() -> String,
-        load: impl Future<Output = Result<Option<T>, StorageError>>,
-    ) -> Result<Option<T>, StorageError> {
+        // A closure, so a hit never builds the inner store's (boxed) future.
+        load: impl FnOnce() -> F,
+    ) -> Result<Option<T>, StorageError>
+    where
+        F: Future<Output = Result<Option<T>, StorageError>>,
+    {
         let cached = self.immutable.get(&key);
         self.lookups
             .record(CacheLevel::L1, T::KIND, cached.is_some());
@@ -115,7 +119,7 @@ impl StorageCache {
             return Ok(Some(value));
         }
         let value = match &self.shared {
-            None => load.await?,
+            None => load().await?,
             Some(shared) => {
                 let l2_key = l2_key();
                 let found = shared.get(&l2_key).await.and_then(|b| T::decode(&b));
@@ -124,7 +128,7 @@ impl StorageCache {
                 match found {
                     Some(value) => Some(value),
                     None => {
-                        let loaded = load.await?;
+                        let loaded = load().await?;
                         if let Some(value) = &loaded {
                             shared
                                 .set(&l2_key, value.encode(), Lifetime::Immutable)
@@ -143,15 +147,18 @@ impl StorageCache {
 
     /// A mutable entry from memory, Redis or `load`, in that order. Without
     /// a Redis cache it is not cached at all.
-    async fn mutable<S: MutableShape>(
+    async fn mutable<S: MutableShape, F>(
         &self,
         kind: CacheKind,
         key: String,
         shape: S,
-        load: impl Future<Output = Result<S::Value, StorageError>>,
-    ) -> Result<S::Value, StorageError> {
+        load: impl FnOnce() -> F,
+    ) -> Result<S::Value, StorageError>
+    where
+        F: Future<Output = Result<S::Value, StorageError>>,
+    {
         let Some(shared) = &self.shared else {
-            return load.await;
+            return load().await;
         };
         if let Some(value) = shared
             .remembered(&key)
@@ -170,7 +177,7 @@ impl StorageCache {
             return Ok(value);
         }
         self.lookups.record(CacheLevel::L2, kind, false);
-        let value = load.await?;
+        let value = load().await?;
         if let Some(memory) = shape.to_memory(&value) {
             let encoded = cache_codec::encode_mutable(&memory);
             shared.fill(&key, ticket, memory, Some(encoded)).await;
@@ -208,12 +215,9 @@ impl CachedMetadataStore {
         kind: CacheKind,
     ) -> Result<Option<Module>, StorageError> {
         self.cache
-            .mutable(
-                kind,
-                keys::module(name),
-                ModuleShape,
-                self.inner.get_module(name),
-            )
+            .mutable(kind, keys::module(name), ModuleShape, || {
+                self.inner.get_module(name)
+            })
             .await
     }
 }
@@ -288,7 +292,7 @@ impl MetadataStore for CachedMetadataStore {
             .immutable(
                 Key::Version(module.clone(), version.clone()),
                 || keys::version(module, version),
-                self.inner.get_version(module, version),
+                || self.inner.get_version(module, version),
             )
             .await
     }
@@ -324,7 +328,7 @@ impl MetadataStore for CachedMetadataStore {
                 CacheKind::Versions,
                 keys::versions(module),
                 FirstPage { limit: page.limit },
-                self.inner.list_versions(module, page),
+                || self.inner.list_versions(module, page),
             )
             .await
     }
@@ -380,7 +384,7 @@ impl BlobStore for CachedBlobStore {
             .immutable(
                 Key::Blob(*digest),
                 || keys::blob(digest),
-                self.inner.get(digest),
+                || self.inner.get(digest),
             )
             .await
     }
