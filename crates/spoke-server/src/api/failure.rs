@@ -7,15 +7,14 @@
 use std::any::Any;
 use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
-use super::is_grpc;
-use super::request_id::request_id_text;
+use super::RequestFacts;
+use super::request_id::REQUEST_ID_HEADER;
 use crate::health::error_response;
-use crate::metrics::UNMATCHED_ROUTE;
 
 /// Why the handler gave no answer of its own.
 #[derive(Debug, Clone, Copy)]
@@ -51,17 +50,21 @@ pub(super) async fn time_limit(
 
 /// Answers a marked failure in the request's protocol: JSON for REST, a
 /// gRPC status for gRPC.
-pub(super) async fn shape(request: Request, next: Next) -> Response {
-    let grpc = is_grpc(&request);
-    let request_id = request_id_text(&request);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |m| m.as_str().to_owned());
+pub(super) async fn shape(mut request: Request, next: Next) -> Response {
+    let facts = RequestFacts::of(&mut request);
+    // Shared bytes, read only when something failed.
+    let request_id = request.headers().get(&REQUEST_ID_HEADER).cloned();
     let response = next.run(request).await;
-    match response.extensions().get::<Failure>() {
-        None => response,
-        Some(Failure::Panicked) => {
+    let Some(failure) = response.extensions().get::<Failure>() else {
+        return response;
+    };
+    let (grpc, route) = (facts.grpc, &facts.route);
+    let request_id = request_id
+        .as_ref()
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    match failure {
+        Failure::Panicked => {
             tracing::error!(route = %route, request_id = %request_id, "handler panicked");
             let message = format!("internal error; the request id is {request_id}");
             if grpc {
@@ -70,7 +73,7 @@ pub(super) async fn shape(request: Request, next: Next) -> Response {
                 error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", message)
             }
         }
-        Some(Failure::TimedOut(limit)) => {
+        Failure::TimedOut(limit) => {
             let message = format!(
                 "the request was not answered within {} (SPOKE_WRITE_TIMEOUT)",
                 humantime::format_duration(*limit)
