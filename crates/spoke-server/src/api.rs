@@ -3,7 +3,9 @@
 //! of the stack itself answer in the request's protocol: a JSON error body
 //! for REST, a gRPC status for gRPC.
 //!
-//! The order, outermost first (each layer sees what those above it set):
+//! Each layer is one concern, a plain tower layer; most are a [`hook`]
+//! (code before and after the inner service, with no boxing). The order,
+//! outermost first (each layer sees what those above it set):
 //!
 //! 1. [`request_id`]: a sane `x-request-id` is kept, anything else (or
 //!    none) is replaced by a generated one; handlers see it, every response
@@ -28,6 +30,7 @@
 
 mod access_log;
 mod failure;
+mod hook;
 mod request_id;
 mod request_metrics;
 mod trace;
@@ -37,15 +40,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{Method, StatusCode};
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use spoke_grpc::RegistryApi;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use tonic::server::NamedService as _;
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
+use hook::HookLayer;
 
 pub use request_id::REQUEST_ID_HEADER;
 pub(crate) use request_id::RequestIds;
@@ -63,33 +65,27 @@ pub(crate) struct ApiContext {
 pub(crate) fn wrap(routes: Router, context: &ApiContext) -> Router {
     routes.layer(
         ServiceBuilder::new()
-            .map_request(request_id::drop_insane)
-            .layer(SetRequestIdLayer::new(
-                REQUEST_ID_HEADER,
-                context.ids.clone(),
-            ))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
-            .layer(from_fn(access_log::log))
-            .layer(from_fn_with_state(
+            .layer(HookLayer(context.ids.clone()))
+            .layer(HookLayer(access_log::AccessLog))
+            .layer(HookLayer(request_metrics::RequestMetrics(
                 context.metrics.clone(),
-                request_metrics::record,
-            ))
-            .layer(from_fn(trace::trace))
-            .layer(from_fn(failure::shape))
-            .layer(from_fn_with_state(
-                context.handler_timeout,
-                failure::time_limit,
-            ))
-            .layer(CatchPanicLayer::custom(failure::panicked)),
+            )))
+            .layer(HookLayer(trace::Trace))
+            .layer(HookLayer(failure::Shape))
+            .layer(failure::TimeLimitLayer(context.handler_timeout))
+            .layer(failure::CatchPanicLayer),
     )
 }
 
 /// What the layers tell about a request, taken before it is handed on.
+/// Each part shares the request's own bytes: nothing is copied.
 struct RequestFacts {
     method: Method,
-    /// The route template, or [`UNMATCHED_ROUTE`].
-    route: String,
-    path: String,
+    /// The route template; `None` for [`UNMATCHED_ROUTE`].
+    route: Option<MatchedPath>,
+    uri: Uri,
+    /// Set by the request-id layers above every hook.
+    request_id: Option<HeaderValue>,
     grpc: bool,
 }
 
@@ -108,13 +104,30 @@ impl RequestFacts {
     fn take(request: &Request) -> RequestFacts {
         RequestFacts {
             method: request.method().clone(),
-            route: request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or_else(|| UNMATCHED_ROUTE.to_owned(), |m| m.as_str().to_owned()),
-            path: request.uri().path().to_owned(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            uri: request.uri().clone(),
+            request_id: request.headers().get(&REQUEST_ID_HEADER).cloned(),
             grpc: is_grpc(request),
         }
+    }
+
+    /// The route template, or [`UNMATCHED_ROUTE`].
+    fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+    }
+
+    fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The request id as text, for logs and messages.
+    fn request_id(&self) -> &str {
+        self.request_id
+            .as_ref()
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
     }
 
     fn method_label(&self) -> &'static str {

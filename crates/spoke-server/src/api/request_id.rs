@@ -1,7 +1,6 @@
 //! The request id: a client's `x-request-id` when it is sane, else one
-//! generated here. tower-http's request-id layers set it (on the request,
-//! for handlers) and return it (on every response); this module decides
-//! which values are kept and makes new ones.
+//! generated here. It is set on the request (handlers and the layers below
+//! see the id that is logged) and returned on every response.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -9,32 +8,32 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use tower_http::request_id::{MakeRequestId, RequestId};
+use axum::response::Response;
+
+use super::hook::Hook;
 
 /// The request id header, accepted from clients and always returned.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Removes a client's request id that is not sane, so that one is generated
-/// in its place: handlers see the id that is logged and returned.
-pub(super) fn drop_insane(mut request: Request) -> Request {
-    let insane = request
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .is_some_and(|value| !is_sane_request_id(value));
-    if insane {
-        request.headers_mut().remove(&REQUEST_ID_HEADER);
-    }
-    request
-}
+impl Hook for RequestIds {
+    type Memo = HeaderValue;
 
-/// The request id as text, for logs and messages.
-pub(super) fn request_id_text(request: &Request) -> String {
-    request
-        .headers()
-        .get(&REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    fn before(&self, request: &mut Request) -> HeaderValue {
+        let headers = request.headers_mut();
+        match headers.get(&REQUEST_ID_HEADER) {
+            Some(value) if is_sane_request_id(value) => value.clone(),
+            _ => {
+                let id = self.next();
+                headers.insert(REQUEST_ID_HEADER, id.clone());
+                id
+            }
+        }
+    }
+
+    fn after(&self, id: HeaderValue, mut response: Response) -> Response {
+        response.headers_mut().insert(REQUEST_ID_HEADER, id);
+        response
+    }
 }
 
 /// 1–128 characters of letters, digits and `-_.:`: enough for UUIDs, trace
@@ -71,12 +70,6 @@ impl RequestIds {
         let text = format!("{high:016x}{low:016x}");
         // Hex digits are always a valid header value.
         HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static("0"))
-    }
-}
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        Some(RequestId::new(self.next()))
     }
 }
 

@@ -4,32 +4,40 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::Method;
-use axum::middleware::Next;
 use axum::response::Response;
 
+use super::hook::Hook;
 use super::{RequestFacts, Verdict, registry_rpc};
 use crate::metrics::{CheckKind, Metrics, Operation};
 
-pub(super) async fn record(
-    State(metrics): State<Option<Arc<Metrics>>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let Some(metrics) = metrics else {
-        return next.run(request).await;
-    };
-    let started = Instant::now();
-    let facts = RequestFacts::of(&mut request);
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    metrics.observe(&facts.method, &facts.route, response.status(), elapsed);
-    if let Some(operation) = operation(&facts.method, &facts.route, &facts.path, facts.grpc) {
-        let outcome = Verdict::of(&response, facts.grpc).outcome;
-        metrics.observe_operation(operation, outcome, elapsed);
+/// Records into the metrics, when the server keeps them.
+#[derive(Clone)]
+pub(super) struct RequestMetrics(pub(super) Option<Arc<Metrics>>);
+
+impl Hook for RequestMetrics {
+    type Memo = Option<(Instant, Arc<RequestFacts>)>;
+
+    fn before(&self, request: &mut Request) -> Self::Memo {
+        self.0
+            .is_some()
+            .then(|| (Instant::now(), RequestFacts::of(request)))
     }
-    response
+
+    fn after(&self, memo: Self::Memo, response: Response) -> Response {
+        let (Some(metrics), Some((started, facts))) = (&self.0, memo) else {
+            return response;
+        };
+        let elapsed = started.elapsed();
+        let (method, route) = (&facts.method, facts.route());
+        metrics.observe(method, route, response.status(), elapsed);
+        if let Some(operation) = operation(method, route, facts.path(), facts.grpc) {
+            let outcome = Verdict::of(&response, facts.grpc).outcome;
+            metrics.observe_operation(operation, outcome, elapsed);
+        }
+        response
+    }
 }
 
 /// The push or check a request is, by REST route template or gRPC method.
