@@ -18,7 +18,11 @@ use crate::StorageError;
 /// TTL: nothing here notifies them.
 #[async_trait]
 pub trait AccessStore: Send + Sync + 'static {
-    /// Stores a new token and its `token.create` entry.
+    /// A short name for logs and metrics, as `MetadataStore::backend`.
+    fn backend(&self) -> &'static str;
+
+    /// Stores a new token and its `token.create` entry. Ids are the
+    /// caller's (random); storing one that is taken fails and stores nothing.
     async fn insert_token(
         &self,
         token: &TokenRecord,
@@ -39,10 +43,11 @@ pub trait AccessStore: Send + Sync + 'static {
     /// failed attempt with [`AccessStore::append_audit`]).
     async fn revoke_token(&self, id: &AccessId, audit: &AuditEntry) -> Result<bool, StorageError>;
 
-    /// Records that a token was used at `at` (callers throttle this).
+    /// Records that a token was used at `at` (callers throttle this). Never
+    /// moves `last_used_at` back; a missing token is not an error.
     async fn touch_token(&self, id: &AccessId, at: Timestamp) -> Result<(), StorageError>;
 
-    /// Stores a new grant and its `grant.create` entry.
+    /// Stores a new grant and its `grant.create` entry (ids as for tokens).
     async fn insert_grant(&self, grant: &Grant, audit: &AuditEntry) -> Result<(), StorageError>;
 
     /// Every grant, ordered by creation time then id: the snapshot that
@@ -58,6 +63,8 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
 
     /// Audit entries oldest first, after `query.after`, filtered by subject
-    /// and action, at most `query.limit`.
+    /// and action, at most `query.limit`. Entries become visible in `seq`
+    /// order (never one before another with a lower `seq`), so a reader
+    /// paging with `after` misses none.
     async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StorageError>;
 }
