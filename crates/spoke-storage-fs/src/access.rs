@@ -57,7 +57,8 @@ struct Records {
 }
 
 struct AuditLog {
-    file: File,
+    /// `None` until the first entry: an unused store holds no log.
+    file: Option<File>,
     /// The bytes of acknowledged entries; anything after them is a failed
     /// append's and is overwritten by the next one.
     len: u64,
@@ -103,15 +104,18 @@ impl Access {
             serde_json::to_vec(&line).map_err(|e| io_error(&path, io::Error::other(e)))?;
         bytes.push(b'\n');
         let at = log.len;
-        let written = log
-            .file
+        let file = match &mut log.file {
+            Some(file) => file,
+            None => log.file.insert(create_log(&self.dir, &path)?),
+        };
+        let written = file
             .seek(SeekFrom::Start(at))
-            .and_then(|_| log.file.write_all(&bytes))
-            .and_then(|()| log.file.sync_data());
+            .and_then(|_| file.write_all(&bytes))
+            .and_then(|()| file.sync_data());
         if let Err(e) = written {
             // Best effort: readers stop at `len` and the next append
             // overwrites whatever part of this one was written.
-            let _ = log.file.set_len(at);
+            let _ = file.set_len(at);
             return Err(io_error(&path, e));
         }
         log.len = at + bytes.len() as u64;
@@ -130,6 +134,9 @@ impl Access {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len;
+        if len == 0 {
+            return Ok(found);
+        }
         let file = File::open(&path).map_err(|e| io_error(&path, e))?;
         // Acknowledged entries only, which later appends never change.
         let mut reader = BufReader::new(file.take(len));
@@ -166,17 +173,17 @@ impl Access {
 impl AuditLog {
     fn open(dir: &Path) -> Result<AuditLog, StorageError> {
         let path = dir.join(AUDIT_FILE);
-        let existed = path.try_exists().map_err(|e| io_error(&path, e))?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        if !existed {
-            sync_dir(dir).map_err(|e| io_error(dir, e))?;
-        }
+        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(AuditLog {
+                    file: None,
+                    len: 0,
+                    next_seq: 1,
+                });
+            }
+            Err(e) => return Err(io_error(&path, e)),
+        };
         let (lines, complete) = complete_lines(&file).map_err(|e| io_error(&path, e))?;
         let len = file.metadata().map_err(|e| io_error(&path, e))?.len();
         if complete < len {
@@ -189,14 +196,24 @@ impl AuditLog {
                 .and_then(|()| file.sync_all())
                 .map_err(|e| io_error(&path, e))?;
         }
-        file.seek(SeekFrom::Start(complete))
-            .map_err(|e| io_error(&path, e))?;
         Ok(AuditLog {
-            file,
+            file: Some(file),
             len: complete,
             next_seq: lines + 1,
         })
     }
+}
+
+/// Creates the audit log for its first entry, durably (its directory entry
+/// too).
+fn create_log(dir: &Path, path: &Path) -> Result<File, StorageError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| io_error(path, e))?;
+    sync_dir(dir).map_err(|e| io_error(dir, e))?;
+    Ok(file)
 }
 
 /// How many newline-terminated lines `file` holds, and the bytes they span.
