@@ -29,8 +29,13 @@ const INSERT_AUDIT: &str = "WITH ordered AS (SELECT pg_advisory_xact_lock($1))
     INSERT INTO audit_log (time_ns, subject, action, target, outcome, request_id)
     SELECT $2::bigint, $3::text, $4::text, $5::text, $6::text, $7::text FROM ordered";
 
-const SELECT_TOKEN: &str = "SELECT id, subject, secret_hash, created_at_ns, expires_at_ns,
-    last_used_at_ns FROM access_tokens";
+/// Token rows as `token_of` reads them.
+macro_rules! select_token {
+    () => {
+        "SELECT id, subject, secret_hash, created_at_ns, expires_at_ns, last_used_at_ns
+         FROM access_tokens"
+    };
+}
 
 /// The [`AccessStore`] of a PostgreSQL backend, from
 /// [`PgMetadataStore::access_store`](crate::PgMetadataStore::access_store).
@@ -132,7 +137,7 @@ fn optional_timestamp(nanos: Option<i64>) -> Result<Option<Timestamp>, StorageEr
     nanos.map(timestamp_of).transpose()
 }
 
-/// A row of [`SELECT_TOKEN`].
+/// A row of `select_token!`.
 fn token_of(row: &Row) -> Result<TokenRecord, StorageError> {
     Ok(TokenRecord {
         id: AccessId::parse(get(row, 0)?).map_err(corrupt)?,
@@ -207,7 +212,7 @@ impl AccessStore for PgAccessStore {
             .primary
             .client()
             .await?
-            .query_opt(&format!("{SELECT_TOKEN} WHERE id = $1"), &[&id.as_str()])
+            .query_opt(concat!(select_token!(), " WHERE id = $1"), &[&id.as_str()])
             .await
             .map_err(db_error)?;
         row.as_ref().map(token_of).transpose()
@@ -221,9 +226,9 @@ impl AccessStore for PgAccessStore {
             .client()
             .await?
             .query(
-                &format!(
-                    "{SELECT_TOKEN} WHERE $1::text IS NULL OR subject = $1
-                     ORDER BY created_at_ns, id"
+                concat!(
+                    select_token!(),
+                    " WHERE $1::text IS NULL OR subject = $1 ORDER BY created_at_ns, id"
                 ),
                 &[&subject.map(ToString::to_string)],
             )
