@@ -10,8 +10,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use spoke_domain::{Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, Registry, RegistryError, RegistryOptions, VersionDiff};
+use spoke_domain::{
+    AccessRecords, Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector,
+};
+use spoke_registry::{
+    PushOutcome, PushRecords, Registry, RegistryError, RegistryOptions, VersionDiff,
+};
 use spoke_rest::ApiError;
 use spoke_rest::convert;
 use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
@@ -86,7 +90,10 @@ impl Embedded {
             },
         };
         Ok(convert::module_body(
-            &self.registry.create_module(module).await?,
+            &self
+                .registry
+                .create_module(module, &AccessRecords::NONE)
+                .await?,
         ))
     }
 
@@ -105,7 +112,10 @@ impl Embedded {
     ) -> Answer<CompatibilityBody> {
         let module = ModuleName::parse(module)?;
         let policy = convert::compatibility_policy(policy.clone())?;
-        let effective = self.registry.set_compatibility(&module, policy).await?;
+        let effective = self
+            .registry
+            .set_compatibility(&module, policy, &AccessRecords::NONE)
+            .await?;
         Ok(convert::compatibility_body(&effective))
     }
 
@@ -182,7 +192,7 @@ impl Embedded {
         request: &PushRequest,
     ) -> Answer<(bool, VersionBody)> {
         let push = convert::push_request(ModuleName::parse(module)?, request.clone())?;
-        let outcome = self.registry.push(push).await?;
+        let outcome = self.registry.push(push, &PushRecords::NONE).await?;
         let created = matches!(outcome, PushOutcome::Created(_));
         let pushed = outcome.version();
         Ok((

@@ -30,6 +30,26 @@ pub enum DomainError {
         crate::CompatibilityPolicy::FORM
     )]
     InvalidCompatibilityPolicy { policy: String, reason: String },
+    #[error("invalid principal {principal:?}: {reason}")]
+    InvalidPrincipal {
+        principal: String,
+        reason: &'static str,
+    },
+    #[error("invalid role {0:?}: expected reader, writer, owner or admin")]
+    InvalidRole(String),
+    #[error(
+        "invalid scope {scope:?}: expected *, a module name or a prefix ending in * ({reason})"
+    )]
+    InvalidScope { scope: String, reason: String },
+    #[error("invalid id {0:?}: expected 1 to 64 letters, digits, '-' or '_'")]
+    InvalidAccessId(String),
+    #[error(
+        "invalid audit action {0:?}: expected version.push, module.create, module.policy, \
+         grant.create, grant.delete, token.create or token.revoke"
+    )]
+    InvalidAuditAction(String),
+    #[error("invalid audit outcome {0:?}: expected succeeded, denied or failed")]
+    InvalidAuditOutcome(String),
     #[error("invalid cursor: it must be a next_cursor value returned by this server")]
     InvalidCursor,
     #[error("invalid limit {limit}: expected 1 to {max}")]

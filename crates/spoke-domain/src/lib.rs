@@ -6,6 +6,7 @@
 //! a storage path component.
 #![forbid(unsafe_code)]
 
+mod access;
 mod compatibility;
 mod dependency;
 mod digest;
@@ -17,6 +18,10 @@ mod page;
 mod symbol;
 mod version;
 
+pub use access::{
+    AccessId, AccessRecords, AuditAction, AuditEntry, AuditOutcome, AuditQuery, AuditRecord, Grant,
+    Principal, Role, Scope, TokenRecord,
+};
 pub use compatibility::{
     CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation, RuleSelection,
 };

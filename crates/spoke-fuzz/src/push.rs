@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use spoke_domain::{DependencyRef, ModuleName, ProtoFile, SourceInfo, VersionId, VersionSelector};
 use spoke_registry::{
-    ErrorKind, PushOutcome, PushRequest, Registry, RegistryError, RegistryOptions,
+    ErrorKind, PushOutcome, PushRecords, PushRequest, Registry, RegistryError, RegistryOptions,
 };
 use spoke_schema::Compiled;
 use spoke_storage_fs::FsStore;
@@ -49,17 +49,25 @@ pub fn push(data: &[u8]) {
         let mut dependencies = Vec::new();
         if !dependency.is_empty() {
             let pushed = registry
-                .push(request(DEPENDENCY, dependency.clone(), Vec::new()))
+                .push(
+                    request(DEPENDENCY, dependency.clone(), Vec::new()),
+                    &PushRecords::NONE,
+                )
                 .await;
             if check(&registry, pushed, &dependency).await {
                 dependencies.push(reference(DEPENDENCY));
             }
         }
         let pushed = registry
-            .push(request(MODULE, own.clone(), dependencies.clone()))
+            .push(
+                request(MODULE, own.clone(), dependencies.clone()),
+                &PushRecords::NONE,
+            )
             .await;
         if check(&registry, pushed, &own).await {
-            let again = registry.push(request(MODULE, own, dependencies)).await;
+            let again = registry
+                .push(request(MODULE, own, dependencies), &PushRecords::NONE)
+                .await;
             assert!(
                 matches!(again, Ok(PushOutcome::Unchanged(_))),
                 "an identical re-push must be settled as unchanged, got {again:?}"

@@ -16,7 +16,7 @@ use spoke_domain::{FilePath, ModuleName, ProtoFile, SourceInfo, VersionId};
 use spoke_grpc::proto::GetFileRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_grpc::{GrpcOptions, HealthReporter, routes};
-use spoke_registry::{PushRequest, Registry, RegistryOptions};
+use spoke_registry::{PushRecords, PushRequest, Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
 use spoke_storage_cache::{CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
@@ -55,17 +55,20 @@ async fn serve(root: &std::path::Path) -> String {
         RegistryOptions::default(),
     ));
     registry
-        .push(PushRequest {
-            module: ModuleName::parse("bench").unwrap(),
-            version: VersionId::parse("v1.0.0").unwrap(),
-            files: vec![ProtoFile {
-                path: FilePath::parse(PATH).unwrap(),
-                content: hot_file(),
-            }],
-            dependencies: Vec::new(),
-            source_info: SourceInfo::default(),
-            create_module: Some(String::new()),
-        })
+        .push(
+            PushRequest {
+                module: ModuleName::parse("bench").unwrap(),
+                version: VersionId::parse("v1.0.0").unwrap(),
+                files: vec![ProtoFile {
+                    path: FilePath::parse(PATH).unwrap(),
+                    content: hot_file(),
+                }],
+                dependencies: Vec::new(),
+                source_info: SourceInfo::default(),
+                create_module: Some(String::new()),
+            },
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     let rest = router(

@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
-use spoke_domain::{DependencyRef, ModuleName, NewModule, VersionId, VersionSelector};
+use spoke_domain::{
+    AccessRecords, DependencyRef, ModuleName, NewModule, VersionId, VersionSelector,
+};
 use spoke_registry::spoke_schema::lint::LintConfig;
-use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryError};
+use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryError};
 use tonic::{Request, Response, Status};
 
 use crate::proto::registry_service_server::RegistryService;
@@ -52,14 +54,17 @@ impl RegistryService for RegistryApi {
             async {
                 let module = self
                     .registry
-                    .create_module(NewModule {
-                        name: module_name(&request.name)?,
-                        description: request.description,
-                        compatibility: request
-                            .compatibility
-                            .map(convert::domain_compatibility_policy)
-                            .transpose()?,
-                    })
+                    .create_module(
+                        NewModule {
+                            name: module_name(&request.name)?,
+                            description: request.description,
+                            compatibility: request
+                                .compatibility
+                                .map(convert::domain_compatibility_policy)
+                                .transpose()?,
+                        },
+                        &AccessRecords::NONE,
+                    )
                     .await?;
                 Ok(CreateModuleResponse {
                     module: Some(convert::module(&module)),
@@ -119,7 +124,7 @@ impl RegistryService for RegistryApi {
                     source_info: convert::source_info(request.source_info),
                     create_module: request.create_module.then_some(request.description),
                 };
-                let outcome = self.registry.push(push).await?;
+                let outcome = self.registry.push(push, &PushRecords::NONE).await?;
                 let pushed = outcome.version();
                 Ok(PushVersionResponse {
                     version: Some(convert::version(&pushed.manifest, &pushed.files)),
@@ -366,7 +371,10 @@ impl RegistryService for RegistryApi {
                     .policy
                     .map(convert::domain_compatibility_policy)
                     .transpose()?;
-                let effective = self.registry.set_compatibility(&module, policy).await?;
+                let effective = self
+                    .registry
+                    .set_compatibility(&module, policy, &AccessRecords::NONE)
+                    .await?;
                 Ok(SetCompatibilityResponse {
                     policy: Some(convert::compatibility_policy(&effective.policy)),
                     inherited: effective.inherited,

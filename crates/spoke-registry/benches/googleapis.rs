@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spoke_domain::{DependencyRef, ModuleName, SourceInfo, VersionId, VersionSelector};
-use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryOptions};
+use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
 use spoke_test_support::googleapis::{self as split, Module};
 
@@ -27,21 +27,24 @@ const VERSION: &str = "v1.0.0";
 async fn push_all(registry: &Registry, modules: &[Module]) {
     for module in modules {
         let outcome = registry
-            .push(PushRequest {
-                module: ModuleName::parse(&module.name).unwrap(),
-                version: VersionId::parse(VERSION).unwrap(),
-                files: module.files.clone(),
-                dependencies: module
-                    .dependencies
-                    .iter()
-                    .map(|name| DependencyRef {
-                        module: ModuleName::parse(name).unwrap(),
-                        version: VersionSelector::parse(VERSION).unwrap(),
-                    })
-                    .collect(),
-                source_info: SourceInfo::default(),
-                create_module: Some(String::new()),
-            })
+            .push(
+                PushRequest {
+                    module: ModuleName::parse(&module.name).unwrap(),
+                    version: VersionId::parse(VERSION).unwrap(),
+                    files: module.files.clone(),
+                    dependencies: module
+                        .dependencies
+                        .iter()
+                        .map(|name| DependencyRef {
+                            module: ModuleName::parse(name).unwrap(),
+                            version: VersionSelector::parse(VERSION).unwrap(),
+                        })
+                        .collect(),
+                    source_info: SourceInfo::default(),
+                    create_module: Some(String::new()),
+                },
+                &PushRecords::NONE,
+            )
             .await
             .unwrap_or_else(|e| panic!("push of {}: {e}", module.name));
         // A fresh store each iteration: every push is real work.

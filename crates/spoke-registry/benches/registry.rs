@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spoke_domain::{
-    FilePath, ModuleName, NewModule, ProtoFile, SourceInfo, VersionId, VersionSelector,
+    AccessRecords, FilePath, ModuleName, NewModule, ProtoFile, SourceInfo, VersionId,
+    VersionSelector,
 };
-use spoke_registry::{PushRequest, Registry, RegistryOptions};
+use spoke_registry::{PushRecords, PushRequest, Registry, RegistryOptions};
 use spoke_storage_cache::{CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
 
@@ -59,14 +60,20 @@ fn benches(c: &mut Criterion) {
     );
     runtime.block_on(async {
         registry
-            .create_module(NewModule {
-                name: ModuleName::parse("bench").unwrap(),
-                description: String::new(),
-                compatibility: None,
-            })
+            .create_module(
+                NewModule {
+                    name: ModuleName::parse("bench").unwrap(),
+                    description: String::new(),
+                    compatibility: None,
+                },
+                &AccessRecords::NONE,
+            )
             .await
             .unwrap();
-        registry.push(request("v1.0.0", 0)).await.unwrap();
+        registry
+            .push(request("v1.0.0", 0), &PushRecords::NONE)
+            .await
+            .unwrap();
     });
     let bytes: usize = files(0).iter().map(|f| f.content.len()).sum();
 
@@ -77,14 +84,18 @@ fn benches(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| async {
             let n = counter.fetch_add(1, Ordering::Relaxed);
             registry
-                .push(request(&format!("v2.0.{n}"), n))
+                .push(request(&format!("v2.0.{n}"), n), &PushRecords::NONE)
                 .await
                 .unwrap()
         })
     });
     group.bench_function("identical re-push", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { registry.push(request("v1.0.0", 0)).await.unwrap() })
+        b.to_async(&runtime).iter(|| async {
+            registry
+                .push(request("v1.0.0", 0), &PushRecords::NONE)
+                .await
+                .unwrap()
+        })
     });
     group.finish();
 

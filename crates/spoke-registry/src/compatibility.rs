@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use spoke_domain::{
-    CheckDirection, CompatibilityPolicy, CompatibilityViolation, ModuleName, PageRequest,
-    RuleSelection, Timestamp, VersionId, VersionManifest, VersionSelector, validate_files,
+    AccessRecords, CheckDirection, CompatibilityPolicy, CompatibilityViolation, ModuleName,
+    PageRequest, RuleSelection, Timestamp, VersionId, VersionManifest, VersionSelector,
+    validate_files,
 };
 use spoke_schema::Compiled;
 use spoke_schema::breaking::{BreakingConfig, BreakingViolation, check};
@@ -115,18 +116,20 @@ impl Registry {
 
     /// Sets a module's own policy; `None` returns it to the server's
     /// default. A policy naming unknown rules is rejected. Applies to
-    /// pushes from now on; stored versions are not re-checked.
+    /// pushes from now on; stored versions are not re-checked. `records`
+    /// are stored with the change (see [`AccessRecords`]).
     pub async fn set_compatibility(
         &self,
         module: &ModuleName,
         policy: Option<CompatibilityPolicy>,
+        records: &AccessRecords,
     ) -> Result<EffectiveCompatibility, RegistryError> {
         if let Some(policy) = &policy {
             validate_compatibility_policy(policy)?;
         }
         let updated = self
             .meta
-            .set_compatibility(module, policy.as_ref(), Timestamp::now())
+            .set_compatibility(module, policy.as_ref(), Timestamp::now(), records)
             .await
             .map_err(|e| match e {
                 StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),

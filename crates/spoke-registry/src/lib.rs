@@ -17,9 +17,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, DependencyRef, Digest, DomainError, FileEntry, Limits,
-    Module, ModuleName, NewModule, Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId,
-    VersionManifest, VersionSelector, VersionSummary, validate_files, version_digest,
+    AccessRecords, CompatibilityPolicy, DependencyPin, DependencyRef, Digest, DomainError,
+    FileEntry, Limits, Module, ModuleName, NewModule, Page, PageRequest, ProtoFile, SourceInfo,
+    Timestamp, VersionId, VersionManifest, VersionSelector, VersionSummary, validate_files,
+    version_digest,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
@@ -78,6 +79,25 @@ pub struct PushRequest {
     /// `Some(description)`: create the module if it is missing, once every
     /// check has passed. `None`: a missing module is an error.
     pub create_module: Option<String>,
+}
+
+/// What a push hands the store beside the version, from the caller (see
+/// [`AccessRecords`]): `module` is written with the module record only when
+/// this push creates the module (its `module.create` entry and the pusher's
+/// `owner` grant), `version` with the version only when it is new (its
+/// `version.push` entry). A front-end without access control passes
+/// [`PushRecords::NONE`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushRecords {
+    pub module: AccessRecords,
+    pub version: AccessRecords,
+}
+
+impl PushRecords {
+    pub const NONE: PushRecords = PushRecords {
+        module: AccessRecords::NONE,
+        version: AccessRecords::NONE,
+    };
 }
 
 /// What a push did, with the version and its files: what front-ends answer
@@ -154,8 +174,13 @@ impl Registry {
     }
 
     /// Creates a module, with its own compatibility policy when it has one
-    /// (rejected when it names unknown rules).
-    pub async fn create_module(&self, module: NewModule) -> Result<Module, RegistryError> {
+    /// (rejected when it names unknown rules). `records` are stored with
+    /// the module when it is created (see [`AccessRecords`]).
+    pub async fn create_module(
+        &self,
+        module: NewModule,
+        records: &AccessRecords,
+    ) -> Result<Module, RegistryError> {
         if let Some(policy) = &module.compatibility {
             validate_compatibility_policy(policy)?;
         }
@@ -165,7 +190,7 @@ impl Registry {
         };
         let created = self
             .meta
-            .create_module(&module, Timestamp::now())
+            .create_module(&module, Timestamp::now(), records)
             .await
             .map_err(|e| match e {
                 StorageError::ModuleExists(name) => RegistryError::ModuleExists(name),
@@ -231,8 +256,13 @@ impl Registry {
     /// closure (image and symbols), the module's compatibility policy, then
     /// the module (when asked to create it), blobs and finally the manifest
     /// with its symbols and reverse edges in one atomic insert. Nothing is
-    /// written before every check has passed.
-    pub async fn push(&self, request: PushRequest) -> Result<PushOutcome, RegistryError> {
+    /// written before every check has passed. `records` are stored with
+    /// the module and the version as [`PushRecords`] says.
+    pub async fn push(
+        &self,
+        request: PushRequest,
+        records: &PushRecords,
+    ) -> Result<PushOutcome, RegistryError> {
         validate_files(&request.files, &self.limits)?;
         let module = self.meta.get_module(&request.module).await?;
         // A module this push creates has no versions to be checked against.
@@ -303,7 +333,11 @@ impl Registry {
         blobs.push((image_digest, artifacts.image));
         self.blobs.put_many(blobs).await?;
         if let Some(module) = &create_module {
-            match self.meta.create_module(module, Timestamp::now()).await {
+            match self
+                .meta
+                .create_module(module, Timestamp::now(), &records.module)
+                .await
+            {
                 // Another push created it meanwhile: just as good.
                 Ok(_) | Err(StorageError::ModuleExists(_)) => {}
                 Err(other) => return Err(other.into()),
@@ -311,7 +345,7 @@ impl Registry {
         }
         match self
             .meta
-            .insert_version(&manifest, &artifacts.symbols)
+            .insert_version(&manifest, &artifacts.symbols, &records.version)
             .await?
         {
             InsertOutcome::Inserted => {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spoke_domain::VersionSelector;
+use spoke_domain::{AccessRecords, VersionSelector};
 use utoipa::IntoParams;
 
 use crate::extract::JsonBody;
@@ -50,7 +50,9 @@ pub(crate) async fn set(
 ) -> Result<Json<wire::CompatibilityBody>, ApiError> {
     let module = module_name(&path?.0.name)?;
     let policy = convert::compatibility_policy(body)?;
-    let effective = registry.set_compatibility(&module, policy).await?;
+    let effective = registry
+        .set_compatibility(&module, policy, &AccessRecords::NONE)
+        .await?;
     Ok(Json(convert::compatibility_body(&effective)))
 }
 
@@ -70,7 +72,9 @@ pub(crate) async fn clear(
     path: PathResult<ModulePath>,
 ) -> Result<Json<wire::CompatibilityBody>, ApiError> {
     let module = module_name(&path?.0.name)?;
-    let effective = registry.set_compatibility(&module, None).await?;
+    let effective = registry
+        .set_compatibility(&module, None, &AccessRecords::NONE)
+        .await?;
     Ok(Json(convert::compatibility_body(&effective)))
 }
 

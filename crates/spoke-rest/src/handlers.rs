@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, Registry, StoredVersion};
+use spoke_domain::{AccessRecords, Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{PushOutcome, PushRecords, Registry, StoredVersion};
 use utoipa::IntoParams;
 
 use crate::extract::{self, JsonBody};
@@ -172,14 +172,17 @@ async fn create_module(
     JsonBody(body): JsonBody<wire::CreateModuleRequest>,
 ) -> Result<Response, ApiError> {
     let module = registry
-        .create_module(NewModule {
-            name: module_name(&body.name)?,
-            description: body.description,
-            compatibility: match body.compatibility {
-                Some(policy) => convert::compatibility_policy(policy)?,
-                None => None,
+        .create_module(
+            NewModule {
+                name: module_name(&body.name)?,
+                description: body.description,
+                compatibility: match body.compatibility {
+                    Some(policy) => convert::compatibility_policy(policy)?,
+                    None => None,
+                },
             },
-        })
+            &AccessRecords::NONE,
+        )
         .await?;
     let location = format!("/modules/{}", module.name);
     Ok((
@@ -276,7 +279,7 @@ async fn push_version(
     JsonBody(body): JsonBody<wire::PushRequest>,
 ) -> Result<Response, ApiError> {
     let request = convert::push_request(module_name(&path?.0.name)?, body)?;
-    let outcome = registry.push(request).await?;
+    let outcome = registry.push(request, &PushRecords::NONE).await?;
     let status = match outcome {
         PushOutcome::Created(_) => StatusCode::CREATED,
         PushOutcome::Unchanged(_) => StatusCode::OK,

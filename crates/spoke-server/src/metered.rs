@@ -10,10 +10,11 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest,
-    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessId, AccessRecords, AuditEntry, AuditQuery, AuditRecord, CompatibilityPolicy,
+    DependencyPin, Digest, Grant, Module, ModuleName, NewModule, Page, PageRequest, Principal,
+    Symbol, Timestamp, TokenRecord, VersionId, VersionManifest, VersionSummary,
 };
-use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
 use tracing::Instrument as _;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -89,11 +90,12 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
         self.observe(
             MetadataStore::backend(&*self.inner),
             "create_module",
-            self.inner.create_module(module, now),
+            self.inner.create_module(module, now, records),
         )
         .await
     }
@@ -112,11 +114,12 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
         self.observe(
             MetadataStore::backend(&*self.inner),
             "set_compatibility",
-            self.inner.set_compatibility(name, policy, now),
+            self.inner.set_compatibility(name, policy, now, records),
         )
         .await
     }
@@ -134,11 +137,12 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
         self.observe(
             MetadataStore::backend(&*self.inner),
             "insert_version",
-            self.inner.insert_version(manifest, symbols),
+            self.inner.insert_version(manifest, symbols, records),
         )
         .await
     }
@@ -252,6 +256,106 @@ impl<S: BlobStore + ?Sized> BlobStore for Metered<S> {
             BlobStore::backend(&*self.inner),
             "check_blob_health",
             BlobStore::check_health(&*self.inner),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: AccessStore + ?Sized> AccessStore for Metered<S> {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<(), StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "insert_token",
+            self.inner.insert_token(token, audit),
+        )
+        .await
+    }
+
+    async fn get_token(&self, id: &AccessId) -> Result<Option<TokenRecord>, StorageError> {
+        self.observe(self.inner.backend(), "get_token", self.inner.get_token(id))
+            .await
+    }
+
+    async fn list_tokens(
+        &self,
+        subject: Option<&Principal>,
+    ) -> Result<Vec<TokenRecord>, StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "list_tokens",
+            self.inner.list_tokens(subject),
+        )
+        .await
+    }
+
+    async fn revoke_token(&self, id: &AccessId, audit: &AuditEntry) -> Result<bool, StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "revoke_token",
+            self.inner.revoke_token(id, audit),
+        )
+        .await
+    }
+
+    async fn touch_token(&self, id: &AccessId, at: Timestamp) -> Result<(), StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "touch_token",
+            self.inner.touch_token(id, at),
+        )
+        .await
+    }
+
+    async fn insert_grant(&self, grant: &Grant, audit: &AuditEntry) -> Result<(), StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "insert_grant",
+            self.inner.insert_grant(grant, audit),
+        )
+        .await
+    }
+
+    async fn list_grants(&self) -> Result<Vec<Grant>, StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "list_grants",
+            self.inner.list_grants(),
+        )
+        .await
+    }
+
+    async fn delete_grant(&self, id: &AccessId, audit: &AuditEntry) -> Result<bool, StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "delete_grant",
+            self.inner.delete_grant(id, audit),
+        )
+        .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "append_audit",
+            self.inner.append_audit(entry),
+        )
+        .await
+    }
+
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StorageError> {
+        self.observe(
+            self.inner.backend(),
+            "list_audit",
+            self.inner.list_audit(query),
         )
         .await
     }

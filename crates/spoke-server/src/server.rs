@@ -13,6 +13,7 @@ use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
+use spoke_storage::AccessStore;
 use spoke_storage_cache::{CacheOptions, L2Options, StorageCache};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
@@ -141,7 +142,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         .telemetry
         .metrics_enabled
         .then(|| Arc::new(Metrics::new()));
-    let (registry, cache, probes) = open_registry(&settings, metrics.as_deref()).await?;
+    let Opened {
+        registry,
+        // The access layer of issue 15 takes it from here.
+        access: _access,
+        cache,
+        probes,
+    } = open_registry(&settings, metrics.as_deref()).await?;
     let health = Arc::new(Health::new(
         Arc::clone(&registry),
         cache,
@@ -420,14 +427,25 @@ fn by_content_type(grpc: Router, rest: Router) -> Router {
     }))
 }
 
-/// The registry over the storage `settings` name, the cache its stores
-/// read through (for readiness and metrics), and what readiness probes
-/// beyond the registry's own check (the database and the content store
-/// separately, for postgres and hybrid).
+/// What [`open_registry`] assembles.
+struct Opened {
+    registry: Arc<Registry>,
+    /// The access store of the same backend as the registry's metadata
+    /// (metered, never cached).
+    access: Arc<dyn AccessStore>,
+    /// The cache the registry's stores read through (for readiness and
+    /// metrics).
+    cache: Arc<StorageCache>,
+    /// What readiness probes beyond the registry's own check (the database
+    /// and the content store separately, for postgres and hybrid).
+    probes: Option<PostgresProbes>,
+}
+
+/// The registry over the storage `settings` name, and what comes with it.
 async fn open_registry(
     settings: &Settings,
     metrics: Option<&Metrics>,
-) -> Result<(Arc<Registry>, Arc<StorageCache>, Option<PostgresProbes>), ServerError> {
+) -> Result<Opened, ServerError> {
     let mut storage = Storage::open(settings).await?;
     if let Some(metrics) = metrics {
         storage = storage.metered(metrics.storage_operations());
@@ -462,7 +480,12 @@ async fn open_registry(
     // Storage that cannot be read or written is a misconfiguration (or an
     // outage): fail now rather than start unready.
     registry.check_storage().await?;
-    Ok((Arc::new(registry), cache, probes))
+    Ok(Opened {
+        registry: Arc::new(registry),
+        access: storage.access,
+        cache,
+        probes,
+    })
 }
 
 /// `SPOKE_L1_CACHE_SIZE`, or 0 with the cache turned off.

@@ -6,10 +6,13 @@
 //!   is set, otherwise in PostgreSQL as well;
 //! - `hybrid`: metadata in PostgreSQL, content in S3 behind a bounded local
 //!   read-through cache under `SPOKE_FILESYSTEM_ROOT`.
+//!
+//! Access data (tokens, grants, the audit log) always lives with the
+//! metadata: the filesystem store or PostgreSQL.
 
 use std::sync::Arc;
 
-use spoke_storage::{BlobStore, MetadataStore};
+use spoke_storage::{AccessStore, BlobStore, MetadataStore};
 use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::{BlobCache, FsStore};
 use spoke_storage_postgres::{MigrationReport, PgConfig, PgMetadataStore};
@@ -23,6 +26,9 @@ use crate::metered::{Metered, OperationCounters};
 pub(crate) struct Storage {
     pub(crate) meta: Arc<dyn MetadataStore>,
     pub(crate) blobs: Arc<dyn BlobStore>,
+    /// Tokens, grants and the audit log: always the metadata backend's, so
+    /// that the records a metadata write carries land beside it.
+    pub(crate) access: Arc<dyn AccessStore>,
     /// The PostgreSQL store (postgres and hybrid), for its replica health
     /// and pool statistics.
     pub(crate) postgres: Option<PgMetadataStore>,
@@ -45,6 +51,7 @@ impl Storage {
                 let store = Arc::new(store);
                 Storage {
                     meta: Arc::clone(&store) as _,
+                    access: Arc::clone(&store) as _,
                     blobs: store,
                     postgres: None,
                 }
@@ -58,6 +65,7 @@ impl Storage {
                 Storage {
                     meta: Arc::new(postgres.clone()),
                     blobs,
+                    access: Arc::new(postgres.access_store()),
                     postgres: Some(postgres),
                 }
             }
@@ -78,6 +86,7 @@ impl Storage {
                 Storage {
                     meta: Arc::new(postgres.clone()),
                     blobs: Arc::new(cache),
+                    access: Arc::new(postgres.access_store()),
                     postgres: Some(postgres),
                 }
             }
@@ -90,6 +99,7 @@ impl Storage {
         Storage {
             meta: Arc::new(Metered::new(self.meta, counters.clone())),
             blobs: Arc::new(Metered::new(self.blobs, counters.clone())),
+            access: Arc::new(Metered::new(self.access, counters.clone())),
             postgres: self.postgres,
         }
     }
@@ -97,11 +107,12 @@ impl Storage {
     /// Reads through `cache`; writes invalidate it. Applied after
     /// [`Storage::metered`], so that the operation counters and storage
     /// spans see only what reaches the stores, and cache hits cost no
-    /// storage metrics.
+    /// storage metrics. Access data is not cached here.
     pub(crate) fn cached(self, cache: &Arc<StorageCache>) -> Storage {
         Storage {
             meta: Arc::new(CachedMetadataStore::new(self.meta, Arc::clone(cache))),
             blobs: Arc::new(CachedBlobStore::new(self.blobs, Arc::clone(cache))),
+            access: self.access,
             postgres: self.postgres,
         }
     }
@@ -186,4 +197,63 @@ async fn connect_s3(config: S3Config) -> Result<S3BlobStore, ServerError> {
         "connecting to the object store"
     );
     Ok(S3BlobStore::connect(config).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use spoke_domain::{
+        AccessRecords, AuditAction, AuditEntry, AuditOutcome, AuditQuery, ModuleName, NewModule,
+        Timestamp,
+    };
+
+    use super::*;
+
+    /// The access store is the metadata backend's: what a metadata write
+    /// records, through the metering and caching layers, is found there.
+    #[tokio::test]
+    async fn access_data_lives_with_the_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.storage.kind = StorageType::Filesystem;
+        settings.storage.filesystem_root = dir.path().to_path_buf();
+        let storage = Storage::open(&settings)
+            .await
+            .unwrap()
+            .metered(&OperationCounters::default())
+            .cached(&StorageCache::in_process(1 << 20));
+        let audit = AuditEntry {
+            time: Timestamp::now(),
+            subject: "user:ci-bot".into(),
+            action: AuditAction::ModuleCreate,
+            target: "common".into(),
+            outcome: AuditOutcome::Succeeded,
+            request_id: "req-1".into(),
+        };
+        let module = NewModule {
+            name: ModuleName::parse("common").unwrap(),
+            description: String::new(),
+            compatibility: None,
+        };
+        let records = AccessRecords {
+            audit: Some(audit.clone()),
+            grant: None,
+        };
+        storage
+            .meta
+            .create_module(&module, Timestamp::now(), &records)
+            .await
+            .unwrap();
+        let logged = storage
+            .access
+            .list_audit(&AuditQuery {
+                after: None,
+                limit: 10,
+                subject: None,
+                action: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].entry, audit);
+    }
 }

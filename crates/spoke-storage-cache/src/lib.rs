@@ -12,6 +12,10 @@
 //!   entries here and in every instance; a version just inserted and blobs
 //!   just stored are kept in the L1, since front-ends answer a push with them.
 //!
+//! Access data (`AccessStore`) is not wrapped: what the server reuses of
+//! it, and for how long, is its access layer's decision. The access
+//! records a metadata write carries pass through to the inner store.
+//!
 //! Redis fails open: an error reads as a miss or a dropped write. Stack the
 //! wrappers outside any wrapper that counts storage operations, so that
 //! those count real store calls. What is cached where: `docs/cache.md`.
@@ -28,8 +32,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_cache::{L1Cache, L2Error, L2Status, Lifetime, Weigh};
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest,
-    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page,
+    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
@@ -232,8 +236,9 @@ impl MetadataStore for CachedMetadataStore {
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let created = self.inner.create_module(module, now).await?;
+        let created = self.inner.create_module(module, now, records).await?;
         self.cache.invalidate_module(&created.name).await;
         Ok(created)
     }
@@ -254,8 +259,12 @@ impl MetadataStore for CachedMetadataStore {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let updated = self.inner.set_compatibility(name, policy, now).await?;
+        let updated = self
+            .inner
+            .set_compatibility(name, policy, now, records)
+            .await?;
         self.cache.invalidate_module(name).await;
         Ok(updated)
     }
@@ -268,8 +277,12 @@ impl MetadataStore for CachedMetadataStore {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
-        let outcome = self.inner.insert_version(manifest, symbols).await?;
+        let outcome = self
+            .inner
+            .insert_version(manifest, symbols, records)
+            .await?;
         if outcome == InsertOutcome::Inserted {
             // Front-ends answer a push with the version: serve it from
             // memory rather than reading back what was just written.

@@ -1,6 +1,7 @@
 //! Spoke's filesystem storage backend (`SPOKE_STORAGE_TYPE=filesystem`, the
-//! embedded default): one [`FsStore`] under one root directory serves as both
-//! the [`MetadataStore`] and the [`BlobStore`].
+//! embedded default): one [`FsStore`] under one root directory serves as the
+//! [`MetadataStore`], the [`BlobStore`] and the
+//! [`AccessStore`](spoke_storage::AccessStore).
 //!
 //! # Layout
 //!
@@ -22,6 +23,13 @@
 //!                                           empty: name@version, whose version
 //!                                           digest is {digest} (hex), pins
 //!                                           dep@dep-version
+//!   access/tokens.json                      every API token: id, subject, the
+//!                                           secret's SHA-256 (never the secret),
+//!                                           created/expiry/last-use times
+//!   access/grants.json                      every grant: id, subject, scope,
+//!                                           role, created_at, created_by
+//!   access/audit.jsonl                      the audit log, one JSON entry per
+//!                                           line; line n holds `seq` n
 //!   tmp/                                    temp files being written; emptied on open
 //! ```
 //!
@@ -79,11 +87,18 @@
 //! - **Verified reads.** Blobs are checked against their digest and records
 //!   against their location; anything that does not match is
 //!   [`StorageError::Corrupt`], naming the file.
+//! - **Access records after the commit point.** Token and grant files are
+//!   replaced whole like module records; the audit entry of a write (and the
+//!   owner grant of a module creation) is written right after the write's
+//!   commit point (the link or rename), and only when the write happened.
+//!   Not atomic with it: a crash in between loses the entry (see
+//!   `access.rs`).
 //!
 //! The backend needs a local filesystem with hard links and POSIX rename
 //! semantics (ext4, XFS, APFS, tmpfs, …).
 #![forbid(unsafe_code)]
 
+mod access;
 mod blob_cache;
 mod record;
 
@@ -100,11 +115,13 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, Module, ModuleName, NewModule,
-    Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, Module,
+    ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
+    VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
+use crate::access::Access;
 pub use crate::blob_cache::BlobCache;
 use crate::record::{
     ManifestRecord, ModuleRecord, StoredModule, StoredVersion, SymbolsRecord, corrupt,
@@ -143,6 +160,8 @@ struct Inner {
     /// immutable and never removed, so an entry can never go stale; absence
     /// is never cached.
     summaries: Mutex<HashMap<ModuleName, HashMap<VersionId, VersionSummary>>>,
+    /// Tokens, grants and the audit log.
+    access: Access,
 }
 
 impl fmt::Debug for FsStore {
@@ -172,6 +191,7 @@ impl FsStore {
         }
         clean_dir(&root.join(TMP_DIR))?;
         create_fanout(&root.join(BLOBS_DIR).join("sha256"))?;
+        let access = Access::open(&root)?;
         Ok(FsStore {
             inner: Arc::new(Inner {
                 root,
@@ -179,6 +199,7 @@ impl FsStore {
                 next_temp: AtomicU64::new(0),
                 module_writes: Mutex::new(()),
                 summaries: Mutex::new(HashMap::new()),
+                access,
             }),
         })
     }
@@ -216,9 +237,10 @@ impl MetadataStore for FsStore {
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let module = module.clone();
-        self.blocking(move |inner| inner.create_module(&module, now))
+        let (module, records) = (module.clone(), records.clone());
+        self.blocking(move |inner| inner.create_module(&module, now, &records))
             .await
     }
 
@@ -232,9 +254,10 @@ impl MetadataStore for FsStore {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let (name, policy) = (name.clone(), policy.cloned());
-        self.blocking(move |inner| inner.set_compatibility(&name, policy.as_ref(), now))
+        let (name, policy, records) = (name.clone(), policy.cloned(), records.clone());
+        self.blocking(move |inner| inner.set_compatibility(&name, policy.as_ref(), now, &records))
             .await
     }
 
@@ -247,9 +270,10 @@ impl MetadataStore for FsStore {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
-        let (manifest, symbols) = (manifest.clone(), symbols.to_vec());
-        self.blocking(move |inner| inner.insert_version(&manifest, &symbols))
+        let (manifest, symbols, records) = (manifest.clone(), symbols.to_vec(), records.clone());
+        self.blocking(move |inner| inner.insert_version(&manifest, &symbols, &records))
             .await
     }
 
@@ -336,7 +360,12 @@ impl BlobStore for FsStore {
 
 // The blocking operations. Each runs on a blocking thread.
 impl Inner {
-    fn create_module(&self, new: &NewModule, now: Timestamp) -> Result<Module, StorageError> {
+    fn create_module(
+        &self,
+        new: &NewModule,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
         let dir = self.module_dir(&new.name)?;
         let file = dir.join(MODULE_FILE);
         // A cheap early answer; the exclusive link below is what decides.
@@ -349,6 +378,7 @@ impl Inner {
         if !publish_new(temp, &dir, &file)? {
             return Err(StorageError::ModuleExists(new.name.clone()));
         }
+        self.write_records(records)?;
         Ok(Module {
             name: new.name.clone(),
             description: new.description.clone(),
@@ -376,12 +406,13 @@ impl Inner {
     }
 
     /// Replaces the module record with one holding `policy`, durably (the
-    /// temp file, then the rename).
+    /// temp file, then the rename), then writes `records`.
     fn set_compatibility(
         &self,
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
         let _serialized = self
             .module_writes
@@ -398,6 +429,7 @@ impl Inner {
             dir,
         };
         self.publish_batch(vec![staged], Publish::Rename)?;
+        self.write_records(records)?;
         self.get_module(name)?
             .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))
     }
@@ -433,6 +465,7 @@ impl Inner {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
         let module = &manifest.module;
         let module_dir = self.module_dir(module)?;
@@ -452,6 +485,7 @@ impl Inner {
         let file = dir.join(manifest_file_name(&manifest.version)?);
         if publish_new(temp, &dir, &file)? {
             self.remember(module, manifest.summary());
+            self.write_records(records)?;
             return Ok(InsertOutcome::Inserted);
         }
         // Another writer won the race; report what it stored.

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Digest, FileEntry, FilePath, ModuleName, RuleSelection,
-    SourceInfo, Symbol, Timestamp, VersionId, VersionManifest,
+    AccessId, AuditAction, AuditEntry, AuditOutcome, AuditRecord, CompatibilityPolicy,
+    DependencyPin, Digest, FileEntry, FilePath, Grant, ModuleName, Principal, Role, RuleSelection,
+    Scope, SourceInfo, Symbol, Timestamp, TokenRecord, VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
@@ -311,6 +312,156 @@ impl SymbolsRecord {
                 })
             })
             .collect()
+    }
+}
+
+/// `access/tokens.json`: every token, by creation time then id. Holds each
+/// secret's SHA-256, never a secret.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct TokensFile {
+    pub tokens: Vec<TokenLine>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TokenLine {
+    pub id: String,
+    pub subject: String,
+    /// `sha256:` and hex digits.
+    pub secret_hash: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+/// `access/grants.json`: every grant, by creation time then id.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct GrantsFile {
+    pub grants: Vec<GrantLine>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct GrantLine {
+    pub id: String,
+    pub subject: String,
+    pub scope: String,
+    pub role: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// One line of `access/audit.jsonl`; line `n` (from 1) holds `seq` `n`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AuditLine {
+    pub seq: u64,
+    pub time: String,
+    pub subject: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub request_id: String,
+}
+
+impl TokensFile {
+    pub fn new(tokens: &[TokenRecord]) -> Self {
+        let time = |t: &Timestamp| t.to_rfc3339();
+        Self {
+            tokens: tokens
+                .iter()
+                .map(|t| TokenLine {
+                    id: t.id.to_string(),
+                    subject: t.subject.to_string(),
+                    secret_hash: t.secret_hash.to_string(),
+                    created_at: time(&t.created_at),
+                    expires_at: t.expires_at.as_ref().map(time),
+                    last_used_at: t.last_used_at.as_ref().map(time),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn into_tokens(self, file: &Path) -> Result<Vec<TokenRecord>, StorageError> {
+        self.tokens
+            .into_iter()
+            .map(|t| {
+                Ok(TokenRecord {
+                    id: AccessId::parse(&t.id).map_err(|e| corrupt(file, e))?,
+                    subject: Principal::parse(&t.subject).map_err(|e| corrupt(file, e))?,
+                    secret_hash: digest(&t.secret_hash, file)?,
+                    created_at: timestamp(&t.created_at, file)?,
+                    expires_at: t.expires_at.map(|e| timestamp(&e, file)).transpose()?,
+                    last_used_at: t.last_used_at.map(|u| timestamp(&u, file)).transpose()?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl GrantsFile {
+    pub fn new(grants: &[Grant]) -> Self {
+        Self {
+            grants: grants
+                .iter()
+                .map(|g| GrantLine {
+                    id: g.id.to_string(),
+                    subject: g.subject.to_string(),
+                    scope: g.scope.to_string(),
+                    role: g.role.as_str().to_owned(),
+                    created_at: g.created_at.to_rfc3339(),
+                    created_by: g.created_by.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn into_grants(self, file: &Path) -> Result<Vec<Grant>, StorageError> {
+        self.grants
+            .into_iter()
+            .map(|g| {
+                Ok(Grant {
+                    id: AccessId::parse(&g.id).map_err(|e| corrupt(file, e))?,
+                    subject: Principal::parse(&g.subject).map_err(|e| corrupt(file, e))?,
+                    scope: Scope::parse(&g.scope).map_err(|e| corrupt(file, e))?,
+                    role: Role::parse(&g.role).map_err(|e| corrupt(file, e))?,
+                    created_at: timestamp(&g.created_at, file)?,
+                    created_by: g.created_by,
+                })
+            })
+            .collect()
+    }
+}
+
+impl AuditLine {
+    pub fn new(seq: u64, entry: &AuditEntry) -> Self {
+        Self {
+            seq,
+            time: entry.time.to_rfc3339(),
+            subject: entry.subject.clone(),
+            action: entry.action.as_str().to_owned(),
+            target: entry.target.clone(),
+            outcome: entry.outcome.as_str().to_owned(),
+            request_id: entry.request_id.clone(),
+        }
+    }
+
+    /// Checks the line against its position in the log (`seq`).
+    pub fn into_record(self, seq: u64, file: &Path) -> Result<AuditRecord, StorageError> {
+        if self.seq != seq {
+            return Err(corrupt(
+                file,
+                format!("line {seq} holds entry {}", self.seq),
+            ));
+        }
+        Ok(AuditRecord {
+            seq,
+            entry: AuditEntry {
+                time: timestamp(&self.time, file)?,
+                subject: self.subject,
+                action: AuditAction::parse(&self.action).map_err(|e| corrupt(file, e))?,
+                target: self.target,
+                outcome: AuditOutcome::parse(&self.outcome).map_err(|e| corrupt(file, e))?,
+                request_id: self.request_id,
+            },
+        })
     }
 }
 

@@ -12,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use spoke_domain::{DependencyPin, ModuleName, NewModule, PageRequest, Symbol, Timestamp};
+use spoke_domain::{
+    AccessRecords, DependencyPin, ModuleName, NewModule, PageRequest, Symbol, Timestamp,
+};
 use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_fs::FsStore;
@@ -48,7 +50,10 @@ fn crash_child_writer() {
             description: "pushed to until killed".into(),
             compatibility: None,
         };
-        match store.create_module(&new, Timestamp::now()).await {
+        match store
+            .create_module(&new, Timestamp::now(), &AccessRecords::NONE)
+            .await
+        {
             Ok(_) | Err(StorageError::ModuleExists(_)) => {}
             Err(e) => panic!("create_module: {e}"),
         }
@@ -88,7 +93,7 @@ async fn push(store: &FsStore, round: u32, writer: u32, i: u64) {
     let manifest = manifest_with_blobs(store, MODULE, &version, &files, &[DEPENDENCY]).await;
     assert_eq!(
         store
-            .insert_version(&manifest, &symbols_of(&version))
+            .insert_version(&manifest, &symbols_of(&version), &AccessRecords::NONE)
             .await
             .unwrap(),
         InsertOutcome::Inserted

@@ -23,8 +23,8 @@
 use std::time::{Duration, Instant};
 
 use spoke_domain::{
-    Cursor, DependencyPin, Digest, FileEntry, FilePath, ModuleName, NewModule, PageRequest,
-    SourceInfo, Timestamp, VersionId, VersionManifest, version_digest,
+    AccessRecords, Cursor, DependencyPin, Digest, FileEntry, FilePath, ModuleName, NewModule,
+    PageRequest, SourceInfo, Timestamp, VersionId, VersionManifest, version_digest,
 };
 use spoke_storage::MetadataStore;
 use spoke_storage::conformance::sample_symbols;
@@ -195,6 +195,7 @@ impl Layout {
                         compatibility: None,
                     },
                     Timestamp::now(),
+                    &AccessRecords::NONE,
                 )
                 .await
                 .unwrap();
@@ -223,7 +224,10 @@ impl Layout {
                 for (index, n) in part {
                     let manifest = manifest(index, n);
                     let symbols = sample_symbols(manifest.module.as_str());
-                    store.insert_version(&manifest, &symbols).await.unwrap();
+                    store
+                        .insert_version(&manifest, &symbols, &AccessRecords::NONE)
+                        .await
+                        .unwrap();
                 }
             });
         }

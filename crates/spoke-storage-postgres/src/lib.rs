@@ -3,7 +3,8 @@
 //! lookups and symbols, behind deadpool connection pools: the primary's and
 //! one per streaming read replica ([`PgMetadataStore`] routes reads, see
 //! `replicas`). [`PgBlobStore`] keeps file content in the same database when
-//! no object store is configured.
+//! no object store is configured; [`PgAccessStore`] keeps tokens, grants and
+//! the audit log, always on the primary.
 //!
 //! # Schema
 //!
@@ -11,7 +12,8 @@
 //! image, source info, push time, and an `order_key` computed in Rust),
 //! `version_files`, `dependency_edges` (indexed by the pinned version for
 //! reverse lookups) and `symbols`, the last three keyed by version and a
-//! position that keeps push order. Times are Unix nanoseconds in `BIGINT`,
+//! position that keeps push order; `access_tokens`, `access_grants` and
+//! `audit_log` for access control. Times are Unix nanoseconds in `BIGINT`,
 //! so they read back exactly (PostgreSQL's timestamps keep microseconds).
 //!
 //! # Guarantees
@@ -23,6 +25,10 @@
 //!   are written in one transaction; `ON CONFLICT DO NOTHING` on
 //!   `(module, version)` makes concurrent inserts wait for the first and
 //!   store nothing themselves.
+//! - **Audited in the same transaction.** The access records a module
+//!   creation, policy change or version insert carries (its audit entry,
+//!   a creator's owner grant) are inserted in its transaction, and only
+//!   when it wrote something; audit entries commit in `seq` order.
 //! - **Index-served listings.** Modules page by name and versions by
 //!   `order_key` (keyset pagination, never `OFFSET`); `latest` is one index
 //!   probe on `(module, is_release, order_key)`, derived on read so it can
@@ -32,6 +38,7 @@
 //!   [`StorageError::Unavailable`].
 #![forbid(unsafe_code)]
 
+mod access;
 mod blobs;
 mod migrate;
 mod order;
@@ -47,15 +54,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry, FilePath, Module,
-    ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol, Timestamp,
-    VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry,
+    FilePath, Module, ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol,
+    Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+pub use access::PgAccessStore;
 pub use blobs::PgBlobStore;
 pub use migrate::{AppliedMigration, MigrationReport, schema_version};
 pub use replicas::{ReplicaHealth, ReplicaState};
@@ -174,10 +182,13 @@ impl MetadataStore for PgNode {
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let inserted = self
-            .client()
-            .await?
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        // Waits for a concurrent create of the same name to finish, then
+        // inserts nothing if that one committed.
+        let inserted = tx
             .execute(
                 "INSERT INTO modules (name, description, created_at_ns, compatibility_mode,
                     compatibility_uses, compatibility_except, compatibility_ignore,
@@ -194,6 +205,8 @@ impl MetadataStore for PgNode {
         if inserted == 0 {
             return Err(StorageError::ModuleExists(module.name.clone()));
         }
+        access::insert_records(&tx, records).await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(Module {
             name: module.name.clone(),
             description: module.description.clone(),
@@ -219,9 +232,11 @@ impl MetadataStore for PgNode {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let client = self.client().await?;
-        let updated = client
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let updated = tx
             .execute(
                 "UPDATE modules SET settings_updated_at_ns = $2, compatibility_mode = $3,
                     compatibility_uses = $4, compatibility_except = $5,
@@ -237,15 +252,19 @@ impl MetadataStore for PgNode {
         if updated == 0 {
             return Err(StorageError::ModuleNotFound(name.clone()));
         }
-        // Read back on the primary, which has the write.
-        let row = client
+        // Read back in the transaction, which has the write.
+        let row = tx
             .query_opt(queries::GET_MODULE, &[&name.as_str()])
             .await
             .map_err(db_error)?;
-        row.as_ref()
+        let module = row
+            .as_ref()
             .map(module_of)
             .transpose()?
-            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))
+            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))?;
+        access::insert_records(&tx, records).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(module)
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -271,6 +290,7 @@ impl MetadataStore for PgNode {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_error)?;
@@ -383,6 +403,7 @@ impl MetadataStore for PgNode {
             .await
             .map_err(db_error)?;
         }
+        access::insert_records(&tx, records).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertOutcome::Inserted)
     }

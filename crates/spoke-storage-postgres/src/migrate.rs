@@ -28,6 +28,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "compatibility",
         sql: include_str!("../migrations/0003_compatibility.sql"),
     },
+    Migration {
+        version: 4,
+        name: "access",
+        sql: include_str!("../migrations/0004_access.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Module, ModuleName, NewModule, Page, PageRequest, Symbol,
-    Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, Module, ModuleName, NewModule, Page,
+    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio::task::AbortHandle;
 
+use crate::access::PgAccessStore;
 use crate::blobs::PgBlobStore;
 use crate::migrate::{self, MigrationReport};
 use crate::replicas::{ReplicaHealth, Replicas};
@@ -136,6 +137,12 @@ impl PgMetadataStore {
         PgBlobStore::new(self.inner.primary.clone())
     }
 
+    /// Tokens, grants and the audit log in this database, sharing the
+    /// primary's pool (never a replica's).
+    pub fn access_store(&self) -> PgAccessStore {
+        PgAccessStore::new(self.inner.primary.clone())
+    }
+
     /// Cheap enough for every readiness probe: one `SELECT` on the primary;
     /// the replicas' states come from their background probes.
     pub async fn health(&self) -> PgHealth {
@@ -244,8 +251,13 @@ impl MetadataStore for PgMetadataStore {
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let created = self.inner.primary.create_module(module, now).await?;
+        let created = self
+            .inner
+            .primary
+            .create_module(module, now, records)
+            .await?;
         self.wrote([&module.name]).await;
         Ok(created)
     }
@@ -264,11 +276,12 @@ impl MetadataStore for PgMetadataStore {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
         let updated = self
             .inner
             .primary
-            .set_compatibility(name, policy, now)
+            .set_compatibility(name, policy, now, records)
             .await?;
         self.wrote([name]).await;
         Ok(updated)
@@ -288,8 +301,13 @@ impl MetadataStore for PgMetadataStore {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
-        let outcome = self.inner.primary.insert_version(manifest, symbols).await?;
+        let outcome = self
+            .inner
+            .primary
+            .insert_version(manifest, symbols, records)
+            .await?;
         if outcome == InsertOutcome::Inserted {
             let pinned = manifest.dependencies.iter().map(|pin| &pin.module);
             self.wrote(std::iter::once(&manifest.module).chain(pinned))

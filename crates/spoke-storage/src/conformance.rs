@@ -4,19 +4,26 @@
 //! broke.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 use spoke_domain::{
-    CompatibilityMode, CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath,
-    ModuleName, NewModule, PageRequest, RuleSelection, SourceInfo, Symbol, SymbolKind, Timestamp,
-    VersionId, VersionManifest, version_digest,
+    AccessRecords, CompatibilityMode, CompatibilityPolicy, Cursor, DependencyPin, Digest,
+    FileEntry, FilePath, ModuleName, NewModule, PageRequest, RuleSelection, SourceInfo, Symbol,
+    SymbolKind, Timestamp, VersionId, VersionManifest, version_digest,
 };
 
-use crate::{BlobStore, InsertOutcome, MetadataStore, StorageError};
+use crate::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
 
-/// Runs every check against empty stores.
-pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
+/// Runs every check against empty stores. `access` is the access store of
+/// `meta`'s backend: where the records that metadata writes carry land.
+pub async fn run(
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    access: Arc<dyn AccessStore>,
+) {
     run_blob_store(blobs.as_ref()).await;
     modules_are_unique_and_paged(meta.as_ref()).await;
     compatibility_round_trips(meta.as_ref(), blobs.as_ref()).await;
@@ -24,6 +31,8 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     symbols_and_image_round_trip(meta.as_ref(), blobs.as_ref()).await;
     dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
+    // Last: the module listings above expect only their own modules.
+    access::run(meta.clone(), blobs, access).await;
     meta.check_health().await.unwrap();
 }
 
@@ -53,6 +62,7 @@ async fn create(meta: &dyn MetadataStore, module: &str) {
             compatibility: None,
         },
         Timestamp::now(),
+        &AccessRecords::NONE,
     )
     .await
     .unwrap();
@@ -168,6 +178,7 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
                     compatibility: None,
                 },
                 now,
+                &AccessRecords::NONE,
             )
             .await
             .unwrap();
@@ -182,6 +193,7 @@ async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {
                 compatibility: None,
             },
             now,
+            &AccessRecords::NONE,
         )
         .await;
     assert!(
@@ -228,6 +240,7 @@ async fn compatibility_round_trips(meta: &dyn MetadataStore, blobs: &dyn BlobSto
                 compatibility: Some(full.clone()),
             },
             Timestamp::now(),
+            &AccessRecords::NONE,
         )
         .await
         .unwrap();
@@ -258,12 +271,19 @@ async fn compatibility_round_trips(meta: &dyn MetadataStore, blobs: &dyn BlobSto
 
     // Setting keeps everything else, including what versions derive.
     let v1 = manifest_with_blobs(blobs, "compat-unset", "v1.0.0", &[("a.proto", "c")], &[]).await;
-    meta.insert_version(&v1, &[]).await.unwrap();
+    meta.insert_version(&v1, &[], &AccessRecords::NONE)
+        .await
+        .unwrap();
     let before = read("compat-unset").await;
     let later = Timestamp::from_unix_nanos(before.updated_at.unix_nanos() + 1_000).unwrap();
     let backward = CompatibilityPolicy::new(CompatibilityMode::Backward, vec!["FILE".into()]);
     let set = meta
-        .set_compatibility(&name("compat-unset"), Some(&backward), later)
+        .set_compatibility(
+            &name("compat-unset"),
+            Some(&backward),
+            later,
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
     assert_eq!(set.compatibility, Some(backward.clone()));
@@ -280,19 +300,34 @@ async fn compatibility_round_trips(meta: &dyn MetadataStore, blobs: &dyn BlobSto
 
     // An explicit NONE with no rules is a policy, not the absence of one.
     let none = CompatibilityPolicy::default();
-    meta.set_compatibility(&name("compat-unset"), Some(&none), later)
-        .await
-        .unwrap();
+    meta.set_compatibility(
+        &name("compat-unset"),
+        Some(&none),
+        later,
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
     assert_eq!(read("compat-unset").await.compatibility, Some(none));
     let cleared = meta
-        .set_compatibility(&name("compat-set"), None, Timestamp::now())
+        .set_compatibility(
+            &name("compat-set"),
+            None,
+            Timestamp::now(),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
     assert_eq!(cleared.compatibility, None);
     assert_eq!(read("compat-set").await.compatibility, None);
 
     let missing = meta
-        .set_compatibility(&name("compat-missing"), Some(&backward), Timestamp::now())
+        .set_compatibility(
+            &name("compat-missing"),
+            Some(&backward),
+            Timestamp::now(),
+            &AccessRecords::NONE,
+        )
         .await;
     assert!(
         matches!(missing, Err(StorageError::ModuleNotFound(_))),
@@ -311,7 +346,9 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     create(meta, "versions").await;
 
     let orphan = manifest_with_blobs(blobs, "nobody", "v1.0.0", &[("a.proto", "a")], &[]).await;
-    let outcome = meta.insert_version(&orphan, &[]).await;
+    let outcome = meta
+        .insert_version(&orphan, &[], &AccessRecords::NONE)
+        .await;
     assert!(
         matches!(outcome, Err(StorageError::ModuleNotFound(_))),
         "a version of a missing module must fail with ModuleNotFound, got {outcome:?}"
@@ -320,7 +357,9 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     let pre =
         manifest_with_blobs(blobs, "versions", "v2.0.0-rc.1", &[("a.proto", "rc")], &[]).await;
     assert_eq!(
-        meta.insert_version(&pre, &[]).await.unwrap(),
+        meta.insert_version(&pre, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
     let module_now = meta.get_module(&module).await.unwrap().unwrap();
@@ -339,17 +378,23 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     )
     .await;
     assert_eq!(
-        meta.insert_version(&v1, &[]).await.unwrap(),
+        meta.insert_version(&v1, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
     let v110 = manifest_with_blobs(blobs, "versions", "v1.10.0", &[("a.proto", "ten")], &[]).await;
     assert_eq!(
-        meta.insert_version(&v110, &[]).await.unwrap(),
+        meta.insert_version(&v110, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
     let v12 = manifest_with_blobs(blobs, "versions", "v1.2.0", &[("a.proto", "twelve")], &[]).await;
     assert_eq!(
-        meta.insert_version(&v12, &[]).await.unwrap(),
+        meta.insert_version(&v12, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
 
@@ -366,7 +411,10 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
             .is_none()
     );
 
-    let again = meta.insert_version(&v1, &[]).await.unwrap();
+    let again = meta
+        .insert_version(&v1, &[], &AccessRecords::NONE)
+        .await
+        .unwrap();
     assert_eq!(
         again,
         InsertOutcome::Exists(Arc::new(v1.clone())),
@@ -374,7 +422,11 @@ async fn versions_are_immutable_and_ordered(meta: &dyn MetadataStore, blobs: &dy
     );
     let different =
         manifest_with_blobs(blobs, "versions", "v1.0.0", &[("a.proto", "changed")], &[]).await;
-    match meta.insert_version(&different, &[]).await.unwrap() {
+    match meta
+        .insert_version(&different, &[], &AccessRecords::NONE)
+        .await
+        .unwrap()
+    {
         InsertOutcome::Exists(existing) => assert_eq!(existing.digest, v1.digest),
         InsertOutcome::Inserted => panic!("a version was overwritten"),
     }
@@ -429,12 +481,16 @@ async fn symbols_and_image_round_trip(meta: &dyn MetadataStore, blobs: &dyn Blob
     compiled.image = Some(image_digest);
     let symbols = sample_symbols("acme.v1");
     assert_eq!(
-        meta.insert_version(&compiled, &symbols).await.unwrap(),
+        meta.insert_version(&compiled, &symbols, &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
     let plain = manifest_with_blobs(blobs, "symbols", "v2.0.0", &[("a.proto", "plain")], &[]).await;
     assert_eq!(
-        meta.insert_version(&plain, &[]).await.unwrap(),
+        meta.insert_version(&plain, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
 
@@ -495,7 +551,9 @@ async fn dependents_are_direct_and_ordered(meta: &dyn MetadataStore, blobs: &dyn
         let (module, v) = at.split_once('@').unwrap();
         let manifest = manifest_with_blobs(blobs, module, v, &[("a.proto", at)], pins).await;
         assert_eq!(
-            meta.insert_version(&manifest, &[]).await.unwrap(),
+            meta.insert_version(&manifest, &[], &AccessRecords::NONE)
+                .await
+                .unwrap(),
             InsertOutcome::Inserted
         );
         manifests.push(manifest);
@@ -510,11 +568,15 @@ async fn dependents_are_direct_and_ordered(meta: &dyn MetadataStore, blobs: &dyn
     )
     .await;
     assert!(matches!(
-        meta.insert_version(&other, &[]).await.unwrap(),
+        meta.insert_version(&other, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Exists(_)
     ));
     assert!(matches!(
-        meta.insert_version(&manifests[2], &[]).await.unwrap(),
+        meta.insert_version(&manifests[2], &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Exists(_)
     ));
 
@@ -571,7 +633,10 @@ async fn concurrent_inserts_have_one_winner(
             let symbols = sample_symbols(&format!("race.c{contender}"));
             let meta = meta.clone();
             tasks.push(tokio::spawn(async move {
-                let outcome = meta.insert_version(&manifest, &symbols).await.unwrap();
+                let outcome = meta
+                    .insert_version(&manifest, &symbols, &AccessRecords::NONE)
+                    .await
+                    .unwrap();
                 (manifest, symbols, outcome)
             }));
         }

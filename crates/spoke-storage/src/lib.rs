@@ -7,16 +7,19 @@
 //! any point leaves either no version or a complete one.
 #![forbid(unsafe_code)]
 
+mod access;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+
+pub use access::AccessStore;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page, PageRequest,
-    Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page,
+    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use thiserror::Error;
 
@@ -59,11 +62,14 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// A short name for logs and health checks, e.g. `filesystem`.
     fn backend(&self) -> &'static str;
 
-    /// Creates a module; `ModuleExists` when the name is taken.
+    /// Creates a module, with `records` (its `module.create` entry and its
+    /// creator's owner grant) in the same atomic step where the backend
+    /// allows it; `ModuleExists` when the name is taken (nothing written).
     async fn create_module(
         &self,
         module: &NewModule,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError>;
 
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError>;
@@ -80,12 +86,14 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Replaces a module's compatibility policy (`None`: the server's
     /// default applies again) and returns the module as now stored, its
-    /// `updated_at` at least `now`. `ModuleNotFound` when it does not exist.
+    /// `updated_at` at least `now`, with `records` as `create_module` writes
+    /// them. `ModuleNotFound` when it does not exist.
     async fn set_compatibility(
         &self,
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError>;
 
     /// Modules ordered by name.
@@ -95,11 +103,14 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// symbols and the reverse edge of each of its dependency pins, all or
     /// nothing. Of concurrent inserts of one version exactly one gets
     /// `Inserted`; the others store nothing. `ModuleNotFound` when the module
-    /// does not exist. The blobs it names must already be stored.
+    /// does not exist. The blobs it names must already be stored. `records`
+    /// are written with the version, in the same atomic step where the
+    /// backend allows it, and only when it is `Inserted`.
     async fn insert_version(
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError>;
 
     async fn get_version(

@@ -5,13 +5,13 @@
 //! candidates that store nothing, and diffs between stored versions.
 
 use spoke_domain::{
-    CheckDirection, CompatibilityPolicy, CompatibilityViolation, NewModule, PageRequest, VersionId,
-    VersionSelector,
+    AccessRecords, CheckDirection, CompatibilityPolicy, CompatibilityViolation, NewModule,
+    PageRequest, VersionId, VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{ChangeKind, ElementKind};
 use spoke_registry::{
-    CompatibilityCheck, EffectiveCompatibility, ErrorKind, MemoKind, PushOutcome, Registry,
-    RegistryError, RegistryOptions,
+    CompatibilityCheck, EffectiveCompatibility, ErrorKind, MemoKind, PushOutcome, PushRecords,
+    Registry, RegistryError, RegistryOptions,
 };
 
 use crate::support::{self, files_under, name, push};
@@ -56,11 +56,14 @@ fn version(text: &str) -> VersionId {
 
 async fn create(registry: &Registry, module: &str, compatibility: Option<&str>) {
     registry
-        .create_module(NewModule {
-            name: name(module),
-            description: String::new(),
-            compatibility: compatibility.map(policy),
-        })
+        .create_module(
+            NewModule {
+                name: name(module),
+                description: String::new(),
+                compatibility: compatibility.map(policy),
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
 }
@@ -72,7 +75,10 @@ async fn push_user(
     content: &str,
 ) -> Result<PushOutcome, RegistryError> {
     registry
-        .push(push(module, at, &[(PATH, content)], &[]))
+        .push(
+            push(module, at, &[(PATH, content)], &[]),
+            &PushRecords::NONE,
+        )
         .await
 }
 
@@ -340,7 +346,7 @@ async fn the_transitive_modes_check_every_earlier_version() {
     ];
     for (mode, expected) in transitive.clone() {
         registry
-            .set_compatibility(&name("history"), Some(policy(mode)))
+            .set_compatibility(&name("history"), Some(policy(mode)), &AccessRecords::NONE)
             .await
             .unwrap();
         let before = state(&registry, dir.path(), "history").await;
@@ -350,7 +356,7 @@ async fn the_transitive_modes_check_every_earlier_version() {
     }
     // The non-transitive mode compares with v2 only, and accepts.
     registry
-        .set_compatibility(&name("history"), Some(policy("FULL")))
+        .set_compatibility(&name("history"), Some(policy("FULL")), &AccessRecords::NONE)
         .await
         .unwrap();
     push_user(&registry, "history", "v3.0.0", &v2)
@@ -436,7 +442,11 @@ async fn the_server_default_applies_until_a_module_has_its_own() {
 
     // The module's own NONE wins over the default.
     let own = registry
-        .set_compatibility(&name("defaulted"), Some(policy("NONE")))
+        .set_compatibility(
+            &name("defaulted"),
+            Some(policy("NONE")),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -460,7 +470,7 @@ async fn the_server_default_applies_until_a_module_has_its_own() {
 
     // Cleared: the default applies again.
     let cleared = registry
-        .set_compatibility(&name("defaulted"), None)
+        .set_compatibility(&name("defaulted"), None, &AccessRecords::NONE)
         .await
         .unwrap();
     assert!(cleared.inherited);
@@ -471,7 +481,7 @@ async fn the_server_default_applies_until_a_module_has_its_own() {
     // A module this push creates has nothing to be checked against.
     let mut first = push("created", "v1.0.0", &[(PATH, &v1)], &[]);
     first.create_module = Some("made by a push".into());
-    registry.push(first).await.unwrap();
+    registry.push(first, &PushRecords::NONE).await.unwrap();
 }
 
 #[tokio::test]
@@ -489,7 +499,7 @@ async fn policies_are_validated_where_they_are_set() {
 
     let unknown = policy("BACKWARD:FIELD_NO_DELETES");
     let error = registry
-        .set_compatibility(&name("strict"), Some(unknown.clone()))
+        .set_compatibility(&name("strict"), Some(unknown.clone()), &AccessRecords::NONE)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
@@ -506,11 +516,14 @@ async fn policies_are_validated_where_they_are_set() {
     );
 
     let error = registry
-        .create_module(NewModule {
-            name: name("never"),
-            description: String::new(),
-            compatibility: Some(unknown),
-        })
+        .create_module(
+            NewModule {
+                name: name("never"),
+                description: String::new(),
+                compatibility: Some(unknown),
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap_err();
     assert_eq!(error.code(), "INVALID_COMPATIBILITY_POLICY");
@@ -524,7 +537,11 @@ async fn policies_are_validated_where_they_are_set() {
     );
 
     let missing = registry
-        .set_compatibility(&name("missing"), Some(policy("BACKWARD")))
+        .set_compatibility(
+            &name("missing"),
+            Some(policy("BACKWARD")),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound);
@@ -645,7 +662,11 @@ async fn an_identical_re_push_is_settled_before_the_policy() {
         .await
         .unwrap();
     registry
-        .set_compatibility(&name("settled"), Some(policy("BACKWARD")))
+        .set_compatibility(
+            &name("settled"),
+            Some(policy("BACKWARD")),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
     // v2 breaks v1 under the new policy, but it is already stored.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use spoke_domain::{DependencyRef, ModuleName, SourceInfo, VersionId, VersionSelector};
 use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
-use spoke_registry::{PushOutcome, PushRequest, Registry, RegistryOptions};
+use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
 use spoke_test_support::googleapis as split;
 
@@ -49,18 +49,21 @@ async fn googleapis_pushes_and_images_match_protoc() {
     for module in &modules {
         let name = ModuleName::parse(&module.name).unwrap();
         let outcome = registry
-            .push(PushRequest {
-                module: name.clone(),
-                version: version.clone(),
-                files: module.files.clone(),
-                dependencies: module
-                    .dependencies
-                    .iter()
-                    .map(|d| DependencyRef::parse(d).unwrap())
-                    .collect(),
-                source_info: SourceInfo::default(),
-                create_module: Some(String::new()),
-            })
+            .push(
+                PushRequest {
+                    module: name.clone(),
+                    version: version.clone(),
+                    files: module.files.clone(),
+                    dependencies: module
+                        .dependencies
+                        .iter()
+                        .map(|d| DependencyRef::parse(d).unwrap())
+                        .collect(),
+                    source_info: SourceInfo::default(),
+                    create_module: Some(String::new()),
+                },
+                &PushRecords::NONE,
+            )
             .await
             .unwrap_or_else(|e| panic!("push of {} rejected: {e}", module.name));
         assert!(matches!(outcome, PushOutcome::Created(_)));

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spoke_cache::L2Settings;
-use spoke_domain::{CompatibilityPolicy, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{Registry, RegistryOptions};
+use spoke_domain::{AccessRecords, CompatibilityPolicy, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{PushRecords, Registry, RegistryOptions};
 use spoke_storage_cache::{
     CacheKind, CacheLevel, CacheOptions, CachedBlobStore, CachedMetadataStore, L2Options,
     StorageCache,
@@ -79,7 +79,7 @@ async fn push_version(registry: &Registry, version: &str) {
         &[],
     );
     request.create_module = Some(String::new());
-    registry.push(request).await.unwrap();
+    registry.push(request, &PushRecords::NONE).await.unwrap();
 }
 
 /// What `registry` currently says: latest, the version list's first page,
@@ -234,11 +234,14 @@ async fn reads_never_fail_while_redis_dies_and_returns() {
     live(&registry).await;
     push_version(&registry, "v1.0.0").await;
     registry
-        .create_module(NewModule {
-            name: name("other"),
-            description: "d".into(),
-            compatibility: None,
-        })
+        .create_module(
+            NewModule {
+                name: name("other"),
+                description: "d".into(),
+                compatibility: None,
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
 
@@ -319,9 +322,13 @@ async fn a_policy_set_through_one_instance_applies_in_the_other() {
     .await;
 
     let backward: CompatibilityPolicy = "BACKWARD:FILE".parse().unwrap();
-    a.set_compatibility(&name("common"), Some(backward.clone()))
-        .await
-        .unwrap();
+    a.set_compatibility(
+        &name("common"),
+        Some(backward.clone()),
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
     eventually(Duration::from_secs(1), || async {
         b.compatibility(&name("common")).await.unwrap().policy == backward
     })
@@ -337,6 +344,6 @@ async fn a_policy_set_through_one_instance_applies_in_the_other() {
         &[],
     );
     breaking.create_module = Some(String::new());
-    let error = b.push(breaking).await.unwrap_err();
+    let error = b.push(breaking, &PushRecords::NONE).await.unwrap_err();
     assert_eq!(error.code(), "COMPATIBILITY_VIOLATION", "{error}");
 }

@@ -1,18 +1,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The registry's rules over the filesystem backend.
 
-use spoke_domain::{Limits, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{ErrorKind, PushOutcome, PushRequest, Registry, RegistryError};
+use spoke_domain::{AccessRecords, Limits, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{ErrorKind, PushOutcome, PushRecords, PushRequest, Registry, RegistryError};
 
 use crate::support::{files_under, name, push, registry};
 
 async fn create(registry: &Registry, module: &str) {
     registry
-        .create_module(NewModule {
-            name: name(module),
-            description: String::new(),
-            compatibility: None,
-        })
+        .create_module(
+            NewModule {
+                name: name(module),
+                description: String::new(),
+                compatibility: None,
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap();
 }
@@ -26,34 +29,33 @@ async fn push_is_idempotent_and_immutable() {
     create(&registry, "common").await;
 
     let first = registry
-        .push(push(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
+        .push(
+            push("common", "v1.0.0", &[("common/common.proto", COMMON)], &[]),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     assert!(matches!(first, PushOutcome::Created(_)));
     let again = registry
-        .push(push(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
+        .push(
+            push("common", "v1.0.0", &[("common/common.proto", COMMON)], &[]),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     assert!(matches!(again, PushOutcome::Unchanged(_)));
     assert_eq!(again.manifest().digest, first.manifest().digest);
 
     let conflict = registry
-        .push(push(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", "changed")],
-            &[],
-        ))
+        .push(
+            push(
+                "common",
+                "v1.0.0",
+                &[("common/common.proto", "changed")],
+                &[],
+            ),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap_err();
     assert_eq!(conflict.kind(), ErrorKind::Conflict);
@@ -95,7 +97,7 @@ async fn a_push_outcome_carries_the_version_with_its_files() {
     };
     for expected_created in [true, false] {
         let outcome = registry
-            .push(push("common", "v1.0.0", &content, &[]))
+            .push(push("common", "v1.0.0", &content, &[]), &PushRecords::NONE)
             .await
             .unwrap();
         assert_eq!(matches!(outcome, PushOutcome::Created(_)), expected_created);
@@ -125,22 +127,28 @@ async fn dependencies_are_pinned_at_push_time() {
     create(&registry, "user").await;
     for v in ["v1.0.0", "v1.1.0", "v2.0.0-rc.1"] {
         registry
-            .push(push(
-                "common",
-                v,
-                &[("common/common.proto", &format!("{COMMON}// {v}\n"))],
-                &[],
-            ))
+            .push(
+                push(
+                    "common",
+                    v,
+                    &[("common/common.proto", &format!("{COMMON}// {v}\n"))],
+                    &[],
+                ),
+                &PushRecords::NONE,
+            )
             .await
             .unwrap();
     }
     let pushed = registry
-        .push(push(
-            "user",
-            "v1.0.0",
-            &[("user/user.proto", "syntax = \"proto3\";\n")],
-            &["common"],
-        ))
+        .push(
+            push(
+                "user",
+                "v1.0.0",
+                &[("user/user.proto", "syntax = \"proto3\";\n")],
+                &["common"],
+            ),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -148,12 +156,15 @@ async fn dependencies_are_pinned_at_push_time() {
         "common@v1.1.0"
     );
     let explicit = registry
-        .push(push(
-            "user",
-            "v1.0.1",
-            &[("user/user.proto", "syntax = \"proto3\";\n")],
-            &["common@latest"],
-        ))
+        .push(
+            push(
+                "user",
+                "v1.0.1",
+                &[("user/user.proto", "syntax = \"proto3\";\n")],
+                &["common@latest"],
+            ),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -233,7 +244,10 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
     ];
     for (request, kind) in cases {
         let label = format!("{:?}", request.dependencies);
-        let error = registry.push(request).await.unwrap_err();
+        let error = registry
+            .push(request, &PushRecords::NONE)
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), kind, "{label}: {error}");
     }
     let versions = registry
@@ -250,11 +264,14 @@ async fn bad_pushes_are_rejected_and_store_nothing() {
         "a rejected push stored blobs"
     );
     let long = registry
-        .create_module(NewModule {
-            name: name("described"),
-            description: "x".repeat(11),
-            compatibility: None,
-        })
+        .create_module(
+            NewModule {
+                name: name("described"),
+                description: "x".repeat(11),
+                compatibility: None,
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap_err();
     assert!(matches!(long, RegistryError::Invalid(_)));
@@ -272,12 +289,10 @@ async fn missing_things_are_not_found() {
         .unwrap_err();
     assert_eq!(latest.kind(), ErrorKind::NotFound);
     registry
-        .push(push(
-            "common",
-            "v1.0.0",
-            &[("common/common.proto", COMMON)],
-            &[],
-        ))
+        .push(
+            push("common", "v1.0.0", &[("common/common.proto", COMMON)], &[]),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     let v1 = VersionSelector::parse("v1.0.0").unwrap();
@@ -294,11 +309,14 @@ async fn missing_things_are_not_found() {
     let missing_module = registry.get_module(&name("nope")).await.unwrap_err();
     assert_eq!(missing_module.code(), "MODULE_NOT_FOUND");
     let duplicate = registry
-        .create_module(NewModule {
-            name: common.clone(),
-            description: String::new(),
-            compatibility: None,
-        })
+        .create_module(
+            NewModule {
+                name: common.clone(),
+                description: String::new(),
+                compatibility: None,
+            },
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap_err();
     assert_eq!(duplicate.code(), "MODULE_EXISTS");

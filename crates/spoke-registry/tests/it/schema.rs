@@ -10,7 +10,7 @@ use spoke_domain::{
 use spoke_registry::spoke_schema::prost::Message;
 use spoke_registry::spoke_schema::prost_types::FileDescriptorSet;
 use spoke_registry::spoke_schema::{DiagnosticKind, image_json};
-use spoke_registry::{DependencyEdge, PushRequest, Registry, RegistryError};
+use spoke_registry::{DependencyEdge, PushRecords, PushRequest, Registry, RegistryError};
 
 use crate::support::{self, files, files_under, name, refs};
 
@@ -34,7 +34,10 @@ fn request(module: &str, version: &str, content: &[(&str, &str)], deps: &[&str])
 async fn push_all(registry: &Registry, versions: &[(&str, &str, &str, &[&str])]) {
     for (module, file, content, deps) in versions {
         registry
-            .push(request(module, "v1.0.0", &[(file, content)], deps))
+            .push(
+                request(module, "v1.0.0", &[(file, content)], deps),
+                &PushRecords::NONE,
+            )
             .await
             .unwrap_or_else(|e| panic!("push of {module}: {e}"));
     }
@@ -63,7 +66,10 @@ async fn an_import_compiles_with_its_dependency_and_is_suggested_without() {
     // Without the dependency: 422, the import named, `common` suggested,
     // and nothing stored (not even the module the push would create).
     let err = registry
-        .push(request("user", "v1.0.0", &[("user/user.proto", USER)], &[]))
+        .push(
+            request("user", "v1.0.0", &[("user/user.proto", USER)], &[]),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap_err();
     let RegistryError::Compile(failure) = &err else {
@@ -98,12 +104,15 @@ async fn an_import_compiles_with_its_dependency_and_is_suggested_without() {
 
     // With it: compiles, and the image holds the closure in import order.
     let pushed = registry
-        .push(request(
-            "user",
-            "v1.0.0",
-            &[("user/user.proto", USER)],
-            &["common@v1.0.0"],
-        ))
+        .push(
+            request(
+                "user",
+                "v1.0.0",
+                &[("user/user.proto", USER)],
+                &["common@v1.0.0"],
+            ),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap();
     assert!(pushed.manifest().image.is_some());
@@ -129,12 +138,10 @@ async fn broken_protos_are_rejected_with_every_diagnostic_and_store_nothing() {
     let a = "syntax = \"proto3\";\npackage a;\nmessage A {\n  Missing m = 1;\n}\n";
     let b = "syntax = \"proto3\";\npackage b;\nmessage B {\n  int32 x = 1;\n  int32 y = 1;\n}\n";
     let err = registry
-        .push(request(
-            "broken",
-            "v1.0.0",
-            &[("a.proto", a), ("b.proto", b)],
-            &[],
-        ))
+        .push(
+            request("broken", "v1.0.0", &[("a.proto", a), ("b.proto", b)], &[]),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap_err();
     let RegistryError::Compile(failure) = err else {
@@ -165,12 +172,15 @@ async fn the_same_path_from_two_modules_is_ambiguous() {
     )
     .await;
     let err = registry
-        .push(request(
-            "user",
-            "v1.0.0",
-            &[("user/user.proto", USER)],
-            &["common", "fork"],
-        ))
+        .push(
+            request(
+                "user",
+                "v1.0.0",
+                &[("user/user.proto", USER)],
+                &["common", "fork"],
+            ),
+            &PushRecords::NONE,
+        )
         .await
         .unwrap_err();
     let RegistryError::Compile(failure) = err else {

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName, NewModule,
-    Page, PageRequest, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
-    version_digest,
+    AccessRecords, AuditAction, AuditEntry, AuditOutcome, AuditQuery, CompatibilityPolicy,
+    DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName, NewModule, Page, PageRequest,
+    SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, version_digest,
 };
-use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_cache::{
     CacheKind, CacheLevel, CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache,
 };
@@ -34,8 +34,13 @@ impl MetadataStore for Counting {
     fn backend(&self) -> &'static str {
         "counting"
     }
-    async fn create_module(&self, m: &NewModule, now: Timestamp) -> Result<Module, StorageError> {
-        MetadataStore::create_module(&self.store, m, now).await
+    async fn create_module(
+        &self,
+        m: &NewModule,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        MetadataStore::create_module(&self.store, m, now, records).await
     }
     async fn get_module(&self, name: &ModuleName) -> Result<Option<Module>, StorageError> {
         self.read();
@@ -46,8 +51,11 @@ impl MetadataStore for Counting {
         name: &ModuleName,
         policy: Option<&CompatibilityPolicy>,
         now: Timestamp,
+        records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        self.store.set_compatibility(name, policy, now).await
+        self.store
+            .set_compatibility(name, policy, now, records)
+            .await
     }
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.store.list_modules(page).await
@@ -56,8 +64,9 @@ impl MetadataStore for Counting {
         &self,
         manifest: &VersionManifest,
         symbols: &[Symbol],
+        records: &AccessRecords,
     ) -> Result<InsertOutcome, StorageError> {
-        self.store.insert_version(manifest, symbols).await
+        self.store.insert_version(manifest, symbols, records).await
     }
     async fn get_version(
         &self,
@@ -167,6 +176,7 @@ impl Fixture {
                     compatibility: None,
                 },
                 Timestamp::now(),
+                &AccessRecords::NONE,
             )
             .await
             .unwrap();
@@ -185,7 +195,11 @@ impl Fixture {
             created_at: Timestamp::now(),
             image: None,
         };
-        let outcome = self.meta.insert_version(&manifest, &[]).await.unwrap();
+        let outcome = self
+            .meta
+            .insert_version(&manifest, &[], &AccessRecords::NONE)
+            .await
+            .unwrap();
         assert_eq!(outcome, InsertOutcome::Inserted);
         manifest
     }
@@ -275,4 +289,60 @@ async fn a_zero_budget_turns_the_memory_cache_off() {
         .unwrap();
     assert_eq!(f.reads(), before + 2);
     assert_eq!(f.cache.stats().l1_bytes, 0);
+}
+
+#[tokio::test]
+async fn writes_hand_their_access_records_to_the_store() {
+    let f = fixture(1 << 20);
+    let module = ModuleName::parse("acme.audited").unwrap();
+    let records = |action, request_id: &str| AccessRecords {
+        audit: Some(AuditEntry {
+            time: Timestamp::now(),
+            subject: "user:ci-bot".into(),
+            action,
+            target: module.to_string(),
+            outcome: AuditOutcome::Succeeded,
+            request_id: request_id.into(),
+        }),
+        grant: None,
+    };
+    f.meta
+        .create_module(
+            &NewModule {
+                name: module.clone(),
+                description: String::new(),
+                compatibility: None,
+            },
+            Timestamp::now(),
+            &records(AuditAction::ModuleCreate, "r1"),
+        )
+        .await
+        .unwrap();
+    f.meta
+        .set_compatibility(
+            &module,
+            None,
+            Timestamp::now(),
+            &records(AuditAction::PolicyChange, "r2"),
+        )
+        .await
+        .unwrap();
+    let logged = f
+        .inner
+        .store
+        .list_audit(&AuditQuery {
+            after: None,
+            limit: 10,
+            subject: None,
+            action: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        logged
+            .iter()
+            .map(|r| r.entry.request_id.as_str())
+            .collect::<Vec<_>>(),
+        ["r1", "r2"]
+    );
 }

@@ -8,5 +8,5 @@ use spoke_storage_fs::FsStore;
 async fn filesystem_backend_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FsStore::open(dir.path()).unwrap());
-    spoke_storage::conformance::run(store.clone(), store).await;
+    spoke_storage::conformance::run(store.clone(), store.clone(), store).await;
 }

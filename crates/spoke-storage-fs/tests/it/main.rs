@@ -3,6 +3,7 @@
 //! its binary as the writer it SIGKILLs, and that child must run nothing else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod blob_cache;
 mod conformance;
 mod store;

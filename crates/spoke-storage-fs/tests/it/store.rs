@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use spoke_domain::{
-    CompatibilityPolicy, DependencyPin, ModuleName, NewModule, PageRequest, Timestamp, VersionId,
+    AccessRecords, CompatibilityPolicy, DependencyPin, ModuleName, NewModule, PageRequest,
+    Timestamp, VersionId,
 };
 use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
@@ -28,6 +29,7 @@ async fn create(store: &FsStore, module: &str) {
                 compatibility: None,
             },
             Timestamp::now(),
+            &AccessRecords::NONE,
         )
         .await
         .unwrap();
@@ -102,7 +104,10 @@ async fn a_garbled_manifest_is_reported_with_its_file() {
     )
     .await;
     assert_eq!(
-        store.insert_version(&manifest, &[]).await.unwrap(),
+        store
+            .insert_version(&manifest, &[], &AccessRecords::NONE)
+            .await
+            .unwrap(),
         InsertOutcome::Inserted
     );
 
@@ -194,7 +199,7 @@ async fn a_module_record_from_before_policies_reads_without_one() {
     let policy: CompatibilityPolicy = "BACKWARD:FILE".parse().unwrap();
     let now = Timestamp::now();
     let set = store
-        .set_compatibility(&name("old"), Some(&policy), now)
+        .set_compatibility(&name("old"), Some(&policy), now, &AccessRecords::NONE)
         .await
         .unwrap();
     assert_eq!(
@@ -284,7 +289,7 @@ async fn data_survives_a_reopen_and_leftovers_are_ignored() {
         store.put(&image_digest, image).await.unwrap();
         manifest.image = Some(image_digest);
         store
-            .insert_version(&manifest, &sample_symbols("durable"))
+            .insert_version(&manifest, &sample_symbols("durable"), &AccessRecords::NONE)
             .await
             .unwrap();
         manifest
@@ -350,7 +355,9 @@ async fn inserting_into_a_missing_module_fails() {
     let store = FsStore::open(dir.path()).unwrap();
     let manifest = manifest_with_blobs(&store, "ghost", "v1.0.0", &[("a.proto", "x")], &[]).await;
     assert!(matches!(
-        store.insert_version(&manifest, &[]).await,
+        store
+            .insert_version(&manifest, &[], &AccessRecords::NONE)
+            .await,
         Err(StorageError::ModuleNotFound(_))
     ));
     assert!(
@@ -373,7 +380,7 @@ async fn what_an_unpublished_version_staged_is_not_reported() {
     )
     .await;
     store
-        .insert_version(&published, &sample_symbols("app.one"))
+        .insert_version(&published, &sample_symbols("app.one"), &AccessRecords::NONE)
         .await
         .unwrap();
     // A writer that dies just before linking the manifest leaves exactly what
@@ -387,7 +394,7 @@ async fn what_an_unpublished_version_staged_is_not_reported() {
     )
     .await;
     store
-        .insert_version(&crashed, &sample_symbols("app.two"))
+        .insert_version(&crashed, &sample_symbols("app.two"), &AccessRecords::NONE)
         .await
         .unwrap();
     drop(store);
@@ -415,7 +422,7 @@ async fn what_an_unpublished_version_staged_is_not_reported() {
     .await;
     assert_eq!(
         store
-            .insert_version(&retry, &sample_symbols("app.retry"))
+            .insert_version(&retry, &sample_symbols("app.retry"), &AccessRecords::NONE)
             .await
             .unwrap(),
         InsertOutcome::Inserted
@@ -451,7 +458,10 @@ async fn losers_of_a_race_leave_no_files_behind() {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let symbols = sample_symbols(&format!("c{contender}"));
-                store.insert_version(&manifest, &symbols).await.unwrap()
+                store
+                    .insert_version(&manifest, &symbols, &AccessRecords::NONE)
+                    .await
+                    .unwrap()
             }));
         }
         for task in tasks {
@@ -480,7 +490,7 @@ async fn a_manifest_from_before_images_and_symbols_still_reads() {
     create(&store, "old").await;
     let manifest = manifest_with_blobs(&store, "old", "v1.0.0", &[("a.proto", "x")], &[]).await;
     store
-        .insert_version(&manifest, &sample_symbols("old"))
+        .insert_version(&manifest, &sample_symbols("old"), &AccessRecords::NONE)
         .await
         .unwrap();
     let file = dir.path().join("modules/old/versions/v1.0.0.json");
@@ -506,7 +516,7 @@ async fn a_damaged_or_missing_symbols_file_is_corrupt() {
     create(&store, "sym").await;
     let manifest = manifest_with_blobs(&store, "sym", "v1.0.0", &[("a.proto", "x")], &[]).await;
     store
-        .insert_version(&manifest, &sample_symbols("sym"))
+        .insert_version(&manifest, &sample_symbols("sym"), &AccessRecords::NONE)
         .await
         .unwrap();
     let [file] = &files_in(&dir.path().join("modules/sym/symbols"))[..] else {

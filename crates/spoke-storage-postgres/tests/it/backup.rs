@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use spoke_domain::{
-    Digest, Module, ModuleName, NewModule, Page, PageRequest, Timestamp, VersionManifest,
+    AccessRecords, Digest, Module, ModuleName, NewModule, Page, PageRequest, Timestamp,
+    VersionManifest,
 };
 use spoke_storage::conformance::{manifest_with_blobs, sample_symbols};
 use spoke_storage::{BlobStore, MetadataStore};
@@ -232,6 +233,7 @@ async fn populate(store: &PgMetadataStore, blobs: &PgBlobStore) -> Vec<VersionMa
                     compatibility: None,
                 },
                 Timestamp::now(),
+                &AccessRecords::NONE,
             )
             .await
             .unwrap();
@@ -264,7 +266,7 @@ async fn populate(store: &PgMetadataStore, blobs: &PgBlobStore) -> Vec<VersionMa
             manifest.source_info.branch = None;
         }
         store
-            .insert_version(&manifest, &sample_symbols(module))
+            .insert_version(&manifest, &sample_symbols(module), &AccessRecords::NONE)
             .await
             .unwrap();
         stored.push(manifest);

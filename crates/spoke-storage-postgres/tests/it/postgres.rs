@@ -12,8 +12,8 @@ use bytes::Bytes;
 use std::time::{Duration, Instant};
 
 use spoke_domain::{
-    Cursor, Digest, ModuleName, NewModule, PageRequest, Timestamp, VersionSummary, latest_of,
-    newest_first,
+    AccessRecords, Cursor, Digest, ModuleName, NewModule, PageRequest, Timestamp, VersionSummary,
+    latest_of, newest_first,
 };
 use spoke_storage::conformance::manifest_with_blobs;
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
@@ -37,7 +37,8 @@ async fn passes_the_conformance_suite() {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsStore::open(dir.path()).unwrap();
-        spoke_storage::conformance::run(Arc::new(store), Arc::new(blobs)).await;
+        let access = Arc::new(store.access_store());
+        spoke_storage::conformance::run(Arc::new(store), Arc::new(blobs), access).await;
     }
 }
 
@@ -84,6 +85,7 @@ async fn pages_follow_newest_first_across_version_kinds() {
                 compatibility: None,
             },
             Timestamp::now(),
+            &AccessRecords::NONE,
         )
         .await
         .unwrap();
@@ -108,7 +110,10 @@ async fn pages_follow_newest_first_across_version_kinds() {
         // Commit ids order by push time; several share one.
         manifest.created_at = Timestamp::from_unix_seconds(1_700_000_000 + (i as i64 / 4)).unwrap();
         assert_eq!(
-            store.insert_version(&manifest, &[]).await.unwrap(),
+            store
+                .insert_version(&manifest, &[], &AccessRecords::NONE)
+                .await
+                .unwrap(),
             InsertOutcome::Inserted
         );
         expected.push(manifest.summary());

@@ -11,9 +11,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use spoke_domain::{ModuleName, NewModule, PageRequest, Timestamp, VersionId};
+use spoke_domain::{
+    AccessId, AccessRecords, AuditAction, AuditEntry, AuditOutcome, Digest, Grant, ModuleName,
+    NewModule, PageRequest, Principal, Role, Scope, Timestamp, TokenRecord, VersionId,
+};
 use spoke_storage::conformance::manifest_with_blobs;
-use spoke_storage::{InsertOutcome, MetadataStore};
+use spoke_storage::{AccessStore, InsertOutcome, MetadataStore};
 use spoke_storage_postgres::{PgConfig, PgMetadataStore, ReplicaState};
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -159,7 +162,12 @@ async fn passes_the_conformance_suite_with_a_replica() {
         .unwrap();
     wait_for_state(&store, ReplicaState::Up).await;
     let blobs = store.blob_store();
-    spoke_storage::conformance::run(Arc::new(store.clone()), Arc::new(blobs)).await;
+    spoke_storage::conformance::run(
+        Arc::new(store.clone()),
+        Arc::new(blobs),
+        Arc::new(store.access_store()),
+    )
+    .await;
     assert!(
         replica_reads(&store) > 0,
         "the replica served none of the suite's reads: {:?}",
@@ -177,7 +185,7 @@ async fn reads_go_to_the_replica_and_see_this_process_writes() {
     wait_for_state(&store, ReplicaState::Up).await;
     let blobs = store.blob_store();
     let module = store
-        .create_module(&new_module("ryw"), Timestamp::now())
+        .create_module(&new_module("ryw"), Timestamp::now(), &AccessRecords::NONE)
         .await
         .unwrap()
         .name;
@@ -188,7 +196,10 @@ async fn reads_go_to_the_replica_and_see_this_process_writes() {
         let manifest =
             manifest_with_blobs(&blobs, "ryw", &version, &[("a.proto", &version)], &[]).await;
         assert_eq!(
-            store.insert_version(&manifest, &[]).await.unwrap(),
+            store
+                .insert_version(&manifest, &[], &AccessRecords::NONE)
+                .await
+                .unwrap(),
             InsertOutcome::Inserted
         );
         let id = VersionId::parse(&version).unwrap();
@@ -219,7 +230,11 @@ async fn a_stopped_replica_is_down_and_reads_fall_back_to_the_primary() {
         .unwrap();
     wait_for_state(&store, ReplicaState::Up).await;
     let module = store
-        .create_module(&new_module("fallback"), Timestamp::now())
+        .create_module(
+            &new_module("fallback"),
+            Timestamp::now(),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap()
         .name;
@@ -266,7 +281,11 @@ async fn a_lagging_replica_serves_no_reads_until_it_catches_up() {
         .unwrap();
     wait_for_state(&store, ReplicaState::Up).await;
     let module = store
-        .create_module(&new_module("lagging"), Timestamp::now())
+        .create_module(
+            &new_module("lagging"),
+            Timestamp::now(),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap()
         .name;
@@ -282,7 +301,11 @@ async fn a_lagging_replica_serves_no_reads_until_it_catches_up() {
     let deadline = Instant::now() + NOTICE;
     for i in 0.. {
         store
-            .create_module(&new_module(&format!("filler{i}")), Timestamp::now())
+            .create_module(
+                &new_module(&format!("filler{i}")),
+                Timestamp::now(),
+                &AccessRecords::NONE,
+            )
             .await
             .unwrap();
         let health = store.health().await;
@@ -332,13 +355,20 @@ async fn what_another_instance_wrote_is_found_on_the_primary() {
         .unwrap();
     let blobs = writer.blob_store();
     let module = writer
-        .create_module(&new_module("elsewhere"), Timestamp::now())
+        .create_module(
+            &new_module("elsewhere"),
+            Timestamp::now(),
+            &AccessRecords::NONE,
+        )
         .await
         .unwrap()
         .name;
     let manifest =
         manifest_with_blobs(&blobs, "elsewhere", "v1.0.0", &[("a.proto", "x")], &[]).await;
-    writer.insert_version(&manifest, &[]).await.unwrap();
+    writer
+        .insert_version(&manifest, &[], &AccessRecords::NONE)
+        .await
+        .unwrap();
 
     // The replica has replayed none of it, but the reader knows nothing of
     // these writes: "not found" answers must come from the primary.
@@ -355,6 +385,63 @@ async fn what_another_instance_wrote_is_found_on_the_primary() {
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
+
+    replica
+        .batch_execute("SELECT pg_wal_replay_resume()")
+        .await
+        .unwrap();
+    drop(resume);
+}
+
+#[tokio::test]
+async fn a_revocation_is_seen_at_once_while_the_replica_lags() {
+    let Some(pair) = pair().await else { return };
+    let db = TestDb::create(&pair.primary_url).await;
+    let store = PgMetadataStore::connect(pair.config(&db, Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    wait_for_state(&store, ReplicaState::Up).await;
+    let access = store.access_store();
+    let audit = AuditEntry {
+        time: Timestamp::now(),
+        subject: "user:admin".into(),
+        action: AuditAction::TokenCreate,
+        target: "tok-1".into(),
+        outcome: AuditOutcome::Succeeded,
+        request_id: String::new(),
+    };
+    let token = TokenRecord {
+        id: AccessId::parse("tok-1").unwrap(),
+        subject: Principal::parse("user:ci-bot").unwrap(),
+        secret_hash: Digest::of(b"secret"),
+        created_at: Timestamp::now(),
+        expires_at: None,
+        last_used_at: None,
+    };
+    access.insert_token(&token, &audit).await.unwrap();
+    let grant = Grant {
+        id: AccessId::parse("grant-1").unwrap(),
+        subject: token.subject.clone(),
+        scope: Scope::All,
+        role: Role::Writer,
+        created_at: Timestamp::now(),
+        created_by: "user:admin".into(),
+    };
+    access.insert_grant(&grant, &audit).await.unwrap();
+
+    let replica = pair.replica_admin().await;
+    let resume = ResumeReplay(pair.replica_url.clone());
+    replica
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+    assert!(access.revoke_token(&token.id, &audit).await.unwrap());
+    assert!(access.delete_grant(&grant.id, &audit).await.unwrap());
+    // The replica still has both, and is in service; access reads must not
+    // go there.
+    assert_eq!(replica_state(&store.health().await), ReplicaState::Up);
+    assert_eq!(access.get_token(&token.id).await.unwrap(), None);
+    assert!(access.list_grants().await.unwrap().is_empty());
 
     replica
         .batch_execute("SELECT pg_wal_replay_resume()")
