@@ -73,6 +73,36 @@ pub enum DomainError {
 }
 
 impl DomainError {
+    /// A stable machine-readable code for clients, the same from every
+    /// front-end and service that reports the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::InvalidModuleName { .. } => "INVALID_MODULE_NAME",
+            DomainError::InvalidVersion { .. } => "INVALID_VERSION",
+            DomainError::InvalidPath { .. } => "INVALID_PATH",
+            DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
+            DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
+            DomainError::InvalidSymbolKind(_) => "INVALID_SYMBOL_KIND",
+            DomainError::InvalidCompatibilityMode(_) => "INVALID_COMPATIBILITY_MODE",
+            DomainError::InvalidCheckDirection(_) => "INVALID_CHECK_DIRECTION",
+            DomainError::InvalidCompatibilityPolicy { .. } => "INVALID_COMPATIBILITY_POLICY",
+            DomainError::InvalidCursor => "INVALID_CURSOR",
+            DomainError::InvalidPrincipal { .. } => "INVALID_PRINCIPAL",
+            DomainError::InvalidRole(_) => "INVALID_ROLE",
+            DomainError::InvalidScope { .. } => "INVALID_SCOPE",
+            DomainError::InvalidAccessId(_) => "INVALID_ID",
+            DomainError::InvalidAuditAction(_) => "INVALID_AUDIT_ACTION",
+            DomainError::InvalidAuditOutcome(_) => "INVALID_AUDIT_OUTCOME",
+            DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
+            DomainError::NoFiles => "NO_FILES",
+            DomainError::DuplicatePath { .. } => "DUPLICATE_PATH",
+            DomainError::TooManyFiles { .. } => "TOO_MANY_FILES",
+            DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
+            DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",
+            DomainError::DescriptionTooLong { .. } => "DESCRIPTION_TOO_LONG",
+        }
+    }
+
     /// True for errors about size limits rather than malformed values.
     pub fn is_too_large(&self) -> bool {
         matches!(

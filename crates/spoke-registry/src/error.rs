@@ -185,44 +185,15 @@ impl RegistryError {
     /// A stable machine-readable code for clients.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Invalid(e) => match e {
-                DomainError::InvalidModuleName { .. } => "INVALID_MODULE_NAME",
-                DomainError::InvalidVersion { .. } => "INVALID_VERSION",
-                DomainError::InvalidPath { .. } => "INVALID_PATH",
-                DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
-                DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
-                DomainError::InvalidSymbolKind(_) => "INVALID_SYMBOL_KIND",
-                DomainError::InvalidCompatibilityMode(_) => "INVALID_COMPATIBILITY_MODE",
-                DomainError::InvalidCheckDirection(_) => "INVALID_CHECK_DIRECTION",
-                DomainError::InvalidCompatibilityPolicy { .. } => "INVALID_COMPATIBILITY_POLICY",
-                DomainError::InvalidCursor => "INVALID_CURSOR",
-                DomainError::InvalidPrincipal { .. } => "INVALID_PRINCIPAL",
-                DomainError::InvalidRole(_) => "INVALID_ROLE",
-                DomainError::InvalidScope { .. } => "INVALID_SCOPE",
-                DomainError::InvalidAccessId(_) => "INVALID_ID",
-                DomainError::InvalidAuditAction(_) => "INVALID_AUDIT_ACTION",
-                DomainError::InvalidAuditOutcome(_) => "INVALID_AUDIT_OUTCOME",
-                DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
-                DomainError::NoFiles => "NO_FILES",
-                DomainError::DuplicatePath { .. } => "DUPLICATE_PATH",
-                DomainError::TooManyFiles { .. } => "TOO_MANY_FILES",
-                DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
-                DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",
-                DomainError::DescriptionTooLong { .. } => "DESCRIPTION_TOO_LONG",
-            },
-            Self::ModuleNotFound(_) | Self::Storage(StorageError::ModuleNotFound(_)) => {
-                "MODULE_NOT_FOUND"
-            }
+            Self::Invalid(e) => e.code(),
+            Self::ModuleNotFound(_) => "MODULE_NOT_FOUND",
             Self::VersionNotFound { .. } => "VERSION_NOT_FOUND",
             Self::FileNotFound { .. } => "FILE_NOT_FOUND",
-            Self::ModuleExists(_) | Self::Storage(StorageError::ModuleExists(_)) => "MODULE_EXISTS",
+            Self::ModuleExists(_) => "MODULE_EXISTS",
             Self::VersionConflict { .. } => "VERSION_CONFLICT",
             Self::UnresolvedDependency { .. } => "UNKNOWN_DEPENDENCY",
             Self::InvalidDependencies(_) => "INVALID_DEPENDENCY",
-            Self::Storage(StorageError::Unavailable { .. } | StorageError::Io { .. }) => {
-                "STORAGE_UNAVAILABLE"
-            }
-            Self::Storage(StorageError::Corrupt(_)) => "STORAGE_CORRUPT",
+            Self::Storage(e) => e.code(),
             Self::Compile(_) => "COMPILE_FAILED",
             Self::LintConfig(_) => "INVALID_LINT_CONFIG",
             Self::CompatibilityRules(_) => "INVALID_COMPATIBILITY_POLICY",

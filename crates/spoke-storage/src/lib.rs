@@ -44,6 +44,19 @@ pub enum StorageError {
     },
 }
 
+impl StorageError {
+    /// A stable machine-readable code for clients, the same from every
+    /// service that reports the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StorageError::ModuleExists(_) => "MODULE_EXISTS",
+            StorageError::ModuleNotFound(_) => "MODULE_NOT_FOUND",
+            StorageError::Corrupt(_) => "STORAGE_CORRUPT",
+            StorageError::Unavailable { .. } | StorageError::Io { .. } => "STORAGE_UNAVAILABLE",
+        }
+    }
+}
+
 /// What inserting a version did.
 // The manifest is returned by value once per push; boxing it would buy nothing.
 #[allow(clippy::large_enum_variant)]
