@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 /// The files of the API, relative to the workspace's `proto/` directory.
 const PROTOS: &[&str] = &[
+    "spoke/registry/v1/access.proto",
     "spoke/registry/v1/registry.proto",
     "spoke/registry/v1/types.proto",
 ];
@@ -23,6 +24,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The server only with the `server` feature: a client build has no use
     // for it.
     tonic_prost_build::configure()
+        // It carries a token's secret: its Debug (src/lib.rs) redacts it.
+        .skip_debug([".spoke.registry.v1.CreateTokenResponse"])
         .build_server(std::env::var_os("CARGO_FEATURE_SERVER").is_some())
         .build_client(true)
         .compile_fds(descriptors)?;

@@ -4,8 +4,10 @@
 //! 2 a usage error (clap's message), 100 `lint` found violations or
 //! `breaking` found breaking changes.
 
+mod access;
 mod breaking;
 mod closure;
+mod credentials;
 mod deps;
 mod diff;
 mod findings;
@@ -157,12 +159,26 @@ dependency graph of the whole closure in Graphviz's DOT language (so it ignores
 
   spoke deps user@v1.0.0 --format dot | dot -Tsvg > deps.svg";
 
+const LOGIN_HELP: &str = "\
+Reads a token from standard input (its first line, trimmed; on a terminal it is
+asked for without echo) and stores it for --registry in
+$SPOKE_CONFIG_DIR/credentials.json, else $XDG_CONFIG_HOME/spoke/credentials.json,
+else ~/.config/spoke/credentials.json. The directory is created readable by you
+alone (0700) and the file is written that way too (0600), replaced atomically.
+Every later command sends the token stored for its --registry; SPOKE_TOKEN, when
+set, is sent instead.
+
+The token is not checked here: `spoke whoami` shows who it authenticates as.
+
+  spoke login --registry https://spoke.example < token.txt
+  printf '%s\\n' \"$TOKEN\" | spoke login";
+
 #[derive(Parser)]
 #[command(
     name = "spoke",
     version,
     about = "Push and pull Protobuf modules to and from a Spoke registry",
-    after_help = "Exit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes."
+    after_help = "Credentials: every command sends the token `spoke login` stored for its --registry; the SPOKE_TOKEN environment variable, when set, is sent instead.\n\nExit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes."
 )]
 struct Cli {
     /// Registry URL: http:// or https://.
@@ -319,6 +335,21 @@ enum Command {
         #[arg(long, value_enum, value_name = "FORMAT")]
         format: Option<deps::DepsFormat>,
     },
+    /// Store a token for --registry, read from standard input.
+    #[command(long_about = LOGIN_HELP)]
+    Login,
+    /// Forget the token stored for --registry.
+    Logout,
+    /// Show who the registry takes you for: subject, groups and roles.
+    Whoami,
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(access::TokenCommand),
+    /// Grant roles on modules, list and remove grants.
+    #[command(subcommand)]
+    Grant(access::GrantCommand),
+    /// Show the registry's audit log, oldest first (admins only).
+    Audit(access::AuditArgs),
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -364,13 +395,20 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!("error: {}{}", one_line(&error), hint(&error));
             ExitCode::FAILURE
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    // One key per registry, however its URL is spelled.
+    let registry = spoke_client::registry_url(&cli.registry)?;
+    match cli.command {
+        Command::Login => return access::login(&registry, cli.json).map(|()| ExitCode::SUCCESS),
+        Command::Logout => return access::logout(&registry, cli.json).map(|()| ExitCode::SUCCESS),
+        _ => {}
+    }
     let ca_certificates_pem = match &cli.ca_file {
         Some(path) => Some(
             std::fs::read(path)
@@ -381,6 +419,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let options = ClientOptions {
         timeout: Duration::from_secs(cli.timeout),
         ca_certificates_pem,
+        token: credentials::token_for(&registry)?,
         ..ClientOptions::default()
     };
     let client = match cli.transport {
@@ -477,6 +516,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             deps::run(&client, args).await?;
         }
+        // Handled before a client is made.
+        Command::Login | Command::Logout => {}
+        Command::Whoami => access::whoami(&client, cli.json).await?,
+        Command::Token(command) => access::token(&client, command, cli.json).await?,
+        Command::Grant(command) => access::grant(&client, command, cli.json).await?,
+        Command::Audit(args) => access::audit(&client, args, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }
@@ -568,6 +613,19 @@ fn one_line(error: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// What to do about a refusal for want of credentials.
+fn hint(error: &anyhow::Error) -> &'static str {
+    let unauthenticated = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<ClientError>())
+        .any(ClientError::is_unauthenticated);
+    if unauthenticated {
+        "; log in with `spoke login`, or set SPOKE_TOKEN"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]

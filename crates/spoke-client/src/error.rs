@@ -41,6 +41,10 @@ pub enum ClientError {
     /// The registry URL, or a URL built from a caller's argument, is unusable.
     #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// A [`BearerToken`](crate::BearerToken) cannot be made from the secret
+    /// given; the reason never repeats the secret.
+    #[error("unusable token: {reason}")]
+    InvalidToken { reason: &'static str },
 }
 
 impl ClientError {
@@ -63,6 +67,19 @@ impl ClientError {
     /// True for a 404 answer (unknown module, version or file).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
+    }
+
+    /// True when the registry wants credentials the request did not carry,
+    /// or refused the ones it did (missing, unknown, revoked or expired
+    /// token): a 401, code `UNAUTHENTICATED` (gRPC `UNAUTHENTICATED`).
+    pub fn is_unauthenticated(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// True when the caller is known but lacks the role the request needs:
+    /// a 403, code `PERMISSION_DENIED` (gRPC `PERMISSION_DENIED`).
+    pub fn is_permission_denied(&self) -> bool {
+        self.status() == Some(403)
     }
 
     /// True when trying again may succeed: no answer, a 503 (a server
@@ -290,6 +307,22 @@ mod tests {
         );
         let body = br#"{"error":"x","code":"VERSION_CONFLICT","details":{"violations":[]}}"#;
         assert!(api_error(StatusCode::CONFLICT, body).violations().is_none());
+    }
+
+    #[test]
+    fn access_refusals_keep_their_codes() {
+        let body = br#"{"error":"a token is required","code":"UNAUTHENTICATED"}"#;
+        let err = api_error(StatusCode::UNAUTHORIZED, body);
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(401), Some("UNAUTHENTICATED"))
+        );
+        assert!(err.is_unauthenticated() && !err.is_permission_denied());
+        assert!(!err.is_transient());
+        let body = br#"{"error":"writer on common needed","code":"PERMISSION_DENIED"}"#;
+        let err = api_error(StatusCode::FORBIDDEN, body);
+        assert_eq!(err.code(), Some("PERMISSION_DENIED"));
+        assert!(err.is_permission_denied() && !err.is_unauthenticated());
     }
 
     #[test]

@@ -3,13 +3,22 @@
 //! REST wire bodies, and error statuses to the errors REST would answer:
 //! the machine code and details come from the status's `ErrorDetails`, the
 //! HTTP status from the gRPC code (the inverse of `spoke-grpc`'s table).
+//! Access control's calls go to `spoke.registry.v1.AccessService`
+//! (`grpc/access.rs`) over the same channel.
+
+mod access;
 
 use std::error::Error as _;
+use std::fmt;
 use std::time::Duration;
 
 use spoke_domain::Timestamp;
 use spoke_grpc::proto;
+use spoke_grpc::proto::access_service_client::AccessServiceClient;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Code, Status};
 
@@ -22,30 +31,81 @@ use crate::wire::{
     PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
     ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
-use crate::{ClientError, ClientOptions, endpoint, error, local, tls};
+use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
-type Api = RegistryServiceClient<Channel>;
+/// The channel, with the token added to every call.
+type Authorized = InterceptedService<Channel, Authorization>;
+type Api = RegistryServiceClient<Authorized>;
+type Access = AccessServiceClient<Authorized>;
 
-/// Calls an RPC through `read` (retried) or `once`, with a clone of the
-/// client (they share the channel) and of the request for each attempt.
+const REGISTRY_SERVICE: &str = "spoke.registry.v1.RegistryService";
+
+/// Calls an RPC of the client in field `$client` through `read` (retried)
+/// or `once`, with a clone of the client (they share the channel) and of
+/// the request for each attempt.
 macro_rules! rpc {
-    ($self:ident . $mode:ident ( $method:ident, $request:expr )) => {{
+    ($self:ident . $mode:ident ( $client:ident . $method:ident, $request:expr )) => {{
         let request = $request;
         $self
-            .$mode(move |mut api: Api| {
+            .$mode(&$self.$client, move |mut client| {
                 let request = request.clone();
-                async move { api.$method(request).await }
+                async move { client.$method(request).await }
             })
             .await
     }};
 }
+use rpc;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Grpc {
     api: Api,
+    access: Access,
     base: String,
     timeout: Duration,
     retry: Retry,
+}
+
+/// Puts `authorization: Bearer <token>` in the metadata of every call,
+/// marked sensitive (HTTP/2 never puts it in a compression table).
+#[derive(Clone)]
+pub(crate) struct Authorization(Option<AsciiMetadataValue>);
+
+impl Authorization {
+    fn new(token: Option<&BearerToken>) -> Result<Self, ClientError> {
+        let Some(token) = token else {
+            return Ok(Self(None));
+        };
+        // A BearerToken holds only visible ASCII, which metadata accepts.
+        let mut value = MetadataValue::try_from(token.authorization()).map_err(|_| {
+            ClientError::InvalidToken {
+                reason: "it cannot be sent in gRPC metadata",
+            }
+        })?;
+        value.set_sensitive(true);
+        Ok(Self(Some(value)))
+    }
+}
+
+impl Interceptor for Authorization {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let token = if self.0.is_some() {
+            "<redacted>"
+        } else {
+            "none"
+        };
+        write!(f, "Authorization({token})")
+    }
 }
 
 /// What a response lacked or got wrong, for [`ClientError::Decode`].
@@ -92,12 +152,15 @@ impl Grpc {
             // Connect on first use, so that an unreachable registry is an
             // error of the call (and retried) rather than of construction.
             .connect_lazy();
+        let authorization = Authorization::new(options.token.as_ref())?;
         // An image is as large as its closure; the server limits requests.
-        let api = RegistryServiceClient::new(channel)
+        let api = RegistryServiceClient::with_interceptor(channel.clone(), authorization.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
+        let access = AccessServiceClient::with_interceptor(channel, authorization);
         Ok(Self {
             api,
+            access,
             base,
             timeout: options.timeout,
             retry: options.retry(),
@@ -119,7 +182,7 @@ impl Grpc {
             description: request.description.clone(),
             compatibility: request.compatibility.as_ref().and_then(proto_policy),
         };
-        let response = rpc!(self.once(create_module, request))?;
+        let response = rpc!(self.once(api.create_module, request))?;
         self.decode("CreateModule", module(response.module))
     }
 
@@ -127,7 +190,7 @@ impl Grpc {
         let request = proto::GetModuleRequest {
             name: name.to_owned(),
         };
-        let response = rpc!(self.read(get_module, request))?;
+        let response = rpc!(self.read(api.get_module, request))?;
         self.decode("GetModule", module(response.module))
     }
 
@@ -140,7 +203,7 @@ impl Grpc {
             page_size: limit.unwrap_or(0),
             page_token: cursor.unwrap_or_default().to_owned(),
         };
-        let response = rpc!(self.read(list_modules, request))?;
+        let response = rpc!(self.read(api.list_modules, request))?;
         let modules = response.modules.into_iter().map(|m| module(Some(m)));
         Ok(ModuleList {
             modules: self.decode("ListModules", modules.collect())?,
@@ -159,7 +222,7 @@ impl Grpc {
             page_size: limit.unwrap_or(0),
             page_token: cursor.unwrap_or_default().to_owned(),
         };
-        let response = rpc!(self.read(list_versions, request))?;
+        let response = rpc!(self.read(api.list_versions, request))?;
         let versions = response.versions.into_iter().map(version_summary);
         Ok(VersionList {
             module_name: module.to_owned(),
@@ -187,7 +250,7 @@ impl Grpc {
             create_module: request.create_module,
             description: request.description.clone().unwrap_or_default(),
         };
-        let response = rpc!(self.once(push_version, request))?;
+        let response = rpc!(self.once(api.push_version, request))?;
         let version = self.decode("PushVersion", version(response.version))?;
         Ok((response.created, version))
     }
@@ -201,7 +264,7 @@ impl Grpc {
             module_name: module.to_owned(),
             version: version_name.to_owned(),
         };
-        let response = rpc!(self.read(get_version, request))?;
+        let response = rpc!(self.read(api.get_version, request))?;
         self.decode("GetVersion", version(response.version))
     }
 
@@ -239,7 +302,7 @@ impl Grpc {
             version: version.to_owned(),
             path: path.to_owned(),
         };
-        let response = rpc!(self.read(get_file, request))?;
+        let response = rpc!(self.read(api.get_file, request))?;
         self.decode("GetFile", response.file.ok_or_else(|| missing("file")))
     }
 
@@ -254,7 +317,7 @@ impl Grpc {
             version: version.to_owned(),
             transitive,
         };
-        let response = rpc!(self.read(get_dependencies, request))?;
+        let response = rpc!(self.read(api.get_dependencies, request))?;
         let root = self.decode(
             "GetDependencies",
             response.root.ok_or_else(|| missing("root")),
@@ -278,7 +341,7 @@ impl Grpc {
             version: version.to_owned(),
             transitive,
         };
-        let response = rpc!(self.read(get_dependents, request))?;
+        let response = rpc!(self.read(api.get_dependents, request))?;
         let root = self.decode(
             "GetDependents",
             response.root.ok_or_else(|| missing("root")),
@@ -300,7 +363,7 @@ impl Grpc {
             module_name: module.to_owned(),
             version: version.to_owned(),
         };
-        let response = rpc!(self.read(get_lockfile, request))?;
+        let response = rpc!(self.read(api.get_lockfile, request))?;
         let root = self.decode("GetLockfile", response.root.ok_or_else(|| missing("root")))?;
         Ok(LockfileBody {
             module_name: root.module_name,
@@ -319,7 +382,7 @@ impl Grpc {
             module_name: module.to_owned(),
             version: version.to_owned(),
         };
-        let response = rpc!(self.read(get_graph, request))?;
+        let response = rpc!(self.read(api.get_graph, request))?;
         Ok(GraphBody {
             root: response.root,
             nodes: response
@@ -356,7 +419,7 @@ impl Grpc {
             module_name: module.to_owned(),
             version: version.to_owned(),
         };
-        let response = rpc!(self.read(get_image, request))?;
+        let response = rpc!(self.read(api.get_image, request))?;
         Ok(response.image)
     }
 
@@ -378,7 +441,7 @@ impl Grpc {
             module_name: module.to_owned(),
             version: version.to_owned(),
         };
-        let response = rpc!(self.read(get_symbols, request))?;
+        let response = rpc!(self.read(api.get_symbols, request))?;
         Ok(SymbolsBody {
             module_name: module.to_owned(),
             version: response.version,
@@ -404,7 +467,7 @@ impl Grpc {
             files: proto_files(&request.files),
             dependencies: request.dependencies.clone(),
         };
-        let response = rpc!(self.once(validate, request))?;
+        let response = rpc!(self.once(api.validate, request))?;
         Ok(ValidateResponse {
             valid: true,
             dependencies: response.dependencies,
@@ -426,7 +489,7 @@ impl Grpc {
         let request = proto::GetCompatibilityRequest {
             module_name: module.to_owned(),
         };
-        let response = rpc!(self.read(get_compatibility, request))?;
+        let response = rpc!(self.read(api.get_compatibility, request))?;
         self.decode(
             "GetCompatibility",
             compatibility(response.policy, response.inherited),
@@ -444,7 +507,7 @@ impl Grpc {
             module_name: module.to_owned(),
             policy: proto_policy(policy),
         };
-        let response = rpc!(self.once(set_compatibility, request))?;
+        let response = rpc!(self.once(api.set_compatibility, request))?;
         self.decode(
             "SetCompatibility",
             compatibility(response.policy, response.inherited),
@@ -472,7 +535,7 @@ impl Grpc {
                 }),
             against: request.against.clone(),
         };
-        let response = rpc!(self.once(check_compatibility, request))?;
+        let response = rpc!(self.once(api.check_compatibility, request))?;
         Ok(CompatibilityReportBody {
             compatible: response.compatible,
             mode: response.mode,
@@ -520,33 +583,45 @@ impl Grpc {
             from_version: from.to_owned(),
             to_version: to.to_owned(),
         };
-        rpc!(self.read(diff, request))
+        rpc!(self.read(api.diff, request))
     }
 
     /// A call that is safe to repeat, retried on transient failures.
-    async fn read<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    async fn read<C, T, F, Fut>(&self, client: &C, call: F) -> Result<T, ClientError>
     where
-        F: Fn(Api) -> Fut,
+        C: Clone,
+        F: Fn(C) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
-        self.retry.run(|| self.once(&call)).await
+        self.retry.run(|| self.once(client, &call)).await
     }
 
     /// One attempt of a call.
-    async fn once<T, F, Fut>(&self, call: F) -> Result<T, ClientError>
+    async fn once<C, T, F, Fut>(&self, client: &C, call: F) -> Result<T, ClientError>
     where
-        F: Fn(Api) -> Fut,
+        C: Clone,
+        F: Fn(C) -> Fut,
         Fut: Future<Output = Result<tonic::Response<T>, Status>>,
     {
-        call(self.api.clone())
+        call(client.clone())
             .await
             .map(tonic::Response::into_inner)
             .map_err(|status| self.error(status))
     }
 
     fn decode<T>(&self, method: &str, converted: Converted<T>) -> Result<T, ClientError> {
+        self.decode_in(REGISTRY_SERVICE, method, converted)
+    }
+
+    /// What a response of `service`'s `method` lacked, as a decode error.
+    fn decode_in<T>(
+        &self,
+        service: &str,
+        method: &str,
+        converted: Converted<T>,
+    ) -> Result<T, ClientError> {
         converted.map_err(|reason| ClientError::Decode {
-            url: format!("{}/spoke.registry.v1.RegistryService/{method}", self.base),
+            url: format!("{}/{service}/{method}", self.base),
             reason,
         })
     }
@@ -865,6 +940,43 @@ mod tests {
         );
         let err = api_error(&Status::unavailable("draining"));
         assert!(err.is_transient());
+    }
+
+    #[test]
+    fn access_refusals_are_rests_401_and_403() {
+        let err = api_error(&spoke_grpc::status_with_code(
+            Code::Unauthenticated,
+            "UNAUTHENTICATED",
+            "a token is required".into(),
+        ));
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(401), Some("UNAUTHENTICATED"))
+        );
+        assert!(err.is_unauthenticated());
+        let err = api_error(&spoke_grpc::status_with_code(
+            Code::PermissionDenied,
+            "PERMISSION_DENIED",
+            "writer on common needed".into(),
+        ));
+        assert_eq!(
+            (err.status(), err.code()),
+            (Some(403), Some("PERMISSION_DENIED"))
+        );
+        assert!(err.is_permission_denied());
+    }
+
+    #[tokio::test]
+    async fn debug_never_shows_the_token() {
+        let options = ClientOptions {
+            token: Some(BearerToken::new("spk_secret").unwrap()),
+            ..ClientOptions::default()
+        };
+        let grpc = Grpc::new("http://h:9090", &options).unwrap();
+        let authorization = Authorization::new(options.token.as_ref()).unwrap();
+        let debug = format!("{grpc:?} {authorization:?}");
+        assert!(!debug.contains("spk_secret"), "{debug}");
+        assert!(debug.contains("Authorization(<redacted>)"), "{debug}");
     }
 
     #[test]

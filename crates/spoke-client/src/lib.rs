@@ -116,10 +116,47 @@
 //! exponential backoff capped at two seconds; a rate-limited read waits as
 //! long as the registry asks, up to ten seconds (asked for longer, it fails
 //! at once with the registry's message). Writes (`create_module`, `push`,
-//! `set_compatibility`) are never retried: a push that timed out may have
-//! been stored. `validate` and `check_compatibility` store nothing but are
+//! `set_compatibility`, and creating or removing tokens and grants) are
+//! never retried: a push that timed out may have been stored. `validate` and `check_compatibility` store nothing but are
 //! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
+//!
+//! # Access control
+//!
+//! A registry with access control on wants a token for writes (and, if it
+//! allows no anonymous reads, for reads). Give it in
+//! [`ClientOptions::token`]: REST sends it as `Authorization: Bearer …`,
+//! gRPC as `authorization` metadata, on every request. A [`BearerToken`]
+//! never shows its secret in `Debug` output, and no error repeats it.
+//! Missing or refused credentials are a 401 `UNAUTHENTICATED`
+//! ([`ClientError::is_unauthenticated`]), a missing role a 403
+//! `PERMISSION_DENIED` ([`ClientError::is_permission_denied`]), over both
+//! transports.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spoke_client::ClientError> {
+//! use spoke_client::{BearerToken, Client, ClientOptions, CreateTokenRequest};
+//!
+//! let options = ClientOptions {
+//!     token: Some(BearerToken::new(std::env::var("SPOKE_TOKEN").unwrap_or_default())?),
+//!     ..ClientOptions::default()
+//! };
+//! let client = Client::rest("https://registry.example", &options)?;
+//! println!("acting as {}", client.whoami().await?.subject);
+//! let created = client
+//!     .create_token(&CreateTokenRequest {
+//!         subject: "user:ci-bot".to_owned(),
+//!         expires_in: Some("24h".to_owned()),
+//!     })
+//!     .await?;
+//! // `created.token` is the secret: shown this once.
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The token, grant, whoami and audit calls need a server: the embedded
+//! transport, which is the caller's own process and needs no token, answers
+//! them with 501 `UNSUPPORTED`.
 //!
 //! # TLS
 //!
@@ -167,6 +204,7 @@ mod local;
 mod rest;
 mod retry;
 mod tls;
+mod token;
 
 use std::fmt;
 use std::time::Duration;
@@ -175,13 +213,16 @@ pub use error::ClientError;
 /// The JSON bodies of the REST API, shared with the server.
 pub use spoke_wire as wire;
 pub use spoke_wire::{
-    BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
-    CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
-    FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody,
-    ModuleList, PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    AuditEntryBody, AuditList, BreakingMarkBody, ChangeBody, CompatibilityBody,
+    CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
+    CompatibilityViolationBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
+    FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
+    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, ScopedRoleBody, SourceInfoBody,
+    SymbolBody, SymbolsBody, TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
+    VersionList, VersionSummaryBody, WhoAmIBody,
 };
+pub use token::BearerToken;
 
 /// The page size the `list_all_*` helpers ask for: the server's maximum.
 const COLLECT_PAGE_SIZE: u32 = 1000;
@@ -200,17 +241,22 @@ pub struct ClientOptions {
     /// Mozilla roots): for a registry with a private CA. A bundle that holds
     /// no certificate is a [`ClientError::InvalidCaCertificates`].
     pub ca_certificates_pem: Option<Vec<u8>>,
+    /// The token every request carries, for a registry with access control
+    /// on; `None` sends none (anonymous). REST sends it as
+    /// `Authorization: Bearer …`, gRPC as `authorization` metadata.
+    pub token: Option<BearerToken>,
 }
 
 impl Default for ClientOptions {
     /// A 30 s timeout; three attempts, the second after 100 ms; the system's
-    /// trust store.
+    /// trust store; no token.
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(30),
             max_attempts: 3,
             backoff: Duration::from_millis(100),
             ca_certificates_pem: None,
+            token: None,
         }
     }
 }
@@ -224,6 +270,35 @@ impl ClientOptions {
     }
 }
 
+/// Which audit entries [`Client::audit`] lists: one page, oldest first,
+/// optionally only one subject's or one action's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The most entries to return; the registry's default when `None`.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Only this subject's entries: `user:NAME` or `anonymous`.
+    pub subject: Option<String>,
+    /// Only this action's entries, e.g. `version.push`.
+    pub action: Option<String>,
+}
+
+/// The canonical form of a registry URL: what [`Client::registry`]
+/// reports for it (no trailing `/`), so that two spellings of one registry
+/// compare equal, e.g. to key stored credentials by registry.
+///
+/// ```
+/// assert_eq!(
+///     spoke_client::registry_url(" https://Registry.example/spoke/ ").unwrap(),
+///     "https://registry.example/spoke"
+/// );
+/// assert!(spoke_client::registry_url("registry.example").is_err());
+/// ```
+pub fn registry_url(url: &str) -> Result<String, ClientError> {
+    endpoint::parse_base(url)
+}
+
 /// A client for one registry. Cheap to clone; clones share connections.
 #[derive(Clone)]
 pub struct Client {
@@ -235,8 +310,9 @@ enum Transport {
     Rest(rest::Rest),
     #[cfg(feature = "embedded")]
     Embedded(embedded::Embedded),
+    /// Boxed: its two generated clients make it the largest by far.
     #[cfg(feature = "grpc")]
-    Grpc(grpc::Grpc),
+    Grpc(Box<grpc::Grpc>),
 }
 
 /// Calls the transport's method of the same name, which answers with the
@@ -247,6 +323,20 @@ macro_rules! dispatch {
             Transport::Rest(t) => t.$method($($arg),*).await,
             #[cfg(feature = "embedded")]
             Transport::Embedded(t) => t.$method($($arg),*).await.map_err(embedded::client_error),
+            #[cfg(feature = "grpc")]
+            Transport::Grpc(t) => t.$method($($arg),*).await,
+        }
+    };
+}
+
+/// Like [`dispatch!`], for access control, which only a server has: the
+/// embedded transport answers [`access_is_a_server_feature`].
+macro_rules! dispatch_access {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match &$self.transport {
+            Transport::Rest(t) => t.$method($($arg),*).await,
+            #[cfg(feature = "embedded")]
+            Transport::Embedded(_) => Err(access_is_a_server_feature()),
             #[cfg(feature = "grpc")]
             Transport::Grpc(t) => t.$method($($arg),*).await,
         }
@@ -286,12 +376,15 @@ impl Client {
     #[cfg(feature = "grpc")]
     pub fn grpc(url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         Ok(Self {
-            transport: Transport::Grpc(grpc::Grpc::new(url, options)?),
+            transport: Transport::Grpc(Box::new(grpc::Grpc::new(url, options)?)),
         })
     }
 
     /// A registry in this process over the filesystem store at `root`
-    /// (created if missing), with default limits. The store stays locked
+    /// (created if missing), with default limits. It has no access control:
+    /// whoever runs the process holds the store, so there is no token to
+    /// send, and the token, grant, whoami and audit calls fail with 501
+    /// `UNSUPPORTED`. The store stays locked
     /// while the client or a clone of it lives; a root another store has
     /// open (a server's, say) is a 503 `STORAGE_UNAVAILABLE`. Opening does
     /// blocking I/O: call it at startup or from a blocking context.
@@ -587,6 +680,76 @@ impl Client {
         to: &str,
     ) -> Result<String, ClientError> {
         dispatch!(self.diff_text(module, from, to))
+    }
+
+    /// Creates an API token (`POST /api/v1/tokens`): an admin for anyone, a
+    /// user for itself. The answer holds the secret, which the registry
+    /// never shows again (it keeps only a hash). Sent once, like every
+    /// write.
+    pub async fn create_token(
+        &self,
+        request: &CreateTokenRequest,
+    ) -> Result<CreatedTokenBody, ClientError> {
+        dispatch_access!(self.create_token(request))
+    }
+
+    /// The tokens the caller may see, never their secrets
+    /// (`GET /api/v1/tokens`).
+    pub async fn list_tokens(&self) -> Result<TokenList, ClientError> {
+        dispatch_access!(self.list_tokens())
+    }
+
+    /// Revokes a token by id (`DELETE /api/v1/tokens/{id}`).
+    pub async fn revoke_token(&self, id: &str) -> Result<(), ClientError> {
+        dispatch_access!(self.revoke_token(id))
+    }
+
+    /// Grants a role on a scope to a principal (`POST /api/v1/grants`).
+    pub async fn create_grant(
+        &self,
+        request: &CreateGrantRequest,
+    ) -> Result<GrantBody, ClientError> {
+        dispatch_access!(self.create_grant(request))
+    }
+
+    /// The grants, optionally only one subject's or those on one scope
+    /// (`GET /api/v1/grants?subject=&scope=`).
+    pub async fn list_grants(
+        &self,
+        subject: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<GrantList, ClientError> {
+        dispatch_access!(self.list_grants(subject, scope))
+    }
+
+    /// Removes a grant by id (`DELETE /api/v1/grants/{id}`).
+    pub async fn delete_grant(&self, id: &str) -> Result<(), ClientError> {
+        dispatch_access!(self.delete_grant(id))
+    }
+
+    /// Who this client's token authenticates as, with its groups and roles
+    /// (`GET /api/v1/whoami`).
+    pub async fn whoami(&self) -> Result<WhoAmIBody, ClientError> {
+        dispatch_access!(self.whoami())
+    }
+
+    /// One page of the audit log, oldest first (`GET /api/v1/audit`;
+    /// admins only).
+    pub async fn audit(&self, query: &AuditQuery) -> Result<AuditList, ClientError> {
+        dispatch_access!(self.audit(query))
+    }
+}
+
+/// What the embedded transport answers to access control's calls: it has
+/// no tokens, grants or audit log to show, as the registry is the caller's
+/// own process.
+#[cfg(feature = "embedded")]
+fn access_is_a_server_feature() -> ClientError {
+    ClientError::Api {
+        status: 501,
+        code: "UNSUPPORTED".to_owned(),
+        message: "access control is a server feature: an embedded registry runs in this process and has no tokens, grants or audit log".to_owned(),
+        details: None,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -10,12 +10,13 @@ use serde::de::DeserializeOwned;
 use crate::endpoint::Segment::{self, Fixed, Path, Value};
 use crate::retry::Retry;
 use crate::wire::{
-    CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
-    LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList,
+    AuditList, CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody,
+    CompatibilityReportBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DiffBody, FileBody, GrantBody, GrantList,
+    GraphBody, LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, TokenList,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, WhoAmIBody,
 };
-use crate::{ClientError, ClientOptions, endpoint, error, tls};
+use crate::{AuditQuery, ClientError, ClientOptions, endpoint, error, tls};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rest {
@@ -23,6 +24,9 @@ pub(crate) struct Rest {
     base: String,
     timeout: Duration,
     retry: Retry,
+    /// `Bearer <token>`, marked sensitive: its `Debug` shows `Sensitive`,
+    /// and HTTP/2 never puts it in a header compression table.
+    authorization: Option<HeaderValue>,
 }
 
 /// A successful answer: its status and body.
@@ -48,11 +52,26 @@ impl Rest {
         let http = http
             .build()
             .map_err(|e| error::transport_error(&base, options.timeout, e.is_timeout(), e))?;
+        let authorization = match &options.token {
+            Some(token) => {
+                // A BearerToken holds only visible ASCII, which a header
+                // value always accepts.
+                let mut value = HeaderValue::try_from(token.authorization()).map_err(|_| {
+                    ClientError::InvalidToken {
+                        reason: "it cannot be sent in an HTTP header",
+                    }
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+            None => None,
+        };
         Ok(Self {
             http,
             base,
             timeout: options.timeout,
             retry: options.retry(),
+            authorization,
         })
     }
 
@@ -150,7 +169,7 @@ impl Rest {
         cursor: Option<&str>,
     ) -> Result<ModuleList, ClientError> {
         let limit = limit.map(|l| l.to_string());
-        let query = page_query(limit.as_deref(), cursor);
+        let query = present([("limit", limit.as_deref()), ("cursor", cursor)]);
         let url = self.url(&[Fixed("modules")], &query)?;
         decode(&self.get(url, None).await?)
     }
@@ -264,8 +283,66 @@ impl Rest {
         &self,
         request: &ValidateRequest,
     ) -> Result<ValidateResponse, ClientError> {
-        let url = self.url(&[Fixed("api"), Fixed("v1"), Fixed("validate")], &[])?;
+        let url = self.api_url(&[Fixed("validate")], &[])?;
         decode(&self.send_json(Method::POST, url, request).await?)
+    }
+
+    pub(crate) async fn create_token(
+        &self,
+        request: &CreateTokenRequest,
+    ) -> Result<CreatedTokenBody, ClientError> {
+        let url = self.api_url(&[Fixed("tokens")], &[])?;
+        decode(&self.send_json(Method::POST, url, request).await?)
+    }
+
+    pub(crate) async fn list_tokens(&self) -> Result<TokenList, ClientError> {
+        let url = self.api_url(&[Fixed("tokens")], &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn revoke_token(&self, id: &str) -> Result<(), ClientError> {
+        let url = self.api_url(&[Fixed("tokens"), Value(id)], &[])?;
+        self.delete(url).await
+    }
+
+    pub(crate) async fn create_grant(
+        &self,
+        request: &CreateGrantRequest,
+    ) -> Result<GrantBody, ClientError> {
+        let url = self.api_url(&[Fixed("grants")], &[])?;
+        decode(&self.send_json(Method::POST, url, request).await?)
+    }
+
+    pub(crate) async fn list_grants(
+        &self,
+        subject: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<GrantList, ClientError> {
+        let query = present([("subject", subject), ("scope", scope)]);
+        let url = self.api_url(&[Fixed("grants")], &query)?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn delete_grant(&self, id: &str) -> Result<(), ClientError> {
+        let url = self.api_url(&[Fixed("grants"), Value(id)], &[])?;
+        self.delete(url).await
+    }
+
+    pub(crate) async fn whoami(&self) -> Result<WhoAmIBody, ClientError> {
+        let url = self.api_url(&[Fixed("whoami")], &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn audit(&self, query: &AuditQuery) -> Result<AuditList, ClientError> {
+        let limit = query.limit.map(|l| l.to_string());
+        let query = present([
+            ("limit", limit.as_deref()),
+            ("cursor", query.cursor.as_deref()),
+            ("subject", query.subject.as_deref()),
+            ("action", query.action.as_deref()),
+        ]);
+        let url = self.api_url(&[Fixed("audit")], &query)?;
+        decode(&self.get(url, None).await?)
     }
 
     pub(crate) async fn list_versions(
@@ -275,7 +352,7 @@ impl Rest {
         cursor: Option<&str>,
     ) -> Result<VersionList, ClientError> {
         let limit = limit.map(|l| l.to_string());
-        let query = page_query(limit.as_deref(), cursor);
+        let query = present([("limit", limit.as_deref()), ("cursor", cursor)]);
         let url = self.url(
             &[Fixed("modules"), Value(module), Fixed("versions")],
             &query,
@@ -346,11 +423,31 @@ impl Rest {
         endpoint::build(&self.base, segments, query)
     }
 
+    /// A URL under `/api/v1`.
+    fn api_url(
+        &self,
+        segments: &[Segment<'_>],
+        query: &[(&str, &str)],
+    ) -> Result<Url, ClientError> {
+        let mut all = vec![Fixed("api"), Fixed("v1")];
+        all.extend_from_slice(segments);
+        self.url(&all, query)
+    }
+
+    /// Every request: the timeout and the token.
+    fn request(&self, method: Method, url: &Url) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, url.clone()).timeout(self.timeout);
+        match &self.authorization {
+            Some(authorization) => request.header(AUTHORIZATION, authorization.clone()),
+            None => request,
+        }
+    }
+
     /// A GET: reads are idempotent, so they are retried.
     async fn get(&self, url: Url, accept: Option<HeaderValue>) -> Result<Answer, ClientError> {
         self.retry
             .run(|| {
-                let mut request = self.http.get(url.clone()).timeout(self.timeout);
+                let mut request = self.request(Method::GET, &url);
                 if let Some(accept) = &accept {
                     request = request.header(ACCEPT, accept.clone());
                 }
@@ -366,12 +463,15 @@ impl Rest {
         url: Url,
         body: &T,
     ) -> Result<Answer, ClientError> {
-        let request = self
-            .http
-            .request(method, url.clone())
-            .timeout(self.timeout)
-            .json(body);
+        let request = self.request(method, &url).json(body);
         self.execute(request, &url).await
+    }
+
+    /// A DELETE, sent once like every write; the answer has no body.
+    async fn delete(&self, url: Url) -> Result<(), ClientError> {
+        self.execute(self.request(Method::DELETE, &url), &url)
+            .await
+            .map(drop)
     }
 
     /// Sends a request and reads the whole body; an error status becomes
@@ -412,15 +512,14 @@ fn transitive_query(transitive: bool) -> &'static [(&'static str, &'static str)]
     }
 }
 
-fn page_query<'a>(limit: Option<&'a str>, cursor: Option<&'a str>) -> Vec<(&'static str, &'a str)> {
-    let mut query = Vec::new();
-    if let Some(limit) = limit {
-        query.push(("limit", limit));
-    }
-    if let Some(cursor) = cursor {
-        query.push(("cursor", cursor));
-    }
-    query
+/// The query pairs whose value is present.
+fn present<'a, const N: usize>(
+    pairs: [(&'static str, Option<&'a str>); N],
+) -> Vec<(&'static str, &'a str)> {
+    pairs
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -445,5 +544,17 @@ mod tests {
                 .is_err()
         );
         assert!(rest.file_url("user", "", "a.proto", &[]).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let options = ClientOptions {
+            token: Some(crate::BearerToken::new("spk_secret").unwrap()),
+            ..ClientOptions::default()
+        };
+        let rest = Rest::new("http://localhost:8080", &options).unwrap();
+        let debug = format!("{rest:?} {options:?}");
+        assert!(!debug.contains("spk_secret"), "{debug}");
+        assert!(debug.contains("Sensitive"), "{debug}");
     }
 }

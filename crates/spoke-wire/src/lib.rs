@@ -548,3 +548,282 @@ pub struct BreakingMarkBody {
     pub rule: String,
     pub message: String,
 }
+
+/// `POST /api/v1/tokens`: a new API token for a user. Admins create tokens
+/// for anyone, a user for itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// The user the token authenticates as, `user:NAME`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::principal))]
+    pub subject: String,
+    /// How long the token is valid, as a duration such as `24h`, `30m` or
+    /// `90days`; absent means the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+/// The answer to `POST /api/v1/tokens` (201): the only time the secret is
+/// shown. The server keeps only its hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedTokenBody {
+    /// Names the token in listings and `DELETE /api/v1/tokens/{id}`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::access_id))]
+    pub id: String,
+    /// The secret, to send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub subject: String,
+    /// RFC 3339; `null` when the token does not expire.
+    pub expires_at: Option<String>,
+}
+
+/// The secret stays out of logs and panics, whatever prints the body.
+impl std::fmt::Debug for CreatedTokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedTokenBody")
+            .field("id", &self.id)
+            .field("token", &"<redacted>")
+            .field("subject", &self.subject)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenBody {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::access_id))]
+    pub id: String,
+    pub subject: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// `null` when the token does not expire.
+    pub expires_at: Option<String>,
+    /// When the token last authenticated a request (updated about once a
+    /// minute); `null` if never.
+    pub last_used_at: Option<String>,
+}
+
+/// `GET /api/v1/tokens`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenList {
+    pub tokens: Vec<TokenBody>,
+}
+
+/// `POST /api/v1/grants`: a role on a scope for a principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateGrantRequest {
+    /// `user:NAME` or `group:NAME`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::principal))]
+    pub subject: String,
+    /// `*`, a module name, or a prefix ending in `*` (`acme.payments.*`).
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::scope))]
+    pub scope: String,
+    /// `reader`, `writer`, `owner` or `admin` (only on `*`).
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::role))]
+    pub role: String,
+}
+
+/// A grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantBody {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::access_id))]
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::principal))]
+    pub subject: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::scope))]
+    pub scope: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::role))]
+    pub role: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who created it, as the audit log names subjects.
+    pub created_by: String,
+}
+
+/// `GET /api/v1/grants`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantList {
+    pub grants: Vec<GrantBody>,
+}
+
+/// A role the caller holds on a scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScopedRoleBody {
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::scope))]
+    pub scope: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::role))]
+    pub role: String,
+}
+
+/// `GET /api/v1/whoami`: who the request's credentials authenticate as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhoAmIBody {
+    /// `user:NAME`, or `anonymous` for a request without credentials.
+    pub subject: String,
+    /// The `group:NAME` principals the caller belongs to (from an OIDC
+    /// token's groups claim).
+    pub groups: Vec<String>,
+    /// Every role the caller holds, through its own grants and its groups'.
+    pub roles: Vec<ScopedRoleBody>,
+}
+
+/// One attempted write, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditEntryBody {
+    /// RFC 3339.
+    pub time: String,
+    /// The principal (`user:ci-bot`) or `anonymous`.
+    pub subject: String,
+    /// `version.push`, `module.create`, `module.policy`, `grant.create`,
+    /// `grant.delete`, `token.create` or `token.revoke`.
+    pub action: String,
+    /// What was written: `module@version`, a module, a grant or token id.
+    pub target: String,
+    /// `succeeded`, `denied` (no credentials or no role) or `failed`
+    /// (allowed, then refused by the registry; nothing was written).
+    pub outcome: String,
+    /// The request's `x-request-id`.
+    pub request_id: String,
+}
+
+/// `GET /api/v1/audit`: oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditList {
+    pub entries: Vec<AuditEntryBody>,
+    /// Pass as `?cursor=` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn token_bodies_have_the_contracts_keys() {
+        let request: CreateTokenRequest =
+            serde_json::from_value(json!({"subject": "user:ci-bot", "expires_in": "24h"})).unwrap();
+        assert_eq!(request.expires_in.as_deref(), Some("24h"));
+        let bare: CreateTokenRequest =
+            serde_json::from_value(json!({"subject": "user:ci-bot"})).unwrap();
+        assert_eq!(
+            serde_json::to_value(&bare).unwrap(),
+            json!({"subject": "user:ci-bot"})
+        );
+        assert!(
+            serde_json::from_value::<CreateTokenRequest>(
+                json!({"subject": "user:a", "scope": "*"})
+            )
+            .is_err()
+        );
+
+        let created = CreatedTokenBody {
+            id: "t1".to_owned(),
+            token: "spk_secret".to_owned(),
+            subject: "user:ci-bot".to_owned(),
+            expires_at: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&created).unwrap(),
+            json!({"id": "t1", "token": "spk_secret", "subject": "user:ci-bot", "expires_at": null})
+        );
+        let listed = TokenList {
+            tokens: vec![TokenBody {
+                id: "t1".to_owned(),
+                subject: "user:ci-bot".to_owned(),
+                created_at: "2025-01-01T00:00:00Z".to_owned(),
+                expires_at: Some("2025-01-02T00:00:00Z".to_owned()),
+                last_used_at: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&listed).unwrap(),
+            json!({"tokens": [{"id": "t1", "subject": "user:ci-bot",
+                "created_at": "2025-01-01T00:00:00Z",
+                "expires_at": "2025-01-02T00:00:00Z", "last_used_at": null}]})
+        );
+    }
+
+    #[test]
+    fn a_created_tokens_debug_hides_the_secret() {
+        let created = CreatedTokenBody {
+            id: "t1".to_owned(),
+            token: "spk_secret".to_owned(),
+            subject: "user:ci-bot".to_owned(),
+            expires_at: None,
+        };
+        let debug = format!("{created:?} {created:#?}");
+        assert!(!debug.contains("spk_secret"), "{debug}");
+        assert!(debug.contains("user:ci-bot"), "{debug}");
+    }
+
+    #[test]
+    fn grant_whoami_and_audit_bodies_have_the_contracts_keys() {
+        let request: CreateGrantRequest = serde_json::from_value(
+            json!({"subject": "user:ci-bot", "scope": "common", "role": "writer"}),
+        )
+        .unwrap();
+        assert_eq!(request.role, "writer");
+        let whoami: WhoAmIBody = serde_json::from_value(json!({
+            "subject": "user:alice",
+            "groups": ["group:platform"],
+            "roles": [{"scope": "acme.*", "role": "owner"}],
+        }))
+        .unwrap();
+        assert_eq!(whoami.roles[0].scope, "acme.*");
+        let audit: AuditList = serde_json::from_value(json!({
+            "entries": [{"time": "2025-01-01T00:00:00Z", "subject": "anonymous",
+                "action": "version.push", "target": "common@v1.0.0",
+                "outcome": "denied", "request_id": "r1"}],
+        }))
+        .unwrap();
+        assert_eq!(audit.next_cursor, None);
+        assert_eq!(
+            serde_json::to_value(&audit).unwrap()["entries"][0]["outcome"],
+            "denied"
+        );
+    }
+
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn access_schemas_carry_the_patterns() {
+        use utoipa::PartialSchema as _;
+
+        let grant = serde_json::to_value(CreateGrantRequest::schema()).unwrap();
+        let properties = &grant["properties"];
+        assert_eq!(
+            properties["subject"]["pattern"],
+            r"^(user|group):[\x21-\x7e]{1,256}$"
+        );
+        assert_eq!(
+            properties["scope"]["pattern"],
+            r"^(\*|[a-z][a-z0-9._-]{0,127}|[a-z][a-z0-9._-]{0,126}\*)$"
+        );
+        assert_eq!(
+            properties["role"]["enum"],
+            json!(["reader", "writer", "owner", "admin"])
+        );
+        let token = serde_json::to_value(TokenBody::schema()).unwrap();
+        assert_eq!(
+            token["properties"]["id"]["pattern"],
+            "^[A-Za-z0-9_-]{1,64}$"
+        );
+    }
+}

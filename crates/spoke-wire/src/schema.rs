@@ -108,3 +108,52 @@ pub fn optional_mode() -> RefOr<Schema> {
 pub fn mode() -> RefOr<Schema> {
     mode_builder().into()
 }
+
+// Access control's strings. These equal `Principal::PATTERN`,
+// `Scope::PATTERN`, `AccessId::PATTERN` and `Role::ALL` of
+// `spoke_domain::access`, which this branch predates; they move there
+// when the two meet.
+const PRINCIPAL_PATTERN: &str = r"^(user|group):[\x21-\x7e]{1,256}$";
+const SCOPE_PATTERN: &str = r"^(\*|[a-z][a-z0-9._-]{0,127}|[a-z][a-z0-9._-]{0,126}\*)$";
+const ACCESS_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+const ROLES: [&str; 4] = ["reader", "writer", "owner", "admin"];
+
+/// `user:NAME` or `group:NAME`.
+pub fn principal() -> RefOr<Schema> {
+    text(
+        PRINCIPAL_PATTERN,
+        "group:".len() + 256,
+        "`user:NAME` or `group:NAME`; the name is 1 to 256 visible ASCII characters (no spaces).",
+    )
+    .into()
+}
+
+/// What a grant covers.
+pub fn scope() -> RefOr<Schema> {
+    text(
+        SCOPE_PATTERN,
+        ModuleName::MAX_LEN,
+        "`*` (every module), a module name, or a prefix of module names ending in `*` (`acme.payments.*`).",
+    )
+    .into()
+}
+
+/// The id of a token or a grant.
+pub fn access_id() -> RefOr<Schema> {
+    text(
+        ACCESS_ID_PATTERN,
+        64,
+        "1 to 64 ASCII letters, digits, `-` or `_`.",
+    )
+    .into()
+}
+
+pub fn role() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ROLES))
+        .description(Some(
+            "`reader` < `writer` (pushes versions) < `owner` (policies and grants on the scope); `admin` (on `*` only) may do everything.",
+        ))
+        .into()
+}

@@ -2,6 +2,8 @@
 //! of one per file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(unix)]
+mod access;
 mod breaking;
 mod cli;
 mod support;

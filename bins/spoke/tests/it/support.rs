@@ -3,10 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
-use std::sync::Arc;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::Response;
 
 use spoke_client::{Client, ClientOptions, VersionBody};
 use spoke_registry::{Registry, RegistryOptions};
@@ -14,11 +19,33 @@ use spoke_rest::{RestOptions, router};
 use spoke_storage_fs::FsStore;
 use tempfile::TempDir;
 
+/// The `authorization` header of each request a server was sent.
+#[derive(Clone, Default)]
+pub struct Authorizations(Arc<Mutex<Vec<Option<String>>>>);
+
+impl Authorizations {
+    /// What was sent since the last call.
+    pub fn take(&self) -> Vec<Option<String>> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+async fn record(State(seen): State<Authorizations>, request: Request, next: Next) -> Response {
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .map(|value| value.to_str().unwrap().to_owned());
+    seen.0.lock().unwrap().push(authorization);
+    next.run(request).await
+}
+
 /// A registry served from its own thread and runtime, so that the tests can
-/// run the CLI as a blocking child process.
+/// run the CLI as a blocking child process. It records the `authorization`
+/// header of every request, REST and gRPC.
 pub struct Server {
     pub base: String,
     pub grpc_base: String,
+    pub authorizations: Authorizations,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _root: TempDir,
@@ -30,6 +57,8 @@ impl Server {
         let store = Arc::new(FsStore::open(root.path()).unwrap());
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let authorizations = Authorizations::default();
+        let recorder = authorizations.clone();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -48,13 +77,15 @@ impl Server {
                 let grpc = spoke_grpc::routes(registry.clone(), grpc_options, &health)
                     .await
                     .unwrap()
-                    .into_axum_router();
+                    .into_axum_router()
+                    .layer(from_fn_with_state(recorder.clone(), record));
                 let app = router(
                     registry,
                     RestOptions {
                         max_body_bytes: 8 << 20,
                     },
-                );
+                )
+                .layer(from_fn_with_state(recorder, record));
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addrs = (
@@ -75,6 +106,7 @@ impl Server {
         Self {
             base: format!("http://{addr}"),
             grpc_base: format!("http://{grpc_addr}"),
+            authorizations,
             stop: Some(stop),
             thread: Some(thread),
             _root: root,
@@ -153,16 +185,35 @@ impl Run {
     }
 }
 
+/// Runs `spoke` with none of its variables set and no stored credentials
+/// (the configuration directory does not exist), stdin empty.
 pub fn spoke(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_spoke"))
+    spoke_with(args, &[], "")
+}
+
+/// Runs `spoke` as [`spoke`] does, with `env` set (`SPOKE_CONFIG_DIR`
+/// among them, to use stored credentials) and `stdin` as standard input.
+pub fn spoke_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_spoke"));
+    command
         .args(args)
         .env_remove("SPOKE_REGISTRY")
         .env_remove("SPOKE_TRANSPORT")
         .env_remove("SPOKE_CA_FILE")
+        .env_remove("SPOKE_TOKEN")
+        .env("SPOKE_CONFIG_DIR", "/nonexistent/spoke-cli-tests")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .output()
-        .unwrap();
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The binary may exit without reading it all.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let output = child.wait_with_output().unwrap();
     Run {
         code: output.status.code(),
         stdout: String::from_utf8(output.stdout).unwrap(),

@@ -2,6 +2,7 @@
 //! one per file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod api;
 #[cfg(feature = "grpc")]
 mod grpc;
