@@ -147,9 +147,14 @@ pub fn hot_bytes() -> Vec<u8> {
     hot().into_bytes()
 }
 
+/// The version manifest's route.
+pub fn manifest_route() -> String {
+    format!("/modules/{MODULE}/versions/{VERSION}")
+}
+
 /// The hot file's route, asking for the raw bytes.
 pub fn hot_route() -> String {
-    format!("/modules/{MODULE}/versions/{VERSION}/files/{HOT_PATH}?format=raw")
+    format!("{}/files/{HOT_PATH}?format=raw", manifest_route())
 }
 
 /// All files of the benchmark version, hot file included.

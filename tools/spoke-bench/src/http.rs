@@ -1,10 +1,15 @@
 //! A few HTTP requests (health checks, seeding, byte comparisons) through
-//! `curl`, which keeps TLS/HTTP crates out of the harness's build.
+//! `curl`, which keeps TLS/HTTP crates out of the harness's build; and
+//! [`KeepAlive`], plain HTTP/1.1 GETs one after another on one connection,
+//! for the instructions mode (a curl process per request would open a
+//! connection per request).
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -105,5 +110,86 @@ impl Curl {
         let body = std::fs::read(&out_file).unwrap_or_default();
         let _ = std::fs::remove_file(&out_file);
         Ok(Response { status, body })
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection to a plain-HTTP server on loopback.
+/// Only what the server's GET answers need: responses with a
+/// Content-Length, no chunked bodies.
+pub struct KeepAlive {
+    connection: BufReader<TcpStream>,
+    host: String,
+}
+
+impl KeepAlive {
+    /// Connects to `127.0.0.1:port`; reads wait at most `timeout`.
+    pub fn connect(port: u16, timeout: Duration) -> Result<Self> {
+        let host = format!("127.0.0.1:{port}");
+        let stream =
+            TcpStream::connect(&host).with_context(|| format!("cannot connect to {host}"))?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_nodelay(true)?;
+        Ok(Self {
+            connection: BufReader::new(stream),
+            host,
+        })
+    }
+
+    /// `GET path` and its whole response; HTTP statuses are not errors.
+    pub fn get(&mut self, path: &str) -> Result<Response> {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
+        self.connection
+            .get_mut()
+            .write_all(request.as_bytes())
+            .with_context(|| format!("GET {path}: cannot send the request"))?;
+        self.read_response()
+            .with_context(|| format!("GET {path} on {}", self.host))
+    }
+
+    fn read_response(&mut self) -> Result<Response> {
+        let status_line = self.read_line()?;
+        let status = status_line
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .with_context(|| format!("not an HTTP/1.1 status line: {status_line:?}"))?;
+        let mut content_length = None;
+        loop {
+            let line = self.read_line()?;
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                bail!("not a header line: {line:?}");
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = Some(
+                    value
+                        .parse::<usize>()
+                        .with_context(|| format!("bad Content-Length {value:?}"))?,
+                );
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                bail!("Transfer-Encoding {value} is not supported (only Content-Length)");
+            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
+            {
+                bail!("the server closes the connection (Connection: close)");
+            }
+        }
+        let length = content_length.context("the response has no Content-Length")?;
+        let mut body = vec![0; length];
+        self.connection
+            .read_exact(&mut body)
+            .with_context(|| format!("the body ended before its {length} bytes"))?;
+        Ok(Response { status, body })
+    }
+
+    /// One header line without its CRLF.
+    fn read_line(&mut self) -> Result<String> {
+        let mut line = String::new();
+        if self.connection.read_line(&mut line)? == 0 {
+            bail!("the server closed the connection");
+        }
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
     }
 }

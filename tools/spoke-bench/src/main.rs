@@ -7,8 +7,8 @@
 //! target with wrk (warm-up, then the measured run) and print requests/s,
 //! p50/p99, the hot-file/nginx ratio per round with its median and spread, and
 //! the server's RSS idle and after the load — as a plain table and as markdown
-//! for docs/benchmarks.md. The other modes live in [`cache`], [`tls`] and
-//! [`flood`].
+//! for docs/benchmarks.md. The other modes live in [`cache`], [`tls`],
+//! [`flood`] and [`instructions`].
 //!
 //! xtask runs this binary for `cargo xtask bench` (`cargo run -p spoke-bench
 //! -- ARGS`); it shares process plumbing with xtask through `xtask-support`.
@@ -17,6 +17,7 @@ mod cache;
 mod fixture;
 mod flood;
 mod http;
+mod instructions;
 mod nginx;
 mod tls;
 mod tools;
@@ -117,6 +118,21 @@ COMPILE-FLOOD MODE (--compile-flood):
     how many validates were answered (and how many of them were 503
     COMPILE_QUEUE_FULL). nginx is not started.
 
+INSTRUCTIONS MODE (--instructions N):
+    Instructions the server executes per request, counted by valgrind's
+    callgrind: repeatable to about 1%, where requests/s on a shared
+    machine moves by 20% between rounds. For comparing a change before and
+    after (point CARGO_TARGET_DIR at each build, with --no-build); not a
+    throughput figure. For each of (a) and (b): the release server (default
+    settings, filesystem storage in a temp dir, log level warn) runs under
+    `valgrind --tool=callgrind`, the module above is pushed, and one kept-alive
+    connection sends one warm-up request, then N requests one after another;
+    the server is stopped (SIGTERM, a graceful exit) so callgrind writes its
+    totals. The same again with 0 requests after the warm-up; the figure is
+    (total with N - total with 0) / N. Prints the figures and the totals.
+    valgrind is installed with apt-get when missing. The server runs ~50x
+    slower under valgrind; with N = 1000 a run takes about 15 s.
+
 CARGO_TARGET_DIR is respected when locating the binaries.";
 
 /// Targets from the acceptance criteria.
@@ -131,7 +147,7 @@ const MAX_RSS_MIB: f64 = 64.0;
     bin_name = "cargo xtask bench",
     about = ABOUT,
     after_help = MODES,
-    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "compile_flood"]))
+    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "compile_flood", "instructions"]))
 )]
 pub struct Options {
     /// Measured seconds per target
@@ -168,6 +184,11 @@ pub struct Options {
     /// TLS mode instead of the above (see TLS MODE)
     #[arg(long)]
     pub tls: bool,
+    /// Instructions per request under callgrind, over N requests per target
+    /// (see INSTRUCTIONS MODE)
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub instructions: Option<u32>,
     /// Rounds of the default, TLS and compile-flood modes
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -198,6 +219,10 @@ impl Options {
 
     /// The command that reproduces a run with these options.
     fn command_line(&self) -> String {
+        if let Some(requests) = self.instructions {
+            // No wrk in this mode: its load options change nothing.
+            return format!("cargo xtask bench --instructions {requests}");
+        }
         let mut command = String::from("cargo xtask bench");
         if self.cache {
             command.push_str(" --cache");
@@ -270,7 +295,11 @@ fn run(opts: &Options) -> Result<()> {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.tls => tls::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.compile_flood => flood::bench(opts, &tools, binary, work.path()),
-        binary => bench(opts, &tools, binary, work.path()),
+        Some(binary) => match opts.instructions {
+            Some(requests) => instructions::bench(opts, &tools, binary, requests, work.path()),
+            None => bench(opts, &tools, Some(binary), work.path()),
+        },
+        None => bench(opts, &tools, None, work.path()),
     };
     if result.is_err() && !opts.keep {
         work.keep();
@@ -314,7 +343,7 @@ fn bench(
         }
         std::fs::write(&path, &file.content)?;
     }
-    let manifest_path = format!("/modules/{}/versions/{}", fixture::MODULE, fixture::VERSION);
+    let manifest_path = fixture::manifest_route();
     let hot_path = format!("{manifest_path}/files/{}", fixture::HOT_PATH);
     let hot_query = "?format=raw";
     let [api_port, health_port, nginx_port] = free_ports()?;
@@ -336,7 +365,12 @@ fn bench(
     let (mut nginx, nginx_version) =
         nginx::start(&tools.nginx, &nginx_dir, &hot_path, &hot, nginx_port)?;
     let nginx_base = format!("http://127.0.0.1:{nginx_port}");
-    wait_for(&curl, &format!("{nginx_base}{hot_path}"), &mut nginx)?;
+    wait_for(
+        &curl,
+        &format!("{nginx_base}{hot_path}"),
+        &mut nginx,
+        READY_WITHIN,
+    )?;
 
     // Same bytes from both, before any load.
     let nginx_url = format!("{nginx_base}{hot_path}{hot_query}");
@@ -521,11 +555,33 @@ struct Server {
     log: PathBuf,
 }
 
+/// A program the server runs under (valgrind in the instructions mode): the
+/// server's path and arguments follow `args`.
+struct Wrapper {
+    program: PathBuf,
+    args: Vec<String>,
+    /// How long the wrapped server may take to become ready.
+    ready_within: Duration,
+}
+
 impl Server {
     /// Starts the server with default settings plus `settings` (name,
     /// value), logging to `<work>/spoke-server.log`, or to
     /// `spoke-server-<n>.log` when that is taken by an earlier start.
     fn start(
+        binary: &Path,
+        work: &Path,
+        settings: &[(&str, String)],
+        api_port: u16,
+        health_port: u16,
+        curl: &Curl,
+    ) -> Result<Self> {
+        Self::start_under(None, binary, work, settings, api_port, health_port, curl)
+    }
+
+    /// [`Server::start`], with the server run under `wrapper` when given.
+    fn start_under(
+        wrapper: Option<&Wrapper>,
         binary: &Path,
         work: &Path,
         settings: &[(&str, String)],
@@ -544,7 +600,14 @@ impl Server {
             .context("no free log name")?;
         let log_file =
             File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper {
+            Some(wrapper) => {
+                let mut cmd = Command::new(&wrapper.program);
+                cmd.args(&wrapper.args).arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         // Default settings: nothing from the caller's environment leaks in.
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("SPOKE_") {
@@ -562,20 +625,28 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
             .stderr(log_file);
+        let under = wrapper.map_or_else(String::new, |wrapper| {
+            format!(
+                " under `{} {}`",
+                wrapper.program.display(),
+                wrapper.args.join(" ")
+            )
+        });
         eprintln!(
-            "xtask bench: starting {} (API :{api_port}, health :{health_port})",
+            "xtask bench: starting {}{under} (API :{api_port}, health :{health_port})",
             binary.display()
         );
         let child = cmd
             .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+            .with_context(|| format!("cannot start `{}`", cmd::display(&cmd)))?;
         let mut server = Self {
             guard: ChildGuard::new("spoke-server", child),
             base: format!("http://127.0.0.1:{api_port}"),
             log,
         };
         let ready = format!("http://127.0.0.1:{health_port}/health/ready");
-        if let Err(err) = wait_for(curl, &ready, &mut server.guard) {
+        let ready_within = wrapper.map_or(READY_WITHIN, |wrapper| wrapper.ready_within);
+        if let Err(err) = wait_for(curl, &ready, &mut server.guard, ready_within) {
             bail!(
                 "{err:#}\n--- {} (last 30 lines) ---\n{}",
                 server.log.display(),
@@ -590,9 +661,13 @@ impl Server {
     }
 }
 
-/// Polls `url` until it answers 200, failing early if `child` exits.
-fn wait_for(curl: &Curl, url: &str, child: &mut ChildGuard) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// How long a server or nginx started directly may take to answer.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// Polls `url` until it answers 200 within `timeout`, failing early if
+/// `child` exits.
+fn wait_for(curl: &Curl, url: &str, child: &mut ChildGuard, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
         if let Some(status) = child.exited() {
@@ -605,7 +680,10 @@ fn wait_for(curl: &Curl, url: &str, child: &mut ChildGuard) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    bail!("{url} was not ready within 60 s (last: {last})")
+    bail!(
+        "{url} was not ready within {} s (last: {last})",
+        timeout.as_secs()
+    )
 }
 
 fn seed(curl: &Curl, base: &str, files: &[fixture::File]) -> Result<()> {
