@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use spoke_auth::{Auth, AuthConfig};
 use spoke_domain::Limits;
+use spoke_grpc::proto::access_service_server::AccessServiceServer;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
-use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
+use spoke_grpc::{AccessApi, GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage::AccessStore;
@@ -144,8 +146,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         .then(|| Arc::new(Metrics::new()));
     let Opened {
         registry,
-        // The access layer of issue 15 takes it from here.
-        access: _access,
+        access,
         cache,
         probes,
     } = open_registry(&settings, metrics.as_deref()).await?;
@@ -179,8 +180,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
     let grpc_health = HealthReporter::new();
+    // Access control off until the server reads its settings (issue 15).
+    let auth = Auth::new(AuthConfig::default(), access)
+        .map_err(|e| ServerError::Internal(format!("setting up access control failed: {e}")))?;
     let grpc = spoke_grpc::routes(
         Arc::clone(&registry),
+        auth,
         GrpcOptions {
             max_message_bytes: settings.limits.max_body_bytes,
         },
@@ -358,6 +363,10 @@ async fn supervise(
     draining
         .grpc_health
         .set_not_serving::<RegistryServiceServer<RegistryApi>>()
+        .await;
+    draining
+        .grpc_health
+        .set_not_serving::<AccessServiceServer<AccessApi>>()
         .await;
     tracing::info!(
         drain_timeout = %humantime::format_duration(drain_timeout),

@@ -65,6 +65,8 @@ impl Server {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
+                let auth = spoke_auth::Auth::new(spoke_auth::AuthConfig::default(), store.clone())
+                    .unwrap();
                 let registry = Arc::new(Registry::new(
                     store.clone(),
                     store,
@@ -74,7 +76,7 @@ impl Server {
                 let grpc_options = spoke_grpc::GrpcOptions {
                     max_message_bytes: 8 << 20,
                 };
-                let grpc = spoke_grpc::routes(registry.clone(), grpc_options, &health)
+                let grpc = spoke_grpc::routes(registry.clone(), auth, grpc_options, &health)
                     .await
                     .unwrap()
                     .into_axum_router()
