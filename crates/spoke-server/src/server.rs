@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use spoke_auth::{Auth, AuthConfig};
 use spoke_domain::Limits;
+use spoke_grpc::proto::access_service_server::AccessServiceServer;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
-use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
+use spoke_grpc::{AccessApi, GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage::AccessStore;
@@ -155,12 +157,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
-    // Access control off until the server's settings and layer of issue 15.
-    let auth = spoke_auth::Auth::new(spoke_auth::AuthConfig::default(), access)
-        .map_err(|e| ServerError::Internal(e.to_string()))?;
+    // Access control off until the server reads its settings (issue 15).
+    let auth = Auth::new(AuthConfig::default(), access)
+        .map_err(|e| ServerError::Internal(format!("setting up access control failed: {e}")))?;
     let rest = spoke_rest::router(
         Arc::clone(&registry),
-        auth,
+        auth.clone(),
         RestOptions {
             max_body_bytes: settings.limits.max_body_bytes,
         },
@@ -184,6 +186,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     let grpc_health = HealthReporter::new();
     let grpc = spoke_grpc::routes(
         Arc::clone(&registry),
+        auth,
         GrpcOptions {
             max_message_bytes: settings.limits.max_body_bytes,
         },
@@ -361,6 +364,10 @@ async fn supervise(
     draining
         .grpc_health
         .set_not_serving::<RegistryServiceServer<RegistryApi>>()
+        .await;
+    draining
+        .grpc_health
+        .set_not_serving::<AccessServiceServer<AccessApi>>()
         .await;
     tracing::info!(
         drain_timeout = %humantime::format_duration(drain_timeout),
