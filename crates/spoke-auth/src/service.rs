@@ -121,6 +121,12 @@ impl Auth {
         self.inner.enabled
     }
 
+    /// Whether a caller without credentials may read (access control off,
+    /// or anonymous reads allowed).
+    pub fn anonymous_reads(&self) -> bool {
+        !self.inner.enabled || self.inner.anonymous_read
+    }
+
     /// Who a request is, from its `Authorization` header's raw value. No
     /// header (or access control off): `Anonymous`. Otherwise the header
     /// must be `Bearer <token>`, and the token the bootstrap token, a Spoke

@@ -52,7 +52,11 @@ pub(crate) type QueryResult<T> = Result<Query<T>, QueryRejection>;
 /// extensions, which the server's authentication layer puts there;
 /// without one, the request is anonymous.
 pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Router {
-    let document = Arc::new(openapi::document(registry.limits(), options.max_body_bytes));
+    let document = Arc::new(openapi::document(
+        registry.limits(),
+        options.max_body_bytes,
+        &auth,
+    ));
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
         .route("/modules/{name}", get(get_module))

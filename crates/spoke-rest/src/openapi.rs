@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
+use spoke_auth::Auth;
 use spoke_domain::{AuditAction, Limits, PageRequest, Principal};
 use spoke_registry::spoke_schema::breaking;
 use spoke_registry::spoke_schema::lint::{self, ConfigVersion};
@@ -18,7 +19,7 @@ use utoipa::openapi::schema::ArrayItems;
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type,
 };
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
 use crate::{checks, compatibility, handlers, management, views};
@@ -65,9 +66,10 @@ use crate::{checks, compatibility, handlers, management, views};
 struct ApiDoc;
 
 /// The document for a registry with `limits` behind a body limit of
-/// `max_body_bytes`.
-pub(crate) fn document(limits: &Limits, max_body_bytes: usize) -> OpenApi {
+/// `max_body_bytes`, under the server's access policy.
+pub(crate) fn document(limits: &Limits, max_body_bytes: usize, auth: &Auth) -> OpenApi {
     let mut document = ApiDoc::openapi();
+    state_access_policy(&mut document, auth);
     state_limits(&mut document, limits, max_body_bytes);
     state_rule_ids(&mut document);
     state_rules_need_a_mode(&mut document);
@@ -85,6 +87,35 @@ const BEARER: &str = "bearer";
 /// The description of every read, which anonymous callers may make while
 /// the server allows them.
 pub(crate) const ANONYMOUS_READS: &str = "Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.";
+
+/// Makes each operation's `security` say what this server asks: with access
+/// control off, nothing (credentials are ignored); with anonymous reads off,
+/// a token for reads too.
+fn state_access_policy(document: &mut OpenApi, auth: &Auth) {
+    let anonymous = SecurityRequirement::default();
+    for path in document.paths.paths.values_mut() {
+        for operation in operations(path) {
+            if !auth.enabled() {
+                operation.security = None;
+            } else if !auth.anonymous_reads()
+                && is_read(operation)
+                && let Some(requirements) = &mut operation.security
+            {
+                // `[{}, {"bearer": []}]` becomes `[{"bearer": []}]`.
+                requirements.retain(|requirement| *requirement != anonymous);
+            }
+        }
+    }
+}
+
+/// Whether an operation is a read that anonymous callers may make only
+/// while the server allows anonymous reads (its description says so).
+fn is_read(operation: &Operation) -> bool {
+    operation
+        .description
+        .as_deref()
+        .is_some_and(|description| description.contains(ANONYMOUS_READS))
+}
 
 fn declare_bearer(document: &mut OpenApi) {
     let scheme = HttpBuilder::new()

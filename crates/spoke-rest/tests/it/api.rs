@@ -19,9 +19,13 @@ struct Server {
 
 impl Server {
     async fn start() -> Self {
+        Self::start_with(AuthConfig::default()).await
+    }
+
+    async fn start_with(access: AuthConfig) -> Self {
         let root = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(root.path()).unwrap());
-        let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
+        let auth = Auth::new(access, store.clone()).unwrap();
         let registry = Arc::new(Registry::new(
             store.clone(),
             store,
@@ -555,7 +559,11 @@ fn every_operation(doc: &Value) -> Vec<(String, String, &Value)> {
 
 #[tokio::test]
 async fn openapi_document_declares_the_bearer_scheme_per_route() {
-    let server = Server::start().await;
+    let server = Server::start_with(AuthConfig {
+        enabled: true,
+        ..AuthConfig::default()
+    })
+    .await;
     let (_, doc) = server.get("/openapi.json").await;
     let scheme = &doc["components"]["securitySchemes"]["bearer"];
     assert_eq!(scheme["type"], "http");
@@ -629,6 +637,29 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
         {
             assert!(statuses.contains(&"409"), "AUTH_DISABLED: {method} {path}");
         }
+    }
+
+    // The document states the server's own policy: with anonymous reads
+    // off, reads need a token too; with access control off, nothing does.
+    let closed = Server::start_with(AuthConfig {
+        enabled: true,
+        anonymous_read: false,
+        ..AuthConfig::default()
+    })
+    .await;
+    let (_, closed) = closed.get("/openapi.json").await;
+    for (method, path, operation) in every_operation(&closed) {
+        let expected = match path.as_str() {
+            "/openapi.json" => json!([{}]),
+            // Answers `anonymous` to anyone.
+            "/api/v1/whoami" => open.clone(),
+            _ => bearer_only.clone(),
+        };
+        assert_eq!(operation["security"], expected, "{method} {path}");
+    }
+    let (_, off) = Server::start().await.get("/openapi.json").await;
+    for (method, path, operation) in every_operation(&off) {
+        assert!(operation.get("security").is_none(), "{method} {path}");
     }
 
     // The access strings' schemas come from the parsers.

@@ -32,13 +32,16 @@ def _version_pattern(document):
 
 
 def _cursor_fits(case, token):
-    """`Cursor::module_name` for the module list, `Cursor::version_position`
-    (push time in nanoseconds, then the version) for a version list."""
+    """`Cursor::module_name` for the module list, `Cursor::audit_seq` for
+    the audit log, `Cursor::version_position` (push time in nanoseconds,
+    then the version) for a version list."""
     text = _cursor_text(token)
     if text is None:
         return False
     if case.operation.path == "/modules":
         return text.startswith("m:") and MODULE_NAME.fullmatch(text[2:]) is not None
+    if case.operation.path == "/api/v1/audit":
+        return re.fullmatch(r"a:[0-9]{1,19}", text) is not None and int(text[2:]) < 2**64
     match = re.fullmatch(r"v:([0-9]{1,18}):(.{1,128})", text, re.DOTALL)
     version = _version_pattern(case.operation.schema.raw_schema)
     return match is not None and version.search(match.group(2)) is not None
