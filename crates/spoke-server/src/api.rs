@@ -173,7 +173,7 @@ fn http_outcome(status: StatusCode) -> Outcome {
 
 /// A gRPC response's status code. Errors come "trailers-only", with the
 /// status in the headers; a response without one is on its way to succeed.
-fn grpc_code(response: &Response) -> tonic::Code {
+pub(crate) fn grpc_code(response: &Response) -> tonic::Code {
     response
         .headers()
         .get("grpc-status")
