@@ -11,6 +11,8 @@
 
 #[cfg(feature = "googleapis")]
 pub mod googleapis;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]

@@ -4,7 +4,6 @@
 //! backend's lands; the tests that use it then switch to that backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod issuer;
 mod management;
 mod memory_store;
 mod oidc;
