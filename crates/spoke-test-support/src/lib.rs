@@ -13,6 +13,8 @@
 pub mod googleapis;
 #[cfg(feature = "oidc")]
 pub mod oidc;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]
