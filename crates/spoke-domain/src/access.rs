@@ -196,11 +196,13 @@ impl fmt::Display for Scope {
 pub struct AccessId(String);
 
 impl AccessId {
+    /// The longest id accepted, in bytes.
+    pub const MAX_LEN: usize = 64;
     /// What [`AccessId::parse`] accepts, as a regular expression.
     pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,64}$";
 
     pub fn parse(text: &str) -> Result<AccessId, DomainError> {
-        let valid = (1..=64).contains(&text.len())
+        let valid = (1..=AccessId::MAX_LEN).contains(&text.len())
             && text
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');

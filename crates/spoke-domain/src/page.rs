@@ -147,6 +147,19 @@ impl Cursor {
         let version = VersionId::parse(version).map_err(|_| DomainError::InvalidCursor)?;
         Ok((version, created_at))
     }
+
+    /// After the audit entry at `seq` (the last of the previous page).
+    pub fn after_audit(seq: u64) -> Self {
+        Self(format!("a:{seq}"))
+    }
+
+    /// The `seq` of the last audit entry of the previous page.
+    pub fn audit_seq(&self) -> Result<u64, DomainError> {
+        self.0
+            .strip_prefix("a:")
+            .and_then(|seq| seq.parse().ok())
+            .ok_or(DomainError::InvalidCursor)
+    }
 }
 
 #[cfg(test)]
@@ -218,5 +231,13 @@ mod tests {
         let foreign =
             Cursor::parse(&Cursor::after_module(&ModuleName::parse("a").unwrap()).token()).unwrap();
         assert!(foreign.version_position().is_err());
+        assert!(foreign.audit_seq().is_err());
+        assert!(Cursor::parse("YTp4").unwrap().audit_seq().is_err()); // "a:x"
+    }
+
+    #[test]
+    fn audit_cursors_round_trip() {
+        let token = Cursor::after_audit(42).token();
+        assert_eq!(Cursor::parse(&token).unwrap().audit_seq().unwrap(), 42);
     }
 }

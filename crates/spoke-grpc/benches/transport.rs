@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use axum::serve::ListenerExt;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
+use spoke_auth::{Auth, AuthConfig};
 use spoke_domain::{FilePath, ModuleName, ProtoFile, SourceInfo, VersionId};
 use spoke_grpc::proto::GetFileRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
@@ -49,6 +50,7 @@ async fn serve(root: &std::path::Path) -> String {
         l2: None,
     })
     .unwrap();
+    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
     let registry = Arc::new(Registry::new(
         Arc::new(CachedMetadataStore::new(store.clone(), cache.clone())),
         Arc::new(CachedBlobStore::new(store, cache)),
@@ -73,6 +75,7 @@ async fn serve(root: &std::path::Path) -> String {
         .unwrap();
     let rest = router(
         Arc::clone(&registry),
+        auth,
         RestOptions {
             max_body_bytes: 1 << 20,
         },

@@ -1,21 +1,25 @@
 //! Stateless checks for CI pipelines: compile or lint files against stored
 //! dependencies without storing anything.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use spoke_domain::DependencyRef;
-use spoke_registry::RegistryError;
 use spoke_registry::spoke_schema::lint::{LintConfig, LintViolation};
+use spoke_registry::{Registry, RegistryError};
 
+use crate::access::Access;
 use crate::extract::JsonBody;
-use crate::handlers::AppState;
-use crate::{ApiError, convert, wire};
+use crate::{ApiError, convert, openapi, wire};
 
 #[utoipa::path(
     post, path = "/api/v1/validate", operation_id = "validate",
     summary = "Compile files against dependencies without storing anything",
     request_body = wire::ValidateRequest,
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The files compile", body = wire::ValidateResponse),
         (status = 400, description = "Malformed request, invalid path or dependency, no files, a path twice", body = wire::ErrorBody),
@@ -25,9 +29,11 @@ use crate::{ApiError, convert, wire};
     )
 )]
 pub(crate) async fn validate(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     JsonBody(body): JsonBody<wire::ValidateRequest>,
 ) -> Result<Json<wire::ValidateResponse>, ApiError> {
+    access.list().await?;
     let files = convert::proto_files(body.files)?;
     let dependencies = DependencyRef::parse_all(&body.dependencies)?;
     let validated = registry.validate(files, &dependencies).await?;
@@ -38,6 +44,8 @@ pub(crate) async fn validate(
     post, path = "/api/v1/lint", operation_id = "lint",
     summary = "Lint files with buf's rules without storing anything",
     request_body = wire::LintRequest,
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "No violations", body = wire::LintResponse),
         (status = 400, description = "Malformed request, unknown rule or category, invalid buf.yaml, invalid path or dependency, no files, a path twice", body = wire::ErrorBody),
@@ -47,9 +55,11 @@ pub(crate) async fn validate(
     )
 )]
 pub(crate) async fn lint(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     JsonBody(body): JsonBody<wire::LintRequest>,
 ) -> Result<Json<wire::LintResponse>, ApiError> {
+    access.list().await?;
     let config = LintConfig::from_optional_buf_yaml(body.buf_yaml.as_deref())
         .map_err(RegistryError::from)?
         .with_overrides(body.uses, body.except, body.ignore);

@@ -3,9 +3,11 @@
 //! (feature `server`) so that the embedded client answers with exactly what
 //! this front-end answers.
 
+use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
-    CompatibilityPolicy, CompatibilityViolation, DependencyRef, Module, ModuleName, ProtoFile,
-    RuleSelection, SourceInfo, VersionId, VersionManifest, VersionSummary,
+    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Grant, Module,
+    ModuleName, ProtoFile, RuleSelection, SourceInfo, Timestamp, TokenRecord, VersionId,
+    VersionManifest, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
@@ -416,5 +418,70 @@ fn element_kind_name(element: ElementKind) -> &'static str {
         ElementKind::Rpc => "rpc",
         ElementKind::Extension => "extension",
         ElementKind::Option => "option",
+    }
+}
+
+/// The answer to a token's creation: the one body that holds a secret.
+pub fn created_token_body(record: &TokenRecord, secret: &Secret) -> wire::CreatedTokenBody {
+    wire::CreatedTokenBody {
+        id: record.id.to_string(),
+        token: secret.expose().to_owned(),
+        subject: record.subject.to_string(),
+        expires_at: record.expires_at.as_ref().map(Timestamp::to_rfc3339),
+    }
+}
+
+/// A token as listed: its record holds the secret's hash only, which is
+/// not shown either.
+pub fn token_body(record: &TokenRecord) -> wire::TokenBody {
+    wire::TokenBody {
+        id: record.id.to_string(),
+        subject: record.subject.to_string(),
+        created_at: record.created_at.to_rfc3339(),
+        expires_at: record.expires_at.as_ref().map(Timestamp::to_rfc3339),
+        last_used_at: record.last_used_at.as_ref().map(Timestamp::to_rfc3339),
+    }
+}
+
+pub fn grant_body(grant: &Grant) -> wire::GrantBody {
+    wire::GrantBody {
+        id: grant.id.to_string(),
+        subject: grant.subject.to_string(),
+        scope: grant.scope.to_string(),
+        role: grant.role.to_string(),
+        created_at: grant.created_at.to_rfc3339(),
+        created_by: grant.created_by.clone(),
+    }
+}
+
+/// How `whoami` and the audit log name a caller without credentials.
+pub(crate) const ANONYMOUS: &str = "anonymous";
+
+pub fn whoami_body(whoami: &Whoami) -> wire::WhoAmIBody {
+    wire::WhoAmIBody {
+        subject: whoami
+            .subject
+            .as_ref()
+            .map_or_else(|| ANONYMOUS.to_owned(), ToString::to_string),
+        groups: whoami.groups.iter().map(ToString::to_string).collect(),
+        roles: whoami
+            .roles
+            .iter()
+            .map(|(scope, role)| wire::ScopedRoleBody {
+                scope: scope.to_string(),
+                role: role.to_string(),
+            })
+            .collect(),
+    }
+}
+
+pub fn audit_entry_body(entry: &AuditEntry) -> wire::AuditEntryBody {
+    wire::AuditEntryBody {
+        time: entry.time.to_rfc3339(),
+        subject: entry.subject.clone(),
+        action: entry.action.to_string(),
+        target: entry.target.clone(),
+        outcome: entry.outcome.to_string(),
+        request_id: entry.request_id.clone(),
     }
 }

@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use spoke_auth::{AuthError, FailureReason};
 use spoke_domain::DomainError;
 use spoke_registry::{ErrorKind, RegistryError};
 
@@ -19,6 +20,8 @@ pub struct ApiError {
     /// Seconds for the `Retry-After` header, on answers a later retry can
     /// turn into a success.
     pub retry_after: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401.
+    pub www_authenticate: Option<&'static str>,
 }
 
 /// What a busy server asks its clients to wait: one compile's worth of
@@ -33,6 +36,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            www_authenticate: None,
         }
     }
 
@@ -80,7 +84,48 @@ impl From<RegistryError> for ApiError {
             message: error.to_string(),
             details,
             retry_after,
+            www_authenticate: None,
         }
+    }
+}
+
+/// The challenge of a request that needs credentials and sent none.
+const CHALLENGE: &str = "Bearer";
+/// The challenge of a request whose credentials were refused (RFC 6750).
+const INVALID_TOKEN_CHALLENGE: &str = "Bearer error=\"invalid_token\"";
+
+/// Access control's refusals, as the server's authentication layer and the
+/// handlers answer them: 401 with `WWW-Authenticate: Bearer` (plus
+/// `error="invalid_token"` when a credential was sent and refused), 403,
+/// 404 for unknown tokens and grants, 400 for bad input, 409 when access
+/// control is off, storage errors like the registry's.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        let code = error.code();
+        let status = match error {
+            AuthError::Unauthenticated(failure) => {
+                let challenge = if failure.kind() == FailureReason::Missing {
+                    CHALLENGE
+                } else {
+                    INVALID_TOKEN_CHALLENGE
+                };
+                return Self {
+                    www_authenticate: Some(challenge),
+                    ..Self::new(StatusCode::UNAUTHORIZED, code, failure.message())
+                };
+            }
+            AuthError::Invalid(error) => return error.into(),
+            AuthError::Storage(error) => return RegistryError::Storage(error).into(),
+            AuthError::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            AuthError::TokenNotFound(_) | AuthError::GrantNotFound(_) => StatusCode::NOT_FOUND,
+            AuthError::InvalidLifetime(_) => StatusCode::BAD_REQUEST,
+            AuthError::Disabled => StatusCode::CONFLICT,
+            AuthError::Config(_) | AuthError::Internal(_) => {
+                tracing::error!(%error, code, "access control failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        Self::new(status, code, error.to_string())
     }
 }
 
@@ -157,6 +202,12 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(challenge) = self.www_authenticate {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
         response
     }
 }
@@ -165,7 +216,62 @@ impl IntoResponse for ApiError {
 mod tests {
     use std::time::Duration;
 
+    use spoke_auth::AuthFailure;
+    use spoke_domain::AccessId;
+
     use super::*;
+
+    #[test]
+    fn access_refusals_answer_like_the_contract_says() {
+        let missing = ApiError::from(AuthError::Unauthenticated(AuthFailure::MISSING));
+        assert_eq!(
+            (missing.status, missing.code),
+            (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+        );
+        let response = missing.into_response();
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE),
+            Some(&HeaderValue::from_static("Bearer"))
+        );
+        let id = AccessId::parse("t1").unwrap();
+        for (error, status, code) in [
+            (
+                AuthError::PermissionDenied("no".to_owned()),
+                StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+            ),
+            (
+                AuthError::TokenNotFound(id.clone()),
+                StatusCode::NOT_FOUND,
+                "TOKEN_NOT_FOUND",
+            ),
+            (
+                AuthError::GrantNotFound(id),
+                StatusCode::NOT_FOUND,
+                "GRANT_NOT_FOUND",
+            ),
+            (
+                AuthError::Invalid(DomainError::InvalidRole("god".to_owned())),
+                StatusCode::BAD_REQUEST,
+                "INVALID_ROLE",
+            ),
+            (
+                AuthError::InvalidLifetime("too long"),
+                StatusCode::BAD_REQUEST,
+                "INVALID_EXPIRES_IN",
+            ),
+            (AuthError::Disabled, StatusCode::CONFLICT, "AUTH_DISABLED"),
+            (
+                AuthError::Internal("no randomness".to_owned()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+            ),
+        ] {
+            let api = ApiError::from(error);
+            assert_eq!((api.status, api.code), (status, code), "{}", api.message);
+            assert!(api.www_authenticate.is_none());
+        }
+    }
 
     #[test]
     fn compute_budgets_answer_like_the_docs_say() {

@@ -2,18 +2,20 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRef, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use spoke_domain::{AccessRecords, Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, PushRecords, Registry, StoredVersion};
+use spoke_auth::{Auth, Write};
+use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
+use spoke_registry::{PushOutcome, Registry, StoredVersion};
 use utoipa::IntoParams;
 
+use crate::access::Access;
 use crate::extract::{self, JsonBody};
-use crate::{ApiError, checks, compatibility, convert, openapi, views, wire};
+use crate::{ApiError, checks, compatibility, convert, management, openapi, views, wire};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -22,12 +24,34 @@ pub struct RestOptions {
     pub max_body_bytes: usize,
 }
 
-pub(crate) type AppState = Arc<Registry>;
+/// What every handler can reach: the registry (`State<Arc<Registry>>`)
+/// and access control (through [`Access`]).
+#[derive(Clone)]
+struct AppState {
+    registry: Arc<Registry>,
+    auth: Auth,
+}
+
+impl FromRef<AppState> for Arc<Registry> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.registry)
+    }
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
 pub(crate) type PathResult<T> = Result<Path<T>, PathRejection>;
 pub(crate) type QueryResult<T> = Result<Query<T>, QueryRejection>;
 
-/// The REST API's routes over a registry.
-pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
+/// The REST API's routes over a registry, under `auth`'s access control.
+/// The caller of each request is the [`spoke_auth::Caller`] in its
+/// extensions, which the server's authentication layer puts there;
+/// without one, the request is anonymous.
+pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Router {
     let document = Arc::new(openapi::document(registry.limits(), options.max_body_bytes));
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
@@ -76,6 +100,18 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
         .route("/api/v1/validate", post(checks::validate))
         .route("/api/v1/lint", post(checks::lint))
         .route(
+            "/api/v1/tokens",
+            post(management::create_token).get(management::list_tokens),
+        )
+        .route("/api/v1/tokens/{id}", delete(management::revoke_token))
+        .route(
+            "/api/v1/grants",
+            post(management::create_grant).get(management::list_grants),
+        )
+        .route("/api/v1/grants/{id}", delete(management::delete_grant))
+        .route("/api/v1/whoami", get(management::whoami))
+        .route("/api/v1/audit", get(management::audit))
+        .route(
             "/openapi.json",
             get(move || openapi::serve(document.clone())),
         )
@@ -86,7 +122,7 @@ pub fn router(registry: Arc<Registry>, options: RestOptions) -> Router {
             options.max_body_bytes,
             extract::reject_declared_oversize,
         ))
-        .with_state(registry)
+        .with_state(AppState { registry, auth })
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
@@ -161,29 +197,32 @@ pub(crate) fn module_name(name: &str) -> Result<ModuleName, ApiError> {
 #[utoipa::path(
     post, path = "/modules", operation_id = "createModule", summary = "Create a module",
     request_body = wire::CreateModuleRequest,
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = wire::ModuleBody, headers(("Location" = String, description = "`/modules/{name}`"))),
         (status = 400, description = "Malformed JSON (MALFORMED_JSON), invalid name, description over its limit, unknown compatibility mode (INVALID_COMPATIBILITY_MODE) or rule (INVALID_COMPATIBILITY_POLICY)", body = wire::ErrorBody),
+        (status = 403, description = "The caller lacks the writer role on a scope covering the new name (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 409, description = "The module exists (MODULE_EXISTS)", body = wire::ErrorBody),
     )
 )]
 async fn create_module(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     JsonBody(body): JsonBody<wire::CreateModuleRequest>,
 ) -> Result<Response, ApiError> {
-    let module = registry
-        .create_module(
-            NewModule {
-                name: module_name(&body.name)?,
-                description: body.description,
-                compatibility: match body.compatibility {
-                    Some(policy) => convert::compatibility_policy(policy)?,
-                    None => None,
-                },
-            },
-            &AccessRecords::NONE,
-        )
+    let new = NewModule {
+        name: module_name(&body.name)?,
+        description: body.description,
+        compatibility: match body.compatibility {
+            Some(policy) => convert::compatibility_policy(policy)?,
+            None => None,
+        },
+    };
+    let records = access
+        .authorize(Write::CreateModule { module: &new.name })
         .await?;
+    let created = registry.create_module(new, &records).await;
+    let module = access.settle(records, created).await?;
     let location = format!("/modules/{}", module.name);
     Ok((
         StatusCode::CREATED,
@@ -196,15 +235,19 @@ async fn create_module(
 #[utoipa::path(
     get, path = "/modules", operation_id = "listModules", summary = "List modules by name",
     params(ListParams),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "A page of modules", body = wire::ModuleList),
         (status = 400, description = "Bad limit (INVALID_LIMIT) or cursor (INVALID_CURSOR), or a malformed query (INVALID_QUERY)", body = wire::ErrorBody),
     )
 )]
 async fn list_modules(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     query: QueryResult<ListParams>,
 ) -> Result<Json<wire::ModuleList>, ApiError> {
+    access.list().await?;
     let page = registry.list_modules(&query?.0.page()?).await?;
     Ok(Json(wire::ModuleList {
         modules: page.items.iter().map(convert::module_body).collect(),
@@ -215,17 +258,23 @@ async fn list_modules(
 #[utoipa::path(
     get, path = "/modules/{name}", operation_id = "getModule", summary = "One module",
     params(ModulePath),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The module", body = wire::ModuleBody),
         (status = 400, description = "Invalid name (INVALID_MODULE_NAME)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module (MODULE_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 async fn get_module(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<ModulePath>,
 ) -> Result<Json<wire::ModuleBody>, ApiError> {
-    let module = registry.get_module(&module_name(&path?.0.name)?).await?;
+    let name = module_name(&path?.0.name)?;
+    access.read(&name).await?;
+    let module = registry.get_module(&name).await?;
     Ok(Json(convert::module_body(&module)))
 }
 
@@ -233,18 +282,23 @@ async fn get_module(
     get, path = "/modules/{name}/versions", operation_id = "listVersions",
     summary = "List versions, newest SemVer first (then commit ids, newest first)",
     params(ModulePath, ListParams),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "A page of versions", body = wire::VersionList),
         (status = 400, description = "Invalid name, bad limit (INVALID_LIMIT) or cursor (INVALID_CURSOR), or a malformed query (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module", body = wire::ErrorBody),
     )
 )]
 async fn list_versions(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<ModulePath>,
     query: QueryResult<ListParams>,
 ) -> Result<Json<wire::VersionList>, ApiError> {
     let module = module_name(&path?.0.name)?;
+    access.read(&module).await?;
     let page = registry.list_versions(&module, &query?.0.page()?).await?;
     Ok(Json(wire::VersionList {
         module_name: module.to_string(),
@@ -262,10 +316,12 @@ async fn list_versions(
     summary = "Push a version. Identical content again is 200; different content under an existing version is 409.",
     params(ModulePath),
     request_body = wire::PushRequest,
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path twice", body = wire::ErrorBody),
+        (status = 403, description = "The caller lacks the writer role on the module (to create it, on a scope covering its name) (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module (without `create_module`)", body = wire::ErrorBody),
         (status = 409, description = "Version exists with different content (VERSION_CONFLICT; details: stored_digest, pushed_digest), or the push breaks the module's compatibility policy (COMPATIBILITY_VIOLATION; details.violations: every CompatibilityViolation; nothing is stored)", body = wire::ErrorBody),
         (status = 413, description = "The body, a file, the number of files or the version over its limit", body = wire::ErrorBody),
@@ -274,12 +330,21 @@ async fn list_versions(
     )
 )]
 async fn push_version(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<ModulePath>,
     JsonBody(body): JsonBody<wire::PushRequest>,
 ) -> Result<Response, ApiError> {
     let request = convert::push_request(module_name(&path?.0.name)?, body)?;
-    let outcome = registry.push(request, &PushRecords::NONE).await?;
+    let push = Write::PushVersion {
+        module: &request.module,
+        version: &request.version,
+    };
+    let records = access
+        .authorize_push(push, request.create_module.is_some())
+        .await?;
+    let pushed = registry.push(request, &records).await;
+    let outcome = access.settle_push(records, pushed).await?;
     let status = match outcome {
         PushOutcome::Created(_) => StatusCode::CREATED,
         PushOutcome::Unchanged(_) => StatusCode::OK,
@@ -298,20 +363,25 @@ async fn push_version(
 #[utoipa::path(
     get, path = "/modules/{name}/versions/{version}", operation_id = "getVersion", summary = "One version with its files",
     params(VersionPath, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 async fn get_version(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let VersionPath { name, version } = path?.0;
     let module = module_name(&name)?;
+    access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
     let is_latest = selector == VersionSelector::Latest;
     let manifest = registry.get_version(&module, &selector).await?;
@@ -343,15 +413,19 @@ struct FileParams {
     get, path = "/modules/{name}/versions/{version}/files/{path}", operation_id = "getFile",
     summary = "One file: JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
     params(FileLocation, FileParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The file", content((wire::FileBody = "application/json"), (String = "text/plain")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name, version or path, unknown format (INVALID_FORMAT), malformed query (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module, version or file", body = wire::ErrorBody),
     )
 )]
 async fn get_file(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<FileLocation>,
     query: QueryResult<FileParams>,
     headers: HeaderMap,
@@ -373,6 +447,7 @@ async fn get_file(
         None => prefers_plain_text(&headers),
     };
     let module = module_name(&name)?;
+    access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
     let is_latest = selector == VersionSelector::Latest;
     let (_, file) = registry.get_file(&module, &selector, &file_path).await?;

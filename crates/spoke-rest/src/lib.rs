@@ -1,11 +1,14 @@
 //! Spoke's REST front-end: routing, JSON (de)serialisation and status codes,
 //! nothing else. Handlers translate the JSON bodies of `spoke-wire` into
-//! domain values, call `spoke-registry`, and translate back.
+//! domain values, ask `spoke-auth` whether the caller may, call
+//! `spoke-registry`, and translate back.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
 use spoke_wire as wire;
 
+#[cfg(feature = "server")]
+mod access;
 #[cfg(feature = "server")]
 mod checks;
 #[cfg(feature = "server")]
@@ -18,6 +21,8 @@ mod error;
 mod extract;
 #[cfg(feature = "server")]
 mod handlers;
+#[cfg(feature = "server")]
+mod management;
 #[cfg(feature = "server")]
 mod openapi;
 #[cfg(feature = "server")]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use spoke_domain::{Limits, PageRequest};
+use spoke_domain::{AuditAction, Limits, PageRequest, Principal};
 use spoke_registry::spoke_schema::breaking;
 use spoke_registry::spoke_schema::lint::{self, ConfigVersion};
 use utoipa::OpenApi as _;
@@ -18,16 +18,17 @@ use utoipa::openapi::schema::ArrayItems;
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type,
 };
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::{checks, compatibility, handlers, views};
+use crate::{checks, compatibility, handlers, management, views};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(
         title = "Spoke registry REST API",
         version = "1",
-        description = "Protobuf schema registry. Every error is JSON `{error, code, details}` (the `Error` schema): `error` for humans, `code` stable (e.g. `VERSION_CONFLICT`), `details` where a code has them. Each operation lists every status it answers; 429 (over the client's rate limit), 500 (a handler fault) and 503 (not answered within SPOKE_WRITE_TIMEOUT) can answer any of them, and 408, 413 and 415 any request with a body.",
+        description = "Protobuf schema registry. With access control on (SPOKE_AUTH_ENABLED), requests authenticate with `Authorization: Bearer <token>` (the `bearer` scheme); each operation's `security` says whether it needs to. Every error is JSON `{error, code, details}` (the `Error` schema): `error` for humans, `code` stable (e.g. `VERSION_CONFLICT`), `details` where a code has them. Each operation lists every status it answers; 429 (over the client's rate limit), 500 (a handler fault) and 503 (not answered within SPOKE_WRITE_TIMEOUT) can answer any of them, and 408, 413 and 415 any request with a body.",
     ),
     paths(
         handlers::list_modules,
@@ -50,6 +51,14 @@ use crate::{checks, compatibility, handlers, views};
         compatibility::clear,
         compatibility::check,
         compatibility::diff,
+        management::create_token,
+        management::list_tokens,
+        management::revoke_token,
+        management::create_grant,
+        management::list_grants,
+        management::delete_grant,
+        management::whoami,
+        management::audit,
         serve,
     )
 )]
@@ -63,12 +72,38 @@ pub(crate) fn document(limits: &Limits, max_body_bytes: usize) -> OpenApi {
     state_rule_ids(&mut document);
     state_rules_need_a_mode(&mut document);
     require_parameters(&mut document, "/modules/{name}/diff", &["from", "to"]);
+    declare_bearer(&mut document);
     add_server_answers(&mut document);
     document
 }
 
+/// The security scheme operations name in their `security`: `[{}, {"bearer":
+/// []}]` for reads (anonymous callers allowed while the server allows
+/// them), `[{"bearer": []}]` for writes and access management.
+const BEARER: &str = "bearer";
+
+/// The description of every read, which anonymous callers may make while
+/// the server allows them.
+pub(crate) const ANONYMOUS_READS: &str = "Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.";
+
+fn declare_bearer(document: &mut OpenApi) {
+    let scheme = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .bearer_format("spoke token or OIDC JWT")
+        .description(Some(
+            "`Authorization: Bearer <token>`: a Spoke API token (`POST /api/v1/tokens`), the bootstrap token (SPOKE_AUTH_BOOTSTRAP_TOKEN) or a JWT of the OIDC issuer (SPOKE_OIDC_ISSUER). Only with access control on (SPOKE_AUTH_ENABLED); with it off every request is allowed and credentials are ignored.",
+        ))
+        .build();
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .security_schemes
+        .insert(BEARER.to_owned(), SecurityScheme::Http(scheme));
+}
+
 #[utoipa::path(
     get, path = "/openapi.json", operation_id = "openapi", summary = "This document",
+    security(()),
     responses((status = 200, description = "OpenAPI 3.1 JSON", content_type = "application/json")),
 )]
 pub(crate) async fn serve(document: Arc<OpenApi>) -> Response {
@@ -228,10 +263,30 @@ fn error_response(description: &str, retry_after: Option<&str>) -> ApiResponse {
     response.build()
 }
 
+/// 401: from the server's authentication layer (credentials refused) or a
+/// handler (credentials needed), with the challenge.
+fn unauthenticated() -> ApiResponse {
+    let mut response = error_response(
+        "Access control is on, and the credentials sent were refused (UNAUTHENTICATED; unknown, revoked, expired or malformed: `WWW-Authenticate: Bearer error=\"invalid_token\"`), or the request needs credentials and sent none (`WWW-Authenticate: Bearer`): writes and access management always, reads while anonymous reads are off.",
+        None,
+    );
+    response.headers.insert(
+        "WWW-Authenticate".to_owned(),
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(
+                "`Bearer`, with `error=\"invalid_token\"` when credentials were sent and refused.",
+            ))
+            .build(),
+    );
+    response
+}
+
 /// What the server's layers answer, as reusable responses: (status, name,
 /// response, whether only requests with a body get it).
-fn server_answers() -> [(&'static str, &'static str, ApiResponse, bool); 6] {
+fn server_answers() -> [(&'static str, &'static str, ApiResponse, bool); 7] {
     [
+        ("401", "Unauthenticated", unauthenticated(), false),
         (
             "429",
             "RateLimited",
@@ -376,6 +431,20 @@ pub(crate) fn page_limit() -> RefOr<Schema> {
         .maximum(Some(PageRequest::MAX_LIMIT))
         .default(Some(PageRequest::DEFAULT_LIMIT.into()))
         .into()
+}
+
+/// A subject as the audit log names it: a principal, or `anonymous`.
+pub(crate) fn audit_subject() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!("^anonymous$|{}", Principal::PATTERN)))
+        .description(Some("`user:NAME`, `group:NAME` or `anonymous`."))
+        .into()
+}
+
+pub(crate) fn audit_action() -> RefOr<Schema> {
+    let actions = AuditAction::ALL.map(AuditAction::as_str);
+    string_enum(&actions, "The kind of write.")
 }
 
 pub(crate) fn cursor() -> RefOr<Schema> {

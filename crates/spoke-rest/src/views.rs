@@ -1,17 +1,20 @@
 //! What a version is made of and part of: dependency views, the image and
 //! the symbols.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spoke_domain::{ModuleName, VersionSelector};
-use spoke_registry::Closure;
+use spoke_registry::{Closure, Registry};
 use utoipa::IntoParams;
 
+use crate::access::Access;
 use crate::handlers::{
-    AppState, PathResult, QueryResult, VersionPath, etag_headers, module_name, not_modified,
+    PathResult, QueryResult, VersionPath, etag_headers, module_name, not_modified,
 };
 use crate::{ApiError, convert, openapi, wire};
 
@@ -71,9 +74,15 @@ pub(crate) fn pick_format(
         })
 }
 
-fn version_ref(path: PathResult<VersionPath>) -> Result<(ModuleName, VersionSelector), ApiError> {
+/// The version a view is of, once the caller may read its module.
+async fn readable_version(
+    access: &Access,
+    path: PathResult<VersionPath>,
+) -> Result<(ModuleName, VersionSelector), ApiError> {
     let VersionPath { name, version } = path?.0;
-    Ok((module_name(&name)?, VersionSelector::parse(&version)?))
+    let module = module_name(&name)?;
+    access.read(&module).await?;
+    Ok((module, VersionSelector::parse(&version)?))
 }
 
 /// A view that only depends on a version's pins (its closure can never
@@ -82,7 +91,7 @@ fn version_ref(path: PathResult<VersionPath>) -> Result<(ModuleName, VersionSele
 /// closure of the exact version found is loaded only when the client's copy
 /// is stale, and `render` turns it into the body.
 async fn closure_view(
-    registry: &AppState,
+    registry: &Registry,
     module: &ModuleName,
     selector: &VersionSelector,
     representation: &str,
@@ -104,20 +113,24 @@ async fn closure_view(
     get, path = "/modules/{name}/versions/{version}/dependencies", operation_id = "getDependencies",
     summary = "What a version depends on",
     params(VersionPath, TransitiveParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The dependencies", body = wire::DependenciesBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn dependencies(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     query: QueryResult<TransitiveParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     let transitive = query?.0.transitive;
     let representation = if transitive {
         "dependencies-transitive"
@@ -139,18 +152,22 @@ pub(crate) async fn dependencies(
     get, path = "/modules/{name}/versions/{version}/dependents", operation_id = "getDependents",
     summary = "What depends on a version (from the reverse-edge index kept at push time)",
     params(VersionPath, TransitiveParams),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The dependents", body = wire::DependentsBody),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn dependents(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     query: QueryResult<TransitiveParams>,
 ) -> Result<Json<wire::DependentsBody>, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     let transitive = query?.0.transitive;
     let dependents = registry.dependents(&module, &selector, transitive).await?;
     Ok(Json(convert::dependents_body(&dependents, transitive)))
@@ -160,19 +177,23 @@ pub(crate) async fn dependents(
     get, path = "/modules/{name}/versions/{version}/lockfile", operation_id = "getLockfile",
     summary = "Every pin of the closure with its version digest",
     params(VersionPath, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The lockfile", body = wire::LockfileBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn lockfile(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     closure_view(
         &registry,
         &module,
@@ -188,20 +209,24 @@ pub(crate) async fn lockfile(
     get, path = "/modules/{name}/versions/{version}/graph", operation_id = "getGraph",
     summary = "The dependency graph of a version's closure",
     params(VersionPath, GraphParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The graph", content((wire::GraphBody = "application/json"), (String = "text/vnd.graphviz")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn graph(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     query: QueryResult<GraphParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     let format = pick_format(query?.0.format, GRAPH_FORMATS)?;
     let representation = if format == "dot" {
         "graph-dot"
@@ -236,22 +261,26 @@ pub(crate) async fn graph(
     get, path = "/modules/{name}/versions/{version}/image", operation_id = "getImage",
     summary = "The compiled image: a FileDescriptorSet with the dependency closure and source info",
     params(VersionPath, ImageParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The image", content((Vec<u8> = "application/x-protobuf"), (Object = "application/json")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
         (status = 422, description = "The compile ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
     )
 )]
 pub(crate) async fn image(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
     query: QueryResult<ImageParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     let format = pick_format(query?.0.format, IMAGE_FORMATS)?;
     let is_latest = selector == VersionSelector::Latest;
     let (_, image) = registry.get_image(&module, &selector).await?;
@@ -291,17 +320,21 @@ pub(crate) async fn image(
     get, path = "/modules/{name}/versions/{version}/symbols", operation_id = "getSymbols",
     summary = "The symbols extracted from a version's files at push time",
     params(VersionPath),
+    security((), ("bearer" = [])),
+    description = openapi::ANONYMOUS_READS,
     responses(
         (status = 200, description = "The symbols", body = wire::SymbolsBody),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn symbols(
-    State(registry): State<AppState>,
+    State(registry): State<Arc<Registry>>,
+    access: Access,
     path: PathResult<VersionPath>,
 ) -> Result<Json<wire::SymbolsBody>, ApiError> {
-    let (module, selector) = version_ref(path)?;
+    let (module, selector) = readable_version(&access, path).await?;
     let (manifest, symbols) = registry.get_symbols(&module, &selector).await?;
     Ok(Json(convert::symbols_body(&manifest, symbols)))
 }

@@ -277,14 +277,12 @@ fn refuse(request: &Request, class: RequestClass, limit: RateLimit, wait: Durati
         return status.into_http();
     }
     ApiError {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        code: CODE,
-        message,
         details: Some(serde_json::json!({
             "class": class.as_str(),
             "retry_after_seconds": retry_after,
         })),
         retry_after: Some(retry_after),
+        ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, CODE, message)
     }
     .into_response()
 }

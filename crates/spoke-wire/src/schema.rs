@@ -3,7 +3,8 @@
 //! enforces them, so the description cannot drift from the rules.
 
 use spoke_domain::{
-    CompatibilityMode, DependencyRef, FilePath, ModuleName, VersionId, VersionSelector,
+    AccessId, CompatibilityMode, DependencyRef, FilePath, ModuleName, Principal, Role, Scope,
+    VersionId, VersionSelector,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -109,20 +110,11 @@ pub fn mode() -> RefOr<Schema> {
     mode_builder().into()
 }
 
-// Access control's strings. These equal `Principal::PATTERN`,
-// `Scope::PATTERN`, `AccessId::PATTERN` and `Role::ALL` of
-// `spoke_domain::access`, which this branch predates; they move there
-// when the two meet.
-const PRINCIPAL_PATTERN: &str = r"^(user|group):[\x21-\x7e]{1,256}$";
-const SCOPE_PATTERN: &str = r"^(\*|[a-z][a-z0-9._-]{0,127}|[a-z][a-z0-9._-]{0,126}\*)$";
-const ACCESS_ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
-const ROLES: [&str; 4] = ["reader", "writer", "owner", "admin"];
-
 /// `user:NAME` or `group:NAME`.
 pub fn principal() -> RefOr<Schema> {
     text(
-        PRINCIPAL_PATTERN,
-        "group:".len() + 256,
+        Principal::PATTERN,
+        "group:".len() + Principal::MAX_NAME_LEN,
         "`user:NAME` or `group:NAME`; the name is 1 to 256 visible ASCII characters (no spaces).",
     )
     .into()
@@ -131,7 +123,7 @@ pub fn principal() -> RefOr<Schema> {
 /// What a grant covers.
 pub fn scope() -> RefOr<Schema> {
     text(
-        SCOPE_PATTERN,
+        Scope::PATTERN,
         ModuleName::MAX_LEN,
         "`*` (every module), a module name, or a prefix of module names ending in `*` (`acme.payments.*`).",
     )
@@ -141,8 +133,8 @@ pub fn scope() -> RefOr<Schema> {
 /// The id of a token or a grant.
 pub fn access_id() -> RefOr<Schema> {
     text(
-        ACCESS_ID_PATTERN,
-        64,
+        AccessId::PATTERN,
+        AccessId::MAX_LEN,
         "1 to 64 ASCII letters, digits, `-` or `_`.",
     )
     .into()
@@ -151,7 +143,7 @@ pub fn access_id() -> RefOr<Schema> {
 pub fn role() -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(ROLES))
+        .enum_values(Some(Role::ALL.map(Role::as_str)))
         .description(Some(
             "`reader` < `writer` (pushes versions) < `owner` (policies and grants on the scope); `admin` (on `*` only) may do everything.",
         ))

@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::Response;
 
+use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{Client, ClientOptions, VersionBody};
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
@@ -65,6 +66,7 @@ impl Server {
                 .build()
                 .unwrap();
             runtime.block_on(async move {
+                let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
                 let registry = Arc::new(Registry::new(
                     store.clone(),
                     store,
@@ -81,6 +83,7 @@ impl Server {
                     .layer(from_fn_with_state(recorder.clone(), record));
                 let app = router(
                     registry,
+                    auth,
                     RestOptions {
                         max_body_bytes: 8 << 20,
                     },

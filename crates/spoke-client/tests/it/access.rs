@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{
     AuditQuery, BearerToken, Client, ClientError, ClientOptions, CreateGrantRequest,
     CreateTokenRequest,
@@ -65,20 +66,22 @@ async fn serve_recorded(app: axum::Router) -> (String, Seen) {
     (base, seen)
 }
 
-fn registry(root: &std::path::Path) -> Arc<Registry> {
+/// The registry over a filesystem store, and access control (off) over
+/// the same store.
+fn registry(root: &std::path::Path) -> (Arc<Registry>, Auth) {
     let store = Arc::new(FsStore::open(root).unwrap());
-    Arc::new(Registry::new(
-        store.clone(),
-        store,
-        RegistryOptions::default(),
-    ))
+    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
+    let registry = Registry::new(store.clone(), store, RegistryOptions::default());
+    (Arc::new(registry), auth)
 }
 
 #[tokio::test]
 async fn every_rest_request_carries_the_token() {
     let root = tempfile::tempdir().unwrap();
+    let (registry, auth) = registry(root.path());
     let app = router(
-        registry(root.path()),
+        registry,
+        auth,
         RestOptions {
             max_body_bytes: 8 << 20,
         },
@@ -106,7 +109,7 @@ async fn every_grpc_call_carries_the_token() {
     let options = spoke_grpc::GrpcOptions {
         max_message_bytes: 8 << 20,
     };
-    let routes = spoke_grpc::routes(registry(root.path()), options, &health)
+    let routes = spoke_grpc::routes(registry(root.path()).0, options, &health)
         .await
         .unwrap();
     let (base, seen) = serve_recorded(routes.into_axum_router()).await;

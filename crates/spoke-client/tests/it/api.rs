@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{
     Client, ClientError, ClientOptions, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
 };
@@ -27,6 +28,7 @@ struct Server {
 async fn start() -> Server {
     let root = tempfile::tempdir().unwrap();
     let store = Arc::new(FsStore::open(root.path()).unwrap());
+    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
     let registry = Arc::new(Registry::new(
         store.clone(),
         store,
@@ -34,6 +36,7 @@ async fn start() -> Server {
     ));
     let app = router(
         registry,
+        auth,
         RestOptions {
             max_body_bytes: 8 << 20,
         },

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{
     Client, ClientError, ClientOptions, CompatibilityCheckRequest, CompatibilityPolicyBody,
     CreateModuleRequest, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
@@ -473,13 +474,13 @@ async fn compatibility_steps(client: &Client, t: &mut Transcript) {
     );
 }
 
-fn registry(root: &TempDir) -> Arc<Registry> {
+/// The registry over a filesystem store, and access control (off) over
+/// the same store.
+fn registry(root: &TempDir) -> (Arc<Registry>, Auth) {
     let store = Arc::new(FsStore::open(root.path()).unwrap());
-    Arc::new(Registry::new(
-        store.clone(),
-        store,
-        RegistryOptions::default(),
-    ))
+    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
+    let registry = Registry::new(store.clone(), store, RegistryOptions::default());
+    (Arc::new(registry), auth)
 }
 
 async fn serve(app: axum::Router) -> String {
@@ -494,7 +495,8 @@ async fn over_rest() -> Vec<(String, Value)> {
     let options = spoke_rest::RestOptions {
         max_body_bytes: 8 << 20,
     };
-    let base = serve(spoke_rest::router(registry(&root), options)).await;
+    let (registry, auth) = registry(&root);
+    let base = serve(spoke_rest::router(registry, auth, options)).await;
     scenario(&Client::rest(&base, &ClientOptions::default()).unwrap()).await
 }
 
@@ -504,7 +506,7 @@ async fn over_grpc() -> Vec<(String, Value)> {
         max_message_bytes: 8 << 20,
     };
     let health = spoke_grpc::HealthReporter::new();
-    let routes = spoke_grpc::routes(registry(&root), options, &health)
+    let routes = spoke_grpc::routes(registry(&root).0, options, &health)
         .await
         .unwrap();
     let base = serve(routes.into_axum_router()).await;

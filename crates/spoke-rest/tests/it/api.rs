@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use spoke_auth::{Auth, AuthConfig};
 use spoke_domain::Limits;
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_rest::{RestOptions, router};
@@ -20,6 +21,7 @@ impl Server {
     async fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(root.path()).unwrap());
+        let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
         let registry = Arc::new(Registry::new(
             store.clone(),
             store,
@@ -34,6 +36,7 @@ impl Server {
         ));
         let app = router(
             registry,
+            auth,
             RestOptions {
                 max_body_bytes: 64 * 1024,
             },
@@ -528,9 +531,132 @@ async fn openapi_document_is_served() {
         "/modules/{name}/diff",
         "/api/v1/validate",
         "/api/v1/lint",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+        "/api/v1/grants",
+        "/api/v1/grants/{id}",
+        "/api/v1/whoami",
+        "/api/v1/audit",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
+}
+
+/// Every operation of the served document as (method, path, operation).
+fn every_operation(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            all.push((method.clone(), path.clone(), operation));
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn openapi_document_declares_the_bearer_scheme_per_route() {
+    let server = Server::start().await;
+    let (_, doc) = server.get("/openapi.json").await;
+    let scheme = &doc["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+    assert_eq!(scheme["bearerFormat"], "spoke token or OIDC JWT");
+    let challenge = &doc["components"]["responses"]["Unauthenticated"];
+    assert!(
+        challenge["headers"]["WWW-Authenticate"].is_object(),
+        "{challenge}"
+    );
+
+    let open = json!([{}, {"bearer": []}]);
+    let bearer_only = json!([{"bearer": []}]);
+    // Writes and access management need a token; their refusals are 403.
+    let writes = [
+        ("post", "/modules"),
+        ("post", "/modules/{name}/versions"),
+        ("put", "/modules/{name}/compatibility"),
+        ("delete", "/modules/{name}/compatibility"),
+        ("post", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{id}"),
+        ("post", "/api/v1/grants"),
+        ("delete", "/api/v1/grants/{id}"),
+        ("get", "/api/v1/audit"),
+    ];
+    // Needs a token, only shows the caller what it may see.
+    let listings = [("get", "/api/v1/tokens"), ("get", "/api/v1/grants")];
+    // Anonymous callers allowed, and never refused for want of a role.
+    let open_to_all = [
+        ("get", "/modules"),
+        ("post", "/api/v1/validate"),
+        ("post", "/api/v1/lint"),
+        ("get", "/api/v1/whoami"),
+    ];
+    let operations = every_operation(&doc);
+    assert_eq!(operations.len(), 29, "every route of the router");
+    for (method, path, operation) in operations {
+        let route = (method.as_str(), path.as_str());
+        let statuses = statuses(operation);
+        // Any credential sent can be refused.
+        assert!(statuses.contains(&"401"), "{method} {path}");
+        let description = operation["description"].as_str().unwrap_or_default();
+        if path == "/openapi.json" {
+            assert_eq!(operation["security"], json!([{}]));
+        } else if writes.contains(&route) || listings.contains(&route) {
+            assert_eq!(operation["security"], bearer_only, "{method} {path}");
+            assert_eq!(
+                statuses.contains(&"403"),
+                writes.contains(&route),
+                "{method} {path}"
+            );
+            assert!(!description.contains("Anonymous"), "{method} {path}");
+        } else {
+            // Reads: of a module, refused without its reader role when
+            // anonymous reads are off.
+            assert_eq!(operation["security"], open, "{method} {path}");
+            let says = if path == "/api/v1/whoami" {
+                "as `anonymous`"
+            } else {
+                "SPOKE_AUTH_ANONYMOUS_READ"
+            };
+            assert!(description.contains(says), "{method} {path}: {description}");
+            assert_eq!(
+                statuses.contains(&"403"),
+                !open_to_all.contains(&route),
+                "{method} {path}"
+            );
+        }
+        if path.starts_with("/api/v1/")
+            && !matches!(path.as_str(), "/api/v1/validate" | "/api/v1/lint")
+        {
+            assert!(statuses.contains(&"409"), "AUTH_DISABLED: {method} {path}");
+        }
+    }
+
+    // The access strings' schemas come from the parsers.
+    let grant = &doc["components"]["schemas"]["CreateGrantRequest"]["properties"];
+    assert_eq!(
+        grant["subject"]["pattern"],
+        spoke_domain::Principal::PATTERN
+    );
+    assert_eq!(grant["scope"]["pattern"], spoke_domain::Scope::PATTERN);
+    let roles: Vec<&str> = spoke_domain::Role::ALL
+        .map(spoke_domain::Role::as_str)
+        .to_vec();
+    assert_eq!(grant["role"]["enum"], json!(roles));
+    let token = &doc["components"]["schemas"]["TokenBody"]["properties"];
+    assert_eq!(token["id"]["pattern"], spoke_domain::AccessId::PATTERN);
+    let audit = operation(&doc, "get", "/api/v1/audit");
+    let action = audit["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "action")
+        .unwrap();
+    let actions: Vec<&str> = spoke_domain::AuditAction::ALL
+        .map(spoke_domain::AuditAction::as_str)
+        .to_vec();
+    assert_eq!(action["schema"]["enum"], json!(actions));
+    let revoke = operation(&doc, "delete", "/api/v1/tokens/{id}");
+    assert_eq!(revoke["parameters"][0]["required"], true);
 }
 
 /// The operation `method path` of the served document.
@@ -593,12 +719,13 @@ async fn openapi_document_states_what_the_server_enforces() {
     assert_eq!(
         statuses(operation(&doc, "post", "/modules/{name}/versions")),
         [
-            "200", "201", "400", "404", "408", "409", "413", "415", "422", "429", "500", "503"
+            "200", "201", "400", "401", "403", "404", "408", "409", "413", "415", "422", "429",
+            "500", "503"
         ]
     );
     assert_eq!(
         statuses(operation(&doc, "get", "/modules")),
-        ["200", "400", "429", "500", "503"]
+        ["200", "400", "401", "429", "500", "503"]
     );
     let diff = operation(&doc, "get", "/modules/{name}/diff");
     for parameter in diff["parameters"].as_array().unwrap() {

@@ -2,4 +2,5 @@
 //! one per file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod api;

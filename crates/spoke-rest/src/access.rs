@@ -1,0 +1,135 @@
+//! Who a request is, and what it may do: every handler takes an [`Access`]
+//! and asks it before answering. Authentication is not done here: the
+//! server's layer verifies the `Authorization` header and puts the
+//! [`Caller`] in the request's extensions (none there, as with access
+//! control off or a router used on its own: anonymous).
+
+use std::convert::Infallible;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use spoke_auth::{Auth, Caller, Write};
+use spoke_domain::{AccessRecords, ModuleName};
+use spoke_registry::{PushRecords, RegistryError};
+
+use crate::ApiError;
+
+/// The header the server sets on every request (a sane client value or
+/// one of its own); the audit log names writes by it.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request's caller and id, with the access control deciding for them.
+pub(crate) struct Access {
+    pub(crate) auth: Auth,
+    pub(crate) caller: Caller,
+    pub(crate) request_id: String,
+}
+
+impl<S> FromRequestParts<S> for Access
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller::Anonymous);
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Access {
+            auth: Auth::from_ref(state),
+            caller,
+            request_id,
+        })
+    }
+}
+
+impl Access {
+    /// Whether the caller may read `module`.
+    pub(crate) async fn read(&self, module: &ModuleName) -> Result<(), ApiError> {
+        Ok(self.auth.authorize_read(&self.caller, Some(module)).await?)
+    }
+
+    /// Whether the caller may list modules or run a stateless check.
+    pub(crate) async fn list(&self) -> Result<(), ApiError> {
+        Ok(self.auth.authorize_read(&self.caller, None).await?)
+    }
+
+    /// Decides a registry write (a denial is audited): the records to hand
+    /// the registry with it, then to [`Access::settle`] with its answer.
+    pub(crate) async fn authorize(&self, write: Write<'_>) -> Result<AccessRecords, ApiError> {
+        Ok(self
+            .auth
+            .authorize_write(&self.caller, write, &self.request_id)
+            .await?)
+    }
+
+    /// A push: authorized as a push to the module and, when it may create
+    /// the module, as its creation (the creation's records are stored only
+    /// if the push does create it).
+    pub(crate) async fn authorize_push(
+        &self,
+        push: Write<'_>,
+        may_create: bool,
+    ) -> Result<PushRecords, ApiError> {
+        let version = self.authorize(push).await?;
+        let module = if may_create {
+            self.authorize(Write::CreateModule {
+                module: push.module(),
+            })
+            .await?
+        } else {
+            AccessRecords::NONE
+        };
+        Ok(PushRecords { module, version })
+    }
+
+    /// Ends an authorized write with the registry's answer: stored, its
+    /// records count at once (a new owner grant is seen by the next
+    /// check); refused, its audit entry is appended as `failed`. The
+    /// registry's answer is the response either way: an audit write that
+    /// fails is logged, never put in its place.
+    pub(crate) async fn settle<T>(
+        &self,
+        records: AccessRecords,
+        result: Result<T, RegistryError>,
+    ) -> Result<T, ApiError> {
+        match result {
+            Ok(value) => {
+                self.auth.records_written(&records);
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(audit_error) = self.auth.record_failure(records).await {
+                    tracing::error!(
+                        error = %audit_error,
+                        request_id = %self.request_id,
+                        "could not record a failed write in the audit log"
+                    );
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// [`Access::settle`] for a push, whose answer is about the version. The
+    /// module's records are stored with the module, before the version, so
+    /// they may be stored even when the version is refused: they count
+    /// either way, and are never marked failed.
+    pub(crate) async fn settle_push<T>(
+        &self,
+        records: PushRecords,
+        result: Result<T, RegistryError>,
+    ) -> Result<T, ApiError> {
+        self.auth.records_written(&records.module);
+        self.settle(records.version, result).await
+    }
+}
