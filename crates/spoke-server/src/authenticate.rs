@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use axum::extract::Request;
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use futures::future::BoxFuture;
@@ -28,10 +28,6 @@ use tower::{Layer, Service};
 use crate::api::{grpc_code, is_grpc};
 use crate::client::ClientKey;
 use crate::metrics::Metrics;
-
-/// What a refused credential's `WWW-Authenticate` says (RFC 6750 §3).
-const INVALID_TOKEN_CHALLENGE: HeaderValue =
-    HeaderValue::from_static(r#"Bearer error="invalid_token""#);
 
 /// The gRPC services open to anyone, whatever credentials they carry:
 /// probes and tooling must work without them.
@@ -233,7 +229,7 @@ where
                         }
                         (Err(error), _) => (
                             AuthenticateFuture::Done,
-                            Some(refuse(&error, *grpc, metrics.as_deref())),
+                            Some(refuse(error, *grpc, metrics.as_deref())),
                         ),
                         (Ok(_), None) => (AuthenticateFuture::Done, None),
                     }
@@ -248,45 +244,36 @@ where
     }
 }
 
-/// The answer to a request whose credentials could not be accepted.
-fn refuse(error: &AuthError, grpc: bool, metrics: Option<&Metrics>) -> Response {
-    let message = error.to_string();
-    let Some(reason) = error.failure_reason() else {
-        // Not the credential's fault: the token store could not be read.
-        tracing::error!(error = %message, code = error.code(), "authentication failed");
-        let unavailable = matches!(error, AuthError::Storage(_));
-        return if grpc {
-            let code = if unavailable {
-                tonic::Code::Unavailable
-            } else {
-                tonic::Code::Internal
-            };
-            spoke_grpc::status_with_code(code, error.code(), message).into_http()
-        } else {
-            let status = if unavailable {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR
-            };
-            ApiError::new(status, error.code(), message).into_response()
-        };
-    };
-    if let Some(metrics) = metrics {
+/// The answer to a request whose credentials could not be accepted, in its
+/// protocol, as the front-ends answer access control's errors.
+fn refuse(error: AuthError, grpc: bool, metrics: Option<&Metrics>) -> Response {
+    let reason = error.failure_reason();
+    if let (Some(reason), Some(metrics)) = (reason, metrics) {
         metrics.count_auth_failure(reason);
     }
     let mut response = if grpc {
-        spoke_grpc::status_with_code(tonic::Code::Unauthenticated, error.code(), message)
-            .into_http()
+        grpc_status(error).into_http()
     } else {
-        let mut response =
-            ApiError::new(StatusCode::UNAUTHORIZED, error.code(), message).into_response();
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, INVALID_TOKEN_CHALLENGE);
-        response
+        ApiError::from(error).into_response()
     };
-    response.extensions_mut().insert(AuthRefusal(reason));
+    if let Some(reason) = reason {
+        response.extensions_mut().insert(AuthRefusal(reason));
+    }
     response
+}
+
+/// The gRPC status of what authentication can answer: a refused
+/// credential, or a token store that cannot be read.
+fn grpc_status(error: AuthError) -> tonic::Status {
+    let code = match &error {
+        AuthError::Unauthenticated(_) => tonic::Code::Unauthenticated,
+        AuthError::Storage(_) => tonic::Code::Unavailable,
+        _ => tonic::Code::Internal,
+    };
+    if code != tonic::Code::Unauthenticated {
+        tracing::error!(error = %error, code = error.code(), "authentication failed");
+    }
+    spoke_grpc::status_with_code(code, error.code(), error.to_string())
 }
 
 #[cfg(test)]
@@ -294,6 +281,7 @@ mod tests {
     use super::*;
     use axum::Router;
     use axum::body::Body;
+    use axum::http::header::WWW_AUTHENTICATE;
     use axum::routing::get;
     use spoke_auth::AuthConfig;
     use tower::ServiceExt as _;

@@ -158,12 +158,9 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
-    // Access control off until the server's settings and layer of issue 15.
-    let auth = spoke_auth::Auth::new(spoke_auth::AuthConfig::default(), access)
-        .map_err(|e| ServerError::Internal(e.to_string()))?;
     let rest = spoke_rest::router(
         Arc::clone(&registry),
-        auth,
+        auth.clone(),
         RestOptions {
             max_body_bytes: settings.limits.max_body_bytes,
         },
