@@ -670,6 +670,14 @@ impl<'a> Attempt<'a> {
     }
 }
 
+/// A token lifetime as clients write it (`expires_in`): a duration such as
+/// `24h`, `30m` or `90days`, parsed the same for every API. Its bounds are
+/// checked when the token is created.
+pub fn parse_lifetime(text: &str) -> Result<Duration, AuthError> {
+    humantime::parse_duration(text)
+        .map_err(|_| AuthError::InvalidLifetime("it must be a duration such as 24h, 30m or 90days"))
+}
+
 /// When a new token for `subject` expires, or why it cannot be issued.
 fn token_expiry(
     subject: &Principal,
@@ -699,6 +707,17 @@ fn token_expiry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_parse_as_clients_write_them() {
+        for (text, seconds) in [("24h", 86_400), ("30m", 1_800), ("90days", 7_776_000)] {
+            assert_eq!(parse_lifetime(text).unwrap(), Duration::from_secs(seconds));
+        }
+        for bad in ["", "24", "soon", "-1h"] {
+            let error = parse_lifetime(bad).unwrap_err();
+            assert_eq!(error.code(), "INVALID_EXPIRES_IN", "{bad}");
+        }
+    }
 
     #[test]
     fn token_lifetimes_are_positive_and_bounded() {

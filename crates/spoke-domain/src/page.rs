@@ -148,16 +148,18 @@ impl Cursor {
         Ok((version, created_at))
     }
 
-    /// After the audit entry at `seq` (the last of the previous page).
+    /// After the audit entry numbered `seq` (the audit log pages oldest
+    /// first, by sequence number).
     pub fn after_audit(seq: u64) -> Self {
         Self(format!("a:{seq}"))
     }
 
-    /// The `seq` of the last audit entry of the previous page.
+    /// The sequence number of the last audit entry of the previous page.
     pub fn audit_seq(&self) -> Result<u64, DomainError> {
         self.0
             .strip_prefix("a:")
-            .and_then(|seq| seq.parse().ok())
+            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse().ok())
             .ok_or(DomainError::InvalidCursor)
     }
 }
@@ -236,8 +238,15 @@ mod tests {
     }
 
     #[test]
-    fn audit_cursors_round_trip() {
-        let token = Cursor::after_audit(42).token();
-        assert_eq!(Cursor::parse(&token).unwrap().audit_seq().unwrap(), 42);
+    fn audit_cursors_round_trip_and_reject_others() {
+        let cursor = Cursor::parse(&Cursor::after_audit(42).token()).unwrap();
+        assert_eq!(cursor.audit_seq().unwrap(), 42);
+        let module = Cursor::after_module(&ModuleName::parse("a").unwrap());
+        assert!(module.audit_seq().is_err());
+        assert!(cursor.module_name().is_err());
+        for bad in ["a:", "a:+1", "a:-1", "a:x", "a:18446744073709551616"] {
+            let forged = Cursor::parse(&URL_SAFE_NO_PAD.encode(bad)).unwrap();
+            assert!(forged.audit_seq().is_err(), "{bad}");
+        }
     }
 }

@@ -75,13 +75,14 @@ async fn serve(root: &std::path::Path) -> String {
         .unwrap();
     let rest = router(
         Arc::clone(&registry),
-        auth,
+        auth.clone(),
         RestOptions {
             max_body_bytes: 1 << 20,
         },
     );
     let grpc = routes(
         registry,
+        auth,
         GrpcOptions {
             max_message_bytes: 1 << 20,
         },

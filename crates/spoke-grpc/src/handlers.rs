@@ -1,8 +1,9 @@
-//! The RPCs: each turns its request into registry calls and the result into
-//! a response, nothing more.
+//! The RPCs: each checks the caller's access, turns its request into
+//! registry calls and the result into a response, nothing more.
 
 use std::sync::Arc;
 
+use spoke_auth::{Auth, Write};
 use spoke_domain::{
     AccessRecords, DependencyRef, ModuleName, NewModule, VersionId, VersionSelector,
 };
@@ -10,25 +11,61 @@ use spoke_registry::spoke_schema::lint::LintConfig;
 use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryError};
 use tonic::{Request, Response, Status};
 
+use crate::context::{caller, request_id};
+use crate::convert;
 use crate::proto::registry_service_server::RegistryService;
 use crate::proto::*;
-use crate::{convert, status::status};
+use crate::status::Failure;
 
-/// The `spoke.registry.v1.RegistryService` implementation.
+/// The `spoke.registry.v1.RegistryService` implementation: every RPC is
+/// authorized by `auth` for the caller the server's authentication layer
+/// found (see [`caller`]).
 pub struct RegistryApi {
     registry: Arc<Registry>,
+    auth: Auth,
 }
 
 impl RegistryApi {
-    pub(crate) fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+    pub fn new(registry: Arc<Registry>, auth: Auth) -> Self {
+        Self { registry, auth }
+    }
+
+    /// Ends a registry write access control allowed, given the records it
+    /// was handed: stored, they count at once (a new module's owner
+    /// grant); refused by the registry, their audit entries are appended
+    /// as `failed`. The client gets the registry's error even when that
+    /// append fails (it is logged).
+    async fn settle<T>(
+        &self,
+        written: Result<T, RegistryError>,
+        records: impl IntoIterator<Item = AccessRecords>,
+    ) -> Result<T, Failure> {
+        match written {
+            Ok(value) => {
+                for records in records {
+                    self.auth.records_written(&records);
+                }
+                Ok(value)
+            }
+            Err(error) => {
+                for records in records {
+                    if let Err(audit_error) = self.auth.record_failure(records).await {
+                        tracing::error!(
+                            error = %audit_error,
+                            "could not record a failed write in the audit log"
+                        );
+                    }
+                }
+                Err(error.into())
+            }
+        }
     }
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
-fn reply<T>(result: Result<T, RegistryError>) -> Reply<T> {
-    result.map(Response::new).map_err(status)
+fn reply<T>(result: Result<T, Failure>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
 }
 
 fn module_name(name: &str) -> Result<ModuleName, RegistryError> {
@@ -49,23 +86,27 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<CreateModuleRequest>,
     ) -> Reply<CreateModuleResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
         let request = request.into_inner();
         reply(
             async {
-                let module = self
-                    .registry
-                    .create_module(
-                        NewModule {
-                            name: module_name(&request.name)?,
-                            description: request.description,
-                            compatibility: request
-                                .compatibility
-                                .map(convert::domain_compatibility_policy)
-                                .transpose()?,
-                        },
-                        &AccessRecords::NONE,
-                    )
+                let new_module = NewModule {
+                    name: module_name(&request.name)?,
+                    description: request.description,
+                    compatibility: request
+                        .compatibility
+                        .map(convert::domain_compatibility_policy)
+                        .transpose()?,
+                };
+                let write = Write::CreateModule {
+                    module: &new_module.name,
+                };
+                let records = self
+                    .auth
+                    .authorize_write(&caller, write, &request_id)
                     .await?;
+                let created = self.registry.create_module(new_module, &records).await;
+                let module = self.settle(created, [records]).await?;
                 Ok(CreateModuleResponse {
                     module: Some(convert::module(&module)),
                 })
@@ -77,10 +118,11 @@ impl RegistryService for RegistryApi {
     async fn get_module(&self, request: Request<GetModuleRequest>) -> Reply<GetModuleResponse> {
         reply(
             async {
-                let module = self
-                    .registry
-                    .get_module(&module_name(&request.get_ref().name)?)
+                let name = module_name(&request.get_ref().name)?;
+                self.auth
+                    .authorize_read(&caller(&request), Some(&name))
                     .await?;
+                let module = self.registry.get_module(&name).await?;
                 Ok(GetModuleResponse {
                     module: Some(convert::module(&module)),
                 })
@@ -93,9 +135,11 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<ListModulesRequest>,
     ) -> Reply<ListModulesResponse> {
+        let caller = caller(&request);
         let request = request.into_inner();
         reply(
             async {
+                self.auth.authorize_read(&caller, None).await?;
                 let page = self
                     .registry
                     .list_modules(&convert::page(request.page_size, &request.page_token)?)
@@ -113,6 +157,7 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<PushVersionRequest>,
     ) -> Reply<PushVersionResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
         let request = request.into_inner();
         reply(
             async {
@@ -124,7 +169,43 @@ impl RegistryService for RegistryApi {
                     source_info: convert::source_info(request.source_info),
                     create_module: request.create_module.then_some(request.description),
                 };
-                let outcome = self.registry.push(push, &PushRecords::NONE).await?;
+                let write = Write::PushVersion {
+                    module: &push.module,
+                    version: &push.version,
+                };
+                let version = self
+                    .auth
+                    .authorize_write(&caller, write, &request_id)
+                    .await?;
+                // Written only if the push does create the module.
+                let module = match push.create_module {
+                    Some(_) => {
+                        let write = Write::CreateModule {
+                            module: &push.module,
+                        };
+                        self.auth
+                            .authorize_write(&caller, write, &request_id)
+                            .await?
+                    }
+                    None => AccessRecords::NONE,
+                };
+                let name = push.module.clone();
+                let records = PushRecords { module, version };
+                let pushed = self.registry.push(push, &records).await;
+                let PushRecords {
+                    mut module,
+                    version,
+                } = records;
+                // A failed push may have created its module (the entry went
+                // with it), or found it existing: only a module still
+                // missing failed to be created.
+                if pushed.is_err()
+                    && module.audit.is_some()
+                    && self.registry.get_module(&name).await.is_ok()
+                {
+                    module = AccessRecords::NONE;
+                }
+                let outcome = self.settle(pushed, [module, version]).await?;
                 let pushed = outcome.version();
                 Ok(PushVersionResponse {
                     version: Some(convert::version(&pushed.manifest, &pushed.files)),
@@ -136,10 +217,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_version(&self, request: Request<GetVersionRequest>) -> Reply<GetVersionResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
                 Ok(GetVersionResponse {
                     version: Some(convert::version(&manifest, &files)),
@@ -153,10 +236,12 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<ListVersionsRequest>,
     ) -> Reply<ListVersionsResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let module = module_name(&request.module_name)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let page = self
                     .registry
                     .list_versions(
@@ -174,10 +259,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_file(&self, request: Request<GetFileRequest>) -> Reply<GetFileResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let (manifest, file) = self
                     .registry
                     .get_file(&module, &selector, &request.path)
@@ -192,10 +279,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_image(&self, request: Request<GetImageRequest>) -> Reply<GetImageResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let (manifest, image) = self.registry.get_image(&module, &selector).await?;
                 Ok(GetImageResponse {
                     image: image.bytes.to_vec(),
@@ -211,10 +300,12 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<GetDependenciesRequest>,
     ) -> Reply<GetDependenciesResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let closure = self.registry.closure(&module, &selector).await?;
                 let dependencies = closure
                     .dependencies(request.transitive)
@@ -234,10 +325,12 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<GetDependentsRequest>,
     ) -> Reply<GetDependentsResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let dependents = self
                     .registry
                     .dependents(&module, &selector, request.transitive)
@@ -259,10 +352,12 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<GetLockfileRequest>,
     ) -> Reply<GetLockfileResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let closure = self.registry.closure(&module, &selector).await?;
                 Ok(GetLockfileResponse {
                     root: Some(convert::module_version(&closure.root)),
@@ -278,10 +373,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_graph(&self, request: Request<GetGraphRequest>) -> Reply<GetGraphResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let closure = self.registry.closure(&module, &selector).await?;
                 Ok(convert::graph(&closure.graph()))
             }
@@ -290,10 +387,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_symbols(&self, request: Request<GetSymbolsRequest>) -> Reply<GetSymbolsResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let (manifest, symbols) = self.registry.get_symbols(&module, &selector).await?;
                 Ok(GetSymbolsResponse {
                     version: manifest.version.to_string(),
@@ -305,9 +404,11 @@ impl RegistryService for RegistryApi {
     }
 
     async fn validate(&self, request: Request<ValidateRequest>) -> Reply<ValidateResponse> {
+        let caller = caller(&request);
         let request = request.into_inner();
         reply(
             async {
+                self.auth.authorize_read(&caller, None).await?;
                 let files = convert::proto_files(request.files)?;
                 let dependencies = DependencyRef::parse_all(&request.dependencies)?;
                 let validated = self.registry.validate(files, &dependencies).await?;
@@ -325,10 +426,13 @@ impl RegistryService for RegistryApi {
     }
 
     async fn lint(&self, request: Request<LintRequest>) -> Reply<LintResponse> {
+        let caller = caller(&request);
         let request = request.into_inner();
         reply(
             async {
-                let config = LintConfig::from_optional_buf_yaml(request.buf_yaml.as_deref())?
+                self.auth.authorize_read(&caller, None).await?;
+                let config = LintConfig::from_optional_buf_yaml(request.buf_yaml.as_deref())
+                    .map_err(RegistryError::from)?
                     .with_overrides(request.r#use, request.except, request.ignore);
                 let files = convert::proto_files(request.files)?;
                 let dependencies = DependencyRef::parse_all(&request.dependencies)?;
@@ -349,6 +453,9 @@ impl RegistryService for RegistryApi {
         reply(
             async {
                 let module = module_name(&request.get_ref().module_name)?;
+                self.auth
+                    .authorize_read(&caller(&request), Some(&module))
+                    .await?;
                 let effective = self.registry.compatibility(&module).await?;
                 Ok(GetCompatibilityResponse {
                     policy: Some(convert::compatibility_policy(&effective.policy)),
@@ -363,6 +470,7 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<SetCompatibilityRequest>,
     ) -> Reply<SetCompatibilityResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
         let request = request.into_inner();
         reply(
             async {
@@ -371,10 +479,16 @@ impl RegistryService for RegistryApi {
                     .policy
                     .map(convert::domain_compatibility_policy)
                     .transpose()?;
-                let effective = self
-                    .registry
-                    .set_compatibility(&module, policy, &AccessRecords::NONE)
+                let write = Write::ChangePolicy { module: &module };
+                let records = self
+                    .auth
+                    .authorize_write(&caller, write, &request_id)
                     .await?;
+                let changed = self
+                    .registry
+                    .set_compatibility(&module, policy, &records)
+                    .await;
+                let effective = self.settle(changed, [records]).await?;
                 Ok(SetCompatibilityResponse {
                     policy: Some(convert::compatibility_policy(&effective.policy)),
                     inherited: effective.inherited,
@@ -388,10 +502,14 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<CheckCompatibilityRequest>,
     ) -> Reply<CheckCompatibilityResponse> {
+        let caller = caller(&request);
         let request = request.into_inner();
         reply(
             async {
                 let check = convert::compatibility_check(request)?;
+                self.auth
+                    .authorize_read(&caller, Some(&check.push.module))
+                    .await?;
                 let report = self.registry.check_compatibility(check).await?;
                 // Violations are the check's answer, not a failed call: OK.
                 Ok(CheckCompatibilityResponse {
@@ -410,10 +528,12 @@ impl RegistryService for RegistryApi {
     }
 
     async fn diff(&self, request: Request<DiffRequest>) -> Reply<DiffResponse> {
+        let caller = caller(&request);
         let request = request.get_ref();
         reply(
             async {
                 let module = module_name(&request.module_name)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
                 let from = VersionSelector::parse(&request.from_version)?;
                 let to = VersionSelector::parse(&request.to_version)?;
                 let diff = self.registry.diff(&module, &from, &to).await?;

@@ -5,11 +5,18 @@
 //! details codec ([`error_details`], [`status_with_code`]) — all a gRPC
 //! client needs, with no registry and no server stack. With the `server` feature (on by
 //! default): the front-end, the `RegistryService` over
-//! `spoke_registry::Registry` plus the standard health (`grpc.health.v1`)
-//! and server reflection (v1 and v1alpha) services. Like the REST front-end
-//! it only translates: every rule and every view lives in the registry.
+//! `spoke_registry::Registry` and the `AccessService` over
+//! `spoke_auth::Auth`, both authorizing each call for the caller the
+//! server's authentication layer put in the request's extensions, plus the
+//! standard health (`grpc.health.v1`) and server reflection (v1 and
+//! v1alpha) services. Like the REST front-end it only translates: every
+//! rule and every view lives in the registry and in `Auth`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
+mod access;
+#[cfg(feature = "server")]
+mod context;
 #[cfg(feature = "server")]
 mod convert;
 mod details;
@@ -22,7 +29,10 @@ mod status;
 
 pub use details::{error_details, status_with_code};
 #[cfg(feature = "server")]
-pub use server::{GrpcOptions, HealthReporter, ReflectionError, RegistryApi, routes, service};
+pub use server::{
+    AccessApi, GrpcOptions, HealthReporter, ReflectionError, RegistryApi, access_service, routes,
+    service,
+};
 
 /// The messages and clients (and with `server`, the servers) generated from
 /// `spoke.registry.v1`.

@@ -1,11 +1,72 @@
-//! Registry errors as gRPC statuses, with the machine code and diagnostics
-//! in the status details.
+//! Registry and access-control errors as gRPC statuses, with the machine
+//! code and diagnostics in the status details.
 
+use spoke_auth::AuthError;
+use spoke_domain::DomainError;
 use spoke_registry::{ErrorKind, RegistryError};
 use tonic::{Code, Status};
 
-use crate::details::with_error_details;
+use crate::details::{status_with_code, with_error_details};
 use crate::{convert, proto};
+
+/// Why a registry RPC failed: access control refused it, or the registry
+/// did.
+#[derive(Debug)]
+pub enum Failure {
+    Auth(AuthError),
+    Registry(RegistryError),
+}
+
+impl From<AuthError> for Failure {
+    fn from(error: AuthError) -> Self {
+        Self::Auth(error)
+    }
+}
+
+impl From<RegistryError> for Failure {
+    fn from(error: RegistryError) -> Self {
+        Self::Registry(error)
+    }
+}
+
+/// A malformed request field: the registry's `INVALID_ARGUMENT`.
+impl From<DomainError> for Failure {
+    fn from(error: DomainError) -> Self {
+        Self::Registry(error.into())
+    }
+}
+
+impl From<Failure> for Status {
+    fn from(failure: Failure) -> Status {
+        match failure {
+            Failure::Auth(error) => auth_status(error),
+            Failure::Registry(error) => status(error),
+        }
+    }
+}
+
+/// The status for an access-control error, with [`AuthError::code`] in
+/// the details (docs/grpc.md has the table).
+pub fn auth_status(error: AuthError) -> Status {
+    let machine_code = error.code();
+    let message = error.to_string();
+    let code = match error {
+        // The access store fails as the registry's stores do, and is
+        // logged the same way.
+        AuthError::Storage(storage) => return status(storage.into()),
+        AuthError::Unauthenticated(_) => Code::Unauthenticated,
+        AuthError::PermissionDenied(_) => Code::PermissionDenied,
+        AuthError::TokenNotFound(_) | AuthError::GrantNotFound(_) => Code::NotFound,
+        AuthError::Invalid(_) | AuthError::InvalidLifetime(_) => Code::InvalidArgument,
+        // The management RPCs exist, but access control is off.
+        AuthError::Disabled => Code::FailedPrecondition,
+        AuthError::Config(_) | AuthError::Internal(_) => {
+            tracing::error!(error = %message, code = machine_code, "gRPC request failed");
+            Code::Internal
+        }
+    };
+    status_with_code(code, machine_code, message)
+}
 
 /// The status for a registry error. The code follows the error's kind
 /// (docs/grpc.md has the table); the details carry an `ErrorDetails`.
@@ -59,6 +120,46 @@ mod tests {
 
     use super::*;
     use crate::error_details;
+
+    #[test]
+    fn access_control_errors_have_their_codes() {
+        let unavailable = spoke_storage::StorageError::Unavailable {
+            backend: "postgres",
+            message: "connection refused".to_owned(),
+        };
+        for (error, code, machine_code) in [
+            (
+                AuthError::Disabled,
+                Code::FailedPrecondition,
+                "AUTH_DISABLED",
+            ),
+            (
+                AuthError::PermissionDenied("no".to_owned()),
+                Code::PermissionDenied,
+                "PERMISSION_DENIED",
+            ),
+            (
+                AuthError::InvalidLifetime("too long"),
+                Code::InvalidArgument,
+                "INVALID_EXPIRES_IN",
+            ),
+            (
+                AuthError::Storage(unavailable),
+                Code::Unavailable,
+                "STORAGE_UNAVAILABLE",
+            ),
+            (
+                AuthError::Internal("no randomness".to_owned()),
+                Code::Internal,
+                "INTERNAL",
+            ),
+        ] {
+            let status = auth_status(error);
+            assert_eq!(status.code(), code);
+            let details = error_details(&status).map(|d| d.code);
+            assert_eq!(details.as_deref(), Some(machine_code));
+        }
+    }
 
     #[test]
     fn compute_budgets_have_their_codes() {

@@ -2,8 +2,6 @@
 //! log. Who may do what is `spoke-auth`'s to decide (and to audit); these
 //! handlers parse, call it once and translate its answer.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -30,16 +28,6 @@ fn access_id(path: PathResult<IdPath>) -> Result<AccessId, ApiError> {
     Ok(AccessId::parse(&path?.0.id)?)
 }
 
-/// A token's lifetime as humans write it (`24h`, `30m`, `90days`).
-fn lifetime(text: &str) -> Result<Duration, ApiError> {
-    humantime::parse_duration(text).map_err(|error| {
-        ApiError::bad_request(
-            "INVALID_EXPIRES_IN",
-            format!("invalid expires_in {text:?}: {error}; expected a duration such as 24h, 30m or 90days"),
-        )
-    })
-}
-
 #[utoipa::path(
     post, path = "/api/v1/tokens", operation_id = "createToken",
     summary = "Create an API token: an admin for any user, a user for itself. The secret is in this answer only; the server keeps its hash.",
@@ -58,7 +46,11 @@ pub(crate) async fn create_token(
     JsonBody(body): JsonBody<wire::CreateTokenRequest>,
 ) -> Result<Response, ApiError> {
     let subject = Principal::parse(&body.subject)?;
-    let expires_in = body.expires_in.as_deref().map(lifetime).transpose()?;
+    let expires_in = body
+        .expires_in
+        .as_deref()
+        .map(spoke_auth::parse_lifetime)
+        .transpose()?;
     let (record, secret) = access
         .auth
         .create_token(&access.caller, &subject, expires_in, &access.request_id)

@@ -10,8 +10,9 @@ use axum::Router;
 use axum::extract::Request;
 use spoke_auth::{Auth, AuthError};
 use spoke_domain::Limits;
+use spoke_grpc::proto::access_service_server::AccessServiceServer;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
-use spoke_grpc::{GrpcOptions, HealthReporter, RegistryApi};
+use spoke_grpc::{AccessApi, GrpcOptions, HealthReporter, RegistryApi};
 use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage::AccessStore;
@@ -187,6 +188,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
     let grpc_health = HealthReporter::new();
     let grpc = spoke_grpc::routes(
         Arc::clone(&registry),
+        auth,
         GrpcOptions {
             max_message_bytes: settings.limits.max_body_bytes,
         },
@@ -364,6 +366,10 @@ async fn supervise(
     draining
         .grpc_health
         .set_not_serving::<RegistryServiceServer<RegistryApi>>()
+        .await;
+    draining
+        .grpc_health
+        .set_not_serving::<AccessServiceServer<AccessApi>>()
         .await;
     tracing::info!(
         drain_timeout = %humantime::format_duration(drain_timeout),

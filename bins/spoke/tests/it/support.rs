@@ -76,11 +76,12 @@ impl Server {
                 let grpc_options = spoke_grpc::GrpcOptions {
                     max_message_bytes: 8 << 20,
                 };
-                let grpc = spoke_grpc::routes(registry.clone(), grpc_options, &health)
-                    .await
-                    .unwrap()
-                    .into_axum_router()
-                    .layer(from_fn_with_state(recorder.clone(), record));
+                let grpc =
+                    spoke_grpc::routes(registry.clone(), auth.clone(), grpc_options, &health)
+                        .await
+                        .unwrap()
+                        .into_axum_router()
+                        .layer(from_fn_with_state(recorder.clone(), record));
                 let app = router(
                     registry,
                     auth,

@@ -1,11 +1,10 @@
-//! spoke-auth's integration tests, built as one binary.
-//!
-//! `memory_store.rs` is a stand-in `AccessStore` until the filesystem
-//! backend's lands; the tests that use it then switch to that backend.
+//! spoke-auth's integration tests, built as one binary, over real stores:
+//! the filesystem backend in a temporary directory (`store.rs`) and, for
+//! the fleet's revocation bound, PostgreSQL (`SPOKE_TEST_POSTGRES_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod management;
-mod memory_store;
 mod oidc;
 mod permissions;
+mod store;
 mod tokens;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use spoke_auth::{Auth, AuthError, Caller};
 use spoke_domain::{AccessId, AuditAction, AuditOutcome, AuditQuery, Principal, Role, Scope};
 
-use crate::memory_store::MemoryAccessStore;
+use crate::store::TestStore;
 use crate::tokens::{BOOTSTRAP, enabled, login, user};
 
 fn scope(text: &str) -> Scope {
@@ -15,14 +15,14 @@ fn scope(text: &str) -> Scope {
 
 struct World {
     auth: Auth,
-    store: std::sync::Arc<MemoryAccessStore>,
+    store: TestStore,
     admin: Caller,
 }
 
 impl World {
     async fn new() -> World {
-        let store = MemoryAccessStore::new();
-        let auth = Auth::new(enabled(Duration::from_secs(60)), store.clone()).unwrap();
+        let store = TestStore::open();
+        let auth = Auth::new(enabled(Duration::from_secs(60)), store.access()).unwrap();
         let admin = login(&auth, BOOTSTRAP).await.unwrap();
         World { auth, store, admin }
     }
@@ -43,8 +43,8 @@ impl World {
         login(&self.auth, token.expose()).await.unwrap()
     }
 
-    fn last_audit(&self) -> (AuditAction, String, AuditOutcome, String, String) {
-        let entry = self.store.audit().pop().unwrap();
+    async fn last_audit(&self) -> (AuditAction, String, AuditOutcome, String, String) {
+        let entry = self.store.audit().await.pop().unwrap();
         (
             entry.action,
             entry.subject,
@@ -71,7 +71,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         )
         .await
         .unwrap();
-    let (action, subject, outcome, target, request) = world.last_audit();
+    let (action, subject, outcome, target, request) = world.last_audit().await;
     assert_eq!(
         (action, outcome),
         (AuditAction::TokenCreate, AuditOutcome::Succeeded)
@@ -88,7 +88,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "PERMISSION_DENIED");
-    let (action, _, outcome, target, _) = world.last_audit();
+    let (action, _, outcome, target, _) = world.last_audit().await;
     assert_eq!(
         (action, outcome, target.as_str()),
         (AuditAction::TokenCreate, AuditOutcome::Denied, "user:alice")
@@ -102,7 +102,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "INVALID_PRINCIPAL");
-    assert_eq!(world.last_audit().2, AuditOutcome::Failed);
+    assert_eq!(world.last_audit().await.2, AuditOutcome::Failed);
     let error = world
         .auth
         .create_token(&world.admin, &user("x"), Some(Duration::ZERO), "req-4")
@@ -123,7 +123,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "PERMISSION_DENIED");
-    let (action, _, outcome, target, _) = world.last_audit();
+    let (action, _, outcome, target, _) = world.last_audit().await;
     assert_eq!(
         (action, outcome),
         (AuditAction::TokenRevoke, AuditOutcome::Denied)
@@ -134,7 +134,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .revoke_token(&bot, &own.id, "req-6")
         .await
         .unwrap();
-    assert_eq!(world.last_audit().2, AuditOutcome::Succeeded);
+    assert_eq!(world.last_audit().await.2, AuditOutcome::Succeeded);
     let error = world
         .auth
         .revoke_token(&bot, &own.id, "req-7")
@@ -142,7 +142,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .unwrap_err();
     assert!(matches!(error, AuthError::TokenNotFound(_)));
     assert_eq!(error.code(), "TOKEN_NOT_FOUND");
-    let (action, _, outcome, _, request) = world.last_audit();
+    let (action, _, outcome, _, request) = world.last_audit().await;
     assert_eq!(
         (action, outcome, request.as_str()),
         (AuditAction::TokenRevoke, AuditOutcome::Failed, "req-7")
@@ -155,7 +155,7 @@ async fn users_manage_their_own_tokens_and_admins_everyones() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "UNAUTHENTICATED");
-    let (_, subject, outcome, _, _) = world.last_audit();
+    let (_, subject, outcome, _, _) = world.last_audit().await;
     assert_eq!(
         (subject.as_str(), outcome),
         ("anonymous", AuditOutcome::Denied)
@@ -206,7 +206,7 @@ async fn owners_grant_within_their_scope_up_to_owner() {
         .await
         .unwrap();
     assert_eq!(granted.created_by, "user:alice");
-    let (action, _, outcome, target, _) = world.last_audit();
+    let (action, _, outcome, target, _) = world.last_audit().await;
     assert_eq!(
         (action, outcome),
         (AuditAction::GrantCreate, AuditOutcome::Succeeded)
@@ -244,7 +244,7 @@ async fn owners_grant_within_their_scope_up_to_owner() {
         } else {
             AuditOutcome::Failed
         };
-        let (action, _, outcome, target, _) = world.last_audit();
+        let (action, _, outcome, target, _) = world.last_audit().await;
         assert_eq!((action, outcome), (AuditAction::GrantCreate, expected));
         assert_eq!(target, format!("user:ci-bot {role} {scope_text}"));
     }
@@ -255,7 +255,7 @@ async fn owners_grant_within_their_scope_up_to_owner() {
         .delete_grant(&alice, &granted.id, "req-4")
         .await
         .unwrap();
-    let (action, _, outcome, target, _) = world.last_audit();
+    let (action, _, outcome, target, _) = world.last_audit().await;
     assert_eq!(
         (action, outcome),
         (AuditAction::GrantDelete, AuditOutcome::Succeeded)
@@ -275,7 +275,7 @@ async fn owners_grant_within_their_scope_up_to_owner() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "PERMISSION_DENIED");
-    assert_eq!(world.last_audit().2, AuditOutcome::Denied);
+    assert_eq!(world.last_audit().await.2, AuditOutcome::Denied);
     let missing = AccessId::parse("nope").unwrap();
     let error = world
         .auth
@@ -283,7 +283,7 @@ async fn owners_grant_within_their_scope_up_to_owner() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), "GRANT_NOT_FOUND");
-    assert_eq!(world.last_audit().2, AuditOutcome::Failed);
+    assert_eq!(world.last_audit().await.2, AuditOutcome::Failed);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use spoke_auth::{Auth, AuthConfig, AuthError, Caller, OidcConfig, Via, Write};
 use spoke_domain::{ModuleName, Principal, VersionId};
 
-use crate::memory_store::MemoryAccessStore;
+use crate::store::TestStore;
 use spoke_test_support::oidc::{AUDIENCE, Issuer, now, sign_es256};
 
 fn config(issuer: &str) -> AuthConfig {
@@ -24,8 +24,8 @@ fn config(issuer: &str) -> AuthConfig {
     }
 }
 
-fn auth_for(issuer: &Issuer) -> Auth {
-    Auth::new(config(&issuer.url), MemoryAccessStore::new()).unwrap()
+fn auth_for(issuer: &Issuer, store: &TestStore) -> Auth {
+    Auth::new(config(&issuer.url), store.access()).unwrap()
 }
 
 async fn authenticate(auth: &Auth, token: &str) -> Result<Caller, AuthError> {
@@ -54,8 +54,9 @@ fn with(mut claims: Value, field: &str, value: Value) -> Value {
 
 #[tokio::test]
 async fn a_valid_token_is_accepted_with_its_subject_and_groups() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     let claims = with(
         issuer.claims("alice@example.com"),
         "groups",
@@ -81,7 +82,7 @@ async fn a_valid_token_is_accepted_with_its_subject_and_groups() {
     // A configured claim name, and a claim that is not an array.
     let mut custom = config(&issuer.url);
     custom.oidc.as_mut().unwrap().groups_claim = "roles".to_owned();
-    let auth = Auth::new(custom, MemoryAccessStore::new()).unwrap();
+    let auth = Auth::new(custom, store.access()).unwrap();
     let claims = with(
         with(issuer.claims("bob"), "roles", json!(["admins"])),
         "groups",
@@ -103,8 +104,9 @@ async fn a_valid_token_is_accepted_with_its_subject_and_groups() {
 
 #[tokio::test]
 async fn expired_and_not_yet_valid_tokens_are_refused_with_30_seconds_of_leeway() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     let expired = with(issuer.claims("alice"), "exp", json!(now() - 120));
     assert_eq!(
         refused(&auth, &issuer.sign("k1", &expired)).await,
@@ -134,8 +136,9 @@ async fn expired_and_not_yet_valid_tokens_are_refused_with_30_seconds_of_leeway(
 
 #[tokio::test]
 async fn wrong_audience_issuer_or_subject_is_refused() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     for claims in [
         with(issuer.claims("alice"), "aud", json!("another-service")),
         with(issuer.claims("alice"), "aud", json!(["a", "b"])),
@@ -168,7 +171,7 @@ async fn wrong_audience_issuer_or_subject_is_refused() {
     // Without a configured audience, aud is not checked.
     let mut no_audience = config(&issuer.url);
     no_audience.oidc.as_mut().unwrap().audience = None;
-    let auth = Auth::new(no_audience, MemoryAccessStore::new()).unwrap();
+    let auth = Auth::new(no_audience, store.access()).unwrap();
     let claims = with(issuer.claims("alice"), "aud", json!("another-service"));
     assert!(
         authenticate(&auth, &issuer.sign("k1", &claims))
@@ -179,8 +182,9 @@ async fn wrong_audience_issuer_or_subject_is_refused() {
 
 #[tokio::test]
 async fn tampered_tokens_and_foreign_keys_are_refused() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     let token = issuer.sign("k1", &issuer.claims("alice"));
     let parts: Vec<&str> = token.split('.').collect();
     let forged = URL_SAFE_NO_PAD.encode(issuer.claims("admin").to_string());
@@ -203,8 +207,9 @@ async fn tampered_tokens_and_foreign_keys_are_refused() {
 
 #[tokio::test]
 async fn alg_none_and_hmac_signed_with_the_public_key_are_refused() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     let claims = issuer.claims("alice");
 
     let none_header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": "k1"}).to_string());
@@ -251,8 +256,9 @@ async fn alg_none_and_hmac_signed_with_the_public_key_are_refused() {
 
 #[tokio::test]
 async fn an_unknown_kid_fetches_the_keys_again_at_most_once_in_10_seconds() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     assert!(
         authenticate(&auth, &issuer.sign("k1", &issuer.claims("a")))
             .await
@@ -297,7 +303,7 @@ async fn an_unknown_kid_fetches_the_keys_again_at_most_once_in_10_seconds() {
     assert_eq!(issuer.jwks_fetches(), 2);
 
     // A first load that does not find the kid counts as such a fetch.
-    let fresh = auth_for(&issuer);
+    let fresh = auth_for(&issuer, &store);
     let made_up = URL_SAFE_NO_PAD.encode(json!({"alg": "ES256", "kid": "nope"}).to_string());
     for _ in 0..3 {
         assert_eq!(
@@ -310,11 +316,12 @@ async fn an_unknown_kid_fetches_the_keys_again_at_most_once_in_10_seconds() {
 
 #[tokio::test]
 async fn an_unreachable_issuer_is_oidc_unavailable() {
+    let store = TestStore::open();
     // A port nothing listens on.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let auth = Auth::new(config(&url), MemoryAccessStore::new()).unwrap();
+    let auth = Auth::new(config(&url), store.access()).unwrap();
     let issuer = Issuer::start().await;
     let token = issuer.sign("k1", &with(issuer.claims("a"), "iss", json!(url)));
     assert_eq!(refused(&auth, &token).await, "oidc_unavailable");
@@ -323,8 +330,9 @@ async fn an_unreachable_issuer_is_oidc_unavailable() {
 
 #[tokio::test]
 async fn verified_tokens_are_cached_and_jwts_need_oidc_configured() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let auth = auth_for(&issuer);
+    let auth = auth_for(&issuer, &store);
     let token = issuer.sign("k1", &issuer.claims("alice"));
     let first = authenticate(&auth, &token).await.unwrap();
     let second = authenticate(&auth, &token).await.unwrap();
@@ -339,7 +347,7 @@ async fn verified_tokens_are_cached_and_jwts_need_oidc_configured() {
             enabled: true,
             ..AuthConfig::default()
         },
-        MemoryAccessStore::new(),
+        store.access(),
     )
     .unwrap();
     assert_eq!(refused(&without_oidc, &token).await, "unknown_token");
@@ -348,11 +356,11 @@ async fn verified_tokens_are_cached_and_jwts_need_oidc_configured() {
 
 #[tokio::test]
 async fn a_grant_to_a_group_lets_its_members_push() {
+    let store = TestStore::open();
     let issuer = Issuer::start().await;
-    let store = MemoryAccessStore::new();
     let mut settings = config(&issuer.url);
     settings.bootstrap_token = Some(crate::tokens::BOOTSTRAP.to_owned().into());
-    let auth = Auth::new(settings, store.clone()).unwrap();
+    let auth = Auth::new(settings, store.access()).unwrap();
     let admin = auth
         .authenticate(Some(
             format!("Bearer {}", crate::tokens::BOOTSTRAP).as_bytes(),
@@ -396,28 +404,22 @@ async fn a_grant_to_a_group_lets_its_members_push() {
 
 #[test]
 fn issuers_must_be_https_or_loopback() {
+    let store = TestStore::open();
     for bad in [
         "http://id.example.com",
         "not a url",
         "https://u:p@id.example.com",
         "https://id.example.com/?x=1",
     ] {
-        let error = Auth::new(config(bad), MemoryAccessStore::new())
-            .err()
-            .unwrap();
+        let error = Auth::new(config(bad), store.access()).err().unwrap();
         assert_eq!(error.code(), "INVALID_AUTH_CONFIG", "{bad}");
     }
-    assert!(
-        Auth::new(
-            config("https://id.example.com/realms/x"),
-            MemoryAccessStore::new()
-        )
-        .is_ok()
-    );
+    assert!(Auth::new(config("https://id.example.com/realms/x"), store.access()).is_ok());
 }
 
 #[tokio::test]
 async fn a_slow_issuer_times_out_instead_of_hanging() {
+    let store = TestStore::open();
     // Accepts connections and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -427,7 +429,7 @@ async fn a_slow_issuer_times_out_instead_of_hanging() {
             held.push(stream);
         }
     });
-    let auth = Auth::new(config(&url), MemoryAccessStore::new()).unwrap();
+    let auth = Auth::new(config(&url), store.access()).unwrap();
     let issuer = Issuer::start().await;
     let token = issuer.sign("k1", &with(issuer.claims("a"), "iss", json!(url)));
     let started = std::time::Instant::now();

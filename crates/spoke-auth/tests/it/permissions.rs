@@ -6,11 +6,12 @@ use std::time::Duration;
 use spoke_auth::Write;
 use spoke_auth::{Auth, AuthConfig, AuthError, Caller};
 use spoke_domain::{
-    AccessId, AccessRecords, AuditAction, AuditOutcome, Grant, ModuleName, Principal, Role, Scope,
-    Timestamp, VersionId,
+    AccessId, AccessRecords, AuditAction, AuditEntry, AuditOutcome, Grant, ModuleName, NewModule,
+    Principal, Role, Scope, Timestamp, VersionId,
 };
+use spoke_storage::{AccessStore, MetadataStore};
 
-use crate::memory_store::MemoryAccessStore;
+use crate::store::TestStore;
 use crate::tokens::{BOOTSTRAP, enabled, login, user};
 
 fn module(name: &str) -> ModuleName {
@@ -28,18 +29,26 @@ fn grant(id: &str, subject: &str, scope: &str, role: Role) -> Grant {
     }
 }
 
-/// An auth over a store holding `grants`, and a caller for `user:NAME`
-/// (by an API token the bootstrap admin issued).
-async fn setup(
-    config: AuthConfig,
-    grants: Vec<Grant>,
-    name: &str,
-) -> (Auth, std::sync::Arc<MemoryAccessStore>, Caller) {
-    let store = MemoryAccessStore::new();
+/// An auth over a store holding `grants` (stored before the auth starts,
+/// as an admin's earlier writes), and a caller for `user:NAME` (by an API
+/// token the bootstrap admin issued).
+async fn setup(config: AuthConfig, grants: Vec<Grant>, name: &str) -> (Auth, TestStore, Caller) {
+    let store = TestStore::open();
     for grant in grants {
-        store.insert_grant_behind_the_back(grant);
+        let entry = AuditEntry {
+            time: grant.created_at,
+            subject: grant.created_by.clone(),
+            action: AuditAction::GrantCreate,
+            target: format!(
+                "{} {} {} {}",
+                grant.id, grant.subject, grant.role, grant.scope
+            ),
+            outcome: AuditOutcome::Succeeded,
+            request_id: "setup".to_owned(),
+        };
+        store.fs.insert_grant(&grant, &entry).await.unwrap();
     }
-    let auth = Auth::new(config, store.clone()).unwrap();
+    let auth = Auth::new(config, store.access()).unwrap();
     let admin = login(&auth, BOOTSTRAP).await.unwrap();
     let (_, token) = auth
         .create_token(&admin, &user(name), None, "setup")
@@ -51,8 +60,8 @@ async fn setup(
 
 #[tokio::test]
 async fn with_access_control_off_everything_is_allowed_and_nothing_recorded() {
-    let store = MemoryAccessStore::new();
-    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
+    let store = TestStore::open();
+    let auth = Auth::new(AuthConfig::default(), store.access()).unwrap();
     let common = module("common");
     let records = auth
         .authorize_write(
@@ -66,15 +75,15 @@ async fn with_access_control_off_everything_is_allowed_and_nothing_recorded() {
     auth.authorize_read(&Caller::Anonymous, Some(&common))
         .await
         .unwrap();
-    assert!(store.audit().is_empty());
+    assert!(store.audit().await.is_empty());
     let error = auth.whoami(&Caller::Anonymous).await.unwrap_err();
     assert_eq!(error.code(), "AUTH_DISABLED");
 }
 
 #[tokio::test]
 async fn an_anonymous_write_is_unauthenticated_and_audited_as_denied() {
-    let store = MemoryAccessStore::new();
-    let auth = Auth::new(enabled(Duration::from_secs(1)), store.clone()).unwrap();
+    let store = TestStore::open();
+    let auth = Auth::new(enabled(Duration::from_secs(1)), store.access()).unwrap();
     let common = module("common");
     let version = VersionId::parse("1.0.0").unwrap();
     let error = auth
@@ -89,7 +98,7 @@ async fn an_anonymous_write_is_unauthenticated_and_audited_as_denied() {
         .await
         .unwrap_err();
     assert!(matches!(&error, AuthError::Unauthenticated(failure) if failure.reason() == "missing"));
-    let audit = store.audit();
+    let audit = store.audit().await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].subject, "anonymous");
     assert_eq!(audit[0].action, AuditAction::VersionPush);
@@ -102,7 +111,7 @@ async fn an_anonymous_write_is_unauthenticated_and_audited_as_denied() {
 async fn a_writer_pushes_its_scope_only_and_every_attempt_is_audited() {
     let grants = vec![grant("g1", "user:ci-bot", "common", Role::Writer)];
     let (auth, store, bot) = setup(enabled(Duration::from_secs(1)), grants, "ci-bot").await;
-    let before = store.audit().len();
+    let before = store.audit().await.len();
     let common = module("common");
     let other = module("user");
     let version = VersionId::parse("1.0.0").unwrap();
@@ -135,7 +144,7 @@ async fn a_writer_pushes_its_scope_only_and_every_attempt_is_audited() {
     );
     assert!(records.grant.is_none());
     // Allowed records are the store write's to keep: nothing appended yet.
-    assert_eq!(store.audit().len(), before);
+    assert_eq!(store.audit().await.len(), before);
 
     let error = auth
         .authorize_write(
@@ -158,7 +167,7 @@ async fn a_writer_pushes_its_scope_only_and_every_attempt_is_audited() {
 
     // The registry refused the allowed push: it is recorded as failed.
     auth.record_failure(records).await.unwrap();
-    let audit: Vec<_> = store.audit().into_iter().skip(before).collect();
+    let audit: Vec<_> = store.audit().await.into_iter().skip(before).collect();
     let summary: Vec<_> = audit
         .iter()
         .map(|e| {
@@ -225,7 +234,17 @@ async fn a_module_creator_becomes_its_owner() {
             .await
             .is_err()
     );
-    store.insert_grant_behind_the_back(owner);
+    // The registry stores the module with the records.
+    let new_module = NewModule {
+        name: ledger.clone(),
+        description: String::new(),
+        compatibility: None,
+    };
+    store
+        .fs
+        .create_module(&new_module, Timestamp::now(), &records)
+        .await
+        .unwrap();
     auth.records_written(&records);
     auth.authorize_write(&alice, Write::ChangePolicy { module: &ledger }, "req-3")
         .await
@@ -296,7 +315,14 @@ async fn a_grant_removed_elsewhere_stops_counting_within_the_ttl() {
     )
     .await
     .unwrap();
-    store.remove_grant_behind_the_back(&AccessId::parse("g1").unwrap());
+    // Another instance over the same store deletes the grant: this one's
+    // snapshot does not hear of it.
+    let elsewhere = Auth::new(enabled(ttl), store.shared()).unwrap();
+    let admin = login(&elsewhere, BOOTSTRAP).await.unwrap();
+    elsewhere
+        .delete_grant(&admin, &AccessId::parse("g1").unwrap(), "r")
+        .await
+        .unwrap();
     // Still within the snapshot's TTL.
     auth.authorize_write(
         &bot,

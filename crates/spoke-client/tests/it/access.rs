@@ -66,8 +66,8 @@ async fn serve_recorded(app: axum::Router) -> (String, Seen) {
     (base, seen)
 }
 
-/// The registry over a filesystem store, and access control (off) over
-/// the same store.
+/// The registry, and access control off as the server runs by default,
+/// over one store.
 fn registry(root: &std::path::Path) -> (Arc<Registry>, Auth) {
     let store = Arc::new(FsStore::open(root).unwrap());
     let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
@@ -109,7 +109,8 @@ async fn every_grpc_call_carries_the_token() {
     let options = spoke_grpc::GrpcOptions {
         max_message_bytes: 8 << 20,
     };
-    let routes = spoke_grpc::routes(registry(root.path()).0, options, &health)
+    let (registry, auth) = registry(root.path());
+    let routes = spoke_grpc::routes(registry, auth, options, &health)
         .await
         .unwrap();
     let (base, seen) = serve_recorded(routes.into_axum_router()).await;

@@ -474,8 +474,8 @@ async fn compatibility_steps(client: &Client, t: &mut Transcript) {
     );
 }
 
-/// The registry over a filesystem store, and access control (off) over
-/// the same store.
+/// The registry, and access control off as the server runs by default,
+/// over one store.
 fn registry(root: &TempDir) -> (Arc<Registry>, Auth) {
     let store = Arc::new(FsStore::open(root.path()).unwrap());
     let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
@@ -506,7 +506,8 @@ async fn over_grpc() -> Vec<(String, Value)> {
         max_message_bytes: 8 << 20,
     };
     let health = spoke_grpc::HealthReporter::new();
-    let routes = spoke_grpc::routes(registry(&root).0, options, &health)
+    let (registry, auth) = registry(&root);
+    let routes = spoke_grpc::routes(registry, auth, options, &health)
         .await
         .unwrap();
     let base = serve(routes.into_axum_router()).await;

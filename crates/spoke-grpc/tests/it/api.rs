@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use prost::Message as _;
+use spoke_auth::{Auth, AuthConfig};
 use spoke_domain::Limits;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_grpc::proto::*;
@@ -25,6 +26,7 @@ impl Server {
     async fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(root.path()).unwrap());
+        let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
         let registry = Arc::new(Registry::new(
             store.clone(),
             store,
@@ -40,7 +42,7 @@ impl Server {
         let options = GrpcOptions {
             max_message_bytes: 256 * 1024,
         };
-        let app = routes(registry, options, &HealthReporter::new())
+        let app = routes(registry, auth, options, &HealthReporter::new())
             .await
             .unwrap()
             .into_axum_router();
@@ -83,11 +85,12 @@ impl Server {
     }
 }
 
-const COMMON: &str = "syntax = \"proto3\";\npackage common.v1;\nmessage Id { string value = 1; }\n";
+pub(crate) const COMMON: &str =
+    "syntax = \"proto3\";\npackage common.v1;\nmessage Id { string value = 1; }\n";
 const ORDERS: &str = "syntax = \"proto3\";\npackage orders.v1;\nimport \"common/v1/id.proto\";\n\
                       // An order.\nmessage Order { common.v1.Id id = 1; }\n";
 
-fn file(path: &str, content: &str) -> File {
+pub(crate) fn file(path: &str, content: &str) -> File {
     File {
         path: path.to_owned(),
         content: content.to_owned(),
@@ -113,7 +116,7 @@ fn push_request(
 }
 
 /// The status's code and its machine code from the details.
-fn failure(status: &Status) -> (Code, String) {
+pub(crate) fn failure(status: &Status) -> (Code, String) {
     let details = error_details(status).expect("the status carries ErrorDetails");
     (status.code(), details.code)
 }
@@ -786,7 +789,11 @@ async fn health_reports_serving() {
 
     let server = Server::start().await;
     let mut health = HealthClient::new(server.channel.clone());
-    for service in ["", "spoke.registry.v1.RegistryService"] {
+    for service in [
+        "",
+        "spoke.registry.v1.RegistryService",
+        "spoke.registry.v1.AccessService",
+    ] {
         let response = health
             .check(HealthCheckRequest {
                 service: service.to_owned(),
@@ -837,6 +844,7 @@ async fn reflection_lists_and_describes_the_service() {
     let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
     for expected in [
         "spoke.registry.v1.RegistryService",
+        "spoke.registry.v1.AccessService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
     ] {
@@ -894,6 +902,7 @@ async fn mounts_beside_a_router_with_a_fallback() {
 
     let root = tempfile::tempdir().unwrap();
     let store = Arc::new(FsStore::open(root.path()).unwrap());
+    let auth = Auth::new(AuthConfig::default(), store.clone()).unwrap();
     let registry = Arc::new(Registry::new(
         store.clone(),
         store,
@@ -905,7 +914,7 @@ async fn mounts_beside_a_router_with_a_fallback() {
     let options = GrpcOptions {
         max_message_bytes: 1 << 20,
     };
-    let app = routes(registry, options, &HealthReporter::new())
+    let app = routes(registry, auth, options, &HealthReporter::new())
         .await
         .unwrap()
         .into_axum_router()

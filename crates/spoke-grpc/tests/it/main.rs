@@ -2,5 +2,6 @@
 //! one per file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod api;
 mod proto_lint;
