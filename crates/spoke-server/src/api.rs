@@ -21,8 +21,9 @@
 //! 7. [`failure`]'s panic catching: a panic costs one 500, not the
 //!    connection.
 //!
-//! Inside it, `server.rs` puts the per-client layers (the client key, then
-//! the rate limit; a refusal is logged and counted like any answer), and
+//! Inside it, `server.rs` puts the per-client layers (authentication with
+//! access control on, `authenticate.rs`; the client key; the rate limit; a
+//! refusal is logged and counted like any answer), and
 //! for REST the content codings (`compression.rs`), then the routes.
 //! Outside it, the listener wraps each request body (`request_body.rs`).
 //! `Router::layer` applies the stack after routing, so the matched route
@@ -173,7 +174,7 @@ fn http_outcome(status: StatusCode) -> Outcome {
 
 /// A gRPC response's status code. Errors come "trailers-only", with the
 /// status in the headers; a response without one is on its way to succeed.
-fn grpc_code(response: &Response) -> tonic::Code {
+pub(crate) fn grpc_code(response: &Response) -> tonic::Code {
     response
         .headers()
         .get("grpc-status")

@@ -9,6 +9,7 @@
 //! nothing falls back to a default silently. Only this crate reads the
 //! environment: every other crate takes typed settings.
 
+mod auth;
 mod rate_limit;
 mod redis;
 mod table;
@@ -27,6 +28,7 @@ use figment::value::Value;
 use ipnet::IpNet;
 use thiserror::Error;
 
+pub use auth::AuthSettings;
 pub use rate_limit::{RateLimit, RateLimitSettings};
 pub use redis::{RedisNode, RedisTopology, RedisUrl};
 use spoke_cache::L2Settings;
@@ -107,6 +109,8 @@ pub struct Settings {
     /// `SPOKE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the
     /// client (the rightmost address in it that is not one of them).
     pub trusted_proxies: Vec<IpNet>,
+    /// `SPOKE_AUTH_*` and `SPOKE_OIDC_*`: access control.
+    pub auth: AuthSettings,
     pub compile: CompileSettings,
     pub telemetry: TelemetrySettings,
 }
@@ -366,6 +370,7 @@ impl Default for Settings {
             // Both rates default to 0: off.
             rate_limit: RateLimitSettings::default(),
             trusted_proxies: TRUSTED_PROXIES.default_value(),
+            auth: AuthSettings::default(),
             compile: CompileSettings {
                 max_concurrent: MAX_CONCURRENT_COMPILES.default_value(),
                 queue_size: COMPILE_QUEUE_SIZE.default_value(),
@@ -434,6 +439,11 @@ pub enum ConfigError {
     },
     #[error("config file {}: {message}", path.display())]
     File { path: PathBuf, message: String },
+    /// Access-control settings that cannot work (found when the server
+    /// starts: the bootstrap token's strength, the OIDC issuer's URL). The
+    /// message names the variable and never holds a secret.
+    #[error("{0}")]
+    AccessControl(String),
 }
 
 impl ConfigError {
@@ -443,7 +453,10 @@ impl ConfigError {
             Self::Invalid { var, .. } | Self::Conflict { var, .. } | Self::NotUtf8 { var } => {
                 Some(var)
             }
-            Self::UnknownKey { .. } | Self::ReadFile { .. } | Self::File { .. } => None,
+            Self::UnknownKey { .. }
+            | Self::ReadFile { .. }
+            | Self::File { .. }
+            | Self::AccessControl(_) => None,
         }
     }
 }
@@ -585,6 +598,7 @@ impl Settings {
             default_compatibility: default_compatibility(raw)?,
             rate_limit: rate_limit::rate_limit_settings(raw)?,
             trusted_proxies: raw.value(&TRUSTED_PROXIES)?,
+            auth: auth::auth_settings(raw)?,
             compile: CompileSettings {
                 max_concurrent: raw.value(&MAX_CONCURRENT_COMPILES)?,
                 queue_size: raw.value(&COMPILE_QUEUE_SIZE)?,
@@ -693,7 +707,7 @@ impl Settings {
     /// a startup warning. (Unsupported storage types are an error instead:
     /// see `start`.)
     pub fn inert_settings(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes = self.auth.inert();
         if let Some(url) = &self.redis.url {
             if url.tls {
                 notes.push(format!(

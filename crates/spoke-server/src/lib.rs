@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod authenticate;
 mod client;
 mod compression;
 pub mod config;

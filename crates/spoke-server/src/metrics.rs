@@ -11,6 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use spoke_auth::FailureReason;
 use spoke_cache::{Command, CommandObserver};
 use spoke_registry::{ComputeStats, MemoStats};
 use spoke_storage_cache::{CacheLevel, CacheStats};
@@ -125,6 +126,11 @@ struct ClassLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CacheLabels {
     level: &'static str,
     kind: &'static str,
@@ -154,6 +160,7 @@ pub(crate) struct Metrics {
     pools: PoolMetrics,
     operations: OperationMetrics,
     rate_limited: Family<ClassLabels, Counter>,
+    auth_failures: Family<ReasonLabels, Counter>,
     compute: ComputeMetrics,
 }
 
@@ -387,6 +394,20 @@ impl Metrics {
             "API requests refused with 429 (gRPC RESOURCE_EXHAUSTED) by the per-client rate limits, by class (read, write)",
             rate_limited.clone(),
         );
+        let auth_failures = Family::<ReasonLabels, Counter>::default();
+        for reason in FailureReason::ALL {
+            // Present at 0, so that rates and alerts work before the first failure.
+            auth_failures
+                .get_or_create(&ReasonLabels {
+                    reason: reason.as_str(),
+                })
+                .inc_by(0);
+        }
+        registry.register(
+            "spoke_auth_failures",
+            "API requests refused for their credentials (401, gRPC UNAUTHENTICATED), by reason: missing, malformed, unknown_token, expired, invalid_signature, invalid_claims, oidc_unavailable",
+            auth_failures.clone(),
+        );
         let compute = ComputeMetrics::default();
         for (name, help, gauge) in [
             (
@@ -427,8 +448,17 @@ impl Metrics {
             pools,
             operations,
             rate_limited,
+            auth_failures,
             compute,
         }
+    }
+
+    /// Counts one request refused for its credentials; `reason` is an
+    /// `AuthFailure::reason()`.
+    pub(crate) fn count_auth_failure(&self, reason: &'static str) {
+        self.auth_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 
     /// Counts one request the rate limits refused.

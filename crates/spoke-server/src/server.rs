@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
-use spoke_auth::{Auth, AuthConfig};
+use spoke_auth::{Auth, AuthError};
 use spoke_domain::Limits;
 use spoke_grpc::proto::access_service_server::AccessServiceServer;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
@@ -25,9 +25,10 @@ use tower::ServiceExt;
 
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
+use crate::authenticate::AuthenticateLayer;
 use crate::client::ClientKeyLayer;
 use crate::compression;
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 use crate::health::{self, Health, PostgresProbes};
 use crate::listener::{self, ConnOptions, DrainReport, Phase};
 use crate::metered::OperationCounters;
@@ -150,6 +151,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         cache,
         probes,
     } = open_registry(&settings, metrics.as_deref()).await?;
+    let auth = access_control(&settings, access)?;
     let health = Arc::new(Health::new(
         Arc::clone(&registry),
         cache,
@@ -157,9 +159,6 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
-    // Access control off until the server reads its settings (issue 15).
-    let auth = Auth::new(AuthConfig::default(), access)
-        .map_err(|e| ServerError::Internal(format!("setting up access control failed: {e}")))?;
     let rest = spoke_rest::router(
         Arc::clone(&registry),
         auth.clone(),
@@ -172,12 +171,15 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         metrics: metrics.clone(),
         ids: RequestIds::new(),
     };
-    let rate_limits = RateLimiting {
+    let per_client = PerClient {
+        authenticate: auth
+            .enabled()
+            .then(|| AuthenticateLayer::new(auth.clone(), metrics.clone())),
         limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
     let rest = api::wrap(
-        rate_limits.apply(compression::wrap(
+        per_client.apply(compression::wrap(
             rest.merge(health::probe_routes(Arc::clone(&health))),
         )),
         &context,
@@ -197,7 +199,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         ServerError::Internal(format!("building the gRPC reflection service failed: {e}"))
     })?
     .into_axum_router();
-    let grpc = api::wrap(rate_limits.apply(grpc), &context);
+    let grpc = api::wrap(per_client.apply(grpc), &context);
     let api_router = by_content_type(grpc.clone(), rest);
 
     let tls = match &settings.tls {
@@ -407,21 +409,46 @@ async fn supervise(
     Ok(())
 }
 
-/// The per-client rate limits, when configured: the client is identified
-/// first, then accounted. Inside the API middleware, so a refusal is logged
-/// and counted like any other answer.
-struct RateLimiting {
+/// The per-client layers, outermost first: authentication (with access
+/// control on), which names the principal; the client key, the address for
+/// requests without one; the rate limits, which account to it (the last
+/// two only when limits are configured). Inside the API middleware, so a
+/// refusal is logged and counted like any other answer.
+struct PerClient {
+    authenticate: Option<AuthenticateLayer>,
     limits: Option<RateLimitLayer>,
     client_key: ClientKeyLayer,
 }
 
-impl RateLimiting {
+impl PerClient {
     fn apply(&self, routes: Router) -> Router {
-        match &self.limits {
+        let routes = match &self.limits {
             Some(limits) => routes.layer(limits.clone()).layer(self.client_key.clone()),
+            None => routes,
+        };
+        match &self.authenticate {
+            Some(authenticate) => routes.layer(authenticate.clone()),
             None => routes,
         }
     }
+}
+
+/// Access control from `SPOKE_AUTH_*` and `SPOKE_OIDC_*` over the storage's
+/// access store. With it off, warns when the API is reachable beyond
+/// loopback: anyone there may write.
+fn access_control(settings: &Settings, store: Arc<dyn AccessStore>) -> Result<Auth, ServerError> {
+    let auth = Auth::new(settings.auth.auth_config(), store).map_err(|error| match error {
+        AuthError::Config(_) => ServerError::Config(ConfigError::AccessControl(error.to_string())),
+        other => ServerError::Internal(format!("setting up access control failed: {other}")),
+    })?;
+    if !auth.enabled() && !settings.host.to_canonical().is_loopback() {
+        tracing::warn!(
+            host = %settings.host,
+            "access control is off (SPOKE_AUTH_ENABLED=false) and the API listens beyond loopback: \
+             anyone who can reach it may create modules, push versions and change compatibility policies"
+        );
+    }
+    Ok(auth)
 }
 
 /// Requests with a gRPC content type (`application/grpc`, `+proto`, …) go

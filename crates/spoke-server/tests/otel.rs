@@ -8,20 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::trace::v1::Span;
 use spoke_grpc::proto::ListModulesRequest;
 use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_server::config::{RedisUrl, Secret, StorageType};
+use spoke_test_support::otlp::{Collector, Span, attribute};
 use spoke_test_support::postgres as pg;
 use spoke_test_support::redis;
 use spoke_test_support::server::{
@@ -29,57 +21,6 @@ use spoke_test_support::server::{
 };
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
-
-/// A resource's attributes as (key, value) text.
-type Resource = Vec<(String, String)>;
-
-/// What the collector received: every span, with its resource.
-#[derive(Clone, Default)]
-struct Collector {
-    spans: Arc<Mutex<Vec<(Resource, Span)>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut spans = self.spans.lock().unwrap();
-        for resource_spans in request.into_inner().resource_spans {
-            let resource = resource_spans
-                .resource
-                .map(|r| {
-                    r.attributes
-                        .into_iter()
-                        .map(|kv| (kv.key, string_value(kv.value.and_then(|v| v.value))))
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            for scope in resource_spans.scope_spans {
-                for span in scope.spans {
-                    spans.push((resource.clone(), span));
-                }
-            }
-        }
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-fn string_value(value: Option<Value>) -> String {
-    match value {
-        Some(Value::StringValue(s)) => s,
-        Some(Value::IntValue(i)) => i.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn attribute(span: &Span, key: &str) -> Option<String> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .map(|kv| string_value(kv.value.clone().and_then(|v| v.value)))
-}
 
 /// The span id of a `traceparent`/`traceresponse` value.
 fn span_id_of(traceparent: &str) -> String {
@@ -97,19 +38,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-async fn start_collector() -> (std::net::SocketAddr, Collector) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let collector = Collector::default();
-    let service = TraceServiceServer::new(collector.clone());
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    (addr, collector)
-}
-
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 const READ_CALLER_SPAN: &str = "00f067aa0ba902b8";
@@ -122,7 +50,7 @@ async fn spans_reach_the_collector_parented_to_the_callers() {
     let Some(redis) = redis::Redis::start() else {
         return;
     };
-    let (collector_addr, collector) = start_collector().await;
+    let (collector_addr, collector) = Collector::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     // On PostgreSQL (content too) where one is provided, so that the

@@ -11,6 +11,10 @@
 
 #[cfg(feature = "googleapis")]
 pub mod googleapis;
+#[cfg(feature = "oidc")]
+pub mod oidc;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "redis")]

@@ -33,6 +33,9 @@ pub struct Curl {
     counter: AtomicU32,
     /// A CA certificate to trust for https:// URLs (`--cacert`).
     ca: Option<PathBuf>,
+    /// A file of request headers (`-H @file`): credentials stay off the
+    /// command line.
+    headers: Option<PathBuf>,
 }
 
 impl Curl {
@@ -42,7 +45,15 @@ impl Curl {
             scratch: scratch.to_path_buf(),
             counter: AtomicU32::new(0),
             ca: None,
+            headers: None,
         }
+    }
+
+    /// The same client, sending the headers of `file` (`Name: value`
+    /// lines) with every request.
+    pub fn with_headers(mut self, file: &Path) -> Self {
+        self.headers = Some(file.to_path_buf());
+        self
     }
 
     /// The same client, trusting `ca` (PEM) for https:// URLs.
@@ -70,6 +81,11 @@ impl Curl {
             .args(["--write-out", "%{http_code}"]);
         if let Some(ca) = &self.ca {
             cmd.arg("--cacert").arg(ca);
+        }
+        if let Some(headers) = &self.headers {
+            let mut at = std::ffi::OsString::from("@");
+            at.push(headers);
+            cmd.arg("-H").arg(at);
         }
         if body.is_some() {
             cmd.args([

@@ -8,11 +8,12 @@
 //! p50/p99, the hot-file/nginx ratio per round with its median and spread, and
 //! the server's RSS idle and after the load — as a plain table and as markdown
 //! for docs/benchmarks.md. The other modes live in [`cache`], [`tls`],
-//! [`flood`] and [`instructions`].
+//! [`auth`], [`flood`] and [`instructions`].
 //!
 //! xtask runs this binary for `cargo xtask bench` (`cargo run -p spoke-bench
 //! -- ARGS`); it shares process plumbing with xtask through `xtask-support`.
 
+mod auth;
 mod cache;
 mod fixture;
 mod flood;
@@ -107,6 +108,21 @@ TLS MODE (--tls):
     the OpenSSL defaults wrk uses too) and both servers' RSS after the load.
     nginx is not started; openssl is installed with apt-get when missing.
 
+AUTH MODE (--auth):
+    The hot file (b) with a valid API token against the same GET with
+    access control off, in one run (target: median ratio >= 0.9). Two
+    servers run side by side on their own storage roots, both seeded: one
+    with default settings (access control off), one with
+    SPOKE_AUTH_ENABLED=true and a random SPOKE_AUTH_BOOTSTRAP_TOKEN, with
+    which an API token for user:bench is created. Each of --repetitions
+    rounds loads the server without access control, then the one with it,
+    with the same wrk settings and the same request bytes: every request of
+    both carries Authorization: Bearer <the API token> (ignored with access
+    control off), set by a wrk script from its environment, never on a
+    command line or printed. Prints each round's requests/s and p99, the
+    ratio per round, its median and spread, and both servers' RSS after
+    the load. nginx is not started; --check fails the run below 0.9.
+
 COMPILE-FLOOD MODE (--compile-flood):
     Do expensive compiles starve cheap reads? Starts the server with
     default settings, pushes the module above, and runs --repetitions rounds of:
@@ -147,7 +163,7 @@ const MAX_RSS_MIB: f64 = 64.0;
     bin_name = "cargo xtask bench",
     about = ABOUT,
     after_help = MODES,
-    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "compile_flood", "instructions"]))
+    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "auth", "compile_flood", "instructions"]))
 )]
 pub struct Options {
     /// Measured seconds per target
@@ -184,6 +200,9 @@ pub struct Options {
     /// TLS mode instead of the above (see TLS MODE)
     #[arg(long)]
     pub tls: bool,
+    /// Access-control mode instead of the above (see AUTH MODE)
+    #[arg(long)]
+    pub auth: bool,
     /// Instructions per request under callgrind, over N requests per target
     /// (see INSTRUCTIONS MODE)
     #[arg(long, value_name = "N",
@@ -232,6 +251,9 @@ impl Options {
         }
         if self.tls {
             command.push_str(" --tls");
+        }
+        if self.auth {
+            command.push_str(" --auth");
         }
         let defaults = Options::default();
         if !self.cache && self.repetitions != defaults.repetitions {
@@ -294,6 +316,7 @@ fn run(opts: &Options) -> Result<()> {
     let result = match binary.as_deref() {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.tls => tls::bench(opts, &tools, binary, work.path()),
+        Some(binary) if opts.auth => auth::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.compile_flood => flood::bench(opts, &tools, binary, work.path()),
         Some(binary) => match opts.instructions {
             Some(requests) => instructions::bench(opts, &tools, binary, requests, work.path()),
@@ -474,11 +497,22 @@ fn bench(
 /// A warm-up (unless `--warmup 0`), then the measured wrk run against
 /// `url`; any non-2xx response rejects the run.
 fn measure(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Result<wrk::Report> {
+    measure_as(opts, wrk_bin, label, url, None)
+}
+
+/// [`measure`], with `authorization` on every request when given.
+fn measure_as(
+    opts: &Options,
+    wrk_bin: &Path,
+    label: &str,
+    url: &str,
+    authorization: Option<&wrk::Authorization>,
+) -> Result<wrk::Report> {
     if opts.warmup_secs > 0 {
         eprintln!("xtask bench: {label}: warm-up {}s", opts.warmup_secs);
-        wrk::run(wrk_bin, opts.load(opts.warmup_secs), url)?;
+        wrk::run_as(wrk_bin, opts.load(opts.warmup_secs), url, authorization)?;
     }
-    let report = measure_once(opts, wrk_bin, label, url)?;
+    let report = measure_once_as(opts, wrk_bin, label, url, authorization)?;
     if report.non_2xx > 0 {
         bail!(
             "{label}: {} of {} responses were not 2xx/3xx; the numbers would be meaningless",
@@ -492,11 +526,27 @@ fn measure(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Result<wrk
 /// One measured wrk run of `--duration` seconds, its output echoed to
 /// stderr; socket errors are warned about, not rejected.
 fn measure_once(opts: &Options, wrk_bin: &Path, label: &str, url: &str) -> Result<wrk::Report> {
+    measure_once_as(opts, wrk_bin, label, url, None)
+}
+
+/// [`measure_once`], with `authorization` on every request when given.
+fn measure_once_as(
+    opts: &Options,
+    wrk_bin: &Path,
+    label: &str,
+    url: &str,
+    authorization: Option<&wrk::Authorization>,
+) -> Result<wrk::Report> {
+    let header = if authorization.is_some() {
+        " (Authorization: Bearer <token> from a script)"
+    } else {
+        ""
+    };
     eprintln!(
-        "xtask bench: {label}: wrk -t{} -c{} -d{}s --latency {url}",
+        "xtask bench: {label}: wrk -t{} -c{} -d{}s --latency {url}{header}",
         opts.threads, opts.connections, opts.duration_secs
     );
-    let (report, raw) = wrk::run(wrk_bin, opts.load(opts.duration_secs), url)?;
+    let (report, raw) = wrk::run_as(wrk_bin, opts.load(opts.duration_secs), url, authorization)?;
     for line in raw.lines() {
         eprintln!("    {line}");
     }

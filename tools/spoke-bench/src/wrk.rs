@@ -1,6 +1,7 @@
 //! Running wrk and reading its report.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -28,14 +29,61 @@ pub struct Report {
     pub socket_errors: u64,
 }
 
+/// An `Authorization` header on every request wrk sends. The value is a
+/// credential: it reaches wrk in its environment, where a one-line script
+/// sets the header once (without a `request` function wrk still sends one
+/// prebuilt request, as with `-H`); it is on no command line and printed
+/// nowhere.
+pub struct Authorization {
+    script: PathBuf,
+    value: String,
+}
+
+/// The variable the script reads the header's value from.
+const AUTHORIZATION_VAR: &str = "SPOKE_BENCH_AUTHORIZATION";
+
+impl Authorization {
+    /// `value` (e.g. `Bearer …`), with its script written into `dir`.
+    pub fn new(dir: &Path, value: String) -> Result<Self> {
+        let script = dir.join("authorization.lua");
+        std::fs::write(
+            &script,
+            format!("wrk.headers[\"Authorization\"] = os.getenv(\"{AUTHORIZATION_VAR}\")\n"),
+        )
+        .with_context(|| format!("cannot write {}", script.display()))?;
+        Ok(Self { script, value })
+    }
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Authorization(<redacted>)")
+    }
+}
+
 /// Runs `wrk -tT -cC -dDs --latency <url>` and parses the report.
 pub fn run(wrk: &Path, load: Load, url: &str) -> Result<(Report, String)> {
+    run_as(wrk, load, url, None)
+}
+
+/// [`run`], with `authorization` on every request when given.
+pub fn run_as(
+    wrk: &Path,
+    load: Load,
+    url: &str,
+    authorization: Option<&Authorization>,
+) -> Result<(Report, String)> {
     let mut cmd = Command::new(wrk);
     cmd.arg(format!("-t{}", load.threads))
         .arg(format!("-c{}", load.connections))
         .arg(format!("-d{}s", load.duration_secs))
-        .arg("--latency")
-        .arg(url);
+        .arg("--latency");
+    if let Some(authorization) = authorization {
+        cmd.arg("-s")
+            .arg(&authorization.script)
+            .env(AUTHORIZATION_VAR, &authorization.value);
+    }
+    cmd.arg(url);
     let out = cmd::output(&mut cmd)?;
     let report = parse(&out).with_context(|| format!("cannot read wrk's report:\n{out}"))?;
     Ok((report, out))

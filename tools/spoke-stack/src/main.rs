@@ -47,7 +47,9 @@ deploy/compose/docker-compose.yml runs in containers:
     Redis            master + replica + 3 Sentinels (deploy/compose/redis/)
     S3               moto's server with the bucket of spoke.env
 Only hosts, ports and directories differ from the compose stack; there is
-no OpenTelemetry Collector, so SPOKE_OTEL_ENABLED is false. Missing tools
+no OpenTelemetry Collector, so SPOKE_OTEL_ENABLED is false. Access control
+is on, as in spoke.env; SPOKE_AUTH_BOOTSTRAP_TOKEN from the calling shell
+reaches the servers (compose reads it from .env). Missing tools
 (nginx, redis-server, PostgreSQL, Python) are installed with apt-get. up
 prints the endpoints and exits, leaving the stack running; state, data and
 logs are in <target>/spoke-stack/.
@@ -736,8 +738,19 @@ fn server_env(
     ] {
         env.push((key.to_owned(), value));
     }
+    // Access control is on (spoke.env); as compose takes the bootstrap
+    // token from its .env, the stack takes it from the caller's shell.
+    if let Some(token) = std::env::var_os(BOOTSTRAP_TOKEN_VAR) {
+        env.push((
+            BOOTSTRAP_TOKEN_VAR.to_owned(),
+            token.to_string_lossy().into_owned(),
+        ));
+    }
     env
 }
+
+/// The one SPOKE_* variable the servers take from the caller's shell.
+const BOOTSTRAP_TOKEN_VAR: &str = "SPOKE_AUTH_BOOTSTRAP_TOKEN";
 
 /// The server with exactly `env` as its SPOKE_* settings (none inherited
 /// from the caller's shell).

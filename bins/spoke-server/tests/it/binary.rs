@@ -141,6 +141,31 @@ fn serves_readiness_with_minimal_configuration_and_logs_json() {
 
     server.sigterm();
     assert!(server.wait_exit(Duration::from_secs(20)).success());
+    // On loopback, access control off is no cause for a warning.
+    let logs = server.drain_logs();
+    assert!(
+        !logs.iter().any(|log| log["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SPOKE_AUTH_ENABLED")),
+        "{logs:?}"
+    );
+}
+
+/// Listening beyond loopback with access control off: a startup warning.
+#[test]
+fn access_control_off_beyond_loopback_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = minimal(dir.path());
+    command.env("SPOKE_HOST", "0.0.0.0");
+    let mut server = Server::spawn(command);
+    let warning = server.wait_for_log(|log| {
+        log["level"] == "WARN"
+            && log["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("access control is off (SPOKE_AUTH_ENABLED=false)"))
+    });
+    assert_eq!(warning["host"], "0.0.0.0");
 }
 
 #[test]

@@ -277,6 +277,12 @@ fn compose_stack_configures_the_servers_it_runs() {
             assert_eq!(strings(&service["command"]), ["migrate"]);
             continue;
         }
+        assert!(settings.auth.enabled, "{name}: access control is off");
+        assert_eq!(
+            env.get("SPOKE_AUTH_BOOTSTRAP_TOKEN").map(String::as_str),
+            Some(""),
+            "{name}: the bootstrap token comes from .env only, with no default"
+        );
         let exposed: BTreeSet<String> = strings(&service["expose"]).into_iter().collect();
         let wanted: BTreeSet<String> = [settings.port, settings.health_port]
             .map(|port| port.to_string())
@@ -438,6 +444,17 @@ fn kubernetes_manifests_configure_and_probe_the_server() {
     };
     let settings = settings_from("the Deployment", &container_env(&objects, container));
     assert_hardened("the Deployment", pod, container);
+    assert!(settings.auth.enabled, "access control is off");
+    // The bootstrap token from a Secret of its own, which may be deleted.
+    let bootstrap = container["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|var| var["name"].as_str() == Some("SPOKE_AUTH_BOOTSTRAP_TOKEN"))
+        .expect("no SPOKE_AUTH_BOOTSTRAP_TOKEN");
+    let reference = &bootstrap["valueFrom"]["secretKeyRef"];
+    assert_eq!(reference["name"].as_str(), Some("spoke-bootstrap"));
+    assert_eq!(reference["optional"].as_bool(), Some(true));
 
     let port_of = |name: &str| container_port(container, &Value::from(name));
     assert_eq!(port_of("http"), settings.port);

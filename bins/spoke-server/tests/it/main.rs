@@ -7,5 +7,6 @@ mod common;
 mod deploy;
 mod hostile;
 mod postgres;
+mod secrets;
 mod shutdown;
 mod tls;

@@ -3,7 +3,6 @@
 //! the fleet's revocation bound, PostgreSQL (`SPOKE_TEST_POSTGRES_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod issuer;
 mod management;
 mod oidc;
 mod permissions;

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use spoke_auth::{Auth, AuthConfig, AuthError, Caller, OidcConfig, Via, Write};
 use spoke_domain::{ModuleName, Principal, VersionId};
 
-use crate::issuer::{AUDIENCE, Issuer, now, sign_es256};
 use crate::store::TestStore;
+use spoke_test_support::oidc::{AUDIENCE, Issuer, now, sign_es256};
 
 fn config(issuer: &str) -> AuthConfig {
     AuthConfig {

@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use spoke_domain::CompatibilityPolicy;
 use spoke_registry::ComputeOptions;
 
+use super::auth::issuer;
 use super::rate_limit::{BURST_FORM, PROXIES_FORM, RATE_FORM, burst, network, per_second};
 use super::values::{
     self, BOOL_FORM, DURATION_FORM, FILE_FORM, HOST_FORM, PORT_FORM, POSITIVE_DURATION_FORM,
@@ -39,11 +40,12 @@ pub enum Section {
     Compile,
     Compatibility,
     RateLimits,
+    AccessControl,
     Telemetry,
 }
 
 impl Section {
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Listeners,
         Section::Tls,
         Section::Storage,
@@ -52,6 +54,7 @@ impl Section {
         Section::Compile,
         Section::Compatibility,
         Section::RateLimits,
+        Section::AccessControl,
         Section::Telemetry,
     ];
 
@@ -66,6 +69,7 @@ impl Section {
             Section::Compile => "compile",
             Section::Compatibility => "compatibility",
             Section::RateLimits => "rate-limits",
+            Section::AccessControl => "access-control",
             Section::Telemetry => "telemetry",
         }
     }
@@ -80,6 +84,7 @@ impl Section {
             Section::Compile => "Compile budgets",
             Section::Compatibility => "Compatibility",
             Section::RateLimits => "Rate limits",
+            Section::AccessControl => "Access control",
             Section::Telemetry => "Telemetry",
         }
     }
@@ -996,6 +1001,125 @@ pub(super) const TRUSTED_PROXIES: Setting<Vec<IpNet>> = Setting {
     empty_means_default: true,
 };
 
+pub(super) const AUTH_ENABLED: Setting<bool> = Setting {
+    doc: SettingDoc {
+        key: "auth_enabled",
+        section: Section::AccessControl,
+        default: "`false`",
+        form: "boolean",
+        effect: "`true`: each API request is authenticated (`Authorization: Bearer` with a Spoke API token, the bootstrap token or an OIDC JWT; none is an anonymous caller) and writes need a role on the module; tokens, grants and the audit log are managed over the API. A refused credential is **401** `UNAUTHENTICATED` with `WWW-Authenticate: Bearer`, gRPC `UNAUTHENTICATED`. `false`: every request is allowed and nothing is audited, and the server logs a warning at startup when `SPOKE_HOST` is not a loopback address. See [security.md](security.md).",
+        deployment: "`true`: requests are authenticated and writes need a role ([security.md](security.md)). The compose stack and the Kubernetes manifests set `true`. Off, the server warns at startup when it listens beyond loopback.",
+        summary: "true: authenticate requests, writes need a role",
+        secret: false,
+    },
+    expected: BOOL_FORM,
+    parse: values::boolean,
+    default: || false,
+    empty_means_default: false,
+};
+
+pub(super) const AUTH_ANONYMOUS_READ: Setting<bool> = Setting {
+    doc: SettingDoc {
+        key: "auth_anonymous_read",
+        section: Section::AccessControl,
+        default: "`true`",
+        form: "boolean",
+        effect: "With access control on: `true`, reads need no credentials; `false`, reading a module needs the `reader` role on it and listing modules needs credentials (an anonymous read is **401**).",
+        deployment: "`false`: reads need credentials too (`reader` on the module).",
+        summary: "false: reads need credentials too",
+        secret: false,
+    },
+    expected: BOOL_FORM,
+    parse: values::boolean,
+    default: || true,
+    empty_means_default: false,
+};
+
+pub(super) const AUTH_BOOTSTRAP_TOKEN: Setting<Option<Secret>> = Setting {
+    doc: SettingDoc {
+        key: "auth_bootstrap_token",
+        section: Section::AccessControl,
+        default: "unset",
+        form: "at least 32 characters of letters, digits and `-._~+/` (then `=` padding)",
+        effect: "Authenticates as `user:admin` with the `admin` role: how a fresh deployment creates its first tokens and grants. Create an admin token with it, then remove it ([security.md](security.md#first-run)). Only its SHA-256 is kept in memory. Never echoed in errors, logs or `--help`.",
+        deployment: "Authenticates as the admin `user:admin`: create the first admin token with it, then remove it ([security.md](security.md#first-run)). From a Secret (`secretKeyRef`, compose's `.env`); never logged.",
+        summary: "authenticates as user:admin; for the first tokens",
+        secret: true,
+    },
+    expected: "a token",
+    parse: |s| Some(Some(Secret::new(s))),
+    default: || None,
+    empty_means_default: true,
+};
+
+pub(super) const OIDC_ISSUER: Setting<Option<String>> = Setting {
+    doc: SettingDoc {
+        key: "oidc_issuer",
+        section: Section::AccessControl,
+        default: "unset",
+        form: "`https://` URL (`http://` only to a loopback address)",
+        effect: "Accept bearer JWTs of this OpenID Connect issuer, exactly as their `iss` names it: discovery at `{issuer}/.well-known/openid-configuration`, keys from its `jwks_uri` (fetched again on an unknown `kid`, at most once per 10 s); the caller is `user:<sub>`. See [security.md](security.md#oidc-bearer-jwts).",
+        deployment: "An OpenID Connect issuer whose JWTs are accepted (`user:<sub>`, groups from the groups claim).",
+        summary: "accept JWTs of this OpenID Connect issuer",
+        secret: false,
+    },
+    expected: "an https:// URL such as https://login.example.com/realms/platform",
+    parse: issuer,
+    default: || None,
+    empty_means_default: true,
+};
+
+pub(super) const OIDC_AUDIENCE: Setting<Option<String>> = Setting {
+    doc: SettingDoc {
+        key: "oidc_audience",
+        section: Section::AccessControl,
+        default: "unset",
+        form: "non-empty",
+        effect: "A JWT's `aud` must include it (unset: `aud` is not checked). Needs `SPOKE_OIDC_ISSUER`.",
+        deployment: "The `aud` JWTs must carry (the client id Spoke is registered under).",
+        summary: "the aud a JWT must include",
+        secret: false,
+    },
+    expected: "a non-empty audience",
+    parse: |s| non_empty(s).map(Some),
+    default: || None,
+    empty_means_default: true,
+};
+
+pub(super) const OIDC_GROUPS_CLAIM: Setting<String> = Setting {
+    doc: SettingDoc {
+        key: "oidc_groups_claim",
+        section: Section::AccessControl,
+        default: "`groups`",
+        form: "non-empty claim name",
+        effect: "The JWT claim listing the caller's groups, an array of strings: each entry is a `group:<entry>` principal grants can name. Needs `SPOKE_OIDC_ISSUER`.",
+        deployment: "The JWT claim with the caller's groups (`group:<name>` principals).",
+        summary: "the JWT claim with the caller's groups",
+        secret: false,
+    },
+    expected: "a non-empty claim name",
+    parse: non_empty,
+    default: || "groups".to_owned(),
+    empty_means_default: false,
+};
+
+pub(super) const AUTH_CACHE_TTL: Setting<Duration> = Setting {
+    doc: SettingDoc {
+        key: "auth_cache_ttl",
+        section: Section::AccessControl,
+        default: "`1s`",
+        form: "duration (`0s`: no caching)",
+        effect: "How long each instance reuses a verified credential and its snapshot of the grants before reading the store again. A revocation or grant change made through an instance applies there at once, and **on every other instance within this TTL, with Redis or without** (nothing is broadcast). Longer: fewer store reads, slower revocation.",
+        deployment: "Revocations and grant changes reach every instance within this long, with Redis or without.",
+        summary: "how long verified credentials and grants are reused",
+        secret: false,
+    },
+    expected: DURATION_FORM,
+    parse: values::duration,
+    default: || Duration::from_secs(1),
+    empty_means_default: false,
+};
+
 pub(super) const LOG_LEVEL: Setting<LogLevel> = Setting {
     doc: SettingDoc {
         key: "log_level",
@@ -1170,6 +1294,13 @@ pub const SETTINGS: &[SettingDoc] = &[
     RATE_LIMIT_WRITE_RPS.doc,
     RATE_LIMIT_WRITE_BURST.doc,
     TRUSTED_PROXIES.doc,
+    AUTH_ENABLED.doc,
+    AUTH_ANONYMOUS_READ.doc,
+    AUTH_BOOTSTRAP_TOKEN.doc,
+    OIDC_ISSUER.doc,
+    OIDC_AUDIENCE.doc,
+    OIDC_GROUPS_CLAIM.doc,
+    AUTH_CACHE_TTL.doc,
     LOG_LEVEL.doc,
     METRICS_ENABLED.doc,
     OTEL_ENABLED.doc,
@@ -1357,7 +1488,8 @@ mod tests {
                 "postgres_url",
                 "postgres_replica_urls",
                 "s3_secret_key",
-                "redis_password"
+                "redis_password",
+                "auth_bootstrap_token"
             ]
         );
     }

@@ -300,6 +300,12 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_OTEL_SERVICE_NAME", " ", "non-empty"),
         ("SPOKE_OTEL_SERVICE_VERSION", "", "non-empty"),
         ("SPOKE_OTEL_INSECURE", "Y", "true or false"),
+        ("SPOKE_AUTH_ENABLED", "yes", "true or false"),
+        ("SPOKE_AUTH_ANONYMOUS_READ", "no", "true or false"),
+        ("SPOKE_OIDC_ISSUER", "login.example.com", "https:// URL"),
+        ("SPOKE_OIDC_AUDIENCE", " ", "non-empty"),
+        ("SPOKE_OIDC_GROUPS_CLAIM", "", "non-empty"),
+        ("SPOKE_AUTH_CACHE_TTL", "1", "a duration"),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (var, value, expected) in cases {
@@ -324,6 +330,7 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
                 "s3_access_key",
                 "s3_secret_key",
                 "redis_password",
+                "auth_bootstrap_token",
                 "tls_cert_file",
                 "tls_key_file",
                 "tls_client_ca_file",
@@ -359,6 +366,87 @@ fn secrets_are_not_echoed_in_errors() {
     assert!(!message.contains("hunter2"), "{message}");
     let error = load_err(&[("SPOKE_REDIS_URL", "redis://u:hunter2@h:1/x")]);
     assert!(!error.to_string().contains("hunter2"), "{error}");
+}
+
+#[test]
+fn access_control_settings() {
+    let s = load(&[]).unwrap();
+    assert!(!s.auth.enabled);
+    assert!(s.auth.anonymous_read);
+    assert_eq!(s.auth.bootstrap_token, None);
+    assert_eq!(s.auth.oidc, None);
+    assert_eq!(s.auth.cache_ttl, Duration::from_secs(1));
+
+    let s = load(&[
+        ("SPOKE_AUTH_ENABLED", "true"),
+        ("SPOKE_AUTH_ANONYMOUS_READ", "false"),
+        (
+            "SPOKE_AUTH_BOOTSTRAP_TOKEN",
+            "hunter2-hunter2-hunter2-hunter2-x",
+        ),
+        (
+            "SPOKE_OIDC_ISSUER",
+            "https://login.example.com/realms/platform",
+        ),
+        ("SPOKE_OIDC_AUDIENCE", "spoke"),
+        ("SPOKE_OIDC_GROUPS_CLAIM", "roles"),
+        ("SPOKE_AUTH_CACHE_TTL", "0s"),
+    ])
+    .unwrap();
+    assert!(s.auth.enabled && !s.auth.anonymous_read);
+    let oidc = s.auth.oidc.as_ref().unwrap();
+    assert_eq!(oidc.issuer, "https://login.example.com/realms/platform");
+    assert_eq!(oidc.audience.as_deref(), Some("spoke"));
+    assert_eq!(oidc.groups_claim, "roles");
+    assert_eq!(s.auth.cache_ttl, Duration::ZERO);
+    let config = s.auth.auth_config();
+    assert_eq!(
+        config.bootstrap_token.as_ref().map(|t| t.expose()),
+        Some("hunter2-hunter2-hunter2-hunter2-x")
+    );
+    let debug = format!("{s:?} {config:?}");
+    assert!(!debug.contains("hunter2"), "the token leaked into {debug}");
+
+    // An audience or a groups claim of its own needs an issuer.
+    for var in ["SPOKE_OIDC_AUDIENCE", "SPOKE_OIDC_GROUPS_CLAIM"] {
+        let error = load_err(&[(var, "roles")]);
+        assert_eq!(error.variable(), Some(var), "{error}");
+        assert!(error.to_string().contains("SPOKE_OIDC_ISSUER"), "{error}");
+    }
+    // The default claim named explicitly is fine.
+    assert!(load(&[("SPOKE_OIDC_GROUPS_CLAIM", "groups")]).is_ok());
+
+    // With access control off, its credentials do nothing: said at startup.
+    let s = load(&[(
+        "SPOKE_AUTH_BOOTSTRAP_TOKEN",
+        "hunter2-hunter2-hunter2-hunter2-x",
+    )])
+    .unwrap();
+    let notes = s.inert_settings().join("\n");
+    assert!(
+        notes.contains("SPOKE_AUTH_BOOTSTRAP_TOKEN is ignored"),
+        "{notes}"
+    );
+    assert!(!notes.contains("hunter2"), "{notes}");
+}
+
+/// What only `spoke_auth` can judge fails startup as a configuration
+/// error (exit 2 from the binary), naming the variable, never the value.
+#[tokio::test]
+async fn a_weak_bootstrap_token_fails_startup_without_being_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = spoke_test_support::server::test_settings(dir.path());
+    settings.auth = load(&[
+        ("SPOKE_AUTH_ENABLED", "true"),
+        ("SPOKE_AUTH_BOOTSTRAP_TOKEN", "hunter2"),
+    ])
+    .unwrap()
+    .auth;
+    let error = spoke_server::start(settings).await.unwrap_err();
+    let message = error.to_string();
+    assert!(matches!(error, ServerError::Config(_)), "{message}");
+    assert!(message.contains("SPOKE_AUTH_BOOTSTRAP_TOKEN"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
 }
 
 #[test]

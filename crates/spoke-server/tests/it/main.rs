@@ -3,6 +3,7 @@
 //! trace pipeline and ends by sending SIGTERM to its own process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
 mod cache;
 mod config;
 mod connections;
