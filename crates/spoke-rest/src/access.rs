@@ -8,7 +8,7 @@ use std::convert::Infallible;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use spoke_auth::{Auth, Caller, Write};
+use spoke_auth::{Auth, AuthError, Caller, Write};
 use spoke_domain::{AccessRecords, ModuleName};
 use spoke_registry::{PushRecords, RegistryError};
 
@@ -49,6 +49,28 @@ where
             caller,
             request_id,
         })
+    }
+}
+
+/// [`Access`] for the access-management routes: while access control is
+/// off they answer 409 `AUTH_DISABLED` before reading anything else, so no
+/// input is judged by rules that do not apply.
+pub(crate) struct Managing(pub(crate) Access);
+
+impl<S> FromRequestParts<S> for Managing
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Ok(access) = Access::from_request_parts(parts, state).await;
+        if access.auth.enabled() {
+            Ok(Managing(access))
+        } else {
+            Err(AuthError::Disabled.into())
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use spoke_domain::{
 };
 use utoipa::IntoParams;
 
-use crate::access::Access;
+use crate::access::Managing;
 use crate::extract::JsonBody;
 use crate::handlers::{PathResult, QueryResult};
 use crate::{ApiError, convert, openapi, wire};
@@ -42,7 +42,7 @@ fn access_id(path: PathResult<IdPath>) -> Result<AccessId, ApiError> {
     )
 )]
 pub(crate) async fn create_token(
-    access: Access,
+    Managing(access): Managing,
     JsonBody(body): JsonBody<wire::CreateTokenRequest>,
 ) -> Result<Response, ApiError> {
     let subject = Principal::parse(&body.subject)?;
@@ -73,7 +73,9 @@ pub(crate) async fn create_token(
         (status = 503, description = "Storage unavailable", body = wire::ErrorBody),
     )
 )]
-pub(crate) async fn list_tokens(access: Access) -> Result<Json<wire::TokenList>, ApiError> {
+pub(crate) async fn list_tokens(
+    Managing(access): Managing,
+) -> Result<Json<wire::TokenList>, ApiError> {
     let tokens = access.auth.list_tokens(&access.caller).await?;
     Ok(Json(wire::TokenList {
         tokens: tokens.iter().map(convert::token_body).collect(),
@@ -95,7 +97,7 @@ pub(crate) async fn list_tokens(access: Access) -> Result<Json<wire::TokenList>,
     )
 )]
 pub(crate) async fn revoke_token(
-    access: Access,
+    Managing(access): Managing,
     path: PathResult<IdPath>,
 ) -> Result<StatusCode, ApiError> {
     let id = access_id(path)?;
@@ -120,7 +122,7 @@ pub(crate) async fn revoke_token(
     )
 )]
 pub(crate) async fn create_grant(
-    access: Access,
+    Managing(access): Managing,
     JsonBody(body): JsonBody<wire::CreateGrantRequest>,
 ) -> Result<Response, ApiError> {
     let subject = Principal::parse(&body.subject)?;
@@ -158,7 +160,7 @@ pub(crate) struct GrantFilter {
     )
 )]
 pub(crate) async fn list_grants(
-    access: Access,
+    Managing(access): Managing,
     query: QueryResult<GrantFilter>,
 ) -> Result<Json<wire::GrantList>, ApiError> {
     let GrantFilter { subject, scope } = query?.0;
@@ -188,7 +190,7 @@ pub(crate) async fn list_grants(
     )
 )]
 pub(crate) async fn delete_grant(
-    access: Access,
+    Managing(access): Managing,
     path: PathResult<IdPath>,
 ) -> Result<StatusCode, ApiError> {
     let id = access_id(path)?;
@@ -210,7 +212,7 @@ pub(crate) async fn delete_grant(
         (status = 503, description = "Storage unavailable", body = wire::ErrorBody),
     )
 )]
-pub(crate) async fn whoami(access: Access) -> Result<Json<wire::WhoAmIBody>, ApiError> {
+pub(crate) async fn whoami(Managing(access): Managing) -> Result<Json<wire::WhoAmIBody>, ApiError> {
     let whoami = access.auth.whoami(&access.caller).await?;
     Ok(Json(convert::whoami_body(&whoami)))
 }
@@ -255,7 +257,7 @@ fn audit_subject(text: &str) -> Result<String, ApiError> {
     )
 )]
 pub(crate) async fn audit(
-    access: Access,
+    Managing(access): Managing,
     query: QueryResult<AuditParams>,
 ) -> Result<Json<wire::AuditList>, ApiError> {
     let AuditParams {
