@@ -186,6 +186,9 @@ struct Cli {
         long,
         global = true,
         env = "SPOKE_REGISTRY",
+        // A URL may carry credentials (`https://user:pass@host`): --help
+        // names the variable, never its value.
+        hide_env_values = true,
         default_value = "http://localhost:8080",
         value_name = "URL"
     )]

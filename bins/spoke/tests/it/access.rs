@@ -208,9 +208,11 @@ fn every_command_sends_the_token_of_its_registry_and_spoke_token_wins() {
 #[test]
 fn help_and_errors_never_show_the_token() {
     let config = tempfile::tempdir().unwrap();
+    let registry_with_password = format!("http://ci:{SECRET}@127.0.0.1:1");
     let env = [
         ("SPOKE_CONFIG_DIR", path_str(config.path())),
         ("SPOKE_TOKEN", SECRET),
+        ("SPOKE_REGISTRY", registry_with_password.as_str()),
     ];
     for args in [
         &["--help"][..],
@@ -230,6 +232,7 @@ fn help_and_errors_never_show_the_token() {
     }
     let text = spoke_with(&["--help"], &env, "").stdout;
     assert!(text.contains("SPOKE_TOKEN"), "{text}");
+    assert!(text.contains("SPOKE_REGISTRY"), "{text}");
 
     let out = spoke_with(&["--registry", "http://127.0.0.1:1", "whoami"], &env, "");
     assert!(out.failure().contains("cannot reach registry"), "{out:?}");
