@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use spoke_domain::{
     AccessId, AccessRecords, AuditAction, AuditEntry, AuditOutcome, AuditQuery, AuditRecord,
-    Digest, DomainError, Grant, ModuleName, PageRequest, Principal, Role, Scope, Timestamp,
-    TokenRecord,
+    DependencyRef, Digest, DomainError, Grant, ModuleName, PageRequest, Principal, Role, Scope,
+    Timestamp, TokenRecord,
 };
 use spoke_storage::AccessStore;
 use subtle::ConstantTimeEq as _;
@@ -298,6 +298,33 @@ impl Auth {
             audit: Some(attempt.entry(AuditOutcome::Succeeded)),
             grant,
         })
+    }
+
+    /// Whether `caller` may compile against `dependencies` (a push, a
+    /// compatibility check, validate or lint): it must be allowed to read
+    /// every module they name, or a compile could show it what it may not
+    /// read. For a push, `records` are the ones [`Auth::authorize_write`]
+    /// returned: a refusal appends their entry as `denied`. Checks pass
+    /// [`AccessRecords::NONE`] (they are not audited).
+    pub async fn authorize_dependencies(
+        &self,
+        caller: &Caller,
+        dependencies: &[DependencyRef],
+        records: &AccessRecords,
+    ) -> Result<(), AuthError> {
+        for dependency in dependencies {
+            if let Err(refusal) = self.authorize_read(caller, Some(&dependency.module)).await {
+                if let Some(entry) = &records.audit {
+                    let entry = AuditEntry {
+                        outcome: AuditOutcome::Denied,
+                        ..entry.clone()
+                    };
+                    self.inner.store.append_audit(&entry).await?;
+                }
+                return Err(refusal);
+            }
+        }
+        Ok(())
     }
 
     /// The registry refused a write [`Auth::authorize_write`] allowed:

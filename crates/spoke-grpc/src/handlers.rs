@@ -189,6 +189,9 @@ impl RegistryService for RegistryApi {
                     }
                     None => AccessRecords::NONE,
                 };
+                self.auth
+                    .authorize_dependencies(&caller, &push.dependencies, &version)
+                    .await?;
                 let name = push.module.clone();
                 let records = PushRecords { module, version };
                 let pushed = self.registry.push(push, &records).await;
@@ -411,6 +414,9 @@ impl RegistryService for RegistryApi {
                 self.auth.authorize_read(&caller, None).await?;
                 let files = convert::proto_files(request.files)?;
                 let dependencies = DependencyRef::parse_all(&request.dependencies)?;
+                self.auth
+                    .authorize_dependencies(&caller, &dependencies, &AccessRecords::NONE)
+                    .await?;
                 let validated = self.registry.validate(files, &dependencies).await?;
                 Ok(ValidateResponse {
                     dependencies: validated
@@ -436,6 +442,9 @@ impl RegistryService for RegistryApi {
                     .with_overrides(request.r#use, request.except, request.ignore);
                 let files = convert::proto_files(request.files)?;
                 let dependencies = DependencyRef::parse_all(&request.dependencies)?;
+                self.auth
+                    .authorize_dependencies(&caller, &dependencies, &AccessRecords::NONE)
+                    .await?;
                 let violations = self.registry.lint(files, &dependencies, config).await?;
                 // Violations are the lint's answer, not a failed call: OK.
                 Ok(LintResponse {
@@ -509,6 +518,9 @@ impl RegistryService for RegistryApi {
                 let check = convert::compatibility_check(request)?;
                 self.auth
                     .authorize_read(&caller, Some(&check.push.module))
+                    .await?;
+                self.auth
+                    .authorize_dependencies(&caller, &check.push.dependencies, &AccessRecords::NONE)
                     .await?;
                 let report = self.registry.check_compatibility(check).await?;
                 // Violations are the check's answer, not a failed call: OK.

@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use spoke_auth::{Auth, AuthError, Caller, Write};
-use spoke_domain::{AccessRecords, ModuleName};
+use spoke_domain::{AccessRecords, DependencyRef, ModuleName};
 use spoke_registry::{PushRecords, RegistryError};
 
 use crate::ApiError;
@@ -83,6 +83,20 @@ impl Access {
     /// Whether the caller may list modules or run a stateless check.
     pub(crate) async fn list(&self) -> Result<(), ApiError> {
         Ok(self.auth.authorize_read(&self.caller, None).await?)
+    }
+
+    /// Whether the caller may compile against `dependencies` (see
+    /// [`Auth::authorize_dependencies`]); `records` are a push's, or
+    /// [`AccessRecords::NONE`] for a check.
+    pub(crate) async fn dependencies(
+        &self,
+        dependencies: &[DependencyRef],
+        records: &AccessRecords,
+    ) -> Result<(), ApiError> {
+        Ok(self
+            .auth
+            .authorize_dependencies(&self.caller, dependencies, records)
+            .await?)
     }
 
     /// Decides a registry write (a denial is audited): the records to hand

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use spoke_domain::DependencyRef;
+use spoke_domain::{AccessRecords, DependencyRef};
 use spoke_registry::spoke_schema::lint::{LintConfig, LintViolation};
 use spoke_registry::{Registry, RegistryError};
 
@@ -36,6 +36,9 @@ pub(crate) async fn validate(
     access.list().await?;
     let files = convert::proto_files(body.files)?;
     let dependencies = DependencyRef::parse_all(&body.dependencies)?;
+    access
+        .dependencies(&dependencies, &AccessRecords::NONE)
+        .await?;
     let validated = registry.validate(files, &dependencies).await?;
     Ok(Json(convert::validate_response(&validated)))
 }
@@ -65,6 +68,9 @@ pub(crate) async fn lint(
         .with_overrides(body.uses, body.except, body.ignore);
     let files = convert::proto_files(body.files)?;
     let dependencies = DependencyRef::parse_all(&body.dependencies)?;
+    access
+        .dependencies(&dependencies, &AccessRecords::NONE)
+        .await?;
     let violations = registry.lint(files, &dependencies, config).await?;
     if violations.is_empty() {
         return Ok(Json(wire::LintResponse {

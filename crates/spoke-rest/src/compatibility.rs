@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use spoke_auth::Write;
-use spoke_domain::{CompatibilityPolicy, ModuleName, VersionSelector};
+use spoke_domain::{AccessRecords, CompatibilityPolicy, ModuleName, VersionSelector};
 use spoke_registry::Registry;
 use utoipa::IntoParams;
 
@@ -127,6 +127,9 @@ pub(crate) async fn check(
     let module = module_name(&path?.0.name)?;
     access.read(&module).await?;
     let check = convert::compatibility_check(module, body)?;
+    access
+        .dependencies(&check.push.dependencies, &AccessRecords::NONE)
+        .await?;
     let report = registry.check_compatibility(check).await?;
     Ok(Json(convert::compatibility_report_body(&report)))
 }

@@ -347,6 +347,9 @@ async fn push_version(
     let records = access
         .authorize_push(push, request.create_module.is_some())
         .await?;
+    access
+        .dependencies(&request.dependencies, &records.version)
+        .await?;
     let pushed = registry.push(request, &records).await;
     let outcome = access.settle_push(records, pushed).await?;
     let status = match outcome {

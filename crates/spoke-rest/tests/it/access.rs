@@ -568,6 +568,80 @@ async fn without_anonymous_reads_reading_needs_a_role() {
 }
 
 #[tokio::test]
+async fn without_anonymous_reads_compiling_against_a_module_needs_its_reader_role() {
+    let server = Secured::start(true, false).await;
+    let mut common = push("v1.0.0", "common/common.proto", COMMON);
+    common["create_module"] = json!(true);
+    let pushed = server
+        .call(
+            Method::POST,
+            "/modules/common/versions",
+            Some(ADMIN),
+            "",
+            Some(common),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{:?}", pushed.body);
+    // A writer of `app` who may not read `common`.
+    let (_, writer) = server.token_for("user:app-ci").await;
+    server.grant("user:app-ci", "app", "writer").await;
+    let importing = "syntax = \"proto3\";\npackage app;\nimport \"common/common.proto\";\nmessage A { common.Id id = 1; }\n";
+    let mut app = push("v1.0.0", "app/app.proto", importing);
+    app["create_module"] = json!(true);
+    app["dependencies"] = json!(["common@v1.0.0"]);
+    let refused = server
+        .call(
+            Method::POST,
+            "/modules/app/versions",
+            Some(&writer),
+            "dep-1",
+            Some(app.clone()),
+        )
+        .await;
+    assert_eq!(
+        refused.refusal(),
+        (StatusCode::FORBIDDEN, "PERMISSION_DENIED")
+    );
+    let files = json!([{"path": "app/app.proto", "content": importing}]);
+    for path in ["/api/v1/validate", "/api/v1/lint"] {
+        let body = json!({"files": files, "dependencies": ["common@v1.0.0"]});
+        let answer = server
+            .call(Method::POST, path, Some(&writer), "", Some(body))
+            .await;
+        assert_eq!(
+            answer.refusal(),
+            (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+            "{path}"
+        );
+    }
+    // The refused push is in the audit log as denied, and nothing exists.
+    assert!(server.audit("?subject=user:app-ci").await.contains(&entry(
+        "user:app-ci",
+        "version.push",
+        "app@v1.0.0",
+        "denied",
+        "dep-1"
+    )));
+    assert_eq!(
+        server.get("/modules/app", Some(ADMIN)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // With the reader role on `common`, the same push goes in.
+    server.grant("user:app-ci", "common", "reader").await;
+    let pushed = server
+        .call(
+            Method::POST,
+            "/modules/app/versions",
+            Some(&writer),
+            "dep-2",
+            Some(app),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{:?}", pushed.body);
+}
+
+#[tokio::test]
 async fn whoever_creates_a_module_owns_it() {
     let server = Secured::start(true, true).await;
     let (_, alice) = server.token_for("user:alice").await;
