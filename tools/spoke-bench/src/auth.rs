@@ -16,34 +16,39 @@
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use super::http::Curl;
+use super::paired::{self, Labels, Paired, Side};
 use super::{
-    Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure_as, print_report,
-    seed, spread, thousands, today, tools, wrk, wrk_version,
+    Options, Outcome, Server, fixture, free_ports, print_report, seed, tools, wrk, wrk_version,
 };
 
 /// The target: requests/s with a token at least this share of without.
 const MIN_RATIO: f64 = 0.9;
 
-/// One repetition: the run without access control, then the run with it.
-struct Repetition {
-    open: wrk::Report,
-    auth: wrk::Report,
-}
-
-impl Repetition {
-    fn ratio(&self) -> f64 {
-        if self.open.requests_per_sec > 0.0 {
-            self.auth.requests_per_sec / self.open.requests_per_sec
-        } else {
-            f64::NAN
-        }
-    }
-}
+/// The baseline: access control off; the variant: on, with an API token.
+const LABELS: Labels = Labels {
+    baseline: Side {
+        load: "access control off",
+        table: "off",
+        markdown: "Off",
+        memory: "off",
+    },
+    variant: Side {
+        load: "access control on, API token",
+        table: "token",
+        markdown: "With token",
+        memory: "on",
+    },
+    ratio_table: "on/off",
+    ratio_markdown: "On ÷ off",
+    ratio_text: "with token / access control off, requests/s",
+    ratio_sentence: "With a token ÷ access control off, requests/s",
+    kept_alive: "",
+    order: "the server without access control then the one with it",
+};
 
 /// A file of request headers for curl (`-H @file`), only its owner may
 /// read it; deleted when dropped.
@@ -164,167 +169,78 @@ pub(super) fn bench(
     }
 
     let authorization = wrk::Authorization::new(work, authorization)?;
-    let mut repetitions = Vec::new();
-    for n in 1..=opts.repetitions {
-        eprintln!("xtask bench: repetition {n} of {}", opts.repetitions);
-        let open_report = measure_as(
-            opts,
-            &tools.wrk,
-            "access control off",
-            &open_url,
-            Some(&authorization),
-        )?;
-        let auth_report = measure_as(
-            opts,
-            &tools.wrk,
-            "access control on, API token",
-            &auth_url,
-            Some(&authorization),
-        )?;
-        repetitions.push(Repetition {
-            open: open_report,
-            auth: auth_report,
-        });
-    }
-    let rss = (
-        super::rss_mib(open.guard.id())?,
-        super::rss_mib(auth.guard.id())?,
-    );
-    open.guard.stop(Duration::from_secs(35));
-    auth.guard.stop(Duration::from_secs(35));
+    let repetitions = paired::measure(
+        opts,
+        &tools.wrk,
+        &LABELS,
+        (&open_url, &auth_url),
+        Some(&authorization),
+    )?;
+    let rss = paired::stop(&mut open, &mut auth)?;
 
-    let summary = Summary {
+    let paired = Paired {
+        labels: &LABELS,
         opts,
         repetitions,
         rss,
-        hot_bytes: hot.len(),
-        hot_path,
+        target: Some(MIN_RATIO),
         wrk_version: wrk_version(&tools.wrk),
     };
-    print_report(&summary.table(), &summary.markdown());
-    let (median, _, _) = summary.spread();
+    print_report(
+        &paired.table(""),
+        &paired.markdown(&setup(&hot_path, hot.len())),
+    );
     Ok(Outcome {
-        all_met: median >= MIN_RATIO,
+        all_met: paired.met(),
     })
 }
 
-struct Summary<'a> {
-    opts: &'a Options,
-    repetitions: Vec<Repetition>,
-    /// VmRSS of the server without and with access control after the
-    /// load, MiB.
-    rss: (f64, f64),
-    hot_bytes: usize,
-    hot_path: String,
-    wrk_version: String,
+/// The markdown's lines on what is loaded and the servers.
+fn setup(hot_path: &str, hot_bytes: usize) -> [String; 2] {
+    [
+        format!(
+            "Target: `GET {hot_path}` ({hot_bytes} B), every request of both with \
+             `Authorization: Bearer <API token of user:bench>`"
+        ),
+        "Servers: two release builds side by side, default settings, filesystem storage, log \
+         level warn; one with `SPOKE_AUTH_ENABLED=true` (anonymous reads on, \
+         `SPOKE_AUTH_CACHE_TTL` 1 s: the token is verified against the store once a second, \
+         from the cache otherwise)"
+            .to_owned(),
+    ]
 }
 
-impl Summary<'_> {
-    /// (median, min, max) of the on/off ratios.
-    fn spread(&self) -> (f64, f64, f64) {
-        spread(self.repetitions.iter().map(Repetition::ratio).collect()).unwrap_or((
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-        ))
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    fn met(&self) -> &'static str {
-        if self.spread().0 >= MIN_RATIO {
-            "yes"
-        } else {
-            "no"
-        }
-    }
-
-    fn table(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "\n{:<4} {:>12} {:>9} {:>12} {:>9} {:>8}",
-            "rep", "off req/s", "p99 ms", "token req/s", "p99 ms", "on/off"
-        );
-        for (n, r) in self.repetitions.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:<4} {:>12.0} {:>9.3} {:>12.0} {:>9.3} {:>8.3}",
-                n + 1,
-                r.open.requests_per_sec,
-                r.open.p99_ms,
-                r.auth.requests_per_sec,
-                r.auth.p99_ms,
-                r.ratio()
-            );
-        }
-        let (median, min, max) = self.spread();
-        let _ = writeln!(
-            out,
-            "\nwith token / access control off, requests/s: median {median:.3} (min {min:.3}, \
-             max {max:.3}); target >= {MIN_RATIO}: {}",
-            self.met()
-        );
-        out
-    }
-
-    fn markdown(&self) -> String {
-        let o = self.opts;
-        let mut out = String::new();
-        let _ = writeln!(out, "### Run of {}, commit {}\n", today(), git_commit());
-        let _ = writeln!(out, "- Command: `{}`", o.command_line());
-        let _ = writeln!(out, "- Machine: {}", machine());
-        let _ = writeln!(
-            out,
-            "- Load: wrk {}, {} threads, {} connections (kept alive), {} s per run after a {} s \
-             warm-up, over loopback; {} repetitions, each the server without access control \
-             then the one with it",
-            self.wrk_version,
-            o.threads,
-            o.connections,
-            o.duration_secs,
-            o.warmup_secs,
-            self.repetitions.len()
-        );
-        let _ = writeln!(
-            out,
-            "- Target: `GET {}` ({} B), every request of both with `Authorization: Bearer <API \
-             token of user:bench>`",
-            self.hot_path, self.hot_bytes
-        );
-        let _ = writeln!(
-            out,
-            "- Servers: two release builds side by side, default settings, filesystem storage, \
-             log level warn; one with `SPOKE_AUTH_ENABLED=true` (anonymous reads on, \
-             `SPOKE_AUTH_CACHE_TTL` 1 s: the token is verified against the store once a second, \
-             from the cache otherwise)"
-        );
-        out.push('\n');
-        let _ = writeln!(
-            out,
-            "| Repetition | Off req/s | Off p99 (ms) | With token req/s | With token p99 (ms) | On ÷ off |"
-        );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
-        for (i, r) in self.repetitions.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.2} | {} | {:.2} | {:.2}× |",
-                i + 1,
-                thousands(r.open.requests_per_sec),
-                r.open.p99_ms,
-                thousands(r.auth.requests_per_sec),
-                r.auth.p99_ms,
-                r.ratio()
-            );
-        }
-        let (median, min, max) = self.spread();
-        let _ = writeln!(
-            out,
-            "\nWith a token ÷ access control off, requests/s: **median {median:.2}×**, spread \
-             {min:.2}×–{max:.2}× (target ≥ {MIN_RATIO:.2}×: {}). Resident memory after the load: \
-             off {:.1} MiB, on {:.1} MiB.",
-            self.met(),
-            self.rss.0,
-            self.rss.1
-        );
-        out
+    #[test]
+    fn renders_the_words_of_access_control() {
+        let opts = Options::default();
+        let paired = paired::one_repetition(&LABELS, &opts, Some(MIN_RATIO), (100_000.0, 95_000.0));
+        let table = paired.table("");
+        assert!(table.starts_with(
+            "\nrep     off req/s    p99 ms  token req/s    p99 ms   on/off\n1          100000"
+        ));
+        assert!(table.ends_with(
+            "\nwith token / access control off, requests/s: median 0.950 (min 0.950, max \
+             0.950); target >= 0.9: yes\n"
+        ));
+        let markdown = paired.markdown(&setup("/x/hot", 4321));
+        assert!(markdown.contains(
+            "(kept alive), 10 s per run after a 2 s warm-up, over loopback; 1 repetitions, each \
+             the server without access control then the one with it\n- Target: `GET /x/hot` \
+             (4321 B), every request of both with `Authorization: Bearer <API token of \
+             user:bench>`\n- Servers: two release builds"
+        ));
+        assert!(markdown.contains(
+            "| Repetition | Off req/s | Off p99 (ms) | With token req/s | With token p99 (ms) | \
+             On ÷ off |\n"
+        ));
+        assert!(markdown.ends_with(
+            "\nWith a token ÷ access control off, requests/s: **median 0.95×**, spread \
+             0.95×–0.95× (target ≥ 0.90×: yes). Resident memory after the load: off 12.3 MiB, \
+             on 56.8 MiB.\n"
+        ));
     }
 }

@@ -20,6 +20,7 @@ mod flood;
 mod http;
 mod instructions;
 mod nginx;
+mod paired;
 mod tls;
 mod tools;
 mod wrk;
@@ -1113,6 +1114,7 @@ fn machine() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::paired::report;
     use super::*;
 
     /// The options of `cargo xtask bench ARGS...`, validated.
@@ -1204,17 +1206,6 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(1234.6), "1,235");
         assert_eq!(thousands(1_234_567.0), "1,234,567");
-    }
-
-    fn report(rps: f64, p99_ms: f64) -> wrk::Report {
-        wrk::Report {
-            requests_per_sec: rps,
-            p50_ms: p99_ms / 4.0,
-            p99_ms,
-            requests: 1,
-            non_2xx: 0,
-            socket_errors: 0,
-        }
     }
 
     /// One round: the hot file at `hot` requests/s with p99 `hot_p99`,

@@ -10,36 +10,40 @@
 //! not handshakes. The ratio TLS/plain of each repetition is reported with
 //! the median and the spread.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use super::http::Curl;
+use super::paired::{self, Labels, Paired, Side};
 use super::{
-    Options, Outcome, Server, fixture, free_ports, git_commit, machine, measure, print_report,
-    seed, spread, thousands, today, tools, wrk, wrk_version,
+    Options, Outcome, Server, fixture, free_ports, print_report, seed, tools, wrk_version,
 };
 use xtask_support::apt;
 use xtask_support::cmd;
 
-/// One repetition: the plain run, then the TLS run.
-struct Repetition {
-    plain: wrk::Report,
-    tls: wrk::Report,
-}
-
-impl Repetition {
-    fn ratio(&self) -> f64 {
-        if self.plain.requests_per_sec > 0.0 {
-            self.tls.requests_per_sec / self.plain.requests_per_sec
-        } else {
-            f64::NAN
-        }
-    }
-}
+/// The baseline: plain HTTP; the variant: HTTPS.
+const LABELS: Labels = Labels {
+    baseline: Side {
+        load: "plain HTTP",
+        table: "plain",
+        markdown: "Plain",
+        memory: "plain",
+    },
+    variant: Side {
+        load: "HTTPS",
+        table: "TLS",
+        markdown: "TLS",
+        memory: "TLS",
+    },
+    ratio_table: "TLS/plain",
+    ratio_markdown: "TLS ÷ plain",
+    ratio_text: "TLS/plain requests/s",
+    ratio_sentence: "TLS ÷ plain requests/s",
+    kept_alive: ": one handshake per connection",
+    order: "the plain server then the TLS server",
+};
 
 /// What `openssl s_client` negotiated with the TLS server: the protocol,
 /// cipher suite and key exchange group wrk's OpenSSL gets too.
@@ -110,35 +114,41 @@ pub(super) fn bench(
         negotiated.protocol, negotiated.cipher, negotiated.group
     );
 
-    let mut repetitions = Vec::new();
-    for n in 1..=opts.repetitions {
-        eprintln!("xtask bench: repetition {n} of {}", opts.repetitions);
-        let plain_report = measure(opts, &tools.wrk, "plain HTTP", &plain_url)?;
-        let tls_report = measure(opts, &tools.wrk, "HTTPS", &tls_url)?;
-        repetitions.push(Repetition {
-            plain: plain_report,
-            tls: tls_report,
-        });
-    }
-    let rss = (
-        super::rss_mib(plain.guard.id())?,
-        super::rss_mib(tls.guard.id())?,
-    );
-    plain.guard.stop(Duration::from_secs(35));
-    tls.guard.stop(Duration::from_secs(35));
+    let repetitions = paired::measure(opts, &tools.wrk, &LABELS, (&plain_url, &tls_url), None)?;
+    let rss = paired::stop(&mut plain, &mut tls)?;
 
-    let summary = Summary {
+    let paired = Paired {
+        labels: &LABELS,
         opts,
         repetitions,
-        negotiated,
         rss,
-        hot_bytes: hot.len(),
-        hot_path,
+        // The TLS cost is recorded, not held to a target.
+        target: None,
         wrk_version: wrk_version(&tools.wrk),
     };
-    print_report(&summary.table(), &summary.markdown());
-    // The TLS cost is recorded, not held to a target.
+    let n = &negotiated;
+    print_report(
+        &paired.table(&format!("{} {} {}", n.protocol, n.cipher, n.group)),
+        &paired.markdown(&setup(&hot_path, hot.len(), n)),
+    );
     Ok(Outcome { all_met: true })
+}
+
+/// The markdown's lines on what is loaded, the servers and what TLS they
+/// negotiated.
+fn setup(hot_path: &str, hot_bytes: usize, n: &Negotiated) -> [String; 3] {
+    [
+        format!("Target: `GET {hot_path}` ({hot_bytes} B), HTTP/1.1 (wrk offers no ALPN)"),
+        "Servers: two release builds side by side, default settings, filesystem storage, log \
+         level warn; one with `SPOKE_TLS_CERT_FILE`/`SPOKE_TLS_KEY_FILE` (self-signed ECDSA \
+         P-256 certificate)"
+            .to_owned(),
+        format!(
+            "TLS negotiated (rustls, ring provider, with wrk's OpenSSL defaults): {} {}, key \
+             exchange {}",
+            n.protocol, n.cipher, n.group
+        ),
+    ]
 }
 
 /// A self-signed P-256 certificate for localhost and 127.0.0.1, and its key.
@@ -193,116 +203,42 @@ fn negotiate(openssl: &Path, port: u16) -> Result<Negotiated> {
     })
 }
 
-struct Summary<'a> {
-    opts: &'a Options,
-    repetitions: Vec<Repetition>,
-    negotiated: Negotiated,
-    /// VmRSS of the plain and the TLS server after the load, MiB.
-    rss: (f64, f64),
-    hot_bytes: usize,
-    hot_path: String,
-    wrk_version: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Summary<'_> {
-    /// (median, min, max) of the TLS/plain ratios.
-    fn spread(&self) -> (f64, f64, f64) {
-        spread(self.repetitions.iter().map(Repetition::ratio).collect()).unwrap_or((
-            f64::NAN,
-            f64::NAN,
-            f64::NAN,
-        ))
-    }
-
-    fn table(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "\n{:<4} {:>12} {:>9} {:>12} {:>9} {:>8}",
-            "rep", "plain req/s", "p99 ms", "TLS req/s", "p99 ms", "TLS/plain"
-        );
-        for (n, r) in self.repetitions.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{:<4} {:>12.0} {:>9.3} {:>12.0} {:>9.3} {:>8.3}",
-                n + 1,
-                r.plain.requests_per_sec,
-                r.plain.p99_ms,
-                r.tls.requests_per_sec,
-                r.tls.p99_ms,
-                r.ratio()
-            );
-        }
-        let (median, min, max) = self.spread();
-        let _ = writeln!(
-            out,
-            "\nTLS/plain requests/s: median {median:.3} (min {min:.3}, max {max:.3}); {} {} {}",
-            self.negotiated.protocol, self.negotiated.cipher, self.negotiated.group
-        );
-        out
-    }
-
-    fn markdown(&self) -> String {
-        let o = self.opts;
-        let n = &self.negotiated;
-        let mut out = String::new();
-        let _ = writeln!(out, "### Run of {}, commit {}\n", today(), git_commit());
-        let _ = writeln!(out, "- Command: `{}`", o.command_line());
-        let _ = writeln!(out, "- Machine: {}", machine());
-        let _ = writeln!(
-            out,
-            "- Load: wrk {}, {} threads, {} connections (kept alive: one handshake per \
-             connection), {} s per run after a {} s warm-up, over loopback; {} repetitions, \
-             each the plain server then the TLS server",
-            self.wrk_version,
-            o.threads,
-            o.connections,
-            o.duration_secs,
-            o.warmup_secs,
-            self.repetitions.len()
-        );
-        let _ = writeln!(
-            out,
-            "- Target: `GET {}` ({} B), HTTP/1.1 (wrk offers no ALPN)",
-            self.hot_path, self.hot_bytes
-        );
-        let _ = writeln!(
-            out,
-            "- Servers: two release builds side by side, default settings, filesystem storage, \
-             log level warn; one with `SPOKE_TLS_CERT_FILE`/`SPOKE_TLS_KEY_FILE` (self-signed \
-             ECDSA P-256 certificate)"
-        );
-        let _ = writeln!(
-            out,
-            "- TLS negotiated (rustls, ring provider, with wrk's OpenSSL defaults): {} {}, key \
-             exchange {}",
-            n.protocol, n.cipher, n.group
-        );
-        out.push('\n');
-        let _ = writeln!(
-            out,
-            "| Repetition | Plain req/s | Plain p99 (ms) | TLS req/s | TLS p99 (ms) | TLS ÷ plain |"
-        );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
-        for (i, r) in self.repetitions.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.2} | {} | {:.2} | {:.2}× |",
-                i + 1,
-                thousands(r.plain.requests_per_sec),
-                r.plain.p99_ms,
-                thousands(r.tls.requests_per_sec),
-                r.tls.p99_ms,
-                r.ratio()
-            );
-        }
-        let (median, min, max) = self.spread();
-        let _ = writeln!(
-            out,
-            "\nTLS ÷ plain requests/s: **median {median:.2}×**, spread {min:.2}×–{max:.2}×. \
-             Resident memory after the load: plain {:.1} MiB, TLS {:.1} MiB.",
-            self.rss.0, self.rss.1
-        );
-        out
+    #[test]
+    fn renders_the_words_of_tls() {
+        let opts = Options::default();
+        let paired = paired::one_repetition(&LABELS, &opts, None, (100_000.0, 80_000.0));
+        assert!(paired.met());
+        let table = paired.table("TLSv1.3 TLS_AES_256_GCM_SHA384 X25519");
+        assert!(table.starts_with(
+            "\nrep   plain req/s    p99 ms    TLS req/s    p99 ms TLS/plain\n1          100000"
+        ));
+        assert!(table.ends_with(
+            "\nTLS/plain requests/s: median 0.800 (min 0.800, max 0.800); TLSv1.3 \
+             TLS_AES_256_GCM_SHA384 X25519\n"
+        ));
+        let negotiated = Negotiated {
+            protocol: "TLSv1.3".into(),
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            group: "X25519".into(),
+        };
+        let markdown = paired.markdown(&setup("/x/hot", 4321, &negotiated));
+        assert!(markdown.contains(
+            "(kept alive: one handshake per connection), 10 s per run after a 2 s warm-up, over \
+             loopback; 1 repetitions, each the plain server then the TLS server\n- Target: `GET \
+             /x/hot` (4321 B), HTTP/1.1 (wrk offers no ALPN)\n- Servers: two release builds"
+        ));
+        assert!(markdown.contains(
+            "certificate)\n- TLS negotiated (rustls, ring provider, with wrk's OpenSSL \
+             defaults): TLSv1.3 TLS_AES_256_GCM_SHA384, key exchange X25519\n\n| Repetition | \
+             Plain req/s | Plain p99 (ms) | TLS req/s | TLS p99 (ms) | TLS ÷ plain |\n"
+        ));
+        assert!(markdown.ends_with(
+            "\nTLS ÷ plain requests/s: **median 0.80×**, spread 0.80×–0.80×. Resident memory \
+             after the load: plain 12.3 MiB, TLS 56.8 MiB.\n"
+        ));
     }
 }
