@@ -327,6 +327,40 @@ impl Auth {
         Ok(())
     }
 
+    /// Settles a push's records with how the registry answered it: `module`
+    /// are its module creation's (or none), `version` the push's own. A
+    /// stored push's records count at once; an unchanged re-push (the same
+    /// content again: nothing written) appends its entry as `succeeded`, for
+    /// it was a write attempted; a refused one appends the push's entry as
+    /// `failed`, and the creation's too unless the module exists now.
+    pub async fn settle_push(
+        &self,
+        module: AccessRecords,
+        version: AccessRecords,
+        end: PushEnd,
+    ) -> Result<(), AuthError> {
+        match end {
+            PushEnd::Stored => {
+                self.records_written(&module);
+                self.records_written(&version);
+            }
+            PushEnd::Unchanged => {
+                if let Some(entry) = &version.audit {
+                    self.inner.store.append_audit(entry).await?;
+                }
+            }
+            PushEnd::Refused { module_exists } => {
+                if module_exists {
+                    self.records_written(&module);
+                } else {
+                    self.record_failure(module).await?;
+                }
+                self.record_failure(version).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The registry refused a write [`Auth::authorize_write`] allowed:
     /// appends its entry with the outcome `failed` (the grant is dropped).
     pub async fn record_failure(&self, records: AccessRecords) -> Result<(), AuthError> {
@@ -701,6 +735,17 @@ impl<'a> Attempt<'a> {
                 .await),
         }
     }
+}
+
+/// How the registry answered a push, for [`Auth::settle_push`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushEnd {
+    /// A new version was stored (with its module, when the push created it).
+    Stored,
+    /// The version was already stored with the same content.
+    Unchanged,
+    /// Refused; `module_exists`: whether the module exists afterwards.
+    Refused { module_exists: bool },
 }
 
 /// A token lifetime as clients write it (`expires_in`): a duration such as

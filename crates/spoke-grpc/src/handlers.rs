@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use spoke_auth::{Auth, Write};
+use spoke_auth::{Auth, PushEnd, Write};
 use spoke_domain::{
     AccessRecords, DependencyRef, ModuleName, NewModule, VersionId, VersionSelector,
 };
@@ -195,20 +195,21 @@ impl RegistryService for RegistryApi {
                 let name = push.module.clone();
                 let records = PushRecords { module, version };
                 let pushed = self.registry.push(push, &records).await;
-                let PushRecords {
-                    mut module,
-                    version,
-                } = records;
-                // A failed push may have created its module (the entry went
-                // with it), or found it existing: only a module still
-                // missing failed to be created.
-                if pushed.is_err()
-                    && module.audit.is_some()
-                    && self.registry.get_module(&name).await.is_ok()
-                {
-                    module = AccessRecords::NONE;
+                let end = match &pushed {
+                    Ok(PushOutcome::Created(_)) => PushEnd::Stored,
+                    Ok(PushOutcome::Unchanged(_)) => PushEnd::Unchanged,
+                    Err(_) => PushEnd::Refused {
+                        module_exists: self.registry.get_module(&name).await.is_ok(),
+                    },
+                };
+                let PushRecords { module, version } = records;
+                if let Err(audit_error) = self.auth.settle_push(module, version, end).await {
+                    tracing::error!(
+                        error = %audit_error,
+                        "could not record a push in the audit log"
+                    );
                 }
-                let outcome = self.settle(pushed, [module, version]).await?;
+                let outcome = pushed?;
                 let pushed = outcome.version();
                 Ok(PushVersionResponse {
                     version: Some(convert::version(&pushed.manifest, &pushed.files)),

@@ -8,9 +8,9 @@ use std::convert::Infallible;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use spoke_auth::{Auth, AuthError, Caller, Write};
+use spoke_auth::{Auth, AuthError, Caller, PushEnd, Write};
 use spoke_domain::{AccessRecords, DependencyRef, ModuleName};
-use spoke_registry::{PushRecords, RegistryError};
+use spoke_registry::{PushOutcome, PushRecords, Registry, RegistryError};
 
 use crate::ApiError;
 
@@ -156,16 +156,31 @@ impl Access {
         }
     }
 
-    /// [`Access::settle`] for a push, whose answer is about the version. The
-    /// module's records are stored with the module, before the version, so
-    /// they may be stored even when the version is refused: they count
-    /// either way, and are never marked failed.
-    pub(crate) async fn settle_push<T>(
+    /// Ends an authorized push with the registry's answer (see
+    /// [`Auth::settle_push`]). The registry's answer is the response either
+    /// way: an audit write that fails is logged, never put in its place.
+    pub(crate) async fn settle_push(
         &self,
+        registry: &Registry,
+        module: &ModuleName,
         records: PushRecords,
-        result: Result<T, RegistryError>,
-    ) -> Result<T, ApiError> {
-        self.auth.records_written(&records.module);
-        self.settle(records.version, result).await
+        pushed: Result<PushOutcome, RegistryError>,
+    ) -> Result<PushOutcome, ApiError> {
+        let end = match &pushed {
+            Ok(PushOutcome::Created(_)) => PushEnd::Stored,
+            Ok(PushOutcome::Unchanged(_)) => PushEnd::Unchanged,
+            Err(_) => PushEnd::Refused {
+                module_exists: registry.get_module(module).await.is_ok(),
+            },
+        };
+        let PushRecords { module, version } = records;
+        if let Err(audit_error) = self.auth.settle_push(module, version, end).await {
+            tracing::error!(
+                error = %audit_error,
+                request_id = %self.request_id,
+                "could not record a push in the audit log"
+            );
+        }
+        Ok(pushed?)
     }
 }

@@ -350,8 +350,11 @@ async fn push_version(
     access
         .dependencies(&request.dependencies, &records.version)
         .await?;
+    let module = request.module.clone();
     let pushed = registry.push(request, &records).await;
-    let outcome = access.settle_push(records, pushed).await?;
+    let outcome = access
+        .settle_push(&registry, &module, records, pushed)
+        .await?;
     let status = match outcome {
         PushOutcome::Created(_) => StatusCode::CREATED,
         PushOutcome::Unchanged(_) => StatusCode::OK,

@@ -642,6 +642,48 @@ async fn without_anonymous_reads_compiling_against_a_module_needs_its_reader_rol
 }
 
 #[tokio::test]
+async fn every_push_attempt_is_audited_however_it_ends() {
+    let server = Secured::start(true, true).await;
+    let mut broken = push(
+        "v1.0.0",
+        "common/common.proto",
+        "syntax = \"proto3\";\nmessage {",
+    );
+    broken["create_module"] = json!(true);
+    let mut good = push("v1.0.0", "common/common.proto", COMMON);
+    good["create_module"] = json!(true);
+    for (id, body, status) in [
+        ("p-1", broken, StatusCode::UNPROCESSABLE_ENTITY),
+        ("p-2", good.clone(), StatusCode::CREATED),
+        ("p-3", good, StatusCode::OK),
+    ] {
+        let answer = server
+            .call(
+                Method::POST,
+                "/modules/common/versions",
+                Some(ADMIN),
+                id,
+                Some(body),
+            )
+            .await;
+        assert_eq!(answer.status, status, "{id}: {:?}", answer.body);
+    }
+    // The failed first push created nothing, and says so for both writes;
+    // the identical re-push wrote nothing but was attempted.
+    let admin = "user:admin";
+    assert_eq!(
+        server.audit("").await,
+        [
+            entry(admin, "module.create", "common", "failed", "p-1"),
+            entry(admin, "version.push", "common@v1.0.0", "failed", "p-1"),
+            entry(admin, "module.create", "common", "succeeded", "p-2"),
+            entry(admin, "version.push", "common@v1.0.0", "succeeded", "p-2"),
+            entry(admin, "version.push", "common@v1.0.0", "succeeded", "p-3"),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn whoever_creates_a_module_owns_it() {
     let server = Secured::start(true, true).await;
     let (_, alice) = server.token_for("user:alice").await;
