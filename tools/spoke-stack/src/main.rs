@@ -119,7 +119,17 @@ fn main() -> ExitCode {
 fn run(opts: &Options) -> Result<()> {
     let dir = cmd::target_dir()?.join("spoke-stack");
     match *opts {
-        Options::Up { release, base_port } => up(&dir, release, Ports { base: base_port }),
+        Options::Up { release, base_port } => {
+            // As compose takes the bootstrap token from its .env, the stack
+            // takes it from the caller's shell.
+            let bootstrap = std::env::var(BOOTSTRAP_TOKEN_VAR).ok();
+            up(
+                &dir,
+                release,
+                Ports { base: base_port },
+                bootstrap.as_deref(),
+            )
+        }
         Options::Down => {
             if !down(&dir)? {
                 eprintln!(
@@ -263,7 +273,9 @@ impl Record {
     }
 }
 
-fn up(dir: &Path, release: bool, ports: Ports) -> Result<()> {
+/// Starts the stack; `bootstrap` is the servers' SPOKE_AUTH_BOOTSTRAP_TOKEN
+/// (access control is on, as in spoke.env).
+fn up(dir: &Path, release: bool, ports: Ports, bootstrap: Option<&str>) -> Result<()> {
     if state_file(dir).exists() {
         if read_state(dir)?.iter().any(is_running) {
             bail!(
@@ -296,6 +308,7 @@ fn up(dir: &Path, release: bool, ports: Ports) -> Result<()> {
     let mut record = Record::create(dir)?;
     let mut started = Started {
         dir,
+        bootstrap,
         record: &mut record,
         children: Vec::new(),
     };
@@ -375,6 +388,7 @@ fn build_server(release: bool) -> Result<PathBuf> {
 /// when `up` is done).
 struct Started<'a> {
     dir: &'a Path,
+    bootstrap: Option<&'a str>,
     record: &'a mut Record,
     children: Vec<(String, Child)>,
 }
@@ -391,7 +405,8 @@ impl Started<'_> {
         self.start_redis(tools, ports)?;
         self.start_s3(python, ports)?;
         let shared = read_spoke_env()?;
-        let env = |instance| server_env(&shared, ports, &postgres, instance, self.dir);
+        let (dir, bootstrap) = (self.dir, self.bootstrap);
+        let env = |instance| server_env(&shared, ports, &postgres, instance, dir, bootstrap);
         self.migrate(server, &env(0))?;
         for instance in 0..INSTANCES {
             self.start_server(server, instance, &env(instance), ports)?;
@@ -697,6 +712,7 @@ fn server_env(
     postgres: &Postgres,
     instance: usize,
     dir: &Path,
+    bootstrap: Option<&str>,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = shared
         .iter()
@@ -738,13 +754,9 @@ fn server_env(
     ] {
         env.push((key.to_owned(), value));
     }
-    // Access control is on (spoke.env); as compose takes the bootstrap
-    // token from its .env, the stack takes it from the caller's shell.
-    if let Some(token) = std::env::var_os(BOOTSTRAP_TOKEN_VAR) {
-        env.push((
-            BOOTSTRAP_TOKEN_VAR.to_owned(),
-            token.to_string_lossy().into_owned(),
-        ));
+    // Access control is on (spoke.env).
+    if let Some(token) = bootstrap {
+        env.push((BOOTSTRAP_TOKEN_VAR.to_owned(), token.to_owned()));
     }
     env
 }
@@ -875,6 +887,20 @@ fn redis_cli(redis_cli: &Path, port: u16, args: &[&str]) -> Option<String> {
 /// `body` (may be empty), or `None` when nothing answers (HTTP/1.0: the
 /// server closes after one response, so no client library is needed).
 fn http_status(port: u16, method: &str, path: &str, body: &str) -> Option<u16> {
+    http_status_as(port, method, path, body, None)
+}
+
+/// [`http_status`] with `Authorization: Bearer <token>` when given.
+fn http_status_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> Option<u16> {
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
     // Above nginx's retry budget (30s), so a retried request is waited for.
@@ -884,7 +910,7 @@ fn http_status(port: u16, method: &str, path: &str, body: &str) -> Option<u16> {
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {length}\r\n\r\n{body}",
+         {authorization}Content-Length: {length}\r\n\r\n{body}",
         length = body.len()
     )
     .ok()?;
@@ -1143,7 +1169,14 @@ mod tests {
             primary: postgres_url(1),
             replica: postgres_url(2),
         };
-        let env = server_env(&vars, Ports { base: 20000 }, &postgres, 1, Path::new("/s"));
+        let env = server_env(
+            &vars,
+            Ports { base: 20000 },
+            &postgres,
+            1,
+            Path::new("/s"),
+            None,
+        );
         let value = |key: &str| {
             let matches: Vec<&String> = env
                 .iter()
@@ -1285,14 +1318,15 @@ mod tests {
         let dir = cmd::target_dir().unwrap().join("spoke-stack-test");
         let ports = Ports { base: 23080 };
         let _guard = StackGuard(dir.clone());
-        up(&dir, false, ports).unwrap();
+        // Access control is on: writes go with the bootstrap token.
+        let admin = "stack-test-bootstrap-0123456789abcdef";
+        up(&dir, false, ports, Some(admin)).unwrap();
         let nginx = ports.nginx_http();
         let create = r#"{"name":"acme","description":"stack test"}"#;
-        assert_eq!(http_status(nginx, "POST", "/modules", create), Some(201));
-        assert_eq!(
-            http_status(nginx, "POST", "/modules/acme/versions", PUSH),
-            Some(201)
-        );
+        assert_eq!(http_status(nginx, "POST", "/modules", create), Some(401));
+        let as_admin = |method, path, body| http_status_as(nginx, method, path, body, Some(admin));
+        assert_eq!(as_admin("POST", "/modules", create), Some(201));
+        assert_eq!(as_admin("POST", "/modules/acme/versions", PUSH), Some(201));
 
         let pid_of = |name: &str| {
             read_state(&dir)
@@ -1317,7 +1351,7 @@ mod tests {
                         "",
                     )
                 };
-                match http_status(nginx, method, path, body) {
+                match http_status_as(nginx, method, path, body, Some(admin)) {
                     Some(200 | 201) => {}
                     other => failures.push(format!("{method} {path}: {other:?}")),
                 }
