@@ -643,6 +643,67 @@ async fn without_anonymous_reads_every_read_needs_a_role() {
 }
 
 #[tokio::test]
+async fn without_anonymous_reads_compiling_against_a_module_needs_its_reader_role() {
+    let server = Server::secured(false).await;
+    let mut registry = server.registry();
+    registry
+        .push_version(call(push("common", "v1.0.0", COMMON), Some(BOOTSTRAP), ""))
+        .await
+        .unwrap();
+    let writer = server
+        .token_with("user:orders-ci", "writer", "orders")
+        .await;
+    let importing = "syntax = \"proto3\";\npackage orders.v1;\nimport \"common/v1/id.proto\";\nmessage Order { common.v1.Id id = 1; }\n";
+    let mut orders = push("orders", "v1.0.0", importing);
+    orders.dependencies = vec!["common@v1.0.0".to_owned()];
+    let refused = registry
+        .push_version(call(orders.clone(), Some(&writer), "dep-1"))
+        .await
+        .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "PERMISSION_DENIED");
+    let validate = ValidateRequest {
+        files: orders.files.clone(),
+        dependencies: orders.dependencies.clone(),
+    };
+    let refused = registry
+        .validate(call(validate, Some(&writer), ""))
+        .await
+        .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "PERMISSION_DENIED");
+    // The refused push is audited as denied.
+    assert!(
+        summary(&audit_log(&server, "user:orders-ci", "version.push").await).contains(&[
+            "user:orders-ci",
+            "version.push",
+            "orders@v1.0.0",
+            "denied",
+            "dep-1"
+        ])
+    );
+
+    // With the reader role on `common`, the same push goes in.
+    let mut access = server.access();
+    access
+        .create_grant(call(
+            CreateGrantRequest {
+                subject: "user:orders-ci".to_owned(),
+                scope: "common".to_owned(),
+                role: "reader".to_owned(),
+            },
+            Some(BOOTSTRAP),
+            "",
+        ))
+        .await
+        .unwrap();
+    let pushed = registry
+        .push_version(call(orders, Some(&writer), "dep-2"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(pushed.created);
+}
+
+#[tokio::test]
 async fn management_input_is_checked_and_refusals_carry_codes() {
     let server = Server::secured(true).await;
     let mut access = server.access();
