@@ -278,11 +278,9 @@ impl Auth {
         let attempt = self.attempt(caller, write.action(), write.target(), request_id);
         let identity = attempt.identity().await?;
         let grants = self.grants().await?;
-        if let Err(refusal) = Standing::new(identity, &grants).check_write(&write) {
-            return Err(attempt
-                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
-                .await);
-        }
+        attempt
+            .permit(Standing::new(identity, &grants).check_write(&write))
+            .await?;
         let grant = match write {
             Write::CreateModule { module } => Some(Grant {
                 id: token::new_access_id()?,
@@ -402,11 +400,9 @@ impl Auth {
         );
         let identity = attempt.identity().await?;
         let grants = self.grants().await?;
-        if let Err(refusal) = Standing::new(identity, &grants).check_tokens_of(subject) {
-            return Err(attempt
-                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
-                .await);
-        }
+        attempt
+            .permit(Standing::new(identity, &grants).check_tokens_of(subject))
+            .await?;
         let expires_at = match token_expiry(subject, attempt.time, expires_in) {
             Ok(expires_at) => expires_at,
             Err(invalid) => return Err(attempt.refuse(AuditOutcome::Failed, invalid).await),
@@ -461,11 +457,9 @@ impl Auth {
         };
         attempt.target = format!("{id} {}", record.subject);
         let grants = self.grants().await?;
-        if let Err(refusal) = Standing::new(identity, &grants).check_tokens_of(&record.subject) {
-            return Err(attempt
-                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
-                .await);
-        }
+        attempt
+            .permit(Standing::new(identity, &grants).check_tokens_of(&record.subject))
+            .await?;
         let revoked = self
             .inner
             .store
@@ -508,11 +502,9 @@ impl Auth {
             return Err(attempt.refuse(AuditOutcome::Failed, invalid).await);
         }
         let grants = self.grants().await?;
-        if let Err(refusal) = Standing::new(identity, &grants).check_grant_change(scope, role) {
-            return Err(attempt
-                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
-                .await);
-        }
+        attempt
+            .permit(Standing::new(identity, &grants).check_grant_change(scope, role))
+            .await?;
         let grant = Grant {
             id: token::new_access_id()?,
             subject: subject.clone(),
@@ -552,13 +544,9 @@ impl Auth {
                 .await);
         };
         attempt.target = format!("{id} {} {} {}", grant.subject, grant.role, grant.scope);
-        if let Err(refusal) =
-            Standing::new(identity, &grants).check_grant_change(&grant.scope, grant.role)
-        {
-            return Err(attempt
-                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
-                .await);
-        }
+        attempt
+            .permit(Standing::new(identity, &grants).check_grant_change(&grant.scope, grant.role))
+            .await?;
         let deleted = self
             .inner
             .store
@@ -721,6 +709,17 @@ impl<'a> Attempt<'a> {
             );
         }
         error
+    }
+
+    /// Goes on when the rules allow the write (`check` is a rule's answer);
+    /// otherwise records it as `denied` and refuses it.
+    async fn permit(&self, check: Result<(), String>) -> Result<(), AuthError> {
+        match check {
+            Ok(()) => Ok(()),
+            Err(refusal) => Err(self
+                .refuse(AuditOutcome::Denied, AuthError::PermissionDenied(refusal))
+                .await),
+        }
     }
 
     /// A store step of the write: its failure is recorded as `failed`.
