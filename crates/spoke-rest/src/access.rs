@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 
 use axum::extract::{FromRef, FromRequestParts};
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use spoke_auth::{Auth, AuthError, Caller, PushEnd, Write};
 use spoke_domain::{AccessRecords, DependencyRef, ModuleName};
@@ -22,7 +23,8 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 pub(crate) struct Access {
     pub(crate) auth: Auth,
     pub(crate) caller: Caller,
-    pub(crate) request_id: String,
+    /// Shares the header's bytes: most requests (reads) never look at it.
+    request_id: Option<HeaderValue>,
 }
 
 impl<S> FromRequestParts<S> for Access
@@ -38,12 +40,7 @@ where
             .get::<Caller>()
             .cloned()
             .unwrap_or(Caller::Anonymous);
-        let request_id = parts
-            .headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
+        let request_id = parts.headers.get(REQUEST_ID_HEADER).cloned();
         Ok(Access {
             auth: Auth::from_ref(state),
             caller,
@@ -75,6 +72,15 @@ where
 }
 
 impl Access {
+    /// The request's `x-request-id`, as the audit log names writes by it
+    /// (empty when absent).
+    pub(crate) fn request_id(&self) -> &str {
+        self.request_id
+            .as_ref()
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
     /// Whether the caller may read `module`.
     pub(crate) async fn read(&self, module: &ModuleName) -> Result<(), ApiError> {
         Ok(self.auth.authorize_read(&self.caller, Some(module)).await?)
@@ -104,7 +110,7 @@ impl Access {
     pub(crate) async fn authorize(&self, write: Write<'_>) -> Result<AccessRecords, ApiError> {
         Ok(self
             .auth
-            .authorize_write(&self.caller, write, &self.request_id)
+            .authorize_write(&self.caller, write, self.request_id())
             .await?)
     }
 
@@ -147,7 +153,7 @@ impl Access {
                 if let Err(audit_error) = self.auth.record_failure(records).await {
                     tracing::error!(
                         error = %audit_error,
-                        request_id = %self.request_id,
+                        request_id = %self.request_id(),
                         "could not record a failed write in the audit log"
                     );
                 }
@@ -177,7 +183,7 @@ impl Access {
         if let Err(audit_error) = self.auth.settle_push(module, version, end).await {
             tracing::error!(
                 error = %audit_error,
-                request_id = %self.request_id,
+                request_id = %self.request_id(),
                 "could not record a push in the audit log"
             );
         }

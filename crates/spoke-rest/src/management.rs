@@ -53,7 +53,7 @@ pub(crate) async fn create_token(
         .transpose()?;
     let (record, secret) = access
         .auth
-        .create_token(&access.caller, &subject, expires_in, &access.request_id)
+        .create_token(&access.caller, &subject, expires_in, access.request_id())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -103,7 +103,7 @@ pub(crate) async fn revoke_token(
     let id = access_id(path)?;
     access
         .auth
-        .revoke_token(&access.caller, &id, &access.request_id)
+        .revoke_token(&access.caller, &id, access.request_id())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -130,7 +130,7 @@ pub(crate) async fn create_grant(
     let role = Role::parse(&body.role)?;
     let grant = access
         .auth
-        .create_grant(&access.caller, &subject, &scope, role, &access.request_id)
+        .create_grant(&access.caller, &subject, &scope, role, access.request_id())
         .await?;
     Ok((StatusCode::CREATED, Json(convert::grant_body(&grant))).into_response())
 }
@@ -196,7 +196,7 @@ pub(crate) async fn delete_grant(
     let id = access_id(path)?;
     access
         .auth
-        .delete_grant(&access.caller, &id, &access.request_id)
+        .delete_grant(&access.caller, &id, access.request_id())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
