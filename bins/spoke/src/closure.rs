@@ -6,6 +6,8 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use spoke_client::{Client, VersionBody};
 use spoke_domain::{Digest, FilePath, ProtoFile, VersionSelector};
 
+use crate::suggest;
+
 /// How many versions of a closure are fetched at once: enough to hide the
 /// latency, few enough not to flood the registry.
 const CONCURRENT_FETCHES: usize = 8;
@@ -23,7 +25,8 @@ pub async fn fetch(
     version: &str,
     recursive: bool,
 ) -> Result<Vec<VersionBody>> {
-    let root = client.get_version(module, version).await?;
+    let root = client.get_version(module, version);
+    let root = suggest::explained(client, module, &[version], root).await?;
     if !recursive {
         return Ok(vec![root]);
     }

@@ -170,10 +170,10 @@ fn warn_if_shared(path: &Path) {
         if let Ok(metadata) = fs::metadata(path)
             && metadata.permissions().mode() & 0o077 != 0
         {
-            eprintln!(
-                "warning: {} is accessible to other users; run `chmod 600` on it and consider revoking its tokens",
+            crate::term::warning(format_args!(
+                "{} is accessible to other users; run `chmod 600` on it and consider revoking its tokens",
                 path.display()
-            );
+            ));
         }
     }
     #[cfg(not(unix))]

@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use spoke_client::{Client, PinBody};
 use spoke_domain::DependencyRef;
 
-use crate::closure;
+use crate::{closure, suggest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DepsFormat {
@@ -31,20 +31,22 @@ pub async fn run(client: &Client, args: DepsArgs) -> Result<()> {
         .with_context(|| format!("bad module reference {:?}", args.reference))?;
     let module = reference.module.as_str();
     let version = closure::version_segment(&reference.version);
+    let asked = [version];
     if args.format == DepsFormat::Dot {
-        let dot = client.graph_dot(module, version).await?;
+        let dot = client.graph_dot(module, version);
+        let dot = suggest::explained(client, module, &asked, dot).await?;
         return std::io::stdout()
             .lock()
             .write_all(dot.as_bytes())
             .context("cannot write output");
     }
     let (json, pins) = if args.dependents {
-        let body = client.dependents(module, version, args.transitive).await?;
+        let body = client.dependents(module, version, args.transitive);
+        let body = suggest::explained(client, module, &asked, body).await?;
         (serde_json::to_value(&body)?, body.dependents)
     } else {
-        let body = client
-            .dependencies(module, version, args.transitive)
-            .await?;
+        let body = client.dependencies(module, version, args.transitive);
+        let body = suggest::explained(client, module, &asked, body).await?;
         (serde_json::to_value(&body)?, body.dependencies)
     };
     if args.format == DepsFormat::Json {

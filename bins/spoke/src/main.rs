@@ -7,15 +7,19 @@
 mod access;
 mod breaking;
 mod closure;
+mod completion;
 mod credentials;
 mod deps;
 mod diff;
+mod failure;
 mod findings;
 mod git;
 mod lint;
 mod local;
 mod pull;
 mod push;
+mod suggest;
+mod term;
 mod validate;
 
 use std::io::Write as _;
@@ -214,6 +218,18 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// When to colour the output: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never. JSON, DOT and lint/breaking findings are never
+    /// coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = term::ColorWhen::Auto
+    )]
+    color: term::ColorWhen,
+
     /// Seconds to wait for each request.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -238,7 +254,7 @@ enum Command {
         #[arg(long, short = 'm')]
         module: String,
         /// Version to create: SemVer (v1.2.3, 1.0.0-rc.1) or a commit id.
-        #[arg(long, short = 'v')]
+        #[arg(long)]
         version: String,
         /// Directory holding the .proto files.
         #[arg(long, short = 'd', default_value = ".")]
@@ -258,7 +274,7 @@ enum Command {
         #[arg(long, short = 'm')]
         module: String,
         /// Version to pull; `latest` names the highest release.
-        #[arg(long, short = 'v', default_value = "latest")]
+        #[arg(long, default_value = "latest")]
         version: String,
         /// Directory to write into (created if missing).
         #[arg(long, short = 'd', default_value = ".")]
@@ -360,10 +376,16 @@ enum Command {
         /// Module name.
         module: String,
     },
+    /// Print the shell completion script for bash, zsh, fish or powershell.
+    #[command(long_about = completion::COMPLETION_HELP)]
+    Completion(completion::CompletionArgs),
 }
 
 fn main() -> ExitCode {
+    term::init(term::early_choice(std::env::args_os()));
     let cli = Cli::parse();
+    term::init(cli.color);
+    let json = cli.json;
     if let Command::Deps {
         dependents: true,
         format: Some(deps::DepsFormat::Dot),
@@ -398,13 +420,18 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}{}", one_line(&error), hint(&error));
+            failure::print_findings(&error, json);
+            term::error(format_args!("{}{}", one_line(&error), hint(&error)));
             ExitCode::FAILURE
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    // Needs no registry, not even a valid URL for one.
+    if let Command::Completion(args) = &cli.command {
+        return completion::print(args).map(|()| ExitCode::SUCCESS);
+    }
     // One key per registry, however its URL is spelled.
     let registry = spoke_client::registry_url(&cli.registry)?;
     match cli.command {
@@ -520,7 +547,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             deps::run(&client, args).await?;
         }
         // Handled before a client is made.
-        Command::Login | Command::Logout => {}
+        Command::Login | Command::Logout | Command::Completion(_) => {}
         Command::Whoami => access::whoami(&client, cli.json).await?,
         Command::Token(command) => access::token(&client, command, cli.json).await?,
         Command::Grant(command) => access::grant(&client, command, cli.json).await?,
@@ -550,7 +577,8 @@ async fn modules(client: &Client, json: bool) -> Result<()> {
 }
 
 async fn versions(client: &Client, module: &str, json: bool) -> Result<()> {
-    let versions = client.list_all_versions(module).await?;
+    let versions = client.list_all_versions(module);
+    let versions = suggest::explained(client, module, &[], versions).await?;
     if json {
         return print_json(&versions);
     }
@@ -568,8 +596,9 @@ fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     writeln!(stdout).context("cannot write output")
 }
 
-/// Columns separated by two spaces, padded to the widest cell; nothing at
-/// all for an empty list, so scripts can test for empty output.
+/// Columns separated by two spaces, padded to the widest cell, the header
+/// in bold on a terminal; nothing at all for an empty list, so scripts can
+/// test for empty output.
 fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -582,7 +611,7 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Resul
             *width = (*width).max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(rows) {
+    for (index, row) in std::iter::once(&header).chain(rows).enumerate() {
         let mut line = String::new();
         for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
             if i + 1 == N {
@@ -591,13 +620,15 @@ fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> Resul
                 line.push_str(&format!("{cell:<width$}  "));
             }
         }
-        out.push_str(line.trim_end());
+        let line = line.trim_end();
+        if index == 0 {
+            out.push_str(&term::paint(term::HEADER, line));
+        } else {
+            out.push_str(line);
+        }
         out.push('\n');
     }
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .context("cannot write output")
+    term::stdout(&out)
 }
 
 fn single_line(text: &str) -> String {
@@ -606,12 +637,12 @@ fn single_line(text: &str) -> String {
 
 /// The error and its causes on one line. The chain stops at a
 /// `ClientError`, whose message already says what went wrong (its sources
-/// are HTTP-library internals).
+/// are HTTP-library internals), or at the suggestion that includes one.
 fn one_line(error: &anyhow::Error) -> String {
     let mut parts = Vec::new();
     for cause in error.chain() {
-        parts.push(single_line(&cause.to_string()));
-        if cause.downcast_ref::<ClientError>().is_some() {
+        parts.push(single_line(&failure::describe(cause)));
+        if cause.is::<ClientError>() || cause.is::<suggest::DidYouMean>() {
             break;
         }
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
 use spoke_domain::{FilePath, ProtoFile};
 
-use crate::git;
+use crate::{git, suggest};
 
 pub struct PushArgs {
     pub module: String,
@@ -46,7 +46,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         module_name: None,
         version: args.version,
         files,
-        dependencies: args.dependencies,
+        dependencies: args.dependencies.clone(),
         source_info,
         create_module: true,
         description: args.description,
@@ -59,7 +59,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             if let Some(violations) = error.violations() {
                 print_violations(&violations, json)?;
             }
-            return Err(error.into());
+            return Err(suggest::explain_dependencies(client, error, &args.dependencies).await);
         }
     };
     if json {

@@ -1,13 +1,12 @@
 //! `spoke validate`: compile a local directory against `-I` directories and
 //! registry modules, without pushing anything.
 
-use std::io::Write as _;
-
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 use spoke_client::{Client, DiagnosticBody, ImageFileBody};
 use spoke_schema::Diagnostic;
 
+use crate::failure;
 use crate::local::{self, Sources};
 
 #[derive(Serialize)]
@@ -54,12 +53,10 @@ pub async fn run(client: &Client, sources: &Sources, json: bool) -> Result<()> {
         };
         println!("{} compiles: {own} {noun}{against}", sources.dir.display());
     } else {
-        // The diagnostics are the command's output, one per line in the form
-        // protoc and editors use; the summary goes to stderr as the error.
-        let mut stdout = std::io::stdout().lock();
-        for diagnostic in diagnostics {
-            writeln!(stdout, "{diagnostic}").context("cannot write output")?;
-        }
+        // The diagnostics are the command's output, as a push's compile
+        // errors are printed; the summary goes to stderr as the error.
+        let bodies: Vec<DiagnosticBody> = diagnostics.iter().map(diagnostic_body).collect();
+        failure::print_diagnostics(&bodies)?;
     }
     if !diagnostics.is_empty() {
         bail!(

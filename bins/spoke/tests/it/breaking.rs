@@ -253,7 +253,15 @@ fn breaking_against_registry_versions_with_their_closure() {
     write_tree(&common, &[("acme/common/v1/money.proto", COMMON)]);
     write_tree(&billing, &[("acme/billing/v1/invoice.proto", INVOICE)]);
     let push = |dir: &Path, module: &str, version: &str, deps: &[&str]| {
-        let mut args = vec!["push", "-m", module, "-v", version, "-d", path_str(dir)];
+        let mut args = vec![
+            "push",
+            "-m",
+            module,
+            "--version",
+            version,
+            "-d",
+            path_str(dir),
+        ];
         for dep in deps {
             args.extend(["--dep", *dep]);
         }
@@ -426,7 +434,15 @@ fn diff_prints_the_registry_diff_in_text_and_json() {
     let (_work, previous, current) = order_dirs();
     for (dir, version) in [(&previous, "v1.0.0"), (&current, "v1.1.0")] {
         server
-            .spoke(&["push", "-m", "shop", "-v", version, "-d", path_str(dir)])
+            .spoke(&[
+                "push",
+                "-m",
+                "shop",
+                "--version",
+                version,
+                "-d",
+                path_str(dir),
+            ])
             .success();
     }
     let text = server
@@ -509,7 +525,7 @@ fn a_push_the_policy_rejects_prints_every_violation() {
             "push",
             "-m",
             "shop",
-            "-v",
+            "--version",
             "v1.0.0",
             "-d",
             path_str(&previous),
@@ -531,7 +547,7 @@ fn a_push_the_policy_rejects_prints_every_violation() {
         "push",
         "-m",
         "shop",
-        "-v",
+        "--version",
         "v1.1.0",
         "-d",
         path_str(&current),
@@ -554,7 +570,7 @@ fn a_push_the_policy_rejects_prints_every_violation() {
         "push",
         "-m",
         "shop",
-        "-v",
+        "--version",
         "v1.1.0",
         "-d",
         path_str(&current),

@@ -106,7 +106,15 @@ fn pull_recursive_reproduces_the_pushed_files_byte_for_byte() {
     // Without --recursive only the module's own files; `latest` works.
     let own = work.path().join("own");
     server
-        .spoke(&["pull", "-m", "user", "-v", "latest", "-d", path_str(&own)])
+        .spoke(&[
+            "pull",
+            "-m",
+            "user",
+            "--version",
+            "latest",
+            "-d",
+            path_str(&own),
+        ])
         .success();
     let names: Vec<String> = read_tree(&own).into_keys().collect();
     assert_eq!(names, ["user/events/v1/events.proto", "user/user.proto"]);
@@ -215,7 +223,7 @@ fn modules_and_versions_list_in_text_and_json() {
             "push",
             "-m",
             "common",
-            "-v",
+            "--version",
             "v1.1.0",
             "-d",
             path_str(&common),
@@ -275,7 +283,7 @@ fn an_unknown_dependency_fails_with_its_reason() {
         "push",
         "-m",
         "user",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&user),
@@ -297,7 +305,7 @@ fn an_unknown_dependency_fails_with_its_reason() {
             "push",
             "-m",
             "common",
-            "-v",
+            "--version",
             "v1.0.0",
             "-d",
             path_str(&common),
@@ -307,7 +315,7 @@ fn an_unknown_dependency_fails_with_its_reason() {
         "push",
         "-m",
         "user",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&user),
@@ -322,7 +330,7 @@ fn an_unknown_dependency_fails_with_its_reason() {
         "push",
         "-m",
         "user",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&user),
@@ -341,7 +349,7 @@ fn local_problems_fail_with_one_line() {
         "push",
         "-m",
         "common",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&missing),
@@ -357,7 +365,7 @@ fn local_problems_fail_with_one_line() {
         "push",
         "-m",
         "common",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&empty),
@@ -373,7 +381,7 @@ fn local_problems_fail_with_one_line() {
         "push",
         "-m",
         "Common",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&protos),
@@ -413,7 +421,7 @@ fn an_unreachable_registry_fails_with_one_line() {
         "push",
         "-m",
         "common",
-        "-v",
+        "--version",
         "v1.0.0",
         "-d",
         path_str(&common),
@@ -430,7 +438,7 @@ fn the_registry_can_come_from_the_environment() {
             "push",
             "-m",
             "common",
-            "-v",
+            "--version",
             "v1.0.0",
             "-d",
             path_str(&common),
@@ -486,7 +494,15 @@ fn push_inside_a_git_work_tree_records_the_source() {
     // From a subdirectory of the work tree, as a monorepo would.
     let dir = repo.path().join("protos");
     server
-        .spoke(&["push", "-m", "common", "-v", "v1.0.0", "-d", path_str(&dir)])
+        .spoke(&[
+            "push",
+            "-m",
+            "common",
+            "--version",
+            "v1.0.0",
+            "-d",
+            path_str(&dir),
+        ])
         .success();
     let version = server.get_version("common", "v1.0.0");
     assert_eq!(
@@ -513,7 +529,7 @@ fn push_inside_a_git_work_tree_records_the_source() {
             "push",
             "-m",
             "other",
-            "-v",
+            "--version",
             "v1.0.0",
             "-d",
         ])
@@ -551,7 +567,7 @@ fn push_chain(server: &Server) -> TempDir {
             "push",
             "-m",
             "events",
-            "-v",
+            "--version",
             "v1.0.0",
             "-d",
             path_str(&events),
@@ -1161,7 +1177,15 @@ fn the_grpc_transport_prints_what_rest_prints() {
     let server = Server::start();
     let (work, common, user) = sources();
     let push = |dir: &Path, module: &str, deps: &[&str]| {
-        let mut args = vec!["push", "-m", module, "-v", "v1.0.0", "-d", path_str(dir)];
+        let mut args = vec![
+            "push",
+            "-m",
+            module,
+            "--version",
+            "v1.0.0",
+            "-d",
+            path_str(dir),
+        ];
         for dep in deps {
             args.extend(["--dep", *dep]);
         }
@@ -1189,7 +1213,7 @@ fn the_grpc_transport_prints_what_rest_prints() {
         "pull",
         "-m",
         "user",
-        "-v",
+        "--version",
         "v9.0.0",
         "-d",
         path_str(work.path()),

@@ -189,8 +189,9 @@ impl Run {
     }
 }
 
-/// Runs `spoke` with none of its variables set and no stored credentials
-/// (the configuration directory does not exist), stdin empty.
+/// Runs `spoke` with none of its variables (nor the colour ones) set and no
+/// stored credentials (the configuration directory does not exist), stdin
+/// empty, stdout and stderr piped.
 pub fn spoke(args: &[&str]) -> Run {
     spoke_with(args, &[], "")
 }
@@ -208,6 +209,10 @@ pub fn spoke_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
         .env("SPOKE_CONFIG_DIR", "/nonexistent/spoke-cli-tests")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
+        // Colour follows the terminal alone unless a test says otherwise.
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
