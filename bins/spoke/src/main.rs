@@ -58,6 +58,10 @@ once the push is accepted. When
 --dir is inside a git work tree, the commit, branch and `origin` remote
 (without credentials) are sent as the version's source info.
 
+Files that do not compile are refused and nothing is stored: every compile
+error is printed on stdout as `path:line:column: message` (with --json, the
+registry's list), then the `error:` line.
+
 Versions are immutable: pushing the same content again succeeds and changes
 nothing; pushing different content under an existing version fails.";
 
