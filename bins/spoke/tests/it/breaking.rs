@@ -311,7 +311,7 @@ fn breaking_against_registry_versions_with_their_closure() {
     let err = server.spoke(&args).failure().to_owned();
     assert!(
         err.starts_with("error: cannot fetch billing@v9.0.0")
-            && err.ends_with("(VERSION_NOT_FOUND)"),
+            && err.ends_with("(VERSION_NOT_FOUND); did you mean `v1.0.0`?"),
         "{err}"
     );
     assert!(
@@ -506,7 +506,7 @@ fn diff_prints_the_registry_diff_in_text_and_json() {
         server
             .spoke(&["diff", "shop@v1.0.0", "shop@v9.0.0"])
             .failure()
-            .ends_with("(VERSION_NOT_FOUND)")
+            .ends_with("(VERSION_NOT_FOUND); did you mean `v1.0.0`?")
     );
     assert!(
         server

@@ -152,7 +152,7 @@ fn pull_recursive_reproduces_the_pushed_files_byte_for_byte() {
         .to_owned();
     assert_eq!(
         err,
-        "error: version v9.0.0 of module user not found (VERSION_NOT_FOUND)"
+        "error: version v9.0.0 of module user not found (VERSION_NOT_FOUND); did you mean `v1.0.0`?"
     );
 }
 
@@ -1077,7 +1077,7 @@ fn deps_lists_dependencies_dependents_and_the_graph() {
         server
             .spoke(&["deps", "user@v9.0.0"])
             .failure()
-            .ends_with("(VERSION_NOT_FOUND)")
+            .ends_with("(VERSION_NOT_FOUND); did you mean `v1.0.0`?")
     );
     assert!(
         server
@@ -1220,7 +1220,7 @@ fn the_grpc_transport_prints_what_rest_prints() {
     ];
     assert_eq!(
         server.spoke_grpc(&missing).failure(),
-        "error: version v9.0.0 of module user not found (VERSION_NOT_FOUND)"
+        "error: version v9.0.0 of module user not found (VERSION_NOT_FOUND); did you mean `v1.0.0`?"
     );
 
     let rest_dir = work.path().join("rest");
