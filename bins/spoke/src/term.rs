@@ -6,7 +6,7 @@
 //! coloured: `--color always`, or `--color auto` (the default) on a terminal
 //! with `NO_COLOR` unset or empty (<https://no-color.org>), `CLICOLOR` not
 //! `0`, and a `TERM` other than `dumb`; `CLICOLOR_FORCE` colours a pipe
-//! too. Machine formats (`--json`, `lint` and `breaking` findings, `deps
+//! too (docs/cli.md, "Colour", has the whole rule). Machine formats (`--json`, `lint` and `breaking` findings, `deps
 //! --format dot`) are written without styles, so they are never coloured.
 
 use std::ffi::OsString;
