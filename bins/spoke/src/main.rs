@@ -386,6 +386,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before parsing too, so that clap's help and usage errors follow --color.
     term::init(term::early_choice(std::env::args_os()));
     let cli = Cli::parse();
     term::init(cli.color);
