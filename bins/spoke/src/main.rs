@@ -17,6 +17,7 @@ mod local;
 mod pull;
 mod push;
 mod validate;
+mod workspace;
 
 use std::io::Write as _;
 use std::path::PathBuf;
