@@ -8,3 +8,4 @@ mod breaking;
 mod cli;
 mod support;
 mod tls;
+mod workspace;
