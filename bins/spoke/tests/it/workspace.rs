@@ -542,3 +542,31 @@ fn json_to_descriptors(image: &Value) -> FileDescriptorSet {
     let message = DynamicMessage::deserialize_with_options(set, image.clone(), &options).unwrap();
     FileDescriptorSet::decode(message.encode_to_vec().as_slice()).unwrap()
 }
+
+#[test]
+fn help_documents_workspaces_the_lock_and_build() {
+    use crate::support::spoke;
+    let text = spoke(&["push", "--help"]).success().to_owned();
+    assert!(text.contains("OWNER.MODULE"), "{text}");
+    assert!(text.contains("spoke.lock"), "{text}");
+    let text = spoke(&["dep", "update", "--help"]).success().to_owned();
+    assert!(text.contains("version: v1"), "{text}");
+    let text = spoke(&["dep", "graph", "--help"]).success().to_owned();
+    assert!(text.contains("DOT"), "{text}");
+    let text = spoke(&["build", "--help"]).success().to_owned();
+    assert!(
+        text.contains("FILE.binpb") && text.contains("--exclude-imports"),
+        "{text}"
+    );
+    // Without a buf.yaml, --module stays a required argument.
+    let empty = tempfile::tempdir().unwrap();
+    let out = spoke(&["push", path_str(empty.path()), "--version", "v1.0.0"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--module is required"), "{out:?}");
+    // A workspace command where there is no workspace says so.
+    let out = spoke(&["dep", "update", path_str(empty.path())]);
+    assert!(
+        out.failure().contains("has no buf.yaml or buf.work.yaml"),
+        "{out:?}"
+    );
+}
