@@ -57,9 +57,8 @@ another workspace module's files pins it at the same VERSION. The `deps` it
 imports from are pinned at the versions spoke.lock names (a digest that no
 longer matches refuses the push), else at what each entry names now (latest, a
 label or a version). Every module is compiled before anything is pushed.
-Unnamed modules are not pushed; a named module may not import from one. With
---module, the one module of a workspace that names none is pushed under that
-name.
+As with `buf push`, every module needs a name; with --module, the one module
+of a workspace that names none is pushed under that name.
 
 Without a buf.yaml, pushes every *.proto file under DIR (recursively, paths
 relative to DIR with `/` separators) as --module@VERSION, with the --dep

@@ -192,7 +192,12 @@ fn buf_work_yaml_and_v1_buf_yaml_push_their_modules() {
         ],
     );
     let refused = server.spoke(&["push", path_str(&single), "--version", "v1.0.0"]);
-    assert!(refused.failure().contains("names no module"), "{refused:?}");
+    assert!(
+        refused
+            .failure()
+            .contains("a name must be specified to push the module at path \".\""),
+        "{refused:?}"
+    );
     let out = server.spoke(&[
         "push",
         path_str(&single),
@@ -228,7 +233,7 @@ fn bad_workspaces_fail_with_a_clear_error_and_push_nothing() {
             "\"NOPE\" is not a known rule or category ID",
         ),
         (
-            "a named module importing an unnamed one",
+            "an unnamed module",
             &[
                 (
                     "buf.yaml",
@@ -240,7 +245,7 @@ fn bad_workspaces_fail_with_a_clear_error_and_push_nothing() {
                 ),
                 ("b/b.proto", "syntax = \"proto3\";\nmessage B {}\n"),
             ],
-            "acme.a imports files of the unnamed module at b, which cannot be pushed",
+            "buf.yaml: a name must be specified to push the module at path \"b\"",
         ),
         (
             "a compile error in one module",
