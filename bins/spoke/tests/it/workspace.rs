@@ -517,7 +517,8 @@ fn build_writes_the_image_buf_build_writes() {
 /// compiler's own copies (another protobuf release than buf's, without
 /// source info), so only their names and order are compared; and source
 /// locations are compared as a set (the parser lists them by path, buf in
-/// its parse order).
+/// its parse order; docs/cli.md names the few spans that differ, which
+/// this workspace does not use).
 fn normalized(mut set: FileDescriptorSet) -> FileDescriptorSet {
     for file in &mut set.file {
         if file.name().starts_with("google/protobuf/") {
