@@ -11,7 +11,7 @@ use spoke_domain::{FilePath, ModuleName, ProtoFile};
 
 use crate::assemble::Assembly;
 use crate::lock::{self, Resolution};
-use crate::workspace::Workspace;
+use crate::workspace::{RemoteDep, Workspace};
 use crate::{git, local};
 
 pub struct PushArgs {
@@ -143,21 +143,29 @@ async fn run_workspace(
     json: bool,
 ) -> Result<()> {
     let config = workspace.config_file.display();
-    if !args.dependencies.is_empty() {
-        bail!(
-            "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
-        );
-    }
     let mut workspace = workspace.clone();
     if let Some(module) = &args.module {
-        // A one-module workspace without a name may be named here.
+        // A one-module workspace without a name (a buf.yaml kept for lint,
+        // say) is pushed as today's flags say: --module names it, --dep
+        // adds to its deps.
         let name = ModuleName::parse(module).with_context(|| format!("bad --module {module:?}"))?;
         match workspace.modules.as_mut_slice() {
-            [only] if only.name.is_none() => only.name = Some(name),
+            [only] if only.name.is_none() => {
+                only.name = Some(name);
+                for text in &args.dependencies {
+                    let dep =
+                        RemoteDep::parse(text).with_context(|| format!("bad --dep {text:?}"))?;
+                    only.deps.push(dep);
+                }
+            }
             _ => bail!(
                 "{config} names the workspace's modules: --module only names the one module of a workspace without a name"
             ),
         }
+    } else if !args.dependencies.is_empty() {
+        bail!(
+            "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
+        );
     }
     // As `buf push`: every module of the workspace is pushed, so each
     // needs a name.

@@ -208,6 +208,30 @@ fn buf_work_yaml_and_v1_buf_yaml_push_their_modules() {
     ]);
     assert!(out.success().starts_with("pushed solo@v1.0.0"), "{out:?}");
     assert_eq!(server.get_version("solo", "v1.0.0").files.len(), 1);
+    // Today's flags keep working beside a buf.yaml kept for lint: --dep too.
+    write_tree(
+        &single,
+        &[(
+            "acme/solo/v1/uses.proto",
+            "syntax = \"proto3\";\npackage acme.solo.v1;\nimport \"acme/types/v1/id.proto\";\nmessage Uses { acme.types.v1.Id id = 1; }\n",
+        )],
+    );
+    let out = server.spoke(&[
+        "push",
+        "--dir",
+        path_str(&single),
+        "-m",
+        "solo",
+        "--version",
+        "v1.1.0",
+        "--dep",
+        "acme.types@v1.0.0",
+    ]);
+    assert!(out.success().starts_with("pushed solo@v1.1.0"), "{out:?}");
+    assert_eq!(
+        server.get_version("solo", "v1.1.0").dependencies,
+        ["acme.types@v1.0.0"]
+    );
 }
 
 #[test]
