@@ -481,6 +481,7 @@ fn build_writes_the_image_buf_build_writes() {
                 "proto/pets/acme/pets/v1/options.proto",
                 "syntax = \"proto3\";\n\npackage acme.pets.v1;\n\nimport \"google/protobuf/descriptor.proto\";\nimport \"acme/pets/v1/pet.proto\";\n\nextend google.protobuf.MessageOptions {\n  // A tag.\n  string tag = 50001;\n}\n\nmessage Tagged {\n  option (tag) = \"yes\";\n  Pet pet = 1;\n}\n",
             ),
+            ("proto/pets/acme/pets/v1/rich.proto", RICH),
             ("proto/pets/scratch/broken.proto", "not protobuf"),
         ],
     );
@@ -539,10 +540,10 @@ fn build_writes_the_image_buf_build_writes() {
 
 /// What the comparison with buf leaves out: the well-known types are the
 /// compiler's own copies (another protobuf release than buf's, without
-/// source info), so only their names and order are compared; and source
-/// locations are compared as a set (the parser lists them by path, buf in
-/// its parse order; docs/cli.md names the few spans that differ, which
-/// this workspace does not use).
+/// source info), so only their names and order are compared. The
+/// workspace's own files, source locations included, must be the same
+/// (docs/cli.md names the few places that differ, which it does not use: a
+/// field's `default`, a group, a trailing comment on its element's line).
 fn normalized(mut set: FileDescriptorSet) -> FileDescriptorSet {
     for file in &mut set.file {
         if file.name().starts_with("google/protobuf/") {
@@ -550,13 +551,68 @@ fn normalized(mut set: FileDescriptorSet) -> FileDescriptorSet {
                 name: file.name.take(),
                 ..FileDescriptorProto::default()
             };
-        } else if let Some(info) = &mut file.source_code_info {
-            info.location
-                .sort_by_key(|location| (location.path.clone(), location.span.clone()));
         }
     }
     set
 }
+
+/// Most of what a .proto file can declare, for the comparison with buf.
+const RICH: &str = r#"syntax = "proto2";
+
+package acme.pets.v1;
+
+import "acme/pets/v1/pet.proto";
+
+option java_package = "com.acme.pets";
+
+// Top.
+message Top {
+  option deprecated = true;
+  optional string a = 1 [deprecated = true];
+  repeated int32 b = 2 [packed = true];
+  required Inner c = 3;
+  map<string, Inner> m = 4;
+  // A choice.
+  oneof choice {
+    string d = 5;
+    int64 e = 6;
+  }
+  message Inner {
+    optional bool f = 1;
+    // Trailing, on its own line.
+
+    optional bool g = 2;
+  }
+  enum Kind {
+    KIND_UNSPECIFIED = 0;
+    KIND_A = 1 [deprecated = true];
+  }
+  reserved 10 to 12, 15;
+  reserved "old";
+  extensions 100 to 199;
+  optional Pet pet = 7;
+}
+
+extend Top {
+  optional int32 more = 100;
+}
+
+enum Color {
+  option allow_alias = true;
+  COLOR_UNSPECIFIED = 0;
+  COLOR_RED = 1;
+  COLOR_ROUGE = 1;
+}
+
+// The service.
+service TopService {
+  option deprecated = true;
+  rpc Get(Top) returns (Top) {
+    option deprecated = true;
+  }
+  rpc Stream(stream Top) returns (stream Top);
+}
+"#;
 
 /// An image's protobuf JSON read back into descriptors, through the
 /// descriptor pool's own JSON mapping.
