@@ -9,3 +9,4 @@ mod cli;
 mod polish;
 mod support;
 mod tls;
+mod workspace;
