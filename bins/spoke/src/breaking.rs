@@ -1,16 +1,17 @@
 //! `spoke breaking`: compile a local directory like `validate`, compile
-//! what it is checked against (another directory, or a registry version
-//! with its closure), and report buf's breaking changes between the two.
+//! what it is checked against (another directory, an image file, a git
+//! commit, or a registry version with its closure), and report buf's
+//! breaking changes between the two.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use spoke_client::Client;
-use spoke_domain::DependencyRef;
+use spoke_schema::Compiled;
 use spoke_schema::breaking::{BreakingConfig, BreakingViolation};
 
-use crate::findings::{self, Annotation, ErrorFormat};
+use crate::against::Against;
+use crate::findings::{self, ErrorFormat, Finding, Input};
 use crate::local::{self, Sources};
 
 pub struct BreakingArgs {
@@ -21,61 +22,65 @@ pub struct BreakingArgs {
     pub format: ErrorFormat,
 }
 
-/// What the sources are checked against.
-#[derive(Debug, PartialEq)]
-enum Against {
-    /// A directory, compiled with the same `-I` and `--dep` as DIR.
-    Dir(PathBuf),
-    /// A registry version, compiled with its own dependency closure.
-    Registry(DependencyRef),
-}
-
-impl Against {
-    /// An existing directory is one; otherwise the value must be
-    /// `MODULE@VERSION` (or `MODULE@latest`). A bare word is not taken as a
-    /// module, so that a mistyped directory is not looked up in the registry.
-    fn parse(text: &str) -> Result<Self> {
-        let path = PathBuf::from(text);
-        if path.is_dir() {
-            return Ok(Self::Dir(path));
-        }
-        if !text.contains('@') {
-            bail!(
-                "--against {text:?} is not a directory (a registry version is written MODULE@VERSION)"
-            );
-        }
-        DependencyRef::parse(text)
-            .map(Self::Registry)
-            .with_context(|| format!("bad --against {text:?}"))
-    }
-}
-
 pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
-    // Configuration and --against are checked before any file is read or
-    // fetched, so a typo fails fast.
+    // The format, configuration and --against are checked before any file
+    // is read or fetched, so a typo fails fast.
+    if args.format == ErrorFormat::ConfigIgnoreYaml {
+        bail!("--error-format config-ignore-yaml is for `spoke lint` only");
+    }
     let config = config(&args)?;
     let against = Against::parse(&args.against)?;
+    let input = Input::new(&args.sources.dir);
     let current = local::compile(client, &args.sources).await?;
-    let current =
-        local::compiled_or_report(current.compiled, args.format, args.sources.dir.display())?;
-    let previous = match &against {
-        Against::Dir(dir) => {
-            let sources = Sources {
-                dir: dir.clone(),
-                ..args.sources.clone()
-            };
-            let local = local::compile(client, &sources).await?;
-            let what = format!("--against {}", dir.display());
-            local::compiled_or_report(local.compiled, args.format, what)?
-        }
-        Against::Registry(reference) => {
-            let fetched = local::compile_registry_version(client, reference).await?;
-            let what = format!("--against {}", fetched.pin);
-            local::compiled_or_report(fetched.compiled, args.format, what)?
-        }
+    let current = match current.or_findings(&input) {
+        Ok(compiled) => compiled,
+        Err(errors) => return findings::report(errors, args.format),
+    };
+    let previous = match previous(client, &args.sources, &against).await? {
+        Ok(compiled) => compiled,
+        Err(errors) => return findings::report(errors, args.format),
     };
     let violations = spoke_schema::breaking::check(&previous, &current, &config)?;
-    findings::report(violations.iter().map(annotation), args.format)
+    findings::report(
+        violations.iter().map(|v| finding(&input, v)).collect(),
+        args.format,
+    )
+}
+
+/// Compiles (or decodes) what `against` names: `Err` holds its compile
+/// errors as findings.
+pub async fn previous(
+    client: &Client,
+    sources: &Sources,
+    against: &Against,
+) -> Result<Result<Compiled, Vec<Finding>>> {
+    let compile_dir = |dir: &std::path::Path| Sources {
+        dir: dir.to_path_buf(),
+        ..sources.clone()
+    };
+    Ok(match against {
+        Against::Dir(dir) => local::compile(client, &compile_dir(dir))
+            .await?
+            .or_findings(&Input::new(dir)),
+        Against::Registry(reference) => local::compile_registry_version(client, reference)
+            .await?
+            .or_findings(),
+        Against::Image(path, encoding) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read --against {}", path.display()))?;
+            let image = spoke_schema::decode_buf_image(&bytes, *encoding)
+                .with_context(|| format!("--against {}", path.display()))?;
+            Ok(image)
+        }
+        Against::Git(git) => {
+            let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
+            let dir = git.checkout(scratch.path())?;
+            let input = Input::new(std::path::Path::new(&git.subdir));
+            local::compile(client, &compile_dir(&dir))
+                .await?
+                .or_findings(&input)
+        }
+    })
 }
 
 /// DIR's buf.yaml `breaking` section (buf's default, `FILE`, without one),
@@ -95,37 +100,14 @@ fn config(args: &BreakingArgs) -> Result<BreakingConfig> {
     Ok(config)
 }
 
-fn annotation(violation: &BreakingViolation) -> Annotation<'_> {
-    Annotation {
-        path: &violation.path,
-        start_line: violation.start_line,
-        start_column: violation.start_column,
-        end_line: violation.end_line,
-        end_column: violation.end_column,
-        kind: violation.rule,
-        message: &violation.message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn against_is_a_directory_or_a_registry_version() {
-        let dir = std::env::temp_dir();
-        let text = dir.to_str().unwrap_or_default();
-        assert_eq!(Against::parse(text).ok(), Some(Against::Dir(dir.clone())));
-        assert!(matches!(
-            Against::parse("common@v1.0.0"),
-            Ok(Against::Registry(_))
-        ));
-        assert!(matches!(
-            Against::parse("common@latest"),
-            Ok(Against::Registry(_))
-        ));
-        let err = Against::parse("no/such/dir").unwrap_err().to_string();
-        assert!(err.contains("MODULE@VERSION"), "{err}");
-        assert!(Against::parse("Common@v1").is_err());
-    }
+/// A violation as a finding about `input`'s file (none for a deleted
+/// file).
+pub fn finding(input: &Input, violation: &BreakingViolation) -> Finding {
+    input.finding(
+        &violation.path,
+        (violation.start_line, violation.start_column),
+        (violation.end_line, violation.end_column),
+        violation.rule,
+        &violation.message,
+    )
 }

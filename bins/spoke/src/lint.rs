@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use spoke_client::Client;
 use spoke_schema::lint::{LintConfig, LintViolation};
 
-use crate::findings::{self, Annotation, ErrorFormat};
+use crate::findings::{self, ErrorFormat, Finding, Input};
 use crate::local::{self, Sources};
 
 pub struct LintArgs {
@@ -21,11 +21,17 @@ pub async fn run(client: &Client, args: LintArgs) -> Result<ExitCode> {
     // The configuration is checked first: a bad rule ID fails fast, before
     // any file is read or fetched.
     let config = config(&args)?;
+    let input = Input::new(&args.sources.dir);
     let local = local::compile(client, &args.sources).await?;
-    let compiled =
-        local::compiled_or_report(local.compiled, args.format, args.sources.dir.display())?;
+    let compiled = match local.or_findings(&input) {
+        Ok(compiled) => compiled,
+        Err(errors) => return findings::report(errors, args.format.for_compile_errors()),
+    };
     let violations = spoke_schema::lint::lint(&compiled, &config)?;
-    findings::report(violations.iter().map(annotation), args.format)
+    findings::report(
+        violations.iter().map(|v| finding(&input, v)).collect(),
+        args.format,
+    )
 }
 
 /// DIR's buf.yaml (STANDARD without one), then `--use` replaces its `use`
@@ -39,14 +45,13 @@ fn config(args: &LintArgs) -> Result<LintConfig> {
     Ok(config)
 }
 
-fn annotation(violation: &LintViolation) -> Annotation<'_> {
-    Annotation {
-        path: &violation.path,
-        start_line: violation.start_line,
-        start_column: violation.start_column,
-        end_line: violation.end_line,
-        end_column: violation.end_column,
-        kind: violation.rule,
-        message: &violation.message,
-    }
+/// A violation as a finding about `input`'s file.
+pub fn finding(input: &Input, violation: &LintViolation) -> Finding {
+    input.finding(
+        &violation.path,
+        (violation.start_line, violation.start_column),
+        (violation.end_line, violation.end_column),
+        violation.rule,
+        &violation.message,
+    )
 }

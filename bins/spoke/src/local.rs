@@ -2,7 +2,7 @@
 //! `lint`: the directory's files are the roots, `-I` directories and the
 //! closures of `--dep` modules provide what they import.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt::Display;
 use std::path::PathBuf;
 
@@ -11,7 +11,7 @@ use spoke_client::{Client, VersionBody};
 use spoke_domain::{DependencyPin, DependencyRef, ProtoFile};
 use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
 
-use crate::findings::{self, ErrorFormat};
+use crate::findings::{Finding, Input};
 use crate::{closure, push};
 
 /// The flags that say what to compile.
@@ -37,7 +37,19 @@ pub struct Sources {
 pub struct Local {
     /// The `--dep` modules as pinned now, `module@version`.
     pub dependencies: Vec<String>,
+    /// The paths of DIR's own files.
+    pub own: BTreeSet<String>,
     pub compiled: Result<Compiled, Vec<Diagnostic>>,
+}
+
+impl Local {
+    /// The compiled sources, or (`Err`) their compile errors as findings,
+    /// DIR's files named as `input` names them.
+    pub fn or_findings(self, input: &Input) -> Result<Compiled, Vec<Finding>> {
+        let own = self.own;
+        self.compiled
+            .map_err(|diagnostics| input.compile_errors(&diagnostics, |path| own.contains(path)))
+    }
 }
 
 /// The compiler needs a pin for every file that is not a root; the `-I`
@@ -56,6 +68,7 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
         .map(|text| DependencyRef::parse(text).with_context(|| format!("bad --dep {text:?}")))
         .collect::<Result<Vec<_>>>()?;
     let files = push::read_protos(&sources.dir)?;
+    let own = files.iter().map(|f| f.path.to_string()).collect();
     let mut request = CompileRequest {
         files,
         dependencies: Vec::new(),
@@ -77,6 +90,7 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
     }
     Ok(Local {
         dependencies: pinned,
+        own,
         compiled: spoke_schema::compile(&request),
     })
 }
@@ -84,9 +98,17 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
 /// A registry version compiled locally from its files and its dependency
 /// closure's, as the registry compiled it on push.
 pub struct Fetched {
-    /// The version as pinned now, `module@version` (`latest` resolved).
-    pub pin: String,
     pub compiled: Result<Compiled, Vec<Diagnostic>>,
+}
+
+impl Fetched {
+    /// The compiled version, or (`Err`) its compile errors as findings at
+    /// their import paths.
+    pub fn or_findings(self) -> Result<Compiled, Vec<Finding>> {
+        self.compiled.map_err(|diagnostics| {
+            Input::new(std::path::Path::new(".")).compile_errors(&diagnostics, |_| true)
+        })
+    }
 }
 
 /// Fetches `reference` with its closure and compiles it: the version's own
@@ -108,7 +130,6 @@ pub async fn compile_registry_version(
     };
     add_dependencies(&mut request, members, &mut HashSet::new())?;
     Ok(Fetched {
-        pin: pin_of(root),
         compiled: spoke_schema::compile(&request),
     })
 }
@@ -174,18 +195,4 @@ pub fn provider_label(provider: &Provider) -> String {
 pub fn not_compiling(what: impl Display, count: usize) -> String {
     let noun = if count == 1 { "error" } else { "errors" };
     format!("{what} does not compile ({count} {noun})")
-}
-
-/// The compiled sources, or, for `lint` and `breaking`, their compile
-/// errors printed as findings of type `COMPILE` and the error that `what`
-/// does not compile.
-pub fn compiled_or_report(
-    outcome: Result<Compiled, Vec<Diagnostic>>,
-    format: ErrorFormat,
-    what: impl Display,
-) -> Result<Compiled> {
-    outcome.or_else(|diagnostics| {
-        findings::print(findings::compile_errors(&diagnostics), format)?;
-        Err(anyhow!("{}", not_compiling(what, diagnostics.len())))
-    })
 }

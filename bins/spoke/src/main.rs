@@ -5,6 +5,7 @@
 //! `breaking` found breaking changes.
 
 mod access;
+mod against;
 mod breaking;
 mod closure;
 mod credentials;
