@@ -18,6 +18,7 @@ mod local;
 mod pull;
 mod push;
 mod validate;
+mod workspace;
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -115,18 +115,19 @@ pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
     }
     found
         .into_iter()
-        .map(|(path, location)| {
-            let path = FilePath::parse(&path)
-                .with_context(|| format!("cannot use {}", location.display()))?;
-            let content = fs::read_to_string(&location).map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => {
-                    anyhow::anyhow!("{} is not valid UTF-8", location.display())
-                }
-                _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
-            })?;
-            Ok(ProtoFile { path, content })
-        })
+        .map(|(path, location)| read_proto(&path, &location))
         .collect()
+}
+
+/// Reads the file at `location` as the module file `path`.
+pub fn read_proto(path: &str, location: &Path) -> Result<ProtoFile> {
+    let path =
+        FilePath::parse(path).with_context(|| format!("cannot use {}", location.display()))?;
+    let content = fs::read_to_string(location).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not valid UTF-8", location.display()),
+        _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
+    })?;
+    Ok(ProtoFile { path, content })
 }
 
 /// Every `*.proto` file under `root`, recursively, as (path relative to

@@ -55,7 +55,9 @@ pub enum BreakingConfigError {
 impl From<BufYamlError> for BreakingConfigError {
     fn from(error: BufYamlError) -> Self {
         match error {
-            BufYamlError::Yaml(message) => BreakingConfigError::Yaml(message),
+            BufYamlError::Yaml(message) | BufYamlError::Layout(message) => {
+                BreakingConfigError::Yaml(message)
+            }
             BufYamlError::UnsupportedVersion(version) => {
                 BreakingConfigError::UnsupportedVersion(version)
             }
@@ -72,11 +74,32 @@ impl BreakingConfig {
     /// v2 rules and it still accepts some deprecated IDs — so they are
     /// spelled out as the rules they select.
     pub fn from_buf_yaml(text: &str) -> Result<BreakingConfig, BreakingConfigError> {
-        let BufYamlSection {
+        Self::from_section(read_section::<BreakingSection>(text, "breaking", None)?)
+    }
+
+    /// Reads the `breaking:` settings that apply to the module at
+    /// `module_path` (relative to the buf.yaml, `.` or empty for its
+    /// directory): in v2, that module's own section when it has one, else
+    /// the top-level one (buf does not merge the two), its paths made
+    /// relative to the module. v1 files describe one module.
+    pub fn from_buf_yaml_module(
+        text: &str,
+        module_path: &str,
+    ) -> Result<BreakingConfig, BreakingConfigError> {
+        Self::from_section(read_section::<BreakingSection>(
+            text,
+            "breaking",
+            Some(module_path),
+        )?)
+    }
+
+    fn from_section(
+        BufYamlSection {
             version,
             section,
             module_path,
-        } = read_section::<BreakingSection>(text, "breaking")?;
+        }: BufYamlSection<BreakingSection>,
+    ) -> Result<BreakingConfig, BreakingConfigError> {
         let config = section.into_config(version, &module_path)?;
         config.validate()?;
         Ok(config)

@@ -92,11 +92,33 @@ impl LintConfig {
     /// module at path `.`, else of the first module, wins; its `ignore` paths
     /// are made relative to that module by dropping the module's path.
     pub fn from_buf_yaml(text: &str) -> Result<LintConfig, LintConfigError> {
-        let BufYamlSection {
+        Self::from_section(read_section::<LintSection>(text, "lint", None)?)
+    }
+
+    /// Reads the lint settings that apply to the module at `module_path`
+    /// (relative to the buf.yaml, `.` or empty for its directory): in v2,
+    /// that module's own `lint:` when it has one, else the top-level
+    /// `lint:` (buf does not merge the two); its `ignore` paths are made
+    /// relative to the module. v1 files describe one module: `module_path`
+    /// does not matter.
+    pub fn from_buf_yaml_module(
+        text: &str,
+        module_path: &str,
+    ) -> Result<LintConfig, LintConfigError> {
+        Self::from_section(read_section::<LintSection>(
+            text,
+            "lint",
+            Some(module_path),
+        )?)
+    }
+
+    fn from_section(
+        BufYamlSection {
             version,
             section,
             module_path,
-        } = read_section::<LintSection>(text, "lint")?;
+        }: BufYamlSection<LintSection>,
+    ) -> Result<LintConfig, LintConfigError> {
         let config = section.into_config(version, &module_path)?;
         config.validate()?;
         Ok(config)
@@ -181,8 +203,9 @@ impl LintConfig {
     }
 }
 
-/// Whether an ignore entry (a file or a directory) covers `path`.
-pub(crate) fn covers(entry: &str, path: &str) -> bool {
+/// Whether an ignore or excludes entry (a file or a directory, relative
+/// and `/`-separated like `path`) covers `path`.
+pub fn covers(entry: &str, path: &str) -> bool {
     let entry = normalize(entry);
     entry.is_empty()
         || path == entry
@@ -220,17 +243,27 @@ pub(crate) fn module_relative(paths: Vec<String>, module_path: &str) -> Vec<Stri
         .collect()
 }
 
-/// A buf.yaml that cannot be read at all, before any section is looked at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum BufYamlError {
+/// A buf.yaml (or buf.work.yaml) that cannot be read at all, before any
+/// section is looked at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BufYamlError {
+    #[error("invalid buf.yaml: {0}")]
     Yaml(String),
+    #[error("unsupported buf.yaml version {0:?}: expected v1beta1, v1 or v2")]
     UnsupportedVersion(String),
+    /// The file parses but describes an impossible layout (a module path
+    /// leaving the workspace, a module listed twice, an exclude outside
+    /// its module, a buf.work.yaml that is not v1, …).
+    #[error("{0}")]
+    Layout(String),
 }
 
 impl From<BufYamlError> for LintConfigError {
     fn from(error: BufYamlError) -> Self {
         match error {
-            BufYamlError::Yaml(message) => LintConfigError::Yaml(message),
+            BufYamlError::Yaml(message) | BufYamlError::Layout(message) => {
+                LintConfigError::Yaml(message)
+            }
             BufYamlError::UnsupportedVersion(version) => {
                 LintConfigError::UnsupportedVersion(version)
             }
@@ -254,39 +287,34 @@ pub(crate) struct BufYamlSection<S> {
 ///
 /// v1 (and v1beta1, and a file without `version`, which buf reads as v1)
 /// takes the top-level section. v2 takes the top-level section too, unless
-/// `modules:` lists a module with its own: then that of the module at path
-/// `.`, else of the first module, wins.
+/// the module that applies has its own: with `module` given, the module at
+/// that path; without, the module at path `.`, else the first module.
 pub(crate) fn read_section<S: DeserializeOwned + Default>(
     text: &str,
     key: &str,
+    module: Option<&str>,
 ) -> Result<BufYamlSection<S>, BufYamlError> {
     let yaml = |e: serde_yaml_ng::Error| BufYamlError::Yaml(e.to_string());
-    if flow_depth(text) > MAX_FLOW_DEPTH {
-        return Err(BufYamlError::Yaml(format!(
-            "flow collections ([...], {{...}}) nest deeper than {MAX_FLOW_DEPTH} levels"
-        )));
-    }
-    let file: BufYaml = if text.trim().is_empty() {
-        BufYaml::default()
-    } else {
-        serde_yaml_ng::from_str(text).map_err(yaml)?
-    };
-    let version = match file.version.as_deref() {
-        None | Some("v1" | "v1beta1") => ConfigVersion::V1,
-        Some("v2") => ConfigVersion::V2,
-        Some(other) => return Err(BufYamlError::UnsupportedVersion(other.to_owned())),
-    };
+    let (version, file) = parse_buf_yaml(text)?;
     let present = |sections: &serde_yaml_ng::Mapping| {
         sections.get(key).filter(|value| !value.is_null()).cloned()
     };
-    let module = match version {
-        ConfigVersion::V1 => None,
-        ConfigVersion::V2 => file
+    let applying = match module {
+        Some(path) => {
+            let path = normalize(path);
+            file.modules.iter().find(|m| normalize(&m.path) == path)
+        }
+        None => file
             .modules
             .iter()
             .find(|m| normalize(&m.path).is_empty())
-            .or(file.modules.first())
-            .and_then(|m| Some((present(&m.sections)?, normalize(&m.path)))),
+            .or(file.modules.first()),
+    };
+    let module = match version {
+        ConfigVersion::V1 => None,
+        ConfigVersion::V2 => {
+            applying.and_then(|m| Some((present(&m.sections)?, normalize(&m.path))))
+        }
     };
     let (value, module_path) = match module {
         Some(found) => found,
@@ -354,22 +382,220 @@ fn flow_depth(text: &str) -> usize {
     deepest
 }
 
+/// Parses a buf.yaml (bounded nesting first) and reads its version.
+fn parse_buf_yaml(text: &str) -> Result<(ConfigVersion, BufYaml), BufYamlError> {
+    let file: BufYaml = parse_yaml(text)?;
+    let version = match file.version.as_deref() {
+        None | Some("v1" | "v1beta1") => ConfigVersion::V1,
+        Some("v2") => ConfigVersion::V2,
+        Some(other) => return Err(BufYamlError::UnsupportedVersion(other.to_owned())),
+    };
+    Ok((version, file))
+}
+
+/// A YAML document of bounded nesting; empty text is the type's default.
+fn parse_yaml<T: DeserializeOwned + Default>(text: &str) -> Result<T, BufYamlError> {
+    if flow_depth(text) > MAX_FLOW_DEPTH {
+        return Err(BufYamlError::Yaml(format!(
+            "flow collections ([...], {{...}}) nest deeper than {MAX_FLOW_DEPTH} levels"
+        )));
+    }
+    if text.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_yaml_ng::from_str(text).map_err(|e| BufYamlError::Yaml(e.to_string()))
+}
+
 #[derive(Debug, Default, Deserialize)]
 struct BufYaml {
     version: Option<String>,
     #[serde(default)]
     modules: Vec<ModuleSection>,
+    /// v1: the module's name (`REMOTE/OWNER/MODULE`).
+    name: Option<String>,
+    /// Remote modules the workspace (v2) or the module (v1) depends on.
+    #[serde(default)]
+    deps: Vec<String>,
+    /// v1: `build: {excludes: [...]}`.
+    build: Option<BuildSection>,
     /// `lint:`, `breaking:` and whatever else, read by the tool they are for.
     #[serde(flatten)]
     sections: serde_yaml_ng::Mapping,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BuildSection {
+    #[serde(default)]
+    excludes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct ModuleSection {
     #[serde(default)]
     path: String,
+    name: Option<String>,
+    #[serde(default)]
+    excludes: Vec<String>,
     #[serde(flatten)]
     sections: serde_yaml_ng::Mapping,
+}
+
+/// The modules and dependencies a buf.yaml declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufYamlLayout {
+    pub version: ConfigVersion,
+    /// Every module, in the file's order. A v1 file (and a v2 file without
+    /// `modules:`) declares one, at its own directory.
+    pub modules: Vec<BufModule>,
+    /// The `deps:` entries as written (`REMOTE/OWNER/MODULE[:REF]`): of the
+    /// whole workspace in v2, of the one module in v1.
+    pub deps: Vec<String>,
+}
+
+/// One module of a buf.yaml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufModule {
+    /// Relative to the buf.yaml's directory, `/`-separated, no `.` or `..`
+    /// components; empty for the directory itself.
+    pub path: String,
+    /// Its buf name, `REMOTE/OWNER/MODULE`, when it has one.
+    pub name: Option<String>,
+    /// Files and directories left out, relative to the module's root.
+    pub excludes: Vec<String>,
+}
+
+impl BufYamlLayout {
+    /// Reads the module layout of a buf.yaml (v1beta1, v1 or v2). v2 module
+    /// paths must stay inside the workspace and be listed once; v2
+    /// `excludes`, relative to the workspace, must lie inside their module.
+    pub fn parse(text: &str) -> Result<BufYamlLayout, BufYamlError> {
+        let (version, file) = parse_buf_yaml(text)?;
+        let modules = match version {
+            ConfigVersion::V1 => vec![BufModule {
+                path: String::new(),
+                name: file.name,
+                excludes: file
+                    .build
+                    .map(|b| b.excludes.iter().map(|e| normalize(e)).collect())
+                    .unwrap_or_default(),
+            }],
+            ConfigVersion::V2 if file.modules.is_empty() => vec![BufModule {
+                path: String::new(),
+                name: None,
+                excludes: Vec::new(),
+            }],
+            ConfigVersion::V2 => {
+                let mut modules: Vec<BufModule> = Vec::new();
+                for module in file.modules {
+                    let path = relative_path(&module.path, "module path")?;
+                    if modules.iter().any(|m| m.path == path) {
+                        return Err(BufYamlError::Layout(format!(
+                            "module path {:?} is listed more than once",
+                            module.path
+                        )));
+                    }
+                    let excludes = module
+                        .excludes
+                        .iter()
+                        .map(|exclude| {
+                            let inside = relative_path(exclude, "excludes entry")?;
+                            let relative = if path.is_empty() {
+                                Some(inside.as_str())
+                            } else {
+                                inside
+                                    .strip_prefix(path.as_str())
+                                    .and_then(|rest| rest.strip_prefix('/'))
+                            };
+                            relative
+                                .filter(|relative| !relative.is_empty())
+                                .map(str::to_owned)
+                                .ok_or_else(|| {
+                                    BufYamlError::Layout(format!(
+                                        "excludes entry {exclude:?} is not inside module path {:?}",
+                                        module.path
+                                    ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    modules.push(BufModule {
+                        path,
+                        name: module.name,
+                        excludes,
+                    });
+                }
+                modules
+            }
+        };
+        Ok(BufYamlLayout {
+            version,
+            modules,
+            deps: file.deps,
+        })
+    }
+}
+
+/// The `directories:` of a buf.work.yaml (version v1), each a module root
+/// with its own buf.yaml, relative to the buf.work.yaml's directory.
+pub fn buf_work_directories(text: &str) -> Result<Vec<String>, BufYamlError> {
+    #[derive(Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct BufWorkYaml {
+        version: Option<String>,
+        #[serde(default)]
+        directories: Vec<String>,
+    }
+    let file: BufWorkYaml = parse_yaml(text)?;
+    match file.version.as_deref() {
+        Some("v1") => {}
+        Some(other) => {
+            return Err(BufYamlError::Layout(format!(
+                "unsupported buf.work.yaml version {other:?}: expected v1"
+            )));
+        }
+        None => {
+            return Err(BufYamlError::Layout(
+                "buf.work.yaml has no version: expected `version: v1`".to_owned(),
+            ));
+        }
+    }
+    if file.directories.is_empty() {
+        return Err(BufYamlError::Layout(
+            "buf.work.yaml lists no directories".to_owned(),
+        ));
+    }
+    let mut directories: Vec<String> = Vec::new();
+    for directory in &file.directories {
+        let path = relative_path(directory, "directory")?;
+        if path.is_empty() {
+            return Err(BufYamlError::Layout(format!(
+                "directory {directory:?} is the workspace root; list the module directories"
+            )));
+        }
+        if directories.contains(&path) {
+            return Err(BufYamlError::Layout(format!(
+                "directory {directory:?} is listed more than once"
+            )));
+        }
+        directories.push(path);
+    }
+    Ok(directories)
+}
+
+/// A relative, `/`-separated path with neither `..` nor absolute roots,
+/// normalized (`./a/b/` → `a/b`, `.` → empty).
+fn relative_path(path: &str, what: &str) -> Result<String, BufYamlError> {
+    let normalized = normalize(path);
+    let bad = normalized.starts_with('/')
+        || normalized.contains('\\')
+        || normalized
+            .split('/')
+            .any(|part| part == ".." || (part.is_empty() && !normalized.is_empty()));
+    if bad {
+        return Err(BufYamlError::Layout(format!(
+            "{what} {path:?} must be a relative path inside the workspace (no `..`, no leading `/`)"
+        )));
+    }
+    Ok(normalized)
 }
 
 /// buf rejects unknown keys in the lint section, so this does too.

@@ -19,12 +19,13 @@ use crate::compile::Compiled;
 use crate::diagnostic::{one_based, sort_like_buf};
 use crate::source_info::Locations;
 
-pub use config::{LintConfig, LintConfigError};
+pub use config::{
+    BufModule, BufYamlError, BufYamlLayout, LintConfig, LintConfigError, buf_work_directories,
+    covers,
+};
 // Shared with the breaking-change checks, which read the same buf.yaml
 // and ignore files and unstable packages the same way.
-pub(crate) use config::{
-    BufYamlError, BufYamlSection, covers, module_relative, read_section, unknown_ids_message,
-};
+pub(crate) use config::{BufYamlSection, module_relative, read_section, unknown_ids_message};
 pub(crate) use naming::{Stability, package_version};
 pub use rules::{CATEGORIES, ConfigVersion, RuleInfo, known_ids, rules};
 
