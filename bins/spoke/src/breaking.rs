@@ -1,113 +1,153 @@
-//! `spoke breaking`: compile a local directory like `validate`, compile
-//! what it is checked against (another directory, an image file, a git
-//! commit, or a registry version with its closure), and report buf's
-//! breaking changes between the two.
+//! `spoke breaking`: compile a local directory (every module of the buf
+//! workspace rooted there) like `validate`, compile what it is checked
+//! against (another directory, an image file, a git commit, or a registry
+//! version with its closure), and report buf's breaking changes between
+//! the two, each module with its own configuration.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use spoke_client::Client;
 use spoke_schema::Compiled;
-use spoke_schema::breaking::{BreakingConfig, BreakingViolation};
 
 use crate::against::Against;
-use crate::findings::{self, ErrorFormat, Finding, Input};
+use crate::findings::{self, ErrorFormat, Finding};
 use crate::local::{self, Sources};
+use crate::targets::{self, PathFilter, Target};
 
 pub struct BreakingArgs {
     pub sources: Sources,
     pub against: String,
     pub uses: Vec<String>,
     pub except: Vec<String>,
+    pub paths: Vec<PathBuf>,
     pub format: ErrorFormat,
 }
 
 pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
-    // The format, configuration and --against are checked before any file
-    // is read or fetched, so a typo fails fast.
+    // The format, configuration and --against are checked before anything
+    // is compiled or fetched, so a typo fails fast.
     if args.format == ErrorFormat::ConfigIgnoreYaml {
         bail!("--error-format config-ignore-yaml is for `spoke lint` only");
     }
-    let config = config(&args)?;
     let against = Against::parse(&args.against)?;
-    let input = Input::new(&args.sources.dir);
-    let current = local::compile(client, &args.sources).await?;
-    let current = match current.or_findings(&input) {
+    let mut targets = targets::discover(&args.sources.dir)?;
+    for target in &mut targets {
+        target.override_breaking(&args.uses, &args.except)?;
+    }
+    let filter = PathFilter::new(&args.paths, &args.sources.dir)?;
+    let report = |findings: Vec<Finding>| findings::report(filter.apply(findings), args.format);
+
+    let current = match compile_all(client, &args.sources, &targets).await? {
         Ok(compiled) => compiled,
-        Err(errors) => return findings::report(errors, args.format),
+        Err(errors) => return report(errors),
     };
     let previous = match previous(client, &args.sources, &against).await? {
         Ok(compiled) => compiled,
-        Err(errors) => return findings::report(errors, args.format),
+        Err(errors) => return report(errors),
     };
-    let violations = spoke_schema::breaking::check(&previous, &current, &config)?;
-    findings::report(
-        violations.iter().map(|v| finding(&input, v)).collect(),
-        args.format,
-    )
+    let mut violations = Vec::new();
+    if previous.len() == current.len() {
+        // Module by module, in order, as buf pairs a workspace's images.
+        for ((target, current), previous) in targets.iter().zip(&current).zip(&previous) {
+            check(target, previous, current, &mut violations)?;
+        }
+    } else if let ([previous], true) = (previous.as_slice(), alike(&targets)) {
+        // One image against several modules configured alike: the whole
+        // workspace is checked against it at once, as buf does.
+        let Some(merged) = targets::merged(targets) else {
+            bail!("no module to check");
+        };
+        let current = match merged.compile(client, &args.sources).await? {
+            Ok(compiled) => compiled,
+            Err(errors) => return report(errors),
+        };
+        check(&merged, previous, &current, &mut violations)?;
+    } else {
+        return Err(targets::mismatch(current.len(), previous.len()));
+    }
+    report(violations)
 }
 
-/// Compiles (or decodes) what `against` names: `Err` holds its compile
-/// errors as findings.
+/// Whether every target has the same breaking configuration.
+fn alike(targets: &[Target]) -> bool {
+    targets.windows(2).all(|w| w[0].breaking == w[1].breaking)
+}
+
+fn check(
+    target: &Target,
+    previous: &Compiled,
+    current: &Compiled,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    for v in spoke_schema::breaking::check(previous, current, &target.breaking)? {
+        out.push(target.finding(
+            &v.path,
+            (v.start_line, v.start_column),
+            (v.end_line, v.end_column),
+            v.rule,
+            &v.message,
+        ));
+    }
+    Ok(())
+}
+
+/// Compiles every target; `Err` holds all their compile errors.
+async fn compile_all(
+    client: &Client,
+    sources: &Sources,
+    targets: &[Target],
+) -> Result<Result<Vec<Compiled>, Vec<Finding>>> {
+    let mut compiled = Vec::new();
+    let mut errors = Vec::new();
+    for target in targets {
+        match target.compile(client, sources).await? {
+            Ok(one) => compiled.push(one),
+            Err(found) => errors.extend(found),
+        }
+    }
+    Ok(if errors.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(errors)
+    })
+}
+
+/// Compiles (or decodes) what `against` names: a directory or git commit
+/// module by module (one image without a workspace), an image file or a
+/// registry version as one image. `Err` holds its compile errors as
+/// findings.
 pub async fn previous(
     client: &Client,
     sources: &Sources,
     against: &Against,
-) -> Result<Result<Compiled, Vec<Finding>>> {
-    let compile_dir = |dir: &std::path::Path| Sources {
-        dir: dir.to_path_buf(),
-        ..sources.clone()
+) -> Result<Result<Vec<Compiled>, Vec<Finding>>> {
+    let compile_dir = |dir: &Path, shown: &Path| -> Result<Vec<Target>> {
+        targets::discover_as(dir, shown).with_context(|| format!("--against {}", shown.display()))
     };
     Ok(match against {
-        Against::Dir(dir) => local::compile(client, &compile_dir(dir))
-            .await?
-            .or_findings(&Input::new(dir)),
+        Against::Dir(dir) => compile_all(client, sources, &compile_dir(dir, dir)?).await?,
+        Against::Git(git) => {
+            let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
+            let dir = git.checkout(scratch.path())?;
+            let shown = if git.subdir.is_empty() {
+                PathBuf::from(".")
+            } else {
+                PathBuf::from(&git.subdir)
+            };
+            compile_all(client, sources, &compile_dir(&dir, &shown)?).await?
+        }
         Against::Registry(reference) => local::compile_registry_version(client, reference)
             .await?
-            .or_findings(),
+            .or_findings()
+            .map(|one| vec![one]),
         Against::Image(path, encoding) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read --against {}", path.display()))?;
             let image = spoke_schema::decode_buf_image(&bytes, *encoding)
                 .with_context(|| format!("--against {}", path.display()))?;
-            Ok(image)
-        }
-        Against::Git(git) => {
-            let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
-            let dir = git.checkout(scratch.path())?;
-            let input = Input::new(std::path::Path::new(&git.subdir));
-            local::compile(client, &compile_dir(&dir))
-                .await?
-                .or_findings(&input)
+            Ok(vec![image])
         }
     })
-}
-
-/// DIR's buf.yaml `breaking` section (buf's default, `FILE`, without one),
-/// then `--use` replaces its `use` list and `--except` adds to its `except`
-/// list.
-fn config(args: &BreakingArgs) -> Result<BreakingConfig> {
-    let mut config = match findings::read_buf_yaml(&args.sources.dir)? {
-        Some(text) => BreakingConfig::from_buf_yaml(&text)
-            .with_context(|| format!("{}", args.sources.dir.join("buf.yaml").display()))?,
-        None => BreakingConfig::default(),
-    };
-    if !args.uses.is_empty() {
-        config.uses.clone_from(&args.uses);
-    }
-    config.except.extend(args.except.iter().cloned());
-    config.validate()?;
-    Ok(config)
-}
-
-/// A violation as a finding about `input`'s file (none for a deleted
-/// file).
-pub fn finding(input: &Input, violation: &BreakingViolation) -> Finding {
-    input.finding(
-        &violation.path,
-        (violation.start_line, violation.start_column),
-        (violation.end_line, violation.end_column),
-        violation.rule,
-        &violation.message,
-    )
 }

@@ -3,7 +3,6 @@
 
 mod render;
 
-use std::fs;
 use std::io::{self, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
@@ -258,17 +257,6 @@ pub fn report(mut findings: Vec<Finding>, format: ErrorFormat) -> Result<ExitCod
         .write_all(out.as_bytes())
         .context("cannot write output")?;
     Ok(ExitCode::from(VIOLATIONS_FOUND))
-}
-
-/// The text of `dir/buf.yaml`, or `None` when there is none. Errors name
-/// the file.
-pub fn read_buf_yaml(dir: &Path) -> Result<Option<String>> {
-    let path = dir.join("buf.yaml");
-    match fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read {}", path.display()))),
-    }
 }
 
 #[cfg(test)]

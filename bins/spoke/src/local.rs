@@ -2,7 +2,7 @@
 //! `lint`: the directory's files are the roots, `-I` directories and the
 //! closures of `--dep` modules provide what they import.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Display;
 use std::path::PathBuf;
 
@@ -37,19 +37,7 @@ pub struct Sources {
 pub struct Local {
     /// The `--dep` modules as pinned now, `module@version`.
     pub dependencies: Vec<String>,
-    /// The paths of DIR's own files.
-    pub own: BTreeSet<String>,
     pub compiled: Result<Compiled, Vec<Diagnostic>>,
-}
-
-impl Local {
-    /// The compiled sources, or (`Err`) their compile errors as findings,
-    /// DIR's files named as `input` names them.
-    pub fn or_findings(self, input: &Input) -> Result<Compiled, Vec<Finding>> {
-        let own = self.own;
-        self.compiled
-            .map_err(|diagnostics| input.compile_errors(&diagnostics, |path| own.contains(path)))
-    }
 }
 
 /// The compiler needs a pin for every file that is not a root; the `-I`
@@ -62,16 +50,34 @@ const INCLUDE_PIN: &str = "include@v0.0.0";
 /// registry errors are `Err`.
 pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
     // Parse every --dep before any I/O, so a typo fails fast.
-    let references = sources
-        .dependencies
+    parse_references(&sources.dependencies)?;
+    let files = push::read_protos(&sources.dir)?;
+    compile_files(client, sources, files, None, &[]).await
+}
+
+fn parse_references(texts: &[String]) -> Result<Vec<DependencyRef>> {
+    texts
         .iter()
         .map(|text| DependencyRef::parse(text).with_context(|| format!("bad --dep {text:?}")))
-        .collect::<Result<Vec<_>>>()?;
-    let files = push::read_protos(&sources.dir)?;
-    let own = files.iter().map(|f| f.path.to_string()).collect();
+        .collect()
+}
+
+/// Compiles `files` (the roots) with the `-I` directories and `--dep`
+/// closures of `sources` (not its DIR), `context` (files importable but
+/// not checked: a workspace's other modules) and the closures of `remote`
+/// (`module@version` references, a workspace's `deps`).
+pub async fn compile_files(
+    client: &Client,
+    sources: &Sources,
+    files: Vec<ProtoFile>,
+    context: Option<DependencyFiles>,
+    remote: &[String],
+) -> Result<Local> {
+    let mut references = parse_references(&sources.dependencies)?;
+    references.extend(parse_references(remote)?);
     let mut request = CompileRequest {
         files,
-        dependencies: Vec::new(),
+        dependencies: context.into_iter().collect(),
     };
     if let Some(includes) = read_includes(&sources.includes)? {
         request.dependencies.push(includes);
@@ -90,7 +96,6 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
     }
     Ok(Local {
         dependencies: pinned,
-        own,
         compiled: spoke_schema::compile(&request),
     })
 }

@@ -17,6 +17,7 @@ mod lint;
 mod local;
 mod pull;
 mod push;
+mod targets;
 mod validate;
 mod workspace;
 
@@ -287,6 +288,10 @@ enum Command {
         /// Rule or category IDs to leave out, added to buf.yaml's `except`.
         #[arg(long, value_name = "ID", value_delimiter = ',')]
         except: Vec<String>,
+        /// Only report findings in these files or directories (as paths
+        /// are printed). Repeatable.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// How to print findings [default: text; json with --json].
         #[arg(long, value_enum, value_name = "FORMAT")]
         error_format: Option<findings::ErrorFormat>,
@@ -297,9 +302,10 @@ enum Command {
     Breaking {
         #[command(flatten)]
         sources: local::Sources,
-        /// What to check against: a directory, or MODULE@VERSION in the
-        /// registry.
-        #[arg(long, value_name = "DIR|MODULE@VERSION")]
+        /// What to check against: a directory, an image file (.binpb,
+        /// .json), a git reference (.git#branch=main) or MODULE@VERSION in
+        /// the registry.
+        #[arg(long, value_name = "INPUT")]
         against: String,
         /// Rule or category IDs to run instead of buf.yaml's `use` list.
         #[arg(long = "use", value_name = "ID", value_delimiter = ',')]
@@ -307,6 +313,10 @@ enum Command {
         /// Rule or category IDs to leave out, added to buf.yaml's `except`.
         #[arg(long, value_name = "ID", value_delimiter = ',')]
         except: Vec<String>,
+        /// Only report findings in these files or directories (as paths
+        /// are printed). Repeatable.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// How to print findings [default: text; json with --json].
         #[arg(long, value_enum, value_name = "FORMAT")]
         error_format: Option<findings::ErrorFormat>,
@@ -473,6 +483,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             sources,
             uses,
             except,
+            paths,
             error_format,
         } => {
             let json = cli.json.then_some(findings::ErrorFormat::Json);
@@ -480,6 +491,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 sources,
                 uses,
                 except,
+                paths,
                 format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
             };
             return lint::run(&client, args).await;
@@ -489,6 +501,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             against,
             uses,
             except,
+            paths,
             error_format,
         } => {
             let json = cli.json.then_some(findings::ErrorFormat::Json);
@@ -497,6 +510,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 against,
                 uses,
                 except,
+                paths,
                 format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
             };
             return breaking::run(&client, args).await;
