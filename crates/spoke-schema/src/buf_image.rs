@@ -26,6 +26,9 @@ message ImageFile {
 message ImageFileExtension { optional bool is_import = 1; }
 "#;
 
+/// Each file's name and whether buf marked it as an import.
+type ImportMarks = Vec<(String, bool)>;
+
 /// How an image file is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageEncoding {
@@ -77,7 +80,7 @@ fn image_descriptor() -> Result<MessageDescriptor, ImageDecodeError> {
 }
 
 /// Each file's name and import mark, from a decoded binary image.
-fn binary_files(image: &DynamicMessage) -> Vec<(String, bool)> {
+fn binary_files(image: &DynamicMessage) -> ImportMarks {
     let Some(files) = image.get_field_by_name("file") else {
         return Vec::new();
     };
@@ -101,7 +104,7 @@ fn binary_files(image: &DynamicMessage) -> Vec<(String, bool)> {
 /// A JSON image as an encoded `FileDescriptorSet` and each file's name and
 /// import mark. buf's extension (`bufExtension`) is read and removed;
 /// other keys the descriptor does not know are ignored.
-fn json_image(bytes: &[u8]) -> Result<(Vec<u8>, Vec<(String, bool)>), ImageDecodeError> {
+fn json_image(bytes: &[u8]) -> Result<(Vec<u8>, ImportMarks), ImageDecodeError> {
     let invalid = |e: &dyn std::fmt::Display| ImageDecodeError::Invalid(e.to_string());
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| invalid(&e))?;
     let mut files = Vec::new();
