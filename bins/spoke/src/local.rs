@@ -145,7 +145,7 @@ fn pin_of(version: &VersionBody) -> String {
 
 /// Adds fetched versions to the request's dependencies, each version once:
 /// the closures of several modules overlap.
-fn add_dependencies(
+pub fn add_dependencies(
     request: &mut CompileRequest,
     versions: &[VersionBody],
     fetched: &mut HashSet<String>,

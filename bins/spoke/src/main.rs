@@ -6,6 +6,7 @@
 
 mod access;
 mod against;
+mod assemble;
 mod breaking;
 mod closure;
 mod credentials;
@@ -13,8 +14,10 @@ mod deps;
 mod diff;
 mod findings;
 mod git;
+mod image;
 mod lint;
 mod local;
+mod lock;
 mod pull;
 mod push;
 mod targets;
@@ -47,18 +50,73 @@ backslashes) before anything is written. Existing files are overwritten; other
 files in DIR are left alone.";
 
 const PUSH_HELP: &str = "\
-Pushes every *.proto file under --dir (recursively, paths relative to --dir with
-`/` separators) as MODULE@VERSION. Directories whose name starts with `.` (such
-as .git) are skipped; symbolic links to files are followed, those to directories
-are not.
+In a buf workspace (DIR holds a buf.yaml, v1 or v2, or a buf.work.yaml), pushes
+every named module as VERSION, each file at its path relative to its module's
+root, without its `excludes`. A buf name REMOTE/OWNER/MODULE is the Spoke module
+OWNER.MODULE (REMOTE is not part of it: every remote's modules live in
+--registry). Modules are pushed in dependency order: a module that imports
+another workspace module's files pins it at the same VERSION. The `deps` it
+imports from are pinned at the versions spoke.lock names (a digest that no
+longer matches refuses the push), else at what each entry names now (latest, a
+label or a version). Every module is compiled before anything is pushed.
+Unnamed modules are not pushed; a named module may not import from one. With
+--module, the one module of a workspace that names none is pushed under that
+name.
 
-The module is created (with --description) when it does not exist yet, and only
-once the push is accepted. When
---dir is inside a git work tree, the commit, branch and `origin` remote
-(without credentials) are sent as the version's source info.
+Without a buf.yaml, pushes every *.proto file under DIR (recursively, paths
+relative to DIR with `/` separators) as --module@VERSION, with the --dep
+dependencies. Directories whose name starts with `.` (such as .git) are
+skipped; symbolic links to files are followed, those to directories are not.
+
+A module is created (with --description) when it does not exist yet, and only
+once the push is accepted. When a module's directory is inside a git work tree,
+the commit, branch and `origin` remote (without credentials) are sent as the
+version's source info.
 
 Versions are immutable: pushing the same content again succeeds and changes
 nothing; pushing different content under an existing version fails.";
+
+const DEP_UPDATE_HELP: &str = "\
+Resolves every `deps` entry of the buf workspace at DIR to an exact version and
+writes DIR/spoke.lock:
+
+  version: v1
+  deps:
+    - module: acme.types
+      version: v1.4.0
+      digest: sha256:…
+
+An entry is buf's REMOTE/OWNER/MODULE[:REF] (the Spoke module OWNER.MODULE) or
+MODULE[@REF]; REF is a version, a label or `latest` (the default). Entries are
+sorted by module. While spoke.lock exists, `push` and `build` resolve every
+entry to its locked version, and refuse one whose digest no longer matches,
+until the next `spoke dep update`.";
+
+const DEP_GRAPH_HELP: &str = "\
+Prints the dependency graph of the buf workspace at DIR in Graphviz's DOT
+language, shaped like `buf dep graph`: one edge per import relation, from a
+workspace module (its Spoke name, or its path when it has none) to the
+workspace modules it imports from and to the remote versions (MODULE@VERSION,
+resolved through spoke.lock when there is one) whose files it imports, then
+the remote versions' own dependencies. A module with no edge is listed alone.
+
+  spoke dep graph | dot -Tsvg > deps.svg";
+
+const BUILD_HELP: &str = "\
+Compiles the buf workspace at DIR (every module's files at their paths relative
+to their module's root, the `deps` closures fetched from the registry through
+spoke.lock when there is one), or DIR's .proto files without a buf.yaml, and
+writes the image `buf build -o` writes:
+
+  FILE.binpb   the binary image (a google.protobuf.FileDescriptorSet)
+  FILE.json    the same in protobuf's JSON mapping
+  -            binary, on stdout
+
+The image holds the workspace's files and, unless --exclude-imports, every
+file they import (dependencies and well-known types), each after its imports,
+with source code info unless --exclude-source-info. buf's own image
+extensions (buf_extension) are not written. Compile errors are printed as
+`path:line:column: message`, paths relative to DIR, and nothing is written.";
 
 const VALIDATE_HELP: &str = "\
 Compiles DIR's *.proto files locally (types linked, options checked), as a push
@@ -244,6 +302,24 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Subcommand)]
+enum DepCommand {
+    /// Resolve every `deps` entry to an exact version and write spoke.lock.
+    #[command(long_about = DEP_UPDATE_HELP)]
+    Update {
+        /// The workspace root (holding buf.yaml or buf.work.yaml).
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Print the workspace's dependency graph in Graphviz's DOT language.
+    #[command(long_about = DEP_GRAPH_HELP)]
+    Graph {
+        /// The workspace root (holding buf.yaml or buf.work.yaml).
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum Transport {
     Rest,
@@ -252,25 +328,56 @@ enum Transport {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Push a directory's .proto files as a new version of a module.
+    /// Push a buf workspace's modules, or a directory's .proto files, as a
+    /// new version.
     #[command(long_about = PUSH_HELP)]
     Push {
-        /// Module name.
+        /// The workspace root (holding buf.yaml or buf.work.yaml) or the
+        /// directory holding the .proto files [default: .].
+        #[arg(value_name = "DIR", conflicts_with = "dir")]
+        input: Option<PathBuf>,
+        /// Module name; needed without a buf.yaml, or to name the one
+        /// unnamed module of a buf.yaml.
         #[arg(long, short = 'm')]
-        module: String,
+        module: Option<String>,
         /// Version to create: SemVer (v1.2.3, 1.0.0-rc.1) or a commit id.
         #[arg(long, short = 'v')]
         version: String,
-        /// Directory holding the .proto files.
-        #[arg(long, short = 'd', default_value = ".")]
-        dir: PathBuf,
-        /// A dependency, `module@version`, `module@latest` or `module`
-        /// (the registry pins it). Repeat for several.
+        /// The same as DIR.
+        #[arg(long, short = 'd')]
+        dir: Option<PathBuf>,
+        /// Without a buf.yaml: a dependency, `module@version`,
+        /// `module@latest` or `module` (the registry pins it). Repeat for
+        /// several.
         #[arg(long = "dep", value_name = "MODULE@VERSION")]
         dependencies: Vec<String>,
-        /// Description used when the module has to be created.
+        /// Description used when a module has to be created.
         #[arg(long)]
         description: Option<String>,
+    },
+    /// Lock a buf workspace's dependencies (spoke.lock) or draw its
+    /// dependency graph.
+    #[command(subcommand)]
+    Dep(DepCommand),
+    /// Build a buf workspace (or a directory) into an image, as `buf build`.
+    #[command(long_about = BUILD_HELP)]
+    Build {
+        /// The workspace root (holding buf.yaml or buf.work.yaml) or a
+        /// directory of .proto files.
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to write the image: FILE.binpb (binary), FILE.json
+        /// (protobuf JSON) or `-` (binary on stdout). Without it the
+        /// workspace is only compiled.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Leave out the files the workspace imports (dependencies and
+        /// well-known types).
+        #[arg(long)]
+        exclude_imports: bool,
+        /// Leave out source code info (locations and comments).
+        #[arg(long)]
+        exclude_source_info: bool,
     },
     /// Write a version's files (and with --recursive its dependencies') into a directory.
     #[command(long_about = PULL_HELP)]
@@ -467,12 +574,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Command::Push {
+            input,
             module,
             version,
             dir,
             dependencies,
             description,
         } => {
+            let dir = input.or(dir).unwrap_or_else(|| PathBuf::from("."));
+            if module.is_none() && !workspace::Workspace::is_root(&dir) {
+                // Without a buf.yaml naming the modules, --module is as
+                // required as it always was: a usage error.
+                Cli::command()
+                    .error(
+                        clap::error::ErrorKind::MissingRequiredArgument,
+                        format!(
+                            "--module is required: {} has no buf.yaml or buf.work.yaml naming its modules",
+                            dir.display()
+                        ),
+                    )
+                    .exit();
+            }
             let args = push::PushArgs {
                 module,
                 version,
@@ -481,6 +603,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 description,
             };
             push::run(&client, args, cli.json).await?;
+        }
+        Command::Dep(DepCommand::Update { dir }) => lock::update(&client, &dir, cli.json).await?,
+        Command::Dep(DepCommand::Graph { dir }) => image::graph(&client, &dir).await?,
+        Command::Build {
+            dir,
+            output,
+            exclude_imports,
+            exclude_source_info,
+        } => {
+            let args = image::BuildArgs {
+                dir,
+                output,
+                exclude_imports,
+                exclude_source_info,
+            };
+            image::build(&client, args).await?;
         }
         Command::Pull {
             module,

@@ -4,15 +4,18 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
-use spoke_domain::{FilePath, ProtoFile};
+use spoke_domain::{FilePath, ModuleName, ProtoFile};
 
-use crate::git;
+use crate::assemble::Assembly;
+use crate::lock::{self, Resolution};
+use crate::workspace::Workspace;
+use crate::{git, local};
 
 pub struct PushArgs {
-    pub module: String,
+    pub module: Option<String>,
     pub version: String,
     pub dir: PathBuf,
     pub dependencies: Vec<String>,
@@ -31,27 +34,67 @@ struct PushOutput {
 }
 
 pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
-    let files = read_protos(&args.dir)?
-        .into_iter()
-        .map(|file| FileBody {
-            path: file.path.to_string(),
-            content: file.content,
-            digest: None,
-        })
-        .collect();
-    let source_info = git::source_info(&args.dir);
-    // The server creates a missing module only once the push has passed
-    // every check, so a rejected push leaves no empty module behind.
-    let request = PushRequest {
-        module_name: None,
-        version: args.version,
-        files,
-        dependencies: args.dependencies,
-        source_info,
-        create_module: true,
-        description: args.description,
+    if let Some(workspace) = Workspace::discover(&args.dir)? {
+        return run_workspace(client, &workspace, args, json).await;
+    }
+    let Some(module) = args.module else {
+        bail!(
+            "--module is required: {} has no buf.yaml or buf.work.yaml naming its modules",
+            args.dir.display()
+        );
     };
-    let (created, version) = match client.push(&args.module, &request).await {
+    let files = read_protos(&args.dir)?;
+    let request = request(
+        files,
+        args.version,
+        args.dependencies,
+        &args.dir,
+        args.description,
+    );
+    let output = push_one(client, &module, &request, json).await?;
+    if json {
+        crate::print_json(&output)
+    } else {
+        print_pushed(&output);
+        Ok(())
+    }
+}
+
+/// The push of one module's files. The server creates a missing module
+/// only once the push has passed every check, so a rejected push leaves no
+/// empty module behind.
+fn request(
+    files: Vec<ProtoFile>,
+    version: String,
+    dependencies: Vec<String>,
+    dir: &Path,
+    description: Option<String>,
+) -> PushRequest {
+    PushRequest {
+        module_name: None,
+        version,
+        files: files
+            .into_iter()
+            .map(|file| FileBody {
+                path: file.path.to_string(),
+                content: file.content,
+                digest: None,
+            })
+            .collect(),
+        dependencies,
+        source_info: git::source_info(dir),
+        create_module: true,
+        description,
+    }
+}
+
+async fn push_one(
+    client: &Client,
+    module: &str,
+    request: &PushRequest,
+    json: bool,
+) -> Result<PushOutput> {
+    let (created, version) = match client.push(module, request).await {
         Ok(answer) => answer,
         Err(error) => {
             // A push the compatibility policy rejects: every violation is
@@ -62,29 +105,155 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             return Err(error.into());
         }
     };
-    if json {
-        crate::print_json(&PushOutput {
-            created,
-            files: version.files.iter().map(|f| f.path.clone()).collect(),
-            module_name: version.module_name,
-            version: version.version,
-            digest: version.digest,
-            dependencies: version.dependencies,
-            source_info: version.source_info,
-        })
-    } else if created {
+    Ok(PushOutput {
+        created,
+        files: version.files.iter().map(|f| f.path.clone()).collect(),
+        module_name: version.module_name,
+        version: version.version,
+        digest: version.digest,
+        dependencies: version.dependencies,
+        source_info: version.source_info,
+    })
+}
+
+fn print_pushed(output: &PushOutput) {
+    if output.created {
         println!(
             "pushed {}@{} ({})",
-            version.module_name, version.version, version.digest
+            output.module_name, output.version, output.digest
         );
-        Ok(())
     } else {
         println!(
             "{}@{} already exists with identical content ({})",
-            version.module_name, version.version, version.digest
+            output.module_name, output.version, output.digest
         );
-        Ok(())
     }
+}
+
+/// Pushes every named module of a buf workspace as `args.version`, in
+/// dependency order: a module importing another workspace module's files
+/// pins it at the same version; the remote deps it imports from are pinned
+/// at the exact versions resolved once for the whole push (from spoke.lock
+/// when there is one). Every module is compiled before anything is pushed.
+/// Unnamed modules are not pushed (as `buf push` does), but a named module
+/// may not import from one.
+async fn run_workspace(
+    client: &Client,
+    workspace: &Workspace,
+    args: PushArgs,
+    json: bool,
+) -> Result<()> {
+    let config = workspace.config_file.display();
+    if !args.dependencies.is_empty() {
+        bail!(
+            "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
+        );
+    }
+    let mut workspace = workspace.clone();
+    if let Some(module) = &args.module {
+        // A one-module workspace without a name may be named here.
+        let name = ModuleName::parse(module).with_context(|| format!("bad --module {module:?}"))?;
+        match workspace.modules.as_mut_slice() {
+            [only] if only.name.is_none() => only.name = Some(name),
+            _ => bail!(
+                "{config} names the workspace's modules: --module only names the one module of a workspace without a name"
+            ),
+        }
+    }
+    if workspace.modules.iter().all(|m| m.name.is_none()) {
+        bail!("{config} names no module: give each module to push a `name:` (REMOTE/OWNER/MODULE)");
+    }
+    let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
+    let assembly = Assembly::new(&workspace, deps, Some(&args.version))?;
+    let mut builds = Vec::with_capacity(workspace.modules.len());
+    let mut failed = Vec::new();
+    for index in 0..workspace.modules.len() {
+        let build = assembly.compile_module(index)?;
+        if let Err(diagnostics) = &build.compiled {
+            failed.push((index, diagnostics.clone()));
+        }
+        builds.push(build);
+    }
+    if !failed.is_empty() {
+        let mut count = 0;
+        for (index, diagnostics) in &failed {
+            let module = &workspace.modules[*index];
+            for d in diagnostics {
+                count += 1;
+                println!(
+                    "{}:{}:{}: {}",
+                    module.workspace_path(&d.path),
+                    d.line,
+                    d.column,
+                    d.message
+                );
+            }
+        }
+        bail!(
+            "{}; nothing was pushed",
+            local::not_compiling(config, count)
+        );
+    }
+    let order = Assembly::order(&builds).map_err(|cycle| {
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&i| workspace.modules[i].label())
+            .collect();
+        anyhow!(
+            "the workspace's modules import each other in a cycle ({}); nothing was pushed",
+            names.join(" → ")
+        )
+    })?;
+    for (index, build) in builds.iter().enumerate() {
+        let module = &workspace.modules[index];
+        if module.name.is_none() {
+            continue;
+        }
+        if let Some(&unnamed) = build
+            .modules
+            .iter()
+            .find(|&&m| workspace.modules[m].name.is_none())
+        {
+            bail!(
+                "{} imports files of {}, which cannot be pushed: give it a `name:` in {config}; nothing was pushed",
+                module.label(),
+                workspace.modules[unnamed].label()
+            );
+        }
+    }
+    let mut outputs = Vec::new();
+    for index in order {
+        let module = &workspace.modules[index];
+        let Some(name) = &module.name else {
+            continue;
+        };
+        let build = &builds[index];
+        let dependencies = build
+            .modules
+            .iter()
+            .filter_map(|&m| workspace.modules[m].name.as_ref())
+            .map(|name| format!("{name}@{}", args.version))
+            .chain(build.deps.iter().map(|&d| assembly.deps[d].pin()))
+            .collect();
+        let request = request(
+            assembly.files[index].clone(),
+            args.version.clone(),
+            dependencies,
+            &module.dir,
+            args.description.clone(),
+        );
+        let output = push_one(client, name.as_str(), &request, json)
+            .await
+            .with_context(|| format!("pushing {name}@{}", args.version))?;
+        if !json {
+            print_pushed(&output);
+        }
+        outputs.push(output);
+    }
+    if json {
+        crate::print_json(&outputs)?;
+    }
+    Ok(())
 }
 
 /// One line per violation, `path:line:column:message (RULE, DIRECTION

@@ -37,6 +37,9 @@ pub struct Workspace {
     pub root: PathBuf,
     /// That file.
     pub config_file: PathBuf,
+    // Read by lint and breaking over a workspace, which print paths and
+    // pick configurations per layout.
+    #[allow(dead_code)]
     pub layout: Layout,
     /// Every module, in the order the configuration lists them.
     pub modules: Vec<Module>,
@@ -62,6 +65,7 @@ pub struct Module {
     /// The module's root on disk; its files' paths are relative to it.
     pub dir: PathBuf,
     /// The buf.yaml that declares the module (and configures it).
+    #[allow(dead_code)]
     pub config_file: PathBuf,
     /// Its buf name, `REMOTE/OWNER/MODULE`, when it has one.
     pub buf_name: Option<String>,
@@ -70,8 +74,10 @@ pub struct Module {
     /// Files and directories of the module left out, relative to its root.
     pub excludes: Vec<String>,
     /// The lint configuration that applies to it.
+    #[allow(dead_code)]
     pub lint: LintConfig,
     /// The breaking-change configuration that applies to it.
+    #[allow(dead_code)]
     pub breaking: BreakingConfig,
     /// The remote modules it may import from: the workspace's `deps` (v2),
     /// or its own buf.yaml's (v1).
@@ -231,7 +237,13 @@ pub fn spoke_name(buf_name: &str) -> Result<ModuleName, NameError> {
             "the owner contains `.`, which would not map back (the first `.` of OWNER.MODULE ends the owner)",
         ));
     }
-    ModuleName::parse(&format!("{owner}.{module}")).map_err(|e| error(&e.to_string()))
+    let name =
+        ModuleName::parse(&format!("{owner}.{module}")).map_err(|e| error(&e.to_string()))?;
+    // The rule's promise, checked rather than assumed.
+    if self::buf_name(remote, &name).as_deref() != Some(buf_name) {
+        return Err(error("the name does not map back to itself"));
+    }
+    Ok(name)
 }
 
 /// The buf module name of a Spoke module on the registry at `remote`
@@ -257,6 +269,11 @@ impl Workspace {
             Some(text) => Self::from_buf_yaml(dir, buf_yaml, &text).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Whether `dir` holds a buf.work.yaml or a buf.yaml.
+    pub fn is_root(dir: &Path) -> bool {
+        dir.join(BUF_WORK_YAML).exists() || dir.join(BUF_YAML).exists()
     }
 
     fn from_buf_yaml(dir: &Path, config_file: PathBuf, text: &str) -> Result<Workspace> {
@@ -394,11 +411,6 @@ impl Workspace {
             }
         }
         Ok(deps.into_values().collect())
-    }
-
-    /// The workspace module named `name`, if any.
-    pub fn module_named(&self, name: &ModuleName) -> Option<&Module> {
-        self.modules.iter().find(|m| m.name.as_ref() == Some(name))
     }
 }
 

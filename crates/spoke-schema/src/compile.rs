@@ -9,6 +9,7 @@ use spoke_domain::{DependencyPin, ProtoFile};
 use crate::checks;
 use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
+use crate::image::ImageJsonError;
 use crate::source_info::{Locations, tag};
 
 /// What to compile: a version's own files (the roots) and the files of its
@@ -133,6 +134,56 @@ impl Compiled {
     /// --include_source_info --descriptor_set_out` writes.
     pub fn image(&self) -> Vec<u8> {
         self.pool.encode_to_vec()
+    }
+
+    /// The image with `buf build`'s choices: without the imported files
+    /// (dependencies and well-known types) unless `include_imports`, and
+    /// without source code info unless `include_source_info`. Custom
+    /// options are kept as [`Compiled::image`] keeps them.
+    pub fn image_with(&self, options: ImageOptions) -> Vec<u8> {
+        let own: HashSet<&str> = self.roots().map(|file| file.path.as_str()).collect();
+        let mut out = Vec::new();
+        for file in self.pool.files() {
+            if !options.include_imports && !own.contains(file.name()) {
+                continue;
+            }
+            let mut bytes = file.encode_to_vec();
+            if !options.include_source_info {
+                bytes = crate::image::without_field(&bytes, SOURCE_CODE_INFO_FIELD);
+            }
+            prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
+        }
+        out
+    }
+
+    /// [`Compiled::image_with`] in protobuf's JSON mapping, as
+    /// [`image_json`](crate::image_json) renders an image; custom options
+    /// are named with this compilation's extensions even when the imports
+    /// that define them are left out.
+    pub fn image_json_with(&self, options: ImageOptions) -> Result<String, ImageJsonError> {
+        crate::image::render_json(self.pool.clone(), &self.image_with(options))
+    }
+}
+
+/// `FileDescriptorSet.file`.
+const FILE_FIELD: u32 = 1;
+/// `FileDescriptorProto.source_code_info`.
+const SOURCE_CODE_INFO_FIELD: u32 = 9;
+
+/// What [`Compiled::image_with`] writes beside the own files' descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageOptions {
+    pub include_imports: bool,
+    pub include_source_info: bool,
+}
+
+impl Default for ImageOptions {
+    /// Everything, as [`Compiled::image`] and `buf build` write it.
+    fn default() -> Self {
+        Self {
+            include_imports: true,
+            include_source_info: true,
+        }
     }
 }
 

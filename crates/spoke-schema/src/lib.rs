@@ -24,7 +24,8 @@ mod test_util;
 pub use buf_image::{ImageEncoding, decode_buf_image};
 pub use checks::{MAX_PACKAGE_COMPONENTS, MAX_PACKAGE_LENGTH};
 pub use compile::{
-    CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, Provider, compile,
+    CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, ImageOptions, Provider,
+    compile,
 };
 pub use depth::{MAX_BRACKET_DEPTH, MAX_MESSAGE_DEPTH, MAX_OPTION_VALUE_DEPTH, STACK_BYTES};
 pub use diagnostic::{Diagnostic, DiagnosticKind};

@@ -9,3 +9,4 @@ mod buf_parity;
 mod cli;
 mod support;
 mod tls;
+mod workspace;
