@@ -32,7 +32,7 @@ pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
         bail!("--error-format config-ignore-yaml is for `spoke lint` only");
     }
     let against = Against::parse(&args.against)?;
-    let mut targets = targets::discover(&args.sources.dir)?;
+    let mut targets = targets::discover(client, &args.sources.dir).await?;
     for target in &mut targets {
         target.override_breaking(&args.uses, &args.except)?;
     }
@@ -123,11 +123,13 @@ pub async fn previous(
     sources: &Sources,
     against: &Against,
 ) -> Result<Result<Vec<Compiled>, Vec<Finding>>> {
-    let compile_dir = |dir: &Path, shown: &Path| -> Result<Vec<Target>> {
-        targets::discover_as(dir, shown).with_context(|| format!("--against {}", shown.display()))
+    let compile_dir = async |dir: &Path, shown: &Path| -> Result<Vec<Target>> {
+        targets::discover_as(client, dir, shown)
+            .await
+            .with_context(|| format!("--against {}", shown.display()))
     };
     Ok(match against {
-        Against::Dir(dir) => compile_all(client, sources, &compile_dir(dir, dir)?).await?,
+        Against::Dir(dir) => compile_all(client, sources, &compile_dir(dir, dir).await?).await?,
         Against::Git(git) => {
             let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
             let dir = git.checkout(scratch.path())?;
@@ -136,7 +138,7 @@ pub async fn previous(
             } else {
                 PathBuf::from(&git.subdir)
             };
-            compile_all(client, sources, &compile_dir(&dir, &shown)?).await?
+            compile_all(client, sources, &compile_dir(&dir, &shown).await?).await?
         }
         Against::Registry(reference) => local::compile_registry_version(client, reference)
             .await?

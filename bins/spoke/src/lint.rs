@@ -22,7 +22,7 @@ pub struct LintArgs {
 
 pub async fn run(client: &Client, args: LintArgs) -> Result<ExitCode> {
     // The configuration is checked before anything is compiled or fetched.
-    let mut targets = targets::discover(&args.sources.dir)?;
+    let mut targets = targets::discover(client, &args.sources.dir).await?;
     for target in &mut targets {
         target.override_lint(&args.uses, &args.except)?;
     }

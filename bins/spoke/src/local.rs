@@ -64,17 +64,16 @@ fn parse_references(texts: &[String]) -> Result<Vec<DependencyRef>> {
 
 /// Compiles `files` (the roots) with the `-I` directories and `--dep`
 /// closures of `sources` (not its DIR), `context` (files importable but
-/// not checked: a workspace's other modules) and the closures of `remote`
-/// (`module@version` references, a workspace's `deps`).
+/// not checked: a workspace's other modules) and the fetched closures of
+/// `remote` (a workspace's `deps`, as resolved through its lock).
 pub async fn compile_files(
     client: &Client,
     sources: &Sources,
     files: Vec<ProtoFile>,
     context: Option<DependencyFiles>,
-    remote: &[String],
+    remote: &[Vec<VersionBody>],
 ) -> Result<Local> {
-    let mut references = parse_references(&sources.dependencies)?;
-    references.extend(parse_references(remote)?);
+    let references = parse_references(&sources.dependencies)?;
     let mut request = CompileRequest {
         files,
         dependencies: context.into_iter().collect(),
@@ -93,6 +92,9 @@ pub async fn compile_files(
             pinned.push(pin_of(root));
         }
         add_dependencies(&mut request, &versions, &mut fetched)?;
+    }
+    for versions in remote {
+        add_dependencies(&mut request, versions, &mut fetched)?;
     }
     Ok(Local {
         dependencies: pinned,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use spoke_client::Client;
+use spoke_client::{Client, VersionBody};
 use spoke_domain::{DependencyPin, ProtoFile};
 use spoke_schema::breaking::BreakingConfig;
 use spoke_schema::lint::{self as schema_lint, LintConfig};
@@ -16,6 +16,7 @@ use spoke_schema::{Compiled, DependencyFiles};
 
 use crate::findings::{Finding, Input};
 use crate::local::{self, Sources};
+use crate::lock::{self, Resolution};
 use crate::push;
 use crate::workspace::Workspace;
 
@@ -33,21 +34,22 @@ pub struct Target {
     inputs: BTreeMap<String, Input>,
     /// Files importable but not checked: the workspace's other modules.
     context: Vec<ProtoFile>,
-    /// Remote dependencies, `module@reference`.
-    remote: Vec<String>,
+    /// The closures of the remote dependencies the module may import
+    /// (resolved through the workspace's spoke.lock when it has one).
+    remote: Vec<Vec<VersionBody>>,
     pub lint: LintConfig,
     pub breaking: BreakingConfig,
 }
 
 /// Every target of the directory `dir` (as the user named it). With a
 /// workspace, one per module, in the configuration's order.
-pub fn discover(dir: &Path) -> Result<Vec<Target>> {
-    discover_as(dir, dir)
+pub async fn discover(client: &Client, dir: &Path) -> Result<Vec<Target>> {
+    discover_as(client, dir, dir).await
 }
 
 /// [`discover`] for a directory whose files are printed as if they were
 /// under `shown` (a git commit's files checked out elsewhere).
-pub fn discover_as(dir: &Path, shown: &Path) -> Result<Vec<Target>> {
+pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Vec<Target>> {
     let input = Input::new(shown);
     let Some(workspace) = Workspace::discover(dir)? else {
         let files = push::read_protos(dir)?;
@@ -67,6 +69,11 @@ pub fn discover_as(dir: &Path, shown: &Path) -> Result<Vec<Target>> {
     for module in &workspace.modules {
         modules.push((module, module.read_files()?));
     }
+    let resolved = if workspace.deps()?.is_empty() {
+        Vec::new()
+    } else {
+        lock::resolve(client, &workspace, Resolution::Locked).await?
+    };
     let mut targets = Vec::new();
     for (i, (module, files)) in modules.iter().enumerate() {
         let module_input = input.module(&module.path);
@@ -83,7 +90,11 @@ pub fn discover_as(dir: &Path, shown: &Path) -> Result<Vec<Target>> {
                 .collect(),
             files: files.clone(),
             context,
-            remote: module.deps.iter().map(ToString::to_string).collect(),
+            remote: resolved
+                .iter()
+                .filter(|r| module.deps.iter().any(|d| d.module == r.dep.module))
+                .map(|r| r.versions.clone())
+                .collect(),
             lint: module.lint.clone(),
             breaking: module.breaking.clone(),
         });
@@ -100,11 +111,7 @@ pub fn merged(targets: Vec<Target>) -> Option<Target> {
     for target in targets {
         merged.files.extend(target.files);
         merged.inputs.extend(target.inputs);
-        for remote in target.remote {
-            if !merged.remote.contains(&remote) {
-                merged.remote.push(remote);
-            }
-        }
+        merged.remote.extend(target.remote);
     }
     // Nothing of the workspace is context any more.
     merged.context.clear();

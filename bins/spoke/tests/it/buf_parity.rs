@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{Run, spoke_in, write_tree};
+use crate::support::{Run, Server, outcome, path_str, spoke_in, write_tree};
 
 const LINT_FORMATS: &[&str] = &[
     "text",
@@ -418,4 +418,81 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
         &["worktree", "add", "-q", old.to_str().unwrap(), "main"],
     );
     same(&buf, &root, &cache, &["breaking", "--against", "../old"]);
+}
+
+/// A workspace's `deps` come from the registry, through its spoke.lock
+/// when it has one: lint and breaking from the root compile against the
+/// locked version, not the latest.
+#[test]
+fn workspace_deps_resolve_through_the_registry_and_the_lock() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let types = work.path().join("types");
+    let money = |units: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage acme.types.v1;\nmessage Money {{ {units} units = 1; }}\n"
+        )
+    };
+    write_tree(&types, &[("acme/types/v1/money.proto", &money("int64"))]);
+    let push = |version: &str| {
+        server
+            .spoke(&[
+                "push",
+                "-m",
+                "acme.types",
+                "--version",
+                version,
+                "-d",
+                path_str(&types),
+            ])
+            .success();
+    };
+    push("v1.0.0");
+    let root = work.path().join("ws");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto\n    name: buf.build/acme/shop\ndeps:\n  - buf.build/acme/types\n",
+            ),
+            (
+                "proto/acme/shop/v1/order.proto",
+                "syntax = \"proto3\";\npackage acme.shop.v1;\nimport \"acme/types/v1/money.proto\";\nmessage order { acme.types.v1.Money price = 1; }\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        outcome(&server.spoke_in(&root, &["lint"])),
+        (
+            100,
+            "proto/acme/shop/v1/order.proto:4:9:Message name \"order\" should be PascalCase, such as \"Order\".\n"
+                .to_owned()
+        )
+    );
+    server.spoke_in(&root, &["dep", "update"]).success();
+    // The dependency moves on, in a way that no longer compiles with the
+    // workspace: the lock keeps lint on v1.0.0.
+    write_tree(
+        &types,
+        &[(
+            "acme/types/v1/money.proto",
+            "syntax = \"proto3\";\npackage acme.types.v1;\nmessage Cash {}\n",
+        )],
+    );
+    push("v2.0.0");
+    let (code, _) = outcome(&server.spoke_in(&root, &["lint"]));
+    assert_eq!(code, 100);
+    let out = server.spoke_in(&root, &["lint", "--error-format", "json"]);
+    assert!(!out.stdout.contains("COMPILE"), "{out:?}");
+    // Breaking against itself: nothing.
+    assert_eq!(
+        outcome(&server.spoke_in(&root, &["breaking", "--against", "."])),
+        (0, String::new())
+    );
+    // Without the lock, the latest version is used: Money is gone.
+    std::fs::remove_file(root.join("spoke.lock")).unwrap();
+    let out = server.spoke_in(&root, &["lint", "--error-format", "json"]);
+    assert_eq!(out.code, Some(100), "{out:?}");
+    assert!(out.stdout.contains("\"type\":\"COMPILE\""), "{out:?}");
 }
