@@ -81,7 +81,12 @@ fn check(
     current: &Compiled,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    for v in spoke_schema::breaking::check(previous, current, &target.breaking)? {
+    // As buf by default: the files each side imports are compared too.
+    let (previous, current) = (
+        previous.with_imports_as_roots(),
+        current.with_imports_as_roots(),
+    );
+    for v in spoke_schema::breaking::check(&previous, &current, &target.breaking)? {
         out.push(target.finding(
             &v.path,
             (v.start_line, v.start_column),

@@ -30,7 +30,7 @@ const WORKSPACE_PIN: &str = "workspace@v0.0.0";
 pub struct Target {
     /// The files checked, at their paths in their modules.
     pub files: Vec<ProtoFile>,
-    /// Where each of those files is, for the paths printed.
+    /// Where each file of the workspace is, for the paths printed.
     inputs: BTreeMap<String, Input>,
     /// Files importable but not checked: the workspace's other modules.
     context: Vec<ProtoFile>,
@@ -74,9 +74,19 @@ pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Ve
     } else {
         lock::resolve(client, &workspace, Resolution::Locked).await?
     };
+    // Every file of the workspace is named by its module, whichever
+    // module's check reports it (an imported file is checked too).
+    let inputs: BTreeMap<String, Input> = modules
+        .iter()
+        .flat_map(|(module, files)| {
+            let module_input = input.module(&module.path);
+            files
+                .iter()
+                .map(move |f| (f.path.to_string(), module_input.clone()))
+        })
+        .collect();
     let mut targets = Vec::new();
     for (i, (module, files)) in modules.iter().enumerate() {
-        let module_input = input.module(&module.path);
         let context = modules
             .iter()
             .enumerate()
@@ -84,10 +94,7 @@ pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Ve
             .flat_map(|(_, (_, files))| files.iter().cloned())
             .collect();
         targets.push(Target {
-            inputs: files
-                .iter()
-                .map(|f| (f.path.to_string(), module_input.clone()))
-                .collect(),
+            inputs: inputs.clone(),
             files: files.clone(),
             context,
             remote: resolved
@@ -151,12 +158,11 @@ impl Target {
         }))
     }
 
-    /// The input a file of this target is named by (the first module's for
-    /// a path that is not one of its files).
+    /// The input a file of the workspace is named by; a file of no module
+    /// (of an `-I` directory or the registry) keeps its import path.
     fn input_of(&self, path: &str) -> Input {
         self.inputs
             .get(path)
-            .or_else(|| self.inputs.values().next())
             .cloned()
             .unwrap_or_else(|| Input::new(Path::new(".")))
     }

@@ -496,3 +496,55 @@ fn workspace_deps_resolve_through_the_registry_and_the_lock() {
     assert_eq!(out.code, Some(100), "{out:?}");
     assert!(out.stdout.contains("\"type\":\"COMPILE\""), "{out:?}");
 }
+
+/// As buf by default, a module's check compares the files it imports too:
+/// a change that a module's own configuration allows (common: WIRE) is
+/// still reported through a module that imports it (app: FILE).
+#[test]
+fn imported_files_are_checked_with_the_importers_configuration() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("ws");
+    let money = |field: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money {{ int64 {field} = 1; }}\n"
+        )
+    };
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n    breaking:\n      use: [WIRE]\n  - path: proto/app\n",
+            ),
+            ("proto/common/acme/common/v1/money.proto", &money("units")),
+            (
+                "proto/app/acme/app/v1/order.proto",
+                "syntax = \"proto3\";\npackage acme.app.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Order { acme.common.v1.Money price = 1; }\n",
+            ),
+        ],
+    );
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "one"]);
+    write_tree(
+        &root,
+        &[("proto/common/acme/common/v1/money.proto", &money("amount"))],
+    );
+    for format in BREAKING_FORMATS {
+        let out = same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                ".git#branch=main",
+                "--error-format",
+                format,
+            ],
+        );
+        assert_eq!(out.code, Some(100), "{out:?}");
+    }
+}
