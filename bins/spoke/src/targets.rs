@@ -51,20 +51,103 @@ pub async fn discover(client: &Client, dir: &Path) -> Result<Vec<Target>> {
 /// under `shown` (a git commit's files checked out elsewhere).
 pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Vec<Target>> {
     let input = Input::new(shown);
-    let Some(workspace) = Workspace::discover(dir)? else {
-        let files = push::read_protos(dir)?;
-        return Ok(vec![Target {
-            inputs: files
-                .iter()
-                .map(|f| (f.path.to_string(), input.clone()))
-                .collect(),
-            files,
-            context: Vec::new(),
-            remote: Vec::new(),
-            lint: LintConfig::default(),
-            breaking: BreakingConfig::default(),
-        }]);
+    if let Some(workspace) = Workspace::discover(dir)? {
+        return workspace_targets(client, &workspace, |path| input.module(path)).await;
+    }
+    // A module's directory inside a workspace is that module, checked in
+    // its workspace, as buf finds the workspace of a module directory given
+    // as the input.
+    if let Some(enclosing) = enclosing(dir)? {
+        let module = &enclosing.workspace.modules[enclosing.module];
+        if enclosing.from != module.path {
+            bail!(
+                "failed to build input {:?} because it is contained by module at path {:?} specified in your configuration, you must provide the workspace or module as the input, and filter to this path using --path",
+                shown.display().to_string(),
+                module.display_path()
+            );
+        }
+        let from: Vec<&str> = enclosing.from.split('/').collect();
+        let mut targets = workspace_targets(client, &enclosing.workspace, |path| {
+            input.module(&relative(&from, path))
+        })
+        .await?;
+        return Ok(vec![targets.swap_remove(enclosing.module)]);
+    }
+    let files = push::read_protos(dir)?;
+    Ok(vec![Target {
+        inputs: files
+            .iter()
+            .map(|f| (f.path.to_string(), input.clone()))
+            .collect(),
+        files,
+        context: Vec::new(),
+        remote: Vec::new(),
+        lint: LintConfig::default(),
+        breaking: BreakingConfig::default(),
+    }])
+}
+
+/// A workspace above a directory, with a module that holds it.
+struct Enclosing {
+    workspace: Workspace,
+    /// The module's index.
+    module: usize,
+    /// The directory's path in the workspace.
+    from: String,
+}
+
+/// The path from the workspace directory `from` (split on `/`) to the
+/// workspace directory `to`: `../common` from `proto/app` to
+/// `proto/common`.
+fn relative(from: &[&str], to: &str) -> String {
+    let to: Vec<&str> = to.split('/').filter(|p| !p.is_empty()).collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    parts.join("/")
+}
+
+/// The nearest directory above `dir` holding a buf.yaml or buf.work.yaml,
+/// when one of its modules holds `dir`.
+fn enclosing(dir: &Path) -> Result<Option<Enclosing>> {
+    let Ok(canonical) = dir.canonicalize() else {
+        return Ok(None);
     };
+    for ancestor in canonical.ancestors().skip(1) {
+        if !Workspace::is_root(ancestor) {
+            continue;
+        }
+        let Some(workspace) = Workspace::discover(ancestor)? else {
+            return Ok(None);
+        };
+        let Ok(relative) = canonical.strip_prefix(ancestor) else {
+            return Ok(None);
+        };
+        let relative: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let relative = relative.join("/");
+        let found = workspace
+            .modules
+            .iter()
+            .position(|m| schema_lint::covers(&m.path, &relative));
+        return Ok(found.map(|module| Enclosing {
+            workspace,
+            module,
+            from: relative,
+        }));
+    }
+    Ok(None)
+}
+
+/// One target per module of `workspace`; `module_input` says how a
+/// module's files are printed, from its path in the workspace.
+async fn workspace_targets(
+    client: &Client,
+    workspace: &Workspace,
+    module_input: impl Fn(&str) -> Input,
+) -> Result<Vec<Target>> {
     let mut modules = Vec::new();
     for module in &workspace.modules {
         modules.push((module, module.read_files()?));
@@ -72,17 +155,17 @@ pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Ve
     let resolved = if workspace.deps()?.is_empty() {
         Vec::new()
     } else {
-        lock::resolve(client, &workspace, Resolution::Locked).await?
+        lock::resolve(client, workspace, Resolution::Locked).await?
     };
     // Every file of the workspace is named by its module, whichever
     // module's check reports it (an imported file is checked too).
     let inputs: BTreeMap<String, Input> = modules
         .iter()
         .flat_map(|(module, files)| {
-            let module_input = input.module(&module.path);
+            let input = module_input(&module.path);
             files
                 .iter()
-                .map(move |f| (f.path.to_string(), module_input.clone()))
+                .map(move |f| (f.path.to_string(), input.clone()))
         })
         .collect();
     let mut targets = Vec::new();
@@ -254,4 +337,17 @@ impl PathFilter {
 /// side, as buf words it.
 pub fn mismatch(current: usize, against: usize) -> anyhow::Error {
     anyhow::anyhow!("input contained {current} images, whereas against contained {against} images")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_between_modules() {
+        assert_eq!(relative(&["proto", "app"], "proto/common"), "../common");
+        assert_eq!(relative(&["proto", "app"], "proto/app"), "");
+        assert_eq!(relative(&["a"], ""), "..");
+        assert_eq!(relative(&["a", "b"], "c/d"), "../../c/d");
+    }
 }

@@ -363,6 +363,24 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
     // A module's own directory is not a --path (buf: name it as the input).
     let out = same(&buf, &root, &cache, &["lint", "--path", "proto/app"]);
     assert_eq!(out.code, Some(1));
+    // A module's directory as the input is that module in its workspace;
+    // a directory inside a module is refused.
+    for format in LINT_FORMATS {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &["lint", "proto/common", "--error-format", format],
+        );
+        same(
+            &buf,
+            &root.join("proto/app"),
+            &cache,
+            &["lint", "--error-format", format],
+        );
+    }
+    let out = same(&buf, &root, &cache, &["lint", "proto/common/acme"]);
+    assert_eq!(out.code, Some(1));
 
     git(&root, &["init", "-q", "-b", "main"]);
     git(&root, &["add", "-A"]);
@@ -406,6 +424,35 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
                 "breaking",
                 "--against",
                 image.to_str().unwrap(),
+                "--error-format",
+                format,
+            ],
+        );
+    }
+    // A module directory against the same directory of a commit, from the
+    // root and from inside it: the files it imports are compared too.
+    for format in BREAKING_FORMATS {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "proto/app",
+                "--against",
+                ".git#branch=main,subdir=proto/app",
+                "--error-format",
+                format,
+            ],
+        );
+        same(
+            &buf,
+            &root.join("proto/app"),
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                "../../.git#branch=main,subdir=proto/app",
                 "--error-format",
                 format,
             ],
