@@ -4,6 +4,7 @@
 //! version with its closure), and report buf's breaking changes between
 //! the two, each module with its own configuration.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
     }
     let filter = PathFilter::new(&args.paths, &args.sources.dir)?;
     let report = |findings: Vec<Finding>| findings::report(filter.apply(findings), args.format);
+    // With --path, what the files named import is checked too.
+    let mut imported = BTreeSet::new();
 
     let current = match compile_all(client, &args.sources, &targets).await? {
         Ok(compiled) => compiled,
@@ -51,6 +54,7 @@ pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
     if previous.len() == current.len() {
         // Module by module, in order, as buf pairs a workspace's images.
         for ((target, current), previous) in targets.iter().zip(&current).zip(&previous) {
+            imported.extend(filter.imported(target, current));
             check(target, previous, current, &mut violations)?;
         }
     } else if let ([previous], true) = (previous.as_slice(), alike(&targets)) {
@@ -63,11 +67,12 @@ pub async fn run(client: &Client, args: BreakingArgs) -> Result<ExitCode> {
             Ok(compiled) => compiled,
             Err(errors) => return report(errors),
         };
+        imported.extend(filter.imported(&merged, &current));
         check(&merged, previous, &current, &mut violations)?;
     } else {
         return Err(targets::mismatch(current.len(), previous.len()));
     }
-    report(violations)
+    findings::report(filter.apply_with(violations, &imported), args.format)
 }
 
 /// Whether every target has the same breaking configuration.

@@ -4,7 +4,7 @@
 //! directory itself as one module with buf's defaults when it has no
 //! configuration.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
@@ -321,15 +321,47 @@ impl PathFilter {
     /// Keeps the findings the filter lets through. With `--path`, a
     /// finding about no file (a deleted file) is left out.
     pub fn apply(&self, findings: Vec<Finding>) -> Vec<Finding> {
+        self.apply_with(findings, &BTreeSet::new())
+    }
+
+    /// [`PathFilter::apply`], also letting through findings in `imported`
+    /// (files, as printed, that the files named import: `breaking` checks
+    /// them too, as buf does).
+    pub fn apply_with(&self, findings: Vec<Finding>, imported: &BTreeSet<String>) -> Vec<Finding> {
         if self.paths.is_empty() {
             return findings;
         }
         findings
             .into_iter()
-            .filter(|f| {
-                !f.path.is_empty() && self.paths.iter().any(|p| schema_lint::covers(p, &f.path))
-            })
+            .filter(|f| !f.path.is_empty() && (self.admits(&f.path) || imported.contains(&f.path)))
             .collect()
+    }
+
+    fn admits(&self, path: &str) -> bool {
+        self.paths.iter().any(|p| schema_lint::covers(p, path))
+    }
+
+    /// The files (as printed) that `target`'s files named by the filter
+    /// import, directly or not, in `compiled`; nothing without `--path`.
+    pub fn imported(&self, target: &Target, compiled: &Compiled) -> BTreeSet<String> {
+        if self.paths.is_empty() {
+            return BTreeSet::new();
+        }
+        let external = |path: &str| target.input_of(path).external(path);
+        let mut pending: Vec<_> = compiled
+            .roots()
+            .filter(|file| self.admits(&external(&file.path)))
+            .filter_map(|file| compiled.pool().get_file_by_name(&file.path))
+            .collect();
+        let mut seen = BTreeSet::new();
+        while let Some(file) = pending.pop() {
+            for dependency in file.dependencies() {
+                if seen.insert(dependency.name().to_owned()) {
+                    pending.push(dependency);
+                }
+            }
+        }
+        seen.iter().map(|path| external(path)).collect()
     }
 }
 

@@ -458,6 +458,15 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
             ],
         );
     }
+    // --path: the files named, and (breaking) what they import.
+    for path in ["proto/app/acme", "proto/common/acme/common/v1/money.proto"] {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &["breaking", "--against", ".git#branch=main", "--path", path],
+        );
+    }
     // Module by module against the committed tree as a directory.
     let old = work.path().join("old");
     git(
