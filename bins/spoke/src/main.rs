@@ -59,9 +59,9 @@ another workspace module's files pins it at the same VERSION. The `deps` it
 imports from are pinned at the versions spoke.lock names (a digest that no
 longer matches refuses the push), else at what each entry names now (latest, a
 label or a version). Every module is compiled before anything is pushed.
-Unnamed modules are not pushed; a named module may not import from one. With
---module, the one module of a workspace that names none is pushed under that
-name.
+As with `buf push`, every module needs a name; with --module, the one module
+of a workspace that names none is pushed under that name, and --dep adds to
+its deps (so a buf.yaml kept only for lint changes nothing for today's flags).
 
 Without a buf.yaml, pushes every *.proto file under DIR (recursively, paths
 relative to DIR with `/` separators) as --module@VERSION, with the --dep
@@ -346,9 +346,9 @@ enum Command {
         /// The same as DIR.
         #[arg(long, short = 'd')]
         dir: Option<PathBuf>,
-        /// Without a buf.yaml: a dependency, `module@version`,
-        /// `module@latest` or `module` (the registry pins it). Repeat for
-        /// several.
+        /// A dependency, `module@version`, `module@latest` or `module`
+        /// (the registry pins it); in a workspace, only beside --module.
+        /// Repeat for several.
         #[arg(long = "dep", value_name = "MODULE@VERSION")]
         dependencies: Vec<String>,
         /// Description used when a module has to be created.

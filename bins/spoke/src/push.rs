@@ -11,7 +11,7 @@ use spoke_domain::{FilePath, ModuleName, ProtoFile};
 
 use crate::assemble::Assembly;
 use crate::lock::{self, Resolution};
-use crate::workspace::Workspace;
+use crate::workspace::{RemoteDep, Workspace};
 use crate::{git, local};
 
 pub struct PushArgs {
@@ -134,9 +134,8 @@ fn print_pushed(output: &PushOutput) {
 /// dependency order: a module importing another workspace module's files
 /// pins it at the same version; the remote deps it imports from are pinned
 /// at the exact versions resolved once for the whole push (from spoke.lock
-/// when there is one). Every module is compiled before anything is pushed.
-/// Unnamed modules are not pushed (as `buf push` does), but a named module
-/// may not import from one.
+/// when there is one). Every module is compiled before anything is pushed;
+/// as with `buf push`, every module needs a name.
 async fn run_workspace(
     client: &Client,
     workspace: &Workspace,
@@ -144,24 +143,37 @@ async fn run_workspace(
     json: bool,
 ) -> Result<()> {
     let config = workspace.config_file.display();
-    if !args.dependencies.is_empty() {
-        bail!(
-            "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
-        );
-    }
     let mut workspace = workspace.clone();
     if let Some(module) = &args.module {
-        // A one-module workspace without a name may be named here.
+        // A one-module workspace without a name (a buf.yaml kept for lint,
+        // say) is pushed as today's flags say: --module names it, --dep
+        // adds to its deps.
         let name = ModuleName::parse(module).with_context(|| format!("bad --module {module:?}"))?;
         match workspace.modules.as_mut_slice() {
-            [only] if only.name.is_none() => only.name = Some(name),
+            [only] if only.name.is_none() => {
+                only.name = Some(name);
+                for text in &args.dependencies {
+                    let dep =
+                        RemoteDep::parse(text).with_context(|| format!("bad --dep {text:?}"))?;
+                    only.deps.push(dep);
+                }
+            }
             _ => bail!(
                 "{config} names the workspace's modules: --module only names the one module of a workspace without a name"
             ),
         }
+    } else if !args.dependencies.is_empty() {
+        bail!(
+            "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
+        );
     }
-    if workspace.modules.iter().all(|m| m.name.is_none()) {
-        bail!("{config} names no module: give each module to push a `name:` (REMOTE/OWNER/MODULE)");
+    // As `buf push`: every module of the workspace is pushed, so each
+    // needs a name.
+    if let Some(unnamed) = workspace.modules.iter().find(|m| m.name.is_none()) {
+        bail!(
+            "{config}: a name must be specified to push the module at path {:?}: give it a `name:` (REMOTE/OWNER/MODULE)",
+            unnamed.display_path()
+        );
     }
     let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
     let assembly = Assembly::new(&workspace, deps, Some(&args.version))?;
@@ -204,23 +216,6 @@ async fn run_workspace(
             names.join(" → ")
         )
     })?;
-    for (index, build) in builds.iter().enumerate() {
-        let module = &workspace.modules[index];
-        if module.name.is_none() {
-            continue;
-        }
-        if let Some(&unnamed) = build
-            .modules
-            .iter()
-            .find(|&&m| workspace.modules[m].name.is_none())
-        {
-            bail!(
-                "{} imports files of {}, which cannot be pushed: give it a `name:` in {config}; nothing was pushed",
-                module.label(),
-                workspace.modules[unnamed].label()
-            );
-        }
-    }
     let mut outputs = Vec::new();
     for index in order {
         let module = &workspace.modules[index];

@@ -1,6 +1,8 @@
 //! Target `buf_yaml`: the bytes as a `buf.yaml`, read for its `lint:` and
 //! `breaking:` sections as `spoke lint`/`spoke breaking` and
-//! `POST /api/v1/lint` read it. A configuration that is accepted must then
+//! `POST /api/v1/lint` read it, for its module layout and each module's
+//! sections as `spoke push`/`build` read a workspace, and as a
+//! `buf.work.yaml`. A configuration that is accepted must then
 //! run: lint and the breaking-change check over a small fixed schema (two
 //! versions with violations under several directories, so `ignore` and
 //! `ignore_only` paths take effect) may not refuse it.
@@ -25,6 +27,23 @@ pub fn buf_yaml(data: &[u8]) {
     {
         panic!("an accepted breaking configuration does not run: {error}");
     }
+    // The workspace readers of `spoke push`/`build`: the layout, then each
+    // module's own sections, which must run too.
+    if let Ok(layout) = lint::BufYamlLayout::parse(&text) {
+        for module in &layout.modules {
+            if let Ok(config) = LintConfig::from_buf_yaml_module(&text, &module.path)
+                && let Err(error) = lint::lint(current, &config)
+            {
+                panic!("an accepted module lint configuration does not run: {error}");
+            }
+            if let Ok(config) = BreakingConfig::from_buf_yaml_module(&text, &module.path)
+                && let Err(error) = breaking::check(previous, current, &config)
+            {
+                panic!("an accepted module breaking configuration does not run: {error}");
+            }
+        }
+    }
+    let _ = lint::buf_work_directories(&text);
 }
 
 const PREVIOUS: &[(&str, &str)] = &[

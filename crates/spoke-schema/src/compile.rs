@@ -160,7 +160,10 @@ impl Compiled {
     /// The image with `buf build`'s choices: without the imported files
     /// (dependencies and well-known types) unless `include_imports`, and
     /// without source code info unless `include_source_info`. Custom
-    /// options are kept as [`Compiled::image`] keeps them.
+    /// options are kept as [`Compiled::image`] keeps them; each file's
+    /// source locations are listed in the order buf lists them (by
+    /// position in the file, see `image::in_buf_order`) rather than by
+    /// path.
     pub fn image_with(&self, options: ImageOptions) -> Vec<u8> {
         let own: HashSet<&str> = self.roots().map(|file| file.path.as_str()).collect();
         let mut out = Vec::new();
@@ -168,10 +171,14 @@ impl Compiled {
             if !options.include_imports && !own.contains(file.name()) {
                 continue;
             }
-            let mut bytes = file.encode_to_vec();
-            if !options.include_source_info {
-                bytes = crate::image::without_field(&bytes, SOURCE_CODE_INFO_FIELD);
-            }
+            let bytes = file.encode_to_vec();
+            let bytes = if options.include_source_info {
+                crate::image::map_field(&bytes, SOURCE_CODE_INFO_FIELD, |info| {
+                    Some(crate::image::in_buf_order(info))
+                })
+            } else {
+                crate::image::map_field(&bytes, SOURCE_CODE_INFO_FIELD, |_| None)
+            };
             prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
         }
         out

@@ -48,11 +48,16 @@ pub(crate) fn render_json(
     String::from_utf8(out.into_inner()).map_err(|e| error(&e))
 }
 
-/// An encoded message without the fields numbered `number`; the others are
-/// copied unchanged, in order. Malformed input is returned as it is (the
-/// encoder of this crate produced it).
-pub(crate) fn without_field(message: &[u8], number: u32) -> Vec<u8> {
-    use prost_reflect::prost::encoding::decode_varint;
+/// An encoded message with each field numbered `number` (length-delimited)
+/// replaced by what `replace` makes of its payload: the field is dropped
+/// on `None`. Other fields are copied unchanged, in order. Malformed input
+/// is returned as it is (the encoder of this crate produced it).
+pub(crate) fn map_field(
+    message: &[u8],
+    number: u32,
+    replace: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Vec<u8> {
+    use prost_reflect::prost::encoding::{WireType, decode_varint, encode_key, encode_varint};
     let mut out = Vec::with_capacity(message.len());
     let mut rest = message;
     while !rest.is_empty() {
@@ -60,25 +65,73 @@ pub(crate) fn without_field(message: &[u8], number: u32) -> Vec<u8> {
         let Ok(key) = decode_varint(&mut rest) else {
             return message.to_vec();
         };
-        let length = match key & 0b111 {
-            0 => decode_varint(&mut rest).map(|_| 0).ok(),
-            1 => Some(8),
-            2 => decode_varint(&mut rest)
-                .ok()
-                .and_then(|n| usize::try_from(n).ok()),
-            5 => Some(4),
-            _ => None,
+        let (length, delimited) = match key & 0b111 {
+            0 => (decode_varint(&mut rest).map(|_| 0).ok(), false),
+            1 => (Some(8), false),
+            2 => (
+                decode_varint(&mut rest)
+                    .ok()
+                    .and_then(|n| usize::try_from(n).ok()),
+                true,
+            ),
+            5 => (Some(4), false),
+            _ => (None, false),
         };
         let Some(length) = length.filter(|&n| n <= rest.len()) else {
             return message.to_vec();
         };
+        let payload = &rest[..length];
         rest = &rest[length..];
         let field = &start[..start.len() - rest.len()];
-        if key >> 3 != u64::from(number) {
+        if key >> 3 != u64::from(number) || !delimited {
             out.extend_from_slice(field);
+        } else if let Some(replaced) = replace(payload) {
+            encode_key(number, WireType::LengthDelimited, &mut out);
+            encode_varint(replaced.len() as u64, &mut out);
+            out.extend_from_slice(&replaced);
         }
     }
     out
+}
+
+/// An encoded `SourceCodeInfo` with its locations in the order buf (its
+/// compiler, protocompile) lists them: the file's own location first, then
+/// by start position; at one start, the location that ends first (a
+/// field's label or type before the field, an enum value's name before the
+/// value); for one span, by path (an element before its parts, a group's
+/// field before its message). The parser lists them by path.
+pub(crate) fn in_buf_order(info: &[u8]) -> Vec<u8> {
+    use prost_reflect::prost::Message as _;
+    use prost_reflect::prost_types::SourceCodeInfo;
+    let Ok(mut info) = SourceCodeInfo::decode(info) else {
+        return info.to_vec();
+    };
+    // A span is [line, column, end column] or [line, column, end line, end column].
+    let key = |span: &[i32]| match *span {
+        [line, column, end_column] => (line, column, line, end_column),
+        [line, column, end_line, end_column] => (line, column, end_line, end_column),
+        _ => (i32::MIN, i32::MIN, i32::MIN, i32::MIN),
+    };
+    info.location.sort_by(|a, b| {
+        let (a_start, b_start) = (key(&a.span), key(&b.span));
+        (
+            !a.path.is_empty(),
+            a_start.0,
+            a_start.1,
+            a_start.2,
+            a_start.3,
+            &a.path,
+        )
+            .cmp(&(
+                !b.path.is_empty(),
+                b_start.0,
+                b_start.1,
+                b_start.2,
+                b_start.3,
+                &b.path,
+            ))
+    });
+    info.encode_to_vec()
 }
 
 #[cfg(test)]
@@ -88,7 +141,7 @@ mod tests {
     use prost_reflect::prost::Message as _;
     use prost_reflect::prost_types::{FileDescriptorProto, SourceCodeInfo};
 
-    use super::without_field;
+    use super::map_field;
 
     #[test]
     fn drops_only_the_named_field() {
@@ -101,7 +154,7 @@ mod tests {
             ..FileDescriptorProto::default()
         };
         let stripped =
-            FileDescriptorProto::decode(without_field(&file.encode_to_vec(), 9).as_slice())
+            FileDescriptorProto::decode(map_field(&file.encode_to_vec(), 9, |_| None).as_slice())
                 .unwrap();
         assert_eq!(
             stripped,
@@ -112,6 +165,52 @@ mod tests {
         );
         // Truncated input comes back unchanged.
         let bytes = file.encode_to_vec();
-        assert_eq!(without_field(&bytes[..3], 9), bytes[..3]);
+        assert_eq!(map_field(&bytes[..3], 9, |_| None), bytes[..3]);
+        // Replaced in place.
+        let renamed = map_field(&bytes, 1, |_| Some(b"b.proto".to_vec()));
+        let renamed = FileDescriptorProto::decode(renamed.as_slice()).unwrap();
+        assert_eq!(renamed.name(), "b.proto");
+        assert_eq!(renamed.source_code_info, file.source_code_info);
+    }
+
+    #[test]
+    fn locations_in_buf_order() {
+        use prost_reflect::prost_types::source_code_info::Location;
+        let location = |path: &[i32], span: &[i32]| Location {
+            path: path.to_vec(),
+            span: span.to_vec(),
+            ..Location::default()
+        };
+        // As the parser lists them: by path.
+        let info = SourceCodeInfo {
+            location: vec![
+                location(&[], &[0, 0, 3, 1]),
+                location(&[2], &[1, 0, 12]),
+                location(&[4, 0], &[2, 0, 3, 1]),
+                location(&[4, 0, 2, 0], &[2, 12, 26]),
+                location(&[4, 0, 2, 0, 1], &[2, 19, 20]),
+                location(&[4, 0, 2, 0, 5], &[2, 12, 18]),
+                location(&[4, 0, 7], &[2, 28, 40]),
+                location(&[4, 0, 7, 3], &[2, 28, 40]),
+                location(&[12], &[0, 0, 18]),
+            ],
+        };
+        let ordered =
+            SourceCodeInfo::decode(super::in_buf_order(&info.encode_to_vec()).as_slice()).unwrap();
+        let paths: Vec<&[i32]> = ordered.location.iter().map(|l| l.path.as_slice()).collect();
+        assert_eq!(
+            paths,
+            [
+                &[][..],
+                &[12],
+                &[2],
+                &[4, 0],
+                &[4, 0, 2, 0, 5],
+                &[4, 0, 2, 0],
+                &[4, 0, 2, 0, 1],
+                &[4, 0, 7],
+                &[4, 0, 7, 3],
+            ]
+        );
     }
 }

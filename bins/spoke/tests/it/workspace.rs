@@ -192,7 +192,12 @@ fn buf_work_yaml_and_v1_buf_yaml_push_their_modules() {
         ],
     );
     let refused = server.spoke(&["push", path_str(&single), "--version", "v1.0.0"]);
-    assert!(refused.failure().contains("names no module"), "{refused:?}");
+    assert!(
+        refused
+            .failure()
+            .contains("a name must be specified to push the module at path \".\""),
+        "{refused:?}"
+    );
     let out = server.spoke(&[
         "push",
         path_str(&single),
@@ -203,6 +208,30 @@ fn buf_work_yaml_and_v1_buf_yaml_push_their_modules() {
     ]);
     assert!(out.success().starts_with("pushed solo@v1.0.0"), "{out:?}");
     assert_eq!(server.get_version("solo", "v1.0.0").files.len(), 1);
+    // Today's flags keep working beside a buf.yaml kept for lint: --dep too.
+    write_tree(
+        &single,
+        &[(
+            "acme/solo/v1/uses.proto",
+            "syntax = \"proto3\";\npackage acme.solo.v1;\nimport \"acme/types/v1/id.proto\";\nmessage Uses { acme.types.v1.Id id = 1; }\n",
+        )],
+    );
+    let out = server.spoke(&[
+        "push",
+        "--dir",
+        path_str(&single),
+        "-m",
+        "solo",
+        "--version",
+        "v1.1.0",
+        "--dep",
+        "acme.types@v1.0.0",
+    ]);
+    assert!(out.success().starts_with("pushed solo@v1.1.0"), "{out:?}");
+    assert_eq!(
+        server.get_version("solo", "v1.1.0").dependencies,
+        ["acme.types@v1.0.0"]
+    );
 }
 
 #[test]
@@ -228,7 +257,7 @@ fn bad_workspaces_fail_with_a_clear_error_and_push_nothing() {
             "\"NOPE\" is not a known rule or category ID",
         ),
         (
-            "a named module importing an unnamed one",
+            "an unnamed module",
             &[
                 (
                     "buf.yaml",
@@ -240,7 +269,7 @@ fn bad_workspaces_fail_with_a_clear_error_and_push_nothing() {
                 ),
                 ("b/b.proto", "syntax = \"proto3\";\nmessage B {}\n"),
             ],
-            "acme.a imports files of the unnamed module at b, which cannot be pushed",
+            "buf.yaml: a name must be specified to push the module at path \"b\"",
         ),
         (
             "a compile error in one module",
@@ -452,6 +481,7 @@ fn build_writes_the_image_buf_build_writes() {
                 "proto/pets/acme/pets/v1/options.proto",
                 "syntax = \"proto3\";\n\npackage acme.pets.v1;\n\nimport \"google/protobuf/descriptor.proto\";\nimport \"acme/pets/v1/pet.proto\";\n\nextend google.protobuf.MessageOptions {\n  // A tag.\n  string tag = 50001;\n}\n\nmessage Tagged {\n  option (tag) = \"yes\";\n  Pet pet = 1;\n}\n",
             ),
+            ("proto/pets/acme/pets/v1/rich.proto", RICH),
             ("proto/pets/scratch/broken.proto", "not protobuf"),
         ],
     );
@@ -510,9 +540,10 @@ fn build_writes_the_image_buf_build_writes() {
 
 /// What the comparison with buf leaves out: the well-known types are the
 /// compiler's own copies (another protobuf release than buf's, without
-/// source info), so only their names and order are compared; and source
-/// locations are compared as a set (the parser lists them by path, buf in
-/// its parse order).
+/// source info), so only their names and order are compared. The
+/// workspace's own files, source locations included, must be the same
+/// (docs/cli.md names the few places that differ, which it does not use: a
+/// field's `default`, a group, a trailing comment on its element's line).
 fn normalized(mut set: FileDescriptorSet) -> FileDescriptorSet {
     for file in &mut set.file {
         if file.name().starts_with("google/protobuf/") {
@@ -520,13 +551,68 @@ fn normalized(mut set: FileDescriptorSet) -> FileDescriptorSet {
                 name: file.name.take(),
                 ..FileDescriptorProto::default()
             };
-        } else if let Some(info) = &mut file.source_code_info {
-            info.location
-                .sort_by_key(|location| (location.path.clone(), location.span.clone()));
         }
     }
     set
 }
+
+/// Most of what a .proto file can declare, for the comparison with buf.
+const RICH: &str = r#"syntax = "proto2";
+
+package acme.pets.v1;
+
+import "acme/pets/v1/pet.proto";
+
+option java_package = "com.acme.pets";
+
+// Top.
+message Top {
+  option deprecated = true;
+  optional string a = 1 [deprecated = true];
+  repeated int32 b = 2 [packed = true];
+  required Inner c = 3;
+  map<string, Inner> m = 4;
+  // A choice.
+  oneof choice {
+    string d = 5;
+    int64 e = 6;
+  }
+  message Inner {
+    optional bool f = 1;
+    // Trailing, on its own line.
+
+    optional bool g = 2;
+  }
+  enum Kind {
+    KIND_UNSPECIFIED = 0;
+    KIND_A = 1 [deprecated = true];
+  }
+  reserved 10 to 12, 15;
+  reserved "old";
+  extensions 100 to 199;
+  optional Pet pet = 7;
+}
+
+extend Top {
+  optional int32 more = 100;
+}
+
+enum Color {
+  option allow_alias = true;
+  COLOR_UNSPECIFIED = 0;
+  COLOR_RED = 1;
+  COLOR_ROUGE = 1;
+}
+
+// The service.
+service TopService {
+  option deprecated = true;
+  rpc Get(Top) returns (Top) {
+    option deprecated = true;
+  }
+  rpc Stream(stream Top) returns (stream Top);
+}
+"#;
 
 /// An image's protobuf JSON read back into descriptors, through the
 /// descriptor pool's own JSON mapping.
@@ -568,5 +654,49 @@ fn help_documents_workspaces_the_lock_and_build() {
     assert!(
         out.failure().contains("has no buf.yaml or buf.work.yaml"),
         "{out:?}"
+    );
+}
+
+#[test]
+fn a_workspace_pushes_over_grpc_as_over_rest() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n    name: buf.build/acme/common\n  - path: proto/pets\n    name: buf.build/acme/pets\n",
+            ),
+            ("proto/common/acme/common/v1/money.proto", MONEY),
+            (
+                "proto/pets/acme/pets/v1/pet.proto",
+                &PET.replace("import \"acme/types/v1/id.proto\";\n", "")
+                    .replace("acme.types.v1.Id id = 1;", "string id = 1;"),
+            ),
+        ],
+    );
+    let out = server.spoke_grpc(&["push", path_str(&root), "--version", "v1.0.0"]);
+    let lines: Vec<&str> = out.success().lines().collect();
+    assert!(lines[0].starts_with("pushed acme.common@v1.0.0"), "{out:?}");
+    assert!(lines[1].starts_with("pushed acme.pets@v1.0.0"), "{out:?}");
+    assert_eq!(
+        server.get_version("acme.pets", "v1.0.0").dependencies,
+        ["acme.common@v1.0.0"]
+    );
+    // No deps: the lock is empty, and the graph has the workspace edge.
+    server
+        .spoke_grpc(&["dep", "update", path_str(&root)])
+        .success();
+    assert_eq!(
+        fs::read_to_string(root.join("spoke.lock")).unwrap(),
+        "# Generated by `spoke dep update`. Do not edit.\nversion: v1\ndeps: []\n"
+    );
+    assert_eq!(
+        server
+            .spoke_grpc(&["dep", "graph", path_str(&root)])
+            .success(),
+        "digraph {\n\n  \"acme.pets\" -> \"acme.common\"\n\n}\n"
     );
 }

@@ -227,3 +227,123 @@ fn deep_flow_nesting_is_refused_before_parsing() {
     let config = LintConfig::from_buf_yaml(nested).unwrap();
     assert_eq!(config.ignore_only["FIELD_LOWER_SNAKE_CASE"], ["a", "b"]);
 }
+
+#[test]
+fn each_v2_module_gets_its_own_section_or_the_top_level_one() {
+    use spoke_schema::breaking::BreakingConfig;
+    let yaml = "version: v2
+modules:
+  - path: proto/a
+    lint:
+      use: [MINIMAL]
+      ignore: [proto/a/legacy]
+  - path: proto/b
+    breaking:
+      use: [WIRE]
+lint:
+  use: [BASIC]
+breaking:
+  use: [PACKAGE]
+";
+    let a = LintConfig::from_buf_yaml_module(yaml, "proto/a").unwrap();
+    assert_eq!(a.uses, ["MINIMAL"]);
+    assert_eq!(a.ignore, ["legacy"]);
+    // Not merged: b has no lint section of its own, so the top-level one.
+    let b = LintConfig::from_buf_yaml_module(yaml, "./proto/b/").unwrap();
+    assert_eq!(b.uses, ["BASIC"]);
+    assert!(b.ignore.is_empty());
+    assert_eq!(
+        BreakingConfig::from_buf_yaml_module(yaml, "proto/a")
+            .unwrap()
+            .uses,
+        ["PACKAGE"]
+    );
+    assert_eq!(
+        BreakingConfig::from_buf_yaml_module(yaml, "proto/b")
+            .unwrap()
+            .uses,
+        ["WIRE"]
+    );
+    // A v1 file is one module whatever the path.
+    let v1 = "version: v1\nlint:\n  use: [BASIC]\n";
+    assert_eq!(
+        LintConfig::from_buf_yaml_module(v1, "x").unwrap().uses,
+        ["BASIC"]
+    );
+}
+
+#[test]
+fn the_layout_of_buf_yaml_and_buf_work_yaml() {
+    use spoke_schema::lint::{BufModule, BufYamlError, BufYamlLayout, buf_work_directories};
+    let layout = BufYamlLayout::parse(
+        "version: v2\nmodules:\n  - path: .\n    name: buf.build/acme/root\n    excludes: [tmp, ./gen/]\ndeps: [buf.build/acme/types]\n",
+    )
+    .unwrap();
+    assert_eq!(layout.version, ConfigVersion::V2);
+    assert_eq!(
+        layout.modules,
+        [BufModule {
+            path: String::new(),
+            name: Some("buf.build/acme/root".to_owned()),
+            excludes: vec!["tmp".to_owned(), "gen".to_owned()],
+        }]
+    );
+    assert_eq!(layout.deps, ["buf.build/acme/types"]);
+    // v2 without modules: one module at the root; v1: the directory.
+    let bare = BufYamlLayout::parse("version: v2\n").unwrap();
+    assert_eq!(bare.modules.len(), 1);
+    assert_eq!(bare.modules[0].path, "");
+    let v1 = BufYamlLayout::parse(
+        "version: v1\nname: buf.build/acme/x\ndeps: [a]\nbuild:\n  excludes: [old/]\n",
+    )
+    .unwrap();
+    assert_eq!(v1.modules[0].name.as_deref(), Some("buf.build/acme/x"));
+    assert_eq!(v1.modules[0].excludes, ["old"]);
+    for (bad, expected) in [
+        (
+            "version: v2\nmodules:\n  - path: /abs\n",
+            "inside the workspace",
+        ),
+        (
+            "version: v2\nmodules:\n  - path: a/../b\n",
+            "inside the workspace",
+        ),
+        (
+            "version: v2\nmodules:\n  - path: a\n  - path: a/\n",
+            "more than once",
+        ),
+        (
+            "version: v2\nmodules:\n  - path: a\n    excludes: [a]\n",
+            "not inside module path",
+        ),
+        (
+            "version: v2\nmodules:\n  - path: a\n    excludes: [ab/c]\n",
+            "not inside module path",
+        ),
+    ] {
+        let error = BufYamlLayout::parse(bad).unwrap_err();
+        assert!(matches!(error, BufYamlError::Layout(_)), "{bad}");
+        assert!(error.to_string().contains(expected), "{bad}: {error}");
+    }
+    assert!(matches!(
+        BufYamlLayout::parse("version: v2\nmodules: 3\n"),
+        Err(BufYamlError::Yaml(_))
+    ));
+
+    assert_eq!(
+        buf_work_directories("version: v1\ndirectories: [proto, ./vendor/]\n").unwrap(),
+        ["proto", "vendor"]
+    );
+    for (bad, expected) in [
+        ("directories: [a]\n", "has no version"),
+        ("version: v2\ndirectories: [a]\n", "expected v1"),
+        ("version: v1\n", "lists no directories"),
+        ("version: v1\ndirectories: [.]\n", "is the workspace root"),
+        ("version: v1\ndirectories: [a, a]\n", "more than once"),
+        ("version: v1\ndirectories: [../a]\n", "inside the workspace"),
+        ("version: v1\ndirectories: [a]\nextra: 1\n", "extra"),
+    ] {
+        let error = buf_work_directories(bad).unwrap_err().to_string();
+        assert!(error.contains(expected), "{bad}: {error}");
+    }
+}
