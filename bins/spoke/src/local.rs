@@ -11,7 +11,7 @@ use spoke_client::{Client, VersionBody};
 use spoke_domain::{DependencyPin, DependencyRef, ProtoFile};
 use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
 
-use crate::findings::{self, ErrorFormat};
+use crate::findings::{Finding, Input};
 use crate::{closure, push};
 
 /// The flags that say what to compile.
@@ -50,15 +50,33 @@ const INCLUDE_PIN: &str = "include@v0.0.0";
 /// registry errors are `Err`.
 pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
     // Parse every --dep before any I/O, so a typo fails fast.
-    let references = sources
-        .dependencies
+    parse_references(&sources.dependencies)?;
+    let files = push::read_protos(&sources.dir)?;
+    compile_files(client, sources, files, None, &[]).await
+}
+
+fn parse_references(texts: &[String]) -> Result<Vec<DependencyRef>> {
+    texts
         .iter()
         .map(|text| DependencyRef::parse(text).with_context(|| format!("bad --dep {text:?}")))
-        .collect::<Result<Vec<_>>>()?;
-    let files = push::read_protos(&sources.dir)?;
+        .collect()
+}
+
+/// Compiles `files` (the roots) with the `-I` directories and `--dep`
+/// closures of `sources` (not its DIR), `context` (files importable but
+/// not checked: a workspace's other modules) and the fetched closures of
+/// `remote` (a workspace's `deps`, as resolved through its lock).
+pub async fn compile_files(
+    client: &Client,
+    sources: &Sources,
+    files: Vec<ProtoFile>,
+    context: Option<DependencyFiles>,
+    remote: &[Vec<VersionBody>],
+) -> Result<Local> {
+    let references = parse_references(&sources.dependencies)?;
     let mut request = CompileRequest {
         files,
-        dependencies: Vec::new(),
+        dependencies: context.into_iter().collect(),
     };
     if let Some(includes) = read_includes(&sources.includes)? {
         request.dependencies.push(includes);
@@ -75,6 +93,9 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
         }
         add_dependencies(&mut request, &versions, &mut fetched)?;
     }
+    for versions in remote {
+        add_dependencies(&mut request, versions, &mut fetched)?;
+    }
     Ok(Local {
         dependencies: pinned,
         compiled: spoke_schema::compile(&request),
@@ -84,9 +105,17 @@ pub async fn compile(client: &Client, sources: &Sources) -> Result<Local> {
 /// A registry version compiled locally from its files and its dependency
 /// closure's, as the registry compiled it on push.
 pub struct Fetched {
-    /// The version as pinned now, `module@version` (`latest` resolved).
-    pub pin: String,
     pub compiled: Result<Compiled, Vec<Diagnostic>>,
+}
+
+impl Fetched {
+    /// The compiled version, or (`Err`) its compile errors as findings at
+    /// their import paths.
+    pub fn or_findings(self) -> Result<Compiled, Vec<Finding>> {
+        self.compiled.map_err(|diagnostics| {
+            Input::new(std::path::Path::new(".")).compile_errors(&diagnostics, |_| true)
+        })
+    }
 }
 
 /// Fetches `reference` with its closure and compiles it: the version's own
@@ -108,7 +137,6 @@ pub async fn compile_registry_version(
     };
     add_dependencies(&mut request, members, &mut HashSet::new())?;
     Ok(Fetched {
-        pin: pin_of(root),
         compiled: spoke_schema::compile(&request),
     })
 }
@@ -174,18 +202,4 @@ pub fn provider_label(provider: &Provider) -> String {
 pub fn not_compiling(what: impl Display, count: usize) -> String {
     let noun = if count == 1 { "error" } else { "errors" };
     format!("{what} does not compile ({count} {noun})")
-}
-
-/// The compiled sources, or, for `lint` and `breaking`, their compile
-/// errors printed as findings of type `COMPILE` and the error that `what`
-/// does not compile.
-pub fn compiled_or_report(
-    outcome: Result<Compiled, Vec<Diagnostic>>,
-    format: ErrorFormat,
-    what: impl Display,
-) -> Result<Compiled> {
-    outcome.or_else(|diagnostics| {
-        findings::print(findings::compile_errors(&diagnostics), format)?;
-        Err(anyhow!("{}", not_compiling(what, diagnostics.len())))
-    })
 }

@@ -2,9 +2,10 @@
 //!
 //! Exit codes: 0 success, 1 any failure (one `error: …` line on stderr),
 //! 2 a usage error (clap's message), 100 `lint` found violations or
-//! `breaking` found breaking changes.
+//! `breaking` found breaking changes (or, as in buf, compile errors).
 
 mod access;
+mod against;
 mod assemble;
 mod breaking;
 mod closure;
@@ -22,6 +23,7 @@ mod lock;
 mod pull;
 mod push;
 mod suggest;
+mod targets;
 mod term;
 mod validate;
 mod workspace;
@@ -146,54 +148,72 @@ Only --dep needs the registry.
 Exit status: 0 when the files compile, 1 when they do not or on any other error.";
 
 const LINT_HELP: &str = "\
-Compiles DIR like `spoke validate` (same -I and --dep), then checks DIR's own
-files against buf's lint rules (buf's rule and category IDs and messages).
+A drop-in for `buf lint`: compiles DIR like `spoke validate` (same -I and --dep),
+then checks DIR's own files against buf's lint rules (buf's rule and category
+IDs and messages), printing what buf prints, byte for byte.
 
-Configuration: the `lint` section of DIR/buf.yaml (version v1 or v2) when there
-is one, else buf's defaults (STANDARD). --use replaces the configured `use` list;
---except adds to the configured `except` list. Both take rule or category IDs,
-repeated or comma-separated. An unknown ID is an error.
+DIR may be a buf workspace root: a buf.yaml v2 (with `modules:`), a v1 buf.yaml
+or a buf.work.yaml. Every module is checked with its own configuration (a v2
+module's `lint` section replaces the top-level one); the other modules' files
+are importable and the workspace's `deps` come from the registry. Without
+those files DIR is one module with buf's defaults (STANDARD). --use replaces
+the configured `use` list; --except adds to the configured `except` list. Both
+take rule or category IDs, repeated or comma-separated. An unknown ID is an
+error. --path limits the findings to files or directories (as printed).
 
-Output on stdout, paths relative to DIR, in buf's --error-format:
-  text    path:line:column:message
-  json    one object per line: {path, start_line, start_column, end_line,
-          end_column, type, message}; type is the rule ID
-  github  ::error file=path,line=L,endLine=L2,col=C,endColumn=C2::message
-The global --json means --error-format json. Compile errors are printed the same
-way with type COMPILE.
+Paths are printed as buf prints them: DIR as given, joined with the module's
+directory and the file's path in the module. Output on stdout, in buf's
+--error-format (the global --json means json):
+  text                 path:line:column:message
+  json                 one object per line: {path, start_line, start_column,
+                       end_line, end_column, type, message}; type is the rule ID
+  msvs                 path(line,column) : error TYPE : message
+  junit                a JUnit XML report, a test suite per file
+  github-actions       ::error file=path,line=L,col=C,endLine=L2,endColumn=C2::message
+                       (`github` is another name for it)
+  gitlab-code-quality  a GitLab Code Quality JSON report
+  config-ignore-yaml   a buf.yaml `lint.ignore_only` section ignoring every finding
+Compile errors are the findings when something does not compile, as in buf:
+type COMPILE (config-ignore-yaml prints them as text).
 
-Exit status: 0 no violations, 100 violations found, 1 compile errors or any other
-error (one `error:` line on stderr).";
+Exit status (buf's): 0 no violations, 100 violations found or compile errors,
+1 a bad configuration or any other error (one `error:` line on stderr).";
 
 const BREAKING_HELP: &str = "\
-Compiles DIR like `spoke validate` (same -I and --dep) and what it is checked
+A drop-in for `buf breaking`: compiles DIR like `spoke lint` (every module of a
+buf workspace, each with its own `breaking` section) and what it is checked
 against, then reports every change of DIR's own files that breaks buf's
-breaking-change rules (buf's rule and category IDs, locations and messages).
+breaking-change rules (buf's rule and category IDs, locations and messages),
+printing what buf prints, byte for byte.
 
---against is a directory or a registry version:
-  DIR2              compiled like DIR, with the same -I and --dep
-  MODULE@VERSION    fetched with its dependency closure (as `spoke pull
-                    --recursive` fetches it) and compiled locally;
-                    MODULE@latest names the highest release
+--against is read as buf reads an input:
+  .git#branch=main     a commit of a git repository (also #tag=T, #ref=R, any
+                       of them with ,subdir=DIR; ../other/.git, repo.git);
+                       read with the git binary, the repository untouched
+  image.binpb          an image file as `buf build -o` writes it (.binpb, .bin,
+  image.json           or protobuf JSON)
+  DIR2                 a directory, compiled like DIR, with the same -I and --dep
+  MODULE@VERSION       a registry version fetched with its dependency closure
+                       (as `spoke pull --recursive` fetches it) and compiled
+                       locally; MODULE@latest names the highest release
+Modules are paired in order; one image against several modules configured
+alike is compared with the whole workspace.
 
-Configuration: the `breaking` section of DIR/buf.yaml (version v1 or v2:
-use, except, ignore, ignore_only, ignore_unstable_packages) when there is one,
-else buf's default (FILE). --use replaces the configured `use` list; --except
-adds to the configured `except` list. Both take rule or category IDs (FILE,
-PACKAGE, WIRE_JSON, WIRE), repeated or comma-separated. An unknown ID is an
-error.
+Configuration: each module's `breaking` section (v1 or v2: use, except, ignore,
+ignore_only, ignore_unstable_packages), else buf's default (FILE). --use
+replaces the configured `use` list; --except adds to the configured `except`
+list. Both take rule or category IDs (FILE, PACKAGE, WIRE_JSON, WIRE), repeated
+or comma-separated. An unknown ID is an error. --path limits the findings to
+files or directories (as printed).
 
-Output on stdout, paths relative to DIR, in buf's --error-format:
-  text    path:line:column:message
-  json    one object per line: {path, start_line, start_column, end_line,
-          end_column, type, message}; type is the rule ID
-  github  ::error file=path,line=L,endLine=L2,col=C,endColumn=C2::message
-A file that was deleted is reported as buf does: text `<input>:1:1:…`, and no
-`path` key in JSON. Compile errors (of either side) are printed the same way
-with type COMPILE.
+Output on stdout in the --error-formats of `spoke lint` but config-ignore-yaml,
+paths as buf prints them. A file that was deleted is reported as buf does: text
+`<input>:1:1:…`, no `path` in JSON. Compile errors (of either side) are the
+findings, type COMPILE.
 
-Exit status: 0 nothing breaks, 100 breaking changes found, 1 compile errors or
-any other error (one `error:` line on stderr).";
+Exit status (buf's): 0 nothing breaks, 100 breaking changes found or compile
+errors, 1 a bad configuration, --against or any other error (one `error:` line
+on stderr).";
 
 const DIFF_HELP: &str = "\
 Compares two versions of one module as the registry sees them: files,
@@ -245,7 +265,7 @@ The token is not checked here: `spoke whoami` shows who it authenticates as.
     name = "spoke",
     version,
     about = "Push and pull Protobuf modules to and from a Spoke registry",
-    after_help = "Credentials: every command sends the token `spoke login` stored for its --registry; the SPOKE_TOKEN environment variable, when set, is sent instead.\n\nExit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes."
+    after_help = "Credentials: every command sends the token `spoke login` stored for its --registry; the SPOKE_TOKEN environment variable, when set, is sent instead.\n\nExit status: 0 on success, 1 on any failure (one `error:` line on stderr), 2 on a usage error, 100 when `lint` found violations or `breaking` found breaking changes (or, as buf, compile errors)."
 )]
 struct Cli {
     /// Registry URL: http:// or https://.
@@ -413,6 +433,10 @@ enum Command {
         /// Rule or category IDs to leave out, added to buf.yaml's `except`.
         #[arg(long, value_name = "ID", value_delimiter = ',')]
         except: Vec<String>,
+        /// Only report findings in these files or directories (as paths
+        /// are printed). Repeatable.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// How to print findings [default: text; json with --json].
         #[arg(long, value_enum, value_name = "FORMAT")]
         error_format: Option<findings::ErrorFormat>,
@@ -423,9 +447,10 @@ enum Command {
     Breaking {
         #[command(flatten)]
         sources: local::Sources,
-        /// What to check against: a directory, or MODULE@VERSION in the
-        /// registry.
-        #[arg(long, value_name = "DIR|MODULE@VERSION")]
+        /// What to check against: a directory, an image file (.binpb,
+        /// .json), a git reference (.git#branch=main) or MODULE@VERSION in
+        /// the registry.
+        #[arg(long, value_name = "INPUT")]
         against: String,
         /// Rule or category IDs to run instead of buf.yaml's `use` list.
         #[arg(long = "use", value_name = "ID", value_delimiter = ',')]
@@ -433,6 +458,10 @@ enum Command {
         /// Rule or category IDs to leave out, added to buf.yaml's `except`.
         #[arg(long, value_name = "ID", value_delimiter = ',')]
         except: Vec<String>,
+        /// Only report findings in these files or directories (as paths
+        /// are printed). Repeatable.
+        #[arg(long = "path", value_name = "PATH")]
+        paths: Vec<PathBuf>,
         /// How to print findings [default: text; json with --json].
         #[arg(long, value_enum, value_name = "FORMAT")]
         error_format: Option<findings::ErrorFormat>,
@@ -642,6 +671,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             sources,
             uses,
             except,
+            paths,
             error_format,
         } => {
             let json = cli.json.then_some(findings::ErrorFormat::Json);
@@ -649,6 +679,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 sources,
                 uses,
                 except,
+                paths,
                 format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
             };
             return lint::run(&client, args).await;
@@ -658,6 +689,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             against,
             uses,
             except,
+            paths,
             error_format,
         } => {
             let json = cli.json.then_some(findings::ErrorFormat::Json);
@@ -666,6 +698,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 against,
                 uses,
                 except,
+                paths,
                 format: error_format.or(json).unwrap_or(findings::ErrorFormat::Text),
             };
             return breaking::run(&client, args).await;

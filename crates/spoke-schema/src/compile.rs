@@ -129,6 +129,27 @@ impl Compiled {
         Ok(Compiled { pool, files })
     }
 
+    /// The same image with every file but the well-known types as one of
+    /// its own: what `buf breaking` compares by default (a module's image
+    /// with its imports, which `--exclude-imports` would leave out).
+    pub fn with_imports_as_roots(&self) -> Compiled {
+        let files = self
+            .files
+            .iter()
+            .map(|file| ImageFile {
+                path: file.path.clone(),
+                provider: match file.provider {
+                    Provider::WellKnown => Provider::WellKnown,
+                    _ => Provider::Own,
+                },
+            })
+            .collect();
+        Compiled {
+            pool: self.pool.clone(),
+            files,
+        }
+    }
+
     /// The image: the encoded `FileDescriptorSet`, including custom options
     /// and source code info — what `protoc --include_imports
     /// --include_source_info --descriptor_set_out` writes.

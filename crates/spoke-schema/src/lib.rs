@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod breaking;
+mod buf_image;
 mod checks;
 mod compile;
 mod depth;
@@ -20,6 +21,7 @@ mod symbols;
 #[cfg(test)]
 mod test_util;
 
+pub use buf_image::{ImageEncoding, decode_buf_image};
 pub use checks::{MAX_PACKAGE_COMPONENTS, MAX_PACKAGE_LENGTH};
 pub use compile::{
     CompileRequest, Compiled, DependencyFiles, ImageDecodeError, ImageFile, ImageOptions, Provider,

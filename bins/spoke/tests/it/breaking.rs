@@ -11,7 +11,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use spoke_client::{Client, ClientOptions, CompatibilityPolicyBody};
-use support::{Run, Server, outcome, path_str, read_tree, spoke, write_tree};
+use support::{Run, Server, outcome, path_str, read_tree, spoke, spoke_in, write_tree};
 
 const ORDER: &str = "syntax = \"proto3\";\n\npackage acme.shop.v1;\n\nmessage Order {\n  string id = 1;\n  int32 quantity = 2;\n  string note = 3;\n}\n";
 /// ORDER without `note`, and `quantity` widened to int64.
@@ -39,10 +39,12 @@ fn lines(text: &[&str]) -> String {
 fn breaking_between_directories_exit_codes_formats_and_configuration() {
     let (_work, previous, current) = order_dirs();
     let (prev_s, cur_s) = (path_str(&previous), path_str(&current));
+    // Run in `current`: paths are printed relative to the working
+    // directory, as buf prints them.
     let breaking = |extra: &[&str]| {
-        let mut args = vec!["breaking", cur_s, "--against", prev_s];
+        let mut args = vec!["breaking", ".", "--against", prev_s];
         args.extend(extra);
-        spoke(&args)
+        spoke_in(&current, &args)
     };
     let run = |extra: &[&str]| outcome(&breaking(extra));
 
@@ -58,7 +60,7 @@ fn breaking_between_directories_exit_codes_formats_and_configuration() {
     // JSON lines with exactly buf's keys, in buf's order.
     for out in [
         breaking(&["--error-format", "json"]),
-        spoke(&["--json", "breaking", cur_s, "--against", prev_s]),
+        spoke_in(&current, &["--json", "breaking", "--against", prev_s]),
     ] {
         assert_eq!(out.code, Some(100), "{out:?}");
         assert_eq!(
@@ -72,11 +74,24 @@ fn breaking_between_directories_exit_codes_formats_and_configuration() {
             (&Value::from(7), &Value::from(8))
         );
     }
-    let (code, github) = run(&["--error-format", "github"]);
+    let (code, github) = run(&["--error-format", "github-actions"]);
     assert_eq!(code, 100);
     assert!(
-        github.starts_with("::error file=acme/shop/v1/order.proto,line=5,endLine=8,col=1,endColumn=2::Previously present field"),
+        github.starts_with("::error file=acme/shop/v1/order.proto,line=5,col=1,endLine=8,endColumn=2::Previously present field"),
         "{github}"
+    );
+    // Given as a path, DIR prefixes the paths printed.
+    let out = spoke(&["breaking", cur_s, "--against", prev_s]);
+    assert_eq!(out.code, Some(100), "{out:?}");
+    assert!(
+        out.stdout
+            .starts_with(&format!("{cur_s}/acme/shop/v1/order.proto:5:1:")),
+        "{out:?}"
+    );
+    // config-ignore-yaml is for lint only, as in buf.
+    assert_eq!(
+        breaking(&["--error-format", "config-ignore-yaml"]).failure(),
+        "error: --error-format config-ignore-yaml is for `spoke lint` only"
     );
 
     // --except adds to the configuration; --use replaces its `use` list.
@@ -140,56 +155,51 @@ fn breaking_between_directories_exit_codes_formats_and_configuration() {
     let err = breaking(&["--except", "NOPE"]).failure().to_owned();
     assert!(err.contains("NOPE"), "{err}");
 
-    // --against must be a directory or MODULE@VERSION.
+    // --against must be a directory, an image, a git input or
+    // MODULE@VERSION.
     assert_eq!(
         spoke(&["breaking", cur_s, "--against", "no/such/dir"]).failure(),
-        "error: --against \"no/such/dir\" is not a directory (a registry version is written MODULE@VERSION)"
+        "error: --against \"no/such/dir\" is not a directory, an image file (.binpb, .json) or a git repository (PATH.git#branch=NAME); a registry version is written MODULE@VERSION"
     );
     // Without --against: a usage error.
     assert_eq!(spoke(&["breaking", cur_s]).code, Some(2));
 }
 
 #[test]
-fn breaking_reports_compile_errors_of_either_side_with_exit_1() {
-    let (_work, previous, current) = order_dirs();
+fn breaking_reports_compile_errors_of_either_side_with_exit_100() {
+    let (work, previous, current) = order_dirs();
     let broken =
         "syntax = \"proto3\";\npackage acme.shop.v1;\nmessage Order {\n  Missing m = 1;\n}\n";
     write_tree(&current, &[(ORDER_PATH, broken)]);
-    let out = spoke(&[
-        "breaking",
-        path_str(&current),
-        "--against",
-        path_str(&previous),
-    ]);
-    let (stdout, error) = out.failed();
+    // As buf: the compile errors are the findings, exit 100, stderr empty,
+    // each side's files named as that side was given.
     assert_eq!(
-        stdout,
-        "acme/shop/v1/order.proto:4:3:name 'Missing' is not defined\n"
-    );
-    assert_eq!(
-        error,
-        format!("error: {} does not compile (1 error)", path_str(&current))
-    );
-
-    // The previous side's errors say which side they are.
-    let out = spoke(&[
-        "breaking",
-        path_str(&previous),
-        "--against",
-        path_str(&current),
-        "--error-format",
-        "json",
-    ]);
-    let (stdout, error) = out.failed();
-    let line: Value = serde_json::from_str(stdout.trim_end()).unwrap();
-    assert_eq!(line["type"], "COMPILE");
-    assert_eq!(
-        error,
-        format!(
-            "error: --against {} does not compile (1 error)",
-            path_str(&current)
+        outcome(&spoke_in(
+            work.path(),
+            &["breaking", "current", "--against", "previous"]
+        )),
+        (
+            100,
+            "current/acme/shop/v1/order.proto:4:3:name 'Missing' is not defined\n".to_owned()
         )
     );
+    let out = spoke_in(
+        work.path(),
+        &[
+            "breaking",
+            "previous",
+            "--against",
+            "current",
+            "--error-format",
+            "json",
+        ],
+    );
+    let (code, stdout) = outcome(&out);
+    assert_eq!(code, 100);
+    let line: Value = serde_json::from_str(stdout.trim_end()).unwrap();
+    assert_eq!(line["type"], "COMPILE");
+    assert_eq!(line["path"], "current/acme/shop/v1/order.proto");
+    let _ = previous;
 }
 
 /// A deleted file is reported as buf does: on `<input>` in text, without a
@@ -207,7 +217,7 @@ fn a_deleted_file_is_reported_on_the_input() {
     let args = |format: &'static str| {
         [
             "breaking",
-            path_str(&current),
+            ".",
             "--against",
             path_str(&previous),
             "--use",
@@ -220,7 +230,7 @@ fn a_deleted_file_is_reported_on_the_input() {
     let run = |format| {
         let args = args(format);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        outcome(&spoke(&args))
+        outcome(&spoke_in(&current, &args))
     };
     assert_eq!(
         run("text"),
@@ -275,14 +285,14 @@ fn breaking_against_registry_versions_with_their_closure() {
     let check = |against: &str, extra: &[&str]| -> Run {
         let mut args = vec![
             "breaking",
-            path_str(&billing),
+            ".",
             "--dep",
             "common@v1.0.0",
             "--against",
             against,
         ];
         args.extend(extra);
-        server.spoke(&args)
+        server.spoke_in(&billing, &args)
     };
     // What buf prints for a rename: the name and the JSON name changed.
     let renamed = "acme/billing/v1/invoice.proto:9:3:Field \"2\" with name \"amount\" on message \"Invoice\" changed option \"json_name\" from \"total\" to \"amount\".\n\
@@ -303,10 +313,11 @@ fn breaking_against_registry_versions_with_their_closure() {
         "--against",
         "billing@v1.0.0",
     ];
-    assert_eq!(
-        outcome(&server.spoke_grpc(&args)),
-        (100, renamed.to_owned())
-    );
+    let prefixed: String = renamed
+        .lines()
+        .map(|line| format!("{}/{line}\n", path_str(&billing)))
+        .collect();
+    assert_eq!(outcome(&server.spoke_grpc(&args)), (100, prefixed));
     args[5] = "billing@v9.0.0";
     let err = server.spoke(&args).failure().to_owned();
     assert!(
@@ -384,14 +395,16 @@ fn breaking_matches_buf_breaking_on_corpus_cases() {
                 .current_dir(&current)
                 .output()
                 .unwrap();
-            let ours = spoke(&[
-                "breaking",
-                path_str(&current),
-                "--against",
-                path_str(&previous),
-                "--error-format",
-                "json",
-            ]);
+            let ours = spoke_in(
+                &current,
+                &[
+                    "breaking",
+                    "--against",
+                    "../previous",
+                    "--error-format",
+                    "json",
+                ],
+            );
             assert_eq!(ours.stderr, "", "{case} {category}: {ours:?}");
             assert_eq!(
                 ours.code,

@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use support::{Server, outcome, path_str, read_tree, spoke, write_tree};
+use support::{Server, outcome, path_str, read_tree, spoke, spoke_in, write_tree};
 
 const COMMON: &str =
     "syntax = \"proto3\";\n\npackage common;\n\nmessage Id {\n  string value = 1;\n}\n";
@@ -825,13 +825,14 @@ fn lint_exit_codes_formats_and_configuration() {
     let server = Server::start();
     let work = push_chain(&server);
     let (app, vendor) = app_sources(work.path());
-    let (app_s, vendor_s) = (path_str(&app), path_str(&vendor));
-    // `spoke [GLOBAL] lint APP -I VENDOR --dep user [EXTRA]`.
+    let vendor_s = path_str(&vendor);
+    // `spoke [GLOBAL] lint . -I VENDOR --dep user [EXTRA]`, run in APP: paths
+    // are printed relative to the working directory, as buf prints them.
     let lint = |global: &[&str], extra: &[&str]| {
         let mut args = global.to_vec();
-        args.extend(["lint", app_s, "-I", vendor_s, "--dep", "user"]);
+        args.extend(["lint", ".", "-I", vendor_s, "--dep", "user"]);
         args.extend(extra);
-        server.spoke(&args)
+        server.spoke_in(&app, &args)
     };
     let run = |extra: &[&str]| outcome(&lint(&[], extra));
 
@@ -899,11 +900,26 @@ fn lint_exit_codes_formats_and_configuration() {
         assert_eq!(lines[1]["type"], "FIELD_LOWER_SNAKE_CASE");
     }
 
-    let (code, github) = run(&["--error-format", "github"]);
-    assert_eq!(code, 100);
-    assert_eq!(
-        github.lines().next().unwrap(),
-        "::error file=acme/app/v1/bad.proto,line=5,endLine=5,col=9,endColumn=17::Message name \"bad_name\" should be PascalCase, such as \"BadName\"."
+    // `github` is kept as another name of buf's `github-actions`.
+    for format in ["github", "github-actions"] {
+        let (code, github) = run(&["--error-format", format]);
+        assert_eq!(code, 100);
+        assert_eq!(
+            github.lines().next().unwrap(),
+            "::error file=acme/app/v1/bad.proto,line=5,col=9,endLine=5,endColumn=17::Message name \"bad_name\" should be PascalCase, such as \"BadName\"."
+        );
+    }
+
+    // Outside the directory, paths are the directory as given joined with
+    // the file's, as buf prints them.
+    let out = server.spoke_in(
+        work.path(),
+        &["lint", "app/", "-I", vendor_s, "--dep", "user"],
+    );
+    assert_eq!(out.code, Some(100), "{out:?}");
+    assert!(
+        out.stdout.starts_with("app/acme/app/v1/bad.proto:5:9:"),
+        "{out:?}"
     );
 
     // --except adds to the configuration, --use replaces its `use` list.
@@ -959,7 +975,7 @@ fn lint_exit_codes_formats_and_configuration() {
 }
 
 #[test]
-fn lint_reports_compile_errors_with_exit_1() {
+fn lint_reports_compile_errors_with_exit_100() {
     let server = Server::start();
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("protos");
@@ -971,16 +987,26 @@ fn lint_reports_compile_errors_with_exit_1() {
         )],
     );
     let dir_s = path_str(&dir);
-    let out = server.spoke(&["lint", dir_s]);
-    let (stdout, error) = out.failed();
+    // As buf: the compile errors are the findings, exit 100, stderr empty.
     assert_eq!(
-        stdout,
-        "acme/v1/a.proto:4:3:name 'Missing' is not defined\n"
+        outcome(&server.spoke_in(work.path(), &["lint", "protos"])),
+        (
+            100,
+            "protos/acme/v1/a.proto:4:3:name 'Missing' is not defined\n".to_owned()
+        )
     );
-    assert_eq!(error, format!("error: {dir_s} does not compile (1 error)"));
+    // config-ignore-yaml prints compile errors as text, as buf does.
+    assert_eq!(
+        outcome(&server.spoke_in(&dir, &["lint", "--error-format", "config-ignore-yaml"])),
+        (
+            100,
+            "acme/v1/a.proto:4:3:name 'Missing' is not defined\n".to_owned()
+        )
+    );
 
-    let out = server.spoke(&["lint", dir_s, "--error-format", "json"]);
-    let line: Value = serde_json::from_str(out.failed().0.trim_end()).unwrap();
+    let out = server.spoke_in(&dir, &["lint", "--error-format", "json"]);
+    assert_eq!(out.code, Some(100), "{out:?}");
+    let line: Value = serde_json::from_str(out.stdout.trim_end()).unwrap();
     assert_eq!(line["type"], "COMPILE");
     assert_eq!(
         (&line["start_line"], &line["end_line"]),
@@ -1093,6 +1119,9 @@ fn help_documents_the_new_commands() {
     assert!(text.contains("path:line:column: message"), "{text}");
     let text = spoke(&["lint", "--help"]).success().to_owned();
     assert!(text.contains("100 violations found"), "{text}");
+    assert!(text.contains("gitlab-code-quality"), "{text}");
+    let text = spoke(&["breaking", "--help"]).success().to_owned();
+    assert!(text.contains(".git#branch=main"), "{text}");
     assert!(text.contains("buf.yaml"), "{text}");
     let text = spoke(&["deps", "--help"]).success().to_owned();
     assert!(text.contains("--dependents"), "{text}");
@@ -1152,7 +1181,7 @@ fn lint_matches_buf_lint_on_the_corpus() {
         .output()
         .unwrap();
     assert_eq!(theirs.status.code(), Some(100), "buf lint: {theirs:?}");
-    let ours = spoke(&["lint", path_str(&module), "--error-format", "json"]);
+    let ours = spoke_in(&module, &["lint", "--error-format", "json"]);
     assert_eq!(ours.code, Some(100), "{ours:?}");
     let (theirs, ours) = (
         findings(&String::from_utf8(theirs.stdout).unwrap()),
@@ -1254,21 +1283,22 @@ fn local_validate_lint_and_breaking_survive_hostile_nesting() {
         out.success(),
         format!("{} compiles: 1 file\n", path_str(&ok))
     );
-    // Far past it: a located error and exit 1, never a crash.
+    // Far past it: a located error (exit 1 for validate, 100 as buf for
+    // lint and breaking), never a crash.
     let hostile = work.path().join("hostile");
     write_tree(&hostile, &[("deep/deep.proto", &deep(100_000))]);
-    for command in ["validate", "lint"] {
-        let out = server.spoke(&[command, path_str(&hostile)]);
-        let (stdout, _) = out.failed();
-        // validate prints protoc's `path:line:col: message`, lint buf's
-        // `path:line:col:message`.
+    let out = server.spoke_in(&hostile, &["validate", "."]);
+    let (stdout, _) = out.failed();
+    let lint = outcome(&server.spoke_in(&hostile, &["lint"]));
+    let breaking = outcome(&server.spoke_in(&hostile, &["breaking", "--against", path_str(&ok)]));
+    assert_eq!((lint.0, breaking.0), (100, 100));
+    // validate prints protoc's `path:line:col: message`, lint and breaking
+    // buf's `path:line:col:message`.
+    for stdout in [stdout, lint.1.as_str(), breaking.1.as_str()] {
         assert!(
             stdout.starts_with("deep/deep.proto:34:11:")
                 && stdout.contains("Reached maximum recursion limit for nested messages"),
-            "{command}: {stdout}"
+            "{stdout}"
         );
     }
-    let out = server.spoke(&["breaking", path_str(&hostile), "--against", path_str(&ok)]);
-    let (_, error) = out.failed();
-    assert!(error.starts_with("error: "), "{error}");
 }

@@ -5,6 +5,7 @@
 #[cfg(unix)]
 mod access;
 mod breaking;
+mod buf_parity;
 mod cli;
 mod polish;
 mod support;

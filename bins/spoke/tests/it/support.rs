@@ -123,6 +123,13 @@ impl Server {
         spoke(&all)
     }
 
+    /// `spoke` against this registry, run in `cwd`.
+    pub fn spoke_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let mut all = vec!["--registry", self.base.as_str()];
+        all.extend_from_slice(args);
+        spoke_in(cwd, &all)
+    }
+
     pub fn spoke_grpc(&self, args: &[&str]) -> Run {
         let mut all = vec!["--transport", "grpc", "--registry", self.grpc_base.as_str()];
         all.extend_from_slice(args);
@@ -199,7 +206,18 @@ pub fn spoke(args: &[&str]) -> Run {
 /// Runs `spoke` as [`spoke`] does, with `env` set (`SPOKE_CONFIG_DIR`
 /// among them, to use stored credentials) and `stdin` as standard input.
 pub fn spoke_with(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
+    run_spoke(Command::new(env!("CARGO_BIN_EXE_spoke")), args, env, stdin)
+}
+
+/// Runs `spoke` as [`spoke`] does, in the working directory `cwd` (lint
+/// and breaking print paths relative to it, as buf does).
+pub fn spoke_in(cwd: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_spoke"));
+    command.current_dir(cwd);
+    run_spoke(command, args, &[], "")
+}
+
+fn run_spoke(mut command: Command, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
     command
         .args(args)
         .env_remove("SPOKE_REGISTRY")

@@ -1,0 +1,606 @@
+//! `spoke lint` and `spoke breaking` as drop-ins for `buf lint` and `buf
+//! breaking`: the same tree, the same arguments, run by both binaries in
+//! the same directory; stdout must be byte-identical and the exit codes
+//! equal, in every `--error-format`. Needs the buf CLI (`SPOKE_TEST_BUF`,
+//! which `cargo xtask test` installs); skips with a note without it unless
+//! `SPOKE_TEST_REQUIRE_PROTOC` is set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{Run, Server, outcome, path_str, spoke_in, write_tree};
+
+const LINT_FORMATS: &[&str] = &[
+    "text",
+    "json",
+    "msvs",
+    "junit",
+    "github-actions",
+    "gitlab-code-quality",
+    "config-ignore-yaml",
+];
+const BREAKING_FORMATS: &[&str] = &[
+    "text",
+    "json",
+    "msvs",
+    "junit",
+    "github-actions",
+    "gitlab-code-quality",
+];
+
+fn buf() -> Option<PathBuf> {
+    let found = std::env::var_os("SPOKE_TEST_BUF")
+        .map(PathBuf::from)
+        .filter(|path| path.exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_BUF does not name the buf CLI"
+        );
+        eprintln!("SPOKE_TEST_BUF is not set; skipping the comparison with buf");
+    }
+    found
+}
+
+/// Runs buf in `dir` with `args`, its cache kept apart.
+fn run_buf(buf: &Path, dir: &Path, cache: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(buf)
+        .args(args)
+        .current_dir(dir)
+        .env("BUF_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+/// Runs `buf ARGS` and `spoke ARGS` in `dir`; asserts the same exit code
+/// and the same stdout, byte for byte; returns spoke's run.
+#[track_caller]
+fn same(buf: &Path, dir: &Path, cache: &Path, args: &[&str]) -> Run {
+    let (code, stdout) = run_buf(buf, dir, cache, args);
+    let ours = spoke_in(dir, args);
+    assert_eq!(
+        (ours.code, ours.stdout.as_str()),
+        (code, stdout.as_str()),
+        "spoke {} differs from buf in {}; spoke's stderr: {}",
+        args.join(" "),
+        dir.display(),
+        ours.stderr
+    );
+    ours
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=spoke", "-c", "user.email=spoke@localhost"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+const A_V1: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage foo_bar {\n  string FooId = 1;\n  map<string, int32> counts = 2;\n}\nenum Color { RED = 0; }\n";
+/// A_V1 with `FooId` deleted, `counts` retyped (a message in a `<…>`, which
+/// Go's JSON and XML escape) and the enum gone.
+const A_V2: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage foo_bar {\n  map<string, int64> counts = 2;\n}\n";
+const B: &str = "syntax = \"proto3\";\npackage b;\nmessage X { int32 y = 1; }\n";
+
+#[test]
+fn every_error_format_is_bufs_byte_for_byte() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let old = work.path().join("old");
+    let new = work.path().join("new");
+    write_tree(
+        &old,
+        &[
+            ("buf.yaml", "version: v2\n"),
+            ("acme/v1/a.proto", A_V1),
+            ("b.proto", B),
+        ],
+    );
+    write_tree(
+        &new,
+        &[("buf.yaml", "version: v2\n"), ("acme/v1/a.proto", A_V2)],
+    );
+    for format in LINT_FORMATS {
+        // In the directory, and naming it from its parent (paths prefixed).
+        same(&buf, &old, &cache, &["lint", "--error-format", format]);
+        same(
+            &buf,
+            work.path(),
+            &cache,
+            &["lint", "old", "--error-format", format],
+        );
+    }
+    for format in BREAKING_FORMATS {
+        let out = same(
+            &buf,
+            &new,
+            &cache,
+            &["breaking", "--against", "../old", "--error-format", format],
+        );
+        // A deleted file, a deleted enum, a field and a map changed.
+        assert_eq!(out.code, Some(100), "{out:?}");
+        same(
+            &buf,
+            work.path(),
+            &cache,
+            &[
+                "breaking",
+                "./new/",
+                "--against",
+                "old",
+                "--error-format",
+                format,
+            ],
+        );
+    }
+    // Nothing found: nothing printed, exit 0, in every format.
+    let clean = work.path().join("clean");
+    write_tree(
+        &clean,
+        &[
+            (
+                "buf.yaml",
+                "version: v2
+",
+            ),
+            (
+                "acme/v1/a.proto",
+                "syntax = \"proto3\";\npackage acme.v1;\nmessage A {}\n",
+            ),
+        ],
+    );
+    for format in LINT_FORMATS {
+        let out = same(&buf, &clean, &cache, &["lint", "--error-format", format]);
+        assert_eq!((out.code, out.stdout.as_str()), (Some(0), ""));
+    }
+    // A bad configuration: exit 1 for both.
+    write_tree(&new, &[("buf.yaml", "version: v2\nlint:\n  use: [NOPE]\n")]);
+    same(&buf, &new, &cache, &["lint"]);
+    // config-ignore-yaml is refused by breaking: exit 1.
+    let out = same(
+        &buf,
+        &new,
+        &cache,
+        &[
+            "breaking",
+            "--against",
+            "../old",
+            "--error-format",
+            "config-ignore-yaml",
+        ],
+    );
+    assert_eq!(out.code, Some(1));
+}
+
+#[test]
+fn compile_errors_exit_as_bufs_in_every_format() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let dir = work.path().join("broken");
+    write_tree(
+        &dir,
+        &[
+            ("buf.yaml", "version: v2\n"),
+            (
+                "acme/v1/a.proto",
+                "syntax = \"proto3\";\npackage acme.v1;\nmessage Foo { Missing id = 1; }\n",
+            ),
+        ],
+    );
+    // The messages are the compiler's own (protox's, not buf's), so only
+    // what does not depend on them is compared: the exit code, the
+    // finding's file, line and column and its type.
+    for format in LINT_FORMATS {
+        let args = ["lint", "--error-format", format];
+        let (code, theirs) = run_buf(&buf, &dir, &cache, &args);
+        let ours = spoke_in(&dir, &args);
+        assert_eq!(
+            (ours.code, code),
+            (Some(100), Some(100)),
+            "{format}: {ours:?}"
+        );
+        assert_eq!(ours.stderr, "", "{format}");
+        let at = |text: &str| text.lines().count();
+        assert_eq!(
+            at(&ours.stdout),
+            at(&theirs),
+            "{format}: {ours:?} vs {theirs}"
+        );
+    }
+    let args = ["lint", "--error-format", "text"];
+    let (_, theirs) = run_buf(&buf, &dir, &cache, &args);
+    let ours = spoke_in(&dir, &args);
+    assert!(theirs.starts_with("acme/v1/a.proto:3:15:"), "{theirs}");
+    assert!(ours.stdout.starts_with("acme/v1/a.proto:3:15:"), "{ours:?}");
+}
+
+const ORDER: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage Order {\n  string id = 1;\n  int32 quantity = 2;\n  string note = 3;\n}\n";
+const ORDER_V2: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage Order {\n  string id = 1;\n  int64 quantity = 2;\n}\n";
+
+/// Acceptance: a git repository with a breaking commit on a branch;
+/// `--against '.git#branch=main'` (and tags, refs, subdirectories, other
+/// repositories, image files) reports what buf reports.
+#[test]
+fn breaking_against_git_references_and_images_is_bufs() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let repo = work.path().join("repo");
+    write_tree(
+        &repo,
+        &[
+            ("buf.yaml", "version: v2\nmodules:\n  - path: proto\n"),
+            ("proto/acme/v1/order.proto", ORDER),
+        ],
+    );
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "one"]);
+    git(&repo, &["tag", "v1"]);
+    let images = work.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for image in ["image.binpb", "image.json"] {
+        let out = images.join(image);
+        let (code, _) = run_buf(&buf, &repo, &cache, &["build", "-o", out.to_str().unwrap()]);
+        assert_eq!(code, Some(0));
+    }
+    git(&repo, &["checkout", "-qb", "feature"]);
+    write_tree(&repo, &[("proto/acme/v1/order.proto", ORDER_V2)]);
+    git(&repo, &["commit", "-qam", "two"]);
+
+    for format in BREAKING_FORMATS {
+        let out = same(
+            &buf,
+            &repo,
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                ".git#branch=main",
+                "--error-format",
+                format,
+            ],
+        );
+        assert_eq!(out.code, Some(100), "{out:?}");
+    }
+    for against in [
+        ".git#tag=v1",
+        ".git#ref=HEAD~1",
+        ".git#branch=main,subdir=proto",
+        ".git#branch=main,depth=1",
+        "../images/image.binpb",
+        "../images/image.json",
+    ] {
+        let out = same(&buf, &repo, &cache, &["breaking", "--against", against]);
+        assert_eq!(out.code, Some(100), "{against}: {out:?}");
+    }
+    // From the module directory, against the same directory of a commit
+    // of the repository one level up.
+    same(
+        &buf,
+        &repo.join("proto"),
+        &cache,
+        &[
+            "breaking",
+            "--against",
+            "../.git#tag=v1,subdir=proto",
+            "--error-format",
+            "json",
+        ],
+    );
+    // Against HEAD itself: nothing.
+    let out = same(&buf, &repo, &cache, &["breaking", "--against", ".git"]);
+    assert_eq!(out.code, Some(0));
+    // A branch that does not exist, a bad key: exit 1 for both; the
+    // repository is left as it was.
+    for bad in [
+        ".git#branch=nope",
+        ".git#bogus=1",
+        ".git#branch=main,tag=v1",
+    ] {
+        let out = same(&buf, &repo, &cache, &["breaking", "--against", bad]);
+        assert_eq!(out.code, Some(1), "{bad}");
+        assert!(out.stderr.starts_with("error: --against"), "{bad}: {out:?}");
+    }
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(status.stdout).unwrap(), "");
+}
+
+const MONEY: &str = "syntax = \"proto3\";\npackage acme.common.v1;\nmessage money { int64 units = 1; }\nenum Kind { A = 0; }\n";
+const MONEY_V2: &str =
+    "syntax = \"proto3\";\npackage acme.common.v1;\nmessage money { int32 units = 1; }\n";
+const ORDER_APP: &str = "syntax = \"proto3\";\npackage acme.app.v1;\nimport \"acme/common/v1/money.proto\";\nmessage order { acme.common.v1.money price = 1; string BadName = 2; }\n";
+const ORDER_APP_V2: &str = "syntax = \"proto3\";\npackage acme.app.v1;\nimport \"acme/common/v1/money.proto\";\nmessage order { acme.common.v1.money price = 2; }\n";
+
+/// Acceptance: buf's quick-start layout (a root buf.yaml v2 with two
+/// modules, one importing the other, each with its own lint section) —
+/// lint and breaking from the root agree with buf in every format.
+#[test]
+fn a_workspace_root_is_checked_as_buf_checks_it() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("ws");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n    name: buf.build/acme/common\n    lint:\n      use:\n        - STANDARD\n  - path: proto/app\n    name: buf.build/acme/app\n    lint:\n      use:\n        - BASIC\n      except:\n        - FIELD_LOWER_SNAKE_CASE\nlint:\n  use:\n    - MINIMAL\nbreaking:\n  use:\n    - FILE\n",
+            ),
+            ("proto/common/acme/common/v1/money.proto", MONEY),
+            ("proto/app/acme/app/v1/order.proto", ORDER_APP),
+        ],
+    );
+    for format in LINT_FORMATS {
+        let out = same(&buf, &root, &cache, &["lint", "--error-format", format]);
+        assert_eq!(out.code, Some(100));
+        same(
+            &buf,
+            work.path(),
+            &cache,
+            &["lint", "ws", "--error-format", format],
+        );
+    }
+    for path in ["proto/common/acme/common/v1/money.proto", "proto/app/acme"] {
+        same(&buf, &root, &cache, &["lint", "--path", path]);
+    }
+    // A module's own directory is not a --path (buf: name it as the input).
+    let out = same(&buf, &root, &cache, &["lint", "--path", "proto/app"]);
+    assert_eq!(out.code, Some(1));
+    // A module's directory as the input is that module in its workspace;
+    // a directory inside a module is refused.
+    for format in LINT_FORMATS {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &["lint", "proto/common", "--error-format", format],
+        );
+        same(
+            &buf,
+            &root.join("proto/app"),
+            &cache,
+            &["lint", "--error-format", format],
+        );
+    }
+    let out = same(&buf, &root, &cache, &["lint", "proto/common/acme"]);
+    assert_eq!(out.code, Some(1));
+
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "one"]);
+    git(&root, &["checkout", "-qb", "next"]);
+    write_tree(
+        &root,
+        &[
+            ("proto/common/acme/common/v1/money.proto", MONEY_V2),
+            ("proto/app/acme/app/v1/order.proto", ORDER_APP_V2),
+        ],
+    );
+    let image = work.path().join("main.binpb");
+    let (code, _) = run_buf(
+        &buf,
+        &root,
+        &cache,
+        &["build", ".git#branch=main", "-o", image.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0));
+    for format in BREAKING_FORMATS {
+        let out = same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                ".git#branch=main",
+                "--error-format",
+                format,
+            ],
+        );
+        assert_eq!(out.code, Some(100));
+        // One image against the two modules, configured alike.
+        same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                image.to_str().unwrap(),
+                "--error-format",
+                format,
+            ],
+        );
+    }
+    // A module directory against the same directory of a commit, from the
+    // root and from inside it: the files it imports are compared too.
+    for format in BREAKING_FORMATS {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "proto/app",
+                "--against",
+                ".git#branch=main,subdir=proto/app",
+                "--error-format",
+                format,
+            ],
+        );
+        same(
+            &buf,
+            &root.join("proto/app"),
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                "../../.git#branch=main,subdir=proto/app",
+                "--error-format",
+                format,
+            ],
+        );
+    }
+    // --path: the files named, and (breaking) what they import.
+    for path in ["proto/app/acme", "proto/common/acme/common/v1/money.proto"] {
+        same(
+            &buf,
+            &root,
+            &cache,
+            &["breaking", "--against", ".git#branch=main", "--path", path],
+        );
+    }
+    // Module by module against the committed tree as a directory.
+    let old = work.path().join("old");
+    git(
+        &root,
+        &["worktree", "add", "-q", old.to_str().unwrap(), "main"],
+    );
+    same(&buf, &root, &cache, &["breaking", "--against", "../old"]);
+}
+
+/// A workspace's `deps` come from the registry, through its spoke.lock
+/// when it has one: lint and breaking from the root compile against the
+/// locked version, not the latest.
+#[test]
+fn workspace_deps_resolve_through_the_registry_and_the_lock() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let types = work.path().join("types");
+    let money = |units: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage acme.types.v1;\nmessage Money {{ {units} units = 1; }}\n"
+        )
+    };
+    write_tree(&types, &[("acme/types/v1/money.proto", &money("int64"))]);
+    let push = |version: &str| {
+        server
+            .spoke(&[
+                "push",
+                "-m",
+                "acme.types",
+                "--version",
+                version,
+                "-d",
+                path_str(&types),
+            ])
+            .success();
+    };
+    push("v1.0.0");
+    let root = work.path().join("ws");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto\n    name: buf.build/acme/shop\ndeps:\n  - buf.build/acme/types\n",
+            ),
+            (
+                "proto/acme/shop/v1/order.proto",
+                "syntax = \"proto3\";\npackage acme.shop.v1;\nimport \"acme/types/v1/money.proto\";\nmessage order { acme.types.v1.Money price = 1; }\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        outcome(&server.spoke_in(&root, &["lint"])),
+        (
+            100,
+            "proto/acme/shop/v1/order.proto:4:9:Message name \"order\" should be PascalCase, such as \"Order\".\n"
+                .to_owned()
+        )
+    );
+    server.spoke_in(&root, &["dep", "update"]).success();
+    // The dependency moves on, in a way that no longer compiles with the
+    // workspace: the lock keeps lint on v1.0.0.
+    write_tree(
+        &types,
+        &[(
+            "acme/types/v1/money.proto",
+            "syntax = \"proto3\";\npackage acme.types.v1;\nmessage Cash {}\n",
+        )],
+    );
+    push("v2.0.0");
+    let (code, _) = outcome(&server.spoke_in(&root, &["lint"]));
+    assert_eq!(code, 100);
+    let out = server.spoke_in(&root, &["lint", "--error-format", "json"]);
+    assert!(!out.stdout.contains("COMPILE"), "{out:?}");
+    // Breaking against itself: nothing.
+    assert_eq!(
+        outcome(&server.spoke_in(&root, &["breaking", "--against", "."])),
+        (0, String::new())
+    );
+    // Without the lock, the latest version is used: Money is gone.
+    std::fs::remove_file(root.join("spoke.lock")).unwrap();
+    let out = server.spoke_in(&root, &["lint", "--error-format", "json"]);
+    assert_eq!(out.code, Some(100), "{out:?}");
+    assert!(out.stdout.contains("\"type\":\"COMPILE\""), "{out:?}");
+}
+
+/// As buf by default, a module's check compares the files it imports too:
+/// a change that a module's own configuration allows (common: WIRE) is
+/// still reported through a module that imports it (app: FILE).
+#[test]
+fn imported_files_are_checked_with_the_importers_configuration() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("ws");
+    let money = |field: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money {{ int64 {field} = 1; }}\n"
+        )
+    };
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n    breaking:\n      use: [WIRE]\n  - path: proto/app\n",
+            ),
+            ("proto/common/acme/common/v1/money.proto", &money("units")),
+            (
+                "proto/app/acme/app/v1/order.proto",
+                "syntax = \"proto3\";\npackage acme.app.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Order { acme.common.v1.Money price = 1; }\n",
+            ),
+        ],
+    );
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["add", "-A"]);
+    git(&root, &["commit", "-qm", "one"]);
+    write_tree(
+        &root,
+        &[("proto/common/acme/common/v1/money.proto", &money("amount"))],
+    );
+    for format in BREAKING_FORMATS {
+        let out = same(
+            &buf,
+            &root,
+            &cache,
+            &[
+                "breaking",
+                "--against",
+                ".git#branch=main",
+                "--error-format",
+                format,
+            ],
+        );
+        assert_eq!(out.code, Some(100), "{out:?}");
+    }
+}
