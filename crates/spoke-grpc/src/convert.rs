@@ -280,7 +280,7 @@ pub fn compatibility_check(
         against: request
             .against
             .as_deref()
-            .map(VersionId::parse)
+            .map(VersionSelector::parse)
             .transpose()?,
     })
 }

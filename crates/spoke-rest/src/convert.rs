@@ -333,7 +333,11 @@ pub fn compatibility_check(
         }),
         None => None,
     };
-    let against = body.against.as_deref().map(VersionId::parse).transpose()?;
+    let against = body
+        .against
+        .as_deref()
+        .map(VersionSelector::parse)
+        .transpose()?;
     let push = push_request(
         module,
         wire::PushRequest {

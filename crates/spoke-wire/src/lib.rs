@@ -687,7 +687,8 @@ pub struct AuditEntryBody {
     /// The principal (`user:ci-bot`) or `anonymous`.
     pub subject: String,
     /// `version.push`, `module.create`, `module.policy`, `grant.create`,
-    /// `grant.delete`, `token.create` or `token.revoke`.
+    /// `grant.delete`, `token.create`, `token.revoke`, `label.set` or
+    /// `label.delete`.
     pub action: String,
     /// What was written: `module@version`, a module, a grant or token id.
     pub target: String,
