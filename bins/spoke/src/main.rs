@@ -12,6 +12,7 @@ mod deps;
 mod diff;
 mod findings;
 mod git;
+mod label;
 mod lint;
 mod local;
 mod pull;
@@ -243,8 +244,9 @@ enum Command {
         /// Directory holding the .proto files.
         #[arg(long, short = 'd', default_value = ".")]
         dir: PathBuf,
-        /// A dependency, `module@version`, `module@latest` or `module`
-        /// (the registry pins it). Repeat for several.
+        /// A dependency, `module@version`, `module@latest`, `module@label`
+        /// or `module` (the registry pins the exact version). Repeat for
+        /// several.
         #[arg(long = "dep", value_name = "MODULE@VERSION")]
         dependencies: Vec<String>,
         /// Description used when the module has to be created.
@@ -257,7 +259,8 @@ enum Command {
         /// Module name.
         #[arg(long, short = 'm')]
         module: String,
-        /// Version to pull; `latest` names the highest release.
+        /// Version to pull; `latest` names the highest release, a label the
+        /// version it points at.
         #[arg(long, short = 'v', default_value = "latest")]
         version: String,
         /// Directory to write into (created if missing).
@@ -325,7 +328,7 @@ enum Command {
     /// List a version's dependencies or dependents, or draw its dependency graph.
     #[command(long_about = DEPS_HELP)]
     Deps {
-        /// The version: MODULE@VERSION, MODULE@latest or MODULE.
+        /// The version: MODULE@VERSION, MODULE@latest, MODULE@LABEL or MODULE.
         #[arg(value_name = "MODULE@VERSION")]
         reference: String,
         /// List the versions that depend on this one instead.
@@ -353,6 +356,10 @@ enum Command {
     Grant(access::GrantCommand),
     /// Show the registry's audit log, oldest first (admins only).
     Audit(access::AuditArgs),
+    /// Set, list, show and remove a module's labels (named pointers to
+    /// versions, usable wherever a version is: `MODULE@LABEL`).
+    #[command(subcommand)]
+    Label(label::LabelCommand),
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -525,6 +532,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => access::token(&client, command, cli.json).await?,
         Command::Grant(command) => access::grant(&client, command, cli.json).await?,
         Command::Audit(args) => access::audit(&client, args, cli.json).await?,
+        Command::Label(command) => label::run(&client, command, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }

@@ -60,6 +60,15 @@ impl VersionSelector {
         }
     }
 
+    /// The reference as written: `latest`, the version or the label.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Latest => LabelName::LATEST,
+            Self::Exact(version) => version.as_str(),
+            Self::Label(label) => label.as_str(),
+        }
+    }
+
     /// True for `latest` and labels: what they name can change, so a
     /// resource reached through them is not immutable.
     pub fn is_movable(&self) -> bool {
@@ -69,11 +78,7 @@ impl VersionSelector {
 
 impl fmt::Display for VersionSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Latest => f.write_str(LabelName::LATEST),
-            Self::Exact(version) => write!(f, "{version}"),
-            Self::Label(label) => write!(f, "{label}"),
-        }
+        f.write_str(self.as_str())
     }
 }
 
