@@ -108,7 +108,8 @@ breaking-change rules (buf's rule and category IDs, locations and messages).
   DIR2              compiled like DIR, with the same -I and --dep
   MODULE@VERSION    fetched with its dependency closure (as `spoke pull
                     --recursive` fetches it) and compiled locally;
-                    MODULE@latest names the highest release
+                    MODULE@latest names the highest release,
+                    MODULE@LABEL the version the label points at
 
 Configuration: the `breaking` section of DIR/buf.yaml (version v1 or v2:
 use, except, ignore, ignore_only, ignore_unstable_packages) when there is one,
@@ -151,7 +152,8 @@ version after the versions it depends on). With --dependents it lists the
 versions that depend on it instead (directly, or with --transitive through
 others), by module then version.
 
-MODULE@VERSION may be `MODULE` or `MODULE@latest`: the highest release.
+MODULE@VERSION may be `MODULE` or `MODULE@latest` (the highest release), or
+`MODULE@LABEL` (the version the label points at).
 
 --format text (default) prints MODULE, VERSION and DIGEST columns and nothing at
 all for an empty list; json prints the registry's JSON body; dot prints the

@@ -5,7 +5,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{Server, path_str, write_tree};
+use crate::support::{Server, outcome, path_str, write_tree};
 
 const V1: &str =
     "syntax = \"proto3\";\n\npackage common;\n\nmessage Id {\n  string value = 1;\n}\n";
@@ -122,6 +122,14 @@ fn labels_are_set_listed_shown_moved_and_removed() {
     )
     .unwrap();
     assert_eq!(json["history"].as_array().unwrap().len(), 2);
+    // `breaking --against` a label compares with the version it names now:
+    // v1.0.0's files lack v2.0.0's field.
+    let old = work.path().join("common-src");
+    write_tree(&old, &[("common/common.proto", V1)]);
+    let (code, findings) =
+        outcome(&server.spoke(&["breaking", path_str(&old), "--against", "common@stable"]));
+    assert_eq!(code, 100, "{findings}");
+    assert!(findings.contains("\"kind\""), "{findings}");
     let diff = server
         .spoke(&["diff", "common@v1.0.0", "common@stable"])
         .success()
