@@ -57,10 +57,7 @@ pub async fn fetch(
 
 /// A selector as the API's `{version}` path segment.
 pub fn version_segment(selector: &VersionSelector) -> &str {
-    match selector {
-        VersionSelector::Latest => "latest",
-        VersionSelector::Exact(version) => version.as_str(),
-    }
+    selector.as_str()
 }
 
 /// The version's files with checked paths and contents: the server is not

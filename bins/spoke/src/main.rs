@@ -17,6 +17,7 @@ mod failure;
 mod findings;
 mod git;
 mod image;
+mod label;
 mod lint;
 mod local;
 mod lock;
@@ -195,7 +196,8 @@ printing what buf prints, byte for byte.
   DIR2                 a directory, compiled like DIR, with the same -I and --dep
   MODULE@VERSION       a registry version fetched with its dependency closure
                        (as `spoke pull --recursive` fetches it) and compiled
-                       locally; MODULE@latest names the highest release
+                       locally; MODULE@latest names the highest release,
+                       MODULE@LABEL the version the label points at
 Modules are paired in order; one image against several modules configured
 alike is compared with the whole workspace.
 
@@ -237,7 +239,8 @@ version after the versions it depends on). With --dependents it lists the
 versions that depend on it instead (directly, or with --transitive through
 others), by module then version.
 
-MODULE@VERSION may be `MODULE` or `MODULE@latest`: the highest release.
+MODULE@VERSION may be `MODULE` or `MODULE@latest` (the highest release), or
+`MODULE@LABEL` (the version the label points at).
 
 --format text (default) prints MODULE, VERSION and DIGEST columns and nothing at
 all for an empty list; json prints the registry's JSON body; dot prints the
@@ -366,8 +369,9 @@ enum Command {
         /// The same as DIR.
         #[arg(long, short = 'd')]
         dir: Option<PathBuf>,
-        /// A dependency, `module@version`, `module@latest` or `module`
-        /// (the registry pins it); in a workspace, only beside --module.
+        /// A dependency, `module@version`, `module@latest`, `module@label`
+        /// or `module` (the registry pins the exact version); in a
+        /// workspace, only beside --module.
         /// Repeat for several.
         #[arg(long = "dep", value_name = "MODULE@VERSION")]
         dependencies: Vec<String>,
@@ -405,7 +409,8 @@ enum Command {
         /// Module name.
         #[arg(long, short = 'm')]
         module: String,
-        /// Version to pull; `latest` names the highest release.
+        /// Version to pull; `latest` names the highest release, a label the
+        /// version it points at.
         #[arg(long, default_value = "latest")]
         version: String,
         /// Directory to write into (created if missing).
@@ -482,7 +487,7 @@ enum Command {
     /// List a version's dependencies or dependents, or draw its dependency graph.
     #[command(long_about = DEPS_HELP)]
     Deps {
-        /// The version: MODULE@VERSION, MODULE@latest or MODULE.
+        /// The version: MODULE@VERSION, MODULE@latest, MODULE@LABEL or MODULE.
         #[arg(value_name = "MODULE@VERSION")]
         reference: String,
         /// List the versions that depend on this one instead.
@@ -510,6 +515,10 @@ enum Command {
     Grant(access::GrantCommand),
     /// Show the registry's audit log, oldest first (admins only).
     Audit(access::AuditArgs),
+    /// Set, list, show and remove a module's labels (named pointers to
+    /// versions, usable wherever a version is: `MODULE@LABEL`).
+    #[command(subcommand)]
+    Label(label::LabelCommand),
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -729,6 +738,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => access::token(&client, command, cli.json).await?,
         Command::Grant(command) => access::grant(&client, command, cli.json).await?,
         Command::Audit(args) => access::audit(&client, args, cli.json).await?,
+        Command::Label(command) => label::run(&client, command, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }

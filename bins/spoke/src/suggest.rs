@@ -121,10 +121,15 @@ pub async fn suggestion(client: &Client, module: &str, versions: &[&str]) -> Opt
 }
 
 /// What may follow `module@`: its versions, newest first (so the newest
-/// wins a tie).
+/// wins a tie), then its labels by name.
 async fn version_candidates(client: &Client, module: &str) -> Result<Vec<String>, ClientError> {
     let versions = client.list_all_versions(module).await?;
-    Ok(versions.into_iter().map(|v| v.version).collect())
+    let labels = client.list_labels(module).await?;
+    Ok(versions
+        .into_iter()
+        .map(|v| v.version)
+        .chain(labels.labels.into_iter().map(|l| l.name))
+        .collect())
 }
 
 /// The candidate closest to `wanted` by edit distance (insertions,

@@ -1,4 +1,4 @@
-use spoke_domain::{AuditAction, ModuleName, Role, VersionId};
+use spoke_domain::{AuditAction, LabelName, ModuleName, Role, VersionId};
 
 /// A registry write that needs a role and leaves an audit entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,17 @@ pub enum Write<'a> {
     CreateModule { module: &'a ModuleName },
     /// Change a module's settings (its compatibility policy): `owner`.
     ChangePolicy { module: &'a ModuleName },
+    /// Set (create or move) one of a module's labels: `owner`, as for the
+    /// policy.
+    SetLabel {
+        module: &'a ModuleName,
+        label: &'a LabelName,
+    },
+    /// Delete one of a module's labels: `owner`.
+    DeleteLabel {
+        module: &'a ModuleName,
+        label: &'a LabelName,
+    },
 }
 
 impl Write<'_> {
@@ -20,14 +31,18 @@ impl Write<'_> {
         match self {
             Write::PushVersion { module, .. }
             | Write::CreateModule { module }
-            | Write::ChangePolicy { module } => module,
+            | Write::ChangePolicy { module }
+            | Write::SetLabel { module, .. }
+            | Write::DeleteLabel { module, .. } => module,
         }
     }
 
     pub fn required_role(&self) -> Role {
         match self {
             Write::PushVersion { .. } | Write::CreateModule { .. } => Role::Writer,
-            Write::ChangePolicy { .. } => Role::Owner,
+            Write::ChangePolicy { .. } | Write::SetLabel { .. } | Write::DeleteLabel { .. } => {
+                Role::Owner
+            }
         }
     }
 
@@ -36,23 +51,32 @@ impl Write<'_> {
             Write::PushVersion { .. } => AuditAction::VersionPush,
             Write::CreateModule { .. } => AuditAction::ModuleCreate,
             Write::ChangePolicy { .. } => AuditAction::PolicyChange,
+            Write::SetLabel { .. } => AuditAction::LabelSet,
+            Write::DeleteLabel { .. } => AuditAction::LabelDelete,
         }
     }
 
-    /// What the audit entry names: `module@version` or the module.
+    /// What the audit entry names: `module@version`, `module@label` or the
+    /// module.
     pub fn target(&self) -> String {
         match self {
             Write::PushVersion { module, version } => format!("{module}@{version}"),
+            Write::SetLabel { module, label } | Write::DeleteLabel { module, label } => {
+                format!("{module}@{label}")
+            }
             Write::CreateModule { module } | Write::ChangePolicy { module } => module.to_string(),
         }
     }
 
-    /// For a refusal's message: "push to", "create", "change the policy of".
+    /// For a refusal's message: "push to", "create", "change the policy
+    /// of", "set a label of", "delete a label of".
     fn verb(&self) -> &'static str {
         match self {
             Write::PushVersion { .. } => "push to",
             Write::CreateModule { .. } => "create",
             Write::ChangePolicy { .. } => "change the policy of",
+            Write::SetLabel { .. } => "set a label of",
+            Write::DeleteLabel { .. } => "delete a label of",
         }
     }
 

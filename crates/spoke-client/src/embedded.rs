@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use spoke_domain::{
-    AccessRecords, Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector,
+    AccessRecords, Cursor, DependencyRef, LabelName, ModuleName, NewModule, PageRequest,
+    VersionSelector,
 };
 use spoke_registry::{
     PushOutcome, PushRecords, Registry, RegistryError, RegistryOptions, VersionDiff,
@@ -28,8 +29,8 @@ const EMBEDDED_CACHE_BYTES: u64 = 48 * 1024 * 1024;
 use crate::wire::{
     CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
     CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
-    LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList,
+    LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, local};
 
@@ -117,6 +118,41 @@ impl Embedded {
             .set_compatibility(&module, policy, &AccessRecords::NONE)
             .await?;
         Ok(convert::compatibility_body(&effective))
+    }
+
+    pub(crate) async fn set_label(
+        &self,
+        module: &str,
+        label: &str,
+        version: &str,
+    ) -> Answer<LabelBody> {
+        let (module, label) = label_ref(module, label)?;
+        let target = VersionSelector::parse(version)?;
+        let set = self
+            .registry
+            .set_label(&module, &label, &target, &AccessRecords::NONE)
+            .await?;
+        Ok(convert::label_body(&module, &set))
+    }
+
+    pub(crate) async fn get_label(&self, module: &str, label: &str) -> Answer<LabelBody> {
+        let (module, label) = label_ref(module, label)?;
+        let found = self.registry.get_label(&module, &label).await?;
+        Ok(convert::label_body(&module, &found))
+    }
+
+    pub(crate) async fn list_labels(&self, module: &str) -> Answer<LabelList> {
+        let module = ModuleName::parse(module)?;
+        let labels = self.registry.list_labels(&module).await?;
+        Ok(convert::label_list(&module, &labels))
+    }
+
+    pub(crate) async fn delete_label(&self, module: &str, label: &str) -> Answer<()> {
+        let (module, label) = label_ref(module, label)?;
+        Ok(self
+            .registry
+            .delete_label(&module, &label, &AccessRecords::NONE)
+            .await?)
     }
 
     pub(crate) async fn check_compatibility(
@@ -299,6 +335,10 @@ impl Embedded {
         let validated = self.registry.validate(files, &dependencies).await?;
         Ok(convert::validate_response(&validated))
     }
+}
+
+fn label_ref(module: &str, label: &str) -> Answer<(ModuleName, LabelName)> {
+    Ok((ModuleName::parse(module)?, LabelName::parse(label)?))
 }
 
 fn version_ref(module: &str, version: &str) -> Answer<(ModuleName, VersionSelector)> {

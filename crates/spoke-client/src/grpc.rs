@@ -27,9 +27,10 @@ use crate::wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
     CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
-    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LabelBody, LabelList, LabelMoveBody,
+    LabelSummaryBody, LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, SourceInfoBody,
+    SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
+    VersionSummaryBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -482,6 +483,68 @@ impl Grpc {
         })
     }
 
+    pub(crate) async fn set_label(
+        &self,
+        module: &str,
+        label: &str,
+        version: &str,
+    ) -> Result<LabelBody, ClientError> {
+        let request = proto::SetLabelRequest {
+            module_name: module.to_owned(),
+            label: label.to_owned(),
+            version: version.to_owned(),
+        };
+        let response = rpc!(self.once(api.set_label, request))?;
+        self.decode("SetLabel", label_body(module, response.label))
+    }
+
+    pub(crate) async fn get_label(
+        &self,
+        module: &str,
+        label: &str,
+    ) -> Result<LabelBody, ClientError> {
+        let request = proto::GetLabelRequest {
+            module_name: module.to_owned(),
+            label: label.to_owned(),
+        };
+        let response = rpc!(self.read(api.get_label, request))?;
+        self.decode("GetLabel", label_body(module, response.label))
+    }
+
+    pub(crate) async fn list_labels(&self, module: &str) -> Result<LabelList, ClientError> {
+        let request = proto::ListLabelsRequest {
+            module_name: module.to_owned(),
+        };
+        let response = rpc!(self.read(api.list_labels, request))?;
+        let labels = response
+            .labels
+            .into_iter()
+            .map(|label| {
+                Ok(LabelSummaryBody {
+                    updated_at: timestamp(label.updated_at, "updated_at")?,
+                    name: label.name,
+                    version: label.version,
+                })
+            })
+            .collect::<Converted<Vec<_>>>();
+        self.decode(
+            "ListLabels",
+            labels.map(|labels| LabelList {
+                module_name: module.to_owned(),
+                labels,
+            }),
+        )
+    }
+
+    pub(crate) async fn delete_label(&self, module: &str, label: &str) -> Result<(), ClientError> {
+        let request = proto::DeleteLabelRequest {
+            module_name: module.to_owned(),
+            label: label.to_owned(),
+        };
+        rpc!(self.once(api.delete_label, request))?;
+        Ok(())
+    }
+
     pub(crate) async fn compatibility(
         &self,
         module: &str,
@@ -747,6 +810,26 @@ fn timestamp(time: Option<prost_types::Timestamp>, field: &str) -> Converted<Str
     Timestamp::from_unix_nanos(nanos)
         .map(|t| t.to_rfc3339())
         .ok_or_else(|| format!("{field} is out of range"))
+}
+
+fn label_body(module: &str, label: Option<proto::Label>) -> Converted<LabelBody> {
+    let label = label.ok_or_else(|| missing("label"))?;
+    Ok(LabelBody {
+        module_name: module.to_owned(),
+        updated_at: timestamp(label.updated_at, "updated_at")?,
+        history: label
+            .history
+            .into_iter()
+            .map(|moved| {
+                Ok(LabelMoveBody {
+                    time: timestamp(moved.time, "time")?,
+                    version: moved.version,
+                })
+            })
+            .collect::<Converted<_>>()?,
+        name: label.name,
+        version: label.version,
+    })
 }
 
 fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {

@@ -218,9 +218,10 @@ pub use spoke_wire::{
     CompatibilityViolationBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
     CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
     FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
-    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, ScopedRoleBody, SourceInfoBody,
-    SymbolBody, SymbolsBody, TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
-    VersionList, VersionSummaryBody, WhoAmIBody,
+    LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList,
+    PinBody, PushRequest, ScopedRoleBody, SetLabelRequest, SourceInfoBody, SymbolBody, SymbolsBody,
+    TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody, VersionList,
+    VersionSummaryBody, WhoAmIBody,
 };
 pub use token::BearerToken;
 
@@ -644,6 +645,36 @@ impl Client {
             return Err(rules_need_a_mode());
         }
         dispatch!(self.set_compatibility(module, policy))
+    }
+
+    /// Points a label of `module` at `version` (an exact version, `latest`
+    /// or another label, resolved by the registry now), creating or moving
+    /// it (`PUT /modules/{module}/labels/{label}`); the label with its
+    /// history. Needs the owner role.
+    pub async fn set_label(
+        &self,
+        module: &str,
+        label: &str,
+        version: &str,
+    ) -> Result<LabelBody, ClientError> {
+        dispatch!(self.set_label(module, label, version))
+    }
+
+    /// A label with its history, newest first
+    /// (`GET /modules/{module}/labels/{label}`).
+    pub async fn get_label(&self, module: &str, label: &str) -> Result<LabelBody, ClientError> {
+        dispatch!(self.get_label(module, label))
+    }
+
+    /// Every label of a module, by name (`GET /modules/{module}/labels`).
+    pub async fn list_labels(&self, module: &str) -> Result<LabelList, ClientError> {
+        dispatch!(self.list_labels(module))
+    }
+
+    /// Deletes a label with its history
+    /// (`DELETE /modules/{module}/labels/{label}`). Needs the owner role.
+    pub async fn delete_label(&self, module: &str, label: &str) -> Result<(), ClientError> {
+        dispatch!(self.delete_label(module, label))
     }
 
     /// Checks a candidate version against the module's policy, or the mode,

@@ -13,8 +13,9 @@ use crate::wire::{
     AuditList, CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody,
     CompatibilityReportBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
     CreatedTokenBody, DependenciesBody, DependentsBody, DiffBody, FileBody, GrantBody, GrantList,
-    GraphBody, LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, TokenList,
-    ValidateRequest, ValidateResponse, VersionBody, VersionList, WhoAmIBody,
+    GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest,
+    SetLabelRequest, SymbolsBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
+    VersionList, WhoAmIBody,
 };
 use crate::{AuditQuery, ClientError, ClientOptions, endpoint, error, tls};
 
@@ -144,6 +145,46 @@ impl Rest {
             &[Fixed("modules"), Value(module), Fixed("compatibility")],
             &[],
         )
+    }
+
+    fn label_url(&self, module: &str, label: Option<&str>) -> Result<Url, ClientError> {
+        let mut segments = vec![Fixed("modules"), Value(module), Fixed("labels")];
+        segments.extend(label.map(Value));
+        self.url(&segments, &[])
+    }
+
+    /// A PUT sets the label to one version, so repeating it only adds a
+    /// move to its history; it is still sent once, like every write.
+    pub(crate) async fn set_label(
+        &self,
+        module: &str,
+        label: &str,
+        version: &str,
+    ) -> Result<LabelBody, ClientError> {
+        let url = self.label_url(module, Some(label))?;
+        let body = SetLabelRequest {
+            version: version.to_owned(),
+        };
+        decode(&self.send_json(Method::PUT, url, &body).await?)
+    }
+
+    pub(crate) async fn get_label(
+        &self,
+        module: &str,
+        label: &str,
+    ) -> Result<LabelBody, ClientError> {
+        let url = self.label_url(module, Some(label))?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn list_labels(&self, module: &str) -> Result<LabelList, ClientError> {
+        let url = self.label_url(module, None)?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn delete_label(&self, module: &str, label: &str) -> Result<(), ClientError> {
+        let url = self.label_url(module, Some(label))?;
+        self.delete(url).await
     }
 
     fn diff_url(

@@ -265,10 +265,12 @@ pub enum AuditAction {
     GrantDelete,
     TokenCreate,
     TokenRevoke,
+    LabelSet,
+    LabelDelete,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 9] = [
         AuditAction::VersionPush,
         AuditAction::ModuleCreate,
         AuditAction::PolicyChange,
@@ -276,6 +278,8 @@ impl AuditAction {
         AuditAction::GrantDelete,
         AuditAction::TokenCreate,
         AuditAction::TokenRevoke,
+        AuditAction::LabelSet,
+        AuditAction::LabelDelete,
     ];
 
     pub fn parse(text: &str) -> Result<AuditAction, DomainError> {
@@ -294,6 +298,8 @@ impl AuditAction {
             AuditAction::GrantDelete => "grant.delete",
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
+            AuditAction::LabelSet => "label.set",
+            AuditAction::LabelDelete => "label.delete",
         }
     }
 }

@@ -10,6 +10,17 @@ pub enum DomainError {
         version: String,
         reason: &'static str,
     },
+    #[error("invalid label name {label:?}: {reason}")]
+    InvalidLabel { label: String, reason: &'static str },
+    #[error(
+        "invalid version reference {reference:?}: neither a version ({version_error}) \
+         nor a label name (lowercase letters, digits, '-', '_' and '.', starting with a letter, \
+         at most 63 bytes)"
+    )]
+    InvalidVersionRef {
+        reference: String,
+        version_error: String,
+    },
     #[error("invalid file path {path:?}: {reason}")]
     InvalidPath { path: String, reason: &'static str },
     #[error("invalid dependency {dependency:?}: {reason}")]
@@ -45,7 +56,7 @@ pub enum DomainError {
     InvalidAccessId(String),
     #[error(
         "invalid audit action {0:?}: expected version.push, module.create, module.policy, \
-         grant.create, grant.delete, token.create or token.revoke"
+         grant.create, grant.delete, token.create, token.revoke, label.set or label.delete"
     )]
     InvalidAuditAction(String),
     #[error("invalid audit outcome {0:?}: expected succeeded, denied or failed")]
@@ -79,6 +90,8 @@ impl DomainError {
         match self {
             DomainError::InvalidModuleName { .. } => "INVALID_MODULE_NAME",
             DomainError::InvalidVersion { .. } => "INVALID_VERSION",
+            DomainError::InvalidLabel { .. } => "INVALID_LABEL",
+            DomainError::InvalidVersionRef { .. } => "INVALID_VERSION",
             DomainError::InvalidPath { .. } => "INVALID_PATH",
             DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
             DomainError::InvalidDigest { .. } => "INVALID_DIGEST",

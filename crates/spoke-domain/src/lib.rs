@@ -11,6 +11,7 @@ mod compatibility;
 mod dependency;
 mod digest;
 mod error;
+mod label;
 mod limits;
 mod model;
 mod names;
@@ -28,6 +29,7 @@ pub use compatibility::{
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
 pub use digest::{Digest, version_digest};
 pub use error::DomainError;
+pub use label::{Label, LabelMove, LabelName, LabelTarget};
 pub use limits::{Limits, validate_files};
 pub use model::{
     FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest, VersionSummary,

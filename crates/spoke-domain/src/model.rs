@@ -1,8 +1,11 @@
+use std::collections::BTreeMap;
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    CompatibilityPolicy, DependencyPin, Digest, DomainError, FilePath, ModuleName, VersionId,
+    CompatibilityPolicy, DependencyPin, Digest, DomainError, FilePath, LabelName, LabelTarget,
+    ModuleName, VersionId,
 };
 
 /// A point in time, UTC, with nanosecond precision.
@@ -54,6 +57,9 @@ pub struct Module {
     /// The module's own compatibility policy; `None`: the server's default
     /// applies.
     pub compatibility: Option<CompatibilityPolicy>,
+    /// Where each of the module's labels points now (their history is kept
+    /// beside, see `MetadataStore::label_history`).
+    pub labels: BTreeMap<LabelName, LabelTarget>,
 }
 
 /// What creating a module takes.

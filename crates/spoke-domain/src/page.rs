@@ -178,6 +178,7 @@ mod tests {
             updated_at: t,
             latest_version: None,
             compatibility: None,
+            labels: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 use spoke_domain::{
     CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Module, ModuleName,
     PageRequest, ProtoFile, RuleSelection, SourceInfo, SymbolKind, Timestamp, VersionId,
-    VersionManifest, VersionSummary,
+    VersionManifest, VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
@@ -280,7 +280,7 @@ pub fn compatibility_check(
         against: request
             .against
             .as_deref()
-            .map(VersionId::parse)
+            .map(VersionSelector::parse)
             .transpose()?,
     })
 }
@@ -321,5 +321,35 @@ pub fn change(change: &Change) -> proto::Change {
                 message: mark.message.clone(),
             })
             .collect(),
+    }
+}
+
+/// A label with its history.
+pub fn label(label: &spoke_domain::Label) -> proto::Label {
+    proto::Label {
+        name: label.name.to_string(),
+        version: label.version.to_string(),
+        updated_at: Some(timestamp(label.updated_at)),
+        history: label
+            .history
+            .iter()
+            .map(|moved| proto::LabelMove {
+                version: moved.version.to_string(),
+                time: Some(timestamp(moved.time)),
+            })
+            .collect(),
+    }
+}
+
+/// A label where it points now, as listings show it (no history).
+pub fn label_summary(
+    name: &spoke_domain::LabelName,
+    target: &spoke_domain::LabelTarget,
+) -> proto::Label {
+    proto::Label {
+        name: name.to_string(),
+        version: target.version.to_string(),
+        updated_at: Some(timestamp(target.updated_at)),
+        history: Vec::new(),
     }
 }

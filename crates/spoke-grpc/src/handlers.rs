@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use spoke_auth::{Auth, PushEnd, Write};
 use spoke_domain::{
-    AccessRecords, DependencyRef, ModuleName, NewModule, VersionId, VersionSelector,
+    AccessRecords, DependencyRef, LabelName, ModuleName, NewModule, VersionId, VersionSelector,
 };
 use spoke_registry::spoke_schema::lint::LintConfig;
 use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryError};
@@ -556,6 +556,97 @@ impl RegistryService for RegistryApi {
                     summary: diff.diff.render_text(),
                     changes: diff.diff.changes.iter().map(convert::change).collect(),
                 })
+            }
+            .await,
+        )
+    }
+
+    async fn set_label(&self, request: Request<SetLabelRequest>) -> Reply<SetLabelResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let label = LabelName::parse(&request.label)?;
+                let target = VersionSelector::parse(&request.version)?;
+                let write = Write::SetLabel {
+                    module: &module,
+                    label: &label,
+                };
+                let records = self
+                    .auth
+                    .authorize_write(&caller, write, &request_id)
+                    .await?;
+                let set = self
+                    .registry
+                    .set_label(&module, &label, &target, &records)
+                    .await;
+                let set = self.settle(set, [records]).await?;
+                Ok(SetLabelResponse {
+                    label: Some(convert::label(&set)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn get_label(&self, request: Request<GetLabelRequest>) -> Reply<GetLabelResponse> {
+        let caller = caller(&request);
+        let request = request.get_ref();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let label = LabelName::parse(&request.label)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
+                let found = self.registry.get_label(&module, &label).await?;
+                Ok(GetLabelResponse {
+                    label: Some(convert::label(&found)),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn list_labels(&self, request: Request<ListLabelsRequest>) -> Reply<ListLabelsResponse> {
+        let caller = caller(&request);
+        let request = request.get_ref();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
+                let labels = self.registry.list_labels(&module).await?;
+                Ok(ListLabelsResponse {
+                    labels: labels
+                        .iter()
+                        .map(|(name, target)| convert::label_summary(name, target))
+                        .collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn delete_label(
+        &self,
+        request: Request<DeleteLabelRequest>,
+    ) -> Reply<DeleteLabelResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let label = LabelName::parse(&request.label)?;
+                let write = Write::DeleteLabel {
+                    module: &module,
+                    label: &label,
+                };
+                let records = self
+                    .auth
+                    .authorize_write(&caller, write, &request_id)
+                    .await?;
+                let deleted = self.registry.delete_label(&module, &label, &records).await;
+                self.settle(deleted, [records]).await?;
+                Ok(DeleteLabelResponse {})
             }
             .await,
         )

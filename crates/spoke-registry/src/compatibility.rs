@@ -39,8 +39,9 @@ pub struct CompatibilityCheck {
     /// Checks with this policy instead of the module's.
     pub policy: Option<CompatibilityPolicy>,
     /// Checks against this version only (in the policy mode's directions)
-    /// instead of the versions the mode picks.
-    pub against: Option<VersionId>,
+    /// instead of the versions the mode picks: an exact version, `latest`
+    /// or a label, resolved once.
+    pub against: Option<VersionSelector>,
 }
 
 /// What a compatibility check found.
@@ -159,10 +160,13 @@ impl Registry {
         // A bad policy is reported before paying for compilation.
         validate_compatibility_policy(&policy)?;
         let targets = match against {
-            Some(version) => {
+            Some(selector) => {
                 // Must exist, whatever the mode.
-                self.get_version(&push.module, &VersionSelector::Exact(version.clone()))
-                    .await?;
+                let version = self
+                    .get_version(&push.module, &selector)
+                    .await?
+                    .version
+                    .clone();
                 if policy.mode.directions().is_empty() {
                     Vec::new()
                 } else {

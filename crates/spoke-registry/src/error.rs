@@ -1,4 +1,6 @@
-use spoke_domain::{CompatibilityMode, CompatibilityViolation, Digest, DomainError, ModuleName};
+use spoke_domain::{
+    CompatibilityMode, CompatibilityViolation, Digest, DomainError, LabelName, ModuleName,
+};
 use spoke_storage::StorageError;
 use thiserror::Error;
 
@@ -14,6 +16,11 @@ pub enum RegistryError {
     ModuleNotFound(ModuleName),
     #[error("version {version} of module {module} not found")]
     VersionNotFound { module: ModuleName, version: String },
+    #[error("label {label} of module {module} not found")]
+    LabelNotFound {
+        module: ModuleName,
+        label: LabelName,
+    },
     #[error("file {path:?} not found in {module}@{version}")]
     FileNotFound {
         module: ModuleName,
@@ -53,7 +60,7 @@ pub enum RegistryError {
         violations: Vec<CompatibilityViolation>,
     },
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     /// Every compute worker is busy and the queue is full: retry later.
     #[error(
         "the server is too busy to start {what}: every compute worker is busy and the queue is full; retry shortly"
@@ -155,6 +162,22 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl From<StorageError> for RegistryError {
+    /// What the store reports as missing becomes the registry's own
+    /// not-found error; everything else stays a storage error.
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::ModuleNotFound(name) => Self::ModuleNotFound(name),
+            StorageError::VersionNotFound { module, version } => Self::VersionNotFound {
+                module,
+                version: version.to_string(),
+            },
+            StorageError::LabelNotFound { module, label } => Self::LabelNotFound { module, label },
+            other => Self::Storage(other),
+        }
+    }
+}
+
 impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
@@ -163,9 +186,10 @@ impl RegistryError {
             | Self::InvalidDependencies(_)
             | Self::LintConfig(_)
             | Self::CompatibilityRules(_) => ErrorKind::InvalidArgument,
-            Self::ModuleNotFound(_) | Self::VersionNotFound { .. } | Self::FileNotFound { .. } => {
-                ErrorKind::NotFound
-            }
+            Self::ModuleNotFound(_)
+            | Self::VersionNotFound { .. }
+            | Self::LabelNotFound { .. }
+            | Self::FileNotFound { .. } => ErrorKind::NotFound,
             Self::ModuleExists(_) => ErrorKind::AlreadyExists,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::Incompatible { .. } => ErrorKind::Incompatible,
@@ -177,7 +201,11 @@ impl RegistryError {
                 ErrorKind::Unavailable
             }
             Self::Storage(StorageError::ModuleExists(_)) => ErrorKind::AlreadyExists,
-            Self::Storage(StorageError::ModuleNotFound(_)) => ErrorKind::NotFound,
+            Self::Storage(
+                StorageError::ModuleNotFound(_)
+                | StorageError::VersionNotFound { .. }
+                | StorageError::LabelNotFound { .. },
+            ) => ErrorKind::NotFound,
             Self::Storage(StorageError::Corrupt(_)) => ErrorKind::Internal,
         }
     }
@@ -188,6 +216,7 @@ impl RegistryError {
             Self::Invalid(e) => e.code(),
             Self::ModuleNotFound(_) => "MODULE_NOT_FOUND",
             Self::VersionNotFound { .. } => "VERSION_NOT_FOUND",
+            Self::LabelNotFound { .. } => "LABEL_NOT_FOUND",
             Self::FileNotFound { .. } => "FILE_NOT_FOUND",
             Self::ModuleExists(_) => "MODULE_EXISTS",
             Self::VersionConflict { .. } => "VERSION_CONFLICT",

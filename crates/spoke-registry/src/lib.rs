@@ -8,6 +8,7 @@ mod closure;
 mod compatibility;
 mod compute;
 mod error;
+mod labels;
 mod memo;
 mod schema;
 mod views;
@@ -419,6 +420,14 @@ impl Registry {
                     VersionSelector::Latest => found.latest_version.ok_or_else(|| {
                         unresolved(format!("module {} has no versions yet", dependency.module))
                     })?,
+                    // Where the label points now: the pin is that exact version.
+                    VersionSelector::Label(label) => found
+                        .labels
+                        .get(label)
+                        .map(|target| target.version.clone())
+                        .ok_or_else(|| {
+                            unresolved(format!("module {} has no label {label}", dependency.module))
+                        })?,
                     VersionSelector::Exact(version) => {
                         if self
                             .meta
@@ -444,7 +453,10 @@ impl Registry {
         Ok(pins)
     }
 
-    /// A version's manifest; `latest` resolves to the module's latest version.
+    /// A version's manifest; `latest` resolves to the module's latest
+    /// version, a label to the version it points at (`LabelNotFound` when
+    /// the module has no such label). Every view resolves its reference
+    /// through here, once.
     pub async fn get_version(
         &self,
         module: &ModuleName,
@@ -452,18 +464,15 @@ impl Registry {
     ) -> Result<Arc<VersionManifest>, RegistryError> {
         let version = match selector {
             VersionSelector::Exact(version) => version.clone(),
-            VersionSelector::Latest => self
-                .meta
-                .latest_version(module)
-                .await
-                .map_err(|e| match e {
-                    StorageError::ModuleNotFound(name) => RegistryError::ModuleNotFound(name),
-                    other => other.into(),
+            VersionSelector::Latest => {
+                self.meta.latest_version(module).await?.ok_or_else(|| {
+                    RegistryError::VersionNotFound {
+                        module: module.clone(),
+                        version: "latest".to_owned(),
+                    }
                 })?
-                .ok_or_else(|| RegistryError::VersionNotFound {
-                    module: module.clone(),
-                    version: "latest".to_owned(),
-                })?,
+            }
+            VersionSelector::Label(label) => self.label_target(module, label).await?.version,
         };
         self.meta
             .get_version(module, &version)

@@ -112,7 +112,7 @@ async fn change_policy(
         (status = 200, description = "The report, compatible or not", body = wire::CompatibilityReportBody),
         (status = 400, description = "Malformed JSON, invalid name, unknown mode (INVALID_COMPATIBILITY_MODE), unknown rule or category or rules without a mode (INVALID_COMPATIBILITY_POLICY), invalid version, path or dependency, MODULE_MISMATCH", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module, or unknown `against` version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, or unknown `against` version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
         (status = 413, description = "The body, a file, the number of files or the version over its limit", body = wire::ErrorBody),
         (status = 422, description = "The files do not compile (COMPILE_FAILED) or a dependency cannot be resolved (UNKNOWN_DEPENDENCY); or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
@@ -162,7 +162,7 @@ pub(crate) struct DiffParams {
         (status = 200, description = "The diff", content((wire::DiffBody = "application/json"), (String = "text/plain"))),
         (status = 400, description = "Missing from or to, unknown parameter (INVALID_QUERY), unknown format (INVALID_FORMAT), invalid name or version", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
         (status = 422, description = "The compile or check ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
     )

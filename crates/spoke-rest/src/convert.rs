@@ -7,7 +7,7 @@ use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
     AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Grant, Module,
     ModuleName, ProtoFile, RuleSelection, SourceInfo, Timestamp, TokenRecord, VersionId,
-    VersionManifest, VersionSummary,
+    VersionManifest, VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
@@ -333,7 +333,11 @@ pub fn compatibility_check(
         }),
         None => None,
     };
-    let against = body.against.as_deref().map(VersionId::parse).transpose()?;
+    let against = body
+        .against
+        .as_deref()
+        .map(VersionSelector::parse)
+        .transpose()?;
     let push = push_request(
         module,
         wire::PushRequest {
@@ -483,5 +487,42 @@ pub fn audit_entry_body(entry: &AuditEntry) -> wire::AuditEntryBody {
         target: entry.target.clone(),
         outcome: entry.outcome.to_string(),
         request_id: entry.request_id.clone(),
+    }
+}
+
+/// A label with its history, as `GET`/`PUT /modules/{name}/labels/{label}`
+/// answer.
+pub fn label_body(module: &ModuleName, label: &spoke_domain::Label) -> wire::LabelBody {
+    wire::LabelBody {
+        module_name: module.to_string(),
+        name: label.name.to_string(),
+        version: label.version.to_string(),
+        updated_at: label.updated_at.to_rfc3339(),
+        history: label
+            .history
+            .iter()
+            .map(|moved| wire::LabelMoveBody {
+                version: moved.version.to_string(),
+                time: moved.time.to_rfc3339(),
+            })
+            .collect(),
+    }
+}
+
+/// A module's labels, as `GET /modules/{name}/labels` answers.
+pub fn label_list(
+    module: &ModuleName,
+    labels: &std::collections::BTreeMap<spoke_domain::LabelName, spoke_domain::LabelTarget>,
+) -> wire::LabelList {
+    wire::LabelList {
+        module_name: module.to_string(),
+        labels: labels
+            .iter()
+            .map(|(name, target)| wire::LabelSummaryBody {
+                name: name.to_string(),
+                version: target.version.to_string(),
+                updated_at: target.updated_at.to_rfc3339(),
+            })
+            .collect(),
     }
 }

@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 
 use crate::access::Access;
 use crate::extract::{self, JsonBody};
-use crate::{ApiError, checks, compatibility, convert, management, openapi, views, wire};
+use crate::{ApiError, checks, compatibility, convert, labels, management, openapi, views, wire};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +68,11 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
                 .post(compatibility::check),
         )
         .route("/modules/{name}/diff", get(compatibility::diff))
+        .route("/modules/{name}/labels", get(labels::list))
+        .route(
+            "/modules/{name}/labels/{label}",
+            get(labels::get).put(labels::set).delete(labels::delete),
+        )
         .route(
             "/modules/{name}/versions",
             get(list_versions).post(push_version),
@@ -153,7 +158,7 @@ pub(crate) struct ModulePath {
     pub(crate) name: String,
 }
 
-/// `{name}/versions/{version}`: a version, exact or `latest`.
+/// `{name}/versions/{version}`: a version, exact, `latest` or a label.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub(crate) struct VersionPath {
@@ -322,8 +327,8 @@ async fn list_versions(
     request_body = wire::PushRequest,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path twice", body = wire::ErrorBody),
         (status = 403, description = "The caller lacks the writer role on the module (to create it, on a scope covering its name) (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module (without `create_module`)", body = wire::ErrorBody),
@@ -376,11 +381,11 @@ async fn push_version(
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 async fn get_version(
@@ -393,16 +398,16 @@ async fn get_version(
     let module = module_name(&name)?;
     access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
-    let is_latest = selector == VersionSelector::Latest;
+    let movable = selector.is_movable();
     let manifest = registry.get_version(&module, &selector).await?;
-    if let Some(not_modified) = not_modified(&headers, &manifest.digest, is_latest) {
+    if let Some(not_modified) = not_modified(&headers, &manifest.digest, movable) {
         return Ok(not_modified);
     }
     let (_, files) = registry
         .get_version_files(&module, &VersionSelector::Exact(manifest.version.clone()))
         .await?;
     Ok((
-        etag_headers(&manifest.digest, is_latest),
+        etag_headers(&manifest.digest, movable),
         Json(convert::version_body(&manifest, &files)),
     )
         .into_response())
@@ -426,11 +431,11 @@ struct FileParams {
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The file", content((wire::FileBody = "application/json"), (String = "text/plain")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The file", content((wire::FileBody = "application/json"), (String = "text/plain")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name, version or path, unknown format (INVALID_FORMAT), malformed query (INVALID_QUERY)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module, version or file", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version, label (LABEL_NOT_FOUND) or file", body = wire::ErrorBody),
     )
 )]
 async fn get_file(
@@ -459,12 +464,12 @@ async fn get_file(
     let module = module_name(&name)?;
     access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
-    let is_latest = selector == VersionSelector::Latest;
+    let movable = selector.is_movable();
     let (_, file) = registry.get_file(&module, &selector, &file_path).await?;
-    if let Some(not_modified) = not_modified(&headers, &file.entry.digest, is_latest) {
+    if let Some(not_modified) = not_modified(&headers, &file.entry.digest, movable) {
         return Ok(not_modified);
     }
-    let cache = etag_headers(&file.entry.digest, is_latest);
+    let cache = etag_headers(&file.entry.digest, movable);
     if raw {
         Ok((
             cache,
@@ -489,16 +494,16 @@ fn prefers_plain_text(headers: &HeaderMap) -> bool {
         .any(|accept| accept.contains("text/plain") && !accept.contains("application/json"))
 }
 
-/// Strong ETag and caching headers. A resource reached through `latest` may
-/// change with the next push, so it must be revalidated; one named by exact
-/// version never changes.
+/// Strong ETag and caching headers. A resource reached through `latest` or
+/// a label (`movable`) may change with the next push or label move, so it
+/// must be revalidated; one named by exact version never changes.
 pub(crate) fn etag_headers(
     tag: &(impl fmt::Display + ?Sized),
-    via_latest: bool,
+    movable: bool,
 ) -> [(header::HeaderName, HeaderValue); 2] {
     let etag = HeaderValue::from_str(&format!("\"{tag}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-    let cache_control = if via_latest {
+    let cache_control = if movable {
         HeaderValue::from_static("no-cache")
     } else {
         HeaderValue::from_static("public, max-age=31536000, immutable")
@@ -510,7 +515,7 @@ pub(crate) fn etag_headers(
 pub(crate) fn not_modified(
     headers: &HeaderMap,
     tag: &(impl fmt::Display + ?Sized),
-    via_latest: bool,
+    movable: bool,
 ) -> Option<Response> {
     let wanted = format!("\"{tag}\"");
     let matches = headers
@@ -520,5 +525,5 @@ pub(crate) fn not_modified(
         .flat_map(|v| v.split(','))
         .map(|tag| tag.trim().trim_start_matches("W/"))
         .any(|tag| tag == "*" || tag == wanted);
-    matches.then(|| (StatusCode::NOT_MODIFIED, etag_headers(tag, via_latest)).into_response())
+    matches.then(|| (StatusCode::NOT_MODIFIED, etag_headers(tag, movable)).into_response())
 }

@@ -22,6 +22,8 @@ mod extract;
 #[cfg(feature = "server")]
 mod handlers;
 #[cfg(feature = "server")]
+mod labels;
+#[cfg(feature = "server")]
 mod management;
 #[cfg(feature = "server")]
 mod openapi;

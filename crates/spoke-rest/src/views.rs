@@ -100,13 +100,13 @@ async fn closure_view(
 ) -> Result<Response, ApiError> {
     let manifest = registry.get_version(module, selector).await?;
     let tag = format!("{}.{representation}", manifest.digest);
-    let via_latest = *selector == VersionSelector::Latest;
-    if let Some(not_modified) = not_modified(headers, &tag, via_latest) {
+    let movable = selector.is_movable();
+    if let Some(not_modified) = not_modified(headers, &tag, movable) {
         return Ok(not_modified);
     }
     let exact = VersionSelector::Exact(manifest.version.clone());
     let closure = registry.closure(module, &exact).await?;
-    Ok((etag_headers(&tag, via_latest), render(closure)).into_response())
+    Ok((etag_headers(&tag, movable), render(closure)).into_response())
 }
 
 #[utoipa::path(
@@ -116,11 +116,11 @@ async fn closure_view(
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The dependencies", body = wire::DependenciesBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The dependencies", body = wire::DependenciesBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn dependencies(
@@ -158,7 +158,7 @@ pub(crate) async fn dependencies(
         (status = 200, description = "The dependents", body = wire::DependentsBody),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn dependents(
@@ -180,11 +180,11 @@ pub(crate) async fn dependents(
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The lockfile", body = wire::LockfileBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The lockfile", body = wire::LockfileBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn lockfile(
@@ -212,11 +212,11 @@ pub(crate) async fn lockfile(
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The graph", content((wire::GraphBody = "application/json"), (String = "text/vnd.graphviz")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The graph", content((wire::GraphBody = "application/json"), (String = "text/vnd.graphviz")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn graph(
@@ -264,11 +264,11 @@ pub(crate) async fn graph(
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The image", content((Vec<u8> = "application/x-protobuf"), (Object = "application/json")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
+        (status = 200, description = "The image", content((Vec<u8> = "application/x-protobuf"), (Object = "application/json")), headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name, version or query parameter (INVALID_QUERY, INVALID_FORMAT)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
         (status = 422, description = "The compile ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
     )
@@ -282,17 +282,17 @@ pub(crate) async fn image(
 ) -> Result<Response, ApiError> {
     let (module, selector) = readable_version(&access, path).await?;
     let format = pick_format(query?.0.format, IMAGE_FORMATS)?;
-    let is_latest = selector == VersionSelector::Latest;
+    let movable = selector.is_movable();
     let (_, image) = registry.get_image(&module, &selector).await?;
     // Each representation has its own strong ETag.
     let tag = match format {
         "json" => format!("{}.json", image.digest),
         _ => image.digest.to_string(),
     };
-    if let Some(not_modified) = not_modified(&headers, &tag, is_latest) {
+    if let Some(not_modified) = not_modified(&headers, &tag, movable) {
         return Ok(not_modified);
     }
-    let cache = etag_headers(&tag, is_latest);
+    let cache = etag_headers(&tag, movable);
     if format == "json" {
         let json = registry.image_json(&image).await?;
         return Ok((
@@ -326,7 +326,7 @@ pub(crate) async fn image(
         (status = 200, description = "The symbols", body = wire::SymbolsBody),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module or version", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
     )
 )]
 pub(crate) async fn symbols(

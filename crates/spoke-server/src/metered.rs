@@ -11,8 +11,9 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use spoke_domain::{
     AccessId, AccessRecords, AuditEntry, AuditQuery, AuditRecord, CompatibilityPolicy,
-    DependencyPin, Digest, Grant, Module, ModuleName, NewModule, Page, PageRequest, Principal,
-    Symbol, Timestamp, TokenRecord, VersionId, VersionManifest, VersionSummary,
+    DependencyPin, Digest, Grant, LabelMove, LabelName, Module, ModuleName, NewModule, Page,
+    PageRequest, Principal, Symbol, Timestamp, TokenRecord, VersionId, VersionManifest,
+    VersionSummary,
 };
 use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
 use tracing::Instrument as _;
@@ -75,8 +76,14 @@ fn outcome<T>(result: &Result<T, StorageError>) -> &'static str {
         Ok(_) => "ok",
         Err(StorageError::Unavailable { .. } | StorageError::Io { .. }) => "unavailable",
         Err(StorageError::Corrupt(_)) => "corrupt",
-        // Expected answers (a name taken, a module missing), not faults.
-        Err(StorageError::ModuleExists(_) | StorageError::ModuleNotFound(_)) => "ok",
+        // Expected answers (a name taken, a module, version or label
+        // missing), not faults.
+        Err(
+            StorageError::ModuleExists(_)
+            | StorageError::ModuleNotFound(_)
+            | StorageError::VersionNotFound { .. }
+            | StorageError::LabelNotFound { .. },
+        ) => "ok",
     }
 }
 
@@ -120,6 +127,50 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
             MetadataStore::backend(&*self.inner),
             "set_compatibility",
             self.inner.set_compatibility(name, policy, now, records),
+        )
+        .await
+    }
+
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.observe(
+            MetadataStore::backend(&*self.inner),
+            "set_label",
+            self.inner.set_label(name, label, version, now, records),
+        )
+        .await
+    }
+
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.observe(
+            MetadataStore::backend(&*self.inner),
+            "delete_label",
+            self.inner.delete_label(name, label, now, records),
+        )
+        .await
+    }
+
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        self.observe(
+            MetadataStore::backend(&*self.inner),
+            "label_history",
+            self.inner.label_history(name, label),
         )
         .await
     }

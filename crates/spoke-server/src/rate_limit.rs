@@ -40,6 +40,8 @@ const GRPC_WRITES: &[&str] = &[
     "CreateModule",
     "PushVersion",
     "SetCompatibility",
+    "SetLabel",
+    "DeleteLabel",
     "Validate",
     "Lint",
     "CheckCompatibility",

@@ -6,14 +6,16 @@
 use bytes::Bytes;
 use spoke_cache::codec;
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName,
-    Page, RuleSelection, SourceInfo, Timestamp, VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, LabelName,
+    LabelTarget, Module, ModuleName, Page, RuleSelection, SourceInfo, Timestamp, VersionId,
+    VersionManifest, VersionSummary,
 };
 
 use crate::shared::Mutable;
 
 /// Bumped whenever the layout below changes; old entries then read as misses.
-const FORMAT: u8 = 2;
+/// 3: module records carry their labels.
+const FORMAT: u8 = 3;
 
 /// A mutable value as kept in Redis.
 pub(crate) fn encode_mutable(value: &Mutable) -> Vec<u8> {
@@ -122,6 +124,12 @@ fn encode_module(m: &Module) -> Vec<u8> {
         }
         None => w.0.push(0),
     }
+    w.count(m.labels.len());
+    for (label, target) in &m.labels {
+        w.str(label.as_str());
+        w.str(target.version.as_str());
+        w.time(target.updated_at);
+    }
     w.finish()
 }
 
@@ -150,6 +158,17 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
             }),
             _ => return None,
         },
+        labels: (0..r.count()?)
+            .map(|_| {
+                Some((
+                    LabelName::parse(r.str()?).ok()?,
+                    LabelTarget {
+                        version: r.version()?,
+                        updated_at: r.time()?,
+                    },
+                ))
+            })
+            .collect::<Option<_>>()?,
     };
     r.end().then_some(module)
 }
@@ -383,10 +402,23 @@ mod tests {
                     ignore_unstable_packages: true,
                 },
             }),
+            labels: [("stable", "v1.2.3"), ("prod", "v1.0.0")]
+                .into_iter()
+                .map(|(label, version)| {
+                    (
+                        LabelName::parse(label).unwrap(),
+                        LabelTarget {
+                            version: VersionId::parse(version).unwrap(),
+                            updated_at: m.created_at,
+                        },
+                    )
+                })
+                .collect(),
         };
         assert_eq!(decode_module(&encode_module(&module)), Some(module.clone()));
         let unset = Module {
             compatibility: None,
+            labels: Default::default(),
             ..module
         };
         assert_eq!(decode_module(&encode_module(&unset)), Some(unset));

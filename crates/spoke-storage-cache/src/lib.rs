@@ -32,8 +32,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_cache::{L1Cache, L2Error, L2Status, Lifetime, Weigh};
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page,
-    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, LabelMove, LabelName, Module,
+    ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
+    VersionSummary,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
@@ -267,6 +268,44 @@ impl MetadataStore for CachedMetadataStore {
             .await?;
         self.cache.invalidate_module(name).await;
         Ok(updated)
+    }
+
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self
+            .inner
+            .set_label(name, label, version, now, records)
+            .await?;
+        self.cache.invalidate_module(name).await;
+        Ok(updated)
+    }
+
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self.inner.delete_label(name, label, now, records).await?;
+        self.cache.invalidate_module(name).await;
+        Ok(updated)
+    }
+
+    /// Read through: only where a label points now is cached, with the
+    /// module record.
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        self.inner.label_history(name, label).await
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -514,13 +553,13 @@ impl MutableShape for ModuleShape {
 
     fn recall(self, cached: Mutable) -> Option<Self::Value> {
         match cached {
-            Mutable::Module(module) => Some(Some(module)),
+            Mutable::Module(module) => Some(Some(*module)),
             Mutable::Versions(..) => None,
         }
     }
 
     fn to_memory(self, module: &Option<Module>) -> Option<Mutable> {
-        module.clone().map(Mutable::Module)
+        module.clone().map(|m| Mutable::Module(Box::new(m)))
     }
 
     fn decode(self, bytes: &[u8]) -> Option<Self::Value> {

@@ -29,7 +29,9 @@ pub struct L2Options {
 /// A mutable value kept in memory.
 #[derive(Clone)]
 pub(crate) enum Mutable {
-    Module(Module),
+    /// Boxed: with its labels, a module record is several times the size
+    /// of the other variant.
+    Module(Box<Module>),
     /// A first page with the limit it was listed with.
     Versions(u32, Page<VersionSummary>),
 }
@@ -47,7 +49,9 @@ impl Weigh for Stamped {
     fn weight(&self) -> u64 {
         64 + match &self.value {
             None => 0,
-            Some(Mutable::Module(m)) => 128 + m.description.len() as u64,
+            Some(Mutable::Module(m)) => {
+                128 + m.description.len() as u64 + 96 * m.labels.len() as u64
+            }
             Some(Mutable::Versions(_, page)) => 64 * page.items.len() as u64,
         }
     }

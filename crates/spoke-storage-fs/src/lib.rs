@@ -115,9 +115,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, Module,
-    ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
-    VersionSummary, latest_of,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, LabelMove,
+    LabelName, LabelTarget, Module, ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp,
+    VersionId, VersionManifest, VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
@@ -261,6 +261,52 @@ impl MetadataStore for FsStore {
             .await
     }
 
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let (name, label, version, records) = (
+            name.clone(),
+            label.clone(),
+            version.clone(),
+            records.clone(),
+        );
+        self.blocking(move |inner| inner.set_label(&name, &label, &version, now, &records))
+            .await
+    }
+
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let (name, label, records) = (name.clone(), label.clone(), records.clone());
+        self.blocking(move |inner| inner.delete_label(&name, &label, now, &records))
+            .await
+    }
+
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        let (name, label) = (name.clone(), label.clone());
+        self.blocking(move |inner| {
+            Ok(inner
+                .read_module_record(&name)?
+                .and_then(|stored| stored.labels.into_iter().find(|(l, _)| *l == label))
+                .map(|(_, history)| history)
+                .unwrap_or_default())
+        })
+        .await
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         let page = page.clone();
         self.blocking(move |inner| inner.list_modules(&page)).await
@@ -386,6 +432,7 @@ impl Inner {
             updated_at: now,
             latest_version: None,
             compatibility: new.compatibility.clone(),
+            labels: Default::default(),
         })
     }
 
@@ -405,8 +452,7 @@ impl Inner {
         }
     }
 
-    /// Replaces the module record with one holding `policy`, durably (the
-    /// temp file, then the rename), then writes `records`.
+    /// Replaces the module record with one holding `policy`.
     fn set_compatibility(
         &self,
         name: &ModuleName,
@@ -414,14 +460,86 @@ impl Inner {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
+        self.change_module(name, now, records, |stored| {
+            stored.compatibility = policy.cloned();
+            Ok(())
+        })
+    }
+
+    /// Replaces the module record with one where `label` points at
+    /// `version`, a move at `now` heading its history.
+    fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.change_module(name, now, records, |stored| {
+            // Versions are never removed, so a label never dangles.
+            if self.read_version(name, version)?.is_none() {
+                return Err(StorageError::VersionNotFound {
+                    module: name.clone(),
+                    version: version.clone(),
+                });
+            }
+            let moved = LabelMove {
+                version: version.clone(),
+                time: now,
+            };
+            match stored.labels.iter_mut().find(|(l, _)| l == label) {
+                Some((_, history)) => history.insert(0, moved),
+                None => {
+                    stored.labels.push((label.clone(), vec![moved]));
+                    stored.labels.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the module record with one without `label`.
+    fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.change_module(name, now, records, |stored| {
+            let before = stored.labels.len();
+            stored.labels.retain(|(l, _)| l != label);
+            if stored.labels.len() == before {
+                return Err(StorageError::LabelNotFound {
+                    module: name.clone(),
+                    label: label.clone(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces the module record with what `change` makes of it, durably
+    /// (the temp file, then the rename), then writes `records`; module
+    /// record writes are serialized. When `change` refuses, nothing is
+    /// written.
+    fn change_module(
+        &self,
+        name: &ModuleName,
+        now: Timestamp,
+        records: &AccessRecords,
+        change: impl FnOnce(&mut StoredModule) -> Result<(), StorageError>,
+    ) -> Result<Module, StorageError> {
         let _serialized = self
             .module_writes
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(stored) = self.read_module_record(name)? else {
+        let Some(mut stored) = self.read_module_record(name)? else {
             return Err(StorageError::ModuleNotFound(name.clone()));
         };
-        let record = ModuleRecord::with_compatibility(name, &stored, policy, now);
+        change(&mut stored)?;
+        let record = ModuleRecord::changed(name, &stored, now);
         let dir = self.module_dir(name)?;
         let staged = Staged {
             file: dir.join(MODULE_FILE),
@@ -914,6 +1032,20 @@ fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSumma
         updated_at,
         latest_version: latest_of(versions),
         compatibility: stored.compatibility,
+        labels: stored
+            .labels
+            .into_iter()
+            .filter_map(|(label, history)| {
+                let now = history.into_iter().next()?;
+                Some((
+                    label,
+                    LabelTarget {
+                        version: now.version,
+                        updated_at: now.time,
+                    },
+                ))
+            })
+            .collect(),
     }
 }
 

@@ -7,13 +7,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
     AccessId, AuditAction, AuditEntry, AuditOutcome, AuditRecord, CompatibilityPolicy,
-    DependencyPin, Digest, FileEntry, FilePath, Grant, ModuleName, Principal, Role, RuleSelection,
-    Scope, SourceInfo, Symbol, Timestamp, TokenRecord, VersionId, VersionManifest,
+    DependencyPin, Digest, FileEntry, FilePath, Grant, LabelMove, LabelName, ModuleName, Principal,
+    Role, RuleSelection, Scope, SourceInfo, Symbol, Timestamp, TokenRecord, VersionId,
+    VersionManifest,
 };
 use spoke_storage::StorageError;
 
 /// `modules/{name}/module.json`. Written when the module is created and
-/// replaced whenever its compatibility policy is set; `latest_version` is
+/// replaced whenever its compatibility policy or a label is set;
+/// `latest_version` is
 /// derived from the version manifests, and so is `updated_at` when no push
 /// is newer than the last change of the record.
 #[derive(Debug, Serialize, Deserialize)]
@@ -28,6 +30,24 @@ pub(crate) struct ModuleRecord {
     /// `None`: the server's default policy applies.
     #[serde(default)]
     pub compatibility: Option<PolicyRecord>,
+    /// The module's labels by name, each with its history. Records written
+    /// before labels existed lack it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<LabelRecord>,
+}
+
+/// A label in the module record: every move, newest first (never empty:
+/// the first is where it points now).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LabelRecord {
+    pub name: String,
+    pub history: Vec<LabelMoveRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct LabelMoveRecord {
+    pub version: String,
+    pub time: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,6 +127,8 @@ pub(crate) struct StoredModule {
     /// When the record last changed after its creation.
     pub updated_at: Option<Timestamp>,
     pub compatibility: Option<CompatibilityPolicy>,
+    /// Each label with its history, newest move first, by name.
+    pub labels: Vec<(LabelName, Vec<LabelMove>)>,
 }
 
 impl ModuleRecord {
@@ -122,19 +144,34 @@ impl ModuleRecord {
             created_at: created_at.to_rfc3339(),
             updated_at: None,
             compatibility: compatibility.map(PolicyRecord::new),
+            labels: Vec::new(),
         }
     }
 
-    /// The record of `stored` with another policy, set at `now`.
-    pub fn with_compatibility(
-        name: &ModuleName,
-        stored: &StoredModule,
-        compatibility: Option<&CompatibilityPolicy>,
-        now: Timestamp,
-    ) -> Self {
+    /// The record of `stored` (changed by the caller) as written at `now`.
+    pub fn changed(name: &ModuleName, stored: &StoredModule, now: Timestamp) -> Self {
         Self {
             updated_at: Some(now.to_rfc3339()),
-            ..Self::new(name, &stored.description, compatibility, stored.created_at)
+            labels: stored
+                .labels
+                .iter()
+                .map(|(label, history)| LabelRecord {
+                    name: label.to_string(),
+                    history: history
+                        .iter()
+                        .map(|m| LabelMoveRecord {
+                            version: m.version.to_string(),
+                            time: m.time.to_rfc3339(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            ..Self::new(
+                name,
+                &stored.description,
+                stored.compatibility.as_ref(),
+                stored.created_at,
+            )
         }
     }
 
@@ -155,7 +192,32 @@ impl ModuleRecord {
                 .compatibility
                 .map(|p| p.into_policy(file))
                 .transpose()?,
+            labels: self
+                .labels
+                .into_iter()
+                .map(|label| label.into_stored(file))
+                .collect::<Result<_, _>>()?,
         })
+    }
+}
+
+impl LabelRecord {
+    fn into_stored(self, file: &Path) -> Result<(LabelName, Vec<LabelMove>), StorageError> {
+        let name = LabelName::parse(&self.name).map_err(|e| corrupt(file, e))?;
+        if self.history.is_empty() {
+            return Err(corrupt(file, format!("label {name} has no history")));
+        }
+        let history = self
+            .history
+            .into_iter()
+            .map(|m| {
+                Ok(LabelMove {
+                    version: VersionId::parse(&m.version).map_err(|e| corrupt(file, e))?,
+                    time: timestamp(&m.time, file)?,
+                })
+            })
+            .collect::<Result<_, StorageError>>()?;
+        Ok((name, history))
     }
 }
 

@@ -55,8 +55,8 @@ use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
     AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry,
-    FilePath, Module, ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol,
-    Timestamp, VersionId, VersionManifest, VersionSummary,
+    FilePath, LabelMove, LabelName, LabelTarget, Module, ModuleName, NewModule, Page, PageRequest,
+    RuleSelection, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio_postgres::Row;
@@ -214,6 +214,7 @@ impl MetadataStore for PgNode {
             updated_at: now,
             latest_version: None,
             compatibility: module.compatibility.clone(),
+            labels: Default::default(),
         })
     }
 
@@ -252,19 +253,106 @@ impl MetadataStore for PgNode {
         if updated == 0 {
             return Err(StorageError::ModuleNotFound(name.clone()));
         }
-        // Read back in the transaction, which has the write.
-        let row = tx
-            .query_opt(queries::GET_MODULE, &[&name.as_str()])
+        finish_module_change(tx, name, records).await
+    }
+
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let now = nanos_of(now)?;
+        lock_module_for_change(&tx, name, now).await?;
+        let key: [&(dyn ToSql + Sync); 3] = [&name.as_str(), &label.as_str(), &version.as_str()];
+        // Versions are never deleted: one seen here stays.
+        if tx
+            .query_opt(
+                "SELECT 1 FROM versions WHERE module = $1 AND version = $2",
+                &[&name.as_str(), &version.as_str()],
+            )
+            .await
+            .map_err(db_error)?
+            .is_none()
+        {
+            return Err(StorageError::VersionNotFound {
+                module: name.clone(),
+                version: version.clone(),
+            });
+        }
+        tx.execute(
+            "INSERT INTO labels (module, name, version, updated_at_ns) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (module, name)
+             DO UPDATE SET version = EXCLUDED.version, updated_at_ns = EXCLUDED.updated_at_ns",
+            &[key[0], key[1], key[2], &now],
+        )
+        .await
+        .map_err(db_error)?;
+        tx.execute(
+            "INSERT INTO label_moves (module, name, version, time_ns) VALUES ($1, $2, $3, $4)",
+            &[key[0], key[1], key[2], &now],
+        )
+        .await
+        .map_err(db_error)?;
+        finish_module_change(tx, name, records).await
+    }
+
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        lock_module_for_change(&tx, name, nanos_of(now)?).await?;
+        let key: [&(dyn ToSql + Sync); 2] = [&name.as_str(), &label.as_str()];
+        let deleted = tx
+            .execute("DELETE FROM labels WHERE module = $1 AND name = $2", &key)
             .await
             .map_err(db_error)?;
-        let module = row
-            .as_ref()
-            .map(module_of)
-            .transpose()?
-            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))?;
-        access::insert_records(&tx, records).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(module)
+        if deleted == 0 {
+            return Err(StorageError::LabelNotFound {
+                module: name.clone(),
+                label: label.clone(),
+            });
+        }
+        tx.execute(
+            "DELETE FROM label_moves WHERE module = $1 AND name = $2",
+            &key,
+        )
+        .await
+        .map_err(db_error)?;
+        finish_module_change(tx, name, records).await
+    }
+
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                queries::GET_LABEL_HISTORY,
+                &[&name.as_str(), &label.as_str()],
+            )
+            .await
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(LabelMove {
+                    version: VersionId::parse(get(row, 0)?).map_err(corrupt)?,
+                    time: timestamp_of(get(row, 1)?)?,
+                })
+            })
+            .collect()
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -624,7 +712,80 @@ fn module_of(row: &Row) -> Result<Module, StorageError> {
             .transpose()
             .map_err(corrupt)?,
         compatibility,
+        labels: labels_of(row, 11)?,
     })
+}
+
+/// The labels of a module row: three arrays from `column` on (names,
+/// versions, update times), in name order.
+fn labels_of(
+    row: &Row,
+    column: usize,
+) -> Result<std::collections::BTreeMap<LabelName, LabelTarget>, StorageError> {
+    let names: Vec<&str> = get(row, column)?;
+    let versions: Vec<&str> = get(row, column + 1)?;
+    let times: Vec<i64> = get(row, column + 2)?;
+    if names.len() != versions.len() || names.len() != times.len() {
+        return Err(StorageError::Corrupt(
+            "a module's label columns differ in length".to_owned(),
+        ));
+    }
+    names
+        .into_iter()
+        .zip(versions)
+        .zip(times)
+        .map(|((name, version), time)| {
+            Ok((
+                LabelName::parse(name).map_err(corrupt)?,
+                LabelTarget {
+                    version: VersionId::parse(version).map_err(corrupt)?,
+                    updated_at: timestamp_of(time)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Starts a change of a module's record in `tx`: marks it changed at `now`
+/// (which locks its row until the commit, serializing changes of one
+/// module); `ModuleNotFound` when it does not exist.
+async fn lock_module_for_change(
+    tx: &deadpool_postgres::Transaction<'_>,
+    name: &ModuleName,
+    now: i64,
+) -> Result<(), StorageError> {
+    let updated = tx
+        .execute(
+            "UPDATE modules SET settings_updated_at_ns = $2 WHERE name = $1",
+            &[&name.as_str(), &now],
+        )
+        .await
+        .map_err(db_error)?;
+    if updated == 0 {
+        return Err(StorageError::ModuleNotFound(name.clone()));
+    }
+    Ok(())
+}
+
+/// Ends a change of a module's record: reads the module back in `tx`
+/// (which has the write), inserts `records` and commits.
+async fn finish_module_change(
+    tx: deadpool_postgres::Transaction<'_>,
+    name: &ModuleName,
+    records: &AccessRecords,
+) -> Result<Module, StorageError> {
+    let row = tx
+        .query_opt(queries::GET_MODULE, &[&name.as_str()])
+        .await
+        .map_err(db_error)?;
+    let module = row
+        .as_ref()
+        .map(module_of)
+        .transpose()?
+        .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))?;
+    access::insert_records(&tx, records).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(module)
 }
 
 /// The `modules` columns a policy is stored in, in their statement order:

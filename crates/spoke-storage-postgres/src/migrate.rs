@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/0004_access.sql"),
     },
+    Migration {
+        version: 5,
+        name: "labels",
+        sql: include_str!("../migrations/0005_labels.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

@@ -2,8 +2,8 @@
 //! benchmark `EXPLAIN`s exactly what the store runs.
 
 /// A module with what is derived from its versions: `updated_at` (its newest
-/// push) and `latest` (the highest release, else the first in listing order);
-/// read by `module_of`.
+/// push) and `latest` (the highest release, else the first in listing order),
+/// and its labels (names, versions and times, by name); read by `module_of`.
 macro_rules! select_module {
     () => {
         "SELECT m.name, m.description, m.created_at_ns,
@@ -11,7 +11,10 @@ macro_rules! select_module {
             (SELECT v.version FROM versions v WHERE v.module = m.name
                 ORDER BY v.is_release DESC, v.order_key DESC LIMIT 1),
             m.settings_updated_at_ns, m.compatibility_mode, m.compatibility_uses,
-            m.compatibility_except, m.compatibility_ignore, m.compatibility_ignore_unstable
+            m.compatibility_except, m.compatibility_ignore, m.compatibility_ignore_unstable,
+            ARRAY(SELECT l.name FROM labels l WHERE l.module = m.name ORDER BY l.name),
+            ARRAY(SELECT l.version FROM labels l WHERE l.module = m.name ORDER BY l.name),
+            ARRAY(SELECT l.updated_at_ns FROM labels l WHERE l.module = m.name ORDER BY l.name)
         FROM modules m"
     };
 }
@@ -42,3 +45,7 @@ pub const GET_VERSION_DEPENDENCIES: &str = "SELECT dep_module, dep_version FROM 
 /// index whatever its depth.
 pub const LIST_VERSIONS_BEFORE: &str = "SELECT version, digest, created_at_ns FROM versions
     WHERE module = $1 AND order_key < $2 ORDER BY order_key DESC LIMIT $3";
+
+/// A label's moves, newest first, by module (`$1`) and label (`$2`).
+pub const GET_LABEL_HISTORY: &str = "SELECT version, time_ns FROM label_moves
+    WHERE module = $1 AND name = $2 ORDER BY seq DESC";

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, DependencyPin, Module, ModuleName, NewModule, Page,
-    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, LabelMove, LabelName, Module, ModuleName,
+    NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio::task::AbortHandle;
@@ -237,6 +237,10 @@ fn is_none<T>(result: &Result<Option<T>, StorageError>) -> bool {
     matches!(result, Ok(None))
 }
 
+fn is_empty<T>(result: &Result<Vec<T>, StorageError>) -> bool {
+    matches!(result, Ok(found) if found.is_empty())
+}
+
 fn never<T>(_: &Result<T, StorageError>) -> bool {
     false
 }
@@ -285,6 +289,52 @@ impl MetadataStore for PgMetadataStore {
             .await?;
         self.wrote([name]).await;
         Ok(updated)
+    }
+
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self
+            .inner
+            .primary
+            .set_label(name, label, version, now, records)
+            .await?;
+        self.wrote([name]).await;
+        Ok(updated)
+    }
+
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self
+            .inner
+            .primary
+            .delete_label(name, label, now, records)
+            .await?;
+        self.wrote([name]).await;
+        Ok(updated)
+    }
+
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        self.read(
+            Some(name),
+            |node| async move { node.label_history(name, label).await },
+            is_empty,
+        )
+        .await
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod labels;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub async fn run(
     symbols_and_image_round_trip(meta.as_ref(), blobs.as_ref()).await;
     dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
+    labels::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
     // Last: the module listings above expect only their own modules.
     access::run(meta.clone(), blobs, access).await;
     meta.check_health().await.unwrap();

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, Module, ModuleName, NewModule, Page,
-    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, DependencyPin, Digest, LabelMove, LabelName, Module,
+    ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
+    VersionSummary,
 };
 use thiserror::Error;
 
@@ -29,6 +30,16 @@ pub enum StorageError {
     ModuleExists(ModuleName),
     #[error("module {0} not found")]
     ModuleNotFound(ModuleName),
+    #[error("version {version} of module {module} not found")]
+    VersionNotFound {
+        module: ModuleName,
+        version: VersionId,
+    },
+    #[error("label {label} of module {module} not found")]
+    LabelNotFound {
+        module: ModuleName,
+        label: LabelName,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("{backend} storage is unavailable: {message}")]
@@ -51,6 +62,8 @@ impl StorageError {
         match self {
             StorageError::ModuleExists(_) => "MODULE_EXISTS",
             StorageError::ModuleNotFound(_) => "MODULE_NOT_FOUND",
+            StorageError::VersionNotFound { .. } => "VERSION_NOT_FOUND",
+            StorageError::LabelNotFound { .. } => "LABEL_NOT_FOUND",
             StorageError::Corrupt(_) => "STORAGE_CORRUPT",
             StorageError::Unavailable { .. } | StorageError::Io { .. } => "STORAGE_UNAVAILABLE",
         }
@@ -108,6 +121,43 @@ pub trait MetadataStore: Send + Sync + 'static {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError>;
+
+    /// Points `label` at `version` (creating the label or moving it) and
+    /// returns the module as now stored: its `labels` entry is `version`
+    /// with `updated_at` at least `now`, and a move at that time heads the
+    /// label's history. Every call is a move, the same version again
+    /// included. `records` are written as `set_compatibility` writes them.
+    /// `ModuleNotFound` when the module does not exist, `VersionNotFound`
+    /// when the version does not; either way nothing is written.
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError>;
+
+    /// Removes a label and its history and returns the module as now
+    /// stored, with `records` as `set_label` writes them. `ModuleNotFound`
+    /// or `LabelNotFound` (nothing written) when either does not exist.
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError>;
+
+    /// Every move of a label, newest first (the first is where it points
+    /// now); empty when the label does not exist. Where it points now is
+    /// the module record's (`Module::labels`), which wrappers may cache;
+    /// the history is read from the store.
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError>;
 
     /// Modules ordered by name.
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError>;

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 pub mod schema;
 
+mod labels;
+pub use labels::{LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, SetLabelRequest};
+
 /// `POST /modules`
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -457,9 +460,10 @@ pub struct CompatibilityCheckRequest {
     /// Added to the policy's `except`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub except: Vec<String>,
-    /// Check against this existing version only.
+    /// Check against this existing version only: an exact version,
+    /// `latest` or a label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_version))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_version_selector))]
     pub against: Option<String>,
 }
 
@@ -687,7 +691,8 @@ pub struct AuditEntryBody {
     /// The principal (`user:ci-bot`) or `anonymous`.
     pub subject: String,
     /// `version.push`, `module.create`, `module.policy`, `grant.create`,
-    /// `grant.delete`, `token.create` or `token.revoke`.
+    /// `grant.delete`, `token.create`, `token.revoke`, `label.set` or
+    /// `label.delete`.
     pub action: String,
     /// What was written: `module@version`, a module, a grant or token id.
     pub target: String,

@@ -3,8 +3,8 @@
 //! enforces them, so the description cannot drift from the rules.
 
 use spoke_domain::{
-    AccessId, CompatibilityMode, DependencyRef, FilePath, ModuleName, Principal, Role, Scope,
-    VersionId, VersionSelector,
+    AccessId, CompatibilityMode, DependencyRef, FilePath, LabelName, ModuleName, Principal, Role,
+    Scope, VersionId, VersionSelector,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -63,18 +63,31 @@ pub fn version() -> RefOr<Schema> {
     version_builder().into()
 }
 
-/// A version or `latest`, as URLs and queries name one.
-pub fn version_selector() -> RefOr<Schema> {
+fn version_selector_builder() -> ObjectBuilder {
     text(
         VersionSelector::PATTERN,
         VersionId::MAX_LEN,
-        "`latest`, or a version: SemVer 2.0 with an optional leading `v` (numeric parts at most 19 digits), or a commit id of 7 to 64 lowercase hex digits; at most 128 bytes.",
+        "`latest`, a version (SemVer 2.0 with an optional leading `v`, numeric parts at most 19 digits, or a commit id of 7 to 64 lowercase hex digits; at most 128 bytes), or else a label name (at most 63 bytes, see the label schema): what parses as a version is a version.",
     )
-    .into()
 }
 
-pub fn optional_version() -> RefOr<Schema> {
-    nullable(version_builder()).into()
+/// A version, `latest` or a label, as URLs and queries name one.
+pub fn version_selector() -> RefOr<Schema> {
+    version_selector_builder().into()
+}
+
+pub fn optional_version_selector() -> RefOr<Schema> {
+    nullable(version_selector_builder()).into()
+}
+
+/// A label name, as `/modules/{name}/labels/{label}` names one.
+pub fn label_name() -> RefOr<Schema> {
+    text(
+        LabelName::PATTERN,
+        LabelName::MAX_LEN,
+        "A label name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter, at most 63 bytes, never a version (not `v` then a digit, not 7 or more hex digits only), and not `latest` (the built-in label).",
+    )
+    .into()
 }
 
 pub fn file_path() -> RefOr<Schema> {
@@ -95,7 +108,7 @@ pub fn dependencies() -> RefOr<Schema> {
         .item(text(
             DependencyRef::PATTERN,
             ModuleName::MAX_LEN + 1 + VersionId::MAX_LEN,
-            "`module@version`, `module@latest` or `module` (the latest version), pinned when the request is served.",
+            "`module@version`, `module@latest`, `module@label` or `module` (the latest version), pinned to an exact version when the request is served.",
         ))
         .item(version_length);
     ArrayBuilder::new().items(reference).into()

@@ -7,6 +7,7 @@ mod access;
 mod breaking;
 mod buf_parity;
 mod cli;
+mod label;
 mod polish;
 mod support;
 mod tls;

@@ -57,13 +57,14 @@ impl Transcript {
     }
 }
 
-/// Drops what differs from run to run: timestamps and page cursors (which
-/// embed timestamps). Whether a cursor is there still counts.
+/// Drops what differs from run to run: timestamps (`…_at`, a label move's
+/// `time`) and page cursors (which embed timestamps). Whether a cursor is
+/// there still counts.
 fn normalize(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .filter(|(key, _)| !key.ends_with("_at"))
+                .filter(|(key, _)| !key.ends_with("_at") && key != "time")
                 .map(|(key, value)| match key.as_str() {
                     "next_cursor" => (key, json!(!value.is_null())),
                     _ => (key, normalize(value)),
@@ -354,7 +355,56 @@ async fn scenario(client: &Client) -> Vec<(String, Value)> {
     );
 
     compatibility_steps(client, &mut t).await;
+    label_steps(client, &mut t).await;
     t.steps
+}
+
+/// Labels: set, moved, read, listed, resolved, deleted, and refused.
+async fn label_steps(client: &Client, t: &mut Transcript) {
+    t.record(
+        "set label",
+        client.set_label("common", "stable", "v1.0.0").await,
+    );
+    t.record(
+        "move label to latest",
+        client.set_label("common", "stable", "latest").await,
+    );
+    t.record(
+        "set label from a label",
+        client.set_label("common", "prod", "stable").await,
+    );
+    t.record("get label", client.get_label("common", "stable").await);
+    t.record("list labels", client.list_labels("common").await);
+    t.record(
+        "get version through a label",
+        client.get_version("common", "prod").await,
+    );
+    t.record("delete label", client.delete_label("common", "prod").await);
+    t.record(
+        "get deleted label",
+        client.get_label("common", "prod").await,
+    );
+    t.record(
+        "set invalid label",
+        client.set_label("common", "Bad", "v1.0.0").await,
+    );
+    t.record(
+        "set latest",
+        client.set_label("common", "latest", "v1.0.0").await,
+    );
+    t.record(
+        "set label to missing version",
+        client.set_label("common", "stable", "v9.0.0").await,
+    );
+    t.record(
+        "set label of missing module",
+        client.set_label("nope", "stable", "v1.0.0").await,
+    );
+    t.record(
+        "delete missing label",
+        client.delete_label("common", "prod").await,
+    );
+    t.record("labels of missing module", client.list_labels("nope").await);
 }
 
 const ORDER: &str = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {\n  string id = 1;\n  string note = 2;\n}\n";

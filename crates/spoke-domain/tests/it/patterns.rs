@@ -2,7 +2,7 @@
 //! parsers the server enforces, on both sides of every rule.
 
 use regex::Regex;
-use spoke_domain::{DependencyRef, FilePath, ModuleName, VersionId, VersionSelector};
+use spoke_domain::{DependencyRef, FilePath, LabelName, ModuleName, VersionId, VersionSelector};
 
 fn agree(pattern: &str, max_len: usize, parse: impl Fn(&str) -> bool, samples: &[String]) {
     agree_within(pattern, |s| s.len() <= max_len, parse, samples);
@@ -87,18 +87,77 @@ fn versions() -> Vec<String> {
     samples
 }
 
+fn labels() -> Vec<String> {
+    let mut samples = strings(&[
+        "stable",
+        "prod",
+        "a",
+        "v",
+        "vnext",
+        "v-1",
+        "v.x",
+        "v1",
+        "v1.0.0",
+        "v0-beta",
+        "beta.2",
+        "abcdef",
+        "abc1234",
+        "abcdefg",
+        "abcdef0-x",
+        "deadbeef",
+        "f00d.1",
+        "g1234567",
+        "release_1",
+        "Stable",
+        "9lives",
+        "-x",
+        "a b",
+        "a/b",
+        "é",
+        "stable\n",
+    ]);
+    samples.push("x".repeat(63));
+    samples.push("x".repeat(64));
+    samples.push("a".repeat(63));
+    samples.push(format!("a{}", "0".repeat(5)));
+    samples.push(format!("a{}", "0".repeat(6)));
+    samples
+}
+
+#[test]
+fn label_names() {
+    let mut samples = labels();
+    samples.push("latest".to_owned());
+    // The description states the length and that `latest` is no label name.
+    agree_within(
+        LabelName::PATTERN,
+        |s| s.len() <= LabelName::MAX_LEN && s != LabelName::LATEST,
+        |s| LabelName::parse(s).is_ok(),
+        &samples,
+    );
+}
+
 #[test]
 fn versions_and_selectors() {
-    let samples = versions();
+    let mut samples = versions();
     agree(
         VersionId::PATTERN,
         VersionId::MAX_LEN,
         |s| VersionId::parse(s).is_ok(),
         &samples,
     );
-    agree(
+    samples.extend(labels());
+    // A version is bounded by its own length, a label by its own.
+    agree_within(
         VersionSelector::PATTERN,
-        VersionId::MAX_LEN,
+        |s| {
+            s.len()
+                <= if VersionId::parse(s).is_ok() || s == "latest" {
+                    VersionId::MAX_LEN
+                } else {
+                    LabelName::MAX_LEN
+                }
+        },
         |s| VersionSelector::parse(s).is_ok(),
         &samples,
     );
@@ -106,7 +165,11 @@ fn versions_and_selectors() {
 
 #[test]
 fn dependencies() {
-    let mut samples: Vec<String> = versions().iter().map(|v| format!("common@{v}")).collect();
+    let mut samples: Vec<String> = versions()
+        .iter()
+        .chain(labels().iter())
+        .map(|v| format!("common@{v}"))
+        .collect();
     samples.extend(strings(&[
         "common",
         "common@",
@@ -118,8 +181,14 @@ fn dependencies() {
     agree_within(
         DependencyRef::PATTERN,
         |s| {
-            s.split_once('@')
-                .is_none_or(|(_, v)| v.len() <= VersionId::MAX_LEN)
+            s.split_once('@').is_none_or(|(_, v)| {
+                v.len()
+                    <= if VersionId::parse(v).is_ok() || v == "latest" {
+                        VersionId::MAX_LEN
+                    } else {
+                        LabelName::MAX_LEN
+                    }
+            })
         },
         |s| DependencyRef::parse(s).is_ok(),
         &samples,

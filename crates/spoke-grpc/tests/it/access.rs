@@ -857,3 +857,112 @@ async fn with_access_control_off_writes_are_open_and_management_is_unavailable()
         .unwrap_err();
     assert_refused(&whoami, Code::FailedPrecondition, "AUTH_DISABLED");
 }
+
+#[tokio::test]
+async fn labels_need_the_owner_role_and_are_audited() {
+    let server = Server::secured(true).await;
+    let mut registry = server.registry();
+    let writer = server.token_with("user:writer", "writer", "common").await;
+    let owner = server.token_with("user:owner", "owner", "common").await;
+    registry
+        .push_version(call(
+            PushVersionRequest {
+                create_module: true,
+                ..push("common", "v1.0.0", COMMON)
+            },
+            Some(&owner),
+            "r-push",
+        ))
+        .await
+        .unwrap();
+    let set = |label: &str| SetLabelRequest {
+        module_name: "common".to_owned(),
+        label: label.to_owned(),
+        version: "v1.0.0".to_owned(),
+    };
+    let anonymous = registry
+        .set_label(call(set("stable"), None, "r-anon"))
+        .await
+        .unwrap_err();
+    assert_refused(&anonymous, Code::Unauthenticated, "UNAUTHENTICATED");
+    let refused = registry
+        .set_label(call(set("stable"), Some(&writer), "r-writer"))
+        .await
+        .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "PERMISSION_DENIED");
+    registry
+        .set_label(call(set("stable"), Some(&owner), "r-set"))
+        .await
+        .unwrap();
+    let delete = |label: &str| DeleteLabelRequest {
+        module_name: "common".to_owned(),
+        label: label.to_owned(),
+    };
+    let refused = registry
+        .delete_label(call(delete("stable"), Some(&writer), "r-delete-writer"))
+        .await
+        .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "PERMISSION_DENIED");
+    let missing = registry
+        .delete_label(call(delete("nope"), Some(&owner), "r-delete-missing"))
+        .await
+        .unwrap_err();
+    assert_refused(&missing, Code::NotFound, "LABEL_NOT_FOUND");
+    // Anyone may read while anonymous reads are on.
+    let read = registry
+        .get_label(call(
+            GetLabelRequest {
+                module_name: "common".to_owned(),
+                label: "stable".to_owned(),
+            },
+            None,
+            "",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(read.label.unwrap().version, "v1.0.0");
+
+    let mut entries = audit_log(&server, "", "label.set").await;
+    entries.extend(audit_log(&server, "", "label.delete").await);
+    assert_eq!(
+        summary(&entries),
+        [
+            [
+                "anonymous",
+                "label.set",
+                "common@stable",
+                "denied",
+                "r-anon"
+            ],
+            [
+                "user:writer",
+                "label.set",
+                "common@stable",
+                "denied",
+                "r-writer"
+            ],
+            [
+                "user:owner",
+                "label.set",
+                "common@stable",
+                "succeeded",
+                "r-set"
+            ],
+            [
+                "user:writer",
+                "label.delete",
+                "common@stable",
+                "denied",
+                "r-delete-writer"
+            ],
+            [
+                "user:owner",
+                "label.delete",
+                "common@nope",
+                "failed",
+                "r-delete-missing"
+            ],
+        ]
+    );
+}

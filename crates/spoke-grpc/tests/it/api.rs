@@ -1176,3 +1176,146 @@ async fn breaking_pushes_fail_checks_answer_and_diffs_show_changes() {
         (Code::InvalidArgument, "INVALID_VERSION".to_owned())
     );
 }
+
+#[tokio::test]
+async fn labels_are_set_read_listed_deleted_and_resolved() {
+    let server = seeded().await;
+    let mut client = server.client.clone();
+    server
+        .push(push_request(
+            "common",
+            "v1.1.0",
+            vec![file("common/v1/id.proto", &format!("{COMMON}// 1.1\n"))],
+            &[],
+        ))
+        .await
+        .unwrap();
+    let set = |label: &str, version: &str| SetLabelRequest {
+        module_name: "common".to_owned(),
+        label: label.to_owned(),
+        version: version.to_owned(),
+    };
+    let stable = client
+        .set_label(set("stable", "v1.0.0"))
+        .await
+        .unwrap()
+        .into_inner()
+        .label
+        .unwrap();
+    assert_eq!(
+        (stable.name.as_str(), stable.version.as_str()),
+        ("stable", "v1.0.0")
+    );
+    assert_eq!(stable.history.len(), 1);
+    let moved = client
+        .set_label(set("stable", "latest"))
+        .await
+        .unwrap()
+        .into_inner()
+        .label
+        .unwrap();
+    assert_eq!(moved.version, "v1.1.0");
+    assert_eq!(
+        moved
+            .history
+            .iter()
+            .map(|m| m.version.as_str())
+            .collect::<Vec<_>>(),
+        ["v1.1.0", "v1.0.0"]
+    );
+    client.set_label(set("prod", "v1.0.0")).await.unwrap();
+
+    let got = client
+        .get_label(GetLabelRequest {
+            module_name: "common".to_owned(),
+            label: "stable".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .label
+        .unwrap();
+    assert_eq!(got, moved);
+    let listed = client
+        .list_labels(ListLabelsRequest {
+            module_name: "common".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .labels;
+    assert_eq!(
+        listed
+            .iter()
+            .map(|l| (l.name.as_str(), l.version.as_str(), l.history.len()))
+            .collect::<Vec<_>>(),
+        [("prod", "v1.0.0", 0), ("stable", "v1.1.0", 0)]
+    );
+    // Version references accept labels.
+    let version = client
+        .get_version(GetVersionRequest {
+            module_name: "common".to_owned(),
+            version: "prod".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version
+        .unwrap();
+    assert_eq!(version.version, "v1.0.0");
+    let diff = client
+        .diff(DiffRequest {
+            module_name: "common".to_owned(),
+            from_version: "prod".to_owned(),
+            to_version: "stable".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (diff.from_version.as_str(), diff.to_version.as_str()),
+        ("v1.0.0", "v1.1.0")
+    );
+
+    client
+        .delete_label(DeleteLabelRequest {
+            module_name: "common".to_owned(),
+            label: "prod".to_owned(),
+        })
+        .await
+        .unwrap();
+    let before = server.stored_files();
+    let refused = [
+        client.set_label(set("Bad", "v1.0.0")).await.unwrap_err(),
+        client.set_label(set("latest", "v1.0.0")).await.unwrap_err(),
+        client.set_label(set("stable", "v9.0.0")).await.unwrap_err(),
+        client.set_label(set("stable", "prod")).await.unwrap_err(),
+        client
+            .get_version(GetVersionRequest {
+                module_name: "common".to_owned(),
+                version: "prod".to_owned(),
+            })
+            .await
+            .unwrap_err(),
+        client
+            .delete_label(DeleteLabelRequest {
+                module_name: "common".to_owned(),
+                label: "prod".to_owned(),
+            })
+            .await
+            .unwrap_err(),
+    ];
+    let refused: Vec<(Code, String)> = refused.iter().map(failure).collect();
+    assert_eq!(
+        refused,
+        [
+            (Code::InvalidArgument, "INVALID_LABEL".to_owned()),
+            (Code::InvalidArgument, "INVALID_LABEL".to_owned()),
+            (Code::NotFound, "VERSION_NOT_FOUND".to_owned()),
+            (Code::NotFound, "LABEL_NOT_FOUND".to_owned()),
+            (Code::NotFound, "LABEL_NOT_FOUND".to_owned()),
+            (Code::NotFound, "LABEL_NOT_FOUND".to_owned()),
+        ]
+    );
+    assert_eq!(server.stored_files(), before);
+}

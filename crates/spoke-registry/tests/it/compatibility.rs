@@ -571,7 +571,7 @@ async fn a_check_picks_versions_in_listing_order_and_stores_nothing() {
     let check = |against: Option<&str>, policy: Option<CompatibilityPolicy>| CompatibilityCheck {
         push: push("lines", "v1.0.1", &[(PATH, &patch)], &[]),
         policy,
-        against: against.map(version),
+        against: against.map(|v| VersionSelector::Exact(version(v))),
     };
     let report = registry
         .check_compatibility(check(None, None))

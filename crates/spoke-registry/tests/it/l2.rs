@@ -347,3 +347,92 @@ async fn a_policy_set_through_one_instance_applies_in_the_other() {
     let error = b.push(breaking, &PushRecords::NONE).await.unwrap_err();
     assert_eq!(error.code(), "COMPATIBILITY_VIOLATION", "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_moved_through_one_instance_resolves_in_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(dir.path()).unwrap());
+    let (a, b) = (
+        shared(&store, &redis, Duration::from_secs(600)),
+        shared(&store, &redis, Duration::from_secs(600)),
+    );
+    live(&a).await;
+    live(&b).await;
+    push_version(&a, "v1.0.0").await;
+    push_version(&a, "v2.0.0").await;
+    let (common, stable) = (
+        name("common"),
+        spoke_domain::LabelName::parse("stable").unwrap(),
+    );
+    let through_label = VersionSelector::Label(stable.clone());
+    a.set_label(
+        &common,
+        &stable,
+        &VersionSelector::parse("v1.0.0").unwrap(),
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
+    // `b` resolves the label from the module record it holds in memory.
+    eventually(Duration::from_secs(1), || async {
+        let found = b.get_version(&common, &through_label).await;
+        found.is_ok_and(|m| m.version.as_str() == "v1.0.0")
+            && hits(&b, CacheLevel::L1, CacheKind::Module) >= 1
+    })
+    .await;
+
+    a.set_label(
+        &common,
+        &stable,
+        &VersionSelector::Latest,
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(1), || async {
+        b.get_version(&common, &through_label)
+            .await
+            .is_ok_and(|m| m.version.as_str() == "v2.0.0")
+    })
+    .await;
+    a.delete_label(&common, &stable, &AccessRecords::NONE)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(1), || async {
+        b.get_version(&common, &through_label)
+            .await
+            .is_err_and(|e| e.code() == "LABEL_NOT_FOUND")
+    })
+    .await;
+}
+
+/// The conformance suite through the caching wrapper with Redis, as the
+/// server stacks it: what the wrapper caches (module records with their
+/// labels, first pages of versions) must never answer differently from
+/// the store under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cached_stores_pass_the_conformance_suite() {
+    let Some(redis) = Redis::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(dir.path()).unwrap());
+    let instance = shared(&store, &redis, Duration::from_secs(600));
+    live(&instance).await;
+    let cache = instance.cache.clone();
+    spoke_storage::conformance::run(
+        Arc::new(CachedMetadataStore::new(store.clone(), cache.clone())),
+        Arc::new(CachedBlobStore::new(store.clone(), cache.clone())),
+        store,
+    )
+    .await;
+    // The suite's module reads went through the cache (each right after a
+    // write that invalidated the module, so they are misses, refilled).
+    let stats = cache.stats();
+    assert!(
+        stats
+            .lookups
+            .iter()
+            .any(|l| l.kind == CacheKind::Module && l.misses > 0),
+        "{stats:?}"
+    );
+}

@@ -6,6 +6,7 @@ mod access;
 mod compatibility;
 mod googleapis;
 mod l2;
+mod labels;
 mod push;
 mod schema;
 mod support;

@@ -1101,3 +1101,184 @@ async fn with_access_control_off_everything_is_allowed_and_nothing_managed() {
         );
     }
 }
+
+#[tokio::test]
+async fn labels_are_set_and_deleted_by_owners_and_audited() {
+    let server = Secured::start(true, true).await;
+    let (_, alice) = server.token_for("user:alice").await;
+    let (_, bob) = server.token_for("user:bob").await;
+    server.grant("user:alice", "common", "owner").await;
+    server.grant("user:bob", "common", "writer").await;
+    let created = server
+        .call(
+            Method::POST,
+            "/modules",
+            Some(ADMIN),
+            "",
+            Some(json!({"name": "common"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let pushed = server
+        .call(
+            Method::POST,
+            "/modules/common/versions",
+            Some(&bob),
+            "",
+            Some(push("v1.0.0", "common/common.proto", COMMON)),
+        )
+        .await;
+    assert_eq!(pushed.status, StatusCode::CREATED, "{:?}", pushed.body);
+
+    let path = "/modules/common/labels/stable";
+    let target = json!({"version": "v1.0.0"});
+    let anonymous = server
+        .call(Method::PUT, path, None, "req-anon", Some(target.clone()))
+        .await;
+    assert_eq!(
+        anonymous.refusal(),
+        (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED")
+    );
+    // A writer is not an owner.
+    let writer = server
+        .call(
+            Method::PUT,
+            path,
+            Some(&bob),
+            "req-writer",
+            Some(target.clone()),
+        )
+        .await;
+    assert_eq!(
+        writer.refusal(),
+        (StatusCode::FORBIDDEN, "PERMISSION_DENIED")
+    );
+    assert!(
+        writer.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("set a label of"),
+        "{:?}",
+        writer.body
+    );
+    let missing = server
+        .call(
+            Method::PUT,
+            path,
+            Some(&alice),
+            "req-missing",
+            Some(json!({"version": "v2.0.0"})),
+        )
+        .await;
+    assert_eq!(
+        missing.refusal(),
+        (StatusCode::NOT_FOUND, "VERSION_NOT_FOUND")
+    );
+    let set = server
+        .call(Method::PUT, path, Some(&alice), "req-set", Some(target))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    // Reading needs no more than reading the module.
+    let read = server.get(path, None).await;
+    assert_eq!(read.status, StatusCode::OK, "{:?}", read.body);
+    assert_eq!(read.body["version"], "v1.0.0");
+    let listed = server.get("/modules/common/labels", Some(&bob)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let refused = server
+        .call(Method::DELETE, path, Some(&bob), "req-delete-writer", None)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let deleted = server
+        .call(Method::DELETE, path, Some(&alice), "req-delete", None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+
+    let labels: Vec<[String; 5]> = server
+        .audit("?limit=100")
+        .await
+        .into_iter()
+        .filter(|e| e[1].starts_with("label."))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            entry(
+                "anonymous",
+                "label.set",
+                "common@stable",
+                "denied",
+                "req-anon"
+            ),
+            entry(
+                "user:bob",
+                "label.set",
+                "common@stable",
+                "denied",
+                "req-writer"
+            ),
+            entry(
+                "user:alice",
+                "label.set",
+                "common@stable",
+                "failed",
+                "req-missing"
+            ),
+            entry(
+                "user:alice",
+                "label.set",
+                "common@stable",
+                "succeeded",
+                "req-set"
+            ),
+            entry(
+                "user:bob",
+                "label.delete",
+                "common@stable",
+                "denied",
+                "req-delete-writer"
+            ),
+            entry(
+                "user:alice",
+                "label.delete",
+                "common@stable",
+                "succeeded",
+                "req-delete"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn without_anonymous_reads_labels_need_a_role() {
+    let server = Secured::start(true, false).await;
+    let created = server
+        .call(
+            Method::POST,
+            "/modules",
+            Some(ADMIN),
+            "",
+            Some(json!({"name": "common"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let (_, carol) = server.token_for("user:carol").await;
+    for path in ["/modules/common/labels", "/modules/common/labels/stable"] {
+        assert_eq!(
+            server.get(path, None).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
+        assert_eq!(
+            server.get(path, Some(&carol)).await.refusal(),
+            (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        server
+            .get("/modules/common/labels", Some(ADMIN))
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

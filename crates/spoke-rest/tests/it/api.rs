@@ -375,10 +375,18 @@ async fn reads_of_missing_or_malformed_things() {
             404,
             "FILE_NOT_FOUND",
         ),
+        // Neither a version nor a label name.
         (
-            "/modules/common/versions/not-a-version",
+            "/modules/common/versions/Not_A_Version",
             400,
             "INVALID_VERSION",
+        ),
+        ("/modules/common/versions/1.0", 400, "INVALID_VERSION"),
+        // Not a version, so a label: the module has none of that name.
+        (
+            "/modules/common/versions/not-a-version",
+            404,
+            "LABEL_NOT_FOUND",
         ),
         ("/modules/common/versions?limit=0", 400, "INVALID_LIMIT"),
         ("/modules/common/versions?limit=abc", 400, "INVALID_QUERY"),
@@ -583,6 +591,8 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
         ("post", "/modules/{name}/versions"),
         ("put", "/modules/{name}/compatibility"),
         ("delete", "/modules/{name}/compatibility"),
+        ("put", "/modules/{name}/labels/{label}"),
+        ("delete", "/modules/{name}/labels/{label}"),
         ("post", "/api/v1/tokens"),
         ("delete", "/api/v1/tokens/{id}"),
         ("post", "/api/v1/grants"),
@@ -599,7 +609,7 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
         ("get", "/api/v1/whoami"),
     ];
     let operations = every_operation(&doc);
-    assert_eq!(operations.len(), 29, "every route of the router");
+    assert_eq!(operations.len(), 33, "every route of the router");
     for (method, path, operation) in operations {
         let route = (method.as_str(), path.as_str());
         let statuses = statuses(operation);
@@ -1534,5 +1544,282 @@ async fn diffs_between_versions_in_json_and_text() {
     assert_eq!(
         (status, error["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("VERSION_NOT_FOUND"))
+    );
+}
+
+impl Server {
+    /// A request with an optional JSON body; the status and the body
+    /// (`Null` when empty).
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, body)
+    }
+}
+
+#[tokio::test]
+async fn labels_are_set_moved_read_and_deleted() {
+    use reqwest::Method;
+    let server = seeded().await;
+    let (status, body) = server
+        .post(
+            "/modules/common/versions",
+            json!({"version": "v1.1.0", "files": [{"path": "common/common.proto", "content": format!("{COMMON}// 1.1\n")}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, set) = server
+        .call(
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "v1.0.0"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["module_name"], "common");
+    assert_eq!(set["name"], "stable");
+    assert_eq!(set["version"], "v1.0.0");
+    assert_eq!(set["history"].as_array().unwrap().len(), 1);
+    assert_eq!(set["history"][0]["time"], set["updated_at"]);
+
+    // Every version reference accepts the label.
+    let (status, version) = server.get("/modules/common/versions/stable").await;
+    assert_eq!(status, StatusCode::OK, "{version}");
+    assert_eq!(version["version"], "v1.0.0");
+    let through_label = server
+        .http
+        .get(server.url("/modules/common/versions/stable/files/common/common.proto?format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        through_label.headers()["cache-control"],
+        "no-cache",
+        "a label moves"
+    );
+    assert_eq!(through_label.text().await.unwrap(), COMMON);
+    let (status, lockfile) = server.get("/modules/common/versions/stable/lockfile").await;
+    assert_eq!(status, StatusCode::OK, "{lockfile}");
+    let (status, diff) = server
+        .get("/modules/common/diff?from=stable&to=latest")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{diff}");
+    assert_eq!(
+        (diff["from"].as_str(), diff["to"].as_str()),
+        (Some("v1.0.0"), Some("v1.1.0"))
+    );
+
+    // A pin on the label is the exact version it names now.
+    let (status, pushed) = server.post("/modules", json!({"name": "user"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    let (status, pushed) = server
+        .post("/modules/user/versions", user_push(&["common@stable"]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    assert_eq!(pushed["dependencies"], json!(["common@v1.0.0"]));
+
+    // Moving from `latest`, then another label from this one.
+    let (status, moved) = server
+        .call(
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "latest"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["version"], "v1.1.0");
+    let history: Vec<&str> = moved["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["v1.1.0", "v1.0.0"], "newest first");
+    let (status, prod) = server
+        .call(
+            Method::PUT,
+            "/modules/common/labels/prod",
+            Some(json!({"version": "stable"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{prod}");
+    assert_eq!(prod["version"], "v1.1.0");
+    let (status, got) = server.get("/modules/common/labels/stable").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, moved);
+    let (status, list) = server.get("/modules/common/labels").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["module_name"], "common");
+    let names: Vec<(&str, &str)> = list["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap(), l["version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, [("prod", "v1.1.0"), ("stable", "v1.1.0")]);
+
+    let (status, body) = server
+        .call(Method::DELETE, "/modules/common/labels/prod", None)
+        .await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    let (status, gone) = server.get("/modules/common/versions/prod").await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("LABEL_NOT_FOUND"))
+    );
+    assert!(
+        gone["error"].as_str().unwrap().contains("label prod"),
+        "{gone}"
+    );
+}
+
+#[tokio::test]
+async fn bad_label_requests_are_precise_and_write_nothing() {
+    use reqwest::Method;
+    let server = seeded().await;
+    let (status, _) = server
+        .call(
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "v1.0.0"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let before = server.stored_files();
+    let (_, label_before) = server.get("/modules/common/labels/stable").await;
+    let cases: [(Method, &str, Option<Value>, StatusCode, &str); 12] = [
+        (
+            Method::PUT,
+            "/modules/common/labels/Stable",
+            Some(json!({"version": "v1.0.0"})),
+            StatusCode::BAD_REQUEST,
+            "INVALID_LABEL",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/v2",
+            Some(json!({"version": "v1.0.0"})),
+            StatusCode::BAD_REQUEST,
+            "INVALID_LABEL",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/latest",
+            Some(json!({"version": "v1.0.0"})),
+            StatusCode::BAD_REQUEST,
+            "INVALID_LABEL",
+        ),
+        (
+            Method::DELETE,
+            "/modules/common/labels/latest",
+            None,
+            StatusCode::BAD_REQUEST,
+            "INVALID_LABEL",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "1.0"})),
+            StatusCode::BAD_REQUEST,
+            "INVALID_VERSION",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"tag": "v1.0.0"})),
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_JSON",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "v9.0.0"})),
+            StatusCode::NOT_FOUND,
+            "VERSION_NOT_FOUND",
+        ),
+        (
+            Method::PUT,
+            "/modules/common/labels/stable",
+            Some(json!({"version": "nope"})),
+            StatusCode::NOT_FOUND,
+            "LABEL_NOT_FOUND",
+        ),
+        (
+            Method::PUT,
+            "/modules/ghost/labels/stable",
+            Some(json!({"version": "v1.0.0"})),
+            StatusCode::NOT_FOUND,
+            "MODULE_NOT_FOUND",
+        ),
+        (
+            Method::DELETE,
+            "/modules/common/labels/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "LABEL_NOT_FOUND",
+        ),
+        (
+            Method::GET,
+            "/modules/common/labels/nope",
+            None,
+            StatusCode::NOT_FOUND,
+            "LABEL_NOT_FOUND",
+        ),
+        (
+            Method::GET,
+            "/modules/ghost/labels",
+            None,
+            StatusCode::NOT_FOUND,
+            "MODULE_NOT_FOUND",
+        ),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (got, answer) = server.call(method.clone(), path, body).await;
+        assert_eq!(
+            (got, answer["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {answer}"
+        );
+        assert!(!answer["error"].as_str().unwrap().is_empty());
+    }
+    let (_, latest) = server
+        .call(
+            Method::PUT,
+            "/modules/common/labels/latest",
+            Some(json!({"version": "v1.0.0"})),
+        )
+        .await;
+    assert!(
+        latest["error"].as_str().unwrap().contains("built-in"),
+        "{latest}"
+    );
+    let (_, unknown) = server.get("/modules/common/versions/nope").await;
+    assert!(
+        unknown["error"]
+            .as_str()
+            .unwrap()
+            .contains("label nope of module common not found"),
+        "{unknown}"
+    );
+    assert_eq!(server.stored_files(), before);
+    assert_eq!(
+        server.get("/modules/common/labels/stable").await.1,
+        label_before
     );
 }

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use spoke_domain::{
     AccessRecords, AuditAction, AuditEntry, AuditOutcome, AuditQuery, CompatibilityPolicy,
-    DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName, NewModule, Page, PageRequest,
-    SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, version_digest,
+    DependencyPin, Digest, FileEntry, FilePath, LabelMove, LabelName, Module, ModuleName,
+    NewModule, Page, PageRequest, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest,
+    VersionSummary, version_digest,
 };
 use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
 use spoke_storage_cache::{
@@ -56,6 +57,35 @@ impl MetadataStore for Counting {
         self.store
             .set_compatibility(name, policy, now, records)
             .await
+    }
+    async fn set_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        version: &VersionId,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.store
+            .set_label(name, label, version, now, records)
+            .await
+    }
+    async fn delete_label(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.store.delete_label(name, label, now, records).await
+    }
+    async fn label_history(
+        &self,
+        name: &ModuleName,
+        label: &LabelName,
+    ) -> Result<Vec<LabelMove>, StorageError> {
+        self.read();
+        self.store.label_history(name, label).await
     }
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.store.list_modules(page).await
