@@ -700,3 +700,45 @@ fn a_workspace_pushes_over_grpc_as_over_rest() {
         "digraph {\n\n  \"acme.pets\" -> \"acme.common\"\n\n}\n"
     );
 }
+
+#[test]
+fn a_dependency_on_a_label_locks_the_version_it_names() {
+    let server = Server::start();
+    push_types(&server, "v1.0.0", TYPES);
+    push_types(&server, "v1.1.0", TYPES_V2);
+    server
+        .spoke(&["label", "set", "acme.types", "stable", "v1.0.0"])
+        .success();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("repo");
+    quick_start(&root);
+    let labelled = QUICK_START.replace("buf.build/acme/types", "buf.build/acme/types:stable");
+    fs::write(root.join("buf.yaml"), labelled).unwrap();
+
+    // Without a lock, the label is pinned to what it names at push time.
+    server
+        .spoke(&["push", path_str(&root), "--version", "v1.0.0"])
+        .success();
+    assert_eq!(
+        server.get_version("acme.pets", "v1.0.0").dependencies,
+        ["acme.common@v1.0.0", "acme.types@v1.0.0"]
+    );
+    // The lock records the exact version; moving the label afterwards
+    // changes nothing until the next update.
+    let out = server.spoke(&["--json", "dep", "update", path_str(&root)]);
+    let lock: Value = serde_json::from_str(out.success()).unwrap();
+    assert_eq!(lock["deps"][0]["version"], "v1.0.0");
+    server
+        .spoke(&["label", "set", "acme.types", "stable", "v1.1.0"])
+        .success();
+    server
+        .spoke(&["push", path_str(&root), "--version", "v1.1.0"])
+        .success();
+    assert_eq!(
+        server.get_version("acme.pets", "v1.1.0").dependencies,
+        ["acme.common@v1.1.0", "acme.types@v1.0.0"]
+    );
+    let out = server.spoke(&["--json", "dep", "update", path_str(&root)]);
+    let lock: Value = serde_json::from_str(out.success()).unwrap();
+    assert_eq!(lock["deps"][0]["version"], "v1.1.0");
+}
