@@ -28,8 +28,8 @@ use crate::wire::{
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
     CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
     GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    PinBody, PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -545,6 +545,7 @@ impl Grpc {
                 .into_iter()
                 .map(compatibility_violation)
                 .collect(),
+            required_bump: response.required_bump.map(required_bump),
         })
     }
 
@@ -680,7 +681,11 @@ fn api_error(status: &Status) -> ClientError {
                 .into_iter()
                 .map(compatibility_violation)
                 .collect();
-            Some(serde_json::json!({ "violations": violations }))
+            let mut json = serde_json::json!({ "violations": violations });
+            if let Some(bump) = details.required_bump {
+                json["required_bump"] = serde_json::json!(required_bump(bump));
+            }
+            Some(json)
         }
         error::RATE_LIMITED => {
             let seconds = status
@@ -850,6 +855,15 @@ fn compatibility_violation(v: proto::CompatibilityViolation) -> CompatibilityVio
         end_line: v.end_line,
         end_column: v.end_column,
         message: v.message,
+    }
+}
+
+fn required_bump(b: proto::RequiredBump) -> RequiredBumpBody {
+    RequiredBumpBody {
+        kind: b.kind,
+        against: b.against,
+        version: b.version,
+        message: b.message,
     }
 }
 

@@ -20,7 +20,7 @@ pub enum DomainError {
     InvalidSymbolKind(String),
     #[error(
         "invalid compatibility mode {0:?}: expected NONE, BACKWARD, FORWARD, FULL, \
-         BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE or FULL_TRANSITIVE"
+         BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, FULL_TRANSITIVE or SEMVER"
     )]
     InvalidCompatibilityMode(String),
     #[error("invalid check direction {0:?}: expected BACKWARD or FORWARD")]

@@ -23,7 +23,8 @@ pub use access::{
     Principal, Role, Scope, TokenRecord,
 };
 pub use compatibility::{
-    CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation, RuleSelection,
+    BumpKind, CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation,
+    RequiredBump, RuleSelection, SemverLine,
 };
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
 pub use digest::{Digest, version_digest};

@@ -2,8 +2,8 @@
 
 use spoke_domain::{
     CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Module, ModuleName,
-    PageRequest, ProtoFile, RuleSelection, SourceInfo, SymbolKind, Timestamp, VersionId,
-    VersionManifest, VersionSummary,
+    PageRequest, ProtoFile, RequiredBump, RuleSelection, SourceInfo, SymbolKind, Timestamp,
+    VersionId, VersionManifest, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
@@ -232,6 +232,17 @@ pub fn compatibility_violations(
             message: v.message.clone(),
         })
         .collect()
+}
+
+/// The bump `SEMVER` asks for: in a CheckCompatibility answer, and the
+/// `required_bump` of a push rejected with `COMPATIBILITY_VIOLATION`.
+pub fn required_bump(bump: &RequiredBump) -> proto::RequiredBump {
+    proto::RequiredBump {
+        kind: bump.kind.as_str().to_owned(),
+        against: bump.against.to_string(),
+        version: bump.version.to_string(),
+        message: bump.to_string(),
+    }
 }
 
 pub fn compatibility_policy(policy: &CompatibilityPolicy) -> proto::CompatibilityPolicy {

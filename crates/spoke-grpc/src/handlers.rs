@@ -534,6 +534,7 @@ impl RegistryService for RegistryApi {
                         .map(ToString::to_string)
                         .collect(),
                     violations: convert::compatibility_violations(&report.violations),
+                    required_bump: report.required_bump.as_ref().map(convert::required_bump),
                 })
             }
             .await,

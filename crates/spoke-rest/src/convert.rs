@@ -6,8 +6,8 @@
 use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
     AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Grant, Module,
-    ModuleName, ProtoFile, RuleSelection, SourceInfo, Timestamp, TokenRecord, VersionId,
-    VersionManifest, VersionSummary,
+    ModuleName, ProtoFile, RequiredBump, RuleSelection, SourceInfo, Timestamp, TokenRecord,
+    VersionId, VersionManifest, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
@@ -363,6 +363,18 @@ pub fn compatibility_report_body(report: &CompatibilityReport) -> wire::Compatib
             .map(ToString::to_string)
             .collect(),
         violations: compatibility_violation_bodies(&report.violations),
+        required_bump: report.required_bump.as_ref().map(required_bump_body),
+    }
+}
+
+/// The bump `SEMVER` asks for: in a check's answer, and the
+/// `details.required_bump` of a push refused with `COMPATIBILITY_VIOLATION`.
+pub fn required_bump_body(bump: &RequiredBump) -> wire::RequiredBumpBody {
+    wire::RequiredBumpBody {
+        kind: bump.kind.as_str().to_owned(),
+        against: bump.against.to_string(),
+        version: bump.version.to_string(),
+        message: bump.to_string(),
     }
 }
 

@@ -451,6 +451,20 @@ async fn compatibility_steps(client: &Client, t: &mut Transcript) {
             .check_compatibility("shop", &check("v1.1.0", "syntax = \"proto3\";\nmessage {"))
             .await,
     );
+    // SEMVER names the version the breaking push needed to be.
+    t.record(
+        "set SEMVER policy",
+        client
+            .set_compatibility("shop", &policy(Some("SEMVER"), &[]))
+            .await,
+    );
+    t.record("push breaking SEMVER", client.push("shop", &breaking).await);
+    t.record(
+        "check under SEMVER",
+        client
+            .check_compatibility("shop", &check("v1.1.0", ORDER_NO_NOTE))
+            .await,
+    );
 
     // Diffs, after the policy is cleared and the change pushed.
     t.record(
@@ -576,6 +590,12 @@ async fn every_transport_gives_the_same_answers() {
         "FIELD_NO_DELETE"
     );
     assert_eq!(step("check against the policy")["compatible"], json!(false));
+    let semver = &step("push breaking SEMVER")["error"];
+    assert_eq!(semver["details"]["required_bump"]["version"], "v2.0.0");
+    assert_eq!(
+        step("push breaking SEMVER")["error"]["details"]["required_bump"],
+        step("check under SEMVER")["required_bump"]
+    );
     assert_eq!(
         step("check forward against v1.0.0")["compatible"],
         json!(true)

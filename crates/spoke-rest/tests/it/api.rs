@@ -688,6 +688,23 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
     assert_eq!(action["schema"]["enum"], json!(actions));
     let revoke = operation(&doc, "delete", "/api/v1/tokens/{id}");
     assert_eq!(revoke["parameters"][0]["required"], true);
+
+    // The compatibility modes, SEMVER's bump included, come from the domain.
+    let schemas = &doc["components"]["schemas"];
+    let modes = &schemas["CompatibilityBody"]["properties"]["mode"]["enum"];
+    assert!(
+        modes.as_array().unwrap().contains(&json!("SEMVER")),
+        "{modes}"
+    );
+    let bump = &schemas["RequiredBumpBody"]["properties"];
+    assert_eq!(bump["kind"]["enum"], json!(["MAJOR", "MINOR"]));
+    assert_eq!(bump["version"]["pattern"], spoke_domain::VersionId::PATTERN);
+    assert_eq!(
+        schemas["CompatibilityReportBody"]["properties"]["required_bump"]["oneOf"][1]["$ref"],
+        "#/components/schemas/RequiredBumpBody",
+        "{}",
+        schemas["CompatibilityReportBody"]
+    );
 }
 
 /// The operation `method path` of the served document.
@@ -1315,6 +1332,102 @@ async fn a_push_that_breaks_the_policy_is_409_and_stores_nothing() {
         server.get("/modules/shop").await.1["latest_version"],
         "v1.0.0"
     );
+}
+
+#[tokio::test]
+async fn semver_refuses_a_breaking_minor_and_names_the_major() {
+    let server = Server::start().await;
+    let (status, body) = server
+        .post(
+            "/modules",
+            json!({"name": "shop", "compatibility": {"mode": "SEMVER", "use": ["WIRE_JSON"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        server.get("/modules/shop/compatibility").await.1["mode"],
+        "SEMVER"
+    );
+    let (status, _) = server
+        .post("/modules/shop/versions", order_push("v1.0.0", ORDER))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let before = server.stored_files();
+    let (status, error) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["code"], "COMPATIBILITY_VIOLATION");
+    let message = "breaking changes against v1.0.0 need a new major version: push v2.0.0";
+    assert_eq!(
+        error["details"]["required_bump"],
+        json!({"kind": "MAJOR", "against": "v1.0.0", "version": "v2.0.0", "message": message})
+    );
+    assert!(
+        error["error"].as_str().unwrap().ends_with(message),
+        "{error}"
+    );
+    assert_eq!(
+        error["details"]["violations"][0]["rule"], "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
+        "WIRE_JSON's rules apply: {error}"
+    );
+    assert_eq!(server.stored_files(), before);
+
+    // The stateless check says the same, and stores nothing.
+    let (status, report) = server
+        .post(
+            "/modules/shop/compatibility",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["compatible"], false);
+    assert_eq!(report["mode"], "SEMVER");
+    assert_eq!(report["checked_against"], json!(["v1.0.0"]));
+    assert_eq!(report["required_bump"]["version"], "v2.0.0");
+    assert_eq!(server.stored_files(), before);
+
+    // As a new major version the change goes in; a commit id is unchecked.
+    let (status, body) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("v2.0.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("abcdef1", ORDER_RENAMED),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A compatible check answers without a required_bump.
+    let (_, report) = server
+        .post(
+            "/modules/shop/compatibility",
+            order_push("v2.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(
+        report,
+        json!({"compatible": true, "mode": "SEMVER", "checked_against": ["v2.0.0"], "violations": []})
+    );
+    // Setting the mode by PUT works like any other; a near miss is a 400.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PUT,
+            "/modules/shop/compatibility",
+            json!({"mode": "semver"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "INVALID_COMPATIBILITY_MODE");
+    assert!(body["error"].as_str().unwrap().contains("SEMVER"), "{body}");
 }
 
 #[tokio::test]
