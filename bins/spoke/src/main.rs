@@ -7,6 +7,7 @@
 mod access;
 mod breaking;
 mod closure;
+mod compat;
 mod credentials;
 mod deps;
 mod diff;
@@ -353,6 +354,9 @@ enum Command {
     Grant(access::GrantCommand),
     /// Show the registry's audit log, oldest first (admins only).
     Audit(access::AuditArgs),
+    /// Show, set or clear a module's compatibility policy.
+    #[command(subcommand, long_about = compat::COMPAT_HELP)]
+    Compat(compat::CompatCommand),
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -525,6 +529,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token(command) => access::token(&client, command, cli.json).await?,
         Command::Grant(command) => access::grant(&client, command, cli.json).await?,
         Command::Audit(args) => access::audit(&client, args, cli.json).await?,
+        Command::Compat(command) => compat::run(&client, command, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }

@@ -6,5 +6,6 @@
 mod access;
 mod breaking;
 mod cli;
+mod compat;
 mod support;
 mod tls;
