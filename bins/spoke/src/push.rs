@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
-use spoke_domain::{FilePath, ProtoFile};
+use spoke_client::{
+    Client, CompatibilityViolationBody, DocumentBody, FileBody, PushRequest, SourceInfoBody,
+};
+use spoke_domain::{DocumentName, FilePath, ProtoFile};
 
 use crate::git;
 
@@ -50,6 +52,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         source_info,
         create_module: true,
         description: args.description,
+        documents: read_documents(&args.dir)?,
     };
     let (created, version) = match client.push(&args.module, &request).await {
         Ok(answer) => answer,
@@ -106,6 +109,32 @@ fn print_violations(violations: &[CompatibilityViolationBody], json: bool) -> Re
         .context("cannot write output")
 }
 
+/// The documents at a module root `root`, as buf keeps them with a module:
+/// `README.md` and `LICENSE`, each when it is a file there (found by exact
+/// name; a symbolic link to a file is followed). Each must be UTF-8.
+pub fn read_documents(root: &Path) -> Result<Vec<DocumentBody>> {
+    let mut documents = Vec::new();
+    for name in DocumentName::ALL {
+        let location = root.join(name.as_str());
+        if !location.is_file() {
+            continue;
+        }
+        documents.push(DocumentBody {
+            path: name.as_str().to_owned(),
+            content: read_text(&location)?,
+        });
+    }
+    Ok(documents)
+}
+
+/// A file's text; not UTF-8 is an error naming the file.
+fn read_text(location: &Path) -> Result<String> {
+    fs::read_to_string(location).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not valid UTF-8", location.display()),
+        _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
+    })
+}
+
 /// Reads every `.proto` file under `root` (see [`find_protos`]); none at
 /// all is an error.
 pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
@@ -118,12 +147,7 @@ pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
         .map(|(path, location)| {
             let path = FilePath::parse(&path)
                 .with_context(|| format!("cannot use {}", location.display()))?;
-            let content = fs::read_to_string(&location).map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => {
-                    anyhow::anyhow!("{} is not valid UTF-8", location.display())
-                }
-                _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
-            })?;
+            let content = read_text(&location)?;
             Ok(ProtoFile { path, content })
         })
         .collect()

@@ -26,10 +26,11 @@ use crate::retry::Retry;
 use crate::wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
-    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody,
-    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody,
+    DocumentEntryBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
+    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, RequiredBumpBody, SourceInfoBody,
+    SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
+    VersionSummaryBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -249,6 +250,14 @@ impl Grpc {
             }),
             create_module: request.create_module,
             description: request.description.clone().unwrap_or_default(),
+            documents: request
+                .documents
+                .iter()
+                .map(|d| proto::Document {
+                    path: d.path.clone(),
+                    content: d.content.clone(),
+                })
+                .collect(),
         };
         let response = rpc!(self.once(api.push_version, request))?;
         let version = self.decode("PushVersion", version(response.version))?;
@@ -807,6 +816,15 @@ fn version(version: Option<proto::Version>) -> Converted<VersionBody> {
             branch: source.branch,
         },
         digest: version.digest,
+        documents: version
+            .documents
+            .into_iter()
+            .map(|d| DocumentEntryBody {
+                path: d.path,
+                digest: d.digest,
+                size: d.size,
+            })
+            .collect(),
     })
 }
 

@@ -58,6 +58,10 @@ pub enum DomainError {
     NoFiles,
     #[error("file {path:?} appears more than once")]
     DuplicatePath { path: String },
+    #[error(
+        "invalid document {0:?}: a version's documents are README.md and LICENSE, at the module's root"
+    )]
+    InvalidDocumentName(String),
     #[error("too many files: {count} (the limit is {max})")]
     TooManyFiles { count: usize, max: usize },
     #[error("file {path:?} is {size} bytes (the limit is {max})")]
@@ -96,6 +100,7 @@ impl DomainError {
             DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
             DomainError::NoFiles => "NO_FILES",
             DomainError::DuplicatePath { .. } => "DUPLICATE_PATH",
+            DomainError::InvalidDocumentName(_) => "INVALID_DOCUMENT_NAME",
             DomainError::TooManyFiles { .. } => "TOO_MANY_FILES",
             DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",

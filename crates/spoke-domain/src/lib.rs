@@ -10,6 +10,7 @@ mod access;
 mod compatibility;
 mod dependency;
 mod digest;
+mod document;
 mod error;
 mod limits;
 mod model;
@@ -27,9 +28,10 @@ pub use compatibility::{
     RequiredBump, RuleSelection, SemverLine,
 };
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
-pub use digest::{Digest, version_digest};
+pub use digest::{Digest, version_digest, version_digest_with_documents};
+pub use document::{Document, DocumentEntry, DocumentName};
 pub use error::DomainError;
-pub use limits::{Limits, validate_files};
+pub use limits::{Limits, validate_files, validate_version};
 pub use model::{
     FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest, VersionSummary,
 };

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use spoke_domain::{
     AccessRecords, CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation,
     ModuleName, PageRequest, RequiredBump, RuleSelection, Timestamp, VersionId, VersionManifest,
-    VersionSelector, validate_files,
+    VersionSelector, validate_version,
 };
 use spoke_schema::Compiled;
 use spoke_schema::breaking::{BreakingConfig, BreakingViolation, check};
@@ -153,7 +153,7 @@ impl Registry {
             policy,
             against,
         } = request;
-        validate_files(&push.files, &self.limits)?;
+        validate_version(&push.files, &push.documents, &self.limits)?;
         let module = self.get_module(&push.module).await?;
         let policy = match policy {
             Some(policy) => policy,

@@ -460,11 +460,17 @@ async fn get_file(
     access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
     let is_latest = selector == VersionSelector::Latest;
-    let (_, file) = registry.get_file(&module, &selector, &file_path).await?;
-    if let Some(not_modified) = not_modified(&headers, &file.entry.digest, is_latest) {
+    // `README.md` and `LICENSE` are the version's documents, served here
+    // like its files.
+    let (_, file) = registry
+        .get_file_or_document(&module, &selector, &file_path)
+        .await?;
+    let digest = file.digest;
+    let file = convert::content_body(&file);
+    if let Some(not_modified) = not_modified(&headers, &digest, is_latest) {
         return Ok(not_modified);
     }
-    let cache = etag_headers(&file.entry.digest, is_latest);
+    let cache = etag_headers(&digest, is_latest);
     if raw {
         Ok((
             cache,
@@ -476,7 +482,7 @@ async fn get_file(
         )
             .into_response())
     } else {
-        Ok((cache, Json(convert::file_body(&file))).into_response())
+        Ok((cache, Json(file)).into_response())
     }
 }
 

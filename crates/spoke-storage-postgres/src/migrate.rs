@@ -33,6 +33,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/0004_access.sql"),
     },
+    Migration {
+        version: 7,
+        name: "documents",
+        sql: include_str!("../migrations/0007_documents.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

@@ -101,6 +101,35 @@ pub struct PushRequest {
     pub create_module: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The module root's `README.md` and `LICENSE`: stored with the version
+    /// and covered by its digest, never compiled. Any other path is 400
+    /// `INVALID_DOCUMENT_NAME`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentBody>,
+}
+
+/// A document of a push: `README.md` or `LICENSE`, with its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// `README.md` or `LICENSE`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::document_name))]
+    pub path: String,
+    pub content: String,
+}
+
+/// A document of a stored version, as a version lists it; its content is
+/// served at `…/versions/{version}/files/{path}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentEntryBody {
+    /// `README.md` or `LICENSE`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::document_name))]
+    pub path: String,
+    /// `sha256:<hex>` of the content.
+    pub digest: String,
+    pub size: u64,
 }
 
 /// A version with its files.
@@ -116,6 +145,10 @@ pub struct VersionBody {
     pub created_at: String,
     /// The version digest: identity for idempotency, ETags and caches.
     pub digest: String,
+    /// The version's documents (`README.md`, `LICENSE`), by name; absent
+    /// when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentEntryBody>,
 }
 
 /// One entry of `GET /modules/{name}/versions`.

@@ -3,8 +3,8 @@
 //! enforces them, so the description cannot drift from the rules.
 
 use spoke_domain::{
-    AccessId, BumpKind, CompatibilityMode, DependencyRef, FilePath, ModuleName, Principal, Role,
-    Scope, VersionId, VersionSelector,
+    AccessId, BumpKind, CompatibilityMode, DependencyRef, DocumentName, FilePath, ModuleName,
+    Principal, Role, Scope, VersionId, VersionSelector,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -108,6 +108,14 @@ pub fn optional_mode() -> RefOr<Schema> {
 /// The compatibility mode of a policy in force.
 pub fn mode() -> RefOr<Schema> {
     mode_builder().into()
+}
+
+/// A document's name, which is also its path at the module's root.
+pub fn document_name() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(DocumentName::ALL.map(DocumentName::as_str)))
+        .into()
 }
 
 /// The part of a version a `SEMVER` break must bump.

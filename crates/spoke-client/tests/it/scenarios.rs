@@ -95,6 +95,7 @@ fn push(version: &str, content: &[(&str, &str)], dependencies: &[&str]) -> PushR
         source_info: None,
         create_module: false,
         description: None,
+        documents: vec![],
     }
 }
 
