@@ -8,20 +8,18 @@ use std::fmt;
 use crate::{Digest, DomainError};
 
 /// The name of a document a version may hold (buf's module documentation
-/// and license files), which is also its path at the module's root.
+/// and license files), which is also its path at the module's root. Ordered
+/// as their names sort (`LICENSE` before `README.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DocumentName {
-    /// `README.md`: the module's documentation.
-    Readme,
     /// `LICENSE`: the module's license.
     License,
+    /// `README.md`: the module's documentation.
+    Readme,
 }
 
 impl DocumentName {
-    pub const ALL: [DocumentName; 2] = [DocumentName::Readme, DocumentName::License];
-
-    /// The allowed names, for messages and API descriptions.
-    pub const ALLOWED: &'static str = "README.md and LICENSE";
+    pub const ALL: [DocumentName; 2] = [DocumentName::License, DocumentName::Readme];
 
     pub fn as_str(self) -> &'static str {
         match self {

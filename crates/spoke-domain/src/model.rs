@@ -115,7 +115,7 @@ pub struct VersionManifest {
     /// so not part of `digest`; `None` for versions stored before pushes were
     /// compiled.
     pub image: Option<Digest>,
-    /// The version's documents (`README.md`, `LICENSE`), sorted by name;
+    /// The version's documents (`LICENSE`, `README.md`), sorted by name;
     /// part of `digest` when there are any.
     pub documents: Vec<DocumentEntry>,
 }

@@ -324,11 +324,11 @@ async fn list_versions(
     responses(
         (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
-        (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path twice", body = wire::ErrorBody),
+        (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path or document twice, a document other than README.md or LICENSE (INVALID_DOCUMENT_NAME)", body = wire::ErrorBody),
         (status = 403, description = "The caller lacks the writer role on the module (to create it, on a scope covering its name) (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module (without `create_module`)", body = wire::ErrorBody),
         (status = 409, description = "Version exists with different content (VERSION_CONFLICT; details: stored_digest, pushed_digest), or the push breaks the module's compatibility policy (COMPATIBILITY_VIOLATION; details.violations: every CompatibilityViolation, and under the SEMVER mode details.required_bump: a RequiredBumpBody naming the version to push instead; nothing is stored)", body = wire::ErrorBody),
-        (status = 413, description = "The body, a file, the number of files or the version over its limit", body = wire::ErrorBody),
+        (status = 413, description = "The body, a file or document, the number of files or the version (files and documents) over its limit", body = wire::ErrorBody),
         (status = 422, description = "The files do not compile (COMPILE_FAILED, with details.diagnostics; unresolved imports name the modules that provide them) or a dependency cannot be resolved (UNKNOWN_DEPENDENCY); or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
     )
@@ -421,7 +421,7 @@ struct FileParams {
 
 #[utoipa::path(
     get, path = "/modules/{name}/versions/{version}/files/{path}", operation_id = "getFile",
-    summary = "One file: JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
+    summary = "One file, or one of the version's documents (`README.md`, `LICENSE`): JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
     params(FileLocation, FileParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
@@ -430,7 +430,7 @@ struct FileParams {
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest`."))),
         (status = 400, description = "Invalid name, version or path, unknown format (INVALID_FORMAT), malformed query (INVALID_QUERY)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module, version or file", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version or file, or a document the version does not have", body = wire::ErrorBody),
     )
 )]
 async fn get_file(

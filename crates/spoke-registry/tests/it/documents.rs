@@ -59,7 +59,7 @@ async fn documents_are_stored_served_and_never_compiled() {
     let manifest = outcome.version().manifest.clone();
     // Sorted by name, kept out of the files, in the digest.
     let names: Vec<_> = manifest.documents.iter().map(|d| d.name).collect();
-    assert_eq!(names, [DocumentName::Readme, DocumentName::License]);
+    assert_eq!(names, [DocumentName::License, DocumentName::Readme]);
     assert_eq!(manifest.files.len(), 1);
     assert_ne!(
         manifest.digest,
