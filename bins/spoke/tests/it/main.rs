@@ -7,5 +7,6 @@ mod access;
 mod breaking;
 mod cli;
 mod compat;
+mod documents;
 mod support;
 mod tls;

@@ -112,6 +112,7 @@ fn push_request(
         source_info: None,
         create_module: true,
         description: format!("the {module} module"),
+        documents: vec![],
     }
 }
 
@@ -1030,6 +1031,64 @@ async fn compatibility_policies_are_set_shown_and_cleared() {
         failure(&status),
         (Code::NotFound, "MODULE_NOT_FOUND".to_owned())
     );
+}
+
+#[tokio::test]
+async fn documents_are_pushed_listed_and_served_by_get_file() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    let mut request = push_request(
+        "docs",
+        "v1.0.0",
+        vec![file("docs/v1/doc.proto", ORDER)],
+        &[],
+    );
+    request.documents = vec![
+        Document {
+            path: "README.md".to_owned(),
+            content: "# docs\n".to_owned(),
+        },
+        Document {
+            path: "LICENSE".to_owned(),
+            content: "MIT\n".to_owned(),
+        },
+    ];
+    let version = server.push(request.clone()).await.unwrap().version.unwrap();
+    let listed: Vec<&str> = version.documents.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(listed, ["LICENSE", "README.md"]);
+    assert_eq!(version.files.len(), 1);
+    let got = client
+        .get_file(GetFileRequest {
+            module_name: "docs".to_owned(),
+            version: "latest".to_owned(),
+            path: "README.md".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let served = got.file.unwrap();
+    assert_eq!(
+        (served.path.as_str(), served.content.as_str()),
+        ("README.md", "# docs\n")
+    );
+    assert_eq!(served.digest, version.documents[1].digest);
+
+    // A name other than README.md or LICENSE: INVALID_ARGUMENT, nothing stored.
+    let before = server.stored_files();
+    let mut bad = request;
+    bad.version = "v1.1.0".to_owned();
+    bad.documents[0].path = "docs/README.md".to_owned();
+    let status = server.push(bad).await.unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::InvalidArgument, "INVALID_DOCUMENT_NAME".to_owned())
+    );
+    assert!(
+        status.message().contains("README.md and LICENSE"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(server.stored_files(), before);
 }
 
 #[tokio::test]
