@@ -112,7 +112,7 @@ pub fn status(error: RegistryError) -> Status {
             ..
         } => {
             details.compatibility_violations = convert::compatibility_violations(violations);
-            details.required_bump = required_bump.as_ref().map(convert::required_bump);
+            details.required_bump = required_bump.as_deref().map(convert::required_bump);
         }
         _ => {}
     }

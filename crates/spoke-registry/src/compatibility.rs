@@ -254,7 +254,7 @@ impl Registry {
             module: manifest.module.clone(),
             version: manifest.version.to_string(),
             mode: policy.mode,
-            required_bump: required_bump(policy, &manifest.version, &violations),
+            required_bump: required_bump(policy, &manifest.version, &violations).map(Box::new),
             violations,
         })
     }

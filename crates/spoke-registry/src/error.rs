@@ -46,15 +46,16 @@ pub enum RegistryError {
     #[error("invalid compatibility policy: {0}")]
     CompatibilityRules(#[from] BreakingConfigError),
     /// A push breaks the module's compatibility policy; nothing was stored.
-    #[error("{}", incompatible_summary(module, version, *mode, violations, required_bump.as_ref()))]
+    #[error("{}", incompatible_summary(module, version, *mode, violations, required_bump.as_deref()))]
     Incompatible {
         module: ModuleName,
         version: String,
         mode: CompatibilityMode,
         /// Every violation, by version checked against, then direction.
         violations: Vec<CompatibilityViolation>,
-        /// Under `SEMVER`: the version the push would need to be.
-        required_bump: Option<RequiredBump>,
+        /// Under `SEMVER`: the version the push would need to be (boxed:
+        /// it is large and rare).
+        required_bump: Option<Box<RequiredBump>>,
     },
     #[error(transparent)]
     Storage(#[from] StorageError),

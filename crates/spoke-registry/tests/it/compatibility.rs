@@ -752,7 +752,7 @@ fn semver_refusal(
             assert_eq!(mode, CompatibilityMode::Semver);
             let bump = required_bump.expect("a SEMVER refusal names the bump");
             assert!(message.ends_with(&format!("; {bump}")), "{message}");
-            (bump, violations, message)
+            (*bump, violations, message)
         }
         other => panic!("expected a compatibility violation, got {other:?}"),
     }
