@@ -9,6 +9,7 @@ mod against;
 mod assemble;
 mod breaking;
 mod closure;
+mod compat;
 mod completion;
 mod credentials;
 mod deps;
@@ -519,6 +520,9 @@ enum Command {
     /// versions, usable wherever a version is: `MODULE@LABEL`).
     #[command(subcommand)]
     Label(label::LabelCommand),
+    /// Show, set or clear a module's compatibility policy.
+    #[command(subcommand, long_about = compat::COMPAT_HELP)]
+    Compat(compat::CompatCommand),
     /// List every module: name, latest version, description.
     Modules,
     /// List every version of a module, newest first: version, push time, digest.
@@ -739,6 +743,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Grant(command) => access::grant(&client, command, cli.json).await?,
         Command::Audit(args) => access::audit(&client, args, cli.json).await?,
         Command::Label(command) => label::run(&client, command, cli.json).await?,
+        Command::Compat(command) => compat::run(&client, command, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use spoke_client::{Client, VersionBody};
-use spoke_domain::FilePath;
+use spoke_domain::{Digest, DocumentName, FilePath};
 
 use crate::closure;
 
@@ -32,6 +32,10 @@ struct PullOutput<'a> {
     directory: String,
     modules: Vec<ModuleOutput<'a>>,
     files: Vec<FileOutput<'a>>,
+    /// The pulled version's documents (`README.md`, `LICENSE`), written at
+    /// the directory's root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    documents: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -50,7 +54,16 @@ struct FileOutput<'a> {
 pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
     let versions = closure::fetch(client, &args.module, &args.version, args.recursive).await?;
     let plan = merge(&versions)?;
+    // The pulled version's documents belong at the module root; those of
+    // its dependencies would collide there, so they are not pulled.
+    let documents = match versions.first() {
+        Some(root) => fetch_documents(client, root).await?,
+        None => Vec::new(),
+    };
     write(&args.dir, &plan)?;
+    for (name, content) in &documents {
+        write_file(&args.dir, name, content)?;
+    }
 
     if json {
         return crate::print_json(&PullOutput {
@@ -70,6 +83,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
                     from: &p.origin,
                 })
                 .collect(),
+            documents: documents.iter().map(|(name, _)| name.as_str()).collect(),
         });
     }
     let mut names = versions
@@ -84,8 +98,12 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
     };
     let count = plan.len();
     let noun = if count == 1 { "file" } else { "files" };
+    let documents: String = documents
+        .iter()
+        .map(|(name, _)| format!(", {name}"))
+        .collect();
     println!(
-        "pulled {root}{with} into {} ({count} {noun})",
+        "pulled {root}{with} into {} ({count} {noun}{documents})",
         args.dir.display()
     );
     Ok(())
@@ -127,28 +145,59 @@ pub fn merge(versions: &[VersionBody]) -> Result<Vec<Planned>> {
     Ok(plan.into_values().collect())
 }
 
-/// Writes the files under `dir`, creating directories as needed. Each file
-/// is written to a temporary sibling and renamed into place, so a reader
-/// (or an interrupted pull) never sees a half-written file.
+/// The documents (`README.md`, `LICENSE`) a version lists, fetched from
+/// the registry and checked against their digests: (name, content).
+async fn fetch_documents(client: &Client, version: &VersionBody) -> Result<Vec<(String, String)>> {
+    let mut documents = Vec::with_capacity(version.documents.len());
+    for listed in &version.documents {
+        // Only the names a version may hold: the server is not trusted with
+        // paths.
+        let name = DocumentName::parse(&listed.path)
+            .with_context(|| format!("the registry listed a document {:?}", listed.path))?;
+        let file = client
+            .get_file(&version.module_name, &version.version, name.as_str())
+            .await?;
+        let expected = Digest::parse(&listed.digest)
+            .with_context(|| format!("the registry's digest of {name}"))?;
+        if Digest::of(file.content.as_bytes()) != expected {
+            bail!(
+                "{name} of {}@{} does not match its digest; nothing was written",
+                version.module_name,
+                version.version
+            );
+        }
+        documents.push((name.as_str().to_owned(), file.content));
+    }
+    Ok(documents)
+}
+
+/// Writes the files under `dir`, creating directories as needed.
 fn write(dir: &Path, plan: &[Planned]) -> Result<()> {
     for file in plan {
-        let mut target = dir.to_path_buf();
-        target.extend(file.path.as_str().split('/'));
-        let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
-            bail!("cannot write {}", target.display());
-        };
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create directory {}", parent.display()))?;
-        let mut temp_name = std::ffi::OsString::from(".");
-        temp_name.push(name);
-        temp_name.push(format!(".spoke-{}.tmp", std::process::id()));
-        let temp = parent.join(temp_name);
-        let written =
-            fs::write(&temp, file.content.as_bytes()).and_then(|()| fs::rename(&temp, &target));
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(anyhow::Error::new(e).context(format!("cannot write {}", target.display())));
-        }
+        write_file(dir, file.path.as_str(), &file.content)?;
+    }
+    Ok(())
+}
+
+/// Writes `content` at the validated relative path `path` under `dir`, to
+/// a temporary sibling renamed into place, so a reader (or an interrupted
+/// pull) never sees a half-written file.
+fn write_file(dir: &Path, path: &str, content: &str) -> Result<()> {
+    let mut target = dir.to_path_buf();
+    target.extend(path.split('/'));
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else {
+        bail!("cannot write {}", target.display());
+    };
+    fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create directory {}", parent.display()))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".spoke-{}.tmp", std::process::id()));
+    let temp = parent.join(temp_name);
+    let written = fs::write(&temp, content.as_bytes()).and_then(|()| fs::rename(&temp, &target));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(anyhow::Error::new(e).context(format!("cannot write {}", target.display())));
     }
     Ok(())
 }
@@ -156,7 +205,6 @@ fn write(dir: &Path, plan: &[Planned]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use spoke_client::{FileBody, SourceInfoBody};
-    use spoke_domain::Digest;
 
     use super::*;
 
@@ -176,6 +224,7 @@ mod tests {
             source_info: SourceInfoBody::default(),
             created_at: String::new(),
             digest: String::new(),
+            documents: Vec::new(),
         }
     }
 

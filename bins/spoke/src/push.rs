@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
-use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
-use spoke_domain::{FilePath, ModuleName, ProtoFile};
+use spoke_client::{
+    Client, CompatibilityViolationBody, DocumentBody, FileBody, PushRequest, SourceInfoBody,
+};
+use spoke_domain::{DocumentName, FilePath, ModuleName, ProtoFile};
 
 use crate::assemble::Assembly;
 use crate::lock::{self, Resolution};
@@ -50,7 +52,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         args.dependencies,
         &args.dir,
         args.description,
-    );
+    )?;
     let output = push_one(client, &module, &request, json).await?;
     if json {
         crate::print_json(&output)
@@ -69,8 +71,8 @@ fn request(
     dependencies: Vec<String>,
     dir: &Path,
     description: Option<String>,
-) -> PushRequest {
-    PushRequest {
+) -> Result<PushRequest> {
+    Ok(PushRequest {
         module_name: None,
         version,
         files: files
@@ -85,7 +87,8 @@ fn request(
         source_info: git::source_info(dir),
         create_module: true,
         description,
-    }
+        documents: read_documents(dir)?,
+    })
 }
 
 async fn push_one(
@@ -236,7 +239,7 @@ async fn run_workspace(
             dependencies,
             &module.dir,
             args.description.clone(),
-        );
+        )?;
         let output = push_one(client, name.as_str(), &request, json)
             .await
             .with_context(|| format!("pushing {name}@{}", args.version))?;
@@ -270,6 +273,32 @@ fn print_violations(violations: &[CompatibilityViolationBody], json: bool) -> Re
         .context("cannot write output")
 }
 
+/// The documents at a module root `root`, as buf keeps them with a module:
+/// `README.md` and `LICENSE`, each when it is a file there (found by exact
+/// name; a symbolic link to a file is followed). Each must be UTF-8.
+pub fn read_documents(root: &Path) -> Result<Vec<DocumentBody>> {
+    let mut documents = Vec::new();
+    for name in DocumentName::ALL {
+        let location = root.join(name.as_str());
+        if !location.is_file() {
+            continue;
+        }
+        documents.push(DocumentBody {
+            path: name.as_str().to_owned(),
+            content: read_text(&location)?,
+        });
+    }
+    Ok(documents)
+}
+
+/// A file's text; not UTF-8 is an error naming the file.
+fn read_text(location: &Path) -> Result<String> {
+    fs::read_to_string(location).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not valid UTF-8", location.display()),
+        _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
+    })
+}
+
 /// Reads every `.proto` file under `root` (see [`find_protos`]); none at
 /// all is an error.
 pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
@@ -287,10 +316,7 @@ pub fn read_protos(root: &Path) -> Result<Vec<ProtoFile>> {
 pub fn read_proto(path: &str, location: &Path) -> Result<ProtoFile> {
     let path =
         FilePath::parse(path).with_context(|| format!("cannot use {}", location.display()))?;
-    let content = fs::read_to_string(location).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not valid UTF-8", location.display()),
-        _ => anyhow::Error::new(e).context(format!("cannot read {}", location.display())),
-    })?;
+    let content = read_text(location)?;
     Ok(ProtoFile { path, content })
 }
 

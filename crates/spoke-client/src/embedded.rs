@@ -250,8 +250,11 @@ impl Embedded {
         path: &str,
     ) -> Answer<FileBody> {
         let (module, selector) = version_ref(module, version)?;
-        let (_, file) = self.registry.get_file(&module, &selector, path).await?;
-        Ok(convert::file_body(&file))
+        let (_, file) = self
+            .registry
+            .get_file_or_document(&module, &selector, path)
+            .await?;
+        Ok(convert::content_body(&file))
     }
 
     pub(crate) async fn get_file_raw(
@@ -261,7 +264,10 @@ impl Embedded {
         path: &str,
     ) -> Answer<Vec<u8>> {
         let (module, selector) = version_ref(module, version)?;
-        let (_, file) = self.registry.get_file(&module, &selector, path).await?;
+        let (_, file) = self
+            .registry
+            .get_file_or_document(&module, &selector, path)
+            .await?;
         Ok(file.content.to_vec())
     }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use thiserror::Error;
 
-use crate::wire::{CompatibilityViolationBody, DiagnosticBody, ErrorBody};
+use crate::wire::{CompatibilityViolationBody, DiagnosticBody, ErrorBody, RequiredBumpBody};
 
 /// Everything a [`Client`](crate::Client) call can fail with.
 #[derive(Debug, Error)]
@@ -137,6 +137,22 @@ impl ClientError {
                 ..
             } if code == COMPATIBILITY_VIOLATION => {
                 serde_json::from_value(details.get("violations")?.clone()).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The version a `COMPATIBILITY_VIOLATION` under the `SEMVER` mode asks
+    /// for instead (`details.required_bump`). `None` for any other error,
+    /// or when the policy is not `SEMVER`.
+    pub fn required_bump(&self) -> Option<RequiredBumpBody> {
+        match self {
+            Self::Api {
+                code,
+                details: Some(details),
+                ..
+            } if code == COMPATIBILITY_VIOLATION => {
+                serde_json::from_value(details.get("required_bump")?.clone()).ok()
             }
             _ => None,
         }

@@ -26,11 +26,11 @@ use crate::retry::Retry;
 use crate::wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
-    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LabelBody, LabelList, LabelMoveBody,
-    LabelSummaryBody, LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, SourceInfoBody,
-    SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
-    VersionSummaryBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody,
+    DocumentEntryBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LabelBody,
+    LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList, PinBody,
+    PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -250,6 +250,14 @@ impl Grpc {
             }),
             create_module: request.create_module,
             description: request.description.clone().unwrap_or_default(),
+            documents: request
+                .documents
+                .iter()
+                .map(|d| proto::Document {
+                    path: d.path.clone(),
+                    content: d.content.clone(),
+                })
+                .collect(),
         };
         let response = rpc!(self.once(api.push_version, request))?;
         let version = self.decode("PushVersion", version(response.version))?;
@@ -608,6 +616,7 @@ impl Grpc {
                 .into_iter()
                 .map(compatibility_violation)
                 .collect(),
+            required_bump: response.required_bump.map(required_bump),
         })
     }
 
@@ -743,7 +752,11 @@ fn api_error(status: &Status) -> ClientError {
                 .into_iter()
                 .map(compatibility_violation)
                 .collect();
-            Some(serde_json::json!({ "violations": violations }))
+            let mut json = serde_json::json!({ "violations": violations });
+            if let Some(bump) = details.required_bump {
+                json["required_bump"] = serde_json::json!(required_bump(bump));
+            }
+            Some(json)
         }
         error::RATE_LIMITED => {
             let seconds = status
@@ -885,6 +898,15 @@ fn version(version: Option<proto::Version>) -> Converted<VersionBody> {
             branch: source.branch,
         },
         digest: version.digest,
+        documents: version
+            .documents
+            .into_iter()
+            .map(|d| DocumentEntryBody {
+                path: d.path,
+                digest: d.digest,
+                size: d.size,
+            })
+            .collect(),
     })
 }
 
@@ -933,6 +955,15 @@ fn compatibility_violation(v: proto::CompatibilityViolation) -> CompatibilityVio
         end_line: v.end_line,
         end_column: v.end_column,
         message: v.message,
+    }
+}
+
+fn required_bump(b: proto::RequiredBump) -> RequiredBumpBody {
+    RequiredBumpBody {
+        kind: b.kind,
+        against: b.against,
+        version: b.version,
+        message: b.message,
     }
 }
 

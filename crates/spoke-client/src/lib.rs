@@ -39,6 +39,7 @@
 //!     source_info: None,
 //!     create_module: false,
 //!     description: None,
+//!     documents: vec![],
 //! };
 //! let (created, version) = client.push("common", &request).await?;
 //! assert!(created);
@@ -216,12 +217,12 @@ pub use spoke_wire::{
     AuditEntryBody, AuditList, BreakingMarkBody, ChangeBody, CompatibilityBody,
     CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
     CompatibilityViolationBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
-    CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
-    FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
-    LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, ScopedRoleBody, SetLabelRequest, SourceInfoBody, SymbolBody, SymbolsBody,
-    TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody, VersionList,
-    VersionSummaryBody, WhoAmIBody,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, DocumentBody,
+    DocumentEntryBody, ErrorBody, FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody,
+    GraphNodeBody, ImageFileBody, LabelBody, LabelList, LabelMoveBody, LabelSummaryBody,
+    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, RequiredBumpBody, ScopedRoleBody,
+    SetLabelRequest, SourceInfoBody, SymbolBody, SymbolsBody, TokenBody, TokenList,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WhoAmIBody,
 };
 pub use token::BearerToken;
 

@@ -2,7 +2,7 @@ use std::fmt;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::{DependencyPin, DomainError, FileEntry};
+use crate::{DependencyPin, DocumentEntry, DomainError, FileEntry};
 
 /// A SHA-256 digest, written `sha256:<64 lowercase hex digits>`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,7 +56,19 @@ impl fmt::Debug for Digest {
 /// A version's identity: SHA-256 over its files' `(path, digest)` pairs sorted
 /// by path, then its dependency pins sorted. Source info and timestamps are
 /// deliberately left out, so re-pushing the same content is recognised.
+/// This is the digest of a version without documents.
 pub fn version_digest(files: &[FileEntry], dependencies: &[DependencyPin]) -> Digest {
+    version_digest_with_documents(files, dependencies, &[])
+}
+
+/// [`version_digest`] covering the version's documents too: after the pins,
+/// each `(name, digest)` pair sorted by name. Without documents nothing is
+/// added, so the digests of versions that have none never move.
+pub fn version_digest_with_documents(
+    files: &[FileEntry],
+    dependencies: &[DependencyPin],
+    documents: &[DocumentEntry],
+) -> Digest {
     let mut files: Vec<_> = files.iter().collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut pins: Vec<String> = dependencies.iter().map(ToString::to_string).collect();
@@ -75,6 +87,14 @@ pub fn version_digest(files: &[FileEntry], dependencies: &[DependencyPin]) -> Di
         hasher.update(pin.as_bytes());
         hasher.update(b"\0");
     }
+    let mut documents: Vec<_> = documents.iter().collect();
+    documents.sort_by_key(|d| d.name);
+    for document in documents {
+        hasher.update(b"doc\0");
+        hasher.update(document.name.as_str().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(document.digest.as_bytes());
+    }
     Digest(hasher.finalize().into())
 }
 
@@ -89,6 +109,31 @@ mod tests {
             digest: Digest::of(content.as_bytes()),
             size: content.len() as u64,
         }
+    }
+
+    #[test]
+    fn documents_move_the_digest_only_when_there_are_some() {
+        let files = [entry("a.proto", "x")];
+        let plain = version_digest(&files, &[]);
+        assert_eq!(version_digest_with_documents(&files, &[], &[]), plain);
+        let readme = DocumentEntry {
+            name: crate::DocumentName::Readme,
+            digest: Digest::of(b"# a"),
+            size: 3,
+        };
+        let license = DocumentEntry {
+            name: crate::DocumentName::License,
+            digest: Digest::of(b"MIT"),
+            size: 3,
+        };
+        let both = version_digest_with_documents(&files, &[], &[readme.clone(), license.clone()]);
+        assert_ne!(both, plain);
+        assert_eq!(
+            version_digest_with_documents(&files, &[], &[license, readme.clone()]),
+            both,
+            "order does not matter"
+        );
+        assert_ne!(version_digest_with_documents(&files, &[], &[readme]), both);
     }
 
     #[test]

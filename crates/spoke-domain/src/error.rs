@@ -31,7 +31,7 @@ pub enum DomainError {
     InvalidSymbolKind(String),
     #[error(
         "invalid compatibility mode {0:?}: expected NONE, BACKWARD, FORWARD, FULL, \
-         BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE or FULL_TRANSITIVE"
+         BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, FULL_TRANSITIVE or SEMVER"
     )]
     InvalidCompatibilityMode(String),
     #[error("invalid check direction {0:?}: expected BACKWARD or FORWARD")]
@@ -69,6 +69,10 @@ pub enum DomainError {
     NoFiles,
     #[error("file {path:?} appears more than once")]
     DuplicatePath { path: String },
+    #[error(
+        "invalid document {0:?}: a version's documents are README.md and LICENSE, at the module's root"
+    )]
+    InvalidDocumentName(String),
     #[error("too many files: {count} (the limit is {max})")]
     TooManyFiles { count: usize, max: usize },
     #[error("file {path:?} is {size} bytes (the limit is {max})")]
@@ -109,6 +113,7 @@ impl DomainError {
             DomainError::InvalidLimit { .. } => "INVALID_LIMIT",
             DomainError::NoFiles => "NO_FILES",
             DomainError::DuplicatePath { .. } => "DUPLICATE_PATH",
+            DomainError::InvalidDocumentName(_) => "INVALID_DOCUMENT_NAME",
             DomainError::TooManyFiles { .. } => "TOO_MANY_FILES",
             DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",

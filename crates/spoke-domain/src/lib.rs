@@ -10,6 +10,7 @@ mod access;
 mod compatibility;
 mod dependency;
 mod digest;
+mod document;
 mod error;
 mod label;
 mod limits;
@@ -24,13 +25,15 @@ pub use access::{
     Principal, Role, Scope, TokenRecord,
 };
 pub use compatibility::{
-    CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation, RuleSelection,
+    BumpKind, CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation,
+    RequiredBump, RuleSelection, SemverLine,
 };
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
-pub use digest::{Digest, version_digest};
+pub use digest::{Digest, version_digest, version_digest_with_documents};
+pub use document::{Document, DocumentEntry, DocumentName};
 pub use error::DomainError;
 pub use label::{Label, LabelMove, LabelName, LabelTarget};
-pub use limits::{Limits, validate_files};
+pub use limits::{Limits, validate_files, validate_version};
 pub use model::{
     FileEntry, Module, NewModule, ProtoFile, SourceInfo, Timestamp, VersionManifest, VersionSummary,
 };

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use crate::{DomainError, ProtoFile};
+use crate::{Document, DomainError, ProtoFile};
 
 /// Structural limits on what one version may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,16 @@ impl Default for Limits {
 /// Checks a version's files against the limits: at least one file, no path
 /// twice, and counts and sizes within bounds. Paths are valid by construction.
 pub fn validate_files(files: &[ProtoFile], limits: &Limits) -> Result<(), DomainError> {
+    validate_version(files, &[], limits)
+}
+
+/// [`validate_files`] with the version's documents: each document at most
+/// once and within `max_file_bytes`, and counted in `max_version_bytes`.
+pub fn validate_version(
+    files: &[ProtoFile],
+    documents: &[Document],
+    limits: &Limits,
+) -> Result<(), DomainError> {
     if files.is_empty() {
         return Err(DomainError::NoFiles);
     }
@@ -50,6 +60,23 @@ pub fn validate_files(files: &[ProtoFile], limits: &Limits) -> Result<(), Domain
             });
         }
         total += file.content.len();
+    }
+    let mut names = HashSet::with_capacity(documents.len());
+    for document in documents {
+        let name = document.name.as_str();
+        if !names.insert(name) {
+            return Err(DomainError::DuplicatePath {
+                path: name.to_owned(),
+            });
+        }
+        if document.content.len() > limits.max_file_bytes {
+            return Err(DomainError::FileTooLarge {
+                path: name.to_owned(),
+                size: document.content.len(),
+                max: limits.max_file_bytes,
+            });
+        }
+        total += document.content.len();
     }
     if total > limits.max_version_bytes {
         return Err(DomainError::VersionTooLarge {

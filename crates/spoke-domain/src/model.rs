@@ -4,8 +4,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    CompatibilityPolicy, DependencyPin, Digest, DomainError, FilePath, LabelName, LabelTarget,
-    ModuleName, VersionId,
+    CompatibilityPolicy, DependencyPin, Digest, DocumentEntry, DocumentName, DomainError, FilePath,
+    LabelName, LabelTarget, ModuleName, VersionId,
 };
 
 /// A point in time, UTC, with nanosecond precision.
@@ -120,6 +120,9 @@ pub struct VersionManifest {
     /// so not part of `digest`; `None` for versions stored before pushes were
     /// compiled.
     pub image: Option<Digest>,
+    /// The version's documents (`LICENSE`, `README.md`), sorted by name;
+    /// part of `digest` when there are any.
+    pub documents: Vec<DocumentEntry>,
 }
 
 impl VersionManifest {
@@ -133,6 +136,10 @@ impl VersionManifest {
 
     pub fn file(&self, path: &str) -> Option<&FileEntry> {
         self.files.iter().find(|f| f.path.as_str() == path)
+    }
+
+    pub fn document(&self, name: DocumentName) -> Option<&DocumentEntry> {
+        self.documents.iter().find(|d| d.name == name)
     }
 }
 

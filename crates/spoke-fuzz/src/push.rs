@@ -84,6 +84,7 @@ fn request(module: &str, files: Vec<ProtoFile>, dependencies: Vec<DependencyRef>
         dependencies,
         source_info: SourceInfo::default(),
         create_module: Some(String::new()),
+        documents: Vec::new(),
     }
 }
 

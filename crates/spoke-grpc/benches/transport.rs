@@ -68,6 +68,7 @@ async fn serve(root: &std::path::Path) -> String {
                 dependencies: Vec::new(),
                 source_info: SourceInfo::default(),
                 create_module: Some(String::new()),
+                documents: Vec::new(),
             },
             &PushRecords::NONE,
         )

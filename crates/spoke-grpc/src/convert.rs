@@ -1,15 +1,16 @@
 //! Domain values to protobuf messages and back.
 
 use spoke_domain::{
-    CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Module, ModuleName,
-    PageRequest, ProtoFile, RuleSelection, SourceInfo, SymbolKind, Timestamp, VersionId,
-    VersionManifest, VersionSelector, VersionSummary,
+    CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Document, Module,
+    ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection, SourceInfo, SymbolKind,
+    Timestamp, VersionId, VersionManifest, VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
 use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
 use spoke_registry::{
-    CompatibilityCheck, CompileFailure, DependencyGraph, PushRequest, RegistryError, VersionFile,
+    CompatibilityCheck, CompileFailure, DependencyGraph, PushRequest, RegistryError,
+    VersionContent, VersionFile,
 };
 
 use crate::proto;
@@ -46,6 +47,15 @@ pub fn version_summary(summary: &VersionSummary) -> proto::VersionSummary {
     }
 }
 
+/// A file or document as GetFile serves it.
+pub fn content(content: &VersionContent) -> proto::File {
+    proto::File {
+        path: content.path.clone(),
+        content: String::from_utf8_lossy(&content.content).into_owned(),
+        digest: content.digest.to_string(),
+    }
+}
+
 pub fn file(file: &VersionFile) -> proto::File {
     proto::File {
         path: file.entry.path.to_string(),
@@ -74,7 +84,25 @@ pub fn version(manifest: &VersionManifest, files: &[VersionFile]) -> proto::Vers
         }),
         created_at: Some(timestamp(manifest.created_at)),
         digest: manifest.digest.to_string(),
+        documents: manifest
+            .documents
+            .iter()
+            .map(|d| proto::DocumentEntry {
+                path: d.name.as_str().to_owned(),
+                digest: d.digest.to_string(),
+                size: d.size,
+            })
+            .collect(),
     }
+}
+
+/// A push's documents; a name other than `README.md` or `LICENSE` is
+/// `INVALID_DOCUMENT_NAME`.
+pub fn documents(documents: Vec<proto::Document>) -> Result<Vec<Document>, RegistryError> {
+    documents
+        .into_iter()
+        .map(|d| Ok(Document::parse(&d.path, d.content)?))
+        .collect()
 }
 
 pub fn module_version(manifest: &VersionManifest) -> proto::ModuleVersion {
@@ -234,6 +262,17 @@ pub fn compatibility_violations(
         .collect()
 }
 
+/// The bump `SEMVER` asks for: in a CheckCompatibility answer, and the
+/// `required_bump` of a push rejected with `COMPATIBILITY_VIOLATION`.
+pub fn required_bump(bump: &RequiredBump) -> proto::RequiredBump {
+    proto::RequiredBump {
+        kind: bump.kind.as_str().to_owned(),
+        against: bump.against.to_string(),
+        version: bump.version.to_string(),
+        message: bump.to_string(),
+    }
+}
+
 pub fn compatibility_policy(policy: &CompatibilityPolicy) -> proto::CompatibilityPolicy {
     let rules = &policy.rules;
     proto::CompatibilityPolicy {
@@ -272,6 +311,7 @@ pub fn compatibility_check(
             dependencies: DependencyRef::parse_all(&request.dependencies)?,
             source_info: SourceInfo::default(),
             create_module: None,
+            documents: Vec::new(),
         },
         policy: request
             .policy

@@ -168,6 +168,7 @@ impl RegistryService for RegistryApi {
                     dependencies: DependencyRef::parse_all(&request.dependencies)?,
                     source_info: convert::source_info(request.source_info),
                     create_module: request.create_module.then_some(request.description),
+                    documents: convert::documents(request.documents)?,
                 };
                 let write = Write::PushVersion {
                     module: &push.module,
@@ -269,12 +270,13 @@ impl RegistryService for RegistryApi {
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
                 self.auth.authorize_read(&caller, Some(&module)).await?;
+                // `README.md` and `LICENSE` are the version's documents.
                 let (manifest, file) = self
                     .registry
-                    .get_file(&module, &selector, &request.path)
+                    .get_file_or_document(&module, &selector, &request.path)
                     .await?;
                 Ok(GetFileResponse {
-                    file: Some(convert::file(&file)),
+                    file: Some(convert::content(&file)),
                     version: manifest.version.to_string(),
                 })
             }
@@ -534,6 +536,7 @@ impl RegistryService for RegistryApi {
                         .map(ToString::to_string)
                         .collect(),
                     violations: convert::compatibility_violations(&report.violations),
+                    required_bump: report.required_bump.as_ref().map(convert::required_bump),
                 })
             }
             .await,

@@ -106,8 +106,13 @@ pub fn status(error: RegistryError) -> Status {
             details.pushed_digest = pushed.to_string();
         }
         RegistryError::Compile(failure) => details.diagnostics = convert::diagnostics(failure),
-        RegistryError::Incompatible { violations, .. } => {
+        RegistryError::Incompatible {
+            violations,
+            required_bump,
+            ..
+        } => {
             details.compatibility_violations = convert::compatibility_violations(violations);
+            details.required_bump = required_bump.as_deref().map(convert::required_bump);
         }
         _ => {}
     }

@@ -42,6 +42,7 @@ async fn push_all(registry: &Registry, modules: &[Module]) {
                         .collect(),
                     source_info: SourceInfo::default(),
                     create_module: Some(String::new()),
+                    documents: Vec::new(),
                 },
                 &PushRecords::NONE,
             )

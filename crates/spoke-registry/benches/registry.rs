@@ -41,6 +41,7 @@ fn request(version: &str, salt: u64) -> PushRequest {
         dependencies: Vec::new(),
         source_info: SourceInfo::default(),
         create_module: None,
+        documents: Vec::new(),
     }
 }
 

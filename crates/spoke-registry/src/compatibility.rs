@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use spoke_domain::{
-    AccessRecords, CheckDirection, CompatibilityPolicy, CompatibilityViolation, ModuleName,
-    PageRequest, RuleSelection, Timestamp, VersionId, VersionManifest, VersionSelector,
-    validate_files,
+    AccessRecords, CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation,
+    ModuleName, PageRequest, RequiredBump, RuleSelection, Timestamp, VersionId, VersionManifest,
+    VersionSelector, validate_version,
 };
 use spoke_schema::Compiled;
 use spoke_schema::breaking::{BreakingConfig, BreakingViolation, check};
@@ -56,6 +56,9 @@ pub struct CompatibilityReport {
     /// Every violation, by version checked against (in `checked_against`
     /// order), then direction, then buf's order.
     pub violations: Vec<CompatibilityViolation>,
+    /// Under `SEMVER`, when the candidate breaks a release of its own line:
+    /// the version it would need to be.
+    pub required_bump: Option<RequiredBump>,
 }
 
 /// A structured diff between two stored versions of a module.
@@ -151,7 +154,7 @@ impl Registry {
             policy,
             against,
         } = request;
-        validate_files(&push.files, &self.limits)?;
+        validate_version(&push.files, &push.documents, &self.limits)?;
         let module = self.get_module(&push.module).await?;
         let policy = match policy {
             Some(policy) => policy,
@@ -187,6 +190,7 @@ impl Registry {
             .await?;
         Ok(CompatibilityReport {
             compatible: violations.is_empty(),
+            required_bump: required_bump(&policy, &push.version, &violations),
             policy,
             checked_against: targets,
             violations,
@@ -254,6 +258,7 @@ impl Registry {
             module: manifest.module.clone(),
             version: manifest.version.to_string(),
             mode: policy.mode,
+            required_bump: required_bump(policy, &manifest.version, &violations).map(Box::new),
             violations,
         })
     }
@@ -363,6 +368,20 @@ impl Registry {
         );
         Ok(compiled)
     }
+}
+
+/// Under `SEMVER`, the bump a candidate breaking a release of its own line
+/// needs (violations are all against that one release); `None` otherwise.
+fn required_bump(
+    policy: &CompatibilityPolicy,
+    candidate: &VersionId,
+    violations: &[CompatibilityViolation],
+) -> Option<RequiredBump> {
+    if policy.mode != CompatibilityMode::Semver {
+        return None;
+    }
+    let first = violations.first()?;
+    RequiredBump::for_break(candidate, &first.against)
 }
 
 fn violation(

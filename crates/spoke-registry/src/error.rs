@@ -1,5 +1,6 @@
 use spoke_domain::{
     CompatibilityMode, CompatibilityViolation, Digest, DomainError, LabelName, ModuleName,
+    RequiredBump,
 };
 use spoke_storage::StorageError;
 use thiserror::Error;
@@ -51,13 +52,16 @@ pub enum RegistryError {
     #[error("invalid compatibility policy: {0}")]
     CompatibilityRules(#[from] BreakingConfigError),
     /// A push breaks the module's compatibility policy; nothing was stored.
-    #[error("{}", incompatible_summary(module, version, *mode, violations))]
+    #[error("{}", incompatible_summary(module, version, *mode, violations, required_bump.as_deref()))]
     Incompatible {
         module: ModuleName,
         version: String,
         mode: CompatibilityMode,
         /// Every violation, by version checked against, then direction.
         violations: Vec<CompatibilityViolation>,
+        /// Under `SEMVER`: the version the push would need to be (boxed:
+        /// it is large and rare).
+        required_bump: Option<Box<RequiredBump>>,
     },
     #[error(transparent)]
     Storage(StorageError),
@@ -104,13 +108,14 @@ fn compile_summary(failure: &CompileFailure) -> String {
     }
 }
 
-/// The first violation and how many more there are: the full list travels
-/// as the error's details.
+/// The first violation and how many more there are (the full list travels
+/// as the error's details), then the bump `SEMVER` asks for.
 fn incompatible_summary(
     module: &ModuleName,
     version: &str,
     mode: CompatibilityMode,
     violations: &[CompatibilityViolation],
+    required_bump: Option<&RequiredBump>,
 ) -> String {
     let mut summary = format!(
         "version {version} of module {module} breaks the module's {mode} compatibility policy"
@@ -135,6 +140,9 @@ fn incompatible_summary(
                 if more == 1 { "" } else { "s" }
             ));
         }
+    }
+    if let Some(bump) = required_bump {
+        summary.push_str(&format!("; {bump}"));
     }
     summary
 }

@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, DependencyPin, DependencyRef, Digest, DomainError,
-    FileEntry, Limits, Module, ModuleName, NewModule, Page, PageRequest, ProtoFile, SourceInfo,
-    Timestamp, VersionId, VersionManifest, VersionSelector, VersionSummary, validate_files,
-    version_digest,
+    AccessRecords, CompatibilityPolicy, DependencyPin, DependencyRef, Digest, Document,
+    DocumentEntry, DocumentName, DomainError, FileEntry, Limits, Module, ModuleName, NewModule,
+    Page, PageRequest, ProtoFile, SourceInfo, Timestamp, VersionId, VersionManifest,
+    VersionSelector, VersionSummary, validate_version, version_digest_with_documents,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
@@ -80,6 +80,9 @@ pub struct PushRequest {
     /// `Some(description)`: create the module if it is missing, once every
     /// check has passed. `None`: a missing module is an error.
     pub create_module: Option<String>,
+    /// The module root's `README.md` and `LICENSE`, stored with the version
+    /// (and covered by its digest) but never compiled.
+    pub documents: Vec<Document>,
 }
 
 /// What a push hands the store beside the version, from the caller (see
@@ -127,6 +130,21 @@ impl PushOutcome {
 #[derive(Debug, Clone)]
 pub struct VersionFile {
     pub entry: FileEntry,
+    pub content: Bytes,
+}
+
+/// A file or a document of a version, as the file route serves it.
+#[derive(Debug, Clone)]
+pub struct VersionContent {
+    pub path: String,
+    pub digest: Digest,
+    pub content: Bytes,
+}
+
+/// One document of a version with its content.
+#[derive(Debug, Clone)]
+pub struct VersionDocument {
+    pub entry: DocumentEntry,
     pub content: Bytes,
 }
 
@@ -264,7 +282,7 @@ impl Registry {
         request: PushRequest,
         records: &PushRecords,
     ) -> Result<PushOutcome, RegistryError> {
-        validate_files(&request.files, &self.limits)?;
+        validate_version(&request.files, &request.documents, &self.limits)?;
         let module = self.meta.get_module(&request.module).await?;
         // A module this push creates has no versions to be checked against.
         let policy = module
@@ -296,8 +314,25 @@ impl Registry {
             .collect();
         files.sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
         let entries: Vec<FileEntry> = files.iter().map(|file| file.entry.clone()).collect();
+        let mut documents: Vec<VersionDocument> = request
+            .documents
+            .iter()
+            .map(|document| {
+                let content = Bytes::from(document.content.clone());
+                let entry = DocumentEntry {
+                    name: document.name,
+                    digest: Digest::of(&content),
+                    size: content.len() as u64,
+                };
+                VersionDocument { entry, content }
+            })
+            .collect();
+        documents.sort_by_key(|document| document.entry.name);
+        let document_entries: Vec<DocumentEntry> =
+            documents.iter().map(|d| d.entry.clone()).collect();
         let mut manifest = VersionManifest {
-            digest: version_digest(&entries, &dependencies),
+            digest: version_digest_with_documents(&entries, &dependencies, &document_entries),
+            documents: document_entries,
             module: request.module,
             version: request.version,
             files: entries,
@@ -330,6 +365,11 @@ impl Registry {
         let mut blobs: Vec<(Digest, Bytes)> = files
             .iter()
             .map(|file| (file.entry.digest, file.content.clone()))
+            .chain(
+                documents
+                    .iter()
+                    .map(|document| (document.entry.digest, document.content.clone())),
+            )
             .collect();
         blobs.push((image_digest, artifacts.image));
         self.blobs.put_many(blobs).await?;
@@ -518,6 +558,56 @@ impl Registry {
             .clone();
         let content = self.blob(&entry.digest).await?;
         Ok((manifest, VersionFile { entry, content }))
+    }
+
+    /// One document of a version (`README.md`, `LICENSE`).
+    pub async fn get_document(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+        name: DocumentName,
+    ) -> Result<(Arc<VersionManifest>, VersionDocument), RegistryError> {
+        let manifest = self.get_version(module, selector).await?;
+        let entry = manifest
+            .document(name)
+            .ok_or_else(|| RegistryError::FileNotFound {
+                module: module.clone(),
+                version: manifest.version.to_string(),
+                path: name.as_str().to_owned(),
+            })?
+            .clone();
+        let content = self.blob(&entry.digest).await?;
+        Ok((manifest, VersionDocument { entry, content }))
+    }
+
+    /// What the file route serves at `path`: the version's document when
+    /// `path` is `README.md` or `LICENSE`, else its file.
+    pub async fn get_file_or_document(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+        path: &str,
+    ) -> Result<(Arc<VersionManifest>, VersionContent), RegistryError> {
+        Ok(match DocumentName::parse(path) {
+            Ok(name) => {
+                let (manifest, document) = self.get_document(module, selector, name).await?;
+                let content = VersionContent {
+                    path: name.as_str().to_owned(),
+                    digest: document.entry.digest,
+                    content: document.content,
+                };
+                (manifest, content)
+            }
+            Err(_) => {
+                let (manifest, file) = self.get_file(module, selector, path).await?;
+                let content = VersionContent {
+                    path: file.entry.path.to_string(),
+                    digest: file.entry.digest,
+                    content: file.content,
+                };
+                (manifest, content)
+            }
+        })
     }
 
     /// A blob named by a version.

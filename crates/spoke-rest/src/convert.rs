@@ -5,15 +5,15 @@
 
 use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
-    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Grant, Module,
-    ModuleName, ProtoFile, RuleSelection, SourceInfo, Timestamp, TokenRecord, VersionId,
-    VersionManifest, VersionSelector, VersionSummary,
+    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Document, Grant,
+    Module, ModuleName, ProtoFile, RequiredBump, RuleSelection, SourceInfo, Timestamp, TokenRecord,
+    VersionId, VersionManifest, VersionSelector, VersionSummary,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
 use spoke_registry::{
     Closure, CompatibilityCheck, CompatibilityReport, CompileFailure, DependencyGraph, Dependents,
-    EffectiveCompatibility, PushRequest, Validated, VersionDiff, VersionFile,
+    EffectiveCompatibility, PushRequest, Validated, VersionContent, VersionDiff, VersionFile,
 };
 
 use crate::ApiError;
@@ -51,6 +51,16 @@ pub fn version_summary_body(summary: &VersionSummary) -> wire::VersionSummaryBod
     }
 }
 
+/// A file or document as the file route serves it.
+pub fn content_body(content: &VersionContent) -> wire::FileBody {
+    wire::FileBody {
+        path: content.path.clone(),
+        // Stored only after it arrived as a JSON string: UTF-8.
+        content: String::from_utf8_lossy(&content.content).into_owned(),
+        digest: Some(content.digest.to_string()),
+    }
+}
+
 pub fn file_body(file: &VersionFile) -> wire::FileBody {
     wire::FileBody {
         path: file.entry.path.to_string(),
@@ -79,6 +89,15 @@ pub fn version_body(manifest: &VersionManifest, files: &[VersionFile]) -> wire::
         },
         created_at: manifest.created_at.to_rfc3339(),
         digest: manifest.digest.to_string(),
+        documents: manifest
+            .documents
+            .iter()
+            .map(|d| wire::DocumentEntryBody {
+                path: d.name.as_str().to_owned(),
+                digest: d.digest.to_string(),
+                size: d.size,
+            })
+            .collect(),
     }
 }
 
@@ -108,7 +127,17 @@ pub fn push_request(module: ModuleName, body: wire::PushRequest) -> Result<PushR
             branch: source_info.branch,
         },
         create_module,
+        documents: documents(body.documents)?,
     })
+}
+
+/// A push's documents; a name other than `README.md` or `LICENSE` is 400
+/// `INVALID_DOCUMENT_NAME`.
+pub fn documents(documents: Vec<wire::DocumentBody>) -> Result<Vec<Document>, ApiError> {
+    documents
+        .into_iter()
+        .map(|document| Ok(Document::parse(&document.path, document.content)?))
+        .collect()
 }
 
 pub fn diagnostic_bodies(failure: &CompileFailure) -> Vec<wire::DiagnosticBody> {
@@ -348,6 +377,7 @@ pub fn compatibility_check(
             source_info: body.source_info,
             create_module: false,
             description: None,
+            documents: Vec::new(),
         },
     )?;
     Ok(CompatibilityCheck {
@@ -367,6 +397,18 @@ pub fn compatibility_report_body(report: &CompatibilityReport) -> wire::Compatib
             .map(ToString::to_string)
             .collect(),
         violations: compatibility_violation_bodies(&report.violations),
+        required_bump: report.required_bump.as_ref().map(required_bump_body),
+    }
+}
+
+/// The bump `SEMVER` asks for: in a check's answer, and the
+/// `details.required_bump` of a push refused with `COMPATIBILITY_VIOLATION`.
+pub fn required_bump_body(bump: &RequiredBump) -> wire::RequiredBumpBody {
+    wire::RequiredBumpBody {
+        kind: bump.kind.as_str().to_owned(),
+        against: bump.against.to_string(),
+        version: bump.version.to_string(),
+        message: bump.to_string(),
     }
 }
 

@@ -73,9 +73,19 @@ impl From<RegistryError> for ApiError {
             RegistryError::Compile(failure) => Some(serde_json::json!({
                 "diagnostics": convert::diagnostic_bodies(failure),
             })),
-            RegistryError::Incompatible { violations, .. } => Some(serde_json::json!({
-                "violations": convert::compatibility_violation_bodies(violations),
-            })),
+            RegistryError::Incompatible {
+                violations,
+                required_bump,
+                ..
+            } => {
+                let mut details = serde_json::json!({
+                    "violations": convert::compatibility_violation_bodies(violations),
+                });
+                if let Some(bump) = required_bump {
+                    details["required_bump"] = serde_json::json!(convert::required_bump_body(bump));
+                }
+                Some(details)
+            }
             _ => None,
         };
         Self {

@@ -329,11 +329,11 @@ async fn list_versions(
     responses(
         (status = 201, description = "Created", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 200, description = "Already stored with identical content", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
-        (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path twice", body = wire::ErrorBody),
+        (status = 400, description = "Malformed JSON, invalid version, path or dependency, a `module_name` other than the URL's (MODULE_MISMATCH), no files, a path or document twice, a document other than README.md or LICENSE (INVALID_DOCUMENT_NAME)", body = wire::ErrorBody),
         (status = 403, description = "The caller lacks the writer role on the module (to create it, on a scope covering its name) (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module (without `create_module`)", body = wire::ErrorBody),
-        (status = 409, description = "Version exists with different content (VERSION_CONFLICT; details: stored_digest, pushed_digest), or the push breaks the module's compatibility policy (COMPATIBILITY_VIOLATION; details.violations: every CompatibilityViolation; nothing is stored)", body = wire::ErrorBody),
-        (status = 413, description = "The body, a file, the number of files or the version over its limit", body = wire::ErrorBody),
+        (status = 409, description = "Version exists with different content (VERSION_CONFLICT; details: stored_digest, pushed_digest), or the push breaks the module's compatibility policy (COMPATIBILITY_VIOLATION; details.violations: every CompatibilityViolation, and under the SEMVER mode details.required_bump: a RequiredBumpBody naming the version to push instead; nothing is stored)", body = wire::ErrorBody),
+        (status = 413, description = "The body, a file or document, the number of files or the version (files and documents) over its limit", body = wire::ErrorBody),
         (status = 422, description = "The files do not compile (COMPILE_FAILED, with details.diagnostics; unresolved imports name the modules that provide them) or a dependency cannot be resolved (UNKNOWN_DEPENDENCY); or the work ran past SPOKE_COMPILE_TIMEOUT (COMPILE_TIMEOUT)", body = wire::ErrorBody),
         (status = 503, description = "Storage unavailable; or the compute pool's queue is full (COMPILE_QUEUE_FULL, with Retry-After)", body = wire::ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait, on COMPILE_QUEUE_FULL"))),
     )
@@ -426,7 +426,7 @@ struct FileParams {
 
 #[utoipa::path(
     get, path = "/modules/{name}/versions/{version}/files/{path}", operation_id = "getFile",
-    summary = "One file: JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
+    summary = "One file, or one of the version's documents (`README.md`, `LICENSE`): JSON, or raw bytes with `?format=raw` or `Accept: text/plain`",
     params(FileLocation, FileParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
@@ -435,7 +435,7 @@ struct FileParams {
         (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
         (status = 400, description = "Invalid name, version or path, unknown format (INVALID_FORMAT), malformed query (INVALID_QUERY)", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
-        (status = 404, description = "Unknown module, version, label (LABEL_NOT_FOUND) or file", body = wire::ErrorBody),
+        (status = 404, description = "Unknown module, version, label (LABEL_NOT_FOUND) or file, or a document the version does not have", body = wire::ErrorBody),
     )
 )]
 async fn get_file(
@@ -465,11 +465,17 @@ async fn get_file(
     access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
     let movable = selector.is_movable();
-    let (_, file) = registry.get_file(&module, &selector, &file_path).await?;
-    if let Some(not_modified) = not_modified(&headers, &file.entry.digest, movable) {
+    // `README.md` and `LICENSE` are the version's documents, served here
+    // like its files.
+    let (_, file) = registry
+        .get_file_or_document(&module, &selector, &file_path)
+        .await?;
+    let digest = file.digest;
+    let file = convert::content_body(&file);
+    if let Some(not_modified) = not_modified(&headers, &digest, movable) {
         return Ok(not_modified);
     }
-    let cache = etag_headers(&file.entry.digest, movable);
+    let cache = etag_headers(&digest, movable);
     if raw {
         Ok((
             cache,
@@ -481,7 +487,7 @@ async fn get_file(
         )
             .into_response())
     } else {
-        Ok((cache, Json(convert::file_body(&file))).into_response())
+        Ok((cache, Json(file)).into_response())
     }
 }
 

@@ -6,9 +6,9 @@
 use bytes::Bytes;
 use spoke_cache::codec;
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, LabelName,
-    LabelTarget, Module, ModuleName, Page, RuleSelection, SourceInfo, Timestamp, VersionId,
-    VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Digest, DocumentEntry, DocumentName, FileEntry,
+    FilePath, LabelName, LabelTarget, Module, ModuleName, Page, RuleSelection, SourceInfo,
+    Timestamp, VersionId, VersionManifest, VersionSummary,
 };
 
 use crate::shared::Mutable;
@@ -59,6 +59,16 @@ pub(crate) fn encode_manifest(m: &VersionManifest) -> Vec<u8> {
     w.time(m.created_at);
     w.digest(&m.digest);
     w.opt_digest(m.image.as_ref());
+    // Documents last and only when there are some: a manifest without them
+    // encodes as before this field existed, and such entries still decode.
+    if !m.documents.is_empty() {
+        w.count(m.documents.len());
+        for document in &m.documents {
+            w.str(document.name.as_str());
+            w.digest(&document.digest);
+            w.u64(document.size);
+        }
+    }
     w.finish()
 }
 
@@ -98,7 +108,20 @@ pub(crate) fn decode_manifest(bytes: &[u8]) -> Option<VersionManifest> {
         created_at: r.time()?,
         digest: r.digest()?,
         image: r.opt_digest()?,
+        documents: Vec::new(),
     };
+    let mut manifest = manifest;
+    if !r.end() {
+        manifest.documents = (0..r.count()?)
+            .map(|_| {
+                Some(DocumentEntry {
+                    name: DocumentName::parse(r.str()?).ok()?,
+                    digest: r.digest()?,
+                    size: r.u64()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+    }
     r.end().then_some(manifest)
 }
 
@@ -380,7 +403,40 @@ mod tests {
             created_at: Timestamp::now(),
             digest: Digest::of(b"m"),
             image: Some(digest),
+            documents: Vec::new(),
         }
+    }
+
+    #[test]
+    fn manifests_with_documents_round_trip_and_those_without_keep_their_encoding() {
+        let plain = manifest();
+        let encoded = encode_manifest(&plain);
+        let with = VersionManifest {
+            documents: vec![
+                DocumentEntry {
+                    name: DocumentName::Readme,
+                    digest: Digest::of(b"# pets"),
+                    size: 6,
+                },
+                DocumentEntry {
+                    name: DocumentName::License,
+                    digest: Digest::of(b"MIT"),
+                    size: 3,
+                },
+            ],
+            ..plain.clone()
+        };
+        assert_eq!(decode_manifest(&encode_manifest(&with)), Some(with.clone()));
+        // An entry cached before documents existed: the same bytes, which
+        // still decode, with no documents.
+        let raw = codec::decode(&encoded).unwrap();
+        let with_raw = codec::decode(&encode_manifest(&with)).unwrap();
+        assert!(with_raw.starts_with(&raw));
+        assert_eq!(decode_manifest(&encoded), Some(plain));
+        // A damaged tail is a miss.
+        let mut damaged = with_raw.clone();
+        damaged.push(0);
+        assert_eq!(decode_manifest(&codec::encode(&damaged)), None);
     }
 
     #[test]

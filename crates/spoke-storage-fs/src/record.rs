@@ -7,9 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
     AccessId, AuditAction, AuditEntry, AuditOutcome, AuditRecord, CompatibilityPolicy,
-    DependencyPin, Digest, FileEntry, FilePath, Grant, LabelMove, LabelName, ModuleName, Principal,
-    Role, RuleSelection, Scope, SourceInfo, Symbol, Timestamp, TokenRecord, VersionId,
-    VersionManifest,
+    DependencyPin, Digest, DocumentEntry, DocumentName, FileEntry, FilePath, Grant, LabelMove,
+    LabelName, ModuleName, Principal, Role, RuleSelection, Scope, SourceInfo, Symbol, Timestamp,
+    TokenRecord, VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
@@ -77,6 +77,17 @@ pub(crate) struct ManifestRecord {
     /// Records written before symbols were stored lack it.
     #[serde(default)]
     pub symbols: Option<String>,
+    /// The version's documents (`README.md`, `LICENSE`); left out when there
+    /// are none, so records without documents keep their shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DocumentRecord {
+    pub name: String,
+    pub digest: String,
+    pub size: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -275,6 +286,15 @@ impl ManifestRecord {
             digest: manifest.digest.to_string(),
             image: manifest.image.map(|d| d.to_string()),
             symbols: Some(symbols.to_string()),
+            documents: manifest
+                .documents
+                .iter()
+                .map(|d| DocumentRecord {
+                    name: d.name.as_str().to_owned(),
+                    digest: d.digest.to_string(),
+                    size: d.size,
+                })
+                .collect(),
         }
     }
 
@@ -303,7 +323,19 @@ impl ManifestRecord {
             .iter()
             .map(|d| DependencyPin::parse(d).map_err(|e| corrupt(file, e)))
             .collect::<Result<Vec<_>, StorageError>>()?;
+        let documents = self
+            .documents
+            .into_iter()
+            .map(|d| {
+                Ok(DocumentEntry {
+                    name: DocumentName::parse(&d.name).map_err(|e| corrupt(file, e))?,
+                    digest: digest(&d.digest, file)?,
+                    size: d.size,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         let manifest = VersionManifest {
+            documents,
             module: module.clone(),
             version: version.clone(),
             files,

@@ -283,6 +283,7 @@ fn manifest(index: usize, n: usize) -> VersionManifest {
     VersionManifest {
         digest: version_digest(&files, &dependencies),
         image: Some(Digest::of(format!("image {module}@{version}").as_bytes())),
+        documents: Vec::new(),
         source_info: SourceInfo {
             repository: Some(format!("https://git.example.com/{module}.git")),
             commit_sha: Some(format!("{n:040x}")),

@@ -54,9 +54,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry,
-    FilePath, LabelMove, LabelName, LabelTarget, Module, ModuleName, NewModule, Page, PageRequest,
-    RuleSelection, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DocumentEntry, DocumentName,
+    DomainError, FileEntry, FilePath, LabelMove, LabelName, LabelTarget, Module, ModuleName,
+    NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol, Timestamp, VersionId,
+    VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio_postgres::Row;
@@ -456,6 +457,36 @@ impl MetadataStore for PgNode {
             .await
             .map_err(db_error)?;
         }
+        if !manifest.documents.is_empty() {
+            let documents = &manifest.documents;
+            let sizes = documents
+                .iter()
+                .map(|d| {
+                    i64::try_from(d.size).map_err(|_| {
+                        StorageError::Corrupt(format!("document {} is too large to record", d.name))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.execute(
+                "INSERT INTO version_documents (module, version, name, digest, size)
+                 SELECT $1, $2, d.* FROM unnest($3::text[], $4::bytea[], $5::int8[]) AS d",
+                &[
+                    &module,
+                    &version,
+                    &documents
+                        .iter()
+                        .map(|d| d.name.as_str())
+                        .collect::<Vec<_>>(),
+                    &documents
+                        .iter()
+                        .map(|d| d.digest.as_bytes().as_slice())
+                        .collect::<Vec<_>>(),
+                    &sizes,
+                ],
+            )
+            .await
+            .map_err(db_error)?;
+        }
         if !manifest.dependencies.is_empty() {
             let deps = &manifest.dependencies;
             tx.execute(
@@ -532,7 +563,23 @@ impl MetadataStore for PgNode {
             .iter()
             .map(pin_of)
             .collect::<Result<_, _>>()?;
+        let documents = client
+            .query(queries::GET_VERSION_DOCUMENTS, &key)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| {
+                Ok(DocumentEntry {
+                    name: DocumentName::parse(get(row, 0)?).map_err(corrupt)?,
+                    digest: digest_of(get(row, 1)?)?,
+                    size: u64::try_from(get::<i64>(row, 2)?).map_err(|_| {
+                        StorageError::Corrupt("a negative document size".to_owned())
+                    })?,
+                })
+            })
+            .collect::<Result<_, StorageError>>()?;
         Ok(Some(Arc::new(VersionManifest {
+            documents,
             module: module.clone(),
             version: version.clone(),
             files,

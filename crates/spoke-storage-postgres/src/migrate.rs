@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "labels",
         sql: include_str!("../migrations/0005_labels.sql"),
     },
+    Migration {
+        version: 7,
+        name: "documents",
+        sql: include_str!("../migrations/0007_documents.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

@@ -36,6 +36,10 @@ pub const GET_VERSION: &str = "SELECT digest, image, repository, commit_sha, bra
 pub const GET_VERSION_FILES: &str = "SELECT path, digest, size FROM version_files
     WHERE module = $1 AND version = $2 ORDER BY position";
 
+/// A version's documents, by name.
+pub const GET_VERSION_DOCUMENTS: &str = "SELECT name, digest, size FROM version_documents
+    WHERE module = $1 AND version = $2 ORDER BY name";
+
 /// A version's dependency pins, in push order.
 pub const GET_VERSION_DEPENDENCIES: &str = "SELECT dep_module, dep_version FROM dependency_edges
     WHERE module = $1 AND version = $2 ORDER BY position";

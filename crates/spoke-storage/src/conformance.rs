@@ -12,8 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use spoke_domain::{
     AccessRecords, CompatibilityMode, CompatibilityPolicy, Cursor, DependencyPin, Digest,
-    FileEntry, FilePath, ModuleName, NewModule, PageRequest, RuleSelection, SourceInfo, Symbol,
-    SymbolKind, Timestamp, VersionId, VersionManifest, version_digest,
+    DocumentEntry, DocumentName, FileEntry, FilePath, ModuleName, NewModule, PageRequest,
+    RuleSelection, SourceInfo, Symbol, SymbolKind, Timestamp, VersionId, VersionManifest,
+    version_digest, version_digest_with_documents,
 };
 
 use crate::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
@@ -30,6 +31,7 @@ pub async fn run(
     compatibility_round_trips(meta.as_ref(), blobs.as_ref()).await;
     versions_are_immutable_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     symbols_and_image_round_trip(meta.as_ref(), blobs.as_ref()).await;
+    documents_round_trip(meta.as_ref(), blobs.as_ref()).await;
     dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
     labels::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
@@ -124,6 +126,66 @@ pub async fn manifest_with_blobs(
         },
         created_at: Timestamp::now(),
         image: None,
+        documents: Vec::new(),
+    }
+}
+
+/// A version's documents (`README.md`, `LICENSE`) read back with it, by
+/// name, and a version without them reads back with none.
+async fn documents_round_trip(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
+    create(meta, "documents").await;
+    let mut documented =
+        manifest_with_blobs(blobs, "documents", "v1.0.0", &[("a.proto", "doc")], &[]).await;
+    for (name, content) in [
+        (DocumentName::License, "MIT License\n"),
+        (DocumentName::Readme, "# documents\n"),
+    ] {
+        let digest = Digest::of(content.as_bytes());
+        blobs
+            .put(&digest, Bytes::copy_from_slice(content.as_bytes()))
+            .await
+            .unwrap();
+        documented.documents.push(DocumentEntry {
+            name,
+            digest,
+            size: content.len() as u64,
+        });
+    }
+    documented.documents.sort_by_key(|d| d.name);
+    documented.digest = version_digest_with_documents(
+        &documented.files,
+        &documented.dependencies,
+        &documented.documents,
+    );
+    let plain = manifest_with_blobs(blobs, "documents", "v2.0.0", &[("a.proto", "doc")], &[]).await;
+    assert_ne!(plain.digest, documented.digest);
+    for manifest in [&documented, &plain] {
+        assert_eq!(
+            meta.insert_version(manifest, &[], &AccessRecords::NONE)
+                .await
+                .unwrap(),
+            InsertOutcome::Inserted
+        );
+        let stored = meta
+            .get_version(&manifest.module, &manifest.version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.documents, manifest.documents,
+            "{}: documents must read back by name",
+            manifest.version
+        );
+        assert_eq!(*stored, *manifest);
+    }
+    // A second insert of the version with documents is the stored one.
+    match meta
+        .insert_version(&documented, &[], &AccessRecords::NONE)
+        .await
+        .unwrap()
+    {
+        InsertOutcome::Exists(existing) => assert_eq!(existing.documents, documented.documents),
+        InsertOutcome::Inserted => panic!("a version with documents was inserted twice"),
     }
 }
 

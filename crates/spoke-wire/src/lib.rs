@@ -104,6 +104,35 @@ pub struct PushRequest {
     pub create_module: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The module root's `README.md` and `LICENSE`: stored with the version
+    /// and covered by its digest, never compiled. Any other path is 400
+    /// `INVALID_DOCUMENT_NAME`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentBody>,
+}
+
+/// A document of a push: `README.md` or `LICENSE`, with its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// `README.md` or `LICENSE`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::document_name))]
+    pub path: String,
+    pub content: String,
+}
+
+/// A document of a stored version, as a version lists it; its content is
+/// served at `…/versions/{version}/files/{path}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentEntryBody {
+    /// `README.md` or `LICENSE`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::document_name))]
+    pub path: String,
+    /// `sha256:<hex>` of the content.
+    pub digest: String,
+    pub size: u64,
 }
 
 /// A version with its files.
@@ -119,6 +148,10 @@ pub struct VersionBody {
     pub created_at: String,
     /// The version digest: identity for idempotency, ETags and caches.
     pub digest: String,
+    /// The version's documents (`README.md`, `LICENSE`), by name; absent
+    /// when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentEntryBody>,
 }
 
 /// One entry of `GET /modules/{name}/versions`.
@@ -378,7 +411,7 @@ pub struct SymbolsBody {
 #[serde(deny_unknown_fields)]
 pub struct CompatibilityPolicyBody {
     /// `NONE`, `BACKWARD`, `FORWARD`, `FULL`, `BACKWARD_TRANSITIVE`,
-    /// `FORWARD_TRANSITIVE` or `FULL_TRANSITIVE`.
+    /// `FORWARD_TRANSITIVE`, `FULL_TRANSITIVE` or `SEMVER`.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(schema_with = schema::optional_mode))]
     pub mode: Option<String>,
@@ -505,6 +538,32 @@ pub struct CompatibilityReportBody {
     /// The existing versions checked against, nearest first.
     pub checked_against: Vec<String>,
     pub violations: Vec<CompatibilityViolationBody>,
+    /// Under the `SEMVER` mode, when the candidate breaks a release of its
+    /// own line: the version it would need to be. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_bump: Option<RequiredBumpBody>,
+}
+
+/// Under the `SEMVER` compatibility mode, what a version that breaks a
+/// release of its own line should have been instead. In a check's answer,
+/// and in the `details.required_bump` of a push refused with
+/// `COMPATIBILITY_VIOLATION`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequiredBumpBody {
+    /// `MAJOR` (from 1.0.0 on) or `MINOR` (within 0.x).
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::bump_kind))]
+    pub kind: String,
+    /// The release the breaking changes were found against.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::version))]
+    pub against: String,
+    /// The version to push: the first of the next line (`v2.0.0`,
+    /// `v0.5.0`), with the candidate's `v` prefix and pre-release part.
+    #[cfg_attr(feature = "openapi", schema(schema_with = schema::version))]
+    pub version: String,
+    /// The advice in words: `breaking changes against v1.4.0 need a new
+    /// major version: push v2.0.0`.
+    pub message: String,
 }
 
 /// `GET /modules/{name}/diff?from=V1&to=V2`: what changed from one version

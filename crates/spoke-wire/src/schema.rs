@@ -3,8 +3,8 @@
 //! enforces them, so the description cannot drift from the rules.
 
 use spoke_domain::{
-    AccessId, CompatibilityMode, DependencyRef, FilePath, LabelName, ModuleName, Principal, Role,
-    Scope, VersionId, VersionSelector,
+    AccessId, BumpKind, CompatibilityMode, DependencyRef, DocumentName, FilePath, LabelName,
+    ModuleName, Principal, Role, Scope, VersionId, VersionSelector,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -121,6 +121,22 @@ pub fn optional_mode() -> RefOr<Schema> {
 /// The compatibility mode of a policy in force.
 pub fn mode() -> RefOr<Schema> {
     mode_builder().into()
+}
+
+/// A document's name, which is also its path at the module's root.
+pub fn document_name() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(DocumentName::ALL.map(DocumentName::as_str)))
+        .into()
+}
+
+/// The part of a version a `SEMVER` break must bump.
+pub fn bump_kind() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(BumpKind::ALL.map(BumpKind::as_str)))
+        .into()
 }
 
 /// `user:NAME` or `group:NAME`.

@@ -250,6 +250,7 @@ fn rest_and_grpc_over_tls_with_a_private_ca() {
             source_info: None,
             create_module: false,
             description: None,
+            documents: vec![],
         };
         let (_, version) = rest.push("secure", &push).await.unwrap();
         digest = version.digest;

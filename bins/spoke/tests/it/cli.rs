@@ -31,8 +31,10 @@ fn sources() -> (TempDir, PathBuf, PathBuf) {
         &[
             ("user/user.proto", USER),
             ("user/events/v1/events.proto", USER_EVENTS),
-            // Neither is pushed: not a .proto file, and inside a hidden directory.
-            ("README.md", "# user\n"),
+            // Neither is pushed: not a .proto file (nor a root README.md or
+            // LICENSE, which are documents: documents.rs), and inside a
+            // hidden directory.
+            ("NOTES.md", "# user\n"),
             (".cache/stale.proto", "garbage"),
         ],
     );
@@ -99,7 +101,7 @@ fn pull_recursive_reproduces_the_pushed_files_byte_for_byte() {
     );
     let mut expected = read_tree(&common);
     expected.extend(read_tree(&user));
-    expected.remove("README.md");
+    expected.remove("NOTES.md");
     expected.remove(".cache/stale.proto");
     assert_eq!(read_tree(&out_dir), expected);
 

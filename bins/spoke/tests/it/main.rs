@@ -7,6 +7,8 @@ mod access;
 mod breaking;
 mod buf_parity;
 mod cli;
+mod compat;
+mod documents;
 mod label;
 mod polish;
 mod support;

@@ -70,6 +70,7 @@ fn push_request(version: &str, files: &[(&str, &str)], dependencies: &[&str]) ->
         }),
         create_module: false,
         description: None,
+        documents: vec![],
     }
 }
 

@@ -68,6 +68,7 @@ async fn reads_are_retried_on_unavailable_and_writes_are_not() {
         source_info: None,
         create_module: false,
         description: None,
+        documents: vec![],
     };
     client.push("common", &request).await.unwrap_err();
     assert_eq!(count.load(Ordering::SeqCst), 2);

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{
     Client, ClientError, ClientOptions, CompatibilityCheckRequest, CompatibilityPolicyBody,
-    CreateModuleRequest, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
+    CreateModuleRequest, DocumentBody, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
 };
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
@@ -96,6 +96,7 @@ fn push(version: &str, content: &[(&str, &str)], dependencies: &[&str]) -> PushR
         source_info: None,
         create_module: false,
         description: None,
+        documents: vec![],
     }
 }
 
@@ -356,6 +357,7 @@ async fn scenario(client: &Client) -> Vec<(String, Value)> {
 
     compatibility_steps(client, &mut t).await;
     label_steps(client, &mut t).await;
+    documents_steps(client, &mut t).await;
     t.steps
 }
 
@@ -425,6 +427,48 @@ fn check(version: &str, content: &str) -> CompatibilityCheckRequest {
         files: files(&[("shop/v1/order.proto", content)]),
         ..CompatibilityCheckRequest::default()
     }
+}
+
+/// A version's documents: pushed, listed, served on the file route; a bad
+/// name refused.
+async fn documents_steps(client: &Client, t: &mut Transcript) {
+    let mut request = creating(
+        push(
+            "v1.0.0",
+            &[(
+                "docs/v1/doc.proto",
+                "syntax = \"proto3\";\npackage docs.v1;\n",
+            )],
+            &[],
+        ),
+        "documented",
+    );
+    request.documents = vec![
+        DocumentBody {
+            path: "README.md".to_owned(),
+            content: "# docs\n".to_owned(),
+        },
+        DocumentBody {
+            path: "LICENSE".to_owned(),
+            content: "MIT\n".to_owned(),
+        },
+    ];
+    t.record("push with documents", client.push("docs", &request).await);
+    t.record(
+        "get README.md",
+        client.get_file("docs", "latest", "README.md").await,
+    );
+    let raw = client
+        .get_file_raw("docs", "v1.0.0", "LICENSE")
+        .await
+        .map(|bytes| String::from_utf8(bytes).unwrap());
+    t.record("get raw LICENSE", raw);
+    request.version = "v1.1.0".to_owned();
+    request.documents[0].path = "docs/README.md".to_owned();
+    t.record(
+        "push with a bad document name",
+        client.push("docs", &request).await,
+    );
 }
 
 /// Compatibility policies, checks, a push they reject, and diffs.
@@ -499,6 +543,20 @@ async fn compatibility_steps(client: &Client, t: &mut Transcript) {
         "check uncompilable candidate",
         client
             .check_compatibility("shop", &check("v1.1.0", "syntax = \"proto3\";\nmessage {"))
+            .await,
+    );
+    // SEMVER names the version the breaking push needed to be.
+    t.record(
+        "set SEMVER policy",
+        client
+            .set_compatibility("shop", &policy(Some("SEMVER"), &[]))
+            .await,
+    );
+    t.record("push breaking SEMVER", client.push("shop", &breaking).await);
+    t.record(
+        "check under SEMVER",
+        client
+            .check_compatibility("shop", &check("v1.1.0", ORDER_NO_NOTE))
             .await,
     );
 
@@ -612,6 +670,16 @@ async fn every_transport_gives_the_same_answers() {
     assert_eq!(step("modules page 1")["next_cursor"], json!(true));
     assert_eq!(step("get missing file")["error"]["status"], 404);
     assert_eq!(
+        step("push with documents")[1]["documents"][1]["path"],
+        "README.md"
+    );
+    assert_eq!(step("get README.md")["content"], "# docs\n");
+    assert_eq!(step("get raw LICENSE"), &json!("MIT\n"));
+    assert_eq!(
+        step("push with a bad document name")["error"]["code"],
+        "INVALID_DOCUMENT_NAME"
+    );
+    assert_eq!(
         step("image as JSON"),
         &json!(["common/common.proto", "user/user.proto"])
     );
@@ -626,6 +694,12 @@ async fn every_transport_gives_the_same_answers() {
         "FIELD_NO_DELETE"
     );
     assert_eq!(step("check against the policy")["compatible"], json!(false));
+    let semver = &step("push breaking SEMVER")["error"];
+    assert_eq!(semver["details"]["required_bump"]["version"], "v2.0.0");
+    assert_eq!(
+        step("push breaking SEMVER")["error"]["details"]["required_bump"],
+        step("check under SEMVER")["required_bump"]
+    );
     assert_eq!(
         step("check forward against v1.0.0")["compatible"],
         json!(true)

@@ -153,6 +153,7 @@ fn push(module: &str, version: &str, content: &str) -> PushVersionRequest {
         source_info: None,
         create_module: true,
         description: String::new(),
+        documents: vec![],
     }
 }
 

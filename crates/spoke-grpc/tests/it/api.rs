@@ -112,6 +112,7 @@ fn push_request(
         source_info: None,
         create_module: true,
         description: format!("the {module} module"),
+        documents: vec![],
     }
 }
 
@@ -1030,6 +1031,147 @@ async fn compatibility_policies_are_set_shown_and_cleared() {
         failure(&status),
         (Code::NotFound, "MODULE_NOT_FOUND".to_owned())
     );
+}
+
+#[tokio::test]
+async fn documents_are_pushed_listed_and_served_by_get_file() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    let mut request = push_request(
+        "docs",
+        "v1.0.0",
+        vec![file("docs/v1/doc.proto", ORDER)],
+        &[],
+    );
+    request.documents = vec![
+        Document {
+            path: "README.md".to_owned(),
+            content: "# docs\n".to_owned(),
+        },
+        Document {
+            path: "LICENSE".to_owned(),
+            content: "MIT\n".to_owned(),
+        },
+    ];
+    let version = server.push(request.clone()).await.unwrap().version.unwrap();
+    let listed: Vec<&str> = version.documents.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(listed, ["LICENSE", "README.md"]);
+    assert_eq!(version.files.len(), 1);
+    let got = client
+        .get_file(GetFileRequest {
+            module_name: "docs".to_owned(),
+            version: "latest".to_owned(),
+            path: "README.md".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let served = got.file.unwrap();
+    assert_eq!(
+        (served.path.as_str(), served.content.as_str()),
+        ("README.md", "# docs\n")
+    );
+    assert_eq!(served.digest, version.documents[1].digest);
+
+    // A name other than README.md or LICENSE: INVALID_ARGUMENT, nothing stored.
+    let before = server.stored_files();
+    let mut bad = request;
+    bad.version = "v1.1.0".to_owned();
+    bad.documents[0].path = "docs/README.md".to_owned();
+    let status = server.push(bad).await.unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (Code::InvalidArgument, "INVALID_DOCUMENT_NAME".to_owned())
+    );
+    assert!(
+        status.message().contains("README.md and LICENSE"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(server.stored_files(), before);
+}
+
+#[tokio::test]
+async fn semver_refusals_and_checks_name_the_required_bump() {
+    let server = Server::start().await;
+    let mut client = server.client.clone();
+    client
+        .create_module(CreateModuleRequest {
+            name: "shop".to_owned(),
+            description: String::new(),
+            compatibility: Some(policy("SEMVER", &[])),
+        })
+        .await
+        .unwrap();
+    let order = |version: &str, content: &str| {
+        push_request(
+            "shop",
+            version,
+            vec![file("shop/v1/order.proto", content)],
+            &[],
+        )
+    };
+    server.push(order("v0.3.0", ORDER)).await.unwrap();
+
+    // Within 0.x the minor is the line: a breaking patch needs a new minor.
+    let before = server.stored_files();
+    let status = server
+        .push(order("v0.3.1", ORDER_NO_NOTE))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure(&status),
+        (
+            Code::FailedPrecondition,
+            "COMPATIBILITY_VIOLATION".to_owned()
+        )
+    );
+    let message = "breaking changes against v0.3.0 need a new minor version: push v0.4.0";
+    assert!(status.message().ends_with(message), "{}", status.message());
+    let details = error_details(&status).unwrap();
+    let bump = RequiredBump {
+        kind: "MINOR".to_owned(),
+        against: "v0.3.0".to_owned(),
+        version: "v0.4.0".to_owned(),
+        message: message.to_owned(),
+    };
+    assert_eq!(details.required_bump, Some(bump.clone()));
+    assert_eq!(details.compatibility_violations[0].rule, "FIELD_NO_DELETE");
+    assert_eq!(server.stored_files(), before);
+
+    // The check answers the same bump, and stores nothing.
+    let report = client
+        .check_compatibility(CheckCompatibilityRequest {
+            module_name: "shop".to_owned(),
+            version: "v0.3.1".to_owned(),
+            files: vec![file("shop/v1/order.proto", ORDER_NO_NOTE)],
+            dependencies: vec![],
+            policy: None,
+            against: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!report.compatible);
+    assert_eq!(report.mode, "SEMVER");
+    assert_eq!(report.checked_against, ["v0.3.0"]);
+    assert_eq!(report.required_bump, Some(bump));
+    assert_eq!(server.stored_files(), before);
+
+    // The next minor opens a line; a BACKWARD push has no bump to name.
+    server.push(order("v0.4.0", ORDER_NO_NOTE)).await.unwrap();
+    client
+        .set_compatibility(SetCompatibilityRequest {
+            module_name: "shop".to_owned(),
+            policy: Some(policy("BACKWARD", &[])),
+        })
+        .await
+        .unwrap();
+    let empty = "syntax = \"proto3\";\npackage shop.v1;\n\nmessage Order {}\n";
+    let status = server.push(order("v0.5.0", empty)).await.unwrap_err();
+    let details = error_details(&status).unwrap();
+    assert_eq!(details.code, "COMPATIBILITY_VIOLATION");
+    assert_eq!(details.required_bump, None);
 }
 
 #[tokio::test]

@@ -81,6 +81,7 @@ async fn writes_carry_their_records_and_refused_ones_none() {
     let registry = Registry::new(store.clone(), store.clone(), RegistryOptions::default());
     let creating = |content: &str| spoke_registry::PushRequest {
         create_module: Some(String::new()),
+        documents: Vec::new(),
         ..push("common", "v1.0.0", &[("common/common.proto", content)], &[])
     };
 

@@ -5,8 +5,8 @@
 //! candidates that store nothing, and diffs between stored versions.
 
 use spoke_domain::{
-    AccessRecords, CheckDirection, CompatibilityPolicy, CompatibilityViolation, NewModule,
-    PageRequest, VersionId, VersionSelector,
+    AccessRecords, BumpKind, CheckDirection, CompatibilityMode, CompatibilityPolicy,
+    CompatibilityViolation, NewModule, PageRequest, RequiredBump, VersionId, VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{ChangeKind, ElementKind};
 use spoke_registry::{
@@ -731,4 +731,210 @@ async fn diffs_compare_stored_versions() {
         .await
         .unwrap_err();
     assert_eq!(unknown.kind(), ErrorKind::NotFound);
+}
+
+/// The bump of a push rejected under `SEMVER`, with its violations.
+fn semver_refusal(
+    result: Result<PushOutcome, RegistryError>,
+) -> (RequiredBump, Vec<CompatibilityViolation>, String) {
+    match result {
+        Err(error @ RegistryError::Incompatible { .. }) => {
+            let message = error.to_string();
+            let RegistryError::Incompatible {
+                violations,
+                required_bump,
+                mode,
+                ..
+            } = error
+            else {
+                unreachable!()
+            };
+            assert_eq!(mode, CompatibilityMode::Semver);
+            let bump = required_bump.expect("a SEMVER refusal names the bump");
+            assert!(message.ends_with(&format!("; {bump}")), "{message}");
+            (*bump, violations, message)
+        }
+        other => panic!("expected a compatibility violation, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn semver_refuses_breaking_changes_within_a_major_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry_with(dir.path(), CompatibilityPolicy::default());
+    create(&registry, "semver", Some("SEMVER")).await;
+
+    let v1_0 = user_proto(&[("id", 1), ("name", 2)], &[]);
+    let v1_1 = user_proto(&[("id", 1), ("name", 2), ("email", 3)], &[]);
+    push_user(&registry, "semver", "v1.0.0", &v1_0)
+        .await
+        .unwrap();
+    push_user(&registry, "semver", "v1.1.0", &v1_1)
+        .await
+        .unwrap();
+
+    // A minor version that deletes a field is refused, naming the bump.
+    let before = state(&registry, dir.path(), "semver").await;
+    let deleted = user_proto(&[("id", 1), ("email", 3)], &[]);
+    let (bump, violations, message) =
+        semver_refusal(push_user(&registry, "semver", "v1.2.0", &deleted).await);
+    assert_eq!(
+        summary(&violations),
+        [(
+            "FIELD_NO_DELETE".to_owned(),
+            "v1.1.0".to_owned(),
+            CheckDirection::Backward
+        )]
+    );
+    assert_eq!(bump.kind, BumpKind::Major);
+    assert_eq!(bump.against, version("v1.1.0"));
+    assert_eq!(bump.version, version("v2.0.0"));
+    assert!(
+        message.contains("breaking changes against v1.1.0 need a new major version: push v2.0.0"),
+        "{message}"
+    );
+    assert_nothing_stored(&registry, dir.path(), "semver", "v1.2.0", before).await;
+
+    // The same change as a new major version goes in.
+    push_user(&registry, "semver", "v2.0.0", &deleted)
+        .await
+        .unwrap();
+
+    // A patch of an old minor is checked against the release below it
+    // (v1.0.0), not against v1.1.0, whose field 3 it names differently.
+    let patch = user_proto(&[("id", 1), ("name", 2), ("nickname", 3)], &[]);
+    push_user(&registry, "semver", "v1.0.1", &patch)
+        .await
+        .unwrap();
+    let broken_patch = user_proto(&[("id", 1)], &[]);
+    let (bump, violations, _) =
+        semver_refusal(push_user(&registry, "semver", "v1.0.2", &broken_patch).await);
+    assert_eq!(bump.against, version("v1.0.1"));
+    assert!(violations.iter().all(|v| v.against == version("v1.0.1")));
+
+    // Commit ids are not checked.
+    push_user(&registry, "semver", "abcdef1", &broken_patch)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn semver_pre_releases_and_the_0_x_minor_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // SEMVER as the server default applies to modules without a policy.
+    let registry = registry_with(dir.path(), policy("SEMVER"));
+    create(&registry, "zero", None).await;
+
+    let full = user_proto(&[("id", 1), ("name", 2)], &[]);
+    let less = user_proto(&[("id", 1)], &[]);
+    let least = user_proto(&[], &[]);
+
+    // 0.x: the minor version is the line.
+    push_user(&registry, "zero", "v0.4.0", &full).await.unwrap();
+    let before = state(&registry, dir.path(), "zero").await;
+    let (bump, _, message) = semver_refusal(push_user(&registry, "zero", "v0.4.1", &less).await);
+    assert_eq!(bump.kind, BumpKind::Minor);
+    assert_eq!(bump.version, version("v0.5.0"));
+    assert!(
+        message.contains("breaking changes against v0.4.0 need a new minor version: push v0.5.0"),
+        "{message}"
+    );
+    assert_nothing_stored(&registry, dir.path(), "zero", "v0.4.1", before).await;
+    push_user(&registry, "zero", "v0.5.0", &less).await.unwrap();
+
+    // 1.0.0 opens line 1: not checked against 0.x.
+    push_user(&registry, "zero", "v1.0.0", &least)
+        .await
+        .unwrap();
+    push_user(&registry, "zero", "v1.1.0", &full).await.unwrap();
+
+    // A pre-release is checked against the release below it in its line,
+    // and the bump keeps its pre-release part.
+    let (bump, violations, _) =
+        semver_refusal(push_user(&registry, "zero", "v1.2.0-rc.1", &less).await);
+    assert_eq!(bump.version, version("v2.0.0-rc.1"));
+    assert!(violations.iter().all(|v| v.against == version("v1.1.0")));
+
+    // Pre-releases are never a baseline: those of a new major break each
+    // other freely, and the release is not checked against them.
+    push_user(&registry, "zero", "v2.0.0-rc.1", &full)
+        .await
+        .unwrap();
+    push_user(&registry, "zero", "v2.0.0-rc.2", &least)
+        .await
+        .unwrap();
+    push_user(&registry, "zero", "v2.0.0", &less).await.unwrap();
+    // From here on line 2 has a release to keep.
+    let (bump, _, _) = semver_refusal(push_user(&registry, "zero", "v2.1.0-beta.1", &least).await);
+    assert_eq!(bump.against, version("v2.0.0"));
+    assert_eq!(bump.version, version("v3.0.0-beta.1"));
+}
+
+#[tokio::test]
+async fn a_semver_check_names_the_bump_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = registry_with(dir.path(), CompatibilityPolicy::default());
+    create(&registry, "checked", Some("BACKWARD")).await;
+    let v1 = user_proto(&[("id", 1), ("name", 2)], &[]);
+    push_user(&registry, "checked", "v1.0.0", &v1)
+        .await
+        .unwrap();
+    push_user(&registry, "checked", "v1.1.0", &v1)
+        .await
+        .unwrap();
+    let before = state(&registry, dir.path(), "checked").await;
+
+    let broken = user_proto(&[("id", 1)], &[]);
+    let check = |at: &str, against: Option<&str>| CompatibilityCheck {
+        push: push("checked", at, &[(PATH, &broken)], &[]),
+        policy: Some(policy("SEMVER")),
+        against: against.map(|v| VersionSelector::Exact(version(v))),
+    };
+    let report = registry
+        .check_compatibility(check("v1.2.0", None))
+        .await
+        .unwrap();
+    assert!(!report.compatible);
+    assert_eq!(report.policy.mode, CompatibilityMode::Semver);
+    assert_eq!(report.checked_against, [version("v1.1.0")]);
+    let bump = report.required_bump.expect("the bump is named");
+    assert_eq!(
+        bump.to_string(),
+        "breaking changes against v1.1.0 need a new major version: push v2.0.0"
+    );
+    // A new major, a commit id: nothing to check.
+    for at in ["v2.0.0", "abcdef1"] {
+        let report = registry.check_compatibility(check(at, None)).await.unwrap();
+        assert!(
+            report.compatible && report.checked_against.is_empty(),
+            "{at}"
+        );
+        assert_eq!(report.required_bump, None);
+    }
+    // An explicit `against` is checked as asked; a bump is named only when
+    // it is a lower version of the candidate's line.
+    let report = registry
+        .check_compatibility(check("v1.2.0", Some("v1.0.0")))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.required_bump.map(|b| b.against),
+        Some(version("v1.0.0"))
+    );
+    let report = registry
+        .check_compatibility(check("v2.0.0", Some("v1.0.0")))
+        .await
+        .unwrap();
+    assert!(!report.compatible);
+    assert_eq!(report.required_bump, None);
+    // Under another mode there is no bump.
+    let report = registry
+        .check_compatibility(CompatibilityCheck {
+            policy: None,
+            ..check("v1.2.0", None)
+        })
+        .await
+        .unwrap();
+    assert!(!report.compatible && report.required_bump.is_none());
+    assert_nothing_stored(&registry, dir.path(), "checked", "v1.2.0", before).await;
 }

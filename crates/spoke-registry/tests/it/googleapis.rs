@@ -61,6 +61,7 @@ async fn googleapis_pushes_and_images_match_protoc() {
                         .collect(),
                     source_info: SourceInfo::default(),
                     create_module: Some(String::new()),
+                    documents: Vec::new(),
                 },
                 &PushRecords::NONE,
             )

@@ -4,6 +4,7 @@
 
 mod access;
 mod compatibility;
+mod documents;
 mod googleapis;
 mod l2;
 mod labels;

@@ -26,6 +26,7 @@ fn exact(version: &str) -> VersionSelector {
 fn request(module: &str, version: &str, content: &[(&str, &str)], deps: &[&str]) -> PushRequest {
     PushRequest {
         create_module: Some(String::new()),
+        documents: Vec::new(),
         ..support::push(module, version, content, deps)
     }
 }

@@ -52,6 +52,7 @@ pub fn push(module: &str, version: &str, content: &[(&str, &str)], deps: &[&str]
         dependencies: refs(deps),
         source_info: SourceInfo::default(),
         create_module: None,
+        documents: Vec::new(),
     }
 }
 

@@ -698,6 +698,23 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
     assert_eq!(action["schema"]["enum"], json!(actions));
     let revoke = operation(&doc, "delete", "/api/v1/tokens/{id}");
     assert_eq!(revoke["parameters"][0]["required"], true);
+
+    // The compatibility modes, SEMVER's bump included, come from the domain.
+    let schemas = &doc["components"]["schemas"];
+    let modes = &schemas["CompatibilityBody"]["properties"]["mode"]["enum"];
+    assert!(
+        modes.as_array().unwrap().contains(&json!("SEMVER")),
+        "{modes}"
+    );
+    let bump = &schemas["RequiredBumpBody"]["properties"];
+    assert_eq!(bump["kind"]["enum"], json!(["MAJOR", "MINOR"]));
+    assert_eq!(bump["version"]["pattern"], spoke_domain::VersionId::PATTERN);
+    assert_eq!(
+        schemas["CompatibilityReportBody"]["properties"]["required_bump"]["oneOf"][1]["$ref"],
+        "#/components/schemas/RequiredBumpBody",
+        "{}",
+        schemas["CompatibilityReportBody"]
+    );
 }
 
 /// The operation `method path` of the served document.
@@ -1325,6 +1342,219 @@ async fn a_push_that_breaks_the_policy_is_409_and_stores_nothing() {
         server.get("/modules/shop").await.1["latest_version"],
         "v1.0.0"
     );
+}
+
+#[tokio::test]
+async fn documents_are_stored_listed_and_served_on_the_file_route() {
+    let server = seeded().await;
+    let readme = "# common\n\nShared types.\n";
+    let body = |documents: Value| {
+        json!({
+            "version": "v1.1.0",
+            "files": [{"path": "common/common.proto", "content": COMMON}],
+            "documents": documents,
+        })
+    };
+    let documents =
+        json!([{"path": "README.md", "content": readme}, {"path": "LICENSE", "content": "MIT\n"}]);
+    let (status, pushed) = server
+        .post("/modules/common/versions", body(documents.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    assert_eq!(pushed["files"].as_array().unwrap().len(), 1, "{pushed}");
+    let listed: Vec<&str> = pushed["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["LICENSE", "README.md"]);
+    assert_eq!(
+        server.get("/modules/common/versions/v1.1.0").await.1,
+        pushed
+    );
+    // A version without documents lists none (the field is absent).
+    let (_, plain) = server.get("/modules/common/versions/v1.0.0").await;
+    assert!(plain.get("documents").is_none(), "{plain}");
+
+    // Served on the file route, raw and as JSON, with the document's ETag.
+    let (status, file) = server
+        .get("/modules/common/versions/v1.1.0/files/README.md")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(file["path"], "README.md");
+    assert_eq!(file["content"], readme);
+    assert_eq!(file["digest"], pushed["documents"][1]["digest"]);
+    let raw = server
+        .http
+        .get(server.url("/modules/common/versions/latest/files/LICENSE?format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), StatusCode::OK);
+    assert_eq!(raw.headers()["cache-control"], "no-cache");
+    assert_eq!(raw.text().await.unwrap(), "MIT\n");
+    let (status, error) = server
+        .get("/modules/common/versions/v1.0.0/files/README.md")
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("FILE_NOT_FOUND"))
+    );
+
+    // Identical again: 200; without the documents: another content, 409.
+    let (status, _) = server
+        .post("/modules/common/versions", body(documents))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, error) = server
+        .post("/modules/common/versions", body(json!([])))
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (StatusCode::CONFLICT, Some("VERSION_CONFLICT"))
+    );
+
+    // Bad documents: a precise 4xx, and nothing stored.
+    let before = server.stored_files();
+    for (documents, status, code) in [
+        (
+            json!([{"path": "docs/README.md", "content": "x"}]),
+            StatusCode::BAD_REQUEST,
+            "INVALID_DOCUMENT_NAME",
+        ),
+        (
+            json!([{"path": "LICENSE.txt", "content": "x"}]),
+            StatusCode::BAD_REQUEST,
+            "INVALID_DOCUMENT_NAME",
+        ),
+        (
+            json!([{"path": "LICENSE", "content": "a"}, {"path": "LICENSE", "content": "b"}]),
+            StatusCode::BAD_REQUEST,
+            "DUPLICATE_PATH",
+        ),
+        (
+            json!([{"path": "README.md", "content": "x".repeat(4 * 1024 * 1024 + 1)}]),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "",
+        ),
+    ] {
+        let mut request = body(documents);
+        request["version"] = json!("v1.2.0");
+        let (got, error) = server.post("/modules/common/versions", request).await;
+        assert_eq!(got, status, "{error}");
+        if !code.is_empty() {
+            assert_eq!(error["code"], code, "{error}");
+        }
+        if code == "INVALID_DOCUMENT_NAME" {
+            assert!(
+                error["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("README.md and LICENSE"),
+                "{error}"
+            );
+        }
+    }
+    assert_eq!(server.stored_files(), before);
+    let (status, _) = server.get("/modules/common/versions/v1.2.0").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn semver_refuses_a_breaking_minor_and_names_the_major() {
+    let server = Server::start().await;
+    let (status, body) = server
+        .post(
+            "/modules",
+            json!({"name": "shop", "compatibility": {"mode": "SEMVER", "use": ["WIRE_JSON"]}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        server.get("/modules/shop/compatibility").await.1["mode"],
+        "SEMVER"
+    );
+    let (status, _) = server
+        .post("/modules/shop/versions", order_push("v1.0.0", ORDER))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let before = server.stored_files();
+    let (status, error) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["code"], "COMPATIBILITY_VIOLATION");
+    let message = "breaking changes against v1.0.0 need a new major version: push v2.0.0";
+    assert_eq!(
+        error["details"]["required_bump"],
+        json!({"kind": "MAJOR", "against": "v1.0.0", "version": "v2.0.0", "message": message})
+    );
+    assert!(
+        error["error"].as_str().unwrap().ends_with(message),
+        "{error}"
+    );
+    assert_eq!(
+        error["details"]["violations"][0]["rule"], "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
+        "WIRE_JSON's rules apply: {error}"
+    );
+    assert_eq!(server.stored_files(), before);
+
+    // The stateless check says the same, and stores nothing.
+    let (status, report) = server
+        .post(
+            "/modules/shop/compatibility",
+            order_push("v1.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["compatible"], false);
+    assert_eq!(report["mode"], "SEMVER");
+    assert_eq!(report["checked_against"], json!(["v1.0.0"]));
+    assert_eq!(report["required_bump"]["version"], "v2.0.0");
+    assert_eq!(server.stored_files(), before);
+
+    // As a new major version the change goes in; a commit id is unchecked.
+    let (status, body) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("v2.0.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post(
+            "/modules/shop/versions",
+            order_push("abcdef1", ORDER_RENAMED),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A compatible check answers without a required_bump.
+    let (_, report) = server
+        .post(
+            "/modules/shop/compatibility",
+            order_push("v2.1.0", ORDER_NO_NOTE),
+        )
+        .await;
+    assert_eq!(
+        report,
+        json!({"compatible": true, "mode": "SEMVER", "checked_against": ["v2.0.0"], "violations": []})
+    );
+    // Setting the mode by PUT works like any other; a near miss is a 400.
+    let (status, body) = server
+        .send(
+            reqwest::Method::PUT,
+            "/modules/shop/compatibility",
+            json!({"mode": "semver"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "INVALID_COMPATIBILITY_MODE");
+    assert!(body["error"].as_str().unwrap().contains("SEMVER"), "{body}");
 }
 
 #[tokio::test]

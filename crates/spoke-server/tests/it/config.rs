@@ -831,6 +831,11 @@ fn the_default_compatibility_policy_is_parsed_and_checked() {
         s.default_compatibility.rules.uses.is_empty(),
         "FILE implied"
     );
+    let s = load(&[("SPOKE_DEFAULT_COMPATIBILITY", "SEMVER:WIRE_JSON")]).unwrap();
+    assert_eq!(
+        s.default_compatibility,
+        CompatibilityPolicy::new(CompatibilityMode::Semver, vec!["WIRE_JSON".into()])
+    );
 
     // A rule that does not exist is named, not silently dropped.
     let error = load_err(&[("SPOKE_DEFAULT_COMPATIBILITY", "BACKWARD:FIELD_NO_DELETES")]);

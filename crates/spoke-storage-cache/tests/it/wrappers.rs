@@ -224,6 +224,7 @@ impl Fixture {
             source_info: SourceInfo::default(),
             created_at: Timestamp::now(),
             image: None,
+            documents: Vec::new(),
         };
         let outcome = self
             .meta
