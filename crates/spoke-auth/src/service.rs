@@ -290,7 +290,9 @@ impl Auth {
                 created_at: attempt.time,
                 created_by: attempt.subject.clone(),
             }),
-            Write::PushVersion { .. } | Write::ChangePolicy { .. } => None,
+            Write::PushVersion { .. } | Write::ChangePolicy { .. } | Write::Deprecate { .. } => {
+                None
+            }
         };
         Ok(AccessRecords {
             audit: Some(attempt.entry(AuditOutcome::Succeeded)),

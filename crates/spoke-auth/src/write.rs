@@ -13,6 +13,12 @@ pub enum Write<'a> {
     CreateModule { module: &'a ModuleName },
     /// Change a module's settings (its compatibility policy): `owner`.
     ChangePolicy { module: &'a ModuleName },
+    /// Deprecate or un-deprecate the module (`version` `None`) or one of its
+    /// versions: `owner`.
+    Deprecate {
+        module: &'a ModuleName,
+        version: Option<&'a VersionId>,
+    },
 }
 
 impl Write<'_> {
@@ -20,14 +26,15 @@ impl Write<'_> {
         match self {
             Write::PushVersion { module, .. }
             | Write::CreateModule { module }
-            | Write::ChangePolicy { module } => module,
+            | Write::ChangePolicy { module }
+            | Write::Deprecate { module, .. } => module,
         }
     }
 
     pub fn required_role(&self) -> Role {
         match self {
             Write::PushVersion { .. } | Write::CreateModule { .. } => Role::Writer,
-            Write::ChangePolicy { .. } => Role::Owner,
+            Write::ChangePolicy { .. } | Write::Deprecate { .. } => Role::Owner,
         }
     }
 
@@ -36,14 +43,24 @@ impl Write<'_> {
             Write::PushVersion { .. } => AuditAction::VersionPush,
             Write::CreateModule { .. } => AuditAction::ModuleCreate,
             Write::ChangePolicy { .. } => AuditAction::PolicyChange,
+            Write::Deprecate { .. } => AuditAction::Deprecation,
         }
     }
 
     /// What the audit entry names: `module@version` or the module.
     pub fn target(&self) -> String {
         match self {
-            Write::PushVersion { module, version } => format!("{module}@{version}"),
-            Write::CreateModule { module } | Write::ChangePolicy { module } => module.to_string(),
+            Write::PushVersion { module, version }
+            | Write::Deprecate {
+                module,
+                version: Some(version),
+            } => format!("{module}@{version}"),
+            Write::CreateModule { module }
+            | Write::ChangePolicy { module }
+            | Write::Deprecate {
+                module,
+                version: None,
+            } => module.to_string(),
         }
     }
 
@@ -53,6 +70,7 @@ impl Write<'_> {
             Write::PushVersion { .. } => "push to",
             Write::CreateModule { .. } => "create",
             Write::ChangePolicy { .. } => "change the policy of",
+            Write::Deprecate { .. } => "change the deprecation of",
         }
     }
 

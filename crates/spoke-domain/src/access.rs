@@ -261,6 +261,7 @@ pub enum AuditAction {
     VersionPush,
     ModuleCreate,
     PolicyChange,
+    Deprecation,
     GrantCreate,
     GrantDelete,
     TokenCreate,
@@ -268,10 +269,11 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 7] = [
+    pub const ALL: [AuditAction; 8] = [
         AuditAction::VersionPush,
         AuditAction::ModuleCreate,
         AuditAction::PolicyChange,
+        AuditAction::Deprecation,
         AuditAction::GrantCreate,
         AuditAction::GrantDelete,
         AuditAction::TokenCreate,
@@ -290,6 +292,7 @@ impl AuditAction {
             AuditAction::VersionPush => "version.push",
             AuditAction::ModuleCreate => "module.create",
             AuditAction::PolicyChange => "module.policy",
+            AuditAction::Deprecation => "module.deprecate",
             AuditAction::GrantCreate => "grant.create",
             AuditAction::GrantDelete => "grant.delete",
             AuditAction::TokenCreate => "token.create",

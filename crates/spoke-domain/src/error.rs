@@ -44,7 +44,7 @@ pub enum DomainError {
     #[error("invalid id {0:?}: expected 1 to 64 letters, digits, '-' or '_'")]
     InvalidAccessId(String),
     #[error(
-        "invalid audit action {0:?}: expected version.push, module.create, module.policy, \
+        "invalid audit action {0:?}: expected version.push, module.create, module.policy, module.deprecate, \
          grant.create, grant.delete, token.create or token.revoke"
     )]
     InvalidAuditAction(String),
@@ -70,6 +70,8 @@ pub enum DomainError {
     VersionTooLarge { size: usize, max: usize },
     #[error("description is {size} bytes (the limit is {max})")]
     DescriptionTooLong { size: usize, max: usize },
+    #[error("deprecation message is {size} bytes (the limit is {max})")]
+    DeprecationMessageTooLong { size: usize, max: usize },
 }
 
 impl DomainError {
@@ -100,6 +102,7 @@ impl DomainError {
             DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",
             DomainError::DescriptionTooLong { .. } => "DESCRIPTION_TOO_LONG",
+            DomainError::DeprecationMessageTooLong { .. } => "DEPRECATION_MESSAGE_TOO_LONG",
         }
     }
 

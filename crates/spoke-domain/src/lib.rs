@@ -9,6 +9,7 @@
 mod access;
 mod compatibility;
 mod dependency;
+mod deprecation;
 mod digest;
 mod error;
 mod limits;
@@ -26,6 +27,9 @@ pub use compatibility::{
     CheckDirection, CompatibilityMode, CompatibilityPolicy, CompatibilityViolation, RuleSelection,
 };
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
+pub use deprecation::{
+    Deprecation, Deprecations, MAX_DEPRECATION_MESSAGE_BYTES, VersionDeprecation,
+};
 pub use digest::{Digest, version_digest};
 pub use error::DomainError;
 pub use limits::{Limits, validate_files};

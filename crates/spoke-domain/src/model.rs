@@ -2,7 +2,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    CompatibilityPolicy, DependencyPin, Digest, DomainError, FilePath, ModuleName, VersionId,
+    CompatibilityPolicy, DependencyPin, Deprecations, Digest, DomainError, FilePath, ModuleName,
+    VersionId,
 };
 
 /// A point in time, UTC, with nanosecond precision.
@@ -54,6 +55,8 @@ pub struct Module {
     /// The module's own compatibility policy; `None`: the server's default
     /// applies.
     pub compatibility: Option<CompatibilityPolicy>,
+    /// The module's and its versions' deprecation marks.
+    pub deprecations: Deprecations,
 }
 
 /// What creating a module takes.

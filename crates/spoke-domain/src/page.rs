@@ -178,6 +178,7 @@ mod tests {
             updated_at: t,
             latest_version: None,
             compatibility: None,
+            deprecations: crate::Deprecations::default(),
         }
     }
 

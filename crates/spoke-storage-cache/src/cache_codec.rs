@@ -6,14 +6,16 @@
 use bytes::Bytes;
 use spoke_cache::codec;
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, FileEntry, FilePath, Module, ModuleName,
-    Page, RuleSelection, SourceInfo, Timestamp, VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest, FileEntry,
+    FilePath, Module, ModuleName, Page, RuleSelection, SourceInfo, Timestamp, VersionDeprecation,
+    VersionId, VersionManifest, VersionSummary,
 };
 
 use crate::shared::Mutable;
 
 /// Bumped whenever the layout below changes; old entries then read as misses.
-const FORMAT: u8 = 2;
+/// 3: module records carry their deprecation marks.
+const FORMAT: u8 = 3;
 
 /// A mutable value as kept in Redis.
 pub(crate) fn encode_mutable(value: &Mutable) -> Vec<u8> {
@@ -122,6 +124,19 @@ fn encode_module(m: &Module) -> Vec<u8> {
         }
         None => w.0.push(0),
     }
+    let deprecations = &m.deprecations;
+    match &deprecations.module {
+        Some(mark) => {
+            w.0.push(1);
+            w.deprecation(mark);
+        }
+        None => w.0.push(0),
+    }
+    w.count(deprecations.versions.len());
+    for entry in &deprecations.versions {
+        w.str(entry.version.as_str());
+        w.deprecation(&entry.deprecation);
+    }
     w.finish()
 }
 
@@ -149,6 +164,21 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
                 },
             }),
             _ => return None,
+        },
+        deprecations: Deprecations {
+            module: match r.take::<1>()? {
+                [0] => None,
+                [1] => Some(r.deprecation()?),
+                _ => return None,
+            },
+            versions: (0..r.count()?)
+                .map(|_| {
+                    Some(VersionDeprecation {
+                        version: r.version()?,
+                        deprecation: r.deprecation()?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
         },
     };
     r.end().then_some(module)
@@ -243,6 +273,11 @@ impl Writer {
         self.0.extend_from_slice(&t.unix_nanos().to_le_bytes());
     }
 
+    fn deprecation(&mut self, d: &Deprecation) {
+        self.str(&d.message);
+        self.time(d.time);
+    }
+
     fn finish(self) -> Vec<u8> {
         codec::encode(&self.0)
     }
@@ -281,6 +316,13 @@ impl<'a> Reader<'a> {
         let (s, rest) = self.0.split_at(len);
         self.0 = rest;
         std::str::from_utf8(s).ok()
+    }
+
+    fn deprecation(&mut self) -> Option<Deprecation> {
+        Some(Deprecation {
+            message: self.str()?.to_owned(),
+            time: self.time()?,
+        })
     }
 
     fn strs(&mut self) -> Option<Vec<String>> {
@@ -383,10 +425,24 @@ mod tests {
                     ignore_unstable_packages: true,
                 },
             }),
+            deprecations: Deprecations {
+                module: Some(Deprecation {
+                    message: "use shop.v2".into(),
+                    time: m.created_at,
+                }),
+                versions: vec![VersionDeprecation {
+                    version: m.version.clone(),
+                    deprecation: Deprecation {
+                        message: String::new(),
+                        time: m.created_at,
+                    },
+                }],
+            },
         };
         assert_eq!(decode_module(&encode_module(&module)), Some(module.clone()));
         let unset = Module {
             compatibility: None,
+            deprecations: Deprecations::default(),
             ..module
         };
         assert_eq!(decode_module(&encode_module(&unset)), Some(unset));

@@ -115,9 +115,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, Module,
-    ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
-    VersionSummary, latest_of,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest,
+    DomainError, Module, ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId,
+    VersionManifest, VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
@@ -261,6 +261,26 @@ impl MetadataStore for FsStore {
             .await
     }
 
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let (name, version, message, records) = (
+            name.clone(),
+            version.cloned(),
+            message.map(str::to_owned),
+            records.clone(),
+        );
+        self.blocking(move |inner| {
+            inner.set_deprecation(&name, version.as_ref(), message.as_deref(), now, &records)
+        })
+        .await
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         let page = page.clone();
         self.blocking(move |inner| inner.list_modules(&page)).await
@@ -386,6 +406,7 @@ impl Inner {
             updated_at: now,
             latest_version: None,
             compatibility: new.compatibility.clone(),
+            deprecations: Deprecations::default(),
         })
     }
 
@@ -414,14 +435,49 @@ impl Inner {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
+        self.replace_module_record(name, records, |stored| {
+            stored.compatibility = policy.cloned();
+            ModuleRecord::changed(name, stored, now)
+        })
+    }
+
+    /// Replaces the module record with one holding the mark (`Some`) or
+    /// without it, like `set_compatibility`.
+    fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.replace_module_record(name, records, |stored| {
+            let mark = message.map(|message| Deprecation {
+                message: message.to_owned(),
+                time: now,
+            });
+            stored.deprecations.set(version, mark);
+            ModuleRecord::changed(name, stored, now)
+        })
+    }
+
+    /// Reads the module record, replaces it with what `change` makes of it,
+    /// durably (the temp file, then the rename), writes `records` and
+    /// returns the module as now stored. One change at a time.
+    fn replace_module_record(
+        &self,
+        name: &ModuleName,
+        records: &AccessRecords,
+        change: impl FnOnce(&mut StoredModule) -> ModuleRecord,
+    ) -> Result<Module, StorageError> {
         let _serialized = self
             .module_writes
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let Some(stored) = self.read_module_record(name)? else {
+        let Some(mut stored) = self.read_module_record(name)? else {
             return Err(StorageError::ModuleNotFound(name.clone()));
         };
-        let record = ModuleRecord::with_compatibility(name, &stored, policy, now);
+        let record = change(&mut stored);
         let dir = self.module_dir(name)?;
         let staged = Staged {
             file: dir.join(MODULE_FILE),
@@ -914,6 +970,7 @@ fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSumma
         updated_at,
         latest_version: latest_of(versions),
         compatibility: stored.compatibility,
+        deprecations: stored.deprecations,
     }
 }
 

@@ -7,8 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
     AccessId, AuditAction, AuditEntry, AuditOutcome, AuditRecord, CompatibilityPolicy,
-    DependencyPin, Digest, FileEntry, FilePath, Grant, ModuleName, Principal, Role, RuleSelection,
-    Scope, SourceInfo, Symbol, Timestamp, TokenRecord, VersionId, VersionManifest,
+    DependencyPin, Deprecation, Deprecations, Digest, FileEntry, FilePath, Grant, ModuleName,
+    Principal, Role, RuleSelection, Scope, SourceInfo, Symbol, Timestamp, TokenRecord,
+    VersionDeprecation, VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
@@ -28,6 +29,26 @@ pub(crate) struct ModuleRecord {
     /// `None`: the server's default policy applies.
     #[serde(default)]
     pub compatibility: Option<PolicyRecord>,
+    /// The module's own deprecation. Records written before deprecation
+    /// existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecation: Option<DeprecationRecord>,
+    /// The versions' deprecations, by version string.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deprecated_versions: Vec<VersionDeprecationRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DeprecationRecord {
+    pub message: String,
+    pub time: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct VersionDeprecationRecord {
+    pub version: String,
+    pub message: String,
+    pub time: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -107,6 +128,7 @@ pub(crate) struct StoredModule {
     /// When the record last changed after its creation.
     pub updated_at: Option<Timestamp>,
     pub compatibility: Option<CompatibilityPolicy>,
+    pub deprecations: Deprecations,
 }
 
 impl ModuleRecord {
@@ -122,19 +144,35 @@ impl ModuleRecord {
             created_at: created_at.to_rfc3339(),
             updated_at: None,
             compatibility: compatibility.map(PolicyRecord::new),
+            deprecation: None,
+            deprecated_versions: Vec::new(),
         }
     }
 
-    /// The record of `stored` with another policy, set at `now`.
-    pub fn with_compatibility(
-        name: &ModuleName,
-        stored: &StoredModule,
-        compatibility: Option<&CompatibilityPolicy>,
-        now: Timestamp,
-    ) -> Self {
+    /// The record of `stored` as it is, changed at `now`.
+    pub fn changed(name: &ModuleName, stored: &StoredModule, now: Timestamp) -> Self {
+        let deprecations = &stored.deprecations;
         Self {
             updated_at: Some(now.to_rfc3339()),
-            ..Self::new(name, &stored.description, compatibility, stored.created_at)
+            deprecation: deprecations.module.as_ref().map(|d| DeprecationRecord {
+                message: d.message.clone(),
+                time: d.time.to_rfc3339(),
+            }),
+            deprecated_versions: deprecations
+                .versions
+                .iter()
+                .map(|v| VersionDeprecationRecord {
+                    version: v.version.to_string(),
+                    message: v.deprecation.message.clone(),
+                    time: v.deprecation.time.to_rfc3339(),
+                })
+                .collect(),
+            ..Self::new(
+                name,
+                &stored.description,
+                stored.compatibility.as_ref(),
+                stored.created_at,
+            )
         }
     }
 
@@ -155,6 +193,22 @@ impl ModuleRecord {
                 .compatibility
                 .map(|p| p.into_policy(file))
                 .transpose()?,
+            deprecations: Deprecations {
+                module: self
+                    .deprecation
+                    .map(|d| deprecation(d.message, &d.time, file))
+                    .transpose()?,
+                versions: self
+                    .deprecated_versions
+                    .into_iter()
+                    .map(|v| {
+                        Ok(VersionDeprecation {
+                            version: VersionId::parse(&v.version).map_err(|e| corrupt(file, e))?,
+                            deprecation: deprecation(v.message, &v.time, file)?,
+                        })
+                    })
+                    .collect::<Result<_, StorageError>>()?,
+            },
         })
     }
 }
@@ -478,6 +532,13 @@ fn check_location(
     } else {
         Err(corrupt(file, format!("it holds {module}@{version}")))
     }
+}
+
+fn deprecation(message: String, time: &str, file: &Path) -> Result<Deprecation, StorageError> {
+    Ok(Deprecation {
+        message,
+        time: timestamp(time, file)?,
+    })
 }
 
 fn digest(text: &str, file: &Path) -> Result<Digest, StorageError> {

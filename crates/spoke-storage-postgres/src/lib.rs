@@ -54,9 +54,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, FileEntry,
-    FilePath, Module, ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol,
-    Timestamp, VersionId, VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest,
+    DomainError, FileEntry, FilePath, Module, ModuleName, NewModule, Page, PageRequest,
+    RuleSelection, SourceInfo, Symbol, Timestamp, VersionDeprecation, VersionId, VersionManifest,
+    VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio_postgres::Row;
@@ -214,6 +215,7 @@ impl MetadataStore for PgNode {
             updated_at: now,
             latest_version: None,
             compatibility: module.compatibility.clone(),
+            deprecations: Deprecations::default(),
         })
     }
 
@@ -253,6 +255,64 @@ impl MetadataStore for PgNode {
             return Err(StorageError::ModuleNotFound(name.clone()));
         }
         // Read back in the transaction, which has the write.
+        let row = tx
+            .query_opt(queries::GET_MODULE, &[&name.as_str()])
+            .await
+            .map_err(db_error)?;
+        let module = row
+            .as_ref()
+            .map(module_of)
+            .transpose()?
+            .ok_or_else(|| StorageError::ModuleNotFound(name.clone()))?;
+        access::insert_records(&tx, records).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(module)
+    }
+
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        // Locks the module row first, so a missing module is ModuleNotFound.
+        let updated = tx
+            .execute(
+                "UPDATE modules SET settings_updated_at_ns = $2 WHERE name = $1",
+                &[&name.as_str(), &nanos_of(now)?],
+            )
+            .await
+            .map_err(db_error)?;
+        if updated == 0 {
+            return Err(StorageError::ModuleNotFound(name.clone()));
+        }
+        // '' stands for the module itself: no version is empty.
+        let version = version.map_or("", VersionId::as_str);
+        let (module, time) = (name.as_str(), nanos_of(now)?);
+        match message {
+            Some(message) => {
+                tx.execute(
+                    "INSERT INTO deprecations (module, version, message, deprecated_at_ns)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (module, version)
+                     DO UPDATE SET message = $3, deprecated_at_ns = $4",
+                    &[&module, &version, &message, &time],
+                )
+                .await
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM deprecations WHERE module = $1 AND version = $2",
+                    &[&module, &version],
+                )
+                .await
+            }
+        }
+        .map_err(db_error)?;
         let row = tx
             .query_opt(queries::GET_MODULE, &[&name.as_str()])
             .await
@@ -624,7 +684,37 @@ fn module_of(row: &Row) -> Result<Module, StorageError> {
             .transpose()
             .map_err(corrupt)?,
         compatibility,
+        deprecations: deprecations_of(row)?,
     })
+}
+
+/// The deprecation columns of a module row (see `select_module!`).
+fn deprecations_of(row: &Row) -> Result<Deprecations, StorageError> {
+    let versions: Vec<&str> = get(row, 11)?;
+    let messages: Vec<String> = get(row, 12)?;
+    let times: Vec<i64> = get(row, 13)?;
+    if versions.len() != messages.len() || versions.len() != times.len() {
+        return Err(StorageError::Corrupt(
+            "deprecation columns of different lengths".to_owned(),
+        ));
+    }
+    let mut deprecations = Deprecations::default();
+    for ((version, message), time) in versions.into_iter().zip(messages).zip(times) {
+        let mark = Deprecation {
+            message,
+            time: timestamp_of(time)?,
+        };
+        if version.is_empty() {
+            deprecations.module = Some(mark);
+        } else {
+            let version = VersionId::parse(version).map_err(corrupt)?;
+            deprecations.versions.push(VersionDeprecation {
+                version,
+                deprecation: mark,
+            });
+        }
+    }
+    Ok(deprecations)
 }
 
 /// The `modules` columns a policy is stored in, in their statement order:

@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/0004_access.sql"),
     },
+    // Independent of 0005 (labels): applies whether or not it ran before.
+    Migration {
+        version: 6,
+        name: "deprecation",
+        sql: include_str!("../migrations/0006_deprecation.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

@@ -2,8 +2,9 @@
 //! benchmark `EXPLAIN`s exactly what the store runs.
 
 /// A module with what is derived from its versions: `updated_at` (its newest
-/// push) and `latest` (the highest release, else the first in listing order);
-/// read by `module_of`.
+/// push) and `latest` (the highest release, else the first in listing order),
+/// and its deprecation marks as three parallel arrays ordered by version (''
+/// for the module itself); read by `module_of`.
 macro_rules! select_module {
     () => {
         "SELECT m.name, m.description, m.created_at_ns,
@@ -11,7 +12,11 @@ macro_rules! select_module {
             (SELECT v.version FROM versions v WHERE v.module = m.name
                 ORDER BY v.is_release DESC, v.order_key DESC LIMIT 1),
             m.settings_updated_at_ns, m.compatibility_mode, m.compatibility_uses,
-            m.compatibility_except, m.compatibility_ignore, m.compatibility_ignore_unstable
+            m.compatibility_except, m.compatibility_ignore, m.compatibility_ignore_unstable,
+            ARRAY(SELECT d.version FROM deprecations d WHERE d.module = m.name ORDER BY d.version),
+            ARRAY(SELECT d.message FROM deprecations d WHERE d.module = m.name ORDER BY d.version),
+            ARRAY(SELECT d.deprecated_at_ns FROM deprecations d WHERE d.module = m.name
+                ORDER BY d.version)
         FROM modules m"
     };
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod deprecation;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub async fn run(
     dependents_are_direct_and_ordered(meta.as_ref(), blobs.as_ref()).await;
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
     // Last: the module listings above expect only their own modules.
+    deprecation::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
     access::run(meta.clone(), blobs, access).await;
     meta.check_health().await.unwrap();
 }

@@ -57,6 +57,18 @@ impl MetadataStore for Counting {
             .set_compatibility(name, policy, now, records)
             .await
     }
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.store
+            .set_deprecation(name, version, message, now, records)
+            .await
+    }
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.store.list_modules(page).await
     }
