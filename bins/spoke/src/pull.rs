@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use spoke_client::{Client, VersionBody};
+use spoke_client::{Client, DeprecatedBody, VersionBody};
 use spoke_domain::FilePath;
 
 use crate::closure;
@@ -39,6 +39,8 @@ struct ModuleOutput<'a> {
     module_name: &'a str,
     version: &'a str,
     digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deprecated: Option<&'a DeprecatedBody>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +53,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
     let versions = closure::fetch(client, &args.module, &args.version, args.recursive).await?;
     let plan = merge(&versions)?;
     write(&args.dir, &plan)?;
+    crate::deprecate::print_deprecated(&versions);
 
     if json {
         return crate::print_json(&PullOutput {
@@ -61,6 +64,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
                     module_name: &v.module_name,
                     version: &v.version,
                     digest: &v.digest,
+                    deprecated: v.deprecated.as_ref(),
                 })
                 .collect(),
             files: plan
@@ -176,6 +180,8 @@ mod tests {
             source_info: SourceInfoBody::default(),
             created_at: String::new(),
             digest: String::new(),
+            deprecated: None,
+            warnings: Vec::new(),
         }
     }
 

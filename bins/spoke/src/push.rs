@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use spoke_client::{Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody};
+use spoke_client::{
+    Client, CompatibilityViolationBody, FileBody, PushRequest, SourceInfoBody, WarningBody,
+};
 use spoke_domain::{FilePath, ProtoFile};
 
 use crate::git;
@@ -20,7 +22,7 @@ pub struct PushArgs {
 }
 
 #[derive(Serialize)]
-struct PushOutput {
+struct PushOutput<'a> {
     created: bool,
     module_name: String,
     version: String,
@@ -28,6 +30,9 @@ struct PushOutput {
     files: Vec<String>,
     dependencies: Vec<String>,
     source_info: SourceInfoBody,
+    /// Each deprecated version the push pins (also printed on stderr).
+    #[serde(skip_serializing_if = "<[WarningBody]>::is_empty")]
+    warnings: &'a [WarningBody],
 }
 
 pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
@@ -62,7 +67,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             return Err(error.into());
         }
     };
-    if json {
+    let printed = if json {
         crate::print_json(&PushOutput {
             created,
             files: version.files.iter().map(|f| f.path.clone()).collect(),
@@ -71,6 +76,7 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             digest: version.digest,
             dependencies: version.dependencies,
             source_info: version.source_info,
+            warnings: &version.warnings,
         })
     } else if created {
         println!(
@@ -84,7 +90,10 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
             version.module_name, version.version, version.digest
         );
         Ok(())
-    }
+    };
+    // After the push line: the push succeeded, these are only warnings.
+    crate::deprecate::print_warnings(&version.warnings);
+    printed
 }
 
 /// One line per violation, `path:line:column:message (RULE, DIRECTION

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use spoke_domain::{
-    AccessRecords, Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionSelector,
+    AccessRecords, Cursor, DependencyRef, ModuleName, NewModule, PageRequest, VersionId,
+    VersionSelector,
 };
 use spoke_registry::{
     PushOutcome, PushRecords, Registry, RegistryError, RegistryOptions, VersionDiff,
@@ -27,8 +28,8 @@ const EMBEDDED_CACHE_BYTES: u64 = 48 * 1024 * 1024;
 
 use crate::wire::{
     CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
-    LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DeprecationBody, DiffBody, FileBody,
+    GraphBody, LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody, ValidateRequest,
     ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, local};
@@ -119,6 +120,50 @@ impl Embedded {
         Ok(convert::compatibility_body(&effective))
     }
 
+    pub(crate) async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Answer<DeprecationBody> {
+        let (module, version) = self.deprecation_target(module, version).await?;
+        let deprecated = self
+            .registry
+            .deprecate(&module, version.as_ref(), message, &AccessRecords::NONE)
+            .await?;
+        Ok(convert::deprecation_body(&deprecated))
+    }
+
+    pub(crate) async fn undeprecate(&self, module: &str, version: Option<&str>) -> Answer<()> {
+        let (module, version) = self.deprecation_target(module, version).await?;
+        Ok(self
+            .registry
+            .undeprecate(&module, version.as_ref(), &AccessRecords::NONE)
+            .await?)
+    }
+
+    /// The module and the exact version (`latest` resolved once) a
+    /// deprecation names.
+    async fn deprecation_target(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Answer<(ModuleName, Option<VersionId>)> {
+        let module = ModuleName::parse(module)?;
+        let version = match version.map(VersionSelector::parse).transpose()? {
+            None => None,
+            Some(VersionSelector::Exact(version)) => Some(version),
+            Some(VersionSelector::Latest) => Some(
+                self.registry
+                    .get_version(&module, &VersionSelector::Latest)
+                    .await?
+                    .version
+                    .clone(),
+            ),
+        };
+        Ok((module, version))
+    }
+
     pub(crate) async fn check_compatibility(
         &self,
         module: &str,
@@ -172,7 +217,7 @@ impl Embedded {
         let module = ModuleName::parse(module)?;
         let page = self
             .registry
-            .list_versions(&module, &page(limit, cursor)?)
+            .list_version_views(&module, &page(limit, cursor)?)
             .await?;
         Ok(VersionList {
             module_name: module.to_string(),
@@ -195,16 +240,19 @@ impl Embedded {
         let outcome = self.registry.push(push, &PushRecords::NONE).await?;
         let created = matches!(outcome, PushOutcome::Created(_));
         let pushed = outcome.version();
-        Ok((
-            created,
-            convert::version_body(&pushed.manifest, &pushed.files),
-        ))
+        Ok((created, convert::pushed_body(pushed)))
     }
 
     pub(crate) async fn get_version(&self, module: &str, version: &str) -> Answer<VersionBody> {
         let (module, selector) = version_ref(module, version)?;
-        let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
-        Ok(convert::version_body(&manifest, &files))
+        let view = self.registry.version_view(&module, &selector).await?;
+        let exact = VersionSelector::Exact(view.manifest.version.clone());
+        let (manifest, files) = self.registry.get_version_files(&module, &exact).await?;
+        Ok(convert::version_body(
+            &manifest,
+            &files,
+            view.deprecated.as_ref(),
+        ))
     }
 
     pub(crate) async fn get_file(

@@ -26,10 +26,11 @@ use crate::retry::Retry;
 use crate::wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, FileBody,
-    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DeprecatedBody, DeprecationBody,
+    DiagnosticBody, DiffBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
+    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, SourceInfoBody, SymbolBody,
+    SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    WarningBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -251,7 +252,8 @@ impl Grpc {
             description: request.description.clone().unwrap_or_default(),
         };
         let response = rpc!(self.once(api.push_version, request))?;
-        let version = self.decode("PushVersion", version(response.version))?;
+        let mut version = self.decode("PushVersion", version(response.version))?;
+        version.warnings = response.warnings.into_iter().map(warning).collect();
         Ok((response.created, version))
     }
 
@@ -514,6 +516,63 @@ impl Grpc {
         )
     }
 
+    pub(crate) async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Result<DeprecationBody, ClientError> {
+        let (version, mark) = match version {
+            Some(version) => {
+                let request = proto::DeprecateVersionRequest {
+                    module_name: module.to_owned(),
+                    version: version.to_owned(),
+                    message: message.to_owned(),
+                };
+                let response = rpc!(self.once(api.deprecate_version, request))?;
+                (Some(response.version), response.deprecated)
+            }
+            None => {
+                let request = proto::DeprecateModuleRequest {
+                    module_name: module.to_owned(),
+                    message: message.to_owned(),
+                };
+                let response = rpc!(self.once(api.deprecate_module, request))?;
+                (None, response.deprecated)
+            }
+        };
+        let mark = mark
+            .ok_or_else(|| missing("deprecated"))
+            .and_then(deprecated);
+        Ok(DeprecationBody {
+            module_name: module.to_owned(),
+            version,
+            deprecated: self.decode("Deprecate", mark)?,
+        })
+    }
+
+    pub(crate) async fn undeprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Result<(), ClientError> {
+        match version {
+            Some(version) => {
+                let request = proto::UndeprecateVersionRequest {
+                    module_name: module.to_owned(),
+                    version: version.to_owned(),
+                };
+                rpc!(self.once(api.undeprecate_version, request)).map(drop)
+            }
+            None => {
+                let request = proto::UndeprecateModuleRequest {
+                    module_name: module.to_owned(),
+                };
+                rpc!(self.once(api.undeprecate_module, request)).map(drop)
+            }
+        }
+    }
+
     pub(crate) async fn check_compatibility(
         &self,
         module: &str,
@@ -758,7 +817,23 @@ fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {
         name: module.name,
         description: module.description,
         compatibility: module.compatibility.map(policy_body),
+        deprecated: module.deprecated.map(deprecated).transpose()?,
     })
+}
+
+fn deprecated(mark: proto::Deprecation) -> Converted<DeprecatedBody> {
+    Ok(DeprecatedBody {
+        time: timestamp(mark.time, "deprecated.time")?,
+        message: mark.message,
+    })
+}
+
+fn warning(warning: proto::Warning) -> WarningBody {
+    WarningBody {
+        code: warning.code,
+        dependency: warning.dependency,
+        message: warning.message,
+    }
 }
 
 fn policy_body(policy: proto::CompatibilityPolicy) -> CompatibilityPolicyBody {
@@ -776,6 +851,7 @@ fn version_summary(summary: proto::VersionSummary) -> Converted<VersionSummaryBo
         created_at: timestamp(summary.created_at, "created_at")?,
         version: summary.version,
         digest: summary.digest,
+        deprecated: summary.deprecated.map(deprecated).transpose()?,
     })
 }
 
@@ -802,6 +878,8 @@ fn version(version: Option<proto::Version>) -> Converted<VersionBody> {
             branch: source.branch,
         },
         digest: version.digest,
+        deprecated: version.deprecated.map(deprecated).transpose()?,
+        warnings: Vec::new(),
     })
 }
 

@@ -216,11 +216,12 @@ pub use spoke_wire::{
     AuditEntryBody, AuditList, BreakingMarkBody, ChangeBody, CompatibilityBody,
     CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
     CompatibilityViolationBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
-    CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, ErrorBody,
-    FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
-    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, ScopedRoleBody, SourceInfoBody,
-    SymbolBody, SymbolsBody, TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
-    VersionList, VersionSummaryBody, WhoAmIBody,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DeprecateRequest, DeprecatedBody,
+    DeprecationBody, DiagnosticBody, DiffBody, ErrorBody, FileBody, GrantBody, GrantList,
+    GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LockfileBody, ModuleBody, ModuleList,
+    PinBody, PushRequest, ScopedRoleBody, SourceInfoBody, SymbolBody, SymbolsBody, TokenBody,
+    TokenList, ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    WarningBody, WhoAmIBody,
 };
 pub use token::BearerToken;
 
@@ -644,6 +645,29 @@ impl Client {
             return Err(rules_need_a_mode());
         }
         dispatch!(self.set_compatibility(module, policy))
+    }
+
+    /// Deprecates the module (`version` `None`) or one of its versions
+    /// (`latest` allowed, resolved once by the server) with `message` (at
+    /// most 1024 bytes; may be empty), replacing an earlier mark
+    /// (`POST …/deprecation`). Needs the module's owner role.
+    pub async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Result<DeprecationBody, ClientError> {
+        dispatch!(self.deprecate(module, version, message))
+    }
+
+    /// Removes the mark of the module (its own) or of one of its versions
+    /// (`DELETE …/deprecation`); nothing to remove is a success too.
+    pub async fn undeprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Result<(), ClientError> {
+        dispatch!(self.undeprecate(module, version))
     }
 
     /// Checks a candidate version against the module's policy, or the mode,
