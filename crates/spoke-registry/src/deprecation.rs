@@ -135,7 +135,8 @@ impl Registry {
         records: &AccessRecords,
     ) -> Result<Module, RegistryError> {
         if let Some(version) = version {
-            // Also answers an unknown module: no module, no version.
+            // An unknown module is named as such, not as a missing version.
+            self.get_module(module).await?;
             self.get_version(module, &VersionSelector::Exact(version.clone()))
                 .await?;
         }
