@@ -6,5 +6,6 @@
 mod access;
 mod breaking;
 mod cli;
+mod deprecation;
 mod support;
 mod tls;
