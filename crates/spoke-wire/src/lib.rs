@@ -748,7 +748,7 @@ pub struct AuditEntryBody {
     pub time: String,
     /// The principal (`user:ci-bot`) or `anonymous`.
     pub subject: String,
-    /// `version.push`, `module.create`, `module.policy`, `grant.create`,
+    /// `version.push`, `module.create`, `module.policy`, `module.deprecate`, `grant.create`,
     /// `grant.delete`, `token.create` or `token.revoke`.
     pub action: String,
     /// What was written: `module@version`, a module, a grant or token id.
