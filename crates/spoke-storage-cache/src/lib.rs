@@ -530,13 +530,13 @@ impl MutableShape for ModuleShape {
 
     fn recall(self, cached: Mutable) -> Option<Self::Value> {
         match cached {
-            Mutable::Module(module) => Some(Some(module)),
+            Mutable::Module(module) => Some(Some(*module)),
             Mutable::Versions(..) => None,
         }
     }
 
     fn to_memory(self, module: &Option<Module>) -> Option<Mutable> {
-        module.clone().map(Mutable::Module)
+        module.clone().map(|m| Mutable::Module(Box::new(m)))
     }
 
     fn decode(self, bytes: &[u8]) -> Option<Self::Value> {

@@ -29,7 +29,8 @@ pub struct L2Options {
 /// A mutable value kept in memory.
 #[derive(Clone)]
 pub(crate) enum Mutable {
-    Module(Module),
+    /// Boxed: a record with its deprecation marks is much larger than a page.
+    Module(Box<Module>),
     /// A first page with the limit it was listed with.
     Versions(u32, Page<VersionSummary>),
 }
@@ -47,7 +48,16 @@ impl Weigh for Stamped {
     fn weight(&self) -> u64 {
         64 + match &self.value {
             None => 0,
-            Some(Mutable::Module(m)) => 128 + m.description.len() as u64,
+            Some(Mutable::Module(m)) => {
+                let marks = &m.deprecations;
+                let messages: usize = marks
+                    .module
+                    .iter()
+                    .chain(marks.versions.iter().map(|v| &v.deprecation))
+                    .map(|d| 64 + d.message.len())
+                    .sum();
+                128 + (m.description.len() + messages) as u64
+            }
             Some(Mutable::Versions(_, page)) => 64 * page.items.len() as u64,
         }
     }
