@@ -116,7 +116,8 @@
 //! exponential backoff capped at two seconds; a rate-limited read waits as
 //! long as the registry asks, up to ten seconds (asked for longer, it fails
 //! at once with the registry's message). Writes (`create_module`, `push`,
-//! `set_compatibility`, and creating or removing tokens and grants) are
+//! `set_compatibility`, `deprecate`, `undeprecate`, and creating or removing
+//! tokens and grants) are
 //! never retried: a push that timed out may have been stored. `validate` and `check_compatibility` store nothing but are
 //! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
