@@ -66,7 +66,7 @@ use tokio_postgres::types::ToSql;
 
 pub use access::PgAccessStore;
 pub use blobs::PgBlobStore;
-pub use migrate::{AppliedMigration, MigrationReport, schema_version};
+pub use migrate::{AppliedMigration, MigrationReport, migration_versions, schema_version};
 pub use replicas::{ReplicaHealth, ReplicaState};
 pub use store::{PgHealth, PgMetadataStore, PoolStats};
 

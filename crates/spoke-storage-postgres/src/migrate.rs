@@ -61,6 +61,13 @@ pub struct AppliedMigration {
 /// application on the database uses ("SPOKEMIG").
 const MIGRATION_LOCK: i64 = 0x5350_4f4b_454d_4947;
 
+/// The versions of the embedded migrations, in the order they apply. Not
+/// necessarily contiguous: each migration applies on its own whether or not
+/// a lower number is in the list.
+pub fn migration_versions() -> Vec<i32> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
 /// The schema version the migrations bring a database to.
 pub fn schema_version() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
