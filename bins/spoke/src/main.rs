@@ -12,6 +12,7 @@ mod closure;
 mod compat;
 mod completion;
 mod credentials;
+mod deprecate;
 mod deps;
 mod diff;
 mod failure;
@@ -525,7 +526,14 @@ enum Command {
     Compat(compat::CompatCommand),
     /// List every module: name, latest version, description.
     Modules,
-    /// List every version of a module, newest first: version, push time, digest.
+    /// Deprecate a module or one of its versions (the module's owner only).
+    #[command(long_about = deprecate::DEPRECATE_HELP)]
+    Deprecate(deprecate::DeprecateArgs),
+    /// Remove the deprecation of a module or one of its versions.
+    #[command(long_about = deprecate::UNDEPRECATE_HELP)]
+    Undeprecate(deprecate::UndeprecateArgs),
+    /// List every version of a module, newest first: version, push time,
+    /// digest, and whether it is deprecated.
     Versions {
         /// Module name.
         module: String,
@@ -745,6 +753,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Label(command) => label::run(&client, command, cli.json).await?,
         Command::Compat(command) => compat::run(&client, command, cli.json).await?,
         Command::Modules => modules(&client, cli.json).await?,
+        Command::Deprecate(args) => deprecate::deprecate(&client, args, cli.json).await?,
+        Command::Undeprecate(args) => deprecate::undeprecate(&client, args, cli.json).await?,
         Command::Versions { module } => versions(&client, &module, cli.json).await?,
     }
     Ok(ExitCode::SUCCESS)
@@ -776,9 +786,12 @@ async fn versions(client: &Client, module: &str, json: bool) -> Result<()> {
     }
     let rows = versions
         .into_iter()
-        .map(|v| [v.version, v.created_at, v.digest])
+        .map(|v| {
+            let deprecated = if v.deprecated.is_some() { "yes" } else { "-" };
+            [v.version, v.created_at, v.digest, deprecated.to_owned()]
+        })
         .collect::<Vec<_>>();
-    print_table(["VERSION", "CREATED_AT", "DIGEST"], &rows)
+    print_table(["VERSION", "CREATED_AT", "DIGEST", "DEPRECATED"], &rows)
 }
 
 /// Pretty JSON on stdout, for `--json`.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use spoke_client::{Client, VersionBody};
+use spoke_client::{Client, DeprecatedBody, VersionBody};
 use spoke_domain::{Digest, DocumentName, FilePath};
 
 use crate::closure;
@@ -43,6 +43,8 @@ struct ModuleOutput<'a> {
     module_name: &'a str,
     version: &'a str,
     digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deprecated: Option<&'a DeprecatedBody>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +66,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
     for (name, content) in &documents {
         write_file(&args.dir, name, content)?;
     }
+    crate::deprecate::print_deprecated(&versions);
 
     if json {
         return crate::print_json(&PullOutput {
@@ -74,6 +77,7 @@ pub async fn run(client: &Client, args: PullArgs, json: bool) -> Result<()> {
                     module_name: &v.module_name,
                     version: &v.version,
                     digest: &v.digest,
+                    deprecated: v.deprecated.as_ref(),
                 })
                 .collect(),
             files: plan
@@ -225,6 +229,8 @@ mod tests {
             created_at: String::new(),
             digest: String::new(),
             documents: Vec::new(),
+            deprecated: None,
+            warnings: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use serde::Serialize;
 use spoke_client::{
     Client, CompatibilityViolationBody, DocumentBody, FileBody, PushRequest, SourceInfoBody,
+    WarningBody,
 };
 use spoke_domain::{DocumentName, FilePath, ModuleName, ProtoFile};
 
@@ -33,6 +34,9 @@ struct PushOutput {
     files: Vec<String>,
     dependencies: Vec<String>,
     source_info: SourceInfoBody,
+    /// Each deprecated version the push pins (also printed on stderr).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<WarningBody>,
 }
 
 pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
@@ -54,12 +58,11 @@ pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
         args.description,
     )?;
     let output = push_one(client, &module, &request, json).await?;
+    print_pushed(&output, json);
     if json {
-        crate::print_json(&output)
-    } else {
-        print_pushed(&output);
-        Ok(())
+        crate::print_json(&output)?;
     }
+    Ok(())
 }
 
 /// The push of one module's files. The server creates a missing module
@@ -116,21 +119,23 @@ async fn push_one(
         digest: version.digest,
         dependencies: version.dependencies,
         source_info: version.source_info,
+        warnings: version.warnings,
     })
 }
 
-fn print_pushed(output: &PushOutput) {
-    if output.created {
-        println!(
-            "pushed {}@{} ({})",
-            output.module_name, output.version, output.digest
-        );
-    } else {
-        println!(
-            "{}@{} already exists with identical content ({})",
-            output.module_name, output.version, output.digest
-        );
+/// The push line (unless `json`: the output is then printed as JSON), then
+/// the push's warnings on stderr, `--json` or not: the push succeeded, these
+/// are only warnings.
+fn print_pushed(output: &PushOutput, json: bool) {
+    if !json {
+        let (module, version, digest) = (&output.module_name, &output.version, &output.digest);
+        if output.created {
+            println!("pushed {module}@{version} ({digest})");
+        } else {
+            println!("{module}@{version} already exists with identical content ({digest})");
+        }
     }
+    crate::deprecate::print_warnings(&output.warnings);
 }
 
 /// Pushes every named module of a buf workspace as `args.version`, in
@@ -243,9 +248,7 @@ async fn run_workspace(
         let output = push_one(client, name.as_str(), &request, json)
             .await
             .with_context(|| format!("pushing {name}@{}", args.version))?;
-        if !json {
-            print_pushed(&output);
-        }
+        print_pushed(&output, json);
         outputs.push(output);
     }
     if json {

@@ -292,6 +292,7 @@ impl Auth {
             }),
             Write::PushVersion { .. }
             | Write::ChangePolicy { .. }
+            | Write::Deprecate { .. }
             | Write::SetLabel { .. }
             | Write::DeleteLabel { .. } => None,
         };

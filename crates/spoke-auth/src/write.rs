@@ -24,6 +24,12 @@ pub enum Write<'a> {
         module: &'a ModuleName,
         label: &'a LabelName,
     },
+    /// Deprecate or un-deprecate the module (`version` `None`) or one of its
+    /// versions: `owner`.
+    Deprecate {
+        module: &'a ModuleName,
+        version: Option<&'a VersionId>,
+    },
 }
 
 impl Write<'_> {
@@ -32,6 +38,7 @@ impl Write<'_> {
             Write::PushVersion { module, .. }
             | Write::CreateModule { module }
             | Write::ChangePolicy { module }
+            | Write::Deprecate { module, .. }
             | Write::SetLabel { module, .. }
             | Write::DeleteLabel { module, .. } => module,
         }
@@ -40,9 +47,10 @@ impl Write<'_> {
     pub fn required_role(&self) -> Role {
         match self {
             Write::PushVersion { .. } | Write::CreateModule { .. } => Role::Writer,
-            Write::ChangePolicy { .. } | Write::SetLabel { .. } | Write::DeleteLabel { .. } => {
-                Role::Owner
-            }
+            Write::ChangePolicy { .. }
+            | Write::Deprecate { .. }
+            | Write::SetLabel { .. }
+            | Write::DeleteLabel { .. } => Role::Owner,
         }
     }
 
@@ -51,6 +59,7 @@ impl Write<'_> {
             Write::PushVersion { .. } => AuditAction::VersionPush,
             Write::CreateModule { .. } => AuditAction::ModuleCreate,
             Write::ChangePolicy { .. } => AuditAction::PolicyChange,
+            Write::Deprecate { .. } => AuditAction::Deprecation,
             Write::SetLabel { .. } => AuditAction::LabelSet,
             Write::DeleteLabel { .. } => AuditAction::LabelDelete,
         }
@@ -60,21 +69,32 @@ impl Write<'_> {
     /// module.
     pub fn target(&self) -> String {
         match self {
-            Write::PushVersion { module, version } => format!("{module}@{version}"),
+            Write::PushVersion { module, version }
+            | Write::Deprecate {
+                module,
+                version: Some(version),
+            } => format!("{module}@{version}"),
             Write::SetLabel { module, label } | Write::DeleteLabel { module, label } => {
                 format!("{module}@{label}")
             }
-            Write::CreateModule { module } | Write::ChangePolicy { module } => module.to_string(),
+            Write::CreateModule { module }
+            | Write::ChangePolicy { module }
+            | Write::Deprecate {
+                module,
+                version: None,
+            } => module.to_string(),
         }
     }
 
     /// For a refusal's message: "push to", "create", "change the policy
-    /// of", "set a label of", "delete a label of".
+    /// of", "change the deprecation of", "set a label of", "delete a label
+    /// of".
     fn verb(&self) -> &'static str {
         match self {
             Write::PushVersion { .. } => "push to",
             Write::CreateModule { .. } => "create",
             Write::ChangePolicy { .. } => "change the policy of",
+            Write::Deprecate { .. } => "change the deprecation of",
             Write::SetLabel { .. } => "set a label of",
             Write::DeleteLabel { .. } => "delete a label of",
         }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use spoke_domain::{
-    AccessRecords, Cursor, DependencyRef, LabelName, ModuleName, NewModule, PageRequest,
+    AccessRecords, Cursor, DependencyRef, LabelName, ModuleName, NewModule, PageRequest, VersionId,
     VersionSelector,
 };
 use spoke_registry::{
@@ -28,9 +28,9 @@ const EMBEDDED_CACHE_BYTES: u64 = 48 * 1024 * 1024;
 
 use crate::wire::{
     CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiffBody, FileBody, GraphBody,
-    LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest, SymbolsBody,
-    ValidateRequest, ValidateResponse, VersionBody, VersionList,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DeprecationBody, DiffBody, FileBody,
+    GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest,
+    SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, local};
 
@@ -155,6 +155,50 @@ impl Embedded {
             .await?)
     }
 
+    pub(crate) async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Answer<DeprecationBody> {
+        let (module, version) = self.deprecation_target(module, version).await?;
+        let deprecated = self
+            .registry
+            .deprecate(&module, version.as_ref(), message, &AccessRecords::NONE)
+            .await?;
+        Ok(convert::deprecation_body(&deprecated))
+    }
+
+    pub(crate) async fn undeprecate(&self, module: &str, version: Option<&str>) -> Answer<()> {
+        let (module, version) = self.deprecation_target(module, version).await?;
+        Ok(self
+            .registry
+            .undeprecate(&module, version.as_ref(), &AccessRecords::NONE)
+            .await?)
+    }
+
+    /// The module and the exact version (`latest` or a label resolved once,
+    /// as every view resolves it) a deprecation names.
+    async fn deprecation_target(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Answer<(ModuleName, Option<VersionId>)> {
+        let module = ModuleName::parse(module)?;
+        let version = match version.map(VersionSelector::parse).transpose()? {
+            None => None,
+            Some(VersionSelector::Exact(version)) => Some(version),
+            Some(movable) => Some(
+                self.registry
+                    .get_version(&module, &movable)
+                    .await?
+                    .version
+                    .clone(),
+            ),
+        };
+        Ok((module, version))
+    }
+
     pub(crate) async fn check_compatibility(
         &self,
         module: &str,
@@ -208,7 +252,7 @@ impl Embedded {
         let module = ModuleName::parse(module)?;
         let page = self
             .registry
-            .list_versions(&module, &page(limit, cursor)?)
+            .list_version_views(&module, &page(limit, cursor)?)
             .await?;
         Ok(VersionList {
             module_name: module.to_string(),
@@ -231,16 +275,19 @@ impl Embedded {
         let outcome = self.registry.push(push, &PushRecords::NONE).await?;
         let created = matches!(outcome, PushOutcome::Created(_));
         let pushed = outcome.version();
-        Ok((
-            created,
-            convert::version_body(&pushed.manifest, &pushed.files),
-        ))
+        Ok((created, convert::pushed_body(pushed)))
     }
 
     pub(crate) async fn get_version(&self, module: &str, version: &str) -> Answer<VersionBody> {
         let (module, selector) = version_ref(module, version)?;
-        let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
-        Ok(convert::version_body(&manifest, &files))
+        let view = self.registry.version_view(&module, &selector).await?;
+        let exact = VersionSelector::Exact(view.manifest.version.clone());
+        let (manifest, files) = self.registry.get_version_files(&module, &exact).await?;
+        Ok(convert::version_body(
+            &manifest,
+            &files,
+            view.deprecated.as_ref(),
+        ))
     }
 
     pub(crate) async fn get_file(

@@ -26,11 +26,11 @@ use crate::retry::Retry;
 use crate::wire::{
     BreakingMarkBody, ChangeBody, CompatibilityBody, CompatibilityCheckRequest,
     CompatibilityPolicyBody, CompatibilityReportBody, CompatibilityViolationBody,
-    CreateModuleRequest, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody,
-    DocumentEntryBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody, LabelBody,
-    LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList, PinBody,
-    PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, VersionSummaryBody,
+    CreateModuleRequest, DependenciesBody, DependentsBody, DeprecatedBody, DeprecationBody,
+    DiagnosticBody, DiffBody, DocumentEntryBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody,
+    ImageFileBody, LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody,
+    ModuleList, PinBody, PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WarningBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
 
@@ -260,7 +260,8 @@ impl Grpc {
                 .collect(),
         };
         let response = rpc!(self.once(api.push_version, request))?;
-        let version = self.decode("PushVersion", version(response.version))?;
+        let mut version = self.decode("PushVersion", version(response.version))?;
+        version.warnings = response.warnings.into_iter().map(warning).collect();
         Ok((response.created, version))
     }
 
@@ -585,6 +586,63 @@ impl Grpc {
         )
     }
 
+    pub(crate) async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Result<DeprecationBody, ClientError> {
+        let (version, mark) = match version {
+            Some(version) => {
+                let request = proto::DeprecateVersionRequest {
+                    module_name: module.to_owned(),
+                    version: version.to_owned(),
+                    message: message.to_owned(),
+                };
+                let response = rpc!(self.once(api.deprecate_version, request))?;
+                (Some(response.version), response.deprecated)
+            }
+            None => {
+                let request = proto::DeprecateModuleRequest {
+                    module_name: module.to_owned(),
+                    message: message.to_owned(),
+                };
+                let response = rpc!(self.once(api.deprecate_module, request))?;
+                (None, response.deprecated)
+            }
+        };
+        let mark = mark
+            .ok_or_else(|| missing("deprecated"))
+            .and_then(deprecated);
+        Ok(DeprecationBody {
+            module_name: module.to_owned(),
+            version,
+            deprecated: self.decode("Deprecate", mark)?,
+        })
+    }
+
+    pub(crate) async fn undeprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Result<(), ClientError> {
+        match version {
+            Some(version) => {
+                let request = proto::UndeprecateVersionRequest {
+                    module_name: module.to_owned(),
+                    version: version.to_owned(),
+                };
+                rpc!(self.once(api.undeprecate_version, request)).map(drop)
+            }
+            None => {
+                let request = proto::UndeprecateModuleRequest {
+                    module_name: module.to_owned(),
+                };
+                rpc!(self.once(api.undeprecate_module, request)).map(drop)
+            }
+        }
+    }
+
     pub(crate) async fn check_compatibility(
         &self,
         module: &str,
@@ -854,7 +912,23 @@ fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {
         name: module.name,
         description: module.description,
         compatibility: module.compatibility.map(policy_body),
+        deprecated: module.deprecated.map(deprecated).transpose()?,
     })
+}
+
+fn deprecated(mark: proto::Deprecation) -> Converted<DeprecatedBody> {
+    Ok(DeprecatedBody {
+        time: timestamp(mark.time, "deprecated.time")?,
+        message: mark.message,
+    })
+}
+
+fn warning(warning: proto::Warning) -> WarningBody {
+    WarningBody {
+        code: warning.code,
+        dependency: warning.dependency,
+        message: warning.message,
+    }
 }
 
 fn policy_body(policy: proto::CompatibilityPolicy) -> CompatibilityPolicyBody {
@@ -872,6 +946,7 @@ fn version_summary(summary: proto::VersionSummary) -> Converted<VersionSummaryBo
         created_at: timestamp(summary.created_at, "created_at")?,
         version: summary.version,
         digest: summary.digest,
+        deprecated: summary.deprecated.map(deprecated).transpose()?,
     })
 }
 
@@ -907,6 +982,8 @@ fn version(version: Option<proto::Version>) -> Converted<VersionBody> {
                 size: d.size,
             })
             .collect(),
+        deprecated: version.deprecated.map(deprecated).transpose()?,
+        warnings: Vec::new(),
     })
 }
 

@@ -117,7 +117,8 @@
 //! exponential backoff capped at two seconds; a rate-limited read waits as
 //! long as the registry asks, up to ten seconds (asked for longer, it fails
 //! at once with the registry's message). Writes (`create_module`, `push`,
-//! `set_compatibility`, and creating or removing tokens and grants) are
+//! `set_compatibility`, `deprecate`, `undeprecate`, and creating or removing
+//! tokens and grants) are
 //! never retried: a push that timed out may have been stored. `validate` and `check_compatibility` store nothing but are
 //! not retried either, as REST sends them as a `POST`. The
 //! embedded transport has no network, hence neither timeouts nor retries.
@@ -217,12 +218,13 @@ pub use spoke_wire::{
     AuditEntryBody, AuditList, BreakingMarkBody, ChangeBody, CompatibilityBody,
     CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
     CompatibilityViolationBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
-    CreatedTokenBody, DependenciesBody, DependentsBody, DiagnosticBody, DiffBody, DocumentBody,
-    DocumentEntryBody, ErrorBody, FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody,
-    GraphNodeBody, ImageFileBody, LabelBody, LabelList, LabelMoveBody, LabelSummaryBody,
-    LockfileBody, ModuleBody, ModuleList, PinBody, PushRequest, RequiredBumpBody, ScopedRoleBody,
-    SetLabelRequest, SourceInfoBody, SymbolBody, SymbolsBody, TokenBody, TokenList,
-    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WhoAmIBody,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DeprecateRequest, DeprecatedBody,
+    DeprecationBody, DiagnosticBody, DiffBody, DocumentBody, DocumentEntryBody, ErrorBody,
+    FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
+    LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList,
+    PinBody, PushRequest, RequiredBumpBody, ScopedRoleBody, SetLabelRequest, SourceInfoBody,
+    SymbolBody, SymbolsBody, TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
+    VersionList, VersionSummaryBody, WarningBody, WhoAmIBody,
 };
 pub use token::BearerToken;
 
@@ -676,6 +678,29 @@ impl Client {
     /// (`DELETE /modules/{module}/labels/{label}`). Needs the owner role.
     pub async fn delete_label(&self, module: &str, label: &str) -> Result<(), ClientError> {
         dispatch!(self.delete_label(module, label))
+    }
+
+    /// Deprecates the module (`version` `None`) or one of its versions
+    /// (`latest` allowed, resolved once by the server) with `message` (at
+    /// most 1024 bytes; may be empty), replacing an earlier mark
+    /// (`POST …/deprecation`). Needs the module's owner role.
+    pub async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Result<DeprecationBody, ClientError> {
+        dispatch!(self.deprecate(module, version, message))
+    }
+
+    /// Removes the mark of the module (its own) or of one of its versions
+    /// (`DELETE …/deprecation`); nothing to remove is a success too.
+    pub async fn undeprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Result<(), ClientError> {
+        dispatch!(self.undeprecate(module, version))
     }
 
     /// Checks a candidate version against the module's policy, or the mode,

@@ -12,10 +12,10 @@ use crate::retry::Retry;
 use crate::wire::{
     AuditList, CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody,
     CompatibilityReportBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
-    CreatedTokenBody, DependenciesBody, DependentsBody, DiffBody, FileBody, GrantBody, GrantList,
-    GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest,
-    SetLabelRequest, SymbolsBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
-    VersionList, WhoAmIBody,
+    CreatedTokenBody, DependenciesBody, DependentsBody, DeprecateRequest, DeprecationBody,
+    DiffBody, FileBody, GrantBody, GrantList, GraphBody, LabelBody, LabelList, LockfileBody,
+    ModuleBody, ModuleList, PushRequest, SetLabelRequest, SymbolsBody, TokenList, ValidateRequest,
+    ValidateResponse, VersionBody, VersionList, WhoAmIBody,
 };
 use crate::{AuditQuery, ClientError, ClientOptions, endpoint, error, tls};
 
@@ -105,6 +105,40 @@ impl Rest {
     ) -> Result<CompatibilityBody, ClientError> {
         let url = self.compatibility_url(module)?;
         decode(&self.send_json(Method::PUT, url, policy).await?)
+    }
+
+    /// Sent once, like every write.
+    pub(crate) async fn deprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+        message: &str,
+    ) -> Result<DeprecationBody, ClientError> {
+        let url = self.deprecation_url(module, version)?;
+        let body = DeprecateRequest {
+            message: message.to_owned(),
+        };
+        decode(&self.send_json(Method::POST, url, &body).await?)
+    }
+
+    pub(crate) async fn undeprecate(
+        &self,
+        module: &str,
+        version: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let url = self.deprecation_url(module, version)?;
+        self.delete(url).await
+    }
+
+    /// `/modules/{module}/deprecation`, or a version's.
+    fn deprecation_url(&self, module: &str, version: Option<&str>) -> Result<Url, ClientError> {
+        match version {
+            Some(version) => self.version_url(module, version, Some("deprecation"), &[]),
+            None => self.url(
+                &[Fixed("modules"), Value(module), Fixed("deprecation")],
+                &[],
+            ),
+        }
     }
 
     pub(crate) async fn check_compatibility(

@@ -261,6 +261,7 @@ pub enum AuditAction {
     VersionPush,
     ModuleCreate,
     PolicyChange,
+    Deprecation,
     GrantCreate,
     GrantDelete,
     TokenCreate,
@@ -270,10 +271,11 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 10] = [
         AuditAction::VersionPush,
         AuditAction::ModuleCreate,
         AuditAction::PolicyChange,
+        AuditAction::Deprecation,
         AuditAction::GrantCreate,
         AuditAction::GrantDelete,
         AuditAction::TokenCreate,
@@ -294,6 +296,7 @@ impl AuditAction {
             AuditAction::VersionPush => "version.push",
             AuditAction::ModuleCreate => "module.create",
             AuditAction::PolicyChange => "module.policy",
+            AuditAction::Deprecation => "module.deprecate",
             AuditAction::GrantCreate => "grant.create",
             AuditAction::GrantDelete => "grant.delete",
             AuditAction::TokenCreate => "token.create",

@@ -56,7 +56,8 @@ pub enum DomainError {
     InvalidAccessId(String),
     #[error(
         "invalid audit action {0:?}: expected version.push, module.create, module.policy, \
-         grant.create, grant.delete, token.create, token.revoke, label.set or label.delete"
+         module.deprecate, grant.create, grant.delete, token.create, token.revoke, label.set \
+         or label.delete"
     )]
     InvalidAuditAction(String),
     #[error("invalid audit outcome {0:?}: expected succeeded, denied or failed")]
@@ -85,6 +86,8 @@ pub enum DomainError {
     VersionTooLarge { size: usize, max: usize },
     #[error("description is {size} bytes (the limit is {max})")]
     DescriptionTooLong { size: usize, max: usize },
+    #[error("deprecation message is {size} bytes (the limit is {max})")]
+    DeprecationMessageTooLong { size: usize, max: usize },
 }
 
 impl DomainError {
@@ -118,6 +121,7 @@ impl DomainError {
             DomainError::FileTooLarge { .. } => "FILE_TOO_LARGE",
             DomainError::VersionTooLarge { .. } => "VERSION_TOO_LARGE",
             DomainError::DescriptionTooLong { .. } => "DESCRIPTION_TOO_LONG",
+            DomainError::DeprecationMessageTooLong { .. } => "DEPRECATION_MESSAGE_TOO_LONG",
         }
     }
 

@@ -9,6 +9,7 @@
 mod access;
 mod compatibility;
 mod dependency;
+mod deprecation;
 mod digest;
 mod document;
 mod error;
@@ -29,6 +30,9 @@ pub use compatibility::{
     RequiredBump, RuleSelection, SemverLine,
 };
 pub use dependency::{DependencyPin, DependencyRef, VersionSelector};
+pub use deprecation::{
+    Deprecation, Deprecations, MAX_DEPRECATION_MESSAGE_BYTES, VersionDeprecation,
+};
 pub use digest::{Digest, version_digest, version_digest_with_documents};
 pub use document::{Document, DocumentEntry, DocumentName};
 pub use error::DomainError;

@@ -4,8 +4,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    CompatibilityPolicy, DependencyPin, Digest, DocumentEntry, DocumentName, DomainError, FilePath,
-    LabelName, LabelTarget, ModuleName, VersionId,
+    CompatibilityPolicy, DependencyPin, Deprecations, Digest, DocumentEntry, DocumentName,
+    DomainError, FilePath, LabelName, LabelTarget, ModuleName, VersionId,
 };
 
 /// A point in time, UTC, with nanosecond precision.
@@ -60,6 +60,8 @@ pub struct Module {
     /// Where each of the module's labels points now (their history is kept
     /// beside, see `MetadataStore::label_history`).
     pub labels: BTreeMap<LabelName, LabelTarget>,
+    /// The module's and its versions' deprecation marks.
+    pub deprecations: Deprecations,
 }
 
 /// What creating a module takes.

@@ -179,6 +179,7 @@ mod tests {
             latest_version: None,
             compatibility: None,
             labels: Default::default(),
+            deprecations: crate::Deprecations::default(),
         }
     }
 

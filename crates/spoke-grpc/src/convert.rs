@@ -1,16 +1,16 @@
 //! Domain values to protobuf messages and back.
 
 use spoke_domain::{
-    CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Document, Module,
-    ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection, SourceInfo, SymbolKind,
-    Timestamp, VersionId, VersionManifest, VersionSelector, VersionSummary,
+    CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Deprecation, Document,
+    Module, ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection, SourceInfo,
+    SymbolKind, Timestamp, VersionId, VersionManifest, VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
 use spoke_registry::spoke_schema::{DiagnosticKind, ImageFile, Provider, Symbol};
 use spoke_registry::{
-    CompatibilityCheck, CompileFailure, DependencyGraph, PushRequest, RegistryError,
-    VersionContent, VersionFile,
+    CompatibilityCheck, CompileFailure, DependencyGraph, DeprecatedDependency, ListedVersion,
+    PushRequest, RegistryError, VersionContent, VersionFile,
 };
 
 use crate::proto;
@@ -36,14 +36,36 @@ pub fn module(module: &Module) -> proto::Module {
             .map(ToString::to_string)
             .unwrap_or_default(),
         compatibility: module.compatibility.as_ref().map(compatibility_policy),
+        deprecated: module.deprecations.module.as_ref().map(deprecation),
     }
 }
 
-pub fn version_summary(summary: &VersionSummary) -> proto::VersionSummary {
+pub fn deprecation(deprecation: &Deprecation) -> proto::Deprecation {
+    proto::Deprecation {
+        message: deprecation.message.clone(),
+        time: Some(timestamp(deprecation.time)),
+    }
+}
+
+/// A push's warnings, in pin order.
+pub fn warnings(warnings: &[DeprecatedDependency]) -> Vec<proto::Warning> {
+    warnings
+        .iter()
+        .map(|warning| proto::Warning {
+            code: DeprecatedDependency::CODE.to_owned(),
+            dependency: warning.pin.to_string(),
+            message: warning.message(),
+        })
+        .collect()
+}
+
+pub fn version_summary(listed: &ListedVersion) -> proto::VersionSummary {
+    let summary = &listed.summary;
     proto::VersionSummary {
         version: summary.version.to_string(),
         digest: summary.digest.to_string(),
         created_at: Some(timestamp(summary.created_at)),
+        deprecated: listed.deprecated.as_ref().map(deprecation),
     }
 }
 
@@ -66,9 +88,15 @@ pub fn file(file: &VersionFile) -> proto::File {
     }
 }
 
-pub fn version(manifest: &VersionManifest, files: &[VersionFile]) -> proto::Version {
+/// A version with its files and its mark (`None` in a push's answer).
+pub fn version(
+    manifest: &VersionManifest,
+    files: &[VersionFile],
+    deprecated: Option<&Deprecation>,
+) -> proto::Version {
     let source = &manifest.source_info;
     proto::Version {
+        deprecated: deprecated.map(deprecation),
         module_name: manifest.module.to_string(),
         version: manifest.version.to_string(),
         files: files.iter().map(file).collect(),

@@ -68,6 +68,64 @@ fn reply<T>(result: Result<T, Failure>) -> Reply<T> {
     result.map(Response::new).map_err(Status::from)
 }
 
+impl RegistryApi {
+    /// The exact version a deprecation names: `latest` or a label resolved
+    /// once, for a caller allowed to read the module.
+    async fn deprecation_target(
+        &self,
+        caller: &spoke_auth::Caller,
+        module: &str,
+        version: &str,
+    ) -> Result<(ModuleName, VersionId), Failure> {
+        let (module, selector) = version_ref(module, version)?;
+        let version = match selector {
+            VersionSelector::Exact(version) => version,
+            movable => {
+                self.auth.authorize_read(caller, Some(&module)).await?;
+                self.registry
+                    .get_version(&module, &movable)
+                    .await?
+                    .version
+                    .clone()
+            }
+        };
+        Ok((module, version))
+    }
+
+    /// Deprecates the module (`version` `None`) or a version, as its owner.
+    async fn deprecate(
+        &self,
+        caller: &spoke_auth::Caller,
+        request_id: &str,
+        module: &ModuleName,
+        version: Option<&VersionId>,
+        message: &str,
+    ) -> Result<Deprecation, Failure> {
+        let write = Write::Deprecate { module, version };
+        let records = self.auth.authorize_write(caller, write, request_id).await?;
+        let deprecated = self
+            .registry
+            .deprecate(module, version, message, &records)
+            .await;
+        let deprecated = self.settle(deprecated, [records]).await?;
+        Ok(convert::deprecation(&deprecated.deprecation))
+    }
+
+    /// Removes a mark, as the module's owner.
+    async fn undeprecate(
+        &self,
+        caller: &spoke_auth::Caller,
+        request_id: &str,
+        module: &ModuleName,
+        version: Option<&VersionId>,
+    ) -> Result<(), Failure> {
+        let write = Write::Deprecate { module, version };
+        let records = self.auth.authorize_write(caller, write, request_id).await?;
+        let removed = self.registry.undeprecate(module, version, &records).await;
+        self.settle(removed, [records]).await
+    }
+}
+
 fn module_name(name: &str) -> Result<ModuleName, RegistryError> {
     Ok(ModuleName::parse(name)?)
 }
@@ -213,8 +271,9 @@ impl RegistryService for RegistryApi {
                 let outcome = pushed?;
                 let pushed = outcome.version();
                 Ok(PushVersionResponse {
-                    version: Some(convert::version(&pushed.manifest, &pushed.files)),
+                    version: Some(convert::version(&pushed.manifest, &pushed.files, None)),
                     created: matches!(outcome, PushOutcome::Created(_)),
+                    warnings: convert::warnings(&pushed.warnings),
                 })
             }
             .await,
@@ -228,9 +287,15 @@ impl RegistryService for RegistryApi {
             async {
                 let (module, selector) = version_ref(&request.module_name, &request.version)?;
                 self.auth.authorize_read(&caller, Some(&module)).await?;
-                let (manifest, files) = self.registry.get_version_files(&module, &selector).await?;
+                let view = self.registry.version_view(&module, &selector).await?;
+                let exact = VersionSelector::Exact(view.manifest.version.clone());
+                let (manifest, files) = self.registry.get_version_files(&module, &exact).await?;
                 Ok(GetVersionResponse {
-                    version: Some(convert::version(&manifest, &files)),
+                    version: Some(convert::version(
+                        &manifest,
+                        &files,
+                        view.deprecated.as_ref(),
+                    )),
                 })
             }
             .await,
@@ -249,7 +314,7 @@ impl RegistryService for RegistryApi {
                 self.auth.authorize_read(&caller, Some(&module)).await?;
                 let page = self
                     .registry
-                    .list_versions(
+                    .list_version_views(
                         &module,
                         &convert::page(request.page_size, &request.page_token)?,
                     )
@@ -505,6 +570,93 @@ impl RegistryService for RegistryApi {
                     policy: Some(convert::compatibility_policy(&effective.policy)),
                     inherited: effective.inherited,
                 })
+            }
+            .await,
+        )
+    }
+
+    async fn deprecate_version(
+        &self,
+        request: Request<DeprecateVersionRequest>,
+    ) -> Reply<DeprecateVersionResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let (module, version) = self
+                    .deprecation_target(&caller, &request.module_name, &request.version)
+                    .await?;
+                let deprecated = self
+                    .deprecate(
+                        &caller,
+                        &request_id,
+                        &module,
+                        Some(&version),
+                        &request.message,
+                    )
+                    .await?;
+                Ok(DeprecateVersionResponse {
+                    version: version.to_string(),
+                    deprecated: Some(deprecated),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn undeprecate_version(
+        &self,
+        request: Request<UndeprecateVersionRequest>,
+    ) -> Reply<UndeprecateVersionResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let (module, version) = self
+                    .deprecation_target(&caller, &request.module_name, &request.version)
+                    .await?;
+                self.undeprecate(&caller, &request_id, &module, Some(&version))
+                    .await?;
+                Ok(UndeprecateVersionResponse {
+                    version: version.to_string(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn deprecate_module(
+        &self,
+        request: Request<DeprecateModuleRequest>,
+    ) -> Reply<DeprecateModuleResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                let deprecated = self
+                    .deprecate(&caller, &request_id, &module, None, &request.message)
+                    .await?;
+                Ok(DeprecateModuleResponse {
+                    deprecated: Some(deprecated),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn undeprecate_module(
+        &self,
+        request: Request<UndeprecateModuleRequest>,
+    ) -> Reply<UndeprecateModuleResponse> {
+        let (caller, request_id) = (caller(&request), request_id(&request));
+        let request = request.into_inner();
+        reply(
+            async {
+                let module = module_name(&request.module_name)?;
+                self.undeprecate(&caller, &request_id, &module, None)
+                    .await?;
+                Ok(UndeprecateModuleResponse {})
             }
             .await,
         )

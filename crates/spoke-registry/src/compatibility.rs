@@ -183,7 +183,8 @@ impl Registry {
         };
         let pins = self
             .pin_dependencies(Some(&push.module), &push.dependencies)
-            .await?;
+            .await?
+            .0;
         let candidate = self.compile_blocking(push.files, &pins, Arc::new).await?;
         let violations = self
             .violations(&push.module, candidate, &policy, &targets)

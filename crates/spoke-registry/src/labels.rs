@@ -88,7 +88,10 @@ impl Registry {
     }
 }
 
-fn target_in<'m>(module: &'m Module, label: &LabelName) -> Result<&'m LabelTarget, RegistryError> {
+pub(crate) fn target_in<'m>(
+    module: &'m Module,
+    label: &LabelName,
+) -> Result<&'m LabelTarget, RegistryError> {
     module
         .labels
         .get(label)

@@ -7,6 +7,7 @@
 mod closure;
 mod compatibility;
 mod compute;
+mod deprecation;
 mod error;
 mod labels;
 mod memo;
@@ -31,6 +32,7 @@ pub use compatibility::{
     validate_compatibility_policy,
 };
 pub use compute::{ComputeOptions, ComputeStats};
+pub use deprecation::{Deprecated, DeprecatedDependency, ListedVersion, VersionView};
 pub use error::{ErrorKind, RegistryError};
 use memo::Memo;
 pub use memo::{MemoKind, MemoLookups, MemoStats};
@@ -295,7 +297,7 @@ impl Registry {
             }
             (false, None) => return Err(RegistryError::ModuleNotFound(request.module)),
         };
-        let dependencies = self
+        let (dependencies, warnings) = self
             .pin_dependencies(Some(&request.module), &request.dependencies)
             .await?;
 
@@ -349,7 +351,7 @@ impl Registry {
             .get_version(&manifest.module, &manifest.version)
             .await?
         {
-            return self.settle_existing(existing, &manifest, files);
+            return self.settle_existing(existing, &manifest, files, warnings);
         }
         let artifacts = self
             .build_artifacts(&request.files, &manifest.dependencies)
@@ -394,9 +396,12 @@ impl Registry {
                 Ok(PushOutcome::Created(StoredVersion {
                     manifest: Arc::new(manifest),
                     files,
+                    warnings,
                 }))
             }
-            InsertOutcome::Exists(existing) => self.settle_existing(existing, &manifest, files),
+            InsertOutcome::Exists(existing) => {
+                self.settle_existing(existing, &manifest, files, warnings)
+            }
         }
     }
 
@@ -408,11 +413,13 @@ impl Registry {
         existing: Arc<VersionManifest>,
         pushed: &VersionManifest,
         files: Vec<VersionFile>,
+        warnings: Vec<DeprecatedDependency>,
     ) -> Result<PushOutcome, RegistryError> {
         if existing.digest == pushed.digest {
             Ok(PushOutcome::Unchanged(StoredVersion {
                 manifest: existing,
                 files,
+                warnings,
             }))
         } else {
             Err(RegistryError::VersionConflict {
@@ -424,15 +431,18 @@ impl Registry {
         }
     }
 
-    /// Turns what the pusher asked for into exact pins, sorted by module.
-    /// `module` is the pushing module, which may not depend on itself.
+    /// Turns what the pusher asked for into exact pins, sorted by module,
+    /// with a warning for each deprecated version pinned (from the module
+    /// records pinning reads anyway), in the same order. `module` is the
+    /// pushing module, which may not depend on itself.
     async fn pin_dependencies(
         &self,
         module: Option<&ModuleName>,
         requested: &[DependencyRef],
-    ) -> Result<Vec<DependencyPin>, RegistryError> {
+    ) -> Result<(Vec<DependencyPin>, Vec<DeprecatedDependency>), RegistryError> {
         let mut seen = HashSet::new();
         let mut pins = Vec::with_capacity(requested.len());
+        let mut warnings = Vec::new();
         for dependency in requested {
             if let Some(module) = module.filter(|m| **m == dependency.module) {
                 return Err(RegistryError::InvalidDependencies(format!(
@@ -449,48 +459,52 @@ impl Registry {
                 dependency: dependency.to_string(),
                 reason,
             };
-            let version = match self.meta.get_module(&dependency.module).await? {
+            let found = match self.meta.get_module(&dependency.module).await? {
                 None => {
                     return Err(unresolved(format!(
                         "module {} does not exist",
                         dependency.module
                     )));
                 }
-                Some(found) => match &dependency.version {
-                    VersionSelector::Latest => found.latest_version.ok_or_else(|| {
-                        unresolved(format!("module {} has no versions yet", dependency.module))
-                    })?,
-                    // Where the label points now: the pin is that exact version.
-                    VersionSelector::Label(label) => found
-                        .labels
-                        .get(label)
-                        .map(|target| target.version.clone())
-                        .ok_or_else(|| {
-                            unresolved(format!("module {} has no label {label}", dependency.module))
-                        })?,
-                    VersionSelector::Exact(version) => {
-                        if self
-                            .meta
-                            .get_version(&dependency.module, version)
-                            .await?
-                            .is_none()
-                        {
-                            return Err(unresolved(format!(
-                                "module {} has no version {version}",
-                                dependency.module
-                            )));
-                        }
-                        version.clone()
-                    }
-                },
+                Some(found) => found,
             };
-            pins.push(DependencyPin {
+            let version = match &dependency.version {
+                VersionSelector::Latest => found.latest_version.ok_or_else(|| {
+                    unresolved(format!("module {} has no versions yet", dependency.module))
+                })?,
+                // Where the label points now: the pin is that exact version.
+                VersionSelector::Label(label) => found
+                    .labels
+                    .get(label)
+                    .map(|target| target.version.clone())
+                    .ok_or_else(|| {
+                        unresolved(format!("module {} has no label {label}", dependency.module))
+                    })?,
+                VersionSelector::Exact(version) => {
+                    if self
+                        .meta
+                        .get_version(&dependency.module, version)
+                        .await?
+                        .is_none()
+                    {
+                        return Err(unresolved(format!(
+                            "module {} has no version {version}",
+                            dependency.module
+                        )));
+                    }
+                    version.clone()
+                }
+            };
+            let pin = DependencyPin {
                 module: dependency.module.clone(),
                 version,
-            });
+            };
+            warnings.extend(DeprecatedDependency::of(&pin, &found.deprecations));
+            pins.push(pin);
         }
         pins.sort_by(|a, b| a.module.cmp(&b.module));
-        Ok(pins)
+        warnings.sort_by(|a, b| a.pin.module.cmp(&b.pin.module));
+        Ok((pins, warnings))
     }
 
     /// A version's manifest; `latest` resolves to the module's latest

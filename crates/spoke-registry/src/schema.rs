@@ -76,7 +76,7 @@ impl Registry {
         dependencies: &[DependencyRef],
     ) -> Result<Validated, RegistryError> {
         validate_files(&files, &self.limits)?;
-        let pins = self.pin_dependencies(None, dependencies).await?;
+        let (pins, _) = self.pin_dependencies(None, dependencies).await?;
         let image_files = self
             .compile_blocking(files, &pins, |compiled| compiled.files().to_vec())
             .await?;
@@ -98,7 +98,7 @@ impl Registry {
         validate_files(&files, &self.limits)?;
         // A bad configuration is reported before paying for compilation.
         config.validate()?;
-        let pins = self.pin_dependencies(None, dependencies).await?;
+        let (pins, _) = self.pin_dependencies(None, dependencies).await?;
         Ok(self
             .compile_blocking(files, &pins, move |compiled| lint(&compiled, &config))
             .await??)

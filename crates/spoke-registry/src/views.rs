@@ -10,13 +10,16 @@ use std::sync::Arc;
 use spoke_domain::{DependencyPin, ModuleName, VersionManifest, VersionSelector};
 
 use crate::closure::pin_of;
-use crate::{Closure, Registry, RegistryError, VersionFile};
+use crate::{Closure, DeprecatedDependency, Registry, RegistryError, VersionFile};
 
 /// A stored version with the content of every file, in the manifest's order.
 #[derive(Debug, Clone)]
 pub struct StoredVersion {
     pub manifest: Arc<VersionManifest>,
     pub files: Vec<VersionFile>,
+    /// What the push that returned it warns about: each deprecated version
+    /// it pins, in pin order (re-pushes included).
+    pub warnings: Vec<DeprecatedDependency>,
 }
 
 /// The versions that depend on a version.

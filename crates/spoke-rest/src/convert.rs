@@ -5,15 +5,16 @@
 
 use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
-    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Document, Grant,
-    Module, ModuleName, ProtoFile, RequiredBump, RuleSelection, SourceInfo, Timestamp, TokenRecord,
-    VersionId, VersionManifest, VersionSelector, VersionSummary,
+    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Deprecation, Document,
+    Grant, Module, ModuleName, ProtoFile, RequiredBump, RuleSelection, SourceInfo, Timestamp,
+    TokenRecord, VersionId, VersionManifest, VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
 use spoke_registry::{
     Closure, CompatibilityCheck, CompatibilityReport, CompileFailure, DependencyGraph, Dependents,
-    EffectiveCompatibility, PushRequest, Validated, VersionContent, VersionDiff, VersionFile,
+    Deprecated, DeprecatedDependency, EffectiveCompatibility, ListedVersion, PushRequest,
+    StoredVersion, Validated, VersionContent, VersionDiff, VersionFile,
 };
 
 use crate::ApiError;
@@ -27,7 +28,36 @@ pub fn module_body(module: &Module) -> wire::ModuleBody {
         updated_at: module.updated_at.to_rfc3339(),
         latest_version: module.latest_version.as_ref().map(ToString::to_string),
         compatibility: module.compatibility.as_ref().map(compatibility_policy_body),
+        deprecated: module.deprecations.module.as_ref().map(deprecated_body),
     }
+}
+
+pub fn deprecated_body(deprecation: &Deprecation) -> wire::DeprecatedBody {
+    wire::DeprecatedBody {
+        message: deprecation.message.clone(),
+        time: deprecation.time.to_rfc3339(),
+    }
+}
+
+/// What `POST …/deprecation` answers.
+pub fn deprecation_body(deprecated: &Deprecated) -> wire::DeprecationBody {
+    wire::DeprecationBody {
+        module_name: deprecated.module.to_string(),
+        version: deprecated.version.as_ref().map(ToString::to_string),
+        deprecated: deprecated_body(&deprecated.deprecation),
+    }
+}
+
+/// A push's warnings, in pin order.
+pub fn warning_bodies(warnings: &[DeprecatedDependency]) -> Vec<wire::WarningBody> {
+    warnings
+        .iter()
+        .map(|warning| wire::WarningBody {
+            code: DeprecatedDependency::CODE.to_owned(),
+            dependency: warning.pin.to_string(),
+            message: warning.message(),
+        })
+        .collect()
 }
 
 /// A module's own policy, as `POST /modules` and `PUT …/compatibility`
@@ -43,11 +73,13 @@ pub fn compatibility_policy_body(policy: &CompatibilityPolicy) -> wire::Compatib
     }
 }
 
-pub fn version_summary_body(summary: &VersionSummary) -> wire::VersionSummaryBody {
+pub fn version_summary_body(listed: &ListedVersion) -> wire::VersionSummaryBody {
+    let summary = &listed.summary;
     wire::VersionSummaryBody {
         version: summary.version.to_string(),
         digest: summary.digest.to_string(),
         created_at: summary.created_at.to_rfc3339(),
+        deprecated: listed.deprecated.as_ref().map(deprecated_body),
     }
 }
 
@@ -72,8 +104,15 @@ pub fn file_body(file: &VersionFile) -> wire::FileBody {
     }
 }
 
-pub fn version_body(manifest: &VersionManifest, files: &[VersionFile]) -> wire::VersionBody {
+/// The version view: a version with its files and its mark.
+pub fn version_body(
+    manifest: &VersionManifest,
+    files: &[VersionFile],
+    deprecated: Option<&Deprecation>,
+) -> wire::VersionBody {
     wire::VersionBody {
+        deprecated: deprecated.map(deprecated_body),
+        warnings: Vec::new(),
         module_name: manifest.module.to_string(),
         version: manifest.version.to_string(),
         files: files.iter().map(file_body).collect(),
@@ -98,6 +137,14 @@ pub fn version_body(manifest: &VersionManifest, files: &[VersionFile]) -> wire::
                 size: d.size,
             })
             .collect(),
+    }
+}
+
+/// A push's answer: the version with its files and the push's warnings.
+pub fn pushed_body(pushed: &StoredVersion) -> wire::VersionBody {
+    wire::VersionBody {
+        warnings: warning_bodies(&pushed.warnings),
+        ..version_body(&pushed.manifest, &pushed.files, None)
     }
 }
 

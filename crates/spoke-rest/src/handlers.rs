@@ -10,12 +10,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use spoke_auth::{Auth, Write};
 use spoke_domain::{Cursor, ModuleName, NewModule, PageRequest, VersionSelector};
-use spoke_registry::{PushOutcome, Registry, StoredVersion};
+use spoke_registry::{PushOutcome, Registry, VersionView};
 use utoipa::IntoParams;
 
 use crate::access::Access;
 use crate::extract::{self, JsonBody};
-use crate::{ApiError, checks, compatibility, convert, labels, management, openapi, views, wire};
+use crate::{
+    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, views, wire,
+};
 
 /// Settings of the REST front-end.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +80,14 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
             get(list_versions).post(push_version),
         )
         .route("/modules/{name}/versions/{version}", get(get_version))
+        .route(
+            "/modules/{name}/deprecation",
+            post(deprecation::deprecate_module).delete(deprecation::undeprecate_module),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/deprecation",
+            post(deprecation::deprecate_version).delete(deprecation::undeprecate_version),
+        )
         .route(
             "/modules/{name}/versions/{version}/files/{*path}",
             get(get_file),
@@ -308,7 +318,9 @@ async fn list_versions(
 ) -> Result<Json<wire::VersionList>, ApiError> {
     let module = module_name(&path?.0.name)?;
     access.read(&module).await?;
-    let page = registry.list_versions(&module, &query?.0.page()?).await?;
+    let page = registry
+        .list_version_views(&module, &query?.0.page()?)
+        .await?;
     Ok(Json(wire::VersionList {
         module_name: module.to_string(),
         versions: page
@@ -364,25 +376,26 @@ async fn push_version(
         PushOutcome::Created(_) => StatusCode::CREATED,
         PushOutcome::Unchanged(_) => StatusCode::OK,
     };
-    let StoredVersion { manifest, files } = outcome.version();
+    let pushed = outcome.version();
+    let manifest = &pushed.manifest;
     let location = format!("/modules/{}/versions/{}", manifest.module, manifest.version);
     Ok((
         status,
         [(header::LOCATION, location)],
         etag_headers(&manifest.digest, false),
-        Json(convert::version_body(manifest, files)),
+        Json(convert::pushed_body(pushed)),
     )
         .into_response())
 }
 
 #[utoipa::path(
-    get, path = "/modules/{name}/versions/{version}", operation_id = "getVersion", summary = "One version with its files",
+    get, path = "/modules/{name}/versions/{version}", operation_id = "getVersion", summary = "One version with its files and its deprecation",
     params(VersionPath, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
     security((), ("bearer" = [])),
     description = openapi::ANONYMOUS_READS,
     responses(
-        (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
-        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest (with the representation for views)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."))),
+        (status = 200, description = "The version", body = wire::VersionBody, headers(("ETag" = String, description = "Strong: the version digest, followed by the deprecation's time while the version or its module is deprecated."), ("Cache-Control" = String, description = "`no-cache`: the deprecation can change (and `latest` or a label can move), so the view is revalidated (its files are immutable)."))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag", headers(("ETag" = String, description = "Strong: the version digest, followed by the deprecation's time while the version or its module is deprecated."), ("Cache-Control" = String, description = "`no-cache`."))),
         (status = 400, description = "Invalid name or version", body = wire::ErrorBody),
         (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
         (status = 404, description = "Unknown module, version or label (LABEL_NOT_FOUND)", body = wire::ErrorBody),
@@ -398,17 +411,29 @@ async fn get_version(
     let module = module_name(&name)?;
     access.read(&module).await?;
     let selector = VersionSelector::parse(&version)?;
-    let movable = selector.is_movable();
-    let manifest = registry.get_version(&module, &selector).await?;
-    if let Some(not_modified) = not_modified(&headers, &manifest.digest, movable) {
+    let VersionView {
+        manifest,
+        deprecated,
+    } = registry.version_view(&module, &selector).await?;
+    // The mark can change while the version cannot: the tag names both, and
+    // the view is revalidated rather than kept (see docs/deprecation.md).
+    let tag = match &deprecated {
+        None => manifest.digest.to_string(),
+        Some(mark) => format!("{}.deprecated-{}", manifest.digest, mark.time.unix_nanos()),
+    };
+    if let Some(not_modified) = not_modified(&headers, &tag, true) {
         return Ok(not_modified);
     }
     let (_, files) = registry
         .get_version_files(&module, &VersionSelector::Exact(manifest.version.clone()))
         .await?;
     Ok((
-        etag_headers(&manifest.digest, movable),
-        Json(convert::version_body(&manifest, &files)),
+        etag_headers(&tag, true),
+        Json(convert::version_body(
+            &manifest,
+            &files,
+            deprecated.as_ref(),
+        )),
     )
         .into_response())
 }

@@ -16,6 +16,8 @@ mod compatibility;
 #[cfg(feature = "server")]
 pub mod convert;
 #[cfg(feature = "server")]
+mod deprecation;
+#[cfg(feature = "server")]
 mod error;
 #[cfg(feature = "server")]
 mod extract;

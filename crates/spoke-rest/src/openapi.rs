@@ -22,7 +22,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::{checks, compatibility, handlers, labels, management, views};
+use crate::{checks, compatibility, deprecation, handlers, labels, management, views};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -56,6 +56,10 @@ use crate::{checks, compatibility, handlers, labels, management, views};
         labels::get,
         labels::set,
         labels::delete,
+        deprecation::deprecate_module,
+        deprecation::undeprecate_module,
+        deprecation::deprecate_version,
+        deprecation::undeprecate_version,
         management::create_token,
         management::list_tokens,
         management::revoke_token,

@@ -175,6 +175,23 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
         .await
     }
 
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.observe(
+            MetadataStore::backend(&*self.inner),
+            "set_deprecation",
+            self.inner
+                .set_deprecation(name, version, message, now, records),
+        )
+        .await
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.observe(
             MetadataStore::backend(&*self.inner),

@@ -6,16 +6,17 @@
 use bytes::Bytes;
 use spoke_cache::codec;
 use spoke_domain::{
-    CompatibilityPolicy, Cursor, DependencyPin, Digest, DocumentEntry, DocumentName, FileEntry,
-    FilePath, LabelName, LabelTarget, Module, ModuleName, Page, RuleSelection, SourceInfo,
-    Timestamp, VersionId, VersionManifest, VersionSummary,
+    CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest, DocumentEntry,
+    DocumentName, FileEntry, FilePath, LabelName, LabelTarget, Module, ModuleName, Page,
+    RuleSelection, SourceInfo, Timestamp, VersionDeprecation, VersionId, VersionManifest,
+    VersionSummary,
 };
 
 use crate::shared::Mutable;
 
 /// Bumped whenever the layout below changes; old entries then read as misses.
-/// 3: module records carry their labels.
-const FORMAT: u8 = 3;
+/// 3: module records carry their labels; 4: and their deprecation marks.
+const FORMAT: u8 = 4;
 
 /// A mutable value as kept in Redis.
 pub(crate) fn encode_mutable(value: &Mutable) -> Vec<u8> {
@@ -153,6 +154,19 @@ fn encode_module(m: &Module) -> Vec<u8> {
         w.str(target.version.as_str());
         w.time(target.updated_at);
     }
+    let deprecations = &m.deprecations;
+    match &deprecations.module {
+        Some(mark) => {
+            w.0.push(1);
+            w.deprecation(mark);
+        }
+        None => w.0.push(0),
+    }
+    w.count(deprecations.versions.len());
+    for entry in &deprecations.versions {
+        w.str(entry.version.as_str());
+        w.deprecation(&entry.deprecation);
+    }
     w.finish()
 }
 
@@ -192,6 +206,21 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Option<Module> {
                 ))
             })
             .collect::<Option<_>>()?,
+        deprecations: Deprecations {
+            module: match r.take::<1>()? {
+                [0] => None,
+                [1] => Some(r.deprecation()?),
+                _ => return None,
+            },
+            versions: (0..r.count()?)
+                .map(|_| {
+                    Some(VersionDeprecation {
+                        version: r.version()?,
+                        deprecation: r.deprecation()?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        },
     };
     r.end().then_some(module)
 }
@@ -285,6 +314,11 @@ impl Writer {
         self.0.extend_from_slice(&t.unix_nanos().to_le_bytes());
     }
 
+    fn deprecation(&mut self, d: &Deprecation) {
+        self.str(&d.message);
+        self.time(d.time);
+    }
+
     fn finish(self) -> Vec<u8> {
         codec::encode(&self.0)
     }
@@ -323,6 +357,13 @@ impl<'a> Reader<'a> {
         let (s, rest) = self.0.split_at(len);
         self.0 = rest;
         std::str::from_utf8(s).ok()
+    }
+
+    fn deprecation(&mut self) -> Option<Deprecation> {
+        Some(Deprecation {
+            message: self.str()?.to_owned(),
+            time: self.time()?,
+        })
     }
 
     fn strs(&mut self) -> Option<Vec<String>> {
@@ -470,11 +511,25 @@ mod tests {
                     )
                 })
                 .collect(),
+            deprecations: Deprecations {
+                module: Some(Deprecation {
+                    message: "use shop.v2".into(),
+                    time: m.created_at,
+                }),
+                versions: vec![VersionDeprecation {
+                    version: m.version.clone(),
+                    deprecation: Deprecation {
+                        message: String::new(),
+                        time: m.created_at,
+                    },
+                }],
+            },
         };
         assert_eq!(decode_module(&encode_module(&module)), Some(module.clone()));
         let unset = Module {
             compatibility: None,
             labels: Default::default(),
+            deprecations: Deprecations::default(),
             ..module
         };
         assert_eq!(decode_module(&encode_module(&unset)), Some(unset));

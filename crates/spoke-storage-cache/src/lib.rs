@@ -308,6 +308,22 @@ impl MetadataStore for CachedMetadataStore {
         self.inner.label_history(name, label).await
     }
 
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self
+            .inner
+            .set_deprecation(name, version, message, now, records)
+            .await?;
+        self.cache.invalidate_module(name).await;
+        Ok(updated)
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.inner.list_modules(page).await
     }

@@ -29,8 +29,8 @@ pub struct L2Options {
 /// A mutable value kept in memory.
 #[derive(Clone)]
 pub(crate) enum Mutable {
-    /// Boxed: with its labels, a module record is several times the size
-    /// of the other variant.
+    /// Boxed: with its labels and deprecation marks, a module record is
+    /// several times the size of the other variant.
     Module(Box<Module>),
     /// A first page with the limit it was listed with.
     Versions(u32, Page<VersionSummary>),
@@ -50,7 +50,14 @@ impl Weigh for Stamped {
         64 + match &self.value {
             None => 0,
             Some(Mutable::Module(m)) => {
-                128 + m.description.len() as u64 + 96 * m.labels.len() as u64
+                let marks = &m.deprecations;
+                let messages: usize = marks
+                    .module
+                    .iter()
+                    .chain(marks.versions.iter().map(|v| &v.deprecation))
+                    .map(|d| 64 + d.message.len())
+                    .sum();
+                128 + (m.description.len() + messages) as u64 + 96 * m.labels.len() as u64
             }
             Some(Mutable::Versions(_, page)) => 64 * page.items.len() as u64,
         }

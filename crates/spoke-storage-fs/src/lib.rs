@@ -115,9 +115,9 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DomainError, LabelMove,
-    LabelName, LabelTarget, Module, ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp,
-    VersionId, VersionManifest, VersionSummary, latest_of,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest,
+    DomainError, LabelMove, LabelName, LabelTarget, Module, ModuleName, NewModule, Page,
+    PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
 
@@ -307,6 +307,26 @@ impl MetadataStore for FsStore {
         .await
     }
 
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let (name, version, message, records) = (
+            name.clone(),
+            version.cloned(),
+            message.map(str::to_owned),
+            records.clone(),
+        );
+        self.blocking(move |inner| {
+            inner.set_deprecation(&name, version.as_ref(), message.as_deref(), now, &records)
+        })
+        .await
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         let page = page.clone();
         self.blocking(move |inner| inner.list_modules(&page)).await
@@ -433,6 +453,7 @@ impl Inner {
             latest_version: None,
             compatibility: new.compatibility.clone(),
             labels: Default::default(),
+            deprecations: Deprecations::default(),
         })
     }
 
@@ -516,6 +537,26 @@ impl Inner {
                     label: label.clone(),
                 });
             }
+            Ok(())
+        })
+    }
+
+    /// Replaces the module record with one holding the mark (`Some`) or
+    /// without it, like `set_compatibility`.
+    fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.change_module(name, now, records, |stored| {
+            let mark = message.map(|message| Deprecation {
+                message: message.to_owned(),
+                time: now,
+            });
+            stored.deprecations.set(version, mark);
             Ok(())
         })
     }
@@ -1046,6 +1087,7 @@ fn module_from(name: &ModuleName, stored: StoredModule, versions: &[VersionSumma
                 ))
             })
             .collect(),
+        deprecations: stored.deprecations,
     }
 }
 

@@ -7,14 +7,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use spoke_domain::{
     AccessId, AuditAction, AuditEntry, AuditOutcome, AuditRecord, CompatibilityPolicy,
-    DependencyPin, Digest, DocumentEntry, DocumentName, FileEntry, FilePath, Grant, LabelMove,
-    LabelName, ModuleName, Principal, Role, RuleSelection, Scope, SourceInfo, Symbol, Timestamp,
-    TokenRecord, VersionId, VersionManifest,
+    DependencyPin, Deprecation, Deprecations, Digest, DocumentEntry, DocumentName, FileEntry,
+    FilePath, Grant, LabelMove, LabelName, ModuleName, Principal, Role, RuleSelection, Scope,
+    SourceInfo, Symbol, Timestamp, TokenRecord, VersionDeprecation, VersionId, VersionManifest,
 };
 use spoke_storage::StorageError;
 
 /// `modules/{name}/module.json`. Written when the module is created and
-/// replaced whenever its compatibility policy or a label is set;
+/// replaced whenever its compatibility policy, a label or a deprecation
+/// mark is set;
 /// `latest_version` is
 /// derived from the version manifests, and so is `updated_at` when no push
 /// is newer than the last change of the record.
@@ -34,6 +35,13 @@ pub(crate) struct ModuleRecord {
     /// before labels existed lack it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<LabelRecord>,
+    /// The module's own deprecation. Records written before deprecation
+    /// existed lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecation: Option<DeprecationRecord>,
+    /// The versions' deprecations, by version string.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deprecated_versions: Vec<VersionDeprecationRecord>,
 }
 
 /// A label in the module record: every move, newest first (never empty:
@@ -47,6 +55,19 @@ pub(crate) struct LabelRecord {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct LabelMoveRecord {
     pub version: String,
+    pub time: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DeprecationRecord {
+    pub message: String,
+    pub time: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct VersionDeprecationRecord {
+    pub version: String,
+    pub message: String,
     pub time: String,
 }
 
@@ -140,6 +161,7 @@ pub(crate) struct StoredModule {
     pub compatibility: Option<CompatibilityPolicy>,
     /// Each label with its history, newest move first, by name.
     pub labels: Vec<(LabelName, Vec<LabelMove>)>,
+    pub deprecations: Deprecations,
 }
 
 impl ModuleRecord {
@@ -156,11 +178,15 @@ impl ModuleRecord {
             updated_at: None,
             compatibility: compatibility.map(PolicyRecord::new),
             labels: Vec::new(),
+            deprecation: None,
+            deprecated_versions: Vec::new(),
         }
     }
 
-    /// The record of `stored` (changed by the caller) as written at `now`.
+    /// The record of `stored` (changed by the caller) as written at `now`:
+    /// every field of the record, labels and deprecation marks included.
     pub fn changed(name: &ModuleName, stored: &StoredModule, now: Timestamp) -> Self {
+        let deprecations = &stored.deprecations;
         Self {
             updated_at: Some(now.to_rfc3339()),
             labels: stored
@@ -175,6 +201,19 @@ impl ModuleRecord {
                             time: m.time.to_rfc3339(),
                         })
                         .collect(),
+                })
+                .collect(),
+            deprecation: deprecations.module.as_ref().map(|d| DeprecationRecord {
+                message: d.message.clone(),
+                time: d.time.to_rfc3339(),
+            }),
+            deprecated_versions: deprecations
+                .versions
+                .iter()
+                .map(|v| VersionDeprecationRecord {
+                    version: v.version.to_string(),
+                    message: v.deprecation.message.clone(),
+                    time: v.deprecation.time.to_rfc3339(),
                 })
                 .collect(),
             ..Self::new(
@@ -208,6 +247,22 @@ impl ModuleRecord {
                 .into_iter()
                 .map(|label| label.into_stored(file))
                 .collect::<Result<_, _>>()?,
+            deprecations: Deprecations {
+                module: self
+                    .deprecation
+                    .map(|d| deprecation(d.message, &d.time, file))
+                    .transpose()?,
+                versions: self
+                    .deprecated_versions
+                    .into_iter()
+                    .map(|v| {
+                        Ok(VersionDeprecation {
+                            version: VersionId::parse(&v.version).map_err(|e| corrupt(file, e))?,
+                            deprecation: deprecation(v.message, &v.time, file)?,
+                        })
+                    })
+                    .collect::<Result<_, StorageError>>()?,
+            },
         })
     }
 }
@@ -572,6 +627,13 @@ fn check_location(
     } else {
         Err(corrupt(file, format!("it holds {module}@{version}")))
     }
+}
+
+fn deprecation(message: String, time: &str, file: &Path) -> Result<Deprecation, StorageError> {
+    Ok(Deprecation {
+        message,
+        time: timestamp(time, file)?,
+    })
 }
 
 fn digest(text: &str, file: &Path) -> Result<Digest, StorageError> {

@@ -54,10 +54,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use spoke_domain::{
-    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Digest, DocumentEntry, DocumentName,
-    DomainError, FileEntry, FilePath, LabelMove, LabelName, LabelTarget, Module, ModuleName,
-    NewModule, Page, PageRequest, RuleSelection, SourceInfo, Symbol, Timestamp, VersionId,
-    VersionManifest, VersionSummary,
+    AccessRecords, CompatibilityPolicy, Cursor, DependencyPin, Deprecation, Deprecations, Digest,
+    DocumentEntry, DocumentName, DomainError, FileEntry, FilePath, LabelMove, LabelName,
+    LabelTarget, Module, ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo,
+    Symbol, Timestamp, VersionDeprecation, VersionId, VersionManifest, VersionSummary,
 };
 use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
 use tokio_postgres::Row;
@@ -66,7 +66,7 @@ use tokio_postgres::types::ToSql;
 
 pub use access::PgAccessStore;
 pub use blobs::PgBlobStore;
-pub use migrate::{AppliedMigration, MigrationReport, schema_version};
+pub use migrate::{AppliedMigration, MigrationReport, migration_versions, schema_version};
 pub use replicas::{ReplicaHealth, ReplicaState};
 pub use store::{PgHealth, PgMetadataStore, PoolStats};
 
@@ -216,6 +216,7 @@ impl MetadataStore for PgNode {
             latest_version: None,
             compatibility: module.compatibility.clone(),
             labels: Default::default(),
+            deprecations: Deprecations::default(),
         })
     }
 
@@ -354,6 +355,44 @@ impl MetadataStore for PgNode {
                 })
             })
             .collect()
+    }
+
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_error)?;
+        let time = nanos_of(now)?;
+        lock_module_for_change(&tx, name, time).await?;
+        // '' stands for the module itself: no version is empty.
+        let version = version.map_or("", VersionId::as_str);
+        let module = name.as_str();
+        match message {
+            Some(message) => {
+                tx.execute(
+                    "INSERT INTO deprecations (module, version, message, deprecated_at_ns)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (module, version)
+                     DO UPDATE SET message = $3, deprecated_at_ns = $4",
+                    &[&module, &version, &message, &time],
+                )
+                .await
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM deprecations WHERE module = $1 AND version = $2",
+                    &[&module, &version],
+                )
+                .await
+            }
+        }
+        .map_err(db_error)?;
+        finish_module_change(tx, name, records).await
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
@@ -760,6 +799,7 @@ fn module_of(row: &Row) -> Result<Module, StorageError> {
             .map_err(corrupt)?,
         compatibility,
         labels: labels_of(row, 11)?,
+        deprecations: deprecations_of(row, 14)?,
     })
 }
 
@@ -833,6 +873,36 @@ async fn finish_module_change(
     access::insert_records(&tx, records).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(module)
+}
+
+/// The deprecation marks of a module row: three arrays from `column` on
+/// (versions, '' for the module itself; messages; times), in version order.
+fn deprecations_of(row: &Row, column: usize) -> Result<Deprecations, StorageError> {
+    let versions: Vec<&str> = get(row, column)?;
+    let messages: Vec<String> = get(row, column + 1)?;
+    let times: Vec<i64> = get(row, column + 2)?;
+    if versions.len() != messages.len() || versions.len() != times.len() {
+        return Err(StorageError::Corrupt(
+            "deprecation columns of different lengths".to_owned(),
+        ));
+    }
+    let mut deprecations = Deprecations::default();
+    for ((version, message), time) in versions.into_iter().zip(messages).zip(times) {
+        let mark = Deprecation {
+            message,
+            time: timestamp_of(time)?,
+        };
+        if version.is_empty() {
+            deprecations.module = Some(mark);
+        } else {
+            let version = VersionId::parse(version).map_err(corrupt)?;
+            deprecations.versions.push(VersionDeprecation {
+                version,
+                deprecation: mark,
+            });
+        }
+    }
+    Ok(deprecations)
 }
 
 /// The `modules` columns a policy is stored in, in their statement order:

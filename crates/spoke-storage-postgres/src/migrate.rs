@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_labels.sql"),
     },
     Migration {
+        version: 6,
+        name: "deprecation",
+        sql: include_str!("../migrations/0006_deprecation.sql"),
+    },
+    Migration {
         version: 7,
         name: "documents",
         sql: include_str!("../migrations/0007_documents.sql"),
@@ -64,6 +69,11 @@ pub struct AppliedMigration {
 /// Taken for the migration transaction; any fixed number no other
 /// application on the database uses ("SPOKEMIG").
 const MIGRATION_LOCK: i64 = 0x5350_4f4b_454d_4947;
+
+/// The versions of the embedded migrations, in the order they apply.
+pub fn migration_versions() -> Vec<i32> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
 
 /// The schema version the migrations bring a database to.
 pub fn schema_version() -> i32 {

@@ -3,7 +3,9 @@
 
 /// A module with what is derived from its versions: `updated_at` (its newest
 /// push) and `latest` (the highest release, else the first in listing order),
-/// and its labels (names, versions and times, by name); read by `module_of`.
+/// and its labels (names, versions and times, by name), then its deprecation
+/// marks as three parallel arrays ordered by version ('' for the module
+/// itself); read by `module_of`.
 macro_rules! select_module {
     () => {
         "SELECT m.name, m.description, m.created_at_ns,
@@ -14,7 +16,11 @@ macro_rules! select_module {
             m.compatibility_except, m.compatibility_ignore, m.compatibility_ignore_unstable,
             ARRAY(SELECT l.name FROM labels l WHERE l.module = m.name ORDER BY l.name),
             ARRAY(SELECT l.version FROM labels l WHERE l.module = m.name ORDER BY l.name),
-            ARRAY(SELECT l.updated_at_ns FROM labels l WHERE l.module = m.name ORDER BY l.name)
+            ARRAY(SELECT l.updated_at_ns FROM labels l WHERE l.module = m.name ORDER BY l.name),
+            ARRAY(SELECT d.version FROM deprecations d WHERE d.module = m.name ORDER BY d.version),
+            ARRAY(SELECT d.message FROM deprecations d WHERE d.module = m.name ORDER BY d.version),
+            ARRAY(SELECT d.deprecated_at_ns FROM deprecations d WHERE d.module = m.name
+                ORDER BY d.version)
         FROM modules m"
     };
 }

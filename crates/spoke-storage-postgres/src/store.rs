@@ -337,6 +337,23 @@ impl MetadataStore for PgMetadataStore {
         .await
     }
 
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        let updated = self
+            .inner
+            .primary
+            .set_deprecation(name, version, message, now, records)
+            .await?;
+        self.wrote([name]).await;
+        Ok(updated)
+    }
+
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.read(
             None,

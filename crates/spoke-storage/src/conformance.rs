@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod deprecation;
 mod labels;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub async fn run(
     concurrent_inserts_have_one_winner(meta.clone(), blobs.clone()).await;
     labels::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
     // Last: the module listings above expect only their own modules.
+    deprecation::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
     access::run(meta.clone(), blobs, access).await;
     meta.check_health().await.unwrap();
 }

@@ -138,6 +138,22 @@ pub trait MetadataStore: Send + Sync + 'static {
         records: &AccessRecords,
     ) -> Result<Module, StorageError>;
 
+    /// Deprecates the module (`version` `None`) or one of its versions with
+    /// `message` at `now` (`Some`), or removes that mark (`None`; nothing to
+    /// remove is a success), and returns the module as now stored, its
+    /// `updated_at` at least `now`, with `records` as `create_module` writes
+    /// them. The mark lives in the module record (a manifest never changes);
+    /// the store does not check that the version exists, the caller does.
+    /// `ModuleNotFound` when the module does not exist.
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError>;
+
     /// Removes a label and its history and returns the module as now
     /// stored, with `records` as `set_label` writes them. `ModuleNotFound`
     /// or `LabelNotFound` (nothing written) when either does not exist.

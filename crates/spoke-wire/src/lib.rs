@@ -42,6 +42,9 @@ pub struct ModuleBody {
     /// in force). A Spoke extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compatibility: Option<CompatibilityPolicyBody>,
+    /// The module's own deprecation; absent when it is not deprecated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<DeprecatedBody>,
 }
 
 /// `GET /modules`
@@ -152,6 +155,14 @@ pub struct VersionBody {
     /// when it has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<DocumentEntryBody>,
+    /// The version's deprecation, else its module's; absent when neither is
+    /// deprecated. Not in a push's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<DeprecatedBody>,
+    /// Only in a push's answer: what the push warns about (each deprecated
+    /// version it pins). The push succeeded all the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<WarningBody>,
 }
 
 /// One entry of `GET /modules/{name}/versions`.
@@ -161,6 +172,57 @@ pub struct VersionSummaryBody {
     pub version: String,
     pub digest: String,
     pub created_at: String,
+    /// As in the version's own view: its deprecation, else its module's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<DeprecatedBody>,
+}
+
+/// A deprecation mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeprecatedBody {
+    /// Why, for whoever depends on it; may be empty.
+    pub message: String,
+    /// When it was deprecated, RFC 3339.
+    pub time: String,
+}
+
+/// A warning in a successful answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WarningBody {
+    /// `DEPRECATED_DEPENDENCY`: the push pins a deprecated version, or a
+    /// version of a deprecated module.
+    pub code: String,
+    /// The exact pin warned about, `module@version`.
+    pub dependency: String,
+    /// For humans: what is deprecated and its message.
+    pub message: String,
+}
+
+/// The body of `POST /modules/{name}/deprecation` and
+/// `POST /modules/{name}/versions/{version}/deprecation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeprecateRequest {
+    /// Why, for whoever depends on it: at most 1024 bytes; absent: empty.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub message: String,
+}
+
+/// What a deprecation left: the answer of `POST …/deprecation`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeprecationBody {
+    pub module_name: String,
+    /// The exact version deprecated (`latest` resolved); absent for the
+    /// module itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The mark as stored.
+    pub deprecated: DeprecatedBody,
 }
 
 /// `GET /modules/{name}/versions`, newest SemVer first.
@@ -749,9 +811,9 @@ pub struct AuditEntryBody {
     pub time: String,
     /// The principal (`user:ci-bot`) or `anonymous`.
     pub subject: String,
-    /// `version.push`, `module.create`, `module.policy`, `grant.create`,
-    /// `grant.delete`, `token.create`, `token.revoke`, `label.set` or
-    /// `label.delete`.
+    /// `version.push`, `module.create`, `module.policy`, `module.deprecate`,
+    /// `grant.create`, `grant.delete`, `token.create`, `token.revoke`,
+    /// `label.set` or `label.delete`.
     pub action: String,
     /// What was written: `module@version`, a module, a grant or token id.
     pub target: String,

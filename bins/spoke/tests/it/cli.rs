@@ -251,11 +251,12 @@ fn modules_and_versions_list_in_text_and_json() {
         .lines()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    assert_eq!(rows[0], ["VERSION", "CREATED_AT", "DIGEST"]);
+    assert_eq!(rows[0], ["VERSION", "CREATED_AT", "DIGEST", "DEPRECATED"]);
     assert_eq!((rows[1][0], rows[2][0]), ("v1.1.0", "v1.0.0"));
     assert_eq!(rows.len(), 3);
     for row in &rows[1..] {
-        assert_eq!(row.len(), 3);
+        assert_eq!(row.len(), 4);
+        assert_eq!(row[3], "-");
         assert!(row[2].starts_with("sha256:"), "{row:?}");
     }
     let versions: Value =

@@ -8,6 +8,7 @@ mod breaking;
 mod buf_parity;
 mod cli;
 mod compat;
+mod deprecation;
 mod documents;
 mod label;
 mod polish;

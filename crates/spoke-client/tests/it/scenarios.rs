@@ -58,8 +58,8 @@ impl Transcript {
 }
 
 /// Drops what differs from run to run: timestamps (`…_at`, a label move's
-/// `time`) and page cursors (which embed timestamps). Whether a cursor is
-/// there still counts.
+/// or a deprecation's `time`) and page cursors (which embed timestamps).
+/// Whether a cursor is there still counts.
 fn normalize(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
@@ -358,6 +358,7 @@ async fn scenario(client: &Client) -> Vec<(String, Value)> {
     compatibility_steps(client, &mut t).await;
     label_steps(client, &mut t).await;
     documents_steps(client, &mut t).await;
+    deprecation_steps(client, &mut t).await;
     t.steps
 }
 
@@ -582,6 +583,71 @@ async fn compatibility_steps(client: &Client, t: &mut Transcript) {
     );
 }
 
+/// Deprecating `shop` (v1.0.0 and v1.1.0 by now) and its versions, the
+/// views that show it, a push's warning, and the refusals.
+async fn deprecation_steps(client: &Client, t: &mut Transcript) {
+    t.record(
+        "deprecate shop v1.0.0",
+        client.deprecate("shop", Some("v1.0.0"), "use v1.1.0").await,
+    );
+    t.record(
+        "deprecate shop latest",
+        client.deprecate("shop", Some("latest"), "").await,
+    );
+    t.record(
+        "undeprecate shop latest",
+        client.undeprecate("shop", Some("latest")).await,
+    );
+    t.record(
+        "deprecate module shop",
+        client.deprecate("shop", None, "moved").await,
+    );
+    t.record("module shop deprecated", client.get_module("shop").await);
+    t.record(
+        "version shop v1.0.0 deprecated",
+        client.get_version("shop", "v1.0.0").await,
+    );
+    t.record(
+        "versions of shop deprecated",
+        client.list_versions("shop", None, None).await,
+    );
+    let front = creating(
+        push(
+            "v1.0.0",
+            &[(
+                "front/front.proto",
+                "syntax = \"proto3\";\npackage front;\n",
+            )],
+            &["shop@v1.0.0"],
+        ),
+        "",
+    );
+    t.record(
+        "push pinning a deprecated version",
+        client.push("front", &front).await,
+    );
+    t.record(
+        "undeprecate module shop",
+        client.undeprecate("shop", None).await,
+    );
+    t.record(
+        "deprecate missing version",
+        client.deprecate("shop", Some("v9.0.0"), "").await,
+    );
+    t.record(
+        "deprecate missing module",
+        client.deprecate("nope", None, "").await,
+    );
+    t.record(
+        "deprecate with too long a message",
+        client.deprecate("shop", None, &"x".repeat(1025)).await,
+    );
+    t.record(
+        "undeprecate missing version",
+        client.undeprecate("shop", Some("v9.0.0")).await,
+    );
+}
+
 /// The registry, and access control off as the server runs by default,
 /// over one store.
 fn registry(root: &TempDir) -> (Arc<Registry>, Auth) {
@@ -648,6 +714,15 @@ async fn every_transport_gives_the_same_answers() {
     // The scenario exercised what it means to: spot-check the REST run.
     let step = |name: &str| &rest.iter().find(|(s, _)| s == name).unwrap().1;
     assert_eq!(step("re-push common v1.0.0")[0], json!(false));
+    assert_eq!(
+        step("push pinning a deprecated version")[1]["warnings"][0]["message"],
+        "shop@v1.0.0 is deprecated: use v1.1.0"
+    );
+    assert_eq!(
+        step("version shop v1.0.0 deprecated")["deprecated"]["message"],
+        "use v1.1.0"
+    );
+    assert_eq!(step("deprecate shop latest")["version"], "v1.1.0");
     assert_eq!(
         step("conflicting push")["error"]["code"],
         "VERSION_CONFLICT"

@@ -967,3 +967,96 @@ async fn labels_need_the_owner_role_and_are_audited() {
         ]
     );
 }
+
+#[tokio::test]
+async fn only_the_owner_deprecates_and_each_attempt_is_audited() {
+    let server = Server::secured(true).await;
+    let alice = server.token_with("user:alice", "writer", "acme.*").await;
+    let bob = server.token_with("user:bob", "writer", "acme.*").await;
+    server
+        .registry()
+        .push_version(call(
+            push("acme.common", "v1.0.0", COMMON),
+            Some(&alice),
+            "",
+        ))
+        .await
+        .unwrap();
+    let deprecate = |token: &str, id: &str| {
+        call(
+            DeprecateVersionRequest {
+                module_name: "acme.common".into(),
+                version: "latest".into(),
+                message: "gone".into(),
+            },
+            Some(token).filter(|t| !t.is_empty()),
+            id,
+        )
+    };
+    let refused = server
+        .registry()
+        .deprecate_version(deprecate(&bob, "req-bob"))
+        .await
+        .unwrap_err();
+    assert_refused(&refused, Code::PermissionDenied, "PERMISSION_DENIED");
+    let anonymous = server
+        .registry()
+        .deprecate_version(deprecate("", "req-anon"))
+        .await
+        .unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    let marked = server
+        .registry()
+        .deprecate_version(deprecate(&alice, "req-alice"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(marked.version, "v1.0.0");
+    let module_refused = server
+        .registry()
+        .undeprecate_module(call(
+            UndeprecateModuleRequest {
+                module_name: "acme.common".into(),
+            },
+            Some(&bob),
+            "req-bob-module",
+        ))
+        .await
+        .unwrap_err();
+    assert_refused(&module_refused, Code::PermissionDenied, "PERMISSION_DENIED");
+
+    let log = audit_log(&server, "", "module.deprecate").await;
+    assert_eq!(
+        summary(&log),
+        [
+            [
+                "user:bob",
+                "module.deprecate",
+                "acme.common@v1.0.0",
+                "denied",
+                "req-bob"
+            ],
+            [
+                "anonymous",
+                "module.deprecate",
+                "acme.common@v1.0.0",
+                "denied",
+                "req-anon"
+            ],
+            [
+                "user:alice",
+                "module.deprecate",
+                "acme.common@v1.0.0",
+                "succeeded",
+                "req-alice"
+            ],
+            [
+                "user:bob",
+                "module.deprecate",
+                "acme.common",
+                "denied",
+                "req-bob-module"
+            ],
+        ]
+    );
+}

@@ -1461,3 +1461,140 @@ async fn labels_are_set_read_listed_deleted_and_resolved() {
     );
     assert_eq!(server.stored_files(), before);
 }
+
+#[tokio::test]
+async fn deprecations_are_shown_and_pushes_that_pin_them_warn() {
+    let server = seeded().await;
+    let mut client = server.client.clone();
+    let marked = client
+        .deprecate_version(DeprecateVersionRequest {
+            module_name: "common".into(),
+            version: "latest".into(),
+            message: "use common.v2".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(marked.version, "v1.0.0", "latest is resolved once");
+    let mark = marked.deprecated.unwrap();
+    assert_eq!(mark.message, "use common.v2");
+    assert!(mark.time.is_some());
+
+    let version = client
+        .get_version(GetVersionRequest {
+            module_name: "common".into(),
+            version: "v1.0.0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .version
+        .unwrap();
+    assert_eq!(version.deprecated, Some(mark.clone()));
+    let listed = client
+        .list_versions(ListVersionsRequest {
+            module_name: "common".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.versions[0].deprecated, Some(mark));
+
+    let pushed = server
+        .push(push_request(
+            "orders",
+            "v1.1.0",
+            vec![file("orders/v1/order.proto", ORDERS)],
+            &["common@v1.0.0"],
+        ))
+        .await
+        .unwrap();
+    assert!(pushed.created);
+    assert_eq!(
+        pushed.warnings,
+        [Warning {
+            code: "DEPRECATED_DEPENDENCY".into(),
+            dependency: "common@v1.0.0".into(),
+            message: "common@v1.0.0 is deprecated: use common.v2".into(),
+        }]
+    );
+    assert!(pushed.version.unwrap().deprecated.is_none());
+
+    let module = client
+        .deprecate_module(DeprecateModuleRequest {
+            module_name: "orders".into(),
+            message: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(module.deprecated.unwrap().message, "");
+    let shown = client
+        .get_module(GetModuleRequest {
+            name: "orders".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .module
+        .unwrap();
+    assert!(shown.deprecated.is_some());
+    client
+        .undeprecate_module(UndeprecateModuleRequest {
+            module_name: "orders".into(),
+        })
+        .await
+        .unwrap();
+    let undone = client
+        .undeprecate_version(UndeprecateVersionRequest {
+            module_name: "common".into(),
+            version: "v1.0.0".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(undone.version, "v1.0.0");
+    let shown = client
+        .get_module(GetModuleRequest {
+            name: "orders".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .module
+        .unwrap();
+    assert!(shown.deprecated.is_none());
+
+    let files = server.stored_files();
+    for (request, expected) in [
+        (
+            DeprecateVersionRequest {
+                module_name: "common".into(),
+                version: "v9.0.0".into(),
+                message: String::new(),
+            },
+            (Code::NotFound, "VERSION_NOT_FOUND"),
+        ),
+        (
+            DeprecateVersionRequest {
+                module_name: "nope".into(),
+                version: "v1.0.0".into(),
+                message: String::new(),
+            },
+            (Code::NotFound, "MODULE_NOT_FOUND"),
+        ),
+        (
+            DeprecateVersionRequest {
+                module_name: "common".into(),
+                version: "v1.0.0".into(),
+                message: "x".repeat(1025),
+            },
+            (Code::InvalidArgument, "DEPRECATION_MESSAGE_TOO_LONG"),
+        ),
+    ] {
+        let status = client.deprecate_version(request).await.unwrap_err();
+        assert_eq!(failure(&status), (expected.0, expected.1.to_owned()));
+    }
+    assert_eq!(server.stored_files(), files, "a refusal stores nothing");
+}

@@ -436,3 +436,53 @@ async fn the_cached_stores_pass_the_conformance_suite() {
         "{stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprecation_set_through_one_instance_shows_in_the_other() {
+    let Some(redis) = Redis::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FsStore::open(dir.path()).unwrap());
+    let (a, b) = (
+        shared(&store, &redis, Duration::from_secs(600)),
+        shared(&store, &redis, Duration::from_secs(600)),
+    );
+    live(&a).await;
+    live(&b).await;
+    push_version(&a, "v1.0.0").await;
+    let latest = VersionSelector::Latest;
+    // `b` holds the module record (no marks) in memory.
+    eventually(Duration::from_secs(1), || async {
+        assert!(
+            b.version_view(&name("common"), &latest)
+                .await
+                .unwrap()
+                .deprecated
+                .is_none()
+        );
+        hits(&b, CacheLevel::L1, CacheKind::Module) >= 1
+    })
+    .await;
+
+    let version = spoke_domain::VersionId::parse("v1.0.0").unwrap();
+    a.deprecate(
+        &name("common"),
+        Some(&version),
+        "use v2",
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
+    eventually(Duration::from_secs(1), || async {
+        let view = b.version_view(&name("common"), &latest).await.unwrap();
+        view.deprecated.is_some_and(|d| d.message == "use v2")
+    })
+    .await;
+    a.undeprecate(&name("common"), Some(&version), &AccessRecords::NONE)
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(1), || async {
+        let view = b.version_view(&name("common"), &latest).await.unwrap();
+        view.deprecated.is_none()
+    })
+    .await;
+}

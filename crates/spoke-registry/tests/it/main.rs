@@ -4,6 +4,7 @@
 
 mod access;
 mod compatibility;
+mod deprecation;
 mod documents;
 mod googleapis;
 mod l2;

@@ -18,9 +18,10 @@ use spoke_rest::{ApiError, RestOptions, router};
 use spoke_storage_fs::FsStore;
 
 /// The bootstrap token: `user:admin`, an admin.
-const ADMIN: &str = "bootstrap-0123456789abcdef0123456789abcdef";
+pub(crate) const ADMIN: &str = "bootstrap-0123456789abcdef0123456789abcdef";
 
-const COMMON: &str = "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";
+pub(crate) const COMMON: &str =
+    "syntax = \"proto3\";\npackage common;\nmessage Id { string value = 1; }\n";
 const USER: &str = "syntax = \"proto3\";\npackage user;\nmessage User { string name = 1; }\n";
 
 /// What the server's authentication layer does, for these tests.
@@ -40,11 +41,11 @@ async fn authenticate(State(auth): State<Auth>, mut request: Request, next: Next
 
 /// One answer: status, `WWW-Authenticate`, `Cache-Control` and the body.
 #[derive(Debug)]
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     challenge: Option<String>,
-    cache_control: Option<String>,
-    body: Value,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) body: Value,
 }
 
 impl Answer {
@@ -53,14 +54,14 @@ impl Answer {
     }
 
     /// The status and error code, to compare with what a test expects.
-    fn refusal(&self) -> (StatusCode, &str) {
+    pub(crate) fn refusal(&self) -> (StatusCode, &str) {
         (self.status, self.code())
     }
 }
 
-struct Secured {
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Secured {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
     /// Every response body, as sent: the token secret must be in none but
     /// its creation's.
     bodies: Arc<Mutex<Vec<String>>>,
@@ -68,7 +69,7 @@ struct Secured {
 }
 
 impl Secured {
-    async fn start(enabled: bool, anonymous_read: bool) -> Secured {
+    pub(crate) async fn start(enabled: bool, anonymous_read: bool) -> Secured {
         let root = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(root.path()).unwrap());
         let config = AuthConfig {
@@ -100,7 +101,7 @@ impl Secured {
     }
 
     /// A request as `token` (`None`: anonymous) with the request id `id`.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -142,12 +143,12 @@ impl Secured {
         }
     }
 
-    async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Answer {
         self.call(Method::GET, path, token, "", None).await
     }
 
     /// Creates a token for `subject` as the admin; returns (id, secret).
-    async fn token_for(&self, subject: &str) -> (String, String) {
+    pub(crate) async fn token_for(&self, subject: &str) -> (String, String) {
         let created = self
             .call(
                 Method::POST,
@@ -162,7 +163,7 @@ impl Secured {
         (field("id"), field("token"))
     }
 
-    async fn grant(&self, subject: &str, scope: &str, role: &str) -> String {
+    pub(crate) async fn grant(&self, subject: &str, scope: &str, role: &str) -> String {
         let body = json!({"subject": subject, "scope": scope, "role": role});
         let granted = self
             .call(Method::POST, "/api/v1/grants", Some(ADMIN), "", Some(body))
@@ -172,7 +173,7 @@ impl Secured {
     }
 
     /// Every audit entry as (subject, action, target, outcome, request id).
-    async fn audit(&self, query: &str) -> Vec<[String; 5]> {
+    pub(crate) async fn audit(&self, query: &str) -> Vec<[String; 5]> {
         let answer = self
             .get(&format!("/api/v1/audit{query}"), Some(ADMIN))
             .await;
@@ -199,11 +200,17 @@ fn entries(list: &Value) -> Vec<[String; 5]> {
         .collect()
 }
 
-fn push(version: &str, path: &str, content: &str) -> Value {
+pub(crate) fn push(version: &str, path: &str, content: &str) -> Value {
     json!({"version": version, "files": [{"path": path, "content": content}]})
 }
 
-fn entry(subject: &str, action: &str, target: &str, outcome: &str, id: &str) -> [String; 5] {
+pub(crate) fn entry(
+    subject: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    id: &str,
+) -> [String; 5] {
     [subject, action, target, outcome, id].map(str::to_owned)
 }
 

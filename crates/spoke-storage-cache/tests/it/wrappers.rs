@@ -87,6 +87,18 @@ impl MetadataStore for Counting {
         self.read();
         self.store.label_history(name, label).await
     }
+    async fn set_deprecation(
+        &self,
+        name: &ModuleName,
+        version: Option<&VersionId>,
+        message: Option<&str>,
+        now: Timestamp,
+        records: &AccessRecords,
+    ) -> Result<Module, StorageError> {
+        self.store
+            .set_deprecation(name, version, message, now, records)
+            .await
+    }
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
         self.store.list_modules(page).await
     }
