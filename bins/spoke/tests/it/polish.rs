@@ -467,7 +467,7 @@ fn unknown_names_get_a_suggestion_when_one_is_close() {
         ),
         (
             &["validate", dir, "--dep", "comon@v1.0.0"],
-            "error: cannot fetch --dep comon@v1.0.0: version v1.0.0 of module comon not found (VERSION_NOT_FOUND); did you mean `common`?",
+            "error: cannot fetch --dep comon@v1.0.0: module comon not found (MODULE_NOT_FOUND); did you mean `common`?",
         ),
         // Nothing close: no suggestion.
         (
