@@ -351,3 +351,74 @@ async fn bad_deprecations_are_a_precise_4xx_and_change_nothing() {
         "nothing was created"
     );
 }
+
+#[tokio::test]
+async fn a_label_names_the_version_to_deprecate() {
+    let server = Secured::start(true, true).await;
+    let (_, alice) = server.token_for("user:alice").await;
+    server.grant("user:alice", "acme.*", "owner").await;
+    for version in ["v1.0.0", "v1.1.0"] {
+        let mut body = push(version, "common/common.proto", COMMON);
+        body["create_module"] = json!(true);
+        let pushed = server
+            .call(
+                Method::POST,
+                "/modules/acme.common/versions",
+                Some(&alice),
+                "",
+                Some(body),
+            )
+            .await;
+        assert!(pushed.status.is_success(), "{:?}", pushed.body);
+    }
+    let set = server
+        .call(
+            Method::PUT,
+            "/modules/acme.common/labels/stable",
+            Some(&alice),
+            "",
+            Some(json!({"version": "v1.0.0"})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+
+    // The label is resolved once: the exact version it names is marked.
+    let marked = server
+        .call(
+            Method::POST,
+            "/modules/acme.common/versions/stable/deprecation",
+            Some(&alice),
+            "req-label",
+            Some(json!({"message": "use v1.1.0"})),
+        )
+        .await;
+    assert_eq!(marked.status, StatusCode::OK, "{:?}", marked.body);
+    assert_eq!(marked.body["version"], "v1.0.0");
+    let view = server
+        .get("/modules/acme.common/versions/v1.0.0", None)
+        .await;
+    assert_eq!(view.body["deprecated"]["message"], "use v1.1.0");
+    let newer = server
+        .get("/modules/acme.common/versions/v1.1.0", None)
+        .await;
+    assert!(newer.body.get("deprecated").is_none(), "{:?}", newer.body);
+
+    // An unknown label is a precise 404 and marks nothing.
+    let missing = server
+        .call(
+            Method::POST,
+            "/modules/acme.common/versions/nope/deprecation",
+            Some(&alice),
+            "",
+            Some(json!({"message": "x"})),
+        )
+        .await;
+    assert_eq!(
+        missing.refusal(),
+        (StatusCode::NOT_FOUND, "LABEL_NOT_FOUND")
+    );
+    let view = server
+        .get("/modules/acme.common/versions/v1.1.0", None)
+        .await;
+    assert!(view.body.get("deprecated").is_none(), "{:?}", view.body);
+}
