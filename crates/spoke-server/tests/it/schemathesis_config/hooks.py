@@ -48,7 +48,8 @@ def _cursor_fits(case, token):
 
 
 def _distinct_paths(files):
-    """`validate_files`: no path twice (DUPLICATE_PATH)."""
+    """`validate_files`: no file path, and no document, twice
+    (DUPLICATE_PATH)."""
     paths = [f.get("path") for f in files if isinstance(f, dict)]
     return len(paths) == len(set(map(str, paths)))
 
@@ -74,9 +75,10 @@ def filter_case(ctx, case):
         # describes only as text (INVALID_LINT_CONFIG otherwise).
         if body.get("buf_yaml") is not None:
             return False
-        files = body.get("files")
-        if isinstance(files, list) and not _distinct_paths(files):
-            return False
+        for listed in ("files", "documents"):
+            entries = body.get(listed)
+            if isinstance(entries, list) and not _distinct_paths(entries):
+                return False
     return True
 
 
