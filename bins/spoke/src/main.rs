@@ -546,7 +546,7 @@ enum Command {
 fn main() -> ExitCode {
     // Before parsing too, so that clap's help and usage errors follow --color.
     term::init(term::early_choice(std::env::args_os()));
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|error| exit_usage(error));
     term::init(cli.color);
     let json = cli.json;
     if let Command::Deps {
@@ -588,6 +588,23 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Exits on a usage error with clap's message: status 2, except for an
+/// unknown `--error-format`, which buf's `lint` and `breaking` answer with
+/// status 1, so CI scripts matching buf's codes see the same.
+fn exit_usage(error: clap::Error) -> ! {
+    use clap::error::{ContextKind, ErrorKind};
+    let bad_error_format = error.kind() == ErrorKind::InvalidValue
+        && error
+            .get(ContextKind::InvalidArg)
+            .is_some_and(|arg| arg.to_string().starts_with("--error-format"));
+    if bad_error_format {
+        // Nothing useful is left to do if stderr is gone.
+        let _ = error.print();
+        std::process::exit(1);
+    }
+    error.exit()
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {

@@ -120,6 +120,14 @@ fn every_error_format_is_bufs_byte_for_byte() {
             &["lint", "old", "--error-format", format],
         );
     }
+    // An unknown format is refused with buf's status (1, not a usage 2).
+    same(&buf, &old, &cache, &["lint", "--error-format", "nope"]);
+    same(
+        &buf,
+        &new,
+        &cache,
+        &["breaking", "--against", "../old", "--error-format", "nope"],
+    );
     for format in BREAKING_FORMATS {
         let out = same(
             &buf,
