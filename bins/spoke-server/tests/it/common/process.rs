@@ -189,11 +189,11 @@ pub fn try_read_response(stream: &mut TcpStream) -> std::io::Result<(u16, String
 
 pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    // One write: a server that answers from the first bytes (plain HTTP on
+    // the TLS port) may close the connection before a request written piece
+    // by piece (as `write!` does) is complete, and the rest hits EPIPE.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     read_response(&mut stream)
 }
 
