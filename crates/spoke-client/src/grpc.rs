@@ -525,17 +525,7 @@ impl Grpc {
             module_name: module.to_owned(),
         };
         let response = rpc!(self.read(api.list_labels, request))?;
-        let labels = response
-            .labels
-            .into_iter()
-            .map(|label| {
-                Ok(LabelSummaryBody {
-                    updated_at: timestamp(label.updated_at, "updated_at")?,
-                    name: label.name,
-                    version: label.version,
-                })
-            })
-            .collect::<Converted<Vec<_>>>();
+        let labels = label_summaries(response.labels);
         self.decode(
             "ListLabels",
             labels.map(|labels| LabelList {
@@ -913,7 +903,22 @@ fn module(module: Option<proto::Module>) -> Converted<ModuleBody> {
         description: module.description,
         compatibility: module.compatibility.map(policy_body),
         deprecated: module.deprecated.map(deprecated).transpose()?,
+        labels: label_summaries(module.labels)?,
     })
+}
+
+/// Labels without their history: a label list or a module's labels.
+fn label_summaries(labels: Vec<proto::Label>) -> Converted<Vec<LabelSummaryBody>> {
+    labels
+        .into_iter()
+        .map(|label| {
+            Ok(LabelSummaryBody {
+                updated_at: timestamp(label.updated_at, "updated_at")?,
+                name: label.name,
+                version: label.version,
+            })
+        })
+        .collect()
 }
 
 fn deprecated(mark: proto::Deprecation) -> Converted<DeprecatedBody> {

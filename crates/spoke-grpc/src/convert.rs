@@ -37,6 +37,11 @@ pub fn module(module: &Module) -> proto::Module {
             .unwrap_or_default(),
         compatibility: module.compatibility.as_ref().map(compatibility_policy),
         deprecated: module.deprecations.module.as_ref().map(deprecation),
+        labels: module
+            .labels
+            .iter()
+            .map(|(name, target)| label_summary(name, target))
+            .collect(),
     }
 }
 

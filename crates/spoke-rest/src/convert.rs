@@ -29,6 +29,7 @@ pub fn module_body(module: &Module) -> wire::ModuleBody {
         latest_version: module.latest_version.as_ref().map(ToString::to_string),
         compatibility: module.compatibility.as_ref().map(compatibility_policy_body),
         deprecated: module.deprecations.module.as_ref().map(deprecated_body),
+        labels: label_summaries(&module.labels),
     }
 }
 
@@ -599,19 +600,23 @@ pub fn label_body(module: &ModuleName, label: &spoke_domain::Label) -> wire::Lab
 }
 
 /// A module's labels, as `GET /modules/{name}/labels` answers.
-pub fn label_list(
-    module: &ModuleName,
-    labels: &std::collections::BTreeMap<spoke_domain::LabelName, spoke_domain::LabelTarget>,
-) -> wire::LabelList {
+pub fn label_list(module: &ModuleName, labels: &ModuleLabels) -> wire::LabelList {
     wire::LabelList {
         module_name: module.to_string(),
-        labels: labels
-            .iter()
-            .map(|(name, target)| wire::LabelSummaryBody {
-                name: name.to_string(),
-                version: target.version.to_string(),
-                updated_at: target.updated_at.to_rfc3339(),
-            })
-            .collect(),
+        labels: label_summaries(labels),
     }
+}
+
+type ModuleLabels = std::collections::BTreeMap<spoke_domain::LabelName, spoke_domain::LabelTarget>;
+
+/// Where each label points now, by name: the label list and the module view.
+fn label_summaries(labels: &ModuleLabels) -> Vec<wire::LabelSummaryBody> {
+    labels
+        .iter()
+        .map(|(name, target)| wire::LabelSummaryBody {
+            name: name.to_string(),
+            version: target.version.to_string(),
+            updated_at: target.updated_at.to_rfc3339(),
+        })
+        .collect()
 }

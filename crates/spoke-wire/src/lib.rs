@@ -45,6 +45,10 @@ pub struct ModuleBody {
     /// The module's own deprecation; absent when it is not deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<DeprecatedBody>,
+    /// Where each of its labels points now, by name; absent when it has
+    /// none (`GET /modules/{name}/labels/{label}` has a label's history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<LabelSummaryBody>,
 }
 
 /// `GET /modules`

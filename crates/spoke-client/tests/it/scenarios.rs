@@ -378,6 +378,7 @@ async fn label_steps(client: &Client, t: &mut Transcript) {
     );
     t.record("get label", client.get_label("common", "stable").await);
     t.record("list labels", client.list_labels("common").await);
+    t.record("module with labels", client.get_module("common").await);
     t.record(
         "get version through a label",
         client.get_version("common", "prod").await,

@@ -1837,6 +1837,13 @@ async fn labels_are_set_moved_read_and_deleted() {
     assert_eq!(set["version"], "v1.0.0");
     assert_eq!(set["history"].as_array().unwrap().len(), 1);
     assert_eq!(set["history"][0]["time"], set["updated_at"]);
+    // The module view lists where its labels point (without history).
+    let (status, module) = server.get("/modules/common").await;
+    assert_eq!(status, StatusCode::OK, "{module}");
+    assert_eq!(
+        module["labels"],
+        json!([{"name": "stable", "version": "v1.0.0", "updated_at": set["updated_at"]}])
+    );
 
     // Every version reference accepts the label.
     let (status, version) = server.get("/modules/common/versions/stable").await;
