@@ -187,14 +187,7 @@ impl Embedded {
         let module = ModuleName::parse(module)?;
         let version = match version.map(VersionSelector::parse).transpose()? {
             None => None,
-            Some(VersionSelector::Exact(version)) => Some(version),
-            Some(movable) => Some(
-                self.registry
-                    .get_version(&module, &movable)
-                    .await?
-                    .version
-                    .clone(),
-            ),
+            Some(selector) => Some(self.registry.resolve_version(&module, &selector).await?),
         };
         Ok((module, version))
     }

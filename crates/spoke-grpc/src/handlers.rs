@@ -78,17 +78,10 @@ impl RegistryApi {
         version: &str,
     ) -> Result<(ModuleName, VersionId), Failure> {
         let (module, selector) = version_ref(module, version)?;
-        let version = match selector {
-            VersionSelector::Exact(version) => version,
-            movable => {
-                self.auth.authorize_read(caller, Some(&module)).await?;
-                self.registry
-                    .get_version(&module, &movable)
-                    .await?
-                    .version
-                    .clone()
-            }
-        };
+        if selector.is_movable() {
+            self.auth.authorize_read(caller, Some(&module)).await?;
+        }
+        let version = self.registry.resolve_version(&module, &selector).await?;
         Ok((module, version))
     }
 

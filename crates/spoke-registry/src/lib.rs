@@ -507,6 +507,26 @@ impl Registry {
         Ok((pins, warnings))
     }
 
+    /// The exact version `selector` names now: itself when exact (whether
+    /// it exists is the caller's next read), the module's latest version,
+    /// or where a label points. Reads the module record, never a manifest.
+    pub async fn resolve_version(
+        &self,
+        module: &ModuleName,
+        selector: &VersionSelector,
+    ) -> Result<VersionId, RegistryError> {
+        match selector {
+            VersionSelector::Exact(version) => Ok(version.clone()),
+            VersionSelector::Latest => self.meta.latest_version(module).await?.ok_or_else(|| {
+                RegistryError::VersionNotFound {
+                    module: module.clone(),
+                    version: "latest".to_owned(),
+                }
+            }),
+            VersionSelector::Label(label) => Ok(self.label_target(module, label).await?.version),
+        }
+    }
+
     /// A version's manifest; `latest` resolves to the module's latest
     /// version, a label to the version it points at (`LabelNotFound` when
     /// the module has no such label). Every view resolves its reference
@@ -516,18 +536,7 @@ impl Registry {
         module: &ModuleName,
         selector: &VersionSelector,
     ) -> Result<Arc<VersionManifest>, RegistryError> {
-        let version = match selector {
-            VersionSelector::Exact(version) => version.clone(),
-            VersionSelector::Latest => {
-                self.meta.latest_version(module).await?.ok_or_else(|| {
-                    RegistryError::VersionNotFound {
-                        module: module.clone(),
-                        version: "latest".to_owned(),
-                    }
-                })?
-            }
-            VersionSelector::Label(label) => self.label_target(module, label).await?.version,
-        };
+        let version = self.resolve_version(module, selector).await?;
         self.meta
             .get_version(module, &version)
             .await?

@@ -113,17 +113,11 @@ async fn exact_version(
 ) -> Result<(ModuleName, VersionId), ApiError> {
     let VersionPath { name, version } = path?.0;
     let module = module_name(&name)?;
-    let version = match VersionSelector::parse(&version)? {
-        VersionSelector::Exact(version) => version,
-        movable => {
-            access.read(&module).await?;
-            registry
-                .get_version(&module, &movable)
-                .await?
-                .version
-                .clone()
-        }
-    };
+    let selector = VersionSelector::parse(&version)?;
+    if selector.is_movable() {
+        access.read(&module).await?;
+    }
+    let version = registry.resolve_version(&module, &selector).await?;
     Ok((module, version))
 }
 
