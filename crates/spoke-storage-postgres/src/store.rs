@@ -184,6 +184,18 @@ impl PgMetadataStore {
         self.inner.replicas.record_write(modules, position);
     }
 
+    /// Runs `write`, a change of `module`'s record on the primary, then
+    /// records it for read-your-writes.
+    async fn write_module<T>(
+        &self,
+        module: &ModuleName,
+        write: impl Future<Output = Result<T, StorageError>>,
+    ) -> Result<T, StorageError> {
+        let written = write.await?;
+        self.wrote([module]).await;
+        Ok(written)
+    }
+
     /// Runs `read` on a replica that may serve reads of `module` (of any
     /// module when `None`) and falls back to the primary when there is none,
     /// when it fails as unavailable (which takes it out of service), or
@@ -282,13 +294,13 @@ impl MetadataStore for PgMetadataStore {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let updated = self
-            .inner
-            .primary
-            .set_compatibility(name, policy, now, records)
-            .await?;
-        self.wrote([name]).await;
-        Ok(updated)
+        self.write_module(
+            name,
+            self.inner
+                .primary
+                .set_compatibility(name, policy, now, records),
+        )
+        .await
     }
 
     async fn set_label(
@@ -299,13 +311,13 @@ impl MetadataStore for PgMetadataStore {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let updated = self
-            .inner
-            .primary
-            .set_label(name, label, version, now, records)
-            .await?;
-        self.wrote([name]).await;
-        Ok(updated)
+        self.write_module(
+            name,
+            self.inner
+                .primary
+                .set_label(name, label, version, now, records),
+        )
+        .await
     }
 
     async fn delete_label(
@@ -315,13 +327,11 @@ impl MetadataStore for PgMetadataStore {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let updated = self
-            .inner
-            .primary
-            .delete_label(name, label, now, records)
-            .await?;
-        self.wrote([name]).await;
-        Ok(updated)
+        self.write_module(
+            name,
+            self.inner.primary.delete_label(name, label, now, records),
+        )
+        .await
     }
 
     async fn label_history(
@@ -345,13 +355,13 @@ impl MetadataStore for PgMetadataStore {
         now: Timestamp,
         records: &AccessRecords,
     ) -> Result<Module, StorageError> {
-        let updated = self
-            .inner
-            .primary
-            .set_deprecation(name, version, message, now, records)
-            .await?;
-        self.wrote([name]).await;
-        Ok(updated)
+        self.write_module(
+            name,
+            self.inner
+                .primary
+                .set_deprecation(name, version, message, now, records),
+        )
+        .await
     }
 
     async fn list_modules(&self, page: &PageRequest) -> Result<Page<Module>, StorageError> {
