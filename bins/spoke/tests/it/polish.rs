@@ -276,6 +276,8 @@ fn on_terminal(args: &[&str], env: &[(&str, &str)]) -> Option<String> {
         .env_remove("NO_COLOR")
         .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
+        // Under CI (`CI` set) a terminal is coloured whatever TERM says.
+        .env_remove("CI")
         .env("SPOKE_CONFIG_DIR", "/nonexistent/spoke-cli-tests")
         .envs(env.iter().copied())
         .output();
