@@ -9,10 +9,11 @@
 //! `no_server`, `no_transport`, `include_file=NAME` (also write NAME with
 //! the nested `pub mod` tree that `include!`s every generated file).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use prost_build::Module;
+use prost_types::FileDescriptorProto;
 
 use crate::input::GenerationInput;
 use crate::{CodegenError, ResponseFile};
@@ -81,20 +82,47 @@ pub(crate) fn generate(
     parameter: Option<&str>,
 ) -> Result<Vec<ResponseFile>, CodegenError> {
     let options = parse(parameter)?;
-    let mut requests = Vec::new();
-    for file in input.targets() {
+    // prost-build needs every message a generated one refers to (to
+    // decide derives and boxing), so every file goes in; the files not to
+    // generate go under modules of their own, whose output is dropped.
+    let wanted: HashSet<&str> = input.to_generate.iter().map(String::as_str).collect();
+    let mut requests = Vec::with_capacity(input.files.len());
+    let mut targets = HashSet::new();
+    let mut discarded = HashSet::new();
+    for file in &input.files {
         let descriptor = GenerationInput::decode(file)?;
+        if !wanted.contains(file.name.as_str()) {
+            requests.push((None, descriptor));
+            continue;
+        }
         if descriptor.syntax() == "editions" {
             return Err(CodegenError::Unsupported {
                 plugin: NAME.into(),
                 what: format!("{} (prost does not generate editions files yet)", file.name),
             });
         }
-        requests.push((
-            Module::from_protobuf_package_name(descriptor.package()),
-            descriptor,
-        ));
+        let module = Module::from_protobuf_package_name(descriptor.package());
+        targets.insert(module.clone());
+        requests.push((Some(module), descriptor));
     }
+    let mut next = 0usize;
+    let requests: Vec<(Module, FileDescriptorProto)> = requests
+        .into_iter()
+        .map(|(module, descriptor)| {
+            let module = module.unwrap_or_else(|| {
+                loop {
+                    next += 1;
+                    let candidate =
+                        Module::from_protobuf_package_name(&format!("spoke_discard_{next}"));
+                    if !targets.contains(&candidate) {
+                        discarded.insert(candidate.clone());
+                        break candidate;
+                    }
+                }
+            });
+            (module, descriptor)
+        })
+        .collect();
 
     let mut config = prost_build::Config::new();
     for (proto, rust) in &options.extern_paths {
@@ -130,6 +158,7 @@ pub(crate) fn generate(
 
     let modules: BTreeMap<Vec<String>, String> = modules
         .into_iter()
+        .filter(|(module, _)| !discarded.contains(module))
         .map(|(module, code)| (module.parts().map(str::to_string).collect(), code))
         .collect();
     let mut files: Vec<ResponseFile> = modules
