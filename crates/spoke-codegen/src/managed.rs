@@ -496,6 +496,68 @@ mod tests {
     }
 
     #[test]
+    fn rewriting_keeps_custom_options_and_drops_replaced_locations() {
+        use prost::Message as _;
+        // FileOptions: java_package (1) set in source, a custom option 50000.
+        let mut options = Vec::new();
+        wire::put_bytes(1, b"old.pkg", &mut options);
+        wire::put_varint(50000, 7, &mut options);
+        // SourceCodeInfo: the location of option 1 ([8, 1]) and of a message ([4, 0]).
+        let location = |path: &[u64]| {
+            let mut packed = Vec::new();
+            for p in path {
+                wire::encode_varint_raw(*p, &mut packed);
+            }
+            let mut loc = Vec::new();
+            wire::put_bytes(1, &packed, &mut loc);
+            loc
+        };
+        let mut info = Vec::new();
+        wire::put_bytes(1, &location(&[8, 1]), &mut info);
+        wire::put_bytes(1, &location(&[4, 0]), &mut info);
+        let mut file = Vec::new();
+        wire::put_bytes(1, b"acme/v1/a.proto", &mut file);
+        wire::put_bytes(2, b"acme.v1", &mut file);
+        wire::put_bytes(FILE_OPTIONS, &options, &mut file);
+        wire::put_bytes(FILE_SOURCE_INFO, &info, &mut file);
+        let mut input = GenerationInput {
+            files: vec![crate::InputFile {
+                name: "acme/v1/a.proto".into(),
+                descriptor: file,
+            }],
+            to_generate: vec!["acme/v1/a.proto".into()],
+        };
+        apply_managed(&mut input, &ManagedMode::default()).unwrap_or_else(|e| panic!("{e}"));
+        let out = &input.files[0].descriptor;
+        let decoded = prost_types::FileDescriptorProto::decode(out.as_slice()).unwrap_or_default();
+        let opts = decoded.options.unwrap_or_default();
+        assert_eq!(opts.java_package(), "com.acme.v1");
+        assert_eq!(opts.java_outer_classname(), "AProto");
+        assert!(opts.java_multiple_files());
+        // The custom option is still there, byte for byte.
+        let fields = wire::fields(out).unwrap_or_default();
+        let new_options = wire::last_bytes(&fields, FILE_OPTIONS).unwrap_or_default();
+        let custom: Vec<u64> = wire::fields(new_options)
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| f.number == 50000)
+            .filter_map(|f| match f.value {
+                Value::Varint(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(custom, [7]);
+        let paths: Vec<Vec<i32>> = decoded
+            .source_code_info
+            .unwrap_or_default()
+            .location
+            .into_iter()
+            .map(|l| l.path)
+            .collect();
+        assert_eq!(paths, [vec![4, 0]]);
+    }
+
+    #[test]
     fn unknown_options_are_refused() {
         let mode = ManagedMode {
             disable: vec![],
