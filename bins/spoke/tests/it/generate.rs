@@ -384,3 +384,35 @@ fn bad_templates_are_refused_with_the_reason() {
             .contains("cannot read the template missing.yaml")
     );
 }
+
+#[test]
+fn clean_empties_the_output_and_paths_select_the_files() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    write_tree(
+        work.path(),
+        &[
+            ("proto/acme/common/v1/id.proto", COMMON),
+            ("proto/acme/user/v1/user.proto", USER),
+            ("gen/stale.rs", "left from an earlier run"),
+        ],
+    );
+    std::fs::write(
+        work.path().join("buf.gen.yaml"),
+        "version: v2\nclean: true\nplugins:\n  - builtin: rust\n    out: gen\n    strategy: all\ninputs:\n  - directory: proto\n    paths: [acme/user]\n",
+    )
+    .unwrap();
+    server.spoke_in(work.path(), &["generate"]).success();
+    let tree = read_tree(&work.path().join("gen"));
+    assert_eq!(tree.keys().collect::<Vec<_>>(), ["acme.user.v1.rs"]);
+
+    // INPUT replaces the template's inputs: every file of the directory.
+    server
+        .spoke_in(work.path(), &["generate", "proto"])
+        .success();
+    let tree = read_tree(&work.path().join("gen"));
+    assert_eq!(
+        tree.keys().collect::<Vec<_>>(),
+        ["acme.common.v1.rs", "acme.user.v1.rs"]
+    );
+}
