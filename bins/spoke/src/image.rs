@@ -15,7 +15,7 @@ use crate::assemble::Assembly;
 use crate::local;
 use crate::lock::{self, Resolution};
 use crate::push;
-use crate::workspace::Workspace;
+use crate::workspace::{Found, Workspace};
 
 pub struct BuildArgs {
     pub dir: PathBuf,
@@ -50,11 +50,15 @@ impl ImageFormat {
 pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
     // A bad output name fails before anything is compiled or fetched.
     let format = args.output.as_deref().map(ImageFormat::of).transpose()?;
-    let compiled = match Workspace::discover(&args.dir)? {
-        Some(workspace) => {
+    // From a module's directory (or one holding modules) inside a
+    // workspace, buf builds those modules in their workspace.
+    let compiled = match Workspace::find(&args.dir)? {
+        Some(Found {
+            workspace, targets, ..
+        }) => {
             let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
             let assembly = Assembly::new(&workspace, deps, None)?;
-            let compiled = assembly.compile_all()?;
+            let compiled = assembly.compile_targets(&targets)?;
             compiled_or_print(compiled, &args.dir, |path| {
                 let module = workspace
                     .modules

@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use spoke_schema::prost::Message as _;
+use spoke_schema::prost_types::FileDescriptorSet;
+
 use crate::support::{Run, Server, outcome, path_str, spoke_in, write_tree};
 
 const LINT_FORMATS: &[&str] = &[
@@ -611,4 +614,72 @@ fn imported_files_are_checked_with_the_importers_configuration() {
         );
         assert_eq!(out.code, Some(100), "{out:?}");
     }
+}
+
+/// Run from inside a workspace, as buf is from a module's directory: the
+/// workspace above is found (buf.yaml v2 with two modules). A module's
+/// directory is that module, checked and built in its workspace (the
+/// other module importable); a directory holding modules is those
+/// modules; a directory inside a module is refused with buf's message; a
+/// directory that is no module's is a module of its own. `lint` and
+/// `build -o` agree with buf in each.
+#[test]
+fn a_subdirectory_finds_its_workspace_as_buf_does() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n  - path: proto/pets\n",
+            ),
+            (
+                "proto/common/acme/common/v1/money.proto",
+                "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n",
+            ),
+            (
+                "proto/pets/acme/pets/v1/pet.proto",
+                "syntax = \"proto3\";\npackage acme.pets.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Pet { acme.common.v1.Money price = 1; string Name = 2; }\n",
+            ),
+            (
+                "proto/other/loose.proto",
+                "syntax = \"proto3\";\nmessage loose { int32 X = 1; }\n",
+            ),
+        ],
+    );
+    for dir in ["proto", "proto/pets", "proto/common", "proto/other"] {
+        let at = root.join(dir);
+        same(&buf, &at, &cache, &["lint", "--error-format", "json"]);
+        same(&buf, &at, &cache, &["lint", "--error-format", "text"]);
+        for flags in [&[][..], &["--exclude-imports"][..]] {
+            let theirs = work.path().join("buf.binpb");
+            let ours = work.path().join("spoke.binpb");
+            let mut args = vec!["build", "-o", path_str(&theirs)];
+            args.extend(flags);
+            let (code, _) = run_buf(&buf, &at, &cache, &args);
+            assert_eq!(code, Some(0), "buf build in {dir}");
+            args[2] = path_str(&ours);
+            spoke_in(&at, &args).success();
+            let image = |path: &Path| {
+                FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
+            };
+            assert_eq!(image(&ours), image(&theirs), "build in {dir} {flags:?}");
+        }
+    }
+    // Inside a module: both refuse, naming the module.
+    let inside = root.join("proto/pets/acme");
+    let (code, _) = run_buf(&buf, &inside, &cache, &["lint"]);
+    assert_eq!(code, Some(1));
+    let message = spoke_in(&inside, &["lint"]).failure().to_owned();
+    assert!(
+        message.contains(
+            "failed to build input \"proto/pets/acme\" because it is contained by module at path \"proto/pets\""
+        ),
+        "{message}"
+    );
+    let built = spoke_in(&inside, &["build"]).failure().to_owned();
+    assert_eq!(built, message);
 }
