@@ -369,7 +369,7 @@ impl Workspace {
             });
         }
         let layout = match layout.version {
-            ConfigVersion::V1 => Layout::BufYamlV1,
+            ConfigVersion::V1Beta1 | ConfigVersion::V1 => Layout::BufYamlV1,
             ConfigVersion::V2 => Layout::BufYamlV2,
         };
         Self::checked(Workspace {

@@ -683,3 +683,32 @@ fn a_subdirectory_finds_its_workspace_as_buf_does() {
     let built = spoke_in(&inside, &["build"]).failure().to_owned();
     assert_eq!(built, message);
 }
+
+/// A v1beta1 buf.yaml is read with v1beta1's rules and categories: the
+/// same findings and exit codes as buf's, and a rule v1beta1 lacks is a
+/// configuration error for both.
+#[test]
+fn a_v1beta1_configuration_lints_as_bufs() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[(
+            "acme/v1/a.proto",
+            "syntax = \"proto3\";\npackage acme.v1;\nimport \"google/protobuf/empty.proto\";\nmessage Foo {\n  string descriptor = 1;\n  string Bar = 2;\n}\nenum E { A = 0; }\n",
+        )],
+    );
+    for config in [
+        "version: v1beta1\n",
+        "version: v1beta1\nlint:\n  use: [SENSIBLE, OTHER]\n",
+        "version: v1beta1\nlint:\n  use: [STYLE_DEFAULT]\n  except: [ENUM_VALUE_PREFIX]\n",
+        "version: v1beta1\nlint:\n  use: [IMPORT_USED]\n",
+    ] {
+        std::fs::write(root.join("buf.yaml"), config).unwrap();
+        for format in ["text", "json"] {
+            same(&buf, &root, &cache, &["lint", "--error-format", format]);
+        }
+    }
+}
