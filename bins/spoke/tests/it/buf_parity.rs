@@ -711,4 +711,35 @@ fn a_v1beta1_configuration_lints_as_bufs() {
             same(&buf, &root, &cache, &["lint", "--error-format", format]);
         }
     }
+    // Breaking: v1beta1 files a retyped field under FIELD_SAME_TYPE in WIRE
+    // (v1 and v2 have FIELD_WIRE_COMPATIBLE_TYPE there).
+    let old = "syntax = \"proto3\";\npackage acme.v1;\nmessage Foo {\n  int32 count = 1;\n  int64 total = 2;\n}\n";
+    let new = "syntax = \"proto3\";\npackage acme.v1;\nmessage Foo {\n  string count = 1;\n  repeated int64 total = 2;\n}\n";
+    for config in [
+        "version: v1beta1\nbreaking:\n  use: [WIRE]\n",
+        "version: v1beta1\nbreaking:\n  use: [WIRE_JSON]\n",
+        "version: v1beta1\n",
+        "version: v1beta1\nbreaking:\n  use: [FIELD_WIRE_COMPATIBLE_TYPE]\n",
+    ] {
+        write_tree(
+            work.path(),
+            &[
+                ("old/buf.yaml", config),
+                ("old/acme/v1/a.proto", old),
+                ("new/buf.yaml", config),
+                ("new/acme/v1/a.proto", new),
+            ],
+        );
+        for format in ["text", "json"] {
+            let args = [
+                "breaking",
+                "new",
+                "--against",
+                "old",
+                "--error-format",
+                format,
+            ];
+            same(&buf, work.path(), &cache, &args);
+        }
+    }
 }
