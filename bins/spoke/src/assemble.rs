@@ -127,13 +127,20 @@ impl<'w> Assembly<'w> {
         })
     }
 
-    /// Compiles every module of the workspace as one image (what `buf
-    /// build` builds): all modules' files are roots; a path that two
-    /// modules both have is an error naming them.
-    pub fn compile_all(&self) -> Result<Result<Compiled, Vec<Diagnostic>>> {
+    /// Compiles the `targets` modules of the workspace as one image (what
+    /// `buf build` builds): their files are roots, the other modules' files
+    /// imports where they are imported; a path that two modules both have
+    /// is an error naming them.
+    pub fn compile_targets(&self, targets: &[usize]) -> Result<Result<Compiled, Vec<Diagnostic>>> {
         let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
         let mut request = CompileRequest::default();
         for (index, files) in self.files.iter().enumerate() {
+            if !targets.contains(&index) {
+                request.dependencies.push(DependencyFiles {
+                    pin: self.pins[index].clone(),
+                    files: files.clone(),
+                });
+            }
             for file in files {
                 if let Some(first) = owners.insert(file.path.as_str(), index) {
                     let module = |i: usize| self.workspace.modules[i].display_path().to_owned();
@@ -144,7 +151,9 @@ impl<'w> Assembly<'w> {
                         module(index)
                     ));
                 }
-                request.files.push(file.clone());
+                if targets.contains(&index) {
+                    request.files.push(file.clone());
+                }
             }
         }
         let mut fetched = HashSet::new();

@@ -15,7 +15,7 @@ use crate::assemble::Assembly;
 use crate::local;
 use crate::lock::{self, Resolution};
 use crate::push;
-use crate::workspace::Workspace;
+use crate::workspace::{Found, Workspace};
 
 pub struct BuildArgs {
     pub dir: PathBuf,
@@ -75,11 +75,15 @@ pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
 /// workspace (its modules against each other and their locked deps), or
 /// its .proto files. Compile errors are printed, then the error.
 pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
-    match Workspace::discover(dir)? {
-        Some(workspace) => {
+    // From a module's directory (or one holding modules) inside a
+    // workspace, buf builds those modules in their workspace.
+    match Workspace::find(dir)? {
+        Some(Found {
+            workspace, targets, ..
+        }) => {
             let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
             let assembly = Assembly::new(&workspace, deps, None)?;
-            let compiled = assembly.compile_all()?;
+            let compiled = assembly.compile_targets(&targets)?;
             compiled_or_print(compiled, dir, |path| {
                 let module = workspace
                     .modules

@@ -51,27 +51,21 @@ pub async fn discover(client: &Client, dir: &Path) -> Result<Vec<Target>> {
 /// under `shown` (a git commit's files checked out elsewhere).
 pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Vec<Target>> {
     let input = Input::new(shown);
-    if let Some(workspace) = Workspace::discover(dir)? {
-        return workspace_targets(client, &workspace, |path| input.module(path)).await;
-    }
-    // A module's directory inside a workspace is that module, checked in
-    // its workspace, as buf finds the workspace of a module directory given
-    // as the input.
-    if let Some(enclosing) = enclosing(dir)? {
-        let module = &enclosing.workspace.modules[enclosing.module];
-        if enclosing.from != module.path {
-            bail!(
-                "failed to build input {:?} because it is contained by module at path {:?} specified in your configuration, you must provide the workspace or module as the input, and filter to this path using --path",
-                shown.display().to_string(),
-                module.display_path()
-            );
-        }
-        let from: Vec<&str> = enclosing.from.split('/').collect();
-        let mut targets = workspace_targets(client, &enclosing.workspace, |path| {
+    // A directory in a workspace is checked in its workspace, as buf finds
+    // the workspace of a module directory (or one holding modules) given as
+    // the input; its files are printed relative to the directory.
+    if let Some(found) = Workspace::find(dir)? {
+        let from: Vec<&str> = found.from.split('/').filter(|p| !p.is_empty()).collect();
+        let targets = workspace_targets(client, &found.workspace, |path| {
             input.module(&relative(&from, path))
         })
         .await?;
-        return Ok(vec![targets.swap_remove(enclosing.module)]);
+        return Ok(targets
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| found.targets.contains(i))
+            .map(|(_, target)| target)
+            .collect());
     }
     let files = push::read_protos(dir)?;
     Ok(vec![Target {
@@ -87,15 +81,6 @@ pub async fn discover_as(client: &Client, dir: &Path, shown: &Path) -> Result<Ve
     }])
 }
 
-/// A workspace above a directory, with a module that holds it.
-struct Enclosing {
-    workspace: Workspace,
-    /// The module's index.
-    module: usize,
-    /// The directory's path in the workspace.
-    from: String,
-}
-
 /// The path from the workspace directory `from` (split on `/`) to the
 /// workspace directory `to`: `../common` from `proto/app` to
 /// `proto/common`.
@@ -105,40 +90,6 @@ fn relative(from: &[&str], to: &str) -> String {
     let mut parts = vec![".."; from.len() - common];
     parts.extend(&to[common..]);
     parts.join("/")
-}
-
-/// The nearest directory above `dir` holding a buf.yaml or buf.work.yaml,
-/// when one of its modules holds `dir`.
-fn enclosing(dir: &Path) -> Result<Option<Enclosing>> {
-    let Ok(canonical) = dir.canonicalize() else {
-        return Ok(None);
-    };
-    for ancestor in canonical.ancestors().skip(1) {
-        if !Workspace::is_root(ancestor) {
-            continue;
-        }
-        let Some(workspace) = Workspace::discover(ancestor)? else {
-            return Ok(None);
-        };
-        let Ok(relative) = canonical.strip_prefix(ancestor) else {
-            return Ok(None);
-        };
-        let relative: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let relative = relative.join("/");
-        let found = workspace
-            .modules
-            .iter()
-            .position(|m| schema_lint::covers(&m.path, &relative));
-        return Ok(found.map(|module| Enclosing {
-            workspace,
-            module,
-            from: relative,
-        }));
-    }
-    Ok(None)
 }
 
 /// One target per module of `workspace`; `module_input` says how a

@@ -45,6 +45,18 @@ pub struct Workspace {
     pub modules: Vec<Module>,
 }
 
+/// A directory's workspace ([`Workspace::find`]).
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub workspace: Workspace,
+    /// The modules the directory names: all of them at the root, else the
+    /// module it is or the modules under it; in the configuration's order.
+    pub targets: Vec<usize>,
+    /// The directory's path in the workspace (`proto/pets`), empty at the
+    /// root.
+    pub from: String,
+}
+
 /// Which file describes the workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -271,6 +283,58 @@ impl Workspace {
         }
     }
 
+    /// The workspace a directory belongs to, as buf finds it for a
+    /// directory input: the one rooted there, else the nearest directory
+    /// above it holding a buf.work.yaml or buf.yaml, when the directory is
+    /// one of its modules or holds some of them (those are the targets).
+    /// A directory inside a module is refused as buf refuses it; one that
+    /// neither is nor holds a module is no part of the workspace (`None`).
+    pub fn find(dir: &Path) -> Result<Option<Found>> {
+        if let Some(workspace) = Self::discover(dir)? {
+            let targets = (0..workspace.modules.len()).collect();
+            return Ok(Some(Found {
+                workspace,
+                targets,
+                from: String::new(),
+            }));
+        }
+        let Ok(canonical) = dir.canonicalize() else {
+            return Ok(None);
+        };
+        let Some(root) = canonical.ancestors().skip(1).find(|a| Self::is_root(a)) else {
+            return Ok(None);
+        };
+        let Some(workspace) = Self::discover(root)? else {
+            return Ok(None);
+        };
+        let Ok(relative) = canonical.strip_prefix(root) else {
+            return Ok(None);
+        };
+        let from = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        if let Some(module) = workspace
+            .modules
+            .iter()
+            .find(|m| m.path != from && lint::covers(&m.path, &from))
+        {
+            bail!(
+                "failed to build input {from:?} because it is contained by module at path {:?} specified in your configuration, you must provide the workspace or module as the input, and filter to this path using --path",
+                module.display_path()
+            );
+        }
+        let targets: Vec<usize> = (0..workspace.modules.len())
+            .filter(|&i| lint::covers(&from, &workspace.modules[i].path))
+            .collect();
+        Ok((!targets.is_empty()).then_some(Found {
+            workspace,
+            targets,
+            from,
+        }))
+    }
+
     /// Whether `dir` holds a buf.work.yaml or a buf.yaml.
     pub fn is_root(dir: &Path) -> bool {
         dir.join(BUF_WORK_YAML).exists() || dir.join(BUF_YAML).exists()
@@ -305,7 +369,7 @@ impl Workspace {
             });
         }
         let layout = match layout.version {
-            ConfigVersion::V1 => Layout::BufYamlV1,
+            ConfigVersion::V1Beta1 | ConfigVersion::V1 => Layout::BufYamlV1,
             ConfigVersion::V2 => Layout::BufYamlV2,
         };
         Self::checked(Workspace {

@@ -7,9 +7,7 @@
 use std::collections::BTreeSet;
 
 use prost_reflect::prost::Message as _;
-use prost_reflect::prost_types::FileDescriptorProto;
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor};
-use protox::file::{FileResolver, GoogleFileResolver};
 use spoke_domain::{FilePath, ProtoFile};
 
 use crate::compile::{CompileRequest, Compiled, ImageDecodeError, compile};
@@ -130,11 +128,7 @@ fn json_image(bytes: &[u8]) -> Result<(Vec<u8>, ImportMarks), ImageDecodeError> 
         }
     }
     let mut pool = DescriptorPool::new();
-    let descriptor = GoogleFileResolver::new()
-        .open_file("google/protobuf/descriptor.proto")
-        .map_err(|e| invalid(&e))?;
-    pool.add_file_descriptor_proto(FileDescriptorProto::from(descriptor))
-        .map_err(|e| invalid(&e))?;
+    crate::wkt::add_descriptor_proto(&mut pool).map_err(|e| invalid(&e))?;
     let set = pool
         .get_message_by_name("google.protobuf.FileDescriptorSet")
         .ok_or_else(|| invalid(&"google.protobuf.FileDescriptorSet is not defined"))?;

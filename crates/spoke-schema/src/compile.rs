@@ -3,13 +3,14 @@ use std::fmt;
 
 use prost_reflect::DescriptorPool;
 use prost_reflect::prost_types::{FileDescriptorProto, FileDescriptorSet};
-use protox::file::{File, FileResolver, GoogleFileResolver};
+use protox::file::File;
 use spoke_domain::{DependencyPin, ProtoFile};
 
 use crate::checks;
 use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
 use crate::image::ImageJsonError;
+use crate::protoc::Encoding;
 use crate::source_info::{Locations, tag};
 
 /// What to compile: a version's own files (the roots) and the files of its
@@ -111,14 +112,13 @@ impl Compiled {
         if !missing.is_empty() {
             return Err(ImageDecodeError::MissingFiles(missing));
         }
-        let well_known = GoogleFileResolver::new();
         let files = pool
             .files()
             .filter_map(|file| {
                 let path = file.name().to_owned();
                 let provider = if own_paths.contains(&path) {
                     Provider::Own
-                } else if well_known.open_file(&path).is_ok() {
+                } else if crate::wkt::is_well_known(&path) {
                     Provider::WellKnown
                 } else {
                     return None;
@@ -152,15 +152,22 @@ impl Compiled {
 
     /// The image: the encoded `FileDescriptorSet`, including custom options
     /// and source code info — what `protoc --include_imports
-    /// --include_source_info --descriptor_set_out` writes.
+    /// --include_source_info --descriptor_set_out` writes, defaults and
+    /// options encoded as protoc encodes them (see `protoc.rs`).
     pub fn image(&self) -> Vec<u8> {
-        self.pool.encode_to_vec()
+        let mut out = Vec::new();
+        for file in self.pool.files() {
+            let bytes = crate::protoc::encode_file(&file, Encoding::Protoc);
+            prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
+        }
+        out
     }
 
     /// The image with `buf build`'s choices: without the imported files
     /// (dependencies and well-known types) unless `include_imports`, and
     /// without source code info unless `include_source_info`. Custom
-    /// options are kept as [`Compiled::image`] keeps them; each file's
+    /// options are kept as [`Compiled::image`] keeps them, encoded as buf
+    /// encodes them (float defaults and option order, see `protoc.rs`); each file's
     /// source locations are listed in the order buf lists them (by
     /// position in the file, see `image::in_buf_order`) rather than by
     /// path.
@@ -171,7 +178,7 @@ impl Compiled {
             if !options.include_imports && !own.contains(file.name()) {
                 continue;
             }
-            let bytes = file.encode_to_vec();
+            let bytes = crate::protoc::encode_file(&file, Encoding::Buf);
             let bytes = if options.include_source_info {
                 crate::image::map_field(&bytes, SOURCE_CODE_INFO_FIELD, |info| {
                     Some(crate::image::in_buf_order(info))
@@ -249,7 +256,8 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<FileDesc
     }
     match File::from_source(path, source) {
         Ok(file) => {
-            let proto = FileDescriptorProto::from(file);
+            let mut proto = FileDescriptorProto::from(file);
+            crate::protoc::float_defaults(&mut proto);
             if let Some(diagnostic) = checks::package_name(&proto) {
                 out.push(diagnostic);
                 return None;
@@ -272,6 +280,9 @@ struct Node<'a> {
     source: Option<&'a str>,
     /// The parsed file; `None` once it failed to parse or was linked.
     proto: Option<FileDescriptorProto>,
+    /// A well-known type's descriptor as buf encodes it, linked in place
+    /// of `proto` (which lacks the options `prost_types` does not know).
+    encoded: Option<&'static [u8]>,
     /// Resolved imports, in the file's import order; `None` when the import
     /// could not be resolved (already reported).
     imports: Vec<Option<usize>>,
@@ -290,7 +301,6 @@ struct Compilation<'a> {
     nodes: Vec<Node<'a>>,
     by_path: HashMap<String, usize>,
     closure: HashMap<&'a str, Candidates<'a>>,
-    well_known: GoogleFileResolver,
     pool: DescriptorPool,
     diagnostics: Vec<Diagnostic>,
 }
@@ -314,7 +324,6 @@ impl<'a> Compilation<'a> {
             nodes: Vec::new(),
             by_path: HashMap::new(),
             closure,
-            well_known: GoogleFileResolver::new(),
             pool: DescriptorPool::new(),
             diagnostics: Vec::new(),
         }
@@ -347,6 +356,7 @@ impl<'a> Compilation<'a> {
             source: Some(source),
             broken: proto.is_none(),
             proto,
+            encoded: None,
             imports: Vec::new(),
             linked: false,
         })
@@ -424,12 +434,13 @@ impl<'a> Compilation<'a> {
                 }
             };
         }
-        if let Ok(file) = self.well_known.open_file(import) {
+        if let Some(file) = crate::wkt::get(import) {
             return Some(self.push_node(Node {
                 path: import.to_owned(),
                 provider: Provider::WellKnown,
                 source: None,
-                proto: Some(FileDescriptorProto::from(file)),
+                proto: Some(file.proto.clone()),
+                encoded: Some(file.encoded),
                 imports: Vec::new(),
                 broken: false,
                 linked: false,
@@ -561,7 +572,11 @@ impl<'a> Compilation<'a> {
             let Some(proto) = self.nodes[index].proto.take() else {
                 continue;
             };
-            match self.pool.add_file_descriptor_proto(proto) {
+            let added = match self.nodes[index].encoded {
+                Some(encoded) => self.pool.decode_file_descriptor_proto(encoded),
+                None => self.pool.add_file_descriptor_proto(proto),
+            };
+            match added {
                 Ok(()) => self.nodes[index].linked = true,
                 Err(error) => self.report_link_error(index, error),
             }

@@ -1,9 +1,7 @@
 //! The image's JSON form: the `FileDescriptorSet` in protobuf's canonical
 //! JSON mapping, custom options included.
 
-use prost_reflect::prost_types::FileDescriptorProto;
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
-use protox::file::{FileResolver, GoogleFileResolver};
 use thiserror::Error;
 
 const DESCRIPTOR_PROTO: &str = "google/protobuf/descriptor.proto";
@@ -31,11 +29,7 @@ pub(crate) fn render_json(
 ) -> Result<String, ImageJsonError> {
     let error = |e: &dyn std::fmt::Display| ImageJsonError(e.to_string());
     if pool.get_file_by_name(DESCRIPTOR_PROTO).is_none() {
-        let descriptor = GoogleFileResolver::new()
-            .open_file(DESCRIPTOR_PROTO)
-            .map_err(|e| error(&e))?;
-        pool.add_file_descriptor_proto(FileDescriptorProto::from(descriptor))
-            .map_err(|e| error(&e))?;
+        crate::wkt::add_descriptor_proto(&mut pool).map_err(|e| error(&e))?;
     }
     let set = pool
         .get_message_by_name(FILE_DESCRIPTOR_SET)
@@ -48,25 +42,32 @@ pub(crate) fn render_json(
     String::from_utf8(out.into_inner()).map_err(|e| error(&e))
 }
 
-/// An encoded message with each field numbered `number` (length-delimited)
-/// replaced by what `replace` makes of its payload: the field is dropped
-/// on `None`. Other fields are copied unchanged, in order. Malformed input
-/// is returned as it is (the encoder of this crate produced it).
-pub(crate) fn map_field(
-    message: &[u8],
-    number: u32,
-    replace: impl Fn(&[u8]) -> Option<Vec<u8>>,
-) -> Vec<u8> {
-    use prost_reflect::prost::encoding::{WireType, decode_varint, encode_key, encode_varint};
-    let mut out = Vec::with_capacity(message.len());
+/// One field record of an encoded message.
+pub(crate) struct Record<'a> {
+    pub number: u32,
+    /// Length-delimited: `payload` is what the length covers.
+    pub delimited: bool,
+    pub payload: &'a [u8],
+    /// The whole record: key, length and payload.
+    pub raw: &'a [u8],
+}
+
+/// The field records of an encoded message, in order; `None` when it is
+/// malformed (groups included: no descriptor this crate rewrites has one).
+pub(crate) fn records(message: &[u8]) -> Option<Vec<Record<'_>>> {
+    use prost_reflect::prost::encoding::decode_varint;
+    let mut out = Vec::new();
     let mut rest = message;
     while !rest.is_empty() {
         let start = rest;
-        let Ok(key) = decode_varint(&mut rest) else {
-            return message.to_vec();
-        };
+        let key = decode_varint(&mut rest).ok()?;
         let (length, delimited) = match key & 0b111 {
-            0 => (decode_varint(&mut rest).map(|_| 0).ok(), false),
+            0 => {
+                // The payload of a varint is its own bytes.
+                let mut after = rest;
+                decode_varint(&mut after).ok()?;
+                (Some(rest.len() - after.len()), false)
+            }
             1 => (Some(8), false),
             2 => (
                 decode_varint(&mut rest)
@@ -77,15 +78,37 @@ pub(crate) fn map_field(
             5 => (Some(4), false),
             _ => (None, false),
         };
-        let Some(length) = length.filter(|&n| n <= rest.len()) else {
-            return message.to_vec();
-        };
+        let length = length.filter(|&n| n <= rest.len())?;
         let payload = &rest[..length];
         rest = &rest[length..];
-        let field = &start[..start.len() - rest.len()];
-        if key >> 3 != u64::from(number) || !delimited {
-            out.extend_from_slice(field);
-        } else if let Some(replaced) = replace(payload) {
+        out.push(Record {
+            number: u32::try_from(key >> 3).ok()?,
+            delimited,
+            payload,
+            raw: &start[..start.len() - rest.len()],
+        });
+    }
+    Some(out)
+}
+
+/// An encoded message with each field numbered `number` (length-delimited)
+/// replaced by what `replace` makes of its payload: the field is dropped
+/// on `None`. Other fields are copied unchanged, in order. Malformed input
+/// is returned as it is (the encoder of this crate produced it).
+pub(crate) fn map_field(
+    message: &[u8],
+    number: u32,
+    replace: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Vec<u8> {
+    use prost_reflect::prost::encoding::{WireType, encode_key, encode_varint};
+    let Some(records) = records(message) else {
+        return message.to_vec();
+    };
+    let mut out = Vec::with_capacity(message.len());
+    for record in records {
+        if record.number != number || !record.delimited {
+            out.extend_from_slice(record.raw);
+        } else if let Some(replaced) = replace(record.payload) {
             encode_key(number, WireType::LengthDelimited, &mut out);
             encode_varint(replaced.len() as u64, &mut out);
             out.extend_from_slice(&replaced);

@@ -16,10 +16,12 @@ pub mod diff;
 mod image;
 pub mod lint;
 pub mod pairing;
+mod protoc;
 mod source_info;
 mod symbols;
 #[cfg(test)]
 mod test_util;
+mod wkt;
 
 pub use buf_image::{ImageEncoding, decode_buf_image};
 pub use checks::{MAX_PACKAGE_COMPONENTS, MAX_PACKAGE_LENGTH};
@@ -32,6 +34,7 @@ pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use image::{ImageJsonError, image_json};
 pub use spoke_domain::{Symbol, SymbolKind};
 pub use symbols::extract_symbols;
+pub use wkt::{is_well_known, well_known_image};
 
 /// The descriptor crates this one speaks, re-exported so callers use the
 /// same versions.

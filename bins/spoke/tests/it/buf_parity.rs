@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use spoke_schema::prost::Message as _;
+use spoke_schema::prost_types::FileDescriptorSet;
+
 use crate::support::{Run, Server, outcome, path_str, spoke_in, write_tree};
 
 const LINT_FORMATS: &[&str] = &[
@@ -610,5 +613,133 @@ fn imported_files_are_checked_with_the_importers_configuration() {
             ],
         );
         assert_eq!(out.code, Some(100), "{out:?}");
+    }
+}
+
+/// Run from inside a workspace, as buf is from a module's directory: the
+/// workspace above is found (buf.yaml v2 with two modules). A module's
+/// directory is that module, checked and built in its workspace (the
+/// other module importable); a directory holding modules is those
+/// modules; a directory inside a module is refused with buf's message; a
+/// directory that is no module's is a module of its own. `lint` and
+/// `build -o` agree with buf in each.
+#[test]
+fn a_subdirectory_finds_its_workspace_as_buf_does() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n  - path: proto/pets\n",
+            ),
+            (
+                "proto/common/acme/common/v1/money.proto",
+                "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n",
+            ),
+            (
+                "proto/pets/acme/pets/v1/pet.proto",
+                "syntax = \"proto3\";\npackage acme.pets.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Pet { acme.common.v1.Money price = 1; string Name = 2; }\n",
+            ),
+            (
+                "proto/other/loose.proto",
+                "syntax = \"proto3\";\nmessage loose { int32 X = 1; }\n",
+            ),
+        ],
+    );
+    for dir in ["proto", "proto/pets", "proto/common", "proto/other"] {
+        let at = root.join(dir);
+        same(&buf, &at, &cache, &["lint", "--error-format", "json"]);
+        same(&buf, &at, &cache, &["lint", "--error-format", "text"]);
+        for flags in [&[][..], &["--exclude-imports"][..]] {
+            let theirs = work.path().join("buf.binpb");
+            let ours = work.path().join("spoke.binpb");
+            let mut args = vec!["build", "-o", path_str(&theirs)];
+            args.extend(flags);
+            let (code, _) = run_buf(&buf, &at, &cache, &args);
+            assert_eq!(code, Some(0), "buf build in {dir}");
+            args[2] = path_str(&ours);
+            spoke_in(&at, &args).success();
+            let image = |path: &Path| {
+                FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
+            };
+            assert_eq!(image(&ours), image(&theirs), "build in {dir} {flags:?}");
+        }
+    }
+    // Inside a module: both refuse, naming the module.
+    let inside = root.join("proto/pets/acme");
+    let (code, _) = run_buf(&buf, &inside, &cache, &["lint"]);
+    assert_eq!(code, Some(1));
+    let message = spoke_in(&inside, &["lint"]).failure().to_owned();
+    assert!(
+        message.contains(
+            "failed to build input \"proto/pets/acme\" because it is contained by module at path \"proto/pets\""
+        ),
+        "{message}"
+    );
+    let built = spoke_in(&inside, &["build"]).failure().to_owned();
+    assert_eq!(built, message);
+}
+
+/// A v1beta1 buf.yaml is read with v1beta1's rules and categories: the
+/// same findings and exit codes as buf's, and a rule v1beta1 lacks is a
+/// configuration error for both.
+#[test]
+fn a_v1beta1_configuration_lints_as_bufs() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[(
+            "acme/v1/a.proto",
+            "syntax = \"proto3\";\npackage acme.v1;\nimport \"google/protobuf/empty.proto\";\nmessage Foo {\n  string descriptor = 1;\n  string Bar = 2;\n}\nenum E { A = 0; }\n",
+        )],
+    );
+    for config in [
+        "version: v1beta1\n",
+        "version: v1beta1\nlint:\n  use: [SENSIBLE, OTHER]\n",
+        "version: v1beta1\nlint:\n  use: [STYLE_DEFAULT]\n  except: [ENUM_VALUE_PREFIX]\n",
+        "version: v1beta1\nlint:\n  use: [IMPORT_USED]\n",
+    ] {
+        std::fs::write(root.join("buf.yaml"), config).unwrap();
+        for format in ["text", "json"] {
+            same(&buf, &root, &cache, &["lint", "--error-format", format]);
+        }
+    }
+    // Breaking: v1beta1 files a retyped field under FIELD_SAME_TYPE in WIRE
+    // (v1 and v2 have FIELD_WIRE_COMPATIBLE_TYPE there).
+    let old = "syntax = \"proto3\";\npackage acme.v1;\nmessage Foo {\n  int32 count = 1;\n  int64 total = 2;\n}\n";
+    let new = "syntax = \"proto3\";\npackage acme.v1;\nmessage Foo {\n  string count = 1;\n  repeated int64 total = 2;\n}\n";
+    for config in [
+        "version: v1beta1\nbreaking:\n  use: [WIRE]\n",
+        "version: v1beta1\nbreaking:\n  use: [WIRE_JSON]\n",
+        "version: v1beta1\n",
+        "version: v1beta1\nbreaking:\n  use: [FIELD_WIRE_COMPATIBLE_TYPE]\n",
+    ] {
+        write_tree(
+            work.path(),
+            &[
+                ("old/buf.yaml", config),
+                ("old/acme/v1/a.proto", old),
+                ("new/buf.yaml", config),
+                ("new/acme/v1/a.proto", new),
+            ],
+        );
+        for format in ["text", "json"] {
+            let args = [
+                "breaking",
+                "new",
+                "--against",
+                "old",
+                "--error-format",
+                format,
+            ];
+            same(&buf, work.path(), &cache, &args);
+        }
     }
 }

@@ -219,11 +219,11 @@ impl BreakingSection {
                 .iter()
                 .chain(&self.except)
                 .chain(ignore_only.iter().map(|(id, _)| id)),
-            ConfigVersion::V1,
+            version,
         )?;
         let v1_rules = |ids: &[String]| -> BTreeSet<&'static str> {
             ids.iter()
-                .filter_map(|id| expand(id, ConfigVersion::V1))
+                .filter_map(|id| expand(id, version))
                 .flatten()
                 .collect()
         };

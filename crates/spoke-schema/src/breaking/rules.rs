@@ -32,6 +32,22 @@ const NOT_IN_V1: &[&str] = &[
     "PACKAGE_EXTENSION_NO_DELETE",
 ];
 
+/// Rules a v1beta1 configuration does not have, beyond those v1 lacks.
+const NOT_IN_V1BETA1: &[&str] = &[
+    "FIELD_WIRE_COMPATIBLE_TYPE",
+    "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+];
+
+/// Rules whose categories differ in a v1beta1 configuration.
+const V1BETA1_CATEGORIES: &[(&str, &[&str])] = &[
+    (
+        "FIELD_SAME_CARDINALITY",
+        &["FILE", "PACKAGE", "WIRE_JSON", "WIRE"],
+    ),
+    ("FIELD_SAME_TYPE", &["FILE", "PACKAGE", "WIRE_JSON", "WIRE"]),
+    ("FILE_SAME_PACKAGE", &["FILE"]),
+];
+
 /// Deprecated IDs buf still accepts, with the rules that replaced them
 /// (none: the ID selects nothing), per configuration version.
 const DEPRECATED: &[(&str, &[&str], ConfigVersion)] = &[
@@ -421,15 +437,25 @@ pub fn rules() -> &'static [BreakingRuleInfo] {
 impl BreakingRuleInfo {
     /// Whether the rule exists in a configuration of `version`.
     fn exists_in(&self, version: ConfigVersion) -> bool {
-        version == ConfigVersion::V2 || !NOT_IN_V1.contains(&self.id)
+        match version {
+            ConfigVersion::V2 => true,
+            ConfigVersion::V1 => !NOT_IN_V1.contains(&self.id),
+            ConfigVersion::V1Beta1 => {
+                !NOT_IN_V1.contains(&self.id) && !NOT_IN_V1BETA1.contains(&self.id)
+            }
+        }
     }
 
     /// Whether the rule belongs to `category` in a configuration of
-    /// `version` (v1 has no `CSR`).
+    /// `version` (only v2 has `CSR`; v1beta1 files a few rules elsewhere).
     pub(crate) fn in_category(&self, category: &str, version: ConfigVersion) -> bool {
+        let categories = V1BETA1_CATEGORIES
+            .iter()
+            .find(|(id, _)| version == ConfigVersion::V1Beta1 && *id == self.id)
+            .map_or(self.categories, |(_, categories)| *categories);
         self.exists_in(version)
-            && self.categories.contains(&category)
-            && !(version == ConfigVersion::V1 && category == CSR)
+            && categories.contains(&category)
+            && !(version != ConfigVersion::V2 && category == CSR)
     }
 }
 
@@ -465,9 +491,14 @@ pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'stat
     {
         return Some(BTreeSet::from([rule.id]));
     }
+    // v1beta1 accepts v1's deprecated IDs.
+    let listed = match version {
+        ConfigVersion::V1Beta1 => ConfigVersion::V1,
+        version => version,
+    };
     DEPRECATED
         .iter()
-        .find(|(deprecated, _, in_version)| *deprecated == id && *in_version == version)
+        .find(|(deprecated, _, in_version)| *deprecated == id && *in_version == listed)
         .map(|(_, replacements, _)| replacements.iter().copied().collect())
 }
 
@@ -480,6 +511,11 @@ mod tests {
         let v2 = known_ids(ConfigVersion::V2);
         assert!(v2.is_superset(&BTreeSet::from(["FILE", "CSR", "FIELD_NO_DELETE"])));
         assert!(!known_ids(ConfigVersion::V1).contains("CSR"));
+        let v1beta1 = known_ids(ConfigVersion::V1Beta1);
+        assert!(!v1beta1.contains("FIELD_WIRE_COMPATIBLE_TYPE") && !v1beta1.contains("CSR"));
+        assert!(v1beta1.contains("FIELD_SAME_CTYPE"));
+        let wire = expand("WIRE", ConfigVersion::V1Beta1).unwrap();
+        assert!(wire.contains("FIELD_SAME_TYPE") && !wire.contains("FILE_SAME_PACKAGE"));
         assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
         assert!(!v2.contains("NOT_A_RULE"));
     }

@@ -409,6 +409,16 @@ impl Walk<'_, '_, '_> {
                 format!("Field name {name:?} should be lower_snake_case, such as {expected:?}."),
             );
         }
+        // v1beta1 only: `descriptor` in any case, padded with underscores.
+        if name.trim_matches('_').eq_ignore_ascii_case("descriptor") {
+            self.report(
+                "FIELD_NO_DESCRIPTOR",
+                &name_path,
+                format!(
+                    "Field name {name:?} cannot be any capitalization of \"descriptor\" with any number of prefix or suffix underscores."
+                ),
+            );
+        }
         if self.required(field, scope, extension) {
             self.report(
                 "FIELD_NOT_REQUIRED",

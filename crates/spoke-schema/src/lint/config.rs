@@ -311,7 +311,7 @@ pub(crate) fn read_section<S: DeserializeOwned + Default>(
             .or(file.modules.first()),
     };
     let module = match version {
-        ConfigVersion::V1 => None,
+        ConfigVersion::V1Beta1 | ConfigVersion::V1 => None,
         ConfigVersion::V2 => {
             applying.and_then(|m| Some((present(&m.sections)?, normalize(&m.path))))
         }
@@ -386,7 +386,8 @@ fn flow_depth(text: &str) -> usize {
 fn parse_buf_yaml(text: &str) -> Result<(ConfigVersion, BufYaml), BufYamlError> {
     let file: BufYaml = parse_yaml(text)?;
     let version = match file.version.as_deref() {
-        None | Some("v1" | "v1beta1") => ConfigVersion::V1,
+        Some("v1beta1") => ConfigVersion::V1Beta1,
+        None | Some("v1") => ConfigVersion::V1,
         Some("v2") => ConfigVersion::V2,
         Some(other) => return Err(BufYamlError::UnsupportedVersion(other.to_owned())),
     };
@@ -471,7 +472,7 @@ impl BufYamlLayout {
     pub fn parse(text: &str) -> Result<BufYamlLayout, BufYamlError> {
         let (version, file) = parse_buf_yaml(text)?;
         let modules = match version {
-            ConfigVersion::V1 => vec![BufModule {
+            ConfigVersion::V1Beta1 | ConfigVersion::V1 => vec![BufModule {
                 path: String::new(),
                 name: file.name,
                 excludes: file
@@ -633,10 +634,14 @@ impl LintSection {
         module_path: &str,
     ) -> Result<LintConfig, LintConfigError> {
         let misplaced = match version {
-            ConfigVersion::V1 if self.disallow_comment_ignores.is_some() => {
+            ConfigVersion::V1Beta1 | ConfigVersion::V1
+                if self.disallow_comment_ignores.is_some() =>
+            {
                 Some(("v1", "disallow_comment_ignores"))
             }
-            ConfigVersion::V1 if self.disable_builtin.is_some() => Some(("v1", "disable_builtin")),
+            ConfigVersion::V1Beta1 | ConfigVersion::V1 if self.disable_builtin.is_some() => {
+                Some(("v1", "disable_builtin"))
+            }
             ConfigVersion::V2 if self.allow_comment_ignores.is_some() => {
                 Some(("v2", "allow_comment_ignores"))
             }
@@ -665,7 +670,9 @@ impl LintSection {
                 .rpc_allow_google_protobuf_empty_responses,
             service_suffix: self.service_suffix.unwrap_or(defaults.service_suffix),
             allow_comment_ignores: match version {
-                ConfigVersion::V1 => self.allow_comment_ignores.unwrap_or(false),
+                ConfigVersion::V1Beta1 | ConfigVersion::V1 => {
+                    self.allow_comment_ignores.unwrap_or(false)
+                }
                 ConfigVersion::V2 => !self.disallow_comment_ignores.unwrap_or(false),
             },
             disable_builtin: self.disable_builtin.unwrap_or(false),

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 /// or belong to categories, only from v2 on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConfigVersion {
-    /// `version: v1` (also `v1beta1` and a missing version).
+    /// `version: v1beta1`: its own rule set and categories.
+    V1Beta1,
+    /// `version: v1` (also a missing version).
     V1,
     /// `version: v2`, the current one.
     #[default]
@@ -27,6 +29,9 @@ pub struct RuleInfo {
     /// Spoke evaluates the rule. `false` only for `PROTOVALIDATE`, which
     /// needs a CEL compiler; it is accepted in configurations and never reports.
     pub checked: bool,
+    /// The rule exists in v1 and v2 configurations (`false` for the rules
+    /// only v1beta1 has).
+    pub current: bool,
 }
 
 /// Every category, strictest last among the nested ones.
@@ -58,6 +63,7 @@ const fn rule(
         purpose,
         deprecated: false,
         checked: true,
+        current: true,
     }
 }
 
@@ -289,6 +295,15 @@ static RULES: &[RuleInfo] = &[
     },
     RuleInfo {
         v1_categories: None,
+        current: false,
+        ..rule(
+            "FIELD_NO_DESCRIPTOR",
+            NONE,
+            "Checks that field names are not any capitalization of \"descriptor\" with any number of prefix or suffix underscores.",
+        )
+    },
+    RuleInfo {
+        v1_categories: None,
         ..rule(
             "STABLE_PACKAGE_NO_IMPORT_UNSTABLE",
             NONE,
@@ -302,31 +317,115 @@ pub fn rules() -> &'static [RuleInfo] {
     RULES
 }
 
+/// v1beta1's categories (`DEFAULT` and `STYLE_DEFAULT` are aliases of
+/// `STANDARD` and `STYLE_STANDARD`).
+pub const V1BETA1_CATEGORIES: &[&str] = &[
+    "MINIMAL",
+    "BASIC",
+    "STANDARD",
+    "DEFAULT",
+    "FILE_LAYOUT",
+    "PACKAGE_AFFINITY",
+    "SENSIBLE",
+    "STYLE_BASIC",
+    "STYLE_STANDARD",
+    "STYLE_DEFAULT",
+    "COMMENTS",
+    "UNARY_RPC",
+    "OTHER",
+];
+
+const FILE_LAYOUT: &[&str] = &["MINIMAL", "BASIC", "STANDARD", "FILE_LAYOUT"];
+const PACKAGE_AFFINITY: &[&str] = &["MINIMAL", "BASIC", "STANDARD", "PACKAGE_AFFINITY"];
+const SENSIBLE: &[&str] = &["MINIMAL", "BASIC", "STANDARD", "SENSIBLE"];
+const STYLE_BASIC: &[&str] = &["BASIC", "STANDARD", "STYLE_BASIC", "STYLE_STANDARD"];
+const STYLE_STANDARD: &[&str] = &["STANDARD", "STYLE_STANDARD"];
+const OTHER: &[&str] = &["OTHER"];
+
+/// Every rule of a v1beta1 configuration with its categories, as `buf
+/// config ls-lint-rules --version v1beta1 --include-deprecated` lists them.
+const V1BETA1: &[(&str, &[&str])] = &[
+    ("DIRECTORY_SAME_PACKAGE", FILE_LAYOUT),
+    ("PACKAGE_DIRECTORY_MATCH", FILE_LAYOUT),
+    ("PACKAGE_SAME_DIRECTORY", FILE_LAYOUT),
+    ("PACKAGE_SAME_CSHARP_NAMESPACE", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_GO_PACKAGE", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_JAVA_MULTIPLE_FILES", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_JAVA_PACKAGE", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_PHP_NAMESPACE", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_RUBY_PACKAGE", PACKAGE_AFFINITY),
+    ("PACKAGE_SAME_SWIFT_PREFIX", PACKAGE_AFFINITY),
+    ("ENUM_NO_ALLOW_ALIAS", SENSIBLE),
+    ("FIELD_NO_DESCRIPTOR", SENSIBLE),
+    ("IMPORT_NO_PUBLIC", SENSIBLE),
+    ("PACKAGE_DEFINED", SENSIBLE),
+    ("ENUM_PASCAL_CASE", STYLE_BASIC),
+    ("ENUM_VALUE_UPPER_SNAKE_CASE", STYLE_BASIC),
+    ("FIELD_LOWER_SNAKE_CASE", STYLE_BASIC),
+    ("MESSAGE_PASCAL_CASE", STYLE_BASIC),
+    ("ONEOF_LOWER_SNAKE_CASE", STYLE_BASIC),
+    ("PACKAGE_LOWER_SNAKE_CASE", STYLE_BASIC),
+    ("RPC_PASCAL_CASE", STYLE_BASIC),
+    ("SERVICE_PASCAL_CASE", STYLE_BASIC),
+    ("ENUM_VALUE_PREFIX", STYLE_STANDARD),
+    ("ENUM_ZERO_VALUE_SUFFIX", STYLE_STANDARD),
+    ("FILE_LOWER_SNAKE_CASE", STYLE_STANDARD),
+    ("PACKAGE_VERSION_SUFFIX", STYLE_STANDARD),
+    ("RPC_REQUEST_RESPONSE_UNIQUE", STYLE_STANDARD),
+    ("RPC_REQUEST_STANDARD_NAME", STYLE_STANDARD),
+    ("RPC_RESPONSE_STANDARD_NAME", STYLE_STANDARD),
+    ("SERVICE_SUFFIX", STYLE_STANDARD),
+    ("COMMENT_ENUM", COMMENTS),
+    ("COMMENT_ENUM_VALUE", COMMENTS),
+    ("COMMENT_FIELD", COMMENTS),
+    ("COMMENT_MESSAGE", COMMENTS),
+    ("COMMENT_ONEOF", COMMENTS),
+    ("COMMENT_RPC", COMMENTS),
+    ("COMMENT_SERVICE", COMMENTS),
+    ("RPC_NO_CLIENT_STREAMING", UNARY_RPC),
+    ("RPC_NO_SERVER_STREAMING", UNARY_RPC),
+    ("ENUM_FIRST_VALUE_ZERO", OTHER),
+    ("IMPORT_NO_WEAK", NONE),
+];
+
 impl RuleInfo {
     /// The rule's categories under `version`, `None` when that version has
     /// no such rule.
     pub fn categories_in(&self, version: ConfigVersion) -> Option<&'static [&'static str]> {
         match version {
-            ConfigVersion::V1 => self.v1_categories,
-            ConfigVersion::V2 => Some(self.categories),
+            ConfigVersion::V1Beta1 => V1BETA1
+                .iter()
+                .find(|(id, _)| *id == self.id)
+                .map(|(_, categories)| *categories),
+            ConfigVersion::V1 => self.v1_categories.filter(|_| self.current),
+            ConfigVersion::V2 => Some(self.categories).filter(|_| self.current),
         }
     }
 
-    /// Whether the rule belongs to `category` (`DEFAULT` meaning `STANDARD`).
+    /// Whether the rule belongs to `category` (`DEFAULT` meaning `STANDARD`,
+    /// and in v1beta1 `STYLE_DEFAULT` meaning `STYLE_STANDARD`).
     pub fn in_category(&self, category: &str, version: ConfigVersion) -> bool {
-        let category = if category == "DEFAULT" {
-            "STANDARD"
-        } else {
-            category
+        let category = match category {
+            "DEFAULT" => "STANDARD",
+            "STYLE_DEFAULT" if version == ConfigVersion::V1Beta1 => "STYLE_STANDARD",
+            category => category,
         };
         self.categories_in(version)
             .is_some_and(|categories| categories.contains(&category))
     }
 }
 
+/// The category IDs of `version`.
+fn categories(version: ConfigVersion) -> &'static [&'static str] {
+    match version {
+        ConfigVersion::V1Beta1 => V1BETA1_CATEGORIES,
+        ConfigVersion::V1 | ConfigVersion::V2 => CATEGORIES,
+    }
+}
+
 /// Every rule and category ID a configuration of `version` accepts.
 pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
-    CATEGORIES
+    categories(version)
         .iter()
         .copied()
         .chain(RULES.iter().map(|rule| rule.id))
@@ -337,7 +436,7 @@ pub fn known_ids(version: ConfigVersion) -> BTreeSet<&'static str> {
 /// The rule IDs a rule or category ID names under `version`, or `None`
 /// when it is neither.
 pub(crate) fn expand(id: &str, version: ConfigVersion) -> Option<BTreeSet<&'static str>> {
-    if CATEGORIES.contains(&id) {
+    if categories(version).contains(&id) {
         return Some(
             RULES
                 .iter()
@@ -362,5 +461,15 @@ mod tests {
         assert!(v2.is_superset(&BTreeSet::from(["STANDARD", "DEFAULT", "PACKAGE_DEFINED"])));
         assert!(v2.iter().all(|id| expand(id, ConfigVersion::V2).is_some()));
         assert!(!v2.contains(""));
+        assert!(!v2.contains("FIELD_NO_DESCRIPTOR"));
+        let v1beta1 = known_ids(ConfigVersion::V1Beta1);
+        assert!(v1beta1.contains("FIELD_NO_DESCRIPTOR") && v1beta1.contains("STYLE_DEFAULT"));
+        assert!(!v1beta1.contains("IMPORT_USED") && !v1beta1.contains("PROTOVALIDATE"));
+        // Every v1beta1 rule is one Spoke knows.
+        assert!(
+            V1BETA1
+                .iter()
+                .all(|(id, _)| RULES.iter().any(|r| r.id == *id))
+        );
     }
 }

@@ -161,7 +161,9 @@ fn rule_table_matches_buf_listing() {
         .filter(|r| r.categories.contains(&"STANDARD"))
         .count();
     assert_eq!(standard, 35);
-    assert_eq!(rules().len(), 46);
+    // buf's 46, and FIELD_NO_DESCRIPTOR, which only v1beta1 has.
+    assert_eq!(rules().len(), 47);
+    assert_eq!(rules().iter().filter(|r| !r.current).count(), 1);
     assert!(rules().iter().all(|r| !r.purpose.is_empty()));
 }
 

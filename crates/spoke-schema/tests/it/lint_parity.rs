@@ -120,6 +120,48 @@ fn v1_config_matches_buf_without_comment_ignores() {
     );
 }
 
+/// v1beta1 configurations have v1beta1's rules (`FIELD_NO_DESCRIPTOR`;
+/// no `IMPORT_USED`, `SYNTAX_SPECIFIED`, …) and categories (`SENSIBLE`,
+/// `STYLE_DEFAULT`, `OTHER`, …), as buf reads them.
+#[test]
+fn v1beta1_config_matches_buf() {
+    let Some(buf) = buf::buf() else { return };
+    let violations = assert_parity(&buf, "version: v1beta1\n");
+    let rules = rules_of(&violations);
+    assert!(rules.contains("FIELD_NO_DESCRIPTOR"), "{rules:?}");
+    assert!(!rules.contains("IMPORT_USED") && !rules.contains("SYNTAX_SPECIFIED"));
+    for categories in [
+        "[DEFAULT]",
+        "[MINIMAL]",
+        "[BASIC]",
+        "[FILE_LAYOUT, PACKAGE_AFFINITY]",
+        "[SENSIBLE, OTHER]",
+        "[STYLE_BASIC]",
+        "[STYLE_DEFAULT, COMMENTS, UNARY_RPC]",
+    ] {
+        let yaml = format!("version: v1beta1\nlint:\n  use: {categories}\n");
+        assert!(!assert_parity(&buf, &yaml).is_empty(), "{categories}");
+    }
+    let yaml = "version: v1beta1\nlint:\n  use: [STANDARD]\n  except: [FIELD_NO_DESCRIPTOR, STYLE_STANDARD]\n";
+    assert!(!rules_of(&assert_parity(&buf, yaml)).contains("FIELD_NO_DESCRIPTOR"));
+    // A rule v1beta1 does not have is refused, as buf refuses it.
+    for id in ["IMPORT_USED", "PROTOVALIDATE"] {
+        let yaml = format!("version: v1beta1\nlint:\n  use: [{id}]\n");
+        let error = LintConfig::from_buf_yaml(&yaml).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("\"{id}\" is not a known rule or category ID")),
+            "{error}"
+        );
+    }
+    // …and v1beta1's own rule and categories are not v1's or v2's.
+    for version in ["v1", "v2"] {
+        for id in ["FIELD_NO_DESCRIPTOR", "SENSIBLE", "OTHER"] {
+            let yaml = format!("version: {version}\nlint:\n  use: [{id}]\n");
+            assert!(LintConfig::from_buf_yaml(&yaml).is_err(), "{version} {id}");
+        }
+    }
+}
+
 #[test]
 fn use_except_ignore_and_options_match_buf() {
     let Some(buf) = buf::buf() else { return };

@@ -10,5 +10,6 @@ mod googleapis;
 mod invalid_corpus;
 mod lint_config;
 mod lint_parity;
+mod protoc_exact;
 mod support;
 mod symbols;
