@@ -18,7 +18,11 @@ pub struct ImageJsonError(String);
 /// image's own extension definitions, so `[google.api.http]` and the like
 /// appear by name rather than being dropped.
 pub fn image_json(image: &[u8]) -> Result<String, ImageJsonError> {
-    let pool = DescriptorPool::decode(image).map_err(|e| ImageJsonError(e.to_string()))?;
+    // The pool reads editions files as proto2; the JSON keeps their syntax.
+    let (readable, _) =
+        crate::editions::unmark_set(image).map_err(|e| ImageJsonError(e.to_string()))?;
+    let pool =
+        DescriptorPool::decode(readable.as_slice()).map_err(|e| ImageJsonError(e.to_string()))?;
     render_json(pool, image)
 }
 
@@ -34,7 +38,10 @@ pub(crate) fn render_json(
         let descriptor = GoogleFileResolver::new()
             .open_file(DESCRIPTOR_PROTO)
             .map_err(|e| error(&e))?;
-        pool.add_file_descriptor_proto(FileDescriptorProto::from(descriptor))
+        // Up to date, so editions' enums render by name.
+        let mut descriptor = FileDescriptorProto::from(descriptor);
+        crate::editions::descriptor::bring_up_to_date(&mut descriptor);
+        pool.add_file_descriptor_proto(descriptor)
             .map_err(|e| error(&e))?;
     }
     let set = pool
