@@ -716,10 +716,10 @@ impl<'a> Compilation<'a> {
             if let Some(proto) = &mut self.nodes[index].proto {
                 editions::descriptor::bring_up_to_date(proto);
             }
-        } else if let Ok(file) = self.well_known.open_file(descriptor) {
-            let mut proto = FileDescriptorProto::from(file);
-            editions::descriptor::bring_up_to_date(&mut proto);
-            self.hidden_descriptor = self.pool.add_file_descriptor_proto(proto).is_ok();
+        } else if let Some(pool) = editions::descriptor::pool() {
+            // Nothing is linked yet: the pool starts as that one.
+            self.pool = pool.clone();
+            self.hidden_descriptor = true;
         }
     }
 

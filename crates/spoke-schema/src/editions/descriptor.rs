@@ -5,11 +5,31 @@
 //! compilation with editions files links against this one brought up to
 //! date, and writes the numbers protoc and buf write.
 
+use std::sync::OnceLock;
+
+use prost_reflect::DescriptorPool;
 use prost_reflect::prost_types::{
     EnumDescriptorProto, EnumValueDescriptorProto, FileDescriptorProto,
 };
+use protox::file::{FileResolver, GoogleFileResolver};
 
 pub(crate) const PATH: &str = "google/protobuf/descriptor.proto";
+
+/// A pool holding only the up-to-date descriptor.proto, built once: a
+/// compilation with editions files that does not import descriptor.proto
+/// starts from it (cloning a pool is cheaper than linking the file again).
+pub(crate) fn pool() -> Option<&'static DescriptorPool> {
+    static POOL: OnceLock<Option<DescriptorPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let file = GoogleFileResolver::new().open_file(PATH).ok()?;
+        let mut proto = FileDescriptorProto::from(file);
+        bring_up_to_date(&mut proto);
+        let mut pool = DescriptorPool::new();
+        pool.add_file_descriptor_proto(proto).ok()?;
+        Some(pool)
+    })
+    .as_ref()
+}
 
 /// Brings the bundled descriptor.proto's editions enums up to date.
 pub(crate) fn bring_up_to_date(file: &mut FileDescriptorProto) {

@@ -107,7 +107,7 @@ impl Features {
     }
 
     /// These features overridden by the `features` an element's options set.
-    fn overlay(mut self, options: &DynamicMessage) -> Features {
+    pub(crate) fn overlay(mut self, options: &DynamicMessage) -> Features {
         let Some(features) = explicit(options) else {
             return self;
         };
@@ -197,18 +197,33 @@ pub fn oneof(oneof: &OneofDescriptor, edition: Edition) -> Features {
 }
 
 pub fn field(field: &FieldDescriptor, edition: Edition) -> Features {
+    field_under(
+        message(field.parent_message(), edition),
+        field,
+        &field.options(),
+        edition,
+    )
+}
+
+/// A field's features under its message's (`parent`); `options` are the
+/// field's.
+pub(crate) fn field_under(
+    parent: Features,
+    field: &FieldDescriptor,
+    options: &DynamicMessage,
+    edition: Edition,
+) -> Features {
     let parent = match field.containing_oneof() {
-        Some(oneof) => self::oneof(&oneof, edition),
-        None => message(field.parent_message(), edition),
+        Some(oneof) => parent.overlay(&oneof.options()),
+        None => parent,
     };
-    let resolved = parent.overlay(&field.options());
     legacy(
-        resolved,
+        parent.overlay(options),
         edition,
         field.cardinality(),
         field.is_group(),
         field.field_descriptor_proto().proto3_optional(),
-        &field.options(),
+        options,
     )
 }
 
@@ -217,16 +232,26 @@ pub fn extension(extension: &ExtensionDescriptor, edition: Edition) -> Features 
         Some(scope) => message(&scope, edition),
         None => file(&extension.parent_file(), edition),
     };
-    let resolved = parent.overlay(&extension.options());
+    extension_under(parent, extension, &extension.options(), edition)
+}
+
+/// An extension's features under its scope's (`parent`); `options` are the
+/// extension's.
+pub(crate) fn extension_under(
+    parent: Features,
+    extension: &ExtensionDescriptor,
+    options: &DynamicMessage,
+    edition: Edition,
+) -> Features {
     let group = extension.field_descriptor_proto().r#type()
         == prost_reflect::prost_types::field_descriptor_proto::Type::Group;
     legacy(
-        resolved,
+        parent.overlay(options),
         edition,
         extension.cardinality(),
         group,
         extension.field_descriptor_proto().proto3_optional(),
-        &extension.options(),
+        options,
     )
 }
 

@@ -20,7 +20,8 @@ const JSON_NAME: i32 = 10;
 const MESSAGE_TYPE: i32 = 4;
 
 pub(crate) fn check(file: &FileDescriptorProto, source: &str) -> Vec<Diagnostic> {
-    let locations = Locations::new(file);
+    // Built for the first conflict only: most files have none.
+    let locations = std::cell::OnceCell::new();
     let legacy = file
         .options
         .as_ref()
@@ -33,10 +34,10 @@ pub(crate) fn check(file: &FileDescriptorProto, source: &str) -> Vec<Diagnostic>
     out
 }
 
-fn walk(
-    file: &FileDescriptorProto,
+fn walk<'a>(
+    file: &'a FileDescriptorProto,
     source: &str,
-    locations: &Locations<'_>,
+    locations: &std::cell::OnceCell<Locations<'a>>,
     message: &DescriptorProto,
     path: &[i32],
     inherited_legacy: bool,
@@ -62,13 +63,17 @@ fn walk(
             let at = match field.json_name {
                 // A custom JSON name is reported at its value.
                 Some(_) => value_position(
-                    locations,
+                    locations.get_or_init(|| Locations::new(file)),
                     source,
                     &[field_path.as_slice(), &[JSON_NAME]].concat(),
                 ),
                 None => None,
             }
-            .or_else(|| locations.position(&[field_path.as_slice(), &[NAME]].concat()))
+            .or_else(|| {
+                locations
+                    .get_or_init(|| Locations::new(file))
+                    .position(&[field_path.as_slice(), &[NAME]].concat())
+            })
             .unwrap_or((1, 1));
             out.push(Diagnostic::new(
                 file.name(),

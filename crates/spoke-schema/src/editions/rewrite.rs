@@ -479,7 +479,10 @@ impl Rewritten {
     /// original; `chars` when columns count characters rather than bytes.
     fn column(&self, line: u32, column: u32, chars: bool) -> u32 {
         let mut shift: i64 = 0;
-        for edit in self.edits.iter().filter(|e| e.line == line) {
+        // Edits are recorded in text order: those of a line are adjacent.
+        let start = self.edits.partition_point(|e| e.line < line);
+        let end = self.edits.partition_point(|e| e.line <= line);
+        for edit in &self.edits[start..end] {
             let at = i64::from(if chars { edit.char_column } else { edit.column }) + shift;
             let new_len = i64::try_from(edit.new.len()).unwrap_or(0);
             let new_end = at + new_len;
@@ -538,7 +541,7 @@ impl Rewritten {
             !(is_label
                 && start_line == end_line
                 && span[1] == span[2]
-                && inserted.contains(&(start_line, span[1])))
+                && inserted.binary_search(&(start_line, span[1])).is_ok())
         });
     }
 }

@@ -60,8 +60,12 @@ struct Check<'a> {
     file: &'a FileDescriptor,
     edition: Edition,
     edition_of: &'a dyn Fn(&str) -> Edition,
+    /// Whether each enum used by a field is closed, by full name.
+    closed: HashMap<String, bool>,
     lines: Vec<&'a str>,
-    locations: Locations<'a>,
+    proto: &'a prost_reflect::prost_types::FileDescriptorProto,
+    /// Built on the first report: most files have none.
+    locations: std::cell::OnceCell<Locations<'a>>,
     out: Vec<Diagnostic>,
 }
 
@@ -79,24 +83,30 @@ pub(crate) fn check(
         file,
         edition,
         edition_of,
+        closed: HashMap::new(),
         lines: source.lines().collect(),
-        locations: Locations::new(proto),
+        proto,
+        locations: std::cell::OnceCell::new(),
         out: Vec::new(),
     };
-    check.targets(&[], Target::File, &file.options());
+    let options = file.options();
+    check.targets(&[], Target::File, &options);
+    let resolved = features::Features::defaults(edition).overlay(&options);
     for message in file.messages() {
-        check.message(&message);
+        check.message(&message, resolved);
     }
     for extension in file.extensions() {
+        let options = extension.options();
+        let view = FieldView::extension(&extension, resolved, &options, edition);
         check.field_like(
-            &extension.field_descriptor_proto().clone(),
+            extension.field_descriptor_proto(),
             extension.path(),
-            &extension.options(),
-            FieldView::extension(&extension, edition),
+            &options,
+            view,
         );
     }
     for enumeration in file.enums() {
-        check.enumeration(&enumeration);
+        check.enumeration(&enumeration, resolved);
     }
     check.out
 }
@@ -111,28 +121,38 @@ struct FieldView {
 }
 
 impl FieldView {
-    fn field(field: &FieldDescriptor, edition: Edition) -> Self {
+    fn field(
+        field: &FieldDescriptor,
+        parent: features::Features,
+        options: &DynamicMessage,
+        edition: Edition,
+    ) -> Self {
         Self {
             cardinality: field.cardinality(),
             kind: field.kind(),
             in_oneof: field.containing_oneof().is_some(),
             is_extension: false,
-            features: features::field(field, edition),
+            features: features::field_under(parent, field, options, edition),
         }
     }
 
-    fn extension(extension: &prost_reflect::ExtensionDescriptor, edition: Edition) -> Self {
+    fn extension(
+        extension: &prost_reflect::ExtensionDescriptor,
+        parent: features::Features,
+        options: &DynamicMessage,
+        edition: Edition,
+    ) -> Self {
         Self {
             cardinality: extension.cardinality(),
             kind: extension.kind(),
             in_oneof: false,
             is_extension: true,
-            features: features::extension(extension, edition),
+            features: features::extension_under(parent, extension, options, edition),
         }
     }
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
     fn report(&mut self, at: (u32, u32), message: String) {
         self.out.push(Diagnostic::new(
             self.file.name(),
@@ -142,15 +162,19 @@ impl Check<'_> {
         ));
     }
 
+    fn locations(&self) -> &Locations<'a> {
+        self.locations.get_or_init(|| Locations::new(self.proto))
+    }
+
     /// Where the element at `path` starts.
     fn at(&self, path: &[i32]) -> (u32, u32) {
-        self.locations.position(path).unwrap_or((1, 1))
+        self.locations().position(path).unwrap_or((1, 1))
     }
 
     /// Where `word` appears first in the text of the element at `path`
     /// (a feature's name inside an option statement), else its start.
     fn word_at(&self, path: &[i32], word: &str) -> (u32, u32) {
-        let Some(location) = self.locations.get(path) else {
+        let Some(location) = self.locations().get(path) else {
             return (1, 1);
         };
         let (line, column) = match location.span.as_slice() {
@@ -188,7 +212,7 @@ impl Check<'_> {
             if explicit.has_field_by_name(name) && !targets.contains(&target) {
                 let mut at_path = path.to_vec();
                 at_path.extend([options_tag, features_tag, *number]);
-                let at = if self.locations.get(&at_path).is_some() {
+                let at = if self.locations().get(&at_path).is_some() {
                     self.word_at(&at_path, name)
                 } else {
                     at_path.truncate(path.len() + 2);
@@ -199,36 +223,35 @@ impl Check<'_> {
         }
     }
 
-    fn message(&mut self, message: &MessageDescriptor) {
-        self.targets(message.path(), Target::Message, &message.options());
+    fn message(&mut self, message: &MessageDescriptor, parent: features::Features) {
+        let options = message.options();
+        self.targets(message.path(), Target::Message, &options);
+        let resolved = parent.overlay(&options);
         for oneof in message.oneofs() {
             self.targets(oneof.path(), Target::Oneof, &oneof.options());
         }
         for field in message.fields() {
-            let view = FieldView::field(&field, self.edition);
-            self.field_like(
-                field.field_descriptor_proto(),
-                field.path(),
-                &field.options(),
-                view,
-            );
+            let options = field.options();
+            let view = FieldView::field(&field, resolved, &options, self.edition);
+            self.field_like(field.field_descriptor_proto(), field.path(), &options, view);
         }
         for extension in message.child_extensions() {
-            let view = FieldView::extension(&extension, self.edition);
+            let options = extension.options();
+            let view = FieldView::extension(&extension, resolved, &options, self.edition);
             self.field_like(
                 extension.field_descriptor_proto(),
                 extension.path(),
-                &extension.options(),
+                &options,
                 view,
             );
         }
         for nested in message.child_messages() {
             if !nested.is_map_entry() {
-                self.message(&nested);
+                self.message(&nested, resolved);
             }
         }
         for enumeration in message.child_enums() {
-            self.enumeration(&enumeration);
+            self.enumeration(&enumeration, resolved);
         }
     }
 
@@ -240,7 +263,6 @@ impl Check<'_> {
         view: FieldView,
     ) {
         self.targets(path, Target::Field, options);
-        let start = self.at(path);
         if features::sets(options, "field_presence") {
             let found = if view.cardinality == Cardinality::Repeated {
                 Some("repeated field")
@@ -252,12 +274,15 @@ impl Check<'_> {
                 None
             };
             if let Some(found) = found {
-                self.report(start, format!("expected singular field, found {found}"));
+                self.report(
+                    self.at(path),
+                    format!("expected singular field, found {found}"),
+                );
             } else if let (Kind::Message(m), FieldPresence::Implicit) =
                 (&view.kind, view.features.field_presence)
             {
                 self.report(
-                    start,
+                    self.at(path),
                     format!(
                         "expected message type, found message type `{}`",
                         m.full_name()
@@ -277,7 +302,10 @@ impl Check<'_> {
                 scalar => Some(format!("scalar type `{}`", scalar_name(proto, scalar))),
             };
             if let Some(found) = found {
-                self.report(start, format!("expected message type, found {found}"));
+                self.report(
+                    self.at(path),
+                    format!("expected message type, found {found}"),
+                );
             }
         }
         if features::sets(options, "repeated_field_encoding")
@@ -293,7 +321,10 @@ impl Check<'_> {
             if let Some(found) = found {
                 let mut type_path = path.to_vec();
                 type_path.push(if proto.type_name.is_some() { 6 } else { 5 });
-                let at = self.locations.position(&type_path).unwrap_or(start);
+                let at = self
+                    .locations()
+                    .position(&type_path)
+                    .unwrap_or_else(|| self.at(path));
                 self.report(at, format!("expected packable type, found {found}"));
             }
         }
@@ -313,19 +344,27 @@ impl Check<'_> {
             }
         }
         if let Kind::Enum(enumeration) = &view.kind {
-            let closed = features::enumeration(
-                enumeration,
-                (self.edition_of)(enumeration.parent_file().name()),
-            )
-            .enum_type
-                == EnumType::Closed;
+            let closed = match self.closed.get(enumeration.full_name()) {
+                Some(&closed) => closed,
+                None => {
+                    let edition = (self.edition_of)(enumeration.parent_file().name());
+                    let closed =
+                        features::enumeration(enumeration, edition).enum_type == EnumType::Closed;
+                    self.closed
+                        .insert(enumeration.full_name().to_owned(), closed);
+                    closed
+                }
+            };
             if closed
                 && view.cardinality != Cardinality::Repeated
                 && view.features.field_presence == FieldPresence::Implicit
             {
                 let mut type_path = path.to_vec();
                 type_path.push(6);
-                let at = self.locations.position(&type_path).unwrap_or(start);
+                let at = self
+                    .locations()
+                    .position(&type_path)
+                    .unwrap_or_else(|| self.at(path));
                 self.report(
                     at,
                     format!(
@@ -337,12 +376,13 @@ impl Check<'_> {
         }
     }
 
-    fn enumeration(&mut self, enumeration: &EnumDescriptor) {
-        self.targets(enumeration.path(), Target::Enum, &enumeration.options());
+    fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
+        let options = enumeration.options();
+        self.targets(enumeration.path(), Target::Enum, &options);
         for value in enumeration.values() {
             self.targets(value.path(), Target::EnumValue, &value.options());
         }
-        let resolved = features::enumeration(enumeration, self.edition);
+        let resolved = parent.overlay(&options);
         let first = enumeration.values().next();
         if let Some(first) =
             first.filter(|v| resolved.enum_type == EnumType::Open && v.number() != 0)
