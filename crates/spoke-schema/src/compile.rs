@@ -1,4 +1,4 @@
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use prost_reflect::DescriptorPool;
@@ -9,6 +9,8 @@ use spoke_domain::{DependencyPin, ProtoFile};
 use crate::checks;
 use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
+use crate::editions::rewrite::{Front, Rewritten};
+use crate::editions::{self, Edition};
 use crate::image::ImageJsonError;
 use crate::protoc::Encoding;
 use crate::source_info::{Locations, tag};
@@ -63,6 +65,11 @@ pub struct ImageFile {
 pub struct Compiled {
     pool: DescriptorPool,
     files: Vec<ImageFile>,
+    /// The editions files, which the pool holds as proto2.
+    editions: BTreeMap<String, Edition>,
+    /// descriptor.proto is in the pool only to encode editions files'
+    /// options (`editions::descriptor`), not imported: no part of the image.
+    hidden_descriptor: bool,
 }
 
 impl Compiled {
@@ -88,9 +95,67 @@ impl Compiled {
     ///
     /// `prost_types` has no extension support, so custom option values
     /// (e.g. `google.api.http`) are absent here; [`Compiled::image`] keeps them.
+    ///
+    /// `prost_types` has no `edition` field either: an editions file has
+    /// `syntax = "editions"` here, its edition in [`Compiled::edition`].
     pub fn file_descriptor_set(&self) -> FileDescriptorSet {
-        FileDescriptorSet {
-            file: self.pool.file_descriptor_protos().cloned().collect(),
+        let file = self
+            .pool
+            .file_descriptor_protos()
+            .filter(|proto| !self.is_hidden(proto.name()))
+            .map(|proto| {
+                let mut proto = proto.clone();
+                if self.editions.contains_key(proto.name()) {
+                    proto.syntax = Some("editions".to_owned());
+                }
+                proto
+            })
+            .collect();
+        FileDescriptorSet { file }
+    }
+
+    /// The syntax or edition `file` (a path of the image) is written in.
+    pub fn edition(&self, file: &str) -> Edition {
+        edition_in(&self.pool, &self.editions, file)
+    }
+
+    /// The resolved features of a field of this image.
+    pub fn field_features(&self, field: &prost_reflect::FieldDescriptor) -> editions::Features {
+        editions::features::field(field, self.edition(field.parent_file().name()))
+    }
+
+    /// The resolved features of an extension of this image.
+    pub fn extension_features(
+        &self,
+        extension: &prost_reflect::ExtensionDescriptor,
+    ) -> editions::Features {
+        editions::features::extension(extension, self.edition(extension.parent_file().name()))
+    }
+
+    /// The resolved features of a message of this image.
+    pub fn message_features(
+        &self,
+        message: &prost_reflect::MessageDescriptor,
+    ) -> editions::Features {
+        editions::features::message(message, self.edition(message.parent_file().name()))
+    }
+
+    /// The resolved features of an enum of this image.
+    pub fn enum_features(&self, enumeration: &prost_reflect::EnumDescriptor) -> editions::Features {
+        editions::features::enumeration(enumeration, self.edition(enumeration.parent_file().name()))
+    }
+
+    fn is_hidden(&self, file: &str) -> bool {
+        self.hidden_descriptor && file == editions::descriptor::PATH
+    }
+
+    /// A file of the pool encoded as the image has it, defaults and
+    /// options as `encoding` writes them.
+    fn encoded(&self, file: &prost_reflect::FileDescriptor, encoding: Encoding) -> Vec<u8> {
+        let bytes = crate::protoc::encode_file(file, encoding);
+        match self.editions.get(file.name()) {
+            Some(&edition) => editions::mark(&bytes, edition),
+            None => bytes,
         }
     }
 
@@ -102,7 +167,9 @@ impl Compiled {
         image: &[u8],
         own_paths: &BTreeSet<String>,
     ) -> Result<Compiled, ImageDecodeError> {
-        let pool = DescriptorPool::decode(image)
+        let (image, editions) = editions::unmark_set(image)
+            .map_err(|error| ImageDecodeError::Invalid(error.to_string()))?;
+        let pool = DescriptorPool::decode(image.as_slice())
             .map_err(|error| ImageDecodeError::Invalid(error.to_string()))?;
         let missing: Vec<String> = own_paths
             .iter()
@@ -126,7 +193,12 @@ impl Compiled {
                 Some(ImageFile { path, provider })
             })
             .collect();
-        Ok(Compiled { pool, files })
+        Ok(Compiled {
+            pool,
+            files,
+            editions,
+            hidden_descriptor: false,
+        })
     }
 
     /// The same image with every file but the well-known types as one of
@@ -147,6 +219,8 @@ impl Compiled {
         Compiled {
             pool: self.pool.clone(),
             files,
+            editions: self.editions.clone(),
+            hidden_descriptor: self.hidden_descriptor,
         }
     }
 
@@ -156,8 +230,8 @@ impl Compiled {
     /// options encoded as protoc encodes them (see `protoc.rs`).
     pub fn image(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        for file in self.pool.files() {
-            let bytes = crate::protoc::encode_file(&file, Encoding::Protoc);
+        for file in self.pool.files().filter(|f| !self.is_hidden(f.name())) {
+            let bytes = self.encoded(&file, Encoding::Protoc);
             prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
         }
         out
@@ -174,11 +248,11 @@ impl Compiled {
     pub fn image_with(&self, options: ImageOptions) -> Vec<u8> {
         let own: HashSet<&str> = self.roots().map(|file| file.path.as_str()).collect();
         let mut out = Vec::new();
-        for file in self.pool.files() {
+        for file in self.pool.files().filter(|f| !self.is_hidden(f.name())) {
             if !options.include_imports && !own.contains(file.name()) {
                 continue;
             }
-            let bytes = crate::protoc::encode_file(&file, Encoding::Buf);
+            let bytes = self.encoded(&file, Encoding::Buf);
             let bytes = if options.include_source_info {
                 crate::image::map_field(&bytes, SOURCE_CODE_INFO_FIELD, |info| {
                     Some(crate::image::in_buf_order(info))
@@ -247,26 +321,59 @@ pub fn compile(request: &CompileRequest) -> Result<Compiled, Vec<Diagnostic>> {
     compilation.finish(&order)
 }
 
+/// The edition of a file of `pool`: recorded for editions files, else its
+/// syntax.
+fn edition_in(pool: &DescriptorPool, editions: &BTreeMap<String, Edition>, file: &str) -> Edition {
+    if let Some(&edition) = editions.get(file) {
+        return edition;
+    }
+    match pool.get_file_by_name(file).map(|f| f.syntax()) {
+        Some(prost_reflect::Syntax::Proto3) => Edition::Proto3,
+        _ => Edition::Proto2,
+    }
+}
+
+/// A parsed file; an editions file with the rewrite its positions map
+/// through.
+type Parsed = (FileDescriptorProto, Option<Rewritten>);
+
 /// Parses a file, reporting why it does not parse or is past a limit.
-fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<FileDescriptorProto> {
+fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> {
     // Nesting is bounded before the recursive parser sees the file.
     if let Some(diagnostic) = depth::check_nesting(path, source) {
         out.push(diagnostic);
         return None;
     }
-    match File::from_source(path, source) {
+    let rewritten = match editions::rewrite::front(path, source) {
+        Front::Plain => None,
+        Front::Editions(rewritten) => Some(rewritten),
+        Front::Refused(diagnostics) => {
+            out.extend(diagnostics);
+            return None;
+        }
+    };
+    let text = rewritten.as_ref().map_or(source, |r| r.text.as_str());
+    match File::from_source(path, text) {
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
+            if let Some(rewritten) = &rewritten {
+                rewritten.restore(&mut proto);
+            }
             crate::protoc::float_defaults(&mut proto);
             if let Some(diagnostic) = checks::package_name(&proto) {
                 out.push(diagnostic);
                 return None;
             }
-            Some(proto)
+            Some((proto, rewritten))
         }
         Err(error) => {
             let at = error.file().unwrap_or(path).to_owned();
-            from_miette(&error, &at, source, DiagnosticKind::Syntax, None, out);
+            let mut found = Vec::new();
+            from_miette(&error, &at, text, DiagnosticKind::Syntax, None, &mut found);
+            if let Some(rewritten) = &rewritten {
+                found.iter_mut().for_each(|d| rewritten.locate(d));
+            }
+            out.extend(found);
             None
         }
     }
@@ -283,6 +390,8 @@ struct Node<'a> {
     /// A well-known type's descriptor as buf encodes it, linked in place
     /// of `proto` (which lacks the options `prost_types` does not know).
     encoded: Option<&'static [u8]>,
+    /// An editions file's rewrite for the parser.
+    rewritten: Option<Rewritten>,
     /// Resolved imports, in the file's import order; `None` when the import
     /// could not be resolved (already reported).
     imports: Vec<Option<usize>>,
@@ -302,6 +411,8 @@ struct Compilation<'a> {
     by_path: HashMap<String, usize>,
     closure: HashMap<&'a str, Candidates<'a>>,
     pool: DescriptorPool,
+    /// See [`Compiled`]'s field.
+    hidden_descriptor: bool,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -325,6 +436,7 @@ impl<'a> Compilation<'a> {
             by_path: HashMap::new(),
             closure,
             pool: DescriptorPool::new(),
+            hidden_descriptor: false,
             diagnostics: Vec::new(),
         }
     }
@@ -349,7 +461,7 @@ impl<'a> Compilation<'a> {
 
     /// Adds a file with source text, parsing it and reporting parse errors.
     fn add_source_node(&mut self, path: &str, provider: Provider, source: &'a str) -> usize {
-        let proto = parse(path, source, &mut self.diagnostics);
+        let (proto, rewritten) = parse(path, source, &mut self.diagnostics).unzip();
         self.push_node(Node {
             path: path.to_owned(),
             provider,
@@ -357,6 +469,7 @@ impl<'a> Compilation<'a> {
             broken: proto.is_none(),
             proto,
             encoded: None,
+            rewritten: rewritten.flatten(),
             imports: Vec::new(),
             linked: false,
         })
@@ -441,6 +554,7 @@ impl<'a> Compilation<'a> {
                 source: None,
                 proto: Some(file.proto.clone()),
                 encoded: Some(file.encoded),
+                rewritten: None,
                 imports: Vec::new(),
                 broken: false,
                 linked: false,
@@ -559,6 +673,7 @@ impl<'a> Compilation<'a> {
     /// error in one file is reported without stopping the others. A file
     /// whose imports did not link is skipped: the cause is already reported.
     fn link(&mut self, order: &[usize]) {
+        self.prepare_editions();
         for &index in order {
             let node = &self.nodes[index];
             let ready = !node.broken
@@ -577,15 +692,75 @@ impl<'a> Compilation<'a> {
                 None => self.pool.add_file_descriptor_proto(proto),
             };
             match added {
-                Ok(()) => self.nodes[index].linked = true,
+                Ok(()) => {
+                    self.nodes[index].linked = true;
+                    self.check_edition(index);
+                }
                 Err(error) => self.report_link_error(index, error),
             }
         }
     }
 
+    /// Before linking a compilation with editions files: their JSON name
+    /// conflicts (a file with one is not linked), and descriptor.proto up
+    /// to date, imported or not, for their options.
+    fn prepare_editions(&mut self) {
+        if self.nodes.iter().all(|n| n.rewritten.is_none()) {
+            return;
+        }
+        for node in &mut self.nodes {
+            let (Some(_), Some(proto), Some(source)) = (&node.rewritten, &node.proto, node.source)
+            else {
+                continue;
+            };
+            let found = editions::json_names::check(proto, source);
+            if !found.is_empty() {
+                node.broken = true;
+                self.diagnostics.extend(found);
+            }
+        }
+        let descriptor = editions::descriptor::PATH;
+        if let Some(&index) = self.by_path.get(descriptor) {
+            if let Some(proto) = &mut self.nodes[index].proto {
+                editions::descriptor::bring_up_to_date(proto);
+            }
+        } else if let Some(pool) = editions::descriptor::pool() {
+            // Nothing is linked yet: the pool starts as that one.
+            self.pool = pool.clone();
+            self.hidden_descriptor = true;
+        }
+    }
+
+    /// The checks of an editions file that need it linked.
+    fn check_edition(&mut self, index: usize) {
+        let node = &self.nodes[index];
+        let (Some(rewritten), Some(source)) = (&node.rewritten, node.source) else {
+            return;
+        };
+        let Some(file) = self.pool.get_file_by_name(&node.path) else {
+            return;
+        };
+        let editions = self.editions();
+        let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
+        let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
+        self.diagnostics.extend(found);
+    }
+
+    /// The editions files parsed so far.
+    fn editions(&self) -> BTreeMap<String, Edition> {
+        self.nodes
+            .iter()
+            .filter_map(|n| Some((n.path.clone(), n.rewritten.as_ref()?.edition)))
+            .collect()
+    }
+
     fn report_link_error(&mut self, index: usize, error: prost_reflect::DescriptorError) {
         let node = &self.nodes[index];
-        let source = node.source.unwrap_or_default();
+        // An editions file was linked as its rewrite: locate in that text.
+        let source = match &node.rewritten {
+            Some(rewritten) => rewritten.text.as_str(),
+            None => node.source.unwrap_or_default(),
+        };
         let error = error.with_source_code(source);
         let path = error.file().unwrap_or(&node.path).to_owned();
         // prost-reflect knows the first error's position exactly; the others
@@ -594,14 +769,19 @@ impl<'a> Compilation<'a> {
             .line()
             .zip(error.column())
             .map(|(line, column)| (saturate(line + 1), saturate(column + 1)));
+        let mut found = Vec::new();
         from_miette(
             &error,
             &path,
             source,
             DiagnosticKind::Semantic,
             first,
-            &mut self.diagnostics,
+            &mut found,
         );
+        if let Some(rewritten) = &self.nodes[index].rewritten {
+            found.iter_mut().for_each(|d| rewritten.locate(d));
+        }
+        self.diagnostics.extend(found);
     }
 
     fn finish(mut self, order: &[usize]) -> Result<Compiled, Vec<Diagnostic>> {
@@ -650,9 +830,12 @@ impl<'a> Compilation<'a> {
                 provider: self.nodes[i].provider.clone(),
             })
             .collect();
+        let editions = self.editions();
         Ok(Compiled {
             pool: self.pool,
             files,
+            editions,
+            hidden_descriptor: self.hidden_descriptor,
         })
     }
 }

@@ -16,7 +16,11 @@ pub struct ImageJsonError(String);
 /// image's own extension definitions, so `[google.api.http]` and the like
 /// appear by name rather than being dropped.
 pub fn image_json(image: &[u8]) -> Result<String, ImageJsonError> {
-    let pool = DescriptorPool::decode(image).map_err(|e| ImageJsonError(e.to_string()))?;
+    // The pool reads editions files as proto2; the JSON keeps their syntax.
+    let (readable, _) =
+        crate::editions::unmark_set(image).map_err(|e| ImageJsonError(e.to_string()))?;
+    let pool =
+        DescriptorPool::decode(readable.as_slice()).map_err(|e| ImageJsonError(e.to_string()))?;
     render_json(pool, image)
 }
 

@@ -13,6 +13,7 @@ mod compile;
 mod depth;
 mod diagnostic;
 pub mod diff;
+pub mod editions;
 mod image;
 pub mod lint;
 pub mod pairing;
@@ -31,6 +32,7 @@ pub use compile::{
 };
 pub use depth::{MAX_BRACKET_DEPTH, MAX_MESSAGE_DEPTH, MAX_OPTION_VALUE_DEPTH, STACK_BYTES};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
+pub use editions::Edition;
 pub use image::{ImageJsonError, image_json};
 pub use spoke_domain::{Symbol, SymbolKind};
 pub use symbols::extract_symbols;

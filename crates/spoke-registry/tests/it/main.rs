@@ -6,6 +6,7 @@ mod access;
 mod compatibility;
 mod deprecation;
 mod documents;
+mod editions;
 mod googleapis;
 mod l2;
 mod labels;

@@ -6,6 +6,7 @@ mod breaking_parity;
 mod buf;
 mod compile;
 mod diff;
+mod editions;
 mod googleapis;
 mod invalid_corpus;
 mod lint_config;

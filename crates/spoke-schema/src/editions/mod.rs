@@ -1,0 +1,158 @@
+//! Protobuf Editions (`edition = "2023";`, `edition = "2024";`).
+//!
+//! protox parses proto2 and proto3 only, so an editions file goes through
+//! its own front-end ([`rewrite`]): a token pass checks the grammar editions
+//! forbid and rewrites the file into proto2 text with the same lines,
+//! which protox parses and prost-reflect links; source positions are mapped
+//! back to the original text. prost-reflect knows no `syntax = "editions"`,
+//! so the linked pool holds such a file as proto2, and the compilation
+//! remembers its edition: images get `syntax = "editions"` and the
+//! `edition` field back ([`mark`]), decoding an image takes them off
+//! ([`unmark_set`]), and every rule that depends on the edition asks the
+//! resolved features ([`features`]) instead of the pool's syntax.
+
+pub(crate) mod descriptor;
+pub mod features;
+pub(crate) mod json_names;
+pub(crate) mod rewrite;
+pub(crate) mod validate;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use features::{
+    EnumType, Features, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
+    Utf8Validation,
+};
+
+/// The syntax or edition a file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Edition {
+    Proto2,
+    Proto3,
+    E2023,
+    E2024,
+}
+
+impl Edition {
+    /// The `google.protobuf.Edition` number.
+    pub fn number(self) -> i32 {
+        match self {
+            Edition::Proto2 => 998,
+            Edition::Proto3 => 999,
+            Edition::E2023 => 1000,
+            Edition::E2024 => 1001,
+        }
+    }
+
+    fn from_number(number: u64) -> Option<Edition> {
+        match number {
+            998 => Some(Edition::Proto2),
+            999 => Some(Edition::Proto3),
+            1000 => Some(Edition::E2023),
+            1001 => Some(Edition::E2024),
+            _ => None,
+        }
+    }
+
+    /// Whether the file is written with an `edition` statement.
+    pub fn is_edition(self) -> bool {
+        matches!(self, Edition::E2023 | Edition::E2024)
+    }
+}
+
+impl fmt::Display for Edition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Edition::Proto2 => "proto2",
+            Edition::Proto3 => "proto3",
+            Edition::E2023 => "2023",
+            Edition::E2024 => "2024",
+        })
+    }
+}
+
+/// `FileDescriptorProto.syntax`.
+const SYNTAX_FIELD: u32 = 12;
+/// `FileDescriptorProto.edition`.
+const EDITION_FIELD: u32 = 14;
+/// `FileDescriptorSet.file`.
+const FILE_FIELD: u32 = 1;
+
+/// An encoded `FileDescriptorProto` of an editions file as the pool holds
+/// it (as proto2), with `syntax = "editions"` and its `edition`, written
+/// last as protoc orders them (after source info).
+pub(crate) fn mark(file: &[u8], edition: Edition) -> Vec<u8> {
+    use prost_reflect::prost::encoding::{self, WireType, encode_key, encode_varint};
+    let mut out = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
+    encoding::string::encode(SYNTAX_FIELD, &"editions".to_owned(), &mut out);
+    encode_key(EDITION_FIELD, WireType::Varint, &mut out);
+    encode_varint(u64::try_from(edition.number()).unwrap_or(0), &mut out);
+    out
+}
+
+/// An image whose editions files' `syntax` and `edition` the pool cannot
+/// read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("file \"{file}\" has syntax \"editions\" with an edition Spoke does not know ({edition})")]
+pub struct UnknownEdition {
+    pub file: String,
+    pub edition: String,
+}
+
+/// An encoded `FileDescriptorSet` with `syntax` and `edition` taken off its
+/// editions files, so prost-reflect reads them as proto2, and the edition
+/// of each such file by name. Malformed input is returned unchanged for
+/// the decoder to refuse.
+pub(crate) fn unmark_set(
+    set: &[u8],
+) -> Result<(Vec<u8>, BTreeMap<String, Edition>), UnknownEdition> {
+    use prost_reflect::prost::encoding::{WireType, encode_key, encode_varint};
+    let Some(files) = wire::fields(set) else {
+        return Ok((set.to_vec(), BTreeMap::new()));
+    };
+    let mut editions = BTreeMap::new();
+    let mut out = Vec::with_capacity(set.len());
+    for field in files {
+        let Some(file) = field.payload.filter(|_| field.number == FILE_FIELD) else {
+            out.extend_from_slice(field.raw);
+            continue;
+        };
+        let Some(parts) = wire::fields(file) else {
+            out.extend_from_slice(field.raw);
+            continue;
+        };
+        let is_editions = parts
+            .iter()
+            .any(|p| p.number == SYNTAX_FIELD && p.payload == Some(b"editions".as_slice()));
+        if !is_editions {
+            out.extend_from_slice(field.raw);
+            continue;
+        }
+        let name = parts
+            .iter()
+            .find(|p| p.number == 1)
+            .and_then(|p| p.payload)
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .unwrap_or_default();
+        let number = parts
+            .iter()
+            .rev()
+            .find(|p| p.number == EDITION_FIELD)
+            .and_then(|p| p.varint);
+        let edition = number
+            .and_then(Edition::from_number)
+            .filter(|e| e.is_edition())
+            .ok_or_else(|| UnknownEdition {
+                file: name.clone(),
+                edition: number.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+            })?;
+        let stripped = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
+        encode_key(FILE_FIELD, WireType::LengthDelimited, &mut out);
+        encode_varint(stripped.len() as u64, &mut out);
+        out.extend_from_slice(&stripped);
+        editions.insert(name, edition);
+    }
+    Ok((out, editions))
+}

@@ -1,0 +1,618 @@
+//! The editions front-end's first step: a token-level pass over an
+//! `edition = "…";` file that checks what the editions grammar forbids and
+//! rewrites it into proto2 text the protox parser reads (the `edition`
+//! statement becomes `syntax = "proto2";`, each field without a label gets
+//! `optional`). Every edit stays on one line and is recorded, so positions
+//! found in the rewritten text map back to the original exactly.
+
+use super::Edition;
+use crate::diagnostic::{Diagnostic, DiagnosticKind, saturate};
+
+/// One replacement on one line: `old_len` bytes at `column` (0-based, in
+/// bytes; `char_column` in characters) became `new`.
+#[derive(Debug, Clone)]
+struct Edit {
+    line: u32,
+    column: u32,
+    char_column: u32,
+    old_len: u32,
+    new: String,
+    /// Text inserted before an unlabeled field: its source location (the
+    /// label's) is dropped.
+    inserted_label: bool,
+}
+
+/// An editions file rewritten for the proto2 parser.
+#[derive(Debug, Clone)]
+pub(crate) struct Rewritten {
+    pub(crate) edition: Edition,
+    pub(crate) text: String,
+    edits: Vec<Edit>,
+}
+
+/// What the pass found.
+pub(crate) enum Front {
+    /// Not an editions file: parse it as it is.
+    Plain,
+    Editions(Rewritten),
+    /// An editions file with grammar errors.
+    Refused(Vec<Diagnostic>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ident,
+    Str,
+    Number,
+    Symbol(u8),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+    line: u32,
+    column: u32,
+    char_column: u32,
+}
+
+/// Tokens of `source`, comments and whitespace skipped. Stops quietly at
+/// anything malformed (an unterminated string or comment): the parser that
+/// runs next reports it precisely.
+fn tokens(source: &str) -> Vec<Token> {
+    let bytes = source.as_bytes();
+    let mut out = Vec::new();
+    let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
+    // Characters between `line_start` and `i`, counted lazily.
+    let mut counted = 0usize;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\n' => {
+                i += 1;
+                line += 1;
+                line_start = i;
+                counted = i;
+                chars_before = 0;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+                i += 1;
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let Some(end) = source[i + 2..].find("*/") else {
+                    return out;
+                };
+                let end = i + 2 + end + 2;
+                for (offset, byte) in bytes[i..end].iter().enumerate() {
+                    if *byte == b'\n' {
+                        line += 1;
+                        line_start = i + offset + 1;
+                        counted = line_start;
+                        chars_before = 0;
+                    }
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        chars_before += saturate(source[counted..i].chars().count());
+        counted = i;
+        let start = i;
+        let kind = if b.is_ascii_alphabetic() || b == b'_' {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            Kind::Ident
+        } else if b.is_ascii_digit()
+            || (b == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
+            while i < bytes.len() {
+                let c = bytes[i];
+                let exponent_sign = (c == b'+' || c == b'-')
+                    && matches!(bytes[i - 1], b'e' | b'E')
+                    && !bytes[start..i].starts_with(b"0x")
+                    && !bytes[start..i].starts_with(b"0X");
+                if c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || exponent_sign {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            Kind::Number
+        } else if b == b'"' || b == b'\'' {
+            i += 1;
+            loop {
+                match bytes.get(i) {
+                    None | Some(b'\n') => return out,
+                    Some(b'\\') => i += 2,
+                    Some(&c) if c == b => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
+            Kind::Str
+        } else {
+            // One byte per symbol; a non-ASCII character is one symbol.
+            i += source[i..].chars().next().map_or(1, char::len_utf8);
+            Kind::Symbol(b)
+        };
+        out.push(Token {
+            kind,
+            start,
+            end: i.min(bytes.len()),
+            line,
+            column: saturate(start - line_start),
+            char_column: chars_before,
+        });
+    }
+    out
+}
+
+/// The block a statement is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    File,
+    Message,
+    Extend,
+    Oneof,
+    Enum,
+    Service,
+    Method,
+    Other,
+}
+
+struct Pass<'a> {
+    source: &'a str,
+    path: &'a str,
+    tokens: Vec<Token>,
+    at: usize,
+    edits: Vec<Edit>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Checks and rewrites `source` when it starts with an `edition` statement.
+pub(crate) fn front(path: &str, source: &str) -> Front {
+    let tokens = tokens(source);
+    let is_editions = tokens
+        .first()
+        .is_some_and(|t| &source[t.start..t.end] == "edition");
+    if !is_editions {
+        return Front::Plain;
+    }
+    let mut pass = Pass {
+        source,
+        path,
+        tokens,
+        at: 0,
+        edits: Vec::new(),
+        errors: Vec::new(),
+    };
+    let Some(edition) = pass.edition_statement() else {
+        return Front::Refused(pass.errors);
+    };
+    pass.body();
+    if !pass.errors.is_empty() {
+        return Front::Refused(pass.errors);
+    }
+    let text = apply(source, &pass.edits);
+    Front::Editions(Rewritten {
+        edition,
+        text,
+        edits: pass.edits,
+    })
+}
+
+impl Pass<'_> {
+    fn text(&self, index: usize) -> &str {
+        self.tokens
+            .get(index)
+            .map_or("", |t| &self.source[t.start..t.end])
+    }
+
+    fn kind(&self, index: usize) -> Option<Kind> {
+        self.tokens.get(index).map(|t| t.kind)
+    }
+
+    fn error(&mut self, index: usize, message: impl Into<String>) {
+        let (line, column) = self
+            .tokens
+            .get(index)
+            .map_or((1, 1), |t| (t.line + 1, t.char_column + 1));
+        self.errors.push(Diagnostic::new(
+            self.path,
+            (line, column),
+            DiagnosticKind::Syntax,
+            message,
+        ));
+    }
+
+    fn replace(&mut self, index: usize, with: String, inserted_label: bool) {
+        let token = self.tokens[index];
+        let old_len = if inserted_label {
+            0
+        } else {
+            token.end - token.start
+        };
+        self.edits.push(Edit {
+            line: token.line,
+            column: token.column,
+            char_column: token.char_column,
+            old_len: saturate(old_len),
+            new: with,
+            inserted_label,
+        });
+    }
+
+    /// `edition = "2023";`: which edition, rewritten as proto2's syntax
+    /// statement. Any other shape is left to the parser, which refuses it.
+    fn edition_statement(&mut self) -> Option<Edition> {
+        let shaped = self.text(1) == "=" && self.kind(2) == Some(Kind::Str);
+        if !shaped {
+            self.error(1, "expected `=` and a string after `edition`");
+            return None;
+        }
+        let literal = self.text(2);
+        let edition = match &literal[1..literal.len().saturating_sub(1)] {
+            "2023" => Edition::E2023,
+            "2024" => Edition::E2024,
+            _ => {
+                self.error(2, "unrecognized `edition` declaration value");
+                return None;
+            }
+        };
+        self.replace(0, "syntax".to_owned(), false);
+        self.replace(2, "\"proto2\"".to_owned(), false);
+        self.at = 3;
+        Some(edition)
+    }
+
+    fn body(&mut self) {
+        let mut blocks = vec![Block::File];
+        while self.at < self.tokens.len() {
+            let block = blocks.last().copied().unwrap_or(Block::File);
+            match self.text(self.at) {
+                "}" => {
+                    if blocks.len() > 1 {
+                        blocks.pop();
+                    }
+                    self.at += 1;
+                }
+                ";" => self.at += 1,
+                _ => {
+                    if let Some(opened) = self.statement(block) {
+                        blocks.push(opened);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One statement from `self.at`; returns the block it opens, if any.
+    fn statement(&mut self, block: Block) -> Option<Block> {
+        let start = self.at;
+        let word = self.text(start).to_owned();
+        let declares = |pass: &Self, at: usize| {
+            pass.kind(at + 1) == Some(Kind::Ident) && pass.text(at + 2) == "{"
+        };
+        match (block, word.as_str()) {
+            (Block::File | Block::Message, "export" | "local") => {
+                self.error(
+                    start,
+                    format!(
+                        "`{word}` (symbol visibility, edition 2024) is not supported by Spoke yet"
+                    ),
+                );
+                self.at += 1;
+                None
+            }
+            (Block::File, "import") if self.text(start + 1) == "option" => {
+                self.error(
+                    start + 1,
+                    "`import option` (edition 2024) is not supported by Spoke yet",
+                );
+                self.skip_statement().map(|()| Block::Other)
+            }
+            (Block::File | Block::Message, "message") if declares(self, start) => {
+                self.at += 3;
+                Some(Block::Message)
+            }
+            (Block::File | Block::Message, "enum") if declares(self, start) => {
+                self.at += 3;
+                Some(Block::Enum)
+            }
+            (Block::File, "service") if declares(self, start) => {
+                self.at += 3;
+                Some(Block::Service)
+            }
+            (Block::Message, "oneof") if declares(self, start) => {
+                self.at += 3;
+                Some(Block::Oneof)
+            }
+            // `extend .a.B {`: up to the brace.
+            (Block::File | Block::Message, "extend") if self.text(start + 1) != "=" => {
+                self.skip_statement().map(|()| Block::Extend)
+            }
+            (Block::Enum, "reserved") => {
+                self.reserved();
+                self.skip_statement().map(|()| Block::Other)
+            }
+            (Block::Service, "rpc") => self.skip_statement().map(|()| Block::Method),
+            (Block::Message | Block::Extend | Block::Oneof, _) if word != "option" => {
+                self.field(block);
+                None
+            }
+            // Anything else runs to its `;`; a block it opens (only in
+            // files the parser refuses) is read as an opaque one.
+            _ => self.skip_statement().map(|()| Block::Other),
+        }
+    }
+
+    /// A field (or a statement of a message that is not one: `reserved`,
+    /// `extensions`, `map<…>` fields need no label).
+    fn field(&mut self, block: Block) {
+        let start = self.at;
+        match self.text(start) {
+            "reserved" if block == Block::Message => self.reserved(),
+            "extensions" if block == Block::Message => {}
+            "optional" | "required" if self.text(start + 1) != "=" => {
+                let word = self.text(start).to_owned();
+                self.error(start, format!("unexpected `{word}`"));
+            }
+            "repeated"
+                if self.text(start + 1) == "group" && self.kind(start + 2) == Some(Kind::Ident) =>
+            {
+                self.error(start + 1, "group syntax is not supported");
+            }
+            "repeated" if self.text(start + 1) != "=" => {}
+            "group" if self.kind(start + 1) == Some(Kind::Ident) && self.text(start + 2) == "=" => {
+                self.error(start, "group syntax is not supported");
+            }
+            "map" if self.text(start + 1) == "<" => {}
+            _ if block != Block::Oneof => self.replace(start, "optional ".to_owned(), true),
+            _ => {}
+        }
+        if self.skip_statement().is_some() {
+            // A group's body (already refused): skip it whole.
+            self.skip_block();
+        }
+    }
+
+    /// `reserved a, b;`: editions name reserved fields and values with
+    /// identifiers, which the proto2 parser reads as strings.
+    fn reserved(&mut self) {
+        let mut at = self.at + 1;
+        let names = matches!(self.kind(at), Some(Kind::Ident | Kind::Str));
+        while names && at < self.tokens.len() && self.text(at) != ";" {
+            match self.kind(at) {
+                Some(Kind::Str) => {
+                    self.error(
+                        at,
+                        "cannot use string literals in reserved range in editions mode",
+                    );
+                }
+                Some(Kind::Ident) => {
+                    let quoted = format!("\"{}\"", self.text(at));
+                    self.replace(at, quoted, false);
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+    }
+
+    /// Skips past the `}` closing the block just opened.
+    fn skip_block(&mut self) {
+        let mut depth = 1usize;
+        while self.at < self.tokens.len() && depth > 0 {
+            match self.text(self.at) {
+                "{" => depth += 1,
+                "}" => depth -= 1,
+                _ => {}
+            }
+            self.at += 1;
+        }
+    }
+
+    /// Skips to the end of the statement: past its `;` or its opening `{`
+    /// (returned as `Some`). Braces inside `[…]` options and option values
+    /// are message literals, skipped whole.
+    fn skip_statement(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        while self.at < self.tokens.len() {
+            let symbol = self.text(self.at).to_owned();
+            self.at += 1;
+            match symbol.as_str() {
+                "[" | "(" => depth += 1,
+                "]" | ")" => depth = depth.saturating_sub(1),
+                "{" if depth == 0 && !self.in_option_value() => return Some(()),
+                "{" => depth += 1,
+                "}" if depth == 0 => {
+                    // A block's end without a `;`: leave it for the caller.
+                    self.at -= 1;
+                    return None;
+                }
+                "}" => depth -= 1,
+                ";" if depth == 0 => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// Whether the `{` just consumed opens a message literal (after `=` or
+    /// `:` in an option) rather than a block.
+    fn in_option_value(&self) -> bool {
+        self.at >= 2 && matches!(self.text(self.at - 2), "=" | ":")
+    }
+}
+
+/// `source` with `edits` applied (each on its own token, in order).
+fn apply(source: &str, edits: &[Edit]) -> String {
+    let mut line_starts = vec![0usize];
+    line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+    let mut out = String::with_capacity(source.len() + edits.len() * 9);
+    let mut copied = 0;
+    for edit in edits {
+        let at = line_starts[edit.line as usize] + edit.column as usize;
+        out.push_str(&source[copied..at]);
+        out.push_str(&edit.new);
+        copied = at + edit.old_len as usize;
+    }
+    out.push_str(&source[copied..]);
+    out
+}
+
+impl Rewritten {
+    /// A 0-based column of the rewritten text on `line` as a column of the
+    /// original; `chars` when columns count characters rather than bytes.
+    fn column(&self, line: u32, column: u32, chars: bool) -> u32 {
+        let mut shift: i64 = 0;
+        // Edits are recorded in text order: those of a line are adjacent.
+        let start = self.edits.partition_point(|e| e.line < line);
+        let end = self.edits.partition_point(|e| e.line <= line);
+        for edit in &self.edits[start..end] {
+            let at = i64::from(if chars { edit.char_column } else { edit.column }) + shift;
+            let new_len = i64::try_from(edit.new.len()).unwrap_or(0);
+            let new_end = at + new_len;
+            let column = i64::from(column);
+            if column >= new_end {
+                shift += new_len - i64::from(edit.old_len);
+            } else if column > at {
+                return u32::try_from(at - shift).unwrap_or(0);
+            } else {
+                break;
+            }
+        }
+        u32::try_from(i64::from(column) - shift).unwrap_or(0)
+    }
+
+    /// A diagnostic found in the rewritten text, moved to the original.
+    pub(crate) fn locate(&self, diagnostic: &mut Diagnostic) {
+        if let Some(line) = diagnostic.line.checked_sub(1) {
+            let column = diagnostic.column.saturating_sub(1);
+            diagnostic.column = self.column(line, column, true) + 1;
+        }
+    }
+
+    /// The parsed rewritten file as the original: no proto2 syntax, its
+    /// source info moved back to the original text.
+    pub(crate) fn restore(&self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
+        proto.syntax = None;
+        if let Some(info) = &mut proto.source_code_info {
+            self.restore_spans(info);
+        }
+    }
+
+    /// Source info of the rewritten text, moved to the original: spans
+    /// mapped back, the locations of inserted labels dropped.
+    fn restore_spans(&self, info: &mut prost_reflect::prost_types::SourceCodeInfo) {
+        let inserted: Vec<(i32, i32)> = self
+            .edits
+            .iter()
+            .filter(|e| e.inserted_label)
+            .map(|e| (to_i32(e.line), to_i32(e.column)))
+            .collect();
+        info.location.retain_mut(|location| {
+            let span = &mut location.span;
+            let (start_line, end_line, end_index) = match span.as_slice() {
+                [line, _, _] => (*line, *line, 2),
+                [line, _, end_line, _] => (*line, *end_line, 3),
+                _ => return true,
+            };
+            let map = |line: i32, column: i32| {
+                let line = u32::try_from(line).unwrap_or(0);
+                to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))
+            };
+            span[1] = map(start_line, span[1]);
+            span[end_index] = map(end_line, span[end_index]);
+            let is_label = location.path.last() == Some(&LABEL_TAG);
+            !(is_label
+                && start_line == end_line
+                && span[1] == span[2]
+                && inserted.binary_search(&(start_line, span[1])).is_ok())
+        });
+    }
+}
+
+/// `FieldDescriptorProto.label`.
+const LABEL_TAG: i32 = 4;
+
+fn to_i32(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(source: &str) -> Rewritten {
+        match front("a.proto", source) {
+            Front::Editions(r) => r,
+            Front::Plain => panic!("plain"),
+            Front::Refused(e) => panic!("refused: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn labels_are_inserted_where_fields_have_none() {
+        let r = rewritten(
+            "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
+        );
+        assert_eq!(
+            r.text,
+            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
+        );
+        assert_eq!(r.edition, Edition::E2023);
+        // Line 2 got `optional ` (9 bytes) at column 2: later columns move
+        // back by 9.
+        assert_eq!(r.column(2, 11, false), 2);
+        assert_eq!(r.column(2, 17, false), 8);
+        // Inside the inserted text: its start.
+        assert_eq!(r.column(2, 5, false), 2);
+        // The edition statement: `syntax` is one byte shorter, `"proto2"`
+        // two bytes longer than `"2023"`.
+        assert_eq!(r.column(0, 18, false), 17);
+        assert_eq!(r.column(0, 9, false), 10);
+    }
+
+    #[test]
+    fn forbidden_grammar_is_refused_where_it_is() {
+        let refused = |source: &str| match front("a.proto", source) {
+            Front::Refused(errors) => errors
+                .iter()
+                .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+                .collect::<Vec<_>>(),
+            _ => panic!("accepted"),
+        };
+        assert_eq!(
+            refused(
+                "edition = \"2023\";\nmessage M {\n  required int32 x = 1;\n  optional int32 y = 2;\n  group G = 3 {}\n}\n"
+            ),
+            [
+                "3:3 unexpected `required`",
+                "4:3 unexpected `optional`",
+                "5:3 group syntax is not supported"
+            ]
+        );
+        assert_eq!(
+            refused("edition = \"2025\";\n"),
+            ["1:11 unrecognized `edition` declaration value"]
+        );
+        assert!(matches!(
+            front("a.proto", "syntax = \"proto3\";"),
+            Front::Plain
+        ));
+    }
+}

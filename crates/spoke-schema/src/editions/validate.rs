@@ -1,0 +1,493 @@
+//! What protoc and buf check of an editions file once it is linked, with
+//! buf's messages and positions: features set where they do not apply,
+//! presence and encoding rules, open enums' first value, enum value name
+//! conflicts under `json_format = ALLOW`, and options editions replace.
+//! (Field JSON name conflicts are found before linking: `json_names`.)
+
+use std::collections::HashMap;
+
+use prost_reflect::{
+    Cardinality, DynamicMessage, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind,
+    MessageDescriptor,
+};
+
+use super::Edition;
+use super::features::{
+    self, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
+};
+use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
+use crate::source_info::Locations;
+
+/// The `FeatureSet` fields, their numbers and where they may be set.
+const FEATURES: &[(&str, i32, &[Target])] = &[
+    ("field_presence", 1, &[Target::Field]),
+    ("enum_type", 2, &[Target::Enum]),
+    ("repeated_field_encoding", 3, &[Target::Field]),
+    ("utf8_validation", 4, &[Target::Field]),
+    ("message_encoding", 5, &[Target::Field]),
+    ("json_format", 6, &[Target::Message, Target::Enum]),
+];
+
+/// An element that options with `features` may be set on (the file takes
+/// them all). Extension ranges are not checked (prost-reflect does not keep
+/// their options), nor services and methods (buf does not check them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    File,
+    Message,
+    Field,
+    Oneof,
+    Enum,
+    EnumValue,
+}
+
+impl Target {
+    /// The `options` field of the element's descriptor and the `features`
+    /// field of those options.
+    fn option_tags(self) -> (i32, i32) {
+        match self {
+            Target::File => (8, 50),
+            Target::Message => (7, 12),
+            Target::Field => (8, 21),
+            Target::Oneof => (2, 1),
+            Target::Enum => (3, 7),
+            Target::EnumValue => (3, 2),
+        }
+    }
+}
+
+struct Check<'a> {
+    file: &'a FileDescriptor,
+    edition: Edition,
+    edition_of: &'a dyn Fn(&str) -> Edition,
+    /// Whether each enum used by a field is closed, by full name.
+    closed: HashMap<String, bool>,
+    lines: Vec<&'a str>,
+    proto: &'a prost_reflect::prost_types::FileDescriptorProto,
+    /// Built on the first report: most files have none.
+    locations: std::cell::OnceCell<Locations<'a>>,
+    out: Vec<Diagnostic>,
+}
+
+/// Checks a linked editions `file` whose text is `source`; `edition_of`
+/// gives the edition of any file of the pool (an imported enum's openness
+/// depends on its own file's).
+pub(crate) fn check(
+    file: &FileDescriptor,
+    edition: Edition,
+    source: &str,
+    edition_of: &dyn Fn(&str) -> Edition,
+) -> Vec<Diagnostic> {
+    let proto = file.file_descriptor_proto();
+    let mut check = Check {
+        file,
+        edition,
+        edition_of,
+        closed: HashMap::new(),
+        lines: source.lines().collect(),
+        proto,
+        locations: std::cell::OnceCell::new(),
+        out: Vec::new(),
+    };
+    let options = file.options();
+    check.targets(&[], Target::File, &options);
+    let resolved = features::Features::defaults(edition).overlay(&options);
+    for message in file.messages() {
+        check.message(&message, resolved);
+    }
+    for extension in file.extensions() {
+        let options = extension.options();
+        let view = FieldView::extension(&extension, resolved, &options, edition);
+        check.field_like(
+            extension.field_descriptor_proto(),
+            extension.path(),
+            &options,
+            view,
+        );
+    }
+    for enumeration in file.enums() {
+        check.enumeration(&enumeration, resolved);
+    }
+    check.out
+}
+
+/// What the field checks need of a field or an extension.
+struct FieldView {
+    cardinality: Cardinality,
+    kind: Kind,
+    in_oneof: bool,
+    is_extension: bool,
+    features: features::Features,
+}
+
+impl FieldView {
+    fn field(
+        field: &FieldDescriptor,
+        parent: features::Features,
+        options: &DynamicMessage,
+        edition: Edition,
+    ) -> Self {
+        Self {
+            cardinality: field.cardinality(),
+            kind: field.kind(),
+            in_oneof: field.containing_oneof().is_some(),
+            is_extension: false,
+            features: features::field_under(parent, field, options, edition),
+        }
+    }
+
+    fn extension(
+        extension: &prost_reflect::ExtensionDescriptor,
+        parent: features::Features,
+        options: &DynamicMessage,
+        edition: Edition,
+    ) -> Self {
+        Self {
+            cardinality: extension.cardinality(),
+            kind: extension.kind(),
+            in_oneof: false,
+            is_extension: true,
+            features: features::extension_under(parent, extension, options, edition),
+        }
+    }
+}
+
+impl<'a> Check<'a> {
+    fn report(&mut self, at: (u32, u32), message: String) {
+        self.out.push(Diagnostic::new(
+            self.file.name(),
+            at,
+            DiagnosticKind::Semantic,
+            message,
+        ));
+    }
+
+    fn locations(&self) -> &Locations<'a> {
+        self.locations.get_or_init(|| Locations::new(self.proto))
+    }
+
+    /// Where the element at `path` starts.
+    fn at(&self, path: &[i32]) -> (u32, u32) {
+        self.locations().position(path).unwrap_or((1, 1))
+    }
+
+    /// Where `word` appears first in the text of the element at `path`
+    /// (a feature's name inside an option statement), else its start.
+    fn word_at(&self, path: &[i32], word: &str) -> (u32, u32) {
+        let Some(location) = self.locations().get(path) else {
+            return (1, 1);
+        };
+        let (line, column) = match location.span.as_slice() {
+            [line, column, ..] => (*line, *column),
+            _ => return (1, 1),
+        };
+        let text = usize::try_from(line)
+            .ok()
+            .and_then(|l| self.lines.get(l))
+            .copied()
+            .unwrap_or_default();
+        let start = usize::try_from(column).unwrap_or(0).min(text.len());
+        match text.get(start..).and_then(|rest| rest.find(word)) {
+            Some(found) => {
+                let prefix = text.get(..start + found).unwrap_or_default();
+                (
+                    u32::try_from(line + 1).unwrap_or(1),
+                    u32::try_from(prefix.chars().count() + 1).unwrap_or(1),
+                )
+            }
+            None => one_based(line, column),
+        }
+    }
+
+    /// Features set on an element they do not apply to.
+    fn targets(&mut self, path: &[i32], target: Target, options: &DynamicMessage) {
+        if target == Target::File {
+            return;
+        }
+        let Some(explicit) = features::explicit(options) else {
+            return;
+        };
+        let (options_tag, features_tag) = target.option_tags();
+        for (name, number, targets) in FEATURES {
+            if explicit.has_field_by_name(name) && !targets.contains(&target) {
+                let mut at_path = path.to_vec();
+                at_path.extend([options_tag, features_tag, *number]);
+                let at = if self.locations().get(&at_path).is_some() {
+                    self.word_at(&at_path, name)
+                } else {
+                    at_path.truncate(path.len() + 2);
+                    self.word_at(&at_path, name)
+                };
+                self.report(at, format!("unsupported option target for `{name}`"));
+            }
+        }
+    }
+
+    fn message(&mut self, message: &MessageDescriptor, parent: features::Features) {
+        let options = message.options();
+        self.targets(message.path(), Target::Message, &options);
+        let resolved = parent.overlay(&options);
+        for oneof in message.oneofs() {
+            self.targets(oneof.path(), Target::Oneof, &oneof.options());
+        }
+        for field in message.fields() {
+            let options = field.options();
+            let view = FieldView::field(&field, resolved, &options, self.edition);
+            self.field_like(field.field_descriptor_proto(), field.path(), &options, view);
+        }
+        for extension in message.child_extensions() {
+            let options = extension.options();
+            let view = FieldView::extension(&extension, resolved, &options, self.edition);
+            self.field_like(
+                extension.field_descriptor_proto(),
+                extension.path(),
+                &options,
+                view,
+            );
+        }
+        for nested in message.child_messages() {
+            if !nested.is_map_entry() {
+                self.message(&nested, resolved);
+            }
+        }
+        for enumeration in message.child_enums() {
+            self.enumeration(&enumeration, resolved);
+        }
+    }
+
+    fn field_like(
+        &mut self,
+        proto: &prost_reflect::prost_types::FieldDescriptorProto,
+        path: &[i32],
+        options: &DynamicMessage,
+        view: FieldView,
+    ) {
+        self.targets(path, Target::Field, options);
+        if features::sets(options, "field_presence") {
+            let found = if view.cardinality == Cardinality::Repeated {
+                Some("repeated field")
+            } else if view.in_oneof {
+                Some("oneof member")
+            } else if view.is_extension {
+                Some("extension")
+            } else {
+                None
+            };
+            if let Some(found) = found {
+                self.report(
+                    self.at(path),
+                    format!("expected singular field, found {found}"),
+                );
+            } else if let (Kind::Message(m), FieldPresence::Implicit) =
+                (&view.kind, view.features.field_presence)
+            {
+                self.report(
+                    self.at(path),
+                    format!(
+                        "expected message type, found message type `{}`",
+                        m.full_name()
+                    ),
+                );
+            }
+        }
+        if features::sets(options, "message_encoding")
+            && view.features.message_encoding == MessageEncoding::Delimited
+        {
+            let found = match &view.kind {
+                Kind::Message(m) if m.is_map_entry() => {
+                    Some(format!("map entry type `{}`", m.full_name()))
+                }
+                Kind::Message(_) => None,
+                Kind::Enum(e) => Some(format!("enum type `{}`", e.full_name())),
+                scalar => Some(format!("scalar type `{}`", scalar_name(proto, scalar))),
+            };
+            if let Some(found) = found {
+                self.report(
+                    self.at(path),
+                    format!("expected message type, found {found}"),
+                );
+            }
+        }
+        if features::sets(options, "repeated_field_encoding")
+            && view.features.repeated_field_encoding == RepeatedFieldEncoding::Packed
+        {
+            let found = match &view.kind {
+                Kind::Message(m) => Some(format!("message type `{}`", m.full_name())),
+                Kind::String | Kind::Bytes => {
+                    Some(format!("scalar type `{}`", scalar_name(proto, &view.kind)))
+                }
+                _ => None,
+            };
+            if let Some(found) = found {
+                let mut type_path = path.to_vec();
+                type_path.push(if proto.type_name.is_some() { 6 } else { 5 });
+                let at = self
+                    .locations()
+                    .position(&type_path)
+                    .unwrap_or_else(|| self.at(path));
+                self.report(at, format!("expected packable type, found {found}"));
+            }
+        }
+        for (option, number) in [("packed", 2), ("ctype", 1)] {
+            let replaced = match option {
+                "packed" => true,
+                _ => self.edition >= Edition::E2024,
+            };
+            if replaced && options.has_field_by_name(option) {
+                let mut option_path = path.to_vec();
+                option_path.extend([8, number]);
+                let at = self.word_at(&option_path, option);
+                self.report(
+                    at,
+                    format!("`{option}` is not supported in Edition {}", self.edition),
+                );
+            }
+        }
+        if let Kind::Enum(enumeration) = &view.kind {
+            let closed = match self.closed.get(enumeration.full_name()) {
+                Some(&closed) => closed,
+                None => {
+                    let edition = (self.edition_of)(enumeration.parent_file().name());
+                    let closed =
+                        features::enumeration(enumeration, edition).enum_type == EnumType::Closed;
+                    self.closed
+                        .insert(enumeration.full_name().to_owned(), closed);
+                    closed
+                }
+            };
+            if closed
+                && view.cardinality != Cardinality::Repeated
+                && view.features.field_presence == FieldPresence::Implicit
+            {
+                let mut type_path = path.to_vec();
+                type_path.push(6);
+                let at = self
+                    .locations()
+                    .position(&type_path)
+                    .unwrap_or_else(|| self.at(path));
+                self.report(
+                    at,
+                    format!(
+                        "closed enum `{}` cannot be used in an implicit-presence field",
+                        enumeration.full_name()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
+        let options = enumeration.options();
+        self.targets(enumeration.path(), Target::Enum, &options);
+        for value in enumeration.values() {
+            self.targets(value.path(), Target::EnumValue, &value.options());
+        }
+        let resolved = parent.overlay(&options);
+        let first = enumeration.values().next();
+        if let Some(first) =
+            first.filter(|v| resolved.enum_type == EnumType::Open && v.number() != 0)
+        {
+            let at = self.at(&[first.path(), &[2]].concat());
+            self.report(at, "first value of open enum must be zero".to_owned());
+        }
+        if resolved.json_format == JsonFormat::Allow {
+            let mut seen: HashMap<String, ()> = HashMap::new();
+            for value in enumeration.values() {
+                let key = pascal_case(strip_prefix(value.name(), enumeration.name()));
+                if seen.insert(key, ()).is_some() {
+                    let at = self.at(&[value.path(), &[1]].concat());
+                    self.report(
+                        at,
+                        format!(
+                            "enum values have the same name with the `{}` prefix removed",
+                            enumeration.name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A scalar type as the file spells it (`int32`, `string`, …).
+fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &Kind) -> String {
+    use prost_reflect::prost_types::field_descriptor_proto::Type;
+    let name = match proto.r#type() {
+        Type::Double => "double",
+        Type::Float => "float",
+        Type::Int64 => "int64",
+        Type::Uint64 => "uint64",
+        Type::Int32 => "int32",
+        Type::Fixed64 => "fixed64",
+        Type::Fixed32 => "fixed32",
+        Type::Bool => "bool",
+        Type::String => "string",
+        Type::Bytes => "bytes",
+        Type::Uint32 => "uint32",
+        Type::Sfixed32 => "sfixed32",
+        Type::Sfixed64 => "sfixed64",
+        Type::Sint32 => "sint32",
+        Type::Sint64 => "sint64",
+        Type::Group | Type::Message | Type::Enum => return format!("{kind:?}"),
+    };
+    name.to_owned()
+}
+
+/// `value` without a leading `prefix` (compared case-insensitively,
+/// underscores ignored) and the underscores after it; unchanged when that
+/// would leave nothing.
+fn strip_prefix<'a>(value: &'a str, prefix: &str) -> &'a str {
+    let wanted: Vec<char> = prefix
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let mut matched = 0;
+    let mut end = 0;
+    for (i, c) in value.char_indices() {
+        if matched == wanted.len() {
+            break;
+        }
+        end = i + c.len_utf8();
+        if c == '_' {
+            continue;
+        }
+        if c.to_ascii_lowercase() != wanted[matched] {
+            return value;
+        }
+        matched += 1;
+    }
+    if matched < wanted.len() {
+        return value;
+    }
+    let rest = value[end..].trim_start_matches('_');
+    if rest.is_empty() { value } else { rest }
+}
+
+/// `FOO_BAR` and `foo_bar` as `FooBar`.
+fn pascal_case(name: &str) -> String {
+    name.split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_prefixes_strip_as_protoc_does() {
+        assert_eq!(strip_prefix("E_A", "E"), "A");
+        assert_eq!(strip_prefix("FOO_BAR_X", "FooBar"), "X");
+        assert_eq!(strip_prefix("FOO", "Foo"), "FOO");
+        assert_eq!(strip_prefix("OTHER", "Foo"), "OTHER");
+        assert_eq!(pascal_case("a"), pascal_case("A"));
+        assert_eq!(pascal_case("FOO_BAR"), "FooBar");
+    }
+}
