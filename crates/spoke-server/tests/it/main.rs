@@ -11,3 +11,4 @@ mod http;
 mod metrics;
 mod rate_limit;
 mod schemathesis;
+mod sdk;
