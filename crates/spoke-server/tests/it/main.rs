@@ -5,6 +5,7 @@
 
 mod auth;
 mod cache;
+mod cargo;
 mod config;
 mod connections;
 mod http;
