@@ -1,5 +1,6 @@
-//! Test tools from the npm registry: the buf CLI (the reference for lint and
-//! breaking-change behaviour) and the googleapis `.proto` sources (a real
+//! Test tools from the npm registry: the buf CLI (the reference for lint,
+//! breaking-change and generate behaviour), protoc-gen-es (a real plugin
+//! for `spoke generate`) and the googleapis `.proto` sources (a real
 //! corpus for compile parity). Versions are pinned so results are
 //! reproducible; the install lives under the target directory and is reused.
 
@@ -12,12 +13,18 @@ use xtask_support::apt::{self, Need};
 use xtask_support::cmd;
 
 /// The packages installed, pinned.
-const PACKAGES: &[&str] = &["@bufbuild/buf@1.75.0", "google-proto-files@6.0.1"];
+const PACKAGES: &[&str] = &[
+    "@bufbuild/buf@1.75.0",
+    "@bufbuild/protoc-gen-es@2.13.0",
+    "google-proto-files@6.0.1",
+];
 
 /// Where the tools ended up.
 pub struct Tools {
     /// The `buf` executable.
     pub buf: PathBuf,
+    /// The `protoc-gen-es` plugin.
+    pub protoc_gen_es: PathBuf,
     /// A directory holding `google/api/…`, `google/rpc/…` and the rest of
     /// googleapis.
     pub googleapis: PathBuf,
@@ -29,12 +36,14 @@ pub fn ensure_tools() -> Result<Tools> {
     let prefix = cmd::target_dir()?.join("spoke-test-tools").join("npm");
     let tools = Tools {
         buf: prefix.join("node_modules/@bufbuild/buf/bin/buf"),
+        protoc_gen_es: prefix.join("node_modules/.bin/protoc-gen-es"),
         googleapis: prefix.join("node_modules/google-proto-files"),
     };
     let stamp = prefix.join("installed");
     let wanted = PACKAGES.join("\n");
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str())
         && tools.buf.is_file()
+        && tools.protoc_gen_es.is_file()
         && tools
             .googleapis
             .join("google/api/annotations.proto")

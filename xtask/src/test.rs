@@ -220,13 +220,15 @@ impl Services {
         Ok(())
     }
 
-    /// `SPOKE_TEST_BUF` (the buf CLI) and `SPOKE_TEST_GOOGLEAPIS` (the
+    /// `SPOKE_TEST_BUF` (the buf CLI), `SPOKE_TEST_PROTOC_GEN_ES` (a real
+    /// plugin for `spoke generate`) and `SPOKE_TEST_GOOGLEAPIS` (the
     /// googleapis sources) for the parity tests, which fail without them
     /// when `SPOKE_TEST_REQUIRE_PROTOC` is set.
     fn provide_npm_tools(&mut self) -> Result<()> {
         let tools = npm::ensure_tools()?;
         for (name, path) in [
             ("SPOKE_TEST_BUF", &tools.buf),
+            ("SPOKE_TEST_PROTOC_GEN_ES", &tools.protoc_gen_es),
             ("SPOKE_TEST_GOOGLEAPIS", &tools.googleapis),
         ] {
             self.env

@@ -50,28 +50,7 @@ impl ImageFormat {
 pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
     // A bad output name fails before anything is compiled or fetched.
     let format = args.output.as_deref().map(ImageFormat::of).transpose()?;
-    let compiled = match Workspace::discover(&args.dir)? {
-        Some(workspace) => {
-            let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
-            let assembly = Assembly::new(&workspace, deps, None)?;
-            let compiled = assembly.compile_all()?;
-            compiled_or_print(compiled, &args.dir, |path| {
-                let module = workspace
-                    .modules
-                    .iter()
-                    .zip(&assembly.files)
-                    .find(|(_, files)| files.iter().any(|f| f.path.as_str() == path));
-                module.map_or_else(|| path.to_owned(), |(m, _)| m.workspace_path(path))
-            })?
-        }
-        None => {
-            let request = CompileRequest {
-                files: push::read_protos(&args.dir)?,
-                dependencies: Vec::new(),
-            };
-            compiled_or_print(spoke_schema::compile(&request), &args.dir, str::to_owned)?
-        }
-    };
+    let compiled = compile_dir(client, &args.dir).await?;
     let (Some(output), Some(format)) = (args.output, format) else {
         return Ok(());
     };
@@ -90,6 +69,34 @@ pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
             .context("cannot write output");
     }
     fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))
+}
+
+/// Compiles what a directory holds as `buf build` reads it: a buf
+/// workspace (its modules against each other and their locked deps), or
+/// its .proto files. Compile errors are printed, then the error.
+pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
+    match Workspace::discover(dir)? {
+        Some(workspace) => {
+            let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
+            let assembly = Assembly::new(&workspace, deps, None)?;
+            let compiled = assembly.compile_all()?;
+            compiled_or_print(compiled, dir, |path| {
+                let module = workspace
+                    .modules
+                    .iter()
+                    .zip(&assembly.files)
+                    .find(|(_, files)| files.iter().any(|f| f.path.as_str() == path));
+                module.map_or_else(|| path.to_owned(), |(m, _)| m.workspace_path(path))
+            })
+        }
+        None => {
+            let request = CompileRequest {
+                files: push::read_protos(dir)?,
+                dependencies: Vec::new(),
+            };
+            compiled_or_print(spoke_schema::compile(&request), dir, str::to_owned)
+        }
+    }
 }
 
 /// The compiled workspace, or its compile errors printed on stdout as

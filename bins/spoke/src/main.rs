@@ -17,6 +17,7 @@ mod deps;
 mod diff;
 mod failure;
 mod findings;
+mod generate;
 mod git;
 mod image;
 mod label;
@@ -112,6 +113,39 @@ resolved through spoke.lock when there is one) whose files it imports, then
 the remote versions' own dependencies. A module with no edge is listed alone.
 
   spoke dep graph | dot -Tsvg > deps.svg";
+
+const GENERATE_HELP: &str = "\
+Runs the plugins of a buf.gen.yaml (version v2) template, as `buf generate`
+does, and writes their files under each plugin's `out` (relative to the
+current directory):
+
+  version: v2
+  managed:
+    enabled: true            # java_package, csharp_namespace, … set as buf sets them
+    override:
+      - file_option: go_package_prefix
+        value: example.com/gen
+  plugins:
+    - local: protoc-gen-es   # a program on PATH, a path, or [argv, …]
+      out: gen/es
+      opt: target=ts         # a string or a list, joined with commas
+      strategy: directory    # one run per directory (default) or `all`
+      include_imports: false
+      include_wkt: false
+    - builtin: rust          # Spoke's own generator: prost + tonic, no program
+      out: gen/rust
+      opt: include_file=lib.rs
+  inputs:
+    - directory: proto
+    - module: acme.user@v1.2.0
+
+Plugins speak the protoc plugin protocol, so any protoc-gen-* works; the
+output equals buf generate's for the same template, file for file. INPUT
+(a directory, a buf workspace with its spoke.lock honoured, or
+MODULE@VERSION / MODULE@LABEL fetched from --registry) replaces the
+template's inputs. A plugin that fails, crashes or answers an error stops
+the run before anything is written, with the plugin's name and the end of
+its stderr. See docs/codegen.md.";
 
 const BUILD_HELP: &str = "\
 Compiles the buf workspace at DIR (every module's files at their paths relative
@@ -405,6 +439,18 @@ enum Command {
         #[arg(long)]
         exclude_source_info: bool,
     },
+    /// Generate code with a buf.gen.yaml (v2) template, as `buf generate`.
+    #[command(long_about = GENERATE_HELP)]
+    Generate {
+        /// What to generate from: a directory of .proto files, a buf
+        /// workspace, or MODULE@VERSION / MODULE@LABEL in the registry.
+        /// Replaces the template's `inputs`; without either, `.`.
+        #[arg(value_name = "INPUT")]
+        input: Option<String>,
+        /// The template [default: buf.gen.yaml].
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+    },
     /// Write a version's files (and with --recursive its dependencies') into a directory.
     #[command(long_about = PULL_HELP)]
     Pull {
@@ -676,6 +722,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Dep(DepCommand::Update { dir }) => lock::update(&client, &dir, cli.json).await?,
         Command::Dep(DepCommand::Graph { dir }) => image::graph(&client, &dir).await?,
+        Command::Generate { input, template } => {
+            generate::generate(&client, generate::GenerateArgs { input, template }).await?;
+        }
         Command::Build {
             dir,
             output,

@@ -11,6 +11,7 @@
 mod error;
 mod input;
 mod insertion;
+mod managed;
 mod plugin;
 mod protocol;
 mod rust;
@@ -24,6 +25,7 @@ use std::time::Duration;
 pub use error::{CodegenError, CodegenErrorKind};
 pub use input::{GenerationInput, InputFile};
 pub use insertion::apply_insertion;
+pub use managed::{ManagedDisable, ManagedMode, ManagedOverride, apply_managed};
 pub use rust::rust_module_path;
 pub use tar::tar_gz;
 

@@ -84,6 +84,26 @@ pub(crate) fn put_varint(number: u32, value: u64, out: &mut Vec<u8>) {
     encode_varint(value, out);
 }
 
+pub(crate) fn encode_varint_raw(value: u64, out: &mut Vec<u8>) {
+    encode_varint(value, out);
+}
+
+/// Writes a field back as it was read.
+pub(crate) fn put_field(field: &Field<'_>, out: &mut Vec<u8>) {
+    match field.value {
+        Value::Varint(v) => put_varint(field.number, v, out),
+        Value::Bytes(b) => put_bytes(field.number, b, out),
+        Value::Fixed64(b) => {
+            encode_key(field.number, WireType::SixtyFourBit, out);
+            out.extend_from_slice(b);
+        }
+        Value::Fixed32(b) => {
+            encode_key(field.number, WireType::ThirtyTwoBit, out);
+            out.extend_from_slice(b);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod cli;
 mod compat;
 mod deprecation;
 mod documents;
+mod generate;
 mod label;
 mod polish;
 mod support;
