@@ -1,4 +1,5 @@
-//! The `Authorization: Bearer <token>` header (RFC 6750 section 2.1).
+//! The `Authorization: Bearer <token>` header (RFC 6750 section 2.1), or
+//! the token alone, as Cargo's credential providers send it to a registry.
 
 use crate::{AuthFailure, FailureReason};
 
@@ -8,7 +9,7 @@ pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
 
 const NOT_BEARER: AuthFailure = AuthFailure::new(
     FailureReason::Malformed,
-    "the Authorization header must be \"Bearer <token>\"",
+    "the Authorization header must be \"Bearer <token>\" or the token alone",
 );
 const TOO_LONG: AuthFailure = AuthFailure::new(
     FailureReason::Malformed,
@@ -18,7 +19,9 @@ const TOO_LONG: AuthFailure = AuthFailure::new(
 /// The token of an `Authorization` header's value: the scheme `Bearer` in
 /// any case, exactly one space, then a `b64token` (letters, digits,
 /// `-._~+/`, then any `=` padding). Spaces and tabs around the whole value
-/// are not part of it (RFC 9110's field-value), anything else is refused.
+/// are not part of it (RFC 9110's field-value). A lone `b64token` without
+/// a scheme is the token itself: Cargo sends a registry's token that way
+/// (`cargo:token`). Anything else is refused.
 pub(crate) fn bearer_token(header: &[u8]) -> Result<&str, AuthFailure> {
     if header.len() > MAX_HEADER_LEN {
         return Err(TOO_LONG);
@@ -26,7 +29,14 @@ pub(crate) fn bearer_token(header: &[u8]) -> Result<&str, AuthFailure> {
     let value = std::str::from_utf8(header)
         .map_err(|_| NOT_BEARER)?
         .trim_matches([' ', '\t']);
-    let (scheme, token) = value.split_once(' ').ok_or(NOT_BEARER)?;
+    let Some((scheme, token)) = value.split_once(' ') else {
+        // "Bearer" alone is a scheme without its token, not a token.
+        return if is_b64token(value) && !value.eq_ignore_ascii_case("bearer") {
+            Ok(value)
+        } else {
+            Err(NOT_BEARER)
+        };
+    };
     if !scheme.eq_ignore_ascii_case("bearer") || !is_b64token(token) {
         return Err(NOT_BEARER);
     }
@@ -58,6 +68,12 @@ mod tests {
                 "Bearer spoke_0123456789abcdef_abc-_",
                 "spoke_0123456789abcdef_abc-_",
             ),
+            // Cargo's `cargo:token` credential provider: the token alone.
+            (
+                "spoke_0123456789abcdef_abc-_",
+                "spoke_0123456789abcdef_abc-_",
+            ),
+            (" a.b.c ", "a.b.c"),
         ] {
             assert_eq!(bearer_token(header.as_bytes()), Ok(token), "{header:?}");
         }
@@ -68,7 +84,11 @@ mod tests {
         for header in [
             &b""[..],
             b"Bearer",
+            b"bearer",
             b"Bearer ",
+            b"ab=c",
+            b"===",
+            b"abc\x00",
             b"Bearer  abc",
             b"Bearer\tabc",
             b"Bearer abc def",
@@ -76,7 +96,6 @@ mod tests {
             b"Bearer ===",
             b"Basic dXNlcjpwYXNz",
             b"Token abc",
-            b"Bearerabc",
             b"Bearer ab\xffc",
             b"Bearer ab\x00c",
             b"Bearer abc\r\n",

@@ -26,6 +26,7 @@ pub use error::{CodegenError, CodegenErrorKind};
 pub use input::{GenerationInput, InputFile};
 pub use insertion::apply_insertion;
 pub use managed::{ManagedDisable, ManagedMode, ManagedOverride, apply_managed};
+pub use rust::rust_module_path;
 pub use tar::tar_gz;
 
 /// A file a generator produced: a relative path with `/` separators.

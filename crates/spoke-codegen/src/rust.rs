@@ -179,6 +179,16 @@ pub(crate) fn generate(
     Ok(files)
 }
 
+/// The Rust module path the `rust` generator puts a protobuf package's
+/// types in (`acme.type.v1` → `acme`, `r#type`, `v1`): what an
+/// `extern_path` to another crate's copy of the package must name.
+pub fn rust_module_path(package: &str) -> Vec<String> {
+    Module::from_protobuf_package_name(package)
+        .parts()
+        .map(str::to_string)
+        .collect()
+}
+
 fn file_name(parts: &[String]) -> String {
     if parts.is_empty() {
         "_.rs".into()

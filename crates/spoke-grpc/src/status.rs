@@ -92,6 +92,9 @@ pub fn status(error: RegistryError) -> Status {
         // retrying the same input cannot help.
         ErrorKind::BudgetExceeded => Code::ResourceExhausted,
         ErrorKind::Internal => Code::Internal,
+        // The operator's generator failed: the server's fault as far as
+        // the client can tell, with the plugin named in the message.
+        ErrorKind::GeneratorFailed => Code::Internal,
     };
     if matches!(code, Code::Internal | Code::Unavailable) && error.kind() != ErrorKind::Overloaded {
         tracing::error!(error = %error, code = error.code(), "gRPC request failed");

@@ -5,7 +5,7 @@ use spoke_domain::{
 use spoke_storage::StorageError;
 use thiserror::Error;
 
-use crate::CompileFailure;
+use crate::{CompileFailure, FailureCause, GenerationFailure};
 use spoke_schema::breaking::BreakingConfigError;
 use spoke_schema::lint::LintConfigError;
 
@@ -77,6 +77,37 @@ pub enum RegistryError {
         what: &'static str,
         budget: std::time::Duration,
     },
+    /// No generator of that name (the built-ins and the operator's plugins).
+    #[error("unknown generator {generator:?}; available: {}", available.join(", "))]
+    GeneratorNotFound {
+        generator: String,
+        available: Vec<String>,
+    },
+    /// No module has this crate name.
+    #[error("no crate named {0:?} in this registry")]
+    CrateNotFound(String),
+    #[error("crate {name:?} has no version {version}")]
+    CrateVersionNotFound { name: String, version: String },
+    /// Two modules turn into one crate name (`a.b` and `a-b`).
+    #[error("crate name {name:?} stands for more than one module: {}", modules.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    CrateNameAmbiguous {
+        name: String,
+        modules: Vec<ModuleName>,
+    },
+    /// A version that cannot be a crate (its closure cannot be linked as
+    /// crates).
+    #[error("{module}@{version} cannot be a crate: {reason}")]
+    CrateUnsupported {
+        module: ModuleName,
+        version: String,
+        reason: String,
+    },
+    /// An SDK option (`?opt=`) is not acceptable.
+    #[error("invalid SDK option: {0}")]
+    InvalidSdkOption(String),
+    /// The generator failed; names it, with its stderr tail.
+    #[error("{}", .0.message)]
+    Generation(GenerationFailure),
     /// A fault of the server, not of the request (e.g. a crashed task).
     #[error("internal error: {0}")]
     Internal(String),
@@ -167,6 +198,9 @@ pub enum ErrorKind {
     /// The work ran past its time budget: REST's 422 (the same input fails
     /// the same way again), gRPC's RESOURCE_EXHAUSTED.
     BudgetExceeded,
+    /// A code generator crashed, hung, wrote too much or answered
+    /// nonsense: the server's upstream failed, REST's 502, gRPC's INTERNAL.
+    GeneratorFailed,
     Internal,
 }
 
@@ -193,7 +227,19 @@ impl RegistryError {
             Self::Invalid(_)
             | Self::InvalidDependencies(_)
             | Self::LintConfig(_)
-            | Self::CompatibilityRules(_) => ErrorKind::InvalidArgument,
+            | Self::CompatibilityRules(_)
+            | Self::InvalidSdkOption(_) => ErrorKind::InvalidArgument,
+            Self::GeneratorNotFound { .. }
+            | Self::CrateNotFound(_)
+            | Self::CrateVersionNotFound { .. } => ErrorKind::NotFound,
+            Self::CrateNameAmbiguous { .. } => ErrorKind::Conflict,
+            Self::CrateUnsupported { .. } => ErrorKind::Unprocessable,
+            Self::Generation(failure) => match failure.cause {
+                FailureCause::BadOptions => ErrorKind::InvalidArgument,
+                FailureCause::GeneratorError => ErrorKind::Unprocessable,
+                FailureCause::GeneratorFailed => ErrorKind::GeneratorFailed,
+                FailureCause::Internal => ErrorKind::Internal,
+            },
             Self::ModuleNotFound(_)
             | Self::VersionNotFound { .. }
             | Self::LabelNotFound { .. }
@@ -237,6 +283,18 @@ impl RegistryError {
             Self::Incompatible { .. } => "COMPATIBILITY_VIOLATION",
             Self::Overloaded { .. } => "COMPILE_QUEUE_FULL",
             Self::BudgetExceeded { .. } => "COMPILE_TIMEOUT",
+            Self::GeneratorNotFound { .. } => "GENERATOR_NOT_FOUND",
+            Self::CrateNotFound(_) => "CRATE_NOT_FOUND",
+            Self::CrateVersionNotFound { .. } => "CRATE_VERSION_NOT_FOUND",
+            Self::CrateNameAmbiguous { .. } => "CRATE_NAME_AMBIGUOUS",
+            Self::CrateUnsupported { .. } => "CRATE_UNSUPPORTED",
+            Self::InvalidSdkOption(_) => "INVALID_SDK_OPTION",
+            Self::Generation(failure) => match failure.cause {
+                FailureCause::BadOptions => "INVALID_SDK_OPTION",
+                FailureCause::GeneratorError => "GENERATOR_ERROR",
+                FailureCause::GeneratorFailed => "GENERATOR_FAILED",
+                FailureCause::Internal => "INTERNAL",
+            },
             Self::Internal(_) => "INTERNAL",
         }
     }

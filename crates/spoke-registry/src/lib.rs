@@ -4,14 +4,17 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
+mod cargo;
 mod closure;
 mod compatibility;
 mod compute;
 mod deprecation;
 mod error;
+mod flight;
 mod labels;
 mod memo;
 mod schema;
+mod sdk;
 mod views;
 
 use std::collections::HashSet;
@@ -26,6 +29,7 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
+pub use cargo::{CRATES_IO_INDEX, CrateDependency, CrateRelease, crate_name, crate_version};
 pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,
@@ -37,6 +41,13 @@ pub use error::{ErrorKind, RegistryError};
 use memo::Memo;
 pub use memo::{MemoKind, MemoLookups, MemoStats};
 pub use schema::{CompileFailure, Image, Validated};
+pub use sdk::{
+    FailureCause, GenerationFailure, Generators, MAX_SDK_OPTION_BYTES, MAX_SDK_OPTIONS, SdkPlan,
+    SdkStats,
+};
+/// The code generation engine SDKs are generated with, for the server that
+/// configures operator plugins.
+pub use spoke_codegen;
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
@@ -58,6 +69,11 @@ pub struct RegistryOptions {
     pub default_compatibility: CompatibilityPolicy,
     /// The pool CPU work runs on: its workers, queue and time budget.
     pub compute: ComputeOptions,
+    /// What SDKs can be generated with: the built-ins by default, plus the
+    /// operator's plugins.
+    pub generators: Generators,
+    /// Generations that run at once; more wait their turn.
+    pub codegen_concurrency: usize,
 }
 
 impl Default for RegistryOptions {
@@ -67,6 +83,8 @@ impl Default for RegistryOptions {
             memo_bytes: 16 * 1024 * 1024,
             default_compatibility: CompatibilityPolicy::default(),
             compute: ComputeOptions::default(),
+            generators: Generators::default(),
+            codegen_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -157,6 +175,7 @@ pub struct Registry {
     default_compatibility: CompatibilityPolicy,
     memo: Memo,
     compute: compute::ComputePool,
+    sdks: sdk::Sdks,
 }
 
 impl Registry {
@@ -177,6 +196,7 @@ impl Registry {
             default_compatibility: options.default_compatibility,
             memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
+            sdks: sdk::Sdks::new(options.generators, options.codegen_concurrency),
         }
     }
 

@@ -59,6 +59,7 @@ impl From<RegistryError> for ApiError {
             }
             ErrorKind::Unavailable | ErrorKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::GeneratorFailed => StatusCode::BAD_GATEWAY,
         };
         let retry_after = (error.kind() == ErrorKind::Overloaded).then_some(BUSY_RETRY_AFTER_SECS);
         // A full queue is the pool working as intended, not a fault.
@@ -86,6 +87,16 @@ impl From<RegistryError> for ApiError {
                 }
                 Some(details)
             }
+            RegistryError::GeneratorNotFound { available, .. } => Some(serde_json::json!({
+                "available": available,
+            })),
+            RegistryError::Generation(failure) => Some(serde_json::json!({
+                "generator": failure.generator,
+                "stderr": failure.stderr_tail,
+            })),
+            RegistryError::CrateNameAmbiguous { modules, .. } => Some(serde_json::json!({
+                "modules": modules.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })),
             _ => None,
         };
         Self {

@@ -16,7 +16,8 @@ use utoipa::IntoParams;
 use crate::access::Access;
 use crate::extract::{self, JsonBody};
 use crate::{
-    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, views, wire,
+    ApiError, cargo, checks, compatibility, convert, deprecation, labels, management, openapi, sdk,
+    views, wire,
 };
 
 /// Settings of the REST front-end.
@@ -115,6 +116,15 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
         .route(
             "/modules/{name}/versions/{version}/symbols",
             get(views::symbols),
+        )
+        .route(
+            "/modules/{name}/versions/{version}/sdk/{generator}",
+            get(sdk::sdk),
+        )
+        .route("/cargo/index/{*path}", get(cargo::index))
+        .route(
+            "/cargo/api/v1/crates/{crate}/{version}/download",
+            get(cargo::download),
         )
         .route("/api/v1/validate", post(checks::validate))
         .route("/api/v1/lint", post(checks::lint))

@@ -10,6 +10,8 @@ use spoke_wire as wire;
 #[cfg(feature = "server")]
 mod access;
 #[cfg(feature = "server")]
+mod cargo;
+#[cfg(feature = "server")]
 mod checks;
 #[cfg(feature = "server")]
 mod compatibility;
@@ -29,6 +31,8 @@ mod labels;
 mod management;
 #[cfg(feature = "server")]
 mod openapi;
+#[cfg(feature = "server")]
+mod sdk;
 #[cfg(feature = "server")]
 mod views;
 

@@ -35,7 +35,7 @@ use spoke_cache::L2Settings;
 use spoke_domain::CompatibilityPolicy;
 use spoke_registry::validate_compatibility_policy;
 use table::Setting;
-pub use table::{KEYS, SECRET_KEYS, SETTINGS, Section, SettingDoc, settings_help};
+pub use table::{KEYS, PluginSetting, SECRET_KEYS, SETTINGS, Section, SettingDoc, settings_help};
 
 /// The prefix of every configuration variable.
 pub const ENV_PREFIX: &str = "SPOKE_";
@@ -112,7 +112,19 @@ pub struct Settings {
     /// `SPOKE_AUTH_*` and `SPOKE_OIDC_*`: access control.
     pub auth: AuthSettings,
     pub compile: CompileSettings,
+    pub codegen: CodegenSettings,
     pub telemetry: TelemetrySettings,
+}
+
+/// `SPOKE_CODEGEN_*`: the operator's SDK generators and their limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodegenSettings {
+    /// `SPOKE_CODEGEN_PLUGINS`.
+    pub plugins: Vec<PluginSetting>,
+    /// `SPOKE_CODEGEN_TIMEOUT`.
+    pub timeout: Duration,
+    /// `SPOKE_CODEGEN_MAX_OUTPUT`.
+    pub max_output_bytes: u64,
 }
 
 /// `SPOKE_TLS_*`: the files are read at startup and watched for changes
@@ -376,6 +388,11 @@ impl Default for Settings {
                 queue_size: COMPILE_QUEUE_SIZE.default_value(),
                 timeout: COMPILE_TIMEOUT.default_value(),
             },
+            codegen: CodegenSettings {
+                plugins: CODEGEN_PLUGINS.default_value(),
+                timeout: CODEGEN_TIMEOUT.default_value(),
+                max_output_bytes: CODEGEN_MAX_OUTPUT.default_value(),
+            },
             telemetry: TelemetrySettings {
                 log_level: LOG_LEVEL.default_value(),
                 metrics_enabled: METRICS_ENABLED.default_value(),
@@ -604,6 +621,11 @@ impl Settings {
                 queue_size: raw.value(&COMPILE_QUEUE_SIZE)?,
                 timeout: raw.value(&COMPILE_TIMEOUT)?,
             },
+            codegen: CodegenSettings {
+                plugins: raw.value(&CODEGEN_PLUGINS)?,
+                timeout: raw.value(&CODEGEN_TIMEOUT)?,
+                max_output_bytes: raw.value(&CODEGEN_MAX_OUTPUT)?,
+            },
             telemetry: TelemetrySettings {
                 log_level: raw.value(&LOG_LEVEL)?,
                 metrics_enabled: raw.value(&METRICS_ENABLED)?,
@@ -672,6 +694,20 @@ impl Settings {
                     self.postgres.min_conns, self.postgres.max_conns
                 ),
             ));
+        }
+        let builtins = spoke_registry::Generators::default();
+        let mut names: Vec<&str> = builtins.names().collect();
+        for plugin in &self.codegen.plugins {
+            if names.contains(&plugin.name.as_str()) {
+                return Err(conflict(
+                    "SPOKE_CODEGEN_PLUGINS",
+                    format!(
+                        "the name {} is taken (a built-in generator, or listed twice)",
+                        plugin.name
+                    ),
+                ));
+            }
+            names.push(&plugin.name);
         }
         if self.s3.access_key.is_some() != self.s3.secret_key.is_some() {
             let (var, other) = if self.s3.access_key.is_some() {

@@ -319,6 +319,24 @@ impl<S: BlobStore + ?Sized> BlobStore for Metered<S> {
         .await
     }
 
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        self.observe(
+            BlobStore::backend(&*self.inner),
+            "put_derived",
+            self.inner.put_derived(key, content),
+        )
+        .await
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        self.observe(
+            BlobStore::backend(&*self.inner),
+            "get_derived",
+            self.inner.get_derived(key),
+        )
+        .await
+    }
+
     async fn check_health(&self) -> Result<(), StorageError> {
         self.observe(
             BlobStore::backend(&*self.inner),

@@ -13,7 +13,8 @@ use spoke_domain::Limits;
 use spoke_grpc::proto::access_service_server::AccessServiceServer;
 use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use spoke_grpc::{AccessApi, GrpcOptions, HealthReporter, RegistryApi};
-use spoke_registry::{ComputeOptions, Registry, RegistryOptions};
+use spoke_registry::spoke_codegen::{Generator, PluginCommand, PluginLimits, WorkDir};
+use spoke_registry::{ComputeOptions, Generators, Registry, RegistryOptions};
 use spoke_rest::RestOptions;
 use spoke_storage::AccessStore;
 use spoke_storage_cache::{CacheOptions, L2Options, StorageCache};
@@ -512,6 +513,8 @@ async fn open_registry(
             queue: settings.compile.queue_size,
             budget: settings.compile.timeout,
         },
+        generators: generators(settings),
+        codegen_concurrency: settings.compile.max_concurrent,
     };
     let registry = Registry::new(storage.meta, storage.blobs, options);
     // Storage that cannot be read or written is a misconfiguration (or an
@@ -523,6 +526,30 @@ async fn open_registry(
         cache,
         probes,
     })
+}
+
+/// The built-in generators and the operator's plugins, each confined:
+/// no shell, an empty environment, a temporary working directory, the
+/// time and output limits.
+fn generators(settings: &Settings) -> Generators {
+    let mut generators = Generators::default();
+    for plugin in &settings.codegen.plugins {
+        let limits = PluginLimits {
+            timeout: Some(settings.codegen.timeout),
+            max_output_bytes: Some(settings.codegen.max_output_bytes),
+            clear_env: true,
+            env: Vec::new(),
+            work_dir: WorkDir::Temp,
+        };
+        let command = PluginCommand {
+            name: plugin.name.clone(),
+            argv: plugin.argv.clone(),
+            limits,
+        };
+        // Names were checked against each other and the built-ins.
+        generators.add(&plugin.name, Generator::Plugin(command));
+    }
+    generators
 }
 
 /// `SPOKE_L1_CACHE_SIZE`, or 0 with the cache turned off.

@@ -461,6 +461,16 @@ impl BlobStore for CachedBlobStore {
         self.inner.exists(digest).await
     }
 
+    /// Not cached here: the registry memoizes the derived content it
+    /// serves, and these entries are too large for Redis.
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        self.inner.put_derived(key, content).await
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        self.inner.get_derived(key).await
+    }
+
     async fn check_health(&self) -> Result<(), StorageError> {
         self.inner.check_health().await
     }

@@ -359,6 +359,16 @@ impl<B: BlobStore> BlobStore for BlobCache<B> {
         self.inner.exists(digest).await
     }
 
+    /// Derived entries are large and rare: they go to the inner store
+    /// only (the registry's own memo holds the hot ones).
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        self.inner.put_derived(key, content).await
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        self.inner.get_derived(key).await
+    }
+
     async fn check_health(&self) -> Result<(), StorageError> {
         self.inner.check_health().await
     }

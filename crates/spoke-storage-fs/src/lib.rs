@@ -130,6 +130,8 @@ use crate::record::{
 const BACKEND: &str = "filesystem";
 const LOCK_FILE: &str = ".lock";
 const BLOBS_DIR: &str = "blobs";
+/// Derived content (generated SDKs, packaged crates) keyed by its inputs.
+const DERIVED_DIR: &str = "derived";
 const MODULES_DIR: &str = "modules";
 const DEPENDENTS_DIR: &str = "dependents";
 const TMP_DIR: &str = "tmp";
@@ -417,6 +419,17 @@ impl BlobStore for FsStore {
             path.try_exists().map_err(|e| io_error(&path, e))
         })
         .await
+    }
+
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        let key = *key;
+        self.blocking(move |inner| inner.put_derived(&key, &content))
+            .await
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let key = *key;
+        self.blocking(move |inner| inner.get_derived(&key)).await
     }
 
     async fn check_health(&self) -> Result<(), StorageError> {
@@ -947,6 +960,38 @@ impl Inner {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_error(&path, e)),
         }
+    }
+
+    /// Replaces the derived entry under `key` atomically (temp file, rename).
+    fn put_derived(&self, key: &Digest, content: &[u8]) -> Result<(), StorageError> {
+        let (dir, file) = self.derived_path(key)?;
+        let staged = Staged {
+            file,
+            dir,
+            temp: self.write_temp("derived", content, Sync::InBatch)?,
+        };
+        self.publish_batch(vec![staged], Publish::Rename)
+    }
+
+    fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let (_, path) = self.derived_path(key)?;
+        match fs::read(&path) {
+            Ok(content) => Ok(Some(Bytes::from(content))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, e)),
+        }
+    }
+
+    /// The directory and the file of a derived entry, fanned out like blobs.
+    fn derived_path(&self, key: &Digest) -> Result<(PathBuf, PathBuf), StorageError> {
+        let hex = key.hex();
+        let dir = self
+            .root
+            .join(DERIVED_DIR)
+            .join("sha256")
+            .join(component(&hex[..2])?);
+        let file = dir.join(component(&hex[2..])?);
+        Ok((dir, file))
     }
 
     /// Writes, reads back and removes a small file: proves the root is

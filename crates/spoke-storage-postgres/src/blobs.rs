@@ -99,6 +99,35 @@ impl BlobStore for PgBlobStore {
         Ok(row.is_some())
     }
 
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        self.primary
+            .client()
+            .await?
+            .execute(
+                "INSERT INTO derived (key, content) VALUES ($1, $2)
+                 ON CONFLICT (key) DO NOTHING",
+                &[&key.as_bytes().as_slice(), &content.as_ref()],
+            )
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let row = self
+            .primary
+            .client()
+            .await?
+            .query_opt(
+                "SELECT content FROM derived WHERE key = $1",
+                &[&key.as_bytes().as_slice()],
+            )
+            .await
+            .map_err(db_error)?;
+        row.map(|row| Ok(Bytes::copy_from_slice(get::<&[u8]>(&row, 0)?)))
+            .transpose()
+    }
+
     async fn check_health(&self) -> Result<(), StorageError> {
         self.primary
             .client()

@@ -35,6 +35,13 @@ pub fn blob_key(digest: &Digest) -> String {
     format!("proto-files/sha256/{}/{}", &hex[..2], &hex[2..])
 }
 
+/// The object key of a derived entry (a generated SDK, a packaged crate),
+/// apart from the content-addressed files.
+pub fn derived_key(key: &Digest) -> String {
+    let hex = key.hex();
+    format!("derived/sha256/{}/{}", &hex[..2], &hex[2..])
+}
+
 /// How to reach the bucket (the `SPOKE_S3_*` settings).
 #[derive(Clone)]
 pub struct S3Config {
@@ -218,6 +225,28 @@ impl BlobStore for S3BlobStore {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(self.failed(&format!("checking {key}"), e)),
+        }
+    }
+
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        let key = Path::from(derived_key(key));
+        self.store
+            .put(&key, PutPayload::from_bytes(content))
+            .await
+            .map(drop)
+            .map_err(|e| self.failed(&format!("uploading {key}"), e))
+    }
+
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        let key = Path::from(derived_key(key));
+        let fetched = match self.store.get(&key).await {
+            Ok(result) => result.bytes().await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(content) => Ok(Some(content)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.failed(&format!("reading {key}"), e)),
         }
     }
 

@@ -45,6 +45,7 @@ pub async fn run(
 /// Runs the blob-store checks alone against an empty blob store.
 pub async fn run_blob_store(blobs: &dyn BlobStore) {
     blobs_round_trip(blobs).await;
+    derived_round_trip(blobs).await;
     blobs.check_health().await.unwrap();
 }
 
@@ -231,6 +232,39 @@ async fn blobs_round_trip(blobs: &dyn BlobStore) {
         );
     }
     blobs.put_many(Vec::new()).await.unwrap();
+}
+
+/// Derived entries live apart from blobs: a key is not a content digest,
+/// and the same digest as key and as blob names two different things.
+async fn derived_round_trip(blobs: &dyn BlobStore) {
+    let key = Digest::of(b"inputs of a derivation");
+    assert!(blobs.get_derived(&key).await.unwrap().is_none());
+    let content = Bytes::from_static(b"derived content\x00\xff");
+    blobs.put_derived(&key, content.clone()).await.unwrap();
+    assert_eq!(blobs.get_derived(&key).await.unwrap().unwrap(), content);
+    blobs
+        .put_derived(&key, content.clone())
+        .await
+        .expect("writing a derived entry again must succeed");
+    assert_eq!(blobs.get_derived(&key).await.unwrap().unwrap(), content);
+    assert!(
+        blobs.get(&key).await.unwrap().is_none(),
+        "a derived entry is not a blob"
+    );
+    assert!(!blobs.exists(&key).await.unwrap());
+    let blob = Bytes::from_static(b"a blob, not derived");
+    let digest = Digest::of(&blob);
+    blobs.put(&digest, blob).await.unwrap();
+    assert!(
+        blobs.get_derived(&digest).await.unwrap().is_none(),
+        "a blob is not a derived entry"
+    );
+    let empty_key = Digest::of(b"an empty derivation");
+    blobs.put_derived(&empty_key, Bytes::new()).await.unwrap();
+    assert_eq!(
+        blobs.get_derived(&empty_key).await.unwrap().unwrap(),
+        Bytes::new()
+    );
 }
 
 async fn modules_are_unique_and_paged(meta: &dyn MetadataStore) {

@@ -254,6 +254,18 @@ pub trait BlobStore: Send + Sync + 'static {
 
     async fn exists(&self, digest: &Digest) -> Result<bool, StorageError>;
 
+    /// Stores content derived from immutable inputs (a generated SDK, a
+    /// packaged crate) under `key`, a digest of those inputs rather than of
+    /// the content, in a namespace apart from the content-addressed blobs.
+    /// The same key always names the same derivation, so a write over an
+    /// existing entry may keep either.
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError>;
+
+    /// The content stored under `key` by [`BlobStore::put_derived`], or
+    /// `None`. Unverified: the key names the inputs, so checking the
+    /// content is the caller's (the registry stores its own digest in it).
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError>;
+
     async fn check_health(&self) -> Result<(), StorageError>;
 }
 

@@ -38,6 +38,7 @@ pub enum Section {
     Cache,
     Limits,
     Compile,
+    Codegen,
     Compatibility,
     RateLimits,
     AccessControl,
@@ -45,13 +46,14 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 11] = [
         Section::Listeners,
         Section::Tls,
         Section::Storage,
         Section::Cache,
         Section::Limits,
         Section::Compile,
+        Section::Codegen,
         Section::Compatibility,
         Section::RateLimits,
         Section::AccessControl,
@@ -67,6 +69,7 @@ impl Section {
             Section::Cache => "cache",
             Section::Limits => "limits",
             Section::Compile => "compile",
+            Section::Codegen => "codegen",
             Section::Compatibility => "compatibility",
             Section::RateLimits => "rate-limits",
             Section::AccessControl => "access-control",
@@ -82,6 +85,7 @@ impl Section {
             Section::Cache => "Cache",
             Section::Limits => "Limits",
             Section::Compile => "Compile budgets",
+            Section::Codegen => "Code generation",
             Section::Compatibility => "Compatibility",
             Section::RateLimits => "Rate limits",
             Section::AccessControl => "Access control",
@@ -899,6 +903,83 @@ pub(super) const COMPILE_TIMEOUT: Setting<Duration> = Setting {
     empty_means_default: false,
 };
 
+/// One operator plugin of `SPOKE_CODEGEN_PLUGINS`: the name SDK requests
+/// use and the command, program first, run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginSetting {
+    pub name: String,
+    pub argv: Vec<String>,
+}
+
+const PLUGINS_FORM: &str = "comma-separated NAME=COMMAND pairs (NAME: a lowercase letter, then up to 63 lowercase letters, digits, `-` or `_`; COMMAND: the program, then its arguments, split on spaces)";
+
+/// `NAME=PROGRAM ARG…`.
+fn plugin(item: &str) -> Option<PluginSetting> {
+    let (name, command) = item.split_once('=')?;
+    let name = name.trim();
+    let valid_name = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    let argv: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+    (valid_name && !argv.is_empty()).then(|| PluginSetting {
+        name: name.to_owned(),
+        argv,
+    })
+}
+
+pub(super) const CODEGEN_PLUGINS: Setting<Vec<PluginSetting>> = Setting {
+    doc: SettingDoc {
+        key: "codegen_plugins",
+        section: Section::Codegen,
+        default: "unset",
+        form: PLUGINS_FORM,
+        effect: "Generators SDKs can be asked of besides the built-ins (`rust`): `GET /modules/{name}/versions/{version}/sdk/{NAME}` runs COMMAND as a protoc plugin (`protoc-gen-*`) on the version's image. Each run gets no shell, an empty environment, a fresh temporary working directory, `SPOKE_CODEGEN_TIMEOUT` and `SPOKE_CODEGEN_MAX_OUTPUT`; see [codegen.md](codegen.md#operator-plugins-and-their-security). Example: `es=/usr/local/bin/protoc-gen-es, go=/usr/local/bin/protoc-gen-go`. A name taken twice or a built-in's is a startup error.",
+        deployment: "Operator plugins for SDKs (`NAME=COMMAND, …`); see [codegen.md](codegen.md#operator-plugins-and-their-security).",
+        summary: "operator code generators (NAME=COMMAND, ...)",
+        secret: false,
+    },
+    expected: PLUGINS_FORM,
+    parse: |s| s.split(',').map(|item| plugin(item.trim())).collect(),
+    default: || Vec::new(),
+    empty_means_default: true,
+};
+
+pub(super) const CODEGEN_TIMEOUT: Setting<Duration> = Setting {
+    doc: SettingDoc {
+        key: "codegen_timeout",
+        section: Section::Codegen,
+        default: "`60s`",
+        form: "positive duration",
+        effect: "The longest one operator plugin may run for one SDK; then it is killed and the request gets **502** `GENERATOR_FAILED` naming the plugin, with the end of its standard error. Keep it below `SPOKE_WRITE_TIMEOUT` for the answer to reach the client (the generation still completes and is cached for the next request).",
+        deployment: "The longest one plugin run may take (502 `GENERATOR_FAILED`).",
+        summary: "the longest one plugin run may take",
+        secret: false,
+    },
+    expected: POSITIVE_DURATION_FORM,
+    parse: values::positive_duration,
+    default: || Duration::from_secs(60),
+    empty_means_default: false,
+};
+
+pub(super) const CODEGEN_MAX_OUTPUT: Setting<u64> = Setting {
+    doc: SettingDoc {
+        key: "codegen_max_output",
+        section: Section::Codegen,
+        default: "`64MiB`",
+        form: "size ≥ 1",
+        effect: "The most a plugin may write to its standard output (its CodeGeneratorResponse) for one SDK; past it the plugin is killed and the request gets **502** `GENERATOR_FAILED`.",
+        deployment: "The largest answer one plugin run may write (502 `GENERATOR_FAILED`).",
+        summary: "the largest answer one plugin run may write",
+        secret: false,
+    },
+    expected: POSITIVE_SIZE_FORM,
+    parse: |s| values::size(s).filter(|n| *n >= 1),
+    default: || 64 << 20,
+    empty_means_default: false,
+};
+
 pub(super) const DEFAULT_COMPATIBILITY: Setting<CompatibilityPolicy> = Setting {
     doc: SettingDoc {
         key: "default_compatibility",
@@ -1288,6 +1369,9 @@ pub const SETTINGS: &[SettingDoc] = &[
     MAX_CONCURRENT_COMPILES.doc,
     COMPILE_QUEUE_SIZE.doc,
     COMPILE_TIMEOUT.doc,
+    CODEGEN_PLUGINS.doc,
+    CODEGEN_TIMEOUT.doc,
+    CODEGEN_MAX_OUTPUT.doc,
     DEFAULT_COMPATIBILITY.doc,
     RATE_LIMIT_RPS.doc,
     RATE_LIMIT_BURST.doc,

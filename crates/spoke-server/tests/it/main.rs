@@ -5,9 +5,11 @@
 
 mod auth;
 mod cache;
+mod cargo;
 mod config;
 mod connections;
 mod http;
 mod metrics;
 mod rate_limit;
 mod schemathesis;
+mod sdk;

@@ -160,6 +160,13 @@ impl BlobStore for Counting {
     async fn exists(&self, digest: &Digest) -> Result<bool, StorageError> {
         self.store.exists(digest).await
     }
+    async fn put_derived(&self, key: &Digest, content: Bytes) -> Result<(), StorageError> {
+        self.store.put_derived(key, content).await
+    }
+    async fn get_derived(&self, key: &Digest) -> Result<Option<Bytes>, StorageError> {
+        self.read();
+        self.store.get_derived(key).await
+    }
     async fn check_health(&self) -> Result<(), StorageError> {
         BlobStore::check_health(&self.store).await
     }
