@@ -26,6 +26,7 @@ mod local;
 mod lock;
 mod pull;
 mod push;
+mod sdk;
 mod suggest;
 mod targets;
 mod term;
@@ -451,6 +452,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         template: Option<PathBuf>,
     },
+    /// Download a version's generated code (an SDK), as the registry
+    /// generates it.
+    #[command(subcommand)]
+    Sdk(sdk::SdkCommand),
     /// Write a version's files (and with --recursive its dependencies') into a directory.
     #[command(long_about = PULL_HELP)]
     Pull {
@@ -753,6 +758,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             pull::run(&client, args, cli.json).await?;
         }
+        Command::Sdk(command) => sdk::run(&client, command, cli.json).await?,
         Command::Validate { sources } => validate::run(&client, &sources, cli.json).await?,
         Command::Lint {
             sources,

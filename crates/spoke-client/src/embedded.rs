@@ -32,7 +32,7 @@ use crate::wire::{
     GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest,
     SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
 };
-use crate::{ClientError, local};
+use crate::{ClientError, Sdk, local};
 
 #[derive(Clone)]
 pub(crate) struct Embedded {
@@ -367,6 +367,26 @@ impl Embedded {
         // The image was built by this registry, so failing to render it is
         // the registry's fault, as it is on the server.
         Ok(local::image_json(&image).map_err(RegistryError::Internal)?)
+    }
+
+    pub(crate) async fn sdk(
+        &self,
+        module: &str,
+        version: &str,
+        generator: &str,
+        options: &[String],
+    ) -> Answer<Sdk> {
+        let (module, selector) = version_ref(module, version)?;
+        let plan = self
+            .registry
+            .plan_sdk(&module, &selector, generator, options)
+            .await?;
+        let archive = self.registry.sdk_archive(&plan).await?;
+        Ok(Sdk {
+            archive: archive.to_vec(),
+            etag: plan.key.to_string(),
+            file_name: plan.file_name(),
+        })
     }
 
     pub(crate) async fn symbols(&self, module: &str, version: &str) -> Answer<SymbolsBody> {

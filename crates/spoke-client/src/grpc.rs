@@ -32,7 +32,7 @@ use crate::wire::{
     ModuleList, PinBody, PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody,
     ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WarningBody,
 };
-use crate::{BearerToken, ClientError, ClientOptions, endpoint, error, local, tls};
+use crate::{BearerToken, ClientError, ClientOptions, Sdk, endpoint, error, local, tls};
 
 /// The channel, with the token added to every call.
 type Authorized = InterceptedService<Channel, Authorization>;
@@ -442,6 +442,27 @@ impl Grpc {
         self.decode("GetImage", local::image_json(&image))
     }
 
+    pub(crate) async fn sdk(
+        &self,
+        module: &str,
+        version: &str,
+        generator: &str,
+        options: &[String],
+    ) -> Result<Sdk, ClientError> {
+        let request = proto::GetSdkRequest {
+            module_name: module.to_owned(),
+            version: version.to_owned(),
+            generator: generator.to_owned(),
+            options: options.to_vec(),
+        };
+        let response = rpc!(self.read(api.get_sdk, request))?;
+        Ok(Sdk {
+            archive: response.archive,
+            etag: response.etag,
+            file_name: response.file_name,
+        })
+    }
+
     pub(crate) async fn symbols(
         &self,
         module: &str,
@@ -781,6 +802,8 @@ fn api_error(status: &Status) -> ClientError {
         error::COMPATIBILITY_VIOLATION => 409,
         error::RATE_LIMITED => 429,
         "COMPILE_TIMEOUT" => 422,
+        // INTERNAL, but the operator's generator failed: REST's 502.
+        "GENERATOR_FAILED" => 502,
         _ => http,
     };
     // The same `details` the REST front-end attaches to these codes.
@@ -806,6 +829,9 @@ fn api_error(status: &Status) -> ClientError {
             }
             Some(json)
         }
+        "GENERATOR_NOT_FOUND" => Some(serde_json::json!({
+            "available": details.available_generators,
+        })),
         error::RATE_LIMITED => {
             let seconds = status
                 .metadata()
@@ -813,6 +839,11 @@ fn api_error(status: &Status) -> ClientError {
                 .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
             seconds.map(|seconds| serde_json::json!({ "retry_after_seconds": seconds }))
         }
+        // A generator's failure, whichever code it carries.
+        _ if !details.generator.is_empty() => Some(serde_json::json!({
+            "generator": details.generator,
+            "stderr": details.stderr,
+        })),
         _ => None,
     };
     ClientError::Api {

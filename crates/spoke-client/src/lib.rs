@@ -288,6 +288,30 @@ pub struct AuditQuery {
     pub action: Option<String>,
 }
 
+/// A version's generated code, as [`Client::sdk`] answers it on every
+/// transport.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sdk {
+    /// The `.tar.gz` of the generated files.
+    pub archive: Vec<u8>,
+    /// `sha256:<hex>` of everything the archive derives from (image,
+    /// generator and its version, options): REST's strong ETag unquoted.
+    pub etag: String,
+    /// `{module}-{version}-{generator}.tar.gz`, with the exact version.
+    pub file_name: String,
+}
+
+/// The archive's size rather than its bytes.
+impl fmt::Debug for Sdk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sdk")
+            .field("archive", &format_args!("{} bytes", self.archive.len()))
+            .field("etag", &self.etag)
+            .field("file_name", &self.file_name)
+            .finish()
+    }
+}
+
 /// The canonical form of a registry URL: what [`Client::registry`]
 /// reports for it (no trailing `/`), so that two spellings of one registry
 /// compare equal, e.g. to key stored credentials by registry.
@@ -611,6 +635,22 @@ impl Client {
         version: &str,
     ) -> Result<serde_json::Value, ClientError> {
         dispatch!(self.image_json(module, version))
+    }
+
+    /// A version's generated code (an SDK) as a `.tar.gz` (`GET
+    /// …/sdk/{generator}?opt=…`, gRPC `GetSdk`): `generator` is a built-in
+    /// (`rust`) or a plugin the server's operator configured, `options` its
+    /// options in order. Unknown generators are `GENERATOR_NOT_FOUND` (404,
+    /// `details.available`); a generator's failure names it with its stderr
+    /// tail in `details`.
+    pub async fn sdk(
+        &self,
+        module: &str,
+        version: &str,
+        generator: &str,
+        options: &[String],
+    ) -> Result<Sdk, ClientError> {
+        dispatch!(self.sdk(module, version, generator, options))
     }
 
     /// The packages, messages, fields, enums, services and methods the

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_DISPOSITION, ETAG, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ use crate::wire::{
     ModuleBody, ModuleList, PushRequest, SetLabelRequest, SymbolsBody, TokenList, ValidateRequest,
     ValidateResponse, VersionBody, VersionList, WhoAmIBody,
 };
-use crate::{AuditQuery, ClientError, ClientOptions, endpoint, error, tls};
+use crate::{AuditQuery, ClientError, ClientOptions, Sdk, endpoint, error, tls};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rest {
@@ -30,10 +30,11 @@ pub(crate) struct Rest {
     authorization: Option<HeaderValue>,
 }
 
-/// A successful answer: its status and body.
+/// A successful answer: its status, headers and body.
 struct Answer {
     status: StatusCode,
     url: Url,
+    headers: HeaderMap,
     body: Vec<u8>,
 }
 
@@ -345,6 +346,47 @@ impl Rest {
         decode(&self.get(url, None).await?)
     }
 
+    pub(crate) async fn sdk(
+        &self,
+        module: &str,
+        version: &str,
+        generator: &str,
+        options: &[String],
+    ) -> Result<Sdk, ClientError> {
+        let query: Vec<(&str, &str)> = options.iter().map(|o| ("opt", o.as_str())).collect();
+        let url = self.url(
+            &[
+                Fixed("modules"),
+                Value(module),
+                Fixed("versions"),
+                Value(version),
+                Fixed("sdk"),
+                Value(generator),
+            ],
+            &query,
+        )?;
+        let answer = self.get(url, None).await?;
+        let header = |name: reqwest::header::HeaderName| {
+            let value = answer.headers.get(&name).and_then(|v| v.to_str().ok());
+            value.ok_or_else(|| ClientError::Decode {
+                url: answer.url.to_string(),
+                reason: format!("the response has no {name} header"),
+            })
+        };
+        let etag = header(ETAG)?.trim_matches('"').to_owned();
+        let file_name = attachment_file_name(header(CONTENT_DISPOSITION)?).ok_or_else(|| {
+            ClientError::Decode {
+                url: answer.url.to_string(),
+                reason: "the Content-Disposition header names no file".to_owned(),
+            }
+        })?;
+        Ok(Sdk {
+            archive: answer.body,
+            etag,
+            file_name,
+        })
+    }
+
     pub(crate) async fn symbols(
         &self,
         module: &str,
@@ -560,6 +602,7 @@ impl Rest {
             |e: reqwest::Error| error::transport_error(&self.base, self.timeout, e.is_timeout(), e);
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(transport)?.to_vec();
         if !status.is_success() {
             return Err(error::api_error(status, &body));
@@ -567,6 +610,7 @@ impl Rest {
         Ok(Answer {
             status,
             url: url.clone(),
+            headers,
             body,
         })
     }
@@ -577,6 +621,16 @@ fn decode<T: DeserializeOwned>(answer: &Answer) -> Result<T, ClientError> {
         url: answer.url.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// `attachment; filename="NAME"` → `NAME`.
+fn attachment_file_name(disposition: &str) -> Option<String> {
+    let name = disposition.split(';').find_map(|part| {
+        part.trim()
+            .strip_prefix("filename=")
+            .map(|name| name.trim_matches('"'))
+    })?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 fn transitive_query(transitive: bool) -> &'static [(&'static str, &'static str)] {

@@ -360,6 +360,29 @@ impl RegistryService for RegistryApi {
         )
     }
 
+    async fn get_sdk(&self, request: Request<GetSdkRequest>) -> Reply<GetSdkResponse> {
+        let caller = caller(&request);
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, selector) = version_ref(&request.module_name, &request.version)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
+                let plan = self
+                    .registry
+                    .plan_sdk(&module, &selector, &request.generator, &request.options)
+                    .await?;
+                let archive = self.registry.sdk_archive(&plan).await?;
+                Ok(GetSdkResponse {
+                    archive: archive.to_vec(),
+                    etag: plan.key.to_string(),
+                    file_name: plan.file_name(),
+                    version: plan.manifest.version.to_string(),
+                })
+            }
+            .await,
+        )
+    }
+
     async fn get_dependencies(
         &self,
         request: Request<GetDependenciesRequest>,

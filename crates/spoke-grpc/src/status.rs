@@ -117,6 +117,13 @@ pub fn status(error: RegistryError) -> Status {
             details.compatibility_violations = convert::compatibility_violations(violations);
             details.required_bump = required_bump.as_deref().map(convert::required_bump);
         }
+        RegistryError::GeneratorNotFound { available, .. } => {
+            details.available_generators = available.clone();
+        }
+        RegistryError::Generation(failure) => {
+            details.generator = failure.generator.clone();
+            details.stderr = failure.stderr_tail.clone();
+        }
         _ => {}
     }
     with_error_details(code, error.to_string(), &details)

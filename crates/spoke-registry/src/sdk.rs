@@ -118,6 +118,17 @@ pub struct SdkPlan {
     engine: Generator,
 }
 
+impl SdkPlan {
+    /// `{module}-{version}-{generator}.tar.gz`: the name every front-end
+    /// gives the archive.
+    pub fn file_name(&self) -> String {
+        format!(
+            "{}-{}-{}.tar.gz",
+            self.manifest.module, self.manifest.version, self.generator
+        )
+    }
+}
+
 /// What [`Registry::sdk_stats`] counts since start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SdkStats {

@@ -67,10 +67,7 @@ pub(crate) async fn sdk(
         return Ok(not_modified);
     }
     let archive = registry.sdk_archive(&plan).await?;
-    let file_name = format!(
-        "{}-{}-{}.tar.gz",
-        plan.manifest.module, plan.manifest.version, plan.generator
-    );
+    let file_name = plan.file_name();
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     Ok((

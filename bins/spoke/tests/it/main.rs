@@ -13,6 +13,7 @@ mod documents;
 mod generate;
 mod label;
 mod polish;
+mod sdk;
 mod support;
 mod tls;
 mod workspace;

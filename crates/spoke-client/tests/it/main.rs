@@ -9,3 +9,5 @@ mod grpc;
 mod lean_builds;
 #[cfg(all(feature = "embedded", feature = "grpc"))]
 mod scenarios;
+#[cfg(all(feature = "embedded", feature = "grpc"))]
+mod sdk;

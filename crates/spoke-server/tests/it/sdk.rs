@@ -8,6 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use spoke_grpc::proto::GetSdkRequest;
+use spoke_grpc::proto::registry_service_client::RegistryServiceClient;
 use spoke_server::config::{PluginSetting, Secret};
 use spoke_server::{RunningServer, Settings};
 use spoke_test_support::server::{HttpResponse, request, start, test_settings};
@@ -462,4 +464,87 @@ async fn sdks_need_read_rights_on_the_module() {
     .await;
     assert_eq!(allowed.status, 200, "{}", allowed.text());
     assert!(!allowed.text().contains(BOOTSTRAP));
+
+    // gRPC: the same rule, the same archive.
+    let mut grpc = grpc_client(&server).await;
+    let anonymous = grpc.get_sdk(get_sdk("rust")).await.unwrap_err();
+    assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
+    let mut with_token = tonic::Request::new(get_sdk("rust"));
+    with_token
+        .metadata_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    let answer = grpc.get_sdk(with_token).await.unwrap().into_inner();
+    assert_eq!(answer.archive, allowed.body);
+}
+
+async fn grpc_client(server: &RunningServer) -> RegistryServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.api_addr()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    RegistryServiceClient::new(channel)
+}
+
+fn get_sdk(generator: &str) -> GetSdkRequest {
+    GetSdkRequest {
+        module_name: "user".to_owned(),
+        version: "v1.0.0".to_owned(),
+        generator: generator.to_owned(),
+        options: vec![],
+    }
+}
+
+/// GetSdk on the server as deployed: the REST archive and ETag, and a
+/// plugin's failures as statuses whose details name it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_get_sdk_answers_the_rest_archive_and_names_failing_plugins() {
+    let fx = Fixture::start(|dir, settings| {
+        let crash = script(
+            dir,
+            "protoc-gen-crash",
+            "cat > /dev/null\necho 'panic: the plugin fell over' >&2\nexit 3",
+        );
+        settings.codegen.plugins = vec![plugin("crash", &crash)];
+    })
+    .await;
+    let rest = fx.get("/modules/user/versions/v1.0.0/sdk/rust").await;
+    assert_eq!(rest.status, 200, "{}", rest.text());
+    let mut grpc = grpc_client(&fx.server).await;
+    let answer = grpc.get_sdk(get_sdk("rust")).await.unwrap().into_inner();
+    assert_eq!(answer.archive, rest.body);
+    assert_eq!(format!("\"{}\"", answer.etag), rest.header("etag").unwrap());
+    assert_eq!(answer.file_name, "user-v1.0.0-rust.tar.gz");
+    assert_eq!(answer.version, "v1.0.0");
+    assert_eq!(derived_entries(fx.root.path()), 1, "one entry for both");
+
+    let unknown = grpc.get_sdk(get_sdk("cobol")).await.unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    let details = spoke_grpc::error_details(&unknown).unwrap();
+    assert_eq!(details.code, "GENERATOR_NOT_FOUND");
+    assert_eq!(details.available_generators, ["crash", "rust"]);
+
+    let crash = grpc.get_sdk(get_sdk("crash")).await.unwrap_err();
+    assert_eq!(crash.code(), tonic::Code::Internal);
+    let details = spoke_grpc::error_details(&crash).unwrap();
+    assert_eq!(details.code, "GENERATOR_FAILED");
+    assert_eq!(details.generator, "crash");
+    assert!(
+        details
+            .stderr
+            .as_deref()
+            .unwrap()
+            .contains("panic: the plugin fell over"),
+        "{details:?}"
+    );
+
+    let mut bad = get_sdk("rust");
+    bad.options = vec!["a,b".to_owned()];
+    let bad = grpc.get_sdk(bad).await.unwrap_err();
+    assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        spoke_grpc::error_details(&bad).unwrap().code,
+        "INVALID_SDK_OPTION"
+    );
+    assert_eq!(derived_entries(fx.root.path()), 1, "failures cache nothing");
 }
