@@ -12,6 +12,7 @@ mod error;
 mod labels;
 mod memo;
 mod schema;
+mod search;
 mod views;
 
 use std::collections::HashSet;
@@ -37,6 +38,7 @@ pub use error::{ErrorKind, RegistryError};
 use memo::Memo;
 pub use memo::{MemoKind, MemoLookups, MemoStats};
 pub use schema::{CompileFailure, Image, Validated};
+pub use search::ModuleFilter;
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
@@ -157,6 +159,7 @@ pub struct Registry {
     default_compatibility: CompatibilityPolicy,
     memo: Memo,
     compute: compute::ComputePool,
+    search: search::SearchIndex,
 }
 
 impl Registry {
@@ -177,6 +180,7 @@ impl Registry {
             default_compatibility: options.default_compatibility,
             memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
+            search: search::SearchIndex::new(),
         }
     }
 
