@@ -12,6 +12,7 @@ mod deprecation;
 mod documents;
 mod label;
 mod polish;
+mod search;
 mod support;
 mod tls;
 mod workspace;
