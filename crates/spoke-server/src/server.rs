@@ -517,8 +517,19 @@ async fn open_registry(
     // Storage that cannot be read or written is a misconfiguration (or an
     // outage): fail now rather than start unready.
     registry.check_storage().await?;
+    let registry = Arc::new(registry);
+    // Built in the background: otherwise the first search waits for it.
+    let indexing = Arc::clone(&registry);
+    tokio::spawn(async move {
+        match indexing.refresh_search_index().await {
+            Ok(entries) => tracing::info!(entries, "search index built"),
+            Err(error) => {
+                tracing::warn!(%error, "search index not built yet; the next search retries");
+            }
+        }
+    });
     Ok(Opened {
-        registry: Arc::new(registry),
+        registry,
         access: storage.access,
         cache,
         probes,
