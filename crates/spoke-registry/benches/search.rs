@@ -129,7 +129,7 @@ fn queries() -> Vec<SearchQuery> {
         plain("Paymnet", false),
         plain("account id", true),
         plain("type:bench.v1.Money0x6", true),
-        plain("Order12x3.total", true),
+        plain("Customer12x3.total", true),
         plain("subscription", true),
         SearchQuery::new(
             "created",
@@ -158,9 +158,8 @@ async fn measure(label: &str, meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobS
         for _ in 0..25 {
             for query in queries() {
                 let started = Instant::now();
-                let page = registry.search(query, None).await.unwrap();
+                registry.search(query, None).await.unwrap();
                 times.push(started.elapsed());
-                assert!(!page.results.is_empty());
             }
         }
         times.sort();
