@@ -27,6 +27,7 @@ mod lock;
 mod pull;
 mod push;
 mod sdk;
+mod search;
 mod suggest;
 mod targets;
 mod term;
@@ -268,6 +269,27 @@ file: `+` added, `-` removed, `~` changed, then a line with the counts. json
 prints the registry's JSON body {module_name, from, to, changes: [{kind,
 element, name, path, line, before, after, breaking: [{category, rule,
 message}]}]}.";
+
+const SEARCH_HELP: &str = "\
+Search the registry's symbols and files: messages, fields, enums, enum
+values, services, RPCs, packages and files, in each module's latest version
+(--all-versions: every version), of the modules you may read.
+
+QUERY matches names, full or short: a prefix (Mon finds Money), CamelCase
+and snake_case segments (email finds primary_email, server_name finds
+HTTPServerName), a typo or two (Mony). Several words must each match a
+name, an enclosing name or a comment (user email finds User.email). A
+qualified name or path matches by suffix or prefix (User.email,
+acme/user/v1). type:NAME lists the fields and RPCs that use the type NAME.
+
+Prints MODULE@VERSION, KIND, NAME and FILE:LINE, best first; with --json the
+registry's JSON body. When more results follow, stderr names the --cursor
+for the next page.
+
+Examples:
+  spoke search Money
+  spoke search type:acme.common.v1.Money
+  spoke search email --kind field --module user";
 
 const DEPS_HELP: &str = "\
 Lists what MODULE@VERSION depends on (its direct dependencies, by module name)
@@ -553,6 +575,32 @@ enum Command {
         #[arg(long, value_enum, value_name = "FORMAT")]
         format: Option<deps::DepsFormat>,
     },
+    /// Search the registry's symbols and files: messages, fields, enums,
+    /// services, RPCs, packages and files of every module you may read.
+    #[command(long_about = SEARCH_HELP)]
+    Search {
+        /// What to look for: a name (a prefix, CamelCase or snake_case
+        /// segments, a typo or two), several words, a qualified name or
+        /// path (User.email, acme/user), or type:NAME.
+        #[arg(value_name = "QUERY")]
+        query: String,
+        /// Only results of this kind: message, field, enum, enum_value,
+        /// service, rpc, package or file.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only results from this module.
+        #[arg(long, short = 'm')]
+        module: Option<String>,
+        /// Search every version, not only each module's latest.
+        #[arg(long)]
+        all_versions: bool,
+        /// The most results to print (1 to 1000) [default: 50].
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue after the previous page (the cursor it printed).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
     /// Store a token for --registry, read from standard input.
     #[command(long_about = LOGIN_HELP)]
     Login,
@@ -815,6 +863,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 format: format.or(json).unwrap_or(deps::DepsFormat::Text),
             };
             deps::run(&client, args).await?;
+        }
+        Command::Search {
+            query,
+            kind,
+            module,
+            all_versions,
+            limit,
+            cursor,
+        } => {
+            let query = spoke_client::SearchQuery {
+                q: query,
+                kind,
+                module,
+                all_versions,
+                limit,
+                cursor,
+            };
+            search::run(&client, query, cli.json).await?;
         }
         // Handled before a client is made.
         Command::Login | Command::Logout | Command::Completion(_) => {}

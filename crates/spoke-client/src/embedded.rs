@@ -18,7 +18,7 @@ use spoke_registry::{
     PushOutcome, PushRecords, Registry, RegistryError, RegistryOptions, VersionDiff,
 };
 use spoke_rest::ApiError;
-use spoke_rest::convert;
+use spoke_rest::convert::{self, SearchParams};
 use spoke_storage_cache::{CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
 
@@ -29,10 +29,11 @@ const EMBEDDED_CACHE_BYTES: u64 = 48 * 1024 * 1024;
 use crate::wire::{
     CompatibilityBody, CompatibilityCheckRequest, CompatibilityPolicyBody, CompatibilityReportBody,
     CreateModuleRequest, DependenciesBody, DependentsBody, DeprecationBody, DiffBody, FileBody,
-    GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest,
+    GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest, SearchBody,
     SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
 };
 use crate::{ClientError, Sdk, local};
+use crate::{ClientError, SearchQuery, local};
 
 #[derive(Clone)]
 pub(crate) struct Embedded {
@@ -393,6 +394,21 @@ impl Embedded {
         let (module, selector) = version_ref(module, version)?;
         let (manifest, symbols) = self.registry.get_symbols(&module, &selector).await?;
         Ok(convert::symbols_body(&manifest, symbols))
+    }
+
+    /// Everything is readable: the embedded transport has no access control.
+    pub(crate) async fn search(&self, query: &SearchQuery) -> Answer<SearchBody> {
+        let query = convert::search_query(SearchParams {
+            q: &query.q,
+            kind: query.kind.as_deref(),
+            module: query.module.as_deref(),
+            all_versions: query.all_versions,
+            limit: query.limit.map(u64::from),
+            cursor: query.cursor.as_deref(),
+        })?;
+        Ok(convert::search_body(
+            self.registry.search(query, None).await?,
+        ))
     }
 
     pub(crate) async fn validate(&self, request: &ValidateRequest) -> Answer<ValidateResponse> {

@@ -29,10 +29,12 @@ use crate::wire::{
     CreateModuleRequest, DependenciesBody, DependentsBody, DeprecatedBody, DeprecationBody,
     DiagnosticBody, DiffBody, DocumentEntryBody, FileBody, GraphBody, GraphEdgeBody, GraphNodeBody,
     ImageFileBody, LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody,
-    ModuleList, PinBody, PushRequest, RequiredBumpBody, SourceInfoBody, SymbolBody, SymbolsBody,
-    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WarningBody,
+    ModuleList, PinBody, PushRequest, RequiredBumpBody, SearchBody, SearchResultBody,
+    SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody,
+    VersionList, VersionSummaryBody, WarningBody,
 };
 use crate::{BearerToken, ClientError, ClientOptions, Sdk, endpoint, error, local, tls};
+use crate::{BearerToken, ClientError, ClientOptions, SearchQuery, endpoint, error, local, tls};
 
 /// The channel, with the token added to every call.
 type Authorized = InterceptedService<Channel, Authorization>;
@@ -487,6 +489,35 @@ impl Grpc {
                     comment: s.comment,
                 })
                 .collect(),
+        })
+    }
+
+    pub(crate) async fn search(&self, query: &SearchQuery) -> Result<SearchBody, ClientError> {
+        let request = proto::SearchRequest {
+            query: query.q.clone(),
+            kind: query.kind.clone().unwrap_or_default(),
+            module_name: query.module.clone().unwrap_or_default(),
+            all_versions: query.all_versions,
+            page_size: query.limit.unwrap_or(0),
+            page_token: query.cursor.clone().unwrap_or_default(),
+        };
+        let response = rpc!(self.read(api.search, request))?;
+        Ok(SearchBody {
+            results: response
+                .results
+                .into_iter()
+                .map(|r| SearchResultBody {
+                    module: r.module_name,
+                    version: r.version,
+                    full_name: r.full_name,
+                    kind: r.kind,
+                    file: r.file,
+                    line: r.line,
+                    comment: r.comment,
+                    score: r.score,
+                })
+                .collect(),
+            next_cursor: token(response.next_page_token),
         })
     }
 

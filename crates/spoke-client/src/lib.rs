@@ -222,9 +222,10 @@ pub use spoke_wire::{
     DeprecationBody, DiagnosticBody, DiffBody, DocumentBody, DocumentEntryBody, ErrorBody,
     FileBody, GrantBody, GrantList, GraphBody, GraphEdgeBody, GraphNodeBody, ImageFileBody,
     LabelBody, LabelList, LabelMoveBody, LabelSummaryBody, LockfileBody, ModuleBody, ModuleList,
-    PinBody, PushRequest, RequiredBumpBody, ScopedRoleBody, SetLabelRequest, SourceInfoBody,
-    SymbolBody, SymbolsBody, TokenBody, TokenList, ValidateRequest, ValidateResponse, VersionBody,
-    VersionList, VersionSummaryBody, WarningBody, WhoAmIBody,
+    PinBody, PushRequest, RequiredBumpBody, ScopedRoleBody, SearchBody, SearchResultBody,
+    SetLabelRequest, SourceInfoBody, SymbolBody, SymbolsBody, TokenBody, TokenList,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, VersionSummaryBody, WarningBody,
+    WhoAmIBody,
 };
 pub use token::BearerToken;
 
@@ -272,6 +273,23 @@ impl ClientOptions {
             backoff: self.backoff,
         }
     }
+}
+
+/// What [`Client::search`] looks for (see docs/search.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The text: a name, words, a qualified name or path, or `type:NAME`.
+    pub q: String,
+    /// Only results of this kind (`message`, `field`, …, `file`).
+    pub kind: Option<String>,
+    /// Only results from this module.
+    pub module: Option<String>,
+    /// Every version, not only each module's latest.
+    pub all_versions: bool,
+    /// The most results to return; the registry's default when `None`.
+    pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// Which audit entries [`Client::audit`] lists: one page, oldest first,
@@ -657,6 +675,12 @@ impl Client {
     /// version's own files define (`GET …/symbols`).
     pub async fn symbols(&self, module: &str, version: &str) -> Result<SymbolsBody, ClientError> {
         dispatch!(self.symbols(module, version))
+    }
+
+    /// Symbols and files of the modules the caller may read, best first
+    /// (`GET /api/v1/search`).
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchBody, ClientError> {
+        dispatch!(self.search(query))
     }
 
     /// Compiles files against stored dependencies, storing nothing

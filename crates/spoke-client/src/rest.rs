@@ -14,10 +14,11 @@ use crate::wire::{
     CompatibilityReportBody, CreateGrantRequest, CreateModuleRequest, CreateTokenRequest,
     CreatedTokenBody, DependenciesBody, DependentsBody, DeprecateRequest, DeprecationBody,
     DiffBody, FileBody, GrantBody, GrantList, GraphBody, LabelBody, LabelList, LockfileBody,
-    ModuleBody, ModuleList, PushRequest, SetLabelRequest, SymbolsBody, TokenList, ValidateRequest,
-    ValidateResponse, VersionBody, VersionList, WhoAmIBody,
+    ModuleBody, ModuleList, PushRequest, SearchBody, SetLabelRequest, SymbolsBody, TokenList,
+    ValidateRequest, ValidateResponse, VersionBody, VersionList, WhoAmIBody,
 };
 use crate::{AuditQuery, ClientError, ClientOptions, Sdk, endpoint, error, tls};
+use crate::{AuditQuery, ClientError, ClientOptions, SearchQuery, endpoint, error, tls};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rest {
@@ -393,6 +394,22 @@ impl Rest {
         version: &str,
     ) -> Result<SymbolsBody, ClientError> {
         let url = self.version_url(module, version, Some("symbols"), &[])?;
+        decode(&self.get(url, None).await?)
+    }
+
+    pub(crate) async fn search(&self, query: &SearchQuery) -> Result<SearchBody, ClientError> {
+        let limit = query.limit.map(|l| l.to_string());
+        let mut pairs = present([
+            ("q", Some(query.q.as_str())),
+            ("kind", query.kind.as_deref()),
+            ("module", query.module.as_deref()),
+            ("limit", limit.as_deref()),
+            ("cursor", query.cursor.as_deref()),
+        ]);
+        if query.all_versions {
+            pairs.push(("all_versions", "true"));
+        }
+        let url = self.api_url(&[Fixed("search")], &pairs)?;
         decode(&self.get(url, None).await?)
     }
 

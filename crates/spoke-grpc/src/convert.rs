@@ -2,8 +2,9 @@
 
 use spoke_domain::{
     CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Deprecation, Document,
-    Module, ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection, SourceInfo,
-    SymbolKind, Timestamp, VersionId, VersionManifest, VersionSelector,
+    Module, ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection, SearchKind,
+    SearchPage, SearchQuery, SourceInfo, SymbolKind, Timestamp, VersionId, VersionManifest,
+    VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::lint::LintViolation;
@@ -192,6 +193,48 @@ pub fn page(page_size: u32, page_token: &str) -> Result<PageRequest, RegistryErr
 
 pub fn next_page_token(cursor: Option<Cursor>) -> String {
     cursor.map(|c| c.token()).unwrap_or_default()
+}
+
+/// A search request as the registry takes it: empty strings are absent
+/// filters.
+pub fn search_query(request: &proto::SearchRequest) -> Result<SearchQuery, RegistryError> {
+    let kind = non_empty(&request.kind)
+        .map(str::parse::<SearchKind>)
+        .transpose()?;
+    let module = non_empty(&request.module_name)
+        .map(ModuleName::parse)
+        .transpose()?;
+    Ok(SearchQuery::new(
+        &request.query,
+        kind,
+        module,
+        request.all_versions,
+        page(request.page_size, &request.page_token)?,
+    )?)
+}
+
+fn non_empty(text: &str) -> Option<&str> {
+    Some(text).filter(|t| !t.is_empty())
+}
+
+pub fn search_response(page: SearchPage) -> proto::SearchResponse {
+    proto::SearchResponse {
+        results: page
+            .results
+            .into_iter()
+            .map(|hit| proto::SearchResult {
+                module_name: hit.module.to_string(),
+                version: hit.version.to_string(),
+                full_name: hit.full_name,
+                kind: hit.kind.as_str().to_owned(),
+                file: hit.file,
+                line: hit.line,
+                comment: hit.comment,
+                score: hit.score,
+            })
+            .collect(),
+        next_page_token: next_page_token(page.next_cursor),
+    }
 }
 
 /// Files of a request, with their paths checked.

@@ -8,7 +8,9 @@ use spoke_domain::{
     AccessRecords, DependencyRef, LabelName, ModuleName, NewModule, VersionId, VersionSelector,
 };
 use spoke_registry::spoke_schema::lint::LintConfig;
-use spoke_registry::{PushOutcome, PushRecords, PushRequest, Registry, RegistryError};
+use spoke_registry::{
+    ModuleFilter, PushOutcome, PushRecords, PushRequest, Registry, RegistryError,
+};
 use tonic::{Request, Response, Status};
 
 use crate::context::{caller, request_id};
@@ -485,6 +487,23 @@ impl RegistryService for RegistryApi {
                     version: manifest.version.to_string(),
                     symbols: symbols.into_iter().map(convert::symbol).collect(),
                 })
+            }
+            .await,
+        )
+    }
+
+    async fn search(&self, request: Request<SearchRequest>) -> Reply<SearchResponse> {
+        let caller = caller(&request);
+        let request = request.into_inner();
+        reply(
+            async {
+                let query = convert::search_query(&request)?;
+                let readable = self.auth.readable_modules(&caller).await?;
+                let readable = readable.map(|rights| -> ModuleFilter {
+                    Arc::new(move |module: &ModuleName| rights.may_read(module))
+                });
+                let page = self.registry.search(query, readable).await?;
+                Ok(convert::search_response(page))
             }
             .await,
         )

@@ -15,6 +15,7 @@ mod labels;
 mod memo;
 mod schema;
 mod sdk;
+mod search;
 mod views;
 
 use std::collections::HashSet;
@@ -48,6 +49,7 @@ pub use sdk::{
 /// The code generation engine SDKs are generated with, for the server that
 /// configures operator plugins.
 pub use spoke_codegen;
+pub use search::ModuleFilter;
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
@@ -176,6 +178,7 @@ pub struct Registry {
     memo: Memo,
     compute: compute::ComputePool,
     sdks: sdk::Sdks,
+    search: search::SearchIndex,
 }
 
 impl Registry {
@@ -197,6 +200,7 @@ impl Registry {
             memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
             sdks: sdk::Sdks::new(options.generators, options.codegen_concurrency),
+            search: search::SearchIndex::new(),
         }
     }
 

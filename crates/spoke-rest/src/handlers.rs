@@ -17,6 +17,7 @@ use crate::access::Access;
 use crate::extract::{self, JsonBody};
 use crate::{
     ApiError, cargo, checks, compatibility, convert, deprecation, labels, management, openapi, sdk,
+    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, search,
     views, wire,
 };
 
@@ -62,6 +63,7 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
     ));
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
+        .route("/api/v1/search", get(search::search))
         .route("/modules/{name}", get(get_module))
         .route(
             "/modules/{name}/compatibility",

@@ -33,6 +33,7 @@ mod management;
 mod openapi;
 #[cfg(feature = "server")]
 mod sdk;
+mod search;
 #[cfg(feature = "server")]
 mod views;
 

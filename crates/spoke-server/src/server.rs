@@ -286,6 +286,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.shutdown_timeout,
     ));
 
+    build_search_index(&registry);
     tracing::info!(
         api_addr = %api_addr,
         grpc_addr = grpc_addr.map(|a| a.to_string()),
@@ -463,6 +464,21 @@ fn by_content_type(grpc: Router, rest: Router) -> Router {
         };
         target.oneshot(request)
     }))
+}
+
+/// Builds the search index in the background, otherwise the first search
+/// waits for it. Only once the server has started: the task holds the
+/// registry, and so the storage's lock, until it ends.
+fn build_search_index(registry: &Arc<Registry>) {
+    let indexing = Arc::clone(registry);
+    tokio::spawn(async move {
+        match indexing.refresh_search_index().await {
+            Ok(entries) => tracing::info!(entries, "search index built"),
+            Err(error) => {
+                tracing::warn!(%error, "search index not built yet; the next search retries");
+            }
+        }
+    });
 }
 
 /// What [`open_registry`] assembles.

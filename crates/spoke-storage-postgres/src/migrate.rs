@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "derived",
         sql: include_str!("../migrations/0008_derived.sql"),
     },
+    Migration {
+        version: 9,
+        name: "search",
+        sql: include_str!("../migrations/0009_search.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

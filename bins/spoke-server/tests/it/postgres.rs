@@ -666,3 +666,92 @@ fn scopeguard(f: impl FnOnce()) -> impl Drop {
     }
     Guard(Some(f))
 }
+
+// (f) Issue 19: two servers sharing the database answer the same searches,
+// each catching its own index up from the database before answering.
+
+#[test]
+fn two_servers_answer_the_same_search_after_a_push_through_either() {
+    let Some(db) = TestDb::create() else { return };
+    let roots = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let servers: Vec<Server> = roots
+        .iter()
+        .map(|root| Server::spawn(server(&db, &Content::Postgres, root.path())))
+        .collect();
+    let money = "syntax = \"proto3\";\npackage acme.common.v1;\n// Money.\nmessage Money {\n  int64 units = 1;\n}\n";
+    let user = "syntax = \"proto3\";\npackage acme.user.v1;\nimport \"acme/common/v1/money.proto\";\nmessage User {\n  acme.common.v1.Money balance = 1;\n}\n";
+    let push_through =
+        |server: &Server, module: &str, version: &str, file: (&str, &str), deps: &[&str]| {
+            let body = json!({
+                "version": version,
+                "files": [{"path": file.0, "content": file.1}],
+                "dependencies": deps,
+                "create_module": true,
+            });
+            let path = format!("/modules/{module}/versions");
+            let (status, body) = request(server.api, "POST", &path, &body.to_string());
+            assert_eq!(status, 201, "{body}");
+        };
+    let results = |server: &Server, query: &str| -> Vec<String> {
+        let (status, body) = get_json(server.api, &format!("/api/v1/search?{query}"));
+        assert_eq!(status, 200, "{body}");
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}@{} {}",
+                    r["module"].as_str().unwrap(),
+                    r["version"].as_str().unwrap(),
+                    r["full_name"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // Both build their index before anything is pushed.
+    for server in &servers {
+        assert_eq!(results(server, "q=Money"), Vec::<String>::new());
+    }
+    push_through(
+        &servers[0],
+        "common",
+        "v1.0.0",
+        ("acme/common/v1/money.proto", money),
+        &[],
+    );
+    push_through(
+        &servers[1],
+        "user",
+        "v1.0.0",
+        ("acme/user/v1/user.proto", user),
+        &["common"],
+    );
+    for query in [
+        "q=Money",
+        "q=type:acme.common.v1.Money",
+        "q=acme&all_versions=true",
+    ] {
+        let first = results(&servers[0], query);
+        assert_eq!(first, results(&servers[1], query), "{query}");
+        assert!(!first.is_empty(), "{query}");
+    }
+    let by_type = results(&servers[0], "q=type:acme.common.v1.Money");
+    assert_eq!(by_type, ["user@v1.0.0 acme.user.v1.User.balance"]);
+
+    // A newer version pushed through one is the latest on both at once.
+    let user2 = user.replace("balance = 1;", "balance = 1;\n  string email = 2;");
+    push_through(
+        &servers[0],
+        "user",
+        "v1.1.0",
+        ("acme/user/v1/user.proto", &user2),
+        &["common"],
+    );
+    for server in &servers {
+        assert_eq!(
+            results(server, "q=email&kind=field"),
+            ["user@v1.1.0 acme.user.v1.User.email"]
+        );
+    }
+}

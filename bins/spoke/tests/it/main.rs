@@ -14,6 +14,7 @@ mod generate;
 mod label;
 mod polish;
 mod sdk;
+mod search;
 mod support;
 mod tls;
 mod workspace;

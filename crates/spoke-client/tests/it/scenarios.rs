@@ -13,7 +13,8 @@ use sha2::{Digest as _, Sha256};
 use spoke_auth::{Auth, AuthConfig};
 use spoke_client::{
     Client, ClientError, ClientOptions, CompatibilityCheckRequest, CompatibilityPolicyBody,
-    CreateModuleRequest, DocumentBody, FileBody, PushRequest, SourceInfoBody, ValidateRequest,
+    CreateModuleRequest, DocumentBody, FileBody, PushRequest, SearchQuery, SourceInfoBody,
+    ValidateRequest,
 };
 use spoke_registry::{Registry, RegistryOptions};
 use spoke_storage_fs::FsStore;
@@ -323,6 +324,45 @@ async fn scenario(client: &Client) -> Vec<(String, Value)> {
         "symbols of missing module",
         client.symbols("nope", "latest").await,
     );
+    let search = |q: &str| SearchQuery {
+        q: q.to_owned(),
+        ..SearchQuery::default()
+    };
+    t.record("search by name", client.search(&search("User")).await);
+    t.record(
+        "search by type",
+        client.search(&search("type:common.Id")).await,
+    );
+    t.record(
+        "search files of every version, paged",
+        client
+            .search(&SearchQuery {
+                kind: Some("file".to_owned()),
+                all_versions: true,
+                limit: Some(1),
+                ..search("common")
+            })
+            .await,
+    );
+    t.record(
+        "search in one module",
+        client
+            .search(&SearchQuery {
+                module: Some("user".to_owned()),
+                ..search("Get")
+            })
+            .await,
+    );
+    t.record(
+        "search with bad kind",
+        client
+            .search(&SearchQuery {
+                kind: Some("method".to_owned()),
+                ..search("User")
+            })
+            .await,
+    );
+    t.record("search for nothing", client.search(&search(" ")).await);
 
     // Stateless validation.
     let request = ValidateRequest {
@@ -744,6 +784,30 @@ async fn every_transport_gives_the_same_answers() {
         json!(["common"])
     );
     assert_eq!(step("modules page 1")["next_cursor"], json!(true));
+    assert_eq!(
+        step("search by name")["results"][0]["full_name"],
+        "user.User"
+    );
+    assert_eq!(
+        step("search by type")["results"][0]["full_name"],
+        "user.User.id"
+    );
+    assert_eq!(
+        step("search files of every version, paged")["results"][0]["kind"],
+        "file"
+    );
+    assert_eq!(
+        step("search files of every version, paged")["next_cursor"],
+        json!(true)
+    );
+    assert_eq!(
+        step("search with bad kind")["error"]["code"],
+        "INVALID_SEARCH_KIND"
+    );
+    assert_eq!(
+        step("search for nothing")["error"]["code"],
+        "INVALID_SEARCH_QUERY"
+    );
     assert_eq!(step("get missing file")["error"]["status"], 404);
     assert_eq!(
         step("push with documents")[1]["documents"][1]["path"],

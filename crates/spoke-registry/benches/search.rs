@@ -1,0 +1,195 @@
+//! Search latency with about a million symbols indexed, on the filesystem
+//! and (with SPOKE_TEST_POSTGRES_URL) PostgreSQL stores: symbol sets are
+//! inserted straight through the store (100 versions of a module of 10,000
+//! symbols), then the index is built and a mix of queries is timed.
+//! `cargo bench -p spoke-registry --bench search`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spoke_domain::{
+    AccessRecords, Digest, FileEntry, FilePath, ModuleName, NewModule, PageRequest, SearchKind,
+    SearchQuery, SourceInfo, Symbol, SymbolKind, Timestamp, VersionId, VersionManifest,
+};
+use spoke_registry::{Registry, RegistryOptions};
+use spoke_storage::{BlobStore, MetadataStore};
+use spoke_storage_fs::FsStore;
+use spoke_storage_postgres::PgMetadataStore;
+use spoke_test_support::postgres::{TestDb, admin_url};
+
+const VERSIONS: usize = 100;
+const FILES: usize = 50;
+const MESSAGES_PER_FILE: usize = 40;
+/// A message and its four fields, each with a comment.
+const WORDS: [&str; 12] = [
+    "Account",
+    "Order",
+    "Payment",
+    "Customer",
+    "Invoice",
+    "Shipment",
+    "Money",
+    "Address",
+    "Subscription",
+    "Ledger",
+    "Refund",
+    "Quota",
+];
+
+fn symbols() -> Vec<Symbol> {
+    let mut out = Vec::new();
+    for f in 0..FILES {
+        let path = format!("bench/v1/file{f}.proto");
+        for m in 0..MESSAGES_PER_FILE {
+            let word = WORDS[(f * MESSAGES_PER_FILE + m) % WORDS.len()];
+            let message = format!("bench.v1.{word}{f}x{m}");
+            let mut push = |full_name: String, kind, type_refs: Vec<String>| {
+                out.push(Symbol {
+                    comment: Some(format!(
+                        "The {} of file {f}, element {m}.",
+                        word.to_lowercase()
+                    )),
+                    full_name,
+                    kind,
+                    path: path.clone(),
+                    line: u32::try_from(out.len() % 5000).unwrap(),
+                    type_refs,
+                })
+            };
+            push(message.clone(), SymbolKind::Message, Vec::new());
+            push(format!("{message}.id"), SymbolKind::Field, Vec::new());
+            push(
+                format!("{message}.display_name"),
+                SymbolKind::Field,
+                Vec::new(),
+            );
+            push(
+                format!("{message}.created_at"),
+                SymbolKind::Field,
+                vec!["google.protobuf.Timestamp".to_owned()],
+            );
+            push(
+                format!("{message}.total"),
+                SymbolKind::Field,
+                vec!["bench.v1.Money0x6".to_owned()],
+            );
+        }
+    }
+    out
+}
+
+async fn fill(meta: &dyn MetadataStore, blobs: &dyn BlobStore) -> usize {
+    let module = ModuleName::parse("bench").unwrap();
+    meta.create_module(
+        &NewModule {
+            name: module.clone(),
+            description: String::new(),
+            compatibility: None,
+        },
+        Timestamp::now(),
+        &AccessRecords::NONE,
+    )
+    .await
+    .unwrap();
+    let symbols = symbols();
+    for v in 0..VERSIONS {
+        let content = format!("syntax = \"proto3\"; // {v}");
+        let digest = Digest::of(content.as_bytes());
+        blobs.put(&digest, content.clone().into()).await.unwrap();
+        let manifest = VersionManifest {
+            module: module.clone(),
+            version: VersionId::parse(&format!("v1.{v}.0")).unwrap(),
+            files: vec![FileEntry {
+                path: FilePath::parse("bench/v1/file0.proto").unwrap(),
+                digest,
+                size: content.len() as u64,
+            }],
+            dependencies: Vec::new(),
+            source_info: SourceInfo::default(),
+            created_at: Timestamp::now(),
+            digest,
+            image: None,
+            documents: Vec::new(),
+        };
+        meta.insert_version(&manifest, &symbols, &AccessRecords::NONE)
+            .await
+            .unwrap();
+    }
+    symbols.len() * VERSIONS
+}
+
+fn queries() -> Vec<SearchQuery> {
+    let plain =
+        |q: &str, all: bool| SearchQuery::new(q, None, None, all, PageRequest::first(50)).unwrap();
+    vec![
+        plain("Money", false),
+        plain("Money", true),
+        plain("display_name", true),
+        plain("Paymnet", false),
+        plain("account id", true),
+        plain("type:bench.v1.Money0x6", true),
+        plain("Customer12x3.total", true),
+        plain("subscription", true),
+        SearchQuery::new(
+            "created",
+            Some(SearchKind::Symbol(SymbolKind::Field)),
+            None,
+            false,
+            PageRequest::first(20),
+        )
+        .unwrap(),
+    ]
+}
+
+async fn measure(label: &str, meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
+    let started = Instant::now();
+    let count = fill(meta.as_ref(), blobs.as_ref()).await;
+    let filled = started.elapsed();
+    let registry = Registry::new(meta, blobs, RegistryOptions::default());
+    let started = Instant::now();
+    let indexed = registry.refresh_search_index().await.unwrap();
+    let build = started.elapsed();
+    println!(
+        "{label}: {count} symbols stored in {filled:.1?}; index of {indexed} entries built in {build:.1?}"
+    );
+    for round in 0..3 {
+        let mut times: Vec<Duration> = Vec::new();
+        for _ in 0..25 {
+            for query in queries() {
+                let started = Instant::now();
+                registry.search(query, None).await.unwrap();
+                times.push(started.elapsed());
+            }
+        }
+        times.sort();
+        let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+        println!(
+            "{label} round {round}: {} searches, p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+            times.len(),
+            at(0.50),
+            at(0.99),
+            times[times.len() - 1]
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let root = tempfile::tempdir().unwrap();
+        let fs = Arc::new(FsStore::open(root.path()).unwrap());
+        measure("filesystem", fs.clone(), fs).await;
+        let Some(url) = admin_url() else {
+            println!("postgres: skipped, SPOKE_TEST_POSTGRES_URL is not set");
+            return;
+        };
+        let db = TestDb::create(&url).await;
+        let meta = Arc::new(PgMetadataStore::connect(db.config()).await.unwrap());
+        let fs_blobs = Arc::new(FsStore::open(tempfile::tempdir().unwrap().keep()).unwrap());
+        measure("postgres", meta, fs_blobs).await;
+    });
+}
