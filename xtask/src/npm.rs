@@ -1,6 +1,7 @@
 //! Test tools from the npm registry: the buf CLI (the reference for lint and
-//! breaking-change behaviour) and the googleapis `.proto` sources (a real
-//! corpus for compile parity). Versions are pinned so results are
+//! breaking-change behaviour), the googleapis `.proto` sources (a real
+//! corpus for compile parity), and playwright-core and axe-core, with which
+//! the web UI's browser test drives Chromium and checks accessibility. Versions are pinned so results are
 //! reproducible; the install lives under the target directory and is reused.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,12 @@ use xtask_support::apt::{self, Need};
 use xtask_support::cmd;
 
 /// The packages installed, pinned.
-const PACKAGES: &[&str] = &["@bufbuild/buf@1.75.0", "google-proto-files@6.0.1"];
+const PACKAGES: &[&str] = &[
+    "@bufbuild/buf@1.75.0",
+    "google-proto-files@6.0.1",
+    "playwright-core@1.65.2",
+    "axe-core@4.14.1",
+];
 
 /// Where the tools ended up.
 pub struct Tools {
@@ -21,6 +27,9 @@ pub struct Tools {
     /// A directory holding `google/api/…`, `google/rpc/…` and the rest of
     /// googleapis.
     pub googleapis: PathBuf,
+    /// The `node_modules` directory, holding playwright-core and axe-core
+    /// (the browser test's `NODE_PATH`).
+    pub node_modules: PathBuf,
 }
 
 /// Installs the packages (once; later runs reuse the install) and returns
@@ -30,6 +39,7 @@ pub fn ensure_tools() -> Result<Tools> {
     let tools = Tools {
         buf: prefix.join("node_modules/@bufbuild/buf/bin/buf"),
         googleapis: prefix.join("node_modules/google-proto-files"),
+        node_modules: prefix.join("node_modules"),
     };
     let stamp = prefix.join("installed");
     let wanted = PACKAGES.join("\n");
@@ -39,6 +49,11 @@ pub fn ensure_tools() -> Result<Tools> {
             .googleapis
             .join("google/api/annotations.proto")
             .is_file()
+        && tools
+            .node_modules
+            .join("playwright-core/package.json")
+            .is_file()
+        && tools.node_modules.join("axe-core/axe.min.js").is_file()
     {
         return Ok(tools);
     }

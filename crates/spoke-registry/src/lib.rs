@@ -4,6 +4,7 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
+mod browse;
 mod closure;
 mod compatibility;
 mod compute;
@@ -26,6 +27,7 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
+pub use browse::{ModuleOverview, VersionReference};
 pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,

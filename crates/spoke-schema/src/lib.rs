@@ -16,6 +16,7 @@ pub mod diff;
 mod image;
 pub mod lint;
 pub mod pairing;
+pub mod reference;
 mod source_info;
 mod symbols;
 #[cfg(test)]

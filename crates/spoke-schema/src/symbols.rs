@@ -80,7 +80,7 @@ fn enum_symbols(enum_: &EnumDescriptor, add: &mut impl FnMut(&str, SymbolKind, &
 
 /// Strips the space protoc leaves after `//` on each line, and surrounding
 /// blank lines.
-fn clean_comment(raw: &str) -> String {
+pub(crate) fn clean_comment(raw: &str) -> String {
     raw.lines()
         .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
         .collect::<Vec<_>>()

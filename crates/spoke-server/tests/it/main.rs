@@ -11,3 +11,5 @@ mod http;
 mod metrics;
 mod rate_limit;
 mod schemathesis;
+mod ui;
+mod ui_browser;
