@@ -220,6 +220,19 @@ async fn every_page_shows_the_seeded_registry() {
     );
     assert!(user_docs.contains("One account by id."), "{user_docs}");
 
+    // Any element by full name leads to its docs entry.
+    let symbol = page(addr, "/ui/m/user/v/latest/symbol/acme.user.v1.User.balance").await;
+    assert_eq!(symbol.status, 303, "{}", symbol.text());
+    assert_eq!(
+        symbol.header("location"),
+        Some("/ui/m/user/v/2.0.0/docs/acme.user.v1#acme.user.v1.User.balance")
+    );
+    let package = page(addr, "/ui/m/common/v/1.0.0/symbol/acme.common.v1").await;
+    assert_eq!(
+        package.header("location"),
+        Some("/ui/m/common/v/1.0.0/docs/acme.common.v1")
+    );
+
     let diff = assert_page(
         &page(addr, "/ui/m/user/diff?from=1.0.0&to=2.0.0").await,
         200,
@@ -276,6 +289,12 @@ async fn bad_input_is_a_precise_4xx_page() {
             "acme/none.proto",
         ),
         ("/ui/m/user/v/1.0.0/docs/acme.none", 404, "acme.none"),
+        (
+            "/ui/m/user/v/1.0.0/symbol/acme.user.v1.Nobody",
+            404,
+            "acme.user.v1.Nobody",
+        ),
+        ("/ui/m/user/v/bad%20version", 400, "version"),
         ("/ui/m/user/diff?from=1.0.0", 400, "two versions"),
         ("/ui/m/user/diff?from=1.0.0&to=7.0.0", 404, "7.0.0"),
         ("/ui/?cursor=%21%21", 400, "cursor"),
