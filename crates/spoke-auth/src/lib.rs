@@ -33,5 +33,5 @@ pub use config::{AuthConfig, OidcConfig};
 pub use error::AuthError;
 pub use failure::{AuthFailure, FailureReason};
 pub use secret::Secret;
-pub use service::{Auth, MAX_TOKEN_LIFETIME, PushEnd, Whoami, parse_lifetime};
+pub use service::{Auth, MAX_TOKEN_LIFETIME, PushEnd, ReadableModules, Whoami, parse_lifetime};
 pub use write::Write;

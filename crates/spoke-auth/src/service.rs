@@ -255,6 +255,27 @@ impl Auth {
         }
     }
 
+    /// Which modules `caller` may read, for answers that span modules
+    /// (search): `None` when every module (access control off, anonymous
+    /// reads on); otherwise its standing now, which answers per module as
+    /// [`Auth::authorize_read`] would. Anonymous callers are refused as
+    /// `authorize_read` refuses them.
+    pub async fn readable_modules(
+        &self,
+        caller: &Caller,
+    ) -> Result<Option<ReadableModules>, AuthError> {
+        if !self.inner.enabled || self.inner.anonymous_read {
+            return Ok(None);
+        }
+        let identity = caller
+            .identity()
+            .ok_or(AuthError::Unauthenticated(AuthFailure::MISSING))?;
+        Ok(Some(ReadableModules {
+            identity: identity.clone(),
+            grants: self.grants().await?,
+        }))
+    }
+
     /// Decides a registry write. Denied: a `denied` audit entry is written
     /// and the answer is `Unauthenticated` (anonymous) or
     /// `PermissionDenied`. Allowed: the records to hand to the store write
@@ -819,5 +840,22 @@ mod tests {
             token_expiry(&group, now, None).unwrap_err().code(),
             "INVALID_PRINCIPAL"
         );
+    }
+}
+
+/// An identity's read rights over modules under one grants snapshot (see
+/// [`Auth::readable_modules`]).
+#[derive(Debug, Clone)]
+pub struct ReadableModules {
+    identity: Identity,
+    grants: Arc<[Grant]>,
+}
+
+impl ReadableModules {
+    /// Whether the identity holds a role on a scope covering `module`.
+    pub fn may_read(&self, module: &ModuleName) -> bool {
+        Standing::new(&self.identity, &self.grants)
+            .role_on(module)
+            .is_some()
     }
 }

@@ -30,6 +30,13 @@ pub enum DomainError {
     #[error("invalid symbol kind {0:?}")]
     InvalidSymbolKind(String),
     #[error(
+        "invalid search kind {0:?}: expected message, field, enum, enum_value, service, rpc, \
+         package or file"
+    )]
+    InvalidSearchKind(String),
+    #[error("invalid search query: {0}")]
+    InvalidSearchQuery(String),
+    #[error(
         "invalid compatibility mode {0:?}: expected NONE, BACKWARD, FORWARD, FULL, \
          BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, FULL_TRANSITIVE or SEMVER"
     )]
@@ -103,6 +110,8 @@ impl DomainError {
             DomainError::InvalidDependency { .. } => "INVALID_DEPENDENCY",
             DomainError::InvalidDigest { .. } => "INVALID_DIGEST",
             DomainError::InvalidSymbolKind(_) => "INVALID_SYMBOL_KIND",
+            DomainError::InvalidSearchKind(_) => "INVALID_SEARCH_KIND",
+            DomainError::InvalidSearchQuery(_) => "INVALID_SEARCH_QUERY",
             DomainError::InvalidCompatibilityMode(_) => "INVALID_COMPATIBILITY_MODE",
             DomainError::InvalidCheckDirection(_) => "INVALID_CHECK_DIRECTION",
             DomainError::InvalidCompatibilityPolicy { .. } => "INVALID_COMPATIBILITY_POLICY",

@@ -154,6 +154,21 @@ impl Cursor {
         Self(format!("a:{seq}"))
     }
 
+    /// After the first `offset` results of a search (results are ranked,
+    /// not keyed, so the position is a count).
+    pub fn after_search(offset: usize) -> Self {
+        Self(format!("s:{offset}"))
+    }
+
+    /// How many search results the previous pages held.
+    pub fn search_offset(&self) -> Result<usize, DomainError> {
+        self.0
+            .strip_prefix("s:")
+            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|digits| digits.parse().ok())
+            .ok_or(DomainError::InvalidCursor)
+    }
+
     /// The sequence number of the last audit entry of the previous page.
     pub fn audit_seq(&self) -> Result<u64, DomainError> {
         self.0

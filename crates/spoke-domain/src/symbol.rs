@@ -69,4 +69,9 @@ pub struct Symbol {
     pub line: u32,
     /// The comment just above the declaration, trimmed; `None` when absent.
     pub comment: Option<String>,
+    /// The types it refers to, fully qualified without a leading dot: a
+    /// field's message or enum type (a map's value type), an RPC's input
+    /// and output types; empty for scalars and other kinds, and for
+    /// versions stored before type references were recorded.
+    pub type_refs: Vec<String>,
 }

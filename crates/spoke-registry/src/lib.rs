@@ -13,6 +13,7 @@ mod error;
 mod labels;
 mod memo;
 mod schema;
+mod search;
 mod views;
 
 use std::collections::HashSet;
@@ -39,6 +40,7 @@ pub use error::{ErrorKind, RegistryError};
 use memo::Memo;
 pub use memo::{MemoKind, MemoLookups, MemoStats};
 pub use schema::{CompileFailure, Image, Validated};
+pub use search::ModuleFilter;
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;
@@ -159,6 +161,7 @@ pub struct Registry {
     default_compatibility: CompatibilityPolicy,
     memo: Memo,
     compute: compute::ComputePool,
+    search: search::SearchIndex,
 }
 
 impl Registry {
@@ -179,6 +182,7 @@ impl Registry {
             default_compatibility: options.default_compatibility,
             memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
+            search: search::SearchIndex::new(),
         }
     }
 

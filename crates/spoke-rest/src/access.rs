@@ -5,13 +5,14 @@
 //! control off or a router used on its own: anonymous).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use spoke_auth::{Auth, AuthError, Caller, PushEnd, Write};
 use spoke_domain::{AccessRecords, DependencyRef, ModuleName};
-use spoke_registry::{PushOutcome, PushRecords, Registry, RegistryError};
+use spoke_registry::{ModuleFilter, PushOutcome, PushRecords, Registry, RegistryError};
 
 use crate::ApiError;
 
@@ -84,6 +85,14 @@ impl Access {
     /// Whether the caller may read `module`.
     pub(crate) async fn read(&self, module: &ModuleName) -> Result<(), ApiError> {
         Ok(self.auth.authorize_read(&self.caller, Some(module)).await?)
+    }
+
+    /// The modules the caller may read, for a search (`None`: all of them).
+    pub(crate) async fn readable(&self) -> Result<Option<ModuleFilter>, ApiError> {
+        let readable = self.auth.readable_modules(&self.caller).await?;
+        Ok(readable.map(|rights| -> ModuleFilter {
+            Arc::new(move |module: &ModuleName| rights.may_read(module))
+        }))
     }
 
     /// Whether the caller may list modules or run a stateless check.

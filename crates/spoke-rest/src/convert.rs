@@ -5,9 +5,10 @@
 
 use spoke_auth::{Secret, Whoami};
 use spoke_domain::{
-    AuditEntry, CompatibilityPolicy, CompatibilityViolation, DependencyRef, Deprecation, Document,
-    Grant, Module, ModuleName, ProtoFile, RequiredBump, RuleSelection, SourceInfo, Timestamp,
-    TokenRecord, VersionId, VersionManifest, VersionSelector,
+    AuditEntry, CompatibilityPolicy, CompatibilityViolation, Cursor, DependencyRef, Deprecation,
+    Document, Grant, Module, ModuleName, PageRequest, ProtoFile, RequiredBump, RuleSelection,
+    SearchKind, SearchPage, SearchQuery, SourceInfo, Timestamp, TokenRecord, VersionId,
+    VersionManifest, VersionSelector,
 };
 use spoke_registry::spoke_schema::diff::{Change, ChangeKind, ElementKind};
 use spoke_registry::spoke_schema::{ImageFile, Provider, Symbol};
@@ -304,6 +305,52 @@ pub fn graph_body(graph: &DependencyGraph) -> wire::GraphBody {
                 to: edge.to.to_string(),
             })
             .collect(),
+    }
+}
+
+/// A search's parameters as every front-end receives them, validated.
+pub struct SearchParams<'a> {
+    pub q: &'a str,
+    pub kind: Option<&'a str>,
+    pub module: Option<&'a str>,
+    pub all_versions: bool,
+    pub limit: Option<u64>,
+    pub cursor: Option<&'a str>,
+}
+
+/// The registry's query for a search's parameters.
+pub fn search_query(params: SearchParams<'_>) -> Result<SearchQuery, ApiError> {
+    let kind = params.kind.map(str::parse::<SearchKind>).transpose()?;
+    let module = params.module.map(ModuleName::parse).transpose()?;
+    let cursor = params.cursor.map(Cursor::parse).transpose()?;
+    let page = PageRequest::new(params.limit, cursor)?;
+    Ok(SearchQuery::new(
+        params.q,
+        kind,
+        module,
+        params.all_versions,
+        page,
+    )?)
+}
+
+/// `GET /api/v1/search`.
+pub fn search_body(page: SearchPage) -> wire::SearchBody {
+    wire::SearchBody {
+        results: page
+            .results
+            .into_iter()
+            .map(|hit| wire::SearchResultBody {
+                module: hit.module.to_string(),
+                version: hit.version.to_string(),
+                full_name: hit.full_name,
+                kind: hit.kind.as_str().to_owned(),
+                file: hit.file,
+                line: hit.line,
+                comment: hit.comment,
+                score: hit.score,
+            })
+            .collect(),
+        next_cursor: page.next_cursor.map(|c| c.token()),
     }
 }
 

@@ -16,7 +16,8 @@ use utoipa::IntoParams;
 use crate::access::Access;
 use crate::extract::{self, JsonBody};
 use crate::{
-    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, views, wire,
+    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, search,
+    views, wire,
 };
 
 /// Settings of the REST front-end.
@@ -61,6 +62,7 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
     ));
     Router::new()
         .route("/modules", get(list_modules).post(create_module))
+        .route("/api/v1/search", get(search::search))
         .route("/modules/{name}", get(get_module))
         .route(
             "/modules/{name}/compatibility",

@@ -30,6 +30,8 @@ mod management;
 #[cfg(feature = "server")]
 mod openapi;
 #[cfg(feature = "server")]
+mod search;
+#[cfg(feature = "server")]
 mod views;
 
 #[cfg(feature = "server")]

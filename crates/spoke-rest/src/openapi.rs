@@ -22,7 +22,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::{checks, compatibility, deprecation, handlers, labels, management, views};
+use crate::{checks, compatibility, deprecation, handlers, labels, management, search, views};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -45,6 +45,7 @@ use crate::{checks, compatibility, deprecation, handlers, labels, management, vi
         views::graph,
         views::image,
         views::symbols,
+        search::search,
         checks::validate,
         checks::lint,
         compatibility::get,

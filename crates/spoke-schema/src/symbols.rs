@@ -1,4 +1,4 @@
-use prost_reflect::{EnumDescriptor, FileDescriptor, MessageDescriptor};
+use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use spoke_domain::{Symbol, SymbolKind};
 
 use crate::compile::Compiled;
@@ -19,7 +19,7 @@ pub fn extract_symbols(compiled: &Compiled) -> Vec<Symbol> {
 
 fn file_symbols(file: &FileDescriptor, out: &mut Vec<Symbol>) {
     let locations = Locations::new(file.file_descriptor_proto());
-    let mut add = |full_name: &str, kind: SymbolKind, path: &[i32]| {
+    let mut add = |full_name: &str, kind: SymbolKind, path: &[i32], type_refs: Vec<String>| {
         let location = locations.get(path);
         out.push(Symbol {
             full_name: full_name.to_owned(),
@@ -32,6 +32,7 @@ fn file_symbols(file: &FileDescriptor, out: &mut Vec<Symbol>) {
                 .and_then(|l| l.leading_comments.as_deref())
                 .map(clean_comment)
                 .filter(|c| !c.is_empty()),
+            type_refs,
         });
     };
     if !file.package_name().is_empty() {
@@ -39,6 +40,7 @@ fn file_symbols(file: &FileDescriptor, out: &mut Vec<Symbol>) {
             file.package_name(),
             SymbolKind::Package,
             &[tag::FILE_PACKAGE],
+            Vec::new(),
         );
     }
     for message in file.messages() {
@@ -48,20 +50,47 @@ fn file_symbols(file: &FileDescriptor, out: &mut Vec<Symbol>) {
         enum_symbols(&enum_, &mut add);
     }
     for service in file.services() {
-        add(service.full_name(), SymbolKind::Service, service.path());
+        add(
+            service.full_name(),
+            SymbolKind::Service,
+            service.path(),
+            Vec::new(),
+        );
         for method in service.methods() {
-            add(method.full_name(), SymbolKind::Method, method.path());
+            let types = [method.input(), method.output()].map(|m| m.full_name().to_owned());
+            let mut type_refs = types.to_vec();
+            type_refs.dedup();
+            add(
+                method.full_name(),
+                SymbolKind::Method,
+                method.path(),
+                type_refs,
+            );
         }
     }
 }
 
-fn message_symbols(message: &MessageDescriptor, add: &mut impl FnMut(&str, SymbolKind, &[i32])) {
+/// Adds one symbol: its full name, kind, source path and type references.
+trait AddSymbol: FnMut(&str, SymbolKind, &[i32], Vec<String>) {}
+impl<F: FnMut(&str, SymbolKind, &[i32], Vec<String>)> AddSymbol for F {}
+
+fn message_symbols(message: &MessageDescriptor, add: &mut impl AddSymbol) {
     if message.is_map_entry() {
         return;
     }
-    add(message.full_name(), SymbolKind::Message, message.path());
+    add(
+        message.full_name(),
+        SymbolKind::Message,
+        message.path(),
+        Vec::new(),
+    );
     for field in message.fields() {
-        add(field.full_name(), SymbolKind::Field, field.path());
+        add(
+            field.full_name(),
+            SymbolKind::Field,
+            field.path(),
+            field_type_ref(&field).into_iter().collect(),
+        );
     }
     for nested in message.child_messages() {
         message_symbols(&nested, add);
@@ -71,10 +100,34 @@ fn message_symbols(message: &MessageDescriptor, add: &mut impl FnMut(&str, Symbo
     }
 }
 
-fn enum_symbols(enum_: &EnumDescriptor, add: &mut impl FnMut(&str, SymbolKind, &[i32])) {
-    add(enum_.full_name(), SymbolKind::Enum, enum_.path());
+fn enum_symbols(enum_: &EnumDescriptor, add: &mut impl AddSymbol) {
+    add(
+        enum_.full_name(),
+        SymbolKind::Enum,
+        enum_.path(),
+        Vec::new(),
+    );
     for value in enum_.values() {
-        add(value.full_name(), SymbolKind::EnumValue, value.path());
+        add(
+            value.full_name(),
+            SymbolKind::EnumValue,
+            value.path(),
+            Vec::new(),
+        );
+    }
+}
+
+/// The message or enum a field holds; for a map, its value's (the
+/// synthetic entry message is no type anyone wrote).
+fn field_type_ref(field: &FieldDescriptor) -> Option<String> {
+    let kind = match field.kind() {
+        Kind::Message(entry) if entry.is_map_entry() => entry.map_entry_value_field().kind(),
+        kind => kind,
+    };
+    match kind {
+        Kind::Message(message) => Some(message.full_name().to_owned()),
+        Kind::Enum(enum_) => Some(enum_.full_name().to_owned()),
+        _ => None,
     }
 }
 

@@ -15,7 +15,9 @@ use spoke_domain::{
     PageRequest, Principal, Symbol, Timestamp, TokenRecord, VersionId, VersionManifest,
     VersionSummary,
 };
-use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{
+    AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError, VersionChange,
+};
 use tracing::Instrument as _;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -188,6 +190,19 @@ impl<S: MetadataStore + ?Sized> MetadataStore for Metered<S> {
             "set_deprecation",
             self.inner
                 .set_deprecation(name, version, message, now, records),
+        )
+        .await
+    }
+
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        self.observe(
+            MetadataStore::backend(&*self.inner),
+            "versions_since",
+            self.inner.versions_since(after, limit),
         )
         .await
     }

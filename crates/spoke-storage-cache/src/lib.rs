@@ -36,7 +36,7 @@ use spoke_domain::{
     ModuleName, NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest,
     VersionSummary,
 };
-use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, VersionChange};
 
 pub use shared::L2Options;
 use shared::{Mutable, Shared, keys};
@@ -379,6 +379,15 @@ impl MetadataStore for CachedMetadataStore {
         version: &VersionId,
     ) -> Result<Vec<DependencyPin>, StorageError> {
         self.inner.list_dependents(module, version).await
+    }
+
+    /// Never cached: it is how instances learn what others pushed.
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        self.inner.versions_since(after, limit).await
     }
 
     async fn list_versions(

@@ -119,7 +119,9 @@ use spoke_domain::{
     DomainError, LabelMove, LabelName, LabelTarget, Module, ModuleName, NewModule, Page,
     PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary, latest_of,
 };
-use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError, verify_blob};
+use spoke_storage::{
+    BlobStore, InsertOutcome, MetadataStore, StorageError, VersionChange, verify_blob,
+};
 
 use crate::access::Access;
 pub use crate::blob_cache::BlobCache;
@@ -160,6 +162,12 @@ struct Inner {
     /// immutable and never removed, so an entry can never go stale; absence
     /// is never cached.
     summaries: Mutex<HashMap<ModuleName, HashMap<VersionId, VersionSummary>>>,
+    /// The versions in the order this process saw them committed, for
+    /// `versions_since`: `None` until the first read scans the root (by
+    /// push time), then appended to by each insert, which holds the lock
+    /// while it publishes so a scan never races it. The root lock makes
+    /// this process the only writer, so the order is complete.
+    feed: Mutex<Option<Vec<(ModuleName, VersionId)>>>,
     /// Tokens, grants and the audit log.
     access: Access,
 }
@@ -199,6 +207,7 @@ impl FsStore {
                 next_temp: AtomicU64::new(0),
                 module_writes: Mutex::new(()),
                 summaries: Mutex::new(HashMap::new()),
+                feed: Mutex::new(None),
                 access,
             }),
         })
@@ -372,6 +381,15 @@ impl MetadataStore for FsStore {
     ) -> Result<Vec<DependencyPin>, StorageError> {
         let (module, version) = (module.clone(), version.clone());
         self.blocking(move |inner| inner.list_dependents(&module, &version))
+            .await
+    }
+
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        self.blocking(move |inner| inner.versions_since(after, limit))
             .await
     }
 
@@ -642,11 +660,17 @@ impl Inner {
         let (staged, temp) = self.stage(manifest, symbols)?;
         let dir = module_dir.join(VERSIONS_DIR);
         let file = dir.join(manifest_file_name(&manifest.version)?);
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
         if publish_new(temp, &dir, &file)? {
+            if let Some(feed) = feed.as_mut() {
+                feed.push((module.clone(), manifest.version.clone()));
+            }
+            drop(feed);
             self.remember(module, manifest.summary());
             self.write_records(records)?;
             return Ok(InsertOutcome::Inserted);
         }
+        drop(feed);
         // Another writer won the race; report what it stored.
         let Some(stored) = self.read_manifest(module, &manifest.version)? else {
             return Err(corrupt(
@@ -864,6 +888,40 @@ impl Inner {
         }
         page.paginate_versions(self.summaries(module)?)
             .map_err(invalid_cursor)
+    }
+
+    fn versions_since(&self, after: u64, limit: u32) -> Result<Vec<VersionChange>, StorageError> {
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        let feed = match feed.as_mut() {
+            Some(feed) => feed,
+            None => feed.insert(self.scan_versions()?),
+        };
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(feed.len());
+        Ok(feed[start..]
+            .iter()
+            .take(limit as usize)
+            .zip(after + 1..)
+            .map(|((module, version), seq)| VersionChange {
+                seq,
+                module: module.clone(),
+                version: version.clone(),
+            })
+            .collect())
+    }
+
+    /// Every stored version, oldest push first.
+    fn scan_versions(&self) -> Result<Vec<(ModuleName, VersionId)>, StorageError> {
+        let mut found = Vec::new();
+        for module in module_names(&self.root.join(MODULES_DIR))? {
+            for summary in self.summaries(&module)? {
+                found.push((summary.created_at, module.clone(), summary.version));
+            }
+        }
+        found.sort_by(|a, b| (a.0, &a.1, a.2.as_str()).cmp(&(b.0, &b.1, b.2.as_str())));
+        Ok(found
+            .into_iter()
+            .map(|(_, module, version)| (module, version))
+            .collect())
     }
 
     /// Every version of `module`, in no particular order. The directory says

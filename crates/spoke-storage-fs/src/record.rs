@@ -143,6 +143,9 @@ pub(crate) struct SymbolRecord {
     pub path: String,
     pub line: u32,
     pub comment: Option<String>,
+    /// Absent in files written before type references were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub type_refs: Vec<String>,
 }
 
 /// A manifest record once checked, with the symbols file it names.
@@ -425,6 +428,7 @@ impl SymbolsRecord {
                     path: s.path.clone(),
                     line: s.line,
                     comment: s.comment.clone(),
+                    type_refs: s.type_refs.clone(),
                 })
                 .collect(),
         }
@@ -458,6 +462,7 @@ impl SymbolsRecord {
                     path: s.path,
                     line: s.line,
                     comment: s.comment,
+                    type_refs: s.type_refs,
                 })
             })
             .collect()

@@ -59,7 +59,7 @@ use spoke_domain::{
     LabelTarget, Module, ModuleName, NewModule, Page, PageRequest, RuleSelection, SourceInfo,
     Symbol, Timestamp, VersionDeprecation, VersionId, VersionManifest, VersionSummary,
 };
-use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{InsertOutcome, MetadataStore, StorageError, VersionChange};
 use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -73,6 +73,10 @@ pub use store::{PgHealth, PgMetadataStore, PoolStats};
 use crate::order::{ABOVE_ALL, order_key};
 
 const BACKEND: &str = "postgres";
+
+/// Orders version commits for `versions_since` (see migration 0008); any
+/// fixed number no other application on the database uses ("SPOKESEQ").
+const VERSION_SEQ_LOCK: i64 = 0x5350_4f4b_4553_4551;
 
 /// How to reach the database (the `SPOKE_POSTGRES_*` settings).
 ///
@@ -544,9 +548,12 @@ impl MetadataStore for PgNode {
         }
         if !symbols.is_empty() {
             tx.execute(
-                "INSERT INTO symbols (module, version, position, full_name, kind, path, line, comment)
-                 SELECT $1, $2, s.*
-                 FROM unnest($3::int4[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[]) AS s",
+                "INSERT INTO symbols (module, version, position, full_name, kind, path, line, comment,
+                    type_refs)
+                 SELECT $1, $2, s.position, s.full_name, s.kind, s.path, s.line, s.comment,
+                    CASE WHEN s.refs = '' THEN '{}'::text[] ELSE string_to_array(s.refs, ' ') END
+                 FROM unnest($3::int4[], $4::text[], $5::text[], $6::text[], $7::int8[], $8::text[],
+                    $9::text[]) AS s (position, full_name, kind, path, line, comment, refs)",
                 &[
                     &module,
                     &version,
@@ -556,12 +563,28 @@ impl MetadataStore for PgNode {
                     &symbols.iter().map(|s| s.path.as_str()).collect::<Vec<_>>(),
                     &symbols.iter().map(|s| i64::from(s.line)).collect::<Vec<_>>(),
                     &symbols.iter().map(|s| s.comment.as_deref()).collect::<Vec<_>>(),
+                    // unnest cannot take an array of arrays of different
+                    // lengths: each symbol's names joined by a space, which
+                    // no protobuf name contains.
+                    &symbols
+                        .iter()
+                        .map(|s| s.type_refs.join(" "))
+                        .collect::<Vec<_>>(),
                 ],
             )
             .await
             .map_err(db_error)?;
         }
         access::insert_records(&tx, records).await?;
+        // Last, so the ordering lock is held only until the commit.
+        tx.execute(
+            "WITH ordered AS (SELECT pg_advisory_xact_lock($3))
+             UPDATE versions SET seq = nextval('version_seq')
+             FROM ordered WHERE module = $1 AND version = $2",
+            &[&module, &version, &VERSION_SEQ_LOCK],
+        )
+        .await
+        .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertOutcome::Inserted)
     }
@@ -654,7 +677,7 @@ impl MetadataStore for PgNode {
         }
         let rows = client
             .query(
-                "SELECT full_name, kind, path, line, comment FROM symbols
+                "SELECT full_name, kind, path, line, comment, type_refs FROM symbols
                  WHERE module = $1 AND version = $2 ORDER BY position",
                 &key,
             )
@@ -670,6 +693,7 @@ impl MetadataStore for PgNode {
                         StorageError::Corrupt("a symbol line out of range".to_owned())
                     })?,
                     comment: get(row, 4)?,
+                    type_refs: get(row, 5)?,
                 })
             })
             .collect::<Result<_, _>>()
@@ -693,6 +717,33 @@ impl MetadataStore for PgNode {
             .map_err(db_error)?
             .iter()
             .map(pin_of)
+            .collect()
+    }
+
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.client()
+            .await?
+            .query(
+                "SELECT seq, module, version FROM versions
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| {
+                Ok(VersionChange {
+                    seq: u64::try_from(get::<i64>(row, 0)?)
+                        .map_err(|_| StorageError::Corrupt("a negative version seq".to_owned()))?,
+                    module: ModuleName::parse(get(row, 1)?).map_err(corrupt)?,
+                    version: VersionId::parse(get(row, 2)?).map_err(corrupt)?,
+                })
+            })
             .collect()
     }
 

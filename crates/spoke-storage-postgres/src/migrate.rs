@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "documents",
         sql: include_str!("../migrations/0007_documents.sql"),
     },
+    Migration {
+        version: 8,
+        name: "search",
+        sql: include_str!("../migrations/0008_search.sql"),
+    },
 ];
 
 /// What a migration run did (`spoke-server migrate` prints it).

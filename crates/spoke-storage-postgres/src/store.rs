@@ -12,7 +12,7 @@ use spoke_domain::{
     AccessRecords, CompatibilityPolicy, DependencyPin, LabelMove, LabelName, Module, ModuleName,
     NewModule, Page, PageRequest, Symbol, Timestamp, VersionId, VersionManifest, VersionSummary,
 };
-use spoke_storage::{InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{InsertOutcome, MetadataStore, StorageError, VersionChange};
 use tokio::task::AbortHandle;
 
 use crate::access::PgAccessStore;
@@ -404,6 +404,16 @@ impl MetadataStore for PgMetadataStore {
             is_none,
         )
         .await
+    }
+
+    /// From the primary: a replica behind it would hide a version another
+    /// instance has already answered with.
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        self.inner.primary.versions_since(after, limit).await
     }
 
     async fn get_symbols(

@@ -6,6 +6,7 @@
 
 mod access;
 mod deprecation;
+mod feed;
 mod labels;
 
 use std::sync::Arc;
@@ -38,7 +39,9 @@ pub async fn run(
     labels::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
     // Last: the module listings above expect only their own modules.
     deprecation::run(meta.as_ref(), blobs.as_ref(), access.as_ref()).await;
-    access::run(meta.clone(), blobs, access).await;
+    access::run(meta.clone(), blobs.clone(), access).await;
+    // After every other check: it accounts for all the versions they stored.
+    feed::run(meta.clone(), blobs.as_ref()).await;
     meta.check_health().await.unwrap();
 }
 
@@ -74,7 +77,8 @@ async fn create(meta: &dyn MetadataStore, module: &str) {
     .unwrap();
 }
 
-/// One symbol of each kind, in no sorted order, with and without comments.
+/// One symbol of each kind, in no sorted order, with and without comments
+/// and type references (none, one, two).
 pub fn sample_symbols(package: &str) -> Vec<Symbol> {
     SymbolKind::ALL
         .iter()
@@ -86,6 +90,7 @@ pub fn sample_symbols(package: &str) -> Vec<Symbol> {
             path: format!("{package}/{kind}.proto"),
             line: i as u32,
             comment: (i % 2 == 0).then(|| format!("The {kind}, with \"quotes\" and\nlines.")),
+            type_refs: (0..i % 3).map(|n| format!("{package}.Type{n}")).collect(),
         })
         .collect()
 }

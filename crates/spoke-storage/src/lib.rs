@@ -82,6 +82,16 @@ pub enum InsertOutcome {
     Exists(Arc<VersionManifest>),
 }
 
+/// A stored version's place in the order the store committed versions: what
+/// a per-instance index (the registry's search) reads to catch up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionChange {
+    /// Increases with each version committed; never 0.
+    pub seq: u64,
+    pub module: ModuleName,
+    pub version: VersionId,
+}
+
 /// Modules, versions and their file manifests.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + 'static {
@@ -215,6 +225,19 @@ pub trait MetadataStore: Send + Sync + 'static {
         module: &ModuleName,
         version: &VersionId,
     ) -> Result<Vec<DependencyPin>, StorageError>;
+
+    /// The versions committed after position `after` (0: from the first),
+    /// in commit order, at most `limit`: each version exactly once, and a
+    /// version a later call returns never sorts before one an earlier call
+    /// returned (a reader that keeps the last `seq` misses nothing). Cheap
+    /// when nothing changed: every search asks it first. Positions hold for
+    /// the store's lifetime and, where several instances share the store,
+    /// are the same on all of them.
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError>;
 
     /// Versions newest first (see `spoke_domain::newest_first`);
     /// `ModuleNotFound` when the module does not exist.

@@ -468,6 +468,41 @@ pub struct SymbolsBody {
     pub symbols: Vec<SymbolBody>,
 }
 
+/// One search result: where the element is declared and how well it
+/// matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchResultBody {
+    pub module: String,
+    /// The version it was found in (the module's latest unless
+    /// `all_versions=true` was asked).
+    pub version: String,
+    /// The symbol's full name, or the file's path for a `file`.
+    pub full_name: String,
+    /// `message`, `field`, `enum`, `enum_value`, `service`, `rpc`,
+    /// `package` or `file`.
+    pub kind: String,
+    /// The file that declares it.
+    pub file: String,
+    /// 1-based line of the declaration; 0 when unknown and for a file.
+    pub line: u32,
+    /// The comment above the declaration; `null` when it has none.
+    pub comment: Option<String>,
+    /// Higher is better; only the order within one answer means anything.
+    pub score: u32,
+}
+
+/// `GET /api/v1/search`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SearchBody {
+    /// Best first.
+    pub results: Vec<SearchResultBody>,
+    /// Pass as `?cursor=` for the next page; `null` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
 /// A compatibility policy: a mode and the buf breaking rules it checks
 /// with. The body of `PUT /modules/{name}/compatibility`; a `null` (or
 /// absent) mode clears the module's own policy, so the server's default

@@ -4,7 +4,7 @@
 
 use spoke_domain::{
     AccessId, BumpKind, CompatibilityMode, DependencyRef, DocumentName, FilePath, LabelName,
-    ModuleName, Principal, Role, Scope, VersionId, VersionSelector,
+    ModuleName, Principal, Role, Scope, SearchKind, SearchQuery, VersionId, VersionSelector,
 };
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -86,6 +86,28 @@ pub fn label_name() -> RefOr<Schema> {
         LabelName::PATTERN,
         LabelName::MAX_LEN,
         "A label name: lowercase letters, digits, `-`, `_` and `.`, starting with a letter, at most 63 bytes, never a version (not `v` then a digit, not 7 or more hex digits only), and not `latest` (the built-in label).",
+    )
+    .into()
+}
+
+/// A search's `q`.
+pub fn search_text() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(SearchQuery::MAX_TEXT_BYTES))
+        .description(Some(
+            "What to look for: a name, full or short (a prefix, CamelCase or snake_case segments, a typo or two); several words, each of which must match a name, a type used or a comment; a qualified name or path (`User.email`, `acme/user`); or `type:NAME` for the fields and RPCs that use the type `NAME`. Not blank; at most 256 bytes.",
+        ))
+        .into()
+}
+
+/// A search's `kind` filter.
+pub fn search_kind() -> RefOr<Schema> {
+    nullable(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(SearchKind::ALL.map(SearchKind::as_str))),
     )
     .into()
 }

@@ -5,3 +5,4 @@
 mod access;
 mod api;
 mod deprecation;
+mod search;

@@ -151,3 +151,40 @@ fn nested_message_and_rpc_are_found_by_name() {
         "enum_value"
     );
 }
+
+#[test]
+fn fields_and_rpcs_record_the_types_they_use() {
+    let symbols = symbols();
+    let refs = |name: &str| find(&symbols, name).type_refs.clone();
+    assert_eq!(refs("shop.v1.Order.total"), ["dep.v1.Money"]);
+    assert_eq!(refs("shop.v1.Order.lines"), ["shop.v1.Order.Line"]);
+    assert!(
+        refs("shop.v1.Order.id").is_empty(),
+        "a scalar refers to no type"
+    );
+    assert!(
+        refs("shop.v1.Order.labels").is_empty(),
+        "map<string, string>"
+    );
+    assert_eq!(refs("shop.v1.Orders.GetOrder"), ["shop.v1.Order"]);
+    assert!(refs("shop.v1.Order").is_empty());
+
+    let request = CompileRequest {
+        files: vec![ProtoFile {
+            path: FilePath::parse("m.proto").unwrap(),
+            content: "syntax = \"proto3\";\npackage m;\nenum E { E_UNSPECIFIED = 0; }\n\
+                      message A {}\nmessage B {}\nmessage C {\n  map<string, A> by_key = 1;\n  E e = 2;\n}\n\
+                      service S { rpc Call(A) returns (B); }\n"
+                .to_owned(),
+        }],
+        dependencies: vec![],
+    };
+    let symbols = extract_symbols(&compile(&request).unwrap());
+    assert_eq!(
+        find(&symbols, "m.C.by_key").type_refs,
+        ["m.A"],
+        "a map's value type"
+    );
+    assert_eq!(find(&symbols, "m.C.e").type_refs, ["m.E"]);
+    assert_eq!(find(&symbols, "m.S.Call").type_refs, ["m.A", "m.B"]);
+}

@@ -12,7 +12,9 @@ use spoke_domain::{
     NewModule, Page, PageRequest, SourceInfo, Symbol, Timestamp, VersionId, VersionManifest,
     VersionSummary, version_digest,
 };
-use spoke_storage::{AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError};
+use spoke_storage::{
+    AccessStore, BlobStore, InsertOutcome, MetadataStore, StorageError, VersionChange,
+};
 use spoke_storage_cache::{
     CacheKind, CacheLevel, CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache,
 };
@@ -124,6 +126,13 @@ impl MetadataStore for Counting {
         version: &VersionId,
     ) -> Result<Option<Vec<Symbol>>, StorageError> {
         self.store.get_symbols(module, version).await
+    }
+    async fn versions_since(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<VersionChange>, StorageError> {
+        self.store.versions_since(after, limit).await
     }
     async fn list_dependents(
         &self,
