@@ -14,9 +14,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::Request;
 use spoke_auth::{Auth, AuthConfig};
-use spoke_domain::{
-    DependencyRef, FilePath, ModuleName, ProtoFile, SourceInfo, VersionId,
-};
+use spoke_domain::{DependencyRef, FilePath, ModuleName, ProtoFile, SourceInfo, VersionId};
 use spoke_registry::{PushRecords, PushRequest, Registry, RegistryOptions};
 use spoke_storage_cache::{CacheOptions, CachedBlobStore, CachedMetadataStore, StorageCache};
 use spoke_storage_fs::FsStore;
@@ -68,8 +66,8 @@ fn main() {
     );
     let service: Vec<ProtoFile> = (0..20)
         .map(|i| {
-            let mut content = format!(
-                "syntax = \"proto3\";\npackage bench.v1;\nimport \"acme/common/v1/money.proto\";\n"
+            let mut content = String::from(
+                "syntax = \"proto3\";\npackage bench.v1;\nimport \"acme/common/v1/money.proto\";\n",
             );
             for m in 0..30 {
                 content.push_str(&format!(
@@ -81,11 +79,14 @@ fn main() {
         .collect();
     runtime.block_on(async {
         registry
-            .push(push("common", vec![common], &[]), PushRecords::NONE)
+            .push(push("common", vec![common], &[]), &PushRecords::NONE)
             .await
             .unwrap();
         registry
-            .push(push("bench", service, &["common@1.0.0"]), PushRecords::NONE)
+            .push(
+                push("bench", service, &["common@1.0.0"]),
+                &PushRecords::NONE,
+            )
             .await
             .unwrap();
     });

@@ -88,6 +88,15 @@ pub(crate) mod url {
         format!("{}#{}", docs(module, version, package), seg(full_name))
     }
 
+    /// Any element by full name, redirected to its docs entry.
+    pub(crate) fn symbol(module: &str, version: &str, full_name: &str) -> String {
+        format!(
+            "{}/symbol/{}",
+            self::version(module, version),
+            seg(full_name)
+        )
+    }
+
     pub(crate) fn diff(module: &str, from: &str, to: &str) -> String {
         format!(
             "/ui/m/{}/diff?from={}&to={}",

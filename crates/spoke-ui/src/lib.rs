@@ -44,6 +44,7 @@ pub fn router(registry: Arc<Registry>, auth: Auth) -> Router {
     Router::new()
         .route("/ui", get(pages::to_home))
         .route("/ui/", get(pages::modules::page))
+        .route("/ui/search", get(pages::search::page))
         .route("/ui/m/{module}", get(pages::module::page))
         .route("/ui/m/{module}/diff", get(pages::diff::page))
         .route("/ui/m/{module}/v/{version}", get(pages::version::page))

@@ -7,6 +7,7 @@
 //! line or an error.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use spoke_auth::{Auth, Caller};
 use spoke_domain::ModuleName;
+use spoke_registry::ModuleFilter;
 use spoke_rest::ApiError;
 
 use crate::html::{self, Chrome, Esc};
@@ -84,6 +86,18 @@ impl Viewer {
             .authorize_read(&self.caller, None)
             .await
             .map_err(|e| self.error(e.into()))
+    }
+
+    /// The modules the viewer may read, for a search (`None`: all).
+    pub(crate) async fn readable(&self) -> Result<Option<ModuleFilter>, UiError> {
+        let readable = self
+            .auth
+            .readable_modules(&self.caller)
+            .await
+            .map_err(|e| self.error(e.into()))?;
+        Ok(readable.map(|rights| -> ModuleFilter {
+            Arc::new(move |module: &ModuleName| rights.may_read(module))
+        }))
     }
 
     /// An error page for this viewer.

@@ -220,6 +220,32 @@ async fn every_page_shows_the_seeded_registry() {
     );
     assert!(user_docs.contains("One account by id."), "{user_docs}");
 
+    // Search: the message, and by type the field that holds it.
+    let search = assert_page(&page(addr, "/ui/search?q=Money").await, 200);
+    assert!(
+        search.contains("<a href=\"/ui/m/common/v/1.0.0/symbol/acme.common.v1.Money\"><code>acme.common.v1.Money</code></a>"),
+        "{search}"
+    );
+    assert!(search.contains("acme.user.v1.User.balance"), "{search}");
+    assert!(
+        search.contains("<a href=\"/ui/m/common/v/1.0.0/file/acme/common/v1/money.proto#L5\">acme/common/v1/money.proto:5</a>"),
+        "{search}"
+    );
+    let by_type = assert_page(
+        &page(addr, "/ui/search?q=type%3Aacme.common.v1.Money&kind=field").await,
+        200,
+    );
+    assert!(by_type.contains("acme.user.v1.User.balance"), "{by_type}");
+    assert!(
+        by_type.contains("<option value=\"field\" selected>"),
+        "{by_type}"
+    );
+    let form = assert_page(&page(addr, "/ui/search").await, 200);
+    assert!(
+        form.contains("aria-label=\"Search with filters\""),
+        "{form}"
+    );
+
     // Any element by full name leads to its docs entry.
     let symbol = page(addr, "/ui/m/user/v/latest/symbol/acme.user.v1.User.balance").await;
     assert_eq!(symbol.status, 303, "{}", symbol.text());
@@ -295,6 +321,9 @@ async fn bad_input_is_a_precise_4xx_page() {
             "acme.user.v1.Nobody",
         ),
         ("/ui/m/user/v/bad%20version", 400, "version"),
+        ("/ui/search?q=Money&kind=method", 400, "method"),
+        ("/ui/search?q=type%3A1bad", 400, "type name"),
+        ("/ui/search?q=Money&module=Bad%20Module", 400, "module name"),
         ("/ui/m/user/diff?from=1.0.0", 400, "two versions"),
         ("/ui/m/user/diff?from=1.0.0&to=7.0.0", 404, "7.0.0"),
         ("/ui/?cursor=%21%21", 400, "cursor"),
@@ -358,6 +387,11 @@ async fn what_pushers_write_is_escaped_everywhere() {
         docs.contains("&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;"),
         "{docs}"
     );
+    let search = page(addr, "/ui/search?q=%3Cscript%3Ealert(5)%3C%2Fscript%3E")
+        .await
+        .text();
+    assert!(!search.contains("<script>alert(5)"), "{search}");
+    assert!(search.contains("&lt;script&gt;alert(5)"), "{search}");
     // A query parameter is echoed escaped too.
     let filtered = page(addr, "/ui/?filter=%22%3E%3Cscript%3E").await.text();
     assert!(

@@ -97,7 +97,18 @@ async function openWalk(browser) {
   check(searchFocused === "top-q", `"/" focused ${JSON.stringify(searchFocused)}`);
 
   // Search Money: the message and, by type, User.balance.
-  await page.goto(`${base}/ui/m/common/v/1.0.0/docs/acme.common.v1#acme.common.v1.Money`);
+  const box = page.getByRole("searchbox", { name: "Search schemas" });
+  await box.fill("Money");
+  await box.press("Enter");
+  await page.waitForURL(/\/ui\/search\?/);
+  const results = page.getByRole("main");
+  await expectVisible(results.getByRole("link", { name: "acme.common.v1.Money", exact: true }), "the Money message");
+  await expectVisible(results.getByRole("link", { name: "acme.user.v1.User.balance", exact: true }), "User.balance");
+  await visit(page, "search");
+
+  // The result opens the message's docs, which link to its file at its line.
+  await results.getByRole("link", { name: "acme.common.v1.Money", exact: true }).click();
+  await page.waitForURL(/\/docs\/acme\.common\.v1#acme\.common\.v1\.Money$/);
   const money = page.getByRole("region", { name: "message Money" });
   await expectVisible(money, "Money's docs");
   await expectVisible(money.getByText("An amount of money in one currency."), "Money's comment");

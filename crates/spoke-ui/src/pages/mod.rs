@@ -7,6 +7,7 @@ pub(crate) mod download;
 pub(crate) mod file;
 pub(crate) mod module;
 pub(crate) mod modules;
+pub(crate) mod search;
 pub(crate) mod sign_in;
 pub(crate) mod symbol;
 pub(crate) mod version;

@@ -7,23 +7,11 @@ use axum::extract::{Query, State, rejection::QueryRejection};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
-use spoke_domain::{Cursor, PageRequest};
+use spoke_domain::{Cursor, PageRequest, SearchKind};
 
 use crate::UiState;
 use crate::html::{self, Esc, seg, url};
 use crate::session::{UiError, Viewer};
-
-/// The kinds a search can be narrowed to.
-const KINDS: [&str; 8] = [
-    "message",
-    "field",
-    "enum",
-    "enum_value",
-    "service",
-    "rpc",
-    "package",
-    "file",
-];
 
 /// Modules per page.
 const PAGE: u32 = 100;
@@ -65,7 +53,8 @@ pub(crate) async fn page(
          <label>Search<input name=\"q\" type=\"search\" required placeholder=\"Money, email, type:acme.v1.Money\"></label>\
          <label>Kind<select name=\"kind\"><option value=\"\">Any</option>",
     );
-    for kind in KINDS {
+    for kind in SearchKind::ALL {
+        let kind = kind.as_str();
         let _ = write!(body, "<option value=\"{kind}\">{kind}</option>");
     }
     body.push_str(
