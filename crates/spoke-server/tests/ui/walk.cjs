@@ -150,7 +150,7 @@ async function openWalk(browser) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, `${url} overflows a phone's width by ${overflow}px`);
   }
-  if (shots) await page.screenshot({ path: path.join(shots, "module-phone.png"), fullPage: true });
+  if (shots) await page.screenshot({ path: path.join(shots, "version-phone.png"), fullPage: true });
 
   // Dark mode follows the system.
   await page.emulateMedia({ colorScheme: "dark" });
