@@ -1,7 +1,8 @@
 //! Test tools from the npm registry: the buf CLI (the reference for lint,
 //! breaking-change and generate behaviour), protoc-gen-es (a real plugin
-//! for `spoke generate`) and the googleapis `.proto` sources (a real
-//! corpus for compile parity). Versions are pinned so results are
+//! for `spoke generate`), the googleapis `.proto` sources (a real corpus
+//! for compile parity), and playwright-core and axe-core, with which the
+//! web UI's browser test drives Chromium and checks accessibility. Versions are pinned so results are
 //! reproducible; the install lives under the target directory and is reused.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ const PACKAGES: &[&str] = &[
     "@bufbuild/buf@1.75.0",
     "@bufbuild/protoc-gen-es@2.13.0",
     "google-proto-files@6.0.1",
+    "playwright-core@1.65.2",
+    "axe-core@4.14.1",
 ];
 
 /// Where the tools ended up.
@@ -28,6 +31,9 @@ pub struct Tools {
     /// A directory holding `google/api/…`, `google/rpc/…` and the rest of
     /// googleapis.
     pub googleapis: PathBuf,
+    /// The `node_modules` directory, holding playwright-core and axe-core
+    /// (the browser test's `NODE_PATH`).
+    pub node_modules: PathBuf,
 }
 
 /// Installs the packages (once; later runs reuse the install) and returns
@@ -38,6 +44,7 @@ pub fn ensure_tools() -> Result<Tools> {
         buf: prefix.join("node_modules/@bufbuild/buf/bin/buf"),
         protoc_gen_es: prefix.join("node_modules/.bin/protoc-gen-es"),
         googleapis: prefix.join("node_modules/google-proto-files"),
+        node_modules: prefix.join("node_modules"),
     };
     let stamp = prefix.join("installed");
     let wanted = PACKAGES.join("\n");
@@ -48,6 +55,11 @@ pub fn ensure_tools() -> Result<Tools> {
             .googleapis
             .join("google/api/annotations.proto")
             .is_file()
+        && tools
+            .node_modules
+            .join("playwright-core/package.json")
+            .is_file()
+        && tools.node_modules.join("axe-core/axe.min.js").is_file()
     {
         return Ok(tools);
     }

@@ -224,12 +224,20 @@ impl Services {
     /// plugin for `spoke generate`) and `SPOKE_TEST_GOOGLEAPIS` (the
     /// googleapis sources) for the parity tests, which fail without them
     /// when `SPOKE_TEST_REQUIRE_PROTOC` is set.
+    ///
+    /// `SPOKE_TEST_NODE_MODULES` (playwright-core and axe-core) and
+    /// `SPOKE_TEST_CHROMIUM` (Debian's Chromium, which playwright-core
+    /// drives) for the web UI's browser test; node runs its script.
     fn provide_npm_tools(&mut self) -> Result<()> {
         let tools = npm::ensure_tools()?;
+        apt::ensure(&[Need::tool("node", &["nodejs"])])?;
+        let chromium = apt::installed_tool("chromium", &["chromium"])?;
         for (name, path) in [
             ("SPOKE_TEST_BUF", &tools.buf),
             ("SPOKE_TEST_PROTOC_GEN_ES", &tools.protoc_gen_es),
             ("SPOKE_TEST_GOOGLEAPIS", &tools.googleapis),
+            ("SPOKE_TEST_NODE_MODULES", &tools.node_modules),
+            ("SPOKE_TEST_CHROMIUM", &chromium),
         ] {
             self.env
                 .push((name.to_owned(), path.to_string_lossy().into_owned()));

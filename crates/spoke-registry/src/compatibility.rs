@@ -335,7 +335,7 @@ impl Registry {
 
     /// A stored version decoded from its image, from the memo when it is
     /// there.
-    async fn decoded(
+    pub(crate) async fn decoded(
         &self,
         module: &ModuleName,
         selector: &VersionSelector,

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod cargo;
+mod browse;
 mod closure;
 mod compatibility;
 mod compute;
@@ -31,6 +32,7 @@ use spoke_domain::{
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
 pub use cargo::{CRATES_IO_INDEX, CrateDependency, CrateRelease, crate_name, crate_version};
+pub use browse::{ModuleOverview, VersionReference};
 pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,

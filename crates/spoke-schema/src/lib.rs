@@ -18,6 +18,7 @@ mod image;
 pub mod lint;
 pub mod pairing;
 mod protoc;
+pub mod reference;
 mod source_info;
 mod symbols;
 #[cfg(test)]

@@ -133,7 +133,7 @@ fn field_type_ref(field: &FieldDescriptor) -> Option<String> {
 
 /// Strips the space protoc leaves after `//` on each line, and surrounding
 /// blank lines.
-fn clean_comment(raw: &str) -> String {
+pub(crate) fn clean_comment(raw: &str) -> String {
     raw.lines()
         .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
         .collect::<Vec<_>>()

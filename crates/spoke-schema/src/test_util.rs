@@ -16,3 +16,18 @@ pub(crate) fn version(source: &str) -> Compiled {
     })
     .expect("compiles")
 }
+
+/// One version of several files, compiled.
+pub(crate) fn compile_files(files: &[(&str, &str)]) -> Compiled {
+    compile(&CompileRequest {
+        files: files
+            .iter()
+            .map(|(path, content)| ProtoFile {
+                path: FilePath::parse(path).unwrap(),
+                content: (*content).to_owned(),
+            })
+            .collect(),
+        dependencies: Vec::new(),
+    })
+    .expect("compiles")
+}

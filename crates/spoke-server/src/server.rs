@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::Method;
+use axum::response::{IntoResponse as _, Redirect};
 use spoke_auth::{Auth, AuthError};
 use spoke_domain::Limits;
 use spoke_grpc::proto::access_service_server::AccessServiceServer;
@@ -179,10 +181,12 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
+    let ui = spoke_ui::router(Arc::clone(&registry), auth.clone());
     let rest = api::wrap(
-        per_client.apply(compression::wrap(
-            rest.merge(health::probe_routes(Arc::clone(&health))),
-        )),
+        per_client.apply(compression::wrap(with_home(
+            rest.merge(ui)
+                .merge(health::probe_routes(Arc::clone(&health))),
+        ))),
         &context,
     );
     let health_router = health::health_router(Arc::clone(&health), metrics);
@@ -479,6 +483,24 @@ fn build_search_index(registry: &Arc<Registry>) {
             }
         }
     });
+}
+
+/// `GET /` sends browsers (`Accept: text/html`) to the UI; everything
+/// else there gets the routes' own answer (the API's JSON 404).
+fn with_home(routes: Router) -> Router {
+    let inner = routes.clone();
+    routes.route_service(
+        "/",
+        tower::service_fn(move |request: Request| {
+            let inner = inner.clone();
+            async move {
+                if request.method() == Method::GET && spoke_ui::accepts_html(request.headers()) {
+                    return Ok(Redirect::to("/ui/").into_response());
+                }
+                inner.oneshot(request).await
+            }
+        }),
+    )
 }
 
 /// What [`open_registry`] assembles.

@@ -16,6 +16,8 @@ mod marks;
 mod render;
 mod walk;
 
+pub(crate) use walk::declaration;
+
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};

@@ -831,7 +831,7 @@ fn listing(keyword: &str, items: &[String]) -> String {
 
 /// A field as `.proto` declares it, with what decides its encoding:
 /// `optional int32 id = 1 [json_name = "ident", default = 5] in oneof key`.
-fn declaration(field: &FieldDescriptor) -> String {
+pub(crate) fn declaration(field: &FieldDescriptor) -> String {
     let oneof = field
         .containing_oneof()
         .filter(|oneof| !oneof.is_synthetic());

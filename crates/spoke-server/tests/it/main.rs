@@ -13,3 +13,5 @@ mod metrics;
 mod rate_limit;
 mod schemathesis;
 mod sdk;
+mod ui;
+mod ui_browser;
