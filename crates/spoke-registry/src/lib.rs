@@ -4,8 +4,8 @@
 //! keeps storage consistent.
 #![forbid(unsafe_code)]
 
-mod cargo;
 mod browse;
+mod cargo;
 mod closure;
 mod compatibility;
 mod compute;
@@ -31,8 +31,8 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
-pub use cargo::{CRATES_IO_INDEX, CrateDependency, CrateRelease, crate_name, crate_version};
 pub use browse::{ModuleOverview, VersionReference};
+pub use cargo::{CRATES_IO_INDEX, CrateDependency, CrateRelease, crate_name, crate_version};
 pub use closure::Closure;
 pub use compatibility::{
     CompatibilityCheck, CompatibilityReport, EffectiveCompatibility, VersionDiff,
@@ -48,10 +48,10 @@ pub use sdk::{
     FailureCause, GenerationFailure, Generators, MAX_SDK_OPTION_BYTES, MAX_SDK_OPTIONS, SdkPlan,
     SdkStats,
 };
+pub use search::ModuleFilter;
 /// The code generation engine SDKs are generated with, for the server that
 /// configures operator plugins.
 pub use spoke_codegen;
-pub use search::ModuleFilter;
 /// The protobuf engine the registry compiles with, for front-ends that show
 /// its diagnostics and images.
 pub use spoke_schema;

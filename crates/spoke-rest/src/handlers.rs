@@ -17,8 +17,7 @@ use crate::access::Access;
 use crate::extract::{self, JsonBody};
 use crate::{
     ApiError, cargo, checks, compatibility, convert, deprecation, labels, management, openapi, sdk,
-    ApiError, checks, compatibility, convert, deprecation, labels, management, openapi, search,
-    views, wire,
+    search, views, wire,
 };
 
 /// Settings of the REST front-end.

@@ -22,9 +22,7 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::{
-    checks, compatibility, deprecation, handlers, labels, management, sdk, search, views,
-};
+use crate::{checks, compatibility, deprecation, handlers, labels, management, sdk, search, views};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -742,6 +742,7 @@ fn a_v1beta1_configuration_lints_as_bufs() {
             same(&buf, work.path(), &cache, &args);
         }
     }
+}
 
 const EDITIONS_V1: &str = "edition = \"2023\";\npackage acme.v1;\n\nimport \"acme/v1/legacy.proto\";\n\noption features.field_presence = IMPLICIT;\n\nmessage Order {\n  string id = 1;\n  int32 Quantity = 2;\n  Legacy legacy = 3 [features.message_encoding = DELIMITED];\n  Color color = 4 [features.field_presence = EXPLICIT];\n}\n";
 /// EDITIONS_V1 with `Quantity` deleted and `id` no longer implicit.
