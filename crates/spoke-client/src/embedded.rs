@@ -32,8 +32,7 @@ use crate::wire::{
     GraphBody, LabelBody, LabelList, LockfileBody, ModuleBody, ModuleList, PushRequest, SearchBody,
     SymbolsBody, ValidateRequest, ValidateResponse, VersionBody, VersionList,
 };
-use crate::{ClientError, Sdk, local};
-use crate::{ClientError, SearchQuery, local};
+use crate::{ClientError, Sdk, SearchQuery, local};
 
 #[derive(Clone)]
 pub(crate) struct Embedded {

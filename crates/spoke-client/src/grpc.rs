@@ -33,8 +33,9 @@ use crate::wire::{
     SourceInfoBody, SymbolBody, SymbolsBody, ValidateRequest, ValidateResponse, VersionBody,
     VersionList, VersionSummaryBody, WarningBody,
 };
-use crate::{BearerToken, ClientError, ClientOptions, Sdk, endpoint, error, local, tls};
-use crate::{BearerToken, ClientError, ClientOptions, SearchQuery, endpoint, error, local, tls};
+use crate::{
+    BearerToken, ClientError, ClientOptions, Sdk, SearchQuery, endpoint, error, local, tls,
+};
 
 /// The channel, with the token added to every call.
 type Authorized = InterceptedService<Channel, Authorization>;

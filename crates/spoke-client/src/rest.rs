@@ -17,8 +17,7 @@ use crate::wire::{
     ModuleBody, ModuleList, PushRequest, SearchBody, SetLabelRequest, SymbolsBody, TokenList,
     ValidateRequest, ValidateResponse, VersionBody, VersionList, WhoAmIBody,
 };
-use crate::{AuditQuery, ClientError, ClientOptions, Sdk, endpoint, error, tls};
-use crate::{AuditQuery, ClientError, ClientOptions, SearchQuery, endpoint, error, tls};
+use crate::{AuditQuery, ClientError, ClientOptions, Sdk, SearchQuery, endpoint, error, tls};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rest {
