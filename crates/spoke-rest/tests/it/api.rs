@@ -621,7 +621,7 @@ async fn openapi_document_declares_the_bearer_scheme_per_route() {
         ("get", "/api/v1/whoami"),
     ];
     let operations = every_operation(&doc);
-    assert_eq!(operations.len(), 38, "every route of the router");
+    assert_eq!(operations.len(), 39, "every route of the router");
     for (method, path, operation) in operations {
         let route = (method.as_str(), path.as_str());
         let statuses = statuses(operation);
