@@ -84,6 +84,7 @@ pub(crate) fn document(limits: &Limits, max_body_bytes: usize, auth: &Auth) -> O
     state_rule_ids(&mut document);
     state_rules_need_a_mode(&mut document);
     require_parameters(&mut document, "/modules/{name}/diff", &["from", "to"]);
+    require_parameters(&mut document, "/api/v1/search", &["q"]);
     declare_bearer(&mut document);
     add_server_answers(&mut document);
     document

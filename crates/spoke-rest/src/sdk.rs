@@ -27,11 +27,42 @@ pub(crate) struct SdkPath {
     generator: String,
 }
 
+/// `?opt=…`: documented here, read by [`sdk_options`] from the raw query,
+/// which keeps the order of repeated options.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(
+    dead_code,
+    reason = "describes the query for OpenAPI; the handler reads it raw"
+)]
+pub(crate) struct SdkQuery {
+    /// An option for the generator, repeatable; joined with `,` into its
+    /// parameter as `buf generate` joins a plugin's `opt` list.
+    #[param(schema_with = sdk_option_list)]
+    opt: Option<Vec<String>>,
+}
+
+/// The `opt` list: as many options as the registry takes, each 1 to its
+/// byte limit, with no `,` or control characters.
+fn sdk_option_list() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(spoke_registry::MAX_SDK_OPTION_BYTES))
+                .pattern(Some("^[^,\\x00-\\x1F\\x7F-\\x9F]+$")),
+        )
+        .max_items(Some(spoke_registry::MAX_SDK_OPTIONS))
+        .into()
+}
+
 #[utoipa::path(
     get, path = "/modules/{name}/versions/{version}/sdk/{generator}", operation_id = "getSdk",
     summary = "A version's generated code (an SDK) as a .tar.gz",
     description = "Runs the generator on the version's image (its own files; the closure's files as imports) and answers the files it generated, packed deterministically (sorted, mtime 0, mode 0644). Generated once per image, generator version and options, then served from the blob store; concurrent requests for one SDK wait for one generation. Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
-    params(SdkPath, ("opt" = Option<Vec<String>>, Query, description = "An option for the generator, repeatable (at most 32, each 1 to 1024 bytes, no `,` or control characters); joined with `,` into its parameter as `buf generate` joins a plugin's `opt` list."), ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
+    params(SdkPath, SdkQuery, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier response; a match gives 304.")),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The SDK", content_type = "application/gzip", body = Vec<u8>, headers(("ETag" = String, description = "Strong: the digest of everything the archive derives from (image, generator and its version, options)."), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable` for an exact version, `no-cache` through `latest` or a label."), ("Content-Disposition" = String, description = "`attachment; filename=\"{module}-{version}-{generator}.tar.gz\"`"))),

@@ -306,6 +306,13 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_OIDC_AUDIENCE", " ", "non-empty"),
         ("SPOKE_OIDC_GROUPS_CLAIM", "", "non-empty"),
         ("SPOKE_AUTH_CACHE_TTL", "1", "a duration"),
+        (
+            "SPOKE_CODEGEN_PLUGINS",
+            "Es=protoc-gen-es",
+            "NAME=COMMAND pairs",
+        ),
+        ("SPOKE_CODEGEN_TIMEOUT", "0s", "duration greater than zero"),
+        ("SPOKE_CODEGEN_MAX_OUTPUT", "0", "size"),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (var, value, expected) in cases {
