@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::{Result, anyhow};
 use spoke_domain::{DependencyPin, ProtoFile};
-use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
+use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, ImageFile, Provider};
 
 use crate::local;
 use crate::lock::ResolvedDep;
@@ -36,6 +36,10 @@ pub struct ModuleBuild {
     /// Indexes (into [`Assembly::deps`]) of the remote deps whose closure
     /// provides a file it imports.
     pub deps: BTreeSet<usize>,
+    /// Of `modules` and `deps`, those providing a file its own files import
+    /// directly (the edges `buf dep graph` draws).
+    pub direct_modules: BTreeSet<usize>,
+    pub direct_deps: BTreeSet<usize>,
 }
 
 impl<'w> Assembly<'w> {
@@ -95,36 +99,60 @@ impl<'w> Assembly<'w> {
             local::add_dependencies(&mut request, &self.deps[d].versions, &mut fetched)?;
         }
         let compiled = spoke_schema::compile(&request);
-        let (mut modules, mut deps) = (BTreeSet::new(), BTreeSet::new());
+        let mut build = ModuleBuild {
+            compiled: Err(Vec::new()),
+            modules: BTreeSet::new(),
+            deps: BTreeSet::new(),
+            direct_modules: BTreeSet::new(),
+            direct_deps: BTreeSet::new(),
+        };
         if let Ok(compiled) = &compiled {
-            let providers: BTreeSet<String> = compiled
+            let provider_of = |file: &ImageFile| match &file.provider {
+                Provider::Dependency(pin) => Some(pin.to_string()),
+                _ => None,
+            };
+            let providers: BTreeSet<String> =
+                compiled.files().iter().filter_map(provider_of).collect();
+            // The files the module's own files import, by path.
+            let imported: BTreeSet<String> = compiled
+                .roots()
+                .filter_map(|root| compiled.pool().get_file_by_name(&root.path))
+                .flat_map(|file| {
+                    file.dependencies()
+                        .map(|d| d.name().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let direct: BTreeSet<String> = compiled
                 .files()
                 .iter()
-                .filter_map(|file| match &file.provider {
-                    Provider::Dependency(pin) => Some(pin.to_string()),
-                    _ => None,
-                })
+                .filter(|file| imported.contains(&file.path))
+                .filter_map(provider_of)
                 .collect();
             for (other, pin) in self.pins.iter().enumerate() {
                 if other != index && providers.contains(&pin.to_string()) {
-                    modules.insert(other);
+                    build.modules.insert(other);
+                    if direct.contains(&pin.to_string()) {
+                        build.direct_modules.insert(other);
+                    }
                 }
             }
             for &d in &usable {
-                let provides = self.deps[d]
+                let pins: BTreeSet<String> = self.deps[d]
                     .versions
                     .iter()
-                    .any(|v| providers.contains(&format!("{}@{}", v.module_name, v.version)));
-                if provides {
-                    deps.insert(d);
+                    .map(|v| format!("{}@{}", v.module_name, v.version))
+                    .collect();
+                if !pins.is_disjoint(&providers) {
+                    build.deps.insert(d);
+                }
+                if !pins.is_disjoint(&direct) {
+                    build.direct_deps.insert(d);
                 }
             }
         }
-        Ok(ModuleBuild {
-            compiled,
-            modules,
-            deps,
-        })
+        build.compiled = compiled;
+        Ok(build)
     }
 
     /// Compiles the `targets` modules of the workspace as one image (what
@@ -163,37 +191,56 @@ impl<'w> Assembly<'w> {
         Ok(spoke_schema::compile(&request))
     }
 
-    /// The modules in dependency order (each after the modules it imports
-    /// from), or the modules of a cycle.
-    pub fn order(builds: &[ModuleBuild]) -> Result<Vec<usize>, Vec<usize>> {
+    /// Compiles the `targets` modules and, transitively, every workspace
+    /// module they import from (what `buf push` and `buf dep graph` take
+    /// from a directory: its modules and their local dependencies), each
+    /// once, by module index. A module no target reaches is not compiled,
+    /// so its errors do not stop the others.
+    pub fn compile_reach(&self, targets: &[usize]) -> Result<BTreeMap<usize, ModuleBuild>> {
+        let mut builds = BTreeMap::new();
+        let mut pending: Vec<usize> = targets.iter().rev().copied().collect();
+        while let Some(index) = pending.pop() {
+            if builds.contains_key(&index) {
+                continue;
+            }
+            let build = self.compile_module(index)?;
+            pending.extend(build.modules.iter().rev());
+            builds.insert(index, build);
+        }
+        Ok(builds)
+    }
+
+    /// The compiled modules in dependency order (each after the modules it
+    /// imports from), or the modules of a cycle.
+    pub fn order(builds: &BTreeMap<usize, ModuleBuild>) -> Result<Vec<usize>, Vec<usize>> {
         let mut order = Vec::with_capacity(builds.len());
-        let mut state = vec![0u8; builds.len()]; // 0 new, 1 visiting, 2 done
+        let mut state: BTreeMap<usize, bool> = BTreeMap::new(); // false visiting, true done
         fn visit(
             at: usize,
-            builds: &[ModuleBuild],
-            state: &mut [u8],
+            builds: &BTreeMap<usize, ModuleBuild>,
+            state: &mut BTreeMap<usize, bool>,
             order: &mut Vec<usize>,
             path: &mut Vec<usize>,
         ) -> Result<(), Vec<usize>> {
-            match state[at] {
-                2 => return Ok(()),
-                1 => {
+            match state.get(&at) {
+                Some(true) => return Ok(()),
+                Some(false) => {
                     let start = path.iter().position(|&m| m == at).unwrap_or(0);
                     return Err(path[start..].to_vec());
                 }
-                _ => {}
+                None => {}
             }
-            state[at] = 1;
+            state.insert(at, false);
             path.push(at);
-            for &next in &builds[at].modules {
+            for &next in builds.get(&at).map(|b| &b.modules).into_iter().flatten() {
                 visit(next, builds, state, order, path)?;
             }
             path.pop();
-            state[at] = 2;
+            state.insert(at, true);
             order.push(at);
             Ok(())
         }
-        for start in 0..builds.len() {
+        for &start in builds.keys() {
             visit(start, builds, &mut state, &mut order, &mut Vec::new())?;
         }
         Ok(order)

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
-use spoke_schema::Diagnostic;
+use spoke_schema::{Diagnostic, in_bufs_words};
 
 /// Exit status when violations or compile errors were found, as buf uses
 /// it.
@@ -135,15 +135,16 @@ impl Input {
         }
     }
 
-    /// Compile errors as findings of type `COMPILE`, located at one point.
-    /// A diagnostic in a file that is not one of this input's (`own` says
-    /// which are: an `-I` or registry file) keeps its import path.
+    /// Compile errors as findings of type `COMPILE`, located at one point,
+    /// in buf's words at buf's places (see [`in_bufs_words`]). A diagnostic
+    /// in a file that is not one of this input's (`own` says which are: an
+    /// `-I` or registry file) keeps its import path.
     pub fn compile_errors(
         &self,
         diagnostics: &[Diagnostic],
         own: impl Fn(&str) -> bool,
     ) -> Vec<Finding> {
-        diagnostics
+        in_bufs_words(diagnostics)
             .iter()
             .map(|d| {
                 let mut finding = self.finding(

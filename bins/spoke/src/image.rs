@@ -1,17 +1,17 @@
 //! `spoke build` (a workspace's image, as `buf build -o` writes it) and
 //! `spoke dep graph` (its dependency graph, as `buf dep graph` draws it).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
-use spoke_client::Client;
+use spoke_client::{Client, VersionBody};
 use spoke_schema::{CompileRequest, Compiled, Diagnostic, ImageOptions};
 
-use crate::assemble::Assembly;
+use crate::assemble::{Assembly, ModuleBuild};
 use crate::local;
 use crate::lock::{self, Resolution};
 use crate::push;
@@ -103,8 +103,8 @@ pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
     }
 }
 
-/// The compiled workspace, or its compile errors printed on stdout as
-/// `path:line:column: message` (`path` mapped by `display`) and the error.
+/// The compiled workspace, or its compile errors printed on stdout as buf
+/// prints them (`path` mapped by `display`) and the error.
 fn compiled_or_print(
     outcome: Result<Compiled, Vec<Diagnostic>>,
     dir: &Path,
@@ -113,37 +113,28 @@ fn compiled_or_print(
     match outcome {
         Ok(compiled) => Ok(compiled),
         Err(diagnostics) => {
-            print_diagnostics(&diagnostics, display)?;
-            bail!("{}", local::not_compiling(dir.display(), diagnostics.len()))
+            local::print_diagnostics(&diagnostics, display)?;
+            Err(local::NotCompiling {
+                what: dir.display().to_string(),
+                count: diagnostics.len(),
+                after: "",
+            }
+            .into())
         }
     }
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], display: impl Fn(&str) -> String) -> Result<()> {
-    let mut out = String::new();
-    for d in diagnostics {
-        let _ = writeln!(
-            out,
-            "{}:{}:{}: {}",
-            display(&d.path),
-            d.line,
-            d.column,
-            d.message
-        );
-    }
-    io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .context("cannot write output")
-}
-
-/// `spoke dep graph`: the workspace modules' edges (to the workspace
-/// modules and remote versions whose files they import), then the remote
-/// versions' own, in DOT as `buf dep graph` prints it.
+/// `spoke dep graph`: as `buf dep graph` draws it for a directory, the
+/// edges of the workspace modules it names (all of them from the root)
+/// and of the workspace modules they reach (to the workspace modules and
+/// remote versions whose files each imports), then the reached remote
+/// versions' own, in DOT.
 pub async fn graph(client: &Client, dir: &Path) -> Result<()> {
-    let workspace = Workspace::discover(dir)?.with_context(|| {
+    let Found {
+        workspace, targets, ..
+    } = Workspace::find(dir)?.with_context(|| {
         format!(
-            "{} has no buf.yaml or buf.work.yaml: `spoke deps MODULE@VERSION --format dot` draws a registry version's graph",
+            "{} is in no buf workspace (no buf.yaml or buf.work.yaml here or above naming it): `spoke deps MODULE@VERSION --format dot` draws a registry version's graph",
             dir.display()
         )
     })?;
@@ -156,49 +147,119 @@ pub async fn graph(client: &Client, dir: &Path) -> Result<()> {
             .as_ref()
             .map_or_else(|| module.display_path().to_owned(), ToString::to_string)
     };
-    let mut edges: Vec<(String, String)> = Vec::new();
-    let mut alone = Vec::new();
-    for index in 0..workspace.modules.len() {
-        let build = assembly.compile_module(index)?;
+    let builds = assembly.compile_reach(&targets)?;
+    let mut graph = Graph::default();
+    for (&index, build) in &builds {
         if let Err(diagnostics) = &build.compiled {
             let module = &workspace.modules[index];
-            print_diagnostics(diagnostics, |path| module.workspace_path(path))?;
-            bail!(
-                "{}",
-                local::not_compiling(module.label(), diagnostics.len())
-            );
+            local::print_diagnostics(diagnostics, |path| module.workspace_path(path))?;
+            return Err(local::NotCompiling {
+                what: module.label(),
+                count: diagnostics.len(),
+                after: "",
+            }
+            .into());
         }
-        let before = edges.len();
-        for &other in &build.modules {
-            edges.push((node(index), node(other)));
+        let from = graph.node(node(index));
+        for &other in &build.direct_modules {
+            let to = graph.node(node(other));
+            graph.edge(from, to);
         }
-        for &d in &build.deps {
-            edges.push((node(index), assembly.deps[d].pin()));
-        }
-        if edges.len() == before {
-            alone.push(node(index));
+        for &d in &build.direct_deps {
+            let to = graph.node(assembly.deps[d].pin());
+            graph.edge(from, to);
         }
     }
-    let mut remote: BTreeSet<(String, String)> = BTreeSet::new();
-    for version in assembly.deps.iter().flat_map(|d| &d.versions) {
-        let from = format!("{}@{}", version.module_name, version.version);
+    // The remote versions' own edges, for every version reached.
+    for version in build_versions(&assembly, &builds) {
+        let from = graph.node(format!("{}@{}", version.module_name, version.version));
         for to in &version.dependencies {
-            remote.insert((from.clone(), to.clone()));
+            let to = graph.node(to.clone());
+            graph.edge(from, to);
         }
     }
-    let mut out = String::from("digraph {\n\n");
-    for name in &alone {
-        // Isolated modules only appear when nothing links them.
-        if !edges.iter().any(|(a, b)| a == name || b == name) {
-            let _ = writeln!(out, "  {name:?}");
-        }
-    }
-    for (from, to) in edges.iter().chain(&remote) {
-        let _ = writeln!(out, "  {from:?} -> {to:?}");
-    }
-    out.push_str("\n}\n");
+    let out = graph.dot();
     io::stdout()
         .lock()
         .write_all(out.as_bytes())
         .context("cannot write output")
+}
+
+/// The remote versions the built modules reach, each once.
+fn build_versions<'a>(
+    assembly: &'a Assembly<'_>,
+    builds: &BTreeMap<usize, ModuleBuild>,
+) -> Vec<&'a VersionBody> {
+    let used: BTreeSet<usize> = builds
+        .values()
+        .flat_map(|b| b.direct_deps.iter().copied())
+        .collect();
+    let mut seen = BTreeSet::new();
+    used.iter()
+        .flat_map(|&d| &assembly.deps[d].versions)
+        .filter(|v| seen.insert((v.module_name.clone(), v.version.clone())))
+        .collect()
+}
+
+/// A directed graph drawn as `buf dep graph` draws it.
+#[derive(Default)]
+struct Graph {
+    /// Node names, in the order first met.
+    nodes: Vec<String>,
+    /// Per node, its outbound edges in the order added, each once.
+    out: Vec<Vec<usize>>,
+    inbound: Vec<usize>,
+}
+
+impl Graph {
+    fn node(&mut self, name: String) -> usize {
+        if let Some(index) = self.nodes.iter().position(|n| *n == name) {
+            return index;
+        }
+        self.nodes.push(name);
+        self.out.push(Vec::new());
+        self.inbound.push(0);
+        self.nodes.len() - 1
+    }
+
+    fn edge(&mut self, from: usize, to: usize) {
+        if !self.out[from].contains(&to) {
+            self.out[from].push(to);
+            self.inbound[to] += 1;
+        }
+    }
+
+    /// DOT as buf writes it: from each node without inbound edges (in the
+    /// order met), depth first, every edge when first walked; then the
+    /// nodes with no edge at all, alone.
+    fn dot(&self) -> String {
+        let mut out = String::from("digraph {\n\n");
+        let mut visited = vec![false; self.nodes.len()];
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for source in (0..self.nodes.len()).filter(|&n| self.inbound[n] == 0) {
+            if visited[source] {
+                continue;
+            }
+            visited[source] = true;
+            stack.push((source, 0));
+            while let Some((node, next)) = stack.pop() {
+                let Some(&to) = self.out[node].get(next) else {
+                    continue;
+                };
+                stack.push((node, next + 1));
+                let _ = writeln!(out, "  {:?} -> {:?}", self.nodes[node], self.nodes[to]);
+                if !visited[to] {
+                    visited[to] = true;
+                    stack.push((to, 0));
+                }
+            }
+        }
+        for (n, name) in self.nodes.iter().enumerate() {
+            if self.inbound[n] == 0 && self.out[n].is_empty() {
+                let _ = writeln!(out, "  {name:?}");
+            }
+        }
+        out.push_str("\n}\n");
+        out
+    }
 }

@@ -4,12 +4,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Display;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use spoke_client::{Client, VersionBody};
 use spoke_domain::{DependencyPin, DependencyRef, ProtoFile};
-use spoke_schema::{CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider};
+use spoke_schema::{
+    CompileRequest, Compiled, DependencyFiles, Diagnostic, Provider, in_bufs_words,
+};
 
 use crate::findings::{Finding, Input};
 use crate::{closure, push};
@@ -202,4 +205,45 @@ pub fn provider_label(provider: &Provider) -> String {
 pub fn not_compiling(what: impl Display, count: usize) -> String {
     let noun = if count == 1 { "error" } else { "errors" };
     format!("{what} does not compile ({count} {noun})")
+}
+
+/// What `build`, `push` and `dep graph` fail with when the files do not
+/// compile, after [`print_diagnostics`] printed every error: the command
+/// exits with buf's status for compile errors ([`NotCompiling::EXIT_CODE`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}", not_compiling(.what, *.count), .after)]
+pub struct NotCompiling {
+    pub what: String,
+    pub count: usize,
+    /// Said after the count (`; nothing was pushed`).
+    pub after: &'static str,
+}
+
+impl NotCompiling {
+    /// buf's exit status for compile errors (`buf build`, `buf push`).
+    pub const EXIT_CODE: u8 = 100;
+}
+
+/// Compile errors on stdout as buf prints them, one per line,
+/// `path:line:column:message` in buf's words at buf's places (see
+/// [`in_bufs_words`]), the path mapped by `display` (from the file's path
+/// in its module to the path shown).
+pub fn print_diagnostics(
+    diagnostics: &[Diagnostic],
+    display: impl Fn(&str) -> String,
+) -> Result<()> {
+    let mut out = String::new();
+    for d in &in_bufs_words(diagnostics) {
+        out.push_str(&format!(
+            "{}:{}:{}:{}\n",
+            display(&d.path),
+            d.line,
+            d.column,
+            d.message
+        ));
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .context("cannot write output")
 }

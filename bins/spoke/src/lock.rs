@@ -164,14 +164,18 @@ pub async fn resolve(
     Ok(resolved)
 }
 
-/// `spoke dep update`: resolves every entry afresh and writes the lock.
+/// `spoke dep update`: resolves every entry of the workspace `dir` is in
+/// (found as [`Workspace::find`] finds it, so from a module's directory
+/// too, as buf finds it) afresh and writes the lock at its root.
 pub async fn update(client: &Client, dir: &Path, json: bool) -> Result<()> {
-    let workspace = Workspace::discover(dir)?.with_context(|| {
-        format!(
-            "{} has no buf.yaml or buf.work.yaml: there are no deps to lock",
-            dir.display()
-        )
-    })?;
+    let workspace = Workspace::find(dir)?
+        .with_context(|| {
+            format!(
+                "{} is in no buf workspace (no buf.yaml or buf.work.yaml here or above naming it): there are no deps to lock",
+                dir.display()
+            )
+        })?
+        .workspace;
     let resolved = resolve(client, &workspace, Resolution::Fresh).await?;
     let lock = Lock {
         version: "v1".to_owned(),

@@ -60,16 +60,20 @@ backslashes) before anything is written. Existing files are overwritten; other
 files in DIR are left alone.";
 
 const PUSH_HELP: &str = "\
-In a buf workspace (DIR holds a buf.yaml, v1 or v2, or a buf.work.yaml), pushes
-every named module as VERSION, each file at its path relative to its module's
-root, without its `excludes`. A buf name REMOTE/OWNER/MODULE is the Spoke module
+In a buf workspace (DIR holds a buf.yaml, v1 or v2, or a buf.work.yaml, or is
+a module's directory, or one holding modules, of the workspace found above it,
+as `spoke build` finds it), pushes the modules DIR names (every module from the
+root) and, as `buf push` does, the workspace modules they import from, as
+VERSION, each file at its path relative to its module's root, without its
+`excludes`. A buf name REMOTE/OWNER/MODULE is the Spoke module
 OWNER.MODULE (REMOTE is not part of it: every remote's modules live in
 --registry). Modules are pushed in dependency order: a module that imports
 another workspace module's files pins it at the same VERSION. The `deps` it
 imports from are pinned at the versions spoke.lock names (a digest that no
 longer matches refuses the push), else at what each entry names now (latest, a
-label or a version). Every module is compiled before anything is pushed.
-As with `buf push`, every module needs a name; with --module, the one module
+label or a version). Every module is compiled before anything is pushed;
+compile errors print as `spoke build` prints them (buf's words, exit status
+100). As with `buf push`, every module pushed needs a name; with --module, the one module
 of a workspace that names none is pushed under that name, and --dep adds to
 its deps (so a buf.yaml kept only for lint changes nothing for today's flags).
 
@@ -83,16 +87,18 @@ once the push is accepted. When a module's directory is inside a git work tree,
 the commit, branch and `origin` remote (without credentials) are sent as the
 version's source info.
 
-Files that do not compile are refused and nothing is stored: every compile
-error is printed on stdout as `path:line:column: message` (with --json, the
-registry's list), then the `error:` line.
+Without a buf.yaml, files that do not compile are refused by the registry and
+nothing is stored: every compile error is printed on stdout as
+`path:line:column: message` (with --json, the registry's list), then the
+`error:` line.
 
 Versions are immutable: pushing the same content again succeeds and changes
 nothing; pushing different content under an existing version fails.";
 
 const DEP_UPDATE_HELP: &str = "\
-Resolves every `deps` entry of the buf workspace at DIR to an exact version and
-writes DIR/spoke.lock:
+Resolves every `deps` entry of the buf workspace DIR is in (its root, or a
+module's directory the workspace is found above, as buf finds it) to an exact
+version and writes spoke.lock at the workspace root:
 
   version: v1
   deps:
@@ -107,12 +113,15 @@ entry to its locked version, and refuse one whose digest no longer matches,
 until the next `spoke dep update`.";
 
 const DEP_GRAPH_HELP: &str = "\
-Prints the dependency graph of the buf workspace at DIR in Graphviz's DOT
-language, shaped like `buf dep graph`: one edge per import relation, from a
-workspace module (its Spoke name, or its path when it has none) to the
+Prints the dependency graph of the buf workspace DIR is in, in Graphviz's DOT
+language, as `buf dep graph` draws it: one edge per direct import relation,
+from a workspace module (its Spoke name, or its path when it has none) to the
 workspace modules it imports from and to the remote versions (MODULE@VERSION,
 resolved through spoke.lock when there is one) whose files it imports, then
-the remote versions' own dependencies. A module with no edge is listed alone.
+the remote versions' own dependencies, walked depth first from the modules
+nothing imports. A module with no edge is listed alone. From the workspace
+root every module is drawn; from a module's directory (or one holding
+modules), those modules and what they reach.
 
   spoke dep graph | dot -Tsvg > deps.svg";
 
@@ -162,8 +171,10 @@ writes the image `buf build -o` writes:
 The image holds the workspace's files and, unless --exclude-imports, every
 file they import (dependencies and well-known types), each after its imports,
 with source code info unless --exclude-source-info. buf's own image
-extensions (buf_extension) are not written. Compile errors are printed as
-`path:line:column: message`, paths relative to DIR, and nothing is written.";
+extensions (buf_extension) are not written. A v1beta1 buf.yaml's build.roots
+are read as buf reads them. Compile errors are printed on stdout as buf prints
+them, `path:line:column:message` in buf's words, paths relative to DIR;
+nothing is written and the exit status is 100, as buf's.";
 
 const VALIDATE_HELP: &str = "\
 Compiles DIR's *.proto files locally (types linked, options checked), as a push
@@ -389,14 +400,16 @@ enum DepCommand {
     /// Resolve every `deps` entry to an exact version and write spoke.lock.
     #[command(long_about = DEP_UPDATE_HELP)]
     Update {
-        /// The workspace root (holding buf.yaml or buf.work.yaml).
+        /// A directory of the workspace: its root (holding buf.yaml or
+        /// buf.work.yaml) or a module's directory.
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
     },
     /// Print the workspace's dependency graph in Graphviz's DOT language.
     #[command(long_about = DEP_GRAPH_HELP)]
     Graph {
-        /// The workspace root (holding buf.yaml or buf.work.yaml).
+        /// A directory of the workspace: its root (holding buf.yaml or
+        /// buf.work.yaml) or a module's directory.
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
     },
@@ -414,8 +427,9 @@ enum Command {
     /// new version.
     #[command(long_about = PUSH_HELP)]
     Push {
-        /// The workspace root (holding buf.yaml or buf.work.yaml) or the
-        /// directory holding the .proto files [default: .].
+        /// A directory of a buf workspace (its root, holding buf.yaml or
+        /// buf.work.yaml, or a module's directory) or the directory
+        /// holding the .proto files [default: .].
         #[arg(value_name = "DIR", conflicts_with = "dir")]
         input: Option<PathBuf>,
         /// Module name; needed without a buf.yaml, or to name the one
@@ -684,7 +698,12 @@ fn main() -> ExitCode {
         Err(error) => {
             failure::print_findings(&error, json);
             term::error(format_args!("{}{}", one_line(&error), hint(&error)));
-            ExitCode::FAILURE
+            // Compile errors exit as buf's do.
+            if error.chain().any(|cause| cause.is::<local::NotCompiling>()) {
+                ExitCode::from(local::NotCompiling::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -751,14 +770,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             description,
         } => {
             let dir = input.or(dir).unwrap_or_else(|| PathBuf::from("."));
-            if module.is_none() && !workspace::Workspace::is_root(&dir) {
+            // The workspace the directory is in, found as build, lint and
+            // breaking find it (walking up, as buf does).
+            let found = workspace::Workspace::find(&dir)?;
+            if module.is_none() && found.is_none() {
                 // Without a buf.yaml naming the modules, --module is as
                 // required as it always was: a usage error.
                 Cli::command()
                     .error(
                         clap::error::ErrorKind::MissingRequiredArgument,
                         format!(
-                            "--module is required: {} has no buf.yaml or buf.work.yaml naming its modules",
+                            "--module is required: {} is in no buf workspace (no buf.yaml or buf.work.yaml here or above naming its modules)",
                             dir.display()
                         ),
                     )
@@ -771,7 +793,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 dependencies,
                 description,
             };
-            push::run(&client, args, cli.json).await?;
+            push::run(&client, args, found, cli.json).await?;
         }
         Command::Dep(DepCommand::Update { dir }) => lock::update(&client, &dir, cli.json).await?,
         Command::Dep(DepCommand::Graph { dir }) => image::graph(&client, &dir).await?,

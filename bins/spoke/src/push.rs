@@ -11,10 +11,11 @@ use spoke_client::{
     WarningBody,
 };
 use spoke_domain::{DocumentName, FilePath, ModuleName, ProtoFile};
+use spoke_schema::Diagnostic;
 
 use crate::assemble::Assembly;
 use crate::lock::{self, Resolution};
-use crate::workspace::{RemoteDep, Workspace};
+use crate::workspace::{Found, RemoteDep};
 use crate::{git, local, suggest};
 
 pub struct PushArgs {
@@ -39,9 +40,11 @@ struct PushOutput {
     warnings: Vec<WarningBody>,
 }
 
-pub async fn run(client: &Client, args: PushArgs, json: bool) -> Result<()> {
-    if let Some(workspace) = Workspace::discover(&args.dir)? {
-        return run_workspace(client, &workspace, args, json).await;
+/// Pushes `args.dir`: the modules it names in the workspace `found` for it
+/// (see [`Workspace::find`]), else its .proto files as `--module`.
+pub async fn run(client: &Client, args: PushArgs, found: Option<Found>, json: bool) -> Result<()> {
+    if let Some(found) = found {
+        return run_workspace(client, found, args, json).await;
     }
     let Some(module) = args.module else {
         bail!(
@@ -138,20 +141,22 @@ fn print_pushed(output: &PushOutput, json: bool) {
     crate::deprecate::print_warnings(&output.warnings);
 }
 
-/// Pushes every named module of a buf workspace as `args.version`, in
-/// dependency order: a module importing another workspace module's files
-/// pins it at the same version; the remote deps it imports from are pinned
-/// at the exact versions resolved once for the whole push (from spoke.lock
-/// when there is one). Every module is compiled before anything is pushed;
-/// as with `buf push`, every module needs a name.
-async fn run_workspace(
-    client: &Client,
-    workspace: &Workspace,
-    args: PushArgs,
-    json: bool,
-) -> Result<()> {
-    let config = workspace.config_file.display();
-    let mut workspace = workspace.clone();
+/// Pushes the modules of a buf workspace that the directory names (every
+/// module from the workspace root, the module it is, or the modules under
+/// it) and, as `buf push` does, the workspace modules they import from,
+/// transitively: each as `args.version`, in dependency order. A module
+/// importing another workspace module's files pins it at the same version;
+/// the remote deps it imports from are pinned at the exact versions
+/// resolved once for the whole push (from spoke.lock when there is one).
+/// Every pushed module is compiled before anything is pushed; as with `buf
+/// push`, each needs a name.
+async fn run_workspace(client: &Client, found: Found, args: PushArgs, json: bool) -> Result<()> {
+    let Found {
+        mut workspace,
+        targets,
+        ..
+    } = found;
+    let config = workspace.config_file.display().to_string();
     if let Some(module) = &args.module {
         // A one-module workspace without a name (a buf.yaml kept for lint,
         // say) is pushed as today's flags say: --module names it, --dep
@@ -175,43 +180,36 @@ async fn run_workspace(
             "{config} declares the workspace's deps: list them under `deps:` there instead of --dep"
         );
     }
-    // As `buf push`: every module of the workspace is pushed, so each
-    // needs a name.
-    if let Some(unnamed) = workspace.modules.iter().find(|m| m.name.is_none()) {
-        bail!(
-            "{config}: a name must be specified to push the module at path {:?}: give it a `name:` (REMOTE/OWNER/MODULE)",
-            unnamed.display_path()
-        );
-    }
     let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
     let assembly = Assembly::new(&workspace, deps, Some(&args.version))?;
-    let mut builds = Vec::with_capacity(workspace.modules.len());
-    let mut failed = Vec::new();
-    for index in 0..workspace.modules.len() {
-        let build = assembly.compile_module(index)?;
-        if let Err(diagnostics) = &build.compiled {
-            failed.push((index, diagnostics.clone()));
-        }
-        builds.push(build);
-    }
+    let builds = assembly.compile_reach(&targets)?;
+    let failed: Vec<(usize, &[Diagnostic])> = builds
+        .iter()
+        .filter_map(|(&index, build)| Some((index, build.compiled.as_ref().err()?.as_slice())))
+        .collect();
     if !failed.is_empty() {
         let mut count = 0;
         for (index, diagnostics) in &failed {
             let module = &workspace.modules[*index];
-            for d in diagnostics {
-                count += 1;
-                println!(
-                    "{}:{}:{}: {}",
-                    module.workspace_path(&d.path),
-                    d.line,
-                    d.column,
-                    d.message
-                );
-            }
+            count += diagnostics.len();
+            local::print_diagnostics(diagnostics, |path| module.workspace_path(path))?;
         }
+        return Err(local::NotCompiling {
+            what: config,
+            count,
+            after: "; nothing was pushed",
+        }
+        .into());
+    }
+    // As `buf push`: every module pushed needs a name.
+    if let Some(unnamed) = builds
+        .keys()
+        .map(|&index| &workspace.modules[index])
+        .find(|m| m.name.is_none())
+    {
         bail!(
-            "{}; nothing was pushed",
-            local::not_compiling(config, count)
+            "{config}: a name must be specified to push the module at path {:?}: give it a `name:` (REMOTE/OWNER/MODULE)",
+            unnamed.display_path()
         );
     }
     let order = Assembly::order(&builds).map_err(|cycle| {
@@ -227,10 +225,9 @@ async fn run_workspace(
     let mut outputs = Vec::new();
     for index in order {
         let module = &workspace.modules[index];
-        let Some(name) = &module.name else {
+        let (Some(name), Some(build)) = (&module.name, builds.get(&index)) else {
             continue;
         };
-        let build = &builds[index];
         let dependencies = build
             .modules
             .iter()

@@ -113,10 +113,14 @@ async fn workspace_targets(
     let inputs: BTreeMap<String, Input> = modules
         .iter()
         .flat_map(|(module, files)| {
-            let input = module_input(&module.path);
-            files
-                .iter()
-                .map(move |f| (f.path.to_string(), input.clone()))
+            // A file is printed under its module's directory, and under its
+            // root there for v1beta1's `build.roots`.
+            files.iter().map(|f| {
+                let path = f.path.as_str();
+                let dir = module.workspace_path(path);
+                let dir = dir.strip_suffix(path).unwrap_or_default();
+                (path.to_owned(), module_input(dir.trim_end_matches('/')))
+            })
         })
         .collect();
     let mut targets = Vec::new();

@@ -7,7 +7,8 @@
 //!   top-level `deps`, `lint` and `breaking` (a module's own section
 //!   replaces the top-level one); without `modules:`, one module at `.`;
 //! - `buf.yaml` v1 (or v1beta1): one module, the directory itself, with
-//!   `name`, `deps`, `build.excludes`, `lint` and `breaking`;
+//!   `name`, `deps`, `build.excludes`, `lint` and `breaking`; v1beta1's
+//!   `build.roots` are the directories its files are in;
 //! - `buf.work.yaml` v1: `directories:`, each a module with its own v1
 //!   `buf.yaml` (buf's defaults without one).
 //!
@@ -83,7 +84,11 @@ pub struct Module {
     pub buf_name: Option<String>,
     /// Its Spoke name, from the buf name (see [`spoke_name`]).
     pub name: Option<ModuleName>,
-    /// Files and directories of the module left out, relative to its root.
+    /// The directories under `dir` holding its files (`[""]`, `dir` itself,
+    /// but for v1beta1's `build.roots`); a file's path in the module is its
+    /// path relative to its root.
+    pub roots: Vec<String>,
+    /// Files and directories of the module left out, relative to `dir`.
     pub excludes: Vec<String>,
     /// The lint configuration that applies to it.
     #[allow(dead_code)]
@@ -109,16 +114,25 @@ impl Module {
     /// A file path relative to the module's root as a path relative to
     /// the workspace root (how buf prints it).
     pub fn workspace_path(&self, file: &str) -> String {
-        if self.path.is_empty() {
-            file.to_owned()
-        } else {
-            format!("{}/{file}", self.path)
-        }
+        join_paths(&join_paths(&self.path, self.root_of(file)), file)
     }
 
-    /// The module's `.proto` files, at their paths relative to its root,
-    /// without the excluded ones, sorted by path. A module without files
-    /// is an error naming it.
+    /// The root (relative to `dir`) holding a file of the module: the only
+    /// one but with v1beta1's `build.roots`, where it is the root that has
+    /// the file on disk.
+    pub fn root_of(&self, file: &str) -> &str {
+        let found = match self.roots.as_slice() {
+            [only] => Some(only),
+            roots => roots
+                .iter()
+                .find(|root| join_relative(&join_relative(&self.dir, root), file).is_file()),
+        };
+        found.map_or("", String::as_str)
+    }
+
+    /// The module's `.proto` files, at their paths relative to their root,
+    /// without the excluded ones, sorted by path. A module without files,
+    /// or a path in two roots, is an error naming it.
     pub fn read_files(&self) -> Result<Vec<ProtoFile>> {
         if !self.dir.is_dir() {
             bail!(
@@ -127,10 +141,31 @@ impl Module {
                 self.dir.display()
             );
         }
-        let found: Vec<(String, PathBuf)> = push::find_protos(&self.dir)?
-            .into_iter()
-            .filter(|(path, _)| !self.excludes.iter().any(|entry| lint::covers(entry, path)))
-            .collect();
+        let mut found: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+        for root in &self.roots {
+            let root_dir = join_relative(&self.dir, root);
+            // A v1beta1 root that does not exist holds no files, as in buf.
+            if !root.is_empty() && !root_dir.is_dir() {
+                continue;
+            }
+            for (path, location) in push::find_protos(&root_dir)? {
+                let in_module = join_paths(root, &path);
+                if self
+                    .excludes
+                    .iter()
+                    .any(|entry| lint::covers(entry, &in_module))
+                {
+                    continue;
+                }
+                if let Some((other, _)) = found.insert(path.clone(), (in_module.clone(), location))
+                {
+                    bail!(
+                        "module {}: {path} exists in multiple locations: {other} {in_module}",
+                        self.display_path()
+                    );
+                }
+            }
+        }
         if found.is_empty() {
             bail!(
                 "module {} ({}) has no .proto files",
@@ -140,7 +175,7 @@ impl Module {
         }
         found
             .into_iter()
-            .map(|(path, location)| push::read_proto(&path, &location))
+            .map(|(path, (_, location))| push::read_proto(&path, &location))
             .collect()
     }
 
@@ -362,6 +397,7 @@ impl Workspace {
                 config_file: config_file.clone(),
                 buf_name: declared.name,
                 name,
+                roots: declared.roots,
                 excludes: declared.excludes,
                 lint,
                 breaking,
@@ -416,6 +452,7 @@ impl Workspace {
                 config_file: module_file.clone(),
                 buf_name: module.name,
                 name,
+                roots: module.roots,
                 excludes: module.excludes,
                 lint: LintConfig::from_buf_yaml(&module_text).with_context(in_file)?,
                 breaking: BreakingConfig::from_buf_yaml(&module_text).with_context(in_file)?,
@@ -483,6 +520,15 @@ fn parse_deps(entries: &[String]) -> Result<Vec<RemoteDep>> {
         .iter()
         .map(|entry| RemoteDep::parse(entry).with_context(|| format!("deps entry {entry:?}")))
         .collect()
+}
+
+/// Two `/`-separated relative paths joined, either of them possibly empty.
+fn join_paths(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_owned(),
+        (_, true) => a.to_owned(),
+        _ => format!("{a}/{b}"),
+    }
 }
 
 /// `dir` joined with a checked relative `/`-separated path (empty: `dir`).

@@ -1,6 +1,8 @@
 //! Checks protoc makes that protox and prost-reflect do not.
 
-use prost_reflect::prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorProto};
+use prost_reflect::prost_types::{
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::source_info::{Locations, tag};
@@ -54,6 +56,33 @@ pub(crate) fn reserved_names(file: &FileDescriptorProto, out: &mut Vec<Diagnosti
     }
 }
 
+/// Extensions that set `json_name`, which protoc and buf refuse (an
+/// extension's JSON name is its full name in brackets). Runs on the parsed
+/// file: only an explicit option has a location there.
+pub(crate) fn json_name_on_extensions(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {
+    let locations = Locations::new(file);
+    let mut check = Check {
+        file: file.name(),
+        locations: &locations,
+        out,
+    };
+    check.extensions(&file.extension, vec![tag::FILE_EXTENSION]);
+    let mut pending: Vec<(&DescriptorProto, Vec<i32>)> = file
+        .message_type
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m, vec![tag::FILE_MESSAGE_TYPE, index(i)]))
+        .collect();
+    while let Some((message, path)) = pending.pop() {
+        let mut extensions = path.clone();
+        extensions.push(tag::MESSAGE_EXTENSION);
+        check.extensions(&message.extension, extensions);
+        for (i, nested) in message.nested_type.iter().enumerate() {
+            pending.push((nested, child(&path, tag::MESSAGE_NESTED_TYPE, i)));
+        }
+    }
+}
+
 struct Check<'a, 'b> {
     file: &'a str,
     locations: &'a Locations<'a>,
@@ -69,6 +98,7 @@ impl Check<'_, '_> {
                     &field_path,
                     tag::FIELD_NAME,
                     format!("field name \"{}\" is reserved", field.name()),
+                    "use of reserved message field name",
                 );
             }
         }
@@ -80,6 +110,25 @@ impl Check<'_, '_> {
         }
     }
 
+    /// `extensions`: a file's or message's `extension` list, at `path`.
+    fn extensions(&mut self, extensions: &[FieldDescriptorProto], path: Vec<i32>) {
+        for i in 0..extensions.len() {
+            let mut json_name = path.clone();
+            json_name.extend([index(i), tag::FIELD_JSON_NAME]);
+            if let Some(at) = self.locations.position(&json_name) {
+                self.out.push(
+                    Diagnostic::new(
+                        self.file,
+                        at,
+                        DiagnosticKind::Semantic,
+                        "option json_name is not allowed on extension fields",
+                    )
+                    .worded_by_buf("message extension cannot specify `json_name`"),
+                );
+            }
+        }
+    }
+
     fn enum_(&mut self, enum_: &EnumDescriptorProto, path: Vec<i32>) {
         for (i, value) in enum_.value.iter().enumerate() {
             if enum_.reserved_name.iter().any(|r| r == value.name()) {
@@ -88,6 +137,7 @@ impl Check<'_, '_> {
                     &value_path,
                     tag::ENUM_VALUE_NAME,
                     format!("enum value \"{}\" is reserved", value.name()),
+                    "use of reserved enum value name",
                 );
             }
         }
@@ -95,7 +145,7 @@ impl Check<'_, '_> {
 
     /// Reports at the element's name when the source info has it, else at
     /// the element.
-    fn report(&mut self, element: &[i32], name_tag: i32, message: String) {
+    fn report(&mut self, element: &[i32], name_tag: i32, message: String, buf_message: &str) {
         let mut name = element.to_vec();
         name.push(name_tag);
         let at = self
@@ -103,12 +153,10 @@ impl Check<'_, '_> {
             .position(&name)
             .or_else(|| self.locations.position(element))
             .unwrap_or((1, 1));
-        self.out.push(Diagnostic::new(
-            self.file,
-            at,
-            DiagnosticKind::Semantic,
-            message,
-        ));
+        self.out.push(
+            Diagnostic::new(self.file, at, DiagnosticKind::Semantic, message)
+                .worded_by_buf(buf_message),
+        );
     }
 }
 

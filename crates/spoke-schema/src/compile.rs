@@ -8,7 +8,7 @@ use spoke_domain::{DependencyPin, ProtoFile};
 
 use crate::checks;
 use crate::depth;
-use crate::diagnostic::{Diagnostic, DiagnosticKind, from_miette, saturate};
+use crate::diagnostic::{BufForm, Diagnostic, DiagnosticKind, from_miette, saturate};
 use crate::editions::rewrite::{Front, Rewritten};
 use crate::editions::{self, Edition};
 use crate::image::ImageJsonError;
@@ -371,7 +371,10 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
             let mut found = Vec::new();
             from_miette(&error, &at, text, DiagnosticKind::Syntax, None, &mut found);
             if let Some(rewritten) = &rewritten {
-                found.iter_mut().for_each(|d| rewritten.locate(d));
+                found.iter_mut().for_each(|d| {
+                    rewritten.locate(d);
+                    d.reset_buf_form();
+                });
             }
             out.extend(found);
             None
@@ -455,6 +458,7 @@ impl<'a> Compilation<'a> {
             let index = self.add_source_node(file.path.as_str(), Provider::Own, &file.content);
             if let Some(proto) = &self.nodes[index].proto {
                 checks::reserved_names(proto, &mut self.diagnostics);
+                checks::json_name_on_extensions(proto, &mut self.diagnostics);
             }
         }
     }
@@ -498,12 +502,15 @@ impl<'a> Compilation<'a> {
             for (position, import) in imports.iter().enumerate() {
                 if !seen.insert(import.as_str()) {
                     let at = self.import_position(index, position);
-                    self.diagnostics.push(Diagnostic::new(
-                        self.nodes[index].path.clone(),
-                        at,
-                        DiagnosticKind::Semantic,
-                        format!("import \"{import}\" is listed twice"),
-                    ));
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            self.nodes[index].path.clone(),
+                            at,
+                            DiagnosticKind::Semantic,
+                            format!("import \"{import}\" is listed twice"),
+                        )
+                        .worded_by_buf("file imported multiple times"),
+                    );
                     self.nodes[index].broken = true;
                     resolved.push(None);
                     continue;
@@ -569,7 +576,8 @@ impl<'a> Compilation<'a> {
                 "import \"{import}\" not found: no file of this version, of its dependencies \
                  or of the well-known types has this path"
             ),
-        );
+        )
+        .worded_by_buf("imported file does not exist");
         diagnostic.unresolved_import = Some(import.to_owned());
         self.diagnostics.push(diagnostic);
         None
@@ -659,12 +667,24 @@ impl<'a> Compilation<'a> {
                 .iter()
                 .position(|t| *t == Some(next))
                 .map_or((1, 1), |position| self.import_position(node, position));
-            self.diagnostics.push(Diagnostic::new(
+            let mut diagnostic = Diagnostic::new(
                 self.nodes[node].path.clone(),
                 at,
                 DiagnosticKind::ImportCycle,
                 message,
-            ));
+            );
+            // buf reports a cycle once, at the import that closes it.
+            diagnostic.buf = diagnostic
+                .buf
+                .filter(|_| next == cycle[0])
+                .map(|form| BufForm {
+                    message: format!(
+                        "detected cyclic import while importing {:?}",
+                        self.nodes[next].path
+                    ),
+                    ..form
+                });
+            self.diagnostics.push(diagnostic);
             self.nodes[node].broken = true;
         }
     }
@@ -779,7 +799,10 @@ impl<'a> Compilation<'a> {
             &mut found,
         );
         if let Some(rewritten) = &self.nodes[index].rewritten {
-            found.iter_mut().for_each(|d| rewritten.locate(d));
+            found.iter_mut().for_each(|d| {
+                rewritten.locate(d);
+                d.reset_buf_form();
+            });
         }
         self.diagnostics.extend(found);
     }

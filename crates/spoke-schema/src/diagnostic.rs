@@ -1,5 +1,7 @@
 use std::fmt;
 
+mod buf;
+
 /// What class of problem a [`Diagnostic`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DiagnosticKind {
@@ -46,6 +48,45 @@ pub struct Diagnostic {
     /// For [`DiagnosticKind::UnresolvedImport`]: the imported path that no
     /// provider has, so a caller can suggest modules that provide it.
     pub unresolved_import: Option<String>,
+    /// How `buf build` reports the same error: its words and place, which
+    /// differ from protoc's (the message above); `None` when buf reports
+    /// nothing there (of an import cycle, buf names only the file whose
+    /// import closes it). See [`in_bufs_words`].
+    pub buf: Option<BufForm>,
+}
+
+/// An error as `buf build` prints it: `path:line:column:message`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BufForm {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// The diagnostics as buf 1.75 reports them, for a CLI that stands in for
+/// buf: each in buf's words at buf's place, those buf does not report
+/// left out, sorted as buf sorts them (path, line, column, message), each
+/// once.
+pub fn in_bufs_words(diagnostics: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut worded: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter_map(|d| {
+            let form = d.buf.as_ref()?;
+            Some(Diagnostic {
+                line: form.line,
+                column: form.column,
+                message: form.message.clone(),
+                ..d.clone()
+            })
+        })
+        .collect();
+    worded.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.message).cmp(&(&b.path, b.line, b.column, &b.message))
+    });
+    worded.dedup_by(|a, b| {
+        a.path == b.path && a.line == b.line && a.column == b.column && a.message == b.message
+    });
+    worded
 }
 
 impl Diagnostic {
@@ -55,14 +96,40 @@ impl Diagnostic {
         kind: DiagnosticKind,
         message: impl Into<String>,
     ) -> Self {
+        let message = message.into();
         Self {
             path: path.into(),
             line,
             column,
-            message: message.into(),
+            buf: Some(BufForm {
+                line,
+                column,
+                message: message.clone(),
+            }),
+            message,
             kind,
             unresolved_import: None,
         }
+    }
+
+    /// The diagnostic with `message` as buf's words for it, at its place.
+    pub(crate) fn worded_by_buf(mut self, message: impl Into<String>) -> Self {
+        self.buf = Some(BufForm {
+            line: self.line,
+            column: self.column,
+            message: message.into(),
+        });
+        self
+    }
+
+    /// buf's form of the diagnostic as it now stands (after its place was
+    /// moved, say): its own words and place.
+    pub(crate) fn reset_buf_form(&mut self) {
+        self.buf = Some(BufForm {
+            line: self.line,
+            column: self.column,
+            message: self.message.clone(),
+        });
     }
 }
 
@@ -157,24 +224,30 @@ pub(crate) fn from_miette(
 ) {
     let locate = |d: &dyn miette::Diagnostic| {
         let message = d.to_string();
-        let position = match primary_offset(d) {
+        let offset = primary_offset(d);
+        let position = match offset {
             Some(offset) => position_at(source, offset),
             None if message.contains("end of file") => end_of(source),
             None => (1, 1),
         };
-        (message, position)
+        let labels: Vec<miette::LabeledSpan> = d.labels().into_iter().flatten().collect();
+        let labels: Vec<buf::Label> = labels.iter().map(|l| (l.label(), l.offset())).collect();
+        let form = buf::form(&message, offset, source, &labels);
+        (message, position, form)
     };
-    let (message, position) = locate(diagnostic);
-    out.push(Diagnostic::new(
-        path,
-        first_position.unwrap_or(position),
-        kind,
-        message,
-    ));
+    let mut push = |(message, position, form): (String, (u32, u32), Option<BufForm>)| {
+        let mut diagnostic = Diagnostic::new(path, position, kind, message);
+        if form.is_some() {
+            diagnostic.buf = form;
+        }
+        out.push(diagnostic);
+    };
+    let (message, position, form) = locate(diagnostic);
+    // The caller's better position is protoc's; buf's stays as found.
+    push((message, first_position.unwrap_or(position), form));
     if let Some(related) = diagnostic.related() {
         for d in related {
-            let (message, position) = locate(d);
-            out.push(Diagnostic::new(path, position, kind, message));
+            push(locate(d));
         }
     }
 }

@@ -32,7 +32,7 @@ pub use compile::{
     compile,
 };
 pub use depth::{MAX_BRACKET_DEPTH, MAX_MESSAGE_DEPTH, MAX_OPTION_VALUE_DEPTH, STACK_BYTES};
-pub use diagnostic::{Diagnostic, DiagnosticKind};
+pub use diagnostic::{BufForm, Diagnostic, DiagnosticKind, in_bufs_words};
 pub use editions::Edition;
 pub use image::{ImageJsonError, image_json};
 pub use spoke_domain::{Symbol, SymbolKind};

@@ -47,10 +47,13 @@ pub(crate) mod tag {
     pub const FILE_DEPENDENCY: i32 = 3;
     pub const FILE_MESSAGE_TYPE: i32 = 4;
     pub const FILE_ENUM_TYPE: i32 = 5;
+    pub const FILE_EXTENSION: i32 = 7;
     pub const MESSAGE_FIELD: i32 = 2;
     pub const MESSAGE_NESTED_TYPE: i32 = 3;
     pub const MESSAGE_ENUM_TYPE: i32 = 4;
+    pub const MESSAGE_EXTENSION: i32 = 6;
     pub const FIELD_NAME: i32 = 1;
+    pub const FIELD_JSON_NAME: i32 = 10;
     pub const ENUM_VALUE: i32 = 2;
     pub const ENUM_VALUE_NAME: i32 = 1;
 }

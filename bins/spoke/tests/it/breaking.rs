@@ -180,7 +180,7 @@ fn breaking_reports_compile_errors_of_either_side_with_exit_100() {
         )),
         (
             100,
-            "current/acme/shop/v1/order.proto:4:3:name 'Missing' is not defined\n".to_owned()
+            "current/acme/shop/v1/order.proto:4:3:cannot find `Missing` in this scope\n".to_owned()
         )
     );
     let out = spoke_in(

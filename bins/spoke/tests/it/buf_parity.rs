@@ -805,3 +805,164 @@ fn an_editions_module_lints_and_builds_as_buf() {
         (&"editions".into(), &"EDITION_2023".into())
     );
 }
+
+/// `dep graph` from the root, a directory holding modules and each module
+/// draws what `buf dep graph` draws there (buf names mapped to Spoke's by
+/// the name rule, unnamed modules by their path).
+#[test]
+fn dep_graph_from_a_subdirectory_is_bufs() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v2\nmodules:\n  - path: proto/common\n  - path: proto/pets\n    name: buf.build/acme/pets\n  - path: proto/other\n    name: buf.build/acme/other\n  - path: proto/alone\n    name: buf.build/acme/alone\n",
+            ),
+            (
+                "proto/common/acme/common/v1/money.proto",
+                "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n",
+            ),
+            (
+                "proto/pets/acme/pets/v1/pet.proto",
+                "syntax = \"proto3\";\npackage acme.pets.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Pet { acme.common.v1.Money price = 1; }\n",
+            ),
+            (
+                "proto/other/acme/other/v1/other.proto",
+                "syntax = \"proto3\";\npackage acme.other.v1;\nimport \"acme/pets/v1/pet.proto\";\nmessage Other { acme.pets.v1.Pet pet = 1; }\n",
+            ),
+            (
+                "proto/alone/acme/alone/v1/alone.proto",
+                "syntax = \"proto3\";\npackage acme.alone.v1;\nmessage Alone {}\n",
+            ),
+        ],
+    );
+    for dir in [
+        ".",
+        "proto",
+        "proto/common",
+        "proto/pets",
+        "proto/other",
+        "proto/alone",
+    ] {
+        let at = root.join(dir);
+        let (code, theirs) = run_buf(&buf, &at, &cache, &["dep", "graph"]);
+        assert_eq!(code, Some(0), "buf dep graph in {dir}");
+        let theirs = theirs.replace("\"buf.build/acme/", "\"acme.");
+        let ours = spoke_in(&at, &["dep", "graph"]);
+        assert_eq!(ours.success(), theirs, "dep graph in {dir}");
+    }
+}
+
+/// A v1beta1 buf.yaml's `build.roots` (and `build.excludes`, relative to
+/// the buf.yaml's directory) are read as buf reads them: the same image
+/// from `build -o`, the same lint findings (printed under their root), the
+/// same refusals of roots within roots, excludes outside every root and
+/// roots in a v1 file.
+#[test]
+fn v1beta1_roots_build_and_lint_as_bufs() {
+    let Some(buf) = buf() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let cache = work.path().join("cache");
+    let root = work.path().join("repo");
+    write_tree(
+        &root,
+        &[
+            (
+                "buf.yaml",
+                "version: v1beta1\nbuild:\n  roots:\n    - proto\n    - vendor/\n  excludes:\n    - proto/acme/skip\nlint:\n  use: [DEFAULT]\n",
+            ),
+            (
+                "proto/acme/a/v1/a.proto",
+                "syntax = \"proto3\";\npackage acme.a.v1;\nimport \"ext/e.proto\";\nmessage A { ext.E e = 1; string Bad = 2; }\n",
+            ),
+            (
+                "vendor/ext/e.proto",
+                "syntax = \"proto3\";\npackage ext;\nmessage E {}\n",
+            ),
+            (
+                "proto/acme/skip/s.proto",
+                "syntax = \"proto3\";\npackage acme.skip;\nmessage S { int32 x = 1 }\n",
+            ),
+            ("other/o.proto", "this is not in a root\n"),
+        ],
+    );
+    for dir in [root.clone(), work.path().to_path_buf()] {
+        let shown = if dir == root { "." } else { "repo" };
+        for format in ["text", "json"] {
+            same(
+                &buf,
+                &dir,
+                &cache,
+                &["lint", shown, "--error-format", format],
+            );
+        }
+    }
+    for flags in [&[][..], &["--exclude-imports"][..]] {
+        let theirs = work.path().join("buf.binpb");
+        let ours = work.path().join("spoke.binpb");
+        let mut args = vec!["build", "-o", path_str(&theirs)];
+        args.extend(flags);
+        let (code, _) = run_buf(&buf, &root, &cache, &args);
+        assert_eq!(code, Some(0));
+        args[2] = path_str(&ours);
+        spoke_in(&root, &args).success();
+        let image = |path: &Path| {
+            FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
+        };
+        assert_eq!(image(&ours), image(&theirs), "build {flags:?}");
+    }
+    // A lint `ignore` entry names the path under the root, as in buf.
+    std::fs::write(
+        root.join("buf.yaml"),
+        "version: v1beta1\nbuild:\n  roots: [proto, vendor]\n  excludes: [proto/acme/skip]\nlint:\n  ignore: [ext]\n",
+    )
+    .unwrap();
+    same(&buf, &root, &cache, &["lint"]);
+    for (config, expected) in [
+        (
+            "version: v1beta1\nbuild:\n  roots: [proto, proto/acme]\n",
+            "root \"proto/acme\" is within root \"proto\" which is not allowed",
+        ),
+        (
+            "version: v1beta1\nbuild:\n  roots: [proto]\n  excludes: [acme/skip]\n",
+            "exclude \"acme/skip\" is not contained in any root, which is not valid",
+        ),
+        (
+            "version: v1\nbuild:\n  roots: [proto]\n",
+            "build.roots cannot be set on version v1: [proto]",
+        ),
+    ] {
+        std::fs::write(root.join("buf.yaml"), config).unwrap();
+        for command in ["build", "lint"] {
+            let (code, _) = run_buf(&buf, &root, &cache, &[command]);
+            assert_eq!(code, Some(1), "buf {command} with {config}");
+            let out = spoke_in(&root, &[command]);
+            assert_eq!(out.code, Some(1), "{command} with {config}: {out:?}");
+            assert!(out.stderr.contains(expected), "{command}: {out:?}");
+        }
+    }
+    // Two roots with one path: refused by both.
+    std::fs::write(
+        root.join("buf.yaml"),
+        "version: v1beta1\nbuild:\n  roots: [proto, vendor]\n  excludes: [proto/acme/skip]\n",
+    )
+    .unwrap();
+    write_tree(
+        &root,
+        &[("vendor/acme/a/v1/a.proto", "syntax = \"proto3\";\n")],
+    );
+    let (code, _) = run_buf(&buf, &root, &cache, &["build"]);
+    assert_eq!(code, Some(1));
+    let out = spoke_in(&root, &["build"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "acme/a/v1/a.proto exists in multiple locations: proto/acme/a/v1/a.proto vendor/acme/a/v1/a.proto"
+        ),
+        "{out:?}"
+    );
+}

@@ -995,7 +995,7 @@ fn lint_reports_compile_errors_with_exit_100() {
         outcome(&server.spoke_in(work.path(), &["lint", "protos"])),
         (
             100,
-            "protos/acme/v1/a.proto:4:3:name 'Missing' is not defined\n".to_owned()
+            "protos/acme/v1/a.proto:4:3:cannot find `Missing` in this scope\n".to_owned()
         )
     );
     // config-ignore-yaml prints compile errors as text, as buf does.
@@ -1003,7 +1003,7 @@ fn lint_reports_compile_errors_with_exit_100() {
         outcome(&server.spoke_in(&dir, &["lint", "--error-format", "config-ignore-yaml"])),
         (
             100,
-            "acme/v1/a.proto:4:3:name 'Missing' is not defined\n".to_owned()
+            "acme/v1/a.proto:4:3:cannot find `Missing` in this scope\n".to_owned()
         )
     );
 

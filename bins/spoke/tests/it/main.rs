@@ -8,6 +8,7 @@ mod breaking;
 mod buf_parity;
 mod cli;
 mod compat;
+mod compile_errors;
 mod deprecation;
 mod documents;
 mod generate;

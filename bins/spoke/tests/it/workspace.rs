@@ -302,7 +302,13 @@ fn bad_workspaces_fail_with_a_clear_error_and_push_nothing() {
         let dir = root.join(what.replace(' ', "-"));
         write_tree(&dir, files);
         let out = server.spoke(&["push", path_str(&dir), "--version", "v1.0.0"]);
-        assert_eq!(out.code, Some(1), "{what}: {out:?}");
+        // Compile errors exit as buf's do (100), other failures with 1.
+        let code = if what.contains("compile error") {
+            100
+        } else {
+            1
+        };
+        assert_eq!(out.code, Some(code), "{what}: {out:?}");
         assert!(out.stderr.contains(expected), "{what}: {out:?}");
     }
     let ok = root.join("ok");
@@ -631,10 +637,7 @@ fn help_documents_workspaces_the_lock_and_build() {
     assert!(out.stderr.contains("--module is required"), "{out:?}");
     // A workspace command where there is no workspace says so.
     let out = spoke(&["dep", "update", path_str(empty.path())]);
-    assert!(
-        out.failure().contains("has no buf.yaml or buf.work.yaml"),
-        "{out:?}"
-    );
+    assert!(out.failure().contains("is in no buf workspace"), "{out:?}");
 }
 
 #[test]
@@ -721,4 +724,95 @@ fn a_dependency_on_a_label_locks_the_version_it_names() {
     let out = server.spoke(&["--json", "dep", "update", path_str(&root)]);
     let lock: Value = serde_json::from_str(out.success()).unwrap();
     assert_eq!(lock["deps"][0]["version"], "v1.1.0");
+}
+
+/// From a module's directory, `push`, `dep update` and `dep graph` find the
+/// workspace above it as build, lint and breaking do (and as buf does):
+/// push takes the module and the workspace modules it imports from (buf
+/// push's targets and their local dependencies), dep update locks the
+/// workspace's deps at its root, dep graph draws what the module reaches.
+#[test]
+fn push_and_dep_from_a_module_directory_work_on_its_workspace() {
+    let server = Server::start();
+    let digest = push_types(&server, "v1.0.0", TYPES);
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("repo");
+    quick_start(&root);
+    let buf_yaml = QUICK_START.replace(
+        "deps:\n",
+        "  - path: proto/other\n    name: buf.build/acme/other\ndeps:\n",
+    );
+    write_tree(
+        &root,
+        &[
+            ("buf.yaml", &buf_yaml),
+            (
+                "proto/other/acme/other/v1/other.proto",
+                "syntax = \"proto3\";\npackage acme.other.v1;\nmessage Other {}\n",
+            ),
+        ],
+    );
+    let pets = root.join("proto/pets");
+
+    let out = server.spoke_in(&pets, &["dep", "update"]);
+    assert!(
+        out.success()
+            .starts_with(&format!("locked acme.types@v1.0.0 ({digest})\nwrote ")),
+        "{out:?}"
+    );
+    assert!(root.join("spoke.lock").is_file());
+    assert!(!pets.join("spoke.lock").exists());
+
+    let graph = server.spoke_in(&pets, &["dep", "graph"]);
+    assert_eq!(
+        graph.success(),
+        "digraph {\n\n  \"acme.pets\" -> \"acme.common\"\n  \"acme.pets\" -> \"acme.types@v1.0.0\"\n\n}\n"
+    );
+    let alone = server.spoke_in(&root.join("proto/other"), &["dep", "graph"]);
+    assert_eq!(alone.success(), "digraph {\n\n  \"acme.other\"\n\n}\n");
+
+    let out = server.spoke_in(&pets, &["push", "--version", "v1.0.0"]);
+    let pushed: Vec<&str> = out
+        .success()
+        .lines()
+        .map(|l| l.split(" (").next().unwrap())
+        .collect();
+    assert_eq!(
+        pushed,
+        ["pushed acme.common@v1.0.0", "pushed acme.pets@v1.0.0"]
+    );
+    let pets_version = server.get_version("acme.pets", "v1.0.0");
+    assert_eq!(
+        pets_version.dependencies,
+        ["acme.common@v1.0.0", "acme.types@v1.0.0"]
+    );
+    let files: Vec<&str> = pets_version.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, ["acme/pets/v1/pet.proto"]);
+    let modules = server.spoke(&["modules"]);
+    assert!(!modules.success().contains("acme.other"), "{modules:?}");
+
+    // From the other module: that module alone; from the root: all.
+    let out = server.spoke_in(&root.join("proto/other"), &["push", "--version", "v1.0.0"]);
+    assert!(
+        out.success().starts_with("pushed acme.other@v1.0.0 ("),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout.lines().count(), 1);
+    let out = server.spoke_in(&root, &["push", "--version", "v1.0.0"]);
+    assert_eq!(out.success().lines().count(), 3, "{out:?}");
+
+    // Inside a module, as buf: refused, naming the module.
+    let inside = server.spoke_in(&pets.join("acme"), &["push", "--version", "v1.0.1"]);
+    assert!(
+        inside
+            .failure()
+            .contains("because it is contained by module at path \"proto/pets\""),
+        "{inside:?}"
+    );
+    // Outside any workspace, --module is required as before (a usage error).
+    let loose = work.path().join("loose");
+    write_tree(&loose, &[("a.proto", "syntax = \"proto3\";\n")]);
+    let out = server.spoke_in(&loose, &["push", "--version", "v1.0.0"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--module is required"), "{out:?}");
 }

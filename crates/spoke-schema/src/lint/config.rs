@@ -417,7 +417,7 @@ struct BufYaml {
     /// Remote modules the workspace (v2) or the module (v1) depends on.
     #[serde(default)]
     deps: Vec<String>,
-    /// v1: `build: {excludes: [...]}`.
+    /// v1: `build: {excludes: [...]}`; v1beta1 also `roots: [...]`.
     build: Option<BuildSection>,
     /// `lint:`, `breaking:` and whatever else, read by the tool they are for.
     #[serde(flatten)]
@@ -426,6 +426,9 @@ struct BufYaml {
 
 #[derive(Debug, Default, Deserialize)]
 struct BuildSection {
+    /// v1beta1 only: the directories whose files are the module's, each
+    /// file at its path relative to its root.
+    roots: Option<Vec<String>>,
     #[serde(default)]
     excludes: Vec<String>,
 }
@@ -461,7 +464,13 @@ pub struct BufModule {
     pub path: String,
     /// Its buf name, `REMOTE/OWNER/MODULE`, when it has one.
     pub name: Option<String>,
-    /// Files and directories left out, relative to the module's root.
+    /// The directories holding its files, relative to `path`, none inside
+    /// another: each file's path in the module is its path relative to its
+    /// root. `[""]` (the module's directory itself) but for a v1beta1
+    /// `build.roots` list.
+    pub roots: Vec<String>,
+    /// Files and directories left out, relative to `path` (so a v1beta1
+    /// entry starts with its root).
     pub excludes: Vec<String>,
 }
 
@@ -472,17 +481,19 @@ impl BufYamlLayout {
     pub fn parse(text: &str) -> Result<BufYamlLayout, BufYamlError> {
         let (version, file) = parse_buf_yaml(text)?;
         let modules = match version {
-            ConfigVersion::V1Beta1 | ConfigVersion::V1 => vec![BufModule {
-                path: String::new(),
-                name: file.name,
-                excludes: file
-                    .build
-                    .map(|b| b.excludes.iter().map(|e| normalize(e)).collect())
-                    .unwrap_or_default(),
-            }],
+            ConfigVersion::V1Beta1 | ConfigVersion::V1 => {
+                let build = file.build.unwrap_or_default();
+                vec![BufModule {
+                    path: String::new(),
+                    name: file.name,
+                    roots: v1_roots(version, build.roots.as_deref())?,
+                    excludes: build.excludes.iter().map(|e| normalize(e)).collect(),
+                }]
+            }
             ConfigVersion::V2 if file.modules.is_empty() => vec![BufModule {
                 path: String::new(),
                 name: None,
+                roots: vec![String::new()],
                 excludes: Vec::new(),
             }],
             ConfigVersion::V2 => {
@@ -521,18 +532,63 @@ impl BufYamlLayout {
                     modules.push(BufModule {
                         path,
                         name: module.name,
+                        roots: vec![String::new()],
                         excludes,
                     });
                 }
                 modules
             }
         };
+        for module in &modules {
+            for exclude in &module.excludes {
+                if !module.roots.iter().any(|root| covers(root, exclude)) {
+                    return Err(BufYamlError::Layout(format!(
+                        "exclude {exclude:?} is not contained in any root, which is not valid"
+                    )));
+                }
+            }
+        }
         Ok(BufYamlLayout {
             version,
             modules,
             deps: file.deps,
         })
     }
+}
+
+/// A v1beta1 or v1 module's roots, as buf reads `build.roots`: v1beta1
+/// only, relative paths inside the module, none within another; the
+/// module's directory when there are none.
+fn v1_roots(version: ConfigVersion, roots: Option<&[String]>) -> Result<Vec<String>, BufYamlError> {
+    let Some(listed) = roots.filter(|roots| !roots.is_empty()) else {
+        return Ok(vec![String::new()]);
+    };
+    if version != ConfigVersion::V1Beta1 {
+        return Err(BufYamlError::Layout(format!(
+            "build.roots cannot be set on version v1: [{}]",
+            listed.join(" ")
+        )));
+    }
+    let mut roots: Vec<String> = Vec::with_capacity(listed.len());
+    for root in listed {
+        let root = relative_path(root, "root")?;
+        for other in &roots {
+            let (inner, outer) = if covers(other, &root) {
+                (&root, other)
+            } else if covers(&root, other) {
+                (other, &root)
+            } else {
+                continue;
+            };
+            return Err(BufYamlError::Layout(if inner == outer {
+                format!("root {root:?} is listed more than once")
+            } else {
+                format!("root {inner:?} is within root {outer:?} which is not allowed")
+            }));
+        }
+        roots.push(root);
+    }
+    Ok(roots)
 }
 
 /// The `directories:` of a buf.work.yaml (version v1), each a module root

@@ -287,6 +287,7 @@ fn the_layout_of_buf_yaml_and_buf_work_yaml() {
         [BufModule {
             path: String::new(),
             name: Some("buf.build/acme/root".to_owned()),
+            roots: vec![String::new()],
             excludes: vec!["tmp".to_owned(), "gen".to_owned()],
         }]
     );
@@ -301,6 +302,36 @@ fn the_layout_of_buf_yaml_and_buf_work_yaml() {
     .unwrap();
     assert_eq!(v1.modules[0].name.as_deref(), Some("buf.build/acme/x"));
     assert_eq!(v1.modules[0].excludes, ["old"]);
+    assert_eq!(v1.modules[0].roots, [""]);
+    // v1beta1: build.roots, excludes relative to the buf.yaml's directory
+    // and inside a root.
+    let beta = BufYamlLayout::parse(
+        "version: v1beta1\nbuild:\n  roots: [proto, ./vendor/]\n  excludes: [proto/acme/skip]\n",
+    )
+    .unwrap();
+    assert_eq!(beta.modules[0].roots, ["proto", "vendor"]);
+    assert_eq!(beta.modules[0].excludes, ["proto/acme/skip"]);
+    for (bad, expected) in [
+        (
+            "version: v1beta1\nbuild:\n  roots: [proto, proto/acme]\n",
+            "root \"proto/acme\" is within root \"proto\" which is not allowed",
+        ),
+        (
+            "version: v1beta1\nbuild:\n  roots: [proto]\n  excludes: [acme/skip]\n",
+            "exclude \"acme/skip\" is not contained in any root, which is not valid",
+        ),
+        (
+            "version: v1\nbuild:\n  roots: [proto]\n",
+            "build.roots cannot be set on version v1: [proto]",
+        ),
+        (
+            "version: v1beta1\nbuild:\n  roots: [../x]\n",
+            "root \"../x\"",
+        ),
+    ] {
+        let error = BufYamlLayout::parse(bad).unwrap_err().to_string();
+        assert!(error.contains(expected), "{bad}: {error}");
+    }
     for (bad, expected) in [
         (
             "version: v2\nmodules:\n  - path: /abs\n",
