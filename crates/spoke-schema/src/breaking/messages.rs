@@ -8,15 +8,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_reflect::{Cardinality, FieldDescriptor, MessageDescriptor};
 
 use super::fields::AnyField;
-use super::image::{Syntax, message_source_path};
+use super::image::{feature_tag, json_format_lost, message_source_path};
 use super::ranges::{MESSAGE_MAX, MESSAGE_SET_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote};
+use crate::editions::features;
 use crate::pairing::{Element, Identify, Pair, Side, Subject};
 
 /// Tags of `DescriptorProto` and `MessageOptions` in source-info paths.
 mod tag {
     pub const MESSAGE_OPTIONS: i32 = 7;
     pub const NO_STANDARD_DESCRIPTOR_ACCESSOR: i32 = 2;
+    /// `MessageOptions.features`.
+    pub const FEATURES: i32 = 12;
 }
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
@@ -245,16 +248,24 @@ impl MessagePair<'_> {
         if !sink.wants(RULE) {
             return;
         }
-        let syntax =
-            |message: &MessageDescriptor| Syntax::of(message.parent_file_descriptor_proto());
-        if let Some((before, after)) =
-            Syntax::json_format_lost(syntax(self.previous), syntax(self.current))
-        {
+        let previous = features::message(self.previous, self.previous_edition);
+        let current = features::message(self.current, self.file.edition());
+        if let Some((before, after)) = json_format_lost(previous.json_format, current.json_format) {
             let message = format!(
                 "Message {} JSON format support changed from {before} to {after}.",
                 self.name()
             );
-            self.report_here(sink, RULE, message);
+            let feature = [
+                self.current.path(),
+                &[
+                    tag::MESSAGE_OPTIONS,
+                    tag::FEATURES,
+                    feature_tag::JSON_FORMAT,
+                ],
+            ]
+            .concat();
+            let at = message_source_path(self.current);
+            self.report_at_feature(sink, RULE, &feature, &at, message);
         }
     }
 

@@ -20,6 +20,7 @@ use prost_reflect::{
 };
 
 use crate::compile::Compiled;
+use crate::editions::Edition;
 use crate::source_info::Locations;
 
 pub(crate) use identity::{Identify, map_field_of, nested_name, qualify};
@@ -157,6 +158,8 @@ pub(crate) struct SourceFile<'a> {
     proto: &'a FileDescriptorProto,
     descriptor: FileDescriptor,
     locations: Locations<'a>,
+    /// Its syntax or edition (the pool holds editions files as proto2).
+    edition: Edition,
 }
 
 impl<'a> SourceFile<'a> {
@@ -179,10 +182,15 @@ impl<'a> SourceFile<'a> {
     pub(crate) fn locations(&self) -> &Locations<'a> {
         &self.locations
     }
+
+    pub(crate) fn edition(&self) -> Edition {
+        self.edition
+    }
 }
 
 /// One version's own files and their elements, by full name.
 pub(crate) struct Side<'a> {
+    compiled: &'a Compiled,
     files: BTreeMap<&'a str, SourceFile<'a>>,
     messages: BTreeMap<String, MessageDescriptor>,
     enums: BTreeMap<String, EnumDescriptor>,
@@ -195,6 +203,7 @@ impl<'a> Side<'a> {
         let pool = compiled.pool();
         let roots: BTreeSet<&str> = compiled.roots().map(|root| root.path.as_str()).collect();
         let mut side = Side {
+            compiled,
             files: BTreeMap::new(),
             messages: BTreeMap::new(),
             enums: BTreeMap::new(),
@@ -229,6 +238,7 @@ impl<'a> Side<'a> {
                     proto,
                     descriptor,
                     locations: Locations::new(proto),
+                    edition: compiled.edition(proto.name()),
                 },
             );
         }
@@ -258,6 +268,11 @@ impl<'a> Side<'a> {
 
     pub(crate) fn file(&self, path: &str) -> Option<&SourceFile<'a>> {
         self.files.get(path)
+    }
+
+    /// The syntax or edition of `file`, one of this version's files.
+    pub(crate) fn edition(&self, file: &FileDescriptor) -> Edition {
+        self.compiled.edition(file.name())
     }
 
     /// The own file that declares an element (`descriptor.parent_file()`).
