@@ -9,7 +9,7 @@ use super::image::{feature_tag, json_format_lost};
 use super::messages;
 use super::ranges::{ENUM_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote, quote_all};
-use crate::editions::{EnumType, Features, features};
+use crate::editions::{EnumType, Features};
 use crate::pairing::{Identify, Pair, Side, Subject, values_by_number};
 
 /// `EnumValueDescriptorProto.number`.
@@ -42,8 +42,8 @@ impl EnumPair<'_> {
     /// The resolved features of the previous and the current enum.
     fn features(&self) -> (Features, Features) {
         (
-            features::enumeration(self.previous, self.previous_edition),
-            features::enumeration(self.current, self.file.edition()),
+            self.previous_side.enum_features(self.previous),
+            self.current_side.enum_features(self.current),
         )
     }
 

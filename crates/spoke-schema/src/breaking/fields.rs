@@ -3,6 +3,8 @@
 //! their name, JSON name, type, cardinality, oneof, default and the
 //! options that change generated code or encoding.
 
+use std::cell::OnceCell;
+
 use prost_reflect::prost_types::{
     FieldDescriptorProto, field_descriptor_proto::Type, field_options,
 };
@@ -13,8 +15,8 @@ use prost_reflect::{
 use super::field_default::FieldDefault;
 use super::image::{feature_tag, message_source_path};
 use super::{Place, Sink, quote};
-use crate::editions::{self, Edition, Features, FieldPresence, MessageEncoding, features};
-use crate::pairing::{Identify, Identity, Pair, SourceFile, Subject};
+use crate::editions::{self, Edition, Features, FieldPresence, MessageEncoding};
+use crate::pairing::{Identify, Identity, Pair, Side, SourceFile, Subject};
 
 /// Tags of `FieldDescriptorProto` and option fields in source-info paths.
 mod tag {
@@ -62,17 +64,15 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
         ) else {
             continue;
         };
-        let previous_features = previous.features(previous_file.edition());
-        let current_features = current.features(current_file.edition());
         let field = Paired {
             previous: &previous,
             current: &current,
             previous_file,
             current_file,
-            previous_type: previous.type_name(&previous_features, previous_file.edition()),
-            current_type: current.type_name(&current_features, current_file.edition()),
-            previous_features,
-            current_features,
+            previous_side: pair.previous,
+            current_side: pair.current,
+            previous_features: OnceCell::new(),
+            current_features: OnceCell::new(),
         };
         field.check(sink);
     }
@@ -186,27 +186,27 @@ impl AnyField {
         )
     }
 
-    /// Its resolved features, in a file of `edition`.
-    fn features(&self, edition: Edition) -> Features {
+    /// Its resolved features, in the version `side`.
+    fn features(&self, side: &Side<'_>) -> Features {
         match self {
-            AnyField::Field(field) => features::field(field, edition),
-            AnyField::Extension(extension) => features::extension(extension, edition),
+            AnyField::Field(field) => side.field_features(field),
+            AnyField::Extension(extension) => side.extension_features(extension),
         }
     }
 
     /// Whether it is a message field that editions encode delimited (as
     /// proto2 encodes groups): buf's `GroupKind`.
-    fn is_delimited(&self, features: &Features, edition: Edition) -> bool {
+    fn is_delimited(&self, edition: Edition, features: impl FnOnce() -> Features) -> bool {
         edition.is_edition()
             && matches!(self.kind(), Kind::Message(_))
             && !self.is_map()
-            && features.message_encoding == MessageEncoding::Delimited
+            && features().message_encoding == MessageEncoding::Delimited
     }
 
     /// The type as buf names it in "changed type" messages: a delimited
     /// message of an editions file is "message (delimited encoding)".
-    fn type_name(&self, features: &Features, edition: Edition) -> &'static str {
-        if self.is_delimited(features, edition) {
+    fn type_name(&self, edition: Edition, features: impl FnOnce() -> Features) -> &'static str {
+        if self.is_delimited(edition, features) {
             DELIMITED_MESSAGE
         } else {
             kind_name(&self.kind(), self.is_group())
@@ -217,7 +217,7 @@ impl AnyField {
     /// proto3 by label (`supports_presence`); in editions, every singular
     /// extension, message and oneof member, and fields whose resolved
     /// presence is not implicit.
-    fn has_presence(&self, features: &Features, edition: Edition) -> bool {
+    fn has_presence(&self, edition: Edition, features: impl FnOnce() -> Features) -> bool {
         if !edition.is_edition() {
             return self.supports_presence();
         }
@@ -229,7 +229,7 @@ impl AnyField {
             AnyField::Field(field) => {
                 matches!(field.kind(), Kind::Message(_))
                     || field.containing_oneof().is_some()
-                    || features.field_presence != FieldPresence::Implicit
+                    || features().field_presence != FieldPresence::Implicit
             }
         }
     }
@@ -399,16 +399,16 @@ enum FieldCardinality {
 impl FieldCardinality {
     /// A field's cardinality by its resolved features (`LEGACY_REQUIRED`
     /// is required, as a proto2 `required` label is).
-    fn of(field: &AnyField, features: &Features, edition: Edition) -> Self {
+    fn of(field: &AnyField, edition: Edition, features: impl Fn() -> Features) -> Self {
         if field.is_list() {
             FieldCardinality::Repeated
         } else if field.is_map() {
             FieldCardinality::Map
         } else if field.cardinality() == Cardinality::Required
-            || features.field_presence == FieldPresence::LegacyRequired
+            || (edition.is_edition() && features().field_presence == FieldPresence::LegacyRequired)
         {
             FieldCardinality::Required
-        } else if field.has_presence(features, edition) {
+        } else if field.has_presence(edition, features) {
             FieldCardinality::ExplicitPresence
         } else {
             FieldCardinality::ImplicitPresence
@@ -510,7 +510,8 @@ enum CppStringType {
 }
 
 impl CppStringType {
-    /// The `ctype` option before edition 2024 when set, else the
+    /// The `ctype` option before edition 2024 when set (to a known value),
+    /// else the
     /// `(pb.cpp).string_type` feature (`VIEW` by default from 2024,
     /// `STRING` before).
     fn of(field: &AnyField, edition: Edition) -> Self {
@@ -523,18 +524,16 @@ impl CppStringType {
             .field_descriptor_proto()
             .options
             .as_ref()
-            .and_then(|options| options.ctype);
-        if edition < Edition::E2024
-            && let Some(ctype) = ctype
-        {
-            match CType::try_from(ctype) {
-                Ok(CType::Cord) => return CppStringType::Cord,
-                Ok(CType::StringPiece) => return CppStringType::StringPiece,
-                Ok(CType::String) => return CppStringType::String,
-                // Unknown values: 2023 falls through to the feature.
-                Err(_) if edition.is_edition() => {}
-                Err(_) => return CppStringType::String,
-            }
+            .and_then(|options| options.ctype)
+            .filter(|_| edition < Edition::E2024)
+            .and_then(|ctype| CType::try_from(ctype).ok());
+        match ctype {
+            Some(CType::Cord) => return CppStringType::Cord,
+            Some(CType::StringPiece) => return CppStringType::StringPiece,
+            Some(CType::String) => return CppStringType::String,
+            // proto2 and proto3 cannot set features: their default.
+            None if !edition.is_edition() => return CppStringType::String,
+            None => {}
         }
         match field.language_feature(tag::CPP, tag::CPP_STRING_TYPE) {
             Some(VIEW) => CppStringType::View,
@@ -561,14 +560,37 @@ struct Paired<'p, 's> {
     current: &'p AnyField,
     previous_file: &'s SourceFile<'s>,
     current_file: &'s SourceFile<'s>,
-    previous_features: Features,
-    current_features: Features,
-    /// The types as buf names them.
-    previous_type: &'static str,
-    current_type: &'static str,
+    previous_side: &'s Side<'s>,
+    current_side: &'s Side<'s>,
+    /// The fields' resolved features, resolved when a rule first asks
+    /// (most rules need them only for editions files).
+    previous_features: OnceCell<Features>,
+    current_features: OnceCell<Features>,
 }
 
 impl<'s> Paired<'_, 's> {
+    fn previous_features(&self) -> Features {
+        *self
+            .previous_features
+            .get_or_init(|| self.previous.features(self.previous_side))
+    }
+
+    fn current_features(&self) -> Features {
+        *self
+            .current_features
+            .get_or_init(|| self.current.features(self.current_side))
+    }
+
+    /// The types as buf names them.
+    fn types(&self) -> (&'static str, &'static str) {
+        (
+            self.previous
+                .type_name(self.previous_file.edition(), || self.previous_features()),
+            self.current
+                .type_name(self.current_file.edition(), || self.current_features()),
+        )
+    }
+
     fn check(&self, sink: &mut Sink<'_>) {
         self.same_name(sink);
         self.same_json_name(sink);
@@ -680,11 +702,12 @@ impl<'s> Paired<'_, 's> {
     }
 
     fn changed_type(&self, sink: &mut Sink<'_>, rule: &'static str, note: &str) {
+        let (previous, current) = self.types();
         let message = format!(
             "{} changed type from {} to {}.{note}",
             self.current.description(),
-            quote(self.previous_type),
-            quote(self.current_type)
+            quote(previous),
+            quote(current)
         );
         let at = self.current_file.at(&self.current.type_source_path());
         self.report(sink, rule, at, message);
@@ -706,7 +729,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        if same_kind(self.previous_type) != same_kind(self.current_type) {
+        let (previous, current) = self.types();
+        if same_kind(previous) != same_kind(current) {
             self.changed_type(sink, RULE, "");
         } else if matches!(self.current.kind(), Kind::Message(_) | Kind::Enum(_))
             && self.previous.referenced_type() != self.current.referenced_type()
@@ -720,7 +744,7 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        let (previous, current) = (self.previous_type, self.current_type);
+        let (previous, current) = self.types();
         if wire_group(previous) != wire_group(current) {
             let mut note = String::from(
                 " See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules.",
@@ -744,7 +768,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        if wire_json_group(self.previous_type) != wire_json_group(self.current_type) {
+        let (previous, current) = self.types();
+        if wire_json_group(previous) != wire_json_group(current) {
             self.changed_type(
                 sink,
                 RULE,
@@ -783,16 +808,12 @@ impl<'s> Paired<'_, 's> {
         if self.previous.in_map_entry() && self.current.in_map_entry() {
             return;
         }
-        let previous = FieldCardinality::of(
-            self.previous,
-            &self.previous_features,
-            self.previous_file.edition(),
-        );
-        let current = FieldCardinality::of(
-            self.current,
-            &self.current_features,
-            self.current_file.edition(),
-        );
+        let previous = FieldCardinality::of(self.previous, self.previous_file.edition(), || {
+            self.previous_features()
+        });
+        let current = FieldCardinality::of(self.current, self.current_file.edition(), || {
+            self.current_features()
+        });
         let rules: [(&'static str, CardinalityGroup); 3] = [
             ("FIELD_SAME_CARDINALITY", |cardinality| cardinality as u8),
             (
@@ -972,8 +993,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) || !self.both_strings() {
             return;
         }
-        let previous = Utf8Validation::of(&self.previous_features);
-        let current = Utf8Validation::of(&self.current_features);
+        let previous = Utf8Validation::of(&self.previous_features());
+        let current = Utf8Validation::of(&self.current_features());
         if previous != current {
             let message = format!(
                 "{} changed UTF8 validation from {} to {}.",
@@ -992,8 +1013,9 @@ impl<'s> Paired<'_, 's> {
             return;
         }
         let previous =
-            java_utf8_validation(self.previous, self.previous_file, &self.previous_features);
-        let current = java_utf8_validation(self.current, self.current_file, &self.current_features);
+            java_utf8_validation(self.previous, self.previous_file, &self.previous_features());
+        let current =
+            java_utf8_validation(self.current, self.current_file, &self.current_features());
         if previous != current {
             let message = format!(
                 "{} changed Java string UTF8 validation from {} to {}.",

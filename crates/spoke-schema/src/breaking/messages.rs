@@ -11,7 +11,6 @@ use super::fields::AnyField;
 use super::image::{feature_tag, json_format_lost, message_source_path};
 use super::ranges::{MESSAGE_MAX, MESSAGE_SET_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote};
-use crate::editions::features;
 use crate::pairing::{Element, Identify, Pair, Side, Subject};
 
 /// Tags of `DescriptorProto` and `MessageOptions` in source-info paths.
@@ -248,8 +247,8 @@ impl MessagePair<'_> {
         if !sink.wants(RULE) {
             return;
         }
-        let previous = features::message(self.previous, self.previous_edition);
-        let current = features::message(self.current, self.file.edition());
+        let previous = self.previous_side.message_features(self.previous);
+        let current = self.current_side.message_features(self.current);
         if let Some((before, after)) = json_format_lost(previous.json_format, current.json_format) {
             let message = format!(
                 "Message {} JSON format support changed from {before} to {after}.",

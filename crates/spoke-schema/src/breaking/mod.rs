@@ -25,7 +25,6 @@ use std::collections::BTreeSet;
 
 use crate::compile::Compiled;
 use crate::diagnostic::{one_based, sort_like_buf};
-use crate::editions::Edition;
 use crate::pairing::{Element, Pair, Side, SourceFile, Subject};
 
 pub use config::{BreakingConfig, BreakingConfigError};
@@ -158,9 +157,9 @@ pub(crate) struct BothSides<'p, D> {
     pub(crate) current: &'p D,
     pub(crate) file: &'p SourceFile<'p>,
     pub(crate) against: Option<&'p SourceFile<'p>>,
-    /// The syntax or edition of the previous element's file (the current
-    /// one's is `file`'s).
-    pub(crate) previous_edition: Edition,
+    /// The two versions, which resolve their elements' features.
+    pub(crate) previous_side: &'p Side<'p>,
+    pub(crate) current_side: &'p Side<'p>,
 }
 
 impl<'p, D: Element> BothSides<'p, D> {
@@ -172,7 +171,8 @@ impl<'p, D: Element> BothSides<'p, D> {
             current,
             file: pair.current.file_of(&current.file())?,
             against: pair.previous.file_of(&previous.file()),
-            previous_edition: pair.previous.edition(&previous.file()),
+            previous_side: pair.previous,
+            current_side: pair.current,
         })
     }
 

@@ -458,10 +458,13 @@ impl Walk<'_, '_, '_> {
     }
 
     /// Required by label or, in editions, by the resolved `LEGACY_REQUIRED`
-    /// presence feature.
+    /// presence feature (the pool holds an editions field as optional).
     fn required(&self, field: &FieldDescriptorProto, scope: &str, extension: bool) -> bool {
-        let pool = self.file.descriptor.parent_pool();
         let edition = self.file.edition;
+        if !edition.is_edition() {
+            return field.label() == Label::Required;
+        }
+        let pool = self.file.descriptor.parent_pool();
         let features = if extension {
             pool.get_extension_by_name(&qualify(scope, field.name()))
                 .map(|e| features::extension(&e, edition))
@@ -470,9 +473,7 @@ impl Walk<'_, '_, '_> {
                 .and_then(|m| m.get_field_by_name(field.name()))
                 .map(|f| features::field(&f, edition))
         };
-        features.map_or(field.label() == Label::Required, |f| {
-            f.field_presence == FieldPresence::LegacyRequired
-        })
+        features.is_some_and(|f| f.field_presence == FieldPresence::LegacyRequired)
     }
 
     fn enum_(&mut self, enum_: &EnumDescriptorProto, path: &[i32]) {
