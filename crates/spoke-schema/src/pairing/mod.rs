@@ -324,7 +324,7 @@ impl<'a> Side<'a> {
 
     /// The resolved features of a field (as `editions::features::field`).
     pub(crate) fn field_features(&self, field: &FieldDescriptor) -> Features {
-        let parent = self.message_features(&field.parent_message());
+        let parent = self.message_features(field.parent_message());
         let edition = self.edition(&field.parent_file());
         features::field_under(parent, field, &field.options(), edition)
     }
