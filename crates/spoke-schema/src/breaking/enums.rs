@@ -5,14 +5,18 @@ use std::collections::BTreeSet;
 
 use prost_reflect::{EnumDescriptor, EnumValueDescriptor};
 
-use super::image::Syntax;
+use super::image::{feature_tag, json_format_lost};
 use super::messages;
 use super::ranges::{ENUM_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote, quote_all};
+use crate::editions::{EnumType, Features};
 use crate::pairing::{Identify, Pair, Side, Subject, values_by_number};
 
 /// `EnumValueDescriptorProto.number`.
 const VALUE_NUMBER: i32 = 2;
+/// `EnumDescriptorProto.options` and `EnumOptions.features`.
+const ENUM_OPTIONS: i32 = 3;
+const ENUM_FEATURES: i32 = 7;
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     messages::no_delete(sink, pair, "ENUM_NO_DELETE", "enum", Side::enums);
@@ -35,18 +39,37 @@ impl EnumPair<'_> {
         quote(self.current.name())
     }
 
+    /// The resolved features of the previous and the current enum.
+    fn features(&self) -> (Features, Features) {
+        (
+            self.previous_side.enum_features(self.previous),
+            self.current_side.enum_features(self.current),
+        )
+    }
+
+    /// The source path of a feature the current enum's options set.
+    fn feature_path(&self, feature: i32) -> Vec<i32> {
+        [self.current.path(), &[ENUM_OPTIONS, ENUM_FEATURES, feature]].concat()
+    }
+
     fn same_type(&self, sink: &mut Sink<'_>) {
         const RULE: &str = "ENUM_SAME_TYPE";
+        if !sink.wants(RULE) {
+            return;
+        }
         let state = |closed: bool| if closed { "closed" } else { "open" };
-        let (before, after) = (is_closed(self.previous), is_closed(self.current));
-        if sink.wants(RULE) && before != after {
+        let (previous, current) = self.features();
+        let before = previous.enum_type == EnumType::Closed;
+        let after = current.enum_type == EnumType::Closed;
+        if before != after {
             let message = format!(
                 "Enum {} changed from {} to {}.",
                 self.name(),
                 state(before),
                 state(after)
             );
-            self.report(sink, RULE, self.current.path(), message);
+            let at = self.feature_path(feature_tag::ENUM_TYPE);
+            self.report_at_feature(sink, RULE, &at, self.current.path(), message);
         }
     }
 
@@ -55,14 +78,14 @@ impl EnumPair<'_> {
         if !sink.wants(RULE) {
             return;
         }
-        if let Some((before, after)) =
-            Syntax::json_format_lost(syntax_of(self.previous), syntax_of(self.current))
-        {
+        let (previous, current) = self.features();
+        if let Some((before, after)) = json_format_lost(previous.json_format, current.json_format) {
             let message = format!(
                 "Enum {} JSON format support changed from {before} to {after}.",
                 self.name()
             );
-            self.report(sink, RULE, self.current.path(), message);
+            let at = self.feature_path(feature_tag::JSON_FORMAT);
+            self.report_at_feature(sink, RULE, &at, self.current.path(), message);
         }
     }
 
@@ -178,14 +201,4 @@ impl EnumPair<'_> {
             }
         }
     }
-}
-
-/// proto2 enums are closed (unknown values go to unknown fields); proto3
-/// and editions (2023's default) enums are open.
-fn is_closed(descriptor: &EnumDescriptor) -> bool {
-    syntax_of(descriptor) == Syntax::Proto2
-}
-
-fn syntax_of(descriptor: &EnumDescriptor) -> Syntax {
-    Syntax::of(descriptor.parent_file().file_descriptor_proto())
 }

@@ -3,17 +3,20 @@
 //! their name, JSON name, type, cardinality, oneof, default and the
 //! options that change generated code or encoding.
 
+use std::cell::OnceCell;
+
 use prost_reflect::prost_types::{
     FieldDescriptorProto, field_descriptor_proto::Type, field_options,
 };
 use prost_reflect::{
-    Cardinality, ExtensionDescriptor, FieldDescriptor, FileDescriptor, Kind, Value,
+    Cardinality, DynamicMessage, ExtensionDescriptor, FieldDescriptor, FileDescriptor, Kind, Value,
 };
 
 use super::field_default::FieldDefault;
-use super::image::{Syntax, message_source_path};
+use super::image::{feature_tag, message_source_path};
 use super::{Place, Sink, quote};
-use crate::pairing::{Identify, Identity, Pair, SourceFile, Subject};
+use crate::editions::{self, Edition, Features, FieldPresence, MessageEncoding};
+use crate::pairing::{Identify, Identity, Pair, Side, SourceFile, Subject};
 
 /// Tags of `FieldDescriptorProto` and option fields in source-info paths.
 mod tag {
@@ -30,6 +33,14 @@ mod tag {
     /// `FileOptions`, and its `java_string_check_utf8`.
     pub const FILE_OPTIONS: i32 = 8;
     pub const JAVA_STRING_CHECK_UTF8: i32 = 27;
+    /// `FieldOptions.features`.
+    pub const FEATURES: i32 = 21;
+    /// `FeatureSet`'s `(pb.cpp)` extension and its `string_type`.
+    pub const CPP: u32 = 1000;
+    pub const CPP_STRING_TYPE: u32 = 2;
+    /// `FeatureSet`'s `(pb.java)` extension and its `utf8_validation`.
+    pub const JAVA: u32 = 1001;
+    pub const JAVA_UTF8_VALIDATION: u32 = 2;
 }
 
 /// The text before a default's value in `[default = …]`.
@@ -58,6 +69,10 @@ pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
             current: &current,
             previous_file,
             current_file,
+            previous_side: pair.previous,
+            current_side: pair.current,
+            previous_features: OnceCell::new(),
+            current_features: OnceCell::new(),
         };
         field.check(sink);
     }
@@ -171,9 +186,98 @@ impl AnyField {
         )
     }
 
-    /// The type as buf names it in "changed type" messages.
-    fn type_name(&self) -> &'static str {
-        kind_name(&self.kind(), self.is_group())
+    /// Its resolved features, in the version `side`.
+    fn features(&self, side: &Side<'_>) -> Features {
+        match self {
+            AnyField::Field(field) => side.field_features(field),
+            AnyField::Extension(extension) => side.extension_features(extension),
+        }
+    }
+
+    /// Whether it is a message field that editions encode delimited (as
+    /// proto2 encodes groups): buf's `GroupKind`.
+    fn is_delimited(&self, edition: Edition, features: impl FnOnce() -> Features) -> bool {
+        edition.is_edition()
+            && matches!(self.kind(), Kind::Message(_))
+            && !self.is_map()
+            && features().message_encoding == MessageEncoding::Delimited
+    }
+
+    /// The type as buf names it in "changed type" messages: a delimited
+    /// message of an editions file is "message (delimited encoding)".
+    fn type_name(&self, edition: Edition, features: impl FnOnce() -> Features) -> &'static str {
+        if self.is_delimited(edition, features) {
+            DELIMITED_MESSAGE
+        } else {
+            kind_name(&self.kind(), self.is_group())
+        }
+    }
+
+    /// Whether it tracks presence, as Go's `HasPresence` says: proto2 and
+    /// proto3 by label (`supports_presence`); in editions, every singular
+    /// extension, message and oneof member, and fields whose resolved
+    /// presence is not implicit.
+    fn has_presence(&self, edition: Edition, features: impl FnOnce() -> Features) -> bool {
+        if !edition.is_edition() {
+            return self.supports_presence();
+        }
+        if self.is_list() || self.is_map() {
+            return false;
+        }
+        match self {
+            AnyField::Extension(_) => true,
+            AnyField::Field(field) => {
+                matches!(field.kind(), Kind::Message(_))
+                    || field.containing_oneof().is_some()
+                    || features().field_presence != FieldPresence::Implicit
+            }
+        }
+    }
+
+    /// The options of the field and of what encloses it, innermost first
+    /// (field, oneof, messages, file): where features are inherited from.
+    fn options_outward(&self) -> Vec<DynamicMessage> {
+        let (own, oneof, mut message, file) = match self {
+            AnyField::Field(field) => (
+                field.options(),
+                field.containing_oneof().map(|oneof| oneof.options()),
+                Some(field.parent_message().clone()),
+                field.parent_file(),
+            ),
+            AnyField::Extension(extension) => (
+                extension.options(),
+                None,
+                extension.parent_message(),
+                extension.parent_file(),
+            ),
+        };
+        let mut out = vec![own];
+        out.extend(oneof);
+        while let Some(current) = message {
+            out.push(current.options());
+            message = current.parent_message();
+        }
+        out.push(file.options());
+        out
+    }
+
+    /// A language feature (`features.(pb.cpp).string_type`, …) as resolved
+    /// for the field: the innermost setting of field `feature` of the
+    /// `FeatureSet` extension numbered `extension`, if any sets it.
+    fn language_feature(&self, extension: u32, feature: u32) -> Option<i32> {
+        self.options_outward()
+            .iter()
+            .find_map(|options| language_feature_set(options, extension, feature))
+    }
+
+    /// The source path of the language feature's setting in the field's
+    /// own options.
+    fn language_feature_path(&self, extension: u32, feature: u32) -> Vec<i32> {
+        let (extension, feature) = (
+            i32::try_from(extension).unwrap_or_default(),
+            i32::try_from(feature).unwrap_or_default(),
+        );
+        self.source_path(&[tag::OPTIONS, tag::FEATURES, extension, feature])
     }
 
     fn identity(&self) -> Identity {
@@ -188,6 +292,33 @@ impl AnyField {
         let type_name = self.field_descriptor_proto().type_name();
         type_name.strip_prefix('.').unwrap_or(type_name)
     }
+}
+
+/// How buf names a message field that an editions file encodes delimited.
+const DELIMITED_MESSAGE: &str = "message (delimited encoding)";
+
+/// buf compares Go's kinds: a delimited message is a group, whatever the
+/// syntax names it.
+fn same_kind(type_name: &'static str) -> &'static str {
+    if type_name == DELIMITED_MESSAGE {
+        "group"
+    } else {
+        type_name
+    }
+}
+
+/// The value of a language feature that `options` (an element's own) set:
+/// field `feature` of the `FeatureSet` extension numbered `extension`.
+fn language_feature_set(options: &DynamicMessage, extension: u32, feature: u32) -> Option<i32> {
+    let features = editions::features::explicit(options)?;
+    let (_, value) = features
+        .extensions()
+        .find(|(descriptor, _)| descriptor.number() == extension)?;
+    let value = value.as_message()?;
+    if !value.has_field_by_number(feature) {
+        return None;
+    }
+    value.get_field_by_number(feature)?.as_enum_number()
 }
 
 /// Go's `protoreflect.Kind` names, as buf prints types.
@@ -227,7 +358,7 @@ fn wire_group(type_name: &str) -> u8 {
         "fixed64" | "sfixed64" => 6,
         "double" => 7,
         "float" => 8,
-        "group" => 9,
+        "group" | DELIMITED_MESSAGE => 9,
         "message" => 10,
         // enum
         _ => 11,
@@ -248,7 +379,7 @@ fn wire_json_group(type_name: &str) -> u8 {
         "bytes" => 9,
         "double" => 10,
         "float" => 11,
-        "group" => 12,
+        "group" | DELIMITED_MESSAGE => 12,
         "message" => 13,
         // enum
         _ => 14,
@@ -266,14 +397,18 @@ enum FieldCardinality {
 }
 
 impl FieldCardinality {
-    fn of(field: &AnyField) -> Self {
+    /// A field's cardinality by its resolved features (`LEGACY_REQUIRED`
+    /// is required, as a proto2 `required` label is).
+    fn of(field: &AnyField, edition: Edition, features: impl Fn() -> Features) -> Self {
         if field.is_list() {
             FieldCardinality::Repeated
         } else if field.is_map() {
             FieldCardinality::Map
-        } else if field.cardinality() == Cardinality::Required {
+        } else if field.cardinality() == Cardinality::Required
+            || (edition.is_edition() && features().field_presence == FieldPresence::LegacyRequired)
+        {
             FieldCardinality::Required
-        } else if field.supports_presence() {
+        } else if field.has_presence(edition, features) {
             FieldCardinality::ExplicitPresence
         } else {
             FieldCardinality::ImplicitPresence
@@ -320,13 +455,12 @@ enum Utf8Validation {
 }
 
 impl Utf8Validation {
-    /// The validation of a file's string fields: proto3 (and editions)
-    /// verify, proto2 does not. (Editions features cannot be read: the
-    /// descriptor types in use predate them.)
-    fn of_syntax(syntax: Syntax) -> Self {
-        match syntax {
-            Syntax::Proto2 => Utf8Validation::None,
-            Syntax::Proto3 | Syntax::Editions => Utf8Validation::Verify,
+    /// A field's resolved `utf8_validation` (proto3 verifies, proto2 does
+    /// not, editions say with features).
+    fn of(features: &Features) -> Self {
+        match features.utf8_validation {
+            editions::Utf8Validation::Verify => Utf8Validation::Verify,
+            editions::Utf8Validation::None => Utf8Validation::None,
         }
     }
 
@@ -338,15 +472,125 @@ impl Utf8Validation {
     }
 }
 
+/// Java's validation of a string field: the file's
+/// `java_string_check_utf8` when proto2 or proto3 or set, else the
+/// `(pb.java).utf8_validation` feature; either verifies or leaves it to the
+/// field's `utf8_validation`.
+fn java_utf8_validation(
+    field: &AnyField,
+    file: &SourceFile<'_>,
+    features: &Features,
+) -> Utf8Validation {
+    /// `JavaFeatures.Utf8Validation.VERIFY`.
+    const JAVA_VERIFY: i32 = 2;
+    let check = file
+        .proto()
+        .options
+        .as_ref()
+        .and_then(|options| options.java_string_check_utf8);
+    let verify = if file.edition().is_edition() && check.is_none() {
+        field.language_feature(tag::JAVA, tag::JAVA_UTF8_VALIDATION) == Some(JAVA_VERIFY)
+    } else {
+        check == Some(true)
+    };
+    if verify {
+        Utf8Validation::Verify
+    } else {
+        Utf8Validation::of(features)
+    }
+}
+
+/// A string or bytes field's C++ type, as buf names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CppStringType {
+    String,
+    Cord,
+    StringPiece,
+    View,
+}
+
+impl CppStringType {
+    /// The `ctype` option before edition 2024 when set (to a known value),
+    /// else the
+    /// `(pb.cpp).string_type` feature (`VIEW` by default from 2024,
+    /// `STRING` before).
+    fn of(field: &AnyField, edition: Edition) -> Self {
+        use field_options::CType;
+        /// `CppFeatures.StringType` numbers.
+        const VIEW: i32 = 1;
+        const CORD: i32 = 2;
+        const STRING: i32 = 3;
+        let ctype = field
+            .field_descriptor_proto()
+            .options
+            .as_ref()
+            .and_then(|options| options.ctype)
+            .filter(|_| edition < Edition::E2024)
+            .and_then(|ctype| CType::try_from(ctype).ok());
+        match ctype {
+            Some(CType::Cord) => return CppStringType::Cord,
+            Some(CType::StringPiece) => return CppStringType::StringPiece,
+            Some(CType::String) => return CppStringType::String,
+            // proto2 and proto3 cannot set features: their default.
+            None if !edition.is_edition() => return CppStringType::String,
+            None => {}
+        }
+        match field.language_feature(tag::CPP, tag::CPP_STRING_TYPE) {
+            Some(VIEW) => CppStringType::View,
+            Some(CORD) => CppStringType::Cord,
+            Some(STRING) => CppStringType::String,
+            _ if edition >= Edition::E2024 => CppStringType::View,
+            _ => CppStringType::String,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CppStringType::String => "STRING",
+            CppStringType::Cord => "CORD",
+            CppStringType::StringPiece => "STRING_PIECE",
+            CppStringType::View => "VIEW",
+        }
+    }
+}
+
 /// A field both images have, with the files that declare it.
 struct Paired<'p, 's> {
     previous: &'p AnyField,
     current: &'p AnyField,
     previous_file: &'s SourceFile<'s>,
     current_file: &'s SourceFile<'s>,
+    previous_side: &'s Side<'s>,
+    current_side: &'s Side<'s>,
+    /// The fields' resolved features, resolved when a rule first asks
+    /// (most rules need them only for editions files).
+    previous_features: OnceCell<Features>,
+    current_features: OnceCell<Features>,
 }
 
 impl<'s> Paired<'_, 's> {
+    fn previous_features(&self) -> Features {
+        *self
+            .previous_features
+            .get_or_init(|| self.previous.features(self.previous_side))
+    }
+
+    fn current_features(&self) -> Features {
+        *self
+            .current_features
+            .get_or_init(|| self.current.features(self.current_side))
+    }
+
+    /// The types as buf names them.
+    fn types(&self) -> (&'static str, &'static str) {
+        (
+            self.previous
+                .type_name(self.previous_file.edition(), || self.previous_features()),
+            self.current
+                .type_name(self.current_file.edition(), || self.current_features()),
+        )
+    }
+
     fn check(&self, sink: &mut Sink<'_>) {
         self.same_name(sink);
         self.same_json_name(sink);
@@ -458,11 +702,12 @@ impl<'s> Paired<'_, 's> {
     }
 
     fn changed_type(&self, sink: &mut Sink<'_>, rule: &'static str, note: &str) {
+        let (previous, current) = self.types();
         let message = format!(
             "{} changed type from {} to {}.{note}",
             self.current.description(),
-            quote(self.previous.type_name()),
-            quote(self.current.type_name())
+            quote(previous),
+            quote(current)
         );
         let at = self.current_file.at(&self.current.type_source_path());
         self.report(sink, rule, at, message);
@@ -484,7 +729,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        if self.previous.type_name() != self.current.type_name() {
+        let (previous, current) = self.types();
+        if same_kind(previous) != same_kind(current) {
             self.changed_type(sink, RULE, "");
         } else if matches!(self.current.kind(), Kind::Message(_) | Kind::Enum(_))
             && self.previous.referenced_type() != self.current.referenced_type()
@@ -498,7 +744,7 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        let (previous, current) = (self.previous.type_name(), self.current.type_name());
+        let (previous, current) = self.types();
         if wire_group(previous) != wire_group(current) {
             let mut note = String::from(
                 " See https://developers.google.com/protocol-buffers/docs/proto3#updating for wire compatibility rules.",
@@ -522,7 +768,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) {
             return;
         }
-        if wire_json_group(self.previous.type_name()) != wire_json_group(self.current.type_name()) {
+        let (previous, current) = self.types();
+        if wire_json_group(previous) != wire_json_group(current) {
             self.changed_type(
                 sink,
                 RULE,
@@ -561,8 +808,12 @@ impl<'s> Paired<'_, 's> {
         if self.previous.in_map_entry() && self.current.in_map_entry() {
             return;
         }
-        let previous = FieldCardinality::of(self.previous);
-        let current = FieldCardinality::of(self.current);
+        let previous = FieldCardinality::of(self.previous, self.previous_file.edition(), || {
+            self.previous_features()
+        });
+        let current = FieldCardinality::of(self.current, self.current_file.edition(), || {
+            self.current_features()
+        });
         let rules: [(&'static str, CardinalityGroup); 3] = [
             ("FIELD_SAME_CARDINALITY", |cardinality| cardinality as u8),
             (
@@ -704,27 +955,36 @@ impl<'s> Paired<'_, 's> {
         {
             return;
         }
-        use field_options::CType;
-        let ctype = |field: &AnyField| {
-            field
-                .field_descriptor_proto()
-                .options
-                .as_ref()
-                .map_or(CType::String, |options| options.ctype())
-        };
-        let (previous, current) = (ctype(self.previous), ctype(self.current));
+        let previous = CppStringType::of(self.previous, self.previous_file.edition());
+        let current = CppStringType::of(self.current, self.current_file.edition());
         // A string_piece field may become a plain string.
-        if previous == current || (previous == CType::StringPiece && current == CType::String) {
+        if previous == current
+            || (previous == CppStringType::StringPiece && current == CppStringType::String)
+        {
             return;
         }
         let message = format!(
             "{} changed C++ string type from {} to {}.",
             self.current.description(),
-            quote(previous.as_str_name()),
-            quote(current.as_str_name())
+            quote(previous.as_str()),
+            quote(current.as_str())
         );
-        let at = self.at_or_field(&[tag::OPTIONS, tag::CTYPE]);
-        let option = self.current.identity().option("ctype");
+        let ctype = self.current.source_path(&[tag::OPTIONS, tag::CTYPE]);
+        let (at, option) = match self.current_file.at(&ctype).span {
+            Some(_) => (self.current_file.at(&ctype), "ctype"),
+            None => {
+                let feature = self
+                    .current
+                    .language_feature_path(tag::CPP, tag::CPP_STRING_TYPE);
+                (
+                    self.current_file
+                        .at(&feature)
+                        .or(&self.current.source_path(&[])),
+                    "features",
+                )
+            }
+        };
+        let option = self.current.identity().option(option);
         self.report_about(sink, RULE, at, option, message);
     }
 
@@ -733,8 +993,8 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) || !self.both_strings() {
             return;
         }
-        let previous = Utf8Validation::of_syntax(self.previous_file.syntax());
-        let current = Utf8Validation::of_syntax(self.current_file.syntax());
+        let previous = Utf8Validation::of(&self.previous_features());
+        let current = Utf8Validation::of(&self.current_features());
         if previous != current {
             let message = format!(
                 "{} changed UTF8 validation from {} to {}.",
@@ -742,7 +1002,8 @@ impl<'s> Paired<'_, 's> {
                 previous.as_str(),
                 current.as_str()
             );
-            self.report(sink, RULE, self.at_field(), message);
+            let at = self.at_or_field(&[tag::OPTIONS, tag::FEATURES, feature_tag::UTF8_VALIDATION]);
+            self.report(sink, RULE, at, message);
         }
     }
 
@@ -751,22 +1012,10 @@ impl<'s> Paired<'_, 's> {
         if !sink.wants(RULE) || !self.both_strings() {
             return;
         }
-        // `java_string_check_utf8` forces verification; otherwise Java
-        // follows the file's validation.
-        let validation = |file: &SourceFile<'_>| {
-            let checked = file
-                .proto()
-                .options
-                .as_ref()
-                .is_some_and(|options| options.java_string_check_utf8());
-            if checked {
-                Utf8Validation::Verify
-            } else {
-                Utf8Validation::of_syntax(file.syntax())
-            }
-        };
-        let previous = validation(self.previous_file);
-        let current = validation(self.current_file);
+        let previous =
+            java_utf8_validation(self.previous, self.previous_file, &self.previous_features());
+        let current =
+            java_utf8_validation(self.current, self.current_file, &self.current_features());
         if previous != current {
             let message = format!(
                 "{} changed Java string UTF8 validation from {} to {}.",
@@ -777,6 +1026,9 @@ impl<'s> Paired<'_, 's> {
             let at = self
                 .current_file
                 .at(&[tag::FILE_OPTIONS, tag::JAVA_STRING_CHECK_UTF8])
+                .or(&self
+                    .current
+                    .language_feature_path(tag::JAVA, tag::JAVA_UTF8_VALIDATION))
                 .or(&self.current.source_path(&[]));
             self.report(sink, RULE, at, message);
         }

@@ -184,7 +184,7 @@ const FILE_VALUES: &[FileValue] = &[
         rule: "FILE_SAME_SYNTAX",
         setting: Setting::Statement("syntax"),
         source_path: &[12],
-        value: |file| file.syntax().as_str().to_owned(),
+        value: |file| file.syntax().to_owned(),
     },
     FileValue {
         rule: "FILE_SAME_JAVA_PACKAGE",

@@ -1,68 +1,56 @@
-//! Where violations are reported: a file's syntax as the rules read it,
+//! Where violations are reported: a file's syntax as buf names it,
 //! and places (spans) in the current version's own files, located like
 //! buf locates them. The files and their pairing are [`crate::pairing`]'s.
 
 use prost_reflect::MessageDescriptor;
-use prost_reflect::prost_types::FileDescriptorProto;
 
+use crate::editions::{Edition, JsonFormat};
 use crate::pairing::{Side, SourceFile, map_field_of, qualify};
 
 /// `FieldDescriptorProto.type_name`.
 const FIELD_TYPE_NAME: i32 = 6;
 
-/// A file's syntax, which decides defaults such as enum closedness and
-/// JSON support.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Syntax {
-    Proto2,
-    Proto3,
-    Editions,
+/// A file's syntax as buf names it in `FILE_SAME_SYNTAX`: every edition
+/// is "editions".
+pub(crate) fn syntax_name(edition: Edition) -> &'static str {
+    match edition {
+        Edition::Proto2 => "proto2",
+        Edition::Proto3 => "proto3",
+        Edition::E2023 | Edition::E2024 => "editions",
+    }
 }
 
-impl Syntax {
-    /// The declared syntax of a file; none means proto2, as in protoc.
-    pub(crate) fn of(file: &FileDescriptorProto) -> Self {
-        match file.syntax() {
-            "proto3" => Syntax::Proto3,
-            "editions" => Syntax::Editions,
-            _ => Syntax::Proto2,
-        }
-    }
+/// `FeatureSet` field tags, for the source paths of features an element's
+/// options set.
+pub(crate) mod feature_tag {
+    pub(crate) const ENUM_TYPE: i32 = 2;
+    pub(crate) const UTF8_VALIDATION: i32 = 4;
+    pub(crate) const JSON_FORMAT: i32 = 6;
+}
 
-    /// As buf names it in messages.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Syntax::Proto2 => "proto2",
-            Syntax::Proto3 => "proto3",
-            Syntax::Editions => "editions",
-        }
+/// `FeatureSet.JsonFormat` as buf prints it.
+fn json_format_name(format: JsonFormat) -> &'static str {
+    match format {
+        JsonFormat::Allow => "ALLOW",
+        JsonFormat::LegacyBestEffort => "LEGACY_BEST_EFFORT",
     }
+}
 
-    /// The `json_format` feature of the file's messages and enums, as buf
-    /// names it: proto2 only promises best-effort JSON.
-    pub(crate) fn json_format(self) -> &'static str {
-        match self {
-            Syntax::Proto2 => "LEGACY_BEST_EFFORT",
-            Syntax::Proto3 | Syntax::Editions => "ALLOW",
-        }
-    }
-
-    /// For buf's `*_SAME_JSON_FORMAT` rules: the `json_format` names before
-    /// and after when going from `previous` to `current` loses full JSON
-    /// support (gaining it does not break).
-    pub(crate) fn json_format_lost(
-        previous: Syntax,
-        current: Syntax,
-    ) -> Option<(&'static str, &'static str)> {
-        let (before, after) = (previous.json_format(), current.json_format());
-        (before == "ALLOW" && after != "ALLOW").then_some((before, after))
-    }
+/// For buf's `*_SAME_JSON_FORMAT` rules: the resolved `json_format` names
+/// before and after when going from `previous` to `current` loses full
+/// JSON support (gaining it does not break).
+pub(crate) fn json_format_lost(
+    previous: JsonFormat,
+    current: JsonFormat,
+) -> Option<(&'static str, &'static str)> {
+    (previous == JsonFormat::Allow && current != JsonFormat::Allow)
+        .then(|| (json_format_name(previous), json_format_name(current)))
 }
 
 /// How violations locate themselves in a current file.
 impl SourceFile<'_> {
-    pub(crate) fn syntax(&self) -> Syntax {
-        Syntax::of(self.proto())
+    pub(crate) fn syntax(&self) -> &'static str {
+        syntax_name(self.edition())
     }
 
     /// The element at `source_path` (a descriptor path as in

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_reflect::{Cardinality, FieldDescriptor, MessageDescriptor};
 
 use super::fields::AnyField;
-use super::image::{Syntax, message_source_path};
+use super::image::{feature_tag, json_format_lost, message_source_path};
 use super::ranges::{MESSAGE_MAX, MESSAGE_SET_MAX, TagRange, shrunk};
 use super::{BothSides, Sink, quote};
 use crate::pairing::{Element, Identify, Pair, Side, Subject};
@@ -17,6 +17,8 @@ use crate::pairing::{Element, Identify, Pair, Side, Subject};
 mod tag {
     pub const MESSAGE_OPTIONS: i32 = 7;
     pub const NO_STANDARD_DESCRIPTOR_ACCESSOR: i32 = 2;
+    /// `MessageOptions.features`.
+    pub const FEATURES: i32 = 12;
 }
 
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
@@ -245,16 +247,24 @@ impl MessagePair<'_> {
         if !sink.wants(RULE) {
             return;
         }
-        let syntax =
-            |message: &MessageDescriptor| Syntax::of(message.parent_file_descriptor_proto());
-        if let Some((before, after)) =
-            Syntax::json_format_lost(syntax(self.previous), syntax(self.current))
-        {
+        let previous = self.previous_side.message_features(self.previous);
+        let current = self.current_side.message_features(self.current);
+        if let Some((before, after)) = json_format_lost(previous.json_format, current.json_format) {
             let message = format!(
                 "Message {} JSON format support changed from {before} to {after}.",
                 self.name()
             );
-            self.report_here(sink, RULE, message);
+            let feature = [
+                self.current.path(),
+                &[
+                    tag::MESSAGE_OPTIONS,
+                    tag::FEATURES,
+                    feature_tag::JSON_FORMAT,
+                ],
+            ]
+            .concat();
+            let at = message_source_path(self.current);
+            self.report_at_feature(sink, RULE, &feature, &at, message);
         }
     }
 

@@ -157,6 +157,9 @@ pub(crate) struct BothSides<'p, D> {
     pub(crate) current: &'p D,
     pub(crate) file: &'p SourceFile<'p>,
     pub(crate) against: Option<&'p SourceFile<'p>>,
+    /// The two versions, which resolve their elements' features.
+    pub(crate) previous_side: &'p Side<'p>,
+    pub(crate) current_side: &'p Side<'p>,
 }
 
 impl<'p, D: Element> BothSides<'p, D> {
@@ -168,6 +171,8 @@ impl<'p, D: Element> BothSides<'p, D> {
             current,
             file: pair.current.file_of(&current.file())?,
             against: pair.previous.file_of(&previous.file()),
+            previous_side: pair.previous,
+            current_side: pair.current,
         })
     }
 
@@ -182,6 +187,22 @@ impl<'p, D: Element> BothSides<'p, D> {
     ) {
         let subject = Subject::current(self.current.identity());
         self.report_about(sink, rule, at, subject, message);
+    }
+
+    /// Reports `rule` at the feature the current element's own options set
+    /// (`feature`, a source path), else at the element (`element`) — as
+    /// buf locates changes of resolved features.
+    pub(crate) fn report_at_feature(
+        &self,
+        sink: &mut Sink<'_>,
+        rule: &'static str,
+        feature: &[i32],
+        element: &[i32],
+        message: String,
+    ) {
+        let subject = Subject::current(self.current.identity());
+        let at = self.file.at(feature).or(element);
+        sink.report(rule, Some(at), self.against, subject, message);
     }
 
     /// Reports `rule` at the source path `at` of the current file, about

@@ -6,10 +6,13 @@ use prost_reflect::prost_types::field_descriptor_proto::{Label, Type};
 use prost_reflect::prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, ServiceDescriptorProto,
 };
-use prost_reflect::{Cardinality, DescriptorPool, FileDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FileDescriptor, Kind, MessageDescriptor, Value,
+};
 
 use super::naming::{Stability, lower_snake_case, package_version, pascal_case, upper_snake_case};
 use super::{FileInfo, Sink};
+use crate::editions::{FieldPresence, features};
 
 /// Field numbers of descriptor.proto, as used in source-info paths.
 pub(super) mod tag {
@@ -269,11 +272,33 @@ fn used_files(file: &FileDescriptor) -> HashSet<String> {
         }
     }
     for options in &options {
-        for (extension, _) in options.extensions() {
-            add(extension.parent_file().name());
-        }
+        add_option_extensions(options, &mut add);
     }
     used
+}
+
+/// The files of the extensions an options message sets, at any depth:
+/// `features.(pb.cpp).string_type` uses cpp_features.proto.
+fn add_option_extensions(options: &DynamicMessage, add: &mut impl FnMut(&str)) {
+    for (extension, value) in options.extensions() {
+        add(extension.parent_file().name());
+        add_value_extensions(value, add);
+    }
+    for (_, value) in options.fields() {
+        add_value_extensions(value, add);
+    }
+}
+
+fn add_value_extensions(value: &Value, add: &mut impl FnMut(&str)) {
+    match value {
+        Value::Message(message) => add_option_extensions(message, add),
+        Value::List(values) => {
+            for value in values {
+                add_value_extensions(value, add);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn add_field_type(kind: &Kind, add: &mut impl FnMut(&str)) {
@@ -432,20 +457,23 @@ impl Walk<'_, '_, '_> {
         }
     }
 
-    /// Required by label or, in editions, by the `LEGACY_REQUIRED` feature.
+    /// Required by label or, in editions, by the resolved `LEGACY_REQUIRED`
+    /// presence feature (the pool holds an editions field as optional).
     fn required(&self, field: &FieldDescriptorProto, scope: &str, extension: bool) -> bool {
+        let edition = self.file.edition;
+        if !edition.is_edition() {
+            return field.label() == Label::Required;
+        }
         let pool = self.file.descriptor.parent_pool();
-        let cardinality = if extension {
+        let features = if extension {
             pool.get_extension_by_name(&qualify(scope, field.name()))
-                .map(|e| e.cardinality())
+                .map(|e| features::extension(&e, edition))
         } else {
             pool.get_message_by_name(scope)
                 .and_then(|m| m.get_field_by_name(field.name()))
-                .map(|f| f.cardinality())
+                .map(|f| features::field(&f, edition))
         };
-        cardinality.map_or(field.label() == Label::Required, |c| {
-            c == Cardinality::Required
-        })
+        features.is_some_and(|f| f.field_presence == FieldPresence::LegacyRequired)
     }
 
     fn enum_(&mut self, enum_: &EnumDescriptorProto, path: &[i32]) {

@@ -17,6 +17,7 @@ use prost_reflect::prost_types::source_code_info::Location;
 
 use crate::compile::Compiled;
 use crate::diagnostic::{one_based, sort_like_buf};
+use crate::editions::Edition;
 use crate::source_info::Locations;
 
 pub use config::{
@@ -59,7 +60,14 @@ pub fn lint(
     let files: Vec<FileInfo<'_>> = pool
         .file_descriptor_protos()
         .filter(|proto| roots.contains(proto.name()))
-        .filter_map(|proto| Some(FileInfo::new(pool.get_file_by_name(proto.name())?, proto)))
+        .filter_map(|proto| {
+            let descriptor = pool.get_file_by_name(proto.name())?;
+            Some(FileInfo::new(
+                descriptor,
+                proto,
+                compiled.edition(proto.name()),
+            ))
+        })
         .collect();
     for file in &files {
         checks::file(&mut sink, file, &files);
@@ -75,14 +83,17 @@ pub fn lint(
 /// A file being linted, with its source locations.
 pub(crate) struct FileInfo<'a> {
     descriptor: FileDescriptor,
+    /// Its syntax or edition (the pool holds editions files as proto2).
+    edition: Edition,
     proto: &'a FileDescriptorProto,
     locations: Locations<'a>,
 }
 
 impl<'a> FileInfo<'a> {
-    fn new(descriptor: FileDescriptor, proto: &'a FileDescriptorProto) -> Self {
+    fn new(descriptor: FileDescriptor, proto: &'a FileDescriptorProto, edition: Edition) -> Self {
         Self {
             descriptor,
+            edition,
             proto,
             locations: Locations::new(proto),
         }

@@ -11,7 +11,8 @@
 
 mod identity;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use prost_reflect::prost_types::FileDescriptorProto;
 use prost_reflect::{
@@ -20,6 +21,7 @@ use prost_reflect::{
 };
 
 use crate::compile::Compiled;
+use crate::editions::{Edition, Features, features};
 use crate::source_info::Locations;
 
 pub(crate) use identity::{Identify, map_field_of, nested_name, qualify};
@@ -157,6 +159,8 @@ pub(crate) struct SourceFile<'a> {
     proto: &'a FileDescriptorProto,
     descriptor: FileDescriptor,
     locations: Locations<'a>,
+    /// Its syntax or edition (the pool holds editions files as proto2).
+    edition: Edition,
 }
 
 impl<'a> SourceFile<'a> {
@@ -179,10 +183,19 @@ impl<'a> SourceFile<'a> {
     pub(crate) fn locations(&self) -> &Locations<'a> {
         &self.locations
     }
+
+    pub(crate) fn edition(&self) -> Edition {
+        self.edition
+    }
 }
 
 /// One version's own files and their elements, by full name.
 pub(crate) struct Side<'a> {
+    compiled: &'a Compiled,
+    /// Resolved features of files and messages by name, filled as rules
+    /// ask: each element's options are decoded once, not once per member.
+    file_features: RefCell<HashMap<String, Features>>,
+    message_features: RefCell<HashMap<String, Features>>,
     files: BTreeMap<&'a str, SourceFile<'a>>,
     messages: BTreeMap<String, MessageDescriptor>,
     enums: BTreeMap<String, EnumDescriptor>,
@@ -195,6 +208,9 @@ impl<'a> Side<'a> {
         let pool = compiled.pool();
         let roots: BTreeSet<&str> = compiled.roots().map(|root| root.path.as_str()).collect();
         let mut side = Side {
+            compiled,
+            file_features: RefCell::default(),
+            message_features: RefCell::default(),
             files: BTreeMap::new(),
             messages: BTreeMap::new(),
             enums: BTreeMap::new(),
@@ -229,6 +245,7 @@ impl<'a> Side<'a> {
                     proto,
                     descriptor,
                     locations: Locations::new(proto),
+                    edition: compiled.edition(proto.name()),
                 },
             );
         }
@@ -258,6 +275,73 @@ impl<'a> Side<'a> {
 
     pub(crate) fn file(&self, path: &str) -> Option<&SourceFile<'a>> {
         self.files.get(path)
+    }
+
+    /// The syntax or edition of `file`, one of this version's files.
+    pub(crate) fn edition(&self, file: &FileDescriptor) -> Edition {
+        self.compiled.edition(file.name())
+    }
+
+    /// The resolved features of a file of this version.
+    pub(crate) fn file_features(&self, file: &FileDescriptor) -> Features {
+        if let Some(&found) = self.file_features.borrow().get(file.name()) {
+            return found;
+        }
+        let resolved = features::file(file, self.edition(file));
+        self.file_features
+            .borrow_mut()
+            .insert(file.name().to_owned(), resolved);
+        resolved
+    }
+
+    /// The resolved features of a message: its scope's, overlaid with its
+    /// own (as `editions::features::message`, memoized).
+    pub(crate) fn message_features(&self, message: &MessageDescriptor) -> Features {
+        if let Some(&found) = self.message_features.borrow().get(message.full_name()) {
+            return found;
+        }
+        let resolved = self
+            .scope_features(message.parent_message(), &message.parent_file())
+            .overlay(&message.options());
+        self.message_features
+            .borrow_mut()
+            .insert(message.full_name().to_owned(), resolved);
+        resolved
+    }
+
+    /// The features an element declared in `message` (or at the top of
+    /// `file`) inherits.
+    fn scope_features(
+        &self,
+        message: Option<MessageDescriptor>,
+        file: &FileDescriptor,
+    ) -> Features {
+        match message {
+            Some(message) => self.message_features(&message),
+            None => self.file_features(file),
+        }
+    }
+
+    /// The resolved features of a field (as `editions::features::field`).
+    pub(crate) fn field_features(&self, field: &FieldDescriptor) -> Features {
+        let parent = self.message_features(field.parent_message());
+        let edition = self.edition(&field.parent_file());
+        features::field_under(parent, field, &field.options(), edition)
+    }
+
+    /// The resolved features of an extension (as
+    /// `editions::features::extension`).
+    pub(crate) fn extension_features(&self, extension: &ExtensionDescriptor) -> Features {
+        let file = extension.parent_file();
+        let parent = self.scope_features(extension.parent_message(), &file);
+        features::extension_under(parent, extension, &extension.options(), self.edition(&file))
+    }
+
+    /// The resolved features of an enum (as
+    /// `editions::features::enumeration`).
+    pub(crate) fn enum_features(&self, enumeration: &EnumDescriptor) -> Features {
+        self.scope_features(enumeration.parent_message(), &enumeration.parent_file())
+            .overlay(&enumeration.options())
     }
 
     /// The own file that declares an element (`descriptor.parent_file()`).

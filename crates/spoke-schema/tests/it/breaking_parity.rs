@@ -147,6 +147,51 @@ fn every_case_matches_buf_in_every_category() {
     );
 }
 
+/// The `editions_*` cases (held to buf by the test above) make every rule
+/// that reads resolved features fire, and the no-op migrations from proto2
+/// and proto3 to edition 2023 report only what buf reports for them: the
+/// syntax change and buf's label-based required-field quirk.
+#[test]
+fn editions_cases_fire_every_feature_rule() {
+    let all =
+        BreakingConfig::from_buf_yaml("version: v2\nbreaking:\n  use: [FILE, WIRE, WIRE_JSON]\n")
+            .unwrap();
+    let mut fired = BTreeSet::new();
+    for case in corpus().iter().filter(|c| c.name.starts_with("editions_")) {
+        let previous = compile_version(&case.previous, &case.name);
+        let current = compile_version(&case.current, &case.name);
+        let found = check(&previous, &current, &all).unwrap();
+        if case.name == "editions_noop_migration" {
+            let rules: BTreeSet<&str> = found.iter().map(|v| v.rule).collect();
+            assert_eq!(
+                rules,
+                BTreeSet::from(["FILE_SAME_SYNTAX", "MESSAGE_SAME_REQUIRED_FIELDS"])
+            );
+        }
+        fired.extend(found.into_iter().map(|v| v.rule));
+    }
+    for rule in [
+        "FIELD_SAME_CARDINALITY",
+        "FIELD_WIRE_COMPATIBLE_CARDINALITY",
+        "FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY",
+        "FIELD_SAME_TYPE",
+        "FIELD_WIRE_COMPATIBLE_TYPE",
+        "FIELD_WIRE_JSON_COMPATIBLE_TYPE",
+        "FIELD_SAME_DEFAULT",
+        "FIELD_SAME_JSTYPE",
+        "FIELD_SAME_UTF8_VALIDATION",
+        "FIELD_SAME_JAVA_UTF8_VALIDATION",
+        "FIELD_SAME_CPP_STRING_TYPE",
+        "ENUM_SAME_TYPE",
+        "ENUM_SAME_JSON_FORMAT",
+        "MESSAGE_SAME_JSON_FORMAT",
+        "MESSAGE_SAME_REQUIRED_FIELDS",
+        "FILE_SAME_SYNTAX",
+    ] {
+        assert!(fired.contains(rule), "no editions case makes {rule} fire");
+    }
+}
+
 /// A stored image checks exactly like the compilation it was made from,
 /// so the registry can compare a push with earlier versions without
 /// recompiling them.

@@ -16,8 +16,11 @@ use spoke_schema::{CompileRequest, compile};
 use crate::buf::{self, BufViolation};
 
 fn corpus() -> Vec<ProtoFile> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/lint");
-    buf::proto_files(&root)
+    corpus_at("tests/corpus/lint")
+}
+
+fn corpus_at(dir: &str) -> Vec<ProtoFile> {
+    buf::proto_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
 }
 
 /// Our violations in buf's shape, sorted like buf's.
@@ -47,9 +50,13 @@ fn spoke_lint(files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation> {
 
 /// Lints the corpus with both and asserts identical results; returns them.
 fn assert_parity(buf: &Path, buf_yaml: &str) -> Vec<BufViolation> {
-    let files = corpus();
-    let theirs = buf::lint(buf, &files, buf_yaml);
-    let ours = spoke_lint(&files, buf_yaml);
+    assert_parity_of(buf, &corpus(), buf_yaml)
+}
+
+/// Lints `files` with both and asserts identical results; returns them.
+fn assert_parity_of(buf: &Path, files: &[ProtoFile], buf_yaml: &str) -> Vec<BufViolation> {
+    let theirs = buf::lint(buf, files, buf_yaml);
+    let ours = spoke_lint(files, buf_yaml);
     let only_buf: Vec<_> = theirs.iter().filter(|v| !ours.contains(v)).collect();
     let only_ours: Vec<_> = ours.iter().filter(|v| !theirs.contains(v)).collect();
     assert!(
@@ -82,6 +89,40 @@ fn standard_matches_buf_and_every_rule_fires() {
     let violations = assert_parity(&buf, "version: v2\n");
     // The corpus violates every STANDARD rule Spoke checks.
     assert_eq!(rules_of(&violations), category("STANDARD"));
+}
+
+/// Editions files (2023 and 2024, importing and imported by proto2 and
+/// proto3 files) lint by their resolved features, as buf lints them: a
+/// `LEGACY_REQUIRED` field is required, a delimited message field is a
+/// field (not a group: it keeps its name rules and comments), an import
+/// only features use is used.
+#[test]
+fn editions_match_buf() {
+    let Some(buf) = buf::buf() else { return };
+    let files = corpus_at("tests/corpus/lint_editions");
+    let required = |violations: &[BufViolation]| -> BTreeSet<String> {
+        violations
+            .iter()
+            .filter(|v| v.rule == "FIELD_NOT_REQUIRED")
+            .map(|v| format!("{}:{}", v.path, v.start_line))
+            .collect()
+    };
+    let standard = assert_parity_of(&buf, &files, "version: v2\n");
+    assert_eq!(
+        required(&standard),
+        BTreeSet::from([
+            "acme/ed/v1/legacy.proto:8".to_owned(),
+            "acme/ed/v1/newer.proto:10".to_owned(),
+            "acme/ed/v1/orders.proto:13".to_owned(),
+        ])
+    );
+    assert!(!rules_of(&standard).contains("SYNTAX_SPECIFIED"));
+    let yaml = "version: v2\nlint:\n  use: [STANDARD, COMMENTS]\n";
+    let commented = assert_parity_of(&buf, &files, yaml);
+    assert!(commented.iter().any(|v| v.rule == "COMMENT_FIELD"
+        && v.message == "Field \"SecondPart\" should have a non-empty comment for documentation."));
+    let yaml = "version: v1\nlint:\n  use: [DEFAULT, COMMENTS]\n";
+    assert!(!assert_parity_of(&buf, &files, yaml).is_empty());
 }
 
 #[test]
