@@ -175,6 +175,15 @@ pub(crate) fn explicit(options: &DynamicMessage) -> Option<DynamicMessage> {
     }
 }
 
+/// The value of the enum `feature` an element's own options set, if any.
+pub(crate) fn explicit_enum(options: &DynamicMessage, feature: &str) -> Option<i32> {
+    let features = explicit(options)?;
+    if !features.has_field_by_name(feature) {
+        return None;
+    }
+    features.get_field_by_name(feature)?.as_enum_number()
+}
+
 /// Whether an element's own options set `feature`.
 pub(crate) fn sets(options: &DynamicMessage, feature: &str) -> bool {
     explicit(options).is_some_and(|f| f.has_field_by_name(feature))

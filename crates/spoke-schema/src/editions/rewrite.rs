@@ -28,6 +28,47 @@ pub(crate) struct Rewritten {
     pub(crate) edition: Edition,
     pub(crate) text: String,
     edits: Vec<Edit>,
+    /// `export`/`local` keywords (edition 2024), blanked in `text`.
+    marked: Vec<Marked>,
+    /// What the descriptor needs beyond what protox parses.
+    pub(crate) extras: Extras,
+}
+
+/// A message or enum declared `export` or `local`: where its `message` or
+/// `enum` keyword is (0-based line, byte column) and where the visibility
+/// keyword is (1-based, in characters, for diagnostics).
+#[derive(Debug, Clone, Copy)]
+struct Marked {
+    at: (i32, i32),
+    keyword: (u32, u32),
+    visibility: Visibility,
+}
+
+/// `google.protobuf.SymbolVisibility`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    Local = 1,
+    Export = 2,
+}
+
+/// The parts of an edition 2024 file's descriptor prost-reflect does not
+/// hold: the visibility of each message and enum declared with one, by
+/// descriptor path (with the position of its keyword, 1-based; none in a
+/// decoded image), and the files imported with `import option`. A parsed
+/// file's option imports are its last `option_imports` imports (protox
+/// reads them as imports, which they must be to link); a decoded image
+/// holds them apart, in `option_dependency`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Extras {
+    pub(crate) visibility: Vec<(Vec<i32>, Visibility, (u32, u32))>,
+    pub(crate) option_imports: usize,
+    pub(crate) option_dependency: Vec<String>,
+}
+
+impl Extras {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.visibility.is_empty() && self.option_imports == 0 && self.option_dependency.is_empty()
+    }
 }
 
 /// What the pass found.
@@ -180,6 +221,9 @@ struct Pass<'a> {
     at: usize,
     edits: Vec<Edit>,
     errors: Vec<Diagnostic>,
+    edition: Edition,
+    marked: Vec<Marked>,
+    option_imports: usize,
 }
 
 /// Checks and rewrites `source` when it starts with an `edition` statement.
@@ -198,10 +242,14 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         at: 0,
         edits: Vec::new(),
         errors: Vec::new(),
+        edition: Edition::E2023,
+        marked: Vec::new(),
+        option_imports: 0,
     };
     let Some(edition) = pass.edition_statement() else {
         return Front::Refused(pass.errors);
     };
+    pass.edition = edition;
     pass.body();
     if !pass.errors.is_empty() {
         return Front::Refused(pass.errors);
@@ -211,6 +259,11 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         edition,
         text,
         edits: pass.edits,
+        marked: pass.marked,
+        extras: Extras {
+            option_imports: pass.option_imports,
+            ..Extras::default()
+        },
     })
 }
 
@@ -307,21 +360,14 @@ impl Pass<'_> {
             pass.kind(at + 1) == Some(Kind::Ident) && pass.text(at + 2) == "{"
         };
         match (block, word.as_str()) {
-            (Block::File | Block::Message, "export" | "local") => {
-                self.error(
-                    start,
-                    format!(
-                        "`{word}` (symbol visibility, edition 2024) is not supported by Spoke yet"
-                    ),
-                );
-                self.at += 1;
+            (Block::File | Block::Message, "export" | "local")
+                if matches!(self.text(start + 1), "message" | "enum") =>
+            {
+                self.visibility(start, &word);
                 None
             }
-            (Block::File, "import") if self.text(start + 1) == "option" => {
-                self.error(
-                    start + 1,
-                    "`import option` (edition 2024) is not supported by Spoke yet",
-                );
+            (Block::File, "import") => {
+                self.import(start);
                 self.skip_statement().map(|()| Block::Other)
             }
             (Block::File | Block::Message, "message") if declares(self, start) => {
@@ -356,6 +402,49 @@ impl Pass<'_> {
             // Anything else runs to its `;`; a block it opens (only in
             // files the parser refuses) is read as an opaque one.
             _ => self.skip_statement().map(|()| Block::Other),
+        }
+    }
+
+    /// `export` or `local` before a message or enum (edition 2024): blanked
+    /// for the parser, remembered for the descriptor.
+    fn visibility(&mut self, start: usize, word: &str) {
+        if self.edition < Edition::E2024 {
+            let edition = self.edition;
+            self.error(
+                start,
+                format!("`{word}` is not supported in Edition {edition}"),
+            );
+        }
+        let (keyword, declared) = (self.tokens[start], self.tokens[start + 1]);
+        self.marked.push(Marked {
+            at: (to_i32(declared.line), to_i32(declared.column)),
+            keyword: (keyword.line + 1, keyword.char_column + 1),
+            visibility: if word == "export" {
+                Visibility::Export
+            } else {
+                Visibility::Local
+            },
+        });
+        self.replace(start, " ".repeat(keyword.end - keyword.start), false);
+        self.at += 1;
+    }
+
+    /// An import: `import option "…";` (edition 2024) is read by the
+    /// parser as a plain import, which must come after every other.
+    fn import(&mut self, start: usize) {
+        if self.text(start + 1) == "option" && self.kind(start + 2) == Some(Kind::Str) {
+            if self.edition < Edition::E2024 {
+                let edition = self.edition;
+                self.error(
+                    start + 1,
+                    format!("`import option` is not supported in Edition {edition}"),
+                );
+            }
+            let option = self.tokens[start + 1];
+            self.replace(start + 1, " ".repeat(option.end - option.start), false);
+            self.option_imports += 1;
+        } else if self.option_imports > 0 {
+            self.error(start, "import after `import option`");
         }
     }
 
@@ -508,11 +597,40 @@ impl Rewritten {
 
     /// The parsed rewritten file as the original: no proto2 syntax, its
     /// source info moved back to the original text.
-    pub(crate) fn restore(&self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
+    pub(crate) fn restore(&mut self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
         proto.syntax = None;
         if let Some(info) = &mut proto.source_code_info {
             self.restore_spans(info);
+            self.extras.visibility = self.visibility_paths(info);
+            let plain = proto
+                .dependency
+                .len()
+                .saturating_sub(self.extras.option_imports);
+            option_import_locations(info, plain);
         }
+    }
+
+    /// The descriptor path of each message and enum declared `export` or
+    /// `local`: the declaration whose span starts at its keyword.
+    fn visibility_paths(
+        &self,
+        info: &prost_reflect::prost_types::SourceCodeInfo,
+    ) -> Vec<(Vec<i32>, Visibility, (u32, u32))> {
+        if self.marked.is_empty() {
+            return Vec::new();
+        }
+        info.location
+            .iter()
+            .filter(|location| is_declaration(&location.path))
+            .filter_map(|location| {
+                let start = match location.span.as_slice() {
+                    [line, column, ..] => (*line, *column),
+                    _ => return None,
+                };
+                let marked = self.marked.iter().find(|m| m.at == start)?;
+                Some((location.path.clone(), marked.visibility, marked.keyword))
+            })
+            .collect()
     }
 
     /// Source info of the rewritten text, moved to the original: spans
@@ -548,6 +666,48 @@ impl Rewritten {
 
 /// `FieldDescriptorProto.label`.
 const LABEL_TAG: i32 = 4;
+/// `FileDescriptorProto.dependency`, `.option_dependency`.
+const DEPENDENCY_TAG: i32 = 3;
+const OPTION_DEPENDENCY_TAG: i32 = 15;
+
+/// Whether `path` is that of a message (`4, i` then `3, j`…) or an enum
+/// (`5, i`, or a message's then `4, j`).
+fn is_declaration(path: &[i32]) -> bool {
+    let pairs: Vec<i32> = path.iter().step_by(2).copied().collect();
+    if path.len() % 2 != 0 {
+        return false;
+    }
+    match pairs.as_slice() {
+        [5] => true,
+        [4, nested @ ..] => match nested.split_last() {
+            Some((4, inner)) => inner.iter().all(|t| *t == 3),
+            _ => nested.iter().all(|t| *t == 3),
+        },
+        _ => false,
+    }
+}
+
+/// Whether the path of a declaration ([`is_declaration`]) is a message's.
+pub(crate) fn is_message_path(path: &[i32]) -> bool {
+    match path {
+        [tag, _] => *tag == 4,
+        [.., tag, _] => *tag == 3,
+        _ => false,
+    }
+}
+
+/// The locations of the imports from the `plain`th on (`import option`,
+/// read by the parser as imports) moved to `option_dependency`.
+fn option_import_locations(info: &mut prost_reflect::prost_types::SourceCodeInfo, plain: usize) {
+    let plain = i32::try_from(plain).unwrap_or(i32::MAX);
+    for location in &mut info.location {
+        if let [DEPENDENCY_TAG, index] = location.path.as_mut_slice() {
+            if *index >= plain {
+                location.path = vec![OPTION_DEPENDENCY_TAG, *index - plain];
+            }
+        }
+    }
+}
 
 fn to_i32(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)

@@ -1,7 +1,7 @@
 //! Just enough of the protobuf wire format to move top-level fields of an
 //! encoded message around without decoding it.
 
-use prost_reflect::prost::encoding::decode_varint;
+use prost_reflect::prost::encoding::{WireType, decode_varint, encode_key, encode_varint};
 
 /// One field of an encoded message.
 pub(super) struct Field<'a> {
@@ -53,5 +53,123 @@ pub(super) fn without_fields(message: &[u8], numbers: &[u32]) -> Vec<u8> {
             .flat_map(|f| f.raw.iter().copied())
             .collect(),
         None => message.to_vec(),
+    }
+}
+
+/// `message` with a varint field `number` = `value` appended to the
+/// message at `path` (pairs of a length-delimited field's number and the
+/// index among its occurrences); `None` when the path is not there.
+pub(super) fn append_varint_at(
+    message: &[u8],
+    path: &[i32],
+    number: u32,
+    value: u64,
+) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(message.len() + 4);
+    let Some((&field, rest)) = path.split_first() else {
+        out.extend_from_slice(message);
+        encode_key(number, WireType::Varint, &mut out);
+        encode_varint(value, &mut out);
+        return Some(out);
+    };
+    let (&index, rest) = rest.split_first()?;
+    let mut seen = 0;
+    let mut found = false;
+    for part in fields(message)? {
+        if i64::from(part.number) == i64::from(field) && part.payload.is_some() {
+            if seen == index && !found {
+                let inner = append_varint_at(part.payload?, rest, number, value)?;
+                encode_key(part.number, WireType::LengthDelimited, &mut out);
+                encode_varint(inner.len() as u64, &mut out);
+                out.extend_from_slice(&inner);
+                found = true;
+                seen += 1;
+                continue;
+            }
+            seen += 1;
+        }
+        out.extend_from_slice(part.raw);
+    }
+    found.then_some(out)
+}
+
+/// `message` without the last `count` occurrences of the string field
+/// `number`, and those strings (unchanged when malformed).
+pub(super) fn without_last(message: &[u8], number: u32, count: usize) -> (Vec<u8>, Vec<String>) {
+    let Some(parts) = fields(message) else {
+        return (message.to_vec(), Vec::new());
+    };
+    let total = parts.iter().filter(|p| p.number == number).count();
+    let keep = total.saturating_sub(count);
+    let (mut out, mut taken, mut seen) = (Vec::with_capacity(message.len()), Vec::new(), 0);
+    for part in parts {
+        if part.number == number {
+            seen += 1;
+            if seen > keep {
+                taken.push(String::from_utf8_lossy(part.payload.unwrap_or_default()).into_owned());
+                continue;
+            }
+        }
+        out.extend_from_slice(part.raw);
+    }
+    (out, taken)
+}
+
+/// The visibility of each message and enum of an encoded file that has
+/// one, by descriptor path, and its `option_dependency`.
+pub(super) fn extras(file: &[u8]) -> super::Extras {
+    let mut extras = super::Extras::default();
+    let Some(parts) = fields(file) else {
+        return extras;
+    };
+    let (mut messages, mut enums) = (0, 0);
+    for part in parts {
+        match (part.number, part.payload) {
+            (4, Some(message)) => {
+                declarations(message, &[4, messages], true, &mut extras.visibility);
+                messages += 1;
+            }
+            (5, Some(enumeration)) => {
+                declarations(enumeration, &[5, enums], false, &mut extras.visibility);
+                enums += 1;
+            }
+            (15, Some(name)) => extras
+                .option_dependency
+                .push(String::from_utf8_lossy(name).into_owned()),
+            _ => {}
+        }
+    }
+    extras
+}
+
+fn declarations(
+    bytes: &[u8],
+    path: &[i32],
+    message: bool,
+    out: &mut Vec<(Vec<i32>, super::Visibility, (u32, u32))>,
+) {
+    let Some(parts) = fields(bytes) else { return };
+    let visibility_field = if message { 11 } else { 6 };
+    let (mut nested, mut enums) = (0, 0);
+    for part in parts {
+        match (part.number, part.payload, part.varint) {
+            (n, _, Some(v)) if n == visibility_field => {
+                let visibility = match v {
+                    1 => super::Visibility::Local,
+                    2 => super::Visibility::Export,
+                    _ => continue,
+                };
+                out.push((path.to_vec(), visibility, (1, 1)));
+            }
+            (3, Some(inner), _) if message => {
+                declarations(inner, &[path, &[3, nested]].concat(), true, out);
+                nested += 1;
+            }
+            (4, Some(inner), _) if message => {
+                declarations(inner, &[path, &[4, enums]].concat(), false, out);
+                enums += 1;
+            }
+            _ => {}
+        }
     }
 }

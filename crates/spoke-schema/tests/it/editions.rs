@@ -106,6 +106,27 @@ fn valid_cases_compile_with_their_editions() {
     assert_eq!(features.edition("features.proto"), Edition::E2023);
     let e2024 = compiled(&Path::new(ROOT).join("valid/edition_2024"));
     assert_eq!(e2024.edition("e2024.proto"), Edition::E2024);
+    // Edition 2024's visibility and `import option` reach the image.
+    let visibility = compiled(&Path::new(ROOT).join("valid/visibility_2024"))
+        .image_json_with(ImageOptions::default())
+        .unwrap();
+    let vis = files_json(&visibility)
+        .into_iter()
+        .find(|(name, _)| name == "vis/v1/vis.proto")
+        .unwrap()
+        .1;
+    assert_eq!(vis["visibility"], Value::Null);
+    assert_eq!(vis["messageType"][0]["visibility"], "VISIBILITY_EXPORT");
+    assert_eq!(
+        vis["messageType"][0]["nestedType"][0]["visibility"],
+        "VISIBILITY_LOCAL"
+    );
+    assert_eq!(vis["enumType"][0]["visibility"], "VISIBILITY_LOCAL");
+    assert_eq!(vis["dependency"], serde_json::json!(["shared/v1/shared.proto"]));
+    assert_eq!(
+        vis["optionDependency"],
+        serde_json::json!(["google/protobuf/cpp_features.proto"])
+    );
     let mixed = compiled(&Path::new(ROOT).join("valid/mixed"));
     let editions: Vec<(&str, Edition)> = [
         "app/v1/app.proto",
