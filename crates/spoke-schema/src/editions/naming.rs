@@ -105,7 +105,7 @@ pub(crate) fn check(file: &FileDescriptor, edition: Edition, source: &str) -> Ve
             let blank = rest.len() - rest.trim_start().len();
             (line, column + crate::diagnostic::saturate("package".len() + blank))
         });
-        check.push(at.unwrap_or((1, 1)), "package name", Style::Snake);
+        check.push(at.unwrap_or((1, 1)), "package name", "lower_snake_case");
     }
     for message in file.messages() {
         check.message(&message, on);
@@ -136,15 +136,15 @@ impl Check<'_> {
     /// Reports the name at `path`.
     fn report(&mut self, path: &[i32], what: &str, style: Style) {
         let at = self.locations.position(path).unwrap_or((1, 1));
-        self.push(at, what, style);
+        self.push(at, what, style.name());
     }
 
-    fn push(&mut self, at: (u32, u32), what: &str, style: Style) {
+    fn push(&mut self, at: (u32, u32), what: &str, style: &str) {
         self.out.push(Diagnostic::new(
             self.file.name(),
             at,
             DiagnosticKind::Semantic,
-            format!("{what} should be {}", style.name()),
+            format!("{what} should be {style}"),
         ));
     }
 

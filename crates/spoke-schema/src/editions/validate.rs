@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use prost_reflect::{
     Cardinality, DynamicMessage, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind,
-    MessageDescriptor,
+    MessageDescriptor, Value,
 };
 
 use super::Edition;
@@ -18,27 +18,18 @@ use super::features::{
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
 use crate::source_info::Locations;
 
-/// The `FeatureSet` fields, their numbers and where they may be set.
-const FEATURES: &[(&str, i32, &[Target])] = &[
-    ("field_presence", 1, &[Target::Field]),
-    ("enum_type", 2, &[Target::Enum]),
-    ("repeated_field_encoding", 3, &[Target::Field]),
-    ("utf8_validation", 4, &[Target::Field]),
-    ("message_encoding", 5, &[Target::Field]),
-    ("json_format", 6, &[Target::Message, Target::Enum]),
-];
-
-/// An element that options with `features` may be set on (the file takes
-/// them all). Extension ranges are not checked (prost-reflect does not keep
-/// their options), nor services and methods (buf does not check them).
+/// An element that options with `features` may be set on: a
+/// `FieldOptions.OptionTargetType` (`targets` of each feature's field).
+/// Extension ranges are not checked (prost-reflect does not keep their
+/// options), nor services and methods (buf does not check them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    File,
-    Message,
-    Field,
-    Oneof,
-    Enum,
-    EnumValue,
+    File = 1,
+    Message = 3,
+    Field = 4,
+    Oneof = 5,
+    Enum = 6,
+    EnumValue = 7,
 }
 
 impl Target {
@@ -54,6 +45,30 @@ impl Target {
             Target::EnumValue => (3, 2),
         }
     }
+}
+
+/// What a feature's definition (its field of `FeatureSet` or of a language
+/// extension's message) says of where and since when it may be set.
+fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
+    let options = field.options();
+    let targets = options
+        .get_field_by_name("targets")
+        .and_then(|v| {
+            v.as_list()
+                .map(|l| l.iter().filter_map(Value::as_enum_number).collect())
+        })
+        .unwrap_or_default();
+    let introduced = options
+        .get_field_by_name("feature_support")
+        .and_then(|v| {
+            let support = v.as_message()?;
+            support
+                .has_field_by_name("edition_introduced")
+                .then(|| support.get_field_by_name("edition_introduced"))
+                .flatten()?
+                .as_enum_number()
+        });
+    (targets, introduced)
 }
 
 struct Check<'a> {
@@ -199,25 +214,49 @@ impl<'a> Check<'a> {
         }
     }
 
-    /// Features set on an element they do not apply to.
+    /// Features set on an element they do not apply to, or in an edition
+    /// before the one that introduced them; language features (extensions
+    /// of `FeatureSet`) as the core ones, from their definitions.
     fn targets(&mut self, path: &[i32], target: Target, options: &DynamicMessage) {
-        if target == Target::File {
-            return;
-        }
         let Some(explicit) = features::explicit(options) else {
             return;
         };
         let (options_tag, features_tag) = target.option_tags();
-        for (name, number, targets) in FEATURES {
-            if explicit.has_field_by_name(name) && !targets.contains(&target) {
-                let mut at_path = path.to_vec();
-                at_path.extend([options_tag, features_tag, *number]);
-                let at = if self.locations().get(&at_path).is_some() {
-                    self.word_at(&at_path, name)
-                } else {
-                    at_path.truncate(path.len() + 2);
-                    self.word_at(&at_path, name)
-                };
+        let mut set: Vec<(prost_reflect::FieldDescriptor, Vec<i32>)> = explicit
+            .fields()
+            .map(|(field, _)| {
+                let number = i32::try_from(field.number()).unwrap_or(0);
+                (field, vec![number])
+            })
+            .collect();
+        for (extension, value) in explicit.extensions() {
+            let Some(language) = value.as_message() else {
+                continue;
+            };
+            let number = i32::try_from(extension.number()).unwrap_or(0);
+            set.extend(language.fields().map(|(field, _)| {
+                let inner = i32::try_from(field.number()).unwrap_or(0);
+                (field, vec![number, inner])
+            }));
+        }
+        for (field, numbers) in set {
+            let name = field.name();
+            let (targets, introduced) = support(&field);
+            let mut at_path = path.to_vec();
+            at_path.extend([options_tag, features_tag]);
+            at_path.extend(&numbers);
+            if self.locations().get(&at_path).is_none() {
+                at_path.truncate(path.len() + 2);
+            }
+            if introduced.is_some_and(|introduced| introduced > self.edition.number()) {
+                let at = self.word_at(&at_path, "features");
+                let message = format!("`{name}` is not supported in Edition {}", self.edition);
+                self.report(at, message);
+            } else if target != Target::File
+                && !targets.is_empty()
+                && !targets.contains(&(target as i32))
+            {
+                let at = self.word_at(&at_path, name);
                 self.report(at, format!("unsupported option target for `{name}`"));
             }
         }

@@ -183,7 +183,8 @@ pub(crate) fn uses(
                 false,
             ));
         }
-        messages.extend(message.child_messages());
+        // A map's entry is checked as its field.
+        messages.extend(message.child_messages().filter(|m| !m.is_map_entry()));
     }
     for extension in file.extensions() {
         fields.push((

@@ -332,6 +332,61 @@ fn invalid_files_are_refused_where_buf_refuses_them() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
 }
 
+/// Each case of `testdata/editions/invalid_modules` is one module whose
+/// files are refused together (a use in one file of a symbol another
+/// declares local), each file's expected errors at its end.
+#[test]
+fn invalid_modules_are_refused_where_buf_refuses_them() {
+    let buf = buf::buf();
+    let mut mismatches = Vec::new();
+    for case in entries("invalid_modules") {
+        let files = buf::proto_files(&case);
+        let ours = match compile(&CompileRequest {
+            files: files.clone(),
+            dependencies: Vec::new(),
+        }) {
+            Ok(_) => panic!("{} compiles", case.display()),
+            Err(diagnostics) => rendered(&diagnostics),
+        };
+        let mut expected: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                file.content
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("// error: "))
+                    .map(|error| format!("{}:{error}", file.path))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        expected.sort();
+        if ours != expected {
+            mismatches.push(format!(
+                "{}:\nspoke:    {ours:#?}\nexpected: {expected:#?}",
+                case.display()
+            ));
+        }
+        let Some(buf) = &buf else { continue };
+        let (code, stderr, _) = buf_build(buf, &[(".", &files)]);
+        assert_ne!(code, 0, "buf accepts {}", case.display());
+        let mut theirs: Vec<String> = stderr
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(4, ':');
+                let (path, line, column) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(format!("{path}:{line}:{column}: {}", parts.next()?))
+            })
+            .collect();
+        theirs.sort();
+        assert_eq!(
+            expected,
+            theirs,
+            "the expectations of {} are not buf's",
+            case.display()
+        );
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
 /// A file's expected errors, each on a `// error: line:column: message`
 /// line at its end (what `buf build` reports, checked above).
 fn expected_errors(file: &ProtoFile) -> Vec<String> {
