@@ -740,11 +740,13 @@ impl<'a> Compilation<'a> {
             return;
         }
         for node in &mut self.nodes {
-            let (Some(_), Some(proto), Some(source)) = (&node.rewritten, &node.proto, node.source)
+            let (Some(rewritten), Some(proto), Some(source)) =
+                (&mut node.rewritten, &mut node.proto, node.source)
             else {
                 continue;
             };
-            let found = editions::json_names::check(proto, source);
+            let (found, renamed) = editions::json_names::check(proto, source);
+            rewritten.extras.json_names = renamed;
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);

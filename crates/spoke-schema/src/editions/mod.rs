@@ -90,12 +90,15 @@ const DEPENDENCY_FIELD: u32 = 3;
 const OPTION_DEPENDENCY_FIELD: u32 = 15;
 const MESSAGE_VISIBILITY_FIELD: u32 = 11;
 const ENUM_VISIBILITY_FIELD: u32 = 6;
+/// `FieldDescriptorProto.json_name`.
+const JSON_NAME_FIELD: u32 = 10;
 
 /// An encoded `FileDescriptorProto` of an editions file as the pool holds
 /// it (as proto2), with `syntax = "editions"` and its `edition`, written
 /// last as protoc orders them (after source info), and what `extras`
-/// holds: each visibility last in its message or enum, the option imports
-/// moved from `dependency` to `option_dependency`.
+/// holds: each visibility last in its message or enum, the real JSON
+/// names of fields the pool holds renamed, the option imports moved from
+/// `dependency` to `option_dependency`.
 pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Vec<u8> {
     use prost_reflect::prost::encoding::{self, WireType, encode_key, encode_varint};
     let mut out = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
@@ -107,7 +110,12 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
             } else {
                 ENUM_VISIBILITY_FIELD
             };
-            out = wire::append_varint_at(&out, path, field, *visibility as u64).unwrap_or(out);
+            let edit = |m: &[u8]| wire::append_varint(m, field, *visibility as u64);
+            out = wire::edit_at(&out, path, &edit).unwrap_or(out);
+        }
+        for (path, json_name) in &extras.json_names {
+            let edit = |f: &[u8]| wire::set_string(f, JSON_NAME_FIELD, json_name);
+            out = wire::edit_at(&out, path, &edit).unwrap_or(out);
         }
         if extras.option_imports > 0 {
             let (kept, taken) = wire::without_last(&out, DEPENDENCY_FIELD, extras.option_imports);
@@ -188,14 +196,15 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
                 file: name.clone(),
                 edition: number.map_or_else(|| "none".to_owned(), |n| n.to_string()),
             })?;
-        let stripped = wire::without_fields(
-            file,
-            &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD],
+        let mut extras = wire::extras(file);
+        extras.json_names = wire::repeated_json_names(file);
+        let stripped = wire::rename_json_names(
+            &wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD]),
+            &extras.json_names,
         );
         encode_key(FILE_FIELD, WireType::LengthDelimited, &mut out);
         encode_varint(stripped.len() as u64, &mut out);
         out.extend_from_slice(&stripped);
-        let extras = wire::extras(file);
         if !extras.is_empty() {
             all_extras.insert(name.clone(), extras);
         }

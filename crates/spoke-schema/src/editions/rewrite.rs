@@ -57,17 +57,23 @@ pub(crate) enum Visibility {
 /// decoded image), and the files imported with `import option`. A parsed
 /// file's option imports are its last `option_imports` imports (protox
 /// reads them as imports, which they must be to link); a decoded image
-/// holds them apart, in `option_dependency`.
+/// holds them apart, in `option_dependency`. `json_names`: the fields the
+/// pool holds with another JSON name (see `json_names`), by path, with
+/// their real one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Extras {
     pub(crate) visibility: Vec<(Vec<i32>, Visibility, (u32, u32))>,
     pub(crate) option_imports: usize,
     pub(crate) option_dependency: Vec<String>,
+    pub(crate) json_names: Vec<(Vec<i32>, String)>,
 }
 
 impl Extras {
     pub(crate) fn is_empty(&self) -> bool {
-        self.visibility.is_empty() && self.option_imports == 0 && self.option_dependency.is_empty()
+        self.visibility.is_empty()
+            && self.option_imports == 0
+            && self.option_dependency.is_empty()
+            && self.json_names.is_empty()
     }
 }
 

@@ -56,41 +56,63 @@ pub(super) fn without_fields(message: &[u8], numbers: &[u32]) -> Vec<u8> {
     }
 }
 
-/// `message` with a varint field `number` = `value` appended to the
-/// message at `path` (pairs of a length-delimited field's number and the
-/// index among its occurrences); `None` when the path is not there.
-pub(super) fn append_varint_at(
+/// `message` with the message at `path` (pairs of a length-delimited
+/// field's number and the index among its occurrences) replaced by what
+/// `edit` makes of it; `None` when the path is not there.
+pub(super) fn edit_at(
     message: &[u8],
     path: &[i32],
-    number: u32,
-    value: u64,
+    edit: &dyn Fn(&[u8]) -> Vec<u8>,
 ) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(message.len() + 4);
     let Some((&field, rest)) = path.split_first() else {
-        out.extend_from_slice(message);
-        encode_key(number, WireType::Varint, &mut out);
-        encode_varint(value, &mut out);
-        return Some(out);
+        return Some(edit(message));
     };
     let (&index, rest) = rest.split_first()?;
+    let mut out = Vec::with_capacity(message.len() + 8);
     let mut seen = 0;
     let mut found = false;
     for part in fields(message)? {
-        if i64::from(part.number) == i64::from(field) && part.payload.is_some() {
-            if seen == index && !found {
-                let inner = append_varint_at(part.payload?, rest, number, value)?;
+        let matches = i64::from(part.number) == i64::from(field);
+        if let (true, Some(payload)) = (matches, part.payload) {
+            seen += 1;
+            if seen - 1 == index {
+                let inner = edit_at(payload, rest, edit)?;
                 encode_key(part.number, WireType::LengthDelimited, &mut out);
                 encode_varint(inner.len() as u64, &mut out);
                 out.extend_from_slice(&inner);
                 found = true;
-                seen += 1;
                 continue;
             }
-            seen += 1;
         }
         out.extend_from_slice(part.raw);
     }
     found.then_some(out)
+}
+
+/// `message` with a varint field `number` = `value` appended.
+pub(super) fn append_varint(message: &[u8], number: u32, value: u64) -> Vec<u8> {
+    let mut out = message.to_vec();
+    encode_key(number, WireType::Varint, &mut out);
+    encode_varint(value, &mut out);
+    out
+}
+
+/// `message` with its string field `number` set to `value`, in place.
+pub(super) fn set_string(message: &[u8], number: u32, value: &str) -> Vec<u8> {
+    let Some(parts) = fields(message) else {
+        return message.to_vec();
+    };
+    let mut out = Vec::with_capacity(message.len());
+    for part in parts {
+        if part.number == number && part.payload.is_some() {
+            encode_key(number, WireType::LengthDelimited, &mut out);
+            encode_varint(value.len() as u64, &mut out);
+            out.extend_from_slice(value.as_bytes());
+        } else {
+            out.extend_from_slice(part.raw);
+        }
+    }
+    out
 }
 
 /// `message` without the last `count` occurrences of the string field
@@ -172,4 +194,62 @@ fn declarations(
             _ => {}
         }
     }
+}
+
+/// The fields of an encoded file whose JSON name repeats an earlier
+/// field's of the same message, by path, with that name (see
+/// `json_names`: the pool cannot hold them as they are).
+pub(super) fn repeated_json_names(file: &[u8]) -> Vec<(Vec<i32>, String)> {
+    let mut out = Vec::new();
+    let Some(parts) = fields(file) else {
+        return out;
+    };
+    let mut index = 0;
+    for part in parts {
+        if let (4, Some(message)) = (part.number, part.payload) {
+            json_names_of(message, &[4, index], &mut out);
+            index += 1;
+        }
+    }
+    out
+}
+
+fn json_names_of(message: &[u8], path: &[i32], out: &mut Vec<(Vec<i32>, String)>) {
+    let Some(parts) = fields(message) else { return };
+    let (mut field_index, mut nested_index) = (0, 0);
+    let mut seen = std::collections::HashSet::new();
+    for part in parts {
+        match (part.number, part.payload) {
+            (2, Some(field)) => {
+                let json = fields(field).and_then(|f| {
+                    f.iter()
+                        .rev()
+                        .find(|p| p.number == 10)
+                        .and_then(|p| p.payload)
+                        .map(|name| String::from_utf8_lossy(name).into_owned())
+                });
+                if let Some(json) = json.filter(|json| !seen.insert(json.clone())) {
+                    out.push(([path, &[2, field_index]].concat(), json));
+                }
+                field_index += 1;
+            }
+            (3, Some(nested)) => {
+                json_names_of(nested, &[path, &[3, nested_index]].concat(), out);
+                nested_index += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `file` with the JSON name of each field at the given paths made
+/// unique (`name#index`), for the pool.
+pub(super) fn rename_json_names(file: &[u8], renamed: &[(Vec<i32>, String)]) -> Vec<u8> {
+    let mut out = file.to_vec();
+    for (i, (path, json)) in renamed.iter().enumerate() {
+        let unique = format!("{json}#{i}");
+        let edit = |f: &[u8]| set_string(f, 10, &unique);
+        out = edit_at(&out, path, &edit).unwrap_or(out);
+    }
+    out
 }

@@ -148,6 +148,21 @@ fn valid_cases_compile_with_their_editions() {
     );
 }
 
+/// A stored image read back writes the same image: what the pool cannot
+/// hold of editions files (visibility, option imports, repeated legacy
+/// JSON names) is kept beside it.
+#[test]
+fn images_read_back_are_written_again_unchanged() {
+    for case in entries("valid") {
+        let compiled = compiled(&case);
+        let own: std::collections::BTreeSet<String> =
+            compiled.roots().map(|f| f.path.clone()).collect();
+        let image = compiled.image();
+        let decoded = Compiled::from_image(&image, &own).unwrap();
+        assert!(decoded.image() == image, "{}", case.display());
+    }
+}
+
 #[test]
 fn valid_cases_match_buf_build() {
     let Some(buf) = buf::buf() else { return };
