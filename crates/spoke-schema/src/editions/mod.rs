@@ -144,11 +144,7 @@ pub struct UnknownEdition {
 
 /// An image read back: the editions of its editions files and what else
 /// the pool cannot hold of them, by file name.
-pub(crate) type Unmarked = (
-    Vec<u8>,
-    BTreeMap<String, Edition>,
-    BTreeMap<String, Extras>,
-);
+pub(crate) type Unmarked = (Vec<u8>, BTreeMap<String, Edition>, BTreeMap<String, Extras>);
 
 /// An encoded `FileDescriptorSet` with `syntax` and `edition` taken off its
 /// editions files, so prost-reflect reads them as proto2, the edition of
@@ -199,7 +195,10 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
         let mut extras = wire::extras(file);
         extras.json_names = wire::repeated_json_names(file);
         let stripped = wire::rename_json_names(
-            &wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD]),
+            &wire::without_fields(
+                file,
+                &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD],
+            ),
             &extras.json_names,
         );
         encode_key(FILE_FIELD, WireType::LengthDelimited, &mut out);

@@ -103,7 +103,10 @@ pub(crate) fn check(file: &FileDescriptor, edition: Edition, source: &str) -> Ve
                 .map_or(text.len(), |(i, _)| i);
             let rest = text[start..].strip_prefix("package").unwrap_or_default();
             let blank = rest.len() - rest.trim_start().len();
-            (line, column + crate::diagnostic::saturate("package".len() + blank))
+            (
+                line,
+                column + crate::diagnostic::saturate("package".len() + blank),
+            )
         });
         check.push(at.unwrap_or((1, 1)), "package name", "lower_snake_case");
     }

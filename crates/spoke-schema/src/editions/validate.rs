@@ -20,11 +20,12 @@ use crate::source_info::Locations;
 
 /// An element that options with `features` may be set on: a
 /// `FieldOptions.OptionTargetType` (`targets` of each feature's field).
-/// Extension ranges are not checked (prost-reflect does not keep their
-/// options), nor services and methods (buf does not check them).
+/// Services and methods are not checked, and extension ranges only for
+/// the edition their features need, as buf does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     File = 1,
+    ExtensionRange = 2,
     Message = 3,
     Field = 4,
     Oneof = 5,
@@ -38,6 +39,7 @@ impl Target {
     fn option_tags(self) -> (i32, i32) {
         match self {
             Target::File => (8, 50),
+            Target::ExtensionRange => (3, 50),
             Target::Message => (7, 12),
             Target::Field => (8, 21),
             Target::Oneof => (2, 1),
@@ -58,18 +60,20 @@ fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
                 .map(|l| l.iter().filter_map(Value::as_enum_number).collect())
         })
         .unwrap_or_default();
-    let introduced = options
-        .get_field_by_name("feature_support")
-        .and_then(|v| {
-            let support = v.as_message()?;
-            support
-                .has_field_by_name("edition_introduced")
-                .then(|| support.get_field_by_name("edition_introduced"))
-                .flatten()?
-                .as_enum_number()
-        });
+    let introduced = options.get_field_by_name("feature_support").and_then(|v| {
+        let support = v.as_message()?;
+        support
+            .has_field_by_name("edition_introduced")
+            .then(|| support.get_field_by_name("edition_introduced"))
+            .flatten()?
+            .as_enum_number()
+    });
     (targets, introduced)
 }
+
+/// `DescriptorProto.extension_range`, `ExtensionRange.options`.
+const EXTENSION_RANGE: i32 = 5;
+const OPTIONS: i32 = 3;
 
 struct Check<'a> {
     file: &'a FileDescriptor,
@@ -252,7 +256,7 @@ impl<'a> Check<'a> {
                 let at = self.word_at(&at_path, "features");
                 let message = format!("`{name}` is not supported in Edition {}", self.edition);
                 self.report(at, message);
-            } else if target != Target::File
+            } else if !matches!(target, Target::File | Target::ExtensionRange)
                 && !targets.is_empty()
                 && !targets.contains(&(target as i32))
             {
@@ -266,6 +270,7 @@ impl<'a> Check<'a> {
         let options = message.options();
         self.targets(message.path(), Target::Message, &options);
         let resolved = parent.overlay(&options);
+        self.extension_ranges(message);
         for oneof in message.oneofs() {
             self.targets(oneof.path(), Target::Oneof, &oneof.options());
         }
@@ -291,6 +296,32 @@ impl<'a> Check<'a> {
         }
         for enumeration in message.child_enums() {
             self.enumeration(&enumeration, resolved);
+        }
+    }
+
+    /// The features of a message's extension ranges, whose options
+    /// prost-reflect's descriptors leave out: read from the encoded file.
+    fn extension_ranges(&mut self, message: &MessageDescriptor) {
+        let count = message.descriptor_proto().extension_range.len();
+        if count == 0 {
+            return;
+        }
+        let pool = self.file.parent_pool();
+        let Some(descriptor) = pool.get_message_by_name("google.protobuf.ExtensionRangeOptions")
+        else {
+            return;
+        };
+        let encoded = self.file.encode_to_vec();
+        for index in 0..count {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            let path = [message.path(), &[EXTENSION_RANGE, index]].concat();
+            let options_path = [path.as_slice(), &[OPTIONS, 0]].concat();
+            let Some(bytes) = super::wire::payload_at(&encoded, &options_path) else {
+                continue;
+            };
+            if let Ok(options) = DynamicMessage::decode(descriptor.clone(), bytes) {
+                self.targets(&path, Target::ExtensionRange, &options);
+            }
         }
     }
 

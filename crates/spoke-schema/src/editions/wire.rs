@@ -253,3 +253,17 @@ pub(super) fn rename_json_names(file: &[u8], renamed: &[(Vec<i32>, String)]) -> 
     }
     out
 }
+
+/// The payload of the message at `path` (as in [`edit_at`]).
+pub(super) fn payload_at<'a>(message: &'a [u8], path: &[i32]) -> Option<&'a [u8]> {
+    let Some((&field, rest)) = path.split_first() else {
+        return Some(message);
+    };
+    let (&index, rest) = rest.split_first()?;
+    let found = fields(message)?
+        .into_iter()
+        .filter(|part| i64::from(part.number) == i64::from(field))
+        .filter_map(|part| part.payload)
+        .nth(usize::try_from(index).ok()?)?;
+    payload_at(found, rest)
+}

@@ -122,7 +122,10 @@ fn valid_cases_compile_with_their_editions() {
         "VISIBILITY_LOCAL"
     );
     assert_eq!(vis["enumType"][0]["visibility"], "VISIBILITY_LOCAL");
-    assert_eq!(vis["dependency"], serde_json::json!(["shared/v1/shared.proto"]));
+    assert_eq!(
+        vis["dependency"],
+        serde_json::json!(["shared/v1/shared.proto"])
+    );
     assert_eq!(
         vis["optionDependency"],
         serde_json::json!(["google/protobuf/cpp_features.proto"])
