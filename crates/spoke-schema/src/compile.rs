@@ -150,6 +150,20 @@ impl Compiled {
         editions::features::enumeration(enumeration, self.edition(enumeration.parent_file().name()))
     }
 
+    /// The resolved value of a language feature (`feature` of the
+    /// `FeatureSet` extension named `extension`, e.g. `pb.cpp` and
+    /// `string_type`) at an element of this image; `None` when the image
+    /// does not define that feature.
+    pub fn language_feature(
+        &self,
+        element: &editions::language::Element,
+        extension: &str,
+        feature: &str,
+    ) -> Option<prost_reflect::Value> {
+        let edition = self.edition(element.file().name());
+        editions::language::resolve(element, edition, extension, feature)
+    }
+
     fn is_hidden(&self, file: &str) -> bool {
         self.hidden_descriptor && file == editions::descriptor::PATH
     }

@@ -14,6 +14,7 @@
 pub(crate) mod descriptor;
 pub mod features;
 pub(crate) mod json_names;
+pub mod language;
 pub(crate) mod naming;
 pub(crate) mod rewrite;
 pub(crate) mod validate;

@@ -166,6 +166,90 @@ fn images_read_back_are_written_again_unchanged() {
     }
 }
 
+/// Language features resolve from the nearest element that sets them,
+/// else from their definition's default for the file's edition; proto2
+/// files from the options editions replaced.
+#[test]
+fn language_features_resolve_at_every_level() {
+    use spoke_schema::editions::language::Element;
+    let compiled = compiled(&Path::new(ROOT).join("valid/language_features"));
+    let pool = compiled.pool();
+    let field = |name: &str| {
+        Element::Field(
+            pool.get_message_by_name(name.rsplit_once('.').unwrap().0)
+                .unwrap()
+                .get_field_by_name(name.rsplit_once('.').unwrap().1)
+                .unwrap(),
+        )
+    };
+    let number = |element: &Element, extension: &str, feature: &str| {
+        compiled
+            .language_feature(element, extension, feature)
+            .unwrap_or_else(|| panic!("{feature} of {element:?}"))
+            .as_enum_number()
+            .unwrap()
+    };
+    // CppFeatures.StringType: VIEW 1, CORD 2, STRING 3.
+    assert_eq!(
+        number(&field("lang.v1.Text.plain"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Text.viewed"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Modern.text"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Modern.piece"), "pb.cpp", "string_type"),
+        3
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.cord"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.plain"), "pb.cpp", "string_type"),
+        3
+    );
+    // JavaFeatures.Utf8Validation: DEFAULT 1, VERIFY 2.
+    assert_eq!(
+        number(&field("lang.v1.Text.plain"), "pb.java", "utf8_validation"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Text.picked"), "pb.java", "utf8_validation"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.plain"), "pb.java", "utf8_validation"),
+        2
+    );
+    // GoFeatures.APILevel: OPEN 1, HYBRID 2, OPAQUE 3.
+    let message = |name: &str| Element::Message(pool.get_message_by_name(name).unwrap());
+    let file = |name: &str| Element::File(pool.get_file_by_name(name).unwrap());
+    assert_eq!(number(&file("lang/v1/lang.proto"), "pb.go", "api_level"), 2);
+    assert_eq!(number(&message("lang.v1.Text"), "pb.go", "api_level"), 1);
+    assert_eq!(number(&message("lang.v1.Modern"), "pb.go", "api_level"), 3);
+    // GoFeatures.StripEnumPrefix: KEEP 1, STRIP 3.
+    let level = pool.get_enum_by_name("lang.v1.Level").unwrap();
+    let value = |name: &str| Element::EnumValue(level.get_value_by_name(name).unwrap());
+    assert_eq!(
+        number(&value("LEVEL_UNSPECIFIED"), "pb.go", "strip_enum_prefix"),
+        3
+    );
+    assert_eq!(
+        number(&value("LEVEL_HIGH"), "pb.go", "strip_enum_prefix"),
+        1
+    );
+    let kind = Element::Enum(pool.get_enum_by_name("lang.v1.Kind").unwrap());
+    let legacy_json = compiled.language_feature(&kind, "pb.go", "legacy_unmarshal_json_enum");
+    assert_eq!(legacy_json.and_then(|v| v.as_bool()), Some(true));
+    assert!(compiled.language_feature(&kind, "pb.nope", "x").is_none());
+}
+
 #[test]
 fn valid_cases_match_buf_build() {
     let Some(buf) = buf::buf() else { return };
