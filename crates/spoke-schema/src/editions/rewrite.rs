@@ -680,7 +680,7 @@ const OPTION_DEPENDENCY_TAG: i32 = 15;
 /// (`5, i`, or a message's then `4, j`).
 fn is_declaration(path: &[i32]) -> bool {
     let pairs: Vec<i32> = path.iter().step_by(2).copied().collect();
-    if path.len() % 2 != 0 {
+    if !path.len().is_multiple_of(2) {
         return false;
     }
     match pairs.as_slice() {
@@ -707,10 +707,10 @@ pub(crate) fn is_message_path(path: &[i32]) -> bool {
 fn option_import_locations(info: &mut prost_reflect::prost_types::SourceCodeInfo, plain: usize) {
     let plain = i32::try_from(plain).unwrap_or(i32::MAX);
     for location in &mut info.location {
-        if let [DEPENDENCY_TAG, index] = location.path.as_mut_slice() {
-            if *index >= plain {
-                location.path = vec![OPTION_DEPENDENCY_TAG, *index - plain];
-            }
+        if let [DEPENDENCY_TAG, index] = location.path.as_mut_slice()
+            && *index >= plain
+        {
+            location.path = vec![OPTION_DEPENDENCY_TAG, *index - plain];
         }
     }
 }

@@ -94,10 +94,10 @@ pub(crate) fn local_symbols(
         }
         for enumeration in message.child_enums() {
             let set = explicit(enumeration.path());
-            if let Some(at) = nested_export(set) {
-                if let Some(problem) = not_all_reserved(&message) {
-                    errors.push(error(file, at, &problem));
-                }
+            if let Some(at) = nested_export(set)
+                && let Some(problem) = not_all_reserved(&message)
+            {
+                errors.push(error(file, at, &problem));
             }
             if !exported(default, set.map(|s| s.0), enumeration.path()) {
                 local.insert(enumeration.full_name().to_owned(), false);
