@@ -164,13 +164,16 @@ impl Features {
     }
 }
 
-/// The `features` an element's options set itself, if any.
-pub(crate) fn explicit(options: &DynamicMessage) -> Option<DynamicMessage> {
+/// The `features` an element's options set itself, if any (borrowed: this
+/// runs for every element of every editions file).
+pub(crate) fn explicit(options: &DynamicMessage) -> Option<std::borrow::Cow<'_, DynamicMessage>> {
+    use std::borrow::Cow;
     if !options.has_field_by_name("features") {
         return None;
     }
-    match options.get_field_by_name("features")?.as_ref() {
-        Value::Message(features) => Some(features.clone()),
+    match options.get_field_by_name("features")? {
+        Cow::Borrowed(Value::Message(features)) => Some(Cow::Borrowed(features)),
+        Cow::Owned(Value::Message(features)) => Some(Cow::Owned(features)),
         _ => None,
     }
 }

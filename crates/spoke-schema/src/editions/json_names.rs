@@ -11,6 +11,7 @@
 //! have (`fooBar#2`), and the image gets the real one back
 //! ([`Extras::json_names`](super::Extras)).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use prost_reflect::prost_types::{DescriptorProto, FileDescriptorProto, UninterpretedOption};
@@ -58,7 +59,7 @@ pub(crate) fn check(
             let real = field
                 .json_name
                 .clone()
-                .unwrap_or_else(|| json_name(field.name()));
+                .unwrap_or_else(|| json_name(field.name()).into_owned());
             field.json_name = Some(format!("{real}#{}", field.number()));
         }
     }
@@ -96,18 +97,19 @@ impl Walk<'_, '_> {
             }
             _ => inherited_legacy,
         };
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_capacity(message.field.len());
         for (i, field) in message.field.iter().enumerate() {
-            let json = field
-                .json_name
-                .clone()
-                .unwrap_or_else(|| json_name(field.name()));
-            if seen.insert(json.clone()) {
+            let json = match &field.json_name {
+                Some(custom) => Cow::Borrowed(custom.as_str()),
+                None => json_name(field.name()),
+            };
+            if !seen.contains(&json) {
+                seen.insert(json);
                 continue;
             }
             let field_path = [path, &[FIELD, index(i)]].concat();
             if legacy && field.json_name.is_none() {
-                self.renamed.push((field_path, json));
+                self.renamed.push((field_path, json.into_owned()));
                 continue;
             }
             let locations = || self.locations.get_or_init(|| Locations::new(self.file));
@@ -176,7 +178,10 @@ fn is_json_format(option: &UninterpretedOption) -> bool {
 
 /// protoc's default JSON name: underscores dropped, the letter after one
 /// upper-cased.
-fn json_name(name: &str) -> String {
+fn json_name(name: &str) -> Cow<'_, str> {
+    if !name.contains('_') {
+        return Cow::Borrowed(name);
+    }
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {
@@ -189,7 +194,7 @@ fn json_name(name: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn index(i: usize) -> i32 {

@@ -28,6 +28,9 @@ pub(crate) struct Rewritten {
     pub(crate) edition: Edition,
     pub(crate) text: String,
     edits: Vec<Edit>,
+    /// The edits of line `l` are `edits[by_line[l]..by_line[l + 1]]`
+    /// (lines past the last edit have none).
+    by_line: Vec<u32>,
     /// `export`/`local` keywords (edition 2024), blanked in `text`.
     marked: Vec<Marked>,
     /// What the descriptor needs beyond what protox parses.
@@ -104,16 +107,16 @@ struct Token {
     char_column: u32,
 }
 
-/// Tokens of `source`, comments and whitespace skipped. Stops quietly at
-/// anything malformed (an unterminated string or comment): the parser that
-/// runs next reports it precisely.
-fn tokens(source: &str) -> Vec<Token> {
+/// Tokens of `source`, comments and whitespace skipped, up to `limit` of
+/// them. Stops quietly at anything malformed (an unterminated string or
+/// comment): the parser that runs next reports it precisely.
+fn tokens(source: &str, limit: usize) -> Vec<Token> {
     let bytes = source.as_bytes();
     let mut out = Vec::new();
     let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
     // Characters between `line_start` and `i`, counted lazily.
     let mut counted = 0usize;
-    while i < bytes.len() {
+    while i < bytes.len() && out.len() < limit {
         let b = bytes[i];
         match b {
             b'\n' => {
@@ -234,13 +237,14 @@ struct Pass<'a> {
 
 /// Checks and rewrites `source` when it starts with an `edition` statement.
 pub(crate) fn front(path: &str, source: &str) -> Front {
-    let tokens = tokens(source);
-    let is_editions = tokens
+    // Most files are not editions files: their first token says so.
+    let is_editions = tokens(source, 1)
         .first()
         .is_some_and(|t| &source[t.start..t.end] == "edition");
     if !is_editions {
         return Front::Plain;
     }
+    let tokens = tokens(source, usize::MAX);
     let mut pass = Pass {
         source,
         path,
@@ -261,10 +265,24 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         return Front::Refused(pass.errors);
     }
     let text = apply(source, &pass.edits);
+    let lines = pass.edits.last().map_or(0, |e| e.line as usize + 1);
+    let mut by_line = Vec::with_capacity(lines + 1);
+    let mut next = 0;
+    for line in 0..=lines {
+        while pass
+            .edits
+            .get(next)
+            .is_some_and(|e| (e.line as usize) < line)
+        {
+            next += 1;
+        }
+        by_line.push(saturate(next));
+    }
     Front::Editions(Rewritten {
         edition,
         text,
         edits: pass.edits,
+        by_line,
         marked: pass.marked,
         extras: Extras {
             option_imports: pass.option_imports,
@@ -273,8 +291,8 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     })
 }
 
-impl Pass<'_> {
-    fn text(&self, index: usize) -> &str {
+impl<'a> Pass<'a> {
+    fn text(&self, index: usize) -> &'a str {
         self.tokens
             .get(index)
             .map_or("", |t| &self.source[t.start..t.end])
@@ -361,15 +379,15 @@ impl Pass<'_> {
     /// One statement from `self.at`; returns the block it opens, if any.
     fn statement(&mut self, block: Block) -> Option<Block> {
         let start = self.at;
-        let word = self.text(start).to_owned();
+        let word = self.text(start);
         let declares = |pass: &Self, at: usize| {
             pass.kind(at + 1) == Some(Kind::Ident) && pass.text(at + 2) == "{"
         };
-        match (block, word.as_str()) {
+        match (block, word) {
             (Block::File | Block::Message, "export" | "local")
                 if matches!(self.text(start + 1), "message" | "enum") =>
             {
-                self.visibility(start, &word);
+                self.visibility(start, word);
                 None
             }
             (Block::File, "import") => {
@@ -462,7 +480,7 @@ impl Pass<'_> {
             "reserved" if block == Block::Message => self.reserved(),
             "extensions" if block == Block::Message => {}
             "optional" | "required" if self.text(start + 1) != "=" => {
-                let word = self.text(start).to_owned();
+                let word = self.text(start);
                 self.error(start, format!("unexpected `{word}`"));
             }
             "repeated"
@@ -525,21 +543,24 @@ impl Pass<'_> {
     /// are message literals, skipped whole.
     fn skip_statement(&mut self) -> Option<()> {
         let mut depth = 0usize;
-        while self.at < self.tokens.len() {
-            let symbol = self.text(self.at).to_owned();
+        while let Some(token) = self.tokens.get(self.at) {
+            let symbol = match token.kind {
+                Kind::Symbol(b) => b,
+                _ => 0,
+            };
             self.at += 1;
-            match symbol.as_str() {
-                "[" | "(" => depth += 1,
-                "]" | ")" => depth = depth.saturating_sub(1),
-                "{" if depth == 0 && !self.in_option_value() => return Some(()),
-                "{" => depth += 1,
-                "}" if depth == 0 => {
+            match symbol {
+                b'[' | b'(' => depth += 1,
+                b']' | b')' => depth = depth.saturating_sub(1),
+                b'{' if depth == 0 && !self.in_option_value() => return Some(()),
+                b'{' => depth += 1,
+                b'}' if depth == 0 => {
                     // A block's end without a `;`: leave it for the caller.
                     self.at -= 1;
                     return None;
                 }
-                "}" => depth -= 1,
-                ";" if depth == 0 => return None,
+                b'}' => depth -= 1,
+                b';' if depth == 0 => return None,
                 _ => {}
             }
         }
@@ -575,9 +596,12 @@ impl Rewritten {
     fn column(&self, line: u32, column: u32, chars: bool) -> u32 {
         let mut shift: i64 = 0;
         // Edits are recorded in text order: those of a line are adjacent.
-        let start = self.edits.partition_point(|e| e.line < line);
-        let end = self.edits.partition_point(|e| e.line <= line);
-        for edit in &self.edits[start..end] {
+        let line = line as usize;
+        let (Some(&start), Some(&end)) = (self.by_line.get(line), self.by_line.get(line + 1))
+        else {
+            return column;
+        };
+        for edit in &self.edits[start as usize..end as usize] {
             let at = i64::from(if chars { edit.char_column } else { edit.column }) + shift;
             let new_len = i64::try_from(edit.new.len()).unwrap_or(0);
             let new_end = at + new_len;

@@ -246,13 +246,18 @@ impl<'a> Check<'a> {
         for (field, numbers) in set {
             let name = field.name();
             let (targets, introduced) = support(&field);
-            let mut at_path = path.to_vec();
-            at_path.extend([options_tag, features_tag]);
-            at_path.extend(&numbers);
-            if self.locations().get(&at_path).is_none() {
-                at_path.truncate(path.len() + 2);
-            }
+            // Located only when reported: most files have no finding.
+            let at_path = || {
+                let mut at_path = path.to_vec();
+                at_path.extend([options_tag, features_tag]);
+                at_path.extend(&numbers);
+                if self.locations().get(&at_path).is_none() {
+                    at_path.truncate(path.len() + 2);
+                }
+                at_path
+            };
             if introduced.is_some_and(|introduced| introduced > self.edition.number()) {
+                let at_path = at_path();
                 let at = self.word_at(&at_path, "features");
                 let message = format!("`{name}` is not supported in Edition {}", self.edition);
                 self.report(at, message);
@@ -260,6 +265,7 @@ impl<'a> Check<'a> {
                 && !targets.is_empty()
                 && !targets.contains(&(target as i32))
             {
+                let at_path = at_path();
                 let at = self.word_at(&at_path, name);
                 self.report(at, format!("unsupported option target for `{name}`"));
             }
