@@ -1,8 +1,11 @@
 //! The editions front-end's first step: a token-level pass over an
 //! `edition = "…";` file that checks what the editions grammar forbids and
-//! rewrites it into proto2 text the protox parser reads (the `edition`
-//! statement becomes `syntax = "proto2";`, each field without a label gets
-//! `optional`). Every edit stays on one line and is recorded, so positions
+//! rewrites it into text the protox parser reads: `syntax = "proto3";`,
+//! whose parser takes fields without labels (giving them the descriptor
+//! proto2's `optional` gives), or, when a field has a `default` (which that
+//! parser refuses), `syntax = "proto2";` with `optional` before each field
+//! without a label. The parsed file is linked as proto2 either way. Every
+//! edit stays on one line and is recorded, so positions
 //! found in the rewritten text map back to the original exactly.
 
 use super::Edition;
@@ -233,6 +236,11 @@ struct Pass<'a> {
     edition: Edition,
     marked: Vec<Marked>,
     option_imports: usize,
+    /// Whether the rewrite is proto2 text, every field given a label; else
+    /// it is proto3 text, whose parser takes fields without one (and
+    /// gives them the same descriptor), so lines keep their columns.
+    /// proto3's parser refuses `default`, so a file with one is proto2.
+    labels: bool,
 }
 
 /// Checks and rewrites `source` when it starts with an `edition` statement.
@@ -255,7 +263,9 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         edition: Edition::E2023,
         marked: Vec::new(),
         option_imports: 0,
+        labels: false,
     };
+    pass.labels = pass.has_default();
     let Some(edition) = pass.edition_statement() else {
         return Front::Refused(pass.errors);
     };
@@ -332,6 +342,16 @@ impl<'a> Pass<'a> {
         });
     }
 
+    /// Whether a field of the file may have a `default` pseudo-option (a
+    /// `default =` right after `[` or `,`; one too many only costs the
+    /// proto2 rewrite).
+    fn has_default(&self) -> bool {
+        self.tokens.windows(3).any(|w| {
+            let text = |t: &Token| &self.source[t.start..t.end];
+            matches!(text(&w[0]), "[" | ",") && text(&w[1]) == "default" && text(&w[2]) == "="
+        })
+    }
+
     /// `edition = "2023";`: which edition, rewritten as proto2's syntax
     /// statement. Any other shape is left to the parser, which refuses it.
     fn edition_statement(&mut self) -> Option<Edition> {
@@ -350,7 +370,12 @@ impl<'a> Pass<'a> {
             }
         };
         self.replace(0, "syntax".to_owned(), false);
-        self.replace(2, "\"proto2\"".to_owned(), false);
+        let syntax = if self.labels {
+            "\"proto2\""
+        } else {
+            "\"proto3\""
+        };
+        self.replace(2, syntax.to_owned(), false);
         self.at = 3;
         Some(edition)
     }
@@ -493,7 +518,9 @@ impl<'a> Pass<'a> {
                 self.error(start, "group syntax is not supported");
             }
             "map" if self.text(start + 1) == "<" => {}
-            _ if block != Block::Oneof => self.replace(start, "optional ".to_owned(), true),
+            _ if block != Block::Oneof && self.labels => {
+                self.replace(start, "optional ".to_owned(), true);
+            }
             _ => {}
         }
         if self.skip_statement().is_some() {
@@ -758,11 +785,11 @@ mod tests {
     #[test]
     fn labels_are_inserted_where_fields_have_none() {
         let r = rewritten(
-            "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
+            "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
         );
         assert_eq!(
             r.text,
-            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
+            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
         );
         assert_eq!(r.edition, Edition::E2023);
         // Line 2 got `optional ` (9 bytes) at column 2: later columns move
@@ -775,6 +802,19 @@ mod tests {
         // two bytes longer than `"2023"`.
         assert_eq!(r.column(0, 18, false), 17);
         assert_eq!(r.column(0, 9, false), 10);
+    }
+
+    #[test]
+    fn files_without_defaults_are_read_as_proto3_text() {
+        let source = "edition = \"2024\";\nexport message M {\n  int32 a = 1;\n  reserved b;\n}\n";
+        let r = rewritten(source);
+        assert_eq!(
+            r.text,
+            "syntax = \"proto3\";\n       message M {\n  int32 a = 1;\n  reserved \"b\";\n}\n"
+        );
+        // Only the first line and the reserved name move.
+        assert_eq!(r.column(2, 8, false), 8);
+        assert_eq!(r.column(3, 14, false), 12);
     }
 
     #[test]
