@@ -115,6 +115,7 @@ struct Token {
 /// comment): the parser that runs next reports it precisely.
 fn tokens(source: &str, limit: usize) -> Vec<Token> {
     let bytes = source.as_bytes();
+    let ascii = limit > 1 && source.is_ascii();
     let mut out = Vec::new();
     let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
     // Characters between `line_start` and `i`, counted lazily.
@@ -158,7 +159,12 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             }
             _ => {}
         }
-        chars_before += saturate(source[counted..i].chars().count());
+        // Characters before the token on its line: bytes in ASCII text.
+        chars_before += if ascii {
+            saturate(i - counted)
+        } else {
+            saturate(source[counted..i].chars().count())
+        };
         counted = i;
         let start = i;
         let kind = if b.is_ascii_alphabetic() || b == b'_' {

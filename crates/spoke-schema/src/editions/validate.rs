@@ -338,6 +338,21 @@ impl<'a> Check<'a> {
         options: &DynamicMessage,
         view: FieldView,
     ) {
+        // Most fields set no option: only the enum check applies to them.
+        if options.fields().next().is_some() {
+            self.field_options(proto, path, options, &view);
+        }
+        self.closed_enum(path, &view);
+    }
+
+    /// The checks of a field's own options.
+    fn field_options(
+        &mut self,
+        proto: &prost_reflect::prost_types::FieldDescriptorProto,
+        path: &[i32],
+        options: &DynamicMessage,
+        view: &FieldView,
+    ) {
         self.targets(path, Target::Field, options);
         if features::sets(options, "field_presence") {
             let found = if view.cardinality == Cardinality::Repeated {
@@ -419,6 +434,10 @@ impl<'a> Check<'a> {
                 );
             }
         }
+    }
+
+    /// A closed enum in an implicit-presence field.
+    fn closed_enum(&mut self, path: &[i32], view: &FieldView) {
         if let Kind::Enum(enumeration) = &view.kind {
             let closed = match self.closed.get(enumeration.full_name()) {
                 Some(&closed) => closed,
