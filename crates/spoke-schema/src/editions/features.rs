@@ -197,9 +197,14 @@ pub fn file(file: &FileDescriptor, edition: Edition) -> Features {
 }
 
 pub fn message(message: &MessageDescriptor, edition: Edition) -> Features {
+    message_in(file(&message.parent_file(), edition), message)
+}
+
+/// A message's features, its file's being `file`.
+fn message_in(file: Features, message: &MessageDescriptor) -> Features {
     let parent = match message.parent_message() {
-        Some(parent) => self::message(&parent, edition),
-        None => file(&message.parent_file(), edition),
+        Some(parent) => message_in(file, &parent),
+        None => file,
     };
     parent.overlay(&message.options())
 }
@@ -268,9 +273,14 @@ pub(crate) fn extension_under(
 }
 
 pub fn enumeration(enumeration: &EnumDescriptor, edition: Edition) -> Features {
+    enumeration_in(file(&enumeration.parent_file(), edition), enumeration)
+}
+
+/// An enum's features, its file's being `file`.
+pub(crate) fn enumeration_in(file: Features, enumeration: &EnumDescriptor) -> Features {
     let parent = match enumeration.parent_message() {
-        Some(parent) => message(&parent, edition),
-        None => file(&enumeration.parent_file(), edition),
+        Some(parent) => message_in(file, &parent),
+        None => file,
     };
     parent.overlay(&enumeration.options())
 }

@@ -116,7 +116,8 @@ struct Token {
 fn tokens(source: &str, limit: usize) -> Vec<Token> {
     let bytes = source.as_bytes();
     let ascii = limit > 1 && source.is_ascii();
-    let mut out = Vec::new();
+    // About one token per five bytes of a typical file.
+    let mut out = Vec::with_capacity(limit.min(source.len() / 5 + 1));
     let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
     // Characters between `line_start` and `i`, counted lazily.
     let mut counted = 0usize;

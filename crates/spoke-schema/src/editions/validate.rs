@@ -85,6 +85,8 @@ struct Check<'a> {
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
     /// Built on the first report: most files have none.
     locations: std::cell::OnceCell<Locations<'a>>,
+    /// The file's own features.
+    file_features: features::Features,
     out: Vec<Diagnostic>,
 }
 
@@ -106,11 +108,13 @@ pub(crate) fn check(
         lines: source.lines().collect(),
         proto,
         locations: std::cell::OnceCell::new(),
+        file_features: features::Features::defaults(edition),
         out: Vec::new(),
     };
     let options = file.options();
     check.targets(&[], Target::File, &options);
     let resolved = features::Features::defaults(edition).overlay(&options);
+    check.file_features = resolved;
     for message in file.messages() {
         check.message(&message, resolved);
     }
@@ -442,9 +446,14 @@ impl<'a> Check<'a> {
             let closed = match self.closed.get(enumeration.full_name()) {
                 Some(&closed) => closed,
                 None => {
-                    let edition = (self.edition_of)(enumeration.parent_file().name());
-                    let closed =
-                        features::enumeration(enumeration, edition).enum_type == EnumType::Closed;
+                    // This file's features are resolved already.
+                    let resolved = if enumeration.parent_file() == *self.file {
+                        features::enumeration_in(self.file_features, enumeration)
+                    } else {
+                        let edition = (self.edition_of)(enumeration.parent_file().name());
+                        features::enumeration(enumeration, edition)
+                    };
+                    let closed = resolved.enum_type == EnumType::Closed;
                     self.closed
                         .insert(enumeration.full_name().to_owned(), closed);
                     closed
