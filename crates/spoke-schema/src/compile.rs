@@ -409,8 +409,16 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
             let at = error.file().unwrap_or(path).to_owned();
             let mut found = Vec::new();
             from_miette(&error, &at, text, DiagnosticKind::Syntax, None, &mut found);
-            if let Some(rewritten) = &rewritten {
-                found.iter_mut().for_each(|d| rewritten.locate(d));
+            match &rewritten {
+                Some(rewritten) => found.iter_mut().for_each(|d| rewritten.locate(d)),
+                // Edition 2024 syntax in a proto2 or proto3 file: buf's
+                // message rather than the parser's.
+                None => {
+                    let refused = editions::rewrite::syntax_2024_outside_editions(path, source);
+                    if !refused.is_empty() {
+                        found = refused;
+                    }
+                }
             }
             out.extend(found);
             None

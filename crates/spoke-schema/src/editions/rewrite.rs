@@ -308,6 +308,41 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     })
 }
 
+/// `export`, `local` and `import option` in a proto2 or proto3 file, which
+/// the parser refuses: buf's errors for them (none when there are none).
+pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diagnostic> {
+    let tokens = tokens(source, usize::MAX);
+    let text = |i: usize| tokens.get(i).map_or("", |t| &source[t.start..t.end]);
+    let syntax = match (text(0), text(2)) {
+        ("syntax", "\"proto3\"" | "'proto3'") => "\"proto3\"",
+        _ => "\"proto2\"",
+    };
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let starts_statement = i == 0 || matches!(text(i - 1), ";" | "{" | "}");
+        let word = text(i);
+        let found = match word {
+            "export" | "local" if matches!(text(i + 1), "message" | "enum") => Some((word, token)),
+            "import"
+                if text(i + 1) == "option"
+                    && tokens.get(i + 2).is_some_and(|t| t.kind == Kind::Str) =>
+            {
+                tokens.get(i + 1).map(|t| ("import option", t))
+            }
+            _ => None,
+        };
+        if let (true, Some((what, at))) = (starts_statement, found) {
+            out.push(Diagnostic::new(
+                path,
+                (at.line + 1, at.char_column + 1),
+                DiagnosticKind::Syntax,
+                format!("`{what}` is not supported in {syntax}"),
+            ));
+        }
+    }
+    out
+}
+
 impl<'a> Pass<'a> {
     fn text(&self, index: usize) -> &'a str {
         self.tokens
