@@ -67,9 +67,14 @@ pub struct Compiled {
     files: Vec<ImageFile>,
     /// The editions files, which the pool holds as proto2.
     editions: BTreeMap<String, Edition>,
+    /// What the pool does not hold of edition 2024 files, by name.
+    extras: BTreeMap<String, editions::Extras>,
     /// descriptor.proto is in the pool only to encode editions files'
     /// options (`editions::descriptor`), not imported: no part of the image.
     hidden_descriptor: bool,
+    /// descriptor.proto was linked first for editions files' options
+    /// though the image has it, in its place in `files`.
+    preloaded_descriptor: bool,
 }
 
 impl Compiled {
@@ -145,8 +150,38 @@ impl Compiled {
         editions::features::enumeration(enumeration, self.edition(enumeration.parent_file().name()))
     }
 
+    /// The resolved value of a language feature (`feature` of the
+    /// `FeatureSet` extension named `extension`, e.g. `pb.cpp` and
+    /// `string_type`) at an element of this image; `None` when the image
+    /// does not define that feature.
+    pub fn language_feature(
+        &self,
+        element: &editions::language::Element,
+        extension: &str,
+        feature: &str,
+    ) -> Option<prost_reflect::Value> {
+        let edition = self.edition(element.file().name());
+        editions::language::resolve(element, edition, extension, feature)
+    }
+
     fn is_hidden(&self, file: &str) -> bool {
         self.hidden_descriptor && file == editions::descriptor::PATH
+    }
+
+    /// The files of the image, in its order: the pool's, but for a
+    /// descriptor.proto linked first (see `preloaded_descriptor`).
+    fn image_files(&self) -> Vec<prost_reflect::FileDescriptor> {
+        if self.preloaded_descriptor {
+            return self
+                .files
+                .iter()
+                .filter_map(|f| self.pool.get_file_by_name(&f.path))
+                .collect();
+        }
+        self.pool
+            .files()
+            .filter(|f| !self.is_hidden(f.name()))
+            .collect()
     }
 
     /// A file of the pool encoded as the image has it, defaults and
@@ -154,7 +189,7 @@ impl Compiled {
     fn encoded(&self, file: &prost_reflect::FileDescriptor, encoding: Encoding) -> Vec<u8> {
         let bytes = crate::protoc::encode_file(file, encoding);
         match self.editions.get(file.name()) {
-            Some(&edition) => editions::mark(&bytes, edition),
+            Some(&edition) => editions::mark(&bytes, edition, self.extras.get(file.name())),
             None => bytes,
         }
     }
@@ -167,7 +202,7 @@ impl Compiled {
         image: &[u8],
         own_paths: &BTreeSet<String>,
     ) -> Result<Compiled, ImageDecodeError> {
-        let (image, editions) = editions::unmark_set(image)
+        let (image, editions, extras) = editions::unmark_set(image)
             .map_err(|error| ImageDecodeError::Invalid(error.to_string()))?;
         let pool = DescriptorPool::decode(image.as_slice())
             .map_err(|error| ImageDecodeError::Invalid(error.to_string()))?;
@@ -197,7 +232,9 @@ impl Compiled {
             pool,
             files,
             editions,
+            extras,
             hidden_descriptor: false,
+            preloaded_descriptor: false,
         })
     }
 
@@ -220,7 +257,9 @@ impl Compiled {
             pool: self.pool.clone(),
             files,
             editions: self.editions.clone(),
+            extras: self.extras.clone(),
             hidden_descriptor: self.hidden_descriptor,
+            preloaded_descriptor: self.preloaded_descriptor,
         }
     }
 
@@ -230,7 +269,7 @@ impl Compiled {
     /// options encoded as protoc encodes them (see `protoc.rs`).
     pub fn image(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        for file in self.pool.files().filter(|f| !self.is_hidden(f.name())) {
+        for file in self.image_files() {
             let bytes = self.encoded(&file, Encoding::Protoc);
             prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
         }
@@ -248,7 +287,7 @@ impl Compiled {
     pub fn image_with(&self, options: ImageOptions) -> Vec<u8> {
         let own: HashSet<&str> = self.roots().map(|file| file.path.as_str()).collect();
         let mut out = Vec::new();
-        for file in self.pool.files().filter(|f| !self.is_hidden(f.name())) {
+        for file in self.image_files() {
             if !options.include_imports && !own.contains(file.name()) {
                 continue;
             }
@@ -344,7 +383,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
         out.push(diagnostic);
         return None;
     }
-    let rewritten = match editions::rewrite::front(path, source) {
+    let mut rewritten = match editions::rewrite::front(path, source) {
         Front::Plain => None,
         Front::Editions(rewritten) => Some(rewritten),
         Front::Refused(diagnostics) => {
@@ -356,7 +395,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
     match File::from_source(path, text) {
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
-            if let Some(rewritten) = &rewritten {
+            if let Some(rewritten) = &mut rewritten {
                 rewritten.restore(&mut proto);
             }
             crate::protoc::float_defaults(&mut proto);
@@ -370,11 +409,19 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
             let at = error.file().unwrap_or(path).to_owned();
             let mut found = Vec::new();
             from_miette(&error, &at, text, DiagnosticKind::Syntax, None, &mut found);
-            if let Some(rewritten) = &rewritten {
-                found.iter_mut().for_each(|d| {
+            match &rewritten {
+                Some(rewritten) => found.iter_mut().for_each(|d| {
                     rewritten.locate(d);
                     d.reset_buf_form();
-                });
+                }),
+                // Edition 2024 syntax in a proto2 or proto3 file: buf's
+                // message rather than the parser's.
+                None => {
+                    let refused = editions::rewrite::syntax_2024_outside_editions(path, source);
+                    if !refused.is_empty() {
+                        found = refused;
+                    }
+                }
             }
             out.extend(found);
             None
@@ -414,8 +461,12 @@ struct Compilation<'a> {
     by_path: HashMap<String, usize>,
     closure: HashMap<&'a str, Candidates<'a>>,
     pool: DescriptorPool,
-    /// See [`Compiled`]'s field.
+    /// See [`Compiled`]'s fields.
     hidden_descriptor: bool,
+    preloaded_descriptor: bool,
+    /// The local symbols (edition 2024) of the files linked so far, by
+    /// full name, with whether each is a message.
+    local_symbols: HashMap<String, bool>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -440,6 +491,8 @@ impl<'a> Compilation<'a> {
             closure,
             pool: DescriptorPool::new(),
             hidden_descriptor: false,
+            preloaded_descriptor: false,
+            local_symbols: HashMap::new(),
             diagnostics: Vec::new(),
         }
     }
@@ -729,41 +782,58 @@ impl<'a> Compilation<'a> {
             return;
         }
         for node in &mut self.nodes {
-            let (Some(_), Some(proto), Some(source)) = (&node.rewritten, &node.proto, node.source)
+            let (Some(rewritten), Some(proto), Some(source)) =
+                (&mut node.rewritten, &mut node.proto, node.source)
             else {
                 continue;
             };
-            let found = editions::json_names::check(proto, source);
+            let (found, renamed) = editions::json_names::check(proto, source);
+            rewritten.extras.json_names = renamed;
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
             }
         }
-        let descriptor = editions::descriptor::PATH;
-        if let Some(&index) = self.by_path.get(descriptor) {
-            if let Some(proto) = &mut self.nodes[index].proto {
-                editions::descriptor::bring_up_to_date(proto);
-            }
-        } else if let Some(pool) = editions::descriptor::pool() {
-            // Nothing is linked yet: the pool starts as that one.
+        // Nothing is linked yet: the pool starts with buf's descriptor.proto
+        // (prost-reflect would read options with its own until the file
+        // is linked); an imported one is then skipped as a duplicate.
+        if let Some(pool) = editions::descriptor::pool() {
             self.pool = pool.clone();
-            self.hidden_descriptor = true;
+            if self.by_path.contains_key(editions::descriptor::PATH) {
+                self.preloaded_descriptor = true;
+            } else {
+                self.hidden_descriptor = true;
+            }
         }
     }
 
-    /// The checks of an editions file that need it linked.
+    /// The checks of a file that need it linked: those of an editions
+    /// file, and in any file the uses of other files' local symbols.
     fn check_edition(&mut self, index: usize) {
         let node = &self.nodes[index];
-        let (Some(rewritten), Some(source)) = (&node.rewritten, node.source) else {
+        let Some(source) = node.source else {
             return;
         };
         let Some(file) = self.pool.get_file_by_name(&node.path) else {
+            return;
+        };
+        if !self.local_symbols.is_empty() {
+            let found = editions::visibility::uses(&file, source, &self.local_symbols);
+            self.diagnostics.extend(found);
+        }
+        let Some(rewritten) = &self.nodes[index].rewritten else {
             return;
         };
         let editions = self.editions();
         let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
         let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
         self.diagnostics.extend(found);
+        self.diagnostics
+            .extend(editions::naming::check(&file, rewritten.edition, source));
+        let (local, found) =
+            editions::visibility::local_symbols(&file, rewritten.edition, Some(&rewritten.extras));
+        self.diagnostics.extend(found);
+        self.local_symbols.extend(local);
     }
 
     /// The editions files parsed so far.
@@ -854,11 +924,21 @@ impl<'a> Compilation<'a> {
             })
             .collect();
         let editions = self.editions();
+        let extras = self
+            .nodes
+            .iter_mut()
+            .filter_map(|n| {
+                let extras = std::mem::take(&mut n.rewritten.as_mut()?.extras);
+                (!extras.is_empty()).then(|| (n.path.clone(), extras))
+            })
+            .collect();
         Ok(Compiled {
             pool: self.pool,
             files,
             editions,
+            extras,
             hidden_descriptor: self.hidden_descriptor,
+            preloaded_descriptor: self.preloaded_descriptor,
         })
     }
 }

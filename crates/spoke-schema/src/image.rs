@@ -17,7 +17,7 @@ pub struct ImageJsonError(String);
 /// appear by name rather than being dropped.
 pub fn image_json(image: &[u8]) -> Result<String, ImageJsonError> {
     // The pool reads editions files as proto2; the JSON keeps their syntax.
-    let (readable, _) =
+    let (readable, _, _) =
         crate::editions::unmark_set(image).map_err(|e| ImageJsonError(e.to_string()))?;
     let pool =
         DescriptorPool::decode(readable.as_slice()).map_err(|e| ImageJsonError(e.to_string()))?;

@@ -164,15 +164,27 @@ impl Features {
     }
 }
 
-/// The `features` an element's options set itself, if any.
-pub(crate) fn explicit(options: &DynamicMessage) -> Option<DynamicMessage> {
+/// The `features` an element's options set itself, if any (borrowed: this
+/// runs for every element of every editions file).
+pub(crate) fn explicit(options: &DynamicMessage) -> Option<std::borrow::Cow<'_, DynamicMessage>> {
+    use std::borrow::Cow;
     if !options.has_field_by_name("features") {
         return None;
     }
-    match options.get_field_by_name("features")?.as_ref() {
-        Value::Message(features) => Some(features.clone()),
+    match options.get_field_by_name("features")? {
+        Cow::Borrowed(Value::Message(features)) => Some(Cow::Borrowed(features)),
+        Cow::Owned(Value::Message(features)) => Some(Cow::Owned(features)),
         _ => None,
     }
+}
+
+/// The value of the enum `feature` an element's own options set, if any.
+pub(crate) fn explicit_enum(options: &DynamicMessage, feature: &str) -> Option<i32> {
+    let features = explicit(options)?;
+    if !features.has_field_by_name(feature) {
+        return None;
+    }
+    features.get_field_by_name(feature)?.as_enum_number()
 }
 
 /// Whether an element's own options set `feature`.
@@ -185,9 +197,14 @@ pub fn file(file: &FileDescriptor, edition: Edition) -> Features {
 }
 
 pub fn message(message: &MessageDescriptor, edition: Edition) -> Features {
+    message_in(file(&message.parent_file(), edition), message)
+}
+
+/// A message's features, its file's being `file`.
+fn message_in(file: Features, message: &MessageDescriptor) -> Features {
     let parent = match message.parent_message() {
-        Some(parent) => self::message(&parent, edition),
-        None => file(&message.parent_file(), edition),
+        Some(parent) => message_in(file, &parent),
+        None => file,
     };
     parent.overlay(&message.options())
 }
@@ -256,9 +273,14 @@ pub(crate) fn extension_under(
 }
 
 pub fn enumeration(enumeration: &EnumDescriptor, edition: Edition) -> Features {
+    enumeration_in(file(&enumeration.parent_file(), edition), enumeration)
+}
+
+/// An enum's features, its file's being `file`.
+pub(crate) fn enumeration_in(file: Features, enumeration: &EnumDescriptor) -> Features {
     let parent = match enumeration.parent_message() {
-        Some(parent) => message(&parent, edition),
-        None => file(&enumeration.parent_file(), edition),
+        Some(parent) => message_in(file, &parent),
+        None => file,
     };
     parent.overlay(&enumeration.options())
 }

@@ -3,7 +3,15 @@
 //! message with one JSON name. prost-reflect checks this too, in every
 //! syntax, with its own message; checking first gives buf's message and
 //! position.
+//!
+//! Under `LEGACY_BEST_EFFORT` buf refuses only a custom `json_name` that
+//! repeats an earlier field's, and accepts two fields whose default JSON
+//! names are one (`foo_bar`, `fooBar`). prost-reflect refuses those too,
+//! so the pool is given such a later field with a JSON name no field can
+//! have (`fooBar#2`), and the image gets the real one back
+//! ([`Extras::json_names`](super::Extras)).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use prost_reflect::prost_types::{DescriptorProto, FileDescriptorProto, UninterpretedOption};
@@ -19,73 +27,114 @@ const NAME: i32 = 1;
 const JSON_NAME: i32 = 10;
 const MESSAGE_TYPE: i32 = 4;
 
-pub(crate) fn check(file: &FileDescriptorProto, source: &str) -> Vec<Diagnostic> {
-    // Built for the first conflict only: most files have none.
-    let locations = std::cell::OnceCell::new();
-    let legacy = file
-        .options
-        .as_ref()
-        .is_some_and(|o| is_legacy(&o.uninterpreted_option));
-    let mut out = Vec::new();
-    for (i, message) in file.message_type.iter().enumerate() {
-        let path = [MESSAGE_TYPE, index(i)];
-        walk(file, source, &locations, message, &path, legacy, &mut out);
-    }
-    out
-}
-
-fn walk<'a>(
-    file: &'a FileDescriptorProto,
+/// The conflicts of `file` buf refuses; those it accepts are renamed for
+/// the pool, and their fields' paths and real JSON names returned.
+pub(crate) fn check(
+    file: &mut FileDescriptorProto,
     source: &str,
-    locations: &std::cell::OnceCell<Locations<'a>>,
-    message: &DescriptorProto,
-    path: &[i32],
-    inherited_legacy: bool,
-    out: &mut Vec<Diagnostic>,
-) {
-    let legacy = match &message.options {
-        Some(options) if has_json_format(&options.uninterpreted_option) => {
-            is_legacy(&options.uninterpreted_option)
+) -> (Vec<Diagnostic>, Vec<(Vec<i32>, String)>) {
+    let mut out = Vec::new();
+    let mut renamed = Vec::new();
+    {
+        // Built for the first conflict only: most files have none.
+        let locations = std::cell::OnceCell::new();
+        let file: &FileDescriptorProto = file;
+        let legacy = file
+            .options
+            .as_ref()
+            .is_some_and(|o| is_legacy(&o.uninterpreted_option));
+        let mut walk = Walk {
+            file,
+            source,
+            locations: &locations,
+            out: &mut out,
+            renamed: &mut renamed,
+        };
+        for (i, message) in file.message_type.iter().enumerate() {
+            walk.message(message, &[MESSAGE_TYPE, index(i)], legacy);
         }
-        _ => inherited_legacy,
-    };
-    if !legacy {
-        let mut seen = HashSet::new();
-        for (i, field) in message.field.iter().enumerate() {
-            let json = field
+    }
+    for (path, _) in &renamed {
+        if let Some(field) = field_at(file, path) {
+            let real = field
                 .json_name
                 .clone()
-                .unwrap_or_else(|| json_name(field.name()));
-            if seen.insert(json) {
+                .unwrap_or_else(|| json_name(field.name()).into_owned());
+            field.json_name = Some(format!("{real}#{}", field.number()));
+        }
+    }
+    (out, renamed)
+}
+
+/// The field at `path` (`4, i`, then `3, j`…, then `2, k`).
+fn field_at<'a>(
+    file: &'a mut FileDescriptorProto,
+    path: &[i32],
+) -> Option<&'a mut prost_reflect::prost_types::FieldDescriptorProto> {
+    let (field, messages) = path.split_last()?;
+    let (_, messages) = messages.split_last()?;
+    let at = |i: &i32| usize::try_from(*i).ok();
+    let mut message = file.message_type.get_mut(at(messages.get(1)?)?)?;
+    for pair in messages[2..].chunks(2) {
+        message = message.nested_type.get_mut(at(pair.get(1)?)?)?;
+    }
+    message.field.get_mut(at(field)?)
+}
+
+struct Walk<'a, 'b> {
+    file: &'a FileDescriptorProto,
+    source: &'b str,
+    locations: &'b std::cell::OnceCell<Locations<'a>>,
+    out: &'b mut Vec<Diagnostic>,
+    renamed: &'b mut Vec<(Vec<i32>, String)>,
+}
+
+impl Walk<'_, '_> {
+    fn message(&mut self, message: &DescriptorProto, path: &[i32], inherited_legacy: bool) {
+        let legacy = match &message.options {
+            Some(options) if has_json_format(&options.uninterpreted_option) => {
+                is_legacy(&options.uninterpreted_option)
+            }
+            _ => inherited_legacy,
+        };
+        let mut seen = HashSet::with_capacity(message.field.len());
+        for (i, field) in message.field.iter().enumerate() {
+            let json = match &field.json_name {
+                Some(custom) => Cow::Borrowed(custom.as_str()),
+                None => json_name(field.name()),
+            };
+            if !seen.contains(&json) {
+                seen.insert(json);
                 continue;
             }
             let field_path = [path, &[FIELD, index(i)]].concat();
+            if legacy && field.json_name.is_none() {
+                self.renamed.push((field_path, json.into_owned()));
+                continue;
+            }
+            let locations = || self.locations.get_or_init(|| Locations::new(self.file));
             let at = match field.json_name {
                 // A custom JSON name is reported at its value.
                 Some(_) => value_position(
-                    locations.get_or_init(|| Locations::new(file)),
-                    source,
+                    locations(),
+                    self.source,
                     &[field_path.as_slice(), &[JSON_NAME]].concat(),
                 ),
                 None => None,
             }
-            .or_else(|| {
-                locations
-                    .get_or_init(|| Locations::new(file))
-                    .position(&[field_path.as_slice(), &[NAME]].concat())
-            })
+            .or_else(|| locations().position(&[field_path.as_slice(), &[NAME]].concat()))
             .unwrap_or((1, 1));
-            out.push(Diagnostic::new(
-                file.name(),
+            self.out.push(Diagnostic::new(
+                self.file.name(),
                 at,
                 DiagnosticKind::Semantic,
                 "message fields have the same JSON name",
             ));
         }
-    }
-    for (i, nested) in message.nested_type.iter().enumerate() {
-        let nested_path = [path, &[NESTED, index(i)]].concat();
-        walk(file, source, locations, nested, &nested_path, legacy, out);
+        for (i, nested) in message.nested_type.iter().enumerate() {
+            let nested_path = [path, &[NESTED, index(i)]].concat();
+            self.message(nested, &nested_path, legacy);
+        }
     }
 }
 
@@ -129,7 +178,10 @@ fn is_json_format(option: &UninterpretedOption) -> bool {
 
 /// protoc's default JSON name: underscores dropped, the letter after one
 /// upper-cased.
-fn json_name(name: &str) -> String {
+fn json_name(name: &str) -> Cow<'_, str> {
+    if !name.contains('_') {
+        return Cow::Borrowed(name);
+    }
     let mut out = String::with_capacity(name.len());
     let mut upper = false;
     for c in name.chars() {
@@ -142,7 +194,7 @@ fn json_name(name: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn index(i: usize) -> i32 {

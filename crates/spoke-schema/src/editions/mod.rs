@@ -14,12 +14,17 @@
 pub(crate) mod descriptor;
 pub mod features;
 pub(crate) mod json_names;
+pub mod language;
+pub(crate) mod naming;
 pub(crate) mod rewrite;
 pub(crate) mod validate;
+pub(crate) mod visibility;
 mod wire;
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub(crate) use rewrite::{Extras, Visibility};
 
 pub use features::{
     EnumType, Features, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
@@ -80,15 +85,52 @@ const EDITION_FIELD: u32 = 14;
 /// `FileDescriptorSet.file`.
 const FILE_FIELD: u32 = 1;
 
+/// `FileDescriptorProto.dependency`, `.option_dependency`;
+/// `DescriptorProto.visibility`, `EnumDescriptorProto.visibility`.
+const DEPENDENCY_FIELD: u32 = 3;
+const OPTION_DEPENDENCY_FIELD: u32 = 15;
+const MESSAGE_VISIBILITY_FIELD: u32 = 11;
+const ENUM_VISIBILITY_FIELD: u32 = 6;
+/// `FieldDescriptorProto.json_name`.
+const JSON_NAME_FIELD: u32 = 10;
+
 /// An encoded `FileDescriptorProto` of an editions file as the pool holds
 /// it (as proto2), with `syntax = "editions"` and its `edition`, written
-/// last as protoc orders them (after source info).
-pub(crate) fn mark(file: &[u8], edition: Edition) -> Vec<u8> {
+/// last as protoc orders them (after source info), and what `extras`
+/// holds: each visibility last in its message or enum, the real JSON
+/// names of fields the pool holds renamed, the option imports moved from
+/// `dependency` to `option_dependency`.
+pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Vec<u8> {
     use prost_reflect::prost::encoding::{self, WireType, encode_key, encode_varint};
     let mut out = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
+    let mut option_dependency = Vec::new();
+    if let Some(extras) = extras {
+        for (path, visibility, _) in &extras.visibility {
+            let field = if rewrite::is_message_path(path) {
+                MESSAGE_VISIBILITY_FIELD
+            } else {
+                ENUM_VISIBILITY_FIELD
+            };
+            let edit = |m: &[u8]| wire::append_varint(m, field, *visibility as u64);
+            out = wire::edit_at(&out, path, &edit).unwrap_or(out);
+        }
+        for (path, json_name) in &extras.json_names {
+            let edit = |f: &[u8]| wire::set_string(f, JSON_NAME_FIELD, json_name);
+            out = wire::edit_at(&out, path, &edit).unwrap_or(out);
+        }
+        if extras.option_imports > 0 {
+            let (kept, taken) = wire::without_last(&out, DEPENDENCY_FIELD, extras.option_imports);
+            out = kept;
+            option_dependency = taken;
+        }
+        option_dependency.extend(extras.option_dependency.iter().cloned());
+    }
     encoding::string::encode(SYNTAX_FIELD, &"editions".to_owned(), &mut out);
     encode_key(EDITION_FIELD, WireType::Varint, &mut out);
     encode_varint(u64::try_from(edition.number()).unwrap_or(0), &mut out);
+    for name in &option_dependency {
+        encoding::string::encode(OPTION_DEPENDENCY_FIELD, name, &mut out);
+    }
     out
 }
 
@@ -101,18 +143,21 @@ pub struct UnknownEdition {
     pub edition: String,
 }
 
+/// An image read back: the editions of its editions files and what else
+/// the pool cannot hold of them, by file name.
+pub(crate) type Unmarked = (Vec<u8>, BTreeMap<String, Edition>, BTreeMap<String, Extras>);
+
 /// An encoded `FileDescriptorSet` with `syntax` and `edition` taken off its
-/// editions files, so prost-reflect reads them as proto2, and the edition
-/// of each such file by name. Malformed input is returned unchanged for
-/// the decoder to refuse.
-pub(crate) fn unmark_set(
-    set: &[u8],
-) -> Result<(Vec<u8>, BTreeMap<String, Edition>), UnknownEdition> {
+/// editions files, so prost-reflect reads them as proto2, the edition of
+/// each such file by name, and their [`Extras`]. Malformed input is
+/// returned unchanged for the decoder to refuse.
+pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
     use prost_reflect::prost::encoding::{WireType, encode_key, encode_varint};
     let Some(files) = wire::fields(set) else {
-        return Ok((set.to_vec(), BTreeMap::new()));
+        return Ok((set.to_vec(), BTreeMap::new(), BTreeMap::new()));
     };
     let mut editions = BTreeMap::new();
+    let mut all_extras = BTreeMap::new();
     let mut out = Vec::with_capacity(set.len());
     for field in files {
         let Some(file) = field.payload.filter(|_| field.number == FILE_FIELD) else {
@@ -148,11 +193,22 @@ pub(crate) fn unmark_set(
                 file: name.clone(),
                 edition: number.map_or_else(|| "none".to_owned(), |n| n.to_string()),
             })?;
-        let stripped = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
+        let mut extras = wire::extras(file);
+        extras.json_names = wire::repeated_json_names(file);
+        let stripped = wire::rename_json_names(
+            &wire::without_fields(
+                file,
+                &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD],
+            ),
+            &extras.json_names,
+        );
         encode_key(FILE_FIELD, WireType::LengthDelimited, &mut out);
         encode_varint(stripped.len() as u64, &mut out);
         out.extend_from_slice(&stripped);
+        if !extras.is_empty() {
+            all_extras.insert(name.clone(), extras);
+        }
         editions.insert(name, edition);
     }
-    Ok((out, editions))
+    Ok((out, editions, all_extras))
 }

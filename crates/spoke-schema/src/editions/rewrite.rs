@@ -1,8 +1,11 @@
 //! The editions front-end's first step: a token-level pass over an
 //! `edition = "…";` file that checks what the editions grammar forbids and
-//! rewrites it into proto2 text the protox parser reads (the `edition`
-//! statement becomes `syntax = "proto2";`, each field without a label gets
-//! `optional`). Every edit stays on one line and is recorded, so positions
+//! rewrites it into text the protox parser reads: `syntax = "proto3";`,
+//! whose parser takes fields without labels (giving them the descriptor
+//! proto2's `optional` gives), or, when a field has a `default` (which that
+//! parser refuses), `syntax = "proto2";` with `optional` before each field
+//! without a label. The parsed file is linked as proto2 either way. Every
+//! edit stays on one line and is recorded, so positions
 //! found in the rewritten text map back to the original exactly.
 
 use super::Edition;
@@ -28,6 +31,56 @@ pub(crate) struct Rewritten {
     pub(crate) edition: Edition,
     pub(crate) text: String,
     edits: Vec<Edit>,
+    /// The edits of line `l` are `edits[by_line[l]..by_line[l + 1]]`
+    /// (lines past the last edit have none).
+    by_line: Vec<u32>,
+    /// `export`/`local` keywords (edition 2024), blanked in `text`.
+    marked: Vec<Marked>,
+    /// What the descriptor needs beyond what protox parses.
+    pub(crate) extras: Extras,
+}
+
+/// A message or enum declared `export` or `local`: where its `message` or
+/// `enum` keyword is (0-based line, byte column) and where the visibility
+/// keyword is (1-based, in characters, for diagnostics).
+#[derive(Debug, Clone, Copy)]
+struct Marked {
+    at: (i32, i32),
+    keyword: (u32, u32),
+    visibility: Visibility,
+}
+
+/// `google.protobuf.SymbolVisibility`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visibility {
+    Local = 1,
+    Export = 2,
+}
+
+/// The parts of an edition 2024 file's descriptor prost-reflect does not
+/// hold: the visibility of each message and enum declared with one, by
+/// descriptor path (with the position of its keyword, 1-based; none in a
+/// decoded image), and the files imported with `import option`. A parsed
+/// file's option imports are its last `option_imports` imports (protox
+/// reads them as imports, which they must be to link); a decoded image
+/// holds them apart, in `option_dependency`. `json_names`: the fields the
+/// pool holds with another JSON name (see `json_names`), by path, with
+/// their real one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Extras {
+    pub(crate) visibility: Vec<(Vec<i32>, Visibility, (u32, u32))>,
+    pub(crate) option_imports: usize,
+    pub(crate) option_dependency: Vec<String>,
+    pub(crate) json_names: Vec<(Vec<i32>, String)>,
+}
+
+impl Extras {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.visibility.is_empty()
+            && self.option_imports == 0
+            && self.option_dependency.is_empty()
+            && self.json_names.is_empty()
+    }
 }
 
 /// What the pass found.
@@ -57,16 +110,18 @@ struct Token {
     char_column: u32,
 }
 
-/// Tokens of `source`, comments and whitespace skipped. Stops quietly at
-/// anything malformed (an unterminated string or comment): the parser that
-/// runs next reports it precisely.
-fn tokens(source: &str) -> Vec<Token> {
+/// Tokens of `source`, comments and whitespace skipped, up to `limit` of
+/// them. Stops quietly at anything malformed (an unterminated string or
+/// comment): the parser that runs next reports it precisely.
+fn tokens(source: &str, limit: usize) -> Vec<Token> {
     let bytes = source.as_bytes();
-    let mut out = Vec::new();
+    let ascii = limit > 1 && source.is_ascii();
+    // About one token per five bytes of a typical file.
+    let mut out = Vec::with_capacity(limit.min(source.len() / 5 + 1));
     let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
     // Characters between `line_start` and `i`, counted lazily.
     let mut counted = 0usize;
-    while i < bytes.len() {
+    while i < bytes.len() && out.len() < limit {
         let b = bytes[i];
         match b {
             b'\n' => {
@@ -105,7 +160,12 @@ fn tokens(source: &str) -> Vec<Token> {
             }
             _ => {}
         }
-        chars_before += saturate(source[counted..i].chars().count());
+        // Characters before the token on its line: bytes in ASCII text.
+        chars_before += if ascii {
+            saturate(i - counted)
+        } else {
+            saturate(source[counted..i].chars().count())
+        };
         counted = i;
         let start = i;
         let kind = if b.is_ascii_alphabetic() || b == b'_' {
@@ -180,17 +240,26 @@ struct Pass<'a> {
     at: usize,
     edits: Vec<Edit>,
     errors: Vec<Diagnostic>,
+    edition: Edition,
+    marked: Vec<Marked>,
+    option_imports: usize,
+    /// Whether the rewrite is proto2 text, every field given a label; else
+    /// it is proto3 text, whose parser takes fields without one (and
+    /// gives them the same descriptor), so lines keep their columns.
+    /// proto3's parser refuses `default`, so a file with one is proto2.
+    labels: bool,
 }
 
 /// Checks and rewrites `source` when it starts with an `edition` statement.
 pub(crate) fn front(path: &str, source: &str) -> Front {
-    let tokens = tokens(source);
-    let is_editions = tokens
+    // Most files are not editions files: their first token says so.
+    let is_editions = tokens(source, 1)
         .first()
         .is_some_and(|t| &source[t.start..t.end] == "edition");
     if !is_editions {
         return Front::Plain;
     }
+    let tokens = tokens(source, usize::MAX);
     let mut pass = Pass {
         source,
         path,
@@ -198,24 +267,84 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         at: 0,
         edits: Vec::new(),
         errors: Vec::new(),
+        edition: Edition::E2023,
+        marked: Vec::new(),
+        option_imports: 0,
+        labels: false,
     };
+    pass.labels = pass.has_default();
     let Some(edition) = pass.edition_statement() else {
         return Front::Refused(pass.errors);
     };
+    pass.edition = edition;
     pass.body();
     if !pass.errors.is_empty() {
         return Front::Refused(pass.errors);
     }
     let text = apply(source, &pass.edits);
+    let lines = pass.edits.last().map_or(0, |e| e.line as usize + 1);
+    let mut by_line = Vec::with_capacity(lines + 1);
+    let mut next = 0;
+    for line in 0..=lines {
+        while pass
+            .edits
+            .get(next)
+            .is_some_and(|e| (e.line as usize) < line)
+        {
+            next += 1;
+        }
+        by_line.push(saturate(next));
+    }
     Front::Editions(Rewritten {
         edition,
         text,
         edits: pass.edits,
+        by_line,
+        marked: pass.marked,
+        extras: Extras {
+            option_imports: pass.option_imports,
+            ..Extras::default()
+        },
     })
 }
 
-impl Pass<'_> {
-    fn text(&self, index: usize) -> &str {
+/// `export`, `local` and `import option` in a proto2 or proto3 file, which
+/// the parser refuses: buf's errors for them (none when there are none).
+pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diagnostic> {
+    let tokens = tokens(source, usize::MAX);
+    let text = |i: usize| tokens.get(i).map_or("", |t| &source[t.start..t.end]);
+    let syntax = match (text(0), text(2)) {
+        ("syntax", "\"proto3\"" | "'proto3'") => "\"proto3\"",
+        _ => "\"proto2\"",
+    };
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let starts_statement = i == 0 || matches!(text(i - 1), ";" | "{" | "}");
+        let word = text(i);
+        let found = match word {
+            "export" | "local" if matches!(text(i + 1), "message" | "enum") => Some((word, token)),
+            "import"
+                if text(i + 1) == "option"
+                    && tokens.get(i + 2).is_some_and(|t| t.kind == Kind::Str) =>
+            {
+                tokens.get(i + 1).map(|t| ("import option", t))
+            }
+            _ => None,
+        };
+        if let (true, Some((what, at))) = (starts_statement, found) {
+            out.push(Diagnostic::new(
+                path,
+                (at.line + 1, at.char_column + 1),
+                DiagnosticKind::Syntax,
+                format!("`{what}` is not supported in {syntax}"),
+            ));
+        }
+    }
+    out
+}
+
+impl<'a> Pass<'a> {
+    fn text(&self, index: usize) -> &'a str {
         self.tokens
             .get(index)
             .map_or("", |t| &self.source[t.start..t.end])
@@ -255,6 +384,16 @@ impl Pass<'_> {
         });
     }
 
+    /// Whether a field of the file may have a `default` pseudo-option (a
+    /// `default =` right after `[` or `,`; one too many only costs the
+    /// proto2 rewrite).
+    fn has_default(&self) -> bool {
+        self.tokens.windows(3).any(|w| {
+            let text = |t: &Token| &self.source[t.start..t.end];
+            matches!(text(&w[0]), "[" | ",") && text(&w[1]) == "default" && text(&w[2]) == "="
+        })
+    }
+
     /// `edition = "2023";`: which edition, rewritten as proto2's syntax
     /// statement. Any other shape is left to the parser, which refuses it.
     fn edition_statement(&mut self) -> Option<Edition> {
@@ -273,7 +412,12 @@ impl Pass<'_> {
             }
         };
         self.replace(0, "syntax".to_owned(), false);
-        self.replace(2, "\"proto2\"".to_owned(), false);
+        let syntax = if self.labels {
+            "\"proto2\""
+        } else {
+            "\"proto3\""
+        };
+        self.replace(2, syntax.to_owned(), false);
         self.at = 3;
         Some(edition)
     }
@@ -302,26 +446,19 @@ impl Pass<'_> {
     /// One statement from `self.at`; returns the block it opens, if any.
     fn statement(&mut self, block: Block) -> Option<Block> {
         let start = self.at;
-        let word = self.text(start).to_owned();
+        let word = self.text(start);
         let declares = |pass: &Self, at: usize| {
             pass.kind(at + 1) == Some(Kind::Ident) && pass.text(at + 2) == "{"
         };
-        match (block, word.as_str()) {
-            (Block::File | Block::Message, "export" | "local") => {
-                self.error(
-                    start,
-                    format!(
-                        "`{word}` (symbol visibility, edition 2024) is not supported by Spoke yet"
-                    ),
-                );
-                self.at += 1;
+        match (block, word) {
+            (Block::File | Block::Message, "export" | "local")
+                if matches!(self.text(start + 1), "message" | "enum") =>
+            {
+                self.visibility(start, word);
                 None
             }
-            (Block::File, "import") if self.text(start + 1) == "option" => {
-                self.error(
-                    start + 1,
-                    "`import option` (edition 2024) is not supported by Spoke yet",
-                );
+            (Block::File, "import") => {
+                self.import(start);
                 self.skip_statement().map(|()| Block::Other)
             }
             (Block::File | Block::Message, "message") if declares(self, start) => {
@@ -359,6 +496,49 @@ impl Pass<'_> {
         }
     }
 
+    /// `export` or `local` before a message or enum (edition 2024): blanked
+    /// for the parser, remembered for the descriptor.
+    fn visibility(&mut self, start: usize, word: &str) {
+        if self.edition < Edition::E2024 {
+            let edition = self.edition;
+            self.error(
+                start,
+                format!("`{word}` is not supported in Edition {edition}"),
+            );
+        }
+        let (keyword, declared) = (self.tokens[start], self.tokens[start + 1]);
+        self.marked.push(Marked {
+            at: (to_i32(declared.line), to_i32(declared.column)),
+            keyword: (keyword.line + 1, keyword.char_column + 1),
+            visibility: if word == "export" {
+                Visibility::Export
+            } else {
+                Visibility::Local
+            },
+        });
+        self.replace(start, " ".repeat(keyword.end - keyword.start), false);
+        self.at += 1;
+    }
+
+    /// An import: `import option "…";` (edition 2024) is read by the
+    /// parser as a plain import, which must come after every other.
+    fn import(&mut self, start: usize) {
+        if self.text(start + 1) == "option" && self.kind(start + 2) == Some(Kind::Str) {
+            if self.edition < Edition::E2024 {
+                let edition = self.edition;
+                self.error(
+                    start + 1,
+                    format!("`import option` is not supported in Edition {edition}"),
+                );
+            }
+            let option = self.tokens[start + 1];
+            self.replace(start + 1, " ".repeat(option.end - option.start), false);
+            self.option_imports += 1;
+        } else if self.option_imports > 0 {
+            self.error(start, "import after `import option`");
+        }
+    }
+
     /// A field (or a statement of a message that is not one: `reserved`,
     /// `extensions`, `map<…>` fields need no label).
     fn field(&mut self, block: Block) {
@@ -367,7 +547,7 @@ impl Pass<'_> {
             "reserved" if block == Block::Message => self.reserved(),
             "extensions" if block == Block::Message => {}
             "optional" | "required" if self.text(start + 1) != "=" => {
-                let word = self.text(start).to_owned();
+                let word = self.text(start);
                 self.error(start, format!("unexpected `{word}`"));
             }
             "repeated"
@@ -380,7 +560,9 @@ impl Pass<'_> {
                 self.error(start, "group syntax is not supported");
             }
             "map" if self.text(start + 1) == "<" => {}
-            _ if block != Block::Oneof => self.replace(start, "optional ".to_owned(), true),
+            _ if block != Block::Oneof && self.labels => {
+                self.replace(start, "optional ".to_owned(), true);
+            }
             _ => {}
         }
         if self.skip_statement().is_some() {
@@ -430,21 +612,24 @@ impl Pass<'_> {
     /// are message literals, skipped whole.
     fn skip_statement(&mut self) -> Option<()> {
         let mut depth = 0usize;
-        while self.at < self.tokens.len() {
-            let symbol = self.text(self.at).to_owned();
+        while let Some(token) = self.tokens.get(self.at) {
+            let symbol = match token.kind {
+                Kind::Symbol(b) => b,
+                _ => 0,
+            };
             self.at += 1;
-            match symbol.as_str() {
-                "[" | "(" => depth += 1,
-                "]" | ")" => depth = depth.saturating_sub(1),
-                "{" if depth == 0 && !self.in_option_value() => return Some(()),
-                "{" => depth += 1,
-                "}" if depth == 0 => {
+            match symbol {
+                b'[' | b'(' => depth += 1,
+                b']' | b')' => depth = depth.saturating_sub(1),
+                b'{' if depth == 0 && !self.in_option_value() => return Some(()),
+                b'{' => depth += 1,
+                b'}' if depth == 0 => {
                     // A block's end without a `;`: leave it for the caller.
                     self.at -= 1;
                     return None;
                 }
-                "}" => depth -= 1,
-                ";" if depth == 0 => return None,
+                b'}' => depth -= 1,
+                b';' if depth == 0 => return None,
                 _ => {}
             }
         }
@@ -480,9 +665,12 @@ impl Rewritten {
     fn column(&self, line: u32, column: u32, chars: bool) -> u32 {
         let mut shift: i64 = 0;
         // Edits are recorded in text order: those of a line are adjacent.
-        let start = self.edits.partition_point(|e| e.line < line);
-        let end = self.edits.partition_point(|e| e.line <= line);
-        for edit in &self.edits[start..end] {
+        let line = line as usize;
+        let (Some(&start), Some(&end)) = (self.by_line.get(line), self.by_line.get(line + 1))
+        else {
+            return column;
+        };
+        for edit in &self.edits[start as usize..end as usize] {
             let at = i64::from(if chars { edit.char_column } else { edit.column }) + shift;
             let new_len = i64::try_from(edit.new.len()).unwrap_or(0);
             let new_end = at + new_len;
@@ -508,11 +696,40 @@ impl Rewritten {
 
     /// The parsed rewritten file as the original: no proto2 syntax, its
     /// source info moved back to the original text.
-    pub(crate) fn restore(&self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
+    pub(crate) fn restore(&mut self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
         proto.syntax = None;
         if let Some(info) = &mut proto.source_code_info {
             self.restore_spans(info);
+            self.extras.visibility = self.visibility_paths(info);
+            let plain = proto
+                .dependency
+                .len()
+                .saturating_sub(self.extras.option_imports);
+            option_import_locations(info, plain);
         }
+    }
+
+    /// The descriptor path of each message and enum declared `export` or
+    /// `local`: the declaration whose span starts at its keyword.
+    fn visibility_paths(
+        &self,
+        info: &prost_reflect::prost_types::SourceCodeInfo,
+    ) -> Vec<(Vec<i32>, Visibility, (u32, u32))> {
+        if self.marked.is_empty() {
+            return Vec::new();
+        }
+        info.location
+            .iter()
+            .filter(|location| is_declaration(&location.path))
+            .filter_map(|location| {
+                let start = match location.span.as_slice() {
+                    [line, column, ..] => (*line, *column),
+                    _ => return None,
+                };
+                let marked = self.marked.iter().find(|m| m.at == start)?;
+                Some((location.path.clone(), marked.visibility, marked.keyword))
+            })
+            .collect()
     }
 
     /// Source info of the rewritten text, moved to the original: spans
@@ -548,6 +765,48 @@ impl Rewritten {
 
 /// `FieldDescriptorProto.label`.
 const LABEL_TAG: i32 = 4;
+/// `FileDescriptorProto.dependency`, `.option_dependency`.
+const DEPENDENCY_TAG: i32 = 3;
+const OPTION_DEPENDENCY_TAG: i32 = 15;
+
+/// Whether `path` is that of a message (`4, i` then `3, j`…) or an enum
+/// (`5, i`, or a message's then `4, j`).
+fn is_declaration(path: &[i32]) -> bool {
+    let pairs: Vec<i32> = path.iter().step_by(2).copied().collect();
+    if !path.len().is_multiple_of(2) {
+        return false;
+    }
+    match pairs.as_slice() {
+        [5] => true,
+        [4, nested @ ..] => match nested.split_last() {
+            Some((4, inner)) => inner.iter().all(|t| *t == 3),
+            _ => nested.iter().all(|t| *t == 3),
+        },
+        _ => false,
+    }
+}
+
+/// Whether the path of a declaration ([`is_declaration`]) is a message's.
+pub(crate) fn is_message_path(path: &[i32]) -> bool {
+    match path {
+        [tag, _] => *tag == 4,
+        [.., tag, _] => *tag == 3,
+        _ => false,
+    }
+}
+
+/// The locations of the imports from the `plain`th on (`import option`,
+/// read by the parser as imports) moved to `option_dependency`.
+fn option_import_locations(info: &mut prost_reflect::prost_types::SourceCodeInfo, plain: usize) {
+    let plain = i32::try_from(plain).unwrap_or(i32::MAX);
+    for location in &mut info.location {
+        if let [DEPENDENCY_TAG, index] = location.path.as_mut_slice()
+            && *index >= plain
+        {
+            location.path = vec![OPTION_DEPENDENCY_TAG, *index - plain];
+        }
+    }
+}
 
 fn to_i32(v: u32) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
@@ -568,11 +827,11 @@ mod tests {
     #[test]
     fn labels_are_inserted_where_fields_have_none() {
         let r = rewritten(
-            "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
+            "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
         );
         assert_eq!(
             r.text,
-            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
+            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
         );
         assert_eq!(r.edition, Edition::E2023);
         // Line 2 got `optional ` (9 bytes) at column 2: later columns move
@@ -585,6 +844,19 @@ mod tests {
         // two bytes longer than `"2023"`.
         assert_eq!(r.column(0, 18, false), 17);
         assert_eq!(r.column(0, 9, false), 10);
+    }
+
+    #[test]
+    fn files_without_defaults_are_read_as_proto3_text() {
+        let source = "edition = \"2024\";\nexport message M {\n  int32 a = 1;\n  reserved b;\n}\n";
+        let r = rewritten(source);
+        assert_eq!(
+            r.text,
+            "syntax = \"proto3\";\n       message M {\n  int32 a = 1;\n  reserved \"b\";\n}\n"
+        );
+        // Only the first line and the reserved name move.
+        assert_eq!(r.column(2, 8, false), 8);
+        assert_eq!(r.column(3, 14, false), 12);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use prost_reflect::{
     Cardinality, DynamicMessage, EnumDescriptor, FieldDescriptor, FileDescriptor, Kind,
-    MessageDescriptor,
+    MessageDescriptor, Value,
 };
 
 use super::Edition;
@@ -18,27 +18,19 @@ use super::features::{
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
 use crate::source_info::Locations;
 
-/// The `FeatureSet` fields, their numbers and where they may be set.
-const FEATURES: &[(&str, i32, &[Target])] = &[
-    ("field_presence", 1, &[Target::Field]),
-    ("enum_type", 2, &[Target::Enum]),
-    ("repeated_field_encoding", 3, &[Target::Field]),
-    ("utf8_validation", 4, &[Target::Field]),
-    ("message_encoding", 5, &[Target::Field]),
-    ("json_format", 6, &[Target::Message, Target::Enum]),
-];
-
-/// An element that options with `features` may be set on (the file takes
-/// them all). Extension ranges are not checked (prost-reflect does not keep
-/// their options), nor services and methods (buf does not check them).
+/// An element that options with `features` may be set on: a
+/// `FieldOptions.OptionTargetType` (`targets` of each feature's field).
+/// Services and methods are not checked, and extension ranges only for
+/// the edition their features need, as buf does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    File,
-    Message,
-    Field,
-    Oneof,
-    Enum,
-    EnumValue,
+    File = 1,
+    ExtensionRange = 2,
+    Message = 3,
+    Field = 4,
+    Oneof = 5,
+    Enum = 6,
+    EnumValue = 7,
 }
 
 impl Target {
@@ -47,6 +39,7 @@ impl Target {
     fn option_tags(self) -> (i32, i32) {
         match self {
             Target::File => (8, 50),
+            Target::ExtensionRange => (3, 50),
             Target::Message => (7, 12),
             Target::Field => (8, 21),
             Target::Oneof => (2, 1),
@@ -55,6 +48,32 @@ impl Target {
         }
     }
 }
+
+/// What a feature's definition (its field of `FeatureSet` or of a language
+/// extension's message) says of where and since when it may be set.
+fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
+    let options = field.options();
+    let targets = options
+        .get_field_by_name("targets")
+        .and_then(|v| {
+            v.as_list()
+                .map(|l| l.iter().filter_map(Value::as_enum_number).collect())
+        })
+        .unwrap_or_default();
+    let introduced = options.get_field_by_name("feature_support").and_then(|v| {
+        let support = v.as_message()?;
+        support
+            .has_field_by_name("edition_introduced")
+            .then(|| support.get_field_by_name("edition_introduced"))
+            .flatten()?
+            .as_enum_number()
+    });
+    (targets, introduced)
+}
+
+/// `DescriptorProto.extension_range`, `ExtensionRange.options`.
+const EXTENSION_RANGE: i32 = 5;
+const OPTIONS: i32 = 3;
 
 struct Check<'a> {
     file: &'a FileDescriptor,
@@ -66,6 +85,8 @@ struct Check<'a> {
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
     /// Built on the first report: most files have none.
     locations: std::cell::OnceCell<Locations<'a>>,
+    /// The file's own features.
+    file_features: features::Features,
     out: Vec<Diagnostic>,
 }
 
@@ -87,11 +108,13 @@ pub(crate) fn check(
         lines: source.lines().collect(),
         proto,
         locations: std::cell::OnceCell::new(),
+        file_features: features::Features::defaults(edition),
         out: Vec::new(),
     };
     let options = file.options();
     check.targets(&[], Target::File, &options);
     let resolved = features::Features::defaults(edition).overlay(&options);
+    check.file_features = resolved;
     for message in file.messages() {
         check.message(&message, resolved);
     }
@@ -199,25 +222,55 @@ impl<'a> Check<'a> {
         }
     }
 
-    /// Features set on an element they do not apply to.
+    /// Features set on an element they do not apply to, or in an edition
+    /// before the one that introduced them; language features (extensions
+    /// of `FeatureSet`) as the core ones, from their definitions.
     fn targets(&mut self, path: &[i32], target: Target, options: &DynamicMessage) {
-        if target == Target::File {
-            return;
-        }
         let Some(explicit) = features::explicit(options) else {
             return;
         };
         let (options_tag, features_tag) = target.option_tags();
-        for (name, number, targets) in FEATURES {
-            if explicit.has_field_by_name(name) && !targets.contains(&target) {
+        let mut set: Vec<(prost_reflect::FieldDescriptor, Vec<i32>)> = explicit
+            .fields()
+            .map(|(field, _)| {
+                let number = i32::try_from(field.number()).unwrap_or(0);
+                (field, vec![number])
+            })
+            .collect();
+        for (extension, value) in explicit.extensions() {
+            let Some(language) = value.as_message() else {
+                continue;
+            };
+            let number = i32::try_from(extension.number()).unwrap_or(0);
+            set.extend(language.fields().map(|(field, _)| {
+                let inner = i32::try_from(field.number()).unwrap_or(0);
+                (field, vec![number, inner])
+            }));
+        }
+        for (field, numbers) in set {
+            let name = field.name();
+            let (targets, introduced) = support(&field);
+            // Located only when reported: most files have no finding.
+            let at_path = || {
                 let mut at_path = path.to_vec();
-                at_path.extend([options_tag, features_tag, *number]);
-                let at = if self.locations().get(&at_path).is_some() {
-                    self.word_at(&at_path, name)
-                } else {
+                at_path.extend([options_tag, features_tag]);
+                at_path.extend(&numbers);
+                if self.locations().get(&at_path).is_none() {
                     at_path.truncate(path.len() + 2);
-                    self.word_at(&at_path, name)
-                };
+                }
+                at_path
+            };
+            if introduced.is_some_and(|introduced| introduced > self.edition.number()) {
+                let at_path = at_path();
+                let at = self.word_at(&at_path, "features");
+                let message = format!("`{name}` is not supported in Edition {}", self.edition);
+                self.report(at, message);
+            } else if !matches!(target, Target::File | Target::ExtensionRange)
+                && !targets.is_empty()
+                && !targets.contains(&(target as i32))
+            {
+                let at_path = at_path();
+                let at = self.word_at(&at_path, name);
                 self.report(at, format!("unsupported option target for `{name}`"));
             }
         }
@@ -227,6 +280,7 @@ impl<'a> Check<'a> {
         let options = message.options();
         self.targets(message.path(), Target::Message, &options);
         let resolved = parent.overlay(&options);
+        self.extension_ranges(message);
         for oneof in message.oneofs() {
             self.targets(oneof.path(), Target::Oneof, &oneof.options());
         }
@@ -255,12 +309,53 @@ impl<'a> Check<'a> {
         }
     }
 
+    /// The features of a message's extension ranges, whose options
+    /// prost-reflect's descriptors leave out: read from the encoded file.
+    fn extension_ranges(&mut self, message: &MessageDescriptor) {
+        let count = message.descriptor_proto().extension_range.len();
+        if count == 0 {
+            return;
+        }
+        let pool = self.file.parent_pool();
+        let Some(descriptor) = pool.get_message_by_name("google.protobuf.ExtensionRangeOptions")
+        else {
+            return;
+        };
+        let encoded = self.file.encode_to_vec();
+        for index in 0..count {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            let path = [message.path(), &[EXTENSION_RANGE, index]].concat();
+            let options_path = [path.as_slice(), &[OPTIONS, 0]].concat();
+            let Some(bytes) = super::wire::payload_at(&encoded, &options_path) else {
+                continue;
+            };
+            if let Ok(options) = DynamicMessage::decode(descriptor.clone(), bytes) {
+                self.targets(&path, Target::ExtensionRange, &options);
+            }
+        }
+    }
+
     fn field_like(
         &mut self,
         proto: &prost_reflect::prost_types::FieldDescriptorProto,
         path: &[i32],
         options: &DynamicMessage,
         view: FieldView,
+    ) {
+        // Most fields set no option: only the enum check applies to them.
+        if options.fields().next().is_some() {
+            self.field_options(proto, path, options, &view);
+        }
+        self.closed_enum(path, &view);
+    }
+
+    /// The checks of a field's own options.
+    fn field_options(
+        &mut self,
+        proto: &prost_reflect::prost_types::FieldDescriptorProto,
+        path: &[i32],
+        options: &DynamicMessage,
+        view: &FieldView,
     ) {
         self.targets(path, Target::Field, options);
         if features::sets(options, "field_presence") {
@@ -343,13 +438,22 @@ impl<'a> Check<'a> {
                 );
             }
         }
+    }
+
+    /// A closed enum in an implicit-presence field.
+    fn closed_enum(&mut self, path: &[i32], view: &FieldView) {
         if let Kind::Enum(enumeration) = &view.kind {
             let closed = match self.closed.get(enumeration.full_name()) {
                 Some(&closed) => closed,
                 None => {
-                    let edition = (self.edition_of)(enumeration.parent_file().name());
-                    let closed =
-                        features::enumeration(enumeration, edition).enum_type == EnumType::Closed;
+                    // This file's features are resolved already.
+                    let resolved = if enumeration.parent_file() == *self.file {
+                        features::enumeration_in(self.file_features, enumeration)
+                    } else {
+                        let edition = (self.edition_of)(enumeration.parent_file().name());
+                        features::enumeration(enumeration, edition)
+                    };
+                    let closed = resolved.enum_type == EnumType::Closed;
                     self.closed
                         .insert(enumeration.full_name().to_owned(), closed);
                     closed

@@ -106,6 +106,30 @@ fn valid_cases_compile_with_their_editions() {
     assert_eq!(features.edition("features.proto"), Edition::E2023);
     let e2024 = compiled(&Path::new(ROOT).join("valid/edition_2024"));
     assert_eq!(e2024.edition("e2024.proto"), Edition::E2024);
+    // Edition 2024's visibility and `import option` reach the image.
+    let visibility = compiled(&Path::new(ROOT).join("valid/visibility_2024"))
+        .image_json_with(ImageOptions::default())
+        .unwrap();
+    let vis = files_json(&visibility)
+        .into_iter()
+        .find(|(name, _)| name == "vis/v1/vis.proto")
+        .unwrap()
+        .1;
+    assert_eq!(vis["visibility"], Value::Null);
+    assert_eq!(vis["messageType"][0]["visibility"], "VISIBILITY_EXPORT");
+    assert_eq!(
+        vis["messageType"][0]["nestedType"][0]["visibility"],
+        "VISIBILITY_LOCAL"
+    );
+    assert_eq!(vis["enumType"][0]["visibility"], "VISIBILITY_LOCAL");
+    assert_eq!(
+        vis["dependency"],
+        serde_json::json!(["shared/v1/shared.proto"])
+    );
+    assert_eq!(
+        vis["optionDependency"],
+        serde_json::json!(["google/protobuf/cpp_features.proto"])
+    );
     let mixed = compiled(&Path::new(ROOT).join("valid/mixed"));
     let editions: Vec<(&str, Edition)> = [
         "app/v1/app.proto",
@@ -125,6 +149,105 @@ fn valid_cases_compile_with_their_editions() {
             ("legacy/v1/legacy.proto", Edition::Proto2),
         ]
     );
+}
+
+/// A stored image read back writes the same image: what the pool cannot
+/// hold of editions files (visibility, option imports, repeated legacy
+/// JSON names) is kept beside it.
+#[test]
+fn images_read_back_are_written_again_unchanged() {
+    for case in entries("valid") {
+        let compiled = compiled(&case);
+        let own: std::collections::BTreeSet<String> =
+            compiled.roots().map(|f| f.path.clone()).collect();
+        let image = compiled.image();
+        let decoded = Compiled::from_image(&image, &own).unwrap();
+        assert!(decoded.image() == image, "{}", case.display());
+    }
+}
+
+/// Language features resolve from the nearest element that sets them,
+/// else from their definition's default for the file's edition; proto2
+/// files from the options editions replaced.
+#[test]
+fn language_features_resolve_at_every_level() {
+    use spoke_schema::editions::language::Element;
+    let compiled = compiled(&Path::new(ROOT).join("valid/language_features"));
+    let pool = compiled.pool();
+    let field = |name: &str| {
+        Element::Field(
+            pool.get_message_by_name(name.rsplit_once('.').unwrap().0)
+                .unwrap()
+                .get_field_by_name(name.rsplit_once('.').unwrap().1)
+                .unwrap(),
+        )
+    };
+    let number = |element: &Element, extension: &str, feature: &str| {
+        compiled
+            .language_feature(element, extension, feature)
+            .unwrap_or_else(|| panic!("{feature} of {element:?}"))
+            .as_enum_number()
+            .unwrap()
+    };
+    // CppFeatures.StringType: VIEW 1, CORD 2, STRING 3.
+    assert_eq!(
+        number(&field("lang.v1.Text.plain"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Text.viewed"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Modern.text"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Modern.piece"), "pb.cpp", "string_type"),
+        3
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.cord"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.plain"), "pb.cpp", "string_type"),
+        3
+    );
+    // JavaFeatures.Utf8Validation: DEFAULT 1, VERIFY 2.
+    assert_eq!(
+        number(&field("lang.v1.Text.plain"), "pb.java", "utf8_validation"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Text.picked"), "pb.java", "utf8_validation"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Legacy.plain"), "pb.java", "utf8_validation"),
+        2
+    );
+    // GoFeatures.APILevel: OPEN 1, HYBRID 2, OPAQUE 3.
+    let message = |name: &str| Element::Message(pool.get_message_by_name(name).unwrap());
+    let file = |name: &str| Element::File(pool.get_file_by_name(name).unwrap());
+    assert_eq!(number(&file("lang/v1/lang.proto"), "pb.go", "api_level"), 2);
+    assert_eq!(number(&message("lang.v1.Text"), "pb.go", "api_level"), 1);
+    assert_eq!(number(&message("lang.v1.Modern"), "pb.go", "api_level"), 3);
+    // GoFeatures.StripEnumPrefix: KEEP 1, STRIP 3.
+    let level = pool.get_enum_by_name("lang.v1.Level").unwrap();
+    let value = |name: &str| Element::EnumValue(level.get_value_by_name(name).unwrap());
+    assert_eq!(
+        number(&value("LEVEL_UNSPECIFIED"), "pb.go", "strip_enum_prefix"),
+        3
+    );
+    assert_eq!(
+        number(&value("LEVEL_HIGH"), "pb.go", "strip_enum_prefix"),
+        1
+    );
+    let kind = Element::Enum(pool.get_enum_by_name("lang.v1.Kind").unwrap());
+    let legacy_json = compiled.language_feature(&kind, "pb.go", "legacy_unmarshal_json_enum");
+    assert_eq!(legacy_json.and_then(|v| v.as_bool()), Some(true));
+    assert!(compiled.language_feature(&kind, "pb.nope", "x").is_none());
 }
 
 #[test]
@@ -306,6 +429,61 @@ fn invalid_files_are_refused_where_buf_refuses_them() {
             expected, theirs,
             "the expectations of {} are not buf's",
             file.path
+        );
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
+/// Each case of `testdata/editions/invalid_modules` is one module whose
+/// files are refused together (a use in one file of a symbol another
+/// declares local), each file's expected errors at its end.
+#[test]
+fn invalid_modules_are_refused_where_buf_refuses_them() {
+    let buf = buf::buf();
+    let mut mismatches = Vec::new();
+    for case in entries("invalid_modules") {
+        let files = buf::proto_files(&case);
+        let ours = match compile(&CompileRequest {
+            files: files.clone(),
+            dependencies: Vec::new(),
+        }) {
+            Ok(_) => panic!("{} compiles", case.display()),
+            Err(diagnostics) => rendered(&diagnostics),
+        };
+        let mut expected: Vec<String> = files
+            .iter()
+            .flat_map(|file| {
+                file.content
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("// error: "))
+                    .map(|error| format!("{}:{error}", file.path))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        expected.sort();
+        if ours != expected {
+            mismatches.push(format!(
+                "{}:\nspoke:    {ours:#?}\nexpected: {expected:#?}",
+                case.display()
+            ));
+        }
+        let Some(buf) = &buf else { continue };
+        let (code, stderr, _) = buf_build(buf, &[(".", &files)]);
+        assert_ne!(code, 0, "buf accepts {}", case.display());
+        let mut theirs: Vec<String> = stderr
+            .lines()
+            .filter_map(|line| {
+                let mut parts = line.splitn(4, ':');
+                let (path, line, column) = (parts.next()?, parts.next()?, parts.next()?);
+                Some(format!("{path}:{line}:{column}: {}", parts.next()?))
+            })
+            .collect();
+        theirs.sort();
+        assert_eq!(
+            expected,
+            theirs,
+            "the expectations of {} are not buf's",
+            case.display()
         );
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
