@@ -103,9 +103,11 @@ pub(super) fn public_url(raw: &str) -> Option<Option<String>> {
     }
     let uri: axum::http::Uri = raw.parse().ok()?;
     let authority = uri.authority()?;
-    let ok = matches!(uri.scheme_str()?, "http" | "https")
-        && valid_host(authority.host())
-        && !authority.as_str().ends_with(':');
+    // Anything after the host is a `:port`, which must be one.
+    let port_ok =
+        authority.as_str().len() == authority.host().len() || authority.port_u16().is_some();
+    let ok =
+        matches!(uri.scheme_str()?, "http" | "https") && valid_host(authority.host()) && port_ok;
     ok.then(|| Some(raw.trim_end_matches('/').to_owned()))
 }
 
