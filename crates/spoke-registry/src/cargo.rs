@@ -15,7 +15,7 @@ use spoke_codegen::{BuiltinGenerator, GeneratedFile, GenerationInput, Generator}
 use spoke_domain::{Digest, ModuleName, PageRequest, VersionId, VersionManifest, VersionSelector};
 
 use crate::closure::pin_of;
-use crate::sdk::derivation_key;
+use crate::sdk::{Artifact, derivation_key};
 use crate::{Registry, RegistryError};
 
 /// The index crates.io's crates are named by in an index entry's
@@ -352,7 +352,8 @@ impl Registry {
 
     /// The `.crate` of a plan: from the blob store, or generated once.
     async fn crate_archive(&self, plan: &CratePlan) -> Result<Bytes, RegistryError> {
-        self.derived(plan.key, || async {
+        let generator = BuiltinGenerator::Rust.name();
+        self.derived(plan.key, Artifact::Crate, generator, || async {
             let exact = VersionSelector::Exact(plan.manifest.version.clone());
             let (_, image) = self.get_image(&plan.manifest.module, &exact).await?;
             let to_generate: Vec<String> = plan
@@ -363,7 +364,7 @@ impl Registry {
                 .collect();
             let parameter = plan.parameter.clone();
             let generated = self
-                .on_codegen_thread(BuiltinGenerator::Rust.name(), move || {
+                .on_codegen_thread(generator, move || {
                     let input = GenerationInput::from_image(&image.bytes, to_generate)?;
                     spoke_codegen::generate(
                         &input,

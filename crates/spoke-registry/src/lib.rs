@@ -14,6 +14,7 @@ mod error;
 mod flight;
 mod labels;
 mod memo;
+mod program_digest;
 mod schema;
 mod sdk;
 mod search;
@@ -45,8 +46,8 @@ use memo::Memo;
 pub use memo::{MemoKind, MemoLookups, MemoStats};
 pub use schema::{CompileFailure, Image, Validated};
 pub use sdk::{
-    FailureCause, GenerationFailure, Generators, MAX_SDK_OPTION_BYTES, MAX_SDK_OPTIONS, SdkPlan,
-    SdkStats,
+    Artifact, FailureCause, GenerationFailure, GenerationOutcome, Generators, MAX_SDK_OPTION_BYTES,
+    MAX_SDK_OPTIONS, SdkObserver, SdkPlan,
 };
 pub use search::ModuleFilter;
 /// The code generation engine SDKs are generated with, for the server that
@@ -78,6 +79,8 @@ pub struct RegistryOptions {
     pub generators: Generators,
     /// Generations that run at once; more wait their turn.
     pub codegen_concurrency: usize,
+    /// Told of SDK and crate cache lookups and generations (metrics).
+    pub sdk_observer: Option<Arc<dyn SdkObserver>>,
 }
 
 impl Default for RegistryOptions {
@@ -89,6 +92,7 @@ impl Default for RegistryOptions {
             compute: ComputeOptions::default(),
             generators: Generators::default(),
             codegen_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            sdk_observer: None,
         }
     }
 }
@@ -201,7 +205,11 @@ impl Registry {
             default_compatibility: options.default_compatibility,
             memo: Memo::new(options.memo_bytes),
             compute: compute::ComputePool::start(options.compute),
-            sdks: sdk::Sdks::new(options.generators, options.codegen_concurrency),
+            sdks: sdk::Sdks::new(
+                options.generators,
+                options.codegen_concurrency,
+                options.sdk_observer,
+            ),
             search: search::SearchIndex::new(),
         }
     }

@@ -5,8 +5,9 @@
 //! `spoke-codegen`'s; the server hands the registry the set it may use.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use spoke_codegen::{BuiltinGenerator, CodegenError, CodegenErrorKind, GenerationInput, Generator};
@@ -15,6 +16,7 @@ use spoke_storage::StorageError;
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::flight::Flights;
+use crate::program_digest::{FileStamp, ProgramDigests};
 use crate::{Registry, RegistryError};
 
 /// The generators a registry offers by name: the built-ins, plus the
@@ -129,38 +131,116 @@ impl SdkPlan {
     }
 }
 
-/// What [`Registry::sdk_stats`] counts since start.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SdkStats {
-    /// Generator runs (each successful or failed generation).
-    pub generated: u64,
-    /// Answers found in the blob store.
-    pub cache_hits: u64,
-    /// Generations running now.
-    pub in_flight: usize,
+/// What a derived entry is, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Artifact {
+    /// An SDK archive (`/sdk/{generator}`, `GetSdk`).
+    Sdk,
+    /// A `.crate` of the Cargo registry.
+    Crate,
+}
+
+impl Artifact {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sdk => "sdk",
+            Self::Crate => "crate",
+        }
+    }
+}
+
+/// How one generation ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GenerationOutcome {
+    /// Generated and stored.
+    Ok,
+    /// The generator refused the options (400 `INVALID_SDK_OPTION`).
+    BadOptions,
+    /// The plugin answered an error (422 `GENERATOR_ERROR`).
+    GeneratorError,
+    /// The plugin crashed, hung, wrote too much or answered nonsense (502
+    /// `GENERATOR_FAILED`).
+    GeneratorFailed,
+    /// Anything else: storage, a local I/O failure.
+    Error,
+}
+
+impl GenerationOutcome {
+    pub const ALL: [Self; 5] = [
+        Self::Ok,
+        Self::BadOptions,
+        Self::GeneratorError,
+        Self::GeneratorFailed,
+        Self::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::BadOptions => "bad_options",
+            Self::GeneratorError => "generator_error",
+            Self::GeneratorFailed => "generator_failed",
+            Self::Error => "error",
+        }
+    }
+
+    fn of(result: &Result<Bytes, RegistryError>) -> Self {
+        match result {
+            Ok(_) => Self::Ok,
+            Err(RegistryError::Generation(failure)) => match failure.cause {
+                FailureCause::BadOptions => Self::BadOptions,
+                FailureCause::GeneratorError => Self::GeneratorError,
+                FailureCause::GeneratorFailed => Self::GeneratorFailed,
+                FailureCause::Internal => Self::Error,
+            },
+            Err(_) => Self::Error,
+        }
+    }
+}
+
+/// Told of every derived-entry lookup and generation (the server's
+/// metrics). Called on the request's task: keep it cheap.
+pub trait SdkObserver: Send + Sync + std::fmt::Debug {
+    /// A request looked for its archive in the blob store: `hit` when it
+    /// was there; a miss generates it or waits for the generation running.
+    fn lookup(&self, artifact: Artifact, generator: &str, hit: bool);
+    /// One generation ended with `outcome` after `elapsed` (reading the
+    /// image, waiting for a generator slot, generating and packing).
+    fn generation(
+        &self,
+        artifact: Artifact,
+        generator: &str,
+        outcome: GenerationOutcome,
+        elapsed: Duration,
+    );
 }
 
 /// The registry's SDK state: the generators, one flight per key being
-/// generated, a bound on generations running at once, counters.
+/// generated, a bound on generations running at once, the plugins'
+/// program digests, the observer.
 pub(crate) struct Sdks {
     generators: Generators,
     flights: Flights<Digest, Result<Bytes, SharedError>>,
     permits: Semaphore,
-    generated: AtomicU64,
-    cache_hits: AtomicU64,
+    program_digests: ProgramDigests,
+    observer: Option<Arc<dyn SdkObserver>>,
 }
 
 /// A flight's error, handed to every waiter.
 type SharedError = Arc<RegistryError>;
 
 impl Sdks {
-    pub(crate) fn new(generators: Generators, concurrency: usize) -> Self {
+    pub(crate) fn new(
+        generators: Generators,
+        concurrency: usize,
+        observer: Option<Arc<dyn SdkObserver>>,
+    ) -> Self {
         Self {
             generators,
             flights: Flights::new(),
             permits: Semaphore::new(concurrency.max(1)),
-            generated: AtomicU64::new(0),
-            cache_hits: AtomicU64::new(0),
+            program_digests: ProgramDigests::default(),
+            observer,
         }
     }
 }
@@ -205,13 +285,10 @@ impl Registry {
         self.sdks.generators.names().map(str::to_owned).collect()
     }
 
-    /// The SDK counters, for metrics.
-    pub fn sdk_stats(&self) -> SdkStats {
-        SdkStats {
-            generated: self.sdks.generated.load(Ordering::Relaxed),
-            cache_hits: self.sdks.cache_hits.load(Ordering::Relaxed),
-            in_flight: self.sdks.flights.len(),
-        }
+    /// SDKs and crates being generated now (each once, however many
+    /// requests wait for it), for metrics.
+    pub fn generations_running(&self) -> usize {
+        self.sdks.flights.len()
     }
 
     /// Resolves an SDK request without generating anything: the exact
@@ -242,12 +319,7 @@ impl Registry {
                 self.get_image(module, &exact).await?.1.digest
             }
         };
-        let version = self
-            .on_codegen_thread(generator, {
-                let engine = engine.clone();
-                move || spoke_codegen::generator_version(&engine)
-            })
-            .await?;
+        let version = self.generator_version(generator, &engine).await?;
         let key = derivation_key(
             "sdk",
             &[
@@ -270,7 +342,7 @@ impl Registry {
     /// generated before, else generated (once, whoever else asks
     /// meanwhile), stored, and returned. A failure stores nothing.
     pub async fn sdk_archive(&self, plan: &SdkPlan) -> Result<Bytes, RegistryError> {
-        self.derived(plan.key, || async {
+        self.derived(plan.key, Artifact::Sdk, &plan.generator, || async {
             let exact = VersionSelector::Exact(plan.manifest.version.clone());
             let (_, image) = self.get_image(&plan.manifest.module, &exact).await?;
             let to_generate: Vec<String> = plan
@@ -291,14 +363,66 @@ impl Registry {
         .await
     }
 
+    /// What identifies `engine`'s behaviour in a cache key: a built-in's
+    /// name and version, or the SHA-256 of a plugin's program, remembered
+    /// while the program file keeps its identity (see `program_digest`).
+    /// A program named without a path is hashed every time (the plugin
+    /// runner resolves it).
+    pub(crate) async fn generator_version(
+        &self,
+        name: &str,
+        engine: &Generator,
+    ) -> Result<String, RegistryError> {
+        let program = match engine {
+            Generator::Builtin(_) => None,
+            Generator::Plugin(plugin) => plugin
+                .argv
+                .first()
+                .filter(|program| program.contains('/'))
+                .map(PathBuf::from),
+        };
+        let stamp = program.as_deref().and_then(FileStamp::of);
+        if let (Some(program), Some(stamp)) = (&program, &stamp)
+            && let Some(known) = self.sdks.program_digests.get(program, stamp)
+        {
+            return Ok(known);
+        }
+        let version = match engine {
+            Generator::Builtin(_) => spoke_codegen::generator_version(engine)
+                .map_err(|e| RegistryError::Generation(GenerationFailure::new(name, &e)))?,
+            Generator::Plugin(_) => {
+                let engine = engine.clone();
+                self.on_codegen_thread(name, move || spoke_codegen::generator_version(&engine))
+                    .await?
+            }
+        };
+        if let (Some(program), Some(stamp)) = (program, stamp) {
+            self.sdks
+                .program_digests
+                .remember(&program, stamp, &version);
+        }
+        Ok(version)
+    }
+
     /// A derived entry: read from the blob store, or made by `make` once
     /// for all concurrent callers, then stored before anyone is answered.
-    pub(crate) async fn derived<F, Fut>(&self, key: Digest, make: F) -> Result<Bytes, RegistryError>
+    /// `artifact` and `generator` name it to the observer.
+    pub(crate) async fn derived<F, Fut>(
+        &self,
+        key: Digest,
+        artifact: Artifact,
+        generator: &str,
+        make: F,
+    ) -> Result<Bytes, RegistryError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Bytes, RegistryError>>,
     {
-        if let Some(found) = self.read_derived(&key).await? {
+        let found = self.read_derived(&key).await?;
+        if let Some(observer) = &self.sdks.observer {
+            observer.lookup(artifact, generator, found.is_some());
+        }
+        if let Some(found) = found {
             return Ok(found);
         }
         let shared = self
@@ -310,10 +434,18 @@ impl Registry {
                     if let Some(found) = self.read_derived(&key).await? {
                         return Ok(found);
                     }
-                    self.sdks.generated.fetch_add(1, Ordering::Relaxed);
-                    let made = make().await?;
-                    self.blobs.put_derived(&key, wrap_entry(&made)).await?;
-                    Ok(made)
+                    let started = Instant::now();
+                    let made = async {
+                        let made = make().await?;
+                        self.blobs.put_derived(&key, wrap_entry(&made)).await?;
+                        Ok(made)
+                    }
+                    .await;
+                    if let Some(observer) = &self.sdks.observer {
+                        let outcome = GenerationOutcome::of(&made);
+                        observer.generation(artifact, generator, outcome, started.elapsed());
+                    }
+                    made
                 }
                 .await;
                 outcome.map_err(Arc::new)
@@ -327,10 +459,7 @@ impl Registry {
             return Ok(None);
         };
         match unwrap_entry(&entry) {
-            Some(content) => {
-                self.sdks.cache_hits.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(content))
-            }
+            Some(content) => Ok(Some(content)),
             None => {
                 // Damaged outside Spoke: derive it again (and store it over).
                 tracing::warn!(key = %key, "derived entry fails its check; regenerating");

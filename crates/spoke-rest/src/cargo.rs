@@ -7,15 +7,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use spoke_registry::{CrateRelease, Registry};
 
-use crate::ApiError;
 use crate::access::Access;
 use crate::handlers::PathResult;
+use crate::{ApiError, wire};
 
 /// Where the index lives, under the API's origin.
 pub(crate) const INDEX_PATH: &str = "/cargo/index";
@@ -23,14 +24,64 @@ pub(crate) const INDEX_PATH: &str = "/cargo/index";
 /// default layout when `dl` has no markers.
 const DOWNLOAD_PATH: &str = "/cargo/api/v1/crates";
 
-/// `config.json`.
-#[derive(Serialize)]
-struct IndexConfig {
+/// Where clients reach the server (`SPOKE_PUBLIC_URL`, without a trailing
+/// `/`): the server puts it in every request's extensions when the
+/// operator set it, and the Cargo registry's URLs start with it.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub Arc<str>);
+
+/// In the extensions of every request that came over a TLS connection the
+/// server terminated itself: URLs derived from the request are `https`.
+#[derive(Debug, Clone, Copy)]
+pub struct TlsConnection;
+
+/// `config.json`: where Cargo downloads crates, and whether it must send
+/// a token.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CargoIndexConfig)]
+pub(crate) struct IndexConfig {
+    /// `{origin}/cargo/api/v1/crates`: a crate downloads from
+    /// `{dl}/{crate}/{version}/download`.
     dl: String,
+    /// `{origin}/cargo` (publishing through Cargo is not supported).
     api: String,
+    /// Present (`true`) when anonymous reads are off: Cargo sends its token
+    /// with every request.
     #[serde(rename = "auth-required", skip_serializing_if = "std::ops::Not::not")]
     auth_required: bool,
 }
+
+/// Where a crate's index file is: `1/{name}`, `2/{name}`,
+/// `3/{first letter}/{name}`, `{first two}/{next two}/{name}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(
+    dead_code,
+    reason = "describes the path for OpenAPI; the handler reads it as a string"
+)]
+pub(crate) struct IndexPath {
+    /// The index file of a crate, as Cargo's sparse protocol lays them out
+    /// (`us/er/user`, `3/a/abc`).
+    #[param(
+        pattern = r"^(1/[a-z0-9_-]|2/[a-z0-9_-]{2}|3/[a-z0-9_-]/[a-z0-9_-]{3}|[a-z0-9_-]{2}/[a-z0-9_-]{2}/[a-z0-9_-]{4,128})$"
+    )]
+    path: String,
+}
+
+/// The crate and version of a download.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path, names("crate", "version"))]
+#[expect(
+    dead_code,
+    reason = "describes the path for OpenAPI; the handler reads it as a tuple"
+)]
+pub(crate) struct DownloadPath(
+    /// The crate: a module's name with each `.` turned into `-`.
+    #[param(pattern = "^[a-z][a-z0-9_-]{0,127}$")]
+    String,
+    /// The crate version: SemVer without the leading `v`, or `0.0.0-{commit}`.
+    String,
+);
 
 /// One line of an index file.
 #[derive(Serialize)]
@@ -55,26 +106,61 @@ struct IndexDependency<'a> {
     registry: Option<&'a str>,
 }
 
-/// `GET /cargo/index/{*path}`: `config.json` or a crate's index file.
+/// `GET /cargo/index/config.json`.
+#[utoipa::path(
+    get, path = "/cargo/index/config.json", operation_id = "getCargoConfig",
+    summary = "The Cargo registry's configuration (sparse protocol)",
+    description = "Makes the server a Cargo registry: `[registries.spoke] index = \"sparse+{origin}/cargo/index/\"`. The URLs start with SPOKE_PUBLIC_URL when the operator set it; otherwise with the request's `Host` and scheme (`https` over TLS, or as a proxy's `X-Forwarded-Proto` says). Cargo asks for it without credentials first and sends its token once told one is required (401, or `auth-required`). Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The configuration", body = IndexConfig, headers(("Cache-Control" = String, description = "`no-cache`"))),
+        (status = 400, description = "No usable `Host` header to name the server by, and no SPOKE_PUBLIC_URL (INVALID_HOST)", body = wire::ErrorBody),
+    )
+)]
+pub(crate) async fn config(
+    access: Access,
+    headers: HeaderMap,
+    public_url: Option<Extension<PublicUrl>>,
+    tls: Option<Extension<TlsConnection>>,
+) -> Result<Response, ApiError> {
+    access.list().await?;
+    let origin = match public_url {
+        Some(Extension(PublicUrl(url))) => url.to_string(),
+        None => origin(&headers, tls.is_some())?,
+    };
+    let config = IndexConfig {
+        dl: format!("{origin}{DOWNLOAD_PATH}"),
+        api: format!("{origin}/cargo"),
+        auth_required: !access.auth.anonymous_reads(),
+    };
+    Ok((no_cache(), axum::Json(config)).into_response())
+}
+
+/// `GET /cargo/index/{*path}`: a crate's index file.
+#[utoipa::path(
+    get, path = "/cargo/index/{path}", operation_id = "getCargoIndexFile",
+    summary = "A crate's index file (sparse protocol)",
+    description = "One JSON line per version of the crate (each module version is a crate version): name, version, dependencies (the crates of the versions it pins, prost and tonic from crates.io) and the SHA-256 of its `.crate`, which is generated (once, then kept) to compute it. Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
+    params(IndexPath),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The index file: one JSON object per line", content_type = "text/plain; charset=utf-8", body = String, headers(("Cache-Control" = String, description = "`no-cache`: it changes with every push"))),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
+        (status = 404, description = "No crate of that name, or not where Cargo's layout puts it (CRATE_NOT_FOUND)", body = wire::ErrorBody),
+        (status = 409, description = "Two modules turn into this crate name (CRATE_NAME_AMBIGUOUS)", body = wire::ErrorBody),
+        (status = 422, description = "A version cannot be a crate (CRATE_UNSUPPORTED), or the generator refused it (GENERATOR_ERROR)", body = wire::ErrorBody),
+        (status = 502, description = "The generator failed (GENERATOR_FAILED)", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn index(
     State(registry): State<Arc<Registry>>,
     access: Access,
     path: PathResult<String>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let path = path?.0;
-    // Cargo asks for config.json without credentials first, and sends its
-    // token once told they are required (a 401).
+    // Cargo asks without credentials first, and sends its token once told
+    // they are required (a 401).
     access.list().await?;
-    if path == "config.json" {
-        let origin = origin(&headers)?;
-        let config = IndexConfig {
-            dl: format!("{origin}{DOWNLOAD_PATH}"),
-            api: format!("{origin}/cargo"),
-            auth_required: !access.auth.anonymous_reads(),
-        };
-        return Ok((no_cache(), axum::Json(config)).into_response());
-    }
     let name = crate_of_index_path(&path).ok_or_else(|| not_found(&path))?;
     let module = registry.crate_module(name).await?;
     access.read(&module).await?;
@@ -102,6 +188,21 @@ pub(crate) async fn index(
 }
 
 /// `GET /cargo/api/v1/crates/{crate}/{version}/download`: the `.crate`.
+#[utoipa::path(
+    get, path = "/cargo/api/v1/crates/{crate}/{version}/download", operation_id = "downloadCrate",
+    summary = "A crate (a module version's generated Rust code) as a .crate",
+    description = "The `.crate` Cargo downloads: `Cargo.toml` (dependencies: the crates of the versions it pins, prost and tonic) and `src/` with the built-in `rust` generator's code, packed deterministically so its checksum never changes. Generated once, then served from the blob store. Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
+    params(DownloadPath),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The crate", content_type = "application/x-tar", body = Vec<u8>, headers(("ETag" = String, description = "The SHA-256 of the `.crate`, as in the index"), ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"), ("Content-Disposition" = String, description = "`attachment; filename=\"{crate}-{version}.crate\"`"))),
+        (status = 403, description = "Anonymous reads are off and the caller holds no role on the module (PERMISSION_DENIED)", body = wire::ErrorBody),
+        (status = 404, description = "No crate of that name (CRATE_NOT_FOUND), or no such version of it (CRATE_VERSION_NOT_FOUND)", body = wire::ErrorBody),
+        (status = 409, description = "Two modules turn into this crate name (CRATE_NAME_AMBIGUOUS)", body = wire::ErrorBody),
+        (status = 422, description = "The version cannot be a crate (CRATE_UNSUPPORTED), or the generator refused it (GENERATOR_ERROR)", body = wire::ErrorBody),
+        (status = 502, description = "The generator failed (GENERATOR_FAILED)", body = wire::ErrorBody),
+    )
+)]
 pub(crate) async fn download(
     State(registry): State<Arc<Registry>>,
     access: Access,
@@ -179,8 +280,8 @@ fn crate_of_index_path(path: &str) -> Option<&str> {
 
 /// `http(s)://host[:port]` as the client reached the server: the `Host`
 /// header (HTTP/2's `:authority`), and the scheme a proxy reports in
-/// `X-Forwarded-Proto`, else the request's own.
-fn origin(headers: &HeaderMap) -> Result<String, ApiError> {
+/// `X-Forwarded-Proto`, else the connection's own (`https` over TLS).
+fn origin(headers: &HeaderMap, tls: bool) -> Result<String, ApiError> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -195,11 +296,13 @@ fn origin(headers: &HeaderMap) -> Result<String, ApiError> {
                 "config.json needs a Host header naming this server",
             )
         })?;
-    let scheme = match headers
+    let forwarded = headers
         .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-    {
+        .and_then(|h| h.to_str().ok());
+    let scheme = match forwarded {
         Some("https") => "https",
+        Some("http") => "http",
+        _ if tls => "https",
         _ => "http",
     };
     Ok(format!("{scheme}://{host}"))
@@ -221,6 +324,37 @@ fn not_found(path: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_origin_is_the_hosts_with_the_connections_or_the_proxys_scheme() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_static(value));
+            }
+            map
+        };
+        let host = [("host", "spoke.test:8443")];
+        assert_eq!(
+            origin(&headers(&host), false).unwrap(),
+            "http://spoke.test:8443"
+        );
+        assert_eq!(
+            origin(&headers(&host), true).unwrap(),
+            "https://spoke.test:8443"
+        );
+        let proxied = [("host", "spoke.test"), ("x-forwarded-proto", "https")];
+        assert_eq!(
+            origin(&headers(&proxied), false).unwrap(),
+            "https://spoke.test"
+        );
+        // What a proxy in front says wins: its client came over plain HTTP.
+        let plain = [("host", "spoke.test"), ("x-forwarded-proto", "http")];
+        assert_eq!(origin(&headers(&plain), true).unwrap(), "http://spoke.test");
+        for bad in [&[][..], &[("host", "a b")][..], &[("host", "")][..]] {
+            assert!(origin(&headers(bad), false).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn index_paths_follow_cargo_layout() {

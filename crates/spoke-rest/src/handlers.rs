@@ -122,6 +122,7 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
             "/modules/{name}/versions/{version}/sdk/{generator}",
             get(sdk::sdk),
         )
+        .route("/cargo/index/config.json", get(cargo::config))
         .route("/cargo/index/{*path}", get(cargo::index))
         .route(
             "/cargo/api/v1/crates/{crate}/{version}/download",

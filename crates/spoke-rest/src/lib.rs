@@ -38,6 +38,8 @@ mod search;
 mod views;
 
 #[cfg(feature = "server")]
+pub use cargo::{PublicUrl, TlsConnection};
+#[cfg(feature = "server")]
 pub use error::ApiError;
 #[cfg(feature = "server")]
 pub use handlers::{RestOptions, router};

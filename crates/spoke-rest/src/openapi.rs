@@ -22,7 +22,9 @@ use utoipa::openapi::schema::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required};
 
-use crate::{checks, compatibility, deprecation, handlers, labels, management, sdk, search, views};
+use crate::{
+    cargo, checks, compatibility, deprecation, handlers, labels, management, sdk, search, views,
+};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -46,6 +48,9 @@ use crate::{checks, compatibility, deprecation, handlers, labels, management, sd
         views::image,
         views::symbols,
         sdk::sdk,
+        cargo::config,
+        cargo::index,
+        cargo::download,
         search::search,
         checks::validate,
         checks::lint,

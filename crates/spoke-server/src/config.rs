@@ -94,6 +94,9 @@ pub struct Settings {
     /// port has its own); at the cap, new ones wait to be accepted. `None`
     /// (set as 0) for no cap. The health port is never capped.
     pub max_connections: Option<usize>,
+    /// `SPOKE_PUBLIC_URL`: where clients reach the server (no trailing
+    /// `/`), for the URLs it hands out; `None` derives them from requests.
+    pub public_url: Option<String>,
     /// HTTPS on the API (and gRPC) listeners; `None` serves plain HTTP.
     pub tls: Option<TlsSettings>,
     pub storage: StorageSettings,
@@ -336,6 +339,7 @@ impl Default for Settings {
             idle_timeout: IDLE_TIMEOUT.default_value(),
             shutdown_timeout: SHUTDOWN_TIMEOUT.default_value(),
             max_connections: MAX_CONNECTIONS.default_value(),
+            public_url: PUBLIC_URL.default_value(),
             // TLS is off unless both files are set.
             tls: None,
             storage: StorageSettings {
@@ -577,6 +581,7 @@ impl Settings {
             idle_timeout: raw.value(&IDLE_TIMEOUT)?,
             shutdown_timeout: raw.value(&SHUTDOWN_TIMEOUT)?,
             max_connections: raw.value(&MAX_CONNECTIONS)?,
+            public_url: raw.value(&PUBLIC_URL)?,
             tls: tls_settings(raw)?,
             storage: StorageSettings {
                 kind: storage_type,
@@ -821,6 +826,15 @@ fn non_empty(raw: &str) -> Option<String> {
 /// `SPOKE_TLS_CERT_FILE` and `SPOKE_TLS_KEY_FILE` both or neither; a client
 /// CA only with them. Whether the files hold what they should is checked
 /// when the server starts.
+/// Whether `text` is a URL with a user or password (`scheme://user:pw@host`).
+fn has_credentials(text: &str) -> bool {
+    text.split_once("://").is_some_and(|(_, rest)| {
+        rest.split(['/', '?', '#'])
+            .next()
+            .is_some_and(|a| a.contains('@'))
+    })
+}
+
 fn tls_settings(raw: &Raw) -> Result<Option<TlsSettings>, ConfigError> {
     let cert_file = raw.value(&table::TLS_CERT_FILE)?;
     let key_file = raw.value(&table::TLS_KEY_FILE)?;
@@ -974,11 +988,11 @@ impl Raw {
         ConfigError::Invalid {
             var: doc.var(),
             expected: expected.to_owned(),
-            got: if doc.secret {
-                None
-            } else {
-                self.text(doc.key).map(str::to_owned)
-            },
+            // Secrets, and URLs carrying credentials, are not quoted back.
+            got: self
+                .text(doc.key)
+                .filter(|text| !doc.secret && !has_credentials(text))
+                .map(str::to_owned),
             origin: self.origin(doc.key),
         }
     }

@@ -219,6 +219,7 @@ fn replica_entry(replica: ReplicaHealth) -> Value {
 async fn render_metrics(metrics: Arc<Metrics>, health: Arc<Health>) -> Response {
     metrics.record_cache(&health.cache.stats(), &health.registry.memo_stats());
     metrics.record_compute(&health.registry.compute_stats());
+    metrics.record_generations_running(health.registry.generations_running());
     if let Some(postgres) = &health.postgres {
         metrics.record_pools(&postgres.db.pool_stats());
     }

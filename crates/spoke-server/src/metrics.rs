@@ -13,7 +13,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use spoke_auth::FailureReason;
 use spoke_cache::{Command, CommandObserver};
-use spoke_registry::{ComputeStats, MemoStats};
+use spoke_registry::{Artifact, ComputeStats, GenerationOutcome, MemoStats, SdkObserver};
 use spoke_storage_cache::{CacheLevel, CacheStats};
 use spoke_storage_postgres::PoolStats;
 
@@ -148,6 +148,72 @@ struct CommandLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GenerationLabels {
+    artifact: &'static str,
+    generator: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GeneratorLabels {
+    artifact: &'static str,
+    generator: String,
+}
+
+/// SDK and crate generation, fed by the registry as requests look up and
+/// generate archives. `generator` is a configured generator's name (an
+/// unknown one is refused before any lookup), so the series are bounded.
+#[derive(Debug)]
+pub(crate) struct SdkMetrics {
+    generations: Family<GenerationLabels, Counter>,
+    durations: Family<GeneratorLabels, Histogram, fn() -> Histogram>,
+    hits: Family<GeneratorLabels, Counter>,
+    misses: Family<GeneratorLabels, Counter>,
+    running: Gauge,
+}
+
+impl SdkObserver for SdkMetrics {
+    fn lookup(&self, artifact: Artifact, generator: &str, hit: bool) {
+        let labels = GeneratorLabels {
+            artifact: artifact.as_str(),
+            generator: generator.to_owned(),
+        };
+        let family = if hit { &self.hits } else { &self.misses };
+        family.get_or_create(&labels).inc();
+    }
+
+    fn generation(
+        &self,
+        artifact: Artifact,
+        generator: &str,
+        outcome: GenerationOutcome,
+        elapsed: Duration,
+    ) {
+        self.generations
+            .get_or_create(&GenerationLabels {
+                artifact: artifact.as_str(),
+                generator: generator.to_owned(),
+                outcome: outcome.as_str(),
+            })
+            .inc();
+        self.durations
+            .get_or_create(&GeneratorLabels {
+                artifact: artifact.as_str(),
+                generator: generator.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+}
+
+fn generation_histogram() -> Histogram {
+    // A small module's Rust SDK takes milliseconds; a plugin may run up to
+    // SPOKE_CODEGEN_TIMEOUT (60 s by default).
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    ])
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 pub(crate) struct Metrics {
@@ -162,6 +228,7 @@ pub(crate) struct Metrics {
     rate_limited: Family<ClassLabels, Counter>,
     auth_failures: Family<ReasonLabels, Counter>,
     compute: ComputeMetrics,
+    sdk: Arc<SdkMetrics>,
 }
 
 /// The compute pool's state, set from `compute_stats()` when scraped.
@@ -438,6 +505,38 @@ impl Metrics {
             "Compiles and checks that ran past SPOKE_COMPILE_TIMEOUT",
             compute.over_budget.clone(),
         );
+        let sdk = Arc::new(SdkMetrics {
+            generations: Family::default(),
+            durations: Family::new_with_constructor(generation_histogram),
+            hits: Family::default(),
+            misses: Family::default(),
+            running: Gauge::default(),
+        });
+        registry.register(
+            "spoke_sdk_generations",
+            "SDK and crate generations (each run of a generator, however many requests waited for it), by artifact (sdk, crate), generator and outcome (ok, bad_options, generator_error, generator_failed, error)",
+            sdk.generations.clone(),
+        );
+        registry.register(
+            "spoke_sdk_generation_duration_seconds",
+            "Time to generate an SDK or crate (image read, wait for a generator slot, generation, packing, storing), by artifact and generator",
+            sdk.durations.clone(),
+        );
+        registry.register(
+            "spoke_sdk_cache_hits",
+            "SDK and crate requests answered from the blob store's derived entries, by artifact and generator",
+            sdk.hits.clone(),
+        );
+        registry.register(
+            "spoke_sdk_cache_misses",
+            "SDK and crate requests not found in the blob store (they generate or wait for the generation running), by artifact and generator",
+            sdk.misses.clone(),
+        );
+        registry.register(
+            "spoke_sdk_generations_running",
+            "SDKs and crates being generated now",
+            sdk.running.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -450,7 +549,21 @@ impl Metrics {
             rate_limited,
             auth_failures,
             compute,
+            sdk,
         }
+    }
+
+    /// What to hand the registry so that SDK lookups and generations show
+    /// here.
+    pub(crate) fn sdk_observer(&self) -> Arc<dyn SdkObserver> {
+        self.sdk.clone()
+    }
+
+    /// Sets the gauge of generations running.
+    pub(crate) fn record_generations_running(&self, running: usize) {
+        self.sdk
+            .running
+            .set(i64::try_from(running).unwrap_or(i64::MAX));
     }
 
     /// Counts one request refused for its credentials; `reason` is an

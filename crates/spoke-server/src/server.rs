@@ -162,13 +162,16 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
-    let rest = spoke_rest::router(
+    let mut rest = spoke_rest::router(
         Arc::clone(&registry),
         auth.clone(),
         RestOptions {
             max_body_bytes: settings.limits.max_body_bytes,
         },
     );
+    if let Some(url) = &settings.public_url {
+        rest = rest.layer(axum::Extension(spoke_rest::PublicUrl(url.as_str().into())));
+    }
     let context = ApiContext {
         handler_timeout: settings.write_timeout,
         metrics: metrics.clone(),
@@ -553,6 +556,7 @@ async fn open_registry(
         },
         generators: generators(settings),
         codegen_concurrency: settings.compile.max_concurrent,
+        sdk_observer: metrics.map(Metrics::sdk_observer),
     };
     let registry = Registry::new(storage.meta, storage.blobs, options);
     // Storage that cannot be read or written is a misconfiguration (or an

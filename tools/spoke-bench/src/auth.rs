@@ -48,6 +48,7 @@ const LABELS: Labels = Labels {
     ratio_sentence: "With a token ÷ access control off, requests/s",
     kept_alive: "",
     order: "the server without access control then the one with it",
+    memory: "Resident memory after the load",
 };
 
 /// A file of request headers for curl (`-H @file`), only its owner may

@@ -8,7 +8,7 @@
 //! p50/p99, the hot-file/nginx ratio per round with its median and spread, and
 //! the server's RSS idle and after the load — as a plain table and as markdown
 //! for docs/benchmarks.md. The other modes live in [`cache`], [`tls`],
-//! [`auth`], [`flood`] and [`instructions`].
+//! [`auth`], [`sdk`], [`flood`] and [`instructions`].
 //!
 //! xtask runs this binary for `cargo xtask bench` (`cargo run -p spoke-bench
 //! -- ARGS`); it shares process plumbing with xtask through `xtask-support`.
@@ -21,6 +21,7 @@ mod http;
 mod instructions;
 mod nginx;
 mod paired;
+mod sdk;
 mod tls;
 mod tools;
 mod wrk;
@@ -124,6 +125,20 @@ AUTH MODE (--auth):
     ratio per round, its median and spread, and both servers' RSS after
     the load. nginx is not started; --check fails the run below 0.9.
 
+SDK MODE (--sdk):
+    A cached SDK download against the hot file (b), on one server (default
+    settings, filesystem storage). After seeding, GET
+    /modules/bench/versions/v1.0.0/sdk/rust (the built-in generator's
+    .tar.gz of the module) is requested once, generating it, and again,
+    checking the same archive comes back. Each of --repetitions rounds
+    loads the hot file, then the SDK, with the same wrk settings: every SDK
+    request of the load is answered from the blob store's derived entry.
+    Prints each round's requests/s and p99, the SDK/hot ratio per round,
+    its median and spread, the SDK cache hits of the load and the
+    generations (from the server's /metrics: the run fails if the load
+    generated anything), and the server's RSS idle and after the load.
+    nginx is not started.
+
 COMPILE-FLOOD MODE (--compile-flood):
     Do expensive compiles starve cheap reads? Starts the server with
     default settings, pushes the module above, and runs --repetitions rounds of:
@@ -164,7 +179,7 @@ const MAX_RSS_MIB: f64 = 64.0;
     bin_name = "cargo xtask bench",
     about = ABOUT,
     after_help = MODES,
-    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "auth", "compile_flood", "instructions"]))
+    group(ArgGroup::new("mode").args(["nginx_only", "cache", "tls", "auth", "sdk", "compile_flood", "instructions"]))
 )]
 pub struct Options {
     /// Measured seconds per target
@@ -204,12 +219,15 @@ pub struct Options {
     /// Access-control mode instead of the above (see AUTH MODE)
     #[arg(long)]
     pub auth: bool,
+    /// Cached SDK download against the hot file instead (see SDK MODE)
+    #[arg(long)]
+    pub sdk: bool,
     /// Instructions per request under callgrind, over N requests per target
     /// (see INSTRUCTIONS MODE)
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub instructions: Option<u32>,
-    /// Rounds of the default, TLS and compile-flood modes
+    /// Rounds of the default, TLS, auth, SDK and compile-flood modes
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub repetitions: u32,
@@ -255,6 +273,9 @@ impl Options {
         }
         if self.auth {
             command.push_str(" --auth");
+        }
+        if self.sdk {
+            command.push_str(" --sdk");
         }
         let defaults = Options::default();
         if !self.cache && self.repetitions != defaults.repetitions {
@@ -318,6 +339,7 @@ fn run(opts: &Options) -> Result<()> {
         Some(binary) if opts.cache => cache::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.tls => tls::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.auth => auth::bench(opts, &tools, binary, work.path()),
+        Some(binary) if opts.sdk => sdk::bench(opts, &tools, binary, work.path()),
         Some(binary) if opts.compile_flood => flood::bench(opts, &tools, binary, work.path()),
         Some(binary) => match opts.instructions {
             Some(requests) => instructions::bench(opts, &tools, binary, requests, work.path()),

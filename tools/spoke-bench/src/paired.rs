@@ -43,6 +43,9 @@ pub(super) struct Labels {
     pub kept_alive: &'static str,
     /// Follows "repetitions, each " in the markdown's load line.
     pub order: &'static str,
+    /// Opens the markdown's sentence on the two resident memory figures
+    /// (each side's `memory` word then its MiB).
+    pub memory: &'static str,
 }
 
 /// One repetition: the baseline run, then the variant run.
@@ -233,9 +236,9 @@ impl Paired<'_> {
         });
         let _ = writeln!(
             out,
-            "\n{}: **median {median:.2}×**, spread {min:.2}×–{max:.2}×{target}. Resident memory \
-             after the load: {} {:.1} MiB, {} {:.1} MiB.",
-            l.ratio_sentence, l.baseline.memory, self.rss.0, l.variant.memory, self.rss.1
+            "\n{}: **median {median:.2}×**, spread {min:.2}×–{max:.2}×{target}. {}: {} {:.1} \
+             MiB, {} {:.1} MiB.",
+            l.ratio_sentence, l.memory, l.baseline.memory, self.rss.0, l.variant.memory, self.rss.1
         );
         out
     }
@@ -299,6 +302,7 @@ mod tests {
         ratio_sentence: "B ÷ A requests/s",
         kept_alive: "",
         order: "a then b",
+        memory: "Resident memory after the load",
     };
 
     fn paired<'a>(opts: &'a Options, target: Option<f64>, runs: &[(f64, f64)]) -> Paired<'a> {

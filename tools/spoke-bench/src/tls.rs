@@ -43,6 +43,7 @@ const LABELS: Labels = Labels {
     ratio_sentence: "TLS ÷ plain requests/s",
     kept_alive: ": one handshake per connection",
     order: "the plain server then the TLS server",
+    memory: "Resident memory after the load",
 };
 
 /// What `openssl s_client` negotiated with the TLS server: the protocol,

@@ -579,3 +579,49 @@ fn tls_errors_name_the_setting_and_never_show_the_key() {
         );
     }
 }
+
+/// Cargo's `config.json` over a TLS connection the server terminates
+/// itself names the server by `https`; with SPOKE_PUBLIC_URL set, by that
+/// URL whatever the request says; a malformed SPOKE_PUBLIC_URL fails
+/// startup, naming the variable.
+#[test]
+fn cargo_config_names_https_over_tls_or_the_public_url() {
+    let ca = Ca::new("Spoke Test CA");
+    let files = TlsFiles::new();
+    files.install(&ca.server("spoke-a"));
+    let http1 = client_config(&ca.pem(), &[b"http/1.1"], None);
+    let config = |server: &Server| {
+        let (status, body) = https_get(server.api, &http1, "/cargo/index/config.json").unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+
+    let storage = tempfile::tempdir().unwrap();
+    let server = Server::spawn(tls_command(storage.path(), &files));
+    let derived = config(&server);
+    assert_eq!(derived["dl"], "https://localhost/cargo/api/v1/crates");
+    assert_eq!(derived["api"], "https://localhost/cargo");
+    drop(server);
+
+    let mut command = tls_command(storage.path(), &files);
+    command.env("SPOKE_PUBLIC_URL", "https://spoke.example.com/registry/");
+    let server = Server::spawn(command);
+    let public = config(&server);
+    assert_eq!(
+        public["dl"],
+        "https://spoke.example.com/registry/cargo/api/v1/crates"
+    );
+    assert_eq!(public["api"], "https://spoke.example.com/registry/cargo");
+    drop(server);
+
+    let output = minimal(storage.path())
+        .env("SPOKE_PUBLIC_URL", "spoke.example.com:8080")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("SPOKE_PUBLIC_URL: expected an http:// or https:// URL"),
+        "{stderr}"
+    );
+}

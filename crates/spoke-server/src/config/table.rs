@@ -299,6 +299,23 @@ pub(super) const MAX_CONNECTIONS: Setting<Option<usize>> = Setting {
     empty_means_default: false,
 };
 
+pub(super) const PUBLIC_URL: Setting<Option<String>> = Setting {
+    doc: SettingDoc {
+        key: "public_url",
+        section: Section::Listeners,
+        default: "unset",
+        form: "`http://` or `https://` URL, optionally with a path (`https://spoke.example.com`, `https://example.com/spoke`)",
+        effect: "Where clients reach this server, for the URLs it hands out: the Cargo registry's `config.json` (`dl`, `api`) names it. Unset, they are derived from each request: its `Host` header, and `https` when the connection is TLS (`SPOKE_TLS_*`) or a proxy sends `X-Forwarded-Proto: https`. Set it behind a proxy that rewrites `Host`, or that serves the API under a path. A trailing `/` is dropped; a query, a fragment or credentials in it fail startup.",
+        deployment: "The URL clients reach the server at (behind the ingress or nginx); the Cargo registry's `config.json` names it. Unset: from each request's `Host` and scheme.",
+        summary: "the URL clients reach the server at",
+        secret: false,
+    },
+    expected: "an http:// or https:// URL with a host and optionally a path, without query, fragment or credentials, such as https://spoke.example.com",
+    parse: values::public_url,
+    default: || None,
+    empty_means_default: true,
+};
+
 pub(super) const TLS_CERT_FILE: Setting<Option<PathBuf>> = Setting {
     doc: SettingDoc {
         key: "tls_cert_file",
@@ -1334,6 +1351,7 @@ pub const SETTINGS: &[SettingDoc] = &[
     IDLE_TIMEOUT.doc,
     SHUTDOWN_TIMEOUT.doc,
     MAX_CONNECTIONS.doc,
+    PUBLIC_URL.doc,
     TLS_CERT_FILE.doc,
     TLS_KEY_FILE.doc,
     TLS_CLIENT_CA_FILE.doc,

@@ -94,6 +94,23 @@ pub(super) fn url_with_scheme(raw: &str, schemes: &[&str]) -> bool {
     })
 }
 
+/// `SPOKE_PUBLIC_URL`: an `http`/`https` URL with a host (and a port, a
+/// path), nothing else; without its trailing `/`.
+pub(super) fn public_url(raw: &str) -> Option<Option<String>> {
+    // Credentials, a query or a fragment have no place in a base URL.
+    if raw.contains(['@', '?', '#']) {
+        return None;
+    }
+    let uri: axum::http::Uri = raw.parse().ok()?;
+    let authority = uri.authority()?;
+    // Anything after the host is a `:port`, which must be one.
+    let port_ok =
+        authority.as_str().len() == authority.host().len() || authority.port_u16().is_some();
+    let ok =
+        matches!(uri.scheme_str()?, "http" | "https") && valid_host(authority.host()) && port_ok;
+    ok.then(|| Some(raw.trim_end_matches('/').to_owned()))
+}
+
 /// A host name, IPv4 address or bracketed IPv6 address, with a port.
 pub(super) fn host_port(raw: &str) -> Option<(String, u16)> {
     let (host, port) = raw.rsplit_once(':')?;
@@ -115,6 +132,34 @@ pub(super) fn valid_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls() {
+        for (raw, normal) in [
+            ("https://spoke.example.com", "https://spoke.example.com"),
+            ("https://spoke.example.com/", "https://spoke.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://[::1]:8080/", "http://[::1]:8080"),
+            ("https://example.com/spoke/", "https://example.com/spoke"),
+        ] {
+            assert_eq!(public_url(raw), Some(Some(normal.to_owned())), "{raw:?}");
+        }
+        for bad in [
+            "spoke.example.com",
+            "ftp://spoke.example.com",
+            "https://",
+            "https:///path",
+            "https://user:secret@spoke.example.com",
+            "https://spoke.example.com/?a=b",
+            "https://spoke.example.com/#top",
+            "https://spoke example.com",
+            "https://spoke.example.com:",
+            "https://spoke.example.com:99999",
+            "https://[::1",
+        ] {
+            assert_eq!(public_url(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn sizes() {

@@ -52,6 +52,7 @@ fn every_default_matches_the_deployment_guide() {
     assert_eq!(s.shutdown_timeout, Duration::from_secs(30));
     assert_eq!(s.tls, None);
     assert_eq!(s.max_connections, Some(10_000));
+    assert_eq!(s.public_url, None);
     assert_eq!(s.storage.kind, StorageType::Filesystem);
     assert_eq!(s.storage.filesystem_root, PathBuf::from("./storage"));
     assert_eq!(s.postgres.url, None);
@@ -111,6 +112,7 @@ fn every_variable_is_read() {
         ("SPOKE_TLS_KEY_FILE", "/etc/spoke/tls/tls.key"),
         ("SPOKE_TLS_CLIENT_CA_FILE", "/etc/spoke/tls/clients.crt"),
         ("SPOKE_MAX_CONNECTIONS", "2500"),
+        ("SPOKE_PUBLIC_URL", "https://spoke.example.com/registry/"),
         ("SPOKE_STORAGE_TYPE", "hybrid"),
         ("SPOKE_FILESYSTEM_ROOT", "/var/lib/spoke"),
         ("SPOKE_POSTGRES_URL", "postgres://spoke:pw@db:5432/spoke"),
@@ -168,6 +170,10 @@ fn every_variable_is_read() {
         })
     );
     assert_eq!(s.max_connections, Some(2500));
+    assert_eq!(
+        s.public_url.as_deref(),
+        Some("https://spoke.example.com/registry")
+    );
     // 0 lifts the cap.
     let uncapped = load(&[("SPOKE_MAX_CONNECTIONS", "0")]).unwrap();
     assert_eq!(uncapped.max_connections, None);
@@ -303,6 +309,21 @@ fn each_malformed_value_names_its_variable_and_the_expected_form() {
         ("SPOKE_AUTH_ENABLED", "yes", "true or false"),
         ("SPOKE_AUTH_ANONYMOUS_READ", "no", "true or false"),
         ("SPOKE_OIDC_ISSUER", "login.example.com", "https:// URL"),
+        (
+            "SPOKE_PUBLIC_URL",
+            "spoke.example.com",
+            "http:// or https:// URL",
+        ),
+        (
+            "SPOKE_PUBLIC_URL",
+            "https://user:pw@spoke.example.com",
+            "without query, fragment or credentials",
+        ),
+        (
+            "SPOKE_PUBLIC_URL",
+            "https://spoke.example.com/?x=1",
+            "https:// URL",
+        ),
         ("SPOKE_OIDC_AUDIENCE", " ", "non-empty"),
         ("SPOKE_OIDC_GROUPS_CLAIM", "", "non-empty"),
         ("SPOKE_AUTH_CACHE_TTL", "1", "a duration"),
@@ -367,6 +388,14 @@ fn the_message_has_the_documented_shape() {
 
 #[test]
 fn secrets_are_not_echoed_in_errors() {
+    // Credentials in a URL that is not a secret setting are not quoted.
+    let error = load_err(&[(
+        "SPOKE_PUBLIC_URL",
+        "https://ci:hunter2@spoke.example.com/?x",
+    )]);
+    assert_eq!(error.variable(), Some("SPOKE_PUBLIC_URL"));
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+
     let error = load_err(&[("SPOKE_POSTGRES_URL", "mysql://admin:hunter2@db/spoke")]);
     let message = error.to_string();
     assert_eq!(error.variable(), Some("SPOKE_POSTGRES_URL"));

@@ -548,3 +548,140 @@ async fn grpc_get_sdk_answers_the_rest_archive_and_names_failing_plugins() {
     );
     assert_eq!(derived_entries(fx.root.path()), 1, "failures cache nothing");
 }
+
+/// The value of the series written exactly as `series` (name and
+/// labels) in a Prometheus scrape, 0 when it is absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+        .unwrap_or(0.0)
+}
+
+async fn scrape(server: &RunningServer) -> String {
+    let metrics = request(server.health_addr(), "GET", "/metrics", &[], b"").await;
+    assert_eq!(metrics.status, 200);
+    metrics.text()
+}
+
+#[tokio::test]
+async fn generations_cache_lookups_and_durations_are_metrics() {
+    let fx = Fixture::start(|dir, settings| {
+        let crash = script(dir, "protoc-gen-crash", "cat > /dev/null\nexit 3");
+        settings.codegen.plugins = vec![plugin("crash", &crash)];
+    })
+    .await;
+    let before = scrape(&fx.server).await;
+    assert!(
+        before.contains("\nspoke_sdk_generations_running 0\n"),
+        "{before}"
+    );
+
+    for _ in 0..3 {
+        let sdk = fx.get("/modules/user/versions/v1.0.0/sdk/rust").await;
+        assert_eq!(sdk.status, 200, "{}", sdk.text());
+    }
+    for _ in 0..2 {
+        let crash = fx.get("/modules/user/versions/v1.0.0/sdk/crash").await;
+        assert_eq!(crash.status, 502, "{}", crash.text());
+    }
+    // Refused before any lookup: no series for a made-up name.
+    let unknown = fx.get("/modules/user/versions/v1.0.0/sdk/nope").await;
+    assert_eq!(unknown.status, 404);
+    let download = fx.get("/cargo/api/v1/crates/user/1.0.0/download").await;
+    assert_eq!(download.status, 200, "{}", download.text());
+
+    let text = scrape(&fx.server).await;
+    let rust = r#"artifact="sdk",generator="rust""#;
+    let crash = r#"artifact="sdk",generator="crash""#;
+    for (series, expected) in [
+        (
+            format!(r#"spoke_sdk_generations_total{{{rust},outcome="ok"}}"#),
+            1.0,
+        ),
+        (format!("spoke_sdk_cache_misses_total{{{rust}}}"), 1.0),
+        (format!("spoke_sdk_cache_hits_total{{{rust}}}"), 2.0),
+        (
+            format!("spoke_sdk_generation_duration_seconds_count{{{rust}}}"),
+            1.0,
+        ),
+        // Failures are not stored: each request runs the plugin again.
+        (
+            format!(r#"spoke_sdk_generations_total{{{crash},outcome="generator_failed"}}"#),
+            2.0,
+        ),
+        (format!("spoke_sdk_cache_misses_total{{{crash}}}"), 2.0),
+        (format!("spoke_sdk_cache_hits_total{{{crash}}}"), 0.0),
+        (
+            r#"spoke_sdk_generations_total{artifact="crate",generator="rust",outcome="ok"}"#
+                .to_owned(),
+            1.0,
+        ),
+        ("spoke_sdk_generations_running".to_owned(), 0.0),
+    ] {
+        assert_eq!(metric(&text, &series), expected, "{series} in\n{text}");
+    }
+    assert!(!text.contains(r#"generator="nope""#), "{text}");
+    let seconds = metric(
+        &text,
+        &format!("spoke_sdk_generation_duration_seconds_sum{{{rust}}}"),
+    );
+    assert!(seconds > 0.0, "{text}");
+}
+
+#[tokio::test]
+async fn a_replaced_plugin_program_changes_the_key_and_an_unchanged_one_keeps_it() {
+    let fx = Fixture::start(|dir, settings| {
+        let log = dir.join("runs.log");
+        let body = format!(
+            "cat > /dev/null\necho run >> {}\nprintf '{ONE_FILE}'",
+            log.display()
+        );
+        let program = script(dir, "protoc-gen-one", &body);
+        settings.codegen.plugins = vec![plugin("one", &program)];
+    })
+    .await;
+    let path = "/modules/user/versions/v1.0.0/sdk/one";
+    let first = fx.get(path).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let etag = first.header("etag").unwrap().to_owned();
+    for _ in 0..3 {
+        let again = fx.get(path).await;
+        assert_eq!(again.header("etag"), Some(etag.as_str()));
+    }
+    assert_eq!(runs(&fx.log()), 1);
+
+    // An upgrade: a new program renamed over the old one, the same size.
+    let program = fx.plugins.path().join("protoc-gen-one");
+    let text = std::fs::read_to_string(&program).unwrap();
+    let upgraded = text.replacen("echo run", "echo RUN", 1);
+    assert_eq!(upgraded.len(), text.len());
+    let staged = fx.plugins.path().join("staged");
+    std::fs::write(&staged, upgraded).unwrap();
+    std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&staged, &program).unwrap();
+    let replaced = fx.get(path).await;
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
+    assert_ne!(replaced.header("etag"), Some(etag.as_str()));
+    assert_eq!(runs(&fx.log()), 2, "the new program generated it");
+
+    // Edited in place, its modification time set back: still noticed.
+    let in_place = std::fs::read_to_string(&program)
+        .unwrap()
+        .replacen("echo RUN", "echo rUN", 1);
+    let modified = std::fs::metadata(&program).unwrap().modified().unwrap();
+    std::fs::write(&program, in_place).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&program)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+    let edited = fx.get(path).await;
+    assert_eq!(edited.status, 200, "{}", edited.text());
+    assert_ne!(edited.header("etag"), replaced.header("etag"));
+    assert_ne!(edited.header("etag"), Some(etag.as_str()));
+    assert_eq!(runs(&fx.log()), 3);
+}
