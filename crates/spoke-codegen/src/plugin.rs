@@ -58,14 +58,8 @@ struct Output {
 
 fn execute(plugin: &PluginCommand, request: Vec<u8>) -> Result<Output, CodegenError> {
     let limits = &plugin.limits;
-    let program = plugin
-        .argv
-        .first()
-        .ok_or_else(|| CodegenError::InvalidParameter {
-            generator: plugin.name.clone(),
-            message: "empty command".into(),
-        })?;
-    let mut command = Command::new(program);
+    let program = program_path(plugin)?;
+    let mut command = Command::new(&program);
     command
         .args(&plugin.argv[1..])
         .stdin(Stdio::piped())
@@ -97,7 +91,7 @@ fn execute(plugin: &PluginCommand, request: Vec<u8>) -> Result<Output, CodegenEr
     }
     let mut child = command.spawn().map_err(|source| CodegenError::Spawn {
         plugin: plugin.name.clone(),
-        program: program.clone(),
+        program: program.display().to_string(),
         source,
     })?;
     let deadline = limits.timeout.map(|t| Instant::now() + t);
@@ -318,18 +312,7 @@ fn has_proto3_optional(message: &prost_types::DescriptorProto) -> bool {
 
 /// SHA-256 of the plugin's program file, hex.
 pub(crate) fn program_digest(plugin: &PluginCommand) -> Result<String, CodegenError> {
-    let program = plugin
-        .argv
-        .first()
-        .ok_or_else(|| CodegenError::InvalidParameter {
-            generator: plugin.name.clone(),
-            message: "empty command".into(),
-        })?;
-    let path = resolve(program, &plugin.limits).ok_or_else(|| CodegenError::Spawn {
-        plugin: plugin.name.clone(),
-        program: program.clone(),
-        source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found on PATH"),
-    })?;
+    let path = program_path(plugin)?;
     let bytes = std::fs::read(&path).map_err(|source| CodegenError::Io {
         context: format!("reading {}", path.display()),
         source,
@@ -337,8 +320,27 @@ pub(crate) fn program_digest(plugin: &PluginCommand) -> Result<String, CodegenEr
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
+/// The program a plugin runs, which its digest is taken of too.
+fn program_path(plugin: &PluginCommand) -> Result<PathBuf, CodegenError> {
+    let program = plugin
+        .argv
+        .first()
+        .ok_or_else(|| CodegenError::InvalidParameter {
+            generator: plugin.name.clone(),
+            message: "empty command".into(),
+        })?;
+    resolve(program, &plugin.limits).ok_or_else(|| CodegenError::Spawn {
+        plugin: plugin.name.clone(),
+        program: program.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "not found on PATH"),
+    })
+}
+
 /// Where `program` runs from: itself when it has a `/`, else the first
-/// executable of that name on the `PATH` the plugin gets.
+/// executable of that name on the `PATH` the plugin is given, or else on
+/// this process's own `PATH`. A plugin run with a cleared environment has
+/// no `PATH` of its own, so a bare name is found where the operator's
+/// shell would find it, and the plugin is started by that full path.
 fn resolve(program: &str, limits: &crate::PluginLimits) -> Option<PathBuf> {
     if program.contains('/') {
         return Some(PathBuf::from(program));
@@ -349,11 +351,7 @@ fn resolve(program: &str, limits: &crate::PluginLimits) -> Option<PathBuf> {
         .rev()
         .find(|(k, _)| k == "PATH")
         .map(|(_, v)| v.clone().into())
-        .or_else(|| {
-            (!limits.clear_env)
-                .then(|| std::env::var_os("PATH"))
-                .flatten()
-        })?;
+        .or_else(|| std::env::var_os("PATH"))?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))

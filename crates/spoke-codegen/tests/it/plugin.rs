@@ -290,6 +290,26 @@ fn confinement_clears_the_environment_and_uses_a_temporary_directory() {
     assert_eq!(lines.next(), Some("home= only=this"));
 }
 
+/// The server confines plugins with an empty environment; a plugin named
+/// without a path is still found on the server's own `PATH` (`true` answers
+/// an empty response, which is a valid one).
+#[test]
+fn a_bare_name_runs_from_this_processs_path_when_the_environment_is_cleared() {
+    let limits = PluginLimits {
+        clear_env: true,
+        work_dir: WorkDir::Temp,
+        ..Default::default()
+    };
+    let generator = Generator::Plugin(PluginCommand::new(vec!["true".into()], limits));
+    let common = input(
+        &[("acme/common/v1/id.proto", COMMON)],
+        &["acme/common/v1/id.proto"],
+    );
+    let files = generate(&common, &generator, None).unwrap();
+    assert!(files.is_empty(), "{files:?}");
+    assert_eq!(generator_version(&generator).unwrap().len(), 64);
+}
+
 #[test]
 fn a_plugin_version_is_the_digest_of_its_program() {
     let dir = tempfile::tempdir().unwrap();
