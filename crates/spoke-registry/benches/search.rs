@@ -178,13 +178,16 @@ async fn measure(label: &str, meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobS
         page.next_cursor.map(|c| c.token()).hash(&mut answers);
     }
     println!("{label}: answers fingerprint {:016x}", answers.finish());
+    let mut per_query: Vec<Vec<Duration>> = vec![Vec::new(); queries().len()];
     for round in 0..3 {
         let mut times: Vec<Duration> = Vec::new();
         for _ in 0..25 {
-            for query in queries() {
+            for (n, query) in queries().into_iter().enumerate() {
                 let started = Instant::now();
                 registry.search(query, None).await.unwrap();
-                times.push(started.elapsed());
+                let took = started.elapsed();
+                times.push(took);
+                per_query[n].push(took);
             }
         }
         times.sort();
@@ -194,6 +197,16 @@ async fn measure(label: &str, meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobS
             times.len(),
             at(0.50),
             at(0.99),
+            times[times.len() - 1]
+        );
+    }
+    for (query, mut times) in queries().into_iter().zip(per_query) {
+        times.sort();
+        println!(
+            "{label}   {:?} all_versions={}: median {:.2?}, max {:.2?}",
+            query.text,
+            query.all_versions,
+            times[times.len() / 2],
             times[times.len() - 1]
         );
     }

@@ -6,7 +6,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -541,22 +541,28 @@ impl Index {
             )
         };
         let after = query.after.as_ref().map(|after| self.place_of(after));
-        let mut hits: Vec<(Reverse<u32>, u64, u64, u32)> = scores
-            .into_iter()
-            .map(place)
-            .filter(|hit| {
-                after
-                    .as_ref()
-                    .is_none_or(|after| (hit.0, hit.1, hit.2) > *after)
-            })
-            .collect();
+        // The page's results: the `limit` smallest places after the cursor,
+        // kept in a heap whose top is the worst of them.
         let limit = query.page.limit as usize;
-        let more = hits.len() > limit;
-        if more {
-            hits.select_nth_unstable(limit);
-            hits.truncate(limit);
+        let mut page: BinaryHeap<(Reverse<u32>, u64, u64, u32)> = BinaryHeap::with_capacity(limit);
+        let mut following = 0usize;
+        for hit in scores.into_iter().map(place) {
+            if after
+                .as_ref()
+                .is_some_and(|after| (hit.0, hit.1, hit.2) <= *after)
+            {
+                continue;
+            }
+            following += 1;
+            if page.len() < limit {
+                page.push(hit);
+            } else if page.peek().is_some_and(|worst| hit < *worst) {
+                page.pop();
+                page.push(hit);
+            }
         }
-        hits.sort_unstable();
+        let more = following > limit;
+        let hits = page.into_sorted_vec();
         let results: Vec<SearchHit> = hits
             .into_iter()
             .map(|(Reverse(score), _, _, id)| self.hit(id, score))
