@@ -44,6 +44,6 @@ pub use model::{
 };
 pub use names::{FilePath, ModuleName};
 pub use page::{Cursor, Page, PageRequest};
-pub use search::{SearchHit, SearchKind, SearchPage, SearchQuery, SearchText};
+pub use search::{SearchHit, SearchKind, SearchPage, SearchPosition, SearchQuery, SearchText};
 pub use symbol::{Symbol, SymbolKind};
 pub use version::{VersionId, latest_of, newest_first};

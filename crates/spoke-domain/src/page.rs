@@ -2,7 +2,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::version::compare_newest_first;
-use crate::{DomainError, Module, ModuleName, Timestamp, VersionId, VersionSummary};
+use crate::{
+    DomainError, Module, ModuleName, SearchPosition, Timestamp, VersionId, VersionSummary,
+};
 
 /// A request for one page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,19 +156,45 @@ impl Cursor {
         Self(format!("a:{seq}"))
     }
 
-    /// After the first `offset` results of a search (results are ranked,
-    /// not keyed, so the position is a count).
-    pub fn after_search(offset: usize) -> Self {
-        Self(format!("s:{offset}"))
+    /// After the search result at `position` (results are ordered by
+    /// score, then module, full name, kind and version, so the last result
+    /// shown marks where the next page starts, whatever was pushed since).
+    pub fn after_search(position: &SearchPosition) -> Self {
+        Self(format!(
+            "s:{}:{}:{}:{}:{}",
+            position.score, position.kind, position.module, position.version, position.full_name
+        ))
     }
 
-    /// How many search results the previous pages held.
-    pub fn search_offset(&self) -> Result<usize, DomainError> {
-        self.0
+    /// The last result of the previous search page.
+    pub fn search_position(&self) -> Result<SearchPosition, DomainError> {
+        let rest = self
+            .0
             .strip_prefix("s:")
-            .filter(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|digits| digits.parse().ok())
-            .ok_or(DomainError::InvalidCursor)
+            .ok_or(DomainError::InvalidCursor)?;
+        let mut parts = rest.splitn(5, ':');
+        let mut next = || parts.next().ok_or(DomainError::InvalidCursor);
+        let score = next()?;
+        let score = score
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| score.parse().ok())
+            .flatten()
+            .ok_or(DomainError::InvalidCursor)?;
+        let kind = next()?.parse().map_err(|_| DomainError::InvalidCursor)?;
+        let module = ModuleName::parse(next()?).map_err(|_| DomainError::InvalidCursor)?;
+        let version = VersionId::parse(next()?).map_err(|_| DomainError::InvalidCursor)?;
+        let full_name = next()?;
+        if full_name.is_empty() || full_name.chars().any(char::is_control) {
+            return Err(DomainError::InvalidCursor);
+        }
+        Ok(SearchPosition {
+            score,
+            kind,
+            module,
+            version,
+            full_name: full_name.to_owned(),
+        })
     }
 
     /// The sequence number of the last audit entry of the previous page.

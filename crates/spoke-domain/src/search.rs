@@ -69,6 +69,32 @@ pub struct SearchQuery {
     /// Search every version, not only each module's latest.
     pub all_versions: bool,
     pub page: PageRequest,
+    /// Where the previous page ended (decoded from `page.cursor`).
+    pub after: Option<SearchPosition>,
+}
+
+/// A result's place in the order of an answer: its score, then module,
+/// full name, kind and version. A search cursor carries the last one shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPosition {
+    pub score: u32,
+    pub module: ModuleName,
+    pub full_name: String,
+    pub kind: SearchKind,
+    pub version: VersionId,
+}
+
+impl SearchHit {
+    /// This result's place in the order, for the next page's cursor.
+    pub fn position(&self) -> SearchPosition {
+        SearchPosition {
+            score: self.score,
+            module: self.module.clone(),
+            full_name: self.full_name.clone(),
+            kind: self.kind,
+            version: self.version.clone(),
+        }
+    }
 }
 
 impl SearchQuery {
@@ -99,13 +125,11 @@ impl SearchQuery {
                 Self::MAX_TEXT_BYTES
             )));
         }
-        if page.cursor.is_some() {
-            // Only the shape: a search cursor is a count of results.
-            page.cursor
-                .as_ref()
-                .map(Cursor::search_offset)
-                .transpose()?;
-        }
+        let after = page
+            .cursor
+            .as_ref()
+            .map(Cursor::search_position)
+            .transpose()?;
         let text = match trimmed.strip_prefix(Self::TYPE_PREFIX) {
             Some(name) => SearchText::TypeRef(parse_type_name(name)?),
             None => SearchText::Words(trimmed.to_owned()),
@@ -116,16 +140,8 @@ impl SearchQuery {
             module,
             all_versions,
             page,
+            after,
         })
-    }
-
-    /// How many results earlier pages held (0 on the first page).
-    pub fn offset(&self) -> usize {
-        self.page
-            .cursor
-            .as_ref()
-            .and_then(|cursor| cursor.search_offset().ok())
-            .unwrap_or(0)
     }
 }
 
@@ -219,12 +235,37 @@ mod tests {
         }
     }
 
+    fn base64_token(text: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
     #[test]
     fn cursors_must_be_search_cursors() {
         let page = |cursor: Cursor| PageRequest::new(Some(5), Some(cursor)).unwrap();
-        let ok = SearchQuery::new("a", None, None, false, page(Cursor::after_search(10))).unwrap();
-        assert_eq!(ok.offset(), 10);
+        let position = SearchPosition {
+            score: 105,
+            module: ModuleName::parse("common").unwrap(),
+            full_name: "acme.common.v1.Money".to_owned(),
+            kind: SearchKind::Symbol(SymbolKind::Message),
+            version: VersionId::parse("v1.0.0").unwrap(),
+        };
+        let token = Cursor::after_search(&position).token();
+        let ok = SearchQuery::new("a", None, None, false, page(Cursor::parse(&token).unwrap()));
+        assert_eq!(ok.unwrap().after, Some(position));
         let other = SearchQuery::new("a", None, None, false, page(Cursor::after_audit(3)));
         assert_eq!(other.unwrap_err(), DomainError::InvalidCursor);
+        for bad in [
+            "s:10",
+            "s:x:message:common:v1.0.0:a.B",
+            "s:1:method:common:v1.0.0:a.B",
+            "s:1:message:Not A Module:v1.0.0:a.B",
+            "s:1:message:common:v1.0.0:",
+            "s:1:message:common:not-a-version!:a.B",
+        ] {
+            let cursor = Cursor::parse(&base64_token(bad)).unwrap();
+            let error = SearchQuery::new("a", None, None, false, page(cursor)).unwrap_err();
+            assert_eq!(error, DomainError::InvalidCursor, "{bad}");
+        }
     }
 }

@@ -31,7 +31,9 @@ pub(crate) struct SearchQueryParams {
     all_versions: bool,
     #[param(schema_with = openapi::page_limit)]
     limit: Option<u64>,
-    /// The `next_cursor` of the previous page, unchanged.
+    /// The `next_cursor` of the previous page, unchanged. It holds the last
+    /// result's place (score, module, full name, kind, version), so a push
+    /// between pages neither repeats nor skips a result.
     #[param(schema_with = openapi::cursor)]
     cursor: Option<String>,
 }

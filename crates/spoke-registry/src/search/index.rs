@@ -1,20 +1,24 @@
 //! The in-memory search index: every stored version's symbols and files,
-//! with lookup tables from what a query matches (name segments, full
-//! names, comment words, type references) to the entries, and each
-//! module's `latest`.
+//! with term dictionaries from what a query matches (name suffixes at
+//! segment starts, typo neighbourhoods, full names forwards and backwards,
+//! comment words, type references) to posting lists of entries, and each
+//! module's `latest`, so that a query only touches the entries it finds.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
 use spoke_domain::{
-    Cursor, ModuleName, SearchHit, SearchKind, SearchPage, SearchQuery, SearchText, Symbol,
-    SymbolKind, VersionId, VersionManifest, VersionSummary, latest_of, newest_first,
+    Cursor, ModuleName, SearchHit, SearchKind, SearchPage, SearchPosition, SearchQuery, SearchText,
+    Symbol, SymbolKind, VersionId, VersionManifest, VersionSummary, latest_of, newest_first,
 };
 
-use super::text::{Segmented, comment_words, segments, short_name, tolerated_edits, within_edits};
+use super::text::{
+    Segmented, comment_words, deletion_keys, segments, short_name, term_deletions, tolerated_edits,
+    within_edits,
+};
 
 /// Which modules a search may show: the caller's read rights.
 pub type ModuleFilter = Arc<dyn Fn(&ModuleName) -> bool + Send + Sync>;
@@ -22,18 +26,18 @@ pub type ModuleFilter = Arc<dyn Fn(&ModuleName) -> bool + Send + Sync>;
 /// Scores by how a word matched; a result's score is the sum over the
 /// query's words plus its kind's weight.
 mod score {
-    pub const EXACT: u32 = 100;
-    pub const QUALIFIED_SUFFIX: u32 = 90;
-    pub const PREFIX: u32 = 80;
-    pub const SEGMENT: u32 = 70;
-    pub const QUALIFIED_PREFIX: u32 = 70;
-    pub const SEGMENT_PREFIX: u32 = 60;
-    pub const USES_TYPE: u32 = 50;
-    pub const TYPO: u32 = 40;
-    pub const SEGMENT_TYPO: u32 = 30;
-    pub const ENCLOSING: u32 = 25;
-    pub const COMMENT: u32 = 20;
-    pub const COMMENT_PREFIX: u32 = 12;
+    pub const EXACT: u8 = 100;
+    pub const QUALIFIED_SUFFIX: u8 = 90;
+    pub const PREFIX: u8 = 80;
+    pub const SEGMENT: u8 = 70;
+    pub const QUALIFIED_PREFIX: u8 = 70;
+    pub const SEGMENT_PREFIX: u8 = 60;
+    pub const USES_TYPE: u8 = 50;
+    pub const TYPO: u8 = 40;
+    pub const SEGMENT_TYPO: u8 = 30;
+    pub const ENCLOSING: u8 = 25;
+    pub const COMMENT: u8 = 20;
+    pub const COMMENT_PREFIX: u8 = 12;
 }
 
 /// Declarations people look for first rank above their members on ties.
@@ -48,31 +52,50 @@ fn kind_weight(kind: SearchKind) -> u32 {
 }
 
 struct IndexedVersion {
-    module: ModuleName,
+    module: u32,
     summary: VersionSummary,
     /// Its place in the module's listing, newest first.
     rank: u32,
+    /// Whether it is its module's `latest`.
+    latest: bool,
 }
 
-#[derive(Default)]
-struct ModuleVersions {
+struct ModuleState {
+    name: ModuleName,
+    /// Newest first.
     versions: Vec<u32>,
-    latest: Option<u32>,
+}
+
+/// What orders results with equal scores: module, full name, kind (the
+/// version's rank comes last). Shared by an element's copies in every
+/// version.
+struct Key {
+    module: u32,
+    full_name: Arc<str>,
+    kind: SearchKind,
 }
 
 struct Entry {
     version: u32,
+    key: u32,
     kind: SearchKind,
-    full_name: Arc<str>,
     file: Arc<str>,
     line: u32,
     comment: Option<Arc<str>>,
 }
 
-/// A distinct name (segmented) and the entries that bear it.
+/// A distinct segmented name: where its segments start and the entries
+/// that bear it.
 struct Name {
-    starts: Vec<usize>,
+    starts: Box<[u32]>,
     entries: Vec<u32>,
+}
+
+/// A whole name or one of its segments, as typo candidates are checked.
+struct TypoTerm {
+    text: Box<str>,
+    /// The names it belongs to and whether it is the whole name.
+    names: Vec<(u32, bool)>,
 }
 
 #[derive(Default)]
@@ -81,17 +104,37 @@ pub(crate) struct Index {
     pub(crate) seq: u64,
     versions: Vec<IndexedVersion>,
     known: HashSet<(ModuleName, VersionId)>,
-    modules: HashMap<ModuleName, ModuleVersions>,
+    modules: Vec<ModuleState>,
+    module_ids: HashMap<ModuleName, u32>,
+    keys: Vec<Key>,
+    key_ids: HashMap<(u32, SearchKind, Arc<str>), u32>,
+    /// Key ids in result order, and each key's place in it.
+    sorted_keys: Vec<u32>,
+    key_order: Vec<u32>,
+    /// Keys added since the last [`Index::settle`].
+    new_keys: Vec<u32>,
     entries: Vec<Entry>,
-    /// By segmented (joined) short name: a symbol's own name, a file's
-    /// stem, each part of a package name.
-    names: HashMap<Box<str>, Name>,
+    names: Vec<Name>,
+    name_ids: HashMap<Box<str>, u32>,
+    /// Every segmented name (a symbol's own name, a file's stem, each part
+    /// of a package name) from each of its segment starts: a prefix range
+    /// finds exact, prefix, segment and segment-prefix matches.
+    suffixes: BTreeMap<Box<str>, Vec<(u32, u32)>>,
+    typo_terms: Vec<TypoTerm>,
+    typo_term_ids: HashMap<Box<str>, u32>,
+    /// Hashes of the typo terms' deletion neighbourhoods with the term,
+    /// sorted (`deletions`) plus those added since the last settle.
+    deletions: Vec<(u64, u32)>,
+    new_deletions: Vec<(u64, u32)>,
     /// By segmented name of an enclosing element (package parts, parent
     /// messages, the service; a file's directories), so that `user email`
     /// finds `User.email`.
     enclosing: HashMap<Box<str>, Vec<u32>>,
-    /// By lowercase full name or file path.
-    full_names: HashMap<Box<str>, Vec<u32>>,
+    /// Lowercase full names and file paths, forwards (prefixes) and
+    /// reversed (suffixes), to their posting lists.
+    full_names: BTreeMap<Box<str>, u32>,
+    reversed_full_names: BTreeMap<Box<str>, u32>,
+    full_name_entries: Vec<Vec<u32>>,
     /// Distinct comments and the entries that carry each.
     comments: Vec<Vec<u32>>,
     comment_ids: HashMap<Arc<str>, u32>,
@@ -104,7 +147,17 @@ pub(crate) struct Index {
     /// One copy of each string the entries hold.
     strings: HashSet<Arc<str>>,
     /// Modules whose ranks and `latest` need recomputing.
-    dirty: HashSet<ModuleName>,
+    dirty: HashSet<u32>,
+}
+
+fn id(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+fn push_id(ids: &mut Vec<u32>, id: u32) {
+    if ids.last() != Some(&id) {
+        ids.push(id);
+    }
 }
 
 impl Index {
@@ -124,18 +177,29 @@ impl Index {
         if !self.known.insert(key) {
             return;
         }
-        let version = u32::try_from(self.versions.len()).unwrap_or(u32::MAX);
+        let module = match self.module_ids.get(&manifest.module) {
+            Some(&known) => known,
+            None => {
+                let new = id(self.modules.len());
+                self.modules.push(ModuleState {
+                    name: manifest.module.clone(),
+                    versions: Vec::new(),
+                });
+                self.module_ids.insert(manifest.module.clone(), new);
+                new
+            }
+        };
+        let version = id(self.versions.len());
         self.versions.push(IndexedVersion {
-            module: manifest.module.clone(),
+            module,
             summary: manifest.summary(),
             rank: 0,
+            latest: false,
         });
-        self.modules
-            .entry(manifest.module.clone())
-            .or_default()
-            .versions
-            .push(version);
-        self.dirty.insert(manifest.module.clone());
+        if let Some(state) = self.modules.get_mut(module as usize) {
+            state.versions.push(version);
+        }
+        self.dirty.insert(module);
         for file in &manifest.files {
             let path = self.intern(file.path.as_str());
             let stem = short_name(
@@ -148,11 +212,12 @@ impl Index {
             let names = [stem.to_owned()];
             let directories: Vec<&str> = path.split('/').collect();
             let enclosing = directories[..directories.len() - 1].join(".");
+            let key = self.key(module, &path, SearchKind::File);
             self.add_entry(
                 Entry {
                     version,
+                    key,
                     kind: SearchKind::File,
-                    full_name: Arc::clone(&path),
                     file: path,
                     line: 0,
                     comment: None,
@@ -167,10 +232,12 @@ impl Index {
                 SymbolKind::Package => symbol.full_name.split('.').map(str::to_owned).collect(),
                 _ => vec![short_name(&symbol.full_name).to_owned()],
             };
+            let kind = SearchKind::Symbol(symbol.kind);
+            let full_name = self.intern(&symbol.full_name);
             let entry = Entry {
                 version,
-                kind: SearchKind::Symbol(symbol.kind),
-                full_name: self.intern(&symbol.full_name),
+                key: self.key(module, &full_name, kind),
+                kind,
                 file: self.intern(&symbol.path),
                 line: symbol.line,
                 comment: symbol.comment.as_deref().map(|c| self.intern(c)),
@@ -184,41 +251,66 @@ impl Index {
         }
     }
 
+    fn key(&mut self, module: u32, full_name: &Arc<str>, kind: SearchKind) -> u32 {
+        match self.key_ids.entry((module, kind, Arc::clone(full_name))) {
+            MapEntry::Occupied(known) => *known.get(),
+            MapEntry::Vacant(new) => {
+                let key = id(self.keys.len());
+                self.keys.push(Key {
+                    module,
+                    full_name: Arc::clone(full_name),
+                    kind,
+                });
+                self.new_keys.push(key);
+                *new.insert(key)
+            }
+        }
+    }
+
     /// `enclosing`: the dotted name of what contains the entry.
     fn add_entry(&mut self, entry: Entry, names: &[String], enclosing: &str, type_refs: &[String]) {
-        let id = u32::try_from(self.entries.len()).unwrap_or(u32::MAX);
+        let entry_id = id(self.entries.len());
         for part in enclosing.split('.') {
             let joined = segments(part).joined;
             if joined.is_empty() {
                 continue;
             }
-            let ids = self.enclosing.entry(joined.into()).or_default();
-            if ids.last() != Some(&id) {
-                ids.push(id);
-            }
+            push_id(self.enclosing.entry(joined.into()).or_default(), entry_id);
         }
         for name in names {
-            let Segmented { joined, starts } = segments(name);
-            if joined.is_empty() {
+            let segmented = segments(name);
+            if segmented.joined.is_empty() {
                 continue;
             }
-            let name = self.names.entry(joined.into()).or_insert_with(|| Name {
-                starts,
-                entries: Vec::new(),
-            });
-            if name.entries.last() != Some(&id) {
-                name.entries.push(id);
+            let name_id = self.name(segmented);
+            if let Some(name) = self.names.get_mut(name_id as usize) {
+                push_id(&mut name.entries, entry_id);
             }
         }
-        self.full_names
-            .entry(entry.full_name.to_lowercase().into())
-            .or_default()
-            .push(id);
+        let full_name = self
+            .keys
+            .get(entry.key as usize)
+            .map(|key| key.full_name.to_lowercase())
+            .unwrap_or_default();
+        let full_id = match self.full_names.get(full_name.as_str()) {
+            Some(&known) => known,
+            None => {
+                let new = id(self.full_name_entries.len());
+                self.full_name_entries.push(Vec::new());
+                let reversed: String = full_name.chars().rev().collect();
+                self.reversed_full_names.insert(reversed.into(), new);
+                self.full_names.insert(full_name.into(), new);
+                new
+            }
+        };
+        if let Some(ids) = self.full_name_entries.get_mut(full_id as usize) {
+            ids.push(entry_id);
+        }
         if let Some(comment) = &entry.comment {
             let comment_id = match self.comment_ids.entry(Arc::clone(comment)) {
                 MapEntry::Occupied(known) => *known.get(),
                 MapEntry::Vacant(new) => {
-                    let comment_id = u32::try_from(self.comments.len()).unwrap_or(u32::MAX);
+                    let comment_id = id(self.comments.len());
                     self.comments.push(Vec::new());
                     for word in comment_words(comment) {
                         self.comment_words
@@ -230,21 +322,76 @@ impl Index {
                 }
             };
             if let Some(carriers) = self.comments.get_mut(comment_id as usize) {
-                carriers.push(id);
+                carriers.push(entry_id);
             }
         }
         for type_ref in type_refs {
-            self.type_refs
-                .entry(type_ref.to_lowercase().into())
-                .or_default()
-                .push(id);
+            push_id(
+                self.type_refs
+                    .entry(type_ref.to_lowercase().into())
+                    .or_default(),
+                entry_id,
+            );
             let joined = segments(short_name(type_ref)).joined;
-            self.type_ref_names
-                .entry(joined.into())
-                .or_default()
-                .push(id);
+            push_id(
+                self.type_ref_names.entry(joined.into()).or_default(),
+                entry_id,
+            );
         }
         self.entries.push(entry);
+    }
+
+    /// The id of a segmented name, entering it (its suffixes and typo
+    /// terms) the first time it is seen.
+    fn name(&mut self, Segmented { joined, starts }: Segmented) -> u32 {
+        if let Some(&known) = self.name_ids.get(joined.as_str()) {
+            return known;
+        }
+        let name_id = id(self.names.len());
+        let ends = starts.iter().skip(1).copied().chain([joined.len()]);
+        let pieces: Vec<(usize, usize)> = starts.iter().copied().zip(ends).collect();
+        for &(start, _) in &pieces {
+            self.suffixes
+                .entry(joined[start..].into())
+                .or_default()
+                .push((name_id, id(start)));
+        }
+        self.typo_term(&joined, name_id, true);
+        for &(start, end) in &pieces {
+            self.typo_term(&joined[start..end], name_id, false);
+        }
+        self.names.push(Name {
+            starts: starts.iter().map(|&s| id(s)).collect(),
+            entries: Vec::new(),
+        });
+        self.name_ids.insert(joined.into(), name_id);
+        name_id
+    }
+
+    fn typo_term(&mut self, text: &str, name: u32, whole: bool) {
+        let term = match self.typo_term_ids.get(text) {
+            Some(&known) => known,
+            None => {
+                let Some(deletions) = term_deletions(text.len()) else {
+                    return;
+                };
+                let term = id(self.typo_terms.len());
+                self.typo_terms.push(TypoTerm {
+                    text: text.into(),
+                    names: Vec::new(),
+                });
+                self.typo_term_ids.insert(text.into(), term);
+                self.new_deletions.extend(
+                    deletion_keys(text.as_bytes(), deletions)
+                        .into_iter()
+                        .map(|hash| (hash, term)),
+                );
+                term
+            }
+        };
+        if let Some(term) = self.typo_terms.get_mut(term as usize) {
+            term.names.push((name, whole));
+        }
     }
 
     fn intern(&mut self, text: &str) -> Arc<str> {
@@ -257,13 +404,14 @@ impl Index {
     }
 
     /// Recomputes the listing order and `latest` of the modules that gained
-    /// versions.
+    /// versions, places new keys in the result order and merges new typo
+    /// neighbourhoods into the sorted table.
     pub(crate) fn settle(&mut self) {
         for module in std::mem::take(&mut self.dirty) {
-            let Some(state) = self.modules.get_mut(&module) else {
+            let Some(state) = self.modules.get_mut(module as usize) else {
                 continue;
             };
-            let versions = &self.versions;
+            let versions = &mut self.versions;
             state.versions.sort_by(|&a, &b| {
                 newest_first(&versions[a as usize].summary, &versions[b as usize].summary)
             });
@@ -273,15 +421,71 @@ impl Index {
                     .iter()
                     .map(|&v| &versions[v as usize].summary),
             );
-            state.latest = state
-                .versions
-                .iter()
-                .copied()
-                .find(|&v| Some(&versions[v as usize].summary.version) == latest.as_ref());
             for (rank, &v) in state.versions.iter().enumerate() {
-                self.versions[v as usize].rank = u32::try_from(rank).unwrap_or(u32::MAX);
+                let version = &mut versions[v as usize];
+                version.rank = id(rank);
+                version.latest = Some(&version.summary.version) == latest.as_ref();
             }
         }
+        if !self.new_keys.is_empty() {
+            let mut new = std::mem::take(&mut self.new_keys);
+            new.sort_by(|&a, &b| self.compare_keys(a, b));
+            let old = std::mem::take(&mut self.sorted_keys);
+            let mut merged = Vec::with_capacity(old.len() + new.len());
+            let (mut old, mut new) = (old.into_iter().peekable(), new.into_iter().peekable());
+            while let (Some(&a), Some(&b)) = (old.peek(), new.peek()) {
+                if self.compare_keys(a, b) == Ordering::Greater {
+                    merged.push(b);
+                    new.next();
+                } else {
+                    merged.push(a);
+                    old.next();
+                }
+            }
+            merged.extend(old);
+            merged.extend(new);
+            self.key_order = vec![0; self.keys.len()];
+            for (place, &key) in merged.iter().enumerate() {
+                self.key_order[key as usize] = id(place);
+            }
+            self.sorted_keys = merged;
+        }
+        if !self.new_deletions.is_empty() {
+            let mut new = std::mem::take(&mut self.new_deletions);
+            new.sort_unstable();
+            let mut merged = Vec::with_capacity(self.deletions.len() + new.len());
+            let (mut old, mut new) = (
+                std::mem::take(&mut self.deletions).into_iter().peekable(),
+                new.into_iter().peekable(),
+            );
+            while let (Some(&a), Some(&b)) = (old.peek(), new.peek()) {
+                if b < a {
+                    merged.push(b);
+                    new.next();
+                } else {
+                    merged.push(a);
+                    old.next();
+                }
+            }
+            merged.extend(old);
+            merged.extend(new);
+            self.deletions = merged;
+        }
+    }
+
+    fn module_name(&self, module: u32) -> &str {
+        self.modules
+            .get(module as usize)
+            .map_or("", |m| m.name.as_str())
+    }
+
+    fn compare_keys(&self, a: u32, b: u32) -> Ordering {
+        let (a, b) = (&self.keys[a as usize], &self.keys[b as usize]);
+        (self.module_name(a.module), &a.full_name, a.kind).cmp(&(
+            self.module_name(b.module),
+            &b.full_name,
+            b.kind,
+        ))
     }
 
     /// The page of results `query` asks for, among the modules `readable`
@@ -291,157 +495,267 @@ impl Index {
         query: &SearchQuery,
         readable: Option<&ModuleFilter>,
     ) -> SearchPage {
+        let empty = SearchPage {
+            results: Vec::new(),
+            next_cursor: None,
+        };
+        let module = match &query.module {
+            Some(name) => match self.module_ids.get(name) {
+                Some(&module) => Some(module),
+                None => return empty,
+            },
+            None => None,
+        };
+        let mut filter = Filter {
+            index: self,
+            kind: query.kind,
+            module,
+            all_versions: query.all_versions,
+            readable,
+            visible: vec![Visibility::Unknown; self.modules.len()],
+        };
         let scores = match &query.text {
             SearchText::TypeRef(name) => {
-                let mut scores = HashMap::new();
+                let mut scores = WordScores::new(self.entries.len());
                 for &id in self
                     .type_refs
                     .get(name.to_lowercase().as_str())
                     .into_iter()
                     .flatten()
                 {
-                    scores.insert(id, score::EXACT);
+                    scores.raise(&mut filter, id, score::EXACT);
                 }
-                scores
+                scores.total()
             }
-            SearchText::Words(text) => self.match_words(text),
+            SearchText::Words(text) => self.match_words(text, &mut filter),
         };
-        let mut visible: HashMap<&ModuleName, bool> = HashMap::new();
-        let mut hits: Vec<(u32, &Entry, &IndexedVersion)> = scores
-            .into_iter()
-            .filter_map(|(id, score)| {
-                let entry = self.entries.get(id as usize)?;
-                let version = self.versions.get(entry.version as usize)?;
-                let wanted = query.kind.is_none_or(|kind| kind == entry.kind)
-                    && query.module.as_ref().is_none_or(|m| *m == version.module)
-                    && (query.all_versions
-                        || self
-                            .modules
-                            .get(&version.module)
-                            .is_some_and(|m| m.latest == Some(entry.version)))
-                    && *visible
-                        .entry(&version.module)
-                        .or_insert_with(|| readable.is_none_or(|may| may(&version.module)));
-                wanted.then(|| (score + kind_weight(entry.kind), entry, version))
-            })
-            .collect();
-        hits.sort_by(|a, b| {
+        // (score, key, rank) in result order: the smallest first.
+        let place = |(id, score): (u32, u32)| {
+            let entry = &self.entries[id as usize];
+            let version = &self.versions[entry.version as usize];
             (
-                Reverse(a.0),
-                &a.2.module,
-                &a.1.full_name,
-                a.1.kind,
-                a.2.rank,
+                Reverse(score + kind_weight(entry.kind)),
+                2 * u64::from(self.key_order[entry.key as usize]) + 1,
+                2 * u64::from(version.rank) + 1,
+                id,
             )
-                .cmp(&(
-                    Reverse(b.0),
-                    &b.2.module,
-                    &b.1.full_name,
-                    b.1.kind,
-                    b.2.rank,
-                ))
-        });
-        let offset = query.offset();
+        };
+        let after = query.after.as_ref().map(|after| self.place_of(after));
+        // The page's results: the `limit` smallest places after the cursor,
+        // kept in a heap whose top is the worst of them.
         let limit = query.page.limit as usize;
-        let more = hits.len() > offset.saturating_add(limit);
-        let results = hits
+        let mut page: BinaryHeap<(Reverse<u32>, u64, u64, u32)> = BinaryHeap::with_capacity(limit);
+        let mut following = 0usize;
+        for hit in scores.into_iter().map(place) {
+            if after
+                .as_ref()
+                .is_some_and(|after| (hit.0, hit.1, hit.2) <= *after)
+            {
+                continue;
+            }
+            following += 1;
+            if page.len() < limit {
+                page.push(hit);
+            } else if page.peek().is_some_and(|worst| hit < *worst) {
+                page.pop();
+                page.push(hit);
+            }
+        }
+        let more = following > limit;
+        let hits = page.into_sorted_vec();
+        let results: Vec<SearchHit> = hits
             .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(score, entry, version)| SearchHit {
-                module: version.module.clone(),
-                version: version.summary.version.clone(),
-                full_name: entry.full_name.to_string(),
-                kind: entry.kind,
-                file: entry.file.to_string(),
-                line: entry.line,
-                comment: entry.comment.as_deref().map(str::to_owned),
-                score,
-            })
+            .map(|(Reverse(score), _, _, id)| self.hit(id, score))
             .collect();
+        let next_cursor = results
+            .last()
+            .filter(|_| more)
+            .map(|last| Cursor::after_search(&last.position()));
         SearchPage {
             results,
-            next_cursor: more.then(|| Cursor::after_search(offset + limit)),
+            next_cursor,
         }
+    }
+
+    fn hit(&self, id: u32, score: u32) -> SearchHit {
+        let entry = &self.entries[id as usize];
+        let version = &self.versions[entry.version as usize];
+        let key = &self.keys[entry.key as usize];
+        SearchHit {
+            module: self.modules[version.module as usize].name.clone(),
+            version: version.summary.version.clone(),
+            full_name: key.full_name.to_string(),
+            kind: entry.kind,
+            file: entry.file.to_string(),
+            line: entry.line,
+            comment: entry.comment.as_deref().map(str::to_owned),
+            score,
+        }
+    }
+
+    /// Where a previous page's last result sits in today's order: keys and
+    /// versions the index holds get odd places, one it no longer holds the
+    /// even place just before its successor.
+    fn place_of(&self, after: &SearchPosition) -> (Reverse<u32>, u64, u64) {
+        let wanted = (after.module.as_str(), after.full_name.as_str(), after.kind);
+        let found = self.sorted_keys.binary_search_by(|&key| {
+            let key = &self.keys[key as usize];
+            (self.module_name(key.module), &*key.full_name, key.kind).cmp(&wanted)
+        });
+        let key = match found {
+            Ok(place) => 2 * place as u64 + 1,
+            Err(place) => 2 * place as u64,
+        };
+        let versions = self
+            .module_ids
+            .get(&after.module)
+            .and_then(|&m| self.modules.get(m as usize))
+            .map_or(&[][..], |m| &m.versions[..]);
+        let rank = versions
+            .iter()
+            .position(|&v| self.versions[v as usize].summary.version == after.version)
+            .map_or(2 * versions.len() as u64, |rank| 2 * rank as u64 + 1);
+        (Reverse(after.score), key, rank)
     }
 
     /// Every word must match (a name, a type used, a comment); scores add
     /// up. Text with a dot or slash and no space is a qualified name or a
     /// path.
-    fn match_words(&self, text: &str) -> HashMap<u32, u32> {
-        let mut total: Option<HashMap<u32, u32>> = None;
+    fn match_words(&self, text: &str, filter: &mut Filter<'_>) -> Vec<(u32, u32)> {
+        let mut total: Option<Vec<(u32, u32)>> = None;
         for word in text.split_whitespace() {
-            let scores = if word.contains(['.', '/']) {
-                self.match_qualified(word)
+            let mut scores = WordScores::new(self.entries.len());
+            if word.contains(['.', '/']) {
+                self.match_qualified(word, filter, &mut scores);
             } else {
-                self.match_word(word)
-            };
+                self.match_word(word, filter, &mut scores);
+            }
             total = Some(match total {
-                None => scores,
+                None => scores.total(),
                 Some(before) => before
                     .into_iter()
-                    .filter_map(|(id, score)| scores.get(&id).map(|more| (id, score + more)))
+                    .filter_map(|(id, score)| scores.get(id).map(|more| (id, score + more)))
                     .collect(),
             });
         }
         total.unwrap_or_default()
     }
 
-    fn match_qualified(&self, word: &str) -> HashMap<u32, u32> {
+    fn match_qualified(&self, word: &str, filter: &mut Filter<'_>, scores: &mut WordScores) {
         let query = word.trim_start_matches('.').to_lowercase();
-        let mut scores = HashMap::new();
         if query.is_empty() {
-            return scores;
+            return;
         }
-        for (full, ids) in &self.full_names {
-            let score = if **full == *query {
-                score::EXACT
-            } else if full.ends_with(&query)
-                && full[..full.len() - query.len()].ends_with(['.', '/'])
-            {
-                score::QUALIFIED_SUFFIX
-            } else if full.starts_with(&query) {
-                let rest = &full[query.len()..];
-                if rest.starts_with(['.', '/']) {
-                    score::QUALIFIED_PREFIX
-                } else {
-                    score::SEGMENT_PREFIX
-                }
-            } else {
-                continue;
+        for (full, &full_id) in self
+            .full_names
+            .range::<str, _>((Bound::Included(query.as_str()), Bound::Unbounded))
+        {
+            let Some(rest) = full.strip_prefix(query.as_str()) else {
+                break;
             };
-            for &id in ids {
-                raise(&mut scores, id, score);
+            let score = if rest.is_empty() {
+                score::EXACT
+            } else if rest.starts_with(['.', '/']) {
+                score::QUALIFIED_PREFIX
+            } else {
+                score::SEGMENT_PREFIX
+            };
+            scores.raise_all(filter, &self.full_name_entries[full_id as usize], score);
+        }
+        let reversed: String = query.chars().rev().collect();
+        for (full, &full_id) in self
+            .reversed_full_names
+            .range::<str, _>((Bound::Included(reversed.as_str()), Bound::Unbounded))
+        {
+            let Some(rest) = full.strip_prefix(reversed.as_str()) else {
+                break;
+            };
+            if rest.starts_with(['.', '/']) {
+                scores.raise_all(
+                    filter,
+                    &self.full_name_entries[full_id as usize],
+                    score::QUALIFIED_SUFFIX,
+                );
             }
         }
-        scores
     }
 
-    fn match_word(&self, word: &str) -> HashMap<u32, u32> {
-        let mut scores = HashMap::new();
+    fn match_word(&self, word: &str, filter: &mut Filter<'_>, scores: &mut WordScores) {
         let query = segments(word).joined;
         if query.is_empty() {
-            return scores;
+            return;
         }
-        let edits = tolerated_edits(query.len());
-        for (joined, name) in &self.names {
-            let Some(score) = name_score(&query, joined, &name.starts, edits) else {
-                continue;
+        let mut names: HashMap<u32, u8> = HashMap::new();
+        let mut name_score = |name: u32, score: u8| {
+            let slot = names.entry(name).or_insert(0);
+            *slot = (*slot).max(score);
+        };
+        for (suffix, places) in self
+            .suffixes
+            .range::<str, _>((Bound::Included(query.as_str()), Bound::Unbounded))
+        {
+            let Some(after) = suffix.strip_prefix(query.as_str()) else {
+                break;
             };
-            for &id in &name.entries {
-                raise(&mut scores, id, score);
+            for &(name, start) in places {
+                let score = if start == 0 {
+                    if after.is_empty() {
+                        score::EXACT
+                    } else {
+                        score::PREFIX
+                    }
+                } else {
+                    let end = start + id(query.len());
+                    let ends_segment = after.is_empty()
+                        || self.names[name as usize].starts.binary_search(&end).is_ok();
+                    if ends_segment {
+                        score::SEGMENT
+                    } else {
+                        score::SEGMENT_PREFIX
+                    }
+                };
+                name_score(name, score);
             }
         }
-        for &id in self
-            .type_ref_names
-            .get(query.as_str())
-            .into_iter()
-            .flatten()
-        {
-            raise(&mut scores, id, score::USES_TYPE);
+        let edits = tolerated_edits(query.len());
+        if edits > 0 {
+            let mut candidates: Vec<u32> = Vec::new();
+            for hash in deletion_keys(query.as_bytes(), edits) {
+                let from = self.deletions.partition_point(|&(h, _)| h < hash);
+                candidates.extend(
+                    self.deletions[from..]
+                        .iter()
+                        .take_while(|&&(h, _)| h == hash)
+                        .map(|&(_, term)| term),
+                );
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            for term in candidates {
+                let term = &self.typo_terms[term as usize];
+                if within_edits(&query, &term.text, edits).is_none() {
+                    continue;
+                }
+                for &(name, whole) in &term.names {
+                    name_score(
+                        name,
+                        if whole {
+                            score::TYPO
+                        } else {
+                            score::SEGMENT_TYPO
+                        },
+                    );
+                }
+            }
         }
-        for &id in self.enclosing.get(query.as_str()).into_iter().flatten() {
-            raise(&mut scores, id, score::ENCLOSING);
+        for (name, score) in names {
+            scores.raise_all(filter, &self.names[name as usize].entries, score);
+        }
+        if let Some(ids) = self.type_ref_names.get(query.as_str()) {
+            scores.raise_all(filter, ids, score::USES_TYPE);
+        }
+        if let Some(ids) = self.enclosing.get(query.as_str()) {
+            scores.raise_all(filter, ids, score::ENCLOSING);
         }
         let lower = word.to_lowercase();
         for (comment_word, comments) in self
@@ -456,53 +770,110 @@ impl Index {
                 break;
             };
             for &comment in comments {
-                for &id in self.comments.get(comment as usize).into_iter().flatten() {
-                    raise(&mut scores, id, score);
-                }
+                scores.raise_all(filter, &self.comments[comment as usize], score);
             }
         }
-        scores
     }
 }
 
-/// How well a segmented query matches a segmented name, if at all.
-fn name_score(query: &str, joined: &str, starts: &[usize], edits: usize) -> Option<u32> {
-    if joined == query {
-        return Some(score::EXACT);
-    }
-    if joined.starts_with(query) {
-        return Some(score::PREFIX);
-    }
-    let mut best = None;
-    for &start in starts.iter().skip(1) {
-        let rest = &joined[start..];
-        if let Some(after) = rest.strip_prefix(query) {
-            let ends_segment = after.is_empty() || starts.contains(&(joined.len() - after.len()));
-            return Some(if ends_segment {
-                score::SEGMENT
+#[derive(Clone, Copy)]
+enum Visibility {
+    Unknown,
+    Shown,
+    Hidden,
+}
+
+/// What a query lets through: kind, module, latest only, read rights.
+struct Filter<'a> {
+    index: &'a Index,
+    kind: Option<SearchKind>,
+    module: Option<u32>,
+    all_versions: bool,
+    readable: Option<&'a ModuleFilter>,
+    /// Read rights, asked once per module.
+    visible: Vec<Visibility>,
+}
+
+impl Filter<'_> {
+    fn admits(&mut self, id: u32) -> bool {
+        let Some(entry) = self.index.entries.get(id as usize) else {
+            return false;
+        };
+        let version = &self.index.versions[entry.version as usize];
+        if self.kind.is_some_and(|kind| kind != entry.kind)
+            || self.module.is_some_and(|m| m != version.module)
+            || !(self.all_versions || version.latest)
+        {
+            return false;
+        }
+        let Some(may) = self.readable else {
+            return true;
+        };
+        let slot = &mut self.visible[version.module as usize];
+        if let Visibility::Unknown = slot {
+            let name = &self.index.modules[version.module as usize].name;
+            *slot = if may(name) {
+                Visibility::Shown
             } else {
-                score::SEGMENT_PREFIX
-            });
+                Visibility::Hidden
+            };
         }
+        matches!(slot, Visibility::Shown)
     }
-    if edits > 0 {
-        if within_edits(query, joined, edits).is_some() {
-            return Some(score::TYPO);
-        }
-        let ends = starts.iter().skip(1).copied().chain([joined.len()]);
-        for (&start, end) in starts.iter().zip(ends) {
-            if within_edits(query, &joined[start..end], edits).is_some() {
-                best = Some(score::SEGMENT_TYPO);
-                break;
-            }
-        }
-    }
-    best
 }
 
-fn raise(scores: &mut HashMap<u32, u32>, id: u32, score: u32) {
-    let slot = scores.entry(id).or_insert(0);
-    *slot = (*slot).max(score);
+/// One word's best score per entry: a dense table over the entries (0:
+/// not matched, [`WordScores::REJECTED`]: filtered out) and the entries it
+/// matched, in the order first seen.
+struct WordScores {
+    dense: Vec<u8>,
+    touched: Vec<u32>,
+}
+
+impl WordScores {
+    const REJECTED: u8 = u8::MAX;
+
+    fn new(entries: usize) -> Self {
+        Self {
+            dense: vec![0; entries],
+            touched: Vec::new(),
+        }
+    }
+
+    fn raise(&mut self, filter: &mut Filter<'_>, id: u32, score: u8) {
+        let Some(slot) = self.dense.get_mut(id as usize) else {
+            return;
+        };
+        match *slot {
+            Self::REJECTED => {}
+            0 if !filter.admits(id) => *slot = Self::REJECTED,
+            0 => {
+                self.touched.push(id);
+                *slot = score;
+            }
+            before => *slot = before.max(score),
+        }
+    }
+
+    fn raise_all(&mut self, filter: &mut Filter<'_>, ids: &[u32], score: u8) {
+        for &id in ids {
+            self.raise(filter, id, score);
+        }
+    }
+
+    fn get(&self, id: u32) -> Option<u32> {
+        match self.dense.get(id as usize).copied() {
+            None | Some(0 | Self::REJECTED) => None,
+            Some(score) => Some(u32::from(score)),
+        }
+    }
+
+    fn total(self) -> Vec<(u32, u32)> {
+        self.touched
+            .iter()
+            .map(|&id| (id, u32::from(self.dense[id as usize])))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -875,12 +1246,19 @@ mod tests {
             }
         }
         assert_eq!(seen, everything);
+        let last = spoke_domain::SearchPosition {
+            score: 0,
+            module: ModuleName::parse("zzz").unwrap(),
+            full_name: "z".to_owned(),
+            kind: SearchKind::File,
+            version: VersionId::parse("v1.0.0").unwrap(),
+        };
         let past = SearchQuery::new(
             "acme",
             None,
             None,
             true,
-            PageRequest::new(Some(2), Some(spoke_domain::Cursor::after_search(10_000))).unwrap(),
+            PageRequest::new(Some(2), Some(spoke_domain::Cursor::after_search(&last))).unwrap(),
         )
         .unwrap();
         assert!(index.search(&past, None).results.is_empty());
@@ -900,6 +1278,46 @@ mod tests {
             )
             .unwrap_err(),
             DomainError::InvalidCursor
+        );
+    }
+
+    /// A push between two pages neither repeats nor skips what was there:
+    /// the cursor holds the last result's place, not a count.
+    #[test]
+    fn the_cursor_holds_its_place_across_a_push() {
+        let mut index = index();
+        let page = |index: &Index, cursor| {
+            let q = SearchQuery::new(
+                "acme",
+                None,
+                None,
+                true,
+                PageRequest::new(Some(3), cursor).unwrap(),
+            )
+            .unwrap();
+            index.search(&q, None)
+        };
+        let before = names(&page(&index, None));
+        let first = page(&index, None);
+        let cursor = first.next_cursor.clone().expect("more than one page");
+        let early = "acme/aaa/v1/aaa.proto";
+        index.add(
+            &manifest("aaa", "v1.0.0", &[early], 4),
+            &[symbol("acme.aaa.v1", SymbolKind::Package, early, 1)],
+        );
+        index.settle();
+        let mut seen = names(&first);
+        let mut cursor = Some(spoke_domain::Cursor::parse(&cursor.token()).unwrap());
+        while let Some(next) = cursor {
+            let page = page(&index, Some(next));
+            seen.extend(names(&page));
+            cursor = page.next_cursor;
+        }
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "no result twice: {seen:#?}");
+        assert!(
+            before.iter().all(|name| seen.contains(name)),
+            "nothing skipped: {before:#?} {seen:#?}"
         );
     }
 

@@ -102,6 +102,51 @@ pub(crate) fn tolerated_edits(len: usize) -> usize {
     }
 }
 
+/// How many deletions of a dictionary term of `len` bytes its typo
+/// neighbourhood holds, if it can be a typo match at all: a query word of
+/// four to seven bytes (one edit) reaches terms of three to eight, one of
+/// eight or more (two edits) terms of six or more; with symmetric
+/// deletions the term's side needs at most the edits the length difference
+/// leaves, so one below eight bytes and two from there.
+pub(crate) fn term_deletions(len: usize) -> Option<usize> {
+    match len {
+        0..3 => None,
+        3..8 => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// Hashes of every string `text` becomes with at most `max` bytes deleted
+/// (itself included), distinct. Two strings within `max` edits (adjacent
+/// swaps included) share one, so a dictionary of these finds every typo
+/// candidate; the candidates are then checked with [`within_edits`].
+pub(crate) fn deletion_keys(text: &[u8], max: usize) -> Vec<u64> {
+    fn walk(text: &[u8], from: usize, left: usize, out: &mut Vec<u64>) {
+        out.push(fnv1a(text));
+        if left == 0 {
+            return;
+        }
+        for skip in from..text.len() {
+            let mut variant = Vec::with_capacity(text.len() - 1);
+            variant.extend_from_slice(&text[..skip]);
+            variant.extend_from_slice(&text[skip + 1..]);
+            walk(&variant, skip, left - 1, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(text, 0, max, &mut out);
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// FNV-1a: a fixed, fast hash (collisions only add candidates).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +205,26 @@ mod tests {
         assert_eq!(tolerated_edits(3), 0);
         assert_eq!(tolerated_edits(5), 1);
         assert_eq!(tolerated_edits(8), 2);
+    }
+
+    #[test]
+    fn typos_share_a_deletion_key() {
+        let share = |a: &str, b: &str, max: usize| {
+            let (a, b) = (
+                deletion_keys(a.as_bytes(), max),
+                deletion_keys(b.as_bytes(), max),
+            );
+            a.iter().any(|key| b.binary_search(key).is_ok())
+        };
+        assert!(share("moeny", "money", 1), "a swap");
+        assert!(share("mony", "money", 1), "a deletion");
+        assert!(share("monkey", "money", 1), "an insertion");
+        assert!(share("costumer", "customer", 2), "two substitutions");
+        assert!(!share("payment", "pavement", 0));
+        assert_eq!(deletion_keys(b"abc", 1).len(), 4);
+        assert_eq!(deletion_keys(b"aaa", 2).len(), 3, "duplicates counted once");
+        assert_eq!(term_deletions(2), None);
+        assert_eq!(term_deletions(7), Some(1));
+        assert_eq!(term_deletions(8), Some(2));
     }
 }

@@ -12,4 +12,5 @@ mod l2;
 mod labels;
 mod push;
 mod schema;
+mod search;
 mod support;
