@@ -356,6 +356,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
     match File::from_source(path, text) {
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
+            crate::protoc::method_bodies(&mut proto, text);
             if let Some(rewritten) = &rewritten {
                 rewritten.restore(&mut proto);
             }

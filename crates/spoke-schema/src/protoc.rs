@@ -73,6 +73,53 @@ fn float_default(field: &mut FieldDescriptorProto) {
     });
 }
 
+/// Gives every method declared with a body (`rpc M(A) returns (B) {}`) an
+/// options message, empty when the body sets none, as protoc and buf do;
+/// the parser leaves it out. `text` is the source the spans of `file`'s
+/// source info point into.
+pub(crate) fn method_bodies(file: &mut FileDescriptorProto, text: &str) {
+    let Some(info) = file.source_code_info.as_ref() else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut with_body = Vec::new();
+    for location in &info.location {
+        // A method's own location: [6, service, 2, method].
+        let [6, service, 2, method] = location.path[..] else {
+            continue;
+        };
+        let (line, column) = match location.span[..] {
+            [line, _, column] | [_, _, line, column] => (line, column),
+            _ => continue,
+        };
+        let ends_with_brace = usize::try_from(line)
+            .ok()
+            .and_then(|line| lines.get(line))
+            .and_then(|text| {
+                let column = usize::try_from(column).ok()?;
+                let end = text
+                    .char_indices()
+                    .nth(column)
+                    .map_or(text.len(), |(i, _)| i);
+                Some(text[..end].trim_end().ends_with('}'))
+            })
+            .unwrap_or(false);
+        if ends_with_brace {
+            with_body.push((service, method));
+        }
+    }
+    for (service, method) in with_body {
+        let method = usize::try_from(service)
+            .ok()
+            .and_then(|s| file.service.get_mut(s))
+            .zip(usize::try_from(method).ok())
+            .and_then(|(s, m)| s.method.get_mut(m));
+        if let Some(method) = method {
+            method.options.get_or_insert_with(Default::default);
+        }
+    }
+}
+
 /// protoc's `SimpleDtoa`: `%.15g`, or `%.17g` when that does not read back
 /// as the same value.
 pub(crate) fn simple_dtoa(value: f64) -> String {
@@ -485,6 +532,45 @@ impl Member {
             Member::Extension(extension) => extension.is_group(),
         }
     }
+
+    /// Whether a repeated scalar is written packed. The field's own
+    /// `packed` option decides when it is set (the linked descriptor can
+    /// miss it: prost-reflect's flag comes from before the options were
+    /// interpreted, so `[packed = false]` in a proto3 file reads as
+    /// packed); otherwise the syntax's or edition's default.
+    fn is_packed(&self) -> bool {
+        let (declared, default) = match self {
+            Member::Field(field) => (field.field_descriptor_proto(), field.is_packed()),
+            Member::Extension(extension) => {
+                (extension.field_descriptor_proto(), extension.is_packed())
+            }
+        };
+        declared
+            .options
+            .as_ref()
+            .and_then(|options| options.packed)
+            .unwrap_or(default)
+    }
+
+    /// Go's legacy (deterministic) field order: a field of a real oneof
+    /// sorts after the fields outside one, oneofs in declaration order.
+    fn legacy_order(&self) -> (bool, u32, u32) {
+        match self {
+            Member::Field(field) => match field.containing_oneof().filter(|o| !o.is_synthetic()) {
+                Some(oneof) => (
+                    true,
+                    oneof
+                        .path()
+                        .last()
+                        .and_then(|&i| u32::try_from(i).ok())
+                        .unwrap_or(u32::MAX),
+                    field.number(),
+                ),
+                None => (false, 0, field.number()),
+            },
+            Member::Extension(extension) => (false, 0, extension.number()),
+        }
+    }
 }
 
 /// The record protoc writes for the option statement that set `path` (field
@@ -548,8 +634,11 @@ fn element_record(message: &DynamicMessage, member: &Member, number: u32, item: 
     }
 }
 
-/// `message` as Go's encoder writes it: extensions (by number), then
-/// fields (by number), then unknown fields, message values likewise.
+/// `message` as Go's deterministic encoder writes a dynamic message:
+/// extensions (by number), then fields outside a oneof (by number), then
+/// the fields of each oneof (oneofs in declaration order), then unknown
+/// fields, message values likewise; a repeated scalar packed or one record
+/// per value as its `packed` option says.
 fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
     let mut members: Vec<(Member, &Value)> = message
         .extensions()
@@ -560,7 +649,7 @@ fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
         .fields()
         .map(|(field, value)| (Member::Field(field), value))
         .collect();
-    fields.sort_by_key(|(member, _)| member.number());
+    fields.sort_by_key(|(member, _)| member.legacy_order());
     members.extend(fields);
     let mut out = Vec::new();
     for (member, value) in members {
@@ -580,6 +669,11 @@ fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
                     if let Value::Message(inner) = item {
                         delimited(inner, &mut out);
                     }
+                }
+            }
+            Value::List(items) if !member.is_packed() => {
+                for item in items {
+                    out.extend(element_record(message, &member, number, item.clone()));
                 }
             }
             value => {
