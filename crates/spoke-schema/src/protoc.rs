@@ -214,11 +214,16 @@ fn without_trailing_zeros(number: &str) -> &str {
 /// source info (the linker moves each statement's location to the option's
 /// path); without it, or if anything does not add up, an options message is
 /// kept as the linker encoded it.
-pub(crate) fn encode_file(file: &FileDescriptor, encoding: Encoding) -> Vec<u8> {
+pub(crate) fn encode_file(
+    file: &FileDescriptor,
+    encoding: Encoding,
+    retention: Retention,
+) -> Vec<u8> {
     let bytes = file.encode_to_vec();
     let pool = file.parent_pool();
     let mut rewrite = Rewrite {
         encoding,
+        retention,
         statements: Statements::new(file.file_descriptor_proto()),
         pool,
     };
@@ -226,8 +231,18 @@ pub(crate) fn encode_file(file: &FileDescriptor, encoding: Encoding) -> Vec<u8> 
     walk(&bytes, Shape::File, &mut path, &mut rewrite).unwrap_or(bytes)
 }
 
+/// Which options an encoding keeps: all, or (as protoc and buf hand a
+/// plugin its `proto_file`s) those whose field is not declared
+/// `retention = RETENTION_SOURCE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retention {
+    All,
+    Runtime,
+}
+
 struct Rewrite<'a> {
     encoding: Encoding,
+    retention: Retention,
     statements: Statements<'a>,
     pool: &'a prost_reflect::DescriptorPool,
 }
@@ -243,13 +258,18 @@ impl Rewrite<'_> {
             Encoding::Protoc => in_protoc_order(payload, &descriptor, path, &mut self.statements),
             Encoding::Buf => {
                 let records = records(payload)?;
-                if !records
+                let custom = records
                     .iter()
-                    .any(|r| descriptor.get_field(r.number).is_none())
-                {
+                    .any(|r| descriptor.get_field(r.number).is_none());
+                let strip = self.retention == Retention::Runtime;
+                if !custom && !strip {
                     return None;
                 }
-                let message = DynamicMessage::decode(descriptor, payload).ok()?;
+                let mut message = DynamicMessage::decode(descriptor, payload).ok()?;
+                let stripped = strip && strip_source_retention(&mut message);
+                if !custom && !stripped {
+                    return None;
+                }
                 let out = extensions_first(&message);
                 (out != payload).then_some(out)
             }
@@ -392,6 +412,11 @@ fn walk(
                 path.push(i32::try_from(record.number).ok()?);
                 let replaced = rewrite.options(record.payload, kind, path);
                 path.pop();
+                // Options emptied by stripping are left out, as buf does.
+                if replaced.as_ref().is_some_and(Vec::is_empty) {
+                    changed = true;
+                    continue;
+                }
                 replaced
             }
             None => None,
@@ -552,6 +577,18 @@ impl Member {
             .unwrap_or(default)
     }
 
+    /// Whether the field is declared `retention = RETENTION_SOURCE`.
+    fn is_source_retention(&self) -> bool {
+        let options = match self {
+            Member::Field(field) => field.options(),
+            Member::Extension(extension) => extension.options(),
+        };
+        options
+            .get_field_by_name("retention")
+            .and_then(|value| value.as_enum_number())
+            == Some(RETENTION_SOURCE)
+    }
+
     /// Go's legacy (deterministic) field order: a field of a real oneof
     /// sorts after the fields outside one, oneofs in declaration order.
     fn legacy_order(&self) -> (bool, u32, u32) {
@@ -571,6 +608,32 @@ impl Member {
             Member::Extension(extension) => (false, 0, extension.number()),
         }
     }
+}
+
+/// `FieldOptions.OptionRetention.RETENTION_SOURCE`.
+const RETENTION_SOURCE: i32 = 2;
+
+/// Removes every option of `message` (an options message) whose field is
+/// declared `retention = RETENTION_SOURCE`, as buf does before handing a
+/// file to a plugin (fields inside an option's message value stay, as in
+/// buf); whether anything was removed.
+fn strip_source_retention(message: &mut DynamicMessage) -> bool {
+    let mut changed = false;
+    let extensions: Vec<ExtensionDescriptor> = message.extensions().map(|(e, _)| e).collect();
+    for extension in extensions {
+        if Member::Extension(extension.clone()).is_source_retention() {
+            message.clear_extension(&extension);
+            changed = true;
+        }
+    }
+    let fields: Vec<FieldDescriptor> = message.fields().map(|(f, _)| f).collect();
+    for field in fields {
+        if Member::Field(field.clone()).is_source_retention() {
+            message.clear_field(&field);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// The record protoc writes for the option statement that set `path` (field
