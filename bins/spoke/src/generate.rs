@@ -13,7 +13,7 @@ use spoke_codegen::{
     BuiltinGenerator, GenerationInput, Generator, PluginCommand, PluginLimits, ResponseFile,
 };
 use spoke_domain::DependencyRef;
-use spoke_schema::ImageOptions;
+use spoke_schema::Compiled;
 
 use crate::image;
 use template::{InputEntry, PluginEntry, Strategy, Template};
@@ -219,15 +219,11 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
     if let Some((kind, _)) = unsupported.iter().find(|(_, set)| *set) {
         bail!("inputs: {kind} is not supported (directory and module are)");
     }
-    let (name, image, own) = match (&entry.directory, &entry.module) {
+    let (name, compiled, own) = match (&entry.directory, &entry.module) {
         (Some(dir), None) => {
             let compiled = image::compile_dir(client, Path::new(dir)).await?;
             let own: Vec<String> = compiled.roots().map(|f| f.path.clone()).collect();
-            let image = compiled.image_with(ImageOptions {
-                include_imports: true,
-                include_source_info: true,
-            });
-            (dir.clone(), image, own)
+            (dir.clone(), compiled, own)
         }
         (None, Some(reference)) => {
             let parsed = DependencyRef::parse(reference).with_context(|| {
@@ -246,8 +242,12 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
                 .with_context(|| {
                     format!("cannot fetch the image of {module}@{}", version.version)
                 })?;
-            let own = version.files.iter().map(|f| f.path.clone()).collect();
-            (format!("{module}@{}", version.version), image, own)
+            let own: Vec<String> = version.files.iter().map(|f| f.path.clone()).collect();
+            let name = format!("{module}@{}", version.version);
+            // Stored as protoc encodes it; plugins get what buf sends.
+            let compiled = Compiled::from_image(&image, &own.iter().cloned().collect())
+                .with_context(|| format!("the stored image of {name}"))?;
+            (name, compiled, own)
         }
         _ => bail!("inputs: an entry needs exactly one of directory or module"),
     };
@@ -255,7 +255,9 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
     if own.is_empty() {
         bail!("{name}: no files to generate");
     }
-    let input = GenerationInput::from_image(&image, own.clone())?;
+    let (proto_files, sources) = compiled.plugin_images();
+    let input = GenerationInput::from_image(&proto_files, own.clone())?
+        .with_source_descriptors(&sources)?;
     Ok(Source { name, input, own })
 }
 

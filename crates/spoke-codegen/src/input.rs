@@ -17,7 +17,14 @@ const FILE_DEPENDENCY: u32 = 3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputFile {
     pub name: String,
+    /// What a plugin gets as `proto_file` when the file is to be
+    /// generated.
     pub descriptor: Vec<u8>,
+    /// The file with its source-retention options, when that differs from
+    /// `descriptor`: a plugin gets it as `source_file_descriptors`, and as
+    /// `proto_file` when the file is only imported (see
+    /// [`GenerationInput::with_source_descriptors`]).
+    pub source_descriptor: Option<Vec<u8>>,
 }
 
 /// What a generator works on: every file of an image in dependency order
@@ -45,6 +52,7 @@ impl GenerationInput {
             files.push(InputFile {
                 name: file_name(descriptor).map_err(bad)?,
                 descriptor: descriptor.to_vec(),
+                source_descriptor: None,
             });
         }
         let input = Self { files, to_generate };
@@ -61,15 +69,41 @@ impl GenerationInput {
                 .map(|f| InputFile {
                     name: f.name().to_string(),
                     descriptor: f.encode_to_vec(),
+                    source_descriptor: None,
                 })
                 .collect(),
             to_generate,
         }
     }
 
+    /// The files as a plugin's `source_file_descriptors` should carry them:
+    /// `image` holds the same files as this input with every option kept,
+    /// where this input's descriptors (its `proto_file`s) go without those
+    /// declared `retention = RETENTION_SOURCE`, as protoc and buf strip them.
+    pub fn with_source_descriptors(mut self, image: &[u8]) -> Result<Self, CodegenError> {
+        let bad = |e: String| CodegenError::InvalidInput(format!("source image: {e}"));
+        let mut sources: HashMap<String, &[u8]> = HashMap::new();
+        for field in wire::fields(image).map_err(bad)? {
+            if let (SET_FILE, wire::Value::Bytes(descriptor)) = (field.number, field.value) {
+                sources.insert(file_name(descriptor).map_err(bad)?, descriptor);
+            }
+        }
+        for file in &mut self.files {
+            let source = sources.get(&file.name).ok_or_else(|| {
+                CodegenError::InvalidInput(format!("source image: {} is missing", file.name))
+            })?;
+            file.source_descriptor =
+                (*source != file.descriptor.as_slice()).then(|| source.to_vec());
+        }
+        Ok(self)
+    }
+
     /// One input per group of files to generate, each with only the files
-    /// its group imports (transitively), in this input's order: what a
-    /// plugin run per directory gets (`strategy: directory`).
+    /// its group imports (transitively), ordered as buf orders the image
+    /// it hands a plugin: from the group's files sorted by path, each
+    /// file after its imports (in declaration order), the files to
+    /// generate in that order too. What a plugin run per directory gets
+    /// (`strategy: directory`), or, with one group, per input (`all`).
     pub fn split(&self, groups: Vec<Vec<String>>) -> Result<Vec<GenerationInput>, CodegenError> {
         let index: HashMap<&str, usize> = self
             .files
@@ -95,29 +129,26 @@ impl GenerationInput {
         }
         groups
             .into_iter()
-            .map(|to_generate| {
-                let mut keep = vec![false; self.files.len()];
-                let mut stack = Vec::new();
+            .map(|mut to_generate| {
+                to_generate.sort();
+                let mut seen = vec![false; self.files.len()];
+                let mut order = Vec::new();
                 for name in &to_generate {
                     let i = *index.get(name.as_str()).ok_or_else(|| {
                         CodegenError::InvalidInput(format!(
                             "{name} is to be generated but is not in the input"
                         ))
                     })?;
-                    stack.push(i);
+                    imports_first(i, &deps, &mut seen, &mut order);
                 }
-                while let Some(i) = stack.pop() {
-                    if !std::mem::replace(&mut keep[i], true) {
-                        stack.extend(&deps[i]);
-                    }
-                }
-                let files = self
-                    .files
+                let wanted: HashSet<&str> = to_generate.iter().map(String::as_str).collect();
+                let to_generate = order
                     .iter()
-                    .zip(&keep)
-                    .filter(|(_, k)| **k)
-                    .map(|(f, _)| f.clone())
+                    .map(|&i| &self.files[i].name)
+                    .filter(|name| wanted.contains(name.as_str()))
+                    .cloned()
                     .collect();
+                let files = order.iter().map(|&i| self.files[i].clone()).collect();
                 Ok(GenerationInput { files, to_generate })
             })
             .collect()
@@ -173,6 +204,27 @@ impl GenerationInput {
     pub(crate) fn decode(file: &InputFile) -> Result<FileDescriptorProto, CodegenError> {
         FileDescriptorProto::decode(file.descriptor.as_slice())
             .map_err(|e| CodegenError::InvalidInput(format!("{}: {e}", file.name)))
+    }
+}
+
+/// Appends `file` after its imports (depth first, in declaration order),
+/// each file once.
+fn imports_first(file: usize, deps: &[Vec<usize>], seen: &mut [bool], order: &mut Vec<usize>) {
+    // An explicit stack: import chains can be long.
+    let mut stack = vec![(file, 0)];
+    if std::mem::replace(&mut seen[file], true) {
+        return;
+    }
+    while let Some((current, next)) = stack.pop() {
+        match deps[current].get(next) {
+            Some(&import) => {
+                stack.push((current, next + 1));
+                if !std::mem::replace(&mut seen[import], true) {
+                    stack.push((import, 0));
+                }
+            }
+            None => order.push(current),
+        }
     }
 }
 

@@ -344,6 +344,10 @@ pub fn apply_managed(input: &mut GenerationInput, mode: &ManagedMode) -> Result<
             continue;
         }
         file.descriptor = rewrite(&fields, &set).map_err(bad)?;
+        if let Some(source) = &file.source_descriptor {
+            let fields = wire::fields(source).map_err(bad)?;
+            file.source_descriptor = Some(rewrite(&fields, &set).map_err(bad)?);
+        }
     }
     Ok(())
 }
@@ -524,6 +528,7 @@ mod tests {
             files: vec![crate::InputFile {
                 name: "acme/v1/a.proto".into(),
                 descriptor: file,
+                source_descriptor: None,
             }],
             to_generate: vec!["acme/v1/a.proto".into()],
         };

@@ -12,7 +12,6 @@ use crate::wire;
 /// `CodeGeneratorRequest` field numbers.
 const REQ_FILE_TO_GENERATE: u32 = 1;
 const REQ_PARAMETER: u32 = 2;
-const REQ_COMPILER_VERSION: u32 = 3;
 const REQ_PROTO_FILE: u32 = 15;
 const REQ_SOURCE_FILE_DESCRIPTORS: u32 = 17;
 
@@ -20,23 +19,11 @@ const REQ_SOURCE_FILE_DESCRIPTORS: u32 = 17;
 pub(crate) const FEATURE_PROTO3_OPTIONAL: u64 = 1;
 pub(crate) const FEATURE_SUPPORTS_EDITIONS: u64 = 2;
 
-/// The `compiler_version` Spoke reports: its own version, as protoc
-/// reports protoc's.
-fn compiler_version() -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut parts = env!("CARGO_PKG_VERSION")
-        .split(['.', '-'])
-        .map(|p| p.parse::<u64>().unwrap_or(0));
-    for number in 1..=3 {
-        wire::put_varint(number, parts.next().unwrap_or(0), &mut out);
-    }
-    wire::put_bytes(4, b"spoke", &mut out);
-    out
-}
-
-/// Encodes the request: `file_to_generate`, `parameter` (when given),
-/// `compiler_version`, every file in dependency order as `proto_file` and
-/// the files to generate again as `source_file_descriptors`.
+/// Encodes the request as buf does: `file_to_generate`, `parameter` (when
+/// given), every file in dependency order as `proto_file` (the files to
+/// generate without their source-retention options) and the files to
+/// generate again, those options kept, as `source_file_descriptors`; no
+/// `compiler_version` (buf sends none).
 pub(crate) fn encode_request(input: &GenerationInput, parameter: Option<&str>) -> Vec<u8> {
     let size: usize = input.files.iter().map(|f| f.descriptor.len() + 8).sum();
     let mut out = Vec::with_capacity(size * 2);
@@ -46,12 +33,20 @@ pub(crate) fn encode_request(input: &GenerationInput, parameter: Option<&str>) -
     if let Some(parameter) = parameter.filter(|p| !p.is_empty()) {
         wire::put_bytes(REQ_PARAMETER, parameter.as_bytes(), &mut out);
     }
-    wire::put_bytes(REQ_COMPILER_VERSION, &compiler_version(), &mut out);
+    // As buf does, only the files to generate go without their
+    // source-retention options; imports are sent whole.
+    let targets: std::collections::HashSet<&str> =
+        input.to_generate.iter().map(String::as_str).collect();
     for file in &input.files {
-        wire::put_bytes(REQ_PROTO_FILE, &file.descriptor, &mut out);
+        let descriptor = match &file.source_descriptor {
+            Some(source) if !targets.contains(file.name.as_str()) => source,
+            _ => &file.descriptor,
+        };
+        wire::put_bytes(REQ_PROTO_FILE, descriptor, &mut out);
     }
     for file in input.targets() {
-        wire::put_bytes(REQ_SOURCE_FILE_DESCRIPTORS, &file.descriptor, &mut out);
+        let source = file.source_descriptor.as_ref().unwrap_or(&file.descriptor);
+        wire::put_bytes(REQ_SOURCE_FILE_DESCRIPTORS, source, &mut out);
     }
     out
 }

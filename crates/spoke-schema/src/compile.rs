@@ -12,7 +12,7 @@ use crate::diagnostic::{BufForm, Diagnostic, DiagnosticKind, from_miette, satura
 use crate::editions::rewrite::{Front, Rewritten};
 use crate::editions::{self, Edition};
 use crate::image::ImageJsonError;
-use crate::protoc::Encoding;
+use crate::protoc::{Encoding, Retention};
 use crate::source_info::{Locations, tag};
 
 /// What to compile: a version's own files (the roots) and the files of its
@@ -186,8 +186,13 @@ impl Compiled {
 
     /// A file of the pool encoded as the image has it, defaults and
     /// options as `encoding` writes them.
-    fn encoded(&self, file: &prost_reflect::FileDescriptor, encoding: Encoding) -> Vec<u8> {
-        let bytes = crate::protoc::encode_file(file, encoding);
+    fn encoded(
+        &self,
+        file: &prost_reflect::FileDescriptor,
+        encoding: Encoding,
+        retention: Retention,
+    ) -> Vec<u8> {
+        let bytes = crate::protoc::encode_file(file, encoding, retention);
         match self.editions.get(file.name()) {
             Some(&edition) => editions::mark(&bytes, edition, self.extras.get(file.name())),
             None => bytes,
@@ -270,7 +275,7 @@ impl Compiled {
     pub fn image(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for file in self.image_files() {
-            let bytes = self.encoded(&file, Encoding::Protoc);
+            let bytes = self.encoded(&file, Encoding::Protoc, Retention::All);
             prost_reflect::prost::encoding::bytes::encode(FILE_FIELD, &bytes, &mut out);
         }
         out
@@ -285,13 +290,29 @@ impl Compiled {
     /// position in the file, see `image::in_buf_order`) rather than by
     /// path.
     pub fn image_with(&self, options: ImageOptions) -> Vec<u8> {
+        self.buf_image(options, Retention::All)
+    }
+
+    /// What buf hands a plugin, as two images of every file (imports and
+    /// source info included, encoded as buf encodes them): the files for
+    /// the request's `proto_file`, without the options whose field is
+    /// declared `retention = RETENTION_SOURCE`, and the files as they are,
+    /// for its `source_file_descriptors`.
+    pub fn plugin_images(&self) -> (Vec<u8>, Vec<u8>) {
+        (
+            self.buf_image(ImageOptions::default(), Retention::Runtime),
+            self.buf_image(ImageOptions::default(), Retention::All),
+        )
+    }
+
+    fn buf_image(&self, options: ImageOptions, retention: Retention) -> Vec<u8> {
         let own: HashSet<&str> = self.roots().map(|file| file.path.as_str()).collect();
         let mut out = Vec::new();
         for file in self.image_files() {
             if !options.include_imports && !own.contains(file.name()) {
                 continue;
             }
-            let bytes = self.encoded(&file, Encoding::Buf);
+            let bytes = self.encoded(&file, Encoding::Buf, retention);
             let bytes = if options.include_source_info {
                 crate::image::map_field(&bytes, SOURCE_CODE_INFO_FIELD, |info| {
                     Some(crate::image::in_buf_order(info))
@@ -395,6 +416,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
     match File::from_source(path, text) {
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
+            crate::protoc::method_bodies(&mut proto, text);
             if let Some(rewritten) = &mut rewritten {
                 rewritten.restore(&mut proto);
             }

@@ -73,6 +73,53 @@ fn float_default(field: &mut FieldDescriptorProto) {
     });
 }
 
+/// Gives every method declared with a body (`rpc M(A) returns (B) {}`) an
+/// options message, empty when the body sets none, as protoc and buf do;
+/// the parser leaves it out. `text` is the source the spans of `file`'s
+/// source info point into.
+pub(crate) fn method_bodies(file: &mut FileDescriptorProto, text: &str) {
+    let Some(info) = file.source_code_info.as_ref() else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut with_body = Vec::new();
+    for location in &info.location {
+        // A method's own location: [6, service, 2, method].
+        let [6, service, 2, method] = location.path[..] else {
+            continue;
+        };
+        let (line, column) = match location.span[..] {
+            [line, _, column] | [_, _, line, column] => (line, column),
+            _ => continue,
+        };
+        let ends_with_brace = usize::try_from(line)
+            .ok()
+            .and_then(|line| lines.get(line))
+            .and_then(|text| {
+                let column = usize::try_from(column).ok()?;
+                let end = text
+                    .char_indices()
+                    .nth(column)
+                    .map_or(text.len(), |(i, _)| i);
+                Some(text[..end].trim_end().ends_with('}'))
+            })
+            .unwrap_or(false);
+        if ends_with_brace {
+            with_body.push((service, method));
+        }
+    }
+    for (service, method) in with_body {
+        let method = usize::try_from(service)
+            .ok()
+            .and_then(|s| file.service.get_mut(s))
+            .zip(usize::try_from(method).ok())
+            .and_then(|(s, m)| s.method.get_mut(m));
+        if let Some(method) = method {
+            method.options.get_or_insert_with(Default::default);
+        }
+    }
+}
+
 /// protoc's `SimpleDtoa`: `%.15g`, or `%.17g` when that does not read back
 /// as the same value.
 pub(crate) fn simple_dtoa(value: f64) -> String {
@@ -167,11 +214,16 @@ fn without_trailing_zeros(number: &str) -> &str {
 /// source info (the linker moves each statement's location to the option's
 /// path); without it, or if anything does not add up, an options message is
 /// kept as the linker encoded it.
-pub(crate) fn encode_file(file: &FileDescriptor, encoding: Encoding) -> Vec<u8> {
+pub(crate) fn encode_file(
+    file: &FileDescriptor,
+    encoding: Encoding,
+    retention: Retention,
+) -> Vec<u8> {
     let bytes = file.encode_to_vec();
     let pool = file.parent_pool();
     let mut rewrite = Rewrite {
         encoding,
+        retention,
         statements: Statements::new(file.file_descriptor_proto()),
         pool,
     };
@@ -179,8 +231,18 @@ pub(crate) fn encode_file(file: &FileDescriptor, encoding: Encoding) -> Vec<u8> 
     walk(&bytes, Shape::File, &mut path, &mut rewrite).unwrap_or(bytes)
 }
 
+/// Which options an encoding keeps: all, or (as protoc and buf hand a
+/// plugin its `proto_file`s) those whose field is not declared
+/// `retention = RETENTION_SOURCE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retention {
+    All,
+    Runtime,
+}
+
 struct Rewrite<'a> {
     encoding: Encoding,
+    retention: Retention,
     statements: Statements<'a>,
     pool: &'a prost_reflect::DescriptorPool,
 }
@@ -196,13 +258,18 @@ impl Rewrite<'_> {
             Encoding::Protoc => in_protoc_order(payload, &descriptor, path, &mut self.statements),
             Encoding::Buf => {
                 let records = records(payload)?;
-                if !records
+                let custom = records
                     .iter()
-                    .any(|r| descriptor.get_field(r.number).is_none())
-                {
+                    .any(|r| descriptor.get_field(r.number).is_none());
+                let strip = self.retention == Retention::Runtime;
+                if !custom && !strip {
                     return None;
                 }
-                let message = DynamicMessage::decode(descriptor, payload).ok()?;
+                let mut message = DynamicMessage::decode(descriptor, payload).ok()?;
+                let stripped = strip && strip_source_retention(&mut message);
+                if !custom && !stripped {
+                    return None;
+                }
                 let out = extensions_first(&message);
                 (out != payload).then_some(out)
             }
@@ -345,6 +412,11 @@ fn walk(
                 path.push(i32::try_from(record.number).ok()?);
                 let replaced = rewrite.options(record.payload, kind, path);
                 path.pop();
+                // Options emptied by stripping are left out, as buf does.
+                if replaced.as_ref().is_some_and(Vec::is_empty) {
+                    changed = true;
+                    continue;
+                }
                 replaced
             }
             None => None,
@@ -485,6 +557,83 @@ impl Member {
             Member::Extension(extension) => extension.is_group(),
         }
     }
+
+    /// Whether a repeated scalar is written packed. The field's own
+    /// `packed` option decides when it is set (the linked descriptor can
+    /// miss it: prost-reflect's flag comes from before the options were
+    /// interpreted, so `[packed = false]` in a proto3 file reads as
+    /// packed); otherwise the syntax's or edition's default.
+    fn is_packed(&self) -> bool {
+        let (declared, default) = match self {
+            Member::Field(field) => (field.field_descriptor_proto(), field.is_packed()),
+            Member::Extension(extension) => {
+                (extension.field_descriptor_proto(), extension.is_packed())
+            }
+        };
+        declared
+            .options
+            .as_ref()
+            .and_then(|options| options.packed)
+            .unwrap_or(default)
+    }
+
+    /// Whether the field is declared `retention = RETENTION_SOURCE`.
+    fn is_source_retention(&self) -> bool {
+        let options = match self {
+            Member::Field(field) => field.options(),
+            Member::Extension(extension) => extension.options(),
+        };
+        options
+            .get_field_by_name("retention")
+            .and_then(|value| value.as_enum_number())
+            == Some(RETENTION_SOURCE)
+    }
+
+    /// Go's legacy (deterministic) field order: a field of a real oneof
+    /// sorts after the fields outside one, oneofs in declaration order.
+    fn legacy_order(&self) -> (bool, u32, u32) {
+        match self {
+            Member::Field(field) => match field.containing_oneof().filter(|o| !o.is_synthetic()) {
+                Some(oneof) => (
+                    true,
+                    oneof
+                        .path()
+                        .last()
+                        .and_then(|&i| u32::try_from(i).ok())
+                        .unwrap_or(u32::MAX),
+                    field.number(),
+                ),
+                None => (false, 0, field.number()),
+            },
+            Member::Extension(extension) => (false, 0, extension.number()),
+        }
+    }
+}
+
+/// `FieldOptions.OptionRetention.RETENTION_SOURCE`.
+const RETENTION_SOURCE: i32 = 2;
+
+/// Removes every option of `message` (an options message) whose field is
+/// declared `retention = RETENTION_SOURCE`, as buf does before handing a
+/// file to a plugin (fields inside an option's message value stay, as in
+/// buf); whether anything was removed.
+fn strip_source_retention(message: &mut DynamicMessage) -> bool {
+    let mut changed = false;
+    let extensions: Vec<ExtensionDescriptor> = message.extensions().map(|(e, _)| e).collect();
+    for extension in extensions {
+        if Member::Extension(extension.clone()).is_source_retention() {
+            message.clear_extension(&extension);
+            changed = true;
+        }
+    }
+    let fields: Vec<FieldDescriptor> = message.fields().map(|(f, _)| f).collect();
+    for field in fields {
+        if Member::Field(field.clone()).is_source_retention() {
+            message.clear_field(&field);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// The record protoc writes for the option statement that set `path` (field
@@ -548,8 +697,11 @@ fn element_record(message: &DynamicMessage, member: &Member, number: u32, item: 
     }
 }
 
-/// `message` as Go's encoder writes it: extensions (by number), then
-/// fields (by number), then unknown fields, message values likewise.
+/// `message` as Go's deterministic encoder writes a dynamic message:
+/// extensions (by number), then fields outside a oneof (by number), then
+/// the fields of each oneof (oneofs in declaration order), then unknown
+/// fields, message values likewise; a repeated scalar packed or one record
+/// per value as its `packed` option says.
 fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
     let mut members: Vec<(Member, &Value)> = message
         .extensions()
@@ -560,7 +712,7 @@ fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
         .fields()
         .map(|(field, value)| (Member::Field(field), value))
         .collect();
-    fields.sort_by_key(|(member, _)| member.number());
+    fields.sort_by_key(|(member, _)| member.legacy_order());
     members.extend(fields);
     let mut out = Vec::new();
     for (member, value) in members {
@@ -580,6 +732,11 @@ fn extensions_first(message: &DynamicMessage) -> Vec<u8> {
                     if let Value::Message(inner) = item {
                         delimited(inner, &mut out);
                     }
+                }
+            }
+            Value::List(items) if !member.is_packed() => {
+                for item in items {
+                    out.extend(element_record(message, &member, number, item.clone()));
                 }
             }
             value => {

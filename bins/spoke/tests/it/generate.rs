@@ -416,3 +416,342 @@ fn clean_empties_the_output_and_paths_select_the_files() {
         ["acme.common.v1.rs", "acme.user.v1.rs"]
     );
 }
+
+/// A plugin (a script beside `saved`) that saves each request it gets
+/// under `saved` (a file per run) and answers with no files, proto3
+/// `optional` supported.
+fn dumping(saved: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(saved).unwrap();
+    let path = saved.with_extension("plugin");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\ncat > \"$(mktemp -p '{}' request.XXXXXX)\"\nprintf '\\020\\001'\n",
+            saved.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path_str(&path).to_owned()
+}
+
+/// The top-level fields of an encoded message: number and raw value
+/// (a varint's or fixed value's bytes, a delimited field's payload).
+fn fields(mut message: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    fn varint(buf: &mut &[u8]) -> u64 {
+        let mut value = 0;
+        for shift in (0..64).step_by(7) {
+            let byte = buf[0];
+            *buf = &buf[1..];
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        value
+    }
+    let mut out = Vec::new();
+    while !message.is_empty() {
+        let key = varint(&mut message);
+        let length = match key & 7 {
+            0 => {
+                let before = message;
+                varint(&mut message);
+                out.push((key >> 3, before[..before.len() - message.len()].to_vec()));
+                continue;
+            }
+            1 => 8,
+            2 => usize::try_from(varint(&mut message)).unwrap(),
+            5 => 4,
+            other => panic!("wire type {other}"),
+        };
+        out.push((key >> 3, message[..length].to_vec()));
+        message = &message[length..];
+    }
+    out
+}
+
+/// The requests a dumping plugin saved, keyed by their files to generate
+/// (sorted), each as (files to generate in order, the other fields in
+/// order: `proto_file` 15 and `source_file_descriptors` 17 by value).
+type Requests = std::collections::BTreeMap<Vec<String>, Vec<(u64, Vec<u8>)>>;
+
+fn saved_requests(dir: &Path) -> Requests {
+    let mut out = Requests::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let request = fields(&std::fs::read(entry.unwrap().path()).unwrap());
+        let mut key: Vec<String> = request
+            .iter()
+            .filter(|(n, _)| *n == 1)
+            .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+            .collect();
+        key.sort();
+        out.insert(key, request);
+    }
+    out
+}
+
+/// A file descriptor's name and its bytes without source info.
+fn without_source_info(descriptor: &[u8]) -> (String, Vec<(u64, Vec<u8>)>) {
+    let fields: Vec<(u64, Vec<u8>)> = fields(descriptor)
+        .into_iter()
+        .filter(|(n, _)| *n != 9)
+        .collect();
+    let name = fields
+        .iter()
+        .find(|(n, _)| *n == 1)
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default();
+    (name, fields)
+}
+
+/// A request's field as the comparisons see it: its number, a
+/// descriptor's name (any other value as text) and a descriptor's fields
+/// without source info.
+type RequestField = (u64, String, Vec<(u64, Vec<u8>)>);
+
+fn comparable(request: &[(u64, Vec<u8>)]) -> Vec<RequestField> {
+    request
+        .iter()
+        .map(|(number, value)| match number {
+            15 | 17 => {
+                let (name, fields) = without_source_info(value);
+                (*number, name, fields)
+            }
+            _ => (
+                *number,
+                String::from_utf8_lossy(value).into_owned(),
+                Vec::new(),
+            ),
+        })
+        .collect()
+}
+
+/// The googleapis subset of the push benchmark (138 files, custom options
+/// throughout: `google.api.http`, `field_behavior`, `resource`) as one
+/// directory: `spoke generate` with protoc-gen-es writes buf's tree byte
+/// for byte, and every plugin run gets the request buf sends: the same
+/// files to generate, in buf's order, the same `proto_file`s and
+/// `source_file_descriptors` in the same order, each descriptor byte for
+/// byte (source info aside: see docs/codegen.md), and no compiler version.
+#[test]
+fn googleapis_generates_what_buf_generates() {
+    let Some((buf, es)) = tools() else { return };
+    let Some(root) = spoke_test_support::googleapis::root() else {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_GOOGLEAPIS does not name the googleapis sources"
+        );
+        eprintln!("SPOKE_TEST_GOOGLEAPIS is not set; skipping the googleapis comparison");
+        return;
+    };
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let files: Vec<_> = spoke_test_support::googleapis::load(&root)
+        .into_iter()
+        .flat_map(|module| module.files)
+        .collect();
+    assert_eq!(files.len(), 138);
+    let mut runs = Vec::new();
+    for side in ["buf", "spoke"] {
+        let dir = work.path().join(side);
+        let saved = work.path().join(format!("{side}-requests"));
+        for file in &files {
+            let path = dir.join(file.path.as_str());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, &file.content).unwrap();
+        }
+        let dump = dumping(&saved);
+        std::fs::write(
+            dir.join("buf.gen.yaml"),
+            format!(
+                "version: v2\nplugins:\n  - local: {}\n    out: gen/es\n    opt: target=ts\n  - local: {dump}\n    out: gen/dump\n",
+                path_str(&es)
+            ),
+        )
+        .unwrap();
+        runs.push((dir, saved));
+    }
+    buf_generate(&buf, &runs[0].0, &[]);
+    server.spoke_in(&runs[1].0, &["generate"]).success();
+
+    let expected = read_tree(&runs[0].0.join("gen/es"));
+    assert_eq!(
+        expected.len(),
+        138,
+        "buf generated {} files",
+        expected.len()
+    );
+    let ours = read_tree(&runs[1].0.join("gen/es"));
+    let differing: Vec<&String> = expected
+        .iter()
+        .filter(|(name, content)| ours.get(*name) != Some(content))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        differing.is_empty() && ours.len() == expected.len(),
+        "{} of {} files differ from buf's: {differing:#?}",
+        differing.len(),
+        expected.len()
+    );
+
+    let theirs = saved_requests(&runs[0].1);
+    let ours = saved_requests(&runs[1].1);
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "one run per directory"
+    );
+    for (key, theirs) in &theirs {
+        let ours = &ours[key];
+        let (ours, theirs) = (comparable(ours), comparable(theirs));
+        let names = |request: &[RequestField]| -> Vec<(u64, String)> {
+            request
+                .iter()
+                .map(|(n, name, _)| (*n, name.clone()))
+                .collect()
+        };
+        assert_eq!(names(&ours), names(&theirs), "the request for {}", key[0]);
+        for (ours, theirs) in ours.iter().zip(&theirs) {
+            assert!(
+                ours == theirs,
+                "the request for {}: field {} {} differs",
+                key[0],
+                ours.0,
+                ours.1
+            );
+        }
+    }
+}
+
+/// Options whose field is declared `retention = RETENTION_SOURCE` reach a
+/// plugin as buf hands them over: gone from the `proto_file` of a file to
+/// generate, kept in its `source_file_descriptors` and in imported files;
+/// the requests equal buf's byte for byte.
+#[test]
+fn source_retention_options_reach_plugins_as_buf_sends_them() {
+    let Some((buf, _)) = tools() else { return };
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    const OPTIONS: &str = "syntax = \"proto3\";
+package acme.opt.v1;
+import \"google/protobuf/descriptor.proto\";
+message Note { string text = 1 [retention = RETENTION_SOURCE]; string kept = 2; }
+extend google.protobuf.FieldOptions {
+  string doc = 50001 [retention = RETENTION_SOURCE];
+  string tag = 50002 [retention = RETENTION_RUNTIME];
+  Note note = 50003;
+}
+extend google.protobuf.MessageOptions {
+  string owner = 50001 [retention = RETENTION_SOURCE];
+}
+message Annotated {
+  option (owner) = \"imports keep theirs\";
+  string x = 1 [(doc) = \"imported\"];
+}
+";
+    const USER: &str = "syntax = \"proto3\";
+package acme.user.v1;
+import \"acme/opt/v1/options.proto\";
+message User {
+  option (acme.opt.v1.owner) = \"team-a\";
+  string name = 1 [(acme.opt.v1.doc) = \"source only\", (acme.opt.v1.tag) = \"runtime\"];
+  string mail = 2 [(acme.opt.v1.note) = { text: \"dropped\" kept: \"stays\" }];
+  acme.opt.v1.Annotated annotated = 3;
+}
+";
+    let mut saved = Vec::new();
+    for side in ["buf", "spoke"] {
+        let dir = work.path().join(side);
+        write_tree(
+            &dir,
+            &[
+                (
+                    "buf.yaml",
+                    "version: v2\nmodules:\n  - path: opt\n  - path: user\n",
+                ),
+                ("opt/acme/opt/v1/options.proto", OPTIONS),
+                ("user/acme/user/v1/user.proto", USER),
+            ],
+        );
+        let requests = work.path().join(format!("{side}-requests"));
+        let dump = dumping(&requests);
+        std::fs::write(
+            dir.join("buf.gen.yaml"),
+            format!("version: v2\nplugins:\n  - local: {dump}\n    out: gen\n    strategy: all\n"),
+        )
+        .unwrap();
+        saved.push((dir, requests, dump));
+    }
+    let theirs_dir = &saved[0].0;
+    let output = Command::new(&buf)
+        .args(["generate", "--path", "user/acme"])
+        .current_dir(theirs_dir)
+        .env("BUF_CACHE_DIR", theirs_dir.join(".buf-cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "buf generate: {output:?}");
+    std::fs::write(
+        saved[1].0.join("buf.gen.yaml"),
+        format!(
+            "version: v2\nplugins:\n  - local: {}\n    out: gen\n    strategy: all\ninputs:\n  - directory: .\n    paths: [acme/user]\n",
+            saved[1].2
+        ),
+    )
+    .unwrap();
+    server.spoke_in(&saved[1].0, &["generate"]).success();
+    let theirs = saved_requests(&saved[0].1);
+    let ours = saved_requests(&saved[1].1);
+    let key = vec!["acme/user/v1/user.proto".to_string()];
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), [&key]);
+    assert_eq!(ours.keys().collect::<Vec<_>>(), [&key]);
+    let (theirs, ours) = (&theirs[&key], &ours[&key]);
+    // The file to generate: stripped in proto_file, whole in
+    // source_file_descriptors; the imported file whole.
+    let descriptor = |request: &[(u64, Vec<u8>)], number: u64, name: &str| -> Vec<u8> {
+        request
+            .iter()
+            .filter(|(n, _)| *n == number)
+            .map(|(_, v)| v.clone())
+            .find(|v| without_source_info(v).0 == name)
+            .unwrap()
+    };
+    let contains = |haystack: &[u8], needle: &str| {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    };
+    let user = "acme/user/v1/user.proto";
+    let imported = "acme/opt/v1/options.proto";
+    for request in [theirs, ours] {
+        let stripped = descriptor(request, 15, user);
+        let whole = descriptor(request, 17, user);
+        assert!(contains(&whole, "source only") && contains(&whole, "team-a"));
+        assert!(!contains(&stripped, "source only") && !contains(&stripped, "team-a"));
+        assert!(contains(&stripped, "stays"));
+        assert!(contains(&stripped, "runtime"));
+        assert!(contains(
+            &descriptor(request, 15, imported),
+            "imports keep theirs"
+        ));
+    }
+    // Byte for byte, source info aside (the message literal's spans, see
+    // docs/codegen.md).
+    let (ours, theirs) = (comparable(ours), comparable(theirs));
+    assert_eq!(ours.len(), theirs.len(), "the request's fields");
+    for (ours, theirs) in ours.iter().zip(&theirs) {
+        assert_eq!((ours.0, &ours.1), (theirs.0, &theirs.1));
+        for (a, b) in ours.2.iter().zip(&theirs.2) {
+            assert!(
+                a == b,
+                "field {} of {}: {:?} != {:?}",
+                a.0,
+                ours.1,
+                String::from_utf8_lossy(&a.1),
+                String::from_utf8_lossy(&b.1)
+            );
+        }
+        assert_eq!(ours.2.len(), theirs.2.len(), "{}", ours.1);
+    }
+}

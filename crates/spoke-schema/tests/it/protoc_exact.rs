@@ -316,3 +316,76 @@ fn well_known_types_are_bufs() {
         assert!(ours == theirs, "{name} differs from buf's");
     }
 }
+
+/// `spoke build`'s image of the googleapis subset (one module, every file
+/// of `testdata/googleapis/modules.txt`) equals `buf build`'s, file for
+/// file, byte for byte, source info aside: custom options as buf encodes
+/// them (a `[packed = false]` repeated extension such as
+/// `google.api.field_behavior` one record per value, a message value's
+/// oneof members after its other fields), and a method's empty `{}` body as
+/// an empty options message. Needs buf and `SPOKE_TEST_GOOGLEAPIS`.
+#[test]
+fn googleapis_build_image_equals_bufs_byte_for_byte() {
+    let Some(root) = spoke_test_support::googleapis::root() else {
+        assert!(
+            std::env::var_os("SPOKE_TEST_REQUIRE_PROTOC").is_none(),
+            "SPOKE_TEST_GOOGLEAPIS does not name the googleapis sources"
+        );
+        eprintln!("SPOKE_TEST_GOOGLEAPIS is not set; skipping the googleapis comparison with buf");
+        return;
+    };
+    let Some(buf) = buf() else {
+        return;
+    };
+    let files: Vec<ProtoFile> = spoke_test_support::googleapis::load(&root)
+        .into_iter()
+        .flat_map(|module| module.files)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    for file in &files {
+        let path = dir.path().join(file.path.as_str());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.content).unwrap();
+    }
+    std::fs::write(dir.path().join("buf.yaml"), "version: v2\n").unwrap();
+    let out = dir.path().join("image.binpb");
+    let output = Command::new(buf)
+        .args(["build", "--exclude-source-info", "-o"])
+        .arg(&out)
+        .current_dir(dir.path())
+        .env("BUF_CACHE_DIR", dir.path().join(".buf-cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "buf build: {output:?}");
+    let mut theirs = files_of(&std::fs::read(&out).unwrap(), BUF_EXTENSION);
+    let compiled = compile(&CompileRequest {
+        files,
+        dependencies: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    let mut ours = files_of(
+        &compiled.image_with(ImageOptions {
+            include_imports: true,
+            include_source_info: false,
+        }),
+        SOURCE_CODE_INFO,
+    );
+    theirs.sort();
+    ours.sort();
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files.iter().map(|(name, _)| name.clone()).collect()
+    };
+    assert_eq!(names(&ours), names(&theirs));
+    let differing: Vec<&String> = ours
+        .iter()
+        .zip(&theirs)
+        .filter(|((_, ours), (_, theirs))| ours != theirs)
+        .map(|((name, _), _)| name)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} of {} files differ from buf's: {differing:#?}",
+        differing.len(),
+        ours.len()
+    );
+}
