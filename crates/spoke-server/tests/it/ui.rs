@@ -675,42 +675,97 @@ fn assert_cookie_flags(cookie: &str, secure: bool) {
     );
 }
 
+/// Settings for a server with access control on whose peers in `trusted`
+/// are trusted proxies.
+fn guarded(root: &std::path::Path, trusted: &str) -> spoke_server::Settings {
+    let mut settings = test_settings(root);
+    settings.auth.enabled = true;
+    settings.auth.bootstrap_token = Some(Secret::new("bootstrap-token-for-the-ui-cookie-tests"));
+    settings.trusted_proxies = vec![trusted.parse().unwrap()];
+    settings
+}
+
+/// The nonce cookie the sign-in form sets, asked with `headers`.
+async fn nonce_cookie(addr: SocketAddr, headers: &[(&str, &str)]) -> String {
+    let form = Box::pin(request(addr, "GET", "/ui/sign-in", headers, b"")).await;
+    assert_page(&form, 200);
+    form.header("set-cookie").unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_are_secure_behind_a_trusted_proxy_that_says_https() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
-    settings.auth.enabled = true;
-    settings.auth.bootstrap_token = Some(Secret::new("bootstrap-token-for-the-ui-tests-proxy"));
-    settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-    let server = start(settings).await;
-    let addr = server.api_addr();
-    let nonce_cookie = |forwarded: Option<&'static str>| async move {
-        let mut headers = vec![("accept", "text/html")];
-        if let Some(proto) = forwarded {
-            headers.push(("x-forwarded-proto", proto));
+    // The test's requests come from 127.0.0.1: a trusted proxy for the first
+    // server, anyone for the second, whose claim is not believed.
+    for (trusted, believed) in [("127.0.0.1/32", true), ("10.0.0.0/8", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start(guarded(dir.path(), trusted)).await;
+        let addr = server.api_addr();
+        for (proto, secure) in [
+            (Some("https"), believed),
+            (Some("http"), false),
+            (None, false),
+        ] {
+            let mut headers = vec![("accept", "text/html")];
+            headers.extend(proto.map(|p| ("x-forwarded-proto", p)));
+            let cookie = nonce_cookie(addr, &headers).await;
+            assert_cookie_flags(&cookie, secure);
         }
-        let form = Box::pin(request(addr, "GET", "/ui/sign-in", &headers, b"")).await;
-        assert_page(&form, 200);
-        form.header("set-cookie").unwrap().to_owned()
-    };
-    assert_cookie_flags(&nonce_cookie(Some("https")).await, true);
-    assert_cookie_flags(&nonce_cookie(Some("http")).await, false);
-    assert_cookie_flags(&nonce_cookie(None).await, false);
+    }
+}
 
-    // From a peer that is not a trusted proxy the header is not believed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_over_the_servers_own_tls() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(dir.path());
-    settings.auth.enabled = true;
-    settings.auth.bootstrap_token = Some(Secret::new("bootstrap-token-for-the-ui-tests-proxy"));
-    settings.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
-    let untrusting = start(settings).await;
-    let form = Box::pin(request(
-        untrusting.api_addr(),
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
+    let mut settings = guarded(&dir.path().join("store"), "10.0.0.0/8");
+    settings.tls = Some(spoke_server::config::TlsSettings {
+        cert_file,
+        key_file,
+        client_ca_file: None,
+    });
+    let server = start(settings).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(server.api_addr())
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let ask = spoke_test_support::server::request_bytes(
         "GET",
         "/ui/sign-in",
-        &[("accept", "text/html"), ("x-forwarded-proto", "https")],
+        &[("accept", "text/html")],
         b"",
-    ))
-    .await;
-    assert_cookie_flags(form.header("set-cookie").unwrap(), false);
+        true,
+    );
+    tls.write_all(&ask).await.unwrap();
+    let mut answer = Vec::new();
+    // The server may close without close_notify; what was read counts.
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie in {answer}"));
+    assert!(cookie.starts_with("spoke_csrf="), "{cookie}");
+    assert_cookie_flags(cookie, true);
 }
