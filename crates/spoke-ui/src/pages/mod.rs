@@ -45,6 +45,19 @@ pub(crate) fn selector(viewer: &Viewer, text: &str) -> Result<VersionSelector, U
     VersionSelector::parse(text).map_err(|e| viewer.fail(e))
 }
 
+/// The module and version a page's URL names, checked, once the viewer
+/// may read the module.
+pub(crate) async fn readable_version(
+    viewer: &Viewer,
+    name: &str,
+    version: &str,
+) -> Result<(ModuleName, VersionSelector), UiError> {
+    let module = module_name(viewer, name)?;
+    let selector = selector(viewer, version)?;
+    viewer.read(&module).await?;
+    Ok((module, selector))
+}
+
 /// A link to a version's page, named `module@version`.
 pub(crate) fn version_link(out: &mut String, module: &ModuleName, version: &str) {
     let _ = write!(

@@ -13,7 +13,7 @@ use spoke_domain::VersionSelector;
 
 use crate::UiState;
 use crate::html::{self, Esc, path_url, url};
-use crate::pages::{module_name, selector, used_by, version_link};
+use crate::pages::{readable_version, used_by, version_link};
 use crate::session::{UiError, Viewer};
 use crate::svg;
 
@@ -23,9 +23,7 @@ pub(crate) async fn page(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let found = state
         .registry
         .version_reference(&module, &selector)
