@@ -32,7 +32,7 @@ use spoke_domain::{
 };
 use spoke_storage::{BlobStore, InsertOutcome, MetadataStore, StorageError};
 
-pub use browse::{ModuleOverview, VersionReference};
+pub use browse::{FILTER_SCAN, ModuleOverview, VersionReference};
 pub use cargo::{CRATES_IO_INDEX, CrateDependency, CrateRelease, crate_name, crate_version};
 pub use closure::Closure;
 pub use compatibility::{

@@ -1,8 +1,9 @@
 //! What the registry computes from stored versions and keeps in memory, so
 //! as not to compute it again: the decoded schema of a version (for
-//! compatibility checks and diffs) and the image compiled on demand for a
-//! version stored before pushes were compiled. Both derive from immutable
-//! data, so they never need invalidation. Caching what storage returns is
+//! compatibility checks and diffs), the image compiled on demand for a
+//! version stored before pushes were compiled, and a version's reference
+//! documentation (for the web UI's version, file and docs pages). All
+//! derive from immutable data, so they never need invalidation. Caching what storage returns is
 //! the storage wrappers' job (`spoke-storage-cache`), not this.
 
 use std::sync::Arc;
@@ -11,8 +12,9 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use bytes::Bytes;
 use spoke_cache::{L1Cache, Weigh};
-use spoke_domain::{ModuleName, VersionId};
+use spoke_domain::{Digest, ModuleName, VersionId};
 use spoke_schema::Compiled;
+use spoke_schema::reference::Reference;
 
 /// What is memoized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,15 +23,18 @@ pub enum MemoKind {
     Schema,
     /// The image compiled for a version stored without one.
     Image,
+    /// A version's reference documentation, keyed by its image digest too.
+    Reference,
 }
 
 impl MemoKind {
-    pub const ALL: [MemoKind; 2] = [MemoKind::Schema, MemoKind::Image];
+    pub const ALL: [MemoKind; 3] = [MemoKind::Schema, MemoKind::Image, MemoKind::Reference];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MemoKind::Schema => "schema",
             MemoKind::Image => "image",
+            MemoKind::Reference => "reference",
         }
     }
 }
@@ -58,6 +63,8 @@ struct Key {
     kind: MemoKind,
     module: ModuleName,
     version: VersionId,
+    /// What the entry was derived from, where the kind names it.
+    digest: Option<Digest>,
 }
 
 #[derive(Clone)]
@@ -68,12 +75,17 @@ enum Memoized {
         weight: u64,
     },
     Image(Bytes),
+    Reference {
+        reference: Arc<Reference>,
+        /// Estimated when documented, as for a schema.
+        weight: u64,
+    },
 }
 
 impl Weigh for Memoized {
     fn weight(&self) -> u64 {
         match self {
-            Memoized::Schema { weight, .. } => *weight,
+            Memoized::Schema { weight, .. } | Memoized::Reference { weight, .. } => *weight,
             Memoized::Image(bytes) => 64 + bytes.len() as u64,
         }
     }
@@ -96,9 +108,9 @@ impl Memo {
     }
 
     pub(crate) fn schema(&self, module: &ModuleName, version: &VersionId) -> Option<Arc<Compiled>> {
-        match self.get(MemoKind::Schema, module, version)? {
+        match self.get(key(MemoKind::Schema, module, version, None))? {
             Memoized::Schema { compiled, .. } => Some(compiled),
-            Memoized::Image(_) => None,
+            _ => None,
         }
     }
 
@@ -109,23 +121,52 @@ impl Memo {
         compiled: Arc<Compiled>,
         weight: u64,
     ) {
-        self.keep(
-            MemoKind::Schema,
-            module,
-            version,
+        self.entries.insert(
+            key(MemoKind::Schema, module, version, None),
             Memoized::Schema { compiled, weight },
         );
     }
 
     pub(crate) fn image(&self, module: &ModuleName, version: &VersionId) -> Option<Bytes> {
-        match self.get(MemoKind::Image, module, version)? {
+        match self.get(key(MemoKind::Image, module, version, None))? {
             Memoized::Image(bytes) => Some(bytes),
-            Memoized::Schema { .. } => None,
+            _ => None,
         }
     }
 
     pub(crate) fn keep_image(&self, module: &ModuleName, version: &VersionId, image: Bytes) {
-        self.keep(MemoKind::Image, module, version, Memoized::Image(image));
+        self.entries.insert(
+            key(MemoKind::Image, module, version, None),
+            Memoized::Image(image),
+        );
+    }
+
+    /// The reference documentation of `module@version` documented from the
+    /// image `digest` names.
+    pub(crate) fn reference(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+        digest: Digest,
+    ) -> Option<Arc<Reference>> {
+        match self.get(key(MemoKind::Reference, module, version, Some(digest)))? {
+            Memoized::Reference { reference, .. } => Some(reference),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn keep_reference(
+        &self,
+        module: &ModuleName,
+        version: &VersionId,
+        digest: Digest,
+        reference: Arc<Reference>,
+        weight: u64,
+    ) {
+        self.entries.insert(
+            key(MemoKind::Reference, module, version, Some(digest)),
+            Memoized::Reference { reference, weight },
+        );
     }
 
     pub(crate) fn stats(&self) -> MemoStats {
@@ -143,27 +184,23 @@ impl Memo {
         }
     }
 
-    fn get(&self, kind: MemoKind, module: &ModuleName, version: &VersionId) -> Option<Memoized> {
-        let found = self.entries.get(&Key {
-            kind,
-            module: module.clone(),
-            version: version.clone(),
-        });
+    fn get(&self, key: Key) -> Option<Memoized> {
+        let found = self.entries.get(&key);
         let counters = if found.is_some() {
             &self.hits
         } else {
             &self.misses
         };
-        counters[kind as usize].fetch_add(1, Relaxed);
+        counters[key.kind as usize].fetch_add(1, Relaxed);
         found
     }
+}
 
-    fn keep(&self, kind: MemoKind, module: &ModuleName, version: &VersionId, value: Memoized) {
-        let key = Key {
-            kind,
-            module: module.clone(),
-            version: version.clone(),
-        };
-        self.entries.insert(key, value);
+fn key(kind: MemoKind, module: &ModuleName, version: &VersionId, digest: Option<Digest>) -> Key {
+    Key {
+        kind,
+        module: module.clone(),
+        version: version.clone(),
+        digest,
     }
 }

@@ -2,13 +2,15 @@
 //! limits) uses. An authentication layer in front sets the principal; for
 //! requests without one, [`ClientKeyLayer`] sets the client's address: the
 //! peer's, or, when the peer is a trusted proxy, the one `X-Forwarded-For`
-//! names.
+//! names. And whether a browser reached the server over TLS
+//! ([`mark_over_tls`]), which the web UI's cookies follow.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request};
 use ipnet::IpNet;
@@ -97,7 +99,7 @@ where
 /// An entry that is not an address ends the walk at the last proxy before
 /// it; a chain of trusted proxies only ends at its leftmost entry.
 fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) -> IpAddr {
-    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let trusted = |ip: &IpAddr| is_trusted(ip, trusted_proxies);
     // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`.
     let mut client = peer.to_canonical();
     if !trusted(&client) {
@@ -121,6 +123,58 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpNet]) 
         }
     }
     client
+}
+
+fn is_trusted(ip: &IpAddr, trusted_proxies: &[IpNet]) -> bool {
+    trusted_proxies.iter().any(|net| net.contains(ip))
+}
+
+/// Whether the browser reached the server over TLS: always with the
+/// server's own TLS; otherwise only when the peer is a trusted proxy whose
+/// `X-Forwarded-Proto` says `https` (its rightmost entry, what the nearest
+/// proxy reports). From any other peer the header is ignored, as
+/// `X-Forwarded-For` is.
+fn over_tls(
+    server_tls: bool,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpNet],
+) -> bool {
+    if server_tls {
+        return true;
+    }
+    let Some(peer) = peer.map(|ip| ip.to_canonical()) else {
+        return false;
+    };
+    is_trusted(&peer, trusted_proxies)
+        && headers
+            .get_all("x-forwarded-proto")
+            .iter()
+            .next_back()
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .is_some_and(|scheme| scheme.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Marks the requests of `routes` that came over TLS with
+/// [`spoke_ui::OverTls`] (see [`over_tls`]).
+pub(crate) fn mark_over_tls(routes: Router, server_tls: bool, trusted_proxies: &[IpNet]) -> Router {
+    let trusted: Arc<[IpNet]> = trusted_proxies.into();
+    routes.layer(axum::middleware::map_request(
+        move |mut request: axum::extract::Request| {
+            let trusted = Arc::clone(&trusted);
+            async move {
+                let peer = request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip());
+                if over_tls(server_tls, peer, request.headers(), &trusted) {
+                    request.extensions_mut().insert(spoke_ui::OverTls);
+                }
+                request
+            }
+        },
+    ))
 }
 
 /// An `X-Forwarded-For` entry: an address, or (as some load balancers
@@ -190,6 +244,38 @@ mod tests {
         );
         // No header: the proxy itself.
         assert_eq!(resolve("10.0.0.2", &[], &trusted), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn only_tls_or_a_trusted_proxy_saying_https_is_over_tls() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proto = |values: &[&str]| {
+            let mut headers = HeaderMap::new();
+            for value in values {
+                headers.append("x-forwarded-proto", HeaderValue::from_str(value).unwrap());
+            }
+            headers
+        };
+        let proxy = Some(ip("10.0.0.2"));
+        let outsider = Some(ip("203.0.113.7"));
+        assert!(over_tls(true, outsider, &proto(&[]), &trusted));
+        assert!(over_tls(false, proxy, &proto(&["https"]), &trusted));
+        assert!(over_tls(false, proxy, &proto(&["HTTPS"]), &trusted));
+        // A dual-stack listener's view of the same proxy.
+        assert!(over_tls(
+            false,
+            Some(ip("::ffff:10.0.0.2")),
+            &proto(&["https"]),
+            &trusted
+        ));
+        // The nearest proxy's entry counts.
+        assert!(!over_tls(false, proxy, &proto(&["https, http"]), &trusted));
+        assert!(over_tls(false, proxy, &proto(&["http", "https"]), &trusted));
+        assert!(!over_tls(false, proxy, &proto(&["http"]), &trusted));
+        assert!(!over_tls(false, proxy, &proto(&[]), &trusted));
+        // Anyone else's claim is not believed.
+        assert!(!over_tls(false, outsider, &proto(&["https"]), &trusted));
+        assert!(!over_tls(false, None, &proto(&["https"]), &trusted));
     }
 
     #[test]

@@ -110,7 +110,9 @@ pub struct Settings {
     pub default_compatibility: CompatibilityPolicy,
     pub rate_limit: RateLimitSettings,
     /// `SPOKE_TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the
-    /// client (the rightmost address in it that is not one of them).
+    /// client (the rightmost address in it that is not one of them) and
+    /// whose `X-Forwarded-Proto: https` marks a browser's request as over
+    /// TLS (the web UI's cookies are then `Secure`).
     pub trusted_proxies: Vec<IpNet>,
     /// `SPOKE_AUTH_*` and `SPOKE_OIDC_*`: access control.
     pub auth: AuthSettings,

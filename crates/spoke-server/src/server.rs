@@ -29,7 +29,7 @@ use tower::ServiceExt;
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
 use crate::authenticate::AuthenticateLayer;
-use crate::client::ClientKeyLayer;
+use crate::client::{ClientKeyLayer, mark_over_tls};
 use crate::compression;
 use crate::config::{ConfigError, Settings};
 use crate::health::{self, Health, PostgresProbes};
@@ -184,7 +184,11 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
-    let ui = spoke_ui::router(Arc::clone(&registry), auth.clone());
+    let ui = mark_over_tls(
+        spoke_ui::router(Arc::clone(&registry), auth.clone()),
+        settings.tls.is_some(),
+        &settings.trusted_proxies,
+    );
     let rest = api::wrap(
         per_client.apply(compression::wrap(with_home(
             rest.merge(ui)

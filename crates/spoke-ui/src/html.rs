@@ -113,6 +113,8 @@ pub(crate) struct Chrome<'a> {
     pub(crate) auth_enabled: bool,
     /// The signed-in principal, when there is one.
     pub(crate) signed_in: Option<&'a str>,
+    /// The CSRF token of the sign-out form.
+    pub(crate) csrf: &'a str,
 }
 
 /// One page: `title` in the tab and the heading, `crumbs` (label, URL) in
@@ -146,8 +148,9 @@ pub(crate) fn page(
             Some(who) => {
                 let _ = write!(
                     out,
-                    "<form class=\"session\" action=\"/ui/sign-out\" method=\"post\">\
+                    "<form class=\"session\" action=\"/ui/sign-out\" method=\"post\">{}\
                      <span>Signed in as {}</span> <button type=\"submit\">Sign out</button></form>",
+                    csrf_field(chrome.csrf),
                     Esc(who)
                 );
             }
@@ -196,6 +199,15 @@ pub(crate) fn page(
         out,
     )
         .into_response()
+}
+
+/// The hidden field that carries a form's CSRF token (see `session.rs`).
+pub(crate) fn csrf_field(token: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        crate::session::CSRF_FIELD,
+        Esc(token)
+    )
 }
 
 /// A timestamp as a `<time>` element: the date for people, the instant in

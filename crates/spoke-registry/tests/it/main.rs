@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod browse;
 mod compatibility;
 mod deprecation;
 mod documents;

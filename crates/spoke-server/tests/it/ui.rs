@@ -123,6 +123,17 @@ async fn every_page_shows_the_seeded_registry() {
     let filtered = assert_page(&page(addr, "/ui/?filter=shared").await, 200);
     assert!(filtered.contains("/ui/m/common\""));
     assert!(!filtered.contains("/ui/m/user\""), "{filtered}");
+    assert!(
+        filtered.contains(
+            "<label>Filter modules<input name=\"filter\" type=\"search\" value=\"shared\""
+        ),
+        "{filtered}"
+    );
+    let none = assert_page(&page(addr, "/ui/?filter=nothing-like-it").await, 200);
+    assert!(
+        none.contains("No module matches <q>nothing-like-it</q>."),
+        "{none}"
+    );
 
     let user = assert_page(&page(addr, "/ui/m/user").await, 200);
     assert!(
@@ -300,6 +311,63 @@ async fn every_page_shows_the_seeded_registry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_module_filter_covers_every_module_not_just_the_first_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(test_settings(dir.path())).await;
+    let addr = server.api_addr();
+    // 105 modules named before `common` and `user`: the list's first page
+    // (100 modules) holds none of the seeded ones.
+    for i in 0..105 {
+        let body = json!({"name": format!("bulk-{i:03}"), "description": format!("Filler {i}")});
+        let created = Box::pin(request(
+            addr,
+            "POST",
+            "/modules",
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        ))
+        .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    seed(addr, None).await;
+    let first = assert_page(&page(addr, "/ui/").await, 200);
+    assert!(!first.contains("/ui/m/user\""), "{first}");
+    assert!(first.contains("Next page"), "{first}");
+
+    // By description (any case) and by name, from the whole registry.
+    let accounts = assert_page(&page(addr, "/ui/?filter=ACCOUNTS").await, 200);
+    assert!(
+        accounts.contains("<a href=\"/ui/m/user\">user</a>"),
+        "{accounts}"
+    );
+    assert!(!accounts.contains("/ui/m/bulk-"), "{accounts}");
+    assert!(!accounts.contains("Next page"), "{accounts}");
+    let late = assert_page(&page(addr, "/ui/?filter=bulk-10").await, 200);
+    for i in 100..105 {
+        assert!(late.contains(&format!("/ui/m/bulk-{i}\"")), "{i}: {late}");
+    }
+    assert!(!late.contains("/ui/m/bulk-099\""), "{late}");
+
+    // A full page of matches links on to the rest, filter kept.
+    let bulk = assert_page(&page(addr, "/ui/?filter=filler").await, 200);
+    assert!(bulk.contains("/ui/m/bulk-099\""), "{bulk}");
+    assert!(!bulk.contains("/ui/m/bulk-100\""), "{bulk}");
+    let next = bulk
+        .split("<p class=\"pager\"><a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no next page in {bulk}"))
+        .replace("&amp;", "&");
+    assert!(next.ends_with("&filter=filler"), "{next}");
+    let rest = assert_page(&page(addr, &next).await, 200);
+    for i in 100..105 {
+        assert!(rest.contains(&format!("/ui/m/bulk-{i}\"")), "{i}: {rest}");
+    }
+    assert!(!rest.contains("/ui/m/user\""), "{rest}");
+    assert!(!rest.contains("Next page"), "{rest}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_precise_4xx_page() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(test_settings(dir.path())).await;
@@ -417,7 +485,8 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
     assert!(text.contains("href=\"/ui/sign-in\""), "{text}");
     assert!(!text.contains("Customer accounts"), "{text}");
 
-    let form = assert_page(&page(addr, "/ui/sign-in?next=/ui/m/user").await, 200);
+    let form_page = page(addr, "/ui/sign-in?next=/ui/m/user").await;
+    let form = assert_page(&form_page, 200);
     assert!(
         form.contains("<label>API token<input name=\"token\" type=\"password\""),
         "{form}"
@@ -427,32 +496,101 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
         "{form}"
     );
 
-    let form_headers = [("content-type", "application/x-www-form-urlencoded")];
-    let wrong = request(
+    // The form carries the browser's CSRF token, derived from the nonce
+    // cookie it sets.
+    let nonce = form_page.header("set-cookie").unwrap().to_owned();
+    assert!(nonce.starts_with("spoke_csrf="), "{nonce}");
+    assert_cookie_flags(&nonce, false);
+    let nonce = nonce.split(';').next().unwrap().to_owned();
+    let csrf = csrf_of(&form);
+    let again = Box::pin(request(
         addr,
-        "POST",
+        "GET",
         "/ui/sign-in",
-        &form_headers,
-        b"token=not-the-token-0123456789",
+        &[("accept", "text/html"), ("cookie", &nonce)],
+        b"",
+    ))
+    .await;
+    assert_eq!(
+        csrf_of(&assert_page(&again, 200)),
+        csrf,
+        "one token per nonce"
+    );
+    assert!(again.header("set-cookie").is_none(), "the nonce is kept");
+
+    let post = |cookie: String, body: String| post_form(addr, "/ui/sign-in", cookie, body);
+    let wrong = post(
+        nonce.clone(),
+        format!("csrf={csrf}&token=not-the-token-0123456789"),
     )
     .await;
     let text = assert_page(&wrong, 401);
     assert!(text.contains("The token was refused"), "{text}");
     assert!(!text.contains("not-the-token"), "{text}");
     assert!(wrong.header("set-cookie").is_none());
-    let empty = request(addr, "POST", "/ui/sign-in", &form_headers, b"token=").await;
+    let empty = post(nonce.clone(), format!("csrf={csrf}&token=")).await;
     assert_page(&empty, 400);
-    let malformed = request(addr, "POST", "/ui/sign-in", &form_headers, b"nothing=1").await;
+    let malformed = post(nonce.clone(), format!("csrf={csrf}&nothing=1")).await;
     assert_page(&malformed, 400);
 
-    let body = format!("token={BOOTSTRAP}&next=%2Fui%2Fm%2Fuser");
-    let signed_in = request(addr, "POST", "/ui/sign-in", &form_headers, body.as_bytes()).await;
+    // Without the token, with another browser's, or from a browser without
+    // the nonce: 403, and the token given is not even tried.
+    let signing_in = format!("token={BOOTSTRAP}&next=%2Fui%2Fm%2Fuser");
+    for (cookie, body, code) in [
+        (nonce.clone(), signing_in.clone(), "CSRF_TOKEN_MISSING"),
+        (
+            nonce.clone(),
+            format!("csrf=&{signing_in}"),
+            "CSRF_TOKEN_MISSING",
+        ),
+        (
+            "spoke_csrf=00ff".to_owned(),
+            format!("csrf={csrf}&{signing_in}"),
+            "CSRF_TOKEN_INVALID",
+        ),
+        (
+            "other=1".to_owned(),
+            format!("csrf={csrf}&{signing_in}"),
+            "CSRF_TOKEN_INVALID",
+        ),
+    ] {
+        let refused = post(cookie, body).await;
+        let text = assert_page(&refused, 403);
+        assert!(text.contains(code), "{code}: {text}");
+        assert!(text.contains("Reload the page"), "{text}");
+        assert!(refused.header("set-cookie").is_none(), "{text}");
+    }
+    // A JSON body carries no form token.
+    let json = Box::pin(request(
+        addr,
+        "POST",
+        "/ui/sign-in",
+        &[("content-type", "application/json"), ("cookie", &nonce)],
+        format!("{{\"csrf\":\"{csrf}\",\"token\":\"{BOOTSTRAP}\"}}").as_bytes(),
+    ))
+    .await;
+    assert!(assert_page(&json, 403).contains("CSRF_TOKEN_MISSING"));
+
+    let signed_in = post(nonce.clone(), format!("csrf={csrf}&{signing_in}")).await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.text());
     assert_eq!(signed_in.header("location"), Some("/ui/m/user"));
-    let cookie = signed_in.header("set-cookie").unwrap().to_owned();
+    let cookies: Vec<&str> = signed_in
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, value)| value.as_str())
+        .collect();
+    let cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("spoke_session="))
+        .unwrap()
+        .to_string();
+    assert_cookie_flags(&cookie, false);
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
+        cookies
+            .iter()
+            .any(|c| c.starts_with("spoke_csrf=;") && c.contains("Max-Age=0")),
+        "the nonce is dropped once signed in: {cookies:?}"
     );
     assert!(
         !cookie.contains(BOOTSTRAP),
@@ -473,7 +611,161 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
     assert!(text.contains("Signed in as"), "{text}");
     assert!(!text.contains(BOOTSTRAP), "{text}");
 
-    let out = request(addr, "POST", "/ui/sign-out", &[("cookie", &session)], b"").await;
-    assert_eq!(out.status, 303);
-    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // Signed in, the forms are bound to the session: its sign-out form's
+    // token is not the nonce's, and only it signs out.
+    let session_csrf = csrf_of(&text);
+    assert_ne!(session_csrf, csrf);
+    let sign_out = |cookie: String, body: String| post_form(addr, "/ui/sign-out", cookie, body);
+    let no_body = Box::pin(request(
+        addr,
+        "POST",
+        "/ui/sign-out",
+        &[("cookie", &session)],
+        b"",
+    ))
+    .await;
+    assert!(assert_page(&no_body, 403).contains("CSRF_TOKEN_MISSING"));
+    assert!(no_body.header("set-cookie").is_none());
+    for stale in [csrf.as_str(), "0000"] {
+        let refused = sign_out(session.clone(), format!("csrf={stale}")).await;
+        let text = assert_page(&refused, 403);
+        assert!(text.contains("CSRF_TOKEN_INVALID"), "{text}");
+        assert!(!text.contains("Sign in</a> with a token"), "{text}");
+        assert!(refused.header("set-cookie").is_none());
+    }
+    let out = sign_out(session.clone(), format!("csrf={session_csrf}")).await;
+    assert_eq!(out.status, 303, "{}", out.text());
+    let cleared = out.header("set-cookie").unwrap();
+    assert!(
+        cleared.starts_with("spoke_session=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+}
+
+/// A form POSTed with a browser's cookies.
+async fn post_form(addr: SocketAddr, path: &str, cookie: String, body: String) -> HttpResponse {
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("cookie", cookie.as_str()),
+    ];
+    Box::pin(request(addr, "POST", path, &headers, body.as_bytes())).await
+}
+
+/// The CSRF token in a page's (first) form.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .unwrap_or_else(|| panic!("no CSRF field in {page}"));
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    let token = &rest[..rest.find('"').unwrap()];
+    assert_eq!(token.len(), 64, "{token}");
+    token.to_owned()
+}
+
+/// A UI cookie's attributes: scoped to the UI, out of scripts' reach, never
+/// sent by another site's request, and `Secure` exactly over TLS.
+fn assert_cookie_flags(cookie: &str, secure: bool) {
+    for flag in ["Path=/ui", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.split("; ").any(|f| f == flag), "{flag}: {cookie}");
+    }
+    assert_eq!(
+        cookie.split("; ").any(|f| f == "Secure"),
+        secure,
+        "{cookie}"
+    );
+}
+
+/// Settings for a server with access control on whose peers in `trusted`
+/// are trusted proxies.
+fn guarded(root: &std::path::Path, trusted: &str) -> spoke_server::Settings {
+    let mut settings = test_settings(root);
+    settings.auth.enabled = true;
+    settings.auth.bootstrap_token = Some(Secret::new("bootstrap-token-for-the-ui-cookie-tests"));
+    settings.trusted_proxies = vec![trusted.parse().unwrap()];
+    settings
+}
+
+/// The nonce cookie the sign-in form sets, asked with `headers`.
+async fn nonce_cookie(addr: SocketAddr, headers: &[(&str, &str)]) -> String {
+    let form = Box::pin(request(addr, "GET", "/ui/sign-in", headers, b"")).await;
+    assert_page(&form, 200);
+    form.header("set-cookie").unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_behind_a_trusted_proxy_that_says_https() {
+    // The test's requests come from 127.0.0.1: a trusted proxy for the first
+    // server, anyone for the second, whose claim is not believed.
+    for (trusted, believed) in [("127.0.0.1/32", true), ("10.0.0.0/8", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = start(guarded(dir.path(), trusted)).await;
+        let addr = server.api_addr();
+        for (proto, secure) in [
+            (Some("https"), believed),
+            (Some("http"), false),
+            (None, false),
+        ] {
+            let mut headers = vec![("accept", "text/html")];
+            headers.extend(proto.map(|p| ("x-forwarded-proto", p)));
+            let cookie = nonce_cookie(addr, &headers).await;
+            assert_cookie_flags(&cookie, secure);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookies_are_secure_over_the_servers_own_tls() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_file, key_file) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+    std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
+    let mut settings = guarded(&dir.path().join("store"), "10.0.0.0/8");
+    settings.tls = Some(spoke_server::config::TlsSettings {
+        cert_file,
+        key_file,
+        client_ca_file: None,
+    });
+    let server = start(settings).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(server.api_addr())
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client))
+        .connect(
+            rustls_pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .unwrap();
+    let ask = spoke_test_support::server::request_bytes(
+        "GET",
+        "/ui/sign-in",
+        &[("accept", "text/html")],
+        b"",
+        true,
+    );
+    tls.write_all(&ask).await.unwrap();
+    let mut answer = Vec::new();
+    // The server may close without close_notify; what was read counts.
+    let _ = tls.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let cookie = answer
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .unwrap_or_else(|| panic!("no cookie in {answer}"));
+    assert!(cookie.starts_with("spoke_csrf="), "{cookie}");
+    assert_cookie_flags(cookie, true);
 }

@@ -143,6 +143,26 @@ async function openWalk(browser) {
   check(/removed/.test(rowText) && /breaking: FILE/.test(rowText), `the deletion reads ${JSON.stringify(rowText)}`);
   await visit(page, "diff");
 
+  // The module filter asks the server (a plain GET form, so it works with
+  // JavaScript off too) and keeps a shareable URL.
+  for (const javaScriptEnabled of [true, false]) {
+    const plain = await browser.newContext({ javaScriptEnabled });
+    const tab = await plain.newPage();
+    await tab.goto(`${base}/ui/`);
+    const filter = tab.getByRole("form", { name: "Filter modules" });
+    await filter.getByRole("searchbox", { name: "Filter modules" }).fill("Accounts");
+    await filter.getByRole("button", { name: "Filter" }).click();
+    await tab.waitForURL(/\/ui\/\?filter=Accounts$/);
+    const listed = tab.getByRole("main").getByRole("table", { name: "Modules" });
+    await expectVisible(listed.getByRole("link", { name: "user", exact: true }), "user, by its description");
+    const others = await listed.getByRole("link", { name: "common", exact: true }).count();
+    check(others === 0, `the filter kept common (js ${javaScriptEnabled})`);
+    await tab.getByRole("link", { name: "Show all" }).click();
+    await tab.waitForURL(/\/ui\/$/);
+    await expectVisible(tab.getByRole("main").getByRole("link", { name: "common", exact: true }), "common again");
+    await plain.close();
+  }
+
   // Phone width: nothing but the code and tables scrolls sideways.
   for (const url of [`${base}/ui/`, `${base}/ui/m/user`, `${base}/ui/m/user/v/1.0.0`]) {
     await page.setViewportSize({ width: 375, height: 800 });

@@ -17,7 +17,7 @@ use spoke_rest::ApiError;
 
 use crate::UiState;
 use crate::html::{self, Esc, seg, url};
-use crate::pages::{module_name, selector};
+use crate::pages::readable_version;
 use crate::session::{UiError, Viewer};
 
 pub(crate) async fn page(
@@ -26,9 +26,7 @@ pub(crate) async fn page(
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version, package) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let found = state
         .registry
         .version_reference(&module, &selector)
@@ -80,29 +78,13 @@ pub(crate) async fn page(
         body.push_str("<section aria-labelledby=\"services\"><h2 id=\"services\">Services</h2>");
         for service in &doc.services {
             here.heading(&mut body, "service", &service.element, &package);
-            body.push_str(
-                "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">RPC</th>\
-                 <th scope=\"col\">Request</th><th scope=\"col\">Response</th>\
-                 <th scope=\"col\">Description</th></tr></thead><tbody>",
-            );
+            table_head(&mut body, &["RPC", "Request", "Response", "Description"]);
             for method in &service.methods {
-                let _ = write!(
-                    body,
-                    "<tr id=\"{}\"><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}",
-                    seg(&method.element.full_name),
-                    Esc(&url::line(
-                        name,
-                        version,
-                        &method.element.path,
-                        method.element.line
-                    )),
-                    Esc(&method.name),
-                    if method.client_streaming {
-                        "stream "
-                    } else {
-                        ""
-                    }
-                );
+                here.row(&mut body, &method.element, &method.name);
+                body.push_str("<td>");
+                if method.client_streaming {
+                    body.push_str("stream ");
+                }
                 here.type_link(&mut body, &method.input);
                 let _ = write!(
                     body,
@@ -130,23 +112,10 @@ pub(crate) async fn page(
                 body.push_str("<p class=\"muted\">No fields.</p></section>");
                 continue;
             }
-            body.push_str(
-                "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Field</th>\
-                 <th scope=\"col\">Declaration</th><th scope=\"col\">Description</th></tr></thead><tbody>",
-            );
+            table_head(&mut body, &["Field", "Declaration", "Description"]);
             for field in &message.fields {
-                let _ = write!(
-                    body,
-                    "<tr id=\"{}\"><th scope=\"row\"><a href=\"{}\">{}</a></th><td><code>",
-                    seg(&field.element.full_name),
-                    Esc(&url::line(
-                        name,
-                        version,
-                        &field.element.path,
-                        field.element.line
-                    )),
-                    Esc(&field.name)
-                );
+                here.row(&mut body, &field.element, &field.name);
+                body.push_str("<td><code>");
                 match field
                     .type_ref
                     .as_deref()
@@ -173,24 +142,10 @@ pub(crate) async fn page(
         body.push_str("<section aria-labelledby=\"enums\"><h2 id=\"enums\">Enums</h2>");
         for enum_ in &doc.enums {
             here.heading(&mut body, "enum", &enum_.element, &package);
-            body.push_str(
-                "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Value</th>\
-                 <th scope=\"col\">Number</th><th scope=\"col\">Description</th></tr></thead><tbody>",
-            );
+            table_head(&mut body, &["Value", "Number", "Description"]);
             for value in &enum_.values {
-                let _ = write!(
-                    body,
-                    "<tr id=\"{}\"><th scope=\"row\"><a href=\"{}\">{}</a></th><td>{}</td><td>",
-                    seg(&value.element.full_name),
-                    Esc(&url::line(
-                        name,
-                        version,
-                        &value.element.path,
-                        value.element.line
-                    )),
-                    Esc(&value.name),
-                    value.number
-                );
+                here.row(&mut body, &value.element, &value.name);
+                let _ = write!(body, "<td>{}</td><td>", value.number);
                 comment(&mut body, &value.element);
                 body.push_str("</td></tr>");
             }
@@ -242,18 +197,30 @@ impl Here<'_> {
             seg(&element.full_name),
             Esc(short),
             Esc(&element.full_name),
-            Esc(&url::line(
-                self.module,
-                self.version,
-                &element.path,
-                element.line
-            )),
+            Esc(&self.line(element)),
             Esc(&element.path),
             element.line
         );
         if let Some(text) = &element.comment {
             let _ = write!(out, "<p class=\"comment\">{}</p>", Esc(text));
         }
+    }
+
+    /// Opens a member's table row (an RPC, field or enum value): anchored
+    /// by its full name, headed by its name linked to its line.
+    fn row(&self, out: &mut String, element: &Element, name: &str) {
+        let _ = write!(
+            out,
+            "<tr id=\"{}\"><th scope=\"row\"><a href=\"{}\">{}</a></th>",
+            seg(&element.full_name),
+            Esc(&self.line(element)),
+            Esc(name)
+        );
+    }
+
+    /// The URL of the line that declares `element`.
+    fn line(&self, element: &Element) -> String {
+        url::line(self.module, self.version, &element.path, element.line)
     }
 
     /// A type's full name, linked to its entry in the docs of the version
@@ -284,6 +251,15 @@ impl Here<'_> {
             }
         }
     }
+}
+
+/// Opens a members table with its column headers.
+fn table_head(out: &mut String, columns: &[&str]) {
+    out.push_str("<div class=\"table-wrap\"><table><thead><tr>");
+    for column in columns {
+        let _ = write!(out, "<th scope=\"col\">{column}</th>");
+    }
+    out.push_str("</tr></thead><tbody>");
 }
 
 fn comment(out: &mut String, element: &Element) {

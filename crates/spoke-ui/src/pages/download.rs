@@ -10,7 +10,7 @@ use spoke_domain::VersionSelector;
 use spoke_rest::convert;
 
 use crate::UiState;
-use crate::pages::{module_name, selector};
+use crate::pages::readable_version;
 use crate::session::{UiError, Viewer};
 
 pub(crate) async fn raw(
@@ -19,9 +19,7 @@ pub(crate) async fn raw(
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version, file) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let (_, content) = state
         .registry
         .get_file_or_document(&module, &selector, &file)
@@ -108,10 +106,7 @@ async fn version(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<(spoke_domain::ModuleName, VersionSelector), UiError> {
     let (name, version) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(viewer, &name)?;
-    let selector = selector(viewer, &version)?;
-    viewer.read(&module).await?;
-    Ok((module, selector))
+    readable_version(viewer, &name, &version).await
 }
 
 /// `attachment; filename="…"` for a name made of a module name and a

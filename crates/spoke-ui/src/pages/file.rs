@@ -14,7 +14,7 @@ use spoke_registry::VersionReference;
 use crate::UiState;
 use crate::highlight::{self, Link};
 use crate::html::{self, Esc, url};
-use crate::pages::{module_name, selector};
+use crate::pages::readable_version;
 use crate::session::{UiError, Viewer};
 
 pub(crate) async fn page(
@@ -23,9 +23,7 @@ pub(crate) async fn page(
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version, file) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let (found, content) = state
         .registry
         .version_file(&module, &selector, &file)

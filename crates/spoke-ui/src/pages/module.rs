@@ -14,7 +14,7 @@ use spoke_domain::{Cursor, PageRequest};
 use crate::UiState;
 use crate::html::{self, Esc, seg, url};
 use crate::markdown;
-use crate::pages::module_name;
+use crate::pages::{module_name, used_by};
 use crate::session::{UiError, Viewer};
 
 /// Versions per page.
@@ -193,26 +193,11 @@ pub(crate) async fn page(
     }
     body.push_str("</section>");
 
-    body.push_str("<section aria-labelledby=\"dependents\"><h2 id=\"dependents\">Used by</h2>");
-    if overview.dependents.is_empty() {
-        body.push_str("<p>No version depends on the latest version.</p>");
-    } else {
-        body.push_str("<ul>");
-        for dependent in &overview.dependents {
-            let _ = write!(
-                body,
-                "<li><a href=\"{}\">{}@{}</a></li>",
-                Esc(&url::version(
-                    dependent.module.as_str(),
-                    dependent.version.as_str()
-                )),
-                Esc(dependent.module.as_str()),
-                Esc(dependent.version.as_str())
-            );
-        }
-        body.push_str("</ul>");
-    }
-    body.push_str("</section>");
+    used_by(
+        &mut body,
+        &overview.dependents,
+        "No version depends on the latest version.",
+    );
     Ok(html::page(
         StatusCode::OK,
         name,

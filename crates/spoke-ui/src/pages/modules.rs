@@ -1,5 +1,6 @@
 //! `/ui/`: every module, a page at a time, with the search box and its
-//! filters, and a filter on the listed names.
+//! filters, and a filter on module names and descriptions that the
+//! registry applies across all modules (`?filter=`, a plain GET form).
 
 use std::fmt::Write as _;
 
@@ -18,7 +19,7 @@ const PAGE: u32 = 100;
 
 #[derive(Deserialize)]
 pub(crate) struct Params {
-    /// Keeps the listed modules whose name or description contains it.
+    /// Keeps the modules whose name or description contains it.
     filter: Option<String>,
     cursor: Option<String>,
 }
@@ -39,13 +40,13 @@ pub(crate) async fn page(
         limit: PAGE,
         cursor,
     };
+    let filter = filter.unwrap_or_default();
     let listed = state
         .registry
-        .list_modules(&page)
+        .filter_modules(&filter, &page)
         .await
         .map_err(|e| viewer.fail(e))?;
-    let filter = filter.unwrap_or_default();
-    let needle = filter.trim().to_lowercase();
+    let filtering = !filter.trim().is_empty();
     let mut body = String::new();
     body.push_str(
         "<section aria-labelledby=\"find\"><h2 id=\"find\">Find a schema</h2>\
@@ -64,21 +65,30 @@ pub(crate) async fn page(
     let _ = write!(
         body,
         "<section aria-labelledby=\"list\"><h2 id=\"list\">Modules</h2>\
-         <form class=\"inline\" action=\"/ui/\" method=\"get\">\
-         <label>Filter this list<input name=\"filter\" value=\"{}\"></label>\
-         <button type=\"submit\">Filter</button></form>",
-        Esc(&filter)
+         <form class=\"inline\" action=\"/ui/\" method=\"get\" aria-label=\"Filter modules\">\
+         <label>Filter modules<input name=\"filter\" type=\"search\" value=\"{}\" \
+         placeholder=\"name or description\"></label>\
+         <button type=\"submit\">Filter</button>{}</form>",
+        Esc(&filter),
+        if filtering {
+            " <a href=\"/ui/\">Show all</a>"
+        } else {
+            ""
+        }
     );
-    let shown: Vec<_> = listed
-        .items
-        .iter()
-        .filter(|module| {
-            needle.is_empty()
-                || module.name.as_str().contains(&needle)
-                || module.description.to_lowercase().contains(&needle)
-        })
-        .collect();
-    if shown.is_empty() {
+    let shown = &listed.items;
+    if shown.is_empty() && filtering {
+        let _ = write!(
+            body,
+            "<p>No module{} matches <q>{}</q>.</p>",
+            if listed.next_cursor.is_some() {
+                " read so far"
+            } else {
+                ""
+            },
+            Esc(filter.trim())
+        );
+    } else if shown.is_empty() {
         body.push_str("<p>No modules here yet. Push one with <code>spoke push</code>.</p>");
     } else {
         body.push_str(
@@ -115,9 +125,16 @@ pub(crate) async fn page(
     if let Some(next) = &listed.next_cursor {
         let _ = write!(
             body,
-            "<p class=\"pager\"><a href=\"/ui/?cursor={}&amp;filter={}\">Next page</a></p>",
+            "<p class=\"pager\"><a href=\"/ui/?cursor={}{}{}\">{}</a></p>",
             seg(&next.token()),
-            seg(&filter)
+            if filtering { "&amp;filter=" } else { "" },
+            seg(filter.trim()),
+            if filtering && (shown.len() as u32) < PAGE {
+                // The registry stopped reading before a page was full.
+                "Look further for matches"
+            } else {
+                "Next page"
+            }
         );
     }
     body.push_str("</section>");

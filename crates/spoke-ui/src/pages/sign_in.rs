@@ -1,19 +1,21 @@
 //! `/ui/sign-in` and `/ui/sign-out`: with access control on, a browser
 //! signs in with a token (a Spoke API token or an OIDC access token), kept
 //! in the session cookie (see `session.rs`). A refused token changes
-//! nothing and is answered 401 with the reason, never the token.
+//! nothing and is answered 401 with the reason, never the token. Both
+//! forms carry the browser's CSRF token, and a POST without it is refused
+//! (see `session.rs`); the sign-in form sets the nonce cookie the token
+//! derives from when the browser has none yet.
 
-use axum::Form;
+use axum::body::Bytes;
 use axum::extract::Query;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::rejection::QueryRejection;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use spoke_auth::{AuthError, Caller};
-use spoke_rest::ApiError;
 
-use crate::html::{self, Esc};
-use crate::session::{UiError, Viewer, cleared_cookie, session_cookie};
+use crate::html::{self, Esc, csrf_field};
+use crate::session::{CSRF_COOKIE, SESSION_COOKIE, UiError, Viewer};
 
 #[derive(Deserialize)]
 pub(crate) struct Next {
@@ -37,12 +39,11 @@ pub(crate) async fn form(
 
 pub(crate) async fn submit(
     viewer: Viewer,
-    form: Result<Form<Credentials>, FormRejection>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, UiError> {
     disabled(&viewer)?;
-    let Credentials { token, next } = form
-        .map_err(|e| viewer.error(ApiError::bad_request("INVALID_FORM", e.body_text())))?
-        .0;
+    let Credentials { token, next } = viewer.posted(&headers, &body)?;
     let token = token.trim();
     if token.is_empty() {
         return Ok(render(
@@ -79,18 +80,26 @@ pub(crate) async fn submit(
         Err(other) => return Err(viewer.fail(other)),
     }
     let mut response = Redirect::to(landing(next.as_deref())).into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&session_cookie(token)) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
+    let cookies = response.headers_mut();
+    cookies.append(header::SET_COOKIE, viewer.session_cookie(token));
+    // The forms of the session are bound to it; the nonce is done with.
+    cookies.append(header::SET_COOKIE, viewer.cookie(CSRF_COOKIE, "", true));
     Ok(response)
 }
 
-pub(crate) async fn sign_out() -> Response {
+pub(crate) async fn sign_out(
+    viewer: Viewer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, UiError> {
+    #[derive(Deserialize)]
+    struct Nothing {}
+    let Nothing {} = viewer.posted(&headers, &body)?;
     let mut response = Redirect::to("/ui/").into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&cleared_cookie()) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
     response
+        .headers_mut()
+        .append(header::SET_COOKIE, viewer.cookie(SESSION_COOKIE, "", true));
+    Ok(response)
 }
 
 /// With access control off there is nothing to sign in to.
@@ -114,6 +123,7 @@ fn render(
     problem: Option<&str>,
     next: Option<&str>,
 ) -> Response {
+    let (csrf, nonce_cookie) = viewer.csrf_for_form();
     let mut body = String::new();
     if let Some(problem) = problem {
         body.push_str(&format!(
@@ -122,12 +132,13 @@ fn render(
         ));
     }
     body.push_str(&format!(
-        "<form class=\"inline\" action=\"/ui/sign-in\" method=\"post\">\
+        "<form class=\"inline\" action=\"/ui/sign-in\" method=\"post\">{}\
          <input type=\"hidden\" name=\"next\" value=\"{}\">\
          <label>API token<input name=\"token\" type=\"password\" autocomplete=\"off\" required{}></label>\
          <button type=\"submit\">Sign in</button></form>\
          <p class=\"muted\">A Spoke API token (<code>spoke token create</code>) or an OIDC access token. \
          It is kept in a cookie of this browser for this site's pages only.</p>",
+        csrf_field(&csrf),
         Esc(landing(next)),
         if problem.is_some() {
             " aria-describedby=\"problem\" aria-invalid=\"true\""
@@ -135,7 +146,11 @@ fn render(
             ""
         }
     ));
-    html::page(status, "Sign in", &[], &viewer.chrome(), &body)
+    let mut response = html::page(status, "Sign in", &[], &viewer.chrome(), &body);
+    if let Some(cookie) = nonce_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use spoke_rest::ApiError;
 
 use crate::UiState;
 use crate::html::url;
-use crate::pages::{module_name, selector};
+use crate::pages::readable_version;
 use crate::session::{UiError, Viewer};
 
 pub(crate) async fn page(
@@ -20,9 +20,7 @@ pub(crate) async fn page(
     path: Result<Path<(String, String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version, full_name) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let found = state
         .registry
         .version_reference(&module, &selector)

@@ -13,7 +13,7 @@ use spoke_domain::VersionSelector;
 
 use crate::UiState;
 use crate::html::{self, Esc, path_url, url};
-use crate::pages::{module_name, selector};
+use crate::pages::{readable_version, used_by, version_link};
 use crate::session::{UiError, Viewer};
 use crate::svg;
 
@@ -23,9 +23,7 @@ pub(crate) async fn page(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, UiError> {
     let (name, version) = path.map_err(|e| viewer.fail(e))?.0;
-    let module = module_name(&viewer, &name)?;
-    let selector = selector(&viewer, &version)?;
-    viewer.read(&module).await?;
+    let (module, selector) = readable_version(&viewer, &name, &version).await?;
     let found = state
         .registry
         .version_reference(&module, &selector)
@@ -135,44 +133,21 @@ pub(crate) async fn page(
                 .dependencies
                 .iter()
                 .any(|pin| pin.module == member.module && pin.version == member.version);
-            let _ = write!(
-                body,
-                "<li><a href=\"{}\">{}@{}</a>{}</li>",
-                Esc(&url::version(
-                    member.module.as_str(),
-                    member.version.as_str()
-                )),
-                Esc(member.module.as_str()),
-                Esc(member.version.as_str()),
-                if direct {
-                    ""
-                } else {
-                    " <span class=\"muted\">(transitive)</span>"
-                }
-            );
-        }
-        body.push_str("</ul>");
-    }
-    body.push_str("</section><section aria-labelledby=\"used-by\"><h2 id=\"used-by\">Used by</h2>");
-    if found.dependents.is_empty() {
-        body.push_str("<p>No version depends on this one.</p>");
-    } else {
-        body.push_str("<ul>");
-        for dependent in &found.dependents {
-            let _ = write!(
-                body,
-                "<li><a href=\"{}\">{}@{}</a></li>",
-                Esc(&url::version(
-                    dependent.module.as_str(),
-                    dependent.version.as_str()
-                )),
-                Esc(dependent.module.as_str()),
-                Esc(dependent.version.as_str())
-            );
+            body.push_str("<li>");
+            version_link(&mut body, &member.module, member.version.as_str());
+            if !direct {
+                body.push_str(" <span class=\"muted\">(transitive)</span>");
+            }
+            body.push_str("</li>");
         }
         body.push_str("</ul>");
     }
     body.push_str("</section>");
+    used_by(
+        &mut body,
+        &found.dependents,
+        "No version depends on this one.",
+    );
     let title = format!("{name}@{version}");
     Ok(html::page(
         StatusCode::OK,
