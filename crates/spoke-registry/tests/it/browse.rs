@@ -79,7 +79,7 @@ async fn the_filter_pages_through_every_module_by_name_and_description() {
     // A cursor from another listing is refused, as the listing refuses it.
     let bad = PageRequest {
         limit: 10,
-        cursor: Some(spoke_domain::Cursor::after_search(3)),
+        cursor: Some(spoke_domain::Cursor::after_audit(3)),
     };
     assert!(registry.filter_modules("m", &bad).await.is_err());
 }
