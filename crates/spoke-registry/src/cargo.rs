@@ -11,11 +11,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use prost::Message;
 use prost_types::FileDescriptorSet;
-use spoke_codegen::{BuiltinGenerator, GeneratedFile, GenerationInput, Generator};
+use spoke_codegen::{BuiltinGenerator, GeneratedFile, Generator};
 use spoke_domain::{Digest, ModuleName, PageRequest, VersionId, VersionManifest, VersionSelector};
 
 use crate::closure::pin_of;
-use crate::sdk::{Artifact, derivation_key};
+use crate::sdk::{Artifact, PLUGIN_INPUT, derivation_key, plugin_input};
 use crate::{Registry, RegistryError};
 
 /// The index crates.io's crates are named by in an index entry's
@@ -334,6 +334,7 @@ impl Registry {
                 ("version", manifest.version.as_str()),
                 ("digest", &manifest.digest.hex()),
                 ("image", &image.digest.hex()),
+                ("input", PLUGIN_INPUT),
                 ("generator_version", &generator_version),
                 ("parameter", &parameter),
                 ("closure", &closure.join(" ")),
@@ -365,7 +366,7 @@ impl Registry {
             let parameter = plan.parameter.clone();
             let generated = self
                 .on_codegen_thread(generator, move || {
-                    let input = GenerationInput::from_image(&image.bytes, to_generate)?;
+                    let input = plugin_input(&image.bytes, to_generate)?;
                     spoke_codegen::generate(
                         &input,
                         &Generator::Builtin(BuiltinGenerator::Rust),

@@ -264,6 +264,25 @@ fn unwrap_entry(entry: &Bytes) -> Option<Bytes> {
     (Digest::of(archive).as_bytes() == digest).then(|| entry.slice(ENTRY_TAG.len() + 32..))
 }
 
+/// How a stored image becomes a generator's input, in derivation keys: an
+/// SDK made from another rendering of the same image is not reused.
+pub(crate) const PLUGIN_INPUT: &str = "buf-encoded-1";
+
+/// What a generator gets for a stored image: what buf hands a plugin (the
+/// image re-encoded as buf encodes it, source-retention options stripped
+/// from `proto_file`, see `Compiled::plugin_images`), as `spoke generate`
+/// gives it for a registry input, so a plugin's output is the same.
+pub(crate) fn plugin_input(
+    image: &[u8],
+    to_generate: Vec<String>,
+) -> Result<GenerationInput, CodegenError> {
+    let own = to_generate.iter().cloned().collect();
+    let compiled = spoke_schema::Compiled::from_image(image, &own)
+        .map_err(|error| CodegenError::InvalidInput(format!("stored image: {error}")))?;
+    let (proto_files, sources) = compiled.plugin_images();
+    GenerationInput::from_image(&proto_files, to_generate)?.with_source_descriptors(&sources)
+}
+
 /// The key of a derivation: the digest of its labelled inputs, each ended
 /// by a NUL (no input contains one), so no two input lists collide.
 pub(crate) fn derivation_key(kind: &str, inputs: &[(&str, &str)]) -> Digest {
@@ -324,6 +343,7 @@ impl Registry {
             "sdk",
             &[
                 ("image", &image.hex()),
+                ("input", PLUGIN_INPUT),
                 ("generator", generator),
                 ("generator_version", &version),
                 ("parameter", parameter.as_deref().unwrap_or("")),
@@ -354,7 +374,7 @@ impl Registry {
             let (engine, parameter) = (plan.engine.clone(), plan.parameter.clone());
             let files = self
                 .on_codegen_thread(&plan.generator, move || {
-                    let input = GenerationInput::from_image(&image.bytes, to_generate)?;
+                    let input = plugin_input(&image.bytes, to_generate)?;
                     spoke_codegen::generate(&input, &engine, parameter.as_deref())
                 })
                 .await?;
