@@ -431,19 +431,9 @@ impl Index {
             let mut new = std::mem::take(&mut self.new_keys);
             new.sort_by(|&a, &b| self.compare_keys(a, b));
             let old = std::mem::take(&mut self.sorted_keys);
-            let mut merged = Vec::with_capacity(old.len() + new.len());
-            let (mut old, mut new) = (old.into_iter().peekable(), new.into_iter().peekable());
-            while let (Some(&a), Some(&b)) = (old.peek(), new.peek()) {
-                if self.compare_keys(a, b) == Ordering::Greater {
-                    merged.push(b);
-                    new.next();
-                } else {
-                    merged.push(a);
-                    old.next();
-                }
-            }
-            merged.extend(old);
-            merged.extend(new);
+            let merged = merge_sorted(old, new, |&a, &b| {
+                self.compare_keys(a, b) == Ordering::Greater
+            });
             self.key_order = vec![0; self.keys.len()];
             for (place, &key) in merged.iter().enumerate() {
                 self.key_order[key as usize] = id(place);
@@ -453,23 +443,7 @@ impl Index {
         if !self.new_deletions.is_empty() {
             let mut new = std::mem::take(&mut self.new_deletions);
             new.sort_unstable();
-            let mut merged = Vec::with_capacity(self.deletions.len() + new.len());
-            let (mut old, mut new) = (
-                std::mem::take(&mut self.deletions).into_iter().peekable(),
-                new.into_iter().peekable(),
-            );
-            while let (Some(&a), Some(&b)) = (old.peek(), new.peek()) {
-                if b < a {
-                    merged.push(b);
-                    new.next();
-                } else {
-                    merged.push(a);
-                    old.next();
-                }
-            }
-            merged.extend(old);
-            merged.extend(new);
-            self.deletions = merged;
+            self.deletions = merge_sorted(std::mem::take(&mut self.deletions), new, |a, b| a > b);
         }
     }
 
@@ -874,6 +848,23 @@ impl WordScores {
             .map(|&id| (id, u32::from(self.dense[id as usize])))
             .collect()
     }
+}
+
+/// Two sorted lists as one, in `O(n)`: `after(a, b)` tells that `a` of
+/// `old` goes after `b` of `new`; among equals `old`'s items come first.
+fn merge_sorted<T: Copy>(old: Vec<T>, new: Vec<T>, after: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut merged = Vec::with_capacity(old.len() + new.len());
+    let (mut old, mut new) = (old.into_iter().peekable(), new.into_iter().peekable());
+    while let (Some(a), Some(b)) = (old.peek(), new.peek()) {
+        if after(a, b) {
+            merged.extend(new.next());
+        } else {
+            merged.extend(old.next());
+        }
+    }
+    merged.extend(old);
+    merged.extend(new);
+    merged
 }
 
 #[cfg(test)]
