@@ -71,6 +71,28 @@ fn reply<T>(result: Result<T, Failure>) -> Reply<T> {
 }
 
 impl RegistryApi {
+    /// A read of what a request names: `target` parses the module (and
+    /// version, label, …) first, so a malformed name is refused before
+    /// access is checked; then the caller must be allowed to read the
+    /// module, and `answer` makes the response.
+    async fn read<R, S, T, E: Into<Failure>>(
+        &self,
+        request: &Request<R>,
+        target: impl FnOnce(&R) -> Result<(ModuleName, S), E>,
+        answer: impl AsyncFnOnce(&R, ModuleName, S) -> Result<T, Failure>,
+    ) -> Reply<T> {
+        let caller = caller(request);
+        let request = request.get_ref();
+        reply(
+            async {
+                let (module, target) = target(request).map_err(Into::into)?;
+                self.auth.authorize_read(&caller, Some(&module)).await?;
+                answer(request, module, target).await
+            }
+            .await,
+        )
+    }
+
     /// The exact version a deprecation names: `latest` or a label resolved
     /// once, for a caller allowed to read the module.
     async fn deprecation_target(
@@ -169,19 +191,17 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_module(&self, request: Request<GetModuleRequest>) -> Reply<GetModuleResponse> {
-        reply(
-            async {
-                let name = module_name(&request.get_ref().name)?;
-                self.auth
-                    .authorize_read(&caller(&request), Some(&name))
-                    .await?;
+        self.read(
+            &request,
+            |request| module_name(&request.name).map(|name| (name, ())),
+            async |_, name, ()| {
                 let module = self.registry.get_module(&name).await?;
                 Ok(GetModuleResponse {
                     module: Some(convert::module(&module)),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn list_modules(
@@ -276,12 +296,10 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_version(&self, request: Request<GetVersionRequest>) -> Reply<GetVersionResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |_, module, selector| {
                 let view = self.registry.version_view(&module, &selector).await?;
                 let exact = VersionSelector::Exact(view.manifest.version.clone());
                 let (manifest, files) = self.registry.get_version_files(&module, &exact).await?;
@@ -292,21 +310,19 @@ impl RegistryService for RegistryApi {
                         view.deprecated.as_ref(),
                     )),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn list_versions(
         &self,
         request: Request<ListVersionsRequest>,
     ) -> Reply<ListVersionsResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let module = module_name(&request.module_name)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| module_name(&request.module_name).map(|module| (module, ())),
+            async |request, module, ()| {
                 let page = self
                     .registry
                     .list_version_views(
@@ -318,18 +334,16 @@ impl RegistryService for RegistryApi {
                     versions: page.items.iter().map(convert::version_summary).collect(),
                     next_page_token: convert::next_page_token(page.next_cursor),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_file(&self, request: Request<GetFileRequest>) -> Reply<GetFileResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |request, module, selector| {
                 // `README.md` and `LICENSE` are the version's documents.
                 let (manifest, file) = self
                     .registry
@@ -339,36 +353,32 @@ impl RegistryService for RegistryApi {
                     file: Some(convert::content(&file)),
                     version: manifest.version.to_string(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_image(&self, request: Request<GetImageRequest>) -> Reply<GetImageResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |_, module, selector| {
                 let (manifest, image) = self.registry.get_image(&module, &selector).await?;
                 Ok(GetImageResponse {
                     image: image.bytes.to_vec(),
                     digest: image.digest.to_string(),
                     version: manifest.version.to_string(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_sdk(&self, request: Request<GetSdkRequest>) -> Reply<GetSdkResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |request, module, selector| {
                 let plan = self
                     .registry
                     .plan_sdk(&module, &selector, &request.generator, &request.options)
@@ -380,21 +390,19 @@ impl RegistryService for RegistryApi {
                     file_name: plan.file_name(),
                     version: plan.manifest.version.to_string(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_dependencies(
         &self,
         request: Request<GetDependenciesRequest>,
     ) -> Reply<GetDependenciesResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |request, module, selector| {
                 let closure = self.registry.closure(&module, &selector).await?;
                 let dependencies = closure
                     .dependencies(request.transitive)
@@ -405,21 +413,19 @@ impl RegistryService for RegistryApi {
                     root: Some(convert::module_version(&closure.root)),
                     dependencies,
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_dependents(
         &self,
         request: Request<GetDependentsRequest>,
     ) -> Reply<GetDependentsResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |request, module, selector| {
                 let dependents = self
                     .registry
                     .dependents(&module, &selector, request.transitive)
@@ -432,21 +438,19 @@ impl RegistryService for RegistryApi {
                         .map(|m| convert::module_version(m))
                         .collect(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_lockfile(
         &self,
         request: Request<GetLockfileRequest>,
     ) -> Reply<GetLockfileResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |_, module, selector| {
                 let closure = self.registry.closure(&module, &selector).await?;
                 Ok(GetLockfileResponse {
                     root: Some(convert::module_version(&closure.root)),
@@ -456,40 +460,36 @@ impl RegistryService for RegistryApi {
                         .map(|m| convert::module_version(m))
                         .collect(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_graph(&self, request: Request<GetGraphRequest>) -> Reply<GetGraphResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |_, module, selector| {
                 let closure = self.registry.closure(&module, &selector).await?;
                 Ok(convert::graph(&closure.graph()))
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn get_symbols(&self, request: Request<GetSymbolsRequest>) -> Reply<GetSymbolsResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let (module, selector) = version_ref(&request.module_name, &request.version)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| version_ref(&request.module_name, &request.version),
+            async |_, module, selector| {
                 let (manifest, symbols) = self.registry.get_symbols(&module, &selector).await?;
                 Ok(GetSymbolsResponse {
                     version: manifest.version.to_string(),
                     symbols: symbols.into_iter().map(convert::symbol).collect(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn search(&self, request: Request<SearchRequest>) -> Reply<SearchResponse> {
@@ -562,20 +562,18 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<GetCompatibilityRequest>,
     ) -> Reply<GetCompatibilityResponse> {
-        reply(
-            async {
-                let module = module_name(&request.get_ref().module_name)?;
-                self.auth
-                    .authorize_read(&caller(&request), Some(&module))
-                    .await?;
+        self.read(
+            &request,
+            |request| module_name(&request.module_name).map(|module| (module, ())),
+            async |_, module, ()| {
                 let effective = self.registry.compatibility(&module).await?;
                 Ok(GetCompatibilityResponse {
                     policy: Some(convert::compatibility_policy(&effective.policy)),
                     inherited: effective.inherited,
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn set_compatibility(
@@ -731,12 +729,10 @@ impl RegistryService for RegistryApi {
     }
 
     async fn diff(&self, request: Request<DiffRequest>) -> Reply<DiffResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let module = module_name(&request.module_name)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| module_name(&request.module_name).map(|module| (module, ())),
+            async |request, module, ()| {
                 let from = VersionSelector::parse(&request.from_version)?;
                 let to = VersionSelector::parse(&request.to_version)?;
                 let diff = self.registry.diff(&module, &from, &to).await?;
@@ -746,9 +742,9 @@ impl RegistryService for RegistryApi {
                     summary: diff.diff.render_text(),
                     changes: diff.diff.changes.iter().map(convert::change).collect(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn set_label(&self, request: Request<SetLabelRequest>) -> Reply<SetLabelResponse> {
@@ -781,29 +777,29 @@ impl RegistryService for RegistryApi {
     }
 
     async fn get_label(&self, request: Request<GetLabelRequest>) -> Reply<GetLabelResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let module = module_name(&request.module_name)?;
-                let label = LabelName::parse(&request.label)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| -> Result<_, Failure> {
+                Ok((
+                    module_name(&request.module_name)?,
+                    LabelName::parse(&request.label)?,
+                ))
+            },
+            async |_, module, label| {
                 let found = self.registry.get_label(&module, &label).await?;
                 Ok(GetLabelResponse {
                     label: Some(convert::label(&found)),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn list_labels(&self, request: Request<ListLabelsRequest>) -> Reply<ListLabelsResponse> {
-        let caller = caller(&request);
-        let request = request.get_ref();
-        reply(
-            async {
-                let module = module_name(&request.module_name)?;
-                self.auth.authorize_read(&caller, Some(&module)).await?;
+        self.read(
+            &request,
+            |request| module_name(&request.module_name).map(|module| (module, ())),
+            async |_, module, ()| {
                 let labels = self.registry.list_labels(&module).await?;
                 Ok(ListLabelsResponse {
                     labels: labels
@@ -811,9 +807,9 @@ impl RegistryService for RegistryApi {
                         .map(|(name, target)| convert::label_summary(name, target))
                         .collect(),
                 })
-            }
-            .await,
+            },
         )
+        .await
     }
 
     async fn delete_label(
