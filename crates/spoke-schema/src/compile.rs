@@ -846,6 +846,11 @@ impl<'a> Compilation<'a> {
         let Some(rewritten) = &self.nodes[index].rewritten else {
             return;
         };
+        let option_imports = rewritten.extras.option_imports;
+        if option_imports > 0 {
+            let found = editions::visibility::option_only_uses(&file, source, option_imports);
+            self.diagnostics.extend(found);
+        }
         let editions = self.editions();
         let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
         let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
@@ -946,7 +951,7 @@ impl<'a> Compilation<'a> {
             })
             .collect();
         let editions = self.editions();
-        let extras = self
+        let mut extras = self
             .nodes
             .iter_mut()
             .filter_map(|n| {
@@ -954,8 +959,16 @@ impl<'a> Compilation<'a> {
                 (!extras.is_empty()).then(|| (n.path.clone(), extras))
             })
             .collect();
+        let pool = editions::without_option_imports(self.pool, &mut extras).map_err(|error| {
+            vec![Diagnostic::new(
+                error.file().unwrap_or_default(),
+                (1, 1),
+                DiagnosticKind::Semantic,
+                format!("file could not be compiled: {error}"),
+            )]
+        })?;
         Ok(Compiled {
-            pool: self.pool,
+            pool,
             files,
             editions,
             extras,

@@ -24,6 +24,8 @@ mod wire;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use prost_reflect::DescriptorPool;
+
 pub(crate) use rewrite::{Extras, Visibility};
 
 pub use features::{
@@ -98,8 +100,8 @@ const JSON_NAME_FIELD: u32 = 10;
 /// it (as proto2), with `syntax = "editions"` and its `edition`, written
 /// last as protoc orders them (after source info), and what `extras`
 /// holds: each visibility last in its message or enum, the real JSON
-/// names of fields the pool holds renamed, the option imports moved from
-/// `dependency` to `option_dependency`.
+/// names of fields the pool holds renamed, the option imports as
+/// `option_dependency`.
 pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Vec<u8> {
     use prost_reflect::prost::encoding::{self, WireType, encode_key, encode_varint};
     let mut out = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
@@ -118,11 +120,6 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
             let edit = |f: &[u8]| wire::set_string(f, JSON_NAME_FIELD, json_name);
             out = wire::edit_at(&out, path, &edit).unwrap_or(out);
         }
-        if extras.option_imports > 0 {
-            let (kept, taken) = wire::without_last(&out, DEPENDENCY_FIELD, extras.option_imports);
-            out = kept;
-            option_dependency = taken;
-        }
         option_dependency.extend(extras.option_dependency.iter().cloned());
     }
     encoding::string::encode(SYNTAX_FIELD, &"editions".to_owned(), &mut out);
@@ -132,6 +129,38 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
         encoding::string::encode(OPTION_DEPENDENCY_FIELD, name, &mut out);
     }
     out
+}
+
+/// The linked `pool` with the option imports of its files (the last
+/// `option_imports` of their imports, which linking their options needed)
+/// taken out of their imports and kept in `extras` as `option_dependency`,
+/// as a stored image read back holds them: what reads a file's imports
+/// (lint, references, dependency views) sees its plain imports only.
+pub(crate) fn without_option_imports(
+    pool: DescriptorPool,
+    extras: &mut BTreeMap<String, Extras>,
+) -> Result<DescriptorPool, prost_reflect::DescriptorError> {
+    if extras.values().all(|e| e.option_imports == 0) {
+        return Ok(pool);
+    }
+    // Only an editions compilation has option imports: it starts from
+    // buf's descriptor.proto (see `descriptor`), the rebuilt pool too.
+    let mut out = descriptor::pool().cloned().unwrap_or_default();
+    for file in pool.files() {
+        let bytes = file.encode_to_vec();
+        let bytes = match extras.get_mut(file.name()) {
+            Some(extras) if extras.option_imports > 0 => {
+                let (kept, taken) =
+                    wire::without_last(&bytes, DEPENDENCY_FIELD, extras.option_imports);
+                extras.option_imports = 0;
+                extras.option_dependency = taken;
+                kept
+            }
+            _ => bytes,
+        };
+        out.decode_file_descriptor_proto(bytes.as_slice())?;
+    }
+    Ok(out)
 }
 
 /// An image whose editions files' `syntax` and `edition` the pool cannot

@@ -130,6 +130,17 @@ fn valid_cases_compile_with_their_editions() {
         vis["optionDependency"],
         serde_json::json!(["google/protobuf/cpp_features.proto"])
     );
+    // What reads the pool's imports (lint, references) sees no option
+    // import among them.
+    let pool = compiled(&Path::new(ROOT).join("valid/visibility_2024"));
+    let imports: Vec<String> = pool
+        .pool()
+        .get_file_by_name("vis/v1/vis.proto")
+        .unwrap()
+        .dependencies()
+        .map(|f| f.name().to_owned())
+        .collect();
+    assert_eq!(imports, ["shared/v1/shared.proto"]);
     let mixed = compiled(&Path::new(ROOT).join("valid/mixed"));
     let editions: Vec<(&str, Edition)> = [
         "app/v1/app.proto",
@@ -518,4 +529,39 @@ fn errors_found_after_the_rewrite_are_located_in_the_original_text() {
     .unwrap_err();
     let positions: Vec<(u32, u32)> = diagnostics.iter().map(|d| (d.line, d.column)).collect();
     assert_eq!(positions, [(5, 3)], "{diagnostics:#?}");
+}
+
+/// A symbol an option import only re-exports (`import public` in the
+/// file `import option` names) is refused too: buf 1.75 accepts it but
+/// writes a file that uses a type from none of its imports, which a
+/// descriptor pool cannot link.
+#[test]
+fn a_symbol_an_option_import_re_exports_is_refused() {
+    let file = |path: &str, content: &str| ProtoFile {
+        path: spoke_domain::FilePath::parse(path).unwrap(),
+        content: content.to_owned(),
+    };
+    let files = vec![
+        file(
+            "opt.proto",
+            "edition = \"2024\";\npackage o;\nmessage Opt {}\n",
+        ),
+        file(
+            "reexport.proto",
+            "edition = \"2024\";\npackage r;\nimport public \"opt.proto\";\n",
+        ),
+        file(
+            "app.proto",
+            "edition = \"2024\";\npackage a;\nimport option \"reexport.proto\";\nmessage App {\n  o.Opt opt = 1;\n}\n",
+        ),
+    ];
+    let diagnostics = compile(&CompileRequest {
+        files,
+        dependencies: Vec::new(),
+    })
+    .unwrap_err();
+    assert_eq!(
+        rendered(&diagnostics),
+        ["app.proto:5:3: `o.Opt` is only imported for use in options"]
+    );
 }
