@@ -225,6 +225,24 @@ fn language_features_resolve_at_every_level() {
         number(&field("lang.v1.Legacy.plain"), "pb.cpp", "string_type"),
         3
     );
+    // Edition 2023's `ctype = CORD` is CORD unless the field sets the
+    // feature; other `ctype`s leave it alone (as protoc infers them).
+    assert_eq!(
+        number(&field("lang.v1.Cords.cord"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.piece"), "pb.cpp", "string_type"),
+        3
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.viewed"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.plain"), "pb.cpp", "string_type"),
+        3
+    );
     // JavaFeatures.Utf8Validation: DEFAULT 1, VERIFY 2.
     assert_eq!(
         number(&field("lang.v1.Text.plain"), "pb.java", "utf8_validation"),
