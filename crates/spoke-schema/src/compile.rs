@@ -101,8 +101,10 @@ impl Compiled {
     /// `prost_types` has no extension support, so custom option values
     /// (e.g. `google.api.http`) are absent here; [`Compiled::image`] keeps them.
     ///
-    /// `prost_types` has no `edition` field either: an editions file has
-    /// `syntax = "editions"` here, its edition in [`Compiled::edition`].
+    /// `prost_types` has no `edition`, `visibility` or `option_dependency`
+    /// field either: an editions file has `syntax = "editions"` here, its
+    /// edition in [`Compiled::edition`], and no option imports (the pool
+    /// lists them apart); [`Compiled::image`] has them all.
     pub fn file_descriptor_set(&self) -> FileDescriptorSet {
         let file = self
             .pool
