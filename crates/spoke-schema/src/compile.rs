@@ -67,7 +67,8 @@ pub struct Compiled {
     files: Vec<ImageFile>,
     /// The editions files, which the pool holds as proto2.
     editions: BTreeMap<String, Edition>,
-    /// What the pool does not hold of edition 2024 files, by name.
+    /// What the pool does not hold of editions files (and of proto2 files
+    /// the JSON names of fields that repeat one), by name.
     extras: BTreeMap<String, editions::Extras>,
     /// descriptor.proto is in the pool only to encode editions files'
     /// options (`editions::descriptor`), not imported: no part of the image.
@@ -195,9 +196,12 @@ impl Compiled {
         retention: Retention,
     ) -> Vec<u8> {
         let bytes = crate::protoc::encode_file(file, encoding, retention);
-        match self.editions.get(file.name()) {
-            Some(&edition) => editions::mark(&bytes, edition, self.extras.get(file.name())),
-            None => bytes,
+        let extras = self.extras.get(file.name());
+        match (self.editions.get(file.name()), extras) {
+            (Some(&edition), _) => editions::mark(&bytes, edition, extras),
+            // A proto2 file whose fields repeat a default JSON name.
+            (None, Some(extras)) => editions::real_json_names(&bytes, extras),
+            (None, None) => bytes,
         }
     }
 
@@ -466,6 +470,9 @@ struct Node<'a> {
     encoded: Option<&'static [u8]>,
     /// An editions file's rewrite for the parser.
     rewritten: Option<Rewritten>,
+    /// The fields of an editions or proto2 file the pool holds under a
+    /// placeholder JSON name, with their real one (`Extras::json_names`).
+    json_names: Vec<(Vec<i32>, String)>,
     /// Resolved imports, in the file's import order; `None` when the import
     /// could not be resolved (already reported).
     imports: Vec<Option<usize>>,
@@ -551,6 +558,7 @@ impl<'a> Compilation<'a> {
             proto,
             encoded: None,
             rewritten: rewritten.flatten(),
+            json_names: Vec::new(),
             imports: Vec::new(),
             linked: false,
         })
@@ -639,6 +647,7 @@ impl<'a> Compilation<'a> {
                 proto: Some(file.proto.clone()),
                 encoded: Some(file.encoded),
                 rewritten: None,
+                json_names: Vec::new(),
                 imports: Vec::new(),
                 broken: false,
                 linked: false,
@@ -770,6 +779,7 @@ impl<'a> Compilation<'a> {
     /// error in one file is reported without stopping the others. A file
     /// whose imports did not link is skipped: the cause is already reported.
     fn link(&mut self, order: &[usize]) {
+        self.json_names();
         self.prepare_editions();
         for &index in order {
             let node = &self.nodes[index];
@@ -798,25 +808,33 @@ impl<'a> Compilation<'a> {
         }
     }
 
-    /// Before linking a compilation with editions files: their JSON name
-    /// conflicts (a file with one is not linked), and descriptor.proto up
-    /// to date, imported or not, for their options.
-    fn prepare_editions(&mut self) {
-        if self.nodes.iter().all(|n| n.rewritten.is_none()) {
-            return;
-        }
+    /// Before linking: the JSON name conflicts of editions and proto2
+    /// files, whose JSON formats prost-reflect does not know (a file with
+    /// one buf refuses is not linked; see `editions::json_names`).
+    fn json_names(&mut self) {
         for node in &mut self.nodes {
-            let (Some(rewritten), Some(proto), Some(source)) =
-                (&mut node.rewritten, &mut node.proto, node.source)
-            else {
+            let (Some(proto), Some(source)) = (&mut node.proto, node.source) else {
                 continue;
             };
-            let (found, renamed) = editions::json_names::check(proto, source);
-            rewritten.extras.json_names = renamed;
+            let edition = match &node.rewritten {
+                Some(rewritten) => rewritten.edition,
+                None if proto.syntax() != "proto3" => Edition::Proto2,
+                None => continue,
+            };
+            let (found, renamed) = editions::json_names::check(proto, source, edition);
+            node.json_names = renamed;
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
             }
+        }
+    }
+
+    /// Before linking a compilation with editions files: descriptor.proto
+    /// up to date, imported or not, for their options.
+    fn prepare_editions(&mut self) {
+        if self.nodes.iter().all(|n| n.rewritten.is_none()) {
+            return;
         }
         // Nothing is linked yet: the pool starts with buf's descriptor.proto
         // (prost-reflect would read options with its own until the file
@@ -957,7 +975,12 @@ impl<'a> Compilation<'a> {
             .nodes
             .iter_mut()
             .filter_map(|n| {
-                let extras = std::mem::take(&mut n.rewritten.as_mut()?.extras);
+                let mut extras = n
+                    .rewritten
+                    .as_mut()
+                    .map(|r| std::mem::take(&mut r.extras))
+                    .unwrap_or_default();
+                extras.json_names = std::mem::take(&mut n.json_names);
                 (!extras.is_empty()).then(|| (n.path.clone(), extras))
             })
             .collect();
