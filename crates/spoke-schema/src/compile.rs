@@ -495,6 +495,10 @@ struct Compilation<'a> {
     /// See [`Compiled`]'s fields.
     hidden_descriptor: bool,
     preloaded_descriptor: bool,
+    /// The pool before the first file with option imports was linked: the
+    /// files from there on are linked again without them (see
+    /// `editions::without_option_imports`).
+    before_option_imports: Option<DescriptorPool>,
     /// The local symbols (edition 2024) of the files linked so far, by
     /// full name, with whether each is a message.
     local_symbols: HashMap<String, bool>,
@@ -523,6 +527,7 @@ impl<'a> Compilation<'a> {
             pool: DescriptorPool::new(),
             hidden_descriptor: false,
             preloaded_descriptor: false,
+            before_option_imports: None,
             local_symbols: HashMap::new(),
             diagnostics: Vec::new(),
         }
@@ -794,6 +799,13 @@ impl<'a> Compilation<'a> {
             let Some(proto) = self.nodes[index].proto.take() else {
                 continue;
             };
+            let option_imports = self.nodes[index]
+                .rewritten
+                .as_ref()
+                .is_some_and(|r| r.extras.option_imports > 0);
+            if option_imports && self.before_option_imports.is_none() {
+                self.before_option_imports = Some(self.pool.clone());
+            }
             let added = match self.nodes[index].encoded {
                 Some(encoded) => self.pool.decode_file_descriptor_proto(encoded),
                 None => self.pool.add_file_descriptor_proto(proto),
@@ -984,14 +996,16 @@ impl<'a> Compilation<'a> {
                 (!extras.is_empty()).then(|| (n.path.clone(), extras))
             })
             .collect();
-        let pool = editions::without_option_imports(self.pool, &mut extras).map_err(|error| {
-            vec![Diagnostic::new(
-                error.file().unwrap_or_default(),
-                (1, 1),
-                DiagnosticKind::Semantic,
-                format!("file could not be compiled: {error}"),
-            )]
-        })?;
+        let base = self.before_option_imports.unwrap_or_default();
+        let pool =
+            editions::without_option_imports(self.pool, base, &mut extras).map_err(|error| {
+                vec![Diagnostic::new(
+                    error.file().unwrap_or_default(),
+                    (1, 1),
+                    DiagnosticKind::Semantic,
+                    format!("file could not be compiled: {error}"),
+                )]
+            })?;
         Ok(Compiled {
             pool,
             files,

@@ -144,17 +144,21 @@ pub(crate) fn real_json_names(file: &[u8], extras: &Extras) -> Vec<u8> {
 /// taken out of their imports and kept in `extras` as `option_dependency`,
 /// as a stored image read back holds them: what reads a file's imports
 /// (lint, references, dependency views) sees its plain imports only.
+/// `base` is `pool` as it was before the first such file was linked: only
+/// the files after it are linked again.
 pub(crate) fn without_option_imports(
     pool: DescriptorPool,
+    base: DescriptorPool,
     extras: &mut BTreeMap<String, Extras>,
 ) -> Result<DescriptorPool, prost_reflect::DescriptorError> {
     if extras.values().all(|e| e.option_imports == 0) {
         return Ok(pool);
     }
-    // Only an editions compilation has option imports: it starts from
-    // buf's descriptor.proto (see `descriptor`), the rebuilt pool too.
-    let mut out = descriptor::pool().cloned().unwrap_or_default();
+    let mut out = base;
     for file in pool.files() {
+        if out.get_file_by_name(file.name()).is_some() {
+            continue;
+        }
         let bytes = file.encode_to_vec();
         let bytes = match extras.get_mut(file.name()) {
             Some(extras) if extras.option_imports > 0 => {

@@ -262,22 +262,14 @@ pub(crate) fn uses(
     source: &str,
     local: &HashMap<String, bool>,
 ) -> Vec<Diagnostic> {
-    let locations = Locations::new(file.file_descriptor_proto());
-    let mut out: Vec<Diagnostic> = references(file)
+    let found = references(file)
         .into_iter()
         .filter(|r| local.contains_key(&r.full_name))
-        .map(|r| {
-            let kind = if r.message { "message" } else { "enum" };
-            let (at, _) = written(&locations, source, &r);
-            error(
-                file,
-                at,
-                &format!("found unexported {kind} type `{}`", r.full_name),
-            )
-        })
         .collect();
-    out.sort_by_key(|d| (d.line, d.column));
-    out
+    report(file, source, found, |r, _| {
+        let kind = if r.message { "message" } else { "enum" };
+        format!("found unexported {kind} type `{}`", r.full_name)
+    })
 }
 
 /// Uses in `file` of a message or enum from a file it imports with
@@ -299,17 +291,33 @@ pub(crate) fn option_only_uses(
         .iter()
         .flat_map(|import| public_closure(pool, import))
         .collect();
-    let locations = Locations::new(file.file_descriptor_proto());
-    let mut out: Vec<Diagnostic> = references(file)
+    let found = references(file)
         .into_iter()
         .filter(|r| options.contains(&r.declared_in) || !visible.contains(&r.declared_in))
+        .collect();
+    report(file, source, found, |_, name| {
+        format!("`{name}` is only imported for use in options")
+    })
+}
+
+/// An error for each reference in `found`, at its name, worded by
+/// `message` from the reference and its name as written; sorted by
+/// position. Source info is indexed only when there is one to locate.
+fn report(
+    file: &FileDescriptor,
+    source: &str,
+    found: Vec<Reference>,
+    message: impl Fn(&Reference, &str) -> String,
+) -> Vec<Diagnostic> {
+    if found.is_empty() {
+        return Vec::new();
+    }
+    let locations = Locations::new(file.file_descriptor_proto());
+    let mut out: Vec<Diagnostic> = found
+        .iter()
         .map(|r| {
-            let (at, name) = written(&locations, source, &r);
-            error(
-                file,
-                at,
-                &format!("`{name}` is only imported for use in options"),
-            )
+            let (at, name) = written(&locations, source, r);
+            error(file, at, &message(r, name))
         })
         .collect();
     out.sort_by_key(|d| (d.line, d.column));
