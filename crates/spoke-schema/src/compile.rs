@@ -67,7 +67,8 @@ pub struct Compiled {
     files: Vec<ImageFile>,
     /// The editions files, which the pool holds as proto2.
     editions: BTreeMap<String, Edition>,
-    /// What the pool does not hold of edition 2024 files, by name.
+    /// What the pool does not hold of editions files (and of proto2 files
+    /// the JSON names of fields that repeat one), by name.
     extras: BTreeMap<String, editions::Extras>,
     /// descriptor.proto is in the pool only to encode editions files'
     /// options (`editions::descriptor`), not imported: no part of the image.
@@ -101,8 +102,10 @@ impl Compiled {
     /// `prost_types` has no extension support, so custom option values
     /// (e.g. `google.api.http`) are absent here; [`Compiled::image`] keeps them.
     ///
-    /// `prost_types` has no `edition` field either: an editions file has
-    /// `syntax = "editions"` here, its edition in [`Compiled::edition`].
+    /// `prost_types` has no `edition`, `visibility` or `option_dependency`
+    /// field either: an editions file has `syntax = "editions"` here, its
+    /// edition in [`Compiled::edition`], and no option imports (the pool
+    /// lists them apart); [`Compiled::image`] has them all.
     pub fn file_descriptor_set(&self) -> FileDescriptorSet {
         let file = self
             .pool
@@ -193,9 +196,12 @@ impl Compiled {
         retention: Retention,
     ) -> Vec<u8> {
         let bytes = crate::protoc::encode_file(file, encoding, retention);
-        match self.editions.get(file.name()) {
-            Some(&edition) => editions::mark(&bytes, edition, self.extras.get(file.name())),
-            None => bytes,
+        let extras = self.extras.get(file.name());
+        match (self.editions.get(file.name()), extras) {
+            (Some(&edition), _) => editions::mark(&bytes, edition, extras),
+            // A proto2 file whose fields repeat a default JSON name.
+            (None, Some(extras)) => editions::real_json_names(&bytes, extras),
+            (None, None) => bytes,
         }
     }
 
@@ -464,6 +470,9 @@ struct Node<'a> {
     encoded: Option<&'static [u8]>,
     /// An editions file's rewrite for the parser.
     rewritten: Option<Rewritten>,
+    /// The fields of an editions or proto2 file the pool holds under a
+    /// placeholder JSON name, with their real one (`Extras::json_names`).
+    json_names: Vec<(Vec<i32>, String)>,
     /// Resolved imports, in the file's import order; `None` when the import
     /// could not be resolved (already reported).
     imports: Vec<Option<usize>>,
@@ -486,6 +495,10 @@ struct Compilation<'a> {
     /// See [`Compiled`]'s fields.
     hidden_descriptor: bool,
     preloaded_descriptor: bool,
+    /// The pool before the first file with option imports was linked: the
+    /// files from there on are linked again without them (see
+    /// `editions::without_option_imports`).
+    before_option_imports: Option<DescriptorPool>,
     /// The local symbols (edition 2024) of the files linked so far, by
     /// full name, with whether each is a message.
     local_symbols: HashMap<String, bool>,
@@ -514,6 +527,7 @@ impl<'a> Compilation<'a> {
             pool: DescriptorPool::new(),
             hidden_descriptor: false,
             preloaded_descriptor: false,
+            before_option_imports: None,
             local_symbols: HashMap::new(),
             diagnostics: Vec::new(),
         }
@@ -549,6 +563,7 @@ impl<'a> Compilation<'a> {
             proto,
             encoded: None,
             rewritten: rewritten.flatten(),
+            json_names: Vec::new(),
             imports: Vec::new(),
             linked: false,
         })
@@ -637,6 +652,7 @@ impl<'a> Compilation<'a> {
                 proto: Some(file.proto.clone()),
                 encoded: Some(file.encoded),
                 rewritten: None,
+                json_names: Vec::new(),
                 imports: Vec::new(),
                 broken: false,
                 linked: false,
@@ -768,6 +784,7 @@ impl<'a> Compilation<'a> {
     /// error in one file is reported without stopping the others. A file
     /// whose imports did not link is skipped: the cause is already reported.
     fn link(&mut self, order: &[usize]) {
+        self.json_names();
         self.prepare_editions();
         for &index in order {
             let node = &self.nodes[index];
@@ -782,6 +799,13 @@ impl<'a> Compilation<'a> {
             let Some(proto) = self.nodes[index].proto.take() else {
                 continue;
             };
+            let option_imports = self.nodes[index]
+                .rewritten
+                .as_ref()
+                .is_some_and(|r| r.extras.option_imports > 0);
+            if option_imports && self.before_option_imports.is_none() {
+                self.before_option_imports = Some(self.pool.clone());
+            }
             let added = match self.nodes[index].encoded {
                 Some(encoded) => self.pool.decode_file_descriptor_proto(encoded),
                 None => self.pool.add_file_descriptor_proto(proto),
@@ -796,25 +820,33 @@ impl<'a> Compilation<'a> {
         }
     }
 
-    /// Before linking a compilation with editions files: their JSON name
-    /// conflicts (a file with one is not linked), and descriptor.proto up
-    /// to date, imported or not, for their options.
-    fn prepare_editions(&mut self) {
-        if self.nodes.iter().all(|n| n.rewritten.is_none()) {
-            return;
-        }
+    /// Before linking: the JSON name conflicts of editions and proto2
+    /// files, whose JSON formats prost-reflect does not know (a file with
+    /// one buf refuses is not linked; see `editions::json_names`).
+    fn json_names(&mut self) {
         for node in &mut self.nodes {
-            let (Some(rewritten), Some(proto), Some(source)) =
-                (&mut node.rewritten, &mut node.proto, node.source)
-            else {
+            let (Some(proto), Some(source)) = (&mut node.proto, node.source) else {
                 continue;
             };
-            let (found, renamed) = editions::json_names::check(proto, source);
-            rewritten.extras.json_names = renamed;
+            let edition = match &node.rewritten {
+                Some(rewritten) => rewritten.edition,
+                None if proto.syntax() != "proto3" => Edition::Proto2,
+                None => continue,
+            };
+            let (found, renamed) = editions::json_names::check(proto, source, edition);
+            node.json_names = renamed;
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
             }
+        }
+    }
+
+    /// Before linking a compilation with editions files: descriptor.proto
+    /// up to date, imported or not, for their options.
+    fn prepare_editions(&mut self) {
+        if self.nodes.iter().all(|n| n.rewritten.is_none()) {
+            return;
         }
         // Nothing is linked yet: the pool starts with buf's descriptor.proto
         // (prost-reflect would read options with its own until the file
@@ -846,6 +878,11 @@ impl<'a> Compilation<'a> {
         let Some(rewritten) = &self.nodes[index].rewritten else {
             return;
         };
+        let option_imports = rewritten.extras.option_imports;
+        if option_imports > 0 {
+            let found = editions::visibility::option_only_uses(&file, source, option_imports);
+            self.diagnostics.extend(found);
+        }
         let editions = self.editions();
         let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
         let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
@@ -946,16 +983,31 @@ impl<'a> Compilation<'a> {
             })
             .collect();
         let editions = self.editions();
-        let extras = self
+        let mut extras = self
             .nodes
             .iter_mut()
             .filter_map(|n| {
-                let extras = std::mem::take(&mut n.rewritten.as_mut()?.extras);
+                let mut extras = n
+                    .rewritten
+                    .as_mut()
+                    .map(|r| std::mem::take(&mut r.extras))
+                    .unwrap_or_default();
+                extras.json_names = std::mem::take(&mut n.json_names);
                 (!extras.is_empty()).then(|| (n.path.clone(), extras))
             })
             .collect();
+        let base = self.before_option_imports.unwrap_or_default();
+        let pool =
+            editions::without_option_imports(self.pool, base, &mut extras).map_err(|error| {
+                vec![Diagnostic::new(
+                    error.file().unwrap_or_default(),
+                    (1, 1),
+                    DiagnosticKind::Semantic,
+                    format!("file could not be compiled: {error}"),
+                )]
+            })?;
         Ok(Compiled {
-            pool: self.pool,
+            pool,
             files,
             editions,
             extras,

@@ -14,6 +14,7 @@ use prost_reflect::{
 
 use crate::compile::Compiled;
 use crate::diff::declaration;
+use crate::editions::Edition;
 use crate::source_info::{Locations, tag};
 use crate::symbols::clean_comment;
 
@@ -134,7 +135,7 @@ pub fn reference(compiled: &Compiled) -> Reference {
     let mut reference = Reference::default();
     for root in compiled.roots() {
         if let Some(file) = compiled.pool().get_file_by_name(&root.path) {
-            file_reference(&file, &mut reference);
+            file_reference(&file, compiled.edition(file.name()), &mut reference);
         }
     }
     let mut wanted: Vec<String> = Vec::new();
@@ -157,7 +158,7 @@ pub fn reference(compiled: &Compiled) -> Reference {
     reference
 }
 
-fn file_reference(file: &FileDescriptor, reference: &mut Reference) {
+fn file_reference(file: &FileDescriptor, edition: Edition, reference: &mut Reference) {
     let locations = Locations::new(file.file_descriptor_proto());
     let path = file.name().to_owned();
     let mut links = FileLinks::default();
@@ -205,7 +206,7 @@ fn file_reference(file: &FileDescriptor, reference: &mut Reference) {
                 FieldDoc {
                     element: element(field.full_name(), field.path()),
                     name: field.name().to_owned(),
-                    declaration: declaration(&field),
+                    declaration: declaration(&field, edition),
                     type_ref,
                 }
             })

@@ -14,6 +14,7 @@ use prost_reflect::{
 
 use super::{Change, ChangeKind, ElementKind};
 use crate::compile::Compiled;
+use crate::editions::{Edition, Features, FieldPresence, MessageEncoding, features};
 use crate::pairing::{
     self, Identify, Identity, Pair, Paired, Side, Version, fields_by_number, methods_by_name,
     oneofs_by_name, renumbered, values_by_name,
@@ -234,6 +235,22 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    /// The version a change is located in: the previous one when removed.
+    fn side(&self, kind: ChangeKind) -> &'a Side<'a> {
+        match kind {
+            ChangeKind::Removed => self.sides.previous,
+            ChangeKind::Added | ChangeKind::Changed => self.sides.current,
+        }
+    }
+
+    /// The syntax or edition of the file at `place` in the version a
+    /// change of `kind` is located in.
+    fn edition(&self, kind: ChangeKind, place: &Place) -> Edition {
+        self.side(kind)
+            .file(&place.file)
+            .map_or(Edition::Proto2, |file| file.edition())
+    }
+
     /// Records a change located on the previous side when removed, on the
     /// current side otherwise.
     fn record(
@@ -245,11 +262,7 @@ impl<'a> Walk<'a> {
         (before, after): Texts,
         identities: Identities,
     ) {
-        let side = match kind {
-            ChangeKind::Removed => self.sides.previous,
-            ChangeKind::Added | ChangeKind::Changed => self.sides.current,
-        };
-        let line = line(side, place);
+        let line = line(self.side(kind), place);
         self.out.push(Entry {
             change: Change {
                 kind,
@@ -360,8 +373,9 @@ impl<'a> Walk<'a> {
                     self.added_or_removed(kind, element, path, &place, None, file.identity());
                 }
                 Pairing::Both(previous, current) => {
+                    let before = file_attributes(previous.descriptor(), previous.edition());
+                    let after = file_attributes(current.descriptor(), current.edition());
                     let (previous, current) = (previous.descriptor(), current.descriptor());
-                    let (before, after) = (file_attributes(previous), file_attributes(current));
                     // Point at the statement that changed.
                     let statement = if previous.package_name() == current.package_name() {
                         FILE_SYNTAX
@@ -478,7 +492,7 @@ impl<'a> Walk<'a> {
                 continue;
             }
             let place = field.place();
-            let declaration = Some(declaration(&field));
+            let declaration = Some(declaration(&field, self.edition(kind, &place)));
             let (element, identity) = (ElementKind::Field, field.identity());
             self.added_or_removed(
                 kind,
@@ -491,13 +505,20 @@ impl<'a> Walk<'a> {
         }
         for (before, after) in paired.into_iter().chain(renumbered) {
             let places = (before.place(), after.place());
-            let attributes = |field: &FieldDescriptor| vec![("declaration", declaration(field))];
+            let editions = (
+                self.edition(ChangeKind::Removed, &places.0),
+                self.edition(ChangeKind::Changed, &places.1),
+            );
+            let attributes = (
+                vec![("declaration", declaration(&before, editions.0))],
+                vec![("declaration", declaration(&after, editions.1))],
+            );
             let identities = (before.identity(), after.identity());
             self.changed(
                 ElementKind::Field,
                 after.full_name(),
                 &places.1,
-                (&attributes(&before), &attributes(&after)),
+                (&attributes.0, &attributes.1),
                 identities.clone(),
             );
             self.options(
@@ -686,7 +707,8 @@ impl<'a> Walk<'a> {
                 Pairing::One(kind, extension) => {
                     if self.has_parent(kind, extension.parent_message()) {
                         let place = extension.place();
-                        let declaration = Some(extension_declaration(extension));
+                        let edition = self.edition(kind, &place);
+                        let declaration = Some(extension_declaration(extension, edition));
                         let (element, identity) = (ElementKind::Extension, extension.identity());
                         self.added_or_removed(kind, element, name, &place, declaration, identity);
                     }
@@ -694,9 +716,13 @@ impl<'a> Walk<'a> {
                 Pairing::Both(previous, current) => {
                     let places = (previous.place(), current.place());
                     let identities = (previous.identity(), current.identity());
-                    let attributes = |extension: &ExtensionDescriptor| {
+                    let editions = (
+                        self.edition(ChangeKind::Removed, &places.0),
+                        self.edition(ChangeKind::Changed, &places.1),
+                    );
+                    let attributes = |extension: &ExtensionDescriptor, edition: Edition| {
                         let mut attributes =
-                            vec![("declaration", extension_declaration(extension))];
+                            vec![("declaration", extension_declaration(extension, edition))];
                         if extension.parent_message().is_none() {
                             attributes
                                 .push(("file", format!("file {}", extension.parent_file().name())));
@@ -707,7 +733,10 @@ impl<'a> Walk<'a> {
                         ElementKind::Extension,
                         name,
                         &places.1,
-                        (&attributes(previous), &attributes(current)),
+                        (
+                            &attributes(previous, editions.0),
+                            &attributes(current, editions.1),
+                        ),
                         identities.clone(),
                     );
                     self.options(
@@ -745,13 +774,13 @@ fn line(side: &Side<'_>, place: &Place) -> Option<u32> {
         .map(|(line, _)| line)
 }
 
-/// `syntax = "proto3"` and `package foo.v1`.
-fn file_attributes(file: &FileDescriptor) -> Attributes {
-    let proto = file.file_descriptor_proto();
-    // protox reads proto2 and proto3 only; an empty syntax means proto2.
-    let syntax = match proto.syntax() {
-        "" => "syntax = \"proto2\"".to_owned(),
-        syntax => format!("syntax = \"{syntax}\""),
+/// `syntax = "proto3"` (`edition = "2023"`) and `package foo.v1`.
+fn file_attributes(file: &FileDescriptor, edition: Edition) -> Attributes {
+    // The pool holds an editions file as proto2: its edition says.
+    let syntax = if edition.is_edition() {
+        format!("edition = \"{edition}\"")
+    } else {
+        format!("syntax = \"{edition}\"")
     };
     let package = match file.package_name() {
         "" => "no package".to_owned(),
@@ -830,19 +859,21 @@ fn listing(keyword: &str, items: &[String]) -> String {
 }
 
 /// A field as `.proto` declares it, with what decides its encoding:
-/// `optional int32 id = 1 [json_name = "ident", default = 5] in oneof key`.
-pub(crate) fn declaration(field: &FieldDescriptor) -> String {
+/// `optional int32 id = 1 [json_name = "ident", default = 5] in oneof key`;
+/// in an editions file (`edition` is its file's) `int32 id = 1
+/// [features.field_presence = IMPLICIT]`.
+pub(crate) fn declaration(field: &FieldDescriptor, edition: Edition) -> String {
     let oneof = field
         .containing_oneof()
         .filter(|oneof| !oneof.is_synthetic());
-    let mut text = field_declaration(
+    let (mut text, mut brackets) = field_declaration(
         field.field_descriptor_proto(),
         &field.kind(),
         field.cardinality(),
-        &field.parent_file(),
+        edition,
         oneof.is_some(),
+        features::field(field, edition),
     );
-    let mut brackets = Vec::new();
     if field.json_name() != default_json_name(field.name()) {
         brackets.push(format!("json_name = \"{}\"", field.json_name()));
     }
@@ -862,43 +893,58 @@ fn value_declaration(value: &EnumValueDescriptor) -> String {
 }
 
 /// `extend pkg.Base: optional int32 ext = 100`.
-fn extension_declaration(extension: &ExtensionDescriptor) -> String {
-    let mut text = format!(
-        "extend {}: {}",
-        extension.containing_message().full_name(),
-        field_declaration(
-            extension.field_descriptor_proto(),
-            &extension.kind(),
-            extension.cardinality(),
-            &extension.parent_file(),
-            false,
-        )
+fn extension_declaration(extension: &ExtensionDescriptor, edition: Edition) -> String {
+    // An extension always has explicit presence: only its encoding counts.
+    let mut features = features::extension(extension, edition);
+    features.field_presence = FieldPresence::Explicit;
+    let (text, mut brackets) = field_declaration(
+        extension.field_descriptor_proto(),
+        &extension.kind(),
+        extension.cardinality(),
+        edition,
+        false,
+        features,
     );
-    if let Some(default) = default_value(extension.field_descriptor_proto(), &extension.kind()) {
-        text.push_str(&format!(" [{default}]"));
+    let mut text = format!(
+        "extend {}: {text}",
+        extension.containing_message().full_name()
+    );
+    brackets.extend(default_value(
+        extension.field_descriptor_proto(),
+        &extension.kind(),
+    ));
+    if !brackets.is_empty() {
+        text.push_str(&format!(" [{}]", brackets.join(", ")));
     }
     text
 }
 
-/// `[label ]type name = number`. The label is the one `.proto` shows:
-/// none for maps, oneof members and proto3/editions fields without an
-/// explicit `optional`.
+/// `[label ]type name = number`, and the `features` that set what the
+/// label says in proto2 and proto3. The label is the one `.proto` shows:
+/// none for maps, oneof members and proto3 fields without an explicit
+/// `optional`. An editions file has no labels but `repeated`: a presence
+/// or a message encoding other than the edition's default is shown as the
+/// feature that sets it, resolved (inherited or set on the field).
 fn field_declaration(
     proto: &FieldDescriptorProto,
     kind: &Kind,
     cardinality: Cardinality,
-    file: &FileDescriptor,
+    edition: Edition,
     in_oneof: bool,
-) -> String {
+    features: Features,
+) -> (String, Vec<String>) {
     let is_map = matches!(kind, Kind::Message(entry) if entry.is_map_entry());
-    let syntax = file.file_descriptor_proto().syntax();
+    let is_message = matches!(kind, Kind::Message(_)) && !is_map;
+    let mut brackets = Vec::new();
     let label = if is_map || in_oneof {
         ""
     } else if proto.label() == Label::Repeated {
         "repeated "
+    } else if edition.is_edition() {
+        ""
     } else if cardinality == Cardinality::Required {
         "required "
-    } else if proto.proto3_optional() || syntax.is_empty() || syntax == "proto2" {
+    } else if proto.proto3_optional() || edition == Edition::Proto2 {
         "optional "
     } else {
         ""
@@ -908,12 +954,29 @@ fn field_declaration(
     } else {
         ""
     };
-    format!(
+    if edition.is_edition() {
+        let presence = match features.field_presence {
+            FieldPresence::Implicit => Some("IMPLICIT"),
+            FieldPresence::LegacyRequired => Some("LEGACY_REQUIRED"),
+            FieldPresence::Explicit => None,
+        };
+        // Message fields and oneof members always have presence, whatever
+        // they inherit; repeated fields and maps have none.
+        let has_presence = !is_map && !in_oneof && proto.label() != Label::Repeated;
+        if let Some(presence) = presence.filter(|_| has_presence && !is_message) {
+            brackets.push(format!("features.field_presence = {presence}"));
+        }
+        if is_message && features.message_encoding == MessageEncoding::Delimited {
+            brackets.push("features.message_encoding = DELIMITED".to_owned());
+        }
+    }
+    let text = format!(
         "{label}{group}{} {} = {}",
         type_name(kind),
         proto.name(),
         proto.number()
-    )
+    );
+    (text, brackets)
 }
 
 /// `default = 5` or `default = "text"`, when the field declares one.

@@ -1,21 +1,22 @@
-//! JSON name conflicts of an editions file, found before linking: under
-//! `json_format = ALLOW` (the editions default) buf refuses two fields of a
-//! message with one JSON name. prost-reflect checks this too, in every
-//! syntax, with its own message; checking first gives buf's message and
-//! position.
+//! JSON name conflicts of an editions or proto2 file, found before
+//! linking: under `json_format = ALLOW` (the editions default) buf refuses
+//! two fields of a message with one JSON name. prost-reflect checks this
+//! too, in every syntax, with its own message; checking first gives buf's
+//! message and position.
 //!
-//! Under `LEGACY_BEST_EFFORT` buf refuses only a custom `json_name` that
-//! repeats an earlier field's, and accepts two fields whose default JSON
-//! names are one (`foo_bar`, `fooBar`). prost-reflect refuses those too,
-//! so the pool is given such a later field with a JSON name no field can
-//! have (`fooBar#2`), and the image gets the real one back
-//! ([`Extras::json_names`](super::Extras)).
+//! Under `LEGACY_BEST_EFFORT` (proto2's only JSON format) buf refuses a
+//! conflict only when one of the two names is a custom `json_name`, and
+//! accepts two fields whose default JSON names are one (`foo_bar`,
+//! `fooBar`). prost-reflect refuses those too, so the pool is given such a
+//! later field with a JSON name no field can have (`fooBar#2`), and the
+//! image gets the real one back ([`Extras::json_names`](super::Extras)).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use prost_reflect::prost_types::{DescriptorProto, FileDescriptorProto, UninterpretedOption};
 
+use super::Edition;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::source_info::Locations;
 
@@ -27,11 +28,13 @@ const NAME: i32 = 1;
 const JSON_NAME: i32 = 10;
 const MESSAGE_TYPE: i32 = 4;
 
-/// The conflicts of `file` buf refuses; those it accepts are renamed for
-/// the pool, and their fields' paths and real JSON names returned.
+/// The conflicts of `file` (an editions or proto2 file of `edition`) buf
+/// refuses; those it accepts are renamed for the pool, and their fields'
+/// paths and real JSON names returned.
 pub(crate) fn check(
     file: &mut FileDescriptorProto,
     source: &str,
+    edition: Edition,
 ) -> (Vec<Diagnostic>, Vec<(Vec<i32>, String)>) {
     let mut out = Vec::new();
     let mut renamed = Vec::new();
@@ -39,10 +42,12 @@ pub(crate) fn check(
         // Built for the first conflict only: most files have none.
         let locations = std::cell::OnceCell::new();
         let file: &FileDescriptorProto = file;
-        let legacy = file
-            .options
-            .as_ref()
-            .is_some_and(|o| is_legacy(&o.uninterpreted_option));
+        // proto2 has no features: its JSON format is LEGACY_BEST_EFFORT.
+        let legacy = edition == Edition::Proto2
+            || file
+                .options
+                .as_ref()
+                .is_some_and(|o| is_legacy(&o.uninterpreted_option));
         let mut walk = Walk {
             file,
             source,
@@ -97,18 +102,19 @@ impl Walk<'_, '_> {
             }
             _ => inherited_legacy,
         };
-        let mut seen = HashSet::with_capacity(message.field.len());
+        // Each JSON name seen, with whether it was a custom one.
+        let mut seen = HashMap::with_capacity(message.field.len());
         for (i, field) in message.field.iter().enumerate() {
             let json = match &field.json_name {
                 Some(custom) => Cow::Borrowed(custom.as_str()),
                 None => json_name(field.name()),
             };
-            if !seen.contains(&json) {
-                seen.insert(json);
+            let Some(&first_custom) = seen.get(&json) else {
+                seen.insert(json, field.json_name.is_some());
                 continue;
-            }
+            };
             let field_path = [path, &[FIELD, index(i)]].concat();
-            if legacy && field.json_name.is_none() {
+            if legacy && field.json_name.is_none() && !first_custom {
                 self.renamed.push((field_path, json.into_owned()));
                 continue;
             }

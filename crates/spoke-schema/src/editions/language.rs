@@ -3,9 +3,10 @@
 //! `google/protobuf/*_features.proto` or a file of the module). A
 //! feature's value at an element is the nearest one set on the way down
 //! (file, messages, oneof, field; enum, value; service, method), else its
-//! definition's `edition_defaults` for the file's edition. proto2 and
-//! proto3 files resolve as protoc maps them (`ctype` is C++'s
-//! `string_type`, `java_string_check_utf8` Java's `utf8_validation`).
+//! definition's `edition_defaults` for the file's edition. Options that
+//! editions replaced resolve as protoc maps them (`ctype = CORD` is C++'s
+//! `string_type`, in edition 2023 too; `java_string_check_utf8` in proto2
+//! and proto3 Java's `utf8_validation`).
 
 use prost_reflect::{
     DynamicMessage, EnumDescriptor, EnumValueDescriptor, ExtensionDescriptor, FieldDescriptor,
@@ -97,12 +98,22 @@ pub fn resolve(
     };
     let field = language.get_field_by_name(feature)?;
     let mut value = default(&field, edition)?;
+    let inferred = inferred(element, edition, extension.full_name(), feature);
     // proto2 and proto3 set no features.
     if !edition.is_edition() {
-        return Some(legacy(element, extension.full_name(), feature).unwrap_or(value));
+        return Some(inferred.unwrap_or(value));
     }
-    for options in element.chain() {
-        let set = features::explicit(&options).and_then(|features| {
+    let chain = element.chain();
+    let own = chain.len().saturating_sub(1);
+    for (level, options) in chain.iter().enumerate() {
+        // What protoc infers from an option counts as set on the element
+        // itself, below the element's own `features`.
+        if level == own
+            && let Some(inferred) = &inferred
+        {
+            value = inferred.clone();
+        }
+        let set = features::explicit(options).and_then(|features| {
             if !features.has_extension(&extension) {
                 return None;
             }
@@ -147,27 +158,26 @@ fn parse(field: &FieldDescriptor, text: &str) -> Option<Value> {
     }
 }
 
-/// What a proto2 or proto3 file says with options where editions set
-/// C++'s `string_type` or Java's `utf8_validation`.
-fn legacy(element: &Element, extension: &str, feature: &str) -> Option<Value> {
+/// What protoc infers from the options editions replaced, as if the
+/// element set the feature: `ctype = CORD` on a field or extension is C++'s
+/// `CORD` string type in every syntax and edition that has `ctype` (other
+/// `ctype`s leave the feature alone: proto2 and proto3 default to
+/// `STRING`); `java_string_check_utf8` in a proto2 or proto3 file is
+/// Java's `VERIFY` UTF-8 validation.
+fn inferred(element: &Element, edition: Edition, extension: &str, feature: &str) -> Option<Value> {
     match (extension, feature) {
         ("pb.cpp", "string_type") => {
-            let Element::Field(field) = element else {
-                return None;
+            let options = match element {
+                Element::Field(field) => field.options(),
+                Element::Extension(extension) => extension.options(),
+                _ => return None,
             };
-            let options = field.options();
-            if !options.has_field_by_name("ctype") {
-                return None;
-            }
-            // FieldOptions.CType: STRING 0, CORD 1, STRING_PIECE 2;
-            // CppFeatures.StringType: VIEW 1, CORD 2, STRING 3.
-            let string_type = match options.get_field_by_name("ctype")?.as_enum_number()? {
-                1 => 2,
-                _ => 3,
-            };
-            Some(Value::EnumNumber(string_type))
+            // FieldOptions.CType: CORD 1; CppFeatures.StringType: CORD 2.
+            let cord = options.has_field_by_name("ctype")
+                && options.get_field_by_name("ctype")?.as_enum_number()? == 1;
+            cord.then_some(Value::EnumNumber(2))
         }
-        ("pb.java", "utf8_validation") => {
+        ("pb.java", "utf8_validation") if !edition.is_edition() => {
             let options = element.file().options();
             let verify = options.has_field_by_name("java_string_check_utf8")
                 && options

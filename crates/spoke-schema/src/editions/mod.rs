@@ -24,6 +24,8 @@ mod wire;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use prost_reflect::DescriptorPool;
+
 pub(crate) use rewrite::{Extras, Visibility};
 
 pub use features::{
@@ -98,8 +100,8 @@ const JSON_NAME_FIELD: u32 = 10;
 /// it (as proto2), with `syntax = "editions"` and its `edition`, written
 /// last as protoc orders them (after source info), and what `extras`
 /// holds: each visibility last in its message or enum, the real JSON
-/// names of fields the pool holds renamed, the option imports moved from
-/// `dependency` to `option_dependency`.
+/// names of fields the pool holds renamed, the option imports as
+/// `option_dependency`.
 pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Vec<u8> {
     use prost_reflect::prost::encoding::{self, WireType, encode_key, encode_varint};
     let mut out = wire::without_fields(file, &[SYNTAX_FIELD, EDITION_FIELD]);
@@ -114,15 +116,7 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
             let edit = |m: &[u8]| wire::append_varint(m, field, *visibility as u64);
             out = wire::edit_at(&out, path, &edit).unwrap_or(out);
         }
-        for (path, json_name) in &extras.json_names {
-            let edit = |f: &[u8]| wire::set_string(f, JSON_NAME_FIELD, json_name);
-            out = wire::edit_at(&out, path, &edit).unwrap_or(out);
-        }
-        if extras.option_imports > 0 {
-            let (kept, taken) = wire::without_last(&out, DEPENDENCY_FIELD, extras.option_imports);
-            out = kept;
-            option_dependency = taken;
-        }
+        out = real_json_names(&out, extras);
         option_dependency.extend(extras.option_dependency.iter().cloned());
     }
     encoding::string::encode(SYNTAX_FIELD, &"editions".to_owned(), &mut out);
@@ -132,6 +126,53 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
         encoding::string::encode(OPTION_DEPENDENCY_FIELD, name, &mut out);
     }
     out
+}
+
+/// An encoded file (of any syntax) with the real JSON names of the fields
+/// the pool holds under a placeholder (`extras.json_names`).
+pub(crate) fn real_json_names(file: &[u8], extras: &Extras) -> Vec<u8> {
+    let mut out = file.to_vec();
+    for (path, json_name) in &extras.json_names {
+        let edit = |f: &[u8]| wire::set_string(f, JSON_NAME_FIELD, json_name);
+        out = wire::edit_at(&out, path, &edit).unwrap_or(out);
+    }
+    out
+}
+
+/// The linked `pool` with the option imports of its files (the last
+/// `option_imports` of their imports, which linking their options needed)
+/// taken out of their imports and kept in `extras` as `option_dependency`,
+/// as a stored image read back holds them: what reads a file's imports
+/// (lint, references, dependency views) sees its plain imports only.
+/// `base` is `pool` as it was before the first such file was linked: only
+/// the files after it are linked again.
+pub(crate) fn without_option_imports(
+    pool: DescriptorPool,
+    base: DescriptorPool,
+    extras: &mut BTreeMap<String, Extras>,
+) -> Result<DescriptorPool, prost_reflect::DescriptorError> {
+    if extras.values().all(|e| e.option_imports == 0) {
+        return Ok(pool);
+    }
+    let mut out = base;
+    for file in pool.files() {
+        if out.get_file_by_name(file.name()).is_some() {
+            continue;
+        }
+        let bytes = file.encode_to_vec();
+        let bytes = match extras.get_mut(file.name()) {
+            Some(extras) if extras.option_imports > 0 => {
+                let (kept, taken) =
+                    wire::without_last(&bytes, DEPENDENCY_FIELD, extras.option_imports);
+                extras.option_imports = 0;
+                extras.option_dependency = taken;
+                kept
+            }
+            _ => bytes,
+        };
+        out.decode_file_descriptor_proto(bytes.as_slice())?;
+    }
+    Ok(out)
 }
 
 /// An image whose editions files' `syntax` and `edition` the pool cannot
@@ -149,7 +190,8 @@ pub(crate) type Unmarked = (Vec<u8>, BTreeMap<String, Edition>, BTreeMap<String,
 
 /// An encoded `FileDescriptorSet` with `syntax` and `edition` taken off its
 /// editions files, so prost-reflect reads them as proto2, the edition of
-/// each such file by name, and their [`Extras`]. Malformed input is
+/// each such file by name, and their [`Extras`] (a proto2 file has some
+/// when its fields repeat a JSON name, which the pool cannot hold). Malformed input is
 /// returned unchanged for the decoder to refuse.
 pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
     use prost_reflect::prost::encoding::{WireType, encode_key, encode_varint};
@@ -168,47 +210,68 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
             out.extend_from_slice(field.raw);
             continue;
         };
-        let is_editions = parts
-            .iter()
-            .any(|p| p.number == SYNTAX_FIELD && p.payload == Some(b"editions".as_slice()));
-        if !is_editions {
-            out.extend_from_slice(field.raw);
-            continue;
-        }
-        let name = parts
-            .iter()
-            .find(|p| p.number == 1)
-            .and_then(|p| p.payload)
-            .map(|name| String::from_utf8_lossy(name).into_owned())
-            .unwrap_or_default();
-        let number = parts
+        let syntax = parts
             .iter()
             .rev()
-            .find(|p| p.number == EDITION_FIELD)
-            .and_then(|p| p.varint);
-        let edition = number
-            .and_then(Edition::from_number)
-            .filter(|e| e.is_edition())
-            .ok_or_else(|| UnknownEdition {
-                file: name.clone(),
-                edition: number.map_or_else(|| "none".to_owned(), |n| n.to_string()),
-            })?;
-        let mut extras = wire::extras(file);
-        extras.json_names = wire::repeated_json_names(file);
-        let stripped = wire::rename_json_names(
-            &wire::without_fields(
-                file,
-                &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD],
-            ),
-            &extras.json_names,
-        );
+            .find(|p| p.number == SYNTAX_FIELD)
+            .and_then(|p| p.payload);
+        let name = || {
+            parts
+                .iter()
+                .find(|p| p.number == 1)
+                .and_then(|p| p.payload)
+                .map(|name| String::from_utf8_lossy(name).into_owned())
+                .unwrap_or_default()
+        };
+        let (stripped, extras) = match syntax {
+            Some(b"editions") => {
+                let name = name();
+                let number = parts
+                    .iter()
+                    .rev()
+                    .find(|p| p.number == EDITION_FIELD)
+                    .and_then(|p| p.varint);
+                let edition = number
+                    .and_then(Edition::from_number)
+                    .filter(|e| e.is_edition())
+                    .ok_or_else(|| UnknownEdition {
+                        file: name.clone(),
+                        edition: number.map_or_else(|| "none".to_owned(), |n| n.to_string()),
+                    })?;
+                editions.insert(name, edition);
+                let mut extras = wire::extras(file);
+                extras.json_names = wire::repeated_json_names(file);
+                let stripped = wire::without_fields(
+                    file,
+                    &[SYNTAX_FIELD, EDITION_FIELD, OPTION_DEPENDENCY_FIELD],
+                );
+                (stripped, extras)
+            }
+            // proto2 fields may repeat a default JSON name (see `json_names`).
+            None | Some(b"proto2") => {
+                let json_names = wire::repeated_json_names(file);
+                if json_names.is_empty() {
+                    out.extend_from_slice(field.raw);
+                    continue;
+                }
+                let extras = Extras {
+                    json_names,
+                    ..Extras::default()
+                };
+                (file.to_vec(), extras)
+            }
+            Some(_) => {
+                out.extend_from_slice(field.raw);
+                continue;
+            }
+        };
+        let stripped = wire::rename_json_names(&stripped, &extras.json_names);
         encode_key(FILE_FIELD, WireType::LengthDelimited, &mut out);
         encode_varint(stripped.len() as u64, &mut out);
         out.extend_from_slice(&stripped);
         if !extras.is_empty() {
-            all_extras.insert(name.clone(), extras);
+            all_extras.insert(name(), extras);
         }
-        editions.insert(name, edition);
     }
     Ok((out, editions, all_extras))
 }

@@ -61,9 +61,10 @@ pub(crate) enum Visibility {
 /// hold: the visibility of each message and enum declared with one, by
 /// descriptor path (with the position of its keyword, 1-based; none in a
 /// decoded image), and the files imported with `import option`. A parsed
-/// file's option imports are its last `option_imports` imports (protox
-/// reads them as imports, which they must be to link); a decoded image
-/// holds them apart, in `option_dependency`. `json_names`: the fields the
+/// file's option imports are its last `option_imports` imports while it
+/// links (protox reads them as imports, which they must be to link); the
+/// compiled pool, like a decoded image, holds them apart, in
+/// `option_dependency`. `json_names`: the fields the
 /// pool holds with another JSON name (see `json_names`), by path, with
 /// their real one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -243,12 +243,18 @@ fn json_names_of(message: &[u8], path: &[i32], out: &mut Vec<(Vec<i32>, String)>
 }
 
 /// `file` with the JSON name of each field at the given paths made
-/// unique (`name#index`), for the pool.
+/// unique (`name#number`, the placeholder a compilation gives the pool
+/// too, so a stored image reads back as the compilation it came from).
 pub(super) fn rename_json_names(file: &[u8], renamed: &[(Vec<i32>, String)]) -> Vec<u8> {
     let mut out = file.to_vec();
-    for (i, (path, json)) in renamed.iter().enumerate() {
-        let unique = format!("{json}#{i}");
-        let edit = |f: &[u8]| set_string(f, 10, &unique);
+    for (path, json) in renamed {
+        let edit = |f: &[u8]| {
+            // `FieldDescriptorProto.number`.
+            let number = fields(f)
+                .and_then(|parts| parts.iter().find(|p| p.number == 3).and_then(|p| p.varint))
+                .unwrap_or_default();
+            set_string(f, 10, &format!("{json}#{number}"))
+        };
         out = edit_at(&out, path, &edit).unwrap_or(out);
     }
     out

@@ -6,12 +6,11 @@ use prost_reflect::prost_types::field_descriptor_proto::{Label, Type};
 use prost_reflect::prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, ServiceDescriptorProto,
 };
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, FileDescriptor, Kind, MessageDescriptor, Value,
-};
+use prost_reflect::{DynamicMessage, FileDescriptor, Kind, MessageDescriptor, Value};
 
 use super::naming::{Stability, lower_snake_case, package_version, pascal_case, upper_snake_case};
 use super::{FileInfo, Sink};
+use crate::editions::visibility::public_closure;
 use crate::editions::{FieldPresence, features};
 
 /// Field numbers of descriptor.proto, as used in source-info paths.
@@ -181,7 +180,7 @@ fn imports(sink: &mut Sink<'_>, file: &FileInfo<'_>, files: &[FileInfo<'_>]) {
                 format!("Import {import:?} must not be weak."),
             );
         }
-        // A public import re-exports its file, which is a use.
+        // A public import re-exports its files: using any uses the import.
         if !public
             && !public_closure(pool, import)
                 .iter()
@@ -212,24 +211,6 @@ fn imports(sink: &mut Sink<'_>, file: &FileInfo<'_>, files: &[FileInfo<'_>]) {
             );
         }
     }
-}
-
-/// An imported file and every file it re-exports through public imports:
-/// using any of them uses the import.
-fn public_closure(pool: &DescriptorPool, import: &str) -> Vec<String> {
-    let mut seen = vec![import.to_owned()];
-    let mut next = 0;
-    while let Some(name) = seen.get(next).cloned() {
-        next += 1;
-        if let Some(file) = pool.get_file_by_name(&name) {
-            for public in file.public_dependencies() {
-                if !seen.iter().any(|s| s == public.name()) {
-                    seen.push(public.name().to_owned());
-                }
-            }
-        }
-    }
-    seen
 }
 
 /// The files that define a type, extendee or custom option this file uses.

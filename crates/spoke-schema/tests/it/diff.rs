@@ -994,3 +994,109 @@ fn realistic_evolution_of_a_googleapis_module() {
     );
     assert_marks_every_violation(&previous, &current, &diff);
 }
+
+/// An editions file is shown as one: its `edition` statement, no labels
+/// but `repeated`, and the presence and message encoding it resolves
+/// (inherited or set on the field) where they are not the edition's
+/// default, as the `features` that set them.
+#[test]
+fn editions_files_show_their_edition_and_resolved_features() {
+    let proto3 = [(
+        "e/v1/e.proto",
+        "syntax = \"proto3\";\npackage e.v1;\nmessage M {\n  int32 a = 1;\n  optional int32 b = 2;\n  repeated int32 c = 3;\n  M child = 4;\n  oneof o {\n    int32 d = 5;\n  }\n  map<string, int32> e = 6;\n}\n",
+    )];
+    let body = "message M {\n  int32 a = 1;\n  int32 b = 2 [features.field_presence = EXPLICIT];\n  repeated int32 c = 3;\n  M child = 4;\n  oneof o {\n    int32 d = 5;\n  }\n  map<string, int32> e = 6;\n  int32 f = 7 [features.field_presence = LEGACY_REQUIRED];\n  M g = 8 [features.message_encoding = DELIMITED];\n  extensions 100 to 200;\n}\nextend M {\n  M h = 100 [features.message_encoding = DELIMITED];\n}\n";
+    let implicit = format!(
+        "edition = \"2023\";\npackage e.v1;\noption features.field_presence = IMPLICIT;\n{body}"
+    );
+    let implicit = [("e/v1/e.proto", implicit.as_str())];
+    let diff = diff_of(&proto3, &implicit);
+    use ChangeKind::{Added, Changed};
+    use ElementKind::{Extension, Field, File, Message, Option};
+    assert_eq!(
+        rows(&diff),
+        [
+            (
+                Changed,
+                Message,
+                "e.v1.M",
+                Some("no extensions"),
+                Some("extensions 100 to 200")
+            ),
+            (
+                Changed,
+                Field,
+                "e.v1.M.a",
+                Some("int32 a = 1"),
+                Some("int32 a = 1 [features.field_presence = IMPLICIT]")
+            ),
+            (
+                Changed,
+                Field,
+                "e.v1.M.b",
+                Some("optional int32 b = 2"),
+                Some("int32 b = 2")
+            ),
+            (
+                Added,
+                Option,
+                "e.v1.M.b#features",
+                None,
+                Some("features={field_presence:EXPLICIT}")
+            ),
+            (
+                Added,
+                Field,
+                "e.v1.M.f",
+                None,
+                Some("int32 f = 7 [features.field_presence = LEGACY_REQUIRED]")
+            ),
+            (
+                Added,
+                Field,
+                "e.v1.M.g",
+                None,
+                Some("e.v1.M g = 8 [features.message_encoding = DELIMITED]")
+            ),
+            (
+                Added,
+                Extension,
+                "e.v1.h",
+                None,
+                Some("extend e.v1.M: e.v1.M h = 100 [features.message_encoding = DELIMITED]")
+            ),
+            (
+                Changed,
+                File,
+                "e/v1/e.proto",
+                Some("syntax = \"proto3\""),
+                Some("edition = \"2023\"")
+            ),
+            (
+                Added,
+                Option,
+                "e/v1/e.proto#features",
+                None,
+                Some("features={field_presence:IMPLICIT}")
+            ),
+        ]
+    );
+    // Dropping the file's default changes the presence of the fields that
+    // inherit it: each is a change, marked with the rule it breaks.
+    let explicit = format!("edition = \"2023\";\npackage e.v1;\n{body}");
+    let diff = diff_of(&implicit, &[("e/v1/e.proto", explicit.as_str())]);
+    let a = diff.changes.iter().find(|c| c.name == "e.v1.M.a").unwrap();
+    assert_eq!(
+        (a.before.as_deref(), a.after.as_deref()),
+        (
+            Some("int32 a = 1 [features.field_presence = IMPLICIT]"),
+            Some("int32 a = 1")
+        )
+    );
+    assert!(
+        a.breaking
+            .iter()
+            .any(|m| m.rule == "FIELD_SAME_CARDINALITY"),
+        "{a:?}"
+    );
+}

@@ -130,6 +130,17 @@ fn valid_cases_compile_with_their_editions() {
         vis["optionDependency"],
         serde_json::json!(["google/protobuf/cpp_features.proto"])
     );
+    // What reads the pool's imports (lint, references) sees no option
+    // import among them.
+    let pool = compiled(&Path::new(ROOT).join("valid/visibility_2024"));
+    let imports: Vec<String> = pool
+        .pool()
+        .get_file_by_name("vis/v1/vis.proto")
+        .unwrap()
+        .dependencies()
+        .map(|f| f.name().to_owned())
+        .collect();
+    assert_eq!(imports, ["shared/v1/shared.proto"]);
     let mixed = compiled(&Path::new(ROOT).join("valid/mixed"));
     let editions: Vec<(&str, Edition)> = [
         "app/v1/app.proto",
@@ -163,6 +174,23 @@ fn images_read_back_are_written_again_unchanged() {
         let image = compiled.image();
         let decoded = Compiled::from_image(&image, &own).unwrap();
         assert!(decoded.image() == image, "{}", case.display());
+        // The pool holds a repeated JSON name under the placeholder a
+        // compilation gives it, so both check alike.
+        let json_names = |compiled: &Compiled| -> Vec<String> {
+            compiled
+                .pool()
+                .all_messages()
+                .filter(|m| !m.full_name().starts_with("google.protobuf."))
+                .flat_map(|m| m.fields().collect::<Vec<_>>())
+                .map(|f| format!("{} {}", f.full_name(), f.json_name()))
+                .collect()
+        };
+        assert_eq!(
+            json_names(&decoded),
+            json_names(&compiled),
+            "{}",
+            case.display()
+        );
     }
 }
 
@@ -212,6 +240,24 @@ fn language_features_resolve_at_every_level() {
     );
     assert_eq!(
         number(&field("lang.v1.Legacy.plain"), "pb.cpp", "string_type"),
+        3
+    );
+    // Edition 2023's `ctype = CORD` is CORD unless the field sets the
+    // feature; other `ctype`s leave it alone (as protoc infers them).
+    assert_eq!(
+        number(&field("lang.v1.Cords.cord"), "pb.cpp", "string_type"),
+        2
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.piece"), "pb.cpp", "string_type"),
+        3
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.viewed"), "pb.cpp", "string_type"),
+        1
+    );
+    assert_eq!(
+        number(&field("lang.v1.Cords.plain"), "pb.cpp", "string_type"),
         3
     );
     // JavaFeatures.Utf8Validation: DEFAULT 1, VERIFY 2.
@@ -518,4 +564,39 @@ fn errors_found_after_the_rewrite_are_located_in_the_original_text() {
     .unwrap_err();
     let positions: Vec<(u32, u32)> = diagnostics.iter().map(|d| (d.line, d.column)).collect();
     assert_eq!(positions, [(5, 3)], "{diagnostics:#?}");
+}
+
+/// A symbol an option import only re-exports (`import public` in the
+/// file `import option` names) is refused too: buf 1.75 accepts it but
+/// writes a file that uses a type from none of its imports, which a
+/// descriptor pool cannot link.
+#[test]
+fn a_symbol_an_option_import_re_exports_is_refused() {
+    let file = |path: &str, content: &str| ProtoFile {
+        path: spoke_domain::FilePath::parse(path).unwrap(),
+        content: content.to_owned(),
+    };
+    let files = vec![
+        file(
+            "opt.proto",
+            "edition = \"2024\";\npackage o;\nmessage Opt {}\n",
+        ),
+        file(
+            "reexport.proto",
+            "edition = \"2024\";\npackage r;\nimport public \"opt.proto\";\n",
+        ),
+        file(
+            "app.proto",
+            "edition = \"2024\";\npackage a;\nimport option \"reexport.proto\";\nmessage App {\n  o.Opt opt = 1;\n}\n",
+        ),
+    ];
+    let diagnostics = compile(&CompileRequest {
+        files,
+        dependencies: Vec::new(),
+    })
+    .unwrap_err();
+    assert_eq!(
+        rendered(&diagnostics),
+        ["app.proto:5:3: `o.Opt` is only imported for use in options"]
+    );
 }
