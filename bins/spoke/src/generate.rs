@@ -12,10 +12,10 @@ use spoke_client::Client;
 use spoke_codegen::{
     BuiltinGenerator, GenerationInput, Generator, PluginCommand, PluginLimits, ResponseFile,
 };
-use spoke_domain::DependencyRef;
+use spoke_domain::{DependencyRef, ModuleName};
 use spoke_schema::Compiled;
 
-use crate::image;
+use crate::{closure, image, workspace};
 use template::{InputEntry, PluginEntry, Strategy, Template};
 
 pub struct GenerateArgs {
@@ -23,12 +23,16 @@ pub struct GenerateArgs {
     pub template: Option<PathBuf>,
 }
 
-/// The files of one input: every file of its image (dependency order) and
-/// which of them are its own.
+/// A module's buf name and Spoke name, either of which it may lack.
+type ModuleNames = (Option<String>, Option<String>);
+
+/// The files of one input: every file of its image (dependency order),
+/// which of them are its own, and the module each file is from.
 struct Source {
     name: String,
     input: GenerationInput,
     own: Vec<String>,
+    modules: BTreeMap<String, ModuleNames>,
 }
 
 /// One plugin as the template configures it.
@@ -65,9 +69,10 @@ pub async fn generate(client: &Client, args: GenerateArgs) -> Result<()> {
     };
     let mut sources = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let mut source = load(client, entry).await?;
+        let mut source = load(client, entry, managed.as_ref().is_some_and(selects_modules)).await?;
         if let Some(managed) = &managed {
-            spoke_codegen::apply_managed(&mut source.input, managed)
+            let modules = selectable_modules(&source.modules, managed);
+            spoke_codegen::apply_managed(&mut source.input, managed, &modules)
                 .with_context(|| format!("managed mode on {}", source.name))?;
         }
         sources.push(source);
@@ -167,23 +172,28 @@ fn plugin(entry: &PluginEntry) -> Result<Plugin> {
 
 fn managed_mode(managed: &template::Managed) -> Result<spoke_codegen::ManagedMode> {
     let mut mode = spoke_codegen::ManagedMode::default();
-    for rule in &managed.disable {
-        if rule.module.is_some() || rule.field.is_some() || rule.field_option.is_some() {
-            bail!("managed.disable: only file_option and path selectors are supported");
+    for rule in managed.disable.iter().chain(&managed.overrides) {
+        if let Some(module) = &rule.module {
+            check_module_selector(module)?;
         }
+    }
+    for rule in &managed.disable {
         mode.disable.push(spoke_codegen::ManagedDisable {
-            option: rule.file_option.clone(),
+            file_option: rule.file_option.clone(),
+            field_option: rule.field_option.clone(),
             path: rule.path.clone(),
+            module: rule.module.clone(),
+            field: rule.field.clone(),
         });
     }
     for rule in &managed.overrides {
-        if rule.module.is_some() || rule.field.is_some() || rule.field_option.is_some() {
-            bail!("managed.override: only file_option and path selectors are supported");
-        }
         let option = rule
             .file_option
-            .clone()
-            .ok_or_else(|| anyhow!("managed.override: an entry needs file_option"))?;
+            .as_ref()
+            .or(rule.field_option.as_ref())
+            .ok_or_else(|| {
+                anyhow!("managed.override: an entry needs file_option or field_option")
+            })?;
         let value = match &rule.value {
             Some(serde_yaml_ng::Value::String(s)) => s.clone(),
             Some(serde_yaml_ng::Value::Bool(b)) => b.to_string(),
@@ -191,8 +201,11 @@ fn managed_mode(managed: &template::Managed) -> Result<spoke_codegen::ManagedMod
             _ => bail!("managed.override {option}: needs a value"),
         };
         mode.overrides.push(spoke_codegen::ManagedOverride {
-            option,
+            file_option: rule.file_option.clone(),
+            field_option: rule.field_option.clone(),
             path: rule.path.clone(),
+            module: rule.module.clone(),
+            field: rule.field.clone(),
             value,
         });
     }
@@ -200,8 +213,62 @@ fn managed_mode(managed: &template::Managed) -> Result<spoke_codegen::ManagedMod
     Ok(mode)
 }
 
-/// Reads one input into its image and own files.
-async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
+/// A `module:` selector names a module as buf does (`REMOTE/OWNER/MODULE`)
+/// or by its Spoke name (`OWNER.MODULE`).
+fn check_module_selector(module: &str) -> Result<()> {
+    let parts: Vec<&str> = module.split('/').collect();
+    let buf_form = parts.len() == 3 && parts.iter().all(|p| !p.is_empty());
+    if buf_form || (parts.len() == 1 && ModuleName::parse(module).is_ok()) {
+        return Ok(());
+    }
+    bail!("managed: module {module:?} is neither REMOTE/OWNER/MODULE nor a Spoke module name")
+}
+
+/// The names `module:` selectors may use for each file's module: its buf
+/// name and its Spoke name; a registry module has no buf name of its own,
+/// so a selector's buf name stands for it when it maps to its Spoke name
+/// (the remote is whichever registry Spoke talks to).
+fn selectable_modules(
+    modules: &BTreeMap<String, ModuleNames>,
+    mode: &spoke_codegen::ManagedMode,
+) -> spoke_codegen::FileModules {
+    let selectors: BTreeSet<&str> = mode
+        .disable
+        .iter()
+        .filter_map(|d| d.module.as_deref())
+        .chain(mode.overrides.iter().filter_map(|o| o.module.as_deref()))
+        .collect();
+    modules
+        .iter()
+        .map(|(file, (buf_name, name))| {
+            let mut names: Vec<String> = buf_name.iter().chain(name).cloned().collect();
+            if buf_name.is_none()
+                && let Some(name) = name
+            {
+                names.extend(
+                    selectors
+                        .iter()
+                        .filter(|s| {
+                            workspace::spoke_name(s).is_ok_and(|n| n.as_str() == name.as_str())
+                        })
+                        .map(|s| (*s).to_owned()),
+                );
+            }
+            (file.clone(), names)
+        })
+        .collect()
+}
+
+/// Whether a rule has a `module:` selector.
+fn selects_modules(mode: &spoke_codegen::ManagedMode) -> bool {
+    mode.disable.iter().any(|d| d.module.is_some())
+        || mode.overrides.iter().any(|o| o.module.is_some())
+}
+
+/// Reads one input into its image and own files; with `modules`, a
+/// registry version's dependency closure too, to know which module each
+/// imported file is from.
+async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Source> {
     let unsupported = [
         ("binary_image", entry.binary_image.is_some()),
         ("git_repo", entry.git_repo.is_some()),
@@ -219,11 +286,12 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
     if let Some((kind, _)) = unsupported.iter().find(|(_, set)| *set) {
         bail!("inputs: {kind} is not supported (directory and module are)");
     }
-    let (name, compiled, own) = match (&entry.directory, &entry.module) {
+    let (name, compiled, own, modules) = match (&entry.directory, &entry.module) {
         (Some(dir), None) => {
-            let compiled = image::compile_dir(client, Path::new(dir)).await?;
+            let (compiled, modules) =
+                image::compile_dir_with_modules(client, Path::new(dir)).await?;
             let own: Vec<String> = compiled.roots().map(|f| f.path.clone()).collect();
-            (dir.clone(), compiled, own)
+            (dir.clone(), compiled, own, modules)
         }
         (None, Some(reference)) => {
             let parsed = DependencyRef::parse(reference).with_context(|| {
@@ -247,7 +315,24 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
             // Stored as protoc encodes it; plugins get what buf sends.
             let compiled = Compiled::from_image(&image, &own.iter().cloned().collect())
                 .with_context(|| format!("the stored image of {name}"))?;
-            (name, compiled, own)
+            // The stored image does not say where imported files come
+            // from; the closure's versions do.
+            let closure = if modules {
+                closure::fetch(client, module, &version.version, true).await?
+            } else {
+                Vec::new()
+            };
+            let mut modules: BTreeMap<String, ModuleNames> = BTreeMap::new();
+            for member in closure.iter().skip(1).rev() {
+                for file in &member.files {
+                    let names = (None, Some(member.module_name.clone()));
+                    modules.insert(file.path.clone(), names);
+                }
+            }
+            for file in &own {
+                modules.insert(file.clone(), (None, Some(module.to_owned())));
+            }
+            (name, compiled, own, modules)
         }
         _ => bail!("inputs: an entry needs exactly one of directory or module"),
     };
@@ -258,7 +343,12 @@ async fn load(client: &Client, entry: &InputEntry) -> Result<Source> {
     let (proto_files, sources) = compiled.plugin_images();
     let input = GenerationInput::from_image(&proto_files, own.clone())?
         .with_source_descriptors(&sources)?;
-    Ok(Source { name, input, own })
+    Ok(Source {
+        name,
+        input,
+        own,
+        modules,
+    })
 }
 
 /// `paths` keeps files under any of them, `exclude_paths` drops those
@@ -418,7 +508,45 @@ fn clean(out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::filter_paths;
+    use super::{BTreeMap, check_module_selector, filter_paths, selectable_modules};
+
+    #[test]
+    fn module_selectors_name_modules_as_buf_or_spoke_does() {
+        for good in ["buf.build/acme/common", "acme.common"] {
+            assert!(check_module_selector(good).is_ok(), "{good}");
+        }
+        for bad in ["acme/common", "a//b", "Acme Common", "x/y/z/w"] {
+            assert!(check_module_selector(bad).is_err(), "{bad}");
+        }
+        let mode = spoke_codegen::ManagedMode {
+            disable: vec![spoke_codegen::ManagedDisable {
+                module: Some("spoke.example:8080/acme/common".into()),
+                ..Default::default()
+            }],
+            overrides: vec![],
+        };
+        let modules = BTreeMap::from([
+            (
+                "a.proto".to_string(),
+                (None, Some("acme.common".to_string())),
+            ),
+            (
+                "b.proto".to_string(),
+                (
+                    Some("buf.build/acme/user".to_string()),
+                    Some("acme.user".to_string()),
+                ),
+            ),
+        ]);
+        let names = selectable_modules(&modules, &mode);
+        // A registry module answers to any remote's buf name for it; a
+        // workspace module to its own buf name only.
+        assert_eq!(
+            names["a.proto"],
+            ["acme.common", "spoke.example:8080/acme/common"]
+        );
+        assert_eq!(names["b.proto"], ["buf.build/acme/user", "acme.user"]);
+    }
 
     #[test]
     fn paths_and_exclude_paths_select_files_and_directories() {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
 use spoke_client::{Client, VersionBody};
-use spoke_schema::{CompileRequest, Compiled, Diagnostic, ImageOptions};
+use spoke_schema::{CompileRequest, Compiled, Diagnostic, ImageOptions, Provider};
 
 use crate::assemble::{Assembly, ModuleBuild};
 use crate::local;
@@ -75,6 +75,16 @@ pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
 /// workspace (its modules against each other and their locked deps), or
 /// its .proto files. Compile errors are printed, then the error.
 pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
+    Ok(compile_dir_with_modules(client, dir).await?.0)
+}
+
+/// [`compile_dir`], and for each file of the image from a module (a
+/// workspace module or a remote dep; not a well-known type, nor a file of a
+/// directory without buf.yaml) that module's buf and Spoke names.
+pub async fn compile_dir_with_modules(
+    client: &Client,
+    dir: &Path,
+) -> Result<(Compiled, BTreeMap<String, (Option<String>, Option<String>)>)> {
     // From a module's directory (or one holding modules) inside a
     // workspace, buf builds those modules in their workspace.
     match Workspace::find(dir)? {
@@ -84,21 +94,37 @@ pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
             let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
             let assembly = Assembly::new(&workspace, deps, None)?;
             let compiled = assembly.compile_targets(&targets)?;
-            compiled_or_print(compiled, dir, |path| {
-                let module = workspace
+            let owner = |path: &str| {
+                workspace
                     .modules
                     .iter()
                     .zip(&assembly.files)
-                    .find(|(_, files)| files.iter().any(|f| f.path.as_str() == path));
-                module.map_or_else(|| path.to_owned(), |(m, _)| m.workspace_path(path))
-            })
+                    .find(|(_, files)| files.iter().any(|f| f.path.as_str() == path))
+                    .map(|(m, _)| m)
+            };
+            let compiled = compiled_or_print(compiled, dir, |path| {
+                owner(path).map_or_else(|| path.to_owned(), |m| m.workspace_path(path))
+            })?;
+            let mut modules = BTreeMap::new();
+            for file in compiled.files() {
+                // A workspace module's files are its own, imported or not.
+                let names = match (owner(&file.path), &file.provider) {
+                    (_, Provider::WellKnown) => continue,
+                    (Some(m), _) => (m.buf_name.clone(), m.name.as_ref().map(ToString::to_string)),
+                    (None, Provider::Dependency(pin)) => (None, Some(pin.module.to_string())),
+                    (None, Provider::Own) => continue,
+                };
+                modules.insert(file.path.clone(), names);
+            }
+            Ok((compiled, modules))
         }
         None => {
             let request = CompileRequest {
                 files: push::read_protos(dir)?,
                 dependencies: Vec::new(),
             };
-            compiled_or_print(spoke_schema::compile(&request), dir, str::to_owned)
+            let compiled = compiled_or_print(spoke_schema::compile(&request), dir, str::to_owned)?;
+            Ok((compiled, BTreeMap::new()))
         }
     }
 }

@@ -25,7 +25,7 @@ use std::time::Duration;
 pub use error::{CodegenError, CodegenErrorKind};
 pub use input::{GenerationInput, InputFile};
 pub use insertion::apply_insertion;
-pub use managed::{ManagedDisable, ManagedMode, ManagedOverride, apply_managed};
+pub use managed::{FileModules, ManagedDisable, ManagedMode, ManagedOverride, apply_managed};
 pub use rust::rust_module_path;
 pub use tar::tar_gz;
 

@@ -84,10 +84,6 @@ pub(crate) fn put_varint(number: u32, value: u64, out: &mut Vec<u8>) {
     encode_varint(value, out);
 }
 
-pub(crate) fn encode_varint_raw(value: u64, out: &mut Vec<u8>) {
-    encode_varint(value, out);
-}
-
 /// Writes a field back as it was read.
 pub(crate) fn put_field(field: &Field<'_>, out: &mut Vec<u8>) {
     match field.value {

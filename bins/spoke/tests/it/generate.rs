@@ -755,3 +755,263 @@ message User {
         assert_eq!(ours.2.len(), theirs.2.len(), "{}", ours.1);
     }
 }
+
+/// A workspace for managed mode's selectors: 64-bit fields of every kind
+/// (nested, map values, oneof members, an extension), existing file and
+/// field options, and nothing Spoke's source spans differ on (see
+/// docs/codegen.md), so requests can equal buf's with source info.
+fn selector_workspace(root: &Path) {
+    const COMMON: &str = "syntax = \"proto3\";
+package acme.common.v1;
+option java_package = \"com.example.common\";
+option cc_enable_arenas = true;
+// An identifier.
+message Id {
+  string value = 1;
+  int64 serial = 2;
+  uint64 hash = 3 [jstype = JS_STRING, deprecated = true];
+}
+";
+    const USER: &str = "syntax = \"proto3\";
+package acme.user.v1;
+import \"acme/common/v1/id.proto\";
+import \"google/protobuf/descriptor.proto\";
+extend google.protobuf.MessageOptions { sint64 weight = 50001; }
+// A user.
+message User {
+  acme.common.v1.Id id = 1;
+  optional string name = 2;
+  int64 count = 3;
+  repeated fixed64 stamps = 4;
+  int32 small = 5;
+  message Inner {
+    sfixed64 deep = 1 [deprecated = true];
+    map<string, int64> totals = 2;
+    oneof choice { uint64 big = 3; }
+  }
+  Inner inner = 6;
+}
+";
+    write_tree(
+        root,
+        &[
+            ("buf.yaml", BUF_YAML),
+            ("common/acme/common/v1/id.proto", COMMON),
+            ("user/acme/user/v1/user.proto", USER),
+        ],
+    );
+}
+
+/// A template with `managed` (its rules, indented under `managed:`) and a
+/// dumping plugin saving into `saved`, every file in one run.
+fn managed_template(dir: &Path, rules: &str, saved: &Path) {
+    let dump = dumping(saved);
+    std::fs::write(
+        dir.join("buf.gen.yaml"),
+        format!(
+            "version: v2\nmanaged:\n  enabled: true\n{rules}plugins:\n  - local: {dump}\n    out: gen\n    strategy: all\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// The requests are the same, field by field and byte for byte.
+fn assert_same_requests(ours: &Requests, theirs: &Requests, case: &str) {
+    assert!(!theirs.is_empty(), "{case}: buf ran the plugin");
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>(),
+        "{case}: the runs"
+    );
+    for (key, theirs) in theirs {
+        let ours = &ours[key];
+        let names = |request: &[(u64, Vec<u8>)]| -> Vec<(u64, String)> {
+            comparable(request)
+                .into_iter()
+                .map(|(n, name, _)| (n, name))
+                .collect()
+        };
+        assert_eq!(names(ours), names(theirs), "{case}: the request's fields");
+        for ((number, a), (_, b)) in ours.iter().zip(theirs) {
+            assert!(
+                a == b,
+                "{case}: field {number} ({}) differs from buf's",
+                without_source_info(a).0
+            );
+        }
+    }
+}
+
+/// Managed mode's `module`, `path`, `field` and `field_option: jstype`
+/// selectors in `disable` and `override`, over a two-module workspace:
+/// each plugin run gets the request buf sends, every descriptor byte for
+/// byte, source info included (jstype only on 64-bit fields, an equal
+/// jstype left alone, replaced options' locations dropped as buf drops
+/// them). A Spoke module name selects what its buf name does.
+#[test]
+fn managed_selectors_give_plugins_what_buf_gives() {
+    let Some((buf, _)) = tools() else { return };
+    let server = Server::start();
+    let cases = [
+        (
+            "a module disabled, jstype everywhere",
+            "  disable:\n    - module: buf.build/acme/common\n  override:\n    - field_option: jstype\n      value: JS_STRING\n",
+            None,
+        ),
+        (
+            "jstype by module and field, disabled for a field",
+            "  disable:\n    - field_option: jstype\n      field: acme.user.v1.User.Inner.deep\n  override:\n    - field_option: jstype\n      module: buf.build/acme/user\n      value: JS_NUMBER\n    - field_option: jstype\n      field: acme.user.v1.User.count\n      value: JS_NORMAL\n    - field_option: jstype\n      field: acme.user.v1.weight\n      value: JS_STRING\n    - field_option: jstype\n      field: acme.user.v1.User.Inner.TotalsEntry.value\n      value: JS_STRING\n",
+            None,
+        ),
+        (
+            "file options by module and path, jstype disabled for a module",
+            "  disable:\n    - field_option: jstype\n      module: buf.build/acme/common\n    - file_option: java_multiple_files\n      module: buf.build/acme/user\n  override:\n    - field_option: jstype\n      value: JS_NUMBER\n    - file_option: java_package_prefix\n      module: buf.build/acme/user\n      value: org\n    - file_option: java_package\n      path: acme/common\n      value: x.y\n    - file_option: go_package_prefix\n      module: buf.build/acme/common\n      value: example.com/gen\n",
+            None,
+        ),
+        (
+            "a field alone disables every file option, and that field's jstype",
+            "  disable:\n    - field: acme.common.v1.Id.serial\n  override:\n    - field_option: jstype\n      value: JS_STRING\n",
+            None,
+        ),
+        (
+            "an option cleared in a file without options adds none",
+            "  disable:\n    - file_option: java_package\n    - file_option: java_outer_classname\n    - file_option: objc_class_prefix\n    - file_option: csharp_namespace\n    - file_option: php_namespace\n    - file_option: php_metadata_namespace\n    - file_option: ruby_package\n  override:\n    - file_option: java_multiple_files\n      value: false\n",
+            None,
+        ),
+        (
+            "Spoke module names",
+            "  disable:\n    - module: buf.build/acme/common\n  override:\n    - field_option: jstype\n      module: buf.build/acme/user\n      value: JS_STRING\n",
+            Some(
+                "  disable:\n    - module: acme.common\n  override:\n    - field_option: jstype\n      module: acme.user\n      value: JS_STRING\n",
+            ),
+        ),
+    ];
+    for (case, rules, spoke_rules) in cases {
+        let work = tempfile::tempdir().unwrap();
+        let mut runs = Vec::new();
+        for (side, rules) in [("buf", rules), ("spoke", spoke_rules.unwrap_or(rules))] {
+            let dir = work.path().join(side);
+            let saved = work.path().join(format!("{side}-requests"));
+            selector_workspace(&dir);
+            managed_template(&dir, rules, &saved);
+            runs.push((dir, saved));
+        }
+        buf_generate(&buf, &runs[0].0, &[]);
+        server.spoke_in(&runs[1].0, &["generate"]).success();
+        let (theirs, ours) = (saved_requests(&runs[0].1), saved_requests(&runs[1].1));
+        assert_same_requests(&ours, &theirs, case);
+    }
+}
+
+/// For a registry version, `module:` selectors reach the files it imports
+/// from its dependencies: the request equals the one buf sends generating
+/// the same module from source.
+#[test]
+fn managed_module_selectors_reach_a_registry_version_imports() {
+    let Some((buf, _)) = tools() else { return };
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("ws");
+    selector_workspace(&root);
+    server
+        .spoke(&["push", path_str(&root), "--version", "v1.0.0"])
+        .success();
+    let rules = "  disable:\n    - module: buf.build/acme/common\n  override:\n    - field_option: jstype\n      module: buf.build/acme/user\n      value: JS_STRING\n";
+    let (theirs, ours) = (
+        work.path().join("buf-requests"),
+        work.path().join("spoke-requests"),
+    );
+    managed_template(&root, rules, &theirs);
+    buf_generate(&buf, &root, &["--path", "user/acme"]);
+    let out = work.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    managed_template(&out, rules, &ours);
+    server
+        .spoke_in(&out, &["generate", "acme.user@v1.0.0"])
+        .success();
+    let (ours, theirs) = (saved_requests(&ours), saved_requests(&theirs));
+    assert_same_requests(&ours, &theirs, "acme.user@v1.0.0");
+    // The selectors did reach both modules: the import kept its own
+    // java_package, the file to generate got jstype.
+    let request = &ours[&vec!["acme/user/v1/user.proto".to_string()]];
+    let descriptor = |name: &str| {
+        request
+            .iter()
+            .find(|(n, v)| *n == 15 && without_source_info(v).0 == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let has = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    let common = descriptor("acme/common/v1/id.proto");
+    assert!(has(&common, "com.example.common") && !has(&common, "IdProto"));
+    assert!(has(&descriptor("acme/user/v1/user.proto"), "UserProto"));
+}
+
+/// The managed rules buf refuses, Spoke refuses, saying why.
+#[test]
+fn managed_rules_buf_refuses_are_refused() {
+    let buf = tool("SPOKE_TEST_BUF");
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    selector_workspace(work.path());
+    let cases = [
+        (
+            "  override:\n    - field_option: jstype\n      value: JS_BIGINT\n",
+            "invalid value \"JS_BIGINT\" for jstype: must be one of JS_NORMAL, JS_STRING or JS_NUMBER",
+        ),
+        (
+            "  override:\n    - field_option: ctype\n      value: CORD\n",
+            "unknown field_option \"ctype\"",
+        ),
+        (
+            "  override:\n    - field_option: jstype\n      file_option: java_package\n      value: JS_STRING\n",
+            "exactly one of file_option and field_option",
+        ),
+        (
+            "  override:\n    - field: acme.user.v1.User.count\n      value: JS_STRING\n",
+            "needs file_option or field_option",
+        ),
+        (
+            "  override:\n    - file_option: java_package\n      field: acme.user.v1.User.count\n      value: x\n",
+            "a file_option override cannot have a field",
+        ),
+        (
+            "  override:\n    - field_option: jstype\n",
+            "jstype: needs a value",
+        ),
+        (
+            "  disable:\n    - field_option: ctype\n",
+            "unknown field_option \"ctype\"",
+        ),
+        (
+            "  disable:\n    - field_option: jstype\n      file_option: java_package\n",
+            "at most one of file_option and field_option",
+        ),
+        (
+            "  disable:\n    - file_option: java_package\n      field: acme.user.v1.User.count\n",
+            "cannot disable a file option for a field",
+        ),
+        ("  disable:\n    - {}\n", "empty disable rule"),
+        (
+            "  disable:\n    - module: acme/common\n",
+            "module \"acme/common\" is neither REMOTE/OWNER/MODULE nor a Spoke module name",
+        ),
+    ];
+    let saved = work.path().join("requests");
+    for (rules, expected) in cases {
+        managed_template(work.path(), rules, &saved);
+        if let Some(buf) = &buf {
+            let output = Command::new(buf)
+                .arg("generate")
+                .current_dir(work.path())
+                .env("BUF_CACHE_DIR", work.path().join(".buf-cache"))
+                .output()
+                .unwrap();
+            assert!(!output.status.success(), "buf takes {rules}");
+        }
+        let out = server.spoke_in(work.path(), &["generate"]);
+        let error = out.failure();
+        assert!(error.contains(expected), "{rules}: {error}");
+        assert_eq!(std::fs::read_dir(&saved).unwrap().count(), 0, "{rules}");
+    }
+}
