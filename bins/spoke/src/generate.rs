@@ -286,12 +286,18 @@ async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Sour
     if let Some((kind, _)) = unsupported.iter().find(|(_, set)| *set) {
         bail!("inputs: {kind} is not supported (directory and module are)");
     }
+    // `paths` and `exclude_paths` name a directory's files by their path
+    // from the current directory, as buf does; a registry version's by
+    // their path in the module.
     let (name, compiled, own, modules) = match (&entry.directory, &entry.module) {
         (Some(dir), None) => {
-            let (compiled, modules) =
-                image::compile_dir_with_modules(client, Path::new(dir)).await?;
-            let own: Vec<String> = compiled.roots().map(|f| f.path.clone()).collect();
-            (dir.clone(), compiled, own, modules)
+            let found = image::compile_dir_with_modules(client, Path::new(dir)).await?;
+            let own: Vec<(String, String)> = found
+                .on_disk
+                .into_iter()
+                .map(|(file, on_disk)| (file, lexical(&format!("{dir}/{on_disk}"))))
+                .collect();
+            (dir.clone(), found.compiled, own, found.modules)
         }
         (None, Some(reference)) => {
             let parsed = DependencyRef::parse(reference).with_context(|| {
@@ -310,10 +316,15 @@ async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Sour
                 .with_context(|| {
                     format!("cannot fetch the image of {module}@{}", version.version)
                 })?;
-            let own: Vec<String> = version.files.iter().map(|f| f.path.clone()).collect();
+            let own: Vec<(String, String)> = version
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.path.clone()))
+                .collect();
             let name = format!("{module}@{}", version.version);
             // Stored as protoc encodes it; plugins get what buf sends.
-            let compiled = Compiled::from_image(&image, &own.iter().cloned().collect())
+            let paths = own.iter().map(|(file, _)| file.clone()).collect();
+            let compiled = Compiled::from_image(&image, &paths)
                 .with_context(|| format!("the stored image of {name}"))?;
             // The stored image does not say where imported files come
             // from; the closure's versions do.
@@ -329,7 +340,7 @@ async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Sour
                     modules.insert(file.path.clone(), names);
                 }
             }
-            for file in &own {
+            for (file, _) in &own {
                 modules.insert(file.clone(), (None, Some(module.to_owned())));
             }
             (name, compiled, own, modules)
@@ -338,7 +349,11 @@ async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Sour
     };
     let own = filter_paths(own, &entry.paths, &entry.exclude_paths);
     if own.is_empty() {
-        bail!("{name}: no files to generate");
+        bail!(
+            "{name}: no .proto files were targeted: the input has none, `paths` names none \
+             (paths are relative to the current directory, as buf's), or `exclude_paths` \
+             excludes them all"
+        );
     }
     let (proto_files, sources) = compiled.plugin_images();
     let input = GenerationInput::from_image(&proto_files, own.clone())?
@@ -351,18 +366,39 @@ async fn load(client: &Client, entry: &InputEntry, modules: bool) -> Result<Sour
     })
 }
 
-/// `paths` keeps files under any of them, `exclude_paths` drops those
-/// under any of them (a path names a file or a directory).
-fn filter_paths(files: Vec<String>, paths: &[String], exclude: &[String]) -> Vec<String> {
+/// The files (each an image path and the path `paths` know it by) that
+/// `paths` keeps (those under any of them) and `exclude_paths` does not
+/// drop (those under any of them); a path names a file or a directory.
+fn filter_paths(files: Vec<(String, String)>, paths: &[String], exclude: &[String]) -> Vec<String> {
+    let (paths, exclude): (Vec<String>, Vec<String>) = (
+        paths.iter().map(|p| lexical(p)).collect(),
+        exclude.iter().map(|p| lexical(p)).collect(),
+    );
     let under = |file: &str, prefix: &str| {
-        let prefix = prefix.trim_end_matches('/');
-        file == prefix || file.starts_with(&format!("{prefix}/"))
+        prefix.is_empty() || file == prefix || file.starts_with(&format!("{prefix}/"))
     };
     files
         .into_iter()
-        .filter(|f| paths.is_empty() || paths.iter().any(|p| under(f, p)))
-        .filter(|f| !exclude.iter().any(|p| under(f, p)))
+        .filter(|(_, f)| paths.is_empty() || paths.iter().any(|p| under(f, p)))
+        .filter(|(_, f)| !exclude.iter().any(|p| under(f, p)))
+        .map(|(file, _)| file)
         .collect()
+}
+
+/// A relative path with `.` and empty segments dropped and `..` applied
+/// (`./proto//acme/../acme/` is `proto/acme`), as paths are compared.
+fn lexical(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." if segments.last().is_some_and(|last| *last != "..") => {
+                segments.pop();
+            }
+            _ => segments.push(segment),
+        }
+    }
+    segments.join("/")
 }
 
 /// Well-known types, which `include_imports` leaves out without
@@ -508,7 +544,7 @@ fn clean(out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{BTreeMap, check_module_selector, filter_paths, selectable_modules};
+    use super::{BTreeMap, check_module_selector, filter_paths, lexical, selectable_modules};
 
     #[test]
     fn module_selectors_name_modules_as_buf_or_spoke_does() {
@@ -550,15 +586,31 @@ mod tests {
 
     #[test]
     fn paths_and_exclude_paths_select_files_and_directories() {
-        let files = vec![
-            "a/x.proto".to_string(),
-            "a/b/y.proto".into(),
-            "c.proto".into(),
-        ];
+        // Image paths, and the paths from the current directory they are
+        // selected by (the input directory `proto`).
+        let files: Vec<(String, String)> = ["a/x.proto", "a/b/y.proto", "c.proto"]
+            .iter()
+            .map(|f| (f.to_string(), format!("proto/{f}")))
+            .collect();
         assert_eq!(
-            filter_paths(files.clone(), &["a".into()], &["a/b/".into()]),
+            filter_paths(files.clone(), &["proto/a".into()], &["./proto/a/b/".into()]),
             ["a/x.proto"]
         );
-        assert_eq!(filter_paths(files, &[], &["c.proto".into()]).len(), 2);
+        assert_eq!(
+            filter_paths(files.clone(), &[], &["proto/c.proto".into()]).len(),
+            2
+        );
+        // The image path does not select: buf's `paths` are not
+        // module-relative.
+        assert!(filter_paths(files.clone(), &["a".into()], &[]).is_empty());
+        assert_eq!(filter_paths(files, &[".".into()], &[]).len(), 3);
+    }
+
+    #[test]
+    fn paths_are_compared_lexically() {
+        assert_eq!(lexical("./proto//acme/../acme/"), "proto/acme");
+        assert_eq!(lexical("."), "");
+        assert_eq!(lexical("../x/./y"), "../x/y");
+        assert_eq!(lexical("a/../../b"), "../b");
     }
 }

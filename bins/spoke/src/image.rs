@@ -75,21 +75,31 @@ pub async fn build(client: &Client, args: BuildArgs) -> Result<()> {
 /// workspace (its modules against each other and their locked deps), or
 /// its .proto files. Compile errors are printed, then the error.
 pub async fn compile_dir(client: &Client, dir: &Path) -> Result<Compiled> {
-    Ok(compile_dir_with_modules(client, dir).await?.0)
+    Ok(compile_dir_with_modules(client, dir).await?.compiled)
 }
 
-/// [`compile_dir`], and for each file of the image from a module (a
-/// workspace module or a remote dep; not a well-known type, nor a file of a
-/// directory without buf.yaml) that module's buf and Spoke names.
-pub async fn compile_dir_with_modules(
-    client: &Client,
-    dir: &Path,
-) -> Result<(Compiled, BTreeMap<String, (Option<String>, Option<String>)>)> {
+/// A directory compiled by [`compile_dir_with_modules`], with where its
+/// files come from.
+pub struct DirCompilation {
+    pub compiled: Compiled,
+    /// For each file of the image from a module (a workspace module or a
+    /// remote dep; not a well-known type, nor a file of a directory without
+    /// buf.yaml) that module's buf and Spoke names.
+    pub modules: BTreeMap<String, (Option<String>, Option<String>)>,
+    /// Each own file's path on disk, relative to the directory (in a
+    /// workspace module, the module's directory and root come first).
+    pub on_disk: BTreeMap<String, String>,
+}
+
+/// [`compile_dir`], and where each file of the image comes from.
+pub async fn compile_dir_with_modules(client: &Client, dir: &Path) -> Result<DirCompilation> {
     // From a module's directory (or one holding modules) inside a
     // workspace, buf builds those modules in their workspace.
     match Workspace::find(dir)? {
         Some(Found {
-            workspace, targets, ..
+            workspace,
+            targets,
+            from,
         }) => {
             let deps = lock::resolve(client, &workspace, Resolution::Locked).await?;
             let assembly = Assembly::new(&workspace, deps, None)?;
@@ -116,7 +126,23 @@ pub async fn compile_dir_with_modules(
                 };
                 modules.insert(file.path.clone(), names);
             }
-            Ok((compiled, modules))
+            // Own files are the targets' files, all under the directory.
+            let on_disk = compiled
+                .roots()
+                .map(|file| {
+                    let in_workspace = owner(&file.path)
+                        .map_or_else(|| file.path.clone(), |m| m.workspace_path(&file.path));
+                    let under_dir = in_workspace
+                        .strip_prefix(&from)
+                        .map_or(in_workspace.as_str(), |rest| rest.trim_start_matches('/'));
+                    (file.path.clone(), under_dir.to_owned())
+                })
+                .collect();
+            Ok(DirCompilation {
+                compiled,
+                modules,
+                on_disk,
+            })
         }
         None => {
             let request = CompileRequest {
@@ -124,7 +150,15 @@ pub async fn compile_dir_with_modules(
                 dependencies: Vec::new(),
             };
             let compiled = compiled_or_print(spoke_schema::compile(&request), dir, str::to_owned)?;
-            Ok((compiled, BTreeMap::new()))
+            let on_disk = compiled
+                .roots()
+                .map(|file| (file.path.clone(), file.path.clone()))
+                .collect();
+            Ok(DirCompilation {
+                compiled,
+                modules: BTreeMap::new(),
+                on_disk,
+            })
         }
     }
 }

@@ -108,6 +108,18 @@ fn the_same_tree_as_buf_generate_for_each_template_shape() {
             "version: v2\nmanaged:\n  enabled: true\n  disable:\n    - file_option: java_package\n      path: acme/common\n  override:\n    - file_option: go_package_prefix\n      value: example.com/gen\n    - file_option: java_multiple_files\n      value: false\n    - file_option: csharp_namespace_prefix\n      value: Corp\nplugins:\n  - local: {es}\n    out: gen\n    opt: target=ts\n",
         ),
         (
+            "include_wkt",
+            "version: v2\nplugins:\n  - local: {es}\n    out: gen\n    opt: target=ts\n    include_imports: true\n    include_wkt: true\n",
+        ),
+        (
+            "paths from the current directory, into a module",
+            "version: v2\nplugins:\n  - local: {es}\n    out: gen\n    opt: target=ts\ninputs:\n  - directory: .\n    paths: [user/acme]\n",
+        ),
+        (
+            "exclude_paths from the current directory",
+            "version: v2\nplugins:\n  - local: {es}\n    out: gen\n    opt: target=ts\ninputs:\n  - directory: .\n    exclude_paths: [common/acme/common/v1/id.proto]\n",
+        ),
+        (
             "two plugins, one output each",
             "version: v2\nmanaged:\n  enabled: true\nplugins:\n  - local: {es}\n    out: gen/ts\n    opt: target=ts\n  - local: [{es}]\n    out: gen/js\n    strategy: all\n",
         ),
@@ -399,7 +411,7 @@ fn clean_empties_the_output_and_paths_select_the_files() {
     );
     std::fs::write(
         work.path().join("buf.gen.yaml"),
-        "version: v2\nclean: true\nplugins:\n  - builtin: rust\n    out: gen\n    strategy: all\ninputs:\n  - directory: proto\n    paths: [acme/user]\n",
+        "version: v2\nclean: true\nplugins:\n  - builtin: rust\n    out: gen\n    strategy: all\ninputs:\n  - directory: proto\n    paths: [proto/acme/user]\n",
     )
     .unwrap();
     server.spoke_in(work.path(), &["generate"]).success();
@@ -695,7 +707,7 @@ message User {
     std::fs::write(
         saved[1].0.join("buf.gen.yaml"),
         format!(
-            "version: v2\nplugins:\n  - local: {}\n    out: gen\n    strategy: all\ninputs:\n  - directory: .\n    paths: [acme/user]\n",
+            "version: v2\nplugins:\n  - local: {}\n    out: gen\n    strategy: all\ninputs:\n  - directory: .\n    paths: [user/acme]\n",
             saved[1].2
         ),
     )
