@@ -245,12 +245,13 @@ impl Sdks {
     }
 }
 
-/// What the derived entry of an SDK starts with: a format tag, then the
-/// SHA-256 of the archive, which a read checks (derived entries are keyed
-/// by their inputs, so the store cannot check them).
+/// What a derived entry (an SDK, a crate, a version's type references)
+/// starts with: a format tag, then the SHA-256 of the content, which a read
+/// checks (derived entries are keyed by their inputs, so the store cannot
+/// check them).
 const ENTRY_TAG: &[u8] = b"spoke-derived/1\n";
 
-fn wrap_entry(archive: &[u8]) -> Bytes {
+pub(crate) fn wrap_entry(archive: &[u8]) -> Bytes {
     let mut entry = Vec::with_capacity(ENTRY_TAG.len() + 32 + archive.len());
     entry.extend_from_slice(ENTRY_TAG);
     entry.extend_from_slice(Digest::of(archive).as_bytes());
@@ -474,7 +475,9 @@ impl Registry {
         shared.map_err(|shared| Arc::try_unwrap(shared).unwrap_or_else(|e| unshare(&e)))
     }
 
-    async fn read_derived(&self, key: &Digest) -> Result<Option<Bytes>, RegistryError> {
+    /// The derived entry under `key`, checked; `None` when there is none
+    /// or it fails its check (damaged outside Spoke: derive it again).
+    pub(crate) async fn read_derived(&self, key: &Digest) -> Result<Option<Bytes>, RegistryError> {
         let Some(entry) = self.blobs.get_derived(key).await? else {
             return Ok(None);
         };

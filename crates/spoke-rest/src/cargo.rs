@@ -30,10 +30,13 @@ const DOWNLOAD_PATH: &str = "/cargo/api/v1/crates";
 #[derive(Debug, Clone)]
 pub struct PublicUrl(pub Arc<str>);
 
-/// In the extensions of every request that came over a TLS connection the
-/// server terminated itself: URLs derived from the request are `https`.
-#[derive(Debug, Clone, Copy)]
-pub struct TlsConnection;
+/// In the extensions of every request whose client reached the server over
+/// TLS: the server's own, or a trusted proxy's (its `X-Forwarded-Proto`).
+/// The server sets it, for every router; without it the client used plain
+/// HTTP. URLs derived from the request are `https` with it, and the web
+/// UI's cookies are `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverTls;
 
 /// `config.json`: where Cargo downloads crates, and whether it must send
 /// a token.
@@ -110,7 +113,7 @@ struct IndexDependency<'a> {
 #[utoipa::path(
     get, path = "/cargo/index/config.json", operation_id = "getCargoConfig",
     summary = "The Cargo registry's configuration (sparse protocol)",
-    description = "Makes the server a Cargo registry: `[registries.spoke] index = \"sparse+{origin}/cargo/index/\"`. The URLs start with SPOKE_PUBLIC_URL when the operator set it; otherwise with the request's `Host` and scheme (`https` over TLS, or as a proxy's `X-Forwarded-Proto` says). Cargo asks for it without credentials first and sends its token once told one is required (401, or `auth-required`). Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
+    description = "Makes the server a Cargo registry: `[registries.spoke] index = \"sparse+{origin}/cargo/index/\"`. The URLs start with SPOKE_PUBLIC_URL when the operator set it; otherwise with the request's `Host` and scheme (`https` over TLS, or as a trusted proxy's `X-Forwarded-Proto` says: SPOKE_TRUSTED_PROXIES). Cargo asks for it without credentials first and sends its token once told one is required (401, or `auth-required`). Anonymous callers (no `Authorization` header) may read while the server allows anonymous reads (SPOKE_AUTH_ANONYMOUS_READ, on by default) or access control is off; otherwise send a bearer token.",
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The configuration", body = IndexConfig, headers(("Cache-Control" = String, description = "`no-cache`"))),
@@ -121,7 +124,7 @@ pub(crate) async fn config(
     access: Access,
     headers: HeaderMap,
     public_url: Option<Extension<PublicUrl>>,
-    tls: Option<Extension<TlsConnection>>,
+    tls: Option<Extension<OverTls>>,
 ) -> Result<Response, ApiError> {
     access.list().await?;
     let origin = match public_url {
@@ -279,8 +282,8 @@ fn crate_of_index_path(path: &str) -> Option<&str> {
 }
 
 /// `http(s)://host[:port]` as the client reached the server: the `Host`
-/// header (HTTP/2's `:authority`), and the scheme a proxy reports in
-/// `X-Forwarded-Proto`, else the connection's own (`https` over TLS).
+/// header (HTTP/2's `:authority`), and `https` when it came over TLS
+/// ([`OverTls`]).
 fn origin(headers: &HeaderMap, tls: bool) -> Result<String, ApiError> {
     let host = headers
         .get(header::HOST)
@@ -296,15 +299,7 @@ fn origin(headers: &HeaderMap, tls: bool) -> Result<String, ApiError> {
                 "config.json needs a Host header naming this server",
             )
         })?;
-    let forwarded = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok());
-    let scheme = match forwarded {
-        Some("https") => "https",
-        Some("http") => "http",
-        _ if tls => "https",
-        _ => "http",
-    };
+    let scheme = if tls { "https" } else { "http" };
     Ok(format!("{scheme}://{host}"))
 }
 
@@ -326,7 +321,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_origin_is_the_hosts_with_the_connections_or_the_proxys_scheme() {
+    fn the_origin_is_the_hosts_with_the_clients_scheme() {
         let headers = |pairs: &[(&'static str, &'static str)]| {
             let mut map = HeaderMap::new();
             for (name, value) in pairs {
@@ -343,14 +338,12 @@ mod tests {
             origin(&headers(&host), true).unwrap(),
             "https://spoke.test:8443"
         );
-        let proxied = [("host", "spoke.test"), ("x-forwarded-proto", "https")];
+        // Whether a proxy's word counts is the server's decision (OverTls).
+        let claimed = [("host", "spoke.test"), ("x-forwarded-proto", "https")];
         assert_eq!(
-            origin(&headers(&proxied), false).unwrap(),
-            "https://spoke.test"
+            origin(&headers(&claimed), false).unwrap(),
+            "http://spoke.test"
         );
-        // What a proxy in front says wins: its client came over plain HTTP.
-        let plain = [("host", "spoke.test"), ("x-forwarded-proto", "http")];
-        assert_eq!(origin(&headers(&plain), true).unwrap(), "http://spoke.test");
         for bad in [&[][..], &[("host", "a b")][..], &[("host", "")][..]] {
             assert!(origin(&headers(bad), false).is_err(), "{bad:?}");
         }

@@ -38,7 +38,7 @@ mod search;
 mod views;
 
 #[cfg(feature = "server")]
-pub use cargo::{PublicUrl, TlsConnection};
+pub use cargo::{OverTls, PublicUrl};
 #[cfg(feature = "server")]
 pub use error::ApiError;
 #[cfg(feature = "server")]

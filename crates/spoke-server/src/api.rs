@@ -10,15 +10,18 @@
 //! 1. [`request_id`]: a sane `x-request-id` is kept, anything else (or
 //!    none) is replaced by a generated one; handlers see it, every response
 //!    carries it.
-//! 2. [`access_log`]: one `request` line per request, after the answer.
-//! 3. [`request_metrics`]: the request counters and histograms, and the
+//! 2. [`MarkOverTls`]: `spoke_rest::OverTls` on requests whose client
+//!    came over TLS (the server's own, or a trusted proxy's word), for
+//!    every router.
+//! 3. [`access_log`]: one `request` line per request, after the answer.
+//! 4. [`request_metrics`]: the request counters and histograms, and the
 //!    push and check operation outcomes.
-//! 4. [`trace`]: the request span, continuing the caller's W3C trace
+//! 5. [`trace`]: the request span, continuing the caller's W3C trace
 //!    context; the `traceresponse` header.
-//! 5. [`failure`] shaping: a handler that panicked or ran out of time gets
+//! 6. [`failure`] shaping: a handler that panicked or ran out of time gets
 //!    the protocol's error answer, which the layers above log and count.
-//! 6. [`failure`]'s handler timeout (`SPOKE_WRITE_TIMEOUT`).
-//! 7. [`failure`]'s panic catching: a panic costs one 500, not the
+//! 7. [`failure`]'s handler timeout (`SPOKE_WRITE_TIMEOUT`).
+//! 8. [`failure`]'s panic catching: a panic costs one 500, not the
 //!    connection.
 //!
 //! Inside it, `server.rs` puts the per-client layers (authentication with
@@ -50,15 +53,18 @@ use tower::ServiceBuilder;
 
 use hook::HookLayer;
 
+pub(crate) use hook::Hook;
 pub use request_id::REQUEST_ID_HEADER;
 pub(crate) use request_id::RequestIds;
 
+use crate::client::MarkOverTls;
 use crate::metrics::{Metrics, Outcome, UNMATCHED_ROUTE, method_label};
 
 pub(crate) struct ApiContext {
     pub(crate) handler_timeout: Duration,
     pub(crate) metrics: Option<Arc<Metrics>>,
     pub(crate) ids: RequestIds,
+    pub(crate) over_tls: MarkOverTls,
 }
 
 /// Wraps `routes` in the API middleware, in the order the module
@@ -67,6 +73,7 @@ pub(crate) fn wrap(routes: Router, context: &ApiContext) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(HookLayer(context.ids.clone()))
+            .layer(HookLayer(context.over_tls.clone()))
             .layer(HookLayer(access_log::AccessLog))
             .layer(HookLayer(request_metrics::RequestMetrics(
                 context.metrics.clone(),
@@ -230,6 +237,7 @@ mod tests {
             handler_timeout,
             metrics: None,
             ids: RequestIds::new(),
+            over_tls: MarkOverTls::new(false, &[]),
         }
     }
 

@@ -2,19 +2,23 @@
 //! limits) uses. An authentication layer in front sets the principal; for
 //! requests without one, [`ClientKeyLayer`] sets the client's address: the
 //! peer's, or, when the peer is a trusted proxy, the one `X-Forwarded-For`
-//! names. And whether a browser reached the server over TLS
-//! ([`mark_over_tls`]), which the web UI's cookies follow.
+//! names. And whether the client reached the server over TLS
+//! ([`MarkOverTls`]), which the URLs the server hands out and the web UI's
+//! cookies follow.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request};
+use axum::response::Response;
 use ipnet::IpNet;
 use tower::{Layer, Service};
+
+use crate::api::Hook;
 
 /// The client a request is accounted to, as a request extension.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -129,52 +133,77 @@ fn is_trusted(ip: &IpAddr, trusted_proxies: &[IpNet]) -> bool {
     trusted_proxies.iter().any(|net| net.contains(ip))
 }
 
-/// Whether the browser reached the server over TLS: always with the
-/// server's own TLS; otherwise only when the peer is a trusted proxy whose
-/// `X-Forwarded-Proto` says `https` (its rightmost entry, what the nearest
-/// proxy reports). From any other peer the header is ignored, as
-/// `X-Forwarded-For` is.
+/// Whether the client reached the server over TLS. A trusted proxy's
+/// `X-Forwarded-Proto` decides when its rightmost entry (what the nearest
+/// proxy reports) is `https` or `http`: that is how the proxy's client came,
+/// whatever the hop from the proxy is. Otherwise the connection's own: TLS
+/// when the server terminates it. From any other peer the header is
+/// ignored, as `X-Forwarded-For` is.
 fn over_tls(
     server_tls: bool,
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted_proxies: &[IpNet],
 ) -> bool {
-    if server_tls {
-        return true;
-    }
-    let Some(peer) = peer.map(|ip| ip.to_canonical()) else {
-        return false;
-    };
-    is_trusted(&peer, trusted_proxies)
-        && headers
-            .get_all("x-forwarded-proto")
-            .iter()
-            .next_back()
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.rsplit(',').next())
-            .is_some_and(|scheme| scheme.trim().eq_ignore_ascii_case("https"))
+    peer.map(|ip| ip.to_canonical())
+        .filter(|peer| is_trusted(peer, trusted_proxies))
+        .and_then(|_| forwarded_https(headers))
+        .unwrap_or(server_tls)
 }
 
-/// Marks the requests of `routes` that came over TLS with
-/// [`spoke_ui::OverTls`] (see [`over_tls`]).
-pub(crate) fn mark_over_tls(routes: Router, server_tls: bool, trusted_proxies: &[IpNet]) -> Router {
-    let trusted: Arc<[IpNet]> = trusted_proxies.into();
-    routes.layer(axum::middleware::map_request(
-        move |mut request: axum::extract::Request| {
-            let trusted = Arc::clone(&trusted);
-            async move {
-                let peer = request
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|ConnectInfo(addr)| addr.ip());
-                if over_tls(server_tls, peer, request.headers(), &trusted) {
-                    request.extensions_mut().insert(spoke_ui::OverTls);
-                }
-                request
-            }
-        },
-    ))
+/// The last `X-Forwarded-Proto` entry: `Some(true)` for `https`,
+/// `Some(false)` for `http`, `None` for anything else or none.
+fn forwarded_https(headers: &HeaderMap) -> Option<bool> {
+    let value = headers.get_all("x-forwarded-proto").iter().next_back()?;
+    let scheme = value.to_str().ok()?.rsplit(',').next()?.trim();
+    if scheme.eq_ignore_ascii_case("https") {
+        Some(true)
+    } else if scheme.eq_ignore_ascii_case("http") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Marks every request whose client reached the server over TLS with
+/// [`spoke_rest::OverTls`] (see [`over_tls`]): the one place REST, its Cargo
+/// registry and the web UI learn the client's scheme.
+#[derive(Clone)]
+pub(crate) struct MarkOverTls {
+    server_tls: bool,
+    trusted_proxies: Arc<[IpNet]>,
+}
+
+impl MarkOverTls {
+    pub(crate) fn new(server_tls: bool, trusted_proxies: &[IpNet]) -> MarkOverTls {
+        MarkOverTls {
+            server_tls,
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+}
+
+impl Hook for MarkOverTls {
+    type Memo = ();
+
+    fn before(&self, request: &mut Request<Body>) {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        if over_tls(
+            self.server_tls,
+            peer,
+            request.headers(),
+            &self.trusted_proxies,
+        ) {
+            request.extensions_mut().insert(spoke_rest::OverTls);
+        }
+    }
+
+    fn after(&self, (): (), response: Response) -> Response {
+        response
+    }
 }
 
 /// An `X-Forwarded-For` entry: an address, or (as some load balancers
@@ -247,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn only_tls_or_a_trusted_proxy_saying_https_is_over_tls() {
+    fn a_trusted_proxys_word_or_the_servers_own_tls_is_over_tls() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let proto = |values: &[&str]| {
             let mut headers = HeaderMap::new();
@@ -273,6 +302,11 @@ mod tests {
         assert!(over_tls(false, proxy, &proto(&["http", "https"]), &trusted));
         assert!(!over_tls(false, proxy, &proto(&["http"]), &trusted));
         assert!(!over_tls(false, proxy, &proto(&[]), &trusted));
+        // A proxy whose client came over plain HTTP, in front of the
+        // server's own TLS: its word wins; a word it does not know does not.
+        assert!(!over_tls(true, proxy, &proto(&["http"]), &trusted));
+        assert!(over_tls(true, proxy, &proto(&["gopher"]), &trusted));
+        assert!(over_tls(true, outsider, &proto(&["http"]), &trusted));
         // Anyone else's claim is not believed.
         assert!(!over_tls(false, outsider, &proto(&["https"]), &trusted));
         assert!(!over_tls(false, None, &proto(&["https"]), &trusted));

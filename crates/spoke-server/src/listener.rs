@@ -109,10 +109,8 @@ pub(crate) async fn serve(
                     connections.spawn(async move {
                         match tls {
                             None => {
-                                serve_connection(
-                                    stream, remote, false, builder, router, options, phase,
-                                )
-                                .await;
+                                serve_connection(stream, remote, builder, router, options, phase)
+                                    .await;
                             }
                             Some(tls) => {
                                 let read_timeout = options.read_timeout;
@@ -120,7 +118,7 @@ pub(crate) async fn serve(
                                     tls.handshake(stream, remote, read_timeout).await
                                 {
                                     serve_connection(
-                                        stream, remote, true, builder, router, options, phase,
+                                        stream, remote, builder, router, options, phase,
                                     )
                                     .await;
                                 }
@@ -227,12 +225,10 @@ fn http_builder() -> Builder<TokioExecutor> {
     builder
 }
 
-/// Serves one connection; `tls` when it is a TLS connection (each request
-/// then carries [`spoke_rest::TlsConnection`]).
+/// Serves one connection.
 async fn serve_connection<S>(
     stream: S,
     remote: SocketAddr,
-    tls: bool,
     builder: Arc<Builder<TokioExecutor>>,
     router: Router,
     options: ConnOptions,
@@ -250,9 +246,6 @@ async fn serve_connection<S>(
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let in_flight = InFlight::begin(&requests);
         request.extensions_mut().insert(ConnectInfo(remote));
-        if tls {
-            request.extensions_mut().insert(spoke_rest::TlsConnection);
-        }
         // The body keeps the request in flight while its unread rest is
         // discarded after an early answer.
         let request = request_body::wrap(request, options.body, InFlight::begin(&requests));

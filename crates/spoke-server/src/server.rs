@@ -29,7 +29,7 @@ use tower::ServiceExt;
 use crate::ServerError;
 use crate::api::{self, ApiContext, RequestIds};
 use crate::authenticate::AuthenticateLayer;
-use crate::client::{ClientKeyLayer, mark_over_tls};
+use crate::client::{ClientKeyLayer, MarkOverTls};
 use crate::compression;
 use crate::config::{ConfigError, Settings};
 use crate::health::{self, Health, PostgresProbes};
@@ -176,6 +176,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         handler_timeout: settings.write_timeout,
         metrics: metrics.clone(),
         ids: RequestIds::new(),
+        over_tls: MarkOverTls::new(settings.tls.is_some(), &settings.trusted_proxies),
     };
     let per_client = PerClient {
         authenticate: auth
@@ -184,11 +185,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
-    let ui = mark_over_tls(
-        spoke_ui::router(Arc::clone(&registry), auth.clone()),
-        settings.tls.is_some(),
-        &settings.trusted_proxies,
-    );
+    let ui = spoke_ui::router(Arc::clone(&registry), auth.clone());
     let rest = api::wrap(
         per_client.apply(compression::wrap(with_home(
             rest.merge(ui)

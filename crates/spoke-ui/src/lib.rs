@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use spoke_auth::Auth;
 use spoke_registry::Registry;
 
-pub use session::{CSRF_COOKIE, OverTls, SESSION_COOKIE};
+pub use session::{CSRF_COOKIE, SESSION_COOKIE};
 
 #[derive(Clone)]
 pub(crate) struct UiState {

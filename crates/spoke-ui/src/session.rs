@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 use spoke_auth::{Auth, Caller};
 use spoke_domain::ModuleName;
 use spoke_registry::ModuleFilter;
-use spoke_rest::ApiError;
+use spoke_rest::{ApiError, OverTls};
 use subtle::ConstantTimeEq as _;
 
 use crate::html::{self, Chrome, Esc};
@@ -44,13 +44,6 @@ pub const CSRF_COOKIE: &str = "spoke_csrf";
 /// The form field that carries the CSRF token.
 pub(crate) const CSRF_FIELD: &str = "csrf";
 
-/// A request extension: the browser reached the server over TLS, the
-/// server's own or a trusted proxy's (`X-Forwarded-Proto: https` from a peer
-/// in `SPOKE_TRUSTED_PROXIES`). The server sets it; without it cookies are
-/// sent without `Secure`, as plain HTTP needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OverTls;
-
 /// The viewer of a page: its caller and the access control deciding for it.
 pub(crate) struct Viewer {
     pub(crate) auth: Auth,
@@ -60,7 +53,8 @@ pub(crate) struct Viewer {
     /// The token this browser's forms carry, when it holds a secret (a
     /// session or a nonce cookie).
     csrf: Option<String>,
-    /// Cookies set for this request get `Secure`.
+    /// Cookies set for this request get `Secure`; without [`OverTls`] they
+    /// go without it, as plain HTTP needs.
     over_tls: bool,
 }
 

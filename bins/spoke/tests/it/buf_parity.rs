@@ -45,35 +45,97 @@ fn buf() -> Option<PathBuf> {
     found
 }
 
-/// Runs buf in `dir` with `args`, its cache kept apart.
-fn run_buf(buf: &Path, dir: &Path, cache: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(buf)
-        .args(args)
-        .current_dir(dir)
-        .env("BUF_CACHE_DIR", cache)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stdout).unwrap(),
-    )
+/// A test's scratch directory and buf's cache, kept apart; `None` (the
+/// test skips) without buf. Each test states only its trees and arguments.
+struct Parity {
+    buf: PathBuf,
+    work: tempfile::TempDir,
+    cache: PathBuf,
 }
 
-/// Runs `buf ARGS` and `spoke ARGS` in `dir`; asserts the same exit code
-/// and the same stdout, byte for byte; returns spoke's run.
-#[track_caller]
-fn same(buf: &Path, dir: &Path, cache: &Path, args: &[&str]) -> Run {
-    let (code, stdout) = run_buf(buf, dir, cache, args);
-    let ours = spoke_in(dir, args);
-    assert_eq!(
-        (ours.code, ours.stdout.as_str()),
-        (code, stdout.as_str()),
-        "spoke {} differs from buf in {}; spoke's stderr: {}",
-        args.join(" "),
-        dir.display(),
-        ours.stderr
-    );
-    ours
+impl Parity {
+    fn new() -> Option<Parity> {
+        let buf = buf()?;
+        let work = tempfile::tempdir().unwrap();
+        let cache = work.path().join("cache");
+        Some(Parity { buf, work, cache })
+    }
+
+    fn work(&self) -> &Path {
+        self.work.path()
+    }
+
+    /// Writes `files` under `name` in the scratch directory; returns it.
+    fn tree(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.work().join(name);
+        write_tree(&dir, files);
+        dir
+    }
+
+    /// Runs buf in `dir` with `args`.
+    fn buf(&self, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+        let output = Command::new(&self.buf)
+            .args(args)
+            .current_dir(dir)
+            .env("BUF_CACHE_DIR", &self.cache)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8(output.stdout).unwrap(),
+        )
+    }
+
+    /// Runs `buf ARGS` and `spoke ARGS` in `dir`; asserts the same exit
+    /// code and the same stdout, byte for byte; returns spoke's run.
+    #[track_caller]
+    fn same(&self, dir: &Path, args: &[&str]) -> Run {
+        let (code, stdout) = self.buf(dir, args);
+        let ours = spoke_in(dir, args);
+        assert_eq!(
+            (ours.code, ours.stdout.as_str()),
+            (code, stdout.as_str()),
+            "spoke {} differs from buf in {}; spoke's stderr: {}",
+            args.join(" "),
+            dir.display(),
+            ours.stderr
+        );
+        ours
+    }
+
+    /// `breaking --against AGAINST` in `dir` in every error format, the
+    /// same as buf's and a breaking change (exit 100) in each.
+    #[track_caller]
+    fn same_breaking_in_every_format(&self, dir: &Path, against: &str) {
+        for format in BREAKING_FORMATS {
+            let args = ["breaking", "--against", against, "--error-format", format];
+            let out = self.same(dir, &args);
+            assert_eq!(out.code, Some(100), "{out:?}");
+        }
+    }
+
+    /// `build -o` with `flags` in `dir`, by buf and by spoke: both succeed
+    /// and write the same descriptors.
+    #[track_caller]
+    fn same_image(&self, dir: &Path, flags: &[&str]) {
+        let theirs = self.work().join("buf.binpb");
+        let ours = self.work().join("spoke.binpb");
+        let mut args = vec!["build", "-o", path_str(&theirs)];
+        args.extend(flags);
+        let (code, _) = self.buf(dir, &args);
+        assert_eq!(code, Some(0), "buf build in {}", dir.display());
+        args[2] = path_str(&ours);
+        spoke_in(dir, &args).success();
+        let image = |path: &Path| {
+            FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
+        };
+        assert_eq!(
+            image(&ours),
+            image(&theirs),
+            "build in {} {flags:?}",
+            dir.display()
+        );
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -88,6 +150,13 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+/// Makes `dir` a git repository with everything in it committed on `main`.
+fn commit_all(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "one"]);
+}
+
 const A_V1: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage foo_bar {\n  string FooId = 1;\n  map<string, int32> counts = 2;\n}\nenum Color { RED = 0; }\n";
 /// A_V1 with `FooId` deleted, `counts` retyped (a message in a `<…>`, which
 /// Go's JSON and XML escape) and the enum gone.
@@ -96,54 +165,35 @@ const B: &str = "syntax = \"proto3\";\npackage b;\nmessage X { int32 y = 1; }\n"
 
 #[test]
 fn every_error_format_is_bufs_byte_for_byte() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let old = work.path().join("old");
-    let new = work.path().join("new");
-    write_tree(
-        &old,
+    let Some(t) = Parity::new() else { return };
+    let old = t.tree(
+        "old",
         &[
             ("buf.yaml", "version: v2\n"),
             ("acme/v1/a.proto", A_V1),
             ("b.proto", B),
         ],
     );
-    write_tree(
-        &new,
+    let new = t.tree(
+        "new",
         &[("buf.yaml", "version: v2\n"), ("acme/v1/a.proto", A_V2)],
     );
     for format in LINT_FORMATS {
         // In the directory, and naming it from its parent (paths prefixed).
-        same(&buf, &old, &cache, &["lint", "--error-format", format]);
-        same(
-            &buf,
-            work.path(),
-            &cache,
-            &["lint", "old", "--error-format", format],
-        );
+        t.same(&old, &["lint", "--error-format", format]);
+        t.same(t.work(), &["lint", "old", "--error-format", format]);
     }
     // An unknown format is refused with buf's status (1, not a usage 2).
-    same(&buf, &old, &cache, &["lint", "--error-format", "nope"]);
-    same(
-        &buf,
+    t.same(&old, &["lint", "--error-format", "nope"]);
+    t.same(
         &new,
-        &cache,
         &["breaking", "--against", "../old", "--error-format", "nope"],
     );
+    // A deleted file, a deleted enum, a field and a map changed.
+    t.same_breaking_in_every_format(&new, "../old");
     for format in BREAKING_FORMATS {
-        let out = same(
-            &buf,
-            &new,
-            &cache,
-            &["breaking", "--against", "../old", "--error-format", format],
-        );
-        // A deleted file, a deleted enum, a field and a map changed.
-        assert_eq!(out.code, Some(100), "{out:?}");
-        same(
-            &buf,
-            work.path(),
-            &cache,
+        t.same(
+            t.work(),
             &[
                 "breaking",
                 "./new/",
@@ -155,15 +205,10 @@ fn every_error_format_is_bufs_byte_for_byte() {
         );
     }
     // Nothing found: nothing printed, exit 0, in every format.
-    let clean = work.path().join("clean");
-    write_tree(
-        &clean,
+    let clean = t.tree(
+        "clean",
         &[
-            (
-                "buf.yaml",
-                "version: v2
-",
-            ),
+            ("buf.yaml", "version: v2\n"),
             (
                 "acme/v1/a.proto",
                 "syntax = \"proto3\";\npackage acme.v1;\nmessage A {}\n",
@@ -171,17 +216,15 @@ fn every_error_format_is_bufs_byte_for_byte() {
         ],
     );
     for format in LINT_FORMATS {
-        let out = same(&buf, &clean, &cache, &["lint", "--error-format", format]);
+        let out = t.same(&clean, &["lint", "--error-format", format]);
         assert_eq!((out.code, out.stdout.as_str()), (Some(0), ""));
     }
     // A bad configuration: exit 1 for both.
     write_tree(&new, &[("buf.yaml", "version: v2\nlint:\n  use: [NOPE]\n")]);
-    same(&buf, &new, &cache, &["lint"]);
+    t.same(&new, &["lint"]);
     // config-ignore-yaml is refused by breaking: exit 1.
-    let out = same(
-        &buf,
+    let out = t.same(
         &new,
-        &cache,
         &[
             "breaking",
             "--against",
@@ -195,12 +238,9 @@ fn every_error_format_is_bufs_byte_for_byte() {
 
 #[test]
 fn compile_errors_exit_as_bufs_in_every_format() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let dir = work.path().join("broken");
-    write_tree(
-        &dir,
+    let Some(t) = Parity::new() else { return };
+    let dir = t.tree(
+        "broken",
         &[
             ("buf.yaml", "version: v2\n"),
             (
@@ -214,7 +254,7 @@ fn compile_errors_exit_as_bufs_in_every_format() {
     // finding's file, line and column and its type.
     for format in LINT_FORMATS {
         let args = ["lint", "--error-format", format];
-        let (code, theirs) = run_buf(&buf, &dir, &cache, &args);
+        let (code, theirs) = t.buf(&dir, &args);
         let ours = spoke_in(&dir, &args);
         assert_eq!(
             (ours.code, code),
@@ -230,7 +270,7 @@ fn compile_errors_exit_as_bufs_in_every_format() {
         );
     }
     let args = ["lint", "--error-format", "text"];
-    let (_, theirs) = run_buf(&buf, &dir, &cache, &args);
+    let (_, theirs) = t.buf(&dir, &args);
     let ours = spoke_in(&dir, &args);
     assert!(theirs.starts_with("acme/v1/a.proto:3:15:"), "{theirs}");
     assert!(ours.stdout.starts_with("acme/v1/a.proto:3:15:"), "{ours:?}");
@@ -244,47 +284,28 @@ const ORDER_V2: &str = "syntax = \"proto3\";\npackage acme.v1;\nmessage Order {\
 /// repositories, image files) reports what buf reports.
 #[test]
 fn breaking_against_git_references_and_images_is_bufs() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let repo = work.path().join("repo");
-    write_tree(
-        &repo,
+    let Some(t) = Parity::new() else { return };
+    let repo = t.tree(
+        "repo",
         &[
             ("buf.yaml", "version: v2\nmodules:\n  - path: proto\n"),
             ("proto/acme/v1/order.proto", ORDER),
         ],
     );
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "one"]);
+    commit_all(&repo);
     git(&repo, &["tag", "v1"]);
-    let images = work.path().join("images");
+    let images = t.work().join("images");
     std::fs::create_dir_all(&images).unwrap();
     for image in ["image.binpb", "image.json"] {
         let out = images.join(image);
-        let (code, _) = run_buf(&buf, &repo, &cache, &["build", "-o", out.to_str().unwrap()]);
+        let (code, _) = t.buf(&repo, &["build", "-o", path_str(&out)]);
         assert_eq!(code, Some(0));
     }
     git(&repo, &["checkout", "-qb", "feature"]);
     write_tree(&repo, &[("proto/acme/v1/order.proto", ORDER_V2)]);
     git(&repo, &["commit", "-qam", "two"]);
 
-    for format in BREAKING_FORMATS {
-        let out = same(
-            &buf,
-            &repo,
-            &cache,
-            &[
-                "breaking",
-                "--against",
-                ".git#branch=main",
-                "--error-format",
-                format,
-            ],
-        );
-        assert_eq!(out.code, Some(100), "{out:?}");
-    }
+    t.same_breaking_in_every_format(&repo, ".git#branch=main");
     for against in [
         ".git#tag=v1",
         ".git#ref=HEAD~1",
@@ -293,15 +314,13 @@ fn breaking_against_git_references_and_images_is_bufs() {
         "../images/image.binpb",
         "../images/image.json",
     ] {
-        let out = same(&buf, &repo, &cache, &["breaking", "--against", against]);
+        let out = t.same(&repo, &["breaking", "--against", against]);
         assert_eq!(out.code, Some(100), "{against}: {out:?}");
     }
     // From the module directory, against the same directory of a commit
     // of the repository one level up.
-    same(
-        &buf,
+    t.same(
         &repo.join("proto"),
-        &cache,
         &[
             "breaking",
             "--against",
@@ -311,7 +330,7 @@ fn breaking_against_git_references_and_images_is_bufs() {
         ],
     );
     // Against HEAD itself: nothing.
-    let out = same(&buf, &repo, &cache, &["breaking", "--against", ".git"]);
+    let out = t.same(&repo, &["breaking", "--against", ".git"]);
     assert_eq!(out.code, Some(0));
     // A branch that does not exist, a bad key: exit 1 for both; the
     // repository is left as it was.
@@ -320,7 +339,7 @@ fn breaking_against_git_references_and_images_is_bufs() {
         ".git#bogus=1",
         ".git#branch=main,tag=v1",
     ] {
-        let out = same(&buf, &repo, &cache, &["breaking", "--against", bad]);
+        let out = t.same(&repo, &["breaking", "--against", bad]);
         assert_eq!(out.code, Some(1), "{bad}");
         assert!(out.stderr.starts_with("error: --against"), "{bad}: {out:?}");
     }
@@ -343,12 +362,9 @@ const ORDER_APP_V2: &str = "syntax = \"proto3\";\npackage acme.app.v1;\nimport \
 /// lint and breaking from the root agree with buf in every format.
 #[test]
 fn a_workspace_root_is_checked_as_buf_checks_it() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("ws");
-    write_tree(
-        &root,
+    let Some(t) = Parity::new() else { return };
+    let root = t.tree(
+        "ws",
         &[
             (
                 "buf.yaml",
@@ -359,43 +375,26 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
         ],
     );
     for format in LINT_FORMATS {
-        let out = same(&buf, &root, &cache, &["lint", "--error-format", format]);
+        let out = t.same(&root, &["lint", "--error-format", format]);
         assert_eq!(out.code, Some(100));
-        same(
-            &buf,
-            work.path(),
-            &cache,
-            &["lint", "ws", "--error-format", format],
-        );
+        t.same(t.work(), &["lint", "ws", "--error-format", format]);
     }
     for path in ["proto/common/acme/common/v1/money.proto", "proto/app/acme"] {
-        same(&buf, &root, &cache, &["lint", "--path", path]);
+        t.same(&root, &["lint", "--path", path]);
     }
     // A module's own directory is not a --path (buf: name it as the input).
-    let out = same(&buf, &root, &cache, &["lint", "--path", "proto/app"]);
+    let out = t.same(&root, &["lint", "--path", "proto/app"]);
     assert_eq!(out.code, Some(1));
     // A module's directory as the input is that module in its workspace;
     // a directory inside a module is refused.
     for format in LINT_FORMATS {
-        same(
-            &buf,
-            &root,
-            &cache,
-            &["lint", "proto/common", "--error-format", format],
-        );
-        same(
-            &buf,
-            &root.join("proto/app"),
-            &cache,
-            &["lint", "--error-format", format],
-        );
+        t.same(&root, &["lint", "proto/common", "--error-format", format]);
+        t.same(&root.join("proto/app"), &["lint", "--error-format", format]);
     }
-    let out = same(&buf, &root, &cache, &["lint", "proto/common/acme"]);
+    let out = t.same(&root, &["lint", "proto/common/acme"]);
     assert_eq!(out.code, Some(1));
 
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "one"]);
+    commit_all(&root);
     git(&root, &["checkout", "-qb", "next"]);
     write_tree(
         &root,
@@ -404,37 +403,21 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
             ("proto/app/acme/app/v1/order.proto", ORDER_APP_V2),
         ],
     );
-    let image = work.path().join("main.binpb");
-    let (code, _) = run_buf(
-        &buf,
+    let image = t.work().join("main.binpb");
+    let (code, _) = t.buf(
         &root,
-        &cache,
-        &["build", ".git#branch=main", "-o", image.to_str().unwrap()],
+        &["build", ".git#branch=main", "-o", path_str(&image)],
     );
     assert_eq!(code, Some(0));
+    t.same_breaking_in_every_format(&root, ".git#branch=main");
     for format in BREAKING_FORMATS {
-        let out = same(
-            &buf,
-            &root,
-            &cache,
-            &[
-                "breaking",
-                "--against",
-                ".git#branch=main",
-                "--error-format",
-                format,
-            ],
-        );
-        assert_eq!(out.code, Some(100));
         // One image against the two modules, configured alike.
-        same(
-            &buf,
+        t.same(
             &root,
-            &cache,
             &[
                 "breaking",
                 "--against",
-                image.to_str().unwrap(),
+                path_str(&image),
                 "--error-format",
                 format,
             ],
@@ -443,10 +426,8 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
     // A module directory against the same directory of a commit, from the
     // root and from inside it: the files it imports are compared too.
     for format in BREAKING_FORMATS {
-        same(
-            &buf,
+        t.same(
             &root,
-            &cache,
             &[
                 "breaking",
                 "proto/app",
@@ -456,10 +437,8 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
                 format,
             ],
         );
-        same(
-            &buf,
+        t.same(
             &root.join("proto/app"),
-            &cache,
             &[
                 "breaking",
                 "--against",
@@ -471,20 +450,15 @@ fn a_workspace_root_is_checked_as_buf_checks_it() {
     }
     // --path: the files named, and (breaking) what they import.
     for path in ["proto/app/acme", "proto/common/acme/common/v1/money.proto"] {
-        same(
-            &buf,
+        t.same(
             &root,
-            &cache,
             &["breaking", "--against", ".git#branch=main", "--path", path],
         );
     }
     // Module by module against the committed tree as a directory.
-    let old = work.path().join("old");
-    git(
-        &root,
-        &["worktree", "add", "-q", old.to_str().unwrap(), "main"],
-    );
-    same(&buf, &root, &cache, &["breaking", "--against", "../old"]);
+    let old = t.work().join("old");
+    git(&root, &["worktree", "add", "-q", path_str(&old), "main"]);
+    t.same(&root, &["breaking", "--against", "../old"]);
 }
 
 /// A workspace's `deps` come from the registry, through its spoke.lock
@@ -569,17 +543,14 @@ fn workspace_deps_resolve_through_the_registry_and_the_lock() {
 /// still reported through a module that imports it (app: FILE).
 #[test]
 fn imported_files_are_checked_with_the_importers_configuration() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("ws");
+    let Some(t) = Parity::new() else { return };
     let money = |field: &str| {
         format!(
             "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money {{ int64 {field} = 1; }}\n"
         )
     };
-    write_tree(
-        &root,
+    let root = t.tree(
+        "ws",
         &[
             (
                 "buf.yaml",
@@ -592,29 +563,16 @@ fn imported_files_are_checked_with_the_importers_configuration() {
             ),
         ],
     );
-    git(&root, &["init", "-q", "-b", "main"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-qm", "one"]);
+    commit_all(&root);
     write_tree(
         &root,
         &[("proto/common/acme/common/v1/money.proto", &money("amount"))],
     );
-    for format in BREAKING_FORMATS {
-        let out = same(
-            &buf,
-            &root,
-            &cache,
-            &[
-                "breaking",
-                "--against",
-                ".git#branch=main",
-                "--error-format",
-                format,
-            ],
-        );
-        assert_eq!(out.code, Some(100), "{out:?}");
-    }
+    t.same_breaking_in_every_format(&root, ".git#branch=main");
 }
+
+const COMMON_MONEY: &str =
+    "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n";
 
 /// Run from inside a workspace, as buf is from a module's directory: the
 /// workspace above is found (buf.yaml v2 with two modules). A module's
@@ -625,21 +583,15 @@ fn imported_files_are_checked_with_the_importers_configuration() {
 /// `build -o` agree with buf in each.
 #[test]
 fn a_subdirectory_finds_its_workspace_as_buf_does() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("repo");
-    write_tree(
-        &root,
+    let Some(t) = Parity::new() else { return };
+    let root = t.tree(
+        "repo",
         &[
             (
                 "buf.yaml",
                 "version: v2\nmodules:\n  - path: proto/common\n  - path: proto/pets\n",
             ),
-            (
-                "proto/common/acme/common/v1/money.proto",
-                "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n",
-            ),
+            ("proto/common/acme/common/v1/money.proto", COMMON_MONEY),
             (
                 "proto/pets/acme/pets/v1/pet.proto",
                 "syntax = \"proto3\";\npackage acme.pets.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Pet { acme.common.v1.Money price = 1; string Name = 2; }\n",
@@ -652,26 +604,15 @@ fn a_subdirectory_finds_its_workspace_as_buf_does() {
     );
     for dir in ["proto", "proto/pets", "proto/common", "proto/other"] {
         let at = root.join(dir);
-        same(&buf, &at, &cache, &["lint", "--error-format", "json"]);
-        same(&buf, &at, &cache, &["lint", "--error-format", "text"]);
+        t.same(&at, &["lint", "--error-format", "json"]);
+        t.same(&at, &["lint", "--error-format", "text"]);
         for flags in [&[][..], &["--exclude-imports"][..]] {
-            let theirs = work.path().join("buf.binpb");
-            let ours = work.path().join("spoke.binpb");
-            let mut args = vec!["build", "-o", path_str(&theirs)];
-            args.extend(flags);
-            let (code, _) = run_buf(&buf, &at, &cache, &args);
-            assert_eq!(code, Some(0), "buf build in {dir}");
-            args[2] = path_str(&ours);
-            spoke_in(&at, &args).success();
-            let image = |path: &Path| {
-                FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
-            };
-            assert_eq!(image(&ours), image(&theirs), "build in {dir} {flags:?}");
+            t.same_image(&at, flags);
         }
     }
     // Inside a module: both refuse, naming the module.
     let inside = root.join("proto/pets/acme");
-    let (code, _) = run_buf(&buf, &inside, &cache, &["lint"]);
+    let (code, _) = t.buf(&inside, &["lint"]);
     assert_eq!(code, Some(1));
     let message = spoke_in(&inside, &["lint"]).failure().to_owned();
     assert!(
@@ -689,12 +630,9 @@ fn a_subdirectory_finds_its_workspace_as_buf_does() {
 /// configuration error for both.
 #[test]
 fn a_v1beta1_configuration_lints_as_bufs() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("repo");
-    write_tree(
-        &root,
+    let Some(t) = Parity::new() else { return };
+    let root = t.tree(
+        "repo",
         &[(
             "acme/v1/a.proto",
             "syntax = \"proto3\";\npackage acme.v1;\nimport \"google/protobuf/empty.proto\";\nmessage Foo {\n  string descriptor = 1;\n  string Bar = 2;\n}\nenum E { A = 0; }\n",
@@ -708,7 +646,7 @@ fn a_v1beta1_configuration_lints_as_bufs() {
     ] {
         std::fs::write(root.join("buf.yaml"), config).unwrap();
         for format in ["text", "json"] {
-            same(&buf, &root, &cache, &["lint", "--error-format", format]);
+            t.same(&root, &["lint", "--error-format", format]);
         }
     }
     // Breaking: v1beta1 files a retyped field under FIELD_SAME_TYPE in WIRE
@@ -722,7 +660,7 @@ fn a_v1beta1_configuration_lints_as_bufs() {
         "version: v1beta1\nbreaking:\n  use: [FIELD_WIRE_COMPATIBLE_TYPE]\n",
     ] {
         write_tree(
-            work.path(),
+            t.work(),
             &[
                 ("old/buf.yaml", config),
                 ("old/acme/v1/a.proto", old),
@@ -739,7 +677,7 @@ fn a_v1beta1_configuration_lints_as_bufs() {
                 "--error-format",
                 format,
             ];
-            same(&buf, work.path(), &cache, &args);
+            t.same(t.work(), &args);
         }
     }
 }
@@ -754,22 +692,18 @@ const LEGACY: &str = "syntax = \"proto2\";\npackage acme.v1;\n\nenum Color {\n  
 /// writes (`syntax = "editions"`, the edition, the features).
 #[test]
 fn an_editions_module_lints_and_builds_as_buf() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let old = work.path().join("old");
-    let new = work.path().join("new");
-    for (dir, order) in [(&old, EDITIONS_V1), (&new, EDITIONS_V2)] {
-        write_tree(
-            dir,
+    let Some(t) = Parity::new() else { return };
+    let [old, new] = [("old", EDITIONS_V1), ("new", EDITIONS_V2)].map(|(name, order)| {
+        t.tree(
+            name,
             &[
                 ("buf.yaml", "version: v2\n"),
                 ("acme/v1/order.proto", order),
                 ("acme/v1/legacy.proto", LEGACY),
             ],
-        );
-    }
-    let lint = same(&buf, &old, &cache, &["lint", "--error-format", "json"]);
+        )
+    });
+    let lint = t.same(&old, &["lint", "--error-format", "json"]);
     assert!(lint.stdout.contains("Quantity"), "{lint:?}");
     let breaking = spoke_in(
         &new,
@@ -777,7 +711,7 @@ fn an_editions_module_lints_and_builds_as_buf() {
     );
     assert!(breaking.stdout.contains("FIELD_NO_DELETE"), "{breaking:?}");
 
-    let (code, _) = run_buf(&buf, &old, &cache, &["build", "-o", "buf.json"]);
+    let (code, _) = t.buf(&old, &["build", "-o", "buf.json"]);
     assert_eq!(code, Some(0));
     let ours = spoke_in(&old, &["build", "-o", "spoke.json"]);
     assert_eq!(ours.code, Some(0), "{ours:?}");
@@ -811,21 +745,15 @@ fn an_editions_module_lints_and_builds_as_buf() {
 /// the name rule, unnamed modules by their path).
 #[test]
 fn dep_graph_from_a_subdirectory_is_bufs() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("repo");
-    write_tree(
-        &root,
+    let Some(t) = Parity::new() else { return };
+    let root = t.tree(
+        "repo",
         &[
             (
                 "buf.yaml",
                 "version: v2\nmodules:\n  - path: proto/common\n  - path: proto/pets\n    name: buf.build/acme/pets\n  - path: proto/other\n    name: buf.build/acme/other\n  - path: proto/alone\n    name: buf.build/acme/alone\n",
             ),
-            (
-                "proto/common/acme/common/v1/money.proto",
-                "syntax = \"proto3\";\npackage acme.common.v1;\nmessage Money { int64 units = 1; }\n",
-            ),
+            ("proto/common/acme/common/v1/money.proto", COMMON_MONEY),
             (
                 "proto/pets/acme/pets/v1/pet.proto",
                 "syntax = \"proto3\";\npackage acme.pets.v1;\nimport \"acme/common/v1/money.proto\";\nmessage Pet { acme.common.v1.Money price = 1; }\n",
@@ -849,7 +777,7 @@ fn dep_graph_from_a_subdirectory_is_bufs() {
         "proto/alone",
     ] {
         let at = root.join(dir);
-        let (code, theirs) = run_buf(&buf, &at, &cache, &["dep", "graph"]);
+        let (code, theirs) = t.buf(&at, &["dep", "graph"]);
         assert_eq!(code, Some(0), "buf dep graph in {dir}");
         let theirs = theirs.replace("\"buf.build/acme/", "\"acme.");
         let ours = spoke_in(&at, &["dep", "graph"]);
@@ -864,12 +792,9 @@ fn dep_graph_from_a_subdirectory_is_bufs() {
 /// roots in a v1 file.
 #[test]
 fn v1beta1_roots_build_and_lint_as_bufs() {
-    let Some(buf) = buf() else { return };
-    let work = tempfile::tempdir().unwrap();
-    let cache = work.path().join("cache");
-    let root = work.path().join("repo");
-    write_tree(
-        &root,
+    let Some(t) = Parity::new() else { return };
+    let root = t.tree(
+        "repo",
         &[
             (
                 "buf.yaml",
@@ -890,30 +815,13 @@ fn v1beta1_roots_build_and_lint_as_bufs() {
             ("other/o.proto", "this is not in a root\n"),
         ],
     );
-    for dir in [root.clone(), work.path().to_path_buf()] {
-        let shown = if dir == root { "." } else { "repo" };
+    for (dir, shown) in [(root.as_path(), "."), (t.work(), "repo")] {
         for format in ["text", "json"] {
-            same(
-                &buf,
-                &dir,
-                &cache,
-                &["lint", shown, "--error-format", format],
-            );
+            t.same(dir, &["lint", shown, "--error-format", format]);
         }
     }
     for flags in [&[][..], &["--exclude-imports"][..]] {
-        let theirs = work.path().join("buf.binpb");
-        let ours = work.path().join("spoke.binpb");
-        let mut args = vec!["build", "-o", path_str(&theirs)];
-        args.extend(flags);
-        let (code, _) = run_buf(&buf, &root, &cache, &args);
-        assert_eq!(code, Some(0));
-        args[2] = path_str(&ours);
-        spoke_in(&root, &args).success();
-        let image = |path: &Path| {
-            FileDescriptorSet::decode(std::fs::read(path).unwrap().as_slice()).unwrap()
-        };
-        assert_eq!(image(&ours), image(&theirs), "build {flags:?}");
+        t.same_image(&root, flags);
     }
     // A lint `ignore` entry names the path under the root, as in buf.
     std::fs::write(
@@ -921,7 +829,7 @@ fn v1beta1_roots_build_and_lint_as_bufs() {
         "version: v1beta1\nbuild:\n  roots: [proto, vendor]\n  excludes: [proto/acme/skip]\nlint:\n  ignore: [ext]\n",
     )
     .unwrap();
-    same(&buf, &root, &cache, &["lint"]);
+    t.same(&root, &["lint"]);
     for (config, expected) in [
         (
             "version: v1beta1\nbuild:\n  roots: [proto, proto/acme]\n",
@@ -938,7 +846,7 @@ fn v1beta1_roots_build_and_lint_as_bufs() {
     ] {
         std::fs::write(root.join("buf.yaml"), config).unwrap();
         for command in ["build", "lint"] {
-            let (code, _) = run_buf(&buf, &root, &cache, &[command]);
+            let (code, _) = t.buf(&root, &[command]);
             assert_eq!(code, Some(1), "buf {command} with {config}");
             let out = spoke_in(&root, &[command]);
             assert_eq!(out.code, Some(1), "{command} with {config}: {out:?}");
@@ -955,7 +863,7 @@ fn v1beta1_roots_build_and_lint_as_bufs() {
         &root,
         &[("vendor/acme/a/v1/a.proto", "syntax = \"proto3\";\n")],
     );
-    let (code, _) = run_buf(&buf, &root, &cache, &["build"]);
+    let (code, _) = t.buf(&root, &["build"]);
     assert_eq!(code, Some(1));
     let out = spoke_in(&root, &["build"]);
     assert_eq!(out.code, Some(1), "{out:?}");

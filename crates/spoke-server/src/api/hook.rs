@@ -14,7 +14,7 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 /// One concern of the stack.
-pub(super) trait Hook: Clone + Send + Sync + 'static {
+pub(crate) trait Hook: Clone + Send + Sync + 'static {
     /// What [`Hook::before`] hands to [`Hook::after`].
     type Memo: Send + 'static;
 

@@ -97,6 +97,38 @@ async fn the_index_lists_every_version_with_the_checksum_of_its_download() {
     }
 }
 
+/// The scheme `config.json` names: a proxy's `X-Forwarded-Proto` counts
+/// only from a trusted proxy. The test's requests come from 127.0.0.1: a
+/// trusted proxy for the first server, anyone for the second.
+#[tokio::test]
+async fn config_json_believes_x_forwarded_proto_only_from_a_trusted_proxy() {
+    for (trusted, believed) in [("127.0.0.1/32", true), ("10.0.0.0/8", false)] {
+        let root = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(root.path());
+        settings.trusted_proxies = vec![trusted.parse().unwrap()];
+        let server = start(settings).await;
+        let addr = server.api_addr();
+        for (proto, https) in [
+            (Some("https"), believed),
+            (Some("http"), false),
+            (None, false),
+        ] {
+            let headers: Vec<_> = proto
+                .map(|p| ("x-forwarded-proto", p))
+                .into_iter()
+                .collect();
+            let config = get(addr, "/cargo/index/config.json", &headers).await;
+            assert_eq!(config.status, 200, "{}", config.text());
+            let scheme = if https { "https" } else { "http" };
+            assert_eq!(
+                config.json()["dl"],
+                format!("{scheme}://test/cargo/api/v1/crates"),
+                "trusted {trusted}, X-Forwarded-Proto {proto:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn cargo_needs_a_token_when_anonymous_reads_are_off_and_sends_it_raw() {
     const BOOTSTRAP: &str = "bootstrap-token-for-the-cargo-tests-0123456789";
