@@ -129,7 +129,12 @@ pub(crate) async fn config(
     access.list().await?;
     let origin = match public_url {
         Some(Extension(PublicUrl(url))) => url.to_string(),
-        None => origin(&headers, tls.is_some())?,
+        None => request_origin(&headers, tls.is_some()).ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_HOST",
+                "config.json needs a Host header naming this server",
+            )
+        })?,
     };
     let config = IndexConfig {
         dl: format!("{origin}{DOWNLOAD_PATH}"),
@@ -281,10 +286,10 @@ fn crate_of_index_path(path: &str) -> Option<&str> {
     (expected == path).then_some(name)
 }
 
-/// `http(s)://host[:port]` as the client reached the server: the `Host`
-/// header (HTTP/2's `:authority`), and `https` when it came over TLS
-/// ([`OverTls`]).
-fn origin(headers: &HeaderMap, tls: bool) -> Result<String, ApiError> {
+/// The origin (`http(s)://host[:port]`) a request was sent to: its
+/// `Host` header (HTTP/2's `:authority`), and `https` when it came over
+/// TLS ([`OverTls`]); `None` without a usable `Host`.
+pub fn request_origin(headers: &HeaderMap, over_tls: bool) -> Option<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -292,15 +297,9 @@ fn origin(headers: &HeaderMap, tls: bool) -> Result<String, ApiError> {
             !h.is_empty()
                 && h.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "INVALID_HOST",
-                "config.json needs a Host header naming this server",
-            )
         })?;
-    let scheme = if tls { "https" } else { "http" };
-    Ok(format!("{scheme}://{host}"))
+    let scheme = if over_tls { "https" } else { "http" };
+    Some(format!("{scheme}://{host}"))
 }
 
 /// Index files change with every push: Cargo revalidates them.
@@ -331,21 +330,21 @@ mod tests {
         };
         let host = [("host", "spoke.test:8443")];
         assert_eq!(
-            origin(&headers(&host), false).unwrap(),
+            request_origin(&headers(&host), false).unwrap(),
             "http://spoke.test:8443"
         );
         assert_eq!(
-            origin(&headers(&host), true).unwrap(),
+            request_origin(&headers(&host), true).unwrap(),
             "https://spoke.test:8443"
         );
         // Whether a proxy's word counts is the server's decision (OverTls).
         let claimed = [("host", "spoke.test"), ("x-forwarded-proto", "https")];
         assert_eq!(
-            origin(&headers(&claimed), false).unwrap(),
+            request_origin(&headers(&claimed), false).unwrap(),
             "http://spoke.test"
         );
         for bad in [&[][..], &[("host", "a b")][..], &[("host", "")][..]] {
-            assert!(origin(&headers(bad), false).is_err(), "{bad:?}");
+            assert!(request_origin(&headers(bad), false).is_none(), "{bad:?}");
         }
     }
 

@@ -38,7 +38,7 @@ mod search;
 mod views;
 
 #[cfg(feature = "server")]
-pub use cargo::{OverTls, PublicUrl};
+pub use cargo::{OverTls, PublicUrl, request_origin};
 #[cfg(feature = "server")]
 pub use error::ApiError;
 #[cfg(feature = "server")]

@@ -162,16 +162,13 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         settings.write_timeout.min(MAX_CHECK_TIMEOUT),
     ));
 
-    let mut rest = spoke_rest::router(
+    let rest = spoke_rest::router(
         Arc::clone(&registry),
         auth.clone(),
         RestOptions {
             max_body_bytes: settings.limits.max_body_bytes,
         },
     );
-    if let Some(url) = &settings.public_url {
-        rest = rest.layer(axum::Extension(spoke_rest::PublicUrl(url.as_str().into())));
-    }
     let context = ApiContext {
         handler_timeout: settings.write_timeout,
         metrics: metrics.clone(),
@@ -186,10 +183,14 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
     let ui = spoke_ui::router(Arc::clone(&registry), auth.clone());
+    // Cargo's URLs and the UI's same-origin check start from it.
+    let mut site = rest.merge(ui);
+    if let Some(url) = &settings.public_url {
+        site = site.layer(axum::Extension(spoke_rest::PublicUrl(url.as_str().into())));
+    }
     let rest = api::wrap(
         per_client.apply(compression::wrap(with_home(
-            rest.merge(ui)
-                .merge(health::probe_routes(Arc::clone(&health))),
+            site.merge(health::probe_routes(Arc::clone(&health))),
         ))),
         &context,
     );

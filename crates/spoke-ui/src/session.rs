@@ -28,7 +28,7 @@ use sha2::{Digest as _, Sha256};
 use spoke_auth::{Auth, Caller};
 use spoke_domain::ModuleName;
 use spoke_registry::ModuleFilter;
-use spoke_rest::{ApiError, OverTls};
+use spoke_rest::{ApiError, OverTls, PublicUrl};
 use subtle::ConstantTimeEq as _;
 
 use crate::html::{self, Chrome, Esc};
@@ -56,6 +56,9 @@ pub(crate) struct Viewer {
     /// Cookies set for this request get `Secure`; without [`OverTls`] they
     /// go without it, as plain HTTP needs.
     over_tls: bool,
+    /// Whether the request's `Origin`, when it has one, is this server's
+    /// (see [`sent_from_here`]).
+    from_here: bool,
 }
 
 impl<S> FromRequestParts<S> for Viewer
@@ -86,12 +89,14 @@ where
             Caller::Identity(identity) => Some(identity.subject.to_string()),
             Caller::Anonymous => None,
         };
+        let over_tls = parts.extensions.get::<OverTls>().is_some();
         Ok(Viewer {
             auth,
             caller,
             name,
             csrf: browser_secret(&parts.headers).map(|secret| csrf_token(&secret)),
-            over_tls: parts.extensions.get::<OverTls>().is_some(),
+            over_tls,
+            from_here: sent_from_here(parts, over_tls),
         })
     }
 }
@@ -160,6 +165,12 @@ impl Viewer {
                 format!("{message} Reload the page you came from and submit its form again."),
             ))
         };
+        if !self.from_here {
+            return Err(refused(
+                "CROSS_ORIGIN_FORM",
+                "This form was sent from another site, so it was not accepted.",
+            ));
+        }
         let Some(sent) = sent.filter(|t| !t.is_empty()) else {
             return Err(refused(
                 "CSRF_TOKEN_MISSING",
@@ -261,6 +272,33 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
+/// Whether a request's `Origin` header, when the browser sent one (every
+/// current browser does on a form POST), names this server: the origin of
+/// `SPOKE_PUBLIC_URL` when the operator set it ([`PublicUrl`]), else the
+/// request's own `Host` and scheme. A form posted from another site is
+/// refused by this even before its token is looked at (a sign-in form's
+/// nonce cookie could have been planted by a sibling subdomain); `null`,
+/// an opaque origin, is never this server.
+fn sent_from_here(parts: &Parts, over_tls: bool) -> bool {
+    let Some(sent) = parts.headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let here = match parts.extensions.get::<PublicUrl>() {
+        Some(PublicUrl(url)) => Some(origin_of(url).to_owned()),
+        None => spoke_rest::request_origin(&parts.headers, over_tls),
+    };
+    here.is_some_and(|here| sent.as_bytes().eq_ignore_ascii_case(here.as_bytes()))
+}
+
+/// The origin of an absolute URL: its scheme and authority, no path.
+fn origin_of(url: &str) -> &str {
+    let authority = url.find("://").map_or(0, |scheme| scheme + 3);
+    match url[authority..].find('/') {
+        Some(path) => &url[..authority + path],
+        None => url,
+    }
+}
+
 /// What this browser's CSRF token derives from: its session cookie, else
 /// its nonce cookie.
 fn browser_secret(headers: &HeaderMap) -> Option<String> {
@@ -329,6 +367,61 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    /// A request's parts with `headers`, and `public` as SPOKE_PUBLIC_URL.
+    fn parts(headers: &[(&str, &str)], public: Option<&str>) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut parts = request.body(()).unwrap().into_parts().0;
+        if let Some(url) = public {
+            parts.extensions.insert(PublicUrl(url.into()));
+        }
+        parts
+    }
+
+    #[test]
+    fn a_form_is_from_here_when_its_origin_is_this_servers() {
+        let host = ("host", "spoke.internal:8080");
+        // No Origin (an older client): the token alone decides.
+        assert!(sent_from_here(&parts(&[host], None), false));
+        assert!(sent_from_here(
+            &parts(&[host, ("origin", "http://spoke.internal:8080")], None),
+            false
+        ));
+        assert!(sent_from_here(
+            &parts(&[host, ("origin", "https://spoke.internal:8080")], None),
+            true
+        ));
+        for origin in ["https://spoke.internal:8080", "http://evil.example", "null"] {
+            assert!(
+                !sent_from_here(&parts(&[host, ("origin", origin)], None), false),
+                "{origin}"
+            );
+        }
+        // Without a usable Host, only an operator's public URL can match.
+        assert!(!sent_from_here(
+            &parts(&[("origin", "http://x")], None),
+            false
+        ));
+        // SPOKE_PUBLIC_URL names the origin browsers use, whatever Host
+        // the proxy in front sends; its path is not part of it.
+        let public = Some("https://registry.example.com/spoke");
+        assert!(sent_from_here(
+            &parts(&[host, ("origin", "https://registry.example.com")], public),
+            false
+        ));
+        assert!(!sent_from_here(
+            &parts(&[host, ("origin", "http://spoke.internal:8080")], public),
+            false
+        ));
+        assert_eq!(
+            origin_of("https://a.example:8443/x/y"),
+            "https://a.example:8443"
+        );
+        assert_eq!(origin_of("http://a.example"), "http://a.example");
     }
 
     #[test]

@@ -560,6 +560,27 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
         assert!(text.contains("Reload the page"), "{text}");
         assert!(refused.header("set-cookie").is_none(), "{text}");
     }
+    // Sent from another site (or an opaque origin, or this host under
+    // another scheme), even with this browser's nonce and token: 403
+    // before the token is tried.
+    for origin in [
+        "http://evil.example",
+        "null",
+        "https://test",
+        "http://test:81",
+    ] {
+        let refused = post_form_from(
+            addr,
+            "/ui/sign-in",
+            Some(origin),
+            nonce.clone(),
+            format!("csrf={csrf}&{signing_in}"),
+        )
+        .await;
+        let text = assert_page(&refused, 403);
+        assert!(text.contains("CROSS_ORIGIN_FORM"), "{origin}: {text}");
+        assert!(refused.header("set-cookie").is_none(), "{text}");
+    }
     // A JSON body carries no form token.
     let json = Box::pin(request(
         addr,
@@ -571,7 +592,15 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
     .await;
     assert!(assert_page(&json, 403).contains("CSRF_TOKEN_MISSING"));
 
-    let signed_in = post(nonce.clone(), format!("csrf={csrf}&{signing_in}")).await;
+    // From this server's own origin (any case), it signs in.
+    let signed_in = post_form_from(
+        addr,
+        "/ui/sign-in",
+        Some("HTTP://Test"),
+        nonce.clone(),
+        format!("csrf={csrf}&{signing_in}"),
+    )
+    .await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.text());
     assert_eq!(signed_in.header("location"), Some("/ui/m/user"));
     let cookies: Vec<&str> = signed_in
@@ -644,10 +673,23 @@ async fn with_access_control_on_a_browser_signs_in_with_a_token() {
 
 /// A form POSTed with a browser's cookies.
 async fn post_form(addr: SocketAddr, path: &str, cookie: String, body: String) -> HttpResponse {
-    let headers = [
+    post_form_from(addr, path, None, cookie, body).await
+}
+
+/// [`post_form`] with the `Origin` header a browser sends (the test
+/// client's `Host` is `test`, so this server's origin is `http://test`).
+async fn post_form_from(
+    addr: SocketAddr,
+    path: &str,
+    origin: Option<&str>,
+    cookie: String,
+    body: String,
+) -> HttpResponse {
+    let mut headers = vec![
         ("content-type", "application/x-www-form-urlencoded"),
         ("cookie", cookie.as_str()),
     ];
+    headers.extend(origin.map(|origin| ("origin", origin)));
     Box::pin(request(addr, "POST", path, &headers, body.as_bytes())).await
 }
 
