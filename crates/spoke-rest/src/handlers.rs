@@ -149,10 +149,7 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            options.max_body_bytes,
-            extract::reject_declared_oversize,
-        ))
+        .layer(extract::DeclaredSizeLimit(options.max_body_bytes))
         .with_state(AppState { registry, auth })
 }
 

@@ -51,9 +51,7 @@ use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use tonic::server::NamedService as _;
 use tower::ServiceBuilder;
 
-use hook::HookLayer;
-
-pub(crate) use hook::Hook;
+pub(crate) use hook::{Hook, HookLayer};
 pub use request_id::REQUEST_ID_HEADER;
 pub(crate) use request_id::RequestIds;
 

@@ -9,9 +9,9 @@
 //! (`W/"…"`), which `If-None-Match` (a weak comparison) still matches.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use hyper::body::Body as _;
 use spoke_rest::ApiError;
@@ -19,6 +19,8 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::decompression::RequestDecompressionLayer;
+
+use crate::api::{Hook, HookLayer};
 
 /// The codings accepted in both directions.
 const CODINGS: [&str; 2] = ["gzip", "zstd"];
@@ -34,7 +36,9 @@ pub(crate) fn wrap(routes: Router) -> Router {
         .and(NotForContentType::SSE);
     routes.layer(
         ServiceBuilder::new()
-            .layer(middleware::from_fn(codings))
+            .layer(HookLayer(Codings))
+            // What the router would do to the codings' bodies anyway.
+            .map_response(|response: Response<_>| response.map(Body::new))
             .layer(RequestDecompressionLayer::new())
             .layer(CompressionLayer::new().compress_when(compressible)),
     )
@@ -44,22 +48,35 @@ pub(crate) fn wrap(routes: Router) -> Router {
 /// (the decompression layer's own answer has no body). Makes the ETag weak
 /// on a compressed response, and on a 304 whose 200 would have been
 /// compressed.
-async fn codings(mut request: Request, next: Next) -> Response {
-    let has_body = !request.body().is_end_stream();
-    if has_body && let Some(coding) = unsupported_coding(request.headers_mut()) {
-        return unsupported_coding_response(&coding);
+#[derive(Clone)]
+struct Codings;
+
+impl Hook for Codings {
+    /// Whether the client accepts a compressed response.
+    type Memo = bool;
+
+    fn refuse(&self, request: &mut Request) -> Option<Response> {
+        if request.body().is_end_stream() {
+            return None;
+        }
+        unsupported_coding(request.headers_mut()).map(|coding| unsupported_coding_response(&coding))
     }
-    let accepts_coding = accepts_compression(request.headers());
-    let mut response = next.run(request).await;
-    let not_modified = response.status() == StatusCode::NOT_MODIFIED;
-    let headers = response.headers_mut();
-    if headers.contains_key(header::CONTENT_ENCODING) || (not_modified && accepts_coding) {
-        weaken_etag(headers);
+
+    fn before(&self, request: &mut Request) -> bool {
+        accepts_compression(request.headers())
     }
-    if not_modified && !headers.contains_key(header::VARY) {
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+
+    fn after(&self, accepts_coding: bool, mut response: Response) -> Response {
+        let not_modified = response.status() == StatusCode::NOT_MODIFIED;
+        let headers = response.headers_mut();
+        if headers.contains_key(header::CONTENT_ENCODING) || (not_modified && accepts_coding) {
+            weaken_etag(headers);
+        }
+        if not_modified && !headers.contains_key(header::VARY) {
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        response
     }
-    response
 }
 
 /// The request body's coding when it is not one the server decodes. The

@@ -20,6 +20,13 @@ pub(crate) trait Hook: Clone + Send + Sync + 'static {
 
     fn before(&self, request: &mut Request) -> Self::Memo;
 
+    /// A response given in place of the inner service's, for a request
+    /// refused before anything runs; `None` (the default) runs it. Asked
+    /// before [`Hook::before`], and a refused request sees neither hook.
+    fn refuse(&self, _request: &mut Request) -> Option<Response> {
+        None
+    }
+
     fn after(&self, memo: Self::Memo, response: Response) -> Response;
 
     /// The span the inner service runs in, entered on each poll.
@@ -29,7 +36,7 @@ pub(crate) trait Hook: Clone + Send + Sync + 'static {
 }
 
 #[derive(Clone)]
-pub(super) struct HookLayer<H>(pub(super) H);
+pub(crate) struct HookLayer<H>(pub(crate) H);
 
 impl<H: Hook, S> Layer<S> for HookLayer<H> {
     type Service = HookService<H, S>;
@@ -43,7 +50,7 @@ impl<H: Hook, S> Layer<S> for HookLayer<H> {
 }
 
 #[derive(Clone)]
-pub(super) struct HookService<H, S> {
+pub(crate) struct HookService<H, S> {
     hook: H,
     inner: S,
 }
@@ -62,8 +69,13 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
+        if let Some(response) = self.hook.refuse(&mut request) {
+            return HookFuture::Refused {
+                response: Some(response),
+            };
+        }
         let memo = self.hook.before(&mut request);
-        HookFuture {
+        HookFuture::Running {
             inner: self.inner.call(request),
             pending: Some((self.hook.clone(), memo)),
         }
@@ -71,11 +83,18 @@ where
 }
 
 pin_project! {
-    pub(super) struct HookFuture<H: Hook, F> {
-        #[pin]
-        inner: F,
-        // Taken when the inner future is ready.
-        pending: Option<(H, H::Memo)>,
+    #[project = HookFutureProj]
+    pub(crate) enum HookFuture<H: Hook, F> {
+        Running {
+            #[pin]
+            inner: F,
+            // Taken when the inner future is ready.
+            pending: Option<(H, H::Memo)>,
+        },
+        Refused {
+            // Taken when polled.
+            response: Option<Response>,
+        },
     }
 }
 
@@ -87,13 +106,20 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let answered = {
-            let span = this.pending.as_ref().and_then(|(_, memo)| H::span(memo));
-            let _entered = span.map(tracing::Span::enter);
-            ready!(this.inner.poll(cx))
+        let (inner, pending) = match self.project() {
+            HookFutureProj::Running { inner, pending } => (inner, pending),
+            // Polled again after it completed (tower's contract forbids
+            // it): an empty response rather than a panic.
+            HookFutureProj::Refused { response } => {
+                return Poll::Ready(Ok(response.take().unwrap_or_default()));
+            }
         };
-        Poll::Ready(answered.map(|response| match this.pending.take() {
+        let answered = {
+            let span = pending.as_ref().and_then(|(_, memo)| H::span(memo));
+            let _entered = span.map(tracing::Span::enter);
+            ready!(inner.poll(cx))
+        };
+        Poll::Ready(answered.map(|response| match pending.take() {
             Some((hook, memo)) => hook.after(memo, response),
             // Polled again after it completed: tower's contract forbids it.
             None => response,
