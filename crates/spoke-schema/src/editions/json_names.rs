@@ -12,7 +12,6 @@
 //! ([`Extras::json_names`](super::Extras)).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use prost_reflect::prost_types::{DescriptorProto, FileDescriptorProto, UninterpretedOption};
 
@@ -97,19 +96,20 @@ impl Walk<'_, '_> {
             }
             _ => inherited_legacy,
         };
-        let mut seen = HashSet::with_capacity(message.field.len());
-        for (i, field) in message.field.iter().enumerate() {
-            let json = match &field.json_name {
+        let names: Vec<Cow<'_, str>> = message
+            .field
+            .iter()
+            .map(|field| match &field.json_name {
                 Some(custom) => Cow::Borrowed(custom.as_str()),
                 None => json_name(field.name()),
-            };
-            if !seen.contains(&json) {
-                seen.insert(json);
-                continue;
-            }
+            })
+            .collect();
+        for i in super::repeated(names.len(), |a, b| names[a].cmp(&names[b])) {
+            let field = &message.field[i];
+            let json = &names[i];
             let field_path = [path, &[FIELD, index(i)]].concat();
             if legacy && field.json_name.is_none() {
-                self.renamed.push((field_path, json.into_owned()));
+                self.renamed.push((field_path, json.to_string()));
                 continue;
             }
             let locations = || self.locations.get_or_init(|| Locations::new(self.file));

@@ -31,6 +31,29 @@ pub use features::{
     Utf8Validation,
 };
 
+/// The indices of the `count` items that repeat an earlier item's key
+/// (`cmp` compares two items' keys), in order. Sorting instead of hashing:
+/// no key is built or hashed, and this runs for every message and enum.
+fn repeated(count: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<usize> {
+    if count <= 16 {
+        // Few items (most messages and enums): comparing each with the
+        // earlier ones costs less than sorting, and allocates nothing.
+        return (1..count)
+            .filter(|&i| (0..i).any(|j| cmp(j, i).is_eq()))
+            .collect();
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    // Among equal keys the earliest item comes first: it is no repeat.
+    order.sort_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    let mut out: Vec<usize> = order
+        .windows(2)
+        .filter(|pair| cmp(pair[0], pair[1]).is_eq())
+        .map(|pair| pair[1])
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// The syntax or edition a file is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Edition {
@@ -211,4 +234,32 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
         editions.insert(name, edition);
     }
     Ok((out, editions, all_extras))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated;
+
+    /// Every item whose key an earlier item has, the slow way.
+    fn naive(keys: &[u32]) -> Vec<usize> {
+        (0..keys.len())
+            .filter(|&i| keys[..i].contains(&keys[i]))
+            .collect()
+    }
+
+    #[test]
+    fn repeats_are_the_items_after_the_first_of_each_key() {
+        let few = [3, 1, 3, 2, 1, 3];
+        assert_eq!(repeated(few.len(), |a, b| few[a].cmp(&few[b])), [2, 4, 5]);
+        assert!(repeated(0, |_, _| std::cmp::Ordering::Equal).is_empty());
+        let distinct = [1, 2, 3];
+        assert!(repeated(3, |a, b| distinct[a].cmp(&distinct[b])).is_empty());
+        // Past 16 items the sorting path answers the same.
+        let many: Vec<u32> = (0..40).map(|i| (i * 7) % 13).collect();
+        assert_eq!(
+            repeated(many.len(), |a, b| many[a].cmp(&many[b])),
+            naive(&many)
+        );
+        assert_eq!(naive(&few), [2, 4, 5]);
+    }
 }

@@ -12,9 +12,10 @@ use super::Edition;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, saturate};
 
 /// One replacement on one line: `old_len` bytes at `column` (0-based, in
-/// bytes; `char_column` in characters) became `new`.
+/// bytes; `char_column` in characters; `offset` in the file) became `new`.
 #[derive(Debug, Clone)]
 struct Edit {
+    offset: usize,
     line: u32,
     column: u32,
     char_column: u32,
@@ -205,7 +206,11 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             Kind::Str
         } else {
             // One byte per symbol; a non-ASCII character is one symbol.
-            i += source[i..].chars().next().map_or(1, char::len_utf8);
+            i += if b.is_ascii() {
+                1
+            } else {
+                source[i..].chars().next().map_or(1, char::len_utf8)
+            };
             Kind::Symbol(b)
         };
         out.push(Token {
@@ -375,6 +380,7 @@ impl<'a> Pass<'a> {
             token.end - token.start
         };
         self.edits.push(Edit {
+            offset: token.start,
             line: token.line,
             column: token.column,
             char_column: token.char_column,
@@ -645,12 +651,10 @@ impl<'a> Pass<'a> {
 
 /// `source` with `edits` applied (each on its own token, in order).
 fn apply(source: &str, edits: &[Edit]) -> String {
-    let mut line_starts = vec![0usize];
-    line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
     let mut out = String::with_capacity(source.len() + edits.len() * 9);
     let mut copied = 0;
     for edit in edits {
-        let at = line_starts[edit.line as usize] + edit.column as usize;
+        let at = edit.offset;
         out.push_str(&source[copied..at]);
         out.push_str(&edit.new);
         copied = at + edit.old_len as usize;
@@ -741,6 +745,9 @@ impl Rewritten {
             .filter(|e| e.inserted_label)
             .map(|e| (to_i32(e.line), to_i32(e.column)))
             .collect();
+        // Lines from here on have no edit: most locations stay as they are.
+        let unedited = self.by_line.len().saturating_sub(1);
+        let edited = |line: i32| usize::try_from(line).is_ok_and(|line| line < unedited);
         info.location.retain_mut(|location| {
             let span = &mut location.span;
             let (start_line, end_line, end_index) = match span.as_slice() {
@@ -748,6 +755,9 @@ impl Rewritten {
                 [line, _, end_line, _] => (*line, *end_line, 3),
                 _ => return true,
             };
+            if !edited(start_line) && !edited(end_line) {
+                return true;
+            }
             let map = |line: i32, column: i32| {
                 let line = u32::try_from(line).unwrap_or(0);
                 to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))

@@ -13,8 +13,10 @@ use prost_reflect::{
 
 use super::Edition;
 use super::features::{
-    self, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
+    self, Declared, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
 };
+use prost_reflect::prost_types::field_descriptor_proto::Type;
+
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
 use crate::source_info::Locations;
 
@@ -81,10 +83,11 @@ struct Check<'a> {
     edition_of: &'a dyn Fn(&str) -> Edition,
     /// Whether each enum used by a field is closed, by full name.
     closed: HashMap<String, bool>,
-    lines: Vec<&'a str>,
+    source: &'a str,
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
     /// Built on the first report: most files have none.
     locations: std::cell::OnceCell<Locations<'a>>,
+    lines: std::cell::OnceCell<Vec<&'a str>>,
     /// The file's own features.
     file_features: features::Features,
     out: Vec<Diagnostic>,
@@ -105,28 +108,22 @@ pub(crate) fn check(
         edition,
         edition_of,
         closed: HashMap::new(),
-        lines: source.lines().collect(),
+        source,
         proto,
         locations: std::cell::OnceCell::new(),
+        lines: std::cell::OnceCell::new(),
         file_features: features::Features::defaults(edition),
         out: Vec::new(),
     };
-    let options = file.options();
-    check.targets(&[], Target::File, &options);
-    let resolved = features::Features::defaults(edition).overlay(&options);
+    let options = file.set_options();
+    check.targets(&[], Target::File, options.as_ref());
+    let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
     for message in file.messages() {
         check.message(&message, resolved);
     }
     for extension in file.extensions() {
-        let options = extension.options();
-        let view = FieldView::extension(&extension, resolved, &options, edition);
-        check.field_like(
-            extension.field_descriptor_proto(),
-            extension.path(),
-            &options,
-            view,
-        );
+        check.extension(&extension, resolved);
     }
     for enumeration in file.enums() {
         check.enumeration(&enumeration, resolved);
@@ -147,7 +144,7 @@ impl FieldView {
     fn field(
         field: &FieldDescriptor,
         parent: features::Features,
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         edition: Edition,
     ) -> Self {
         Self {
@@ -162,7 +159,7 @@ impl FieldView {
     fn extension(
         extension: &prost_reflect::ExtensionDescriptor,
         parent: features::Features,
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         edition: Edition,
     ) -> Self {
         Self {
@@ -204,9 +201,10 @@ impl<'a> Check<'a> {
             [line, column, ..] => (*line, *column),
             _ => return (1, 1),
         };
+        let lines = self.lines.get_or_init(|| self.source.lines().collect());
         let text = usize::try_from(line)
             .ok()
-            .and_then(|l| self.lines.get(l))
+            .and_then(|l| lines.get(l))
             .copied()
             .unwrap_or_default();
         let start = usize::try_from(column).unwrap_or(0).min(text.len());
@@ -225,8 +223,8 @@ impl<'a> Check<'a> {
     /// Features set on an element they do not apply to, or in an edition
     /// before the one that introduced them; language features (extensions
     /// of `FeatureSet`) as the core ones, from their definitions.
-    fn targets(&mut self, path: &[i32], target: Target, options: &DynamicMessage) {
-        let Some(explicit) = features::explicit(options) else {
+    fn targets(&mut self, path: &[i32], target: Target, options: Option<&DynamicMessage>) {
+        let Some(explicit) = options.and_then(features::explicit) else {
             return;
         };
         let (options_tag, features_tag) = target.option_tags();
@@ -277,27 +275,33 @@ impl<'a> Check<'a> {
     }
 
     fn message(&mut self, message: &MessageDescriptor, parent: features::Features) {
-        let options = message.options();
-        self.targets(message.path(), Target::Message, &options);
-        let resolved = parent.overlay(&options);
+        let options = message.set_options();
+        self.targets(message.path(), Target::Message, options.as_ref());
+        let resolved = parent.overlay(options.as_ref());
         self.extension_ranges(message);
         for oneof in message.oneofs() {
-            self.targets(oneof.path(), Target::Oneof, &oneof.options());
+            self.targets(oneof.path(), Target::Oneof, oneof.set_options().as_ref());
         }
-        for field in message.fields() {
-            let options = field.options();
-            let view = FieldView::field(&field, resolved, &options, self.edition);
-            self.field_like(field.field_descriptor_proto(), field.path(), &options, view);
-        }
-        for extension in message.child_extensions() {
-            let options = extension.options();
-            let view = FieldView::extension(&extension, resolved, &options, self.edition);
+        for proto in &message.descriptor_proto().field {
+            // A field without options is checked only for its enum type.
+            if proto.options.is_none() && proto.r#type() != Type::Enum {
+                continue;
+            }
+            let number = u32::try_from(proto.number()).unwrap_or(0);
+            let Some(field) = message.get_field(number) else {
+                continue;
+            };
+            let options = field.set_options();
+            let view = FieldView::field(&field, resolved, options.as_ref(), self.edition);
             self.field_like(
-                extension.field_descriptor_proto(),
-                extension.path(),
-                &options,
+                field.field_descriptor_proto(),
+                field.path(),
+                options.as_ref(),
                 view,
             );
+        }
+        for extension in message.child_extensions() {
+            self.extension(&extension, resolved);
         }
         for nested in message.child_messages() {
             if !nested.is_map_entry() {
@@ -330,20 +334,37 @@ impl<'a> Check<'a> {
                 continue;
             };
             if let Ok(options) = DynamicMessage::decode(descriptor.clone(), bytes) {
-                self.targets(&path, Target::ExtensionRange, &options);
+                self.targets(&path, Target::ExtensionRange, Some(&options));
             }
         }
+    }
+
+    /// An extension declared in the file or a message whose features are
+    /// `parent`.
+    fn extension(
+        &mut self,
+        extension: &prost_reflect::ExtensionDescriptor,
+        parent: features::Features,
+    ) {
+        let options = extension.set_options();
+        let view = FieldView::extension(extension, parent, options.as_ref(), self.edition);
+        self.field_like(
+            extension.field_descriptor_proto(),
+            extension.path(),
+            options.as_ref(),
+            view,
+        );
     }
 
     fn field_like(
         &mut self,
         proto: &prost_reflect::prost_types::FieldDescriptorProto,
         path: &[i32],
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         view: FieldView,
     ) {
         // Most fields set no option: only the enum check applies to them.
-        if options.fields().next().is_some() {
+        if let Some(options) = options.filter(|o| o.fields().next().is_some()) {
             self.field_options(proto, path, options, &view);
         }
         self.closed_enum(path, &view);
@@ -357,7 +378,7 @@ impl<'a> Check<'a> {
         options: &DynamicMessage,
         view: &FieldView,
     ) {
-        self.targets(path, Target::Field, options);
+        self.targets(path, Target::Field, Some(options));
         if features::sets(options, "field_presence") {
             let found = if view.cardinality == Cardinality::Repeated {
                 Some("repeated field")
@@ -481,12 +502,16 @@ impl<'a> Check<'a> {
     }
 
     fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
-        let options = enumeration.options();
-        self.targets(enumeration.path(), Target::Enum, &options);
+        let options = enumeration.set_options();
+        self.targets(enumeration.path(), Target::Enum, options.as_ref());
         for value in enumeration.values() {
-            self.targets(value.path(), Target::EnumValue, &value.options());
+            self.targets(
+                value.path(),
+                Target::EnumValue,
+                value.set_options().as_ref(),
+            );
         }
-        let resolved = parent.overlay(&options);
+        let resolved = parent.overlay(options.as_ref());
         let first = enumeration.values().next();
         if let Some(first) =
             first.filter(|v| resolved.enum_type == EnumType::Open && v.number() != 0)
@@ -495,19 +520,23 @@ impl<'a> Check<'a> {
             self.report(at, "first value of open enum must be zero".to_owned());
         }
         if resolved.json_format == JsonFormat::Allow {
-            let mut seen: HashMap<String, ()> = HashMap::new();
-            for value in enumeration.values() {
-                let key = pascal_case(strip_prefix(value.name(), enumeration.name()));
-                if seen.insert(key, ()).is_some() {
-                    let at = self.at(&[value.path(), &[1]].concat());
-                    self.report(
-                        at,
-                        format!(
-                            "enum values have the same name with the `{}` prefix removed",
-                            enumeration.name()
-                        ),
-                    );
-                }
+            let stripped: Vec<&str> = enumeration
+                .enum_descriptor_proto()
+                .value
+                .iter()
+                .map(|value| strip_prefix(value.name(), enumeration.name()))
+                .collect();
+            let key = |i: usize| pascal_case(stripped[i]);
+            for i in super::repeated(stripped.len(), |a, b| key(a).cmp(key(b))) {
+                let index = i32::try_from(i).unwrap_or(i32::MAX);
+                let at = self.at(&[enumeration.path(), &[2, index, 1]].concat());
+                self.report(
+                    at,
+                    format!(
+                        "enum values have the same name with the `{}` prefix removed",
+                        enumeration.name()
+                    ),
+                );
             }
         }
     }
@@ -515,7 +544,6 @@ impl<'a> Check<'a> {
 
 /// A scalar type as the file spells it (`int32`, `string`, …).
 fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &Kind) -> String {
-    use prost_reflect::prost_types::field_descriptor_proto::Type;
     let name = match proto.r#type() {
         Type::Double => "double",
         Type::Float => "float",
@@ -541,44 +569,43 @@ fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &
 /// underscores ignored) and the underscores after it; unchanged when that
 /// would leave nothing.
 fn strip_prefix<'a>(value: &'a str, prefix: &str) -> &'a str {
-    let wanted: Vec<char> = prefix
+    let mut wanted = prefix
         .chars()
         .filter(|c| *c != '_')
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let mut matched = 0;
+        .peekable();
     let mut end = 0;
     for (i, c) in value.char_indices() {
-        if matched == wanted.len() {
+        if wanted.peek().is_none() {
             break;
         }
         end = i + c.len_utf8();
         if c == '_' {
             continue;
         }
-        if c.to_ascii_lowercase() != wanted[matched] {
+        if wanted.next() != Some(c.to_ascii_lowercase()) {
             return value;
         }
-        matched += 1;
     }
-    if matched < wanted.len() {
+    if wanted.peek().is_some() {
         return value;
     }
     let rest = value[end..].trim_start_matches('_');
     if rest.is_empty() { value } else { rest }
 }
 
-/// `FOO_BAR` and `foo_bar` as `FooBar`.
-fn pascal_case(name: &str) -> String {
-    name.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-            })
+/// `FOO_BAR` and `foo_bar` as `FooBar`, character by character (compared,
+/// never built: this runs for every value of every enum).
+fn pascal_case(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.split('_').flat_map(|part| {
+        part.chars().enumerate().map(|(i, c)| {
+            if i == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]
@@ -591,7 +618,9 @@ mod tests {
         assert_eq!(strip_prefix("FOO_BAR_X", "FooBar"), "X");
         assert_eq!(strip_prefix("FOO", "Foo"), "FOO");
         assert_eq!(strip_prefix("OTHER", "Foo"), "OTHER");
-        assert_eq!(pascal_case("a"), pascal_case("A"));
-        assert_eq!(pascal_case("FOO_BAR"), "FooBar");
+        let pascal = |name| pascal_case(name).collect::<String>();
+        assert_eq!(pascal("a"), pascal("A"));
+        assert_eq!(pascal("FOO_BAR"), "FooBar");
+        assert_eq!(pascal("_foo__bar_"), "FooBar");
     }
 }
