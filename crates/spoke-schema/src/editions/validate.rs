@@ -76,6 +76,10 @@ fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
 /// `DescriptorProto.extension_range`, `ExtensionRange.options`.
 const EXTENSION_RANGE: i32 = 5;
 const OPTIONS: i32 = 3;
+/// `EnumDescriptorProto.value`, `EnumValueDescriptorProto.name`, `.number`.
+const ENUM_VALUE: i32 = 2;
+const VALUE_NAME: i32 = 1;
+const VALUE_NUMBER: i32 = 2;
 
 struct Check<'a> {
     file: &'a FileDescriptor,
@@ -512,24 +516,24 @@ impl<'a> Check<'a> {
             );
         }
         let resolved = parent.overlay(options.as_ref());
-        let first = enumeration.values().next();
-        if let Some(first) =
-            first.filter(|v| resolved.enum_type == EnumType::Open && v.number() != 0)
-        {
-            let at = self.at(&[first.path(), &[2]].concat());
+        // Declaration order, as buf checks (`values()` is by number).
+        let values = &enumeration.enum_descriptor_proto().value;
+        let value_path = |i: usize, tag: i32| {
+            let index = i32::try_from(i).unwrap_or(i32::MAX);
+            [enumeration.path(), &[ENUM_VALUE, index, tag]].concat()
+        };
+        if resolved.enum_type == EnumType::Open && values.first().is_some_and(|v| v.number() != 0) {
+            let at = self.at(&value_path(0, VALUE_NUMBER));
             self.report(at, "first value of open enum must be zero".to_owned());
         }
         if resolved.json_format == JsonFormat::Allow {
-            let stripped: Vec<&str> = enumeration
-                .enum_descriptor_proto()
-                .value
+            let stripped: Vec<&str> = values
                 .iter()
                 .map(|value| strip_prefix(value.name(), enumeration.name()))
                 .collect();
             let key = |i: usize| pascal_case(stripped[i]);
             for i in super::repeated(stripped.len(), |a, b| key(a).cmp(key(b))) {
-                let index = i32::try_from(i).unwrap_or(i32::MAX);
-                let at = self.at(&[enumeration.path(), &[2, index, 1]].concat());
+                let at = self.at(&value_path(i, VALUE_NAME));
                 self.report(
                     at,
                     format!(
