@@ -227,11 +227,6 @@ pub(crate) fn explicit_enum(options: &DynamicMessage, feature: &str) -> Option<i
     features.get_field_by_name(feature)?.as_enum_number()
 }
 
-/// Whether an element's own options set `feature`.
-pub(crate) fn sets(options: &DynamicMessage, feature: &str) -> bool {
-    explicit(options).is_some_and(|f| f.has_field_by_name(feature))
-}
-
 pub fn file(file: &FileDescriptor, edition: Edition) -> Features {
     Features::defaults(edition).under(file)
 }

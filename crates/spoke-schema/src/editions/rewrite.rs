@@ -394,9 +394,10 @@ impl<'a> Pass<'a> {
     /// `default =` right after `[` or `,`; one too many only costs the
     /// proto2 rewrite).
     fn has_default(&self) -> bool {
+        // The rare word first: most windows fail on it.
         self.tokens.windows(3).any(|w| {
             let text = |t: &Token| &self.source[t.start..t.end];
-            matches!(text(&w[0]), "[" | ",") && text(&w[1]) == "default" && text(&w[2]) == "="
+            text(&w[1]) == "default" && matches!(text(&w[0]), "[" | ",") && text(&w[2]) == "="
         })
     }
 
@@ -705,11 +706,13 @@ impl Rewritten {
         if let Some(info) = &mut proto.source_code_info {
             self.restore_spans(info);
             self.extras.visibility = self.visibility_paths(info);
-            let plain = proto
-                .dependency
-                .len()
-                .saturating_sub(self.extras.option_imports);
-            option_import_locations(info, plain);
+            if self.extras.option_imports > 0 {
+                let plain = proto
+                    .dependency
+                    .len()
+                    .saturating_sub(self.extras.option_imports);
+                option_import_locations(info, plain);
+            }
         }
     }
 
@@ -739,6 +742,7 @@ impl Rewritten {
     /// Source info of the rewritten text, moved to the original: spans
     /// mapped back, the locations of inserted labels dropped.
     fn restore_spans(&self, info: &mut prost_reflect::prost_types::SourceCodeInfo) {
+        use prost_reflect::prost_types::source_code_info::Location;
         let inserted: Vec<(i32, i32)> = self
             .edits
             .iter()
@@ -748,14 +752,16 @@ impl Rewritten {
         // Lines from here on have no edit: most locations stay as they are.
         let unedited = self.by_line.len().saturating_sub(1);
         let edited = |line: i32| usize::try_from(line).is_ok_and(|line| line < unedited);
-        info.location.retain_mut(|location| {
+        // Whether the location stays (not an inserted label's), mapped back.
+        let restore = |location: &mut Location| {
             let span = &mut location.span;
             let (start_line, end_line, end_index) = match span.as_slice() {
                 [line, _, _] => (*line, *line, 2),
                 [line, _, end_line, _] => (*line, *end_line, 3),
                 _ => return true,
             };
-            if !edited(start_line) && !edited(end_line) {
+            // A span ends on or after its start line.
+            if !edited(start_line) {
                 return true;
             }
             let map = |line: i32, column: i32| {
@@ -769,7 +775,14 @@ impl Rewritten {
                 && start_line == end_line
                 && span[1] == span[2]
                 && inserted.binary_search(&(start_line, span[1])).is_ok())
-        });
+        };
+        if inserted.is_empty() {
+            info.location.iter_mut().for_each(|location| {
+                restore(location);
+            });
+        } else {
+            info.location.retain_mut(restore);
+        }
     }
 }
 

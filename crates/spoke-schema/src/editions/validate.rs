@@ -383,7 +383,14 @@ impl<'a> Check<'a> {
         view: &FieldView,
     ) {
         self.targets(path, Target::Field, Some(options));
-        if features::sets(options, "field_presence") {
+        // Looked up once: most fields with options set no feature.
+        let explicit = features::explicit(options);
+        let sets = |feature: &str| {
+            explicit
+                .as_ref()
+                .is_some_and(|f| f.has_field_by_name(feature))
+        };
+        if sets("field_presence") {
             let found = if view.cardinality == Cardinality::Repeated {
                 Some("repeated field")
             } else if view.in_oneof {
@@ -410,8 +417,7 @@ impl<'a> Check<'a> {
                 );
             }
         }
-        if features::sets(options, "message_encoding")
-            && view.features.message_encoding == MessageEncoding::Delimited
+        if sets("message_encoding") && view.features.message_encoding == MessageEncoding::Delimited
         {
             let found = match &view.kind {
                 Kind::Message(m) if m.is_map_entry() => {
@@ -428,7 +434,7 @@ impl<'a> Check<'a> {
                 );
             }
         }
-        if features::sets(options, "repeated_field_encoding")
+        if sets("repeated_field_encoding")
             && view.features.repeated_field_encoding == RepeatedFieldEncoding::Packed
         {
             let found = match &view.kind {
