@@ -104,7 +104,13 @@ impl Walk<'_, '_> {
                 None => json_name(field.name()),
             })
             .collect();
-        for i in super::repeated(names.len(), |a, b| names[a].cmp(&names[b])) {
+        // Any order that ties only equal names will do: lengths first, as
+        // most names differ in length.
+        let order = |a: usize, b: usize| {
+            let (a, b) = (&names[a], &names[b]);
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        };
+        for i in super::repeated(names.len(), order) {
             let field = &message.field[i];
             let json = &names[i];
             let field_path = [path, &[FIELD, index(i)]].concat();
