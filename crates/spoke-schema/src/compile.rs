@@ -337,7 +337,7 @@ impl Compiled {
 /// `FileDescriptorSet.file`.
 const FILE_FIELD: u32 = 1;
 /// `FileDescriptorProto.source_code_info`.
-const SOURCE_CODE_INFO_FIELD: u32 = 9;
+pub(crate) const SOURCE_CODE_INFO_FIELD: u32 = 9;
 
 /// What [`Compiled::image_with`] writes beside the own files' descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -819,9 +819,10 @@ impl<'a> Compilation<'a> {
         // Nothing is linked yet: the pool starts with buf's descriptor.proto
         // (prost-reflect would read options with its own until the file
         // is linked); an imported one is then skipped as a duplicate.
-        if let Some(pool) = editions::descriptor::pool() {
+        let imported = self.by_path.contains_key(editions::descriptor::PATH);
+        if let Some(pool) = editions::descriptor::pool(imported) {
             self.pool = pool.clone();
-            if self.by_path.contains_key(editions::descriptor::PATH) {
+            if imported {
                 self.preloaded_descriptor = true;
             } else {
                 self.hidden_descriptor = true;
