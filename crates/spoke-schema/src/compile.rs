@@ -811,6 +811,7 @@ impl<'a> Compilation<'a> {
             };
             let (found, renamed) = editions::json_names::check(proto, source);
             rewritten.extras.json_names = renamed;
+            rewritten.element_options = editions::validate::element_options(proto);
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
@@ -849,7 +850,13 @@ impl<'a> Compilation<'a> {
         };
         let editions = self.editions();
         let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
-        let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
+        let found = editions::validate::check(
+            &file,
+            rewritten.edition,
+            rewritten.element_options,
+            source,
+            &edition_of,
+        );
         self.diagnostics.extend(found);
         self.diagnostics
             .extend(editions::naming::check(&file, rewritten.edition, source));

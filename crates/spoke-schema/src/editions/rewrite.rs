@@ -39,6 +39,10 @@ pub(crate) struct Rewritten {
     marked: Vec<Marked>,
     /// What the descriptor needs beyond what protox parses.
     pub(crate) extras: Extras,
+    /// Whether an element below the file sets an option the editions
+    /// checks read (`validate::element_options`); until the parsed file
+    /// says otherwise, assumed.
+    pub(crate) element_options: bool,
 }
 
 /// A message or enum declared `export` or `local`: where its `message` or
@@ -310,6 +314,7 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
             option_imports: pass.option_imports,
             ..Extras::default()
         },
+        element_options: true,
     })
 }
 

@@ -15,7 +15,12 @@ use super::Edition;
 use super::features::{
     self, Declared, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
 };
+use prost_reflect::prost_types::descriptor_proto::ExtensionRange;
 use prost_reflect::prost_types::field_descriptor_proto::Type;
+use prost_reflect::prost_types::{
+    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, OneofDescriptorProto, UninterpretedOption,
+};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
 use crate::source_info::Locations;
@@ -84,6 +89,7 @@ const VALUE_NUMBER: i32 = 2;
 struct Check<'a> {
     file: &'a FileDescriptor,
     edition: Edition,
+    element_options: bool,
     edition_of: &'a dyn Fn(&str) -> Edition,
     /// Whether each enum used by a field is closed, by full name.
     closed: HashMap<String, bool>,
@@ -100,9 +106,13 @@ struct Check<'a> {
 /// Checks a linked editions `file` whose text is `source`; `edition_of`
 /// gives the edition of any file of the pool (an imported enum's openness
 /// depends on its own file's).
+/// `element_options`: whether an element below the file may set an option
+/// the checks read ([`element_options`]); when none does, the elements'
+/// options are not decoded.
 pub(crate) fn check(
     file: &FileDescriptor,
     edition: Edition,
+    element_options: bool,
     source: &str,
     edition_of: &dyn Fn(&str) -> Edition,
 ) -> Vec<Diagnostic> {
@@ -110,6 +120,7 @@ pub(crate) fn check(
     let mut check = Check {
         file,
         edition,
+        element_options,
         edition_of,
         closed: HashMap::new(),
         source,
@@ -177,6 +188,15 @@ impl FieldView {
 }
 
 impl<'a> Check<'a> {
+    /// An element's options, when it has any and the checks may need them.
+    fn options(&self, element: &impl Declared) -> Option<DynamicMessage> {
+        if self.element_options {
+            element.set_options()
+        } else {
+            None
+        }
+    }
+
     fn report(&mut self, at: (u32, u32), message: String) {
         self.out.push(Diagnostic::new(
             self.file.name(),
@@ -279,23 +299,24 @@ impl<'a> Check<'a> {
     }
 
     fn message(&mut self, message: &MessageDescriptor, parent: features::Features) {
-        let options = message.set_options();
+        let options = self.options(message);
         self.targets(message.path(), Target::Message, options.as_ref());
         let resolved = parent.overlay(options.as_ref());
         self.extension_ranges(message);
         for oneof in message.oneofs() {
-            self.targets(oneof.path(), Target::Oneof, oneof.set_options().as_ref());
+            self.targets(oneof.path(), Target::Oneof, self.options(&oneof).as_ref());
         }
         for proto in &message.descriptor_proto().field {
             // A field without options is checked only for its enum type.
-            if proto.options.is_none() && proto.r#type() != Type::Enum {
+            let options = self.element_options && proto.options.is_some();
+            if !options && proto.r#type() != Type::Enum {
                 continue;
             }
             let number = u32::try_from(proto.number()).unwrap_or(0);
             let Some(field) = message.get_field(number) else {
                 continue;
             };
-            let options = field.set_options();
+            let options = self.options(&field);
             let view = FieldView::field(&field, resolved, options.as_ref(), self.edition);
             self.field_like(
                 field.field_descriptor_proto(),
@@ -321,7 +342,7 @@ impl<'a> Check<'a> {
     /// prost-reflect's descriptors leave out: read from the encoded file.
     fn extension_ranges(&mut self, message: &MessageDescriptor) {
         let count = message.descriptor_proto().extension_range.len();
-        if count == 0 {
+        if count == 0 || !self.element_options {
             return;
         }
         let pool = self.file.parent_pool();
@@ -350,7 +371,7 @@ impl<'a> Check<'a> {
         extension: &prost_reflect::ExtensionDescriptor,
         parent: features::Features,
     ) {
-        let options = extension.set_options();
+        let options = self.options(extension);
         let view = FieldView::extension(extension, parent, options.as_ref(), self.edition);
         self.field_like(
             extension.field_descriptor_proto(),
@@ -512,13 +533,13 @@ impl<'a> Check<'a> {
     }
 
     fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
-        let options = enumeration.set_options();
+        let options = self.options(enumeration);
         self.targets(enumeration.path(), Target::Enum, options.as_ref());
         for value in enumeration.values() {
             self.targets(
                 value.path(),
                 Target::EnumValue,
-                value.set_options().as_ref(),
+                self.options(&value).as_ref(),
             );
         }
         let resolved = parent.overlay(options.as_ref());
@@ -550,6 +571,66 @@ impl<'a> Check<'a> {
             }
         }
     }
+}
+
+/// Whether an element of a parsed `file` below the file itself (message,
+/// field, oneof, extension range, extension, enum, enum value) sets an
+/// option the checks read: a feature, `packed` or `ctype`. Most files set
+/// features for the whole file at most: their elements' options need not
+/// be decoded. Parsed options are all uninterpreted (and `prost_types` has
+/// no `features` field), so their names tell.
+pub(crate) fn element_options(file: &FileDescriptorProto) -> bool {
+    fn read(options: &[UninterpretedOption]) -> bool {
+        options.iter().any(|option| {
+            option.name.first().is_some_and(|part| {
+                !part.is_extension
+                    && matches!(part.name_part.as_str(), "features" | "packed" | "ctype")
+            })
+        })
+    }
+    fn field(proto: &FieldDescriptorProto) -> bool {
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+    }
+    fn enumeration(proto: &EnumDescriptorProto) -> bool {
+        let value = |v: &EnumValueDescriptorProto| {
+            v.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+            || proto.value.iter().any(value)
+    }
+    fn message(proto: &DescriptorProto) -> bool {
+        let oneof = |o: &OneofDescriptorProto| {
+            o.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        let range = |r: &ExtensionRange| {
+            r.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+            || proto.field.iter().any(field)
+            || proto.extension.iter().any(field)
+            || proto.oneof_decl.iter().any(oneof)
+            || proto.extension_range.iter().any(range)
+            || proto.nested_type.iter().any(message)
+            || proto.enum_type.iter().any(enumeration)
+    }
+    file.message_type.iter().any(message)
+        || file.extension.iter().any(field)
+        || file.enum_type.iter().any(enumeration)
 }
 
 /// A scalar type as the file spells it (`int32`, `string`, …).
@@ -621,6 +702,35 @@ fn pascal_case(name: &str) -> impl Iterator<Item = char> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_the_checks_read_are_found_below_the_file_only() {
+        let parsed = |body: &str| {
+            let source = format!("syntax = \"proto2\";\n{body}\n");
+            let file = protox::file::File::from_source("a.proto", &source).expect("parses");
+            element_options(&file.into())
+        };
+        for none in [
+            "option features.field_presence = IMPLICIT;",
+            "message M { optional int32 a = 1 [deprecated = true, (features) = 1]; }",
+            "message M { oneof o { int32 b = 2; } } enum E { A = 0 [deprecated = true]; }",
+        ] {
+            assert!(!parsed(none), "{none}");
+        }
+        for some in [
+            "message M { optional int32 a = 1 [features.field_presence = IMPLICIT]; }",
+            "message M { message N { optional string s = 1 [ctype = CORD]; } }",
+            "message M { repeated int32 a = 1 [packed = true]; }",
+            "message M { option features.message_encoding = DELIMITED; }",
+            "message M { oneof o { option features.x = 1; int32 a = 1; } }",
+            "message M { extensions 100 to 199 [features.x = 1]; }",
+            "message M { enum E { option features.enum_type = CLOSED; A = 0; } }",
+            "enum E { A = 0 [features.(pb.x).y = 1]; }",
+            "message M {} extend M { optional int32 e = 100 [features.x = 1]; }",
+        ] {
+            assert!(parsed(some), "{some}");
+        }
+    }
 
     #[test]
     fn enum_prefixes_strip_as_protoc_does() {
