@@ -128,7 +128,7 @@ fn json_image(bytes: &[u8]) -> Result<(Vec<u8>, ImportMarks), ImageDecodeError> 
         }
     }
     let mut pool = DescriptorPool::new();
-    crate::wkt::add_descriptor_proto(&mut pool).map_err(|e| invalid(&e))?;
+    crate::wkt::add_descriptor_proto(&mut pool, true).map_err(|e| invalid(&e))?;
     let set = pool
         .get_message_by_name("google.protobuf.FileDescriptorSet")
         .ok_or_else(|| invalid(&"google.protobuf.FileDescriptorSet is not defined"))?;

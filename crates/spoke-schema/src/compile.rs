@@ -343,7 +343,7 @@ impl Compiled {
 /// `FileDescriptorSet.file`.
 const FILE_FIELD: u32 = 1;
 /// `FileDescriptorProto.source_code_info`.
-const SOURCE_CODE_INFO_FIELD: u32 = 9;
+pub(crate) const SOURCE_CODE_INFO_FIELD: u32 = 9;
 
 /// What [`Compiled::image_with`] writes beside the own files' descriptors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -835,6 +835,9 @@ impl<'a> Compilation<'a> {
             };
             let (found, renamed) = editions::json_names::check(proto, source, edition);
             node.json_names = renamed;
+            if let Some(rewritten) = &mut node.rewritten {
+                rewritten.element_options = editions::validate::element_options(proto);
+            }
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
@@ -851,9 +854,10 @@ impl<'a> Compilation<'a> {
         // Nothing is linked yet: the pool starts with buf's descriptor.proto
         // (prost-reflect would read options with its own until the file
         // is linked); an imported one is then skipped as a duplicate.
-        if let Some(pool) = editions::descriptor::pool() {
+        let imported = self.by_path.contains_key(editions::descriptor::PATH);
+        if let Some(pool) = editions::descriptor::pool(imported) {
             self.pool = pool.clone();
-            if self.by_path.contains_key(editions::descriptor::PATH) {
+            if imported {
                 self.preloaded_descriptor = true;
             } else {
                 self.hidden_descriptor = true;
@@ -885,7 +889,13 @@ impl<'a> Compilation<'a> {
         }
         let editions = self.editions();
         let edition_of = |name: &str| edition_in(&self.pool, &editions, name);
-        let found = editions::validate::check(&file, rewritten.edition, source, &edition_of);
+        let found = editions::validate::check(
+            &file,
+            rewritten.edition,
+            rewritten.element_options,
+            source,
+            &edition_of,
+        );
         self.diagnostics.extend(found);
         self.diagnostics
             .extend(editions::naming::check(&file, rewritten.edition, source));

@@ -33,7 +33,7 @@ pub(crate) fn render_json(
 ) -> Result<String, ImageJsonError> {
     let error = |e: &dyn std::fmt::Display| ImageJsonError(e.to_string());
     if pool.get_file_by_name(DESCRIPTOR_PROTO).is_none() {
-        crate::wkt::add_descriptor_proto(&mut pool).map_err(|e| error(&e))?;
+        crate::wkt::add_descriptor_proto(&mut pool, true).map_err(|e| error(&e))?;
     }
     let set = pool
         .get_message_by_name(FILE_DESCRIPTOR_SET)

@@ -58,11 +58,22 @@ pub fn is_well_known(path: &str) -> bool {
 }
 
 /// Adds `google/protobuf/descriptor.proto` to `pool`, to read descriptors
-/// with.
-pub(crate) fn add_descriptor_proto(pool: &mut prost_reflect::DescriptorPool) -> Result<(), String> {
+/// with; without its source info unless `source_info`.
+pub(crate) fn add_descriptor_proto(
+    pool: &mut prost_reflect::DescriptorPool,
+    source_info: bool,
+) -> Result<(), String> {
     let file = get(DESCRIPTOR_PROTO).ok_or_else(|| format!("{DESCRIPTOR_PROTO} is not bundled"))?;
-    pool.decode_file_descriptor_proto(file.encoded)
-        .map_err(|error| error.to_string())
+    let added = if source_info {
+        pool.decode_file_descriptor_proto(file.encoded)
+    } else {
+        let stripped =
+            crate::image::map_field(file.encoded, crate::compile::SOURCE_CODE_INFO_FIELD, |_| {
+                None
+            });
+        pool.decode_file_descriptor_proto(stripped.as_slice())
+    };
+    added.map_err(|error| error.to_string())
 }
 
 const DESCRIPTOR_PROTO: &str = "google/protobuf/descriptor.proto";

@@ -13,13 +13,17 @@ use prost_reflect::DescriptorPool;
 pub(crate) const PATH: &str = "google/protobuf/descriptor.proto";
 
 /// A pool holding only buf's descriptor.proto, built once: a compilation
-/// with editions files that does not import descriptor.proto starts from
-/// it (cloning a pool is cheaper than linking the file again).
-pub(crate) fn pool() -> Option<&'static DescriptorPool> {
-    static POOL: OnceLock<Option<DescriptorPool>> = OnceLock::new();
-    POOL.get_or_init(|| {
+/// with editions files starts from it (cloning a pool is cheaper than
+/// linking the file again). Unless a file of the compilation imports
+/// descriptor.proto, the file is no part of the image and comes without
+/// its source info, most of its size: every such compilation copies it.
+pub(crate) fn pool(imported: bool) -> Option<&'static DescriptorPool> {
+    static IMPORTED: OnceLock<Option<DescriptorPool>> = OnceLock::new();
+    static HIDDEN: OnceLock<Option<DescriptorPool>> = OnceLock::new();
+    let cell = if imported { &IMPORTED } else { &HIDDEN };
+    cell.get_or_init(|| {
         let mut pool = DescriptorPool::new();
-        crate::wkt::add_descriptor_proto(&mut pool).ok()?;
+        crate::wkt::add_descriptor_proto(&mut pool, imported).ok()?;
         Some(pool)
     })
     .as_ref()

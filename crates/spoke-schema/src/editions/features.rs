@@ -9,7 +9,8 @@
 
 use prost_reflect::{
     Cardinality, DynamicMessage, EnumDescriptor, EnumValueDescriptor, ExtensionDescriptor,
-    FieldDescriptor, FileDescriptor, MessageDescriptor, OneofDescriptor, Value,
+    FieldDescriptor, FileDescriptor, MessageDescriptor, MethodDescriptor, OneofDescriptor,
+    ServiceDescriptor, Value,
 };
 
 use super::Edition;
@@ -106,9 +107,10 @@ impl Features {
         }
     }
 
-    /// These features overridden by the `features` an element's options set.
-    pub(crate) fn overlay(mut self, options: &DynamicMessage) -> Features {
-        let Some(features) = explicit(options) else {
+    /// These features overridden by the `features` an element's options
+    /// (`None`: it has none) set.
+    pub(crate) fn overlay(mut self, options: Option<&DynamicMessage>) -> Features {
+        let Some(features) = options.and_then(explicit) else {
             return self;
         };
         let get = |name: &str| {
@@ -162,7 +164,45 @@ impl Features {
         }
         self
     }
+
+    /// These features under an element's own.
+    pub(crate) fn under(self, element: &impl Declared) -> Features {
+        self.overlay(element.set_options().as_ref())
+    }
 }
+
+/// An element of a file, which may have options.
+pub(crate) trait Declared {
+    /// The element's options, `None` when it has none: most elements have
+    /// none, and decoding them (a `DynamicMessage` each) is most of what
+    /// resolving and checking features costs, so it is skipped for them.
+    fn set_options(&self) -> Option<DynamicMessage>;
+}
+
+/// `Declared` for descriptors whose descriptor proto (`$proto`) tells
+/// whether they have options; prost-reflect keeps it in step with the
+/// options it decodes.
+macro_rules! declared {
+    ($($descriptor:ty => $proto:ident),* $(,)?) => {$(
+        impl Declared for $descriptor {
+            fn set_options(&self) -> Option<DynamicMessage> {
+                self.$proto().options.as_ref().map(|_| self.options())
+            }
+        }
+    )*};
+}
+
+declared!(
+    FileDescriptor => file_descriptor_proto,
+    MessageDescriptor => descriptor_proto,
+    FieldDescriptor => field_descriptor_proto,
+    ExtensionDescriptor => field_descriptor_proto,
+    OneofDescriptor => oneof_descriptor_proto,
+    EnumDescriptor => enum_descriptor_proto,
+    EnumValueDescriptor => enum_value_descriptor_proto,
+    ServiceDescriptor => service_descriptor_proto,
+    MethodDescriptor => method_descriptor_proto,
+);
 
 /// The `features` an element's options set itself, if any (borrowed: this
 /// runs for every element of every editions file).
@@ -187,13 +227,8 @@ pub(crate) fn explicit_enum(options: &DynamicMessage, feature: &str) -> Option<i
     features.get_field_by_name(feature)?.as_enum_number()
 }
 
-/// Whether an element's own options set `feature`.
-pub(crate) fn sets(options: &DynamicMessage, feature: &str) -> bool {
-    explicit(options).is_some_and(|f| f.has_field_by_name(feature))
-}
-
 pub fn file(file: &FileDescriptor, edition: Edition) -> Features {
-    Features::defaults(edition).overlay(&file.options())
+    Features::defaults(edition).under(file)
 }
 
 pub fn message(message: &MessageDescriptor, edition: Edition) -> Features {
@@ -206,32 +241,32 @@ fn message_in(file: Features, message: &MessageDescriptor) -> Features {
         Some(parent) => message_in(file, &parent),
         None => file,
     };
-    parent.overlay(&message.options())
+    parent.under(message)
 }
 
 pub fn oneof(oneof: &OneofDescriptor, edition: Edition) -> Features {
-    message(oneof.parent_message(), edition).overlay(&oneof.options())
+    message(oneof.parent_message(), edition).under(oneof)
 }
 
 pub fn field(field: &FieldDescriptor, edition: Edition) -> Features {
     field_under(
         message(field.parent_message(), edition),
         field,
-        &field.options(),
+        field.set_options().as_ref(),
         edition,
     )
 }
 
 /// A field's features under its message's (`parent`); `options` are the
-/// field's.
+/// field's ([`Declared::set_options`]).
 pub(crate) fn field_under(
     parent: Features,
     field: &FieldDescriptor,
-    options: &DynamicMessage,
+    options: Option<&DynamicMessage>,
     edition: Edition,
 ) -> Features {
     let parent = match field.containing_oneof() {
-        Some(oneof) => parent.overlay(&oneof.options()),
+        Some(oneof) => parent.under(&oneof),
         None => parent,
     };
     legacy(
@@ -249,15 +284,15 @@ pub fn extension(extension: &ExtensionDescriptor, edition: Edition) -> Features 
         Some(scope) => message(&scope, edition),
         None => file(&extension.parent_file(), edition),
     };
-    extension_under(parent, extension, &extension.options(), edition)
+    extension_under(parent, extension, extension.set_options().as_ref(), edition)
 }
 
 /// An extension's features under its scope's (`parent`); `options` are the
-/// extension's.
+/// extension's ([`Declared::set_options`]).
 pub(crate) fn extension_under(
     parent: Features,
     extension: &ExtensionDescriptor,
-    options: &DynamicMessage,
+    options: Option<&DynamicMessage>,
     edition: Edition,
 ) -> Features {
     let group = extension.field_descriptor_proto().r#type()
@@ -282,11 +317,11 @@ pub(crate) fn enumeration_in(file: Features, enumeration: &EnumDescriptor) -> Fe
         Some(parent) => message_in(file, &parent),
         None => file,
     };
-    parent.overlay(&enumeration.options())
+    parent.under(enumeration)
 }
 
 pub fn enum_value(value: &EnumValueDescriptor, edition: Edition) -> Features {
-    enumeration(value.parent_enum(), edition).overlay(&value.options())
+    enumeration(value.parent_enum(), edition).under(value)
 }
 
 /// proto2 and proto3 say with labels, types and options what editions say
@@ -297,7 +332,7 @@ fn legacy(
     cardinality: Cardinality,
     group: bool,
     proto3_optional: bool,
-    options: &DynamicMessage,
+    options: Option<&DynamicMessage>,
 ) -> Features {
     if edition.is_edition() {
         return features;
@@ -311,7 +346,7 @@ fn legacy(
     if group {
         features.message_encoding = MessageEncoding::Delimited;
     }
-    if options.has_field_by_name("packed") {
+    if let Some(options) = options.filter(|o| o.has_field_by_name("packed")) {
         let packed = options
             .get_field_by_name("packed")
             .and_then(|v| v.as_bool())

@@ -12,7 +12,6 @@
 //! image gets the real one back ([`Extras::json_names`](super::Extras)).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use prost_reflect::prost_types::{DescriptorProto, FileDescriptorProto, UninterpretedOption};
 
@@ -102,20 +101,26 @@ impl Walk<'_, '_> {
             }
             _ => inherited_legacy,
         };
-        // Each JSON name seen, with whether it was a custom one.
-        let mut seen = HashMap::with_capacity(message.field.len());
-        for (i, field) in message.field.iter().enumerate() {
-            let json = match &field.json_name {
+        let names: Vec<Cow<'_, str>> = message
+            .field
+            .iter()
+            .map(|field| match &field.json_name {
                 Some(custom) => Cow::Borrowed(custom.as_str()),
                 None => json_name(field.name()),
-            };
-            let Some(&first_custom) = seen.get(&json) else {
-                seen.insert(json, field.json_name.is_some());
-                continue;
-            };
+            })
+            .collect();
+        // Any order that ties only equal names will do: lengths first, as
+        // most names differ in length.
+        let order = |a: usize, b: usize| {
+            let (a, b) = (&names[a], &names[b]);
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        };
+        for (first, i) in super::repeated(names.len(), order) {
+            let field = &message.field[i];
             let field_path = [path, &[FIELD, index(i)]].concat();
+            let first_custom = message.field[first].json_name.is_some();
             if legacy && field.json_name.is_none() && !first_custom {
-                self.renamed.push((field_path, json.into_owned()));
+                self.renamed.push((field_path, names[i].to_string()));
                 continue;
             }
             let locations = || self.locations.get_or_init(|| Locations::new(self.file));

@@ -33,6 +33,34 @@ pub use features::{
     Utf8Validation,
 };
 
+/// The `count` items that repeat an earlier item's key (`cmp` compares two
+/// items' keys), in order, each as (the first item with its key, itself).
+/// Sorting instead of hashing: no key is built or hashed, and this runs for
+/// every message and enum.
+fn repeated(count: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<(usize, usize)> {
+    if count <= 16 {
+        // Few items (most messages and enums): comparing each with the
+        // earlier ones costs less than sorting, and allocates nothing.
+        return (1..count)
+            .filter_map(|i| (0..i).find(|&j| cmp(j, i).is_eq()).map(|j| (j, i)))
+            .collect();
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    // Among equal keys the earliest item comes first: it is no repeat.
+    order.sort_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    let mut out = Vec::new();
+    let mut first = order.first().copied().unwrap_or_default();
+    for pair in order.windows(2) {
+        if cmp(pair[0], pair[1]).is_eq() {
+            out.push((first, pair[1]));
+        } else {
+            first = pair[1];
+        }
+    }
+    out.sort_unstable_by_key(|&(_, repeat)| repeat);
+    out
+}
+
 /// The syntax or edition a file is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Edition {
@@ -274,4 +302,34 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
         }
     }
     Ok((out, editions, all_extras))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated;
+
+    /// Every item whose key an earlier item has, with the first such
+    /// item, the slow way.
+    fn naive(keys: &[u32]) -> Vec<(usize, usize)> {
+        (0..keys.len())
+            .filter_map(|i| keys[..i].iter().position(|k| *k == keys[i]).map(|j| (j, i)))
+            .collect()
+    }
+
+    #[test]
+    fn repeats_are_the_items_after_the_first_of_each_key() {
+        let few = [3, 1, 3, 2, 1, 3];
+        let expected = [(0, 2), (1, 4), (0, 5)];
+        assert_eq!(repeated(few.len(), |a, b| few[a].cmp(&few[b])), expected);
+        assert!(repeated(0, |_, _| std::cmp::Ordering::Equal).is_empty());
+        let distinct = [1, 2, 3];
+        assert!(repeated(3, |a, b| distinct[a].cmp(&distinct[b])).is_empty());
+        // Past 16 items the sorting path answers the same.
+        let many: Vec<u32> = (0..40).map(|i| (i * 7) % 13).collect();
+        assert_eq!(
+            repeated(many.len(), |a, b| many[a].cmp(&many[b])),
+            naive(&many)
+        );
+        assert_eq!(naive(&few), expected);
+    }
 }

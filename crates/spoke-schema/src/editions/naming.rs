@@ -3,19 +3,21 @@
 //! messages at each name's position. `STYLE_LEGACY` set on an element
 //! turns the check off for it and everything inside it.
 
-use prost_reflect::{DynamicMessage, EnumDescriptor, FileDescriptor, MessageDescriptor};
+use prost_reflect::{EnumDescriptor, FileDescriptor, MessageDescriptor};
 
-use super::{Edition, features};
+use super::Edition;
+use super::features::{self, Declared};
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::source_info::Locations;
 
 /// `FeatureSet.EnforceNamingStyle.STYLE2024`.
 const STYLE2024: i32 = 1;
 
-/// Whether names under an element with `options` are checked, given its
-/// parent's answer.
-fn enforced(parent: bool, options: &DynamicMessage) -> bool {
-    features::explicit_enum(options, "enforce_naming_style")
+/// Whether names under `element` are checked, given its parent's answer.
+fn enforced(parent: bool, element: &impl Declared) -> bool {
+    element
+        .set_options()
+        .and_then(|options| features::explicit_enum(&options, "enforce_naming_style"))
         .map_or(parent, |style| style == STYLE2024)
 }
 
@@ -87,7 +89,7 @@ pub(crate) fn check(file: &FileDescriptor, edition: Edition, source: &str) -> Ve
         locations: Locations::new(file.file_descriptor_proto()),
         out: Vec::new(),
     };
-    let on = enforced(true, &file.options());
+    let on = enforced(true, file);
     if on
         && !file
             .package_name()
@@ -114,7 +116,7 @@ pub(crate) fn check(file: &FileDescriptor, edition: Edition, source: &str) -> Ve
         check.message(&message, on);
     }
     for extension in file.extensions() {
-        if enforced(on, &extension.options()) && !Style::Snake.fits(extension.name()) {
+        if enforced(on, &extension) && !Style::Snake.fits(extension.name()) {
             check.report_name(extension.path(), "extension name", Style::Snake);
         }
     }
@@ -122,12 +124,12 @@ pub(crate) fn check(file: &FileDescriptor, edition: Edition, source: &str) -> Ve
         check.enumeration(&enumeration, on);
     }
     for service in file.services() {
-        let on = enforced(on, &service.options());
+        let on = enforced(on, &service);
         if on && !Style::Pascal.fits(service.name()) {
             check.report_name(service.path(), "service name", Style::Pascal);
         }
         for method in service.methods() {
-            if enforced(on, &method.options()) && !Style::Pascal.fits(method.name()) {
+            if enforced(on, &method) && !Style::Pascal.fits(method.name()) {
                 check.report_name(method.path(), "RPC method name", Style::Pascal);
             }
         }
@@ -157,24 +159,24 @@ impl Check<'_> {
     }
 
     fn message(&mut self, message: &MessageDescriptor, parent: bool) {
-        let on = enforced(parent, &message.options());
+        let on = enforced(parent, message);
         if on && !Style::Pascal.fits(message.name()) {
             self.report_name(message.path(), "message type name", Style::Pascal);
         }
         for field in message.fields() {
-            if enforced(on, &field.options()) && !Style::Snake.fits(field.name()) {
+            if enforced(on, &field) && !Style::Snake.fits(field.name()) {
                 self.report_name(field.path(), "field name", Style::Snake);
             }
         }
         for (index, oneof) in message.oneofs().enumerate() {
             let index = i32::try_from(index).unwrap_or(i32::MAX);
-            if enforced(on, &oneof.options()) && !Style::Snake.fits(oneof.name()) {
+            if enforced(on, &oneof) && !Style::Snake.fits(oneof.name()) {
                 let path = [message.path(), &[ONEOF, index]].concat();
                 self.report_name(&path, "oneof name", Style::Snake);
             }
         }
         for extension in message.child_extensions() {
-            if enforced(on, &extension.options()) && !Style::Snake.fits(extension.name()) {
+            if enforced(on, &extension) && !Style::Snake.fits(extension.name()) {
                 self.report_name(extension.path(), "extension name", Style::Snake);
             }
         }
@@ -189,12 +191,12 @@ impl Check<'_> {
     }
 
     fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: bool) {
-        let on = enforced(parent, &enumeration.options());
+        let on = enforced(parent, enumeration);
         if on && !Style::Pascal.fits(enumeration.name()) {
             self.report_name(enumeration.path(), "enum type name", Style::Pascal);
         }
         for value in enumeration.values() {
-            if enforced(on, &value.options()) && !Style::ScreamingSnake.fits(value.name()) {
+            if enforced(on, &value) && !Style::ScreamingSnake.fits(value.name()) {
                 self.report_name(value.path(), "enum value name", Style::ScreamingSnake);
             }
         }

@@ -12,9 +12,10 @@ use super::Edition;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, saturate};
 
 /// One replacement on one line: `old_len` bytes at `column` (0-based, in
-/// bytes; `char_column` in characters) became `new`.
+/// bytes; `char_column` in characters; `offset` in the file) became `new`.
 #[derive(Debug, Clone)]
 struct Edit {
+    offset: usize,
     line: u32,
     column: u32,
     char_column: u32,
@@ -38,6 +39,10 @@ pub(crate) struct Rewritten {
     marked: Vec<Marked>,
     /// What the descriptor needs beyond what protox parses.
     pub(crate) extras: Extras,
+    /// Whether an element below the file sets an option the editions
+    /// checks read (`validate::element_options`); until the parsed file
+    /// says otherwise, assumed.
+    pub(crate) element_options: bool,
 }
 
 /// A message or enum declared `export` or `local`: where its `message` or
@@ -206,7 +211,11 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             Kind::Str
         } else {
             // One byte per symbol; a non-ASCII character is one symbol.
-            i += source[i..].chars().next().map_or(1, char::len_utf8);
+            i += if b.is_ascii() {
+                1
+            } else {
+                source[i..].chars().next().map_or(1, char::len_utf8)
+            };
             Kind::Symbol(b)
         };
         out.push(Token {
@@ -306,6 +315,7 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
             option_imports: pass.option_imports,
             ..Extras::default()
         },
+        element_options: true,
     })
 }
 
@@ -376,6 +386,7 @@ impl<'a> Pass<'a> {
             token.end - token.start
         };
         self.edits.push(Edit {
+            offset: token.start,
             line: token.line,
             column: token.column,
             char_column: token.char_column,
@@ -389,9 +400,10 @@ impl<'a> Pass<'a> {
     /// `default =` right after `[` or `,`; one too many only costs the
     /// proto2 rewrite).
     fn has_default(&self) -> bool {
+        // The rare word first: most windows fail on it.
         self.tokens.windows(3).any(|w| {
             let text = |t: &Token| &self.source[t.start..t.end];
-            matches!(text(&w[0]), "[" | ",") && text(&w[1]) == "default" && text(&w[2]) == "="
+            text(&w[1]) == "default" && matches!(text(&w[0]), "[" | ",") && text(&w[2]) == "="
         })
     }
 
@@ -646,12 +658,10 @@ impl<'a> Pass<'a> {
 
 /// `source` with `edits` applied (each on its own token, in order).
 fn apply(source: &str, edits: &[Edit]) -> String {
-    let mut line_starts = vec![0usize];
-    line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
     let mut out = String::with_capacity(source.len() + edits.len() * 9);
     let mut copied = 0;
     for edit in edits {
-        let at = line_starts[edit.line as usize] + edit.column as usize;
+        let at = edit.offset;
         out.push_str(&source[copied..at]);
         out.push_str(&edit.new);
         copied = at + edit.old_len as usize;
@@ -702,11 +712,13 @@ impl Rewritten {
         if let Some(info) = &mut proto.source_code_info {
             self.restore_spans(info);
             self.extras.visibility = self.visibility_paths(info);
-            let plain = proto
-                .dependency
-                .len()
-                .saturating_sub(self.extras.option_imports);
-            option_import_locations(info, plain);
+            if self.extras.option_imports > 0 {
+                let plain = proto
+                    .dependency
+                    .len()
+                    .saturating_sub(self.extras.option_imports);
+                option_import_locations(info, plain);
+            }
         }
     }
 
@@ -736,19 +748,28 @@ impl Rewritten {
     /// Source info of the rewritten text, moved to the original: spans
     /// mapped back, the locations of inserted labels dropped.
     fn restore_spans(&self, info: &mut prost_reflect::prost_types::SourceCodeInfo) {
+        use prost_reflect::prost_types::source_code_info::Location;
         let inserted: Vec<(i32, i32)> = self
             .edits
             .iter()
             .filter(|e| e.inserted_label)
             .map(|e| (to_i32(e.line), to_i32(e.column)))
             .collect();
-        info.location.retain_mut(|location| {
+        // Lines from here on have no edit: most locations stay as they are.
+        let unedited = self.by_line.len().saturating_sub(1);
+        let edited = |line: i32| usize::try_from(line).is_ok_and(|line| line < unedited);
+        // Whether the location stays (not an inserted label's), mapped back.
+        let restore = |location: &mut Location| {
             let span = &mut location.span;
             let (start_line, end_line, end_index) = match span.as_slice() {
                 [line, _, _] => (*line, *line, 2),
                 [line, _, end_line, _] => (*line, *end_line, 3),
                 _ => return true,
             };
+            // A span ends on or after its start line.
+            if !edited(start_line) {
+                return true;
+            }
             let map = |line: i32, column: i32| {
                 let line = u32::try_from(line).unwrap_or(0);
                 to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))
@@ -760,7 +781,14 @@ impl Rewritten {
                 && start_line == end_line
                 && span[1] == span[2]
                 && inserted.binary_search(&(start_line, span[1])).is_ok())
-        });
+        };
+        if inserted.is_empty() {
+            info.location.iter_mut().for_each(|location| {
+                restore(location);
+            });
+        } else {
+            info.location.retain_mut(restore);
+        }
     }
 }
 

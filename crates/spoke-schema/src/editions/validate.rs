@@ -13,8 +13,15 @@ use prost_reflect::{
 
 use super::Edition;
 use super::features::{
-    self, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
+    self, Declared, EnumType, FieldPresence, JsonFormat, MessageEncoding, RepeatedFieldEncoding,
 };
+use prost_reflect::prost_types::descriptor_proto::ExtensionRange;
+use prost_reflect::prost_types::field_descriptor_proto::Type;
+use prost_reflect::prost_types::{
+    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, OneofDescriptorProto, UninterpretedOption,
+};
+
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
 use crate::source_info::Locations;
 
@@ -74,17 +81,23 @@ fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
 /// `DescriptorProto.extension_range`, `ExtensionRange.options`.
 const EXTENSION_RANGE: i32 = 5;
 const OPTIONS: i32 = 3;
+/// `EnumDescriptorProto.value`, `EnumValueDescriptorProto.name`, `.number`.
+const ENUM_VALUE: i32 = 2;
+const VALUE_NAME: i32 = 1;
+const VALUE_NUMBER: i32 = 2;
 
 struct Check<'a> {
     file: &'a FileDescriptor,
     edition: Edition,
+    element_options: bool,
     edition_of: &'a dyn Fn(&str) -> Edition,
     /// Whether each enum used by a field is closed, by full name.
     closed: HashMap<String, bool>,
-    lines: Vec<&'a str>,
+    source: &'a str,
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
     /// Built on the first report: most files have none.
     locations: std::cell::OnceCell<Locations<'a>>,
+    lines: std::cell::OnceCell<Vec<&'a str>>,
     /// The file's own features.
     file_features: features::Features,
     out: Vec<Diagnostic>,
@@ -93,9 +106,13 @@ struct Check<'a> {
 /// Checks a linked editions `file` whose text is `source`; `edition_of`
 /// gives the edition of any file of the pool (an imported enum's openness
 /// depends on its own file's).
+/// `element_options`: whether an element below the file may set an option
+/// the checks read ([`element_options`]); when none does, the elements'
+/// options are not decoded.
 pub(crate) fn check(
     file: &FileDescriptor,
     edition: Edition,
+    element_options: bool,
     source: &str,
     edition_of: &dyn Fn(&str) -> Edition,
 ) -> Vec<Diagnostic> {
@@ -103,30 +120,25 @@ pub(crate) fn check(
     let mut check = Check {
         file,
         edition,
+        element_options,
         edition_of,
         closed: HashMap::new(),
-        lines: source.lines().collect(),
+        source,
         proto,
         locations: std::cell::OnceCell::new(),
+        lines: std::cell::OnceCell::new(),
         file_features: features::Features::defaults(edition),
         out: Vec::new(),
     };
-    let options = file.options();
-    check.targets(&[], Target::File, &options);
-    let resolved = features::Features::defaults(edition).overlay(&options);
+    let options = file.set_options();
+    check.targets(&[], Target::File, options.as_ref());
+    let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
     for message in file.messages() {
         check.message(&message, resolved);
     }
     for extension in file.extensions() {
-        let options = extension.options();
-        let view = FieldView::extension(&extension, resolved, &options, edition);
-        check.field_like(
-            extension.field_descriptor_proto(),
-            extension.path(),
-            &options,
-            view,
-        );
+        check.extension(&extension, resolved);
     }
     for enumeration in file.enums() {
         check.enumeration(&enumeration, resolved);
@@ -147,7 +159,7 @@ impl FieldView {
     fn field(
         field: &FieldDescriptor,
         parent: features::Features,
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         edition: Edition,
     ) -> Self {
         Self {
@@ -162,7 +174,7 @@ impl FieldView {
     fn extension(
         extension: &prost_reflect::ExtensionDescriptor,
         parent: features::Features,
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         edition: Edition,
     ) -> Self {
         Self {
@@ -176,6 +188,15 @@ impl FieldView {
 }
 
 impl<'a> Check<'a> {
+    /// An element's options, when it has any and the checks may need them.
+    fn options(&self, element: &impl Declared) -> Option<DynamicMessage> {
+        if self.element_options {
+            element.set_options()
+        } else {
+            None
+        }
+    }
+
     fn report(&mut self, at: (u32, u32), message: String) {
         self.out.push(Diagnostic::new(
             self.file.name(),
@@ -204,9 +225,10 @@ impl<'a> Check<'a> {
             [line, column, ..] => (*line, *column),
             _ => return (1, 1),
         };
+        let lines = self.lines.get_or_init(|| self.source.lines().collect());
         let text = usize::try_from(line)
             .ok()
-            .and_then(|l| self.lines.get(l))
+            .and_then(|l| lines.get(l))
             .copied()
             .unwrap_or_default();
         let start = usize::try_from(column).unwrap_or(0).min(text.len());
@@ -225,8 +247,8 @@ impl<'a> Check<'a> {
     /// Features set on an element they do not apply to, or in an edition
     /// before the one that introduced them; language features (extensions
     /// of `FeatureSet`) as the core ones, from their definitions.
-    fn targets(&mut self, path: &[i32], target: Target, options: &DynamicMessage) {
-        let Some(explicit) = features::explicit(options) else {
+    fn targets(&mut self, path: &[i32], target: Target, options: Option<&DynamicMessage>) {
+        let Some(explicit) = options.and_then(features::explicit) else {
             return;
         };
         let (options_tag, features_tag) = target.option_tags();
@@ -277,27 +299,34 @@ impl<'a> Check<'a> {
     }
 
     fn message(&mut self, message: &MessageDescriptor, parent: features::Features) {
-        let options = message.options();
-        self.targets(message.path(), Target::Message, &options);
-        let resolved = parent.overlay(&options);
+        let options = self.options(message);
+        self.targets(message.path(), Target::Message, options.as_ref());
+        let resolved = parent.overlay(options.as_ref());
         self.extension_ranges(message);
         for oneof in message.oneofs() {
-            self.targets(oneof.path(), Target::Oneof, &oneof.options());
+            self.targets(oneof.path(), Target::Oneof, self.options(&oneof).as_ref());
         }
-        for field in message.fields() {
-            let options = field.options();
-            let view = FieldView::field(&field, resolved, &options, self.edition);
-            self.field_like(field.field_descriptor_proto(), field.path(), &options, view);
-        }
-        for extension in message.child_extensions() {
-            let options = extension.options();
-            let view = FieldView::extension(&extension, resolved, &options, self.edition);
+        for proto in &message.descriptor_proto().field {
+            // A field without options is checked only for its enum type.
+            let options = self.element_options && proto.options.is_some();
+            if !options && proto.r#type() != Type::Enum {
+                continue;
+            }
+            let number = u32::try_from(proto.number()).unwrap_or(0);
+            let Some(field) = message.get_field(number) else {
+                continue;
+            };
+            let options = self.options(&field);
+            let view = FieldView::field(&field, resolved, options.as_ref(), self.edition);
             self.field_like(
-                extension.field_descriptor_proto(),
-                extension.path(),
-                &options,
+                field.field_descriptor_proto(),
+                field.path(),
+                options.as_ref(),
                 view,
             );
+        }
+        for extension in message.child_extensions() {
+            self.extension(&extension, resolved);
         }
         for nested in message.child_messages() {
             if !nested.is_map_entry() {
@@ -313,7 +342,7 @@ impl<'a> Check<'a> {
     /// prost-reflect's descriptors leave out: read from the encoded file.
     fn extension_ranges(&mut self, message: &MessageDescriptor) {
         let count = message.descriptor_proto().extension_range.len();
-        if count == 0 {
+        if count == 0 || !self.element_options {
             return;
         }
         let pool = self.file.parent_pool();
@@ -330,20 +359,37 @@ impl<'a> Check<'a> {
                 continue;
             };
             if let Ok(options) = DynamicMessage::decode(descriptor.clone(), bytes) {
-                self.targets(&path, Target::ExtensionRange, &options);
+                self.targets(&path, Target::ExtensionRange, Some(&options));
             }
         }
+    }
+
+    /// An extension declared in the file or a message whose features are
+    /// `parent`.
+    fn extension(
+        &mut self,
+        extension: &prost_reflect::ExtensionDescriptor,
+        parent: features::Features,
+    ) {
+        let options = self.options(extension);
+        let view = FieldView::extension(extension, parent, options.as_ref(), self.edition);
+        self.field_like(
+            extension.field_descriptor_proto(),
+            extension.path(),
+            options.as_ref(),
+            view,
+        );
     }
 
     fn field_like(
         &mut self,
         proto: &prost_reflect::prost_types::FieldDescriptorProto,
         path: &[i32],
-        options: &DynamicMessage,
+        options: Option<&DynamicMessage>,
         view: FieldView,
     ) {
         // Most fields set no option: only the enum check applies to them.
-        if options.fields().next().is_some() {
+        if let Some(options) = options.filter(|o| o.fields().next().is_some()) {
             self.field_options(proto, path, options, &view);
         }
         self.closed_enum(path, &view);
@@ -357,8 +403,15 @@ impl<'a> Check<'a> {
         options: &DynamicMessage,
         view: &FieldView,
     ) {
-        self.targets(path, Target::Field, options);
-        if features::sets(options, "field_presence") {
+        self.targets(path, Target::Field, Some(options));
+        // Looked up once: most fields with options set no feature.
+        let explicit = features::explicit(options);
+        let sets = |feature: &str| {
+            explicit
+                .as_ref()
+                .is_some_and(|f| f.has_field_by_name(feature))
+        };
+        if sets("field_presence") {
             let found = if view.cardinality == Cardinality::Repeated {
                 Some("repeated field")
             } else if view.in_oneof {
@@ -385,8 +438,7 @@ impl<'a> Check<'a> {
                 );
             }
         }
-        if features::sets(options, "message_encoding")
-            && view.features.message_encoding == MessageEncoding::Delimited
+        if sets("message_encoding") && view.features.message_encoding == MessageEncoding::Delimited
         {
             let found = match &view.kind {
                 Kind::Message(m) if m.is_map_entry() => {
@@ -403,7 +455,7 @@ impl<'a> Check<'a> {
                 );
             }
         }
-        if features::sets(options, "repeated_field_encoding")
+        if sets("repeated_field_encoding")
             && view.features.repeated_field_encoding == RepeatedFieldEncoding::Packed
         {
             let found = match &view.kind {
@@ -481,41 +533,108 @@ impl<'a> Check<'a> {
     }
 
     fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
-        let options = enumeration.options();
-        self.targets(enumeration.path(), Target::Enum, &options);
+        let options = self.options(enumeration);
+        self.targets(enumeration.path(), Target::Enum, options.as_ref());
         for value in enumeration.values() {
-            self.targets(value.path(), Target::EnumValue, &value.options());
+            self.targets(
+                value.path(),
+                Target::EnumValue,
+                self.options(&value).as_ref(),
+            );
         }
-        let resolved = parent.overlay(&options);
-        let first = enumeration.values().next();
-        if let Some(first) =
-            first.filter(|v| resolved.enum_type == EnumType::Open && v.number() != 0)
-        {
-            let at = self.at(&[first.path(), &[2]].concat());
+        let resolved = parent.overlay(options.as_ref());
+        // Declaration order, as buf checks (`values()` is by number).
+        let values = &enumeration.enum_descriptor_proto().value;
+        let value_path = |i: usize, tag: i32| {
+            let index = i32::try_from(i).unwrap_or(i32::MAX);
+            [enumeration.path(), &[ENUM_VALUE, index, tag]].concat()
+        };
+        if resolved.enum_type == EnumType::Open && values.first().is_some_and(|v| v.number() != 0) {
+            let at = self.at(&value_path(0, VALUE_NUMBER));
             self.report(at, "first value of open enum must be zero".to_owned());
         }
         if resolved.json_format == JsonFormat::Allow {
-            let mut seen: HashMap<String, ()> = HashMap::new();
-            for value in enumeration.values() {
-                let key = pascal_case(strip_prefix(value.name(), enumeration.name()));
-                if seen.insert(key, ()).is_some() {
-                    let at = self.at(&[value.path(), &[1]].concat());
-                    self.report(
-                        at,
-                        format!(
-                            "enum values have the same name with the `{}` prefix removed",
-                            enumeration.name()
-                        ),
-                    );
-                }
+            let stripped: Vec<&str> = values
+                .iter()
+                .map(|value| strip_prefix(value.name(), enumeration.name()))
+                .collect();
+            let key = |i: usize| pascal_case(stripped[i]);
+            for (_, i) in super::repeated(stripped.len(), |a, b| key(a).cmp(key(b))) {
+                let at = self.at(&value_path(i, VALUE_NAME));
+                self.report(
+                    at,
+                    format!(
+                        "enum values have the same name with the `{}` prefix removed",
+                        enumeration.name()
+                    ),
+                );
             }
         }
     }
 }
 
+/// Whether an element of a parsed `file` below the file itself (message,
+/// field, oneof, extension range, extension, enum, enum value) sets an
+/// option the checks read: a feature, `packed` or `ctype`. Most files set
+/// features for the whole file at most: their elements' options need not
+/// be decoded. Parsed options are all uninterpreted (and `prost_types` has
+/// no `features` field), so their names tell.
+pub(crate) fn element_options(file: &FileDescriptorProto) -> bool {
+    fn read(options: &[UninterpretedOption]) -> bool {
+        options.iter().any(|option| {
+            option.name.first().is_some_and(|part| {
+                !part.is_extension
+                    && matches!(part.name_part.as_str(), "features" | "packed" | "ctype")
+            })
+        })
+    }
+    fn field(proto: &FieldDescriptorProto) -> bool {
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+    }
+    fn enumeration(proto: &EnumDescriptorProto) -> bool {
+        let value = |v: &EnumValueDescriptorProto| {
+            v.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+            || proto.value.iter().any(value)
+    }
+    fn message(proto: &DescriptorProto) -> bool {
+        let oneof = |o: &OneofDescriptorProto| {
+            o.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        let range = |r: &ExtensionRange| {
+            r.options
+                .as_ref()
+                .is_some_and(|o| read(&o.uninterpreted_option))
+        };
+        proto
+            .options
+            .as_ref()
+            .is_some_and(|o| read(&o.uninterpreted_option))
+            || proto.field.iter().any(field)
+            || proto.extension.iter().any(field)
+            || proto.oneof_decl.iter().any(oneof)
+            || proto.extension_range.iter().any(range)
+            || proto.nested_type.iter().any(message)
+            || proto.enum_type.iter().any(enumeration)
+    }
+    file.message_type.iter().any(message)
+        || file.extension.iter().any(field)
+        || file.enum_type.iter().any(enumeration)
+}
+
 /// A scalar type as the file spells it (`int32`, `string`, …).
 fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &Kind) -> String {
-    use prost_reflect::prost_types::field_descriptor_proto::Type;
     let name = match proto.r#type() {
         Type::Double => "double",
         Type::Float => "float",
@@ -541,44 +660,43 @@ fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &
 /// underscores ignored) and the underscores after it; unchanged when that
 /// would leave nothing.
 fn strip_prefix<'a>(value: &'a str, prefix: &str) -> &'a str {
-    let wanted: Vec<char> = prefix
+    let mut wanted = prefix
         .chars()
         .filter(|c| *c != '_')
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    let mut matched = 0;
+        .peekable();
     let mut end = 0;
     for (i, c) in value.char_indices() {
-        if matched == wanted.len() {
+        if wanted.peek().is_none() {
             break;
         }
         end = i + c.len_utf8();
         if c == '_' {
             continue;
         }
-        if c.to_ascii_lowercase() != wanted[matched] {
+        if wanted.next() != Some(c.to_ascii_lowercase()) {
             return value;
         }
-        matched += 1;
     }
-    if matched < wanted.len() {
+    if wanted.peek().is_some() {
         return value;
     }
     let rest = value[end..].trim_start_matches('_');
     if rest.is_empty() { value } else { rest }
 }
 
-/// `FOO_BAR` and `foo_bar` as `FooBar`.
-fn pascal_case(name: &str) -> String {
-    name.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-            })
+/// `FOO_BAR` and `foo_bar` as `FooBar`, character by character (compared,
+/// never built: this runs for every value of every enum).
+fn pascal_case(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.split('_').flat_map(|part| {
+        part.chars().enumerate().map(|(i, c)| {
+            if i == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]
@@ -586,12 +704,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn options_the_checks_read_are_found_below_the_file_only() {
+        let parsed = |body: &str| {
+            let source = format!("syntax = \"proto2\";\n{body}\n");
+            let file = protox::file::File::from_source("a.proto", &source).expect("parses");
+            element_options(&file.into())
+        };
+        for none in [
+            "option features.field_presence = IMPLICIT;",
+            "message M { optional int32 a = 1 [deprecated = true, (features) = 1]; }",
+            "message M { oneof o { int32 b = 2; } } enum E { A = 0 [deprecated = true]; }",
+        ] {
+            assert!(!parsed(none), "{none}");
+        }
+        for some in [
+            "message M { optional int32 a = 1 [features.field_presence = IMPLICIT]; }",
+            "message M { message N { optional string s = 1 [ctype = CORD]; } }",
+            "message M { repeated int32 a = 1 [packed = true]; }",
+            "message M { option features.message_encoding = DELIMITED; }",
+            "message M { oneof o { option features.x = 1; int32 a = 1; } }",
+            "message M { extensions 100 to 199 [features.x = 1]; }",
+            "message M { enum E { option features.enum_type = CLOSED; A = 0; } }",
+            "enum E { A = 0 [features.(pb.x).y = 1]; }",
+            "message M {} extend M { optional int32 e = 100 [features.x = 1]; }",
+        ] {
+            assert!(parsed(some), "{some}");
+        }
+    }
+
+    #[test]
     fn enum_prefixes_strip_as_protoc_does() {
         assert_eq!(strip_prefix("E_A", "E"), "A");
         assert_eq!(strip_prefix("FOO_BAR_X", "FooBar"), "X");
         assert_eq!(strip_prefix("FOO", "Foo"), "FOO");
         assert_eq!(strip_prefix("OTHER", "Foo"), "OTHER");
-        assert_eq!(pascal_case("a"), pascal_case("A"));
-        assert_eq!(pascal_case("FOO_BAR"), "FooBar");
+        let pascal = |name| pascal_case(name).collect::<String>();
+        assert_eq!(pascal("a"), pascal("A"));
+        assert_eq!(pascal("FOO_BAR"), "FooBar");
+        assert_eq!(pascal("_foo__bar_"), "FooBar");
     }
 }

@@ -21,6 +21,7 @@ use prost_reflect::{
 };
 
 use crate::compile::Compiled;
+use crate::editions::features::Declared;
 use crate::editions::{Edition, Features, features};
 use crate::source_info::Locations;
 
@@ -302,7 +303,7 @@ impl<'a> Side<'a> {
         }
         let resolved = self
             .scope_features(message.parent_message(), &message.parent_file())
-            .overlay(&message.options());
+            .under(message);
         self.message_features
             .borrow_mut()
             .insert(message.full_name().to_owned(), resolved);
@@ -326,7 +327,7 @@ impl<'a> Side<'a> {
     pub(crate) fn field_features(&self, field: &FieldDescriptor) -> Features {
         let parent = self.message_features(field.parent_message());
         let edition = self.edition(&field.parent_file());
-        features::field_under(parent, field, &field.options(), edition)
+        features::field_under(parent, field, field.set_options().as_ref(), edition)
     }
 
     /// The resolved features of an extension (as
@@ -334,14 +335,15 @@ impl<'a> Side<'a> {
     pub(crate) fn extension_features(&self, extension: &ExtensionDescriptor) -> Features {
         let file = extension.parent_file();
         let parent = self.scope_features(extension.parent_message(), &file);
-        features::extension_under(parent, extension, &extension.options(), self.edition(&file))
+        let options = extension.set_options();
+        features::extension_under(parent, extension, options.as_ref(), self.edition(&file))
     }
 
     /// The resolved features of an enum (as
     /// `editions::features::enumeration`).
     pub(crate) fn enum_features(&self, enumeration: &EnumDescriptor) -> Features {
         self.scope_features(enumeration.parent_message(), &enumeration.parent_file())
-            .overlay(&enumeration.options())
+            .under(enumeration)
     }
 
     /// The own file that declares an element (`descriptor.parent_file()`).
