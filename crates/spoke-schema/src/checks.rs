@@ -1,5 +1,7 @@
 //! Checks protoc makes that protox and prost-reflect do not.
 
+use std::cell::OnceCell;
+
 use prost_reflect::prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
@@ -39,13 +41,17 @@ pub(crate) fn package_name(file: &FileDescriptorProto) -> Option<Diagnostic> {
     ))
 }
 
-/// Fields and enum values whose name is listed in their parent's `reserved`
-/// names. Runs on the parsed file, so it reports even when linking fails.
-pub(crate) fn reserved_names(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {
-    let locations = Locations::new(file);
+/// The checks of a parsed file, which report even when linking fails:
+/// fields and enum values whose name is listed in their parent's `reserved`
+/// names, and extensions that set `json_name`, which protoc and buf refuse
+/// (an extension's JSON name is its full name in brackets; only an
+/// explicit option has a location in the parsed file). The source
+/// locations are indexed only if a file has extensions or something to
+/// report: most files need none.
+pub(crate) fn parsed_file(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {
     let mut check = Check {
-        file: file.name(),
-        locations: &locations,
+        file,
+        locations: OnceCell::new(),
         out,
     };
     for (i, message) in file.message_type.iter().enumerate() {
@@ -54,18 +60,6 @@ pub(crate) fn reserved_names(file: &FileDescriptorProto, out: &mut Vec<Diagnosti
     for (i, enum_) in file.enum_type.iter().enumerate() {
         check.enum_(enum_, vec![tag::FILE_ENUM_TYPE, index(i)]);
     }
-}
-
-/// Extensions that set `json_name`, which protoc and buf refuse (an
-/// extension's JSON name is its full name in brackets). Runs on the parsed
-/// file: only an explicit option has a location there.
-pub(crate) fn json_name_on_extensions(file: &FileDescriptorProto, out: &mut Vec<Diagnostic>) {
-    let locations = Locations::new(file);
-    let mut check = Check {
-        file: file.name(),
-        locations: &locations,
-        out,
-    };
     check.extensions(&file.extension, vec![tag::FILE_EXTENSION]);
     let mut pending: Vec<(&DescriptorProto, Vec<i32>)> = file
         .message_type
@@ -74,9 +68,11 @@ pub(crate) fn json_name_on_extensions(file: &FileDescriptorProto, out: &mut Vec<
         .map(|(i, m)| (m, vec![tag::FILE_MESSAGE_TYPE, index(i)]))
         .collect();
     while let Some((message, path)) = pending.pop() {
-        let mut extensions = path.clone();
-        extensions.push(tag::MESSAGE_EXTENSION);
-        check.extensions(&message.extension, extensions);
+        if !message.extension.is_empty() {
+            let mut extensions = path.clone();
+            extensions.push(tag::MESSAGE_EXTENSION);
+            check.extensions(&message.extension, extensions);
+        }
         for (i, nested) in message.nested_type.iter().enumerate() {
             pending.push((nested, child(&path, tag::MESSAGE_NESTED_TYPE, i)));
         }
@@ -84,12 +80,17 @@ pub(crate) fn json_name_on_extensions(file: &FileDescriptorProto, out: &mut Vec<
 }
 
 struct Check<'a, 'b> {
-    file: &'a str,
-    locations: &'a Locations<'a>,
+    file: &'a FileDescriptorProto,
+    /// Built on first use.
+    locations: OnceCell<Locations<'a>>,
     out: &'b mut Vec<Diagnostic>,
 }
 
-impl Check<'_, '_> {
+impl<'a> Check<'a, '_> {
+    fn locations(&self) -> &Locations<'a> {
+        self.locations.get_or_init(|| Locations::new(self.file))
+    }
+
     fn message(&mut self, message: &DescriptorProto, path: Vec<i32>) {
         for (i, field) in message.field.iter().enumerate() {
             if message.reserved_name.iter().any(|r| r == field.name()) {
@@ -115,10 +116,10 @@ impl Check<'_, '_> {
         for i in 0..extensions.len() {
             let mut json_name = path.clone();
             json_name.extend([index(i), tag::FIELD_JSON_NAME]);
-            if let Some(at) = self.locations.position(&json_name) {
+            if let Some(at) = self.locations().position(&json_name) {
                 self.out.push(
                     Diagnostic::new(
-                        self.file,
+                        self.file.name(),
                         at,
                         DiagnosticKind::Semantic,
                         "option json_name is not allowed on extension fields",
@@ -148,13 +149,13 @@ impl Check<'_, '_> {
     fn report(&mut self, element: &[i32], name_tag: i32, message: String, buf_message: &str) {
         let mut name = element.to_vec();
         name.push(name_tag);
-        let at = self
-            .locations
+        let locations = self.locations();
+        let at = locations
             .position(&name)
-            .or_else(|| self.locations.position(element))
+            .or_else(|| locations.position(element))
             .unwrap_or((1, 1));
         self.out.push(
-            Diagnostic::new(self.file, at, DiagnosticKind::Semantic, message)
+            Diagnostic::new(self.file.name(), at, DiagnosticKind::Semantic, message)
                 .worded_by_buf(buf_message),
         );
     }

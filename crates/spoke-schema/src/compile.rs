@@ -546,8 +546,7 @@ impl<'a> Compilation<'a> {
             }
             let index = self.add_source_node(file.path.as_str(), Provider::Own, &file.content);
             if let Some(proto) = &self.nodes[index].proto {
-                checks::reserved_names(proto, &mut self.diagnostics);
-                checks::json_name_on_extensions(proto, &mut self.diagnostics);
+                checks::parsed_file(proto, &mut self.diagnostics);
             }
         }
     }

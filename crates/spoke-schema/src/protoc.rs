@@ -81,6 +81,9 @@ pub(crate) fn method_bodies(file: &mut FileDescriptorProto, text: &str) {
     let Some(info) = file.source_code_info.as_ref() else {
         return;
     };
+    if file.service.is_empty() {
+        return;
+    }
     let lines: Vec<&str> = text.lines().collect();
     let mut with_body = Vec::new();
     for location in &info.location {
