@@ -85,9 +85,72 @@ const OPTIONS: i32 = 3;
 const ENUM_VALUE: i32 = 2;
 const VALUE_NAME: i32 = 1;
 const VALUE_NUMBER: i32 = 2;
+/// `FileDescriptorProto.message_type`, `.enum_type`;
+/// `DescriptorProto.nested_type`, `.enum_type`.
+const FILE_MESSAGE: i32 = 4;
+const FILE_ENUM: i32 = 5;
+const NESTED_MESSAGE: i32 = 3;
+const NESTED_ENUM: i32 = 4;
+
+/// A file's messages and enums by descriptor path. prost-reflect finds an
+/// element's children by full name, building and hashing a string for
+/// each; the checks visit every message and enum of the file.
+struct Elements {
+    messages: Vec<MessageDescriptor>,
+    enums: Vec<EnumDescriptor>,
+}
+
+impl Elements {
+    fn of(file: &FileDescriptor) -> Self {
+        let pool = file.parent_pool();
+        let proto = file.file_descriptor_proto();
+        let mut messages: Vec<MessageDescriptor> = pool
+            .all_messages()
+            .filter(|m| std::ptr::eq(m.parent_file_descriptor_proto(), proto))
+            .collect();
+        messages.sort_unstable_by(|a, b| a.path().cmp(b.path()));
+        let mut enums: Vec<EnumDescriptor> = pool
+            .all_enums()
+            .filter(|e| std::ptr::eq(e.parent_file_descriptor_proto(), proto))
+            .collect();
+        enums.sort_unstable_by(|a, b| a.path().cmp(b.path()));
+        Self { messages, enums }
+    }
+
+    /// The element at `parent` + `[field, index]`.
+    fn find<'e, T>(
+        sorted: &'e [T],
+        path: impl Fn(&T) -> &[i32],
+        parent: &[i32],
+        field: i32,
+        index: usize,
+    ) -> Option<&'e T> {
+        let index = i32::try_from(index).ok()?;
+        let wanted = [field, index];
+        sorted
+            .binary_search_by(|e| path(e).iter().cmp(parent.iter().chain(&wanted)))
+            .ok()
+            .map(|at| &sorted[at])
+    }
+
+    fn message(&self, parent: &[i32], field: i32, index: usize) -> Option<&MessageDescriptor> {
+        Self::find(
+            &self.messages,
+            MessageDescriptor::path,
+            parent,
+            field,
+            index,
+        )
+    }
+
+    fn enumeration(&self, parent: &[i32], field: i32, index: usize) -> Option<&EnumDescriptor> {
+        Self::find(&self.enums, EnumDescriptor::path, parent, field, index)
+    }
+}
 
 struct Check<'a> {
     file: &'a FileDescriptor,
+    elements: Elements,
     edition: Edition,
     element_options: bool,
     edition_of: &'a dyn Fn(&str) -> Edition,
@@ -119,6 +182,7 @@ pub(crate) fn check(
     let proto = file.file_descriptor_proto();
     let mut check = Check {
         file,
+        elements: Elements::of(file),
         edition,
         element_options,
         edition_of,
@@ -134,14 +198,18 @@ pub(crate) fn check(
     check.targets(&[], Target::File, options.as_ref());
     let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
-    for message in file.messages() {
-        check.message(&message, resolved);
+    for index in 0..proto.message_type.len() {
+        if let Some(message) = check.elements.message(&[], FILE_MESSAGE, index).cloned() {
+            check.message(&message, resolved);
+        }
     }
     for extension in file.extensions() {
         check.extension(&extension, resolved);
     }
-    for enumeration in file.enums() {
-        check.enumeration(&enumeration, resolved);
+    for index in 0..proto.enum_type.len() {
+        if let Some(enumeration) = check.elements.enumeration(&[], FILE_ENUM, index).cloned() {
+            check.enumeration(&enumeration, resolved);
+        }
     }
     check.out
 }
@@ -328,13 +396,18 @@ impl<'a> Check<'a> {
         for extension in message.child_extensions() {
             self.extension(&extension, resolved);
         }
-        for nested in message.child_messages() {
-            if !nested.is_map_entry() {
+        let path = message.path();
+        for index in 0..message.descriptor_proto().nested_type.len() {
+            let nested = self.elements.message(path, NESTED_MESSAGE, index).cloned();
+            if let Some(nested) = nested.filter(|n| !n.is_map_entry()) {
                 self.message(&nested, resolved);
             }
         }
-        for enumeration in message.child_enums() {
-            self.enumeration(&enumeration, resolved);
+        for index in 0..message.descriptor_proto().enum_type.len() {
+            if let Some(enumeration) = self.elements.enumeration(path, NESTED_ENUM, index).cloned()
+            {
+                self.enumeration(&enumeration, resolved);
+            }
         }
     }
 
