@@ -146,6 +146,17 @@ impl Elements {
     fn enumeration(&self, parent: &[i32], field: i32, index: usize) -> Option<&EnumDescriptor> {
         Self::find(&self.enums, EnumDescriptor::path, parent, field, index)
     }
+
+    /// Where `enumeration` is in `enums`, when it is one of the file's.
+    fn own_enum(&self, enumeration: &EnumDescriptor) -> Option<usize> {
+        let file = self.enums.first()?.parent_file_descriptor_proto();
+        if !std::ptr::eq(enumeration.parent_file_descriptor_proto(), file) {
+            return None;
+        }
+        self.enums
+            .binary_search_by(|e| e.path().cmp(enumeration.path()))
+            .ok()
+    }
 }
 
 struct Check<'a> {
@@ -154,7 +165,10 @@ struct Check<'a> {
     edition: Edition,
     element_options: bool,
     edition_of: &'a dyn Fn(&str) -> Edition,
-    /// Whether each enum used by a field is closed, by full name.
+    /// Whether each enum used by a field is closed: the file's own by
+    /// their place in `elements.enums` (no name to allocate and hash),
+    /// others by full name.
+    own_closed: Vec<Option<bool>>,
     closed: HashMap<String, bool>,
     source: &'a str,
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
@@ -180,9 +194,11 @@ pub(crate) fn check(
     edition_of: &dyn Fn(&str) -> Edition,
 ) -> Vec<Diagnostic> {
     let proto = file.file_descriptor_proto();
+    let elements = Elements::of(file);
     let mut check = Check {
+        own_closed: vec![None; elements.enums.len()],
         file,
-        elements: Elements::of(file),
+        elements,
         edition,
         element_options,
         edition_of,
@@ -568,19 +584,29 @@ impl<'a> Check<'a> {
     /// A closed enum in an implicit-presence field.
     fn closed_enum(&mut self, path: &[i32], view: &FieldView) {
         if let Kind::Enum(enumeration) = &view.kind {
-            let closed = match self.closed.get(enumeration.full_name()) {
-                Some(&closed) => closed,
+            let own = self.elements.own_enum(enumeration);
+            let cached = match own {
+                Some(at) => self.own_closed.get(at).copied().flatten(),
+                None => self.closed.get(enumeration.full_name()).copied(),
+            };
+            let closed = match cached {
+                Some(closed) => closed,
                 None => {
                     // This file's features are resolved already.
-                    let resolved = if enumeration.parent_file() == *self.file {
+                    let resolved = if own.is_some() {
                         features::enumeration_in(self.file_features, enumeration)
                     } else {
                         let edition = (self.edition_of)(enumeration.parent_file().name());
                         features::enumeration(enumeration, edition)
                     };
                     let closed = resolved.enum_type == EnumType::Closed;
-                    self.closed
-                        .insert(enumeration.full_name().to_owned(), closed);
+                    match own.and_then(|at| self.own_closed.get_mut(at)) {
+                        Some(slot) => *slot = Some(closed),
+                        None => {
+                            self.closed
+                                .insert(enumeration.full_name().to_owned(), closed);
+                        }
+                    }
                     closed
                 }
             };
