@@ -405,13 +405,16 @@ type Parsed = (FileDescriptorProto, Option<Rewritten>);
 
 /// Parses a file, reporting why it does not parse or is past a limit.
 fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> {
-    // Nesting is bounded before the recursive parser sees the file.
-    if let Some(diagnostic) = depth::check_nesting(path, source) {
-        out.push(diagnostic);
-        return None;
-    }
     let mut rewritten = match editions::rewrite::front(path, source) {
-        Front::Plain => None,
+        Front::Plain => {
+            // Nesting is bounded before the recursive parser sees the file
+            // (the editions front bounds an editions file's).
+            if let Some(diagnostic) = depth::check_nesting(path, source) {
+                out.push(diagnostic);
+                return None;
+            }
+            None
+        }
         Front::Editions(rewritten) => Some(rewritten),
         Front::Refused(diagnostics) => {
             out.extend(diagnostics);

@@ -49,13 +49,7 @@ enum Open {
 /// diagnostic; `None` when the file is within every limit.
 pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
     let bytes = source.as_bytes();
-    // Each open bracket with its closing byte and kind.
-    let mut stack: Vec<(u8, Open)> = Vec::new();
-    let (mut messages, mut values) = (0usize, 0usize);
-    // The current statement at declaration level: its first word, and
-    // whether the word `group` occurred in it (a group field's body).
-    let mut first_word: Option<&[u8]> = None;
-    let mut group = false;
+    let mut nesting = Nesting::default();
     let mut at = 0;
     while at < bytes.len() {
         let byte = bytes[at];
@@ -77,87 +71,161 @@ pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
                 while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
                     at += 1;
                 }
-                let word = &bytes[start..at];
-                if in_declarations(&stack) {
-                    first_word.get_or_insert(word);
-                    group |= word == b"group";
-                }
+                nesting.word(&bytes[start..at]);
                 continue;
             }
-            b'{' | b'<' | b'[' | b'(' => {
-                let kind = if !in_declarations(&stack) || byte != b'{' {
-                    Open::Value
-                } else if group || first_word == Some(b"message") {
-                    Open::Message
-                } else if matches!(first_word, Some(b"option")) {
-                    Open::Value
-                } else {
-                    Open::Declaration
-                };
-                let exceeded = match kind {
-                    Open::Message => (messages + 1 > MAX_MESSAGE_DEPTH).then(|| {
-                        format!(
-                            "Reached maximum recursion limit for nested messages \
-                             (messages and groups nest at most {MAX_MESSAGE_DEPTH} deep, as with protoc)."
-                        )
-                    }),
-                    Open::Value if is_literal(byte) => (values + 1 > MAX_OPTION_VALUE_DEPTH)
-                        .then(|| {
-                            format!(
-                                "option value nested too deeply: message literals and lists \
-                                 nest at most {MAX_OPTION_VALUE_DEPTH} deep"
-                            )
-                        }),
-                    _ => None,
-                }
-                .or_else(|| {
-                    (stack.len() + 1 > MAX_BRACKET_DEPTH).then(|| {
-                        format!("nesting too deep: at most {MAX_BRACKET_DEPTH} brackets may be open at once")
-                    })
-                });
-                if let Some(message) = exceeded {
-                    return Some(Diagnostic::new(
-                        path,
-                        position_at(source, at),
-                        DiagnosticKind::Syntax,
-                        message,
-                    ));
-                }
-                match kind {
-                    Open::Message => messages += 1,
-                    Open::Value if is_literal(byte) => values += 1,
-                    _ => {}
-                }
-                stack.push((closing(byte), kind));
-                if kind != Open::Value {
-                    (first_word, group) = (None, false);
+            b'{' | b'<' | b'[' | b'(' | b'}' | b'>' | b']' | b')' | b';' => {
+                if let Some(message) = nesting.symbol(byte) {
+                    return Some(too_deep(path, source, at, message));
                 }
             }
-            b'}' | b'>' | b']' | b')' => {
-                // A stray closer is the parser's to report; popping only a
-                // match keeps the count from ever falling below the truth.
-                if let Some(&(close, kind)) = stack.last()
-                    && close == byte
-                {
-                    stack.pop();
-                    match kind {
-                        Open::Message => messages -= 1,
-                        Open::Value if byte == b'}' || byte == b'>' || byte == b']' => {
-                            values -= 1;
-                        }
-                        _ => {}
-                    }
-                    if kind != Open::Value {
-                        (first_word, group) = (None, false);
-                    }
-                }
-            }
-            b';' if in_declarations(&stack) => (first_word, group) = (None, false),
             _ => {}
         }
         at += 1;
     }
     None
+}
+
+/// [`check_nesting`] over a file already split into tokens (comments and
+/// strings dropped): each token's offset in `source`, and its text when it
+/// is a word or its byte when it is a symbol. The editions front reads its
+/// tokens anyway, so an editions file is not scanned twice.
+pub(crate) fn check_nesting_of_tokens<'a>(
+    path: &str,
+    source: &str,
+    tokens: impl IntoIterator<Item = (usize, Token<'a>)>,
+) -> Option<Diagnostic> {
+    let mut nesting = Nesting::default();
+    for (at, token) in tokens {
+        match token {
+            Token::Word(word) => nesting.word(word),
+            Token::Symbol(byte) => {
+                if let Some(message) = nesting.symbol(byte) {
+                    return Some(too_deep(path, source, at, message));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// What the nesting check reads of a token.
+pub(crate) enum Token<'a> {
+    /// An identifier or keyword.
+    Word(&'a [u8]),
+    /// A one-byte symbol (brackets and `;` matter).
+    Symbol(u8),
+}
+
+fn too_deep(path: &str, source: &str, at: usize, message: String) -> Diagnostic {
+    Diagnostic::new(
+        path,
+        position_at(source, at),
+        DiagnosticKind::Syntax,
+        message,
+    )
+}
+
+/// The brackets open at a point of a file, and the statement being read.
+#[derive(Default)]
+struct Nesting<'a> {
+    /// Each open bracket with its closing byte and kind.
+    stack: Vec<(u8, Open)>,
+    messages: usize,
+    values: usize,
+    /// The current statement at declaration level: its first word, and
+    /// whether the word `group` occurred in it (a group field's body).
+    first_word: Option<&'a [u8]>,
+    group: bool,
+}
+
+impl<'a> Nesting<'a> {
+    #[inline]
+    fn word(&mut self, word: &'a [u8]) {
+        if in_declarations(&self.stack) {
+            self.first_word.get_or_insert(word);
+            self.group |= word == b"group";
+        }
+    }
+
+    /// Reads a symbol; the message of the limit a bracket passes, if any.
+    #[inline]
+    fn symbol(&mut self, byte: u8) -> Option<String> {
+        match byte {
+            b'{' | b'<' | b'[' | b'(' => return self.open(byte),
+            b'}' | b'>' | b']' | b')' => self.close(byte),
+            b';' if in_declarations(&self.stack) => (self.first_word, self.group) = (None, false),
+            _ => {}
+        }
+        None
+    }
+
+    fn open(&mut self, byte: u8) -> Option<String> {
+        let kind = if !in_declarations(&self.stack) || byte != b'{' {
+            Open::Value
+        } else if self.group || self.first_word == Some(b"message") {
+            Open::Message
+        } else if matches!(self.first_word, Some(b"option")) {
+            Open::Value
+        } else {
+            Open::Declaration
+        };
+        let exceeded = match kind {
+            Open::Message => (self.messages + 1 > MAX_MESSAGE_DEPTH).then(|| {
+                format!(
+                    "Reached maximum recursion limit for nested messages \
+                     (messages and groups nest at most {MAX_MESSAGE_DEPTH} deep, as with protoc)."
+                )
+            }),
+            Open::Value if is_literal(byte) => {
+                (self.values + 1 > MAX_OPTION_VALUE_DEPTH).then(|| {
+                    format!(
+                        "option value nested too deeply: message literals and lists \
+                     nest at most {MAX_OPTION_VALUE_DEPTH} deep"
+                    )
+                })
+            }
+            _ => None,
+        }
+        .or_else(|| {
+            (self.stack.len() + 1 > MAX_BRACKET_DEPTH).then(|| {
+                format!(
+                    "nesting too deep: at most {MAX_BRACKET_DEPTH} brackets may be open at once"
+                )
+            })
+        });
+        if exceeded.is_some() {
+            return exceeded;
+        }
+        match kind {
+            Open::Message => self.messages += 1,
+            Open::Value if is_literal(byte) => self.values += 1,
+            _ => {}
+        }
+        self.stack.push((closing(byte), kind));
+        if kind != Open::Value {
+            (self.first_word, self.group) = (None, false);
+        }
+        None
+    }
+
+    fn close(&mut self, byte: u8) {
+        // A stray closer is the parser's to report; popping only a match
+        // keeps the count from ever falling below the truth.
+        if let Some(&(close, kind)) = self.stack.last()
+            && close == byte
+        {
+            self.stack.pop();
+            match kind {
+                Open::Message => self.messages -= 1,
+                Open::Value if byte == b'}' || byte == b'>' || byte == b']' => self.values -= 1,
+                _ => {}
+            }
+            if kind != Open::Value {
+                (self.first_word, self.group) = (None, false);
+            }
+        }
+    }
 }
 
 /// Brackets that open a message literal or a list: the recursive forms of

@@ -9,6 +9,7 @@
 //! found in the rewritten text map back to the original exactly.
 
 use super::Edition;
+use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, saturate};
 
 /// One replacement on one line: `old_len` bytes at `column` (0-based, in
@@ -120,6 +121,12 @@ struct Token {
 /// them. Stops quietly at anything malformed (an unterminated string or
 /// comment): the parser that runs next reports it precisely.
 fn tokens(source: &str, limit: usize) -> Vec<Token> {
+    scan(source, limit).0
+}
+
+/// [`tokens`], and whether they run to the end of `source` (nothing
+/// malformed stopped them).
+fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
     let bytes = source.as_bytes();
     let ascii = limit > 1 && source.is_ascii();
     // About one token per five bytes of a typical file.
@@ -150,7 +157,7 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let Some(end) = source[i + 2..].find("*/") else {
-                    return out;
+                    return (out, false);
                 };
                 let end = i + 2 + end + 2;
                 for (offset, byte) in bytes[i..end].iter().enumerate() {
@@ -199,7 +206,7 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             i += 1;
             loop {
                 match bytes.get(i) {
-                    None | Some(b'\n') => return out,
+                    None | Some(b'\n') => return (out, false),
                     Some(b'\\') => i += 2,
                     Some(&c) if c == b => {
                         i += 1;
@@ -227,7 +234,8 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             char_column: chars_before,
         });
     }
-    out
+    let whole = i >= bytes.len();
+    (out, whole)
 }
 
 /// The block a statement is in.
@@ -269,7 +277,26 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     if !is_editions {
         return Front::Plain;
     }
-    let tokens = tokens(source, usize::MAX);
+    let (tokens, whole) = scan(source, usize::MAX);
+    // Nesting is bounded before the recursive parser sees the file; over
+    // the tokens when they cover it, which saves a second scan of its bytes.
+    let too_deep = if whole {
+        // Strings and numbers change no nesting.
+        let read = tokens.iter().filter_map(|t| match t.kind {
+            Kind::Ident => Some((
+                t.start,
+                depth::Token::Word(&source.as_bytes()[t.start..t.end]),
+            )),
+            Kind::Symbol(byte) => Some((t.start, depth::Token::Symbol(byte))),
+            Kind::Str | Kind::Number => None,
+        });
+        depth::check_nesting_of_tokens(path, source, read)
+    } else {
+        depth::check_nesting(path, source)
+    };
+    if let Some(diagnostic) = too_deep {
+        return Front::Refused(vec![diagnostic]);
+    }
     let mut pass = Pass {
         source,
         path,
@@ -915,5 +942,47 @@ mod tests {
             front("a.proto", "syntax = \"proto3\";"),
             Front::Plain
         ));
+    }
+
+    #[test]
+    fn nesting_is_bounded_over_the_tokens_as_over_the_bytes() {
+        let nested = |open: &str, close: &str, depth: usize| {
+            format!("{}{}", open.repeat(depth), close.repeat(depth))
+        };
+        let brackets = "{".repeat(300);
+        let sources = [
+            nested("message M {\n", "}", depth::MAX_MESSAGE_DEPTH),
+            nested("message M {\n", "}", depth::MAX_MESSAGE_DEPTH + 1),
+            format!("option (o) = {{{}}};", nested("m: {", "}", 3000)),
+            format!(
+                "message M {{ int32 f = 1 [(o) = {}]; }}",
+                nested("l: [", "]", 70)
+            ),
+            nested("enum E {", "}", 200),
+            format!(
+                "// {brackets}\n/* {brackets} */\noption (a) = \"{brackets}\";\n\
+                 message M {{ map<string, int32> m = 1; int32 n = 2e5; }}"
+            ),
+            // An unterminated string stops the tokens: the bytes are scanned.
+            format!(
+                "option (a) = \"{brackets}\n{}",
+                nested("message M {", "}", 40)
+            ),
+        ];
+        for body in sources {
+            let source = format!("edition = \"2023\";\n{body}");
+            let bytes = depth::check_nesting("a.proto", &source);
+            let tokens = match front("a.proto", &source) {
+                Front::Refused(errors) => errors.into_iter().next(),
+                Front::Editions(_) | Front::Plain => None,
+            };
+            let seen = |d: Option<Diagnostic>| d.map(|d| (d.line, d.column, d.message));
+            assert_eq!(
+                seen(tokens),
+                seen(bytes),
+                "{}",
+                &source[..source.len().min(60)]
+            );
+        }
     }
 }

@@ -85,13 +85,90 @@ const OPTIONS: i32 = 3;
 const ENUM_VALUE: i32 = 2;
 const VALUE_NAME: i32 = 1;
 const VALUE_NUMBER: i32 = 2;
+/// `FileDescriptorProto.message_type`, `.enum_type`;
+/// `DescriptorProto.nested_type`, `.enum_type`.
+const FILE_MESSAGE: i32 = 4;
+const FILE_ENUM: i32 = 5;
+const NESTED_MESSAGE: i32 = 3;
+const NESTED_ENUM: i32 = 4;
+
+/// A file's messages and enums by descriptor path. prost-reflect finds an
+/// element's children by full name, building and hashing a string for
+/// each; the checks visit every message and enum of the file.
+struct Elements {
+    messages: Vec<MessageDescriptor>,
+    enums: Vec<EnumDescriptor>,
+}
+
+impl Elements {
+    fn of(file: &FileDescriptor) -> Self {
+        let pool = file.parent_pool();
+        let proto = file.file_descriptor_proto();
+        let mut messages: Vec<MessageDescriptor> = pool
+            .all_messages()
+            .filter(|m| std::ptr::eq(m.parent_file_descriptor_proto(), proto))
+            .collect();
+        messages.sort_unstable_by(|a, b| a.path().cmp(b.path()));
+        let mut enums: Vec<EnumDescriptor> = pool
+            .all_enums()
+            .filter(|e| std::ptr::eq(e.parent_file_descriptor_proto(), proto))
+            .collect();
+        enums.sort_unstable_by(|a, b| a.path().cmp(b.path()));
+        Self { messages, enums }
+    }
+
+    /// The element at `parent` + `[field, index]`.
+    fn find<'e, T>(
+        sorted: &'e [T],
+        path: impl Fn(&T) -> &[i32],
+        parent: &[i32],
+        field: i32,
+        index: usize,
+    ) -> Option<&'e T> {
+        let index = i32::try_from(index).ok()?;
+        let wanted = [field, index];
+        sorted
+            .binary_search_by(|e| path(e).iter().cmp(parent.iter().chain(&wanted)))
+            .ok()
+            .map(|at| &sorted[at])
+    }
+
+    fn message(&self, parent: &[i32], field: i32, index: usize) -> Option<&MessageDescriptor> {
+        Self::find(
+            &self.messages,
+            MessageDescriptor::path,
+            parent,
+            field,
+            index,
+        )
+    }
+
+    fn enumeration(&self, parent: &[i32], field: i32, index: usize) -> Option<&EnumDescriptor> {
+        Self::find(&self.enums, EnumDescriptor::path, parent, field, index)
+    }
+
+    /// Where `enumeration` is in `enums`, when it is one of the file's.
+    fn own_enum(&self, enumeration: &EnumDescriptor) -> Option<usize> {
+        let file = self.enums.first()?.parent_file_descriptor_proto();
+        if !std::ptr::eq(enumeration.parent_file_descriptor_proto(), file) {
+            return None;
+        }
+        self.enums
+            .binary_search_by(|e| e.path().cmp(enumeration.path()))
+            .ok()
+    }
+}
 
 struct Check<'a> {
     file: &'a FileDescriptor,
+    elements: Elements,
     edition: Edition,
     element_options: bool,
     edition_of: &'a dyn Fn(&str) -> Edition,
-    /// Whether each enum used by a field is closed, by full name.
+    /// Whether each enum used by a field is closed: the file's own by
+    /// their place in `elements.enums` (no name to allocate and hash),
+    /// others by full name.
+    own_closed: Vec<Option<bool>>,
     closed: HashMap<String, bool>,
     source: &'a str,
     proto: &'a prost_reflect::prost_types::FileDescriptorProto,
@@ -117,8 +194,11 @@ pub(crate) fn check(
     edition_of: &dyn Fn(&str) -> Edition,
 ) -> Vec<Diagnostic> {
     let proto = file.file_descriptor_proto();
+    let elements = Elements::of(file);
     let mut check = Check {
+        own_closed: vec![None; elements.enums.len()],
         file,
+        elements,
         edition,
         element_options,
         edition_of,
@@ -134,14 +214,18 @@ pub(crate) fn check(
     check.targets(&[], Target::File, options.as_ref());
     let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
-    for message in file.messages() {
-        check.message(&message, resolved);
+    for index in 0..proto.message_type.len() {
+        if let Some(message) = check.elements.message(&[], FILE_MESSAGE, index).cloned() {
+            check.message(&message, resolved);
+        }
     }
     for extension in file.extensions() {
         check.extension(&extension, resolved);
     }
-    for enumeration in file.enums() {
-        check.enumeration(&enumeration, resolved);
+    for index in 0..proto.enum_type.len() {
+        if let Some(enumeration) = check.elements.enumeration(&[], FILE_ENUM, index).cloned() {
+            check.enumeration(&enumeration, resolved);
+        }
     }
     check.out
 }
@@ -328,13 +412,18 @@ impl<'a> Check<'a> {
         for extension in message.child_extensions() {
             self.extension(&extension, resolved);
         }
-        for nested in message.child_messages() {
-            if !nested.is_map_entry() {
+        let path = message.path();
+        for index in 0..message.descriptor_proto().nested_type.len() {
+            let nested = self.elements.message(path, NESTED_MESSAGE, index).cloned();
+            if let Some(nested) = nested.filter(|n| !n.is_map_entry()) {
                 self.message(&nested, resolved);
             }
         }
-        for enumeration in message.child_enums() {
-            self.enumeration(&enumeration, resolved);
+        for index in 0..message.descriptor_proto().enum_type.len() {
+            if let Some(enumeration) = self.elements.enumeration(path, NESTED_ENUM, index).cloned()
+            {
+                self.enumeration(&enumeration, resolved);
+            }
         }
     }
 
@@ -495,19 +584,29 @@ impl<'a> Check<'a> {
     /// A closed enum in an implicit-presence field.
     fn closed_enum(&mut self, path: &[i32], view: &FieldView) {
         if let Kind::Enum(enumeration) = &view.kind {
-            let closed = match self.closed.get(enumeration.full_name()) {
-                Some(&closed) => closed,
+            let own = self.elements.own_enum(enumeration);
+            let cached = match own {
+                Some(at) => self.own_closed.get(at).copied().flatten(),
+                None => self.closed.get(enumeration.full_name()).copied(),
+            };
+            let closed = match cached {
+                Some(closed) => closed,
                 None => {
                     // This file's features are resolved already.
-                    let resolved = if enumeration.parent_file() == *self.file {
+                    let resolved = if own.is_some() {
                         features::enumeration_in(self.file_features, enumeration)
                     } else {
                         let edition = (self.edition_of)(enumeration.parent_file().name());
                         features::enumeration(enumeration, edition)
                     };
                     let closed = resolved.enum_type == EnumType::Closed;
-                    self.closed
-                        .insert(enumeration.full_name().to_owned(), closed);
+                    match own.and_then(|at| self.own_closed.get_mut(at)) {
+                        Some(slot) => *slot = Some(closed),
+                        None => {
+                            self.closed
+                                .insert(enumeration.full_name().to_owned(), closed);
+                        }
+                    }
                     closed
                 }
             };
