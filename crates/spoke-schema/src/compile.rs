@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use prost_reflect::DescriptorPool;
-use prost_reflect::prost_types::{FileDescriptorProto, FileDescriptorSet};
+use prost_reflect::prost_types::{FileDescriptorProto, FileDescriptorSet, SourceCodeInfo};
 use protox::file::File;
 use spoke_domain::{DependencyPin, ProtoFile};
 
@@ -70,6 +70,10 @@ pub struct Compiled {
     /// What the pool does not hold of editions files (and of proto2 files
     /// the JSON names of fields that repeat one), by name.
     extras: BTreeMap<String, editions::Extras>,
+    /// The source info of the files with options whose value is a message
+    /// literal, located as buf locates them (`source_info::literal`); the
+    /// pool holds the parser's.
+    literal_infos: BTreeMap<String, SourceCodeInfo>,
     /// descriptor.proto is in the pool only to encode editions files'
     /// options (`editions::descriptor`), not imported: no part of the image.
     hidden_descriptor: bool,
@@ -195,7 +199,8 @@ impl Compiled {
         encoding: Encoding,
         retention: Retention,
     ) -> Vec<u8> {
-        let bytes = crate::protoc::encode_file(file, encoding, retention);
+        let literal_info = self.literal_infos.get(file.name());
+        let bytes = crate::protoc::encode_file(file, encoding, retention, literal_info);
         let extras = self.extras.get(file.name());
         match (self.editions.get(file.name()), extras) {
             (Some(&edition), _) => editions::mark(&bytes, edition, extras),
@@ -244,6 +249,8 @@ impl Compiled {
             files,
             editions,
             extras,
+            // A stored image has buf's locations already.
+            literal_infos: BTreeMap::new(),
             hidden_descriptor: false,
             preloaded_descriptor: false,
         })
@@ -269,6 +276,7 @@ impl Compiled {
             files,
             editions: self.editions.clone(),
             extras: self.extras.clone(),
+            literal_infos: self.literal_infos.clone(),
             hidden_descriptor: self.hidden_descriptor,
             preloaded_descriptor: self.preloaded_descriptor,
         }
@@ -426,6 +434,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
             crate::protoc::method_bodies(&mut proto, text);
+            crate::source_info::as_bufs(&mut proto, text);
             if let Some(rewritten) = &mut rewritten {
                 rewritten.restore(&mut proto);
             }
@@ -1018,11 +1027,23 @@ impl<'a> Compilation<'a> {
                     format!("file could not be compiled: {error}"),
                 )]
             })?;
+        let literal_infos = self
+            .nodes
+            .iter()
+            .filter_map(|node| {
+                let source = node.source?;
+                let file = pool.get_file_by_name(&node.path)?;
+                let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+                let located = crate::source_info::literal::located(&pool, info, source)?;
+                Some((node.path.clone(), located))
+            })
+            .collect();
         Ok(Compiled {
             pool,
             files,
             editions,
             extras,
+            literal_infos,
             hidden_descriptor: self.hidden_descriptor,
             preloaded_descriptor: self.preloaded_descriptor,
         })

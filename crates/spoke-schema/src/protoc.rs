@@ -16,7 +16,9 @@
 use prost_reflect::prost::Message as _;
 use prost_reflect::prost::encoding::{WireType, encode_key, encode_varint};
 use prost_reflect::prost_types::field_descriptor_proto::Type;
-use prost_reflect::prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+use prost_reflect::prost_types::{
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto, SourceCodeInfo,
+};
 use prost_reflect::{
     DynamicMessage, ExtensionDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor,
     ReflectMessage as _, Value,
@@ -217,21 +219,44 @@ fn without_trailing_zeros(number: &str) -> &str {
 /// source info (the linker moves each statement's location to the option's
 /// path); without it, or if anything does not add up, an options message is
 /// kept as the linker encoded it.
+///
+/// `source_info`, when given, is written in place of the pool's; the
+/// locations of options stripped for `retention` go, as buf drops them.
 pub(crate) fn encode_file(
     file: &FileDescriptor,
     encoding: Encoding,
     retention: Retention,
+    source_info: Option<&SourceCodeInfo>,
 ) -> Vec<u8> {
-    let bytes = file.encode_to_vec();
+    let mut bytes = file.encode_to_vec();
+    if let Some(info) = source_info {
+        bytes = crate::image::map_field(&bytes, crate::compile::SOURCE_CODE_INFO_FIELD, |_| {
+            Some(info.encode_to_vec())
+        });
+    }
     let pool = file.parent_pool();
     let mut rewrite = Rewrite {
         encoding,
         retention,
         statements: Statements::new(file.file_descriptor_proto()),
         pool,
+        stripped: Vec::new(),
     };
     let mut path = Vec::new();
-    walk(&bytes, Shape::File, &mut path, &mut rewrite).unwrap_or(bytes)
+    let bytes = walk(&bytes, Shape::File, &mut path, &mut rewrite).unwrap_or(bytes);
+    if rewrite.stripped.is_empty() {
+        return bytes;
+    }
+    crate::image::map_field(&bytes, crate::compile::SOURCE_CODE_INFO_FIELD, |info| {
+        let mut info = SourceCodeInfo::decode(info).ok()?;
+        info.location.retain(|location| {
+            !rewrite
+                .stripped
+                .iter()
+                .any(|stripped| location.path.starts_with(stripped))
+        });
+        Some(info.encode_to_vec())
+    })
 }
 
 /// Which options an encoding keeps: all, or (as protoc and buf hand a
@@ -248,6 +273,9 @@ struct Rewrite<'a> {
     retention: Retention,
     statements: Statements<'a>,
     pool: &'a prost_reflect::DescriptorPool,
+    /// The paths of the options stripped for `retention`, and of the
+    /// options messages they left empty.
+    stripped: Vec<Vec<i32>>,
 }
 
 impl Rewrite<'_> {
@@ -269,11 +297,24 @@ impl Rewrite<'_> {
                     return None;
                 }
                 let mut message = DynamicMessage::decode(descriptor, payload).ok()?;
-                let stripped = strip && strip_source_retention(&mut message);
-                if !custom && !stripped {
+                let stripped = if strip {
+                    strip_source_retention(&mut message)
+                } else {
+                    Vec::new()
+                };
+                if !custom && stripped.is_empty() {
                     return None;
                 }
                 let out = extensions_first(&message);
+                if out.is_empty() && !stripped.is_empty() {
+                    self.stripped.push(path.to_vec());
+                } else {
+                    let below = |number: u32| {
+                        let number = i32::try_from(number).unwrap_or(i32::MAX);
+                        [path, &[number]].concat()
+                    };
+                    self.stripped.extend(stripped.into_iter().map(below));
+                }
                 (out != payload).then_some(out)
             }
         }
@@ -444,8 +485,8 @@ struct Statements<'a> {
     sorted: Option<Vec<Located<'a>>>,
 }
 
-/// A location's path and its start (line, column).
-type Located<'a> = (&'a [i32], (i32, i32));
+/// A location's path, its start and its end (line, column).
+type Located<'a> = (&'a [i32], (i32, i32), (i32, i32));
 
 impl<'a> Statements<'a> {
     fn new(source: &'a FileDescriptorProto) -> Self {
@@ -464,24 +505,44 @@ impl<'a> Statements<'a> {
                 .source_code_info
                 .iter()
                 .flat_map(|info| &info.location)
-                .filter_map(|l| Some((l.path.as_slice(), (*l.span.first()?, *l.span.get(1)?))))
+                .filter_map(|l| {
+                    let end = match *l.span.as_slice() {
+                        [line, _, column] | [_, _, line, column] => (line, column),
+                        _ => return None,
+                    };
+                    Some((l.path.as_slice(), (*l.span.first()?, *l.span.get(1)?), end))
+                })
                 .collect();
             sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
             sorted
         });
-        let start = sorted.partition_point(|(path, _)| *path < options);
-        let mut found: Vec<Located<'_>> = sorted[start..]
+        let start = sorted.partition_point(|(path, ..)| *path < options);
+        let found: Vec<Located<'_>> = sorted[start..]
             .iter()
-            .take_while(|(path, _)| path.starts_with(options))
-            .filter(|(path, _)| {
+            .take_while(|(path, ..)| path.starts_with(options))
+            .filter(|(path, ..)| {
                 path.get(options.len())
                     .and_then(|&n| u32::try_from(n).ok())
                     .is_some_and(|n| descriptor.get_field(n).is_none())
             })
             .copied()
             .collect();
-        found.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)));
-        found.into_iter().map(|(path, _)| path).collect()
+        // The fields set inside a message literal (located as buf locates
+        // them) are part of its statement.
+        let mut statements: Vec<Located<'_>> = found
+            .iter()
+            .filter(|(path, start, _)| {
+                !found.iter().any(|(outer, outer_start, outer_end)| {
+                    outer.len() < path.len()
+                        && path.starts_with(outer)
+                        && outer_start <= start
+                        && start <= outer_end
+                })
+            })
+            .copied()
+            .collect();
+        statements.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(b.0)));
+        statements.into_iter().map(|(path, ..)| path).collect()
     }
 }
 
@@ -619,24 +680,24 @@ const RETENTION_SOURCE: i32 = 2;
 /// Removes every option of `message` (an options message) whose field is
 /// declared `retention = RETENTION_SOURCE`, as buf does before handing a
 /// file to a plugin (fields inside an option's message value stay, as in
-/// buf); whether anything was removed.
-fn strip_source_retention(message: &mut DynamicMessage) -> bool {
-    let mut changed = false;
+/// buf); the numbers of those removed.
+fn strip_source_retention(message: &mut DynamicMessage) -> Vec<u32> {
+    let mut removed = Vec::new();
     let extensions: Vec<ExtensionDescriptor> = message.extensions().map(|(e, _)| e).collect();
     for extension in extensions {
         if Member::Extension(extension.clone()).is_source_retention() {
             message.clear_extension(&extension);
-            changed = true;
+            removed.push(extension.number());
         }
     }
     let fields: Vec<FieldDescriptor> = message.fields().map(|(f, _)| f).collect();
     for field in fields {
         if Member::Field(field.clone()).is_source_retention() {
             message.clear_field(&field);
-            changed = true;
+            removed.push(field.number());
         }
     }
-    changed
+    removed
 }
 
 /// The record protoc writes for the option statement that set `path` (field

@@ -504,11 +504,29 @@ fn saved_requests(dir: &Path) -> Requests {
     out
 }
 
-/// A file descriptor's name and its bytes without source info.
-fn without_source_info(descriptor: &[u8]) -> (String, Vec<(u64, Vec<u8>)>) {
+/// A file descriptor's name and its fields, its source info without buf's
+/// extension of it (field 536000000: the indexes of unused imports, which
+/// Spoke does not write, as it writes no `buf_extension`).
+fn descriptor_fields(descriptor: &[u8]) -> (String, Vec<(u64, Vec<u8>)>) {
+    const SOURCE_CODE_INFO: u64 = 9;
+    const BUF_SOURCE_INFO_EXTENSION: u64 = 536_000_000;
     let fields: Vec<(u64, Vec<u8>)> = fields(descriptor)
         .into_iter()
-        .filter(|(n, _)| *n != 9)
+        .map(|(n, value)| {
+            if n != SOURCE_CODE_INFO {
+                return (n, value);
+            }
+            let kept = fields(&value)
+                .into_iter()
+                .filter(|(n, _)| *n != BUF_SOURCE_INFO_EXTENSION)
+                .flat_map(|(n, value)| {
+                    let mut record = format!("{n}:{}:", value.len()).into_bytes();
+                    record.extend(value);
+                    record
+                })
+                .collect();
+            (n, kept)
+        })
         .collect();
     let name = fields
         .iter()
@@ -520,7 +538,7 @@ fn without_source_info(descriptor: &[u8]) -> (String, Vec<(u64, Vec<u8>)>) {
 
 /// A request's field as the comparisons see it: its number, a
 /// descriptor's name (any other value as text) and a descriptor's fields
-/// without source info.
+/// (see `descriptor_fields`).
 type RequestField = (u64, String, Vec<(u64, Vec<u8>)>);
 
 fn comparable(request: &[(u64, Vec<u8>)]) -> Vec<RequestField> {
@@ -528,7 +546,7 @@ fn comparable(request: &[(u64, Vec<u8>)]) -> Vec<RequestField> {
         .iter()
         .map(|(number, value)| match number {
             15 | 17 => {
-                let (name, fields) = without_source_info(value);
+                let (name, fields) = descriptor_fields(value);
                 (*number, name, fields)
             }
             _ => (
@@ -546,7 +564,8 @@ fn comparable(request: &[(u64, Vec<u8>)]) -> Vec<RequestField> {
 /// for byte, and every plugin run gets the request buf sends: the same
 /// files to generate, in buf's order, the same `proto_file`s and
 /// `source_file_descriptors` in the same order, each descriptor byte for
-/// byte (source info aside: see docs/codegen.md), and no compiler version.
+/// byte (source info included, buf's extension of it aside: see
+/// `descriptor_fields`), and no compiler version.
 #[test]
 fn googleapis_generates_what_buf_generates() {
     let Some((buf, es)) = tools() else { return };
@@ -726,7 +745,7 @@ message User {
             .iter()
             .filter(|(n, _)| *n == number)
             .map(|(_, v)| v.clone())
-            .find(|v| without_source_info(v).0 == name)
+            .find(|v| descriptor_fields(v).0 == name)
             .unwrap()
     };
     let contains = |haystack: &[u8], needle: &str| {
@@ -748,8 +767,7 @@ message User {
             "imports keep theirs"
         ));
     }
-    // Byte for byte, source info aside (the message literal's spans, see
-    // docs/codegen.md).
+    // Byte for byte, source info included (see `descriptor_fields`).
     let (ours, theirs) = (comparable(ours), comparable(theirs));
     assert_eq!(ours.len(), theirs.len(), "the request's fields");
     for (ours, theirs) in ours.iter().zip(&theirs) {
@@ -769,9 +787,8 @@ message User {
 }
 
 /// A workspace for managed mode's selectors: 64-bit fields of every kind
-/// (nested, map values, oneof members, an extension), existing file and
-/// field options, and nothing Spoke's source spans differ on (see
-/// docs/codegen.md), so requests can equal buf's with source info.
+/// (nested, map values, oneof members, an extension) and existing file and
+/// field options; requests equal buf's with source info.
 fn selector_workspace(root: &Path) {
     const COMMON: &str = "syntax = \"proto3\";
 package acme.common.v1;
@@ -848,7 +865,7 @@ fn assert_same_requests(ours: &Requests, theirs: &Requests, case: &str) {
             assert!(
                 a == b,
                 "{case}: field {number} ({}) differs from buf's",
-                without_source_info(a).0
+                descriptor_fields(a).0
             );
         }
     }
@@ -949,7 +966,7 @@ fn managed_module_selectors_reach_a_registry_version_imports() {
     let descriptor = |name: &str| {
         request
             .iter()
-            .find(|(n, v)| *n == 15 && without_source_info(v).0 == name)
+            .find(|(n, v)| *n == 15 && descriptor_fields(v).0 == name)
             .map(|(_, v)| v.clone())
             .unwrap()
     };

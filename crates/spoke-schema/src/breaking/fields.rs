@@ -43,9 +43,6 @@ mod tag {
     pub const JAVA_UTF8_VALIDATION: u32 = 2;
 }
 
-/// The text before a default's value in `[default = …]`.
-const DEFAULT_OPTION_PREFIX: i32 = "default = ".len() as i32;
-
 /// Runs the field rules on every paired field and extension.
 pub(super) fn check(sink: &mut Sink<'_>, pair: &Pair<'_>) {
     let fields = pair
@@ -143,11 +140,10 @@ impl AnyField {
     }
 
     /// Where buf locates the field's type: the type name of message, enum
-    /// and group fields (for a group, its `group` keyword), else the
-    /// scalar type.
+    /// and group fields (for a group, its `group` keyword, located as its
+    /// type name), else the scalar type.
     fn type_source_path(&self) -> Vec<i32> {
         let part = match self.kind() {
-            Kind::Message(_) if self.is_group() => tag::TYPE,
             Kind::Message(_) | Kind::Enum(_) => tag::TYPE_NAME,
             _ => tag::TYPE,
         };
@@ -891,25 +887,11 @@ impl<'s> Paired<'_, 's> {
             previous.printable,
             current.printable
         );
-        // buf locates the whole `default = …` option, the source info only
-        // its value: start where the option's name is, assuming the usual
-        // `default = ` spacing within the option brackets.
-        let value = self
+        let span = self
             .current_file
-            .at(&self.current.source_path(&[tag::DEFAULT_VALUE]));
-        let brackets = self
-            .current_file
-            .at(&self.current.source_path(&[tag::OPTIONS]));
-        let span = match (value.span, brackets.span) {
-            (Some(&[line, start, end]), Some(&[bracket_line, bracket_start, ..]))
-                if bracket_line == line =>
-            {
-                let name_start = start - DEFAULT_OPTION_PREFIX;
-                Some(vec![line, name_start.max(bracket_start + 1), end])
-            }
-            (value, _) => value.map(<[i32]>::to_vec),
-        };
-        self.report(sink, RULE, self.at_span_or_field(span.as_deref()), message);
+            .at(&self.current.source_path(&[tag::DEFAULT_VALUE]))
+            .span;
+        self.report(sink, RULE, self.at_span_or_field(span), message);
     }
 
     fn same_jstype(&self, sink: &mut Sink<'_>) {

@@ -134,21 +134,38 @@ fn files_of(set: &[u8], drop: u32) -> Vec<(String, Vec<u8>)> {
 
 /// An encoded message without the fields numbered `number`.
 fn without_field(message: &[u8], number: u32) -> Vec<u8> {
+    without_field_at(message, &[number])
+}
+
+/// An encoded message without the field at `path` (field numbers from the
+/// message down through message fields).
+fn without_field_at(message: &[u8], path: &[u32]) -> Vec<u8> {
     use spoke_schema::prost::encoding::DecodeContext;
-    use spoke_schema::prost::encoding::{WireType, decode_key, decode_varint, skip_field};
+    use spoke_schema::prost::encoding::{
+        WireType, decode_key, decode_varint, encode_key, encode_varint, skip_field,
+    };
     let mut rest = message;
     let mut out = Vec::with_capacity(message.len());
     while !rest.is_empty() {
         let start = rest;
         let (field, wire) = decode_key(&mut rest).unwrap();
+        let mut payload = None;
         if wire == WireType::LengthDelimited {
             let length = usize::try_from(decode_varint(&mut rest).unwrap()).unwrap();
+            payload = Some(&rest[..length]);
             rest = &rest[length..];
         } else {
             skip_field(wire, field, &mut rest, DecodeContext::default()).unwrap();
         }
-        if field != number {
-            out.extend_from_slice(&start[..start.len() - rest.len()]);
+        match (path, payload) {
+            ([number], _) if field == *number => {}
+            ([number, below @ ..], Some(payload)) if field == *number => {
+                let kept = without_field_at(payload, below);
+                encode_key(field, wire, &mut out);
+                encode_varint(kept.len() as u64, &mut out);
+                out.extend_from_slice(&kept);
+            }
+            _ => out.extend_from_slice(&start[..start.len() - rest.len()]),
         }
     }
     out
@@ -158,6 +175,11 @@ fn without_field(message: &[u8], number: u32) -> Vec<u8> {
 const SOURCE_CODE_INFO: u32 = 9;
 /// buf's `ImageFile.buf_extension`.
 const BUF_EXTENSION: u32 = 8042;
+/// buf's extension of `SourceCodeInfo` (the indexes of unused imports, as
+/// in `buf_extension`), which Spoke does not write either.
+const BUF_SOURCE_INFO_EXTENSION: u32 = 536_000_000;
+/// No field: protobuf numbers none 0, so `files_of` drops nothing.
+const NO_FIELD: u32 = 0;
 
 fn protoc_image(case: &Case, out: &Path) -> Vec<u8> {
     let output = Command::new("protoc")
@@ -232,23 +254,8 @@ fn build_images_equal_bufs_byte_for_byte() {
     let Some(buf) = buf() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
     let files = proto_files(&corpus());
-    for file in &files {
-        let path = dir.path().join(file.path.as_str());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, &file.content).unwrap();
-    }
-    std::fs::write(dir.path().join("buf.yaml"), "version: v2\n").unwrap();
-    let out = dir.path().join("image.binpb");
-    let output = Command::new(buf)
-        .args(["build", "--exclude-source-info", "-o"])
-        .arg(&out)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "buf build: {output:?}");
-    let theirs = files_of(&std::fs::read(&out).unwrap(), BUF_EXTENSION);
+    let theirs = files_of(&buf_image(&buf, &files, false), BUF_EXTENSION);
     let request = CompileRequest {
         files,
         dependencies: Vec::new(),
@@ -272,6 +279,62 @@ fn build_images_equal_bufs_byte_for_byte() {
     }
 }
 
+/// `buf build`'s image of `files` (one module), with or without source info.
+fn buf_image(buf: &Path, files: &[ProtoFile], source_info: bool) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    for file in files {
+        let path = dir.path().join(file.path.as_str());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.content).unwrap();
+    }
+    std::fs::write(dir.path().join("buf.yaml"), "version: v2\n").unwrap();
+    let out = dir.path().join("image.binpb");
+    let mut command = Command::new(buf);
+    command.arg("build");
+    if !source_info {
+        command.arg("--exclude-source-info");
+    }
+    let output = command
+        .arg("-o")
+        .arg(&out)
+        .current_dir(dir.path())
+        .env("BUF_CACHE_DIR", dir.path().join(".buf-cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "buf build: {output:?}");
+    std::fs::read(&out).unwrap()
+}
+
+/// The source info of the corpus of `tests/corpus/source_info` (comments
+/// in their places, `default` and `json_name` in brackets, in proto2,
+/// proto3 and editions files) equals `buf build`'s: each file of the image
+/// byte for byte, buf's image extension aside.
+#[test]
+fn source_info_equals_bufs_byte_for_byte() {
+    let Some(buf) = buf() else {
+        return;
+    };
+    let files =
+        proto_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/source_info"));
+    let theirs = files_of(&buf_image(&buf, &files, true), BUF_EXTENSION);
+    let compiled = compile(&CompileRequest {
+        files,
+        dependencies: Vec::new(),
+    })
+    .unwrap_or_else(|e| panic!("{e:#?}"));
+    let ours = files_of(&compiled.image_with(ImageOptions::default()), NO_FIELD);
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files.iter().map(|(name, _)| name.clone()).collect()
+    };
+    assert_eq!(names(&ours), names(&theirs));
+    for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
+        // Decoded first, for a readable difference.
+        let decoded = |bytes: &[u8]| FileDescriptorProto::decode(bytes).unwrap();
+        assert_eq!(decoded(ours), decoded(theirs), "{name}");
+        assert!(ours == theirs, "{name} differs from buf's");
+    }
+}
+
 /// The well-known types Spoke bundles (`src/wkt.binpb`) are buf's, byte
 /// for byte, source info included: `buf build` of a file importing each of
 /// them. With `SPOKE_WRITE_WKT=PATH`, buf's current image is written there
@@ -282,25 +345,19 @@ fn well_known_types_are_bufs() {
         return;
     };
     let ours = files_of(spoke_schema::well_known_image(), BUF_EXTENSION);
-    let dir = tempfile::tempdir().unwrap();
     let mut importer = String::from("syntax = \"proto3\";\npackage spoke.wkt;\n");
     for (name, _) in &ours {
         importer.push_str(&format!("import \"{name}\";\n"));
     }
-    std::fs::write(dir.path().join("wkt.proto"), importer).unwrap();
-    std::fs::write(dir.path().join("buf.yaml"), "version: v2\n").unwrap();
-    let out = dir.path().join("image.binpb");
-    let output = Command::new(buf)
-        .args(["build", "-o"])
-        .arg(&out)
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "buf build: {output:?}");
-    let theirs: Vec<(String, Vec<u8>)> = files_of(&std::fs::read(&out).unwrap(), BUF_EXTENSION)
-        .into_iter()
-        .filter(|(name, _)| name != "wkt.proto")
-        .collect();
+    let importer = ProtoFile {
+        path: FilePath::parse("wkt.proto").unwrap(),
+        content: importer,
+    };
+    let theirs: Vec<(String, Vec<u8>)> =
+        files_of(&buf_image(&buf, &[importer], true), BUF_EXTENSION)
+            .into_iter()
+            .filter(|(name, _)| name != "wkt.proto")
+            .collect();
     if let Some(path) = std::env::var_os("SPOKE_WRITE_WKT") {
         let mut image = Vec::new();
         for (_, file) in &theirs {
@@ -319,7 +376,9 @@ fn well_known_types_are_bufs() {
 
 /// `spoke build`'s image of the googleapis subset (one module, every file
 /// of `testdata/googleapis/modules.txt`) equals `buf build`'s, file for
-/// file, byte for byte, source info aside: custom options as buf encodes
+/// file, byte for byte, source info included (buf's image extensions
+/// aside; its message-literal options such as `google.api.http` located
+/// field by field, see `source_info::literal`): custom options as buf encodes
 /// them (a `[packed = false]` repeated extension such as
 /// `google.api.field_behavior` one record per value, a message value's
 /// oneof members after its other fields), and a method's empty `{}` body as
@@ -341,35 +400,20 @@ fn googleapis_build_image_equals_bufs_byte_for_byte() {
         .into_iter()
         .flat_map(|module| module.files)
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    for file in &files {
-        let path = dir.path().join(file.path.as_str());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, &file.content).unwrap();
-    }
-    std::fs::write(dir.path().join("buf.yaml"), "version: v2\n").unwrap();
-    let out = dir.path().join("image.binpb");
-    let output = Command::new(buf)
-        .args(["build", "--exclude-source-info", "-o"])
-        .arg(&out)
-        .current_dir(dir.path())
-        .env("BUF_CACHE_DIR", dir.path().join(".buf-cache"))
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "buf build: {output:?}");
-    let mut theirs = files_of(&std::fs::read(&out).unwrap(), BUF_EXTENSION);
+    let mut theirs: Vec<(String, Vec<u8>)> =
+        files_of(&buf_image(&buf, &files, true), BUF_EXTENSION)
+            .into_iter()
+            .map(|(name, file)| {
+                let file = without_field_at(&file, &[SOURCE_CODE_INFO, BUF_SOURCE_INFO_EXTENSION]);
+                (name, file)
+            })
+            .collect();
     let compiled = compile(&CompileRequest {
         files,
         dependencies: Vec::new(),
     })
     .unwrap_or_else(|e| panic!("{e:#?}"));
-    let mut ours = files_of(
-        &compiled.image_with(ImageOptions {
-            include_imports: true,
-            include_source_info: false,
-        }),
-        SOURCE_CODE_INFO,
-    );
+    let mut ours = files_of(&compiled.image_with(ImageOptions::default()), NO_FIELD);
     theirs.sort();
     ours.sort();
     let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
