@@ -23,35 +23,44 @@ pub(crate) fn located(
         let line = usize::try_from(line).ok()?;
         Some(starts.get(line)? + usize::try_from(column).ok()?)
     };
-    let mut changed = false;
-    let mut out = Vec::with_capacity(info.location.len());
-    for location in &info.location {
-        let found = match location.span.as_slice() {
-            [line, column, ..] if location.path.len() >= 2 => {
-                offset(*line, *column).and_then(|at| option(pool, text, at, &location.path))
-            }
+    // Most files have no message literal: find them first, so those files
+    // copy nothing.
+    let found: Vec<(usize, Literal)> = info
+        .location
+        .iter()
+        .enumerate()
+        .filter_map(|(index, location)| match location.span.as_slice() {
+            [line, column, ..] if location.path.len() >= 2 => offset(*line, *column)
+                .and_then(|at| option(pool, text, at, &location.path))
+                .map(|literal| (index, literal)),
             _ => None,
-        };
-        let Some((start, end, inner)) = found else {
+        })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let position = |at: usize| {
+        let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
+        let column = at - starts.get(line).copied().unwrap_or(0);
+        (
+            i32::try_from(line).unwrap_or(i32::MAX),
+            i32::try_from(column).unwrap_or(i32::MAX),
+        )
+    };
+    let span = |start: usize, end: usize| {
+        let ((line, column), (end_line, end_column)) = (position(start), position(end));
+        if line == end_line {
+            vec![line, column, end_column]
+        } else {
+            vec![line, column, end_line, end_column]
+        }
+    };
+    let mut found = found.into_iter().peekable();
+    let mut out = Vec::with_capacity(info.location.len());
+    for (index, location) in info.location.iter().enumerate() {
+        let Some((_, (start, end, inner))) = found.next_if(|(at, _)| *at == index) else {
             out.push(location.clone());
             continue;
-        };
-        changed = true;
-        let position = |at: usize| {
-            let line = starts.partition_point(|&s| s <= at).saturating_sub(1);
-            let column = at - starts.get(line).copied().unwrap_or(0);
-            (
-                i32::try_from(line).unwrap_or(i32::MAX),
-                i32::try_from(column).unwrap_or(i32::MAX),
-            )
-        };
-        let span = |start: usize, end: usize| {
-            let ((line, column), (end_line, end_column)) = (position(start), position(end));
-            if line == end_line {
-                vec![line, column, end_column]
-            } else {
-                vec![line, column, end_line, end_column]
-            }
         };
         out.push(Location {
             span: span(start, end),
@@ -63,22 +72,21 @@ pub(crate) fn located(
             ..Location::default()
         }));
     }
-    changed.then_some(SourceCodeInfo { location: out })
+    Some(SourceCodeInfo { location: out })
 }
 
 /// A field set inside a literal: its path below the option and its span,
 /// as byte offsets.
 type Inner = (Vec<i32>, usize, usize);
 
+/// An option's message literal: where buf's span starts and ends (byte
+/// offsets), and the fields set in it.
+type Literal = (usize, usize, Vec<Inner>);
+
 /// The option at `at` (`option (name) = {…};` or `(name) = {…}`), when its
 /// value is a message literal: where buf's span starts and ends, and the
 /// fields set in it.
-fn option(
-    pool: &DescriptorPool,
-    text: &str,
-    at: usize,
-    path: &[i32],
-) -> Option<(usize, usize, Vec<Inner>)> {
+fn option(pool: &DescriptorPool, text: &str, at: usize, path: &[i32]) -> Option<Literal> {
     let mut lexer = Lexer { text, at };
     if lexer.rest().starts_with("option") {
         lexer.at += "option".len();
