@@ -679,56 +679,49 @@ impl<'a> Check<'a> {
 /// be decoded. Parsed options are all uninterpreted (and `prost_types` has
 /// no `features` field), so their names tell.
 pub(crate) fn element_options(file: &FileDescriptorProto) -> bool {
-    fn read(options: &[UninterpretedOption]) -> bool {
-        options.iter().any(|option| {
+    /// A parsed element's options, all uninterpreted.
+    trait Parsed {
+        fn parsed_options(&self) -> &[UninterpretedOption];
+    }
+    macro_rules! parsed {
+        ($($proto:ty),*) => {$(
+            impl Parsed for $proto {
+                fn parsed_options(&self) -> &[UninterpretedOption] {
+                    self.options.as_ref().map_or(&[], |o| &o.uninterpreted_option)
+                }
+            }
+        )*};
+    }
+    parsed!(
+        DescriptorProto,
+        FieldDescriptorProto,
+        OneofDescriptorProto,
+        ExtensionRange,
+        EnumDescriptorProto,
+        EnumValueDescriptorProto
+    );
+    fn read(element: &impl Parsed) -> bool {
+        element.parsed_options().iter().any(|option| {
             option.name.first().is_some_and(|part| {
                 !part.is_extension
                     && matches!(part.name_part.as_str(), "features" | "packed" | "ctype")
             })
         })
     }
-    fn field(proto: &FieldDescriptorProto) -> bool {
-        proto
-            .options
-            .as_ref()
-            .is_some_and(|o| read(&o.uninterpreted_option))
-    }
     fn enumeration(proto: &EnumDescriptorProto) -> bool {
-        let value = |v: &EnumValueDescriptorProto| {
-            v.options
-                .as_ref()
-                .is_some_and(|o| read(&o.uninterpreted_option))
-        };
-        proto
-            .options
-            .as_ref()
-            .is_some_and(|o| read(&o.uninterpreted_option))
-            || proto.value.iter().any(value)
+        read(proto) || proto.value.iter().any(read)
     }
     fn message(proto: &DescriptorProto) -> bool {
-        let oneof = |o: &OneofDescriptorProto| {
-            o.options
-                .as_ref()
-                .is_some_and(|o| read(&o.uninterpreted_option))
-        };
-        let range = |r: &ExtensionRange| {
-            r.options
-                .as_ref()
-                .is_some_and(|o| read(&o.uninterpreted_option))
-        };
-        proto
-            .options
-            .as_ref()
-            .is_some_and(|o| read(&o.uninterpreted_option))
-            || proto.field.iter().any(field)
-            || proto.extension.iter().any(field)
-            || proto.oneof_decl.iter().any(oneof)
-            || proto.extension_range.iter().any(range)
+        read(proto)
+            || proto.field.iter().any(read)
+            || proto.extension.iter().any(read)
+            || proto.oneof_decl.iter().any(read)
+            || proto.extension_range.iter().any(read)
             || proto.nested_type.iter().any(message)
             || proto.enum_type.iter().any(enumeration)
     }
     file.message_type.iter().any(message)
-        || file.extension.iter().any(field)
+        || file.extension.iter().any(read)
         || file.enum_type.iter().any(enumeration)
 }
 
