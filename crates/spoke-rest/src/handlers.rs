@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 
 use crate::access::Access;
 use crate::extract::{self, JsonBody};
+use crate::hook::HookLayer;
 use crate::{
     ApiError, cargo, checks, compatibility, convert, deprecation, labels, management, openapi, sdk,
     search, views, wire,
@@ -149,7 +150,9 @@ pub fn router(registry: Arc<Registry>, auth: Auth, options: RestOptions) -> Rout
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
-        .layer(extract::DeclaredSizeLimit(options.max_body_bytes))
+        .layer(HookLayer(extract::DeclaredSizeLimit(
+            u64::try_from(options.max_body_bytes).unwrap_or(u64::MAX),
+        )))
         .with_state(AppState { registry, auth })
 }
 

@@ -26,6 +26,8 @@ mod extract;
 #[cfg(feature = "server")]
 mod handlers;
 #[cfg(feature = "server")]
+pub mod hook;
+#[cfg(feature = "server")]
 mod labels;
 #[cfg(feature = "server")]
 mod management;

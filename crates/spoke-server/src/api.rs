@@ -34,7 +34,6 @@
 
 mod access_log;
 mod failure;
-mod hook;
 mod request_id;
 mod request_metrics;
 mod trace;
@@ -51,9 +50,9 @@ use spoke_grpc::proto::registry_service_server::RegistryServiceServer;
 use tonic::server::NamedService as _;
 use tower::ServiceBuilder;
 
-pub(crate) use hook::{Hook, HookLayer};
 pub use request_id::REQUEST_ID_HEADER;
 pub(crate) use request_id::RequestIds;
+pub(crate) use spoke_rest::hook::{self, Hook, HookLayer};
 
 use crate::client::MarkOverTls;
 use crate::metrics::{Metrics, Outcome, UNMATCHED_ROUTE, method_label};

@@ -9,19 +9,16 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::future::{Either, Ready, ready};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use spoke_rest::ApiError;
-use tower::{Layer, Service};
 
-use crate::api::{is_grpc, registry_rpc};
+use crate::api::{Hook, is_grpc, registry_rpc};
 use crate::client::ClientKey;
 use crate::config::{ConfigError, RateLimit, RateLimitSettings};
 use crate::metrics::Metrics;
@@ -144,20 +141,21 @@ impl Limits {
     }
 }
 
-/// The rate-limiting layer; cheap to clone (the buckets are shared).
+/// The rate-limiting hook (a `HookLayer` applies it): refuses a request
+/// over its budget; cheap to clone (the buckets are shared).
 #[derive(Clone)]
-pub(crate) struct RateLimitLayer {
+pub(crate) struct RateLimitHook {
     limits: Arc<Limits>,
 }
 
-impl RateLimitLayer {
+impl RateLimitHook {
     /// The layer for `settings`, or `None` when no limit is set. Starts a
     /// task (on the current Tokio runtime) that drops refilled buckets and
     /// ends when the last clone of the layer is gone.
     pub(crate) fn new(
         settings: &RateLimitSettings,
         metrics: Option<Arc<Metrics>>,
-    ) -> Result<Option<RateLimitLayer>, ConfigError> {
+    ) -> Result<Option<RateLimitHook>, ConfigError> {
         if !settings.enabled() {
             return Ok(None);
         }
@@ -180,7 +178,7 @@ impl RateLimitLayer {
             metrics,
         });
         tokio::spawn(sweep(Arc::downgrade(&limits)));
-        Ok(Some(RateLimitLayer { limits }))
+        Ok(Some(RateLimitHook { limits }))
     }
 }
 
@@ -196,37 +194,11 @@ async fn sweep(limits: Weak<Limits>) {
     }
 }
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimitService<S>;
+impl Hook for RateLimitHook {
+    type Memo = ();
 
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimitService {
-            inner,
-            limits: Arc::clone(&self.limits),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub(crate) struct RateLimitService<S> {
-    inner: S,
-    limits: Arc<Limits>,
-}
-
-impl<S> Service<Request> for RateLimitService<S>
-where
-    S: Service<Request, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let refusal = RequestClass::of(&request).and_then(|class| {
+    fn refuse(&self, request: &mut Request) -> Option<Response> {
+        let (client, class, limit, wait) = RequestClass::of(request).and_then(|class| {
             let buckets = self.limits.budget(class)?;
             // No key means nothing identified the client (only in-process
             // calls without a connection): there is no one to account to.
@@ -234,18 +206,19 @@ where
             let key = bucket_key(client);
             let wait = buckets.wait_time(&key)?;
             Some((key, class, buckets.limit, wait))
-        });
-        match refusal {
-            None => Either::Right(self.inner.call(request)),
-            Some((client, class, limit, wait)) => {
-                // Debug: under a flood, the access log already has a line each.
-                tracing::debug!(%client, class = class.as_str(), "rate limited");
-                if let Some(metrics) = &self.limits.metrics {
-                    metrics.count_rate_limited(class);
-                }
-                Either::Left(ready(Ok(refuse(&request, class, limit, wait))))
-            }
+        })?;
+        // Debug: under a flood, the access log already has a line each.
+        tracing::debug!(%client, class = class.as_str(), "rate limited");
+        if let Some(metrics) = &self.limits.metrics {
+            metrics.count_rate_limited(class);
         }
+        Some(refuse(request, class, limit, wait))
+    }
+
+    fn before(&self, _request: &mut Request) {}
+
+    fn after(&self, (): (), response: Response) -> Response {
+        response
     }
 }
 
@@ -298,7 +271,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::header;
-    use tower::ServiceExt as _;
+    use tower::{Layer as _, ServiceExt as _};
 
     fn request(method: Method, path: &str, grpc: bool) -> Request {
         let mut builder = Request::builder().method(method).uri(path);
@@ -387,8 +360,8 @@ mod tests {
             }),
             writes: None,
         };
-        let layer = RateLimitLayer::new(&settings, None).unwrap().unwrap();
-        let service = layer.layer(tower::service_fn(|_: Request| async {
+        let layer = RateLimitHook::new(&settings, None).unwrap().unwrap();
+        let service = crate::api::HookLayer(layer).layer(tower::service_fn(|_: Request| async {
             Ok::<_, std::convert::Infallible>(StatusCode::OK.into_response())
         }));
         let call = |principal: &str| {

@@ -27,7 +27,7 @@ use tonic_health::ServingStatus;
 use tower::ServiceExt;
 
 use crate::ServerError;
-use crate::api::{self, ApiContext, RequestIds};
+use crate::api::{self, ApiContext, HookLayer, RequestIds};
 use crate::authenticate::AuthenticateLayer;
 use crate::client::{ClientKeyLayer, MarkOverTls};
 use crate::compression;
@@ -36,7 +36,7 @@ use crate::health::{self, Health, PostgresProbes};
 use crate::listener::{self, ConnOptions, DrainReport, Phase};
 use crate::metered::OperationCounters;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimitLayer;
+use crate::rate_limit::RateLimitHook;
 use crate::request_body::BodyLimits;
 use crate::storage::Storage;
 use crate::telemetry;
@@ -179,7 +179,7 @@ pub async fn start(settings: Settings) -> Result<RunningServer, ServerError> {
         authenticate: auth
             .enabled()
             .then(|| AuthenticateLayer::new(auth.clone(), metrics.clone())),
-        limits: RateLimitLayer::new(&settings.rate_limit, metrics.clone())?,
+        limits: RateLimitHook::new(&settings.rate_limit, metrics.clone())?,
         client_key: ClientKeyLayer::new(&settings.trusted_proxies),
     };
     let ui = spoke_ui::router(Arc::clone(&registry), auth.clone());
@@ -427,14 +427,16 @@ async fn supervise(
 /// refusal is logged and counted like any other answer.
 struct PerClient {
     authenticate: Option<AuthenticateLayer>,
-    limits: Option<RateLimitLayer>,
+    limits: Option<RateLimitHook>,
     client_key: ClientKeyLayer,
 }
 
 impl PerClient {
     fn apply(&self, routes: Router) -> Router {
         let routes = match &self.limits {
-            Some(limits) => routes.layer(limits.clone()).layer(self.client_key.clone()),
+            Some(limits) => routes
+                .layer(HookLayer(limits.clone()))
+                .layer(self.client_key.clone()),
             None => routes,
         };
         match &self.authenticate {

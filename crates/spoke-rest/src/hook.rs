@@ -1,6 +1,7 @@
-//! The shape every layer of the stack shares: a hook that looks at the
-//! request before the inner service runs and at the response after it, as a
-//! plain tower layer. Its future is the inner future plus the hook's memo:
+//! The shape every layer of the REST router and of the server's API stack
+//! shares: a hook that may answer a request in place of the inner service,
+//! and otherwise looks at the request before it runs and at the response
+//! after, as a plain tower layer. Its future is the inner future plus the hook's memo:
 //! no boxed future, no boxed or cloned inner service per request (what
 //! axum's `from_fn` costs on every request, several times over in a stack).
 
@@ -14,7 +15,7 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 /// One concern of the stack.
-pub(crate) trait Hook: Clone + Send + Sync + 'static {
+pub trait Hook: Clone + Send + Sync + 'static {
     /// What [`Hook::before`] hands to [`Hook::after`].
     type Memo: Send + 'static;
 
@@ -36,7 +37,7 @@ pub(crate) trait Hook: Clone + Send + Sync + 'static {
 }
 
 #[derive(Clone)]
-pub(crate) struct HookLayer<H>(pub(crate) H);
+pub struct HookLayer<H>(pub H);
 
 impl<H: Hook, S> Layer<S> for HookLayer<H> {
     type Service = HookService<H, S>;
@@ -50,7 +51,7 @@ impl<H: Hook, S> Layer<S> for HookLayer<H> {
 }
 
 #[derive(Clone)]
-pub(crate) struct HookService<H, S> {
+pub struct HookService<H, S> {
     hook: H,
     inner: S,
 }
@@ -84,7 +85,7 @@ where
 
 pin_project! {
     #[project = HookFutureProj]
-    pub(crate) enum HookFuture<H: Hook, F> {
+    pub enum HookFuture<H: Hook, F> {
         Running {
             #[pin]
             inner: F,
