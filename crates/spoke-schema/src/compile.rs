@@ -846,9 +846,6 @@ impl<'a> Compilation<'a> {
             };
             let (found, renamed) = editions::json_names::check(proto, source, edition);
             node.json_names = renamed;
-            if let Some(rewritten) = &mut node.rewritten {
-                rewritten.element_options = editions::validate::element_options(proto);
-            }
             if !found.is_empty() {
                 node.broken = true;
                 self.diagnostics.extend(found);
@@ -857,7 +854,8 @@ impl<'a> Compilation<'a> {
     }
 
     /// Before linking a compilation with editions files: descriptor.proto
-    /// up to date, imported or not, for their options.
+    /// up to date, imported or not, for their options (unless
+    /// prost-reflect's own reads them alike: `editions::descriptor`).
     fn prepare_editions(&mut self) {
         if self.nodes.iter().all(|n| n.rewritten.is_none()) {
             return;
@@ -865,7 +863,23 @@ impl<'a> Compilation<'a> {
         // Nothing is linked yet: the pool starts with buf's descriptor.proto
         // (prost-reflect would read options with its own until the file
         // is linked); an imported one is then skipped as a duplicate.
+        // Unless it is imported, prost-reflect's own copy reads the
+        // options when it reads every option the files set as buf's does.
         let imported = self.by_path.contains_key(editions::descriptor::PATH);
+        let mut needed = imported;
+        for node in &mut self.nodes {
+            let Some(proto) = &node.proto else {
+                continue;
+            };
+            let read = editions::validate::parsed_options(proto);
+            needed |= read.needs_bufs_descriptor;
+            if let Some(rewritten) = &mut node.rewritten {
+                rewritten.element_options = read.element_options;
+            }
+        }
+        if !needed {
+            return;
+        }
         if let Some(pool) = editions::descriptor::pool(imported) {
             self.pool = pool.clone();
             if imported {

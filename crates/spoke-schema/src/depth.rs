@@ -48,6 +48,37 @@ enum Open {
 /// The first bracket of `source` nested past a limit, as a located
 /// diagnostic; `None` when the file is within every limit.
 pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
+    check_nesting_watched(path, source, &mut ())
+}
+
+/// What else reads a file's words as the nesting check scans it (comments
+/// skipped): the editions front-end learns from them whether its pass has
+/// anything to do, without a scan of its own.
+pub(crate) trait Watch {
+    fn word(&mut self, word: &[u8]);
+    /// A string literal.
+    fn string(&mut self);
+    /// A bracket or `;`.
+    fn symbol(&mut self, byte: u8);
+}
+
+/// Plain files: nothing watches.
+impl Watch for () {
+    #[inline]
+    fn word(&mut self, _: &[u8]) {}
+    #[inline]
+    fn string(&mut self) {}
+    #[inline]
+    fn symbol(&mut self, _: u8) {}
+}
+
+/// [`check_nesting`], telling `watch` the file's words, strings and
+/// brackets up to the first bracket past a limit.
+pub(crate) fn check_nesting_watched(
+    path: &str,
+    source: &str,
+    watch: &mut impl Watch,
+) -> Option<Diagnostic> {
     let bytes = source.as_bytes();
     let mut nesting = Nesting::default();
     let mut at = 0;
@@ -64,6 +95,7 @@ pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
             }
             b'"' | b'\'' => {
                 at = skip_string(bytes, at);
+                watch.string();
                 continue;
             }
             b if b.is_ascii_alphabetic() || b == b'_' => {
@@ -72,49 +104,20 @@ pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
                     at += 1;
                 }
                 nesting.word(&bytes[start..at]);
+                watch.word(&bytes[start..at]);
                 continue;
             }
             b'{' | b'<' | b'[' | b'(' | b'}' | b'>' | b']' | b')' | b';' => {
                 if let Some(message) = nesting.symbol(byte) {
                     return Some(too_deep(path, source, at, message));
                 }
+                watch.symbol(byte);
             }
             _ => {}
         }
         at += 1;
     }
     None
-}
-
-/// [`check_nesting`] over a file already split into tokens (comments and
-/// strings dropped): each token's offset in `source`, and its text when it
-/// is a word or its byte when it is a symbol. The editions front reads its
-/// tokens anyway, so an editions file is not scanned twice.
-pub(crate) fn check_nesting_of_tokens<'a>(
-    path: &str,
-    source: &str,
-    tokens: impl IntoIterator<Item = (usize, Token<'a>)>,
-) -> Option<Diagnostic> {
-    let mut nesting = Nesting::default();
-    for (at, token) in tokens {
-        match token {
-            Token::Word(word) => nesting.word(word),
-            Token::Symbol(byte) => {
-                if let Some(message) = nesting.symbol(byte) {
-                    return Some(too_deep(path, source, at, message));
-                }
-            }
-        }
-    }
-    None
-}
-
-/// What the nesting check reads of a token.
-pub(crate) enum Token<'a> {
-    /// An identifier or keyword.
-    Word(&'a [u8]),
-    /// A one-byte symbol (brackets and `;` matter).
-    Symbol(u8),
 }
 
 fn too_deep(path: &str, source: &str, at: usize, message: String) -> Diagnostic {

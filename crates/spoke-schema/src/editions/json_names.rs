@@ -109,13 +109,20 @@ impl Walk<'_, '_> {
                 None => json_name(field.name()),
             })
             .collect();
-        // Any order that ties only equal names will do: lengths first, as
-        // most names differ in length.
-        let order = |a: usize, b: usize| {
-            let (a, b) = (&names[a], &names[b]);
-            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        // Most messages' names differ already in their length or outer
+        // bytes: then no pair needs comparing.
+        let repeats = if super::may_repeat(names.iter().map(|name| exact_key(name))) {
+            // Any order that ties only equal names will do: lengths first,
+            // as most names differ in length.
+            let order = |a: usize, b: usize| {
+                let (a, b) = (&names[a], &names[b]);
+                a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+            };
+            super::repeated(names.len(), order)
+        } else {
+            Vec::new()
         };
-        for (first, i) in super::repeated(names.len(), order) {
+        for (first, i) in repeats {
             let field = &message.field[i];
             let field_path = [path, &[FIELD, index(i)]].concat();
             let first_custom = message.field[first].json_name.is_some();
@@ -210,4 +217,13 @@ fn json_name(name: &str) -> Cow<'_, str> {
 
 fn index(i: usize) -> i32 {
     i32::try_from(i).unwrap_or(i32::MAX)
+}
+
+/// A name's length and first and last bytes: equal names share it.
+fn exact_key(name: &str) -> u32 {
+    let bytes = name.as_bytes();
+    let edge = |byte: Option<&u8>| u32::from(byte.copied().unwrap_or_default());
+    (u32::try_from(bytes.len()).unwrap_or(u32::MAX) << 16)
+        | (edge(bytes.first()) << 8)
+        | edge(bytes.last())
 }

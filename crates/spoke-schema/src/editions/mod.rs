@@ -61,6 +61,39 @@ fn repeated(count: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> V
     out
 }
 
+/// Whether two of `keys` may be equal: false when none falls in two
+/// buckets (of two sets of 256) both taken by earlier keys, as most few
+/// distinct keys do. Costs less than comparing every pair.
+fn may_repeat(keys: impl IntoIterator<Item = u32>) -> bool {
+    let mut seen = [[0u64; 4]; 2];
+    for key in keys {
+        // Fibonacci hashing: the top bytes of the product spread the keys.
+        let hash = u64::from(key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut taken = true;
+        for (set, byte) in seen.iter_mut().zip([hash >> 56, (hash >> 48) & 0xff]) {
+            let (word, bit) = ((byte / 64) as usize, 1u64 << (byte % 64));
+            taken &= set[word] & bit != 0;
+            set[word] |= bit;
+        }
+        if taken {
+            return true;
+        }
+    }
+    false
+}
+
+/// A key that names equal up to ASCII case and underscores share (so
+/// equal names do): the name's length without underscores, and its first
+/// and last other bytes, lowercased.
+fn name_key(name: &str) -> u32 {
+    let mut letters = name.bytes().filter(|b| *b != b'_');
+    let first = letters.next().map_or(0, |b| b.to_ascii_lowercase());
+    let (count, last) = letters.fold((u32::from(first != 0), first), |(count, _), b| {
+        (count + 1, b.to_ascii_lowercase())
+    });
+    (count << 16) | (u32::from(first) << 8) | u32::from(last)
+}
+
 /// The syntax or edition a file is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Edition {
@@ -314,6 +347,22 @@ mod tests {
         (0..keys.len())
             .filter_map(|i| keys[..i].iter().position(|k| *k == keys[i]).map(|j| (j, i)))
             .collect()
+    }
+
+    #[test]
+    fn equal_keys_may_repeat() {
+        assert!(super::may_repeat([7, 3, 7]));
+        assert!(!super::may_repeat([1, 2, 3]));
+        assert!(!super::may_repeat([]));
+        // Enough distinct keys fill the buckets.
+        assert!(super::may_repeat(0..1000));
+        // Names equal up to case and underscores share a key.
+        let key = super::name_key;
+        assert_eq!(key("FOO_BAR"), key("foo_bar"));
+        assert_eq!(key("fooBar"), key("foo_bar_"));
+        assert_ne!(key("fooBar"), key("fooBaz"));
+        assert_ne!(key("a"), key("aa"));
+        assert_eq!(key("___"), key(""));
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! without a label. The parsed file is linked as proto2 either way. Every
 //! edit stays on one line and is recorded, so positions
 //! found in the rewritten text map back to the original exactly.
+//!
+//! Most editions files hold nothing the pass edits or refuses past the
+//! edition statement: the nesting check's scan of the file's words tells
+//! ([`ActedOn`]), and then only the edition statement is read and
+//! rewritten, into one of the same length where it has room, so no
+//! position moves at all. That keeps an editions file as cheap to compile
+//! as its proto3 form (docs/benchmarks.md).
 
 use super::Edition;
 use crate::depth;
@@ -41,9 +48,12 @@ pub(crate) struct Rewritten {
     /// What the descriptor needs beyond what protox parses.
     pub(crate) extras: Extras,
     /// Whether an element below the file sets an option the editions
-    /// checks read (`validate::element_options`); until the parsed file
+    /// checks read (`validate::ParsedOptions`); until the parsed file
     /// says otherwise, assumed.
     pub(crate) element_options: bool,
+    /// Whether an edit moves the columns after it on its line (or
+    /// inserts a label): else positions in the text are the original's.
+    moves_columns: bool,
 }
 
 /// A message or enum declared `export` or `local`: where its `message` or
@@ -121,12 +131,6 @@ struct Token {
 /// them. Stops quietly at anything malformed (an unterminated string or
 /// comment): the parser that runs next reports it precisely.
 fn tokens(source: &str, limit: usize) -> Vec<Token> {
-    scan(source, limit).0
-}
-
-/// [`tokens`], and whether they run to the end of `source` (nothing
-/// malformed stopped them).
-fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
     let bytes = source.as_bytes();
     let ascii = limit > 1 && source.is_ascii();
     // About one token per five bytes of a typical file.
@@ -157,7 +161,7 @@ fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let Some(end) = source[i + 2..].find("*/") else {
-                    return (out, false);
+                    return out;
                 };
                 let end = i + 2 + end + 2;
                 for (offset, byte) in bytes[i..end].iter().enumerate() {
@@ -206,7 +210,7 @@ fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
             i += 1;
             loop {
                 match bytes.get(i) {
-                    None | Some(b'\n') => return (out, false),
+                    None | Some(b'\n') => return out,
                     Some(b'\\') => i += 2,
                     Some(&c) if c == b => {
                         i += 1;
@@ -234,8 +238,7 @@ fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
             char_column: chars_before,
         });
     }
-    let whole = i >= bytes.len();
-    (out, whole)
+    out
 }
 
 /// The block a statement is in.
@@ -277,26 +280,16 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     if !is_editions {
         return Front::Plain;
     }
-    let (tokens, whole) = scan(source, usize::MAX);
-    // Nesting is bounded before the recursive parser sees the file; over
-    // the tokens when they cover it, which saves a second scan of its bytes.
-    let too_deep = if whole {
-        // Strings and numbers change no nesting.
-        let read = tokens.iter().filter_map(|t| match t.kind {
-            Kind::Ident => Some((
-                t.start,
-                depth::Token::Word(&source.as_bytes()[t.start..t.end]),
-            )),
-            Kind::Symbol(byte) => Some((t.start, depth::Token::Symbol(byte))),
-            Kind::Str | Kind::Number => None,
-        });
-        depth::check_nesting_of_tokens(path, source, read)
-    } else {
-        depth::check_nesting(path, source)
-    };
-    if let Some(diagnostic) = too_deep {
+    // Nesting is bounded before the recursive parser sees the file; the
+    // same scan tells whether the pass has anything to do past the edition
+    // statement (most files: no), when only that statement's tokens are
+    // needed.
+    let mut acted_on = ActedOn::default();
+    if let Some(diagnostic) = depth::check_nesting_watched(path, source, &mut acted_on) {
         return Front::Refused(vec![diagnostic]);
     }
+    let whole_pass = acted_on.needs_pass;
+    let tokens = tokens(source, if whole_pass { usize::MAX } else { 3 });
     let mut pass = Pass {
         source,
         path,
@@ -314,7 +307,9 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         return Front::Refused(pass.errors);
     };
     pass.edition = edition;
-    pass.body();
+    if whole_pass {
+        pass.body();
+    }
     if !pass.errors.is_empty() {
         return Front::Refused(pass.errors);
     }
@@ -332,6 +327,8 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         }
         by_line.push(saturate(next));
     }
+    let moves_columns =
+        (pass.edits.iter()).any(|e| e.inserted_label || e.new.len() != e.old_len as usize);
     Front::Editions(Rewritten {
         edition,
         text,
@@ -343,7 +340,64 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
             ..Extras::default()
         },
         element_options: true,
+        moves_columns,
     })
+}
+
+/// Whether the pass may edit or refuse a statement past the edition
+/// statement, from the file's words (comments skipped; a false alarm only
+/// costs the pass): a word it acts on anywhere (`optional`, `required`,
+/// `group`, `default`, `export`, `local`), `reserved` followed by a name
+/// or a string, or `import` by anything but a string, `public` or `weak`.
+#[derive(Default)]
+struct ActedOn {
+    needs_pass: bool,
+    after: Option<After>,
+}
+
+/// A word whose next words matter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    Import,
+    Reserved,
+}
+
+impl depth::Watch for ActedOn {
+    fn word(&mut self, word: &[u8]) {
+        match self.after {
+            // Still waiting for the file's name, or the range's end.
+            Some(After::Import) if matches!(word, b"public" | b"weak") => return,
+            Some(After::Reserved) if matches!(word, b"to" | b"max") => return,
+            Some(_) => {
+                self.needs_pass = true;
+                self.after = None;
+            }
+            None => {}
+        }
+        // Most words are none of these: their length and first byte tell.
+        if !(5..=8).contains(&word.len())
+            || !matches!(word[0], b'i' | b'r' | b'o' | b'g' | b'd' | b'e' | b'l')
+        {
+            return;
+        }
+        match word {
+            b"import" => self.after = Some(After::Import),
+            b"reserved" => self.after = Some(After::Reserved),
+            b"optional" | b"required" | b"group" | b"default" | b"export" | b"local" => {
+                self.needs_pass = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn string(&mut self) {
+        // A reserved name as a string (refused in editions).
+        self.needs_pass |= self.after.take() == Some(After::Reserved);
+    }
+
+    fn symbol(&mut self, _: u8) {
+        self.needs_pass |= self.after.take() == Some(After::Import);
+    }
 }
 
 /// `export`, `local` and `import option` in a proto2 or proto3 file, which
@@ -451,13 +505,35 @@ impl<'a> Pass<'a> {
                 return None;
             }
         };
-        self.replace(0, "syntax".to_owned(), false);
         let syntax = if self.labels {
             "\"proto2\""
         } else {
             "\"proto3\""
         };
-        self.replace(2, syntax.to_owned(), false);
+        // `edition = "2023"` has room for `syntax ="proto3"`: one edit of
+        // the same length moves no column, so the parsed source info needs
+        // no mapping back.
+        let (keyword, value) = (self.tokens[0], self.tokens[2]);
+        let between = &self.source.as_bytes()[keyword.end..value.start];
+        let room = (value.end - keyword.start).checked_sub("syntax=".len() + syntax.len());
+        match room {
+            Some(pad) if between.iter().all(|b| matches!(b, b' ' | b'\t' | b'=')) => {
+                let statement = format!("syntax{}={syntax}", " ".repeat(pad));
+                self.edits.push(Edit {
+                    offset: keyword.start,
+                    line: keyword.line,
+                    column: keyword.column,
+                    char_column: keyword.char_column,
+                    old_len: saturate(value.end - keyword.start),
+                    new: statement,
+                    inserted_label: false,
+                });
+            }
+            _ => {
+                self.replace(0, "syntax".to_owned(), false);
+                self.replace(2, syntax.to_owned(), false);
+            }
+        }
         self.at = 3;
         Some(edition)
     }
@@ -737,7 +813,9 @@ impl Rewritten {
     pub(crate) fn restore(&mut self, proto: &mut prost_reflect::prost_types::FileDescriptorProto) {
         proto.syntax = None;
         if let Some(info) = &mut proto.source_code_info {
-            self.restore_spans(info);
+            if self.moves_columns {
+                self.restore_spans(info);
+            }
             self.extras.visibility = self.visibility_paths(info);
             if self.extras.option_imports > 0 {
                 let plain = proto
@@ -881,13 +959,47 @@ mod tests {
     }
 
     #[test]
+    fn the_pass_runs_where_a_word_it_acts_on_occurs() {
+        let plain = "edition = \"2023\";\nimport \"a.proto\";\nimport public \"b.proto\";\n\
+                     option features.field_presence = IMPLICIT;\n// Locale, defaults, grouped.\n\
+                     message M {\n  map<string, M> locales = 1;\n  repeated int32 a = 2;\n\
+                     oneof o { string s = 3; }\n  extensions 10 to 20;\n  reserved 4, 8 to max;\n}\n\
+                     // optional, required, default: comments are not read.\n";
+        let needs_pass = |source: &str| {
+            let mut acted_on = ActedOn::default();
+            assert!(depth::check_nesting_watched("a.proto", source, &mut acted_on).is_none());
+            acted_on.needs_pass
+        };
+        assert!(!needs_pass(plain));
+        let r = rewritten(plain);
+        assert_eq!(
+            r.text,
+            plain.replacen("edition = \"2023\"", "syntax =\"proto3\"", 1)
+        );
+        for statement in [
+            "message N { optional int32 a = 1; }",
+            "message N { int32 a = 1 [default = 1]; }",
+            "message N { reserved a; }",
+            "enum E { reserved \"A\"; }",
+            "message N { group G = 1 {} }",
+            "message N { required int32 a = 1; }",
+            "export message N {}",
+            "local enum E { A = 0; }",
+            "import option \"c.proto\";",
+            "import;",
+        ] {
+            assert!(needs_pass(&format!("{plain}{statement}\n")), "{statement}");
+        }
+    }
+
+    #[test]
     fn labels_are_inserted_where_fields_have_none() {
         let r = rewritten(
             "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
         );
         assert_eq!(
             r.text,
-            "syntax = \"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
+            "syntax =\"proto2\";\nmessage M {\n  optional int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { optional .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { optional int32 e = 10; }\n"
         );
         assert_eq!(r.edition, Edition::E2023);
         // Line 2 got `optional ` (9 bytes) at column 2: later columns move
@@ -896,10 +1008,17 @@ mod tests {
         assert_eq!(r.column(2, 17, false), 8);
         // Inside the inserted text: its start.
         assert_eq!(r.column(2, 5, false), 2);
-        // The edition statement: `syntax` is one byte shorter, `"proto2"`
-        // two bytes longer than `"2023"`.
-        assert_eq!(r.column(0, 18, false), 17);
-        assert_eq!(r.column(0, 9, false), 10);
+        // The edition statement became one as long: later columns stay,
+        // those inside it map to its start.
+        assert_eq!(r.column(0, 17, false), 17);
+        assert_eq!(r.column(0, 9, false), 0);
+        // Without room for that, two edits: `syntax` is one byte shorter,
+        // `"proto3"` two bytes longer than `"2024"`.
+        let r = rewritten("edition=\"2024\"; message M {}\n");
+        assert_eq!(r.text, "syntax=\"proto3\"; message M {}\n");
+        assert!(r.moves_columns);
+        assert_eq!(r.column(0, 17, false), 16);
+        assert_eq!(r.column(0, 7, false), 8);
     }
 
     #[test]
@@ -908,7 +1027,7 @@ mod tests {
         let r = rewritten(source);
         assert_eq!(
             r.text,
-            "syntax = \"proto3\";\n       message M {\n  int32 a = 1;\n  reserved \"b\";\n}\n"
+            "syntax =\"proto3\";\n       message M {\n  int32 a = 1;\n  reserved \"b\";\n}\n"
         );
         // Only the first line and the reserved name move.
         assert_eq!(r.column(2, 8, false), 8);
@@ -945,7 +1064,7 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_bounded_over_the_tokens_as_over_the_bytes() {
+    fn nesting_is_bounded_as_in_plain_files() {
         let nested = |open: &str, close: &str, depth: usize| {
             format!("{}{}", open.repeat(depth), close.repeat(depth))
         };
@@ -963,7 +1082,7 @@ mod tests {
                 "// {brackets}\n/* {brackets} */\noption (a) = \"{brackets}\";\n\
                  message M {{ map<string, int32> m = 1; int32 n = 2e5; }}"
             ),
-            // An unterminated string stops the tokens: the bytes are scanned.
+            // An unterminated string stops the tokens, not the nesting check.
             format!(
                 "option (a) = \"{brackets}\n{}",
                 nested("message M {", "}", 40)

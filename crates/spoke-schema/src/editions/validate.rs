@@ -19,7 +19,8 @@ use prost_reflect::prost_types::descriptor_proto::ExtensionRange;
 use prost_reflect::prost_types::field_descriptor_proto::Type;
 use prost_reflect::prost_types::{
     DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
-    FileDescriptorProto, OneofDescriptorProto, UninterpretedOption,
+    FileDescriptorProto, MethodDescriptorProto, OneofDescriptorProto, ServiceDescriptorProto,
+    UninterpretedOption,
 };
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, one_based};
@@ -57,9 +58,13 @@ impl Target {
 }
 
 /// What a feature's definition (its field of `FeatureSet` or of a language
-/// extension's message) says of where and since when it may be set.
+/// extension's message) says of where and since when it may be set. A core
+/// feature's is read from buf's descriptor.proto: the pool may have read
+/// the options with prost-reflect's own, whose features say nothing of it
+/// (see `descriptor::reads_alike`).
 fn support(field: &prost_reflect::FieldDescriptor) -> (Vec<i32>, Option<i32>) {
-    let options = field.options();
+    let definition = super::descriptor::buf_definition(field);
+    let options = definition.as_ref().unwrap_or(field).options();
     let targets = options
         .get_field_by_name("targets")
         .and_then(|v| {
@@ -127,10 +132,13 @@ impl Elements {
     ) -> Option<&'e T> {
         let index = i32::try_from(index).ok()?;
         let wanted = [field, index];
-        sorted
-            .binary_search_by(|e| path(e).iter().cmp(parent.iter().chain(&wanted)))
-            .ok()
-            .map(|at| &sorted[at])
+        // `path` against `parent` then `wanted`, without chaining them.
+        let order = |e: &T| {
+            let path = path(e);
+            let (head, tail) = path.split_at(path.len().min(parent.len()));
+            head.cmp(parent).then_with(|| tail.cmp(&wanted))
+        };
+        sorted.binary_search_by(order).ok().map(|at| &sorted[at])
     }
 
     fn message(&self, parent: &[i32], field: i32, index: usize) -> Option<&MessageDescriptor> {
@@ -184,7 +192,7 @@ struct Check<'a> {
 /// gives the edition of any file of the pool (an imported enum's openness
 /// depends on its own file's).
 /// `element_options`: whether an element below the file may set an option
-/// the checks read ([`element_options`]); when none does, the elements'
+/// the checks read ([`ParsedOptions`]); when none does, the elements'
 /// options are not decoded.
 pub(crate) fn check(
     file: &FileDescriptor,
@@ -214,18 +222,25 @@ pub(crate) fn check(
     check.targets(&[], Target::File, options.as_ref());
     let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
-    for index in 0..proto.message_type.len() {
-        if let Some(message) = check.elements.message(&[], FILE_MESSAGE, index).cloned() {
-            check.message(&message, resolved);
-        }
+    // The file's own messages and enums (paths `[4, i]` and `[5, i]`), in
+    // declaration order as the elements are in path order: no lookups.
+    let top = |path: &[i32], tag: i32| path.len() == 2 && path[0] == tag;
+    let messages: Vec<MessageDescriptor> = (check.elements.messages.iter())
+        .filter(|m| top(m.path(), FILE_MESSAGE))
+        .cloned()
+        .collect();
+    for message in &messages {
+        check.message(message, resolved);
     }
     for extension in file.extensions() {
         check.extension(&extension, resolved);
     }
-    for index in 0..proto.enum_type.len() {
-        if let Some(enumeration) = check.elements.enumeration(&[], FILE_ENUM, index).cloned() {
-            check.enumeration(&enumeration, resolved);
-        }
+    let enums: Vec<EnumDescriptor> = (check.elements.enums.iter())
+        .filter(|e| top(e.path(), FILE_ENUM))
+        .cloned()
+        .collect();
+    for enumeration in &enums {
+        check.enumeration(enumeration, resolved);
     }
     check.out
 }
@@ -387,7 +402,8 @@ impl<'a> Check<'a> {
         self.targets(message.path(), Target::Message, options.as_ref());
         let resolved = parent.overlay(options.as_ref());
         self.extension_ranges(message);
-        for oneof in message.oneofs() {
+        let element_options = self.element_options;
+        for oneof in message.oneofs().filter(|_| element_options) {
             self.targets(oneof.path(), Target::Oneof, self.options(&oneof).as_ref());
         }
         for proto in &message.descriptor_proto().field {
@@ -413,7 +429,11 @@ impl<'a> Check<'a> {
             self.extension(&extension, resolved);
         }
         let path = message.path();
-        for index in 0..message.descriptor_proto().nested_type.len() {
+        for (index, nested) in message.descriptor_proto().nested_type.iter().enumerate() {
+            // Map entries (one per map field) are not looked up.
+            if nested.options.as_ref().is_some_and(|o| o.map_entry()) {
+                continue;
+            }
             let nested = self.elements.message(path, NESTED_MESSAGE, index).cloned();
             if let Some(nested) = nested.filter(|n| !n.is_map_entry()) {
                 self.message(&nested, resolved);
@@ -434,8 +454,10 @@ impl<'a> Check<'a> {
         if count == 0 || !self.element_options {
             return;
         }
-        let pool = self.file.parent_pool();
-        let Some(descriptor) = pool.get_message_by_name("google.protobuf.ExtensionRangeOptions")
+        // The pool may lack descriptor.proto (`descriptor::reads_alike`).
+        let name = "google.protobuf.ExtensionRangeOptions";
+        let Some(descriptor) = (self.file.parent_pool().get_message_by_name(name))
+            .or_else(|| super::descriptor::pool(false)?.get_message_by_name(name))
         else {
             return;
         };
@@ -634,7 +656,9 @@ impl<'a> Check<'a> {
     fn enumeration(&mut self, enumeration: &EnumDescriptor, parent: features::Features) {
         let options = self.options(enumeration);
         self.targets(enumeration.path(), Target::Enum, options.as_ref());
-        for value in enumeration.values() {
+        // Without element options there is nothing to read of the values.
+        let element_options = self.element_options;
+        for value in enumeration.values().filter(|_| element_options) {
             self.targets(
                 value.path(),
                 Target::EnumValue,
@@ -658,7 +682,12 @@ impl<'a> Check<'a> {
                 .map(|value| strip_prefix(value.name(), enumeration.name()))
                 .collect();
             let key = |i: usize| pascal_case(stripped[i]);
-            for (_, i) in super::repeated(stripped.len(), |a, b| key(a).cmp(key(b))) {
+            let repeats = if super::may_repeat(stripped.iter().map(|s| super::name_key(s))) {
+                super::repeated(stripped.len(), |a, b| key(a).cmp(key(b)))
+            } else {
+                Vec::new()
+            };
+            for (_, i) in repeats {
                 let at = self.at(&value_path(i, VALUE_NAME));
                 self.report(
                     at,
@@ -672,57 +701,110 @@ impl<'a> Check<'a> {
     }
 }
 
-/// Whether an element of a parsed `file` below the file itself (message,
-/// field, oneof, extension range, extension, enum, enum value) sets an
-/// option the checks read: a feature, `packed` or `ctype`. Most files set
-/// features for the whole file at most: their elements' options need not
-/// be decoded. Parsed options are all uninterpreted (and `prost_types` has
-/// no `features` field), so their names tell.
-pub(crate) fn element_options(file: &FileDescriptorProto) -> bool {
-    /// A parsed element's options, all uninterpreted.
+/// What the options of a parsed file's elements tell before it links, read
+/// in one walk. Parsed options are all uninterpreted (and `prost_types`
+/// has no `features` field), so their names tell.
+pub(crate) struct ParsedOptions {
+    /// Whether an element below the file itself (message, field, oneof,
+    /// extension range, extension, enum, enum value) sets an option the
+    /// checks read: a feature, `packed` or `ctype`. Most files set
+    /// features for the whole file at most: their elements' options need
+    /// not be decoded.
+    pub(crate) element_options: bool,
+    /// Whether an option needs buf's descriptor.proto to be read as buf
+    /// reads it (`descriptor::reads_alike`).
+    pub(crate) needs_bufs_descriptor: bool,
+}
+
+pub(crate) fn parsed_options(file: &FileDescriptorProto) -> ParsedOptions {
+    let mut read = ParsedOptions {
+        element_options: false,
+        needs_bufs_descriptor: false,
+    };
+    any_parsed_options(file, &mut |options, parsed| {
+        read.element_options = read.element_options
+            || (!matches!(options, "FileOptions" | "ServiceOptions" | "MethodOptions")
+                && parsed.iter().any(|option| {
+                    option.name.first().is_some_and(|part| {
+                        !part.is_extension
+                            && matches!(part.name_part.as_str(), "features" | "packed" | "ctype")
+                    })
+                }));
+        read.needs_bufs_descriptor = read.needs_bufs_descriptor
+            || !(parsed.iter()).all(|option| super::descriptor::reads_alike(options, option));
+        read.element_options && read.needs_bufs_descriptor
+    });
+    read
+}
+
+/// Whether `visit` says yes to the options of some element of a parsed
+/// `file` (all uninterpreted), given the name of the element's options
+/// message in `google.protobuf` (`FieldOptions`, …). Elements without
+/// options are not visited.
+fn any_parsed_options(
+    file: &FileDescriptorProto,
+    visit: &mut impl FnMut(&'static str, &[UninterpretedOption]) -> bool,
+) -> bool {
+    /// A parsed element's options.
     trait Parsed {
-        fn parsed_options(&self) -> &[UninterpretedOption];
+        const OPTIONS: &'static str;
+        fn parsed_options(&self) -> Option<&[UninterpretedOption]>;
     }
     macro_rules! parsed {
-        ($($proto:ty),*) => {$(
+        ($($proto:ty => $options:literal),*) => {$(
             impl Parsed for $proto {
-                fn parsed_options(&self) -> &[UninterpretedOption] {
-                    self.options.as_ref().map_or(&[], |o| &o.uninterpreted_option)
+                const OPTIONS: &'static str = $options;
+                fn parsed_options(&self) -> Option<&[UninterpretedOption]> {
+                    self.options.as_ref().map(|o| o.uninterpreted_option.as_slice())
                 }
             }
         )*};
     }
     parsed!(
-        DescriptorProto,
-        FieldDescriptorProto,
-        OneofDescriptorProto,
-        ExtensionRange,
-        EnumDescriptorProto,
-        EnumValueDescriptorProto
+        FileDescriptorProto => "FileOptions",
+        DescriptorProto => "MessageOptions",
+        FieldDescriptorProto => "FieldOptions",
+        OneofDescriptorProto => "OneofOptions",
+        ExtensionRange => "ExtensionRangeOptions",
+        EnumDescriptorProto => "EnumOptions",
+        EnumValueDescriptorProto => "EnumValueOptions",
+        ServiceDescriptorProto => "ServiceOptions",
+        MethodDescriptorProto => "MethodOptions"
     );
-    fn read(element: &impl Parsed) -> bool {
-        element.parsed_options().iter().any(|option| {
-            option.name.first().is_some_and(|part| {
-                !part.is_extension
-                    && matches!(part.name_part.as_str(), "features" | "packed" | "ctype")
-            })
-        })
+    fn read<T: Parsed>(
+        element: &T,
+        visit: &mut impl FnMut(&'static str, &[UninterpretedOption]) -> bool,
+    ) -> bool {
+        element
+            .parsed_options()
+            .is_some_and(|parsed| visit(T::OPTIONS, parsed))
     }
-    fn enumeration(proto: &EnumDescriptorProto) -> bool {
-        read(proto) || proto.value.iter().any(read)
+    fn enumeration(
+        proto: &EnumDescriptorProto,
+        visit: &mut impl FnMut(&'static str, &[UninterpretedOption]) -> bool,
+    ) -> bool {
+        read(proto, visit) || proto.value.iter().any(|v| read(v, visit))
     }
-    fn message(proto: &DescriptorProto) -> bool {
-        read(proto)
-            || proto.field.iter().any(read)
-            || proto.extension.iter().any(read)
-            || proto.oneof_decl.iter().any(read)
-            || proto.extension_range.iter().any(read)
-            || proto.nested_type.iter().any(message)
-            || proto.enum_type.iter().any(enumeration)
+    fn message(
+        proto: &DescriptorProto,
+        visit: &mut impl FnMut(&'static str, &[UninterpretedOption]) -> bool,
+    ) -> bool {
+        read(proto, visit)
+            || proto.field.iter().any(|f| read(f, visit))
+            || proto.extension.iter().any(|f| read(f, visit))
+            || proto.oneof_decl.iter().any(|o| read(o, visit))
+            || proto.extension_range.iter().any(|r| read(r, visit))
+            || proto.nested_type.iter().any(|m| message(m, visit))
+            || proto.enum_type.iter().any(|e| enumeration(e, visit))
     }
-    file.message_type.iter().any(message)
-        || file.extension.iter().any(read)
-        || file.enum_type.iter().any(enumeration)
+    read(file, visit)
+        || file.message_type.iter().any(|m| message(m, visit))
+        || file.extension.iter().any(|f| read(f, visit))
+        || file.enum_type.iter().any(|e| enumeration(e, visit))
+        || file
+            .service
+            .iter()
+            .any(|service| read(service, visit) || service.method.iter().any(|m| read(m, visit)))
 }
 
 /// A scalar type as the file spells it (`int32`, `string`, …).
@@ -752,28 +834,31 @@ fn scalar_name(proto: &prost_reflect::prost_types::FieldDescriptorProto, kind: &
 /// underscores ignored) and the underscores after it; unchanged when that
 /// would leave nothing.
 fn strip_prefix<'a>(value: &'a str, prefix: &str) -> &'a str {
+    // Byte by byte: case folding only touches ASCII, and a character
+    // other than ASCII matches only all its bytes (so `end` stays on a
+    // character boundary).
     let mut wanted = prefix
-        .chars()
-        .filter(|c| *c != '_')
-        .map(|c| c.to_ascii_lowercase())
+        .bytes()
+        .filter(|b| *b != b'_')
+        .map(|b| b.to_ascii_lowercase())
         .peekable();
     let mut end = 0;
-    for (i, c) in value.char_indices() {
+    for (i, b) in value.bytes().enumerate() {
         if wanted.peek().is_none() {
             break;
         }
-        end = i + c.len_utf8();
-        if c == '_' {
+        end = i + 1;
+        if b == b'_' {
             continue;
         }
-        if wanted.next() != Some(c.to_ascii_lowercase()) {
+        if wanted.next() != Some(b.to_ascii_lowercase()) {
             return value;
         }
     }
     if wanted.peek().is_some() {
         return value;
     }
-    let rest = value[end..].trim_start_matches('_');
+    let rest = value.get(end..).unwrap_or_default().trim_start_matches('_');
     if rest.is_empty() { value } else { rest }
 }
 
@@ -800,7 +885,7 @@ mod tests {
         let parsed = |body: &str| {
             let source = format!("syntax = \"proto2\";\n{body}\n");
             let file = protox::file::File::from_source("a.proto", &source).expect("parses");
-            element_options(&file.into())
+            parsed_options(&file.into()).element_options
         };
         for none in [
             "option features.field_presence = IMPLICIT;",
