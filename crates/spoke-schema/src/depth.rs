@@ -60,6 +60,9 @@ pub(crate) trait Watch {
     fn string(&mut self);
     /// A bracket or `;`.
     fn symbol(&mut self, byte: u8);
+    /// Whether the watch has learnt what it wanted: the scan stops there,
+    /// its nesting unchecked past that point.
+    fn done(&self) -> bool;
 }
 
 /// Plain files: nothing watches.
@@ -70,10 +73,14 @@ impl Watch for () {
     fn string(&mut self) {}
     #[inline]
     fn symbol(&mut self, _: u8) {}
+    #[inline]
+    fn done(&self) -> bool {
+        false
+    }
 }
 
 /// [`check_nesting`], telling `watch` the file's words, strings and
-/// brackets up to the first bracket past a limit.
+/// brackets up to the first bracket past a limit or until it is done.
 pub(crate) fn check_nesting_watched(
     path: &str,
     source: &str,
@@ -96,6 +103,9 @@ pub(crate) fn check_nesting_watched(
             b'"' | b'\'' => {
                 at = skip_string(bytes, at);
                 watch.string();
+                if watch.done() {
+                    return None;
+                }
                 continue;
             }
             b if b.is_ascii_alphabetic() || b == b'_' => {
@@ -105,6 +115,9 @@ pub(crate) fn check_nesting_watched(
                 }
                 nesting.word(&bytes[start..at]);
                 watch.word(&bytes[start..at]);
+                if watch.done() {
+                    return None;
+                }
                 continue;
             }
             b'{' | b'<' | b'[' | b'(' | b'}' | b'>' | b']' | b')' | b';' => {
@@ -112,12 +125,46 @@ pub(crate) fn check_nesting_watched(
                     return Some(too_deep(path, source, at, message));
                 }
                 watch.symbol(byte);
+                if watch.done() {
+                    return None;
+                }
             }
             _ => {}
         }
         at += 1;
     }
     None
+}
+
+/// [`check_nesting`] over a file already split into tokens (comments and
+/// strings dropped): each token's offset in `source`, and its text when it
+/// is a word or its byte when it is a symbol. The editions front-end's pass
+/// reads every token anyway, so such a file's bytes are not scanned again.
+pub(crate) fn check_nesting_of_tokens<'a>(
+    path: &str,
+    source: &str,
+    tokens: impl IntoIterator<Item = (usize, Token<'a>)>,
+) -> Option<Diagnostic> {
+    let mut nesting = Nesting::default();
+    for (at, token) in tokens {
+        match token {
+            Token::Word(word) => nesting.word(word),
+            Token::Symbol(byte) => {
+                if let Some(message) = nesting.symbol(byte) {
+                    return Some(too_deep(path, source, at, message));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// What the nesting check reads of a token.
+pub(crate) enum Token<'a> {
+    /// An identifier or keyword.
+    Word(&'a [u8]),
+    /// A one-byte symbol (brackets and `;` matter).
+    Symbol(u8),
 }
 
 fn too_deep(path: &str, source: &str, at: usize, message: String) -> Diagnostic {

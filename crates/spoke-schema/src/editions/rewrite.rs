@@ -131,6 +131,12 @@ struct Token {
 /// them. Stops quietly at anything malformed (an unterminated string or
 /// comment): the parser that runs next reports it precisely.
 fn tokens(source: &str, limit: usize) -> Vec<Token> {
+    scan(source, limit).0
+}
+
+/// [`tokens`], and whether they run to the end of `source` (nothing
+/// malformed stopped them).
+fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
     let bytes = source.as_bytes();
     let ascii = limit > 1 && source.is_ascii();
     // About one token per five bytes of a typical file.
@@ -161,7 +167,7 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 let Some(end) = source[i + 2..].find("*/") else {
-                    return out;
+                    return (out, false);
                 };
                 let end = i + 2 + end + 2;
                 for (offset, byte) in bytes[i..end].iter().enumerate() {
@@ -210,7 +216,7 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             i += 1;
             loop {
                 match bytes.get(i) {
-                    None | Some(b'\n') => return out,
+                    None | Some(b'\n') => return (out, false),
                     Some(b'\\') => i += 2,
                     Some(&c) if c == b => {
                         i += 1;
@@ -238,7 +244,8 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
             char_column: chars_before,
         });
     }
-    out
+    let whole = i >= bytes.len();
+    (out, whole)
 }
 
 /// The block a statement is in.
@@ -289,7 +296,32 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         return Front::Refused(vec![diagnostic]);
     }
     let whole_pass = acted_on.needs_pass;
-    let tokens = tokens(source, if whole_pass { usize::MAX } else { 3 });
+    let tokens = if whole_pass {
+        // The scan stopped at the first word the pass acts on. The pass
+        // reads every token: they bound the nesting, unless a malformed
+        // string or comment stopped them, when the bytes are scanned.
+        let (tokens, whole) = scan(source, usize::MAX);
+        let too_deep = if whole {
+            // Strings and numbers change no nesting.
+            let read = tokens.iter().filter_map(|t| match t.kind {
+                Kind::Ident => Some((
+                    t.start,
+                    depth::Token::Word(&source.as_bytes()[t.start..t.end]),
+                )),
+                Kind::Symbol(byte) => Some((t.start, depth::Token::Symbol(byte))),
+                Kind::Str | Kind::Number => None,
+            });
+            depth::check_nesting_of_tokens(path, source, read)
+        } else {
+            depth::check_nesting(path, source)
+        };
+        if let Some(diagnostic) = too_deep {
+            return Front::Refused(vec![diagnostic]);
+        }
+        tokens
+    } else {
+        tokens(source, 3)
+    };
     let mut pass = Pass {
         source,
         path,
@@ -397,6 +429,10 @@ impl depth::Watch for ActedOn {
 
     fn symbol(&mut self, _: u8) {
         self.needs_pass |= self.after.take() == Some(After::Import);
+    }
+
+    fn done(&self) -> bool {
+        self.needs_pass
     }
 }
 
@@ -860,9 +896,17 @@ impl Rewritten {
             .filter(|e| e.inserted_label)
             .map(|e| (to_i32(e.line), to_i32(e.column)))
             .collect();
-        // Lines from here on have no edit: most locations stay as they are.
-        let unedited = self.by_line.len().saturating_sub(1);
-        let edited = |line: i32| usize::try_from(line).is_ok_and(|line| line < unedited);
+        // Most lines have no edit: their columns stay as they are.
+        let edited = |line: i32| {
+            let line = usize::try_from(line).unwrap_or(usize::MAX);
+            match (
+                self.by_line.get(line),
+                self.by_line.get(line.saturating_add(1)),
+            ) {
+                (Some(first), Some(end)) => first != end,
+                _ => false,
+            }
+        };
         // Whether the location stays (not an inserted label's), mapped back.
         let restore = |location: &mut Location| {
             let span = &mut location.span;
@@ -871,16 +915,17 @@ impl Rewritten {
                 [line, _, end_line, _] => (*line, *end_line, 3),
                 _ => return true,
             };
-            // A span ends on or after its start line.
-            if !edited(start_line) {
-                return true;
-            }
             let map = |line: i32, column: i32| {
                 let line = u32::try_from(line).unwrap_or(0);
                 to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))
             };
+            if edited(end_line) {
+                span[end_index] = map(end_line, span[end_index]);
+            }
+            if !edited(start_line) {
+                return true;
+            }
             span[1] = map(start_line, span[1]);
-            span[end_index] = map(end_line, span[end_index]);
             let is_label = location.path.last() == Some(&LABEL_TAG);
             !(is_label
                 && start_line == end_line
@@ -1064,7 +1109,7 @@ mod tests {
     }
 
     #[test]
-    fn nesting_is_bounded_as_in_plain_files() {
+    fn nesting_is_bounded_over_the_tokens_as_over_the_bytes() {
         let nested = |open: &str, close: &str, depth: usize| {
             format!("{}{}", open.repeat(depth), close.repeat(depth))
         };
@@ -1082,14 +1127,17 @@ mod tests {
                 "// {brackets}\n/* {brackets} */\noption (a) = \"{brackets}\";\n\
                  message M {{ map<string, int32> m = 1; int32 n = 2e5; }}"
             ),
-            // An unterminated string stops the tokens, not the nesting check.
+            // An unterminated string stops the tokens: the bytes are scanned.
             format!(
                 "option (a) = \"{brackets}\n{}",
                 nested("message M {", "}", 40)
             ),
         ];
-        for body in sources {
-            let source = format!("edition = \"2023\";\n{body}");
+        // Without a word the pass acts on, the bytes are scanned; with one
+        // first (a reserved name), the pass's tokens bound the nesting.
+        let heads = ["", "message R { reserved r; }\n"];
+        for (body, head) in sources.iter().flat_map(|b| heads.map(|h| (b, h))) {
+            let source = format!("edition = \"2023\";\n{head}{body}");
             let bytes = depth::check_nesting("a.proto", &source);
             let tokens = match front("a.proto", &source) {
                 Front::Refused(errors) => errors.into_iter().next(),
