@@ -122,9 +122,55 @@ struct Token {
     kind: Kind,
     start: usize,
     end: usize,
+}
+
+/// Where an offset is: 0-based line, byte column and character column.
+#[derive(Debug, Clone, Copy)]
+struct Place {
     line: u32,
     column: u32,
     char_column: u32,
+}
+
+/// The places of offsets in a text, found by reading on from the offset
+/// asked before (edits and errors come in text order): the tokens carry
+/// no place, as only a few of them are ever edited or reported.
+struct Lines<'a> {
+    source: &'a str,
+    at: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(source: &'a str) -> Self {
+        Lines {
+            source,
+            at: 0,
+            line: 0,
+            line_start: 0,
+        }
+    }
+
+    fn place(&mut self, offset: usize) -> Place {
+        let offset = offset.min(self.source.len());
+        if offset < self.at {
+            *self = Lines::new(self.source);
+        }
+        let between = &self.source.as_bytes()[self.at..offset];
+        if let Some(last) = between.iter().rposition(|b| *b == b'\n') {
+            let newlines = between.iter().filter(|b| **b == b'\n').count();
+            self.line = self.line.saturating_add(saturate(newlines));
+            self.line_start = self.at + last + 1;
+        }
+        self.at = offset;
+        let before = self.source.get(self.line_start..offset).unwrap_or_default();
+        Place {
+            line: self.line,
+            column: saturate(offset - self.line_start),
+            char_column: saturate(before.chars().count()),
+        }
+    }
 }
 
 /// Tokens of `source`, comments and whitespace skipped, up to `limit` of
@@ -138,24 +184,13 @@ fn tokens(source: &str, limit: usize) -> Vec<Token> {
 /// malformed stopped them).
 fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
     let bytes = source.as_bytes();
-    let ascii = limit > 1 && source.is_ascii();
     // About one token per five bytes of a typical file.
     let mut out = Vec::with_capacity(limit.min(source.len() / 5 + 1));
-    let (mut i, mut line, mut line_start, mut chars_before) = (0usize, 0u32, 0usize, 0u32);
-    // Characters between `line_start` and `i`, counted lazily.
-    let mut counted = 0usize;
+    let mut i = 0usize;
     while i < bytes.len() && out.len() < limit {
         let b = bytes[i];
         match b {
-            b'\n' => {
-                i += 1;
-                line += 1;
-                line_start = i;
-                counted = i;
-                chars_before = 0;
-                continue;
-            }
-            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => {
+            b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c => {
                 i += 1;
                 continue;
             }
@@ -169,27 +204,11 @@ fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
                 let Some(end) = source[i + 2..].find("*/") else {
                     return (out, false);
                 };
-                let end = i + 2 + end + 2;
-                for (offset, byte) in bytes[i..end].iter().enumerate() {
-                    if *byte == b'\n' {
-                        line += 1;
-                        line_start = i + offset + 1;
-                        counted = line_start;
-                        chars_before = 0;
-                    }
-                }
-                i = end;
+                i += 2 + end + 2;
                 continue;
             }
             _ => {}
         }
-        // Characters before the token on its line: bytes in ASCII text.
-        chars_before += if ascii {
-            saturate(i - counted)
-        } else {
-            saturate(source[counted..i].chars().count())
-        };
-        counted = i;
         let start = i;
         let kind = if b.is_ascii_alphabetic() || b == b'_' {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -239,9 +258,6 @@ fn scan(source: &str, limit: usize) -> (Vec<Token>, bool) {
             kind,
             start,
             end: i.min(bytes.len()),
-            line,
-            column: saturate(start - line_start),
-            char_column: chars_before,
         });
     }
     let whole = i >= bytes.len();
@@ -265,6 +281,7 @@ struct Pass<'a> {
     source: &'a str,
     path: &'a str,
     tokens: Vec<Token>,
+    lines: Lines<'a>,
     at: usize,
     edits: Vec<Edit>,
     errors: Vec<Diagnostic>,
@@ -326,6 +343,7 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         source,
         path,
         tokens,
+        lines: Lines::new(source),
         at: 0,
         edits: Vec::new(),
         errors: Vec::new(),
@@ -440,6 +458,7 @@ impl depth::Watch for ActedOn {
 /// the parser refuses: buf's errors for them (none when there are none).
 pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diagnostic> {
     let tokens = tokens(source, usize::MAX);
+    let mut lines = Lines::new(source);
     let text = |i: usize| tokens.get(i).map_or("", |t| &source[t.start..t.end]);
     let syntax = match (text(0), text(2)) {
         ("syntax", "\"proto3\"" | "'proto3'") => "\"proto3\"",
@@ -460,6 +479,7 @@ pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diag
             _ => None,
         };
         if let (true, Some((what, at))) = (starts_statement, found) {
+            let at = lines.place(at.start);
             out.push(Diagnostic::new(
                 path,
                 (at.line + 1, at.char_column + 1),
@@ -483,10 +503,13 @@ impl<'a> Pass<'a> {
     }
 
     fn error(&mut self, index: usize, message: impl Into<String>) {
-        let (line, column) = self
-            .tokens
-            .get(index)
-            .map_or((1, 1), |t| (t.line + 1, t.char_column + 1));
+        let (line, column) = match self.tokens.get(index) {
+            Some(token) => {
+                let at = self.lines.place(token.start);
+                (at.line + 1, at.char_column + 1)
+            }
+            None => (1, 1),
+        };
         self.errors.push(Diagnostic::new(
             self.path,
             (line, column),
@@ -502,13 +525,19 @@ impl<'a> Pass<'a> {
         } else {
             token.end - token.start
         };
+        self.edit(token.start, old_len, with, inserted_label);
+    }
+
+    /// Records that `old_len` bytes at `offset` become `new`.
+    fn edit(&mut self, offset: usize, old_len: usize, new: String, inserted_label: bool) {
+        let at = self.lines.place(offset);
         self.edits.push(Edit {
-            offset: token.start,
-            line: token.line,
-            column: token.column,
-            char_column: token.char_column,
+            offset,
+            line: at.line,
+            column: at.column,
+            char_column: at.char_column,
             old_len: saturate(old_len),
-            new: with,
+            new,
             inserted_label,
         });
     }
@@ -555,15 +584,7 @@ impl<'a> Pass<'a> {
         match room {
             Some(pad) if between.iter().all(|b| matches!(b, b' ' | b'\t' | b'=')) => {
                 let statement = format!("syntax{}={syntax}", " ".repeat(pad));
-                self.edits.push(Edit {
-                    offset: keyword.start,
-                    line: keyword.line,
-                    column: keyword.column,
-                    char_column: keyword.char_column,
-                    old_len: saturate(value.end - keyword.start),
-                    new: statement,
-                    inserted_label: false,
-                });
+                self.edit(keyword.start, value.end - keyword.start, statement, false);
             }
             _ => {
                 self.replace(0, "syntax".to_owned(), false);
@@ -659,9 +680,11 @@ impl<'a> Pass<'a> {
             );
         }
         let (keyword, declared) = (self.tokens[start], self.tokens[start + 1]);
+        let keyword_at = self.lines.place(keyword.start);
+        let declared_at = self.lines.place(declared.start);
         self.marked.push(Marked {
-            at: (to_i32(declared.line), to_i32(declared.column)),
-            keyword: (keyword.line + 1, keyword.char_column + 1),
+            at: (to_i32(declared_at.line), to_i32(declared_at.column)),
+            keyword: (keyword_at.line + 1, keyword_at.char_column + 1),
             visibility: if word == "export" {
                 Visibility::Export
             } else {
@@ -1101,6 +1124,11 @@ mod tests {
         assert_eq!(
             refused("edition = \"2025\";\n"),
             ["1:11 unrecognized `edition` declaration value"]
+        );
+        // Columns count characters; a block comment may span lines.
+        assert_eq!(
+            refused("edition = \"2024\";\n/* é\n */ message M { /* é */ optional int32 x = 1; }\n"),
+            ["3:25 unexpected `optional`"]
         );
         assert!(matches!(
             front("a.proto", "syntax = \"proto3\";"),
