@@ -122,6 +122,15 @@ impl Elements {
         Self { messages, enums }
     }
 
+    /// The elements declared in the file itself under `field` (paths
+    /// `[field, i]`), in declaration order: `sorted` is in path order.
+    fn top<T: Clone>(sorted: &[T], path: impl Fn(&T) -> &[i32], field: i32) -> Vec<T> {
+        (sorted.iter())
+            .filter(|e| matches!(path(e), [tag, _] if *tag == field))
+            .cloned()
+            .collect()
+    }
+
     /// The element at `parent` + `[field, index]`.
     fn find<'e, T>(
         sorted: &'e [T],
@@ -222,25 +231,19 @@ pub(crate) fn check(
     check.targets(&[], Target::File, options.as_ref());
     let resolved = features::Features::defaults(edition).overlay(options.as_ref());
     check.file_features = resolved;
-    // The file's own messages and enums (paths `[4, i]` and `[5, i]`), in
-    // declaration order as the elements are in path order: no lookups.
-    let top = |path: &[i32], tag: i32| path.len() == 2 && path[0] == tag;
-    let messages: Vec<MessageDescriptor> = (check.elements.messages.iter())
-        .filter(|m| top(m.path(), FILE_MESSAGE))
-        .cloned()
-        .collect();
-    for message in &messages {
-        check.message(message, resolved);
+    // The file's own messages and enums: no lookups.
+    for message in Elements::top(
+        &check.elements.messages,
+        MessageDescriptor::path,
+        FILE_MESSAGE,
+    ) {
+        check.message(&message, resolved);
     }
     for extension in file.extensions() {
         check.extension(&extension, resolved);
     }
-    let enums: Vec<EnumDescriptor> = (check.elements.enums.iter())
-        .filter(|e| top(e.path(), FILE_ENUM))
-        .cloned()
-        .collect();
-    for enumeration in &enums {
-        check.enumeration(enumeration, resolved);
+    for enumeration in Elements::top(&check.elements.enums, EnumDescriptor::path, FILE_ENUM) {
+        check.enumeration(&enumeration, resolved);
     }
     check.out
 }
