@@ -1182,6 +1182,12 @@ mod tests {
             input.files.remove(0).descriptor
         };
 
+        // A top-level field of an output file.
+        let part = |out: &[u8], number: u32| {
+            let fields = wire::fields(out).unwrap_or_default();
+            wire::last_bytes(&fields, number).map(<[u8]>::to_vec)
+        };
+
         let out = run("JS_NUMBER", None);
         let mut expected_message = Vec::new();
         wire::put_bytes(FIELD_NAME, b"M", &mut expected_message);
@@ -1201,19 +1207,12 @@ mod tests {
             wire::put_bytes(MESSAGE_FIELD, f, &mut expected_message);
         }
         wire::put_bytes(MESSAGE_NESTED, &nested2, &mut expected_message);
-        let fields = wire::fields(&out).unwrap_or_default();
-        assert_eq!(
-            wire::last_bytes(&fields, FILE_MESSAGE),
-            Some(expected_message.as_slice())
-        );
+        assert_eq!(part(&out, FILE_MESSAGE), Some(expected_message));
         let e2 = field("e", 1000, INT64, Some(&options(&[(JSTYPE, 2)])));
-        assert_eq!(
-            wire::last_bytes(&fields, FILE_EXTENSION),
-            Some(e2.as_slice())
-        );
+        assert_eq!(part(&out, FILE_EXTENSION), Some(e2));
         // c's replaced jstype loses its location; its `[8]` keeps the
         // location of debug_redact under it.
-        let swept = paths(wire::last_bytes(&fields, FILE_SOURCE_INFO).unwrap_or_default());
+        let swept = paths(&part(&out, FILE_SOURCE_INFO).unwrap_or_default());
         assert_eq!(
             swept,
             [
@@ -1230,16 +1229,9 @@ mod tests {
         let out = run("JS_STRING", Some("acme.v1.M.c"));
         assert_eq!(out, file);
         let out = run("JS_STRING", Some("acme.v1.e"));
-        let fields = wire::fields(&out).unwrap_or_default();
-        assert_eq!(
-            wire::last_bytes(&fields, FILE_MESSAGE),
-            Some(message.as_slice())
-        );
+        assert_eq!(part(&out, FILE_MESSAGE), Some(message));
         let e3 = field("e", 1000, INT64, Some(&options(&[(JSTYPE, 1)])));
-        assert_eq!(
-            wire::last_bytes(&fields, FILE_EXTENSION),
-            Some(e3.as_slice())
-        );
+        assert_eq!(part(&out, FILE_EXTENSION), Some(e3));
     }
 
     #[test]

@@ -17,7 +17,7 @@
 
 use super::Edition;
 use crate::depth;
-use crate::diagnostic::{Diagnostic, DiagnosticKind, saturate};
+use crate::diagnostic::{Diagnostic, DiagnosticKind, position_at, saturate};
 
 /// One replacement on one line: `old_len` bytes at `column` (0-based, in
 /// bytes; `char_column` in characters; `offset` in the file) became `new`.
@@ -133,8 +133,9 @@ struct Place {
 }
 
 /// The places of offsets in a text, found by reading on from the offset
-/// asked before (edits and errors come in text order): the tokens carry
-/// no place, as only a few of them are ever edited or reported.
+/// asked before (edits come in text order): the tokens carry no place, as
+/// only a few of them are ever edited (a reported one is placed by
+/// `position_at`).
 struct Lines<'a> {
     source: &'a str,
     at: usize,
@@ -459,7 +460,6 @@ impl depth::Watch for ActedOn {
 /// the parser refuses: buf's errors for them (none when there are none).
 pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diagnostic> {
     let tokens = tokens(source, usize::MAX);
-    let mut lines = Lines::new(source);
     let text = |i: usize| tokens.get(i).map_or("", |t| &source[t.start..t.end]);
     let syntax = match (text(0), text(2)) {
         ("syntax", "\"proto3\"" | "'proto3'") => "\"proto3\"",
@@ -480,10 +480,9 @@ pub(crate) fn syntax_2024_outside_editions(path: &str, source: &str) -> Vec<Diag
             _ => None,
         };
         if let (true, Some((what, at))) = (starts_statement, found) {
-            let at = lines.place(at.start);
             out.push(Diagnostic::new(
                 path,
-                (at.line + 1, at.char_column + 1),
+                position_at(source, at.start),
                 DiagnosticKind::Syntax,
                 format!("`{what}` is not supported in {syntax}"),
             ));
@@ -504,13 +503,9 @@ impl<'a> Pass<'a> {
     }
 
     fn error(&mut self, index: usize, message: impl Into<String>) {
-        let (line, column) = match self.tokens.get(index) {
-            Some(token) => {
-                let at = self.lines.place(token.start);
-                (at.line + 1, at.char_column + 1)
-            }
-            None => (1, 1),
-        };
+        // Errors are few: each is placed on its own.
+        let (line, column) =
+            (self.tokens.get(index)).map_or((1, 1), |t| position_at(self.source, t.start));
         self.errors.push(Diagnostic::new(
             self.path,
             (line, column),
@@ -681,11 +676,10 @@ impl<'a> Pass<'a> {
             );
         }
         let (keyword, declared) = (self.tokens[start], self.tokens[start + 1]);
-        let keyword_at = self.lines.place(keyword.start);
         let declared_at = self.lines.place(declared.start);
         self.marked.push(Marked {
             at: (to_i32(declared_at.line), to_i32(declared_at.column)),
-            keyword: (keyword_at.line + 1, keyword_at.char_column + 1),
+            keyword: position_at(self.source, keyword.start),
             visibility: if word == "export" {
                 Visibility::Export
             } else {

@@ -224,9 +224,6 @@ fn images_equal_protocs_byte_for_byte() {
             &protoc_image(case, &out.path().join(format!("{i}.binpb"))),
             SOURCE_CODE_INFO,
         );
-        let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
-            files.iter().map(|(name, _)| name.clone()).collect()
-        };
         assert_eq!(names(&ours), names(&theirs), "the files of the image");
         for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
             if !case.files.contains(name) {
@@ -267,15 +264,23 @@ fn build_images_equal_bufs_byte_for_byte() {
         }),
         SOURCE_CODE_INFO,
     );
-    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
-        files.iter().map(|(name, _)| name.clone()).collect()
-    };
-    assert_eq!(names(&ours), names(&theirs));
-    for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
-        // Decoded first, for a readable difference.
+    assert_same_files(&ours, &theirs, "differs from buf's in its options");
+}
+
+/// The names of encoded files, in order.
+fn names(files: &[(String, Vec<u8>)]) -> Vec<String> {
+    files.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// `ours` and `theirs` hold the same files, byte for byte; a file that
+/// differs is shown decoded first, for a readable difference, and said to
+/// be `what` otherwise.
+fn assert_same_files(ours: &[(String, Vec<u8>)], theirs: &[(String, Vec<u8>)], what: &str) {
+    assert_eq!(names(ours), names(theirs));
+    for ((name, ours), (_, theirs)) in ours.iter().zip(theirs) {
         let decoded = |bytes: &[u8]| FileDescriptorProto::decode(bytes).unwrap();
         assert_eq!(decoded(ours), decoded(theirs), "{name}");
-        assert!(ours == theirs, "{name} differs from buf's in its options");
+        assert!(ours == theirs, "{name} {what}");
     }
 }
 
@@ -323,16 +328,7 @@ fn source_info_equals_bufs_byte_for_byte() {
     })
     .unwrap_or_else(|e| panic!("{e:#?}"));
     let ours = files_of(&compiled.image_with(ImageOptions::default()), NO_FIELD);
-    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
-        files.iter().map(|(name, _)| name.clone()).collect()
-    };
-    assert_eq!(names(&ours), names(&theirs));
-    for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
-        // Decoded first, for a readable difference.
-        let decoded = |bytes: &[u8]| FileDescriptorProto::decode(bytes).unwrap();
-        assert_eq!(decoded(ours), decoded(theirs), "{name}");
-        assert!(ours == theirs, "{name} differs from buf's");
-    }
+    assert_same_files(&ours, &theirs, "differs from buf's");
 }
 
 /// The well-known types Spoke bundles (`src/wkt.binpb`) are buf's, byte
@@ -365,9 +361,6 @@ fn well_known_types_are_bufs() {
         }
         std::fs::write(path, image).unwrap();
     }
-    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
-        files.iter().map(|(name, _)| name.clone()).collect()
-    };
     assert_eq!(names(&ours), names(&theirs));
     for ((name, ours), (_, theirs)) in ours.iter().zip(&theirs) {
         assert!(ours == theirs, "{name} differs from buf's");
@@ -416,9 +409,6 @@ fn googleapis_build_image_equals_bufs_byte_for_byte() {
     let mut ours = files_of(&compiled.image_with(ImageOptions::default()), NO_FIELD);
     theirs.sort();
     ours.sort();
-    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
-        files.iter().map(|(name, _)| name.clone()).collect()
-    };
     assert_eq!(names(&ours), names(&theirs));
     let differing: Vec<&String> = ours
         .iter()
