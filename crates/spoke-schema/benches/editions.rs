@@ -4,7 +4,9 @@
 //! enum field, a oneof) and an enum each; the editions form sets implicit
 //! presence for the file, so both describe the same schema. The same pair
 //! again with a reserved name in each message measures an editions file
-//! that the front-end's whole token pass reads (see `editions::rewrite`).
+//! whose names the front-end quotes for the parser, which moves columns
+//! that the file's source info is then mapped back from (see
+//! `editions::rewrite`).
 //! `cargo bench -p spoke-schema --bench editions`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,7 +47,7 @@ fn editions(c: &mut Criterion) {
     const PROTO3: &str = "syntax = \"proto3\";";
     const EDITION: &str = "edition = \"2023\";\n\noption features.field_presence = IMPLICIT;";
     // Reserved names are strings in proto3 and identifiers in editions,
-    // which the editions front-end's whole pass rewrites.
+    // which the editions front-end quotes.
     let cases = [
         ("proto3", request(PROTO3, "")),
         ("edition_2023", request(EDITION, "")),

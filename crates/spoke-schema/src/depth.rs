@@ -55,10 +55,13 @@ pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
 /// skipped): the editions front-end learns from them whether its pass has
 /// anything to do, without a scan of its own.
 pub(crate) trait Watch {
-    fn word(&mut self, word: &[u8]);
+    /// A word (identifier or keyword) starting at offset `at`.
+    fn word(&mut self, at: usize, word: &[u8]);
     /// A string literal.
     fn string(&mut self);
-    /// A bracket or `;`.
+    /// A number literal.
+    fn number(&mut self);
+    /// Any other byte outside whitespace: a bracket, `;`, `,`, `=`, `:`, ….
     fn symbol(&mut self, byte: u8);
     /// Whether the watch has learnt what it wanted: the scan stops there,
     /// its nesting unchecked past that point.
@@ -68,9 +71,11 @@ pub(crate) trait Watch {
 /// Plain files: nothing watches.
 impl Watch for () {
     #[inline]
-    fn word(&mut self, _: &[u8]) {}
+    fn word(&mut self, _: usize, _: &[u8]) {}
     #[inline]
     fn string(&mut self) {}
+    #[inline]
+    fn number(&mut self) {}
     #[inline]
     fn symbol(&mut self, _: u8) {}
     #[inline]
@@ -114,10 +119,19 @@ pub(crate) fn check_nesting_watched(
                     at += 1;
                 }
                 nesting.word(&bytes[start..at]);
-                watch.word(&bytes[start..at]);
+                watch.word(start, &bytes[start..at]);
                 if watch.done() {
                     return None;
                 }
+                continue;
+            }
+            // A number is one token (`0x1F`, `1e5`): none of its letters
+            // make a word.
+            b'0'..=b'9' => {
+                while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'.') {
+                    at += 1;
+                }
+                watch.number();
                 continue;
             }
             b'{' | b'<' | b'[' | b'(' | b'}' | b'>' | b']' | b')' | b';' => {
@@ -129,7 +143,13 @@ pub(crate) fn check_nesting_watched(
                     return None;
                 }
             }
-            _ => {}
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => {
+                watch.symbol(byte);
+                if watch.done() {
+                    return None;
+                }
+            }
         }
         at += 1;
     }

@@ -9,11 +9,13 @@
 //! found in the rewritten text map back to the original exactly.
 //!
 //! Most editions files hold nothing the pass edits or refuses past the
-//! edition statement: the nesting check's scan of the file's words tells
-//! ([`ActedOn`]), and then only the edition statement is read and
-//! rewritten, into one of the same length where it has room, so no
-//! position moves at all. That keeps an editions file as cheap to compile
-//! as its proto3 form (docs/benchmarks.md).
+//! edition statement but reserved names: the nesting check's scan of the
+//! file's words tells ([`ActedOn`]) and finds those names. Then only the
+//! edition statement is read and rewritten, into one of the same length
+//! where it has room, and the names quoted where the scan found them; a
+//! file without reserved names has no position moved at all. That keeps an
+//! editions file as cheap to compile as its proto3 form
+//! (docs/benchmarks.md).
 
 use super::Edition;
 use crate::depth;
@@ -160,8 +162,10 @@ impl<'a> Lines<'a> {
         }
         let between = &self.source.as_bytes()[self.at..offset];
         if let Some(last) = between.iter().rposition(|b| *b == b'\n') {
-            // Summed as numbers, which vectorizes.
-            let newlines: usize = between.iter().map(|b| usize::from(*b == b'\n')).sum();
+            // Counted in bytes, a chunk at a time, which vectorizes.
+            let newlines: usize = (between.chunks(255))
+                .map(|chunk| usize::from(chunk.iter().map(|b| u8::from(*b == b'\n')).sum::<u8>()))
+                .sum();
             self.line = self.line.saturating_add(saturate(newlines));
             self.line_start = self.at + last + 1;
         }
@@ -361,6 +365,8 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     pass.edition = edition;
     if whole_pass {
         pass.body();
+    } else {
+        pass.quote_reserved_names(&acted_on.reserved_names);
     }
     if !pass.errors.is_empty() {
         return Front::Refused(pass.errors);
@@ -399,31 +405,58 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
 /// Whether the pass may edit or refuse a statement past the edition
 /// statement, from the file's words (comments skipped; a false alarm only
 /// costs the pass): a word it acts on anywhere (`optional`, `required`,
-/// `group`, `default`, `export`, `local`), `reserved` followed by a name
-/// or a string, or `import` by anything but a string, `public` or `weak`.
+/// `group`, `default`, `export`, `local`), `import` followed by anything but
+/// a string, `public` or `weak`, or a `reserved` statement of another shape
+/// than numbers and ranges or plain names. Those names are the one edit
+/// without the pass: they are quoted for the parser where they are.
 #[derive(Default)]
 struct ActedOn {
     needs_pass: bool,
     after: Option<After>,
+    /// Whether the last symbol ended a statement or opened or closed a
+    /// block (false before the edition statement has ended).
+    statement_start: bool,
+    /// The offsets of the names of `reserved a, b;` statements.
+    reserved_names: Vec<usize>,
 }
 
-/// A word whose next words matter.
+/// Where a statement whose next tokens matter is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum After {
     Import,
+    /// `reserved`: names or numbers follow.
     Reserved,
+    /// A reserved name: `,` or `;` follows.
+    Name,
+    /// `,` after a reserved name: another name follows.
+    Comma,
+    /// Reserved numbers and ranges, up to `;`.
+    Numbers,
+}
+
+impl ActedOn {
+    /// What the pass must read: the statement in reading is not one this
+    /// watch follows.
+    fn pass(&mut self) {
+        self.needs_pass = true;
+        self.after = None;
+    }
 }
 
 impl depth::Watch for ActedOn {
-    fn word(&mut self, word: &[u8]) {
+    #[inline]
+    fn word(&mut self, at: usize, word: &[u8]) {
+        let statement_start = std::mem::take(&mut self.statement_start);
         match self.after {
-            // Still waiting for the file's name, or the range's end.
+            // Still waiting for the file's name.
             Some(After::Import) if matches!(word, b"public" | b"weak") => return,
-            Some(After::Reserved) if matches!(word, b"to" | b"max") => return,
-            Some(_) => {
-                self.needs_pass = true;
-                self.after = None;
+            Some(After::Reserved | After::Comma) => {
+                self.reserved_names.push(at);
+                self.after = Some(After::Name);
+                return;
             }
+            Some(After::Numbers) if matches!(word, b"to" | b"max") => return,
+            Some(_) => return self.pass(),
             None => {}
         }
         // Most words are none of these: their length and first byte tell.
@@ -434,21 +467,45 @@ impl depth::Watch for ActedOn {
         }
         match word {
             b"import" => self.after = Some(After::Import),
-            b"reserved" => self.after = Some(After::Reserved),
+            b"reserved" if statement_start => self.after = Some(After::Reserved),
             b"optional" | b"required" | b"group" | b"default" | b"export" | b"local" => {
-                self.needs_pass = true;
+                self.pass();
             }
             _ => {}
         }
     }
 
+    #[inline]
     fn string(&mut self) {
-        // A reserved name as a string (refused in editions).
-        self.needs_pass |= self.after.take() == Some(After::Reserved);
+        self.statement_start = false;
+        match self.after {
+            Some(After::Import) => self.after = None,
+            // A reserved name as a string is refused in editions.
+            Some(_) => self.pass(),
+            None => {}
+        }
     }
 
-    fn symbol(&mut self, _: u8) {
-        self.needs_pass |= self.after.take() == Some(After::Import);
+    #[inline]
+    fn number(&mut self) {
+        self.statement_start = false;
+        match self.after {
+            Some(After::Reserved | After::Numbers) => self.after = Some(After::Numbers),
+            Some(_) => self.pass(),
+            None => {}
+        }
+    }
+
+    #[inline]
+    fn symbol(&mut self, byte: u8) {
+        self.statement_start = matches!(byte, b';' | b'{' | b'}');
+        match (self.after, byte) {
+            (None, _) | (Some(After::Numbers), b',' | b'-') => {}
+            (Some(After::Reserved), b'-') => self.after = Some(After::Numbers),
+            (Some(After::Name), b',') => self.after = Some(After::Comma),
+            (Some(After::Name | After::Numbers), b';') => self.after = None,
+            _ => self.pass(),
+        }
     }
 
     fn done(&self) -> bool {
@@ -755,13 +812,35 @@ impl<'a> Pass<'a> {
                     );
                 }
                 Some(Kind::Ident) => {
-                    let quoted = format!("\"{}\"", self.text(at));
-                    self.replace(at, quoted, false);
+                    let token = self.tokens[at];
+                    self.quote(token.start, token.end);
                 }
                 _ => {}
             }
             at += 1;
         }
+    }
+
+    /// Quotes the reserved names at `offsets` (in text order), found
+    /// without the pass.
+    fn quote_reserved_names(&mut self, offsets: &[usize]) {
+        let bytes = self.source.as_bytes();
+        for &start in offsets {
+            let len = bytes[start..]
+                .iter()
+                .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+                .unwrap_or(bytes.len() - start);
+            self.quote(start, start + len);
+        }
+    }
+
+    /// A reserved name, `source[start..end]`, as the string the parser reads.
+    fn quote(&mut self, start: usize, end: usize) {
+        let mut quoted = String::with_capacity(end - start + 2);
+        quoted.push('"');
+        quoted.push_str(&self.source[start..end]);
+        quoted.push('"');
+        self.edit(start, end - start, quoted, false);
     }
 
     /// Skips past the `}` closing the block just opened.
@@ -907,7 +986,6 @@ impl Rewritten {
     /// Source info of the rewritten text, moved to the original: spans
     /// mapped back, the locations of inserted labels dropped.
     fn restore_spans(&self, info: &mut prost_reflect::prost_types::SourceCodeInfo) {
-        use prost_reflect::prost_types::source_code_info::Location;
         let inserted: Vec<(i32, i32)> = self
             .edits
             .iter()
@@ -915,48 +993,51 @@ impl Rewritten {
             .map(|e| (to_i32(e.line), to_i32(e.column)))
             .collect();
         // Most lines have no edit: their columns stay as they are.
-        let edited = |line: i32| {
-            let line = usize::try_from(line).unwrap_or(usize::MAX);
-            match (
-                self.by_line.get(line),
-                self.by_line.get(line.saturating_add(1)),
-            ) {
-                (Some(first), Some(end)) => first != end,
-                _ => false,
-            }
-        };
-        // Whether the location stays (not an inserted label's), mapped back.
-        let restore = |location: &mut Location| {
-            let span = &mut location.span;
-            let (start_line, end_line, end_index) = match span.as_slice() {
-                [line, _, _] => (*line, *line, 2),
-                [line, _, end_line, _] => (*line, *end_line, 3),
-                _ => return true,
-            };
-            let map = |line: i32, column: i32| {
-                let line = u32::try_from(line).unwrap_or(0);
-                to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))
-            };
-            if edited(end_line) {
-                span[end_index] = map(end_line, span[end_index]);
-            }
-            if !edited(start_line) {
-                return true;
-            }
-            span[1] = map(start_line, span[1]);
-            let is_label = location.path.last() == Some(&LABEL_TAG);
-            !(is_label
-                && start_line == end_line
-                && span[1] == span[2]
-                && inserted.binary_search(&(start_line, span[1])).is_ok())
-        };
+        let edited_lines: Vec<bool> = self.by_line.windows(2).map(|w| w[0] != w[1]).collect();
         if inserted.is_empty() {
-            info.location.iter_mut().for_each(|location| {
-                restore(location);
-            });
-        } else {
-            info.location.retain_mut(restore);
+            for location in &mut info.location {
+                self.restore_span(&edited_lines, &mut location.span);
+            }
+            return;
         }
+        info.location.retain_mut(|location| {
+            let span = &mut location.span;
+            let is_label = location.path.last() == Some(&LABEL_TAG);
+            !(self.restore_span(&edited_lines, span)
+                && is_label
+                && span.len() == 3
+                && span[1] == span[2]
+                && inserted.binary_search(&(span[0], span[1])).is_ok())
+        });
+    }
+
+    /// Maps `span` back to the original where its lines were edited;
+    /// whether its start line was.
+    #[inline]
+    fn restore_span(&self, edited_lines: &[bool], span: &mut [i32]) -> bool {
+        let edited = |line: i32| {
+            usize::try_from(line)
+                .ok()
+                .and_then(|line| edited_lines.get(line))
+                .is_some_and(|edited| *edited)
+        };
+        let (start_line, end_line, end_index) = match *span {
+            [line, _, _] => (line, line, 2),
+            [line, _, end_line, _] => (line, end_line, 3),
+            _ => return false,
+        };
+        let map = |line: i32, column: i32| {
+            let line = u32::try_from(line).unwrap_or(0);
+            to_i32(self.column(line, u32::try_from(column).unwrap_or(0), false))
+        };
+        if edited(end_line) {
+            span[end_index] = map(end_line, span[end_index]);
+        }
+        if !edited(start_line) {
+            return false;
+        }
+        span[1] = map(start_line, span[1]);
+        true
     }
 }
 
@@ -1042,8 +1123,11 @@ mod tests {
         for statement in [
             "message N { optional int32 a = 1; }",
             "message N { int32 a = 1 [default = 1]; }",
-            "message N { reserved a; }",
             "enum E { reserved \"A\"; }",
+            "message N { reserved a = 1; }",
+            "message N { reserved a b; }",
+            "message N { reserved 1, a; }",
+            "option (x) = { reserved: a; };",
             "message N { group G = 1 {} }",
             "message N { required int32 a = 1; }",
             "export message N {}",
@@ -1053,6 +1137,35 @@ mod tests {
         ] {
             assert!(needs_pass(&format!("{plain}{statement}\n")), "{statement}");
         }
+    }
+
+    #[test]
+    fn reserved_names_are_quoted_without_the_pass() {
+        let source = "edition = \"2023\";\nmessage M {\n  reserved a, max;\n  reserved 1 to max, 5;\n  \
+                      int32 reserved = 6 [(o) = 1];\n}\n\
+                      enum E { reserved B; reserved -2 to -1, 0x10; reserved to; }\n";
+        let mut acted_on = ActedOn::default();
+        assert!(depth::check_nesting_watched("a.proto", source, &mut acted_on).is_none());
+        assert!(!acted_on.needs_pass);
+        assert_eq!(acted_on.reserved_names.len(), 4);
+        let r = rewritten(source);
+        assert_eq!(
+            r.text,
+            "syntax =\"proto3\";\nmessage M {\n  reserved \"a\", \"max\";\n  reserved 1 to max, 5;\n  \
+             int32 reserved = 6 [(o) = 1];\n}\n\
+             enum E { reserved \"B\"; reserved -2 to -1, 0x10; reserved \"to\"; }\n"
+        );
+        // The pass, made to run by a default, quotes the same names.
+        let with_pass = rewritten(&source.replace("= 6 [", "= 6 [default = 1, "));
+        assert_eq!(
+            with_pass
+                .text
+                .replace("optional ", "")
+                .replace("proto2", "proto3"),
+            r.text.replace("= 6 [", "= 6 [default = 1, ")
+        );
+        assert!(r.moves_columns);
+        assert_eq!(r.column(2, 16, false), 14);
     }
 
     #[test]
@@ -1157,8 +1270,8 @@ mod tests {
             ),
         ];
         // Without a word the pass acts on, the bytes are scanned; with one
-        // first (a reserved name), the pass's tokens bound the nesting.
-        let heads = ["", "message R { reserved r; }\n"];
+        // first (a default), the pass's tokens bound the nesting.
+        let heads = ["", "message R { int32 r = 1 [default = 1]; }\n"];
         for (body, head) in sources.iter().flat_map(|b| heads.map(|h| (b, h))) {
             let source = format!("edition = \"2023\";\n{head}{body}");
             let bytes = depth::check_nesting("a.proto", &source);
