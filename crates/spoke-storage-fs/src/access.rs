@@ -347,7 +347,7 @@ impl Inner {
             temp: self.write_temp("access", &to_json(record)?, Sync::InBatch)?,
             dir: self.access.dir.clone(),
         };
-        self.publish_batch(vec![staged], Publish::Rename)
+        self.publish_batch(vec![staged], Publish::Rename, &[])
     }
 
     /// An id the caller chose is in use: a caller's bug (ids are random),
