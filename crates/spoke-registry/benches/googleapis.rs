@@ -6,10 +6,11 @@
 //! process per module.
 //! `SPOKE_TEST_GOOGLEAPIS=<google-proto-files dir> cargo bench -p spoke-registry --bench googleapis`
 //!
-//! The store lives under `TMPDIR`: on a disk the store's fsyncs dominate a
-//! push, on tmpfs (`TMPDIR=/dev/shm`) compilation does.
+//! The store lives under `TMPDIR`: on a disk the store's syncs add to a
+//! push, on tmpfs (`TMPDIR=/dev/shm`) compilation is all of it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,11 +59,19 @@ async fn push_all(registry: &Registry, modules: &[Module]) {
 }
 
 /// Times `push_all` of `modules` into a fresh store per iteration; opening
-/// the stores and removing them stay out of the timing — removal after the
-/// last iteration, so the filesystem work it causes does not overlap one.
-fn time_pushes(runtime: &tokio::runtime::Runtime, modules: &[Module], iterations: u64) -> Duration {
+/// the stores stays out of the timing. The stores are kept in `kept` until
+/// the whole group has run: removing them between samples made the next
+/// samples' file creations slow on ext4, whose inode allocator skips
+/// recently deleted inodes by reading their blocks (seen with `perf`:
+/// `recently_deleted` under `ext4_create`), a cost no registry that keeps
+/// its versions pays. (A few GB under `TMPDIR` while the bench runs.)
+fn time_pushes(
+    runtime: &tokio::runtime::Runtime,
+    modules: &[Module],
+    iterations: u64,
+    kept: &RefCell<Vec<tempfile::TempDir>>,
+) -> Duration {
     let mut total = Duration::ZERO;
-    let mut stores = Vec::new();
     for _ in 0..iterations {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(dir.path()).unwrap());
@@ -70,7 +79,7 @@ fn time_pushes(runtime: &tokio::runtime::Runtime, modules: &[Module], iterations
         let start = Instant::now();
         runtime.block_on(push_all(&registry, modules));
         total += start.elapsed();
-        stores.push(dir);
+        kept.borrow_mut().push(dir);
     }
     total
 }
@@ -102,6 +111,7 @@ fn benches(c: &mut Criterion) {
         .sum();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let out = tempfile::tempdir().unwrap();
+    let kept = RefCell::new(Vec::new());
 
     // The whole subset as one module: one push against one protoc process.
     let whole = [Module {
@@ -115,7 +125,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function(format!("push 1 module, {} files", files.len()), |b| {
-        b.iter_custom(|iterations| time_pushes(&runtime, &whole, iterations))
+        b.iter_custom(|iterations| time_pushes(&runtime, &whole, iterations, &kept))
     });
     let image = out.path().join("googleapis.pb");
     group.bench_function(format!("protoc {} files", files.len()), |b| {
@@ -125,7 +135,7 @@ fn benches(c: &mut Criterion) {
     // against a protoc process per module producing the same image.
     group.bench_function(
         format!("push {} modules, {} files", modules.len(), files.len()),
-        |b| b.iter_custom(|iterations| time_pushes(&runtime, &modules, iterations)),
+        |b| b.iter_custom(|iterations| time_pushes(&runtime, &modules, iterations, &kept)),
     );
     let per_module: Vec<Vec<&str>> = modules
         .iter()
