@@ -67,6 +67,36 @@ pub(crate) mod tag {
     pub const ENUM_VALUE: i32 = 2;
     pub const SERVICE_METHOD: i32 = 2;
     pub const ENUM_VALUE_NAME: i32 = 1;
+    pub const MESSAGE_RESERVED_RANGE: i32 = 9;
+    pub const MESSAGE_RESERVED_NAME: i32 = 10;
+    pub const ENUM_RESERVED_RANGE: i32 = 4;
+    pub const ENUM_RESERVED_NAME: i32 = 5;
+}
+
+/// Whether `path` is that of a message (`4, i` then `3, j`…) or an enum
+/// (`5, i`, or a message's then `4, j`).
+pub(crate) fn is_declaration(path: &[i32]) -> bool {
+    if path.len() < 2 || !path.len().is_multiple_of(2) {
+        return false;
+    }
+    let pairs = path.len() / 2;
+    match path[0] {
+        tag::FILE_ENUM_TYPE => pairs == 1,
+        // Nested messages, an enum only last.
+        tag::FILE_MESSAGE_TYPE => (path.iter().step_by(2).enumerate().skip(1)).all(|(i, t)| {
+            *t == tag::MESSAGE_NESTED_TYPE || (*t == tag::MESSAGE_ENUM_TYPE && i + 1 == pairs)
+        }),
+        _ => false,
+    }
+}
+
+/// Whether the path of a declaration ([`is_declaration`]) is a message's.
+pub(crate) fn is_message_path(path: &[i32]) -> bool {
+    match path {
+        [tag, _] => *tag == tag::FILE_MESSAGE_TYPE,
+        [.., tag, _] => *tag == tag::MESSAGE_NESTED_TYPE,
+        _ => false,
+    }
 }
 
 /// The parser's source info of `text` (the text it parsed) made what buf's
@@ -76,7 +106,8 @@ pub(crate) mod tag {
 /// line is its trailing comment without the newline, and the comment lines
 /// right below it, up to a blank line, belong to no element; a method with
 /// a body is commented after its `{`; a group's `group` keyword is its
-/// type name.
+/// type name; a message's or enum's `reserved` statements are located
+/// only at the first of each kind.
 pub(crate) fn as_bufs(file: &mut FileDescriptorProto, text: &str) {
     let mut groups = Vec::new();
     group_fields(
@@ -93,6 +124,43 @@ pub(crate) fn as_bufs(file: &mut FileDescriptorProto, text: &str) {
     pseudo_options(info, &lines);
     same_line_comments(info, &lines);
     group_types(info, &groups);
+    first_reserved_statements(info);
+}
+
+/// buf locates only the first `reserved` statement of each kind (names,
+/// numbers) in a message or enum; the parser, like protoc, every one. The
+/// names and ranges themselves keep their locations. First in the text:
+/// the parser lists an enum's statements out of order.
+fn first_reserved_statements(info: &mut SourceCodeInfo) {
+    let is_statement = |path: &[i32]| match path.split_last() {
+        Some((&(tag::MESSAGE_RESERVED_RANGE | tag::MESSAGE_RESERVED_NAME), parent)) => {
+            is_declaration(parent) && is_message_path(parent)
+        }
+        Some((&(tag::ENUM_RESERVED_RANGE | tag::ENUM_RESERVED_NAME), parent)) => {
+            is_declaration(parent) && !is_message_path(parent)
+        }
+        _ => false,
+    };
+    let start = |location: &Location| {
+        (
+            location.span.first().copied(),
+            location.span.get(1).copied(),
+        )
+    };
+    let mut first: HashMap<Vec<i32>, _> = HashMap::new();
+    for location in info.location.iter().filter(|l| is_statement(&l.path)) {
+        let at = start(location);
+        first
+            .entry(location.path.clone())
+            .and_modify(|earliest| *earliest = at.min(*earliest))
+            .or_insert(at);
+    }
+    if first.is_empty() {
+        return;
+    }
+    info.location.retain(|location| {
+        !is_statement(&location.path) || first.get(&location.path) == Some(&start(location))
+    });
 }
 
 /// The paths of the group fields among `fields` (at `fields_path`) and in

@@ -169,7 +169,7 @@ pub(crate) fn mark(file: &[u8], edition: Edition, extras: Option<&Extras>) -> Ve
     let mut option_dependency = Vec::new();
     if let Some(extras) = extras {
         for (path, visibility, _) in &extras.visibility {
-            let field = if rewrite::is_message_path(path) {
+            let field = if crate::source_info::is_message_path(path) {
                 MESSAGE_VISIBILITY_FIELD
             } else {
                 ENUM_VISIBILITY_FIELD

@@ -20,6 +20,7 @@
 use super::Edition;
 use crate::depth;
 use crate::diagnostic::{Diagnostic, DiagnosticKind, position_at, saturate};
+use crate::source_info::is_declaration;
 
 /// One replacement on one line: `old_len` bytes at `column` (0-based, in
 /// bytes; `char_column` in characters; `offset` in the file) became `new`.
@@ -1046,32 +1047,6 @@ const LABEL_TAG: i32 = 4;
 /// `FileDescriptorProto.dependency`, `.option_dependency`.
 const DEPENDENCY_TAG: i32 = 3;
 const OPTION_DEPENDENCY_TAG: i32 = 15;
-
-/// Whether `path` is that of a message (`4, i` then `3, j`…) or an enum
-/// (`5, i`, or a message's then `4, j`).
-fn is_declaration(path: &[i32]) -> bool {
-    let pairs: Vec<i32> = path.iter().step_by(2).copied().collect();
-    if !path.len().is_multiple_of(2) {
-        return false;
-    }
-    match pairs.as_slice() {
-        [5] => true,
-        [4, nested @ ..] => match nested.split_last() {
-            Some((4, inner)) => inner.iter().all(|t| *t == 3),
-            _ => nested.iter().all(|t| *t == 3),
-        },
-        _ => false,
-    }
-}
-
-/// Whether the path of a declaration ([`is_declaration`]) is a message's.
-pub(crate) fn is_message_path(path: &[i32]) -> bool {
-    match path {
-        [tag, _] => *tag == 4,
-        [.., tag, _] => *tag == 3,
-        _ => false,
-    }
-}
 
 /// The locations of the imports from the `plain`th on (`import option`,
 /// read by the parser as imports) moved to `option_dependency`.

@@ -354,10 +354,7 @@ fn valid_cases_match_buf_build() {
 ///   pseudo-options;
 /// - custom options: buf locates each field of an aggregate value and
 ///   spans the option from its name (locations under extension numbers are
-///   left out);
-/// - protox, like protoc 3.21, locates every `reserved` statement of a
-///   message or enum, buf only the first of each kind (names, numbers):
-///   later ones are left out.
+///   left out).
 fn comparable(file: &Value, editions: bool) -> Value {
     let mut file = file.clone();
     let object = file.as_object_mut().unwrap();
@@ -375,19 +372,6 @@ fn comparable(file: &Value, editions: bool) -> Value {
     let paths: Vec<Vec<i64>> = locations.iter().map(path_of).collect();
     let is_field = |p: &[i64]| p.len() >= 3 && matches!(p[p.len() - 3], 2 | 6 | 7);
     let mut pseudo_seen = std::collections::HashSet::new();
-    let mut reserved_seen = std::collections::HashSet::new();
-    // `4, i` then `3, j`…; an enum: `5, i` or a message's then `4, j`.
-    let is_message = |p: &[i64]| {
-        p.len() >= 2
-            && p.len().is_multiple_of(2)
-            && p[0] == 4
-            && p.iter().skip(2).step_by(2).all(|t| *t == 3)
-    };
-    let is_enum = |p: &[i64]| {
-        p.len() >= 2
-            && p.len().is_multiple_of(2)
-            && (p.len() == 2 && p[0] == 5 || is_message(&p[..p.len() - 2]) && p[p.len() - 2] == 4)
-    };
     let kept: Vec<Value> = locations
         .iter()
         .filter_map(|location| {
@@ -396,11 +380,6 @@ fn comparable(file: &Value, editions: bool) -> Value {
                 return None;
             }
             let (last, parent) = path.split_last().map_or((0, &[][..]), |(l, p)| (*l, p));
-            let reserved_statement = (is_message(parent) && matches!(last, 9 | 10))
-                || (is_enum(parent) && matches!(last, 4 | 5));
-            if reserved_statement && !reserved_seen.insert(path.clone()) {
-                return None;
-            }
             if last == 8
                 && is_field(
                     &path[..path.len() - 1]
