@@ -76,7 +76,8 @@ pub(crate) mod tag {
 /// Whether `path` is that of a message (`4, i` then `3, j`…) or an enum
 /// (`5, i`, or a message's then `4, j`).
 pub(crate) fn is_declaration(path: &[i32]) -> bool {
-    if path.len() < 2 || !path.len().is_multiple_of(2) {
+    // The last pair's tag rules out most paths (fields, values) at once.
+    if path.len() < 2 || !path.len().is_multiple_of(2) || !matches!(path[path.len() - 2], 3..=5) {
         return false;
     }
     let pairs = path.len() / 2;
@@ -147,17 +148,25 @@ fn first_reserved_statements(info: &mut SourceCodeInfo) {
             location.span.get(1).copied(),
         )
     };
-    let mut first: HashMap<Vec<i32>, _> = HashMap::new();
+    let mut first: HashMap<&[i32], _> = HashMap::new();
+    let mut repeated = false;
     for location in info.location.iter().filter(|l| is_statement(&l.path)) {
         let at = start(location);
         first
-            .entry(location.path.clone())
-            .and_modify(|earliest| *earliest = at.min(*earliest))
+            .entry(location.path.as_slice())
+            .and_modify(|earliest| {
+                repeated = true;
+                *earliest = at.min(*earliest);
+            })
             .or_insert(at);
     }
-    if first.is_empty() {
+    // Most messages and enums have one statement of a kind at most.
+    if !repeated {
         return;
     }
+    let first: HashMap<Vec<i32>, _> = (first.into_iter())
+        .map(|(path, at)| (path.to_vec(), at))
+        .collect();
     info.location.retain(|location| {
         !is_statement(&location.path) || first.get(&location.path) == Some(&start(location))
     });
