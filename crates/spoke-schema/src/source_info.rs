@@ -148,27 +148,30 @@ fn first_reserved_statements(info: &mut SourceCodeInfo) {
             location.span.get(1).copied(),
         )
     };
+    // Each statement path's first location by position (then by index).
     let mut first: HashMap<&[i32], _> = HashMap::new();
     let mut repeated = false;
-    for location in info.location.iter().filter(|l| is_statement(&l.path)) {
-        let at = start(location);
-        first
-            .entry(location.path.as_slice())
-            .and_modify(|earliest| {
-                repeated = true;
-                *earliest = at.min(*earliest);
-            })
-            .or_insert(at);
+    for (index, location) in info.location.iter().enumerate() {
+        if is_statement(&location.path) {
+            let at = (start(location), index);
+            first
+                .entry(location.path.as_slice())
+                .and_modify(|earliest| {
+                    repeated = true;
+                    *earliest = at.min(*earliest);
+                })
+                .or_insert(at);
+        }
     }
     // Most messages and enums have one statement of a kind at most.
     if !repeated {
         return;
     }
-    let first: HashMap<Vec<i32>, _> = (first.into_iter())
-        .map(|(path, at)| (path.to_vec(), at))
-        .collect();
+    let kept: HashSet<usize> = first.into_values().map(|(_, index)| index).collect();
+    let mut index = 0;
     info.location.retain(|location| {
-        !is_statement(&location.path) || first.get(&location.path) == Some(&start(location))
+        index += 1;
+        !is_statement(&location.path) || kept.contains(&(index - 1))
     });
 }
 

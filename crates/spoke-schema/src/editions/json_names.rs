@@ -111,18 +111,14 @@ impl Walk<'_, '_> {
             .collect();
         // Most messages' names differ already in their length or outer
         // bytes: then no pair needs comparing.
-        let repeats = if super::may_repeat(names.iter().map(|name| exact_key(name))) {
-            // Any order that ties only equal names will do: lengths first,
-            // as most names differ in length.
-            let order = |a: usize, b: usize| {
-                let (a, b) = (&names[a], &names[b]);
-                a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-            };
-            super::repeated(names.len(), order)
-        } else {
-            Vec::new()
+        let filter = names.iter().map(|name| exact_key(name));
+        // Any order that ties only equal names will do: lengths first, as
+        // most names differ in length.
+        let order = |a: usize, b: usize| {
+            let (a, b) = (&names[a], &names[b]);
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
         };
-        for (first, i) in repeats {
+        for (first, i) in super::repeated(names.len(), filter, order) {
             let field = &message.field[i];
             let field_path = [path, &[FIELD, index(i)]].concat();
             let first_custom = message.field[first].json_name.is_some();

@@ -33,11 +33,26 @@ pub use features::{
     Utf8Validation,
 };
 
-/// The `count` items that repeat an earlier item's key (`cmp` compares two
-/// items' keys), in order, each as (the first item with its key, itself).
-/// Sorting instead of hashing: no key is built or hashed, and this runs for
-/// every message and enum.
-fn repeated(count: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<(usize, usize)> {
+/// The `count` items that repeat an earlier item's key (`cmp` compares two items'
+/// keys), in order, each as (the first item with its key, itself).
+/// `filter` holds a number per item that items with equal keys share
+/// ([`name_key`], …): when no two of them may be equal ([`may_repeat`],
+/// most messages and enums), nothing is compared.
+fn repeated(
+    count: usize,
+    filter: impl IntoIterator<Item = u32>,
+    cmp: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<(usize, usize)> {
+    if !may_repeat(filter) {
+        return Vec::new();
+    }
+    compared(count, cmp)
+}
+
+/// [`repeated`] by comparing: sorting instead of hashing, as no key is
+/// built or hashed, and this runs for every message and enum that may
+/// repeat one.
+fn compared(count: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<(usize, usize)> {
     if count <= 16 {
         // Few items (most messages and enums): comparing each with the
         // earlier ones costs less than sorting, and allocates nothing.
@@ -339,7 +354,7 @@ pub(crate) fn unmark_set(set: &[u8]) -> Result<Unmarked, UnknownEdition> {
 
 #[cfg(test)]
 mod tests {
-    use super::repeated;
+    use super::compared;
 
     /// Every item whose key an earlier item has, with the first such
     /// item, the slow way.
@@ -369,14 +384,14 @@ mod tests {
     fn repeats_are_the_items_after_the_first_of_each_key() {
         let few = [3, 1, 3, 2, 1, 3];
         let expected = [(0, 2), (1, 4), (0, 5)];
-        assert_eq!(repeated(few.len(), |a, b| few[a].cmp(&few[b])), expected);
-        assert!(repeated(0, |_, _| std::cmp::Ordering::Equal).is_empty());
+        assert_eq!(compared(few.len(), |a, b| few[a].cmp(&few[b])), expected);
+        assert!(compared(0, |_, _| std::cmp::Ordering::Equal).is_empty());
         let distinct = [1, 2, 3];
-        assert!(repeated(3, |a, b| distinct[a].cmp(&distinct[b])).is_empty());
+        assert!(compared(3, |a, b| distinct[a].cmp(&distinct[b])).is_empty());
         // Past 16 items the sorting path answers the same.
         let many: Vec<u32> = (0..40).map(|i| (i * 7) % 13).collect();
         assert_eq!(
-            repeated(many.len(), |a, b| many[a].cmp(&many[b])),
+            compared(many.len(), |a, b| many[a].cmp(&many[b])),
             naive(&many)
         );
         assert_eq!(naive(&few), expected);

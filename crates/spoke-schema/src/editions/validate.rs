@@ -685,12 +685,8 @@ impl<'a> Check<'a> {
                 .map(|value| strip_prefix(value.name(), enumeration.name()))
                 .collect();
             let key = |i: usize| pascal_case(stripped[i]);
-            let repeats = if super::may_repeat(stripped.iter().map(|s| super::name_key(s))) {
-                super::repeated(stripped.len(), |a, b| key(a).cmp(key(b)))
-            } else {
-                Vec::new()
-            };
-            for (_, i) in repeats {
+            let filter = stripped.iter().map(|s| super::name_key(s));
+            for (_, i) in super::repeated(stripped.len(), filter, |a, b| key(a).cmp(key(b))) {
                 let at = self.at(&value_path(i, VALUE_NAME));
                 self.report(
                     at,
