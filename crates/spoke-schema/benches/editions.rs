@@ -4,9 +4,9 @@
 //! enum field, a oneof) and an enum each; the editions form sets implicit
 //! presence for the file, so both describe the same schema. The same pair
 //! again with a reserved name in each message measures an editions file
-//! whose names the front-end quotes for the parser, which moves columns
-//! that the file's source info is then mapped back from (see
-//! `editions::rewrite`).
+//! whose names the front-end quotes for the parser, moving each statement
+//! into the blanks before it; their spans in the file's source info are
+//! then mapped back (see `editions::rewrite`).
 //! `cargo bench -p spoke-schema --bench editions`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -434,7 +434,10 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
         Ok(file) => {
             let mut proto = FileDescriptorProto::from(file);
             crate::protoc::method_bodies(&mut proto, text);
-            crate::source_info::as_bufs(&mut proto, text);
+            {
+                let moved = rewritten.as_ref().and_then(Rewritten::reserved_spans);
+                crate::source_info::as_bufs(&mut proto, text, moved.as_ref().map(|m| m as _));
+            }
             if let Some(rewritten) = &mut rewritten {
                 rewritten.restore(&mut proto);
             }
@@ -833,13 +836,17 @@ impl<'a> Compilation<'a> {
 
     /// Before linking: the JSON name conflicts of editions and proto2
     /// files, whose JSON formats prost-reflect does not know (a file with
-    /// one buf refuses is not linked; see `editions::json_names`).
+    /// one buf refuses is not linked; see `editions::json_names`). An
+    /// editions file where no element can be `LEGACY_BEST_EFFORT` has
+    /// none that prost-reflect does not refuse too: its conflicts are
+    /// found only if linking fails ([`Compilation::report_link_error`]).
     fn json_names(&mut self) {
         for node in &mut self.nodes {
             let (Some(proto), Some(source)) = (&mut node.proto, node.source) else {
                 continue;
             };
             let edition = match &node.rewritten {
+                Some(_) if !may_be_legacy_json(source) => continue,
                 Some(rewritten) => rewritten.edition,
                 None if proto.syntax() != "proto3" => Edition::Proto2,
                 None => continue,
@@ -940,6 +947,20 @@ impl<'a> Compilation<'a> {
 
     fn report_link_error(&mut self, index: usize, error: prost_reflect::DescriptorError) {
         let node = &self.nodes[index];
+        // Conflicting JSON names of an editions file not checked before
+        // linking (most of them) get buf's errors rather than the pool's,
+        // from the file parsed again: the pool took the parsed one.
+        if let (Some(rewritten), Some(source)) = (&node.rewritten, node.source)
+            && !may_be_legacy_json(source)
+        {
+            let edition = rewritten.edition;
+            let conflicts = parse(&node.path, source, &mut Vec::new())
+                .map(|(mut proto, _)| editions::json_names::check(&mut proto, source, edition).0);
+            if let Some(conflicts) = conflicts.filter(|c| !c.is_empty()) {
+                self.diagnostics.extend(conflicts);
+                return;
+            }
+        }
         // An editions file was linked as its rewrite: locate in that text.
         let source = match &node.rewritten {
             Some(rewritten) => rewritten.text.as_str(),
@@ -1062,6 +1083,13 @@ impl<'a> Compilation<'a> {
             preloaded_descriptor: self.preloaded_descriptor,
         })
     }
+}
+
+/// Whether an editions file may set `json_format = LEGACY_BEST_EFFORT`
+/// anywhere: under it buf accepts some JSON name conflicts prost-reflect
+/// refuses.
+fn may_be_legacy_json(source: &str) -> bool {
+    source.contains("LEGACY_BEST_EFFORT")
 }
 
 /// `a`, `a and b`, `a, b and c`.

@@ -55,8 +55,10 @@ pub(crate) fn check_nesting(path: &str, source: &str) -> Option<Diagnostic> {
 /// skipped): the editions front-end learns from them whether its pass has
 /// anything to do, without a scan of its own.
 pub(crate) trait Watch {
-    /// A word (identifier or keyword) starting at offset `at`.
-    fn word(&mut self, at: usize, word: &[u8]);
+    /// A word (identifier or keyword) starting at offset `at`; `first`
+    /// when it starts a statement of a file, message or other declaration
+    /// body (not of an option value).
+    fn word(&mut self, at: usize, word: &[u8], first: bool);
     /// A string literal.
     fn string(&mut self);
     /// A number literal.
@@ -71,7 +73,7 @@ pub(crate) trait Watch {
 /// Plain files: nothing watches.
 impl Watch for () {
     #[inline]
-    fn word(&mut self, _: usize, _: &[u8]) {}
+    fn word(&mut self, _: usize, _: &[u8], _: bool) {}
     #[inline]
     fn string(&mut self) {}
     #[inline]
@@ -118,8 +120,8 @@ pub(crate) fn check_nesting_watched(
                 while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
                     at += 1;
                 }
-                nesting.word(&bytes[start..at]);
-                watch.word(start, &bytes[start..at]);
+                let first = nesting.word(&bytes[start..at]);
+                watch.word(start, &bytes[start..at], first);
                 if watch.done() {
                     return None;
                 }
@@ -168,7 +170,9 @@ pub(crate) fn check_nesting_of_tokens<'a>(
     let mut nesting = Nesting::default();
     for (at, token) in tokens {
         match token {
-            Token::Word(word) => nesting.word(word),
+            Token::Word(word) => {
+                nesting.word(word);
+            }
             Token::Symbol(byte) => {
                 if let Some(message) = nesting.symbol(byte) {
                     return Some(too_deep(path, source, at, message));
@@ -210,12 +214,16 @@ struct Nesting<'a> {
 }
 
 impl<'a> Nesting<'a> {
+    /// Reads a word; whether it is its statement's first.
     #[inline]
-    fn word(&mut self, word: &'a [u8]) {
-        if in_declarations(&self.stack) {
-            self.first_word.get_or_insert(word);
-            self.group |= word == b"group";
+    fn word(&mut self, word: &'a [u8]) -> bool {
+        if !in_declarations(&self.stack) {
+            return false;
         }
+        self.group |= word == b"group";
+        let first = self.first_word.is_none();
+        self.first_word.get_or_insert(word);
+        first
     }
 
     /// Reads a symbol; the message of the limit a bracket passes, if any.

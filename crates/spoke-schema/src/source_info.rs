@@ -100,6 +100,9 @@ pub(crate) fn is_message_path(path: &[i32]) -> bool {
     }
 }
 
+/// Maps a span of a rewritten text back to the text it was rewritten from.
+pub(crate) type MoveSpan<'a> = &'a dyn Fn(&mut [i32]);
+
 /// The parser's source info of `text` (the text it parsed) made what buf's
 /// compiler writes where the two differ: `default` and `json_name` are
 /// pseudo-options, located once each from their name, and a field's `[…]`
@@ -109,7 +112,11 @@ pub(crate) fn is_message_path(path: &[i32]) -> bool {
 /// a body is commented after its `{`; a group's `group` keyword is its
 /// type name; a message's or enum's `reserved` statements are located
 /// only at the first of each kind.
-pub(crate) fn as_bufs(file: &mut FileDescriptorProto, text: &str) {
+///
+/// `moved` maps the spans of reserved-name statements and their names
+/// back to the source `text` was rewritten from, where that rewrite moved
+/// only them (the editions front-end's).
+pub(crate) fn as_bufs(file: &mut FileDescriptorProto, text: &str, moved: Option<MoveSpan<'_>>) {
     let mut groups = Vec::new();
     group_fields(
         &file.message_type,
@@ -125,53 +132,72 @@ pub(crate) fn as_bufs(file: &mut FileDescriptorProto, text: &str) {
     pseudo_options(info, &lines);
     same_line_comments(info, &lines);
     group_types(info, &groups);
-    first_reserved_statements(info);
+    first_reserved_statements(info, moved);
 }
 
 /// buf locates only the first `reserved` statement of each kind (names,
 /// numbers) in a message or enum; the parser, like protoc, every one. The
 /// names and ranges themselves keep their locations. First in the text:
-/// the parser lists an enum's statements out of order.
-fn first_reserved_statements(info: &mut SourceCodeInfo) {
-    let is_statement = |path: &[i32]| match path.split_last() {
-        Some((&(tag::MESSAGE_RESERVED_RANGE | tag::MESSAGE_RESERVED_NAME), parent)) => {
-            is_declaration(parent) && is_message_path(parent)
+/// the parser lists an enum's statements out of order. The spans of the
+/// names statements and their names, which follow them, are `moved` back
+/// first.
+fn first_reserved_statements(info: &mut SourceCodeInfo, moved: Option<MoveSpan<'_>>) {
+    // Whether a path is a statement's; `Some(true)` for names.
+    let statement = |path: &[i32]| match path.split_last() {
+        Some((&(tag @ tag::MESSAGE_RESERVED_RANGE | tag @ tag::MESSAGE_RESERVED_NAME), parent))
+            if is_declaration(parent) && is_message_path(parent) =>
+        {
+            Some(tag == tag::MESSAGE_RESERVED_NAME)
         }
-        Some((&(tag::ENUM_RESERVED_RANGE | tag::ENUM_RESERVED_NAME), parent)) => {
-            is_declaration(parent) && !is_message_path(parent)
+        Some((&(tag @ tag::ENUM_RESERVED_RANGE | tag @ tag::ENUM_RESERVED_NAME), parent))
+            if is_declaration(parent) && !is_message_path(parent) =>
+        {
+            Some(tag == tag::ENUM_RESERVED_NAME)
         }
-        _ => false,
+        _ => None,
     };
-    let start = |location: &Location| {
-        (
-            location.span.first().copied(),
-            location.span.get(1).copied(),
-        )
-    };
+    let mut statements = Vec::new();
+    for index in 0..info.location.len() {
+        let Some(names) = statement(&info.location[index].path) else {
+            continue;
+        };
+        statements.push(index);
+        if let Some(moved) = moved.filter(|_| names) {
+            let (before, after) = info.location.split_at_mut(index + 1);
+            let names_statement = &mut before[index];
+            moved(&mut names_statement.span);
+            let path = names_statement.path.as_slice();
+            (after.iter_mut())
+                .take_while(|name| name.path.split_last().is_some_and(|(_, p)| p == path))
+                .for_each(|name| moved(&mut name.span));
+        }
+    }
     // Each statement path's first location by position (then by index).
     let mut first: HashMap<&[i32], _> = HashMap::new();
     let mut repeated = false;
-    for (index, location) in info.location.iter().enumerate() {
-        if is_statement(&location.path) {
-            let at = (start(location), index);
-            first
-                .entry(location.path.as_slice())
-                .and_modify(|earliest| {
-                    repeated = true;
-                    *earliest = at.min(*earliest);
-                })
-                .or_insert(at);
-        }
+    for &index in &statements {
+        let location = &info.location[index];
+        let at = ((location.span.first(), location.span.get(1)), index);
+        first
+            .entry(location.path.as_slice())
+            .and_modify(|earliest| {
+                repeated = true;
+                *earliest = at.min(*earliest);
+            })
+            .or_insert(at);
     }
     // Most messages and enums have one statement of a kind at most.
     if !repeated {
         return;
     }
     let kept: HashSet<usize> = first.into_values().map(|(_, index)| index).collect();
+    let dropped: HashSet<usize> = (statements.into_iter())
+        .filter(|i| !kept.contains(i))
+        .collect();
     let mut index = 0;
-    info.location.retain(|location| {
+    info.location.retain(|_| {
         index += 1;
-        !is_statement(&location.path) || kept.contains(&(index - 1))
+        !dropped.contains(&(index - 1))
     });
 }
 
@@ -481,7 +507,7 @@ mod tests {
     fn parsed(text: &str) -> FileDescriptorProto {
         let mut file =
             FileDescriptorProto::from(protox::file::File::from_source("a.proto", text).unwrap());
-        as_bufs(&mut file, text);
+        as_bufs(&mut file, text, None);
         file
     }
 

@@ -35,6 +35,10 @@ struct Edit {
     /// Text inserted before an unlabeled field: its source location (the
     /// label's) is dropped.
     inserted_label: bool,
+    /// Part of a reserved-names statement rewritten in its own length on
+    /// its line ([`Pass::quote_reserved`]): only that statement's spans
+    /// move.
+    within_statement: bool,
 }
 
 /// An editions file rewritten for the proto2 parser.
@@ -55,8 +59,11 @@ pub(crate) struct Rewritten {
     /// says otherwise, assumed.
     pub(crate) element_options: bool,
     /// Whether an edit moves the columns after it on its line (or
-    /// inserts a label): else positions in the text are the original's.
+    /// inserts a label): else positions in the text are the original's,
+    /// but for those inside the reserved-names statements that
+    /// `moves_reserved` says were rewritten in their own length.
     moves_columns: bool,
+    moves_reserved: bool,
 }
 
 /// A message or enum declared `export` or `local`: where its `message` or
@@ -367,7 +374,13 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
     if whole_pass {
         pass.body();
     } else {
-        pass.quote_reserved_names(&acted_on.reserved_names);
+        let statements = &acted_on.reserved_statements;
+        for (i, &(keyword, first)) in statements.iter().enumerate() {
+            let last = statements
+                .get(i + 1)
+                .map_or(acted_on.reserved_names.len(), |s| s.1);
+            pass.quote_reserved(keyword, &acted_on.reserved_names[first..last]);
+        }
     }
     if !pass.errors.is_empty() {
         return Front::Refused(pass.errors);
@@ -386,8 +399,9 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         }
         by_line.push(saturate(next));
     }
-    let moves_columns =
-        (pass.edits.iter()).any(|e| e.inserted_label || e.new.len() != e.old_len as usize);
+    let moves_columns = (pass.edits.iter())
+        .any(|e| e.inserted_label || (e.new.len() != e.old_len as usize && !e.within_statement));
+    let moves_reserved = pass.edits.iter().any(|e| e.within_statement);
     Front::Editions(Rewritten {
         edition,
         text,
@@ -400,6 +414,7 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
         },
         element_options: true,
         moves_columns,
+        moves_reserved,
     })
 }
 
@@ -414,11 +429,13 @@ pub(crate) fn front(path: &str, source: &str) -> Front {
 struct ActedOn {
     needs_pass: bool,
     after: Option<After>,
-    /// Whether the last symbol ended a statement or opened or closed a
-    /// block (false before the edition statement has ended).
-    statement_start: bool,
-    /// The offsets of the names of `reserved a, b;` statements.
-    reserved_names: Vec<usize>,
+    /// The `reserved a, b;` statements: where each `reserved` keyword is
+    /// and the index of its first name in `reserved_names`.
+    reserved_statements: Vec<(usize, usize)>,
+    /// Where the names of those statements start and end.
+    reserved_names: Vec<(usize, usize)>,
+    /// The last `reserved` keyword's offset.
+    keyword: usize,
 }
 
 /// Where a statement whose next tokens matter is.
@@ -446,13 +463,15 @@ impl ActedOn {
 
 impl depth::Watch for ActedOn {
     #[inline]
-    fn word(&mut self, at: usize, word: &[u8]) {
-        let statement_start = std::mem::take(&mut self.statement_start);
+    fn word(&mut self, at: usize, word: &[u8], statement_start: bool) {
         match self.after {
             // Still waiting for the file's name.
             Some(After::Import) if matches!(word, b"public" | b"weak") => return,
             Some(After::Reserved | After::Comma) => {
-                self.reserved_names.push(at);
+                if self.after == Some(After::Reserved) {
+                    (self.reserved_statements).push((self.keyword, self.reserved_names.len()));
+                }
+                self.reserved_names.push((at, at + word.len()));
                 self.after = Some(After::Name);
                 return;
             }
@@ -468,7 +487,10 @@ impl depth::Watch for ActedOn {
         }
         match word {
             b"import" => self.after = Some(After::Import),
-            b"reserved" if statement_start => self.after = Some(After::Reserved),
+            b"reserved" if statement_start => {
+                self.after = Some(After::Reserved);
+                self.keyword = at;
+            }
             b"optional" | b"required" | b"group" | b"default" | b"export" | b"local" => {
                 self.pass();
             }
@@ -478,7 +500,6 @@ impl depth::Watch for ActedOn {
 
     #[inline]
     fn string(&mut self) {
-        self.statement_start = false;
         match self.after {
             Some(After::Import) => self.after = None,
             // A reserved name as a string is refused in editions.
@@ -489,7 +510,6 @@ impl depth::Watch for ActedOn {
 
     #[inline]
     fn number(&mut self) {
-        self.statement_start = false;
         match self.after {
             Some(After::Reserved | After::Numbers) => self.after = Some(After::Numbers),
             Some(_) => self.pass(),
@@ -499,7 +519,6 @@ impl depth::Watch for ActedOn {
 
     #[inline]
     fn symbol(&mut self, byte: u8) {
-        self.statement_start = matches!(byte, b';' | b'{' | b'}');
         match (self.after, byte) {
             (None, _) | (Some(After::Numbers), b',' | b'-') => {}
             (Some(After::Reserved), b'-') => self.after = Some(After::Numbers),
@@ -593,6 +612,7 @@ impl<'a> Pass<'a> {
             old_len: saturate(old_len),
             new,
             inserted_label,
+            within_statement: false,
         });
     }
 
@@ -802,9 +822,11 @@ impl<'a> Pass<'a> {
     /// `reserved a, b;`: editions name reserved fields and values with
     /// identifiers, which the proto2 parser reads as strings.
     fn reserved(&mut self) {
+        let keyword = self.tokens[self.at].start;
         let mut at = self.at + 1;
-        let names = matches!(self.kind(at), Some(Kind::Ident | Kind::Str));
-        while names && at < self.tokens.len() && self.text(at) != ";" {
+        let is_names = matches!(self.kind(at), Some(Kind::Ident | Kind::Str));
+        let mut names = Vec::new();
+        while is_names && at < self.tokens.len() && self.text(at) != ";" {
             match self.kind(at) {
                 Some(Kind::Str) => {
                     self.error(
@@ -812,36 +834,45 @@ impl<'a> Pass<'a> {
                         "cannot use string literals in reserved range in editions mode",
                     );
                 }
-                Some(Kind::Ident) => {
-                    let token = self.tokens[at];
-                    self.quote(token.start, token.end);
-                }
+                Some(Kind::Ident) => names.push((self.tokens[at].start, self.tokens[at].end)),
                 _ => {}
             }
             at += 1;
         }
-    }
-
-    /// Quotes the reserved names at `offsets` (in text order), found
-    /// without the pass.
-    fn quote_reserved_names(&mut self, offsets: &[usize]) {
-        let bytes = self.source.as_bytes();
-        for &start in offsets {
-            let len = bytes[start..]
-                .iter()
-                .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-                .unwrap_or(bytes.len() - start);
-            self.quote(start, start + len);
+        if !names.is_empty() {
+            self.quote_reserved(keyword, &names);
         }
     }
 
-    /// A reserved name, `source[start..end]`, as the string the parser reads.
-    fn quote(&mut self, start: usize, end: usize) {
-        let mut quoted = String::with_capacity(end - start + 2);
-        quoted.push('"');
-        quoted.push_str(&self.source[start..end]);
-        quoted.push('"');
-        self.edit(start, end - start, quoted, false);
+    /// Quotes the names (`start..end`, in text order) of the `reserved`
+    /// statement whose keyword is at `keyword`, as the strings the parser
+    /// reads. A name needs two bytes more; a statement on one line with as
+    /// many blanks before it is moved left into them, so nothing outside
+    /// it moves: the common case, whose source info then needs no mapping
+    /// back but the statement's own.
+    fn quote_reserved(&mut self, keyword: usize, names: &[(usize, usize)]) {
+        let needed = 2 * names.len();
+        let end = names.last().map_or(keyword, |name| name.1);
+        let blanks = (self.source.as_bytes()[..keyword].iter().rev())
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let within_statement = blanks >= needed && !self.source[keyword..end].contains('\n');
+        if within_statement {
+            self.edit(keyword - needed, needed, String::new(), false);
+        }
+        for &(start, end) in names {
+            let mut quoted = String::with_capacity(end - start + 2);
+            quoted.push('"');
+            quoted.push_str(&self.source[start..end]);
+            quoted.push('"');
+            self.edit(start, end - start, quoted, false);
+        }
+        if within_statement {
+            let group = self.edits.len() - names.len() - 1;
+            self.edits[group..]
+                .iter_mut()
+                .for_each(|e| e.within_statement = true);
+        }
     }
 
     /// Skips past the `}` closing the block just opened.
@@ -940,6 +971,23 @@ impl Rewritten {
             let column = diagnostic.column.saturating_sub(1);
             diagnostic.column = self.column(line, column, true) + 1;
         }
+    }
+
+    /// What maps the spans of the reserved-names statements rewritten in
+    /// their own length back (`source_info::as_bufs` finds them), unless
+    /// every span is mapped in [`Rewritten::restore`].
+    pub(crate) fn reserved_spans(&self) -> Option<impl Fn(&mut [i32])> {
+        (self.moves_reserved && !self.moves_columns).then_some(|span: &mut [i32]| {
+            if let [line, start, end] = span {
+                let line = u32::try_from(*line).unwrap_or(0);
+                let map = |column: &mut i32| {
+                    let original = self.column(line, u32::try_from(*column).unwrap_or(0), false);
+                    *column = to_i32(original);
+                };
+                map(start);
+                map(end);
+            }
+        })
     }
 
     /// The parsed rewritten file as the original: no proto2 syntax, its
@@ -1083,7 +1131,8 @@ mod tests {
                      option features.field_presence = IMPLICIT;\n// Locale, defaults, grouped.\n\
                      message M {\n  map<string, M> locales = 1;\n  repeated int32 a = 2;\n\
                      oneof o { string s = 3; }\n  extensions 10 to 20;\n  reserved 4, 8 to max;\n}\n\
-                     // optional, required, default: comments are not read.\n";
+                     // optional, required, default: comments are not read.\n\
+                     option (x) = { reserved: a; };\n";
         let needs_pass = |source: &str| {
             let mut acted_on = ActedOn::default();
             assert!(depth::check_nesting_watched("a.proto", source, &mut acted_on).is_none());
@@ -1102,7 +1151,6 @@ mod tests {
             "message N { reserved a = 1; }",
             "message N { reserved a b; }",
             "message N { reserved 1, a; }",
-            "option (x) = { reserved: a; };",
             "message N { group G = 1 {} }",
             "message N { required int32 a = 1; }",
             "export message N {}",
@@ -1144,6 +1192,35 @@ mod tests {
     }
 
     #[test]
+    fn reserved_names_with_blanks_before_them_move_nothing_else() {
+        let source = "edition = \"2023\";\nmessage M {\n    reserved a, b; int32 c = 1;\n  reserved d;\n\
+                      \n    reserved e,\n      f;\n}\n";
+        let r = rewritten(source);
+        assert_eq!(
+            r.text,
+            "syntax =\"proto3\";\nmessage M {\nreserved \"a\", \"b\"; int32 c = 1;\nreserved \"d\";\n\
+             \n    reserved \"e\",\n      \"f\";\n}\n"
+        );
+        // The statement over two lines moves the columns after its names.
+        assert!(r.moves_columns);
+        assert!(r.moves_reserved);
+        // Line 2: `reserved` at 0 was at 4, `"b"` at 14..17 was `b` at 16..17,
+        // `int32` stays at 19.
+        assert_eq!(r.column(2, 0, false), 4);
+        assert_eq!(r.column(2, 14, false), 16);
+        assert_eq!(r.column(2, 17, false), 17);
+        assert_eq!(r.column(2, 19, false), 19);
+        let one_line = rewritten(&source.replace("e,\n      f", "e, f"));
+        assert!(!one_line.moves_columns);
+        let spans = one_line
+            .reserved_spans()
+            .expect("only reserved statements moved");
+        let mut span = [3, 0, 12];
+        spans(&mut span);
+        assert_eq!(span, [3, 2, 12]);
+    }
+
+    #[test]
     fn labels_are_inserted_where_fields_have_none() {
         let r = rewritten(
             "edition = \"2023\";\nmessage M {\n  int32 a = 1 [(x) = { a: 1; b: {} }, default = 3];\n  repeated int32 b = 2;\n  map<string, int32> m = 3;\n  oneof o { int32 c = 4; }\n  message N { .a.M n = 1; }\n  reserved 5;\n  option (y) = { z: 1 };\n}\nextend M { int32 e = 10; }\n",
@@ -1178,11 +1255,12 @@ mod tests {
         let r = rewritten(source);
         assert_eq!(
             r.text,
-            "syntax =\"proto3\";\n       message M {\n  int32 a = 1;\n  reserved \"b\";\n}\n"
+            "syntax =\"proto3\";\n       message M {\n  int32 a = 1;\nreserved \"b\";\n}\n"
         );
-        // Only the first line and the reserved name move.
+        // Only the reserved statement moves, into the blanks before it.
         assert_eq!(r.column(2, 8, false), 8);
-        assert_eq!(r.column(3, 14, false), 12);
+        assert_eq!(r.column(3, 0, false), 2);
+        assert_eq!(r.column(3, 12, false), 12);
     }
 
     #[test]
