@@ -442,6 +442,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
                 rewritten.restore(&mut proto);
             }
             crate::protoc::float_defaults(&mut proto);
+            crate::source_info::literal::add_list_colons(&mut proto, source);
             if let Some(diagnostic) = checks::package_name(&proto) {
                 out.push(diagnostic);
                 return None;
@@ -829,7 +830,10 @@ impl<'a> Compilation<'a> {
                     self.nodes[index].linked = true;
                     self.check_edition(index);
                 }
-                Err(error) => self.report_link_error(index, error),
+                Err(error) => {
+                    self.report_link_error(index, error);
+                    self.pool = rebuilt(&self.pool);
+                }
             }
         }
     }
@@ -1082,6 +1086,19 @@ impl<'a> Compilation<'a> {
             hidden_descriptor: self.hidden_descriptor,
             preloaded_descriptor: self.preloaded_descriptor,
         })
+    }
+}
+
+/// `pool` built again from the files it holds. prost-reflect 0.16 rolls a
+/// file it refuses back but leaves the extensions it declared in the
+/// messages they extend (`rollback` compares their indexes with the
+/// messages' offset), so a later file setting options of such a message
+/// would index past the pool's extensions and panic.
+fn rebuilt(pool: &DescriptorPool) -> DescriptorPool {
+    let mut fresh = DescriptorPool::new();
+    match fresh.add_file_descriptor_protos(pool.file_descriptor_protos().cloned()) {
+        Ok(()) => fresh,
+        Err(_) => pool.clone(),
     }
 }
 

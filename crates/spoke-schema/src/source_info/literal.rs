@@ -5,8 +5,10 @@
 //! other field as a whole (`tags: ["a", "b"]`), a repeated one with the
 //! index of its entry among that field's entries.
 
-use prost_reflect::prost_types::SourceCodeInfo;
 use prost_reflect::prost_types::source_code_info::Location;
+use prost_reflect::prost_types::{
+    DescriptorProto, EnumDescriptorProto, FileDescriptorProto, SourceCodeInfo, UninterpretedOption,
+};
 use prost_reflect::{DescriptorPool, Kind, MessageDescriptor};
 
 /// `info` (of `text`) with its message-literal options located as buf
@@ -73,6 +75,131 @@ pub(crate) fn located(
         }));
     }
     Some(SourceCodeInfo { location: out })
+}
+
+/// The message-literal options of `file` (parsed from `text`) as
+/// [`as_pool_reads`] writes them.
+pub(crate) fn add_list_colons(file: &mut FileDescriptorProto, text: &str) {
+    if !has_list_the_pool_refuses(text) {
+        return;
+    }
+    fn options(parsed: &mut [UninterpretedOption]) {
+        for option in parsed {
+            if let Some(value) = &mut option.aggregate_value
+                && let Some(readable) = as_pool_reads(value)
+            {
+                *value = readable;
+            }
+        }
+    }
+    fn enumeration(proto: &mut EnumDescriptorProto) {
+        (proto.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        for value in &mut proto.value {
+            (value.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        }
+    }
+    fn message(proto: &mut DescriptorProto) {
+        (proto.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        for field in proto.field.iter_mut().chain(&mut proto.extension) {
+            (field.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        }
+        for oneof in &mut proto.oneof_decl {
+            (oneof.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        }
+        for range in &mut proto.extension_range {
+            (range.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        }
+        proto.nested_type.iter_mut().for_each(message);
+        proto.enum_type.iter_mut().for_each(enumeration);
+    }
+    (file.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+    file.message_type.iter_mut().for_each(message);
+    file.enum_type.iter_mut().for_each(enumeration);
+    for field in &mut file.extension {
+        (field.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+    }
+    for service in &mut file.service {
+        (service.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        for method in &mut service.method {
+            (method.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
+        }
+    }
+}
+
+/// Whether some `[` of `text` follows a word or a `]` (`subs [`,
+/// `[ext] [`), as a list without a colon does (field options follow a
+/// number: `= 1 [`), or opens a list of `<…>` messages. Most files have
+/// neither: their options are not read.
+fn has_list_the_pool_refuses(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    text.match_indices('[').any(|(at, _)| {
+        if bytes[at + 1..].trim_ascii_start().starts_with(b"<") {
+            return true;
+        }
+        let before = bytes[..at].trim_ascii_end();
+        let word = before.len() - before.iter().rev().take_while(|b| is_word(b)).count();
+        match before.get(word) {
+            Some(first) => !first.is_ascii_digit(),
+            None => before.last() == Some(&b']'),
+        }
+    })
+}
+
+/// `aggregate`, a message literal's text as parsed, in the forms
+/// prost-reflect's reader takes where protoc and buf take others: a `:`
+/// after each field name followed by a list without one (`subs [{…}]`;
+/// text format makes it optional before a list of messages), and `{…}`
+/// for each message written `<…>` (which that reader refuses inside a
+/// list). `None` when nothing needs changing, or when the text does not
+/// read as a literal (the pool reports that).
+pub(crate) fn as_pool_reads(aggregate: &str) -> Option<String> {
+    let mut lexer = Lexer {
+        text: aggregate,
+        at: 0,
+    };
+    let mut edits = Vec::new();
+    lexer.untyped_fields(None, &mut edits)?;
+    if edits.is_empty() {
+        return None;
+    }
+    edits.sort_unstable_by_key(|edit| edit.0);
+    let mut out = String::with_capacity(aggregate.len() + edits.len());
+    let mut copied = 0;
+    for (at, edit) in edits {
+        out.push_str(&aggregate[copied..at]);
+        out.push(edit.written());
+        copied = at + edit.replaced();
+    }
+    out.push_str(&aggregate[copied..]);
+    Some(out)
+}
+
+/// An edit [`as_pool_reads`] makes at an offset.
+#[derive(Clone, Copy)]
+enum Edit {
+    /// A `:` inserted.
+    Colon,
+    /// `<` or `>` replaced.
+    Open,
+    Close,
+}
+
+impl Edit {
+    fn written(self) -> char {
+        match self {
+            Edit::Colon => ':',
+            Edit::Open => '{',
+            Edit::Close => '}',
+        }
+    }
+
+    fn replaced(self) -> usize {
+        match self {
+            Edit::Colon => 0,
+            Edit::Open | Edit::Close => 1,
+        }
+    }
 }
 
 /// A field set inside a literal: its path below the option and its span,
@@ -285,8 +412,15 @@ impl<'t> Lexer<'t> {
                 // Fields inside a repeated message are not located.
                 self.message(message, pool, &mut Vec::new(), close, &mut Vec::new())
             }
-            (_, '"' | '\'') => {
-                // Adjacent strings are one value.
+            _ => self.scalar(),
+        }
+    }
+
+    /// Skips a scalar value: strings (adjacent ones are one value), a
+    /// number, possibly negative, or an identifier.
+    fn scalar(&mut self) -> Option<()> {
+        match self.rest().chars().next()? {
+            '"' | '\'' => {
                 while let Some(quote) = self
                     .rest()
                     .chars()
@@ -303,12 +437,80 @@ impl<'t> Lexer<'t> {
                 }
                 Some(())
             }
-            (_, '-') => {
+            '-' => {
                 self.at += 1;
                 self.blanks();
                 self.identifier().map(drop)
             }
             _ => self.identifier().map(drop),
+        }
+    }
+
+    /// The fields of a literal read without its type, up to `close` (the
+    /// text's end when `None`), with the edits [`as_pool_reads`] makes.
+    fn untyped_fields(
+        &mut self,
+        close: Option<char>,
+        edits: &mut Vec<(usize, Edit)>,
+    ) -> Option<()> {
+        loop {
+            self.blanks();
+            match close {
+                Some(close) if self.eat(close).is_some() => {
+                    if close == '>' {
+                        edits.push((self.at - 1, Edit::Close));
+                    }
+                    return Some(());
+                }
+                None if self.rest().is_empty() => return Some(()),
+                _ => {}
+            }
+            if self.eat('[').is_some() {
+                // An extension's name or an `Any`'s type URL.
+                self.at += self.rest().find(']')? + 1;
+            } else {
+                self.identifier()?;
+            }
+            let name_end = self.at;
+            self.blanks();
+            let colon = self.eat(':').is_some();
+            self.blanks();
+            if !colon && self.rest().starts_with('[') {
+                edits.push((name_end, Edit::Colon));
+            }
+            self.untyped_value(edits)?;
+            self.blanks();
+            if self.eat(',').is_none() {
+                self.eat(';');
+            }
+        }
+    }
+
+    /// Skips a value read without its type: a list, a message literal or
+    /// a scalar.
+    fn untyped_value(&mut self, edits: &mut Vec<(usize, Edit)>) -> Option<()> {
+        if self.eat('[').is_some() {
+            loop {
+                self.blanks();
+                if self.eat(']').is_some() {
+                    return Some(());
+                }
+                self.untyped_value(edits)?;
+                self.blanks();
+                self.eat(',');
+            }
+        }
+        match self.rest().chars().next()? {
+            '{' => {
+                self.at += 1;
+                self.untyped_fields(Some('}'), edits)
+            }
+            '<' => {
+                edits.push((self.at, Edit::Open));
+                self.at += 1;
+                self.untyped_fields(Some('>'), edits)
+            }
+            _ => self.scalar(),
         }
     }
 
@@ -370,6 +572,30 @@ mod tests {
                 (vec![4, 1, 7, 50001, 3, 1], vec![6, 60, 68]),
             ]
         );
+    }
+
+    #[test]
+    fn literals_are_written_as_the_pool_reads_them() {
+        use super::as_pool_reads;
+        // As the parser prints a literal: its tokens, one space apart.
+        assert_eq!(
+            as_pool_reads("subs [ { n : 3 } , { n : 4 } ] tags : [ \"a\" ]").as_deref(),
+            Some("subs: [ { n : 3 } , { n : 4 } ] tags : [ \"a\" ]")
+        );
+        // Nested, after an extension's name, and not after a value (an
+        // enum value followed by an extension's name).
+        assert_eq!(
+            as_pool_reads("sub { subs [ ] } [ a . b ] [ { } ] kind : ONE [ a . c ] : 1").as_deref(),
+            Some("sub { subs: [ ] } [ a . b ]: [ { } ] kind : ONE [ a . c ] : 1")
+        );
+        assert_eq!(as_pool_reads("subs : [ { } ] s : \"[\" x { }"), None);
+        // Messages in angle brackets, in lists or not.
+        assert_eq!(
+            as_pool_reads("subs [ < n : 1 > ] sub < s : \"<>\" >").as_deref(),
+            Some("subs: [ { n : 1 } ] sub { s : \"<>\" }")
+        );
+        // Not a literal: left to the pool.
+        assert_eq!(as_pool_reads("subs [ { "), None);
     }
 
     #[test]

@@ -202,6 +202,40 @@ message Event {
     );
 }
 
+/// A file refused while its options are read leaves the pool as it was:
+/// prost-reflect 0.16 alone keeps the refused file's extension of
+/// `FieldOptions` (its index past those the next file declares), and
+/// reading the next file's field options panicked.
+#[test]
+fn a_file_refused_for_an_option_value_leaves_the_next_one_linkable() {
+    let request = CompileRequest {
+        files: vec![
+            file(
+                "a.proto",
+                "syntax = \"proto2\";\n\nimport \"google/protobuf/descriptor.proto\";\n\n\
+                 message Rule { optional int32 n = 1; }\n\
+                 extend google.protobuf.MessageOptions {\n  optional Rule message_rule = 50001;\n  \
+                 optional Rule other = 50003;\n}\n\
+                 extend google.protobuf.FieldOptions { optional Rule rule = 50001; }\n\n\
+                 message A {\n  option (message_rule) = { nope: 1 };\n}\n",
+            ),
+            file(
+                "b.proto",
+                "syntax = \"proto2\";\n\nimport \"google/protobuf/descriptor.proto\";\n\n\
+                 extend google.protobuf.FieldOptions { optional int32 mark = 50002; }\n\n\
+                 message B {\n  optional int32 b = 1 [(mark) = 1];\n}\n",
+            ),
+        ],
+        dependencies: Vec::new(),
+    };
+    let diagnostics = compile(&request).unwrap_err();
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(
+        (diagnostics[0].path.as_str(), diagnostics[0].line),
+        ("a.proto", 13)
+    );
+}
+
 #[test]
 fn a_file_importing_a_broken_file_is_not_reported_twice() {
     let request = CompileRequest {
