@@ -395,7 +395,8 @@ fn sigkill_mid_push_leaves_no_half_written_version() {
     for round in 0..ROUNDS {
         let mut server = Server::spawn(server(&db, &content, root.path()));
         let api = server.api;
-        // Pushes until the server dies under one.
+        // Pushes until the server dies under one, saying when one is in.
+        let (stored, first_stored) = std::sync::mpsc::channel();
         let pusher = std::thread::spawn(move || {
             for i in 0.. {
                 let version = format!("v{round}.{i}.0");
@@ -404,9 +405,17 @@ fn sigkill_mid_push_leaves_no_half_written_version() {
                     common::process::try_request(api, "POST", "/modules/crash/versions", &body);
                 let Ok((status, body)) = answer else { return };
                 assert_eq!(status, 201, "{version}: {body}");
+                let _ = stored.send(());
             }
         });
-        std::thread::sleep(Duration::from_millis(300 + jitter(1_500)));
+        // The kill lands mid-push after the round has stored one (a slow
+        // machine may take longer than the jitter to get there).
+        if first_stored.recv_timeout(Duration::from_secs(120)).is_err() {
+            // The pusher's own failure says more.
+            pusher.join().unwrap();
+            panic!("no push completed in round {round}");
+        }
+        std::thread::sleep(Duration::from_millis(jitter(1_500)));
         server.kill();
         pusher.join().unwrap();
     }
