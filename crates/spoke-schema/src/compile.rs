@@ -70,10 +70,12 @@ pub struct Compiled {
     /// What the pool does not hold of editions files (and of proto2 files
     /// the JSON names of fields that repeat one), by name.
     extras: BTreeMap<String, editions::Extras>,
-    /// The source info of the files with options whose value is a message
-    /// literal, located as buf locates them (`source_info::literal`); the
-    /// pool holds the parser's.
-    literal_infos: BTreeMap<String, SourceCodeInfo>,
+    /// The source info of the files where buf's differs from the parser's,
+    /// which the pool holds: options whose value is a message literal
+    /// located as buf locates them (`source_info::literal`), columns
+    /// counted as buf counts them on lines with tabs or non-ASCII text
+    /// (`source_info::with_bufs_columns`).
+    source_infos: BTreeMap<String, SourceCodeInfo>,
     /// descriptor.proto is in the pool only to encode editions files'
     /// options (`editions::descriptor`), not imported: no part of the image.
     hidden_descriptor: bool,
@@ -124,6 +126,17 @@ impl Compiled {
             })
             .collect();
         FileDescriptorSet { file }
+    }
+
+    /// The source locations of `file`, a file of the pool, as its image
+    /// has them (see `source_infos`): what lint and breaking findings are
+    /// placed by.
+    pub(crate) fn locations<'a>(
+        &'a self,
+        file: &'a FileDescriptorProto,
+    ) -> crate::source_info::Locations<'a> {
+        let info = self.source_infos.get(file.name());
+        crate::source_info::Locations::of(info.or(file.source_code_info.as_ref()))
     }
 
     /// The syntax or edition `file` (a path of the image) is written in.
@@ -199,8 +212,8 @@ impl Compiled {
         encoding: Encoding,
         retention: Retention,
     ) -> Vec<u8> {
-        let literal_info = self.literal_infos.get(file.name());
-        let bytes = crate::protoc::encode_file(file, encoding, retention, literal_info);
+        let source_info = self.source_infos.get(file.name());
+        let bytes = crate::protoc::encode_file(file, encoding, retention, source_info);
         let extras = self.extras.get(file.name());
         match (self.editions.get(file.name()), extras) {
             (Some(&edition), _) => editions::mark(&bytes, edition, extras),
@@ -250,7 +263,7 @@ impl Compiled {
             editions,
             extras,
             // A stored image has buf's locations already.
-            literal_infos: BTreeMap::new(),
+            source_infos: BTreeMap::new(),
             hidden_descriptor: false,
             preloaded_descriptor: false,
         })
@@ -276,7 +289,7 @@ impl Compiled {
             files,
             editions: self.editions.clone(),
             extras: self.extras.clone(),
-            literal_infos: self.literal_infos.clone(),
+            source_infos: self.source_infos.clone(),
             hidden_descriptor: self.hidden_descriptor,
             preloaded_descriptor: self.preloaded_descriptor,
         }
@@ -1066,15 +1079,17 @@ impl<'a> Compilation<'a> {
                     format!("file could not be compiled: {error}"),
                 )]
             })?;
-        let literal_infos = self
+        let source_infos = self
             .nodes
             .iter()
             .filter_map(|node| {
                 let source = node.source?;
                 let file = pool.get_file_by_name(&node.path)?;
                 let info = file.file_descriptor_proto().source_code_info.as_ref()?;
-                let located = crate::source_info::literal::located(&pool, info, source)?;
-                Some((node.path.clone(), located))
+                let located = crate::source_info::literal::located(&pool, info, source);
+                let counted =
+                    crate::source_info::with_bufs_columns(located.as_ref().unwrap_or(info), source);
+                Some((node.path.clone(), counted.or(located)?))
             })
             .collect();
         Ok(Compiled {
@@ -1082,7 +1097,7 @@ impl<'a> Compilation<'a> {
             files,
             editions,
             extras,
-            literal_infos,
+            source_infos,
             hidden_descriptor: self.hidden_descriptor,
             preloaded_descriptor: self.preloaded_descriptor,
         })

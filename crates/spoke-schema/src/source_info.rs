@@ -18,12 +18,13 @@ pub(crate) struct Locations<'a> {
 
 impl<'a> Locations<'a> {
     pub(crate) fn new(file: &'a FileDescriptorProto) -> Self {
+        Self::of(file.source_code_info.as_ref())
+    }
+
+    /// The locations of `info`.
+    pub(crate) fn of(info: Option<&'a SourceCodeInfo>) -> Self {
         let mut by_path = HashMap::new();
-        for location in file
-            .source_code_info
-            .iter()
-            .flat_map(|info| info.location.iter())
-        {
+        for location in info.iter().flat_map(|info| info.location.iter()) {
             // The first location of a path is the declaration itself; later
             // ones (e.g. repeated `option` statements) are not.
             by_path.entry(location.path.as_slice()).or_insert(location);
@@ -100,16 +101,59 @@ pub(crate) fn is_message_path(path: &[i32]) -> bool {
     }
 }
 
+/// `info` (of `text`) with its columns counted as buf counts them: in
+/// UTF-16 code units, a tab moving to the next multiple of 4. The parser
+/// counts bytes, which is the same on a line of ASCII without tabs; `None`
+/// when every line of `text` is one.
+pub(crate) fn with_bufs_columns(info: &SourceCodeInfo, text: &str) -> Option<SourceCodeInfo> {
+    if text.is_ascii() && !text.contains('\t') {
+        return None;
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    let counted = |line: i32, column: i32| -> i32 {
+        let line = usize::try_from(line).ok().and_then(|l| lines.get(l));
+        let (Some(line), Ok(column)) = (line, usize::try_from(column)) else {
+            return column;
+        };
+        let before = line.as_bytes().get(..column).unwrap_or(line.as_bytes());
+        if before.is_ascii() && !before.contains(&b'\t') {
+            return i32::try_from(column).unwrap_or(i32::MAX);
+        }
+        let width = String::from_utf8_lossy(before)
+            .chars()
+            .fold(0usize, |at, c| match c {
+                '\t' => at + 4 - at % 4,
+                c => at + c.len_utf16(),
+            });
+        i32::try_from(width).unwrap_or(i32::MAX)
+    };
+    let mut info = info.clone();
+    for location in &mut info.location {
+        match location.span.as_mut_slice() {
+            [line, column, end] => {
+                (*column, *end) = (counted(*line, *column), counted(*line, *end));
+            }
+            [line, column, end_line, end] => {
+                (*column, *end) = (counted(*line, *column), counted(*end_line, *end));
+            }
+            _ => {}
+        }
+    }
+    Some(info)
+}
+
 /// Maps a span of a rewritten text back to the text it was rewritten from.
 pub(crate) type MoveSpan<'a> = &'a dyn Fn(&mut [i32]);
 
 /// The parser's source info of `text` (the text it parsed) made what buf's
-/// compiler writes where the two differ: `default` and `json_name` are
+/// compiler writes where the two differ (columns aside: see
+/// [`with_bufs_columns`]): `default` and `json_name` are
 /// pseudo-options, located once each from their name, and a field's `[…]`
 /// holding only them has no location; a `//` comment on an element's last
 /// line is its trailing comment without the newline, and the comment lines
 /// right below it, up to a blank line, belong to no element; a method with
-/// a body is commented after its `{`; a group's `group` keyword is its
+/// a body is commented after its `{`; a `/* … */` right before an element
+/// on its line leads nothing; a group's `group` keyword is its
 /// type name; a message's or enum's `reserved` statements are located
 /// only at the first of each kind.
 ///
@@ -404,12 +448,30 @@ fn same_line_comments(info: &mut SourceCodeInfo, lines: &[&str]) {
         if line_comment_after(lines, line, column).is_some() {
             commented.insert(line);
         }
+        // A `/* … */` right before the element on its first line leads
+        // it for the parser (and protoc), not for buf.
+        if location.leading_comments.is_some() && after_block_comment(lines, &location.span) {
+            location.leading_comments = None;
+        }
     }
     for line in commented {
         if let Some((last, group)) = comment_group_below(lines, line) {
             drop_detached(info, last, &group);
         }
     }
+}
+
+/// Whether the element spanning `span` starts right after a `*/` on its
+/// line.
+fn after_block_comment(lines: &[&str], span: &[i32]) -> bool {
+    let (Some(&line), Some(&column)) = (span.first(), span.get(1)) else {
+        return false;
+    };
+    let before = (usize::try_from(line).ok())
+        .and_then(|line| lines.get(line))
+        .zip(usize::try_from(column).ok())
+        .and_then(|(text, column)| text.get(..column));
+    before.is_some_and(|text| text.trim_end().ends_with("*/"))
 }
 
 /// Whether `path` is a method's: `6, i, 2, j`.

@@ -62,11 +62,12 @@ pub fn lint(
         .filter(|proto| roots.contains(proto.name()))
         .filter_map(|proto| {
             let descriptor = pool.get_file_by_name(proto.name())?;
-            Some(FileInfo::new(
+            Some(FileInfo {
                 descriptor,
+                edition: compiled.edition(proto.name()),
                 proto,
-                compiled.edition(proto.name()),
-            ))
+                locations: compiled.locations(proto),
+            })
         })
         .collect();
     for file in &files {
@@ -90,15 +91,6 @@ pub(crate) struct FileInfo<'a> {
 }
 
 impl<'a> FileInfo<'a> {
-    fn new(descriptor: FileDescriptor, proto: &'a FileDescriptorProto, edition: Edition) -> Self {
-        Self {
-            descriptor,
-            edition,
-            proto,
-            locations: Locations::new(proto),
-        }
-    }
-
     fn path(&self) -> &str {
         self.proto.name()
     }

@@ -245,7 +245,7 @@ impl<'a> Side<'a> {
                 SourceFile {
                     proto,
                     descriptor,
-                    locations: Locations::new(proto),
+                    locations: compiled.locations(proto),
                     edition: compiled.edition(proto.name()),
                 },
             );
