@@ -455,7 +455,7 @@ fn parse(path: &str, source: &str, out: &mut Vec<Diagnostic>) -> Option<Parsed> 
                 rewritten.restore(&mut proto);
             }
             crate::protoc::float_defaults(&mut proto);
-            crate::source_info::literal::add_list_colons(&mut proto, source);
+            crate::source_info::literal::as_pool_reads_all(&mut proto);
             if let Some(diagnostic) = checks::package_name(&proto) {
                 out.push(diagnostic);
                 return None;

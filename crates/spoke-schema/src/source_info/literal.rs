@@ -18,6 +18,13 @@ pub(crate) fn located(
     info: &SourceCodeInfo,
     text: &str,
 ) -> Option<SourceCodeInfo> {
+    // A literal sets a custom option: an extension of an options message,
+    // whose numbers start at 1000; most paths end below, and most files
+    // have no custom option.
+    let is_custom = |location: &Location| location.path.last() >= Some(&FIRST_EXTENSION);
+    if !info.location.iter().any(is_custom) {
+        return None;
+    }
     let starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -31,6 +38,7 @@ pub(crate) fn located(
         .location
         .iter()
         .enumerate()
+        .filter(|(_, location)| is_custom(location))
         .filter_map(|(index, location)| match location.span.as_slice() {
             [line, column, ..] if location.path.len() >= 2 => offset(*line, *column)
                 .and_then(|at| option(pool, text, at, &location.path))
@@ -77,15 +85,13 @@ pub(crate) fn located(
     Some(SourceCodeInfo { location: out })
 }
 
-/// The message-literal options of `file` (parsed from `text`) as
-/// [`as_pool_reads`] writes them.
-pub(crate) fn add_list_colons(file: &mut FileDescriptorProto, text: &str) {
-    if !has_list_the_pool_refuses(text) {
-        return;
-    }
+/// The message-literal options of `file` as [`as_pool_reads`] writes them.
+pub(crate) fn as_pool_reads_all(file: &mut FileDescriptorProto) {
     fn options(parsed: &mut [UninterpretedOption]) {
         for option in parsed {
+            // Only a literal with a list may need rewriting.
             if let Some(value) = &mut option.aggregate_value
+                && value.contains('[')
                 && let Some(readable) = as_pool_reads(value)
             {
                 *value = readable;
@@ -124,26 +130,6 @@ pub(crate) fn add_list_colons(file: &mut FileDescriptorProto, text: &str) {
             (method.options.iter_mut()).for_each(|o| options(&mut o.uninterpreted_option));
         }
     }
-}
-
-/// Whether some `[` of `text` follows a word or a `]` (`subs [`,
-/// `[ext] [`), as a list without a colon does (field options follow a
-/// number: `= 1 [`), or opens a list of `<…>` messages. Most files have
-/// neither: their options are not read.
-fn has_list_the_pool_refuses(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
-    text.match_indices('[').any(|(at, _)| {
-        if bytes[at + 1..].trim_ascii_start().starts_with(b"<") {
-            return true;
-        }
-        let before = bytes[..at].trim_ascii_end();
-        let word = before.len() - before.iter().rev().take_while(|b| is_word(b)).count();
-        match before.get(word) {
-            Some(first) => !first.is_ascii_digit(),
-            None => before.last() == Some(&b']'),
-        }
-    })
 }
 
 /// `aggregate`, a message literal's text as parsed, in the forms
@@ -201,6 +187,10 @@ impl Edit {
         }
     }
 }
+
+/// The first extension number of every options message
+/// (`extensions 1000 to max;`).
+const FIRST_EXTENSION: i32 = 1000;
 
 /// A field set inside a literal: its path below the option and its span,
 /// as byte offsets.
