@@ -109,34 +109,45 @@ pub(crate) fn with_bufs_columns(info: &SourceCodeInfo, text: &str) -> Option<Sou
     if text.is_ascii() && !text.contains('\t') {
         return None;
     }
-    let lines: Vec<&str> = text.split('\n').collect();
-    let counted = |line: i32, column: i32| -> i32 {
-        let line = usize::try_from(line).ok().and_then(|l| lines.get(l));
-        let (Some(line), Ok(column)) = (line, usize::try_from(column)) else {
-            return column;
-        };
-        let before = line.as_bytes().get(..column).unwrap_or(line.as_bytes());
-        if before.is_ascii() && !before.contains(&b'\t') {
-            return i32::try_from(column).unwrap_or(i32::MAX);
-        }
-        let width = String::from_utf8_lossy(before)
-            .chars()
-            .fold(0usize, |at, c| match c {
-                '\t' => at + 4 - at % 4,
-                c => at + c.len_utf16(),
-            });
-        i32::try_from(width).unwrap_or(i32::MAX)
+    // The lines counted otherwise; most are not.
+    let lines: Vec<Option<&str>> = (text.split('\n'))
+        .map(|line| (!line.is_ascii() || line.contains('\t')).then_some(line))
+        .collect();
+    let special = |line: i32| {
+        usize::try_from(line)
+            .ok()
+            .and_then(|line| lines.get(line).copied().flatten())
     };
+    let counted = |line: &str, column: &mut i32| {
+        let Some(before) = usize::try_from(*column).ok().and_then(|c| line.get(..c)) else {
+            return;
+        };
+        let width = before.chars().fold(0usize, |at, c| match c {
+            '\t' => at + 4 - at % 4,
+            c => at + c.len_utf16(),
+        });
+        *column = i32::try_from(width).unwrap_or(i32::MAX);
+    };
+    let starts_or_ends = |span: &[i32]| match *span {
+        [line, _, _] => special(line).is_some(),
+        [line, _, end_line, _] => special(line).is_some() || special(end_line).is_some(),
+        _ => false,
+    };
+    // Only comments may hold such text: then nothing is copied.
+    if !info.location.iter().any(|l| starts_or_ends(&l.span)) {
+        return None;
+    }
     let mut info = info.clone();
     for location in &mut info.location {
-        match location.span.as_mut_slice() {
-            [line, column, end] => {
-                (*column, *end) = (counted(*line, *column), counted(*line, *end));
+        let (start, end) = match location.span.as_mut_slice() {
+            [line, column, end] => ((*line, column), (*line, end)),
+            [line, column, end_line, end] => ((*line, column), (*end_line, end)),
+            _ => continue,
+        };
+        for (line, column) in [start, end] {
+            if let Some(text) = special(line) {
+                counted(text, column);
             }
-            [line, column, end_line, end] => {
-                (*column, *end) = (counted(*line, *column), counted(*end_line, *end));
-            }
-            _ => {}
         }
     }
     Some(info)

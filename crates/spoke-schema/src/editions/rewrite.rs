@@ -12,10 +12,11 @@
 //! edition statement but reserved names: the nesting check's scan of the
 //! file's words tells ([`ActedOn`]) and finds those names. Then only the
 //! edition statement is read and rewritten, into one of the same length
-//! where it has room, and the names quoted where the scan found them; a
-//! file without reserved names has no position moved at all. That keeps an
-//! editions file as cheap to compile as its proto3 form
-//! (docs/benchmarks.md).
+//! where it has room, and the names quoted where the scan found them, each
+//! statement moved left into the blanks before it where they have room
+//! ([`Pass::quote_reserved`]): then no position outside those statements
+//! moves, and only their own spans are mapped back. That keeps an editions
+//! file as cheap to compile as its proto3 form (docs/benchmarks.md).
 
 use super::Edition;
 use crate::depth;
@@ -857,6 +858,7 @@ impl<'a> Pass<'a> {
             .take_while(|b| matches!(b, b' ' | b'\t'))
             .count();
         let within_statement = blanks >= needed && !self.source[keyword..end].contains('\n');
+        let first_edit = self.edits.len();
         if within_statement {
             self.edit(keyword - needed, needed, String::new(), false);
         }
@@ -868,10 +870,7 @@ impl<'a> Pass<'a> {
             self.edit(start, end - start, quoted, false);
         }
         if within_statement {
-            let group = self.edits.len() - names.len() - 1;
-            self.edits[group..]
-                .iter_mut()
-                .for_each(|e| e.within_statement = true);
+            (self.edits[first_edit..].iter_mut()).for_each(|e| e.within_statement = true);
         }
     }
 
